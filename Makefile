@@ -1,0 +1,37 @@
+# Two entry points for users: `make run` and `make test`. Both set up what they need.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+OUT ?= cdktf.out
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: run test setup check-node synth gate bench bench-synth bench-gate clean
+
+setup: $(STAMP)
+
+# Reinstall when the pinned dependencies change.
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) is required" >&2; exit 2; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	@touch $(STAMP)
+
+check-node:
+	@$(PY) -c "import sys; from modules.node import node_problem; p = node_problem(); p and print('error: ' + p, file=sys.stderr); sys.exit(2 if p else 0)"
+
+synth: setup check-node
+	@$(PY) main.py synth --out $(OUT)
+
+run: setup check-node
+	@$(PY) main.py synth --out $(OUT)
+
+test: setup check-node
+	@$(PY) -m pytest
+
+bench-synth: setup check-node
+	@$(PY) -m tests.bench.synth_bench
+
+clean:
+	rm -rf $(OUT) .aegis reports

@@ -1,0 +1,101 @@
+"""Aegis command line: synthesize, validate and list environments (and, from `policies`, gate them).
+
+Run with no arguments it synthesizes every environment into $CDKTF_OUTDIR (default `cdktf.out`),
+so `cdktf synth` through cdktf.json keeps working.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from modules.config import load_all
+from modules.console import paint, step
+from modules.errors import ConfigError
+from modules.naming import STACK_ORDER, Naming
+
+DEFAULT_OUT = "cdktf.out"
+EXIT_ERROR = 2
+
+
+def _fail(message: str) -> None:
+    click.echo(paint(f"error: {message}", "red", sys.stderr), err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _load(envs: tuple[str, ...]):
+    try:
+        return load_all(envs)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _check_node() -> None:
+    from modules.node import node_problem
+
+    problem = node_problem()
+    if problem:
+        _fail(problem)
+
+
+def run_synth(envs: tuple[str, ...], out: str) -> list[str]:
+    configs = _load(envs)
+    _check_node()
+    from modules.synth import synthesize
+
+    with step(f"Synthesizing {len(configs)} environment(s) (loading AWS provider bindings)"):
+        stacks = synthesize(configs, Path(out))
+    for name in stacks:
+        click.echo(f"  wrote {out}/stacks/{name}/cdk.tf.json")
+    return stacks
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Aegis: secure, scalable AI workloads on AWS as CDKTF code, gated by policy."""
+    if ctx.invoked_subcommand is None:
+        run_synth((), os.environ.get("CDKTF_OUTDIR", DEFAULT_OUT))
+
+
+@cli.command()
+@click.option("--env", "envs", multiple=True, help="Environment to synthesize (repeatable; default all).")
+@click.option("--out", default=lambda: os.environ.get("CDKTF_OUTDIR", DEFAULT_OUT), show_default="cdktf.out",
+              help="Output folder.")
+def synth(envs: tuple[str, ...], out: str) -> None:
+    """Synthesize Terraform JSON for the selected environments."""
+    run_synth(envs, out)
+
+
+@cli.command()
+@click.option("--env", "envs", multiple=True, help="Environment to validate (repeatable; default all).")
+def validate(envs: tuple[str, ...]) -> None:
+    """Validate environment files only (no synth)."""
+    for config in _load(envs):
+        click.echo(f"  {config.name}: ok")
+
+
+@cli.command()
+def envs() -> None:
+    """List environments with region, account and stacks."""
+    for config in _load(()):
+        naming = Naming.of(config)
+        stacks = ", ".join(naming.stack(p) for p in STACK_ORDER)
+        click.echo(f"{config.name:<10} {config.tier:<8} {config.region:<15} {config.account_id}  {stacks}")
+
+
+def _register_policy_commands() -> None:
+    """Commands from `policies` (gate, checks, plan, apply, report) join when present."""
+    try:
+        from policies.cli import register
+    except ImportError:
+        return
+    register(cli)
+
+
+_register_policy_commands()
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,172 @@
+"""Environment configuration: schema and loader (YAML → typed, validated `EnvConfig`).
+
+`environments/base.yaml` (optional) is deep-merged under every other `environments/*.yaml`;
+each of those files is one environment, named by its file stem. Every error is a single
+`ConfigError` naming the file, the key path and, where the YAML gives it, the line.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Iterator, Literal, Union
+
+from pydantic import AfterValidator, Field, ValidationError, field_validator
+
+from modules.access.settings import AccessSettings
+from modules.data.settings import DataSettings
+from modules.errors import ConfigError
+from modules.governance.settings import GovernanceSettings
+from modules.platform.settings import PlatformSettings
+from modules.regions import AWS_REGIONS
+from modules.schema_base import AccountId, DnsName, Problem, Strict
+from modules.yaml_source import SourceMap, deep_merge, dotted, load_yaml
+
+BASE_FILE = "base.yaml"
+Tier = Literal["dev", "staging", "prod"]
+Framework = Literal["hipaa", "gdpr", "nist-800-53", "pci-dss"]
+Severity = Literal["low", "medium", "high", "critical"]
+
+
+def _known_region(value: str) -> str:
+    if value not in AWS_REGIONS:
+        raise ValueError(f"'{value}' is not an AWS region name")
+    return value
+
+
+Region = Annotated[str, AfterValidator(_known_region)]
+RoleArn = Annotated[str, Field(pattern=r"^arn:aws:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", max_length=600)]
+
+
+class LocalBackend(Strict):
+    type: Literal["local"] = "local"
+
+
+class S3Backend(Strict):
+    type: Literal["s3"]
+    # Defaults follow the naming convention of the `<env>-bootstrap` stack.
+    bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    key_prefix: str = Field(default="aegis", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+    region: Region | None = None
+    kms_key_id: str | None = Field(default=None, pattern=r"^(arn:aws:kms:|alias/)[A-Za-z0-9:/+=,.@_-]+$")
+    use_lockfile: Literal[True] = True  # S3-native locking; the DynamoDB lock table is deprecated
+
+
+class Tags(Strict):
+    owner_team: DnsName
+    cost_center: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{2,32}$")]
+    data_classification: Literal["public", "internal", "confidential", "restricted"]
+
+
+class GateSettings(Strict):
+    fail_on: Severity = "low"
+
+
+class EnvConfig(Strict):
+    name: DnsName
+    tier: Tier
+    project: DnsName = "aegis"
+    account_id: AccountId
+    region: Region
+    dr_region: Region
+    deployer_role_arn: RoleArn
+    backend: Annotated[Union[LocalBackend, S3Backend], Field(discriminator="type")] = LocalBackend()
+    tags: Tags
+    compliance: list[Framework] = Field(default_factory=list)
+    gate: GateSettings = GateSettings()
+    data: DataSettings
+    platform: PlatformSettings = PlatformSettings()
+    access: AccessSettings = AccessSettings()
+    governance: GovernanceSettings = GovernanceSettings()
+
+    @field_validator("compliance")
+    @classmethod
+    def _unique_frameworks(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("frameworks must not repeat")
+        return value
+
+    def problems(self, env=None) -> Iterator[Problem]:
+        account_in_role = self.deployer_role_arn.split(":")[4]
+        if account_in_role != self.account_id:
+            yield "deployer_role_arn", f"role is in account {account_in_role}, not the env's account {self.account_id}"
+        if self.tier == "prod" and self.gate.fail_on != "low":
+            yield "gate.fail_on", "prod must fail on every severity (low)"
+        for section in ("data", "platform", "access", "governance"):
+            for path, message in getattr(self, section).problems(self):
+                yield f"{section}.{path}", message
+
+
+def environments_dir(root: Path | None = None) -> Path:
+    return (root or Path(__file__).resolve().parent.parent) / "environments"
+
+
+def env_files(directory: Path) -> dict[str, Path]:
+    """Environment name → file, sorted by name; `base.yaml` is not an environment."""
+    if not directory.is_dir():
+        raise ConfigError(str(directory.name), "", "environments folder not found")
+    files = sorted(p for p in directory.glob("*.yaml") if p.name != BASE_FILE)
+    if not files:
+        raise ConfigError(directory.name, "", "no environment files (*.yaml)")
+    return {p.stem: p for p in files}
+
+
+def _display(path: Path, directory: Path) -> str:
+    # Relative names in messages: never a machine path.
+    return f"{directory.name}/{path.name}"
+
+
+def load_env(name: str, directory: Path | None = None) -> EnvConfig:
+    directory = directory or environments_dir()
+    files = env_files(directory)
+    if name not in files:
+        raise ConfigError(f"{directory.name}/", "", f"unknown environment '{name}' (have: {', '.join(files)})")
+    path = files[name]
+    source = SourceMap()
+    display = _display(path, directory)
+    base_path = directory / BASE_FILE
+    raw: object = {}
+    if base_path.exists():
+        raw = load_yaml(base_path, _display(base_path, directory), source)
+        if not isinstance(raw, dict):
+            raise ConfigError(_display(base_path, directory), "", "top level must be a mapping", 1)
+    own = load_yaml(path, display, source)
+    if not isinstance(own, dict):
+        raise ConfigError(display, "", "top level must be a mapping", 1)
+    merged = deep_merge(raw, own)
+    if merged.get("name", name) != name:
+        file, line = source.locate(("name",), display)
+        raise ConfigError(file, "name", f"must equal the file name '{name}'", line)
+    merged.setdefault("name", name)
+    try:
+        config = EnvConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise _first_error(exc, source, display) from None
+    for key_path, message in config.problems():
+        parts = tuple(int(p) if p.isdigit() else p for p in key_path.replace("[", ".").replace("]", "").split("."))
+        file, line = source.locate(parts, display)
+        raise ConfigError(file, key_path, message, line)
+    return config
+
+
+def _first_error(exc: ValidationError, source: SourceMap, display: str) -> ConfigError:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    loc = tuple(first["loc"])
+    if loc[:1] == ("backend",) and len(loc) > 1 and loc[1] in ("local", "s3"):
+        loc = loc[:1] + loc[2:]  # pydantic adds the union tag; it is not a key of the file
+    file, line = source.locate(loc, display)
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif first["type"] == "missing":
+        message = "required key is missing"
+    more = len(errors) - 1
+    if more:
+        message += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return ConfigError(file, dotted(loc), message, line)
+
+
+def load_all(names: list[str] | tuple[str, ...] = (), directory: Path | None = None) -> list[EnvConfig]:
+    """Load the named environments (all when none are named). Names equal file stems, so they are unique."""
+    directory = directory or environments_dir()
+    selected = list(names) or list(env_files(directory))
+    return [load_env(name, directory) for name in dict.fromkeys(selected)]

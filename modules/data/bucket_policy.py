@@ -1,0 +1,62 @@
+"""Bucket policy statements: deny non-TLS, deny TLS < 1.2, deny puts that bypass the bucket's key,
+plus narrowly-scoped grants for the AWS services that deliver into a bucket."""
+from __future__ import annotations
+
+from modules.iam_doc import Statement, statement
+
+
+def transport_and_encryption_denies(bucket_arn: str, kms_key_arn: str | None) -> list[Statement]:
+    objects = f"{bucket_arn}/*"
+    denies = [
+        statement("DenyInsecureTransport", "Deny", "s3:*", [bucket_arn, objects], principal="*",
+                  condition={"Bool": {"aws:SecureTransport": "false"}}),
+        statement("DenyOutdatedTls", "Deny", "s3:*", [bucket_arn, objects], principal="*",
+                  condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}}),
+    ]
+    if kms_key_arn:
+        denies += [
+            # Absent headers fall back to the bucket default (this key); present ones must match it.
+            statement("DenyNonKmsEncryption", "Deny", "s3:PutObject", objects, principal="*",
+                      condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}),
+            statement("DenyOtherKmsKeys", "Deny", "s3:PutObject", objects, principal="*",
+                      condition={"StringNotEqualsIfExists": {
+                          "s3:x-amz-server-side-encryption-aws-kms-key-id": kms_key_arn}}),
+        ]
+    else:
+        denies.append(statement("DenyNonS3Encryption", "Deny", "s3:PutObject", objects, principal="*",
+                                condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "AES256"}}))
+    return denies
+
+
+def access_log_delivery(bucket_arn: str, account_id: str, source_bucket_arns: list[str]) -> list[Statement]:
+    """S3 server access logs and load-balancer access logs, only from this account."""
+    return [
+        statement("S3ServerAccessLogDelivery", "Allow", "s3:PutObject", f"{bucket_arn}/s3/*",
+                  principal={"Service": "logging.s3.amazonaws.com"},
+                  condition={"StringEquals": {"aws:SourceAccount": account_id},
+                             "ArnLike": {"aws:SourceArn": source_bucket_arns}}),
+        statement("LoadBalancerAccessLogDelivery", "Allow", "s3:PutObject",
+                  f"{bucket_arn}/alb/AWSLogs/{account_id}/*",
+                  principal={"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+                  condition={"StringEquals": {"aws:SourceAccount": account_id}}),
+    ]
+
+
+def audit_log_delivery(bucket_arn: str, account_id: str, trail_arn: str) -> list[Statement]:
+    """CloudTrail and AWS Config delivery into the audit bucket, bound to this account and trail."""
+    source = {"StringEquals": {"aws:SourceAccount": account_id}}
+    return [
+        statement("CloudTrailAclCheck", "Allow", "s3:GetBucketAcl", bucket_arn,
+                  principal={"Service": "cloudtrail.amazonaws.com"},
+                  condition={"StringEquals": {"aws:SourceArn": trail_arn}}),
+        statement("CloudTrailWrite", "Allow", "s3:PutObject", f"{bucket_arn}/cloudtrail/AWSLogs/{account_id}/*",
+                  principal={"Service": "cloudtrail.amazonaws.com"},
+                  condition={"StringEquals": {"aws:SourceArn": trail_arn,
+                                              "s3:x-amz-acl": "bucket-owner-full-control"}}),
+        statement("ConfigAclCheck", "Allow", ["s3:GetBucketAcl", "s3:ListBucket"], bucket_arn,
+                  principal={"Service": "config.amazonaws.com"}, condition=source),
+        statement("ConfigWrite", "Allow", "s3:PutObject", f"{bucket_arn}/config/AWSLogs/{account_id}/Config/*",
+                  principal={"Service": "config.amazonaws.com"},
+                  condition={"StringEquals": {"aws:SourceAccount": account_id,
+                                              "s3:x-amz-acl": "bucket-owner-full-control"}}),
+    ]

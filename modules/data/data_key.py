@@ -1,0 +1,36 @@
+"""One customer-managed KMS key for one data class, with its alias."""
+from __future__ import annotations
+
+from constructs import Construct
+
+from modules import aws
+from modules.data.key_policy import key_policy
+from modules.naming import Naming
+
+
+class DataKey(Construct):
+    """CMK with rotation, an explicit key policy and the alias `alias/<project>-<env>-<class>[-dr]`."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, key_class: str,
+                 key_admin_arn: str, deletion_window_days: int, region: str | None = None, provider=None):
+        super().__init__(scope, construct_id)
+        self.key_class = key_class
+        self.key = aws.kms_key.KmsKey(
+            self, "key",
+            description=f"{naming.prefix} {key_class} data" + (" (DR replica region)" if provider else ""),
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
+            deletion_window_in_days=deletion_window_days,
+            key_usage="ENCRYPT_DECRYPT",
+            customer_master_key_spec="SYMMETRIC_DEFAULT",
+            policy=key_policy(naming, key_class, key_admin_arn, region),
+            tags={"DataClass": key_class},
+            provider=provider,
+        )
+        self.alias = aws.kms_alias.KmsAlias(
+            self, "alias", name=naming.kms_alias(key_class, region), target_key_id=self.key.key_id,
+            provider=provider)
+
+    @property
+    def arn(self) -> str:
+        return self.key.arn

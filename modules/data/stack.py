@@ -1,0 +1,105 @@
+"""`<env>-data`: the Secure Data Handling pillar."""
+from __future__ import annotations
+
+from cdktf import TerraformOutput
+from constructs import Construct
+
+from modules import aws
+from modules.boundary import boundary_document, boundary_name
+from modules.config import EnvConfig
+from modules.data.bucket_policy import access_log_delivery, audit_log_delivery
+from modules.data.data_key import DataKey
+from modules.data.replication import BucketReplication, ReplicationPair
+from modules.data.secure_bucket import BucketOptions, ObjectLock, SecureBucket
+from modules.naming import BUCKETS, KEY_CLASSES
+from modules.pillar_stack import PillarStack
+from policies.suppress import suppress
+
+LOCKED_BUCKETS = ("model-artifacts", "audit")  # integrity of what was deployed and of the audit trail
+REPLICATED_BUCKETS = ("datasets", "model-artifacts", "inference", "audit")
+LOG_BUCKET = "access-logs"
+EBS_KEY_CLASS = "model"  # GPU instance volumes hold model weights
+
+
+class DataStack(PillarStack):
+    def __init__(self, scope: Construct, config: EnvConfig):
+        super().__init__(scope, config, "data")
+        settings = config.data
+        naming = self.naming
+        self.keys = {cls: self._key(cls) for cls in KEY_CLASSES}
+        self.buckets = {purpose: self._bucket(purpose) for purpose in BUCKETS}
+        self.replicas: dict[str, SecureBucket] = {}
+        if settings.replication.enabled:
+            self._replicate()
+
+        aws.iam_policy.IamPolicy(
+            self, "permission-boundary", name=boundary_name(naming), policy=boundary_document(naming),
+            description=f"Permission boundary of every role in {config.name}")
+        aws.s3_account_public_access_block.S3AccountPublicAccessBlock(
+            self, "account-public-access-block", account_id=config.account_id,
+            block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)
+        aws.ebs_encryption_by_default.EbsEncryptionByDefault(self, "ebs-encryption-by-default", enabled=True)
+        aws.ebs_default_kms_key.EbsDefaultKmsKey(self, "ebs-default-key", key_arn=self.keys[EBS_KEY_CLASS].arn)
+        self._outputs()
+
+    def _key(self, key_class: str, dr: bool = False) -> DataKey:
+        return DataKey(
+            self, f"kms-{key_class}" + ("-dr" if dr else ""), naming=self.naming, key_class=key_class,
+            key_admin_arn=self.config.deployer_role_arn,
+            deletion_window_days=self.config.data.kms_deletion_window_days,
+            region=self.config.dr_region if dr else None, provider=self.dr_provider if dr else None)
+
+    def _bucket(self, purpose: str, dr: bool = False) -> SecureBucket:
+        naming, settings = self.naming, self.config.data
+        region = self.config.dr_region if dr else self.config.region
+        key_class = BUCKETS[purpose]
+        keys = self.dr_keys if dr else self.keys
+        name = naming.bucket(purpose, region)
+        log_bucket_name = naming.bucket(LOG_BUCKET, region)
+        extra = []
+        if purpose == LOG_BUCKET:
+            sources = [naming.bucket_arn(p, region) for p in BUCKETS if p != LOG_BUCKET]
+            extra = access_log_delivery(f"arn:aws:s3:::{name}", naming.account_id, sources)
+        elif purpose == "audit" and not dr:
+            extra = audit_log_delivery(f"arn:aws:s3:::{name}", naming.account_id, naming.trail_arn())
+        lock = settings.object_lock
+        bucket = SecureBucket(
+            self, f"bucket-{purpose}" + ("-dr" if dr else ""),
+            BucketOptions(
+                name=name,
+                kms_key_arn=keys[key_class].arn if key_class else None,
+                lifecycle=settings.lifecycle,
+                log_bucket=None if purpose == LOG_BUCKET else log_bucket_name,
+                object_lock=ObjectLock(lock.mode, lock.retention_days) if purpose in LOCKED_BUCKETS else None,
+                tiering=purpose == "datasets",
+                extra_statements=extra,
+            ),
+            provider=self.dr_provider if dr else None)
+        if purpose == LOG_BUCKET:
+            suppress(bucket.encryption, "CKV_AWS_145",
+                     "S3 server access logs and ALB access logs can only be delivered to SSE-S3 (AES256) "
+                     "buckets; the bucket denies non-TLS and non-AES256 puts and blocks all public access",
+                     "2027-12-31")
+            suppress(bucket.bucket, "CKV_AWS_18",
+                     "This is the access-log target itself; logging it into itself would loop. "
+                     "CloudTrail data events cover reads and writes of it", "2027-12-31")
+        return bucket
+
+    def _replicate(self) -> None:
+        self.dr_keys = {cls: self._key(cls, dr=True) for cls in KEY_CLASSES}
+        pairs = []
+        self.replicas[LOG_BUCKET] = self._bucket(LOG_BUCKET, dr=True)
+        for purpose in REPLICATED_BUCKETS:
+            self.replicas[purpose] = self._bucket(purpose, dr=True)
+            key_class = BUCKETS[purpose]
+            pairs.append(ReplicationPair(self.buckets[purpose], self.replicas[purpose],
+                                         self.keys[key_class].arn, self.dr_keys[key_class].arn))
+        BucketReplication(self, "replication", naming=self.naming, pairs=pairs)
+
+    def _outputs(self) -> None:
+        for key_class, key in self.keys.items():
+            TerraformOutput(self, f"kms-{key_class}-arn", value=key.arn,
+                            description=f"ARN of the {key_class} data key ({key.alias.name})")
+        for purpose, bucket in self.buckets.items():
+            TerraformOutput(self, f"bucket-{purpose}-name", value=bucket.name)
+            TerraformOutput(self, f"bucket-{purpose}-arn", value=bucket.arn)

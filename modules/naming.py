@@ -1,0 +1,102 @@
+"""Names, tags and ARN patterns shared by every pillar.
+
+Later stacks build names and ARNs of earlier stacks' resources from this convention instead of
+cross-stack references, which keeps the stack graph a simple DAG with no remote-state reads.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modules.config import EnvConfig
+
+PILLARS = ("data", "platform", "access", "governance")
+BOOTSTRAP = "bootstrap"
+# Apply order: each stack may use names from the ones before it, never after.
+STACK_ORDER = (BOOTSTRAP, *PILLARS)
+
+# Data classes: each has its own customer-managed KMS key.
+KEY_CLASSES = ("training", "model", "inference", "audit")
+
+# Bucket purpose → the key class that encrypts it (None: SSE-S3, see modules/data/buckets.py).
+BUCKETS = {
+    "datasets": "training",
+    "model-artifacts": "model",
+    "inference": "inference",
+    "access-logs": None,
+    "audit": "audit",
+}
+
+
+@dataclass(frozen=True)
+class Naming:
+    project: str
+    env: str
+    account_id: str
+    region: str
+    dr_region: str
+
+    @classmethod
+    def of(cls, config: EnvConfig) -> "Naming":
+        return cls(config.project, config.name, config.account_id, config.region, config.dr_region)
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.project}-{self.env}"
+
+    def stack(self, pillar: str) -> str:
+        return f"{self.env}-{pillar}"
+
+    def resource(self, *parts: str) -> str:
+        """A regional resource name: `<project>-<env>-<parts…>`."""
+        return "-".join((self.prefix, *parts))
+
+    # S3 bucket names are global: account and region make them unique.
+    def bucket(self, purpose: str, region: str | None = None) -> str:
+        return f"{self.prefix}-{purpose}-{self.account_id}-{region or self.region}"
+
+    def bucket_arn(self, purpose: str, region: str | None = None) -> str:
+        return f"arn:aws:s3:::{self.bucket(purpose, region)}"
+
+    def state_bucket(self) -> str:
+        return self.bucket("tfstate")
+
+    def kms_alias(self, key_class: str, region: str | None = None) -> str:
+        suffix = "" if region in (None, self.region) else "-dr"
+        return f"alias/{self.prefix}-{key_class}{suffix}"
+
+    def kms_alias_arn(self, key_class: str, region: str | None = None) -> str:
+        region = region or self.region
+        return f"arn:aws:kms:{region}:{self.account_id}:{self.kms_alias(key_class, region)}"
+
+    def role(self, purpose: str) -> str:
+        return self.resource(purpose)
+
+    def role_arn(self, purpose: str) -> str:
+        return f"arn:aws:iam::{self.account_id}:role/{self.role(purpose)}"
+
+    @property
+    def role_arn_pattern(self) -> str:
+        """Every IAM role this environment creates (for key policies and PassRole scoping)."""
+        return f"arn:aws:iam::{self.account_id}:role/{self.prefix}-*"
+
+    @property
+    def account_root(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:root"
+
+    def trail_arn(self) -> str:
+        return f"arn:aws:cloudtrail:{self.region}:{self.account_id}:trail/{self.resource('trail')}"
+
+    def log_group_arn_pattern(self) -> str:
+        return f"arn:aws:logs:{self.region}:{self.account_id}:log-group:*"
+
+
+def default_tags(config: EnvConfig) -> dict[str, str]:
+    """Tags the provider puts on every taggable resource."""
+    return {
+        "Environment": config.name,
+        "Project": config.project,
+        "OwnerTeam": config.tags.owner_team,
+        "CostCenter": config.tags.cost_center,
+        "DataClassification": config.tags.data_classification,
+        "ManagedBy": "aegis",
+    }
