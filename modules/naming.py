@@ -86,6 +86,22 @@ class Naming:
     def trail_arn(self) -> str:
         return f"arn:aws:cloudtrail:{self.region}:{self.account_id}:trail/{self.resource('trail')}"
 
+    # Per-model resources (endpoint, function, fleet, alarms) share one name: `<project>-<env>-<model>`.
+    def model_resource(self, model: str) -> str:
+        return self.resource(model)
+
+    def endpoint_arn(self, model: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{self.account_id}:endpoint/{self.model_resource(model)}"
+
+    def function_arn(self, model: str) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.model_resource(model)}"
+
+    def alert_topic(self) -> str:
+        return self.resource("alerts")
+
+    def alert_topic_arn(self) -> str:
+        return f"arn:aws:sns:{self.region}:{self.account_id}:{self.alert_topic()}"
+
     def log_group_arn_pattern(self) -> str:
         return f"arn:aws:logs:{self.region}:{self.account_id}:log-group:*"
 
