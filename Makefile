@@ -28,7 +28,7 @@ run: setup check-node
 	@$(PY) main.py synth --out $(OUT)
 
 test: setup check-node
-	@$(PY) -m pytest
+	@$(PY) -m pytest -q
 
 bench-synth: setup check-node
 	@$(PY) -m tests.bench.synth_bench

@@ -26,8 +26,10 @@ def _fail(message: str) -> None:
 
 
 def _load(envs: tuple[str, ...]):
+    ctx = click.get_current_context()
+    directory = ctx.find_root().params.get("environments")
     try:
-        return load_all(envs)
+        return load_all(envs, Path(directory) if directory else None)
     except ConfigError as exc:
         _fail(str(exc))
 
@@ -53,8 +55,10 @@ def run_synth(envs: tuple[str, ...], out: str) -> list[str]:
 
 
 @click.group(invoke_without_command=True)
+@click.option("--environments", type=click.Path(file_okay=False), default=None,
+              help="Folder of environment files (default: environments/ of this project).")
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, environments: str | None) -> None:
     """Aegis: secure, scalable AI workloads on AWS as CDKTF code, gated by policy."""
     if ctx.invoked_subcommand is None:
         run_synth((), os.environ.get("CDKTF_OUTDIR", DEFAULT_OUT))

@@ -6,6 +6,7 @@ each of those files is one environment, named by its file stem. Every error is a
 """
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Annotated, Iterator, Literal, Union
 
@@ -88,6 +89,10 @@ class EnvConfig(Strict):
         account_in_role = self.deployer_role_arn.split(":")[4]
         if account_in_role != self.account_id:
             yield "deployer_role_arn", f"role is in account {account_in_role}, not the env's account {self.account_id}"
+        longest = max((self.region, self.dr_region), key=len)
+        bucket = f"{self.project}-{self.name}-model-artifacts-{self.account_id}-{longest}"
+        if len(bucket) > 63:
+            yield "name", f"project and environment names are too long: bucket name '{bucket}' exceeds 63 characters"
         if self.tier == "prod" and self.gate.fail_on != "low":
             yield "gate.fail_on", "prod must fail on every severity (low)"
         for section in ("data", "platform", "access", "governance"):
@@ -148,7 +153,8 @@ def load_env(name: str, directory: Path | None = None) -> EnvConfig:
 
 
 def _first_error(exc: ValidationError, source: SourceMap, display: str) -> ConfigError:
-    errors = exc.errors(include_url=False)
+    # An unknown key is usually the cause of a "missing" one beside it (a typo): report it first.
+    errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
     loc = tuple(first["loc"])
     if loc[:1] == ("backend",) and len(loc) > 1 and loc[1] in ("local", "s3"):
@@ -156,13 +162,20 @@ def _first_error(exc: ValidationError, source: SourceMap, display: str) -> Confi
     file, line = source.locate(loc, display)
     message = first["msg"]
     if first["type"] == "extra_forbidden":
-        message = "unknown key"
+        message = "unknown key" + _did_you_mean(loc, errors)
     elif first["type"] == "missing":
         message = "required key is missing"
     more = len(errors) - 1
     if more:
         message += f" (and {more} more problem{'s' if more > 1 else ''})"
     return ConfigError(file, dotted(loc), message, line)
+
+
+def _did_you_mean(loc: tuple, errors: list[dict]) -> str:
+    """Suggest a missing sibling key whose name is close to the unknown one."""
+    missing = [e["loc"][-1] for e in errors if e["type"] == "missing" and tuple(e["loc"][:-1]) == loc[:-1]]
+    close = difflib.get_close_matches(str(loc[-1]), [str(m) for m in missing], n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def load_all(names: list[str] | tuple[str, ...] = (), directory: Path | None = None) -> list[EnvConfig]:
