@@ -90,13 +90,17 @@ def envs() -> None:
         click.echo(f"{config.name:<10} {config.tier:<8} {config.region:<15} {config.account_id}  {stacks}")
 
 
+# Command groups from `policies`, each a module with `register(cli)`.
+POLICY_COMMANDS = ("policies.cli", "policies.plan_cli", "policies.report_cli")
+
+
 def _register_policy_commands() -> None:
-    """Commands from `policies` (gate, checks, plan, apply, report) join when present."""
-    try:
-        from policies.cli import register
-    except ImportError:
-        return
-    register(cli)
+    import importlib
+    import importlib.util
+
+    for module_name in POLICY_COMMANDS:
+        if importlib.util.find_spec(module_name) is not None:
+            importlib.import_module(module_name).register(cli)
 
 
 _register_policy_commands()
