@@ -26,6 +26,10 @@ BUCKETS = {
     "audit": "audit",
 }
 
+# Tag that opts a DynamoDB table or EFS file system into the environment's AWS Backup plan
+# (`<env>-governance` selects by it): value `Naming.backup_tag_value` (the environment prefix).
+BACKUP_TAG_KEY = "Backup"
+
 
 @dataclass(frozen=True)
 class Naming:
@@ -101,6 +105,14 @@ class Naming:
 
     def alert_topic_arn(self) -> str:
         return f"arn:aws:sns:{self.region}:{self.account_id}:{self.alert_topic()}"
+
+    @property
+    def backup_tag_value(self) -> str:
+        return self.prefix
+
+    def backup_tag(self) -> dict[str, str]:
+        """Put this tag on a DynamoDB table or EFS file system to have AWS Backup protect it."""
+        return {BACKUP_TAG_KEY: self.backup_tag_value}
 
     def log_group_arn_pattern(self) -> str:
         return f"arn:aws:logs:{self.region}:{self.account_id}:log-group:*"

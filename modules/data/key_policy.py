@@ -25,7 +25,12 @@ VIA_SERVICES: dict[str, tuple[str, ...]] = {
     "inference": ("s3", "sagemaker", "lambda", "dynamodb", "elasticfilesystem", "sqs", "sns"),
     "audit": ("s3", "logs", "sns", "cloudtrail", "backup"),
     "state": ("s3",),
+    # DR-region vault key the governance stack creates for backup copies when data replication is off.
+    "backup": ("backup",),
 }
+
+# Key classes whose buckets Macie classifies (datasets → training, inference → inference).
+MACIE_READS = ("training", "inference")
 
 # Services that publish to KMS-encrypted SNS topics (alarms, events, budgets, cost anomalies).
 TOPIC_PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com",
@@ -63,6 +68,15 @@ def key_policy(naming: Naming, key_class: str, key_admin_arn: str, region: str |
             condition={"ArnEquals": {"aws:PrincipalArn": (
                 f"arn:aws:iam::{account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")},
                 "StringEquals": {"kms:CallerAccount": account}}))
+    if key_class in MACIE_READS:
+        # Macie's classification job reads the datasets and inference buckets through its
+        # service-linked role. Matched by ARN condition: the role appears only once Macie is enabled.
+        statements.append(statement(
+            "MacieSensitiveDataDiscovery", "Allow", "kms:Decrypt", "*",
+            principal={"AWS": naming.account_root},
+            condition={"ArnEquals": {"aws:PrincipalArn": (
+                f"arn:aws:iam::{naming.account_id}:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie")},
+                "StringEquals": {"kms:CallerAccount": naming.account_id}}))
     if key_class == "audit":
         statements += _audit_service_statements(naming, region)
     return document(*statements)
@@ -88,5 +102,9 @@ def _audit_service_statements(naming: Naming, region: str) -> list[Statement]:
                                          f"arn:aws:logs:{region}:{account}:log-group:*"}}),
         statement("AlertPublishers", "Allow", ["kms:Decrypt", "kms:GenerateDataKey*"], "*",
                   principal={"Service": list(TOPIC_PUBLISHERS)},
+                  condition={"StringEquals": {"aws:SourceAccount": account}}),
+        # AWS Config (service-linked role) encrypts configuration snapshots and history in the audit bucket.
+        statement("ConfigDelivery", "Allow", ["kms:Decrypt", "kms:GenerateDataKey"], "*",
+                  principal={"Service": "config.amazonaws.com"},
                   condition={"StringEquals": {"aws:SourceAccount": account}}),
     ]
