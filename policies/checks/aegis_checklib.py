@@ -1,0 +1,293 @@
+"""Helpers shared by the Aegis checkov checks (and reused by the app-level checks).
+
+Not a check itself: checkov executes it like any file of the folder, and it registers nothing.
+It must not import from `modules` or `policies`, so the folder also works outside Aegis.
+
+Conventions the checks rely on (all produced by the Aegis constructs):
+- every KMS key belongs to one data class (`KEY_CLASSES`); a later stack reaches it through a
+  `data "aws_kms_key"` lookup whose logical id is `kms-<class>`; the data stack's own keys have
+  logical ids `kms-<class>[-dr]_key_<hash>`; aliases are `alias/<project>-<env>-<class>[-dr]`.
+  AEGIS_APP_8 verifies that each `kms-<class>` lookup really resolves to that class's alias, which
+  is what makes a class decidable from a reference here.
+- a value still holding a Terraform reference (`${...}`) that the check cannot map to a class or a
+  document is "not judged": checks fail it deliberately (fail closed) instead of passing it.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterable
+
+from checkov.common.models.enums import CheckCategories, CheckResult
+from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
+
+# Same as modules.naming.KEY_CLASSES (a test keeps them equal); duplicated so plain checkov works.
+KEY_CLASSES = ("training", "model", "inference", "audit")
+GUIDELINE = "See policies/catalog.yaml in the Aegis repository for severity, controls and remediation."
+
+_CLASSES = "|".join(KEY_CLASSES)
+_KEY_PATTERNS = (
+    # Lookup of the data stack's key by alias, construct id `kms-<class>` (modules/lookups.py).
+    re.compile(rf"^\$\{{data\.aws_kms_key\.kms-({_CLASSES})\.(?:arn|id|key_id)\}}$"),
+    # The data stack's own key (modules/data/data_key.py: construct `kms-<class>[-dr]/key`).
+    re.compile(rf"^\$\{{aws_kms_key\.kms-({_CLASSES})(?:-dr)?_key_[0-9A-F]{{8}}\.(?:arn|id|key_id)\}}$"),
+    # A literal alias name or alias ARN following the naming convention.
+    re.compile(rf"^(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{{12}}:)?alias/[a-z0-9-]+-({_CLASSES})(?:-dr)?$"),
+)
+REFERENCE = re.compile(r"\$\{")
+
+
+class AegisCheck(BaseResourceCheck):
+    """Base of every Aegis Python check: resets `details` per scan and offers fail/pass helpers.
+
+    Subclasses implement `evaluate(conf)`; `conf` is checkov's view of one resource, with every
+    attribute wrapped in a list and nested blocks as lists of dicts.
+    """
+
+    def __init__(self, check_id: str, name: str, resources: Iterable[str],
+                 categories: Iterable[CheckCategories]) -> None:
+        super().__init__(name=name, id=check_id, categories=list(categories),
+                         supported_resources=list(resources), guideline=GUIDELINE)
+
+    def scan_resource_conf(self, conf: dict[str, list[Any]]) -> CheckResult:
+        self.details = []
+        self.evaluated_keys = []
+        return self.evaluate(conf)
+
+    def evaluate(self, conf: dict[str, list[Any]]) -> CheckResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fail(self, message: str) -> CheckResult:
+        self.details.append(message)
+        return CheckResult.FAILED
+
+    def not_applicable(self) -> CheckResult:
+        """The control does not exist for this resource (e.g. data capture on serverless)."""
+        return CheckResult.UNKNOWN
+
+
+# ---- checkov conf access -------------------------------------------------------------------------
+
+def value(conf: dict | None, key: str, default: Any = None) -> Any:
+    """The attribute's value, unwrapped from checkov's one-element list."""
+    if not isinstance(conf, dict) or key not in conf:
+        return default
+    raw = conf[key]
+    if isinstance(raw, list):
+        if len(raw) == 1 and not isinstance(raw[0], dict):
+            return raw[0]
+        if not raw:
+            return default
+    return raw
+
+
+def blocks(conf: dict | None, key: str) -> list[dict]:
+    """A nested block (or repeated blocks) as a list of dicts."""
+    if not isinstance(conf, dict):
+        return []
+    raw = conf.get(key)
+    if isinstance(raw, dict):
+        return [raw]
+    if isinstance(raw, list):
+        out: list[dict] = []
+        for item in raw:
+            if isinstance(item, dict):
+                out.append(item)
+            elif isinstance(item, list):
+                out.extend(i for i in item if isinstance(i, dict))
+        return out
+    return []
+
+
+def block(conf: dict | None, key: str) -> dict | None:
+    found = blocks(conf, key)
+    return found[0] if found else None
+
+
+def as_list(raw: Any) -> list:
+    if raw is None:
+        return []
+    if isinstance(raw, list):
+        return raw
+    return [raw]
+
+
+def is_reference(raw: Any) -> bool:
+    return isinstance(raw, str) and bool(REFERENCE.search(raw))
+
+
+def truthy(raw: Any) -> bool:
+    return raw is True or (isinstance(raw, str) and raw.lower() == "true")
+
+
+def falsy(raw: Any) -> bool:
+    return raw is False or (isinstance(raw, str) and raw.lower() == "false")
+
+
+def as_int(raw: Any) -> int | None:
+    """An integer attribute, or None when absent or an unresolved reference."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str) and re.fullmatch(r"-?\d+", raw.strip()):
+        return int(raw)
+    return None
+
+
+# ---- KMS key classes -----------------------------------------------------------------------------
+
+def key_class(raw: Any) -> str | None:
+    """The data class of a KMS key reference or alias, or None when it cannot be decided."""
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip()
+    for pattern in _KEY_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            return match.group(1)
+    return None
+
+
+def describe_key(raw: Any) -> str:
+    return "nothing" if raw in (None, "", []) else f"'{raw}'"
+
+
+def key_problem(raw: Any, expected: str, what: str) -> str | None:
+    """None when `raw` is the `expected` class's key, else a message saying why not."""
+    if raw in (None, "", []):
+        return f"{what} has no KMS key (expected the {expected} data key)"
+    found = key_class(raw)
+    if found is None:
+        return (f"{what} uses {describe_key(raw)}, which cannot be proven to be the {expected} data key "
+                f"(use the `kms-{expected}` lookup or the alias of that class)")
+    if found != expected:
+        return f"{what} uses the {found} data key; it must use the {expected} data key"
+    return None
+
+
+# ---- IAM / resource policy documents -------------------------------------------------------------
+
+def policy_document(raw: Any) -> dict | None:
+    """A policy document (JSON text or already-parsed dict), or None when it is not literal JSON
+    (e.g. a `${data.aws_iam_policy_document.x.json}` reference or a `jsonencode` expression)."""
+    if isinstance(raw, dict):
+        return raw
+    if not isinstance(raw, str):
+        return None
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+# Identity-policy resources (documents attached to a principal).
+POLICY_RESOURCES = ["aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy"]
+
+
+def identity_documents(conf: dict) -> list[tuple[str, object]]:
+    """(label, raw policy) of a policy resource, or of an aws_iam_role's inline_policy blocks."""
+    if "assume_role_policy" in conf:  # aws_iam_role
+        return [(f"inline_policy {value(b, 'name', '?')}", value(b, "policy")) for b in blocks(conf, "inline_policy")]
+    return [("policy", value(conf, "policy"))]
+
+
+def statements(doc: dict) -> list[dict]:
+    raw = doc.get("Statement", [])
+    if isinstance(raw, dict):
+        raw = [raw]
+    return [s for s in raw if isinstance(s, dict)]
+
+
+def actions(stmt: dict) -> list[str]:
+    return [a for a in as_list(stmt.get("Action")) if isinstance(a, str)]
+
+
+def not_actions(stmt: dict) -> list[str]:
+    return [a for a in as_list(stmt.get("NotAction")) if isinstance(a, str)]
+
+
+def resources(stmt: dict) -> list[str]:
+    return [r for r in as_list(stmt.get("Resource")) if isinstance(r, str)]
+
+
+def is_allow(stmt: dict) -> bool:
+    return stmt.get("Effect") == "Allow"
+
+
+def is_deny(stmt: dict) -> bool:
+    return stmt.get("Effect") == "Deny"
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """IAM wildcard match of an action pattern (`s3:Get*`, `*`) against a concrete action."""
+    regex = "^" + re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".") + "$"
+    return re.match(regex, action, re.IGNORECASE) is not None
+
+
+def grants(stmt: dict, action: str) -> bool:
+    """Whether an Allow statement covers `action` (through Action patterns or NotAction)."""
+    if not is_allow(stmt):
+        return False
+    if "NotAction" in stmt:
+        return not any(action_matches(p, action) for p in not_actions(stmt))
+    return any(action_matches(p, action) for p in actions(stmt))
+
+
+def principals(stmt: dict) -> dict[str, list[str]]:
+    """Principal as {kind: [values]}; `"*"` becomes {"*": ["*"]}."""
+    raw = stmt.get("Principal")
+    if raw is None:
+        return {}
+    if raw == "*":
+        return {"*": ["*"]}
+    if isinstance(raw, dict):
+        return {k: [v for v in as_list(vals) if isinstance(v, str)] for k, vals in raw.items()}
+    return {}
+
+
+def is_public_principal(stmt: dict) -> bool:
+    p = principals(stmt)
+    return "*" in p or "*" in p.get("AWS", [])
+
+
+def conditions(stmt: dict) -> list[tuple[str, str, list]]:
+    """Condition as (operator, key, values) triples; keys compared case-insensitively by callers."""
+    out = []
+    raw = stmt.get("Condition")
+    if not isinstance(raw, dict):
+        return out
+    for operator, body in raw.items():
+        if isinstance(body, dict):
+            for key, vals in body.items():
+                out.append((operator, key, as_list(vals)))
+    return out
+
+
+def has_condition(stmt: dict, operator: str, key: str, expected: str | None = None) -> bool:
+    for op, k, vals in conditions(stmt):
+        if op == operator and k.lower() == key.lower():
+            if expected is None:
+                return True
+            if any(str(v).lower() == expected.lower() for v in vals):
+                return True
+    return False
+
+
+def insecure_transport_denies(doc: dict, action_prefix: str) -> list[dict]:
+    """Deny statements for every principal of all `<prefix>*` actions when `aws:SecureTransport` is false."""
+    found = []
+    for stmt in statements(doc):
+        if not is_deny(stmt) or not is_public_principal(stmt):
+            continue
+        if "NotAction" in stmt:
+            continue
+        acts = actions(stmt)
+        if not any(a in ("*", f"{action_prefix}*") for a in acts):
+            continue
+        if has_condition(stmt, "Bool", "aws:SecureTransport", "false"):
+            found.append(stmt)
+    return found
