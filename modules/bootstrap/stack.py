@@ -30,7 +30,7 @@ class BootstrapStack(PillarStack):
             name=logs_name, kms_key_arn=None, lifecycle=config.data.lifecycle,
             extra_statements=access_log_delivery(f"arn:aws:s3:::{logs_name}", naming.account_id,
                                                  [f"arn:aws:s3:::{state_name}"])))
-        suppress(self.log_bucket.encryption, "CKV_AWS_145",
+        suppress(self.log_bucket.bucket, "CKV_AWS_145",
                  "S3 server access logs can only be delivered to SSE-S3 (AES256) buckets; the bucket "
                  "denies non-TLS and non-AES256 puts and blocks all public access", "2027-12-31")
         suppress(self.log_bucket.bucket, "CKV_AWS_18",

@@ -76,7 +76,7 @@ class DataStack(PillarStack):
             ),
             provider=self.dr_provider if dr else None)
         if purpose == LOG_BUCKET:
-            suppress(bucket.encryption, "CKV_AWS_145",
+            suppress(bucket.bucket, "CKV_AWS_145",
                      "S3 server access logs and ALB access logs can only be delivered to SSE-S3 (AES256) "
                      "buckets; the bucket denies non-TLS and non-AES256 puts and blocks all public access",
                      "2027-12-31")

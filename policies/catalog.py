@@ -1,0 +1,165 @@
+"""The policy catalog (`policies/catalog.yaml`): what each check means to Aegis.
+
+checkov reports no severity without a platform key, so the catalog owns them, together with the
+pillar that owns the control, a title, a remediation and the compliance controls it evidences.
+Two sections, `builtin` (checkov's own checks) and `custom` (the Aegis pack), merged here. Every
+problem is a `ConfigError` naming the file, the key path and the line.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modules.errors import ConfigError
+from modules.yaml_source import SourceMap, load_yaml
+
+CATALOG_FILE = Path(__file__).resolve().parent / "catalog.yaml"
+DISPLAY = "policies/catalog.yaml"
+
+SEVERITIES = ("low", "medium", "high", "critical")  # ascending
+PILLARS = ("data", "platform", "access", "governance")
+SECTIONS = ("builtin", "custom")
+# A failing check missing from the catalog is judged at this severity and reported as uncatalogued.
+UNCATALOGUED_SEVERITY = "high"
+
+# Framework key → (label, pattern a control ID must match). The patterns catch typos, not meaning.
+FRAMEWORKS: dict[str, tuple[str, re.Pattern[str]]] = {
+    "hipaa": ("HIPAA Security Rule (45 CFR)", re.compile(r"^164\.(308|310|312|314|316)\([a-z]\)(\(\d+\))?(\((i|ii|iii|iv|v|vi)\))?(\([A-Z]\))?$")),
+    "nist-800-53": ("NIST SP 800-53 rev 5", re.compile(r"^[A-Z]{2}-\d{1,2}(\(\d{1,2}\))?$")),
+    "gdpr": ("GDPR", re.compile(r"^Art\.(5|25|30|32|33|34|35)(\(\d\))?(\([a-z]\))?$")),
+    "cis": ("CIS AWS Foundations Benchmark v3.0.0", re.compile(r"^[1-5](\.\d{1,2}){1,2}$")),
+    "iso27001": ("ISO/IEC 27001:2022 Annex A", re.compile(r"^A\.[5-8]\.\d{1,2}$")),
+}
+MIN_REASON = 15
+_BUILTIN_ID = re.compile(r"^CKV2?_(?!AEGIS)[A-Z0-9]+_\d+$")
+# Custom: checkov Python checks (CKV_AEGIS_n), YAML graph policies (CKV2_AEGIS_n), app-level (AEGIS_…).
+_CUSTOM_ID = re.compile(r"^(CKV2?_AEGIS_\d+|AEGIS_[A-Z0-9_]+)$")
+_FIELDS = {"title", "severity", "pillar", "remediation", "controls", "unmapped"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: str
+    pillar: str
+    remediation: str
+    controls: dict[str, tuple[str, ...]]
+    unmapped: dict[str, str]
+    section: str  # builtin | custom
+    line: int | None = None
+
+    @property
+    def checkov(self) -> bool:
+        """Run by checkov (built-in or from policies/checks), not by the app-level checks."""
+        return self.id.startswith("CKV")
+
+
+@dataclass
+class Catalog:
+    rules: dict[str, Rule] = field(default_factory=dict)
+
+    def get(self, check_id: str) -> Rule | None:
+        return self.rules.get(check_id)
+
+    def section(self, name: str) -> dict[str, Rule]:
+        return {i: r for i, r in self.rules.items() if r.section == name}
+
+    def __contains__(self, check_id: object) -> bool:
+        return check_id in self.rules
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity)
+
+
+def load_catalog(path: Path | None = None, display: str | None = None) -> Catalog:
+    path = path or CATALOG_FILE
+    display = display or (DISPLAY if path == CATALOG_FILE else path.name)
+    source = SourceMap()
+    raw = load_yaml(path, display, source)
+
+    def fail(key: tuple, message: str) -> ConfigError:
+        file, line = source.locate(key, display)
+        return ConfigError(file, ".".join(str(k) for k in key), message, line)
+
+    if not isinstance(raw, dict):
+        raise fail((), "top level must be a mapping with `builtin` and `custom`")
+    for key in raw:
+        if key not in SECTIONS:
+            raise fail((key,), f"unknown section (expected one of: {', '.join(SECTIONS)})")
+    catalog = Catalog()
+    for section in SECTIONS:
+        entries = raw.get(section) or {}
+        if not isinstance(entries, dict):
+            raise fail((section,), "must be a mapping of check ID → entry")
+        pattern = _BUILTIN_ID if section == "builtin" else _CUSTOM_ID
+        for check_id, entry in entries.items():
+            key = (section, check_id)
+            if not pattern.match(check_id):
+                expected = ("a checkov ID (CKV_AWS_n, CKV2_AWS_n…)" if section == "builtin"
+                            else "CKV_AEGIS_n, CKV2_AEGIS_n or AEGIS_<NAME>")
+                raise fail(key, f"'{check_id}' is not {expected}")
+            if check_id in catalog.rules:
+                raise fail(key, f"{check_id} is already in section '{catalog.rules[check_id].section}'")
+            catalog.rules[check_id] = _rule(check_id, entry, section, key, fail, source.locate(key, display)[1])
+    return catalog
+
+
+def _rule(check_id: str, entry: Any, section: str, key: tuple, fail, line: int | None) -> Rule:
+    if not isinstance(entry, dict):
+        raise fail(key, "entry must be a mapping")
+    for name in entry:
+        if name not in _FIELDS:
+            raise fail(key + (name,), f"unknown key (allowed: {', '.join(sorted(_FIELDS))})")
+    for name in ("title", "severity", "pillar", "remediation", "controls"):
+        if name not in entry:
+            raise fail(key, f"required key '{name}' is missing")
+    for name in ("title", "remediation"):
+        if not isinstance(entry[name], str) or len(entry[name].strip()) < 10:
+            raise fail(key + (name,), "must be a sentence (at least 10 characters)")
+    if entry["severity"] not in SEVERITIES:
+        raise fail(key + ("severity",), f"'{entry['severity']}' is not one of: {', '.join(SEVERITIES)}")
+    if entry["pillar"] not in PILLARS:
+        raise fail(key + ("pillar",), f"'{entry['pillar']}' is not one of: {', '.join(PILLARS)}")
+    controls = entry["controls"]
+    if not isinstance(controls, dict):
+        raise fail(key + ("controls",), "must map each framework to a list of control IDs")
+    unmapped = entry.get("unmapped") or {}
+    if not isinstance(unmapped, dict):
+        raise fail(key + ("unmapped",), "must map a framework to the reason it has no control")
+    parsed: dict[str, tuple[str, ...]] = {}
+    for framework, (label, control_pattern) in FRAMEWORKS.items():
+        where = key + ("controls", framework)
+        if framework not in controls:
+            raise fail(key + ("controls",), f"framework '{framework}' is missing (use [] plus an "
+                                            f"`unmapped.{framework}` reason when no control applies)")
+        values = controls[framework]
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise fail(where, "must be a list of control IDs (strings)")
+        for value in values:
+            if not control_pattern.match(value):
+                raise fail(where, f"'{value}' is not a {label} control ID")
+        if len(set(values)) != len(values):
+            raise fail(where, "control IDs must not repeat")
+        reason = unmapped.get(framework)
+        if not values and not (isinstance(reason, str) and len(reason.strip()) >= MIN_REASON):
+            raise fail(where, f"empty list needs `unmapped.{framework}`: why no control applies "
+                              f"(at least {MIN_REASON} characters)")
+        if values and reason is not None:
+            raise fail(key + ("unmapped", framework), "has controls; drop the unmapped reason")
+        parsed[framework] = tuple(values)
+    for framework in controls:
+        if framework not in FRAMEWORKS:
+            raise fail(key + ("controls", framework), f"unknown framework (expected: {', '.join(FRAMEWORKS)})")
+    for framework in unmapped:
+        if framework not in FRAMEWORKS:
+            raise fail(key + ("unmapped", framework), f"unknown framework (expected: {', '.join(FRAMEWORKS)})")
+    return Rule(id=check_id, title=entry["title"].strip(), severity=entry["severity"], pillar=entry["pillar"],
+                remediation=" ".join(entry["remediation"].split()), controls=parsed,
+                unmapped={k: " ".join(v.split()) for k, v in unmapped.items()}, section=section, line=line)

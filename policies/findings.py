@@ -1,0 +1,64 @@
+"""What the gate produces: one finding per (check, resource), and the suppressions that touched them."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+PASSED, FAILED, SUPPRESSED = "passed", "failed", "suppressed"
+
+
+@dataclass
+class Suppression:
+    """A reviewed relaxation: inline (`//.aegis_suppressions` of one resource) or from exceptions.yaml."""
+
+    check_id: str
+    reason: str
+    expires: str  # YYYY-MM-DD, or "" for a checkov skip comment (HCL, `--path` only)
+    origin: str  # "inline" | "exceptions" | "skip-comment"
+    where: str  # inline: "<stack>/<address>"; exceptions: "policies/exceptions.yaml:<line>"
+    owner: str = ""
+    pattern: str = ""  # exceptions: the resource address pattern
+    environments: tuple[str, ...] = ()
+    matched: list[str] = field(default_factory=list)  # "<stack>/<address>" of the failures it suppressed
+    problem: str = ""  # expired | unused | unknown check | invalid …; empty when fine
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["environments"] = list(self.environments)
+        return data
+
+
+@dataclass
+class Finding:
+    check_id: str
+    status: str  # passed | failed | suppressed
+    severity: str  # low | medium | high | critical (the catalog's; HIGH when uncatalogued)
+    env: str | None
+    stack: str
+    pillar: str  # pillar of the stack the resource is in (bootstrap, data, …)
+    address: str  # "<type>.<logical id>", "" for a stack-level finding
+    construct_path: str  # the resource's `//.metadata.path`
+    title: str
+    remediation: str
+    controls: dict[str, list[str]]
+    file: str  # relative to the judged folder, posix
+    line: int | None = None
+    end_line: int | None = None
+    source: str = "checkov"  # checkov | app
+    catalogued: bool = True
+    check_pillar: str = ""  # the pillar that owns the control (catalog)
+    message: str = ""
+    blocking: bool = False  # failed, at or above the environment's threshold
+    suppression: Suppression | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAILED
+
+    @property
+    def resource_key(self) -> str:
+        return f"{self.stack}/{self.address}" if self.address else self.stack
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["suppression"] = self.suppression.as_dict() if self.suppression else None
+        return data

@@ -1,0 +1,287 @@
+"""Run the pinned checkov in this process, offline, over many files at once.
+
+In-process (not a subprocess per stack) so its start-up (importing ~1,000 check modules) is paid
+once, and so the gate can see what checkov parsed: every resource of every file must reach the
+checks, or the gate fails closed.
+
+Two fixes over plain checkov 3.3.30, both pinned by tests:
+- its terraform_json parser raises on a scalar in the `terraform` block (`required_version`, which
+  every Aegis stack sets) and then reports 0 checks with exit 0. The scalar is kept the way the HCL
+  parser represents it (`{"required_version": [">= 1.10"]}`), so the file is scanned whole;
+- Python-check records of terraform_json carry `resource.<name>` (the type is lost); each record is
+  given its real address `<type>.<name>` again.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+# Offline: no update check, no platform mapping download, no SCA. Set before checkov is imported.
+OFFLINE_ENV = {
+    "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
+    "BC_SKIP_MAPPING": "TRUE",
+    "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false",
+    "CHECKOV_ENABLE_DATAS_FOREACH_HANDLING": "false",
+}
+for _key, _value in OFFLINE_ENV.items():
+    os.environ.setdefault(_key, _value)
+
+CHECKOV_VERSION = "3.3.30"
+
+
+class ScanError(Exception):
+    """checkov is missing, crashed, or could not load a check: the gate must not pass."""
+
+
+@dataclass(frozen=True)
+class RawResult:
+    check_id: str
+    check_name: str
+    passed: bool
+    file: Path  # absolute
+    address: str  # "<type>.<name>", "data.<type>.<name>" or "provider.<name>"
+    lines: tuple[int, int]
+    skip_reason: str | None = None  # a checkov skip comment (HCL only)
+
+
+@dataclass
+class Scan:
+    results: list[RawResult] = field(default_factory=list)
+    # What checkov parsed and handed to the checks, per file: addresses of resources and data sources.
+    parsed: dict[Path, set[str]] = field(default_factory=dict)
+    lines: dict[tuple[Path, str], tuple[int, int]] = field(default_factory=dict)  # (file, address) → lines
+    parsing_errors: list[str] = field(default_factory=list)
+    builtin_checks: dict[str, str] = field(default_factory=dict)  # id → name
+    external_checks: dict[str, str] = field(default_factory=dict)  # id → name, from the external dir
+
+
+_external_loaded: dict[str, bool] = {}
+_patched = False
+
+
+def _import_checkov():
+    try:
+        import checkov.version
+        from checkov.terraform_json import parser
+        from checkov.terraform_json.runner import TerraformJsonRunner
+    except Exception as exc:  # ImportError, or a broken install
+        raise ScanError(f"checkov {CHECKOV_VERSION} is not importable ({exc}); run `make setup`") from exc
+    if checkov.version.version != CHECKOV_VERSION:
+        raise ScanError(f"checkov {checkov.version.version} is installed; Aegis is pinned to {CHECKOV_VERSION} "
+                        "(run `make setup`)")
+    _patch_parser(parser)
+    return TerraformJsonRunner
+
+
+def _patch_parser(parser) -> None:
+    global _patched
+    if _patched:
+        return
+    original = parser.handle_block_type
+
+    def handle_block_type(block_type: str, blocks: Any) -> list[dict[str, Any]]:
+        if block_type == "terraform" and isinstance(blocks, dict):
+            scalars = {k: v for k, v in blocks.items()
+                       if k not in parser.IGNORE_FILED_NAMES and not isinstance(v, (dict, list))}
+            if scalars:
+                rest = {k: v for k, v in blocks.items() if k not in scalars}
+                return original(block_type, rest) + [{k: [v]} for k, v in scalars.items()]
+        return original(block_type, blocks)
+
+    parser.handle_block_type = handle_block_type
+    _patched = True
+
+
+class _LoadErrors(logging.Handler):
+    """Collects what checkov only logs while loading checks (a broken check is skipped, silently)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            message += f": {type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
+        self.messages.append(message)
+
+
+def _registries():
+    from checkov.common.bridgecrew.check_type import CheckType
+    from checkov.common.checks_infra.registry import get_graph_checks_registry
+    from checkov.terraform.checks.data.registry import data_registry
+    from checkov.terraform.checks.provider.registry import provider_registry
+    from checkov.terraform.checks.resource.registry import resource_registry
+
+    graph = get_graph_checks_registry(CheckType.TERRAFORM)
+    graph.load_checks()
+    return resource_registry, data_registry, provider_registry, graph
+
+
+def _origin(check) -> Path | None:
+    path = getattr(check, "check_path", "") or inspect.getsourcefile(type(check)) or ""
+    return Path(path).resolve() if path else None
+
+
+def registered_checks() -> dict[str, tuple[str, Path | None]]:
+    """Every Terraform check registered now: id → (name, file it came from)."""
+    _import_checkov()
+    resource, data, provider, graph = _registries()
+    out: dict[str, tuple[str, Path | None]] = {}
+    for registry in (resource, data, provider):
+        for checks in list(registry.checks.values()) + list(registry.wildcard_checks.values()):
+            for check in checks:
+                out[check.id] = (check.name, _origin(check))
+    for check in graph.checks:
+        out[check.id] = (check.name, _origin(check))
+    return out
+
+
+def builtin_checks() -> dict[str, str]:
+    """checkov's own Terraform checks (those whose source is inside the checkov package): id → name."""
+    import checkov
+
+    root = Path(checkov.__file__).resolve().parent
+    return {i: name for i, (name, origin) in registered_checks().items()
+            if origin is not None and origin.is_relative_to(root)}
+
+
+def load_external(directory: Path) -> dict[str, str]:
+    """Load a checkov external checks dir (once per process); return its checks: id → name."""
+    directory = directory.resolve()
+    _import_checkov()
+    if str(directory) not in _external_loaded:
+        resource, _data, _provider, graph = _registries()
+        if not (directory / "__init__.py").is_file():
+            raise ScanError(f"{directory.name}/ has no __init__.py: checkov would load no check from it")
+        handler = _LoadErrors()
+        logger = logging.getLogger("checkov")
+        logger.addHandler(handler)
+        try:
+            resource.load_external_checks(str(directory))
+            graph.load_external_checks(str(directory))
+        except Exception as exc:
+            raise ScanError(f"loading custom checks from {directory.name}/ failed: {exc}") from exc
+        finally:
+            logger.removeHandler(handler)
+        if handler.messages:
+            raise ScanError(f"custom checks in {directory.name}/ did not load: " + "; ".join(handler.messages))
+        _external_loaded[str(directory)] = True
+    return {i: name for i, (name, origin) in registered_checks().items()
+            if origin is not None and origin.is_relative_to(directory)}
+
+
+def _runner_filter():
+    from checkov.runner_filter import RunnerFilter
+
+    return RunnerFilter(framework=["terraform_json"], show_progress_bar=False)
+
+
+def _addresses(definition: dict[str, Any]) -> Iterator[tuple[str, int, int]]:
+    """(address, start line, end line) of each resource and data source in one parsed file."""
+    for block_type, prefix in (("resource", ""), ("data", "data.")):
+        for entity in definition.get(block_type, []) or []:
+            for rtype, named in entity.items():
+                for name, conf in named.items():
+                    yield f"{prefix}{rtype}.{name}", conf.get("__startline__", 0), conf.get("__endline__", 0)
+
+
+def _record_parsed(scan: Scan, path: Path, definition: dict[str, Any]) -> None:
+    seen = scan.parsed.setdefault(path, set())
+    for address, start, end in _addresses(definition):
+        seen.add(address)
+        scan.lines[(path, address)] = (start, end)
+
+
+def scan_json(files: list[Path], external_dir: Path | None = None) -> Scan:
+    """Scan CDKTF JSON files (`terraform_json`), every built-in check plus the external dir."""
+    runner_class = _import_checkov()
+    from checkov.common.models.enums import CheckResult
+
+    external = load_external(external_dir) if external_dir else {}
+    builtin = builtin_checks()
+    files = [f.resolve() for f in files]
+
+    class Runner(runner_class):
+        def run_block(self, entities, definition_context, full_file_path, root_folder, report, scanned_file,
+                      block_type, runner_filter=None, entity_context_path_header=None, module_referrer=None):
+            # One entity at a time, so the records it adds can be given their real address.
+            for entity in entities:
+                marks = [len(report.passed_checks), len(report.failed_checks), len(report.skipped_checks)]
+                super().run_block([entity], definition_context, full_file_path, root_folder, report, scanned_file,
+                                  block_type, runner_filter, entity_context_path_header, module_referrer)
+                rtype = next(iter(entity))
+                if block_type == "provider":
+                    alias = (entity[rtype].get("alias") or [None])[0]
+                    address = f"provider.{rtype}" + (f".{alias}" if alias else "")
+                else:
+                    name = next(iter(entity[rtype]))
+                    address = ("data." if block_type == "data" else "") + f"{rtype}.{name}"
+                for records, mark in zip((report.passed_checks, report.failed_checks, report.skipped_checks), marks):
+                    for record in records[mark:]:
+                        record.resource = address
+
+    runner = Runner()
+    try:
+        report = runner.run(root_folder=None, files=[str(f) for f in files], runner_filter=_runner_filter())
+    except Exception as exc:
+        raise ScanError(f"checkov crashed: {type(exc).__name__}: {exc}") from exc
+    if isinstance(report, list):  # pragma: no cover - terraform_json returns one report
+        report = report[0]
+    scan = Scan(builtin_checks=builtin, external_checks=dict(external))
+    scan.parsing_errors = [str(p) for p in report.parsing_errors]
+    for path, definition in runner.definitions.items():
+        _record_parsed(scan, Path(path).resolve(), definition)
+    wanted = set(builtin) | set(external)
+    for records, status in ((report.passed_checks, CheckResult.PASSED), (report.failed_checks, CheckResult.FAILED)):
+        for record in records:
+            if record.check_id not in wanted:
+                continue  # a check another external dir loaded earlier in this process
+            start, end = record.file_line_range
+            scan.results.append(RawResult(
+                check_id=record.check_id, check_name=record.check_name, passed=status == CheckResult.PASSED,
+                file=Path(record.file_abs_path).resolve(), address=record.resource, lines=(start, end)))
+    return scan
+
+
+def scan_hcl(directory: Path, external_dir: Path | None = None) -> Scan:
+    """Scan a directory of HCL (`.tf`) with checkov's terraform framework (for `gate --path`)."""
+    _import_checkov()
+    from checkov.common.models.enums import CheckResult
+    from checkov.runner_filter import RunnerFilter
+    from checkov.terraform.runner import Runner
+
+    external = load_external(external_dir) if external_dir else {}
+    builtin = builtin_checks()
+    runner = Runner()
+    try:
+        report = runner.run(root_folder=str(directory.resolve()),
+                            runner_filter=RunnerFilter(framework=["terraform"], show_progress_bar=False))
+    except Exception as exc:
+        raise ScanError(f"checkov crashed: {type(exc).__name__}: {exc}") from exc
+    if isinstance(report, list):  # pragma: no cover
+        report = report[0]
+    scan = Scan(builtin_checks=builtin, external_checks=dict(external))
+    scan.parsing_errors = [str(p) for p in report.parsing_errors]
+    for key, definition in (runner.definitions or {}).items():
+        _record_parsed(scan, Path(getattr(key, "file_path", key)).resolve(), definition)
+    wanted = set(builtin) | set(external)
+    groups = ((report.passed_checks, CheckResult.PASSED), (report.failed_checks, CheckResult.FAILED),
+              (report.skipped_checks, CheckResult.SKIPPED))
+    for records, status in groups:
+        for record in records:
+            if record.check_id not in wanted:
+                continue
+            start, end = record.file_line_range
+            skip = None
+            if status == CheckResult.SKIPPED:
+                skip = record.check_result.get("suppress_comment") or "checkov skip comment"
+            scan.results.append(RawResult(
+                check_id=record.check_id, check_name=record.check_name, passed=status == CheckResult.PASSED,
+                file=Path(record.file_abs_path).resolve(), address=record.resource, lines=(start, end),
+                skip_reason=skip))
+    return scan
