@@ -163,3 +163,9 @@ def _rule(check_id: str, entry: Any, section: str, key: tuple, fail, line: int |
     return Rule(id=check_id, title=entry["title"].strip(), severity=entry["severity"], pillar=entry["pillar"],
                 remediation=" ".join(entry["remediation"].split()), controls=parsed,
                 unmapped={k: " ".join(v.split()) for k, v in unmapped.items()}, section=section, line=line)
+
+
+def check_sort_key(check_id: str) -> tuple:
+    """Natural order: CKV_AWS_2 before CKV_AWS_10; checkov checks before graph ones before app-level."""
+    match = re.match(r"^(.*?)(\d+)$", check_id)
+    return (match.group(1), int(match.group(2))) if match else (check_id, 0)

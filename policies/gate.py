@@ -191,7 +191,7 @@ def run_gate(out_dir: Path, env_names: list[str] | None = None, *, exceptions_fi
     started = time.monotonic()
     out_dir = Path(out_dir)
     today = today or dt.date.today()
-    result = GateResult(exit_code=EXIT_ERROR, target=out_dir.name)
+    result = GateResult(exit_code=EXIT_ERROR, target=display_path(out_dir))
     try:
         _judge(result, out_dir, env_names, exceptions_file, today, environments_dir, catalog_file, checks_dir,
                progress)
@@ -297,7 +297,8 @@ def _judge(result: GateResult, out_dir: Path, env_names, exceptions_file, today,
         result.exit_code = EXIT_ERROR
 
 
-def _check_scan_complete(scan: scanner.Scan, stacks: dict[str, Path], resources: dict, out_dir: Path) -> None:
+def _check_scan_complete(scan: scanner.Scan, stacks: dict[str, Path], resources: dict, out_dir: Path,
+                         allow_empty: bool = False) -> None:
     if scan.parsing_errors:
         names = sorted(Path(p).resolve() for p in scan.parsing_errors)
         shown = ", ".join(_rel(p, out_dir) for p in names)
@@ -312,7 +313,7 @@ def _check_scan_complete(scan: scanner.Scan, stacks: dict[str, Path], resources:
         if missing:
             raise GateError(f"stack {name}: {len(missing)} resource(s) were not scanned: {', '.join(missing[:5])}")
         total += len(expected)
-    if total == 0:
+    if total == 0 and not allow_empty:
         raise GateError("zero resources were scanned: nothing was judged")
 
 
@@ -330,3 +331,110 @@ def _rel(path: Path, base: Path) -> str:
         return path.relative_to(base.resolve()).as_posix()
     except ValueError:
         return path.name
+
+
+# ---------------------------------------------------------------- `gate --path`: any Terraform folder
+
+def run_path_gate(directory: Path, *, exceptions_file: Path | None = None, today: dt.date | None = None,
+                  catalog_file: Path | None = None, checks_dir: Path | None = CHECKS_DIR) -> GateResult:
+    """Judge a folder of hand-written Terraform (HCL `.tf` and/or `.tf.json`) at every severity."""
+    started = time.monotonic()
+    directory = Path(directory)
+    today = today or dt.date.today()
+    result = GateResult(exit_code=EXIT_ERROR, target=display_path(directory))
+    try:
+        _judge_path(result, directory, exceptions_file, today, catalog_file, checks_dir)
+    except (GateError, ConfigError, scanner.ScanError) as exc:
+        result.errors.append(str(exc))
+        result.exit_code = EXIT_ERROR
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _terraform_files(directory: Path, suffix: str) -> list[Path]:
+    return sorted(p for p in directory.rglob(f"*{suffix}")
+                  if p.is_file() and ".terraform" not in p.parts and (suffix != ".tf" or p.suffix == ".tf"))
+
+
+def _judge_path(result: GateResult, directory: Path, exceptions_file, today, catalog_file, checks_dir) -> None:
+    if not directory.is_dir():
+        raise GateError(f"{directory.name}: not a directory")
+    catalog = result.catalog = load_catalog(catalog_file)
+    json_files = _terraform_files(directory, ".tf.json")
+    hcl_files = _terraform_files(directory, ".tf")
+    if not json_files and not hcl_files:
+        raise GateError(f"{directory.name}/ holds no Terraform (.tf or .tf.json) file")
+    root = directory.resolve()
+
+    def stack_of(path: Path) -> str:
+        parent = path.resolve().parent.relative_to(root).as_posix()
+        return parent if parent != "." else root.name
+
+    resources: dict[tuple[str, str], _Resource] = {}
+    scans = []
+    if json_files:
+        for path in json_files:
+            doc = _read_json(path, path.relative_to(directory).as_posix())
+            if not isinstance(doc, dict):
+                raise GateError(f"{path.relative_to(directory).as_posix()} is not a JSON object")
+            for address, res in _stack_resources(stack_of(path), doc).items():
+                resources[(stack_of(path), address)] = res
+        scan = scanner.scan_json(json_files, checks_dir)
+        _check_scan_complete(scan, {p.relative_to(directory).as_posix(): p for p in json_files},
+                             {(p.relative_to(directory).as_posix(), a): r for p in json_files
+                              for (s, a), r in resources.items() if s == stack_of(p)},
+                             directory, allow_empty=True)
+        scans.append(scan)
+    if hcl_files:
+        scan = scanner.scan_hcl(directory, checks_dir)
+        if scan.parsing_errors:
+            names = ", ".join(_rel(Path(p), directory) for p in sorted(scan.parsing_errors))
+            raise GateError(f"checkov could not parse {len(scan.parsing_errors)} file(s): {names}")
+        scans.append(scan)
+    if not any(scan.parsed.get(p.resolve()) for scan in scans for p in json_files + hcl_files):
+        raise GateError("zero resources were scanned: nothing was judged")
+    for scan in scans:
+        _check_custom_loaded(catalog, scan, checks_dir)
+        result.check_names.update({**scan.builtin_checks, **scan.external_checks})
+
+    findings: list[Finding] = []
+    suppressions: list[Suppression] = [s for res in resources.values() for s in res.suppressions]
+    for scan in scans:
+        for raw in scan.results:
+            stack = stack_of(raw.file)
+            res = resources.get((stack, raw.address))
+            finding = _finding(catalog, raw.check_id, PASSED if raw.passed else FAILED, raw.check_name, env=None,
+                               stack=stack, pillar="", address=raw.address,
+                               construct_path=res.construct_path if res else raw.address,
+                               file=_rel(raw.file, directory), line=raw.lines[0] or None,
+                               end_line=raw.lines[1] or None, source="checkov", message=raw.check_name)
+            if raw.skip_reason is not None:
+                item = Suppression(raw.check_id, raw.skip_reason, "", "skip-comment", f"{stack}/{raw.address}",
+                                   matched=[f"{stack}/{raw.address}"])
+                finding.status, finding.suppression = "suppressed", item
+                suppressions.append(item)
+            findings.append(finding)
+    result.stacks = {}
+    for scan in scans:
+        for path, addresses in scan.parsed.items():
+            stack = stack_of(path)
+            result.stacks[stack] = result.stacks.get(stack, 0) + len(addresses)
+    suppressions += [s for s in load_exceptions(exceptions_file) if in_scope(s, [None])]
+    known = set(catalog.rules) | set(result.check_names)
+    problems = apply_suppressions(findings, [s for s in suppressions if s.origin != "skip-comment"], known, today)
+    result.findings = _sort(findings)
+    result.suppressions = suppressions
+    result.exit_code = _verdict(result.findings, {})
+    for item in problems:
+        result.errors.append(f"suppression of {item.check_id} ({item.where}): {item.problem}")
+    if result.errors:
+        result.exit_code = EXIT_ERROR
+
+
+def display_path(path: Path) -> str:
+    """A folder as reports show it: relative to the working directory when inside it, else its name."""
+    try:
+        rel = Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return rel if rel != "." else Path.cwd().name
+    except ValueError:
+        return Path(path).name

@@ -1,0 +1,145 @@
+"""`python main.py gate` and `python main.py checks` (registered by main.py through `register`)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from modules.console import paint, step
+from modules.errors import ConfigError
+
+DEFAULT_SYNTH_OUT = "cdktf.out"
+DEFAULT_REPORTS = "reports"
+RULES_DOC = Path(__file__).resolve().parent.parent / "docs" / "RULES.md"
+
+
+def _fail(message: str) -> None:
+    click.echo(paint(f"error: {message}", "red", sys.stderr), err=True)
+    sys.exit(2)
+
+
+def _environments_dir() -> Path | None:
+    ctx = click.get_current_context()
+    directory = ctx.find_root().params.get("environments")
+    return Path(directory) if directory else None
+
+
+def _synth_is_fresh(out: Path, configs) -> str | None:
+    """None when `out` was synthesized from exactly these configs and this generator; else why not."""
+    from modules.synth import RECORD, config_digest, generator_digest
+
+    try:
+        record = json.loads((out / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"{out.name}/ has no readable {RECORD}"
+    recorded = record.get("environments", {}) if isinstance(record, dict) else {}
+    for config in configs:
+        if recorded.get(config.name) != config_digest(config):
+            return f"environment '{config.name}' changed since {out.name}/ was synthesized"
+    if record.get("generator") != generator_digest():
+        return f"the generator code (modules/) changed since {out.name}/ was synthesized"
+    return None
+
+
+def _synthesize(configs, out: Path) -> None:
+    from modules.node import node_problem
+    from modules.synth import synthesize
+
+    problem = node_problem()
+    if problem:
+        _fail(problem)
+    with step(f"Synthesizing {len(configs)} environment(s) into {out.name}/"):
+        synthesize(configs, out)
+
+
+def _emit(result, reports: Path, formats: list[str]) -> None:
+    from policies.report import write_reports
+    from policies.report.summary import render
+
+    click.echo(render(result, sys.stdout), nl=False)
+    if formats:
+        written = write_reports(result, reports, formats)
+        click.echo(f"reports in {reports}/: " + ", ".join(p.name for p in written))
+
+
+def register(cli: click.Group) -> None:
+    from policies.report import available_formats
+
+    formats = available_formats()
+
+    @cli.command()
+    @click.option("--env", "envs", multiple=True, help="Environment to judge (repeatable; default all).")
+    @click.option("--out", "reports", default=DEFAULT_REPORTS, show_default=True, type=click.Path(file_okay=False),
+                  help="Folder for the reports.")
+    @click.option("--format", "fmts", multiple=True, type=click.Choice(formats),
+                  help=f"Report format (repeatable; default all: {', '.join(formats)}).")
+    @click.option("--no-synth", is_flag=True,
+                  help="Judge the existing synth output; fail if it is older than its configuration.")
+    @click.option("--synth-out", default=lambda: os.environ.get("CDKTF_OUTDIR", DEFAULT_SYNTH_OUT),
+                  show_default="cdktf.out", type=click.Path(file_okay=False), help="Synth output folder to judge.")
+    @click.option("--path", "tf_path", type=click.Path(file_okay=False),
+                  help="Judge this Terraform folder (HCL .tf or .tf.json) instead of the synthesized app.")
+    @click.option("--exceptions", type=click.Path(dir_okay=False), default=None,
+                  help="Exceptions file (default policies/exceptions.yaml).")
+    def gate(envs, reports, fmts, no_synth, synth_out, tf_path, exceptions):
+        """Judge the synthesized stacks (or a Terraform folder) against the policy pack.
+
+        Exit 0 pass, 1 failures at or above an environment's `gate.fail_on`, 2 error.
+        """
+        from policies.gate import run_gate, run_path_gate
+
+        selected = list(fmts) or formats
+        exceptions_file = Path(exceptions) if exceptions else None
+        if tf_path:
+            if envs or no_synth:
+                _fail("--path judges a Terraform folder: it takes no --env or --no-synth")
+            with step(f"Judging {Path(tf_path).name}/ with checkov"):
+                result = run_path_gate(Path(tf_path), exceptions_file=exceptions_file)
+        else:
+            from modules.config import load_all
+
+            env_dir = _environments_dir()
+            try:
+                configs = load_all(envs, env_dir)
+            except ConfigError as exc:
+                _fail(str(exc))
+            out = Path(synth_out)
+            stale = _synth_is_fresh(out, configs) if (out / "manifest.json").exists() else f"no {out.name}/ yet"
+            if stale and no_synth:
+                _fail(f"{stale}: run `python main.py synth` first, or drop --no-synth")
+            if stale:
+                click.echo(f"{stale}: synthesizing", err=True)
+                _synthesize(configs, out)
+            names = [c.name for c in configs]
+            with step(f"Judging {len(names)} environment(s) with checkov and the Aegis pack"):
+                result = run_gate(out, names, exceptions_file=exceptions_file, environments_dir=env_dir)
+        _emit(result, Path(reports), selected)
+        sys.exit(result.exit_code)
+
+    @cli.command()
+    @click.option("--section", type=click.Choice(["builtin", "custom"]), default=None, help="Only one section.")
+    @click.option("--severity", type=click.Choice(["low", "medium", "high", "critical"]), default=None,
+                  help="Only this severity.")
+    @click.option("--write-docs", is_flag=True, help="Regenerate docs/RULES.md from the catalog.")
+    def checks(section, severity, write_docs):
+        """List the policy catalog: every check with severity, pillar and title."""
+        from policies.catalog import check_sort_key, load_catalog
+        from policies.rules_doc import render_rules
+
+        try:
+            catalog = load_catalog()
+        except ConfigError as exc:
+            _fail(str(exc))
+        if write_docs:
+            RULES_DOC.parent.mkdir(parents=True, exist_ok=True)
+            RULES_DOC.write_text(render_rules(catalog), encoding="utf-8")
+            click.echo(f"wrote docs/RULES.md ({len(catalog)} checks)")
+            return
+        rules = [r for r in catalog.rules.values()
+                 if (section is None or r.section == section) and (severity is None or r.severity == severity)]
+        for rule in sorted(rules, key=lambda r: (r.section, check_sort_key(r.id))):
+            click.echo(f"{rule.id:<16}{rule.severity:<10}{rule.pillar:<12}{rule.title[:62]}")
+        click.echo(f"{len(rules)} of {len(catalog)} checks", err=True)

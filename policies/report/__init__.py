@@ -1,0 +1,42 @@
+"""Report writers. Each format is a module exposing `render(result: GateResult) -> str`.
+
+A format is available when its module exists, so another writer (html) joins by adding its module
+and one line to FORMATS; the gate's `--format` choices and `write_reports` pick it up.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+
+# format → (module, file name written into the reports folder)
+FORMATS: dict[str, tuple[str, str]] = {
+    "json": ("policies.report.json_report", "aegis-gate.json"),
+    "sarif": ("policies.report.sarif", "aegis-gate.sarif"),
+    "junit": ("policies.report.junit", "aegis-gate.junit.xml"),
+    "markdown": ("policies.report.markdown", "aegis-gate.md"),
+    "html": ("policies.report.html", "aegis-gate.html"),
+}
+
+
+def available_formats() -> list[str]:
+    return [name for name, (module, _) in FORMATS.items() if importlib.util.find_spec(module) is not None]
+
+
+def render(result, fmt: str) -> str:
+    module, _ = FORMATS[fmt]
+    return importlib.import_module(module).render(result)
+
+
+def write_reports(result, out: Path, formats: list[str]) -> list[Path]:
+    """Write each format into `out` (created); return the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats:
+        path = out / FORMATS[fmt][1]
+        text = render(result, fmt)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        written.append(path)
+    return written

@@ -1,0 +1,27 @@
+"""Machine-readable report: verdict, counts, every finding and every suppression (deterministic)."""
+from __future__ import annotations
+
+import json
+
+from policies.report.model import TOOL, counts, rules
+
+
+def document(result) -> dict:
+    return {
+        "tool": TOOL,
+        "checkov_version": result.checkov_version,
+        "target": result.target,
+        "verdict": result.verdict,
+        "exit_code": result.exit_code,
+        "thresholds": dict(sorted(result.thresholds.items())),
+        "errors": list(result.errors),
+        "summary": counts(result.findings),
+        "stacks": dict(sorted(result.stacks.items())),
+        "rules": rules(result),
+        "findings": [f.as_dict() for f in result.findings],
+        "suppressions": [s.as_dict() for s in result.suppressions],
+    }
+
+
+def render(result) -> str:
+    return json.dumps(document(result), indent=2, sort_keys=False) + "\n"

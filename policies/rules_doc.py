@@ -1,0 +1,58 @@
+"""docs/RULES.md, generated from policies/catalog.yaml (`python main.py checks --write-docs`).
+
+A test keeps the committed file equal to `render_rules(load_catalog())`.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+from policies.catalog import FRAMEWORKS, PILLARS, SEVERITIES, Catalog, check_sort_key
+
+_SHORT = {"hipaa": "HIPAA", "nist-800-53": "NIST", "gdpr": "GDPR", "cis": "CIS", "iso27001": "ISO"}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _controls(rule) -> str:
+    parts = []
+    for fw in FRAMEWORKS:
+        values = rule.controls[fw]
+        parts.append(f"{_SHORT[fw]} {', '.join(values)}" if values else f"{_SHORT[fw]} —")
+    return "<br>".join(parts)
+
+
+def render_rules(catalog: Catalog) -> str:
+    rules = sorted(catalog.rules.values(), key=lambda r: check_sort_key(r.id))
+    by_sev = Counter(r.severity for r in rules)
+    by_section = Counter(r.section for r in rules)
+    lines = [
+        "# Aegis policy rules",
+        "",
+        "<!-- Generated from policies/catalog.yaml by `python main.py checks --write-docs`; do not edit. -->",
+        "",
+        f"{len(rules)} checks: {by_section['builtin']} built-in checkov checks that can fire on the resource "
+        f"types Aegis emits, and {by_section['custom']} Aegis checks (checkov custom checks in "
+        "`policies/checks/`, app-level checks in `policies/app_checks/`).",
+        "",
+        "Severities: " + ", ".join(f"{by_sev[s]} {s}" for s in reversed(SEVERITIES)) + ". "
+        "An environment fails on findings at or above its `gate.fail_on`. A failing check missing "
+        "from the catalog is judged HIGH and reported as uncatalogued.",
+        "",
+        "Frameworks: " + "; ".join(f"{_SHORT[k]} = {label}" for k, (label, _) in FRAMEWORKS.items()) + ". "
+        "— means the framework has no control for this check (the catalog says why).",
+        "",
+    ]
+    for pillar in PILLARS:
+        group = [r for r in rules if r.pillar == pillar]
+        if not group:
+            continue
+        lines += [f"## {pillar.capitalize()} pillar ({len(group)})", "",
+                  "| ID | Severity | Check | Controls | Remediation |", "|---|---|---|---|---|"]
+        for r in group:
+            source = "" if r.section == "builtin" else " *(Aegis)*"
+            lines.append(f"| `{r.id}`{source} | {r.severity} | {_cell(r.title)} | {_controls(r)} | "
+                         f"{_cell(r.remediation)} |")
+        lines.append("")
+    return "\n".join(lines)
