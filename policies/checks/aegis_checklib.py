@@ -7,7 +7,7 @@ Conventions the checks rely on (all produced by the Aegis constructs):
 - every KMS key belongs to one data class (`KEY_CLASSES`); a later stack reaches it through a
   `data "aws_kms_key"` lookup whose logical id is `kms-<class>`; the data stack's own keys have
   logical ids `kms-<class>[-dr]_key_<hash>`; aliases are `alias/<project>-<env>-<class>[-dr]`.
-  AEGIS_APP_8 verifies that each `kms-<class>` lookup really resolves to that class's alias, which
+  AEGIS_KEY_PER_DATA_CLASS verifies that each `kms-<class>` lookup really resolves to that class's alias, which
   is what makes a class decidable from a reference here.
 - a value still holding a Terraform reference (`${...}`) that the check cannot map to a class or a
   document is "not judged": checks fail it deliberately (fail closed) instead of passing it.

@@ -5,7 +5,7 @@ GPU Spot capacity is scarce and reclaimed often; an inference fleet must pick po
 instances at risk before they go (`capacity_rebalance = true`). When the group sits behind a load
 balancer it must use ELB health checks so a crashed model server is replaced, not just a dead VM.
 Groups that run only On-Demand are not judged for Spot (only the health check).
-Not environment-dependent; the prod On-Demand base is judged by AEGIS_APP_6.
+Not environment-dependent; the prod On-Demand base is judged by AEGIS_PROD_GPU_ON_DEMAND_BASE.
 """
 from checkov.common.models.enums import CheckCategories, CheckResult
 

@@ -4,7 +4,7 @@ Continuous compliance over the AI platform (endpoints, models, notebooks, keys, 
 recorder to see all of it; a resource-type list silently misses every type added later (new
 SageMaker resource types appear often). Required: an explicit `recording_group` with
 `all_supported = true`, no `resource_types` list, no exclusions, and a recording strategy (if set)
-of ALL_SUPPORTED_RESOURCE_TYPES. Global types in the home region are judged by AEGIS_APP_15.
+of ALL_SUPPORTED_RESOURCE_TYPES. Global types in the home region are judged by AEGIS_CONFIG_RECORDER_ENV.
 Not environment-dependent.
 """
 from checkov.common.models.enums import CheckCategories, CheckResult

@@ -2,12 +2,14 @@
 
 Human roles (ML engineers, data scientists, administrators, auditors) reach models and data; a
 stolen password or access key alone must not be enough. A trust statement is "human" when it lets
-an account (`arn:aws:iam::<account>:root`, a bare account id), an IAM user or `*` assume the role:
-it must then require `Bool aws:MultiFactorAuthPresent = true` (not BoolIfExists, which lets
-long-term access keys through) or bound `aws:MultiFactorAuthAge`. SAML federation cannot be judged
-here (MFA is the identity provider's) and fails: suppress it naming the IdP's MFA policy.
-Roles trusted only by AWS services, specific roles (workloads) or OIDC web identities are not
-human roles (UNKNOWN). A non-literal trust policy fails (not judged). Not environment-dependent.
+an account (`arn:aws:iam::<account>:root`, a bare account id), an IAM user or `*` assume the role,
+unless an `aws:PrincipalArn` condition narrows it to roles only (workloads). A human statement
+must require `Bool aws:MultiFactorAuthPresent = true` (not BoolIfExists, which lets long-term
+access keys through) or bound `aws:MultiFactorAuthAge`.
+SAML and OIDC federation cannot be judged here (their sessions carry no MFA key; MFA is the
+identity provider's) and fail: suppress naming the IdP's MFA enforcement, or that it is a workload.
+Roles trusted only by AWS services or by specific roles are not human roles (UNKNOWN).
+A non-literal trust policy fails (not judged). Not environment-dependent.
 """
 import re
 
@@ -18,6 +20,8 @@ try:
 except ImportError:  # loaded by plain checkov from this folder
     from aegis_checklib import AegisCheck, conditions, is_allow, policy_document, principals, statements, value
 
+# Roles with at least three literal name characters before any wildcard (`role/aegis-dev-workload-*`).
+NAMED_ROLE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@-]{3,}")
 HUMAN_AWS_PRINCIPAL = re.compile(r"^(\*|\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|user/.+))$")
 
 
@@ -28,6 +32,14 @@ def requires_mfa(stmt: dict) -> bool:
             return True
         if operator == "NumericLessThan" and key == "aws:multifactorauthage":
             return True
+    return False
+
+
+def roles_only(stmt: dict) -> bool:
+    """An aws:PrincipalArn condition that admits only IAM roles: a workload trust, not people."""
+    for operator, key, vals in conditions(stmt):
+        if key.lower() == "aws:principalarn" and operator in ("ArnLike", "ArnEquals", "StringLike", "StringEquals"):
+            return bool(vals) and all(isinstance(v, str) and NAMED_ROLE.match(v) for v in vals)
     return False
 
 
@@ -46,11 +58,11 @@ class IamHumanRoleRequiresMfa(AegisCheck):
             if not is_allow(stmt):
                 continue
             p = principals(stmt)
-            federated = p.get("Federated", [])
-            if any(":saml-provider/" in f for f in federated):
-                return self.fail(f"statement {stmt.get('Sid', '?')} trusts SAML federation: MFA cannot be verified "
-                                 "in the trust policy")
-            if "*" in p or any(HUMAN_AWS_PRINCIPAL.match(a) for a in p.get("AWS", [])):
+            federated = [f for f in p.get("Federated", []) if ":saml-provider/" in f or ":oidc-provider/" in f]
+            if federated:
+                return self.fail(f"statement {stmt.get('Sid', '?')} trusts federation ({federated[0]}): MFA cannot be "
+                                 "verified in the trust policy")
+            if ("*" in p or any(HUMAN_AWS_PRINCIPAL.match(a) for a in p.get("AWS", []))) and not roles_only(stmt):
                 human = True
                 if not requires_mfa(stmt):
                     return self.fail(f"statement {stmt.get('Sid', '?')} lets people assume the role without MFA "

@@ -2,7 +2,7 @@
 
 Personas and service roles in an AI platform reach training data, model artifacts and endpoints;
 an `"Action": "*"` (or an Allow with NotAction, which means "everything except") makes separation
-of duties meaningless. Service-level wildcards (`s3:*`) are judged per persona by AEGIS_APP_10.
+of duties meaningless. Service-level wildcards (`s3:*`) are judged per persona by AEGIS_PERSONA_LEAST_PRIVILEGE.
 A policy that is not literal JSON fails (not judged). Not environment-dependent.
 """
 from checkov.common.models.enums import CheckCategories, CheckResult

@@ -4,7 +4,7 @@ Object lock protects deployed model artifacts and audit logs from being overwrit
 (model tampering, evidence destruction). Without a default retention rule, objects are only
 protected when each writer remembers to ask. Required: `object_lock_enabled = Enabled` and a
 `rule.default_retention` with a mode (GOVERNANCE or COMPLIANCE) and a positive `days` or `years`.
-Which buckets need it, and COMPLIANCE mode in prod, is judged by AEGIS_APP_7 (environment-aware).
+Which buckets need it, and COMPLIANCE mode in prod, is judged by AEGIS_OBJECT_LOCK_BUCKETS (environment-aware).
 A referenced period fails (not judged).
 """
 from checkov.common.models.enums import CheckCategories, CheckResult

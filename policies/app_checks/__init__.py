@@ -1,0 +1,53 @@
+"""App-level checks: invariants over the whole synthesized app that checkov cannot express.
+
+    from policies.app_checks import run_app_checks
+    findings = run_app_checks(stacks, configs)
+
+`stacks` maps stack name (`<env>-<pillar>`) to the parsed cdk.tf.json, `configs` maps environment
+name to its `EnvConfig`. Each check lives in its own module of this package (one small function,
+registered with `@app_check`); importing the package imports them all. IDs are `AEGIS_<NAME>`;
+severities and controls are in policies/catalog.yaml (`custom:`).
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from modules.config import EnvConfig
+from policies.app_checks.base import REGISTRY, AppCheck, AppFinding, AppView
+
+__all__ = ["AppFinding", "AppCheckError", "REGISTRY", "all_checks", "run_app_checks"]
+
+_SKIP = {"base"}
+
+
+class AppCheckError(RuntimeError):
+    """An app-level check crashed: the gate must not pass (it reports an error)."""
+
+
+def _load() -> None:
+    for module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+        if module not in _SKIP:
+            importlib.import_module(f"{__name__}.{module}")
+
+
+def all_checks() -> list[AppCheck]:
+    _load()
+    return [REGISTRY[i] for i in sorted(REGISTRY)]
+
+
+def run_app_checks(stacks: dict[str, dict], configs: dict[str, EnvConfig]) -> list[AppFinding]:
+    """Run every app-level check; findings sorted by stack, address and check ID."""
+    app = AppView.build(stacks, configs)
+    findings: list[AppFinding] = []
+    for check in all_checks():
+        try:
+            results = list(check.func(app))
+        except Exception as exc:  # a crash must surface as an error, never as "no findings"
+            raise AppCheckError(f"{check.check_id} crashed: {type(exc).__name__}: {exc}") from exc
+        for result in results:
+            findings.append(AppFinding(check.check_id, result.stack, result.address, result.passed, result.message))
+    return sorted(findings, key=lambda f: (f.stack, f.address, f.check_id, f.passed, f.message))
+
+
+_load()

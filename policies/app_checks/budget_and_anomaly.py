@@ -1,0 +1,48 @@
+"""AEGIS_BUDGET_AND_ANOMALY: each environment has a monthly cost budget with alerts and a cost
+anomaly monitor with a subscription.
+
+GPU endpoints and fleets left running, or an inference endpoint under abuse, cost money by the
+hour; cost efficiency is one of the architecture's goals. Required per environment: an
+`aws_budgets_budget` of type COST, MONTHLY, with a positive limit and at least one notification
+with a subscriber, and an `aws_ce_anomaly_monitor` referenced by an `aws_ce_anomaly_subscription`
+that has a subscriber.
+"""
+from __future__ import annotations
+
+from policies.app_checks.base import AppView, app_check, as_float, as_list, fail, judge, nested, ref
+
+
+@app_check("AEGIS_BUDGET_AND_ANOMALY", "Each environment has a monthly cost budget with alerts and a cost anomaly monitor")
+def budget_and_anomaly(app: AppView):
+    for env in app.envs:
+        home = env.home_stack("governance")
+        budgets = list(env.resources("aws_budgets_budget"))
+        if not budgets:
+            yield fail(home, "", f"environment {env.name} has no budget")
+        for stack, name, conf in budgets:
+            yield judge(stack.name, f"aws_budgets_budget.{name}", _budget_problems(conf),
+                        "monthly cost budget with alerts")
+        monitors = list(env.resources("aws_ce_anomaly_monitor"))
+        if not monitors:
+            yield fail(home, "", f"environment {env.name} has no cost anomaly monitor")
+        subscriptions = [c for _, _, c in env.resources("aws_ce_anomaly_subscription")]
+        for stack, name, conf in monitors:
+            subscribed = [s for s in subscriptions if nested(s, "subscriber") and any(
+                (ref(a) or ("", ""))[:2] == ("aws_ce_anomaly_monitor", name) for a in as_list(s.get("monitor_arn_list")))]
+            yield judge(stack.name, f"aws_ce_anomaly_monitor.{name}",
+                        [] if subscribed else ["no anomaly subscription with a subscriber watches this monitor"],
+                        "cost anomalies are alerted")
+
+
+def _budget_problems(conf):
+    if conf.get("budget_type") != "COST":
+        yield f"budget_type is {conf.get('budget_type')!r}, not COST"
+    if conf.get("time_unit") != "MONTHLY":
+        yield f"time_unit is {conf.get('time_unit')!r}, not MONTHLY"
+    limit = as_float(conf.get("limit_amount"))
+    if limit is None or limit <= 0:
+        yield f"limit_amount {conf.get('limit_amount')!r} is not a positive amount"
+    notified = [n for n in nested(conf, "notification")
+                if as_list(n.get("subscriber_sns_topic_arns")) or as_list(n.get("subscriber_email_addresses"))]
+    if not notified:
+        yield "no notification with a subscriber"

@@ -1,0 +1,57 @@
+"""AEGIS_PROD_DELETION_PROTECTION: stateful resources in prod are protected from deletion.
+
+A mistaken `terraform destroy` or a replacement must not delete training data, model artifacts,
+keys, feature tables, the model cache or audit logs in prod. Each stateful resource of a `prod`
+tier environment needs its service's deletion protection or Terraform's
+`lifecycle.prevent_destroy`:
+  S3 bucket, EFS file system, ECR repository: prevent_destroy (and no force_destroy/force_delete);
+  DynamoDB table, CloudWatch log group: deletion_protection_enabled or prevent_destroy;
+  RDS/DocumentDB/Neptune: deletion_protection or prevent_destroy;
+  KMS key: prevent_destroy or the maximum 30-day deletion window (deletion can be cancelled);
+  Backup vault: prevent_destroy or a vault lock.
+Other environments are not judged.
+"""
+from __future__ import annotations
+
+from policies.app_checks.base import AppView, app_check, as_int, attached, is_true, judge, one
+
+PREVENT_ONLY = ("aws_s3_bucket", "aws_efs_file_system", "aws_ecr_repository")
+FLAG = {
+    "aws_dynamodb_table": "deletion_protection_enabled",
+    "aws_cloudwatch_log_group": "deletion_protection_enabled",
+    "aws_db_instance": "deletion_protection",
+    "aws_rds_cluster": "deletion_protection",
+    "aws_docdb_cluster": "deletion_protection",
+    "aws_neptune_cluster": "deletion_protection",
+}
+STATEFUL = PREVENT_ONLY + tuple(FLAG) + ("aws_kms_key", "aws_backup_vault")
+
+
+@app_check("AEGIS_PROD_DELETION_PROTECTION", "Stateful resources in prod have deletion protection or prevent_destroy")
+def prod_deletion_protection(app: AppView):
+    for env in app.envs:
+        if not env.prod:
+            continue
+        for rtype in STATEFUL:
+            for stack, name, conf in env.resources(rtype):
+                yield judge(stack.name, f"{rtype}.{name}", _problems(stack, rtype, name, conf),
+                            "protected from deletion")
+
+
+def _problems(stack, rtype, name, conf):
+    prevented = is_true((one(conf, "lifecycle") or {}).get("prevent_destroy"))
+    if is_true(conf.get("force_destroy")) or is_true(conf.get("force_delete")):
+        yield "force_destroy/force_delete would delete the contents with the resource"
+    if prevented:
+        return
+    if rtype in FLAG:
+        if not is_true(conf.get(FLAG[rtype])):
+            yield f"neither {FLAG[rtype]} nor lifecycle.prevent_destroy"
+    elif rtype == "aws_kms_key":
+        if as_int(conf.get("deletion_window_in_days")) != 30:
+            yield "neither lifecycle.prevent_destroy nor the 30-day deletion window"
+    elif rtype == "aws_backup_vault":
+        if not attached(stack, "aws_backup_vault_lock_configuration", "aws_backup_vault", name, conf, "backup_vault_name"):
+            yield "neither lifecycle.prevent_destroy nor a vault lock"
+    else:
+        yield "no lifecycle.prevent_destroy"
