@@ -2,12 +2,16 @@
 
 It caps what any role can ever do, whatever policies are attached later: only the services the
 architecture uses, only in the environment's regions, and no way to escape the boundary (no users,
-no access keys, no roles without this boundary, no edits to the boundary itself).
+no access keys, no roles without this boundary, no edits to the boundary itself, no edits to the
+persona roles). It also holds the rules that must hold for every role, not just the personas:
+only the ml-engineer persona deploys models, SageMaker compute needs a VPC, and nobody inside the
+boundary can switch off the audit trail or threat detection (the deployer role, outside it, can).
 It is created in the `<env>-data` stack, the first stack that creates roles; the others refer to it
 by its conventional ARN.
 """
 from __future__ import annotations
 
+from modules.access.settings import PERSONAS
 from modules.iam_doc import document, statement
 from modules.naming import Naming
 
@@ -18,6 +22,38 @@ ALLOWED_SERVICES = (
     "sts", "xray", "cloudtrail", "config", "guardduty", "securityhub", "inspector2", "macie2",
     "access-analyzer", "backup", "budgets", "ce", "wafv2", "cloudfront", "signer", "tag",
 )
+# Deploying models: only the ml-engineer persona may (separation of duties, issue "Access" pillar).
+DEPLOY_ACTIONS = (
+    "lambda:CreateAlias", "lambda:PublishVersion", "lambda:UpdateAlias", "lambda:UpdateFunctionCode",
+    "sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig", "sagemaker:CreateModel",
+    "sagemaker:UpdateEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities",
+)
+DEPLOYER_PERSONA = "ml-engineer"
+# SageMaker calls that start compute or models: denied without VPC config (sagemaker:VpcSubnets null).
+VPC_REQUIRED_ACTIONS = (
+    "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateModel", "sagemaker:CreateProcessingJob",
+    "sagemaker:CreateTrainingJob",
+)
+# Switching off detection or evidence. Resource "*": these are denies, and several of the actions
+# (guardduty:DeleteDetector, securityhub:DisableSecurityHub) have no resource-level permissions.
+TAMPER_ACTIONS = (
+    "access-analyzer:DeleteAnalyzer",
+    "cloudtrail:DeleteTrail", "cloudtrail:PutEventSelectors", "cloudtrail:PutInsightSelectors",
+    "cloudtrail:StopLogging", "cloudtrail:UpdateTrail",
+    "config:DeleteConfigurationRecorder", "config:DeleteDeliveryChannel", "config:StopConfigurationRecorder",
+    "guardduty:DeleteDetector", "guardduty:DisassociateFromAdministratorAccount",
+    "guardduty:DisassociateFromMasterAccount", "guardduty:UpdateDetector",
+    "inspector2:Disable", "kms:DisableKey", "kms:ScheduleKeyDeletion", "logs:DeleteLogGroup",
+    "macie2:DisableMacie", "securityhub:BatchDisableStandards", "securityhub:DisableSecurityHub",
+)
+# Changing a persona role would undo separation of duties.
+ROLE_CHANGE_ACTIONS = (
+    "iam:AttachRolePolicy", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
+    "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+)
+# Services that the environment's roles may hand a role to (each persona narrows this further).
+PASS_ROLE_SERVICES = ("ec2.amazonaws.com", "lambda.amazonaws.com", "sagemaker.amazonaws.com")
 # Global services that the region guard must not block.
 GLOBAL_SERVICES = ("iam:*", "sts:*", "cloudfront:*", "budgets:*", "ce:*", "organizations:*", "support:*")
 
@@ -33,9 +69,11 @@ def boundary_arn(naming: Naming) -> str:
 def boundary_document(naming: Naming) -> str:
     own_arn = boundary_arn(naming)
     return document(
+        # A ceiling, not a grant: service-wide on "*" here; each role's own policy scopes by ARN.
         statement("AllowArchitectureServices", "Allow", [f"{svc}:*" for svc in ALLOWED_SERVICES], "*"),
-        statement("AllowReadIamAndPassEnvironmentRoles", "Allow",
-                  ["iam:Get*", "iam:List*", "iam:PassRole"], "*"),
+        statement("AllowReadIam", "Allow", ["iam:Get*", "iam:List*"], "*"),
+        statement("AllowPassingEnvironmentRoles", "Allow", "iam:PassRole", naming.role_arn_pattern,
+                  condition={"StringEquals": {"iam:PassedToService": list(PASS_ROLE_SERVICES)}}),
         statement("DenyOutsideEnvironmentRegions", "Deny", list(GLOBAL_SERVICES), "*", not_actions=True,
                   condition={"StringNotEquals": {"aws:RequestedRegion": sorted({naming.region, naming.dr_region})}}),
         statement("DenyLongLivedCredentials", "Deny",
@@ -45,9 +83,16 @@ def boundary_document(naming: Naming) -> str:
                    "iam:PutUserPermissionsBoundary"], "*"),
         statement("DenyRolesWithoutThisBoundary", "Deny",
                   ["iam:CreateRole", "iam:PutRolePermissionsBoundary"], "*",
-                  condition={"StringNotEquals": {"iam:PermissionsBoundary": own_arn}}),
+                  condition={"ArnNotEquals": {"iam:PermissionsBoundary": own_arn}}),
         statement("DenyBoundaryChanges", "Deny",
                   ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
                    "iam:SetDefaultPolicyVersion"], own_arn),
         statement("DenyLeavingOrganization", "Deny", "organizations:LeaveOrganization", "*"),
+        statement("DenyDeploymentExceptMlEngineer", "Deny", list(DEPLOY_ACTIONS), "*",
+                  condition={"ArnNotEquals": {"aws:PrincipalArn": naming.role_arn(DEPLOYER_PERSONA)}}),
+        statement("DenySageMakerComputeWithoutVpc", "Deny", list(VPC_REQUIRED_ACTIONS), "*",
+                  condition={"Null": {"sagemaker:VpcSubnets": "true"}}),
+        statement("DenyAuditAndDetectionTampering", "Deny", list(TAMPER_ACTIONS), "*"),
+        statement("DenyPersonaRoleChanges", "Deny", list(ROLE_CHANGE_ACTIONS),
+                  sorted(naming.role_arn(p) for p in PERSONAS)),
     )

@@ -114,6 +114,16 @@ class Naming:
         """Put this tag on a DynamoDB table or EFS file system to have AWS Backup protect it."""
         return {BACKUP_TAG_KEY: self.backup_tag_value}
 
+    def log_group(self, purpose: str) -> str:
+        """A log group the project creates itself: `/<project>/<env>/<purpose>`."""
+        return f"/{self.project}/{self.env}/{purpose}"
+
+    def alarm(self, *parts: str) -> str:
+        return self.resource(*parts)
+
+    def alarm_arn(self, name: str) -> str:
+        return f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:{name}"
+
     def log_group_arn_pattern(self) -> str:
         return f"arn:aws:logs:{self.region}:{self.account_id}:log-group:*"
 

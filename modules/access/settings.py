@@ -1,8 +1,244 @@
-"""Settings of the Access pillar (`access:` in an environment file). Filled in by the pillar's issue."""
+"""Settings of the Access Control and Monitoring pillar (`access:` in an environment file).
+
+Every key has a secure default, so an environment without an `access:` section is valid: persona
+roles trusted by the environment's own account with MFA, one year of log retention, CloudTrail
+Insights in prod, GuardDuty with every protection plan, alerts for high-severity findings.
+"""
 from __future__ import annotations
 
-from modules.schema_base import Strict
+import re
+from typing import Annotated, Iterator, Literal
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from modules.regions import AWS_REGIONS
+from modules.schema_base import AccountId, Problem, Strict
+
+PersonaName = Literal["platform-admin", "ml-engineer", "data-scientist", "app-invoker", "security-auditor"]
+PERSONAS: tuple[str, ...] = ("platform-admin", "ml-engineer", "data-scientist", "app-invoker", "security-auditor")
+# Workload personas are assumed by software, not people: no MFA, only named principals.
+WORKLOAD_PERSONAS = frozenset({"app-invoker"})
+# Shortest sensible sessions by default; the break-glass role gets the shortest.
+DEFAULT_SESSION_HOURS = {"platform-admin": 1, "ml-engineer": 4, "data-scientist": 8,
+                         "app-invoker": 1, "security-auditor": 4}
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                      2192, 2557, 2922, 3288, 3653)
+PROD_MIN_RETENTION_DAYS = 365
+# GuardDuty severity bands (numeric lower bounds of each band).
+FINDING_SEVERITY = {"low": 1.0, "medium": 4.0, "high": 7.0, "critical": 9.0}
+
+PrincipalArn = Annotated[str, Field(
+    pattern=r"^arn:aws:(iam|sts)::[0-9]{12}:(root|(role|user|assumed-role)/[A-Za-z0-9+=,.@_/*?-]+)$", max_length=600)]
+SamlProviderArn = Annotated[str, Field(pattern=r"^arn:aws:iam::[0-9]{12}:saml-provider/[A-Za-z0-9._-]+$")]
+OidcProviderArn = Annotated[str, Field(pattern=r"^arn:aws:iam::[0-9]{12}:oidc-provider/[A-Za-z0-9./_:-]+$")]
+
+
+def _known_region(value: str) -> str:
+    if value not in AWS_REGIONS:
+        raise ValueError(f"'{value}' is not an AWS region name")
+    return value
+
+
+Region = Annotated[str, AfterValidator(_known_region)]
+OrgTargetId = Annotated[str, Field(pattern=r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|[0-9]{12})$")]
+
+
+class OidcTrust(Strict):
+    provider_arn: OidcProviderArn
+    audience: str = Field(min_length=1, max_length=255)
+    # Subjects (`sub` claims) allowed to assume the role; wildcards allowed, never a bare "*".
+    subjects: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(min_length=1)
+
+    @field_validator("subjects")
+    @classmethod
+    def _no_catch_all(cls, subjects: list[str]) -> list[str]:
+        if any(s.strip("*") == "" for s in subjects):
+            raise ValueError("a subject must not be only '*': it would admit every identity of the provider")
+        return subjects
+
+    @property
+    def provider_host(self) -> str:
+        return self.provider_arn.split(":oidc-provider/", 1)[1]
+
+
+class Trust(Strict):
+    """Who may assume a persona role: exactly one of the four kinds."""
+
+    identity_account_id: AccountId | None = None
+    saml_provider_arn: SamlProviderArn | None = None
+    oidc: OidcTrust | None = None
+    principal_arns: list[PrincipalArn] | None = Field(default=None, min_length=1)
+    # SAML and OIDC sessions carry no aws:MultiFactorAuthPresent: a human role federated that way
+    # is accepted only when the identity provider is declared to enforce MFA.
+    idp_enforces_mfa: bool = False
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Trust":
+        kinds = [k for k in ("identity_account_id", "saml_provider_arn", "oidc", "principal_arns")
+                 if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("set exactly one of identity_account_id, saml_provider_arn, oidc, principal_arns"
+                             + (f" (got {', '.join(kinds)})" if kinds else ""))
+        return self
+
+    @property
+    def kind(self) -> str:
+        for k in ("identity_account_id", "saml_provider_arn", "oidc", "principal_arns"):
+            if getattr(self, k) is not None:
+                return k
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @property
+    def federated(self) -> bool:
+        return self.kind in ("saml_provider_arn", "oidc")
+
+
+class PersonaSettings(Strict):
+    enabled: bool = True
+    max_session_hours: int | None = Field(default=None, ge=1, le=12)
+    trust: Trust | None = None  # None: the pillar's default trust (or, for workloads, see AccessSettings)
+
+
+class LogSettings(Strict):
+    retention_days: int = 365
+
+    @field_validator("retention_days")
+    @classmethod
+    def _cloudwatch_value(cls, days: int) -> int:
+        if days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"CloudWatch Logs accepts only {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return days
+
+
+class TrailSettings(Strict):
+    insights: bool | None = None  # None: on in prod, off elsewhere
+    lambda_data_events: bool = True
+
+
+class Subscription(Strict):
+    protocol: Literal["email", "https", "sqs", "lambda"]
+    endpoint: str = Field(min_length=3, max_length=512)
+
+    @model_validator(mode="after")
+    def _endpoint_fits_protocol(self) -> "Subscription":
+        patterns = {"email": r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$", "https": r"^https://\S+$",
+                    "sqs": r"^arn:aws:sqs:[a-z0-9-]+:[0-9]{12}:\S+$",
+                    "lambda": r"^arn:aws:lambda:[a-z0-9-]+:[0-9]{12}:function:\S+$"}
+        if not re.match(patterns[self.protocol], self.endpoint):
+            raise ValueError(f"endpoint is not a valid {self.protocol} endpoint")
+        return self
+
+
+class AlertSettings(Strict):
+    subscriptions: list[Subscription] = Field(default_factory=list)
+
+
+class ModelAlarmSettings(Strict):
+    period_seconds: Literal[60, 300] = 60
+    evaluation_periods: int = Field(default=5, ge=1, le=30)
+    datapoints_to_alarm: int = Field(default=3, ge=1, le=30)
+    latency_p99_ms: int = Field(default=1000, ge=1, le=600_000)
+    error_rate_5xx_percent: float = Field(default=1.0, gt=0, le=100)
+    error_rate_4xx_percent: float = Field(default=5.0, gt=0, le=100)
+    anomaly_band_width: float = Field(default=3.0, gt=0, le=10)  # standard deviations
+    lambda_errors_percent: float = Field(default=1.0, gt=0, le=100)
+    lambda_duration_p99_ms: int = Field(default=3000, ge=1, le=900_000)
+    lambda_concurrency_percent: float = Field(default=80.0, gt=0, le=100)  # of reserved concurrency
+    lambda_reserved_concurrency: int = Field(default=100, ge=1, le=10_000)  # used when the model sets none
+    alb_5xx_count: int = Field(default=5, ge=1)
+    target_response_time_p99_s: float = Field(default=2.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _datapoints(self) -> "ModelAlarmSettings":
+        if self.datapoints_to_alarm > self.evaluation_periods:
+            raise ValueError("datapoints_to_alarm must not exceed evaluation_periods")
+        return self
+
+
+class GuardDutySettings(Strict):
+    finding_min_severity: Literal["low", "medium", "high", "critical"] = "high"
+    publishing_frequency: Literal["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"] = "FIFTEEN_MINUTES"
+    # Runtime monitoring is not offered in every region; turn it off where GuardDuty rejects it.
+    runtime_monitoring: bool = True
+
+
+class OrganizationSettings(Strict):
+    """Service control policies. The environment's account must be the organisation's management
+    account or a delegated administrator for Organizations policies."""
+
+    manage_scps: bool = False
+    target_ids: list[OrgTargetId] = Field(default_factory=list)  # root, OUs or accounts the SCPs attach to
+    allowed_regions: list[Region] = Field(default_factory=list)  # empty: the env's region and DR region
 
 
 class AccessSettings(Strict):
-    pass
+    trust: Trust | None = None  # default trust of the human personas; None: the env's own account
+    personas: dict[PersonaName, PersonaSettings] = Field(default_factory=dict)
+    logs: LogSettings = LogSettings()
+    trail: TrailSettings = TrailSettings()
+    alerts: AlertSettings = AlertSettings()
+    model_alarms: ModelAlarmSettings = ModelAlarmSettings()
+    guardduty: GuardDutySettings = GuardDutySettings()
+    organization: OrganizationSettings = OrganizationSettings()
+
+    def persona(self, name: str) -> PersonaSettings:
+        return self.personas.get(name, PersonaSettings())
+
+    def enabled_personas(self) -> list[str]:
+        return [p for p in PERSONAS if self.persona(p).enabled]
+
+    def session_hours(self, name: str) -> int:
+        return self.persona(name).max_session_hours or DEFAULT_SESSION_HOURS[name]
+
+    def trust_of(self, name: str, account_id: str, workload_pattern: str) -> Trust:
+        """Effective trust of a persona. Workloads never fall back to an account-wide trust: without
+        configured principals they trust only this account's `<prefix>-workload-*` roles."""
+        own = self.persona(name).trust
+        if own is not None:
+            return own
+        if name in WORKLOAD_PERSONAS:
+            return Trust(principal_arns=[workload_pattern])
+        return self.trust or Trust(identity_account_id=account_id)
+
+    def insights_enabled(self, tier: str) -> bool:
+        return self.trail.insights if self.trail.insights is not None else tier == "prod"
+
+    def allowed_regions(self, region: str, dr_region: str) -> list[str]:
+        return sorted(set(self.organization.allowed_regions) | {region, dr_region})
+
+    def problems(self, env) -> Iterator[Problem]:
+        if env.tier == "prod":
+            if self.logs.retention_days < PROD_MIN_RETENTION_DAYS:
+                yield "logs.retention_days", f"prod must retain logs for at least {PROD_MIN_RETENTION_DAYS} days"
+            if self.trail.insights is False:
+                yield "trail.insights", "prod must enable CloudTrail Insights"
+            if not self.trail.lambda_data_events:
+                yield "trail.lambda_data_events", "prod must record Lambda data events"
+        for name, persona in self.personas.items():
+            trust = persona.trust
+            if name in WORKLOAD_PERSONAS:
+                if trust is not None and trust.kind not in ("principal_arns", "oidc"):
+                    yield f"personas.{name}.trust", (
+                        "a workload role is assumable only by named principals (principal_arns) or an OIDC subject")
+                if trust is not None and trust.principal_arns and any(
+                        a.endswith(":root") or a.endswith("/*") for a in trust.principal_arns):
+                    yield f"personas.{name}.trust.principal_arns", (
+                        "name the workload roles; an account root or a bare '/*' admits every principal")
+                continue
+            if trust is not None and trust.federated and not trust.idp_enforces_mfa:
+                yield f"personas.{name}.trust.idp_enforces_mfa", (
+                    "a human role federated through SAML/OIDC needs idp_enforces_mfa: true "
+                    "(federated sessions carry no aws:MultiFactorAuthPresent)")
+        if self.trust is not None and self.trust.federated and not self.trust.idp_enforces_mfa:
+            yield "trust.idp_enforces_mfa", ("human roles federated through SAML/OIDC need idp_enforces_mfa: true "
+                                             "(federated sessions carry no aws:MultiFactorAuthPresent)")
+        if self.trust is not None and self.trust.principal_arns and any(
+                a.endswith(":root") for a in self.trust.principal_arns):
+            yield "trust.principal_arns", "use identity_account_id for a whole account"
+        org = self.organization
+        if org.manage_scps and not org.target_ids:
+            yield "organization.target_ids", "manage_scps needs at least one root, OU or account to attach to"
+        if env.tier == "prod" and self.guardduty.finding_min_severity in ("critical",):
+            yield "guardduty.finding_min_severity", "prod must alert on high-severity findings too (use high or lower)"

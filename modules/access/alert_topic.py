@@ -1,0 +1,48 @@
+"""The environment's alert topic: KMS-encrypted (audit key), TLS-only, and publishable only by the
+AWS services that raise alerts in this account (alarms, EventBridge rules of this environment,
+Budgets and cost anomaly detection). Subscriptions come from config."""
+from __future__ import annotations
+
+from constructs import Construct
+
+from modules import aws
+from modules.iam_doc import document, statement
+from modules.lookups import data_key_arn
+
+
+def topic_policy(naming) -> str:
+    topic = naming.alert_topic_arn()
+    account = naming.account_id
+    same_account = {"StringEquals": {"aws:SourceAccount": account}}
+    return document(
+        statement("DenyInsecureTransport", "Deny", "sns:Publish", topic, principal="*",
+                  condition={"Bool": {"aws:SecureTransport": "false"}}),
+        statement("AlarmsPublish", "Allow", "sns:Publish", topic,
+                  principal={"Service": "cloudwatch.amazonaws.com"},
+                  condition={**same_account, "ArnLike": {
+                      "aws:SourceArn": f"arn:aws:cloudwatch:{naming.region}:{account}:alarm:*"}}),
+        # Rules of this environment only (GuardDuty findings here, Security Hub/Config in governance).
+        statement("EnvironmentRulesPublish", "Allow", "sns:Publish", topic,
+                  principal={"Service": "events.amazonaws.com"},
+                  condition={**same_account, "ArnLike": {
+                      "aws:SourceArn": f"arn:aws:events:{naming.region}:{account}:rule/{naming.prefix}-*"}}),
+        statement("CostAlertsPublish", "Allow", "sns:Publish", topic,
+                  principal={"Service": ["budgets.amazonaws.com", "costalerts.amazonaws.com"]},
+                  condition=same_account),
+    )
+
+
+class AlertTopic(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, stack):
+        super().__init__(scope, construct_id)
+        naming, settings = stack.naming, stack.config.access.alerts
+        self.topic = aws.sns_topic.SnsTopic(
+            self, "topic", name=naming.alert_topic(), display_name=f"Aegis {stack.config.name} alerts",
+            kms_master_key_id=data_key_arn(stack, "audit"))
+        self.arn = self.topic.arn
+        self.policy = aws.sns_topic_policy.SnsTopicPolicy(self, "policy", arn=self.topic.arn, policy=topic_policy(naming))
+        self.subscriptions = [
+            aws.sns_topic_subscription.SnsTopicSubscription(
+                self, f"subscription-{i}", topic_arn=self.topic.arn, protocol=sub.protocol, endpoint=sub.endpoint)
+            for i, sub in enumerate(settings.subscriptions)
+        ]

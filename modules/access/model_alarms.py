@@ -1,0 +1,144 @@
+"""Per-model alarms, by serving kind, and one composite alarm per model. All notify the alert topic.
+
+- SageMaker (real-time and serverless): p99 ModelLatency, 5XX and 4XX error rates, and
+  invocations outside an anomaly-detection band.
+- Lambda: error rate, throttles, p99 duration, concurrency against the reserved concurrency.
+- EC2 fleet behind an ALB: 5XX count, p99 target response time, unhealthy hosts. The ALB and target
+  group are found by name (`data "aws_lb"`), so no cross-stack reference is needed.
+"""
+from __future__ import annotations
+
+from constructs import Construct
+
+from modules import aws
+
+SAGEMAKER_VARIANT = "AllTraffic"  # production variant name used by the platform pillar
+
+
+def alb_name(naming, model: str) -> str:
+    return naming.model_resource(model)
+
+
+def target_group_name(naming, model: str) -> str:
+    return naming.model_resource(model)
+
+
+class ModelAlarms(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, stack, model, topic_arn: str):
+        super().__init__(scope, construct_id)
+        self.naming, self.settings = stack.naming, stack.config.access.model_alarms
+        self.model, self.topic_arn = model, topic_arn
+        self.resource = self.naming.model_resource(model.name)
+        self.alarms: dict[str, object] = {}
+        self.lb_suffix: str | None = None
+        if model.serving in ("sagemaker", "sagemaker-serverless"):
+            self._sagemaker()
+        elif model.serving == "lambda":
+            self._lambda()
+        else:
+            self._fleet()
+        self.alarm_names = [self._name(key) for key in self.alarms]
+        self.composite_name = self.naming.alarm("model", model.name, "health")
+        self.composite = aws.cloudwatch_composite_alarm.CloudwatchCompositeAlarm(
+            self, "health", alarm_name=self.composite_name,
+            alarm_description=f"Any alarm of model {model.name} ({model.serving}) in {stack.config.name}",
+            alarm_rule=" OR ".join(f'ALARM("{n}")' for n in self.alarm_names),
+            alarm_actions=[topic_arn], ok_actions=[topic_arn], depends_on=list(self.alarms.values()))
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _name(self, key: str) -> str:
+        return self.naming.alarm("model", self.model.name, key)
+
+    def _common(self) -> dict:
+        s = self.settings
+        return dict(evaluation_periods=s.evaluation_periods, datapoints_to_alarm=s.datapoints_to_alarm,
+                    treat_missing_data="notBreaching", alarm_actions=[self.topic_arn])
+
+    def _metric(self, key: str, description: str, *, namespace: str, metric: str, dimensions: dict,
+                threshold: float, statistic: str | None = None, extended: str | None = None,
+                comparison: str = "GreaterThanThreshold") -> None:
+        self.alarms[key] = aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+            self, key, alarm_name=self._name(key), alarm_description=description,
+            namespace=namespace, metric_name=metric, dimensions=dimensions, period=self.settings.period_seconds,
+            statistic=statistic, extended_statistic=extended, threshold=threshold,
+            comparison_operator=comparison, **self._common())
+
+    def _query(self, query_id: str, namespace: str, metric: str, dimensions: dict, stat: str,
+               return_data: bool = False):
+        m = aws.cloudwatch_metric_alarm
+        return m.CloudwatchMetricAlarmMetricQuery(
+            id=query_id, return_data=return_data, metric=m.CloudwatchMetricAlarmMetricQueryMetric(
+                namespace=namespace, metric_name=metric, dimensions=dimensions, stat=stat,
+                period=self.settings.period_seconds))
+
+    def _expression(self, key: str, description: str, queries: list, expression: str, threshold: float,
+                    label: str) -> None:
+        m = aws.cloudwatch_metric_alarm
+        result = m.CloudwatchMetricAlarmMetricQuery(id="e1", expression=expression, label=label, return_data=True)
+        self.alarms[key] = m.CloudwatchMetricAlarm(
+            self, key, alarm_name=self._name(key), alarm_description=description,
+            metric_query=[*queries, result], threshold=threshold, comparison_operator="GreaterThanThreshold",
+            **self._common())
+
+    def _error_rate(self, key: str, description: str, namespace: str, errors: str, total: str, dims: dict,
+                    threshold: float) -> None:
+        self._expression(key, description,
+                         [self._query("errors", namespace, errors, dims, "Sum"),
+                          self._query("total", namespace, total, dims, "Sum")],
+                         "IF(total > 0, 100 * errors / total, 0)", threshold, f"{errors} %")
+
+    # --- serving kinds ---------------------------------------------------------------------------
+
+    def _sagemaker(self) -> None:
+        s, ns = self.settings, "AWS/SageMaker"
+        dims = {"EndpointName": self.resource, "VariantName": SAGEMAKER_VARIANT}
+        self._metric("latency-p99", f"p99 model latency above {s.latency_p99_ms} ms", namespace=ns,
+                     metric="ModelLatency", dimensions=dims, extended="p99",
+                     threshold=s.latency_p99_ms * 1000)  # ModelLatency is in microseconds
+        self._error_rate("5xx-rate", f"5XX errors above {s.error_rate_5xx_percent}% of invocations", ns,
+                         "Invocation5XXErrors", "Invocations", dims, s.error_rate_5xx_percent)
+        self._error_rate("4xx-rate", f"4XX errors above {s.error_rate_4xx_percent}% of invocations", ns,
+                         "Invocation4XXErrors", "Invocations", dims, s.error_rate_4xx_percent)
+        m = aws.cloudwatch_metric_alarm
+        band = m.CloudwatchMetricAlarmMetricQuery(
+            id="band", expression=f"ANOMALY_DETECTION_BAND(invocations, {s.anomaly_band_width:g})",
+            label="Invocations (expected)", return_data=True)
+        invocations = self._query("invocations", ns, "Invocations", dims, "Sum", return_data=True)
+        self.alarms["invocations-anomaly"] = m.CloudwatchMetricAlarm(
+            self, "invocations-anomaly", alarm_name=self._name("invocations-anomaly"),
+            alarm_description=f"Invocations outside the expected band ({s.anomaly_band_width:g} standard deviations)",
+            metric_query=[invocations, band], threshold_metric_id="band",
+            comparison_operator="LessThanLowerOrGreaterThanUpperThreshold", **self._common())
+
+    def _lambda(self) -> None:
+        s, ns = self.settings, "AWS/Lambda"
+        dims = {"FunctionName": self.resource}
+        self._error_rate("error-rate", f"errors above {s.lambda_errors_percent}% of invocations", ns,
+                         "Errors", "Invocations", dims, s.lambda_errors_percent)
+        self._metric("throttles", "invocations throttled", namespace=ns, metric="Throttles", dimensions=dims,
+                     statistic="Sum", threshold=0)
+        self._metric("duration-p99", f"p99 duration above {s.lambda_duration_p99_ms} ms", namespace=ns,
+                     metric="Duration", dimensions=dims, extended="p99", threshold=s.lambda_duration_p99_ms)
+        reserved = getattr(self.model, "reserved_concurrency", None) or s.lambda_reserved_concurrency
+        self._expression("concurrency", f"concurrency above {s.lambda_concurrency_percent:g}% of the reserved {reserved}",
+                         [self._query("concurrent", ns, "ConcurrentExecutions", dims, "Maximum")],
+                         f"100 * concurrent / {reserved}", s.lambda_concurrency_percent, "Reserved concurrency used %")
+
+    def _fleet(self) -> None:
+        s, ns = self.settings, "AWS/ApplicationELB"
+        lb = aws.data_aws_lb.DataAwsLb(self, "alb", name=alb_name(self.naming, self.model.name))
+        tg = aws.data_aws_lb_target_group.DataAwsLbTargetGroup(
+            self, "target-group", name=target_group_name(self.naming, self.model.name))
+        self.lb_suffix = lb.arn_suffix
+        lb_dims = {"LoadBalancer": lb.arn_suffix}
+        tg_dims = {"LoadBalancer": lb.arn_suffix, "TargetGroup": tg.arn_suffix}
+        self._expression("5xx", f"more than {s.alb_5xx_count} 5XX responses (targets and load balancer)",
+                         [self._query("target", ns, "HTTPCode_Target_5XX_Count", lb_dims, "Sum"),
+                          self._query("elb", ns, "HTTPCode_ELB_5XX_Count", lb_dims, "Sum")],
+                         "FILL(target, 0) + FILL(elb, 0)", s.alb_5xx_count, "5XX responses")
+        self._metric("response-time-p99", f"p99 target response time above {s.target_response_time_p99_s:g} s",
+                     namespace=ns, metric="TargetResponseTime", dimensions=tg_dims, extended="p99",
+                     threshold=s.target_response_time_p99_s)
+        self._metric("unhealthy-hosts", "unhealthy targets behind the load balancer", namespace=ns,
+                     metric="UnHealthyHostCount", dimensions=tg_dims, statistic="Maximum", threshold=0)

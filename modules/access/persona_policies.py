@@ -1,0 +1,379 @@
+"""Identity policies of the persona roles: least privilege, scoped to this environment by ARN.
+
+Pure functions (config in, deterministic JSON out), so tests evaluate exactly what is synthesized.
+
+Rules kept here:
+- no bare "*" action; actions are listed one by one, so the IAM linter can check each against
+  the resources it is granted on;
+- "*" resource only for actions that have no resource-level permissions; every such grant is a
+  statement whose Sid ends in `NoResourceLevel` and is listed in the comment above it;
+- separation of duties: only ml-engineer deploys (SageMaker models, endpoint configs, endpoints,
+  Lambda versions and aliases); the permission boundary repeats that as a deny for everyone else.
+"""
+from __future__ import annotations
+
+from modules.access.settings import PERSONAS
+from modules.boundary import DEPLOY_ACTIONS
+from modules.config import EnvConfig
+from modules.iam_doc import Statement, document, statement
+from modules.naming import Naming
+
+LAMBDA_ALIAS = "live"  # the platform serves Lambda models through this alias
+
+INVOKE_ACTIONS = ("lambda:InvokeFunction", "sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream")
+KMS_USE = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
+
+
+class EnvArns:
+    """ARNs and ARN patterns of this environment's resources."""
+
+    def __init__(self, config: EnvConfig):
+        self.config = config
+        self.naming = n = Naming.of(config)
+        self.region, self.account, self.prefix = n.region, n.account_id, n.prefix
+
+    def sagemaker(self, kind: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{self.account}:{kind}/{self.prefix}-*"
+
+    @property
+    def functions(self) -> list[str]:
+        base = f"arn:aws:lambda:{self.region}:{self.account}:function:{self.prefix}-*"
+        return [base, f"{base}:*"]  # unqualified and qualified (version / alias) ARNs
+
+    @property
+    def repositories(self) -> list[str]:
+        base = f"arn:aws:ecr:{self.region}:{self.account}:repository/{self.prefix}"
+        return [f"{base}-*", f"{base}/*"]
+
+    def bucket(self, purpose: str) -> str:
+        return self.naming.bucket_arn(purpose)
+
+    def objects(self, purpose: str, prefix: str = "") -> str:
+        return f"{self.bucket(purpose)}/{prefix}*"
+
+    @property
+    def all_buckets(self) -> list[str]:
+        from modules.naming import BUCKETS
+        regions = [self.region] + ([self.config.dr_region] if self.config.data.replication.enabled else [])
+        return sorted(self.naming.bucket_arn(p, r) for p in BUCKETS for r in regions)
+
+    @property
+    def keys(self) -> str:
+        return f"arn:aws:kms:{self.region}:{self.account}:key/*"
+
+    @property
+    def log_groups(self) -> str:
+        return f"arn:aws:logs:{self.region}:{self.account}:log-group:*"
+
+    @property
+    def roles(self) -> str:
+        return self.naming.role_arn_pattern
+
+    @property
+    def persona_roles(self) -> list[str]:
+        return sorted(self.naming.role_arn(p) for p in PERSONAS)
+
+    def key_condition(self, *key_classes: str, via: tuple[str, ...] = ("s3",)) -> dict:
+        """Use of the data keys of these classes (identified by alias), only through these services."""
+        return {
+            "ForAnyValue:StringEquals": {"kms:ResourceAliases": sorted(self.naming.kms_alias(c) for c in key_classes)},
+            "StringEquals": {"kms:ViaService": sorted(f"{s}.{self.region}.amazonaws.com" for s in via)},
+        }
+
+    def invocable(self) -> tuple[list[str], list[str]]:
+        """(SageMaker endpoint ARNs, Lambda alias ARNs) of this environment's models."""
+        endpoints, functions = [], []
+        for model in self.config.platform.models:
+            if model.serving in ("sagemaker", "sagemaker-serverless"):
+                endpoints.append(self.naming.endpoint_arn(model.name))
+            elif model.serving == "lambda":
+                functions.append(f"{self.naming.function_arn(model.name)}:{LAMBDA_ALIAS}")
+        return sorted(endpoints), sorted(functions)
+
+
+def _allow(sid: str, actions, resources, condition: dict | None = None) -> Statement:
+    return statement(sid, "Allow", sorted(set(actions)), resources if isinstance(resources, str) else sorted(set(resources)),
+                     condition=condition)
+
+
+def _deny(sid: str, actions, resources, condition: dict | None = None, not_actions: bool = False) -> Statement:
+    return statement(sid, "Deny", sorted(set(actions)), resources if isinstance(resources, str) else sorted(set(resources)),
+                     condition=condition, not_actions=not_actions)
+
+
+def _pass_role(arns: EnvArns, services: list[str]) -> list[Statement]:
+    """iam:PassRole only for this environment's service roles, only to the named services."""
+    return [
+        _allow("PassEnvironmentServiceRoles", ["iam:PassRole"], arns.roles,
+               {"StringEquals": {"iam:PassedToService": sorted(services)}}),
+        # Persona roles share the name prefix but are never service roles.
+        _deny("DenyPassingPersonaRoles", ["iam:PassRole"], arns.persona_roles),
+    ]
+
+
+# --- read-only building blocks (auditor, and the other personas' monitoring views) -------------
+
+def _monitoring_read(arns: EnvArns) -> list[Statement]:
+    return [
+        # No resource-level permissions: cloudwatch:GetMetricData, cloudwatch:GetMetricStatistics,
+        # cloudwatch:ListDashboards, cloudwatch:ListMetrics, logs:DescribeLogGroups,
+        # logs:DescribeQueries, logs:StopQuery.
+        _allow("MonitoringReadNoResourceLevel", [
+            "cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics", "cloudwatch:ListDashboards",
+            "cloudwatch:ListMetrics", "logs:DescribeLogGroups", "logs:DescribeQueries", "logs:StopQuery"], "*"),
+        _allow("AlarmRead", ["cloudwatch:DescribeAlarms"], f"arn:aws:cloudwatch:{arns.region}:{arns.account}:alarm:*"),
+        _allow("DashboardRead", ["cloudwatch:GetDashboard"],
+               f"arn:aws:cloudwatch::{arns.account}:dashboard/{arns.prefix}-*"),
+        _allow("LogRead", ["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents",
+                           "logs:GetLogGroupFields", "logs:GetQueryResults", "logs:StartQuery"], arns.log_groups),
+    ]
+
+
+def _audit_read(arns: EnvArns) -> list[Statement]:
+    r, a = arns.region, arns.account
+    regions = sorted({r, arns.config.dr_region})
+    return [
+        # No resource-level permissions (each listed): cloudtrail:DescribeTrails, cloudtrail:ListTrails,
+        # cloudtrail:LookupEvents; config:DescribeComplianceByConfigRule, config:DescribeComplianceByResource,
+        # config:DescribeConfigRuleEvaluationStatus, config:DescribeConfigRules, config:DescribeConformancePacks,
+        # config:DescribeDeliveryChannels, config:GetComplianceDetailsByResource,
+        # config:GetComplianceSummaryByConfigRule, config:GetResourceConfigHistory, config:ListDiscoveredResources;
+        # guardduty:GetFindings, guardduty:GetFindingsStatistics, guardduty:ListDetectors,
+        # guardduty:ListFilters, guardduty:ListFindings; securityhub:ListFindingAggregators;
+        # access-analyzer:ListAnalyzers; iam:GetAccountAuthorizationDetails, iam:GetAccountPasswordPolicy,
+        # iam:GetAccountSummary, iam:GetCredentialReport, iam:ListPolicies, iam:ListRoles;
+        # kms:ListAliases, kms:ListKeys; s3:ListAllMyBuckets; ec2:Describe* (EC2 describe calls never
+        # support resource-level permissions: the eight listed); inspector2:ListCoverage,
+        # inspector2:ListFindings; macie2:GetFindings, macie2:ListFindings; sns:ListTopics;
+        # events:ListRules; lambda:ListFunctions; sagemaker:List* (the eight listed);
+        # autoscaling:DescribeAutoScalingGroups; elasticloadbalancing:Describe* (the three listed).
+        _allow("AuditReadNoResourceLevel", [
+            "access-analyzer:ListAnalyzers",
+            "autoscaling:DescribeAutoScalingGroups",
+            "cloudtrail:DescribeTrails", "cloudtrail:ListTrails", "cloudtrail:LookupEvents",
+            "config:DescribeComplianceByConfigRule", "config:DescribeComplianceByResource",
+            "config:DescribeConfigRuleEvaluationStatus", "config:DescribeConfigRules",
+            "config:DescribeConformancePacks", "config:DescribeDeliveryChannels",
+            "config:GetComplianceDetailsByResource", "config:GetComplianceSummaryByConfigRule",
+            "config:GetResourceConfigHistory", "config:ListDiscoveredResources",
+            "ec2:DescribeFlowLogs", "ec2:DescribeInstances", "ec2:DescribeNetworkAcls", "ec2:DescribeRouteTables",
+            "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcEndpoints", "ec2:DescribeVpcs",
+            "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeTargetHealth",
+            "events:ListRules",
+            "guardduty:GetFindings", "guardduty:GetFindingsStatistics", "guardduty:ListDetectors",
+            "guardduty:ListFilters", "guardduty:ListFindings",
+            "iam:GetAccountAuthorizationDetails", "iam:GetAccountPasswordPolicy", "iam:GetAccountSummary",
+            "iam:GetCredentialReport", "iam:ListPolicies", "iam:ListRoles",
+            "inspector2:ListCoverage", "inspector2:ListFindings",
+            "kms:ListAliases", "kms:ListKeys",
+            "lambda:ListFunctions",
+            "macie2:GetFindings", "macie2:ListFindings",
+            "s3:ListAllMyBuckets",
+            "sagemaker:ListEndpointConfigs", "sagemaker:ListEndpoints", "sagemaker:ListModelPackageGroups",
+            "sagemaker:ListModels", "sagemaker:ListProcessingJobs", "sagemaker:ListTrainingJobs",
+            "securityhub:ListFindingAggregators",
+            "sns:ListTopics",
+        ], "*"),
+        _allow("TrailRead", ["cloudtrail:GetEventSelectors", "cloudtrail:GetInsightSelectors", "cloudtrail:GetTrail",
+                             "cloudtrail:GetTrailStatus"],
+               [f"arn:aws:cloudtrail:{reg}:{a}:trail/*" for reg in regions]),
+        _allow("ConfigRead", ["config:DescribeConfigurationRecorderStatus", "config:DescribeConfigurationRecorders",
+                              "config:DescribeConformancePackCompliance", "config:GetComplianceDetailsByConfigRule",
+                              "config:GetConformancePackComplianceSummary"],
+               [f"arn:aws:config:{r}:{a}:config-rule/*", f"arn:aws:config:{r}:{a}:configuration-recorder/*",
+                f"arn:aws:config:{r}:{a}:conformance-pack/*"]),
+        _allow("SecurityHubRead", ["securityhub:DescribeHub", "securityhub:DescribeStandards",
+                                   "securityhub:DescribeStandardsControls", "securityhub:GetEnabledStandards",
+                                   "securityhub:GetFindings", "securityhub:GetInsightResults", "securityhub:GetInsights"],
+               f"arn:aws:securityhub:{r}:{a}:hub/default"),
+        _allow("GuardDutyRead", ["guardduty:GetCoverageStatistics", "guardduty:GetDetector", "guardduty:ListCoverage"],
+               f"arn:aws:guardduty:{r}:{a}:detector/*"),
+        _allow("AccessAnalyzerRead", ["access-analyzer:GetAnalyzer", "access-analyzer:GetFinding",
+                                      "access-analyzer:ListFindings"],
+               f"arn:aws:access-analyzer:{r}:{a}:analyzer/*"),
+        _allow("IamRead", ["iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy",
+                           "iam:ListAttachedRolePolicies", "iam:ListPolicyVersions", "iam:ListRolePolicies"],
+               [f"arn:aws:iam::{a}:policy/*", f"arn:aws:iam::{a}:role/*"]),
+        _allow("KeyRead", ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListGrants",
+                           "kms:ListResourceTags"], [f"arn:aws:kms:{reg}:{a}:key/*" for reg in regions]),
+        _allow("BucketConfigurationRead", [
+            "s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketLogging", "s3:GetBucketObjectLockConfiguration",
+            "s3:GetBucketOwnershipControls", "s3:GetBucketPolicy", "s3:GetBucketPolicyStatus",
+            "s3:GetBucketPublicAccessBlock", "s3:GetBucketTagging", "s3:GetBucketVersioning",
+            "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration"],
+            arns.all_buckets),
+        _allow("SageMakerRead", ["sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig",
+                                 "sagemaker:DescribeModel", "sagemaker:DescribeModelPackageGroup",
+                                 "sagemaker:DescribeProcessingJob", "sagemaker:DescribeTrainingJob"],
+               [arns.sagemaker(k) for k in ("endpoint", "endpoint-config", "model", "model-package-group",
+                                            "processing-job", "training-job")]),
+        _allow("LambdaRead", ["lambda:GetFunctionConfiguration", "lambda:GetPolicy", "lambda:ListAliases",
+                              "lambda:ListVersionsByFunction"], arns.functions),
+        _allow("AlertingRead", ["events:DescribeRule", "events:ListTargetsByRule", "sns:GetTopicAttributes",
+                                "sns:ListSubscriptionsByTopic"],
+               [f"arn:aws:events:{r}:{a}:rule/{arns.prefix}-*", arns.naming.alert_topic_arn()]),
+        *_monitoring_read(arns),
+    ]
+
+
+# --- personas ----------------------------------------------------------------------------------
+
+def security_auditor(arns: EnvArns) -> list[Statement]:
+    """Read-only, including CloudTrail, Config, Security Hub, GuardDuty and the CloudTrail log files."""
+    return [
+        *_audit_read(arns),
+        _allow("AuditLogFilesList", ["s3:ListBucket"], arns.bucket("audit")),
+        _allow("AuditLogFilesRead", ["s3:GetObject"],
+               [arns.objects("audit", "cloudtrail/"), arns.objects("audit", "config/")]),
+        _allow("AuditKeyDecryptViaS3", ["kms:Decrypt"], arns.keys, arns.key_condition("audit")),
+    ]
+
+
+def platform_admin(arns: EnvArns) -> list[Statement]:
+    """Break-glass: everything the auditor reads plus incident containment (isolate and stop
+    instances, scale in fleets, throttle functions, block addresses, triage findings). It cannot
+    deploy models, change IAM or weaken the audit trail; assuming it raises an alarm."""
+    r, a, p = arns.region, arns.account, arns.prefix
+    return [
+        *_audit_read(arns),
+        _allow("ContainInstances", ["ec2:CreateSnapshot", "ec2:ModifyInstanceAttribute", "ec2:RebootInstances",
+                                    "ec2:StopInstances"],
+               [f"arn:aws:ec2:{r}:{a}:instance/*", f"arn:aws:ec2:{r}:{a}:volume/*",
+                f"arn:aws:ec2:{r}::snapshot/*", f"arn:aws:ec2:{r}:{a}:security-group/*"]),
+        _allow("RestrictSecurityGroups", ["ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress"],
+               f"arn:aws:ec2:{r}:{a}:security-group/*"),
+        _allow("ContainFleets", ["autoscaling:EnterStandby", "autoscaling:ResumeProcesses",
+                                 "autoscaling:SetDesiredCapacity", "autoscaling:SetInstanceHealth",
+                                 "autoscaling:SuspendProcesses"],
+               f"arn:aws:autoscaling:{r}:{a}:autoScalingGroup:*:autoScalingGroupName/{p}-*"),
+        _allow("ThrottleFunctions", ["lambda:DeleteFunctionConcurrency", "lambda:PutFunctionConcurrency"],
+               arns.functions[0]),
+        # Regional IP sets only: the boundary denies calls outside the environment's regions.
+        _allow("BlockAddresses", ["wafv2:GetIPSet", "wafv2:UpdateIPSet"], f"arn:aws:wafv2:{r}:{a}:regional/ipset/{p}-*/*"),
+        # No resource-level permissions: guardduty:ArchiveFindings, guardduty:UnarchiveFindings,
+        # guardduty:UpdateFindingsFeedback.
+        _allow("TriageFindingsNoResourceLevel", ["guardduty:ArchiveFindings", "guardduty:UnarchiveFindings",
+                                                  "guardduty:UpdateFindingsFeedback"], "*"),
+        _allow("TriageSecurityHubFindings", ["securityhub:BatchUpdateFindings"],
+               f"arn:aws:securityhub:{r}:{a}:hub/default"),
+        _allow("AnnounceIncident", ["sns:Publish"], arns.naming.alert_topic_arn()),
+    ]
+
+
+def ml_engineer(arns: EnvArns) -> list[Statement]:
+    """Trains and deploys models: the only persona that creates or updates SageMaker models,
+    endpoint configs and endpoints, and publishes Lambda code, versions and aliases."""
+    return [
+        _allow("DeployModels", [
+            "sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig", "sagemaker:CreateModel",
+            "sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel",
+            "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel",
+            "sagemaker:InvokeEndpoint", "sagemaker:ListTags", "sagemaker:UpdateEndpoint",
+            "sagemaker:UpdateEndpointWeightsAndCapacities"],
+            [arns.sagemaker(k) for k in ("endpoint", "endpoint-config", "model")]),
+        _allow("TrainAndRegisterModels", [
+            "sagemaker:AddTags", "sagemaker:CreateModelPackage", "sagemaker:CreateModelPackageGroup",
+            "sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob", "sagemaker:DescribeModelPackage",
+            "sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeProcessingJob", "sagemaker:DescribeTrainingJob",
+            "sagemaker:StopProcessingJob", "sagemaker:StopTrainingJob", "sagemaker:UpdateModelPackage"],
+            [arns.sagemaker(k) for k in ("model-package", "model-package-group", "processing-job", "training-job")]
+            + [f"arn:aws:sagemaker:{arns.region}:{arns.account}:model-package/{arns.prefix}-*/*"]),
+        # No resource-level permissions: sagemaker:ListEndpointConfigs, sagemaker:ListEndpoints,
+        # sagemaker:ListModelPackageGroups, sagemaker:ListModels, sagemaker:ListProcessingJobs,
+        # sagemaker:ListTrainingJobs, lambda:ListFunctions, ecr:GetAuthorizationToken.
+        _allow("ListNoResourceLevel", [
+            "ecr:GetAuthorizationToken", "lambda:ListFunctions", "sagemaker:ListEndpointConfigs",
+            "sagemaker:ListEndpoints", "sagemaker:ListModelPackageGroups", "sagemaker:ListModels",
+            "sagemaker:ListProcessingJobs", "sagemaker:ListTrainingJobs"], "*"),
+        _allow("PublishFunctions", [
+            "lambda:CreateAlias", "lambda:GetAlias", "lambda:GetFunction", "lambda:GetFunctionConfiguration",
+            "lambda:InvokeFunction", "lambda:ListAliases", "lambda:ListVersionsByFunction", "lambda:PublishVersion",
+            "lambda:UpdateAlias", "lambda:UpdateFunctionCode"], arns.functions),
+        _allow("PushImages", [
+            "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImages",
+            "ecr:DescribeRepositories", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:ListImages",
+            "ecr:PutImage", "ecr:UploadLayerPart"], arns.repositories),
+        _allow("ListDataBuckets", ["s3:GetBucketLocation", "s3:ListBucket"],
+               [arns.bucket("datasets"), arns.bucket("model-artifacts")]),
+        _allow("ReadDatasets", ["s3:GetObject"], arns.objects("datasets")),
+        _allow("WriteModelArtifacts", ["s3:GetObject", "s3:PutObject"], arns.objects("model-artifacts")),
+        _allow("UseTrainingAndModelKeys", KMS_USE, arns.keys,
+               arns.key_condition("training", "model", via=("s3", "sagemaker"))),
+        *_pass_role(arns, ["sagemaker.amazonaws.com"]),
+        *_monitoring_read(arns),
+    ]
+
+
+def data_scientist(arns: EnvArns) -> list[Statement]:
+    """Reads datasets, writes experiment prefixes, runs training and tracks experiments; may not
+    deploy and may not touch the inference or audit data classes."""
+    experiments = [arns.sagemaker(k) for k in ("experiment", "experiment-trial", "experiment-trial-component")]
+    return [
+        _allow("ListDatasets", ["s3:GetBucketLocation", "s3:ListBucket"], arns.bucket("datasets")),
+        _allow("ReadDatasets", ["s3:GetObject"], arns.objects("datasets")),
+        _allow("WriteExperiments", ["s3:DeleteObject", "s3:PutObject"], arns.objects("datasets", "experiments/")),
+        _allow("UseTrainingKey", KMS_USE, arns.keys, arns.key_condition("training", via=("s3", "sagemaker"))),
+        _allow("TrackExperiments", [
+            "sagemaker:AddTags", "sagemaker:AssociateTrialComponent", "sagemaker:CreateExperiment",
+            "sagemaker:CreateTrial", "sagemaker:CreateTrialComponent", "sagemaker:DescribeExperiment",
+            "sagemaker:DescribeTrial", "sagemaker:DescribeTrialComponent", "sagemaker:UpdateTrialComponent"],
+            experiments),
+        _allow("RunTraining", [
+            "sagemaker:AddTags", "sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob",
+            "sagemaker:DescribeProcessingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopProcessingJob",
+            "sagemaker:StopTrainingJob"], [arns.sagemaker("processing-job"), arns.sagemaker("training-job")]),
+        # No resource-level permissions: sagemaker:ListExperiments, sagemaker:ListProcessingJobs,
+        # sagemaker:ListTrainingJobs, sagemaker:ListTrialComponents, sagemaker:ListTrials, sagemaker:Search.
+        _allow("ListNoResourceLevel", [
+            "sagemaker:ListExperiments", "sagemaker:ListProcessingJobs", "sagemaker:ListTrainingJobs",
+            "sagemaker:ListTrialComponents", "sagemaker:ListTrials", "sagemaker:Search"], "*"),
+        *_pass_role(arns, ["sagemaker.amazonaws.com"]),
+        *_monitoring_read(arns),
+        _deny("DenyDeployment", DEPLOY_ACTIONS + (
+            "ecr:PutImage", "lambda:DeleteFunction", "lambda:UpdateFunctionConfiguration",
+            "sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"), "*"),
+        _deny("DenyInferenceAndAuditData", ["s3:*"],
+              [arns.bucket("inference"), arns.objects("inference"), arns.bucket("audit"), arns.objects("audit")]),
+        _deny("DenyInferenceAndAuditKeys", ["kms:*"], "*",
+              {"ForAnyValue:StringEquals": {"kms:ResourceAliases": sorted(
+                  arns.naming.kms_alias(c) for c in ("inference", "audit"))}}),
+        # Inference data also lives in DynamoDB, SQS, EFS and the endpoints' payloads.
+        _deny("DenyInferenceStores", ["dynamodb:*", "elasticfilesystem:*", "sqs:*"] + list(INVOKE_ACTIONS), "*"),
+    ]
+
+
+def app_invoker(arns: EnvArns) -> list[Statement] | None:
+    """Only invokes this environment's endpoints and functions (through the `live` alias)."""
+    endpoints, functions = arns.invocable()
+    statements: list[Statement] = []
+    if endpoints:
+        statements.append(_allow("InvokeEndpoints", ["sagemaker:InvokeEndpoint",
+                                                     "sagemaker:InvokeEndpointWithResponseStream"], endpoints))
+    if functions:
+        statements.append(_allow("InvokeFunctions", ["lambda:InvokeFunction"], functions))
+    # Whatever is attached later, this role can do nothing but invoke.
+    statements.append(_deny("DenyEverythingButInvoke", list(INVOKE_ACTIONS), "*", not_actions=True))
+    return statements
+
+
+def mfa_guard() -> Statement:
+    """Defence in depth for human roles trusted through IAM: a session without MFA can do nothing."""
+    return statement("DenyWithoutMfa", "Deny", ["sts:GetCallerIdentity"], "*", not_actions=True,
+                     condition={"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}})
+
+
+BUILDERS = {
+    "platform-admin": platform_admin,
+    "ml-engineer": ml_engineer,
+    "data-scientist": data_scientist,
+    "app-invoker": app_invoker,
+    "security-auditor": security_auditor,
+}
+
+
+def persona_policy(persona: str, config: EnvConfig, *, mfa_guard_statement: bool) -> str:
+    statements = BUILDERS[persona](EnvArns(config))
+    if mfa_guard_statement:
+        statements = [*statements, mfa_guard()]
+    return document(*statements)

@@ -1,0 +1,88 @@
+"""Persona roles: who may assume them (trust), how long, and what they may do.
+
+Trust comes from config: an identity account, a SAML provider, an OIDC provider (audience and
+subjects), or a list of principal ARNs. Human roles require MFA (`aws:MultiFactorAuthPresent`)
+when trusted through IAM; federated human roles rely on the identity provider's MFA, which the
+config must declare. The workload persona (app-invoker) has no MFA and only named principals.
+Every role carries the environment's permission boundary.
+"""
+from __future__ import annotations
+
+from constructs import Construct
+
+from modules import aws
+from modules.access.persona_policies import persona_policy
+from modules.access.settings import WORKLOAD_PERSONAS, Trust
+from modules.boundary import boundary_arn
+from modules.config import EnvConfig
+from modules.iam_doc import document, statement
+from modules.naming import Naming
+
+SAML_AUDIENCE = "https://signin.aws.amazon.com/saml"
+
+
+def workload_pattern(naming: Naming) -> str:
+    """Default principals of a workload persona: this account's `<prefix>-workload-*` roles."""
+    return f"arn:aws:iam::{naming.account_id}:role/{naming.prefix}-workload-*"
+
+
+def effective_trust(persona: str, config: EnvConfig) -> Trust:
+    naming = Naming.of(config)
+    return config.access.trust_of(persona, config.account_id, workload_pattern(naming))
+
+
+def uses_iam_mfa(persona: str, config: EnvConfig) -> bool:
+    """Human persona trusted through IAM principals: MFA is checked by AWS on every session."""
+    return persona not in WORKLOAD_PERSONAS and not effective_trust(persona, config).federated
+
+
+def trust_policy(persona: str, config: EnvConfig) -> str:
+    trust = effective_trust(persona, config)
+    human = persona not in WORKLOAD_PERSONAS
+    mfa = {"Bool": {"aws:MultiFactorAuthPresent": "true"}} if human else {}
+    if trust.kind == "identity_account_id":
+        return document(statement(
+            "AssumeFromIdentityAccount", "Allow", ["sts:AssumeRole", "sts:SetSourceIdentity"],
+            principal={"AWS": f"arn:aws:iam::{trust.identity_account_id}:root"}, condition=mfa or None))
+    if trust.kind == "principal_arns":
+        # Account principals plus an aws:PrincipalArn condition: named roles (wildcards allowed) that
+        # may be re-created without breaking the trust, and nothing else in those accounts.
+        accounts = sorted({f"arn:aws:iam::{arn.split(':')[4]}:root" for arn in trust.principal_arns})
+        condition = {"ArnLike": {"aws:PrincipalArn": sorted(trust.principal_arns)}, **mfa}
+        return document(statement(
+            "AssumeFromNamedPrincipals", "Allow", ["sts:AssumeRole", "sts:SetSourceIdentity"],
+            principal={"AWS": accounts}, condition=condition))
+    if trust.kind == "saml_provider_arn":
+        return document(statement(
+            "AssumeWithSaml", "Allow", ["sts:AssumeRoleWithSAML", "sts:TagSession"],
+            principal={"Federated": trust.saml_provider_arn},
+            condition={"StringEquals": {"SAML:aud": SAML_AUDIENCE}}))
+    oidc = trust.oidc
+    host = oidc.provider_host
+    return document(statement(
+        "AssumeWithWebIdentity", "Allow", "sts:AssumeRoleWithWebIdentity",
+        principal={"Federated": oidc.provider_arn},
+        condition={"StringEquals": {f"{host}:aud": oidc.audience},
+                   "StringLike": {f"{host}:sub": sorted(oidc.subjects)}}))
+
+
+class PersonaRoles(Construct):
+    """One role (and one inline policy) per enabled persona."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvConfig):
+        super().__init__(scope, construct_id)
+        naming = Naming.of(config)
+        self.roles = {}
+        for persona in config.access.enabled_personas():
+            role = aws.iam_role.IamRole(
+                self, persona,
+                name=naming.role(persona),
+                description=f"Aegis {persona} persona of {config.name}",
+                assume_role_policy=trust_policy(persona, config),
+                max_session_duration=config.access.session_hours(persona) * 3600,
+                permissions_boundary=boundary_arn(naming),
+            )
+            aws.iam_role_policy.IamRolePolicy(
+                self, f"{persona}-policy", name=persona, role=role.id,
+                policy=persona_policy(persona, config, mfa_guard_statement=uses_iam_mfa(persona, config)))
+            self.roles[persona] = role

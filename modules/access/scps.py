@@ -1,0 +1,72 @@
+"""Organizations service control policies, when the environment's config turns them on.
+
+Two SCPs (an account or OU holds at most five, FullAWSAccess included):
+- guardrails: nobody, not even the account's administrators, disables or deletes CloudTrail,
+  GuardDuty, Config or Security Hub, disables or schedules deletion of KMS keys, or leaves the
+  organisation; configuration changes to those services are left to the deployer role;
+- region allow-list: requests outside the allowed regions are denied, except for global services.
+"""
+from __future__ import annotations
+
+from constructs import Construct
+
+from modules import aws
+from modules.boundary import GLOBAL_SERVICES
+from modules.config import EnvConfig
+from modules.iam_doc import document, statement
+
+DISABLE_ACTIONS = (
+    "cloudtrail:DeleteTrail", "cloudtrail:StopLogging",
+    "config:DeleteConfigurationRecorder", "config:DeleteDeliveryChannel", "config:StopConfigurationRecorder",
+    "guardduty:DeleteDetector", "guardduty:DisassociateFromAdministratorAccount",
+    "guardduty:DisassociateFromMasterAccount",
+    "securityhub:DisableSecurityHub", "securityhub:DisassociateFromAdministratorAccount",
+    "securityhub:DisassociateFromMasterAccount",
+)
+# Reconfiguring (and so possibly weakening) the same services: only the deployer role may.
+RECONFIGURE_ACTIONS = (
+    "cloudtrail:PutEventSelectors", "cloudtrail:UpdateTrail",
+    "config:PutConfigurationRecorder", "config:PutDeliveryChannel",
+    "guardduty:UpdateDetector", "securityhub:BatchDisableStandards",
+)
+KEY_ACTIONS = ("kms:DisableKey", "kms:ScheduleKeyDeletion")
+# Global services (IAM, STS, CloudFront, Organizations, Support, billing) have no regional endpoint
+# in the env's regions; the allow-list must not break them.
+REGION_EXEMPT = tuple(sorted(set(GLOBAL_SERVICES) | {"account:*", "health:*", "route53:*", "shield:*",
+                                                       "trustedadvisor:*", "waf:*"}))
+
+
+def guardrails_document(config: EnvConfig) -> str:
+    return document(
+        statement("DenyDisablingSecurityServices", "Deny", list(DISABLE_ACTIONS), "*"),
+        statement("DenyReconfiguringSecurityServicesExceptDeployer", "Deny", list(RECONFIGURE_ACTIONS), "*",
+                  condition={"ArnNotLike": {"aws:PrincipalArn": config.deployer_role_arn}}),
+        statement("DenyKeyDisablingAndDeletion", "Deny", list(KEY_ACTIONS), "*"),
+        statement("DenyLeavingOrganization", "Deny", "organizations:LeaveOrganization", "*"),
+    )
+
+
+def region_document(config: EnvConfig) -> str:
+    regions = config.access.allowed_regions(config.region, config.dr_region)
+    return document(statement("DenyOutsideAllowedRegions", "Deny", list(REGION_EXEMPT), "*", not_actions=True,
+                              condition={"StringNotEquals": {"aws:RequestedRegion": regions}}))
+
+
+class ServiceControlPolicies(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, stack):
+        super().__init__(scope, construct_id)
+        config, naming = stack.config, stack.naming
+        self.policies = {
+            "guardrails": aws.organizations_policy.OrganizationsPolicy(
+                self, "guardrails", name=naming.resource("scp-guardrails"), type="SERVICE_CONTROL_POLICY",
+                description="Keep CloudTrail, GuardDuty, Config, Security Hub and KMS keys on; stay in the org",
+                content=guardrails_document(config)),
+            "regions": aws.organizations_policy.OrganizationsPolicy(
+                self, "regions", name=naming.resource("scp-regions"), type="SERVICE_CONTROL_POLICY",
+                description="Only the allowed regions (global services exempt)",
+                content=region_document(config)),
+        }
+        for key, policy in self.policies.items():
+            for target in config.access.organization.target_ids:
+                aws.organizations_policy_attachment.OrganizationsPolicyAttachment(
+                    self, f"{key}-{target}", policy_id=policy.id, target_id=target)

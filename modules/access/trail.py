@@ -1,0 +1,83 @@
+"""The environment's CloudTrail trail.
+
+Multi-region with global service events and log file validation; encrypted with the audit key and
+delivered to the object-locked audit bucket under `cloudtrail/` (its bucket policy allows exactly
+this trail); streamed to a KMS-encrypted log group for the security metric filters; S3 data events
+for the datasets and model-artifact buckets, Lambda data events for this environment's functions;
+Insights (API call and error rate) where the config turns them on (always in prod).
+"""
+from __future__ import annotations
+
+from constructs import Construct
+
+from modules import aws
+from modules.access.log_groups import EncryptedLogGroup
+from modules.boundary import boundary_arn
+from modules.iam_doc import document, statement
+from modules.lookups import data_key_arn
+
+TRAIL_PREFIX = "cloudtrail"  # modules/data/bucket_policy.py allows CloudTrail to write only here
+DATA_EVENT_BUCKETS = ("datasets", "model-artifacts")
+INSIGHT_TYPES = ("ApiCallRateInsight", "ApiErrorRateInsight")
+
+
+def delivery_trust(naming) -> str:
+    """CloudTrail may assume the delivery role only for this trail (confused-deputy protection)."""
+    return document(statement(
+        "TrustCloudTrailForThisTrail", "Allow", "sts:AssumeRole", principal={"Service": "cloudtrail.amazonaws.com"},
+        condition={"StringEquals": {"aws:SourceAccount": naming.account_id, "aws:SourceArn": naming.trail_arn()}}))
+
+
+def delivery_policy(log_group_arn: str) -> str:
+    return document(statement("DeliverTrailEvents", "Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
+                              f"{log_group_arn}:log-stream:*"))
+
+
+class Trail(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, stack):
+        super().__init__(scope, construct_id)
+        config, naming = stack.config, stack.naming
+        m = aws.cloudtrail
+        self.name = naming.resource("trail")
+        self.logs = EncryptedLogGroup(self, "log-group", stack=stack, name=naming.log_group("cloudtrail"))
+        self.role = aws.iam_role.IamRole(
+            self, "delivery-role", name=naming.role("cloudtrail-logs"),
+            description=f"CloudTrail delivery into the {config.name} trail log group",
+            assume_role_policy=delivery_trust(naming), permissions_boundary=boundary_arn(naming))
+        self.policy = aws.iam_role_policy.IamRolePolicy(self, "delivery-policy", name="deliver-trail-events", role=self.role.id,
+                                          policy=delivery_policy(self.logs.arn))
+
+        selectors = [m.CloudtrailAdvancedEventSelector(
+            name="Management events", field_selector=[m.CloudtrailAdvancedEventSelectorFieldSelector(
+                field="eventCategory", equal_to=["Management"])])]
+        selectors.append(m.CloudtrailAdvancedEventSelector(
+            name="Dataset and model artifact objects", field_selector=[
+                m.CloudtrailAdvancedEventSelectorFieldSelector(field="eventCategory", equal_to=["Data"]),
+                m.CloudtrailAdvancedEventSelectorFieldSelector(field="resources.type", equal_to=["AWS::S3::Object"]),
+                m.CloudtrailAdvancedEventSelectorFieldSelector(
+                    field="resources.ARN", starts_with=[f"{naming.bucket_arn(p)}/" for p in DATA_EVENT_BUCKETS]),
+            ]))
+        if config.access.trail.lambda_data_events:
+            selectors.append(m.CloudtrailAdvancedEventSelector(
+                name="Lambda invocations", field_selector=[
+                    m.CloudtrailAdvancedEventSelectorFieldSelector(field="eventCategory", equal_to=["Data"]),
+                    m.CloudtrailAdvancedEventSelectorFieldSelector(
+                        field="resources.type", equal_to=["AWS::Lambda::Function"]),
+                    m.CloudtrailAdvancedEventSelectorFieldSelector(
+                        field="resources.ARN",
+                        starts_with=[f"arn:aws:lambda:{config.region}:{config.account_id}:function:{naming.prefix}-"]),
+                ]))
+        insights = [m.CloudtrailInsightSelector(insight_type=t) for t in INSIGHT_TYPES] \
+            if config.access.insights_enabled(config.tier) else None
+
+        self.trail = m.Cloudtrail(
+            self, "trail", name=self.name,
+            s3_bucket_name=naming.bucket("audit"), s3_key_prefix=TRAIL_PREFIX,
+            kms_key_id=data_key_arn(stack, "audit"),
+            is_multi_region_trail=True, include_global_service_events=True,
+            enable_log_file_validation=True, enable_logging=True,
+            cloud_watch_logs_group_arn=f"{self.logs.arn}:*", cloud_watch_logs_role_arn=self.role.arn,
+            advanced_event_selector=selectors, insight_selector=insights,
+            # CloudTrail checks at creation that it can write to the log group through the role.
+            depends_on=[self.logs.log_group, self.policy],
+        )

@@ -1,0 +1,260 @@
+"""A small, pure-Python IAM policy evaluator for the documents Aegis generates.
+
+It answers "is this request allowed?" for identity policies, permission boundaries, SCPs and
+resource/trust policies, following the AWS evaluation logic for a single account:
+
+- an explicit Deny in any policy wins;
+- otherwise the identity policies must Allow, and so must the permission boundary and every SCP
+  when they are given (each is a ceiling, not a grant);
+- no Allow anywhere is an implicit deny.
+
+Supported: Action/NotAction, Resource/NotResource, Principal (AWS, Service, Federated, "*"),
+wildcards `*` and `?` (actions case-insensitive, resources case-sensitive), and the condition
+operators the generated documents use: String*, Arn*, Bool, Null, Numeric*, the `IfExists` suffix
+and the `ForAnyValue:` / `ForAllValues:` set qualifiers. Anything else (NotPrincipal, Date*,
+IpAddress, policy variables) raises `UnsupportedPolicy`: a check built on this evaluator must
+fail closed instead of guessing.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Iterable, Mapping
+
+ALLOW, DENY, IMPLICIT_DENY = "Allow", "Deny", "ImplicitDeny"
+
+ContextValue = str | bool | int | float | list | tuple
+
+
+class UnsupportedPolicy(ValueError):
+    """The document uses an element or operator this evaluator does not model."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One API call: action, target resource ARN, request context, and (for resource and trust
+    policies) the calling principal as {"AWS" | "Service" | "Federated": identifier}."""
+
+    action: str
+    resource: str = "*"
+    context: Mapping[str, ContextValue] = field(default_factory=dict)
+    principal: Mapping[str, str] | None = None
+
+
+def as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def load(document: str | Mapping) -> dict:
+    return json.loads(document) if isinstance(document, str) else dict(document)
+
+
+@lru_cache(maxsize=4096)
+def _pattern(pattern: str, ignore_case: bool) -> re.Pattern:
+    if "${" in pattern:
+        raise UnsupportedPolicy(f"policy variables are not supported: {pattern}")
+    # IAM has only * and ? (no character classes, unlike fnmatch).
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(regex + r"\Z", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def wildcard_match(pattern: str, value: str, ignore_case: bool = False) -> bool:
+    return bool(_pattern(pattern, ignore_case).match(value))
+
+
+# --- conditions -------------------------------------------------------------------------------
+
+def _string_eq(policy: str, actual: str) -> bool:
+    return policy == actual
+
+
+def _string_eq_ic(policy: str, actual: str) -> bool:
+    return policy.lower() == actual.lower()
+
+
+def _string_like(policy: str, actual: str) -> bool:
+    return wildcard_match(policy, actual)
+
+
+def _arn_like(policy: str, actual: str) -> bool:
+    # ARN operators compare the six colon-separated parts; the resource part may itself contain ':'.
+    p_parts, a_parts = policy.split(":", 5), actual.split(":", 5)
+    if len(p_parts) != 6 or len(a_parts) != 6:
+        return False
+    return all(wildcard_match(p, a) for p, a in zip(p_parts, a_parts))
+
+
+def _bool(policy: str, actual: str) -> bool:
+    return str(policy).lower() == str(actual).lower()
+
+
+def _numeric(compare):
+    def match(policy: str, actual: str) -> bool:
+        try:
+            return compare(float(actual), float(policy))
+        except (TypeError, ValueError):
+            return False
+    return match
+
+
+# operator → (value matcher, negated)
+_OPERATORS = {
+    "StringEquals": (_string_eq, False),
+    "StringNotEquals": (_string_eq, True),
+    "StringEqualsIgnoreCase": (_string_eq_ic, False),
+    "StringNotEqualsIgnoreCase": (_string_eq_ic, True),
+    "StringLike": (_string_like, False),
+    "StringNotLike": (_string_like, True),
+    "ArnEquals": (_arn_like, False),  # ArnEquals also honours wildcards, as AWS documents
+    "ArnLike": (_arn_like, False),
+    "ArnNotEquals": (_arn_like, True),
+    "ArnNotLike": (_arn_like, True),
+    "Bool": (_bool, False),
+    "NumericEquals": (_numeric(lambda a, p: a == p), False),
+    "NumericNotEquals": (_numeric(lambda a, p: a == p), True),
+    "NumericLessThan": (_numeric(lambda a, p: a < p), False),
+    "NumericLessThanEquals": (_numeric(lambda a, p: a <= p), False),
+    "NumericGreaterThan": (_numeric(lambda a, p: a > p), False),
+    "NumericGreaterThanEquals": (_numeric(lambda a, p: a >= p), False),
+}
+
+
+def _context_value(context: Mapping[str, ContextValue], key: str) -> list[str] | None:
+    lowered = {k.lower(): v for k, v in context.items()}  # condition keys are case-insensitive
+    if key.lower() not in lowered:
+        return None
+    value = lowered[key.lower()]
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
+
+
+def _condition_holds(operator: str, key: str, policy_values: list, context: Mapping[str, ContextValue]) -> bool:
+    qualifier = None
+    if ":" in operator:
+        qualifier, operator = operator.split(":", 1)
+        if qualifier not in ("ForAnyValue", "ForAllValues"):
+            raise UnsupportedPolicy(f"unknown set qualifier '{qualifier}'")
+    actual = _context_value(context, key)
+    if operator == "Null":
+        wanted = _bool(policy_values[0], "true") if policy_values else True
+        return (actual is None) == wanted
+    if_exists = operator.endswith("IfExists")
+    base = operator[: -len("IfExists")] if if_exists else operator
+    if base not in _OPERATORS:
+        raise UnsupportedPolicy(f"condition operator '{operator}' is not supported")
+    matcher, negated = _OPERATORS[base]
+    policy_values = [str(v).lower() if isinstance(v, bool) else str(v) for v in policy_values]
+
+    def one(value: str) -> bool:
+        hit = any(matcher(p, value) for p in policy_values)
+        return not hit if negated else hit
+
+    if actual is None:
+        if qualifier == "ForAllValues":
+            return True  # vacuously true: AWS documents this trap
+        if qualifier == "ForAnyValue":
+            return False
+        return True if (if_exists or negated) else False
+    if qualifier == "ForAllValues":
+        return all(one(v) for v in actual)
+    if negated and qualifier is None:
+        return all(one(v) for v in actual)  # "not equal to any": no value may match
+    return any(one(v) for v in actual)
+
+
+def conditions_hold(condition: Mapping[str, Mapping[str, Any]] | None, context: Mapping[str, ContextValue]) -> bool:
+    for operator, pairs in (condition or {}).items():
+        for key, values in pairs.items():
+            if not _condition_holds(operator, key, as_list(values), context):
+                return False
+    return True
+
+
+# --- statements and documents ------------------------------------------------------------------
+
+def _principal_matches(principal_element: Any, caller: Mapping[str, str] | None) -> bool:
+    if principal_element == "*":
+        return True
+    if caller is None:
+        return False
+    if not isinstance(principal_element, Mapping):
+        raise UnsupportedPolicy(f"unexpected Principal element: {principal_element!r}")
+    for kind, wanted in principal_element.items():
+        if kind not in caller:
+            continue
+        identity = caller[kind]
+        for entry in as_list(wanted):
+            if entry == "*" or entry == identity:
+                return True
+            if kind == "AWS":
+                account = identity.split(":")[4] if identity.startswith("arn:") else identity
+                if entry in (account, f"arn:aws:iam::{account}:root"):
+                    return True  # an account principal stands for every principal of that account
+    return False
+
+
+def statement_applies(stmt: Mapping[str, Any], request: Request) -> bool:
+    if "NotPrincipal" in stmt:
+        raise UnsupportedPolicy("NotPrincipal is not supported")
+    if "Principal" in stmt and not _principal_matches(stmt["Principal"], request.principal):
+        return False
+    if "Action" in stmt:
+        if not any(wildcard_match(a, request.action, ignore_case=True) for a in as_list(stmt["Action"])):
+            return False
+    elif "NotAction" in stmt:
+        if any(wildcard_match(a, request.action, ignore_case=True) for a in as_list(stmt["NotAction"])):
+            return False
+    else:
+        raise UnsupportedPolicy(f"statement {stmt.get('Sid', '?')} has neither Action nor NotAction")
+    if "Resource" in stmt:
+        if not any(wildcard_match(r, request.resource) for r in as_list(stmt["Resource"])):
+            return False
+    elif "NotResource" in stmt:
+        if any(wildcard_match(r, request.resource) for r in as_list(stmt["NotResource"])):
+            return False
+    return conditions_hold(stmt.get("Condition"), request.context)
+
+
+def evaluate(documents: Iterable[str | Mapping], request: Request) -> str:
+    """Decision of a set of policies of one kind: Deny (explicit), Allow, or ImplicitDeny."""
+    allowed = False
+    for document in documents:
+        for stmt in as_list(load(document).get("Statement")):
+            if statement_applies(stmt, request):
+                if stmt["Effect"] == "Deny":
+                    return DENY
+                if stmt["Effect"] == "Allow":
+                    allowed = True
+                else:
+                    raise UnsupportedPolicy(f"unknown Effect {stmt['Effect']!r}")
+    return ALLOW if allowed else IMPLICIT_DENY
+
+
+def is_allowed(identity: Iterable[str | Mapping], request: Request, *, boundary: str | Mapping | None = None,
+               scps: Iterable[str | Mapping] = ()) -> bool:
+    """Effective decision for a principal: identity policies ∧ boundary ∧ every SCP; any Deny wins."""
+    identity = list(identity)
+    layers = [evaluate(identity, request)]
+    if boundary is not None:
+        layers.append(evaluate([boundary], request))
+    for scp in scps:
+        decision = evaluate([scp], request)
+        # An SCP set always includes FullAWSAccess in practice; only its denies restrict.
+        layers.append(DENY if decision == DENY else ALLOW)
+    if DENY in layers:
+        return False
+    return all(layer == ALLOW for layer in layers)
+
+
+def may_assume(trust_policy: str | Mapping, principal: Mapping[str, str], action: str = "sts:AssumeRole",
+               context: Mapping[str, ContextValue] | None = None) -> bool:
+    """Whether a principal may assume a role under its trust policy (the resource-policy side only)."""
+    return evaluate([trust_policy], Request(action, "*", context or {}, principal)) == ALLOW
+
+
+__all__ = ["ALLOW", "DENY", "IMPLICIT_DENY", "Request", "UnsupportedPolicy", "evaluate", "is_allowed",
+           "may_assume", "wildcard_match", "conditions_hold", "statement_applies"]
