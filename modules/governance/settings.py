@@ -1,8 +1,202 @@
-"""Settings of the Governance pillar (`governance:` in an environment file). Filled in by the pillar's issue."""
+"""Settings of the Continuous Security Enhancement pillar (`governance:` in an environment file).
+
+Every value has bounds; rules that need the whole environment are in `problems()`. Values left
+out follow the tier: prod gets the strict choice (compliance-mode vault lock, copies to the DR
+region, unused-access analyzer), dev and staging the cheaper one. The stack reads the resolved
+values through the `*_for(tier)` / `effective_*` helpers, never the raw optional fields.
+"""
 from __future__ import annotations
 
-from modules.schema_base import Strict
+from typing import Annotated, Iterator, Literal
+
+from pydantic import AfterValidator, Field
+
+from modules.regions import AWS_REGIONS
+from modules.schema_base import Problem, Strict
+
+Frequency = Literal["One_Hour", "Three_Hours", "Six_Hours", "Twelve_Hours", "TwentyFour_Hours"]
+Weekday = Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
+
+# Monthly budget when an environment does not set one (USD).
+TIER_BUDGET_USD = {"dev": 500, "staging": 2000, "prod": 10000}
+# Prod keeps at least five weeks of backups, so a monthly restore test always has a point to use.
+PROD_MIN_BACKUP_RETENTION_DAYS = 35
+# AWS Budgets accepts at most five notifications per budget.
+MAX_BUDGET_NOTIFICATIONS = 5
+
+
+def _known_region(value: str) -> str:
+    if value not in AWS_REGIONS:
+        raise ValueError(f"'{value}' is not an AWS region name")
+    return value
+
+
+Region = Annotated[str, AfterValidator(_known_region)]
+
+
+class RecorderSettings(Strict):
+    # DAILY records each resource at most once a day: cheaper, but drift shows up to a day late.
+    recording_frequency: Literal["CONTINUOUS", "DAILY"] = "CONTINUOUS"
+    snapshot_frequency: Frequency = "TwentyFour_Hours"
+    # Global resources (IAM) are recorded in one region only, or every region records them again.
+    # None: the environment's own region is the home region.
+    global_resources_region: Region | None = None
+    # AWS Config records through its service-linked role. Set false when the account already has
+    # AWSServiceRoleForConfig (created by the console or another tool): the role is then referenced.
+    create_service_linked_role: bool = True
+
+    def home_region(self, env_region: str) -> str:
+        return self.global_resources_region or env_region
+
+
+class RulesSettings(Strict):
+    # How often periodic managed rules (account-level checks) run.
+    periodic_frequency: Frequency = "TwentyFour_Hours"
+
+
+class MacieSettings(Strict):
+    schedule: Literal["daily", "weekly", "monthly"] = "weekly"
+    weekday: Weekday = "SUNDAY"
+    # Macie runs a monthly job on the last day of shorter months.
+    day_of_month: int = Field(default=1, ge=1, le=31)
+    sampling_percentage: int = Field(default=100, ge=1, le=100)
+    finding_publishing_frequency: Literal["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"] = "FIFTEEN_MINUTES"
+
+
+class AccessAnalyzerSettings(Strict):
+    # None: an unused-access analyzer in prod only (it is billed per IAM role and user analysed).
+    unused_access: bool | None = None
+    unused_access_age_days: int = Field(default=90, ge=1, le=365)
+
+    def unused_access_for(self, tier: str) -> bool:
+        return self.unused_access if self.unused_access is not None else tier == "prod"
+
+
+class ShieldSettings(Strict):
+    # Shield Advanced costs about 3,000 USD a month with a one-year commitment: off unless asked for.
+    enabled: bool = False
+    protect_load_balancers: bool = True  # internet-facing ALBs of this environment
+    protect_cloudfront: bool = True      # CloudFront distributions of this environment
+
+
+class BudgetSettings(Strict):
+    monthly_limit_usd: int | None = Field(default=None, ge=1, le=10_000_000)
+    actual_alert_percents: list[Annotated[int, Field(ge=1, le=1000)]] = Field(default_factory=lambda: [80, 100])
+    forecast_alert_percent: int = Field(default=100, ge=1, le=1000)
+
+    def limit_for(self, tier: str) -> int:
+        return self.monthly_limit_usd if self.monthly_limit_usd is not None else TIER_BUDGET_USD[tier]
+
+
+class CostAnomalySettings(Strict):
+    # An alert fires for an anomaly whose total cost impact reaches this amount (USD).
+    threshold_usd: int = Field(default=100, ge=1, le=1_000_000)
+
+
+class VaultLockSettings(Strict):
+    # None: compliance in prod, governance in dev and staging.
+    mode: Literal["governance", "compliance"] | None = None
+    # Compliance only: days during which the lock can still be changed; after that it is immutable.
+    changeable_for_days: int = Field(default=3, ge=3, le=36500)
+    min_retention_days: int = Field(default=1, ge=1, le=36500)
+    max_retention_days: int = Field(default=3650, ge=1, le=36500)
+
+    def mode_for(self, tier: str) -> str:
+        return self.mode or ("compliance" if tier == "prod" else "governance")
+
+
+class BackupSettings(Strict):
+    # AWS Backup cron: six fields, in UTC. Default: 03:00 every day.
+    schedule: str = Field(default="cron(0 3 * * ? *)", pattern=r"^cron\([0-9*?,/LW#A-Z -]{9,100}\)$")
+    start_window_minutes: int = Field(default=60, ge=60, le=1440)
+    completion_window_minutes: int = Field(default=480, ge=120, le=10080)
+    retention_days: int = Field(default=35, ge=1, le=36500)
+    # None: prod copies every recovery point to the DR region.
+    copy_to_dr: bool | None = None
+    dr_retention_days: int | None = Field(default=None, ge=1, le=36500)  # None: same as retention_days
+    vault_lock: VaultLockSettings = VaultLockSettings()
+
+    def copies_to_dr(self, tier: str) -> bool:
+        return self.copy_to_dr if self.copy_to_dr is not None else tier == "prod"
+
+    @property
+    def effective_dr_retention_days(self) -> int:
+        return self.dr_retention_days or self.retention_days
 
 
 class GovernanceSettings(Strict):
-    pass
+    recorder: RecorderSettings = RecorderSettings()
+    rules: RulesSettings = RulesSettings()
+    macie: MacieSettings = MacieSettings()
+    access_analyzer: AccessAnalyzerSettings = AccessAnalyzerSettings()
+    shield: ShieldSettings = ShieldSettings()
+    budget: BudgetSettings = BudgetSettings()
+    cost_anomaly: CostAnomalySettings = CostAnomalySettings()
+    backup: BackupSettings = BackupSettings()
+
+    def problems(self, env) -> Iterator[Problem]:
+        prod = env.tier == "prod"
+        yield from self._recorder_problems(prod)
+        yield from self._macie_problems(prod)
+        if prod and self.access_analyzer.unused_access is False:
+            yield "access_analyzer.unused_access", "prod must run the unused-access analyzer"
+        if self.shield.enabled and not (self.shield.protect_load_balancers or self.shield.protect_cloudfront):
+            yield "shield.enabled", "Shield Advanced is enabled but protects nothing (both protect_* are false)"
+        yield from self._budget_problems(env)
+        yield from self._backup_problems(env, prod)
+
+    def _recorder_problems(self, prod: bool) -> Iterator[Problem]:
+        if prod and self.recorder.recording_frequency != "CONTINUOUS":
+            yield "recorder.recording_frequency", "prod must record configuration changes continuously"
+
+    def _macie_problems(self, prod: bool) -> Iterator[Problem]:
+        macie = self.macie
+        given = macie.model_fields_set
+        if "weekday" in given and macie.schedule != "weekly":
+            yield "macie.weekday", f"weekday applies to a weekly schedule, not '{macie.schedule}'"
+        if "day_of_month" in given and macie.schedule != "monthly":
+            yield "macie.day_of_month", f"day_of_month applies to a monthly schedule, not '{macie.schedule}'"
+        if prod and macie.sampling_percentage != 100:
+            yield "macie.sampling_percentage", "prod must classify every object (100)"
+
+    def _budget_problems(self, env) -> Iterator[Problem]:
+        budget = self.budget
+        percents = budget.actual_alert_percents
+        if not percents:
+            yield "budget.actual_alert_percents", "needs at least one alert on actual spend"
+        elif percents != sorted(set(percents)):
+            yield "budget.actual_alert_percents", "must be ascending without repeats"
+        elif min(percents) > 100:
+            yield "budget.actual_alert_percents", "needs an alert at or below 100 % so spend is flagged before the limit"
+        if len(percents) + 1 > MAX_BUDGET_NOTIFICATIONS:
+            yield "budget.actual_alert_percents", (
+                f"AWS Budgets allows {MAX_BUDGET_NOTIFICATIONS} notifications per budget "
+                f"({len(percents)} actual + 1 forecast)")
+        limit = budget.limit_for(env.tier)
+        if self.cost_anomaly.threshold_usd > limit:
+            yield "cost_anomaly.threshold_usd", (
+                f"{self.cost_anomaly.threshold_usd} USD is above the monthly budget ({limit} USD): no anomaly would alert first")
+
+    def _backup_problems(self, env, prod: bool) -> Iterator[Problem]:
+        backup, lock = self.backup, self.backup.vault_lock
+        if prod and lock.mode == "governance":
+            yield "backup.vault_lock.mode", "prod must lock the backup vault in compliance mode"
+        if prod and backup.copy_to_dr is False:
+            yield "backup.copy_to_dr", "prod must copy backups to the DR region"
+        if prod and backup.retention_days < PROD_MIN_BACKUP_RETENTION_DAYS:
+            yield "backup.retention_days", f"prod must keep backups at least {PROD_MIN_BACKUP_RETENTION_DAYS} days"
+        if backup.copies_to_dr(env.tier) and env.dr_region == env.region:
+            yield "backup.copy_to_dr", f"copying to the DR region needs a dr_region different from {env.region}"
+        if backup.completion_window_minutes < backup.start_window_minutes + 60:
+            yield "backup.completion_window_minutes", "must be at least 60 minutes longer than start_window_minutes"
+        if lock.min_retention_days > lock.max_retention_days:
+            yield "backup.vault_lock.min_retention_days", "must not exceed max_retention_days"
+            return
+        # The vault lock rejects recovery points whose retention is outside its range: the job would fail.
+        for key, days in (("retention_days", backup.retention_days),
+                          ("dr_retention_days", backup.effective_dr_retention_days)):
+            if key == "dr_retention_days" and not backup.copies_to_dr(env.tier):
+                continue
+            if not lock.min_retention_days <= days <= lock.max_retention_days:
+                yield f"backup.{key}", (f"{days} days is outside the vault lock range "
+                                        f"{lock.min_retention_days}–{lock.max_retention_days} days")

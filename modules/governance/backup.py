@@ -1,0 +1,87 @@
+"""AWS Backup: a KMS-encrypted, locked vault, a daily plan for the DynamoDB tables and EFS file
+systems that carry the environment's Backup tag, and (prod) a copy of every recovery point to a
+locked vault in the DR region.
+
+Vault lock mode. The provider has no "mode" argument; the mode follows from
+`changeable_for_days` on aws_backup_vault_lock_configuration:
+- omitted → governance mode: the retention range is enforced, but a principal allowed
+  backup:DeleteBackupVaultLockConfiguration can still remove or change the lock (dev, staging);
+- set (≥ 3 days) → compliance mode: after that cooling-off period the lock is immutable; no one,
+  not even the root user or AWS, can shorten retention or delete a recovery point early (prod).
+"""
+from __future__ import annotations
+
+from constructs import Construct
+
+from modules import aws
+from modules.boundary import boundary_arn
+from modules.governance.settings import BackupSettings
+from modules.iam_doc import service_trust
+from modules.naming import BACKUP_TAG_KEY, Naming
+
+# DynamoDB and EFS by ARN and tag together: with an explicit resource type the plan does not
+# depend on the region's service opt-in settings.
+SELECTED_RESOURCE_PATTERNS = ("arn:aws:dynamodb:{region}:{account}:table/*",
+                              "arn:aws:elasticfilesystem:{region}:{account}:file-system/*")
+SERVICE_POLICIES = ("arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+                    "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores")
+
+
+class Backup(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, settings: BackupSettings, tier: str,
+                 vault_key_arn: str, dr_vault_key_arn: str | None = None, dr_provider=None):
+        super().__init__(scope, construct_id)
+        self.lock_mode = settings.vault_lock.mode_for(tier)
+        name = naming.resource("backup")
+        self.vault = aws.backup_vault.BackupVault(
+            self, "vault", name=name, kms_key_arn=vault_key_arn, force_destroy=False)
+        self.lock = self._lock("vault-lock", self.vault, settings)
+        self.dr_vault = self.dr_lock = None
+        if dr_vault_key_arn is not None:
+            self.dr_vault = aws.backup_vault.BackupVault(
+                self, "dr-vault", name=name, kms_key_arn=dr_vault_key_arn, force_destroy=False, provider=dr_provider)
+            self.dr_lock = self._lock("dr-vault-lock", self.dr_vault, settings, provider=dr_provider)
+        self.role = self._role(naming)
+        self.plan = self._plan(naming, settings)
+        s = aws.backup_selection
+        self.selection = s.BackupSelection(
+            self, "selection", name=naming.resource("tagged"), plan_id=self.plan.id, iam_role_arn=self.role.arn,
+            resources=[p.format(region=naming.region, account=naming.account_id) for p in SELECTED_RESOURCE_PATTERNS],
+            condition=[s.BackupSelectionCondition(string_equals=[s.BackupSelectionConditionStringEquals(
+                key=f"aws:ResourceTag/{BACKUP_TAG_KEY}", value=naming.backup_tag_value)])])
+
+    def _lock(self, construct_id: str, vault, settings: BackupSettings, provider=None):
+        lock = settings.vault_lock
+        return aws.backup_vault_lock_configuration.BackupVaultLockConfiguration(
+            self, construct_id, backup_vault_name=vault.name,
+            min_retention_days=lock.min_retention_days, max_retention_days=lock.max_retention_days,
+            # Present only in compliance mode: see the module docstring.
+            changeable_for_days=lock.changeable_for_days if self.lock_mode == "compliance" else None,
+            provider=provider)
+
+    def _role(self, naming: Naming):
+        role = aws.iam_role.IamRole(
+            self, "role", name=naming.role("backup"),
+            assume_role_policy=service_trust("backup.amazonaws.com", naming.account_id),
+            permissions_boundary=boundary_arn(naming),
+            description="AWS Backup: back up and restore the tagged DynamoDB tables and EFS file systems")
+        for index, policy_arn in enumerate(SERVICE_POLICIES):
+            aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+                self, f"role-policy-{index}", role=role.name, policy_arn=policy_arn)
+        return role
+
+    def _plan(self, naming: Naming, settings: BackupSettings):
+        p = aws.backup_plan
+        copies = []
+        if self.dr_vault is not None:
+            copies.append(p.BackupPlanRuleCopyAction(
+                destination_vault_arn=self.dr_vault.arn,
+                lifecycle=p.BackupPlanRuleCopyActionLifecycle(delete_after=settings.effective_dr_retention_days)))
+        return p.BackupPlan(
+            self, "plan", name=naming.resource("backup-plan"),
+            rule=[p.BackupPlanRule(
+                rule_name="daily", target_vault_name=self.vault.name, schedule=settings.schedule,
+                start_window=settings.start_window_minutes, completion_window=settings.completion_window_minutes,
+                lifecycle=p.BackupPlanRuleLifecycle(delete_after=settings.retention_days),
+                copy_action=copies or None,
+                recovery_point_tags={"BackupPlan": naming.resource("backup-plan")})])

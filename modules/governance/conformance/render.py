@@ -1,0 +1,82 @@
+"""Render a framework's rule list into a conformance pack template (jinja2, `pack.yaml.j2`).
+
+AWS normally downloads these templates; here they are generated from the rule lists in the
+repository, so a pack changes only through a reviewed change of its rule list. The output depends
+only on the rule list and the periodic frequency: byte-identical across runs.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from modules.governance.conformance.catalog import HERE, Framework, RuleListError, RuleUse
+
+TEMPLATE = "pack.yaml.j2"
+# AWS Config limits: template body size, rule description length.
+MAX_TEMPLATE_BYTES = 51_200
+MAX_DESCRIPTION = 256
+
+
+@dataclass(frozen=True)
+class _Parameter:
+    name: str
+    default: str
+
+
+@dataclass(frozen=True)
+class _Rule:
+    logical_id: str
+    name: str
+    description: str
+    identifier: str
+    resource_types: tuple[str, ...]
+    frequency: str | None
+    parameters: tuple[tuple[str, str], ...]  # (rule parameter, template parameter it references)
+
+
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(HERE)), undefined=StrictUndefined, autoescape=False,
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["q"] = lambda value: json.dumps(str(value), ensure_ascii=False)
+    return env
+
+
+def logical_id(rule_name: str) -> str:
+    """CloudFormation logical ID of a rule: its name in CamelCase (alphanumeric only)."""
+    return "".join(part.capitalize() for part in rule_name.split("-"))
+
+
+def description(use: RuleUse) -> str:
+    return f"{use.rule.description} Controls: {', '.join(use.controls)}"
+
+
+def _rules_and_parameters(framework: Framework, periodic_frequency: str) -> tuple[list[_Rule], list[_Parameter]]:
+    rules, parameters = [], []
+    for use in framework.rules:
+        rule = use.rule
+        lid = logical_id(rule.name)
+        text = description(use)
+        if len(text) > MAX_DESCRIPTION:
+            raise RuleListError(f"{framework.key}: description of {rule.identifier} is over {MAX_DESCRIPTION} characters")
+        refs = []
+        for name, value in use.parameters:
+            param = f"{lid}Param{name[0].upper()}{name[1:]}"
+            parameters.append(_Parameter(param, value))
+            refs.append((name, param))
+        rules.append(_Rule(lid, rule.name, text, rule.identifier,
+                           rule.resource_types if rule.scoped else (),
+                           periodic_frequency if rule.scheduled else None, tuple(refs)))
+    return rules, parameters
+
+
+def render_pack(framework: Framework, periodic_frequency: str) -> str:
+    rules, parameters = _rules_and_parameters(framework, periodic_frequency)
+    body = _environment().get_template(TEMPLATE).render(
+        key=framework.key, title=framework.title, rules=rules, parameters=parameters)
+    size = len(body.encode("utf-8"))
+    if size > MAX_TEMPLATE_BYTES:
+        raise RuleListError(f"{framework.key}: conformance pack template is {size} bytes; AWS Config accepts "
+                            f"at most {MAX_TEMPLATE_BYTES} (split the rule list)")
+    return body
