@@ -25,8 +25,6 @@ VIA_SERVICES: dict[str, tuple[str, ...]] = {
     "inference": ("s3", "sagemaker", "lambda", "dynamodb", "elasticfilesystem", "sqs", "sns"),
     "audit": ("s3", "logs", "sns", "cloudtrail", "backup"),
     "state": ("s3",),
-    # DR-region vault key the governance stack creates for backup copies when data replication is off.
-    "backup": ("backup",),
 }
 
 # Key classes whose buckets Macie classifies (datasets → training, inference → inference).

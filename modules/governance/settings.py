@@ -185,8 +185,12 @@ class GovernanceSettings(Strict):
             yield "backup.copy_to_dr", "prod must copy backups to the DR region"
         if prod and backup.retention_days < PROD_MIN_BACKUP_RETENTION_DAYS:
             yield "backup.retention_days", f"prod must keep backups at least {PROD_MIN_BACKUP_RETENTION_DAYS} days"
-        if backup.copies_to_dr(env.tier) and env.dr_region == env.region:
-            yield "backup.copy_to_dr", f"copying to the DR region needs a dr_region different from {env.region}"
+        if backup.copies_to_dr(env.tier):
+            if env.dr_region == env.region:
+                yield "backup.copy_to_dr", f"copying to the DR region needs a dr_region different from {env.region}"
+            elif not env.data.replication.enabled:
+                # The DR copy vault is encrypted with the DR audit key that `<env>-data` creates with replication.
+                yield "backup.copy_to_dr", "copying to the DR region needs data.replication.enabled (it creates the DR keys)"
         if backup.completion_window_minutes < backup.start_window_minutes + 60:
             yield "backup.completion_window_minutes", "must be at least 60 minutes longer than start_window_minutes"
         if lock.min_retention_days > lock.max_retention_days:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from cdktf import TerraformIterator, TerraformLocal
+from cdktf import TerraformIterator, TerraformLocal, Token
 from constructs import Construct
 
 from modules import aws
@@ -51,21 +51,23 @@ class ShieldAdvanced(Construct):
                 "${toset([for r in " + _address(tagged) + ".resource_tag_mapping_list : r.resource_arn"
                 " if strcontains(r.resource_arn, \":loadbalancer/app/\")])}"))
             each_alb = TerraformIterator.from_list(albs.as_list)
-            details = aws.data_aws_lb.DataAwsLb(self, "load-balancer", for_each=each_alb, arn=each_alb.value)
+            details = aws.data_aws_lb.DataAwsLb(self, "load-balancer-details", for_each=each_alb,
+                                             arn=Token.as_string(each_alb.value))
             internet_facing = TerraformLocal(self, "internet-facing-load-balancers", (
                 "${{for arn, lb in " + _address(details) + " : arn => lb.name if !lb.internal}}"))
-            self.protections["load-balancer"] = self._protect("load-balancer", internet_facing, "alb")
+            self.protections["load-balancer"] = self._protect("load-balancer-protection", internet_facing, "alb")
         if protect_cloudfront:
             tagged = lookup(self, "distributions", resource_type_filters=["cloudfront:distribution"],
                             tag_filter=_tag_filters(naming, project), region=CLOUDFRONT_REGION)
             distributions = TerraformLocal(self, "cloudfront-distributions", (
                 "${{for r in " + _address(tagged) + ".resource_tag_mapping_list :"
                 " r.resource_arn => element(split(\"/\", r.resource_arn), 1)}}"))
-            self.protections["cloudfront"] = self._protect("cloudfront", distributions, "cloudfront")
+            self.protections["cloudfront"] = self._protect("cloudfront-protection", distributions, "cloudfront")
 
     def _protect(self, construct_id: str, arn_to_label: TerraformLocal, kind: str):
         """One protection per discovered resource (a map of ARN → short label)."""
         each = TerraformIterator.from_map(arn_to_label.as_string_map)
         return aws.shield_protection.ShieldProtection(
-            self, construct_id, for_each=each, resource_arn=each.key, name=f"{kind}-{each.value}",
+            self, construct_id, for_each=each, resource_arn=Token.as_string(each.key),
+            name=f"{kind}-{Token.as_string(each.value)}",
             depends_on=[self.subscription])

@@ -11,7 +11,6 @@ from constructs import Construct
 
 from modules import aws
 from modules.config import EnvConfig
-from modules.data.data_key import DataKey
 from modules.governance.access_analyzer import AccessAnalyzer
 from modules.governance.backup import Backup
 from modules.governance.budgets import CostBudget
@@ -28,7 +27,6 @@ from modules.lookups import data_key_arn
 from modules.pillar_stack import PillarStack
 
 AUDIT = "audit"  # Config delivery and the backup vault use the audit key class
-BACKUP_DR_KEY_CLASS = "backup"  # own DR-region vault key when the data stack does not replicate
 
 
 class GovernanceStack(PillarStack):
@@ -71,14 +69,8 @@ class GovernanceStack(PillarStack):
                              dr_provider=self.dr_provider if copies else None)
 
     def _dr_vault_key(self) -> str:
-        """The DR-region key of the copy vault: the data stack's DR audit key when it replicates
-        (it creates DR keys then), otherwise a key of this stack."""
-        config = self.config
-        if config.data.replication.enabled:
-            return aws.data_aws_kms_key.DataAwsKmsKey(
-                self, f"kms-{AUDIT}-dr", key_id=self.naming.kms_alias_arn(AUDIT, config.dr_region),
-                provider=self.dr_provider).arn
-        return DataKey(self, f"kms-{BACKUP_DR_KEY_CLASS}-dr", naming=self.naming, key_class=BACKUP_DR_KEY_CLASS,
-                       key_admin_arn=config.deployer_role_arn,
-                       deletion_window_days=config.data.kms_deletion_window_days,
-                       region=config.dr_region, provider=self.dr_provider).arn
+        """ARN of the DR-region audit key, created by `<env>-data` with replication (settings.py makes
+        DR copies require it, so every DR key has one owner). AWS Backup needs the key ARN, not an alias."""
+        return aws.data_aws_kms_key.DataAwsKmsKey(
+            self, f"kms-{AUDIT}-dr", key_id=self.naming.kms_alias_arn(AUDIT, self.config.dr_region),
+            provider=self.dr_provider).arn

@@ -151,7 +151,7 @@ def parameter_value(spec: ParameterSpec, value: Any, at: str) -> str:
     return text
 
 
-def _rule_uses(entries: Any, where: str, *, controls_pattern: str | None) -> tuple[RuleUse, ...]:
+def parse_rules(entries: Any, where: str, *, controls_pattern: str | None) -> tuple[RuleUse, ...]:
     if not isinstance(entries, list) or not entries:
         raise RuleListError(f"{where}: `rules` must be a non-empty list")
     catalogue = managed_rules()
@@ -197,7 +197,7 @@ def _rule_uses(entries: Any, where: str, *, controls_pattern: str | None) -> tup
 @lru_cache(maxsize=None)
 def account_rules() -> tuple[RuleUse, ...]:
     raw = _load(ACCOUNT_RULES)
-    return _rule_uses((raw or {}).get("rules"), _display(ACCOUNT_RULES), controls_pattern=None)
+    return parse_rules((raw or {}).get("rules"), _display(ACCOUNT_RULES), controls_pattern=None)
 
 
 def framework_path(key: str) -> Path:
@@ -217,7 +217,7 @@ def framework(key: str) -> Framework:
     title = raw.get("title")
     if not pattern or not title:
         raise RuleListError(f"{where}: needs `title` and `control_pattern`")
-    rules = _rule_uses(raw.get("rules"), where, controls_pattern=pattern)
+    rules = parse_rules(raw.get("rules"), where, controls_pattern=pattern)
     if any(use.tiers != TIERS for use in rules):
         raise RuleListError(f"{where}: a conformance pack applies to every tier that lists the framework")
     return Framework(key, title, pattern, rules)

@@ -1,0 +1,57 @@
+"""Inspector scans EC2, ECR and Lambda (and Lambda code); Macie classifies the datasets and
+inference buckets on the configured schedule; Access Analyzer watches external and unused access."""
+from __future__ import annotations
+
+import json
+
+
+def test_inspector_resource_types(gov):
+    _, enabler = gov.one("aws_inspector2_enabler")
+    assert sorted(enabler["resource_types"]) == ["EC2", "ECR", "LAMBDA", "LAMBDA_CODE"]
+    assert enabler["account_ids"] == [gov.config.account_id]
+
+
+def test_macie_job_targets_the_datasets_and_inference_buckets(gov):
+    account_name, account = gov.one("aws_macie2_account")
+    assert account["status"] == "ENABLED"
+    _, job = gov.one("aws_macie2_classification_job")
+    definitions = job["s3_job_definition"]["bucket_definitions"]
+    assert len(definitions) == 1 and definitions[0]["account_id"] == gov.config.account_id
+    assert sorted(definitions[0]["buckets"]) == sorted(gov.naming.bucket(p) for p in ("datasets", "inference"))
+    assert f"aws_macie2_account.{account_name}" in job["depends_on"]
+
+
+def test_macie_schedule_from_config(gov):
+    _, job = gov.one("aws_macie2_classification_job")
+    settings = gov.settings.macie
+    assert job["job_type"] == "SCHEDULED" and job["initial_run"] is True
+    assert job["sampling_percentage"] == settings.sampling_percentage
+    expected = {"daily": {"daily_schedule": True}, "weekly": {"weekly_schedule": settings.weekday},
+                "monthly": {"monthly_schedule": settings.day_of_month}}[settings.schedule]
+    assert job["schedule_frequency"] == expected
+    if gov.config.tier == "prod":
+        assert job["schedule_frequency"] == {"daily_schedule": True} and job["sampling_percentage"] == 100
+
+
+def test_macie_can_decrypt_the_buckets_it_classifies(gov, data_stack):
+    """Both buckets use customer-managed keys; without a key grant Macie reports every object unreadable."""
+    macie_role = (f"arn:aws:iam::{gov.config.account_id}:role/aws-service-role/macie.amazonaws.com/"
+                  "AWSServiceRoleForAmazonMacie")
+    aliases = {a["target_key_id"].split(".")[1]: a["name"] for a in data_stack["resource"]["aws_kms_alias"].values()}
+    for key_class in ("training", "inference"):
+        key = next(k for name, k in data_stack["resource"]["aws_kms_key"].items()
+                   if aliases[name] == gov.naming.kms_alias(key_class))
+        statements = [s for s in json.loads(key["policy"])["Statement"] if s["Sid"] == "MacieSensitiveDataDiscovery"]
+        assert statements and statements[0]["Action"] == "kms:Decrypt"
+        assert statements[0]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == macie_role
+
+
+def test_access_analyzers(gov):
+    analyzers = {c["type"]: c for c in gov.res("aws_accessanalyzer_analyzer").values()}
+    assert analyzers["ACCOUNT"]["analyzer_name"] == gov.naming.resource("external-access")
+    if gov.config.tier == "prod":
+        assert set(analyzers) == {"ACCOUNT", "ACCOUNT_UNUSED_ACCESS"}
+        unused = analyzers["ACCOUNT_UNUSED_ACCESS"]["configuration"]["unused_access"]
+        assert unused["unused_access_age"] == gov.settings.access_analyzer.unused_access_age_days
+    else:
+        assert set(analyzers) == {"ACCOUNT"}
