@@ -314,8 +314,9 @@ def buckets_named(env: Env, bucket_name: str) -> list[tuple[Stack, str, dict]]:
     return [(s, n, c) for s, n, c in env.resources("aws_s3_bucket") if c.get("bucket") == bucket_name]
 
 
-def alias_class(env: Env, alias: Any) -> str | None:
-    """Class of `alias/<prefix>-<class>[-dr]` (or its ARN) when it is one of this environment's aliases."""
+def alias_info(env: Env, alias: Any) -> tuple[str, bool] | None:
+    """(class, is DR alias) of `alias/<prefix>-<class>[-dr]` (or its ARN) when it is one of this
+    environment's aliases in the right account and region, else None."""
     if not isinstance(alias, str):
         return None
     naming = env.naming
@@ -329,7 +330,12 @@ def alias_class(env: Env, alias: Any) -> str | None:
     expected_region = naming.dr_region if dr else naming.region
     if region is not None and region != expected_region:
         return None
-    return key_class
+    return key_class, bool(dr)
+
+
+def alias_class(env: Env, alias: Any) -> str | None:
+    info = alias_info(env, alias)
+    return info[0] if info else None
 
 
 def key_class_of(env: Env, stack: Stack, raw: Any) -> str | None:

@@ -6,13 +6,13 @@ inference data or the audit trail. In the `<env>-data` stack each class (trainin
 inference, audit) needs exactly one alias `alias/<project>-<env>-<class>` targeting a key no other
 class uses (same for the `-dr` aliases when present). Every `data "aws_kms_key"` lookup in any
 stack must name an alias of this environment (its account, its regions, its prefix), and a lookup
-with construct id `kms-<class>` must be that class's alias: the checkov checks map
-`data.aws_kms_key.kms-<class>` to a class by that id.
+with construct id `kms-<class>` (`kms-<class>-dr`) must be that class's (DR) alias: the checkov
+checks map `data.aws_kms_key.kms-<class>[-dr]` to a class by that id.
 """
 from __future__ import annotations
 
 from modules.naming import KEY_CLASSES
-from policies.app_checks.base import AppView, alias_class, app_check, fail, ok, ref
+from policies.app_checks.base import AppView, alias_info, app_check, fail, ok, ref
 
 
 @app_check("AEGIS_KEY_PER_DATA_CLASS", "Each data class has its own KMS key and key lookups resolve to the right class")
@@ -48,11 +48,14 @@ def key_per_data_class(app: AppView):
             for name, conf in sorted(stack.data("aws_kms_key").items()):
                 address = f"data.aws_kms_key.{name}"
                 key_id = conf.get("key_id")
-                found = alias_class(env, key_id)
-                if found is None:
+                info = alias_info(env, key_id)
+                if info is None:
                     yield fail(stack.name, address, f"key lookup {key_id!r} is not an alias of environment {env.name}")
-                elif name.startswith("kms-") and name[4:] != found:
-                    yield fail(stack.name, address, f"lookup id {name} names class {name[4:]} but resolves to the "
-                                                    f"{found} alias")
+                    continue
+                found, dr = info
+                label = found + ("-dr" if dr else "")
+                if name.startswith("kms-") and name[4:] != label:
+                    yield fail(stack.name, address, f"lookup id {name} names {name[4:]} but resolves to the "
+                                                    f"{label} alias")
                 else:
-                    yield ok(stack.name, address, f"lookup resolves to the {found} key of {env.name}")
+                    yield ok(stack.name, address, f"lookup resolves to the {label} key of {env.name}")

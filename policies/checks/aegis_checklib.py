@@ -5,7 +5,7 @@ It must not import from `modules` or `policies`, so the folder also works outsid
 
 Conventions the checks rely on (all produced by the Aegis constructs):
 - every KMS key belongs to one data class (`KEY_CLASSES`); a later stack reaches it through a
-  `data "aws_kms_key"` lookup whose logical id is `kms-<class>`; the data stack's own keys have
+  `data "aws_kms_key"` lookup whose logical id is `kms-<class>` (`kms-<class>-dr` in the DR region); the data stack's own keys have
   logical ids `kms-<class>[-dr]_key_<hash>`; aliases are `alias/<project>-<env>-<class>[-dr]`.
   AEGIS_KEY_PER_DATA_CLASS verifies that each `kms-<class>` lookup really resolves to that class's alias, which
   is what makes a class decidable from a reference here.
@@ -28,7 +28,7 @@ GUIDELINE = "See policies/catalog.yaml in the Aegis repository for severity, con
 _CLASSES = "|".join(KEY_CLASSES)
 _KEY_PATTERNS = (
     # Lookup of the data stack's key by alias, construct id `kms-<class>` (modules/lookups.py).
-    re.compile(rf"^\$\{{data\.aws_kms_key\.kms-({_CLASSES})\.(?:arn|id|key_id)\}}$"),
+    re.compile(rf"^\$\{{data\.aws_kms_key\.kms-({_CLASSES})(?:-dr)?\.(?:arn|id|key_id)\}}$"),
     # The data stack's own key (modules/data/data_key.py: construct `kms-<class>[-dr]/key`).
     re.compile(rf"^\$\{{aws_kms_key\.kms-({_CLASSES})(?:-dr)?_key_[0-9A-F]{{8}}\.(?:arn|id|key_id)\}}$"),
     # A literal alias name or alias ARN following the naming convention.
