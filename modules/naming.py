@@ -5,6 +5,7 @@ cross-stack references, which keeps the stack graph a simple DAG with no remote-
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from modules.config import EnvConfig
@@ -13,6 +14,9 @@ PILLARS = ("data", "platform", "access", "governance")
 BOOTSTRAP = "bootstrap"
 # Apply order: each stack may use names from the ones before it, never after.
 STACK_ORDER = (BOOTSTRAP, *PILLARS)
+
+# The published alias of every model's Lambda function (invoke and alarm on `<function>:live`).
+LAMBDA_ALIAS = "live"
 
 # Data classes: each has its own customer-managed KMS key.
 KEY_CLASSES = ("training", "model", "inference", "audit")
@@ -99,6 +103,22 @@ class Naming:
 
     def function_arn(self, model: str) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.model_resource(model)}"
+
+    # ALB and target-group names have at most 32 characters: `model_resource` when it fits, else
+    # shortened with a stable hash suffix (see `shortened`). Look ALBs up by these names.
+    def load_balancer(self, model: str) -> str:
+        return self.shortened(self.model_resource(model), 32)
+
+    def target_group(self, model: str) -> str:
+        return self.shortened(self.model_resource(model) + "-tg", 32)
+
+    @staticmethod
+    def shortened(name: str, limit: int) -> str:
+        """`name` if it fits in `limit` characters, else a prefix of it plus a 6-hex-digit hash."""
+        if len(name) <= limit:
+            return name
+        digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+        return f"{name[:limit - 7].rstrip('-')}-{digest}"
 
     def alert_topic(self) -> str:
         return self.resource("alerts")
