@@ -142,18 +142,18 @@ def _stack_resources(stack: str, doc: dict) -> dict[str, _Resource]:
 
 # ---------------------------------------------------------------- app-level checks
 
-def load_app_checks() -> Callable | None:
-    """`policies.app_checks.run_app_checks`, or None while the package does not exist.
-
-    Once the package exists, failing to import it is an error, never a silent skip.
+def load_app_checks() -> tuple[Callable, set[str]] | None:
+    """(`policies.app_checks.run_app_checks`, the app-level check IDs it registers), or None while the
+    package does not exist. Once it exists, failing to import it is an error, never a silent skip.
     """
     if not APP_CHECKS_DIR.exists():
         return None
     try:
+        import policies.app_checks as package
         from policies.app_checks import run_app_checks
     except Exception as exc:
         raise GateError(f"app-level checks (policies/app_checks) failed to import: {type(exc).__name__}: {exc}") from exc
-    return run_app_checks
+    return run_app_checks, set(getattr(package, "REGISTRY", {}) or ())
 
 
 # ---------------------------------------------------------------- findings
@@ -185,16 +185,19 @@ def _sort(findings: list[Finding]) -> list[Finding]:
 
 def run_gate(out_dir: Path, env_names: list[str] | None = None, *, exceptions_file: Path | None = None,
              today: dt.date | None = None, environments_dir: Path | None = None,
-             catalog_file: Path | None = None, checks_dir: Path | None = CHECKS_DIR,
+             catalog_file: Path | None = None, checks_dir: Path | None = CHECKS_DIR, app_checks: bool = True,
              progress: Callable[[str], Any] | None = None) -> GateResult:
-    """Judge an existing synth output folder (`manifest.json`, `aegis-synth.json`, `stacks/*/cdk.tf.json`)."""
+    """Judge an existing synth output folder (`manifest.json`, `aegis-synth.json`, `stacks/*/cdk.tf.json`).
+
+    `checks_dir=None` / `app_checks=False` leave out the Aegis pack (tests of the engine itself).
+    """
     started = time.monotonic()
     out_dir = Path(out_dir)
     today = today or dt.date.today()
     result = GateResult(exit_code=EXIT_ERROR, target=display_path(out_dir))
     try:
         _judge(result, out_dir, env_names, exceptions_file, today, environments_dir, catalog_file, checks_dir,
-               progress)
+               app_checks, progress)
     except (GateError, ConfigError, scanner.ScanError) as exc:
         result.errors.append(str(exc))
         result.exit_code = EXIT_ERROR
@@ -203,7 +206,7 @@ def run_gate(out_dir: Path, env_names: list[str] | None = None, *, exceptions_fi
 
 
 def _judge(result: GateResult, out_dir: Path, env_names, exceptions_file, today, environments_dir,
-           catalog_file, checks_dir, progress) -> None:
+           catalog_file, checks_dir, app_checks, progress) -> None:
     from modules.config import load_all
 
     catalog = result.catalog = load_catalog(catalog_file)
@@ -261,8 +264,13 @@ def _judge(result: GateResult, out_dir: Path, env_names, exceptions_file, today,
             end_line=raw.lines[1] or None, source="checkov", message=raw.check_name))
 
     app_ids: set[str] = set()
-    run_app_checks = load_app_checks()
-    if run_app_checks is not None:
+    app = load_app_checks() if app_checks else None
+    if app is not None:
+        run_app_checks, app_ids = app
+        missing = sorted(i for i, rule in catalog.section("custom").items() if not rule.checkov and i not in app_ids)
+        if app_ids and missing:
+            raise GateError(f"app-level check(s) in the catalog are not registered in policies/app_checks: "
+                            f"{', '.join(missing)}")
         try:
             app_findings = run_app_checks(docs, configs)
         except Exception as exc:

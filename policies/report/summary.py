@@ -28,8 +28,9 @@ def render(result, stream: TextIO = sys.stdout) -> str:
     c = counts(result.findings)
     out = [p(f"Aegis gate: {result.verdict.upper()}", "bold") + "  "
            + p(f"{c['blocking']} blocking", _VERDICT_STYLE[result.verdict] if c["blocking"] else "green")
-           + f", {c['failed'] - c['blocking']} below threshold, {c['suppressed']} suppressed, {c['passed']} passed"
-           + f"  ({len(result.stacks)} stacks, {sum(result.stacks.values())} resources, {result.seconds:.1f}s)"]
+           + f", {c['failed'] - c['blocking']} below threshold, {c['suppressed']} suppressed, {c['passed']} passed",
+           f"{len(result.stacks)} stacks, {sum(result.stacks.values())} resources, checkov {result.checkov_version}, "
+           f"{result.seconds:.1f}s"]
     if result.thresholds:
         out.append("fails on: " + ", ".join(f"{e} ≥ {t}" for e, t in sorted(result.thresholds.items())))
     cells = matrix(result.findings)

@@ -65,9 +65,20 @@ def applicable_checks(types: set[str]) -> dict[str, CheckInfo]:
                     for check in checks:
                         add(check, kind, rtype)
     for check in graph.checks:
-        for rtype in set(check.resource_types or ()) & plain:
+        for rtype in _graph_types(check) & plain:
             add(check, "graph", rtype)
     return {i: CheckInfo(i, n, k, tuple(sorted(t))) for i, (n, k, t) in sorted(hits.items())}
+
+
+def _graph_types(check) -> set[str]:
+    """Types a graph check reports on: its resource types, narrowed by an AND-ed `resource_type within`
+    filter (some checks list every AWS type and filter down to one)."""
+    types = set(check.resource_types or ())
+    if str(check.operator).lower() == "and":
+        for sub in check.sub_checks or ():
+            if str(sub.type).endswith("FILTER") and sub.attribute == "resource_type":
+                types &= set(sub.attribute_value or ())
+    return types
 
 
 def _stub(info: CheckInfo) -> str:

@@ -1,0 +1,84 @@
+"""`make bench-gate`: the gate (every built-in, custom and app-level check, all report formats)
+against bare `checkov -d <out> --framework terraform_json`, on the same synthesized default app.
+
+Three commands run interleaved (median of RUNS each):
+- gate: `python main.py gate --no-synth` (judges the existing output, writes every report);
+- bare checkov as a user would run it on the CDKTF output. checkov 3.3.30 fails to parse the
+  stacks (`terraform.required_version`) and stops early, so this scans nothing;
+- bare checkov on a copy without `required_version`, which it can parse: the same work as the
+  gate's checkov pass, so the honest comparison. The target (≤ 1.0) applies to both ratios.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from policies.scanner import OFFLINE_ENV
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = 1.0
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+
+
+def _run(args: list[str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(args, cwd=ROOT, env={**os.environ, **OFFLINE_ENV}, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode not in (0, 1):  # 1 = findings, for both tools
+        sys.stderr.write(result.stdout[-3000:] + result.stderr[-3000:])
+        raise SystemExit(f"benchmark command failed ({result.returncode}): {' '.join(args)}")
+    return elapsed
+
+
+def _parseable_copy(out: Path, dest: Path) -> None:
+    for path in out.rglob("cdk.tf.json"):
+        doc = json.loads(path.read_text())
+        doc.get("terraform", {}).pop("required_version", None)
+        target = dest / path.relative_to(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(doc, indent=2))
+
+
+def main() -> int:
+    checkov = str(Path(sys.executable).with_name("checkov"))
+    with tempfile.TemporaryDirectory() as tmp:
+        out, clean = Path(tmp) / "cdktf.out", Path(tmp) / "parseable"
+        subprocess.run([sys.executable, "main.py", "synth", "--out", str(out)], cwd=ROOT, check=True,
+                       capture_output=True)
+        _parseable_copy(out, clean)
+        resources = sum(len(v) for p in out.rglob("cdk.tf.json")
+                        for v in json.loads(p.read_text()).get("resource", {}).values())
+        cases = {
+            "gate (all checks, all reports)": [sys.executable, "main.py", "gate", "--no-synth", "--synth-out", str(out),
+                                               "--out", str(Path(tmp) / "reports")],
+            "bare checkov on the output": [checkov, "-d", str(out), "--framework", "terraform_json", "--skip-download"],
+            "bare checkov, parseable copy": [checkov, "-d", str(clean), "--framework", "terraform_json",
+                                             "--skip-download"],
+        }
+        times: dict[str, list[float]] = {label: [] for label in cases}
+        for _ in range(RUNS):
+            for label, args in cases.items():
+                times[label].append(_run(args))
+    medians = {label: statistics.median(values) for label, values in times.items()}
+    gate = medians["gate (all checks, all reports)"]
+    print(f"gate vs bare checkov 3.3.30 on the default app ({resources} resources), median of {RUNS} runs")
+    print(f"{'':<34}{'median s':>10}  runs")
+    for label, values in times.items():
+        print(f"  {label:<32}{medians[label]:>10.2f}  {', '.join(f'{v:.2f}' for v in values)}")
+    ok = True
+    for label in ("bare checkov on the output", "bare checkov, parseable copy"):
+        ratio = gate / medians[label]
+        ok &= ratio <= TARGET
+        print(f"  ratio gate / {label:<19}{ratio:>10.2f}  target ≤ {TARGET:.1f}: {'met' if ratio <= TARGET else 'MISSED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Fixtures for the gate tests: one gate run over the default app per session, and small
+hand-written synth folders for the fail-closed cases (checkov costs seconds per run)."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from modules.config import load_all
+from modules.synth import RECORD, synth_record
+from policies.gate import run_gate
+
+EMPTY_EXCEPTIONS = "exceptions: []\n"
+
+
+@pytest.fixture(scope="session")
+def no_exceptions(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("exc") / "exceptions.yaml"
+    path.write_text(EMPTY_EXCEPTIONS)
+    return path
+
+
+@pytest.fixture(scope="session")
+def app_gate(synthesized, no_exceptions):
+    """The gate's verdict on the default app (every environment), computed once."""
+    return run_gate(synthesized.out, exceptions_file=no_exceptions)
+
+
+@pytest.fixture
+def app_copy(synthesized, tmp_path) -> Path:
+    """A private copy of the synthesized default app, to break things in."""
+    out = tmp_path / "cdktf.out"
+    shutil.copytree(synthesized.out, out)
+    return out
+
+
+def bucket(name: str, **extra) -> dict:
+    """A small S3 bucket resource as CDKTF writes it (with `//` metadata)."""
+    return {"//": {"metadata": {"path": f"stack/{name}", "uniqueId": name}}, "bucket": name, **extra}
+
+
+def stack_doc(resources: dict[str, dict[str, dict]] | None = None, **blocks) -> dict:
+    """A cdk.tf.json like CDKTF's, with the `terraform.required_version` that trips plain checkov."""
+    doc = {"terraform": {"required_version": ">= 1.10",
+                         "required_providers": {"aws": {"source": "aws", "version": "6.25.0"}}},
+           "provider": {"aws": [{"region": "eu-west-1"}]}}
+    if resources is not None:
+        doc["resource"] = resources
+    doc.update(blocks)
+    return doc
+
+
+def write_out(root: Path, stacks: dict[str, dict], envs: tuple[str, ...] = ("dev",), *, record: bool = True) -> Path:
+    """A minimal synth output folder: manifest.json, aegis-synth.json and stacks/<name>/cdk.tf.json."""
+    out = root / "cdktf.out"
+    manifest = {"stacks": {}}
+    for name, doc in stacks.items():
+        path = out / "stacks" / name / "cdk.tf.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc, indent=2))
+        manifest["stacks"][name] = {"name": name, "synthesizedStackPath": f"stacks/{name}/cdk.tf.json"}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    if record:
+        (out / RECORD).write_text(json.dumps(synth_record(load_all(envs))))
+    return out
+
+
+@pytest.fixture
+def small_out(tmp_path) -> Path:
+    """One dev data stack with a private, well-configured bucket and nothing else."""
+    return write_out(tmp_path, {"dev-data": stack_doc({"aws_s3_bucket": {"b1": bucket("aegis-dev-b1")}})})

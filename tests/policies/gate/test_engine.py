@@ -1,0 +1,104 @@
+"""The gate on the default app and on small folders: findings, severities, thresholds, verdict."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from policies.catalog import load_catalog
+from policies.gate import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, run_gate, split_stack
+from tests.policies.gate.conftest import bucket, stack_doc, write_out
+
+
+def test_default_app_is_judged_whole(app_gate, synthesized):
+    assert app_gate.errors == []
+    assert sorted(app_gate.stacks) == synthesized.stack_names
+    assert app_gate.thresholds == {"dev": "high", "prod": "low", "staging": "medium"}
+    assert {f.env for f in app_gate.findings} == {"dev", "prod", "staging"}
+    sources = {f.source for f in app_gate.findings}
+    assert sources == {"checkov", "app"}, "custom and app-level checks must run in the gate"
+    assert any(f.check_id.startswith("CKV_AEGIS_") for f in app_gate.findings)
+
+
+def test_findings_carry_catalog_metadata_and_construct_paths(app_gate):
+    catalog = load_catalog()
+    for f in app_gate.findings:
+        rule = catalog.get(f.check_id)
+        assert rule is not None
+        assert (f.severity, f.title, f.remediation, f.check_pillar) == (rule.severity, rule.title, rule.remediation,
+                                                                         rule.pillar)
+        assert f.controls == {k: list(v) for k, v in rule.controls.items()}
+        assert f.stack.startswith(f.env + "-") and split_stack(f.stack) == (f.env, f.pillar)
+        if f.address.startswith("aws_"):
+            assert f.construct_path.startswith(f.stack + "/"), f
+        assert f.status in ("passed", "failed", "suppressed")
+
+
+def test_verdict_follows_the_thresholds(app_gate):
+    blocking = [f for f in app_gate.findings if f.blocking]
+    order = ["low", "medium", "high", "critical"]
+    for f in app_gate.findings:
+        expected = f.status == "failed" and order.index(f.severity) >= order.index(app_gate.thresholds[f.env])
+        assert f.blocking == expected
+    assert app_gate.exit_code == (EXIT_FAIL if blocking else EXIT_PASS) or app_gate.errors
+    assert app_gate.failed_ids() == {f.check_id for f in app_gate.findings if f.status == "failed"}
+
+
+def test_every_suppression_of_the_app_is_used_and_reasoned(app_gate):
+    for s in app_gate.suppressions:
+        assert s.problem == "", f"{s.check_id} at {s.where}: {s.problem}"
+        assert len(s.reason) >= 20 and s.expires
+    suppressed = [f for f in app_gate.findings if f.status == "suppressed"]
+    assert all(f.suppression is not None and not f.blocking for f in suppressed)
+
+
+def test_uncatalogued_failure_counts_high(tmp_path, no_exceptions):
+    """A failing check missing from the catalog is judged HIGH and reported as uncatalogued."""
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("builtin: {}\ncustom: {}\n")
+    out = write_out(tmp_path, {"dev-data": stack_doc({"aws_s3_bucket": {"b1": bucket("b1")}})})
+    result = run_gate(out, catalog_file=catalog, exceptions_file=no_exceptions, checks_dir=None, app_checks=False)
+    failed = [f for f in result.findings if f.status == "failed"]
+    assert failed and all(f.severity == "high" and not f.catalogued for f in failed)
+    assert result.exit_code == EXIT_FAIL  # dev fails on high
+
+
+def test_below_threshold_failures_do_not_block(tmp_path, no_exceptions):
+    """dev fails on high: a bucket without versioning (medium) alone is reported, not blocking."""
+    catalog = load_catalog()
+    assert catalog.get("CKV_AWS_21").severity == "medium"
+    base = tmp_path / "catalog.yaml"
+    base.write_text("builtin:\n" + _entry("CKV_AWS_21", "medium") + "custom: {}\n")
+    out = write_out(tmp_path, {"dev-data": stack_doc({"aws_s3_bucket": {"b1": bucket("b1")}})})
+    result = run_gate(out, catalog_file=base, exceptions_file=no_exceptions, checks_dir=None, app_checks=False)
+    versioning = [f for f in result.findings if f.check_id == "CKV_AWS_21"]
+    assert versioning and versioning[0].status == "failed" and not versioning[0].blocking
+
+
+def _entry(check_id: str, severity: str) -> str:
+    return (f"  {check_id}:\n    title: A check used by the threshold test\n    severity: {severity}\n"
+            "    pillar: data\n    remediation: Fix the thing the check is about.\n"
+            '    controls: {hipaa: ["164.312(b)"], nist-800-53: [AU-2], gdpr: [Art.32(1)(d)], cis: ["3.4"], '
+            "iso27001: [A.8.15]}\n")
+
+
+def test_env_selection_judges_only_that_env(synthesized, no_exceptions):
+    result = run_gate(synthesized.out, ["dev"], exceptions_file=no_exceptions)
+    assert {f.env for f in result.findings} == {"dev"}
+    assert all(name.startswith("dev-") for name in result.stacks)
+    assert result.thresholds == {"dev": "high"}
+
+
+def test_inline_suppression_suppresses_only_its_resource(tmp_path, no_exceptions):
+    b1 = bucket("b1")
+    b1["//"]["aegis_suppressions"] = [{"id": "CKV_AWS_18", "reason": "Fixture: this bucket is the log target itself",
+                                        "expires": "2099-01-01"}]
+    out = write_out(tmp_path, {"dev-data": stack_doc({"aws_s3_bucket": {"b1": b1, "b2": bucket("b2")}})})
+    result = run_gate(out, exceptions_file=no_exceptions, checks_dir=None, app_checks=False,
+                      today=dt.date(2030, 1, 1))
+    logging = {f.address: f for f in result.findings if f.check_id == "CKV_AWS_18"}
+    assert logging["aws_s3_bucket.b1"].status == "suppressed"
+    assert logging["aws_s3_bucket.b1"].suppression.reason.startswith("Fixture")
+    assert logging["aws_s3_bucket.b2"].status == "failed"
+    assert [s.problem for s in result.suppressions] == [""]

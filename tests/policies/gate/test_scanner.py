@@ -1,0 +1,67 @@
+"""checkov in-process: the required_version fix, complete scans, real addresses."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from policies import scanner
+from tests.policies.gate.conftest import bucket, stack_doc, write_out
+
+
+def test_plain_checkov_fails_open_on_cdktf_json_and_the_gate_does_not(tmp_path):
+    """The reproduced trap: plain checkov parses nothing (exit 0); the gate's scanner parses all."""
+    out = write_out(tmp_path, {"dev-data": stack_doc({"aws_s3_bucket": {"b1": bucket("b1")}})})
+    env = {**os.environ, **scanner.OFFLINE_ENV}
+    plain = subprocess.run(
+        [sys.executable, "-m", "checkov.main", "-d", str(out), "--framework", "terraform_json", "--skip-download",
+         "-o", "json", "--quiet"], capture_output=True, text=True, env=env, timeout=300)
+    summary = json.loads(plain.stdout)
+    summary = summary[0] if isinstance(summary, list) else summary
+    assert plain.returncode == 0 and summary["summary"]["parsing_errors"] == 1
+    assert summary["summary"]["passed"] + summary["summary"]["failed"] == 0
+
+    scan = scanner.scan_json([out / "stacks/dev-data/cdk.tf.json"])
+    assert scan.parsing_errors == []
+    assert scan.parsed == {(out / "stacks/dev-data/cdk.tf.json").resolve(): {"aws_s3_bucket.b1"}}
+    assert {r.check_id for r in scan.results if not r.passed} >= {"CKV_AWS_145", "CKV_AWS_18"}
+
+
+def test_required_version_is_kept_not_dropped(tmp_path):
+    from checkov.terraform_json.parser import loads
+
+    scanner._import_checkov()
+    path = tmp_path / "cdk.tf.json"
+    path.write_text(json.dumps(stack_doc({})))
+    template, _ = loads(path)
+    assert {"required_version": [">= 1.10"]} in template["terraform"]
+
+
+def test_every_resource_of_every_stack_reaches_the_checks(app_gate, synthesized):
+    """Runtime guard in the gate, checked here against an independent count of the JSON."""
+    assert app_gate.errors == [], app_gate.errors
+    for name in synthesized.stack_names:
+        doc = synthesized.stack(name)
+        expected = sum(len(items) for items in doc.get("resource", {}).values())
+        expected += sum(len(items) for items in doc.get("data", {}).values())
+        assert app_gate.stacks[name] == expected, name
+    assert sum(app_gate.stacks.values()) > 0
+
+
+def test_python_check_results_carry_the_real_address(app_gate, synthesized):
+    """checkov's terraform_json runner reports `resource.<name>`; the gate restores `<type>.<name>`."""
+    for f in app_gate.findings:
+        if f.source == "checkov" and f.address:
+            assert not f.address.startswith("resource."), f.address
+            prefix, rtype, name = ("", *f.address.split(".", 1)) if not f.address.startswith(("data.", "provider."))\
+                else f.address.split(".", 2) + [""] * (3 - len(f.address.split(".", 2)))
+            if prefix == "":
+                assert name in synthesized.resources(f.stack, rtype), f.address
+
+
+def test_results_point_at_the_resource_lines(app_gate, synthesized):
+    f = next(f for f in app_gate.findings if f.address.startswith("aws_s3_bucket.") and f.line)
+    lines = synthesized.path(f.stack).read_text().splitlines()
+    name = f.address.split(".", 1)[1]
+    assert f'"{name}": {{' in lines[f.line - 1]
