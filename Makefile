@@ -25,14 +25,23 @@ check-node:
 synth: setup check-node
 	@$(PY) main.py synth --out $(OUT)
 
+# Synthesize every environment, gate it and write the reports into reports/ (exit code of the gate).
 run: setup check-node
 	@$(PY) main.py synth --out $(OUT)
+	@$(PY) main.py gate --no-synth --synth-out $(OUT) --out reports
+
+gate: setup check-node
+	@$(PY) main.py gate --synth-out $(OUT) --out reports
 
 test: setup check-node
 	@$(PY) -m pytest -q
 
 bench-synth: setup check-node
 	@$(PY) -m tests.bench.synth_bench
+
+# The gate (every check, every report) vs bare checkov on the same output; target ratio <= 1.0.
+bench-gate: setup check-node
+	@$(PY) -m tests.bench.gate_bench
 
 clean:
 	rm -rf $(OUT) .aegis reports
