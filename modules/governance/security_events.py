@@ -1,6 +1,6 @@
 """EventBridge rules that send what needs a human to the alert topic (created by `<env>-access`):
-Security Hub findings at HIGH or CRITICAL, AWS Config non-compliance, Macie sensitive-data
-findings, and failed AWS Backup jobs.
+Security Hub findings at HIGH or CRITICAL (except those of services routed directly), AWS Config
+non-compliance, Macie findings, and failed AWS Backup jobs.
 
 The topic is addressed by its conventional ARN. Its policy must let events.amazonaws.com publish
 for rules named `<prefix>-*` in this account; the audit key already lets EventBridge encrypt.
@@ -15,6 +15,9 @@ from modules import aws
 from modules.naming import Naming
 
 SEVERITIES = ("CRITICAL", "HIGH")
+# Findings these services send to the alert topic directly (GuardDuty: `<env>-access`, Macie: below);
+# Security Hub imports them too, and alerting twice would train people to ignore alerts.
+ROUTED_DIRECTLY = ("GuardDuty", "Macie")
 
 # Rule name suffix → (description, event pattern).
 PATTERNS: dict[str, tuple[str, dict]] = {
@@ -22,6 +25,7 @@ PATTERNS: dict[str, tuple[str, dict]] = {
         "New Security Hub findings of HIGH or CRITICAL severity",
         {"source": ["aws.securityhub"], "detail-type": ["Security Hub Findings - Imported"],
          "detail": {"findings": {"Severity": {"Label": list(SEVERITIES)},
+                                 "ProductName": [{"anything-but": list(ROUTED_DIRECTLY)}],
                                  "Workflow": {"Status": ["NEW"]}, "RecordState": ["ACTIVE"]}}}),
     "config-noncompliant": (
         "AWS Config rules that find a resource NON_COMPLIANT",

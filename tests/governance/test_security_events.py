@@ -14,6 +14,9 @@ def test_securityhub_high_and_critical_findings(gov):
     assert pattern["source"] == ["aws.securityhub"]
     assert pattern["detail-type"] == ["Security Hub Findings - Imported"]
     assert sorted(pattern["detail"]["findings"]["Severity"]["Label"]) == ["CRITICAL", "HIGH"]
+    # GuardDuty (alerted by <env>-access) and Macie (rule below) are not alerted a second time.
+    assert pattern["detail"]["findings"]["ProductName"] == [{"anything-but": ["GuardDuty", "Macie"]}]
+    assert "macie-findings" in _rules(gov)
 
 
 def test_config_non_compliance(gov):
