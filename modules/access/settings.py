@@ -29,8 +29,10 @@ PROD_MIN_RETENTION_DAYS = 365
 # GuardDuty severity bands (numeric lower bounds of each band).
 FINDING_SEVERITY = {"low": 1.0, "medium": 4.0, "high": 7.0, "critical": 9.0}
 
+# IAM roles or users (wildcards allowed): trust checks them through aws:PrincipalArn, which never
+# holds an assumed-role session ARN.
 PrincipalArn = Annotated[str, Field(
-    pattern=r"^arn:aws:(iam|sts)::[0-9]{12}:(root|(role|user|assumed-role)/[A-Za-z0-9+=,.@_/*?-]+)$", max_length=600)]
+    pattern=r"^arn:aws:iam::[0-9]{12}:(root|(role|user)/[A-Za-z0-9+=,.@_/*?-]+)$", max_length=600)]
 SamlProviderArn = Annotated[str, Field(pattern=r"^arn:aws:iam::[0-9]{12}:saml-provider/[A-Za-z0-9._-]+$")]
 OidcProviderArn = Annotated[str, Field(pattern=r"^arn:aws:iam::[0-9]{12}:oidc-provider/[A-Za-z0-9./_:-]+$")]
 

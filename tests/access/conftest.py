@@ -1,0 +1,97 @@
+"""Fixtures of the Access pillar tests: generated IAM documents per environment, read from the
+session's synthesized output, and one extra synthesis of the access stack for a config that has
+a model of every serving kind (the default environments may have none of some kinds)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from modules.config import EnvConfig, load_env
+from modules.naming import Naming
+
+ALL_KINDS = (("chat", "sagemaker"), ("batch-lite", "sagemaker-serverless"), ("fraud", "lambda"), ("vision", "ec2"))
+
+
+@dataclass
+class RoleDocs:
+    name: str
+    trust: dict
+    boundary_arn: str | None
+    inline: list[dict] = field(default_factory=list)
+    max_session_duration: int | None = None
+
+
+def roles_of(stack_json: dict) -> dict[str, RoleDocs]:
+    """Role name → its trust, boundary and inline policies (aws_iam_role_policy and inline_policy)."""
+    resources = stack_json.get("resource", {})
+    roles: dict[str, RoleDocs] = {}
+    by_ref: dict[str, str] = {}
+    for logical, conf in resources.get("aws_iam_role", {}).items():
+        doc = RoleDocs(conf["name"], json.loads(conf["assume_role_policy"]), conf.get("permissions_boundary"),
+                       max_session_duration=conf.get("max_session_duration"))
+        for inline in conf.get("inline_policy", []) or []:
+            if inline.get("policy"):
+                doc.inline.append(json.loads(inline["policy"]))
+        roles[conf["name"]] = doc
+        for attr in ("id", "name"):
+            by_ref["${aws_iam_role." + logical + "." + attr + "}"] = conf["name"]
+    for conf in resources.get("aws_iam_role_policy", {}).values():
+        role = by_ref.get(conf["role"], conf["role"])
+        if role in roles and not conf["policy"].startswith("${"):
+            roles[role].inline.append(json.loads(conf["policy"]))
+    return roles
+
+
+@dataclass
+class EnvIam:
+    config: EnvConfig
+    naming: Naming
+    roles: dict[str, RoleDocs]
+    boundary: dict
+
+    def persona(self, persona: str) -> RoleDocs:
+        return self.roles[self.naming.role(persona)]
+
+
+@pytest.fixture(scope="session")
+def _env_iam_cache() -> dict:
+    return {}
+
+
+@pytest.fixture
+def env_iam(synthesized, env, _env_iam_cache) -> EnvIam:
+    if env not in _env_iam_cache:
+        config = load_env(env)
+        naming = Naming.of(config)
+        (boundary,) = [p for p in synthesized.resources(f"{env}-data", "aws_iam_policy").values()
+                       if p["name"] == f"{naming.prefix}-permission-boundary"]
+        _env_iam_cache[env] = EnvIam(config, naming, roles_of(synthesized.stack(f"{env}-access")),
+                                     json.loads(boundary["policy"]))
+    return _env_iam_cache[env]
+
+
+def config_with_models(env: str = "staging", models=ALL_KINDS) -> EnvConfig:
+    config = load_env(env)
+    from modules.platform.settings import ModelSettings
+
+    platform = config.platform.model_copy(update={"models": [ModelSettings(name=n, serving=s) for n, s in models]})
+    return config.model_copy(update={"platform": platform})
+
+
+@pytest.fixture(scope="session")
+def all_kinds_access(tmp_path_factory) -> tuple[EnvConfig, dict]:
+    """The access stack of staging with one model of each serving kind, synthesized once."""
+    from cdktf import App, Testing
+
+    from modules.access.stack import AccessStack
+
+    config = config_with_models()
+    app = App(outdir=str(tmp_path_factory.mktemp("access-models")), stack_traces=False)
+    stack = AccessStack(app, config)
+    return config, json.loads(Testing.synth(stack))
+
+
+ROOT = Path(__file__).resolve().parents[2]

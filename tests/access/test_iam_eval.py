@@ -1,0 +1,161 @@
+"""The evaluator the separation-of-duties tests (and gate checks) rely on: AWS semantics, fail closed."""
+from __future__ import annotations
+
+import pytest
+
+from policies.iam_eval import (ALLOW, DENY, IMPLICIT_DENY, Request, UnsupportedPolicy, evaluate, is_allowed,
+                               may_assume, wildcard_match)
+
+
+def doc(*statements):
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def allow(action, resource="*", **extra):
+    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
+
+
+def deny(action, resource="*", **extra):
+    return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
+
+
+BUCKET = "arn:aws:s3:::data-bucket"
+
+
+def test_explicit_deny_wins_over_allow_in_any_order():
+    for policy in (doc(allow("s3:*"), deny("s3:PutObject")), doc(deny("s3:PutObject"), allow("s3:*"))):
+        assert evaluate([policy], Request("s3:PutObject", f"{BUCKET}/k")) == DENY
+    # across documents too
+    assert not is_allowed([doc(allow("s3:*")), doc(deny("s3:PutObject"))], Request("s3:PutObject", f"{BUCKET}/k"))
+
+
+def test_no_matching_allow_is_an_implicit_deny():
+    assert evaluate([doc(allow("s3:GetObject"))], Request("s3:PutObject")) == IMPLICIT_DENY
+    assert not is_allowed([], Request("s3:GetObject"))
+
+
+@pytest.mark.parametrize("pattern, action, expected", [
+    ("s3:Get*", "s3:GetObject", True),
+    ("s3:get*", "S3:GETOBJECT", True),  # actions are case-insensitive
+    ("s3:Get*", "s3:PutObject", False),
+    ("s3:?etObject", "s3:GetObject", True),
+    ("s3:?etObject", "s3:GGetObject", False),
+    ("sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig", False),  # no implicit prefix match
+])
+def test_action_wildcards(pattern, action, expected):
+    assert (evaluate([doc(allow(pattern))], Request(action)) == ALLOW) is expected
+
+
+def test_resource_wildcards_are_case_sensitive_and_anchored():
+    policy = doc(allow("s3:GetObject", f"{BUCKET}/experiments/*"))
+    assert evaluate([policy], Request("s3:GetObject", f"{BUCKET}/experiments/a/b")) == ALLOW
+    assert evaluate([policy], Request("s3:GetObject", f"{BUCKET}/Experiments/a")) == IMPLICIT_DENY
+    assert evaluate([policy], Request("s3:GetObject", f"{BUCKET}-other/experiments/a")) == IMPLICIT_DENY
+    assert not wildcard_match("arn:aws:s3:::b[12]", "arn:aws:s3:::b1")  # no character classes in IAM
+
+
+def test_not_action_and_not_resource():
+    policy = doc({"Effect": "Deny", "NotAction": ["sagemaker:InvokeEndpoint"], "Resource": "*"},
+                 allow(["sagemaker:InvokeEndpoint", "s3:GetObject"]))
+    assert evaluate([policy], Request("sagemaker:InvokeEndpoint")) == ALLOW
+    assert evaluate([policy], Request("s3:GetObject")) == DENY
+    not_resource = doc({"Effect": "Allow", "Action": "s3:GetObject", "NotResource": f"{BUCKET}/secret/*"})
+    assert evaluate([not_resource], Request("s3:GetObject", f"{BUCKET}/public/x")) == ALLOW
+    assert evaluate([not_resource], Request("s3:GetObject", f"{BUCKET}/secret/x")) == IMPLICIT_DENY
+
+
+def test_conditions_string_arn_bool_numeric():
+    policy = doc(allow("iam:PassRole", "arn:aws:iam::111122223333:role/env-*",
+                       Condition={"StringEquals": {"iam:PassedToService": ["sagemaker.amazonaws.com"]}}))
+    role = "arn:aws:iam::111122223333:role/env-training"
+    assert evaluate([policy], Request("iam:PassRole", role, {"iam:PassedToService": "sagemaker.amazonaws.com"})) == ALLOW
+    assert evaluate([policy], Request("iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})) == IMPLICIT_DENY
+    assert evaluate([policy], Request("iam:PassRole", role)) == IMPLICIT_DENY  # key missing: positive op is false
+    # condition keys are case-insensitive
+    assert evaluate([policy], Request("iam:PassRole", role, {"IAM:passedtoservice": "sagemaker.amazonaws.com"})) == ALLOW
+
+    arn = doc(allow("sts:AssumeRole", Condition={"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/app-*"}}))
+    assert evaluate([arn], Request("sts:AssumeRole", context={"aws:PrincipalArn": "arn:aws:iam::1:role/app-x"})) == ALLOW
+    assert evaluate([arn], Request("sts:AssumeRole", context={"aws:PrincipalArn": "arn:aws:iam::1:user/app-x"})) \
+        == IMPLICIT_DENY
+
+    mfa = doc(allow("s3:GetObject", Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}}))
+    assert evaluate([mfa], Request("s3:GetObject", context={"aws:MultiFactorAuthPresent": True})) == ALLOW
+    assert evaluate([mfa], Request("s3:GetObject", context={"aws:MultiFactorAuthPresent": False})) == IMPLICIT_DENY
+    assert evaluate([mfa], Request("s3:GetObject")) == IMPLICIT_DENY
+
+    tls = doc(deny("s3:*", Condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}}), allow("s3:*"))
+    assert evaluate([tls], Request("s3:GetObject", context={"s3:TlsVersion": "1.1"})) == DENY
+    assert evaluate([tls], Request("s3:GetObject", context={"s3:TlsVersion": "1.3"})) == ALLOW
+
+
+def test_negated_operators_and_if_exists_on_missing_keys():
+    region_guard = doc(deny("ec2:*", Condition={"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}}),
+                       allow("ec2:*"))
+    assert evaluate([region_guard], Request("ec2:RunInstances", context={"aws:RequestedRegion": "eu-west-1"})) == ALLOW
+    assert evaluate([region_guard], Request("ec2:RunInstances", context={"aws:RequestedRegion": "us-east-1"})) == DENY
+    # A negated operator on a missing key is true (AWS behaviour), so the deny applies.
+    assert evaluate([region_guard], Request("ec2:RunInstances")) == DENY
+
+    mfa_guard = doc(deny("s3:*", Condition={"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}), allow("s3:*"))
+    assert evaluate([mfa_guard], Request("s3:GetObject")) == DENY  # IfExists: missing key → condition true
+    assert evaluate([mfa_guard], Request("s3:GetObject", context={"aws:MultiFactorAuthPresent": "true"})) == ALLOW
+
+
+def test_null_operator():
+    vpc = doc(deny("sagemaker:CreateModel", Condition={"Null": {"sagemaker:VpcSubnets": "true"}}),
+              allow("sagemaker:CreateModel"))
+    assert evaluate([vpc], Request("sagemaker:CreateModel")) == DENY
+    assert evaluate([vpc], Request("sagemaker:CreateModel", context={"sagemaker:VpcSubnets": ["subnet-1"]})) == ALLOW
+
+
+def test_set_qualifiers():
+    any_alias = doc(allow("kms:Decrypt", Condition={
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/training"]}}))
+    assert evaluate([any_alias], Request("kms:Decrypt", context={"kms:ResourceAliases": ["alias/x", "alias/training"]})) \
+        == ALLOW
+    assert evaluate([any_alias], Request("kms:Decrypt", context={"kms:ResourceAliases": ["alias/x"]})) == IMPLICIT_DENY
+    assert evaluate([any_alias], Request("kms:Decrypt")) == IMPLICIT_DENY
+    all_tags = doc(allow("s3:PutObject", Condition={"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}))
+    assert evaluate([all_tags], Request("s3:PutObject", context={"aws:TagKeys": ["team", "cost"]})) == IMPLICIT_DENY
+    assert evaluate([all_tags], Request("s3:PutObject")) == ALLOW  # vacuously true without the key
+
+
+def test_boundary_and_scps_cap_identity_policies():
+    identity = [doc(allow(["s3:GetObject", "iam:CreateUser"]))]
+    boundary = doc(allow("s3:*"))
+    assert is_allowed(identity, Request("s3:GetObject"), boundary=boundary)
+    assert not is_allowed(identity, Request("iam:CreateUser"), boundary=boundary)  # not in the boundary
+    assert not is_allowed([doc(allow("s3:PutObject"))], Request("s3:GetObject"), boundary=boundary)  # boundary grants nothing
+    scp = doc(deny("s3:GetObject"))
+    assert not is_allowed(identity, Request("s3:GetObject"), boundary=boundary, scps=[scp])
+    assert is_allowed(identity, Request("s3:GetObject"), boundary=boundary, scps=[doc(deny("ec2:*"))])
+
+
+def test_trust_principals():
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999900001111:root"},
+                 "Action": "sts:AssumeRole", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}})
+    someone = {"AWS": "arn:aws:iam::999900001111:role/sso-admin"}
+    assert may_assume(trust, someone, context={"aws:MultiFactorAuthPresent": True})
+    assert not may_assume(trust, someone)
+    assert not may_assume(trust, {"AWS": "arn:aws:iam::123456789012:role/sso-admin"},
+                          context={"aws:MultiFactorAuthPresent": True})
+    assert not may_assume(trust, {"Service": "lambda.amazonaws.com"}, context={"aws:MultiFactorAuthPresent": True})
+    service = doc({"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "sts:AssumeRole"})
+    assert may_assume(service, {"Service": "cloudtrail.amazonaws.com"})
+    assert not may_assume(service, {"AWS": "arn:aws:iam::999900001111:root"})
+
+
+@pytest.mark.parametrize("statement", [
+    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+     "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}},
+    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+     "Condition": {"ForSomeValues:StringEquals": {"aws:TagKeys": ["a"]}}},
+    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${aws:username}/*"},
+    {"Effect": "Allow", "NotPrincipal": {"AWS": "x"}, "Action": "s3:GetObject", "Resource": "*"},
+    {"Effect": "Allow", "Resource": "*"},
+    {"Effect": "Maybe", "Action": "s3:GetObject", "Resource": "*"},
+])
+def test_unsupported_elements_fail_closed(statement):
+    with pytest.raises(UnsupportedPolicy):
+        evaluate([doc(statement)], Request("s3:GetObject", "arn:aws:s3:::b/k", principal={"AWS": "y"}))

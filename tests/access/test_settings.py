@@ -1,0 +1,155 @@
+"""Validation of the `access:` section: each mistake is one ConfigError naming the key (and line)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from modules.config import load_env
+from modules.errors import ConfigError
+
+HEAD = """\
+name: {name}
+tier: {name}
+account_id: "111122223333"
+region: eu-west-1
+dr_region: eu-central-1
+deployer_role_arn: arn:aws:iam::111122223333:role/aegis-deployer
+tags:
+  owner_team: ml-platform
+  cost_center: AI-1001
+  data_classification: confidential
+data:
+  kms_deletion_window_days: {window}
+  object_lock:
+    mode: {mode}
+    retention_days: 30
+  replication:
+    enabled: {replication}
+"""
+
+
+def env_file(name: str, access: str) -> str:
+    prod = name == "prod"
+    return HEAD.format(name=name, window=30 if prod else 7, mode="COMPLIANCE" if prod else "GOVERNANCE",
+                       replication="true" if prod else "false") + access
+
+
+def load(tmp_path: Path, name: str, access: str):
+    directory = tmp_path / "environments"
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{name}.yaml").write_text(env_file(name, access))
+    return load_env(name, directory)
+
+
+SAML = "arn:aws:iam::999900001111:saml-provider/corp"
+OIDC = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+
+# (case, env, access section, expected key path, expected message fragment)
+INVALID = [
+    ("prod-short-retention", "prod", "access:\n  logs:\n    retention_days: 90\n",
+     "access.logs.retention_days", "prod must retain logs for at least 365 days"),
+    ("retention-not-a-cloudwatch-value", "dev", "access:\n  logs:\n    retention_days: 100\n",
+     "access.logs.retention_days", "CloudWatch Logs accepts only"),
+    ("prod-without-insights", "prod", "access:\n  trail:\n    insights: false\n",
+     "access.trail.insights", "prod must enable CloudTrail Insights"),
+    ("prod-without-lambda-data-events", "prod", "access:\n  trail:\n    lambda_data_events: false\n",
+     "access.trail.lambda_data_events", "prod must record Lambda data events"),
+    ("two-trust-kinds", "dev",
+     f"access:\n  trust:\n    identity_account_id: \"999900001111\"\n    saml_provider_arn: {SAML}\n",
+     "access.trust", "set exactly one of"),
+    ("no-trust-kind", "dev", "access:\n  trust: {}\n", "access.trust", "set exactly one of"),
+    ("federated-humans-without-idp-mfa", "dev", f"access:\n  trust:\n    saml_provider_arn: {SAML}\n",
+     "access.trust.idp_enforces_mfa", "no aws:MultiFactorAuthPresent"),
+    ("federated-persona-without-idp-mfa", "dev",
+     f"access:\n  personas:\n    ml-engineer:\n      trust:\n        saml_provider_arn: {SAML}\n",
+     "access.personas.ml-engineer.trust.idp_enforces_mfa", "idp_enforces_mfa: true"),
+    ("workload-trusting-an-account", "dev",
+     "access:\n  personas:\n    app-invoker:\n      trust:\n        identity_account_id: \"999900001111\"\n",
+     "access.personas.app-invoker.trust", "only by named principals"),
+    ("workload-trusting-a-root", "dev",
+     "access:\n  personas:\n    app-invoker:\n      trust:\n        principal_arns: [\"arn:aws:iam::999900001111:root\"]\n",
+     "access.personas.app-invoker.trust.principal_arns", "admits every principal"),
+    ("oidc-catch-all-subject", "dev",
+     f"access:\n  personas:\n    app-invoker:\n      trust:\n        oidc:\n          provider_arn: {OIDC}\n"
+     "          audience: sts.amazonaws.com\n          subjects: [\"*\"]\n",
+     "access.personas.app-invoker.trust.oidc.subjects", "must not be only '*'"),
+    ("unknown-persona", "dev", "access:\n  personas:\n    intern: {max_session_hours: 1}\n",
+     "access.personas.intern..key", "'platform-admin', 'ml-engineer'"),
+    ("session-too-long", "dev", "access:\n  personas:\n    platform-admin: {max_session_hours: 13}\n",
+     "access.personas.platform-admin.max_session_hours", "less than or equal to 12"),
+    ("bad-principal-arn", "dev",
+     "access:\n  personas:\n    app-invoker:\n      trust:\n        principal_arns: [\"arn:aws:iam::1:role/x\"]\n",
+     "access.personas.app-invoker.trust.principal_arns.0", "should match pattern"),
+    ("scps-without-targets", "dev", "access:\n  organization:\n    manage_scps: true\n",
+     "access.organization.target_ids", "at least one root, OU or account"),
+    ("scp-unknown-region", "dev", "access:\n  organization:\n    allowed_regions: [eu-west-9]\n",
+     "access.organization.allowed_regions.0", "is not an AWS region name"),
+    ("bad-email-subscription", "dev",
+     "access:\n  alerts:\n    subscriptions:\n      - {protocol: email, endpoint: not-an-address}\n",
+     "access.alerts.subscriptions.0", "not a valid email endpoint"),
+    ("http-subscription", "dev",
+     "access:\n  alerts:\n    subscriptions:\n      - {protocol: http, endpoint: http://example.com}\n",
+     "access.alerts.subscriptions.0.protocol", ""),
+    ("datapoints-above-periods", "dev",
+     "access:\n  model_alarms:\n    evaluation_periods: 2\n    datapoints_to_alarm: 3\n",
+     "access.model_alarms", "datapoints_to_alarm must not exceed evaluation_periods"),
+    ("prod-critical-only-findings", "prod", "access:\n  guardduty:\n    finding_min_severity: critical\n",
+     "access.guardduty.finding_min_severity", "prod must alert on high-severity findings"),
+    ("unknown-access-key", "dev", "access:\n  cloudtrail: {}\n", "access.cloudtrail", "unknown key"),
+]
+
+
+@pytest.mark.parametrize("case, env, access, key, fragment", INVALID, ids=[c[0] for c in INVALID])
+def test_invalid_access_config_is_one_clear_error(tmp_path, case, env, access, key, fragment):
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, env, access)
+    error = info.value
+    assert error.key_path.replace("[", ".").replace("]", "") == key, str(error)
+    assert fragment in error.message, str(error)
+    assert error.file == f"environments/{env}.yaml"
+
+
+def test_problems_point_at_the_line(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, "prod", "access:\n  logs:\n    retention_days: 180\n")
+    assert info.value.line == HEAD.count("\n") + 3
+
+
+def test_empty_access_section_is_valid_and_secure(tmp_path):
+    for env in ("dev", "prod"):
+        config = load(tmp_path / env, env, "")
+        access = config.access
+        assert access.logs.retention_days >= 365
+        assert access.insights_enabled(config.tier) is (env == "prod")
+        assert access.enabled_personas() == ["platform-admin", "ml-engineer", "data-scientist", "app-invoker",
+                                             "security-auditor"]
+        assert access.trust_of("ml-engineer", config.account_id, "unused").identity_account_id == config.account_id
+        workload = f"arn:aws:iam::{config.account_id}:role/aegis-{env}-workload-*"
+        assert access.trust_of("app-invoker", config.account_id, workload).principal_arns == [workload]
+        assert not access.organization.manage_scps
+
+
+def test_valid_federation_and_overrides(tmp_path):
+    config = load(tmp_path, "dev", f"""\
+access:
+  trust:
+    saml_provider_arn: {SAML}
+    idp_enforces_mfa: true
+  personas:
+    data-scientist: {{enabled: false}}
+    app-invoker:
+      max_session_hours: 2
+      trust:
+        oidc:
+          provider_arn: {OIDC}
+          audience: sts.amazonaws.com
+          subjects: ["repo:example/app:environment:dev"]
+  organization:
+    manage_scps: true
+    target_ids: [ou-ab12-cdefgh34]
+    allowed_regions: [us-east-1]
+""")
+    assert "data-scientist" not in config.access.enabled_personas()
+    assert config.access.session_hours("app-invoker") == 2
+    assert config.access.allowed_regions(config.region, config.dr_region) == ["eu-central-1", "eu-west-1", "us-east-1"]

@@ -1,0 +1,138 @@
+"""Who may assume each persona role, for how long, and the boundary and name rules of every role
+of every stack."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from modules.access.personas import trust_policy, uses_iam_mfa
+from modules.access.settings import PERSONAS, WORKLOAD_PERSONAS, AccessSettings
+from modules.config import load_env
+from modules.naming import Naming
+from policies.iam_eval import may_assume
+from tests.synthesized import ENVS
+
+HUMANS = sorted(set(PERSONAS) - WORKLOAD_PERSONAS)
+
+
+def test_every_persona_role_exists_with_its_configured_session_length(env_iam):
+    access = env_iam.config.access
+    for persona in PERSONAS:
+        role = env_iam.persona(persona)
+        assert role.max_session_duration == access.session_hours(persona) * 3600
+    # The break-glass role has the shortest sessions of the human roles.
+    assert env_iam.persona("platform-admin").max_session_duration == min(
+        env_iam.persona(p).max_session_duration for p in HUMANS)
+
+
+@pytest.mark.parametrize("persona", HUMANS)
+def test_human_roles_need_mfa_and_an_identity_account_principal(env_iam, persona):
+    trust = env_iam.persona(persona).trust
+    identity = env_iam.config.access.trust.identity_account_id
+    person = {"AWS": f"arn:aws:iam::{identity}:role/AWSReservedSSO_Engineers_0123"}
+    assert may_assume(trust, person, context={"aws:MultiFactorAuthPresent": "true"})
+    assert not may_assume(trust, person, context={"aws:MultiFactorAuthPresent": "false"})
+    assert not may_assume(trust, person)  # long-term keys: the MFA key is absent
+    for stranger in (f"arn:aws:iam::{env_iam.naming.account_id}:role/anything", "arn:aws:iam::123456789012:root"):
+        assert not may_assume(trust, {"AWS": stranger}, context={"aws:MultiFactorAuthPresent": "true"})
+    assert not may_assume(trust, {"Service": "ec2.amazonaws.com"})
+    for stmt in trust["Statement"]:
+        assert stmt["Condition"]["Bool"]["aws:MultiFactorAuthPresent"] == "true"
+
+
+def test_app_invoker_is_a_workload_role_for_its_configured_principals_only(env_iam):
+    trust = env_iam.persona("app-invoker").trust
+    (principal,) = env_iam.config.access.persona("app-invoker").trust.principal_arns
+    account = principal.split(":")[4]
+    context = {"aws:PrincipalArn": principal}
+    assert may_assume(trust, {"AWS": principal}, context=context)  # no MFA for a workload
+    other = f"arn:aws:iam::{account}:role/some-other-app"
+    assert not may_assume(trust, {"AWS": other}, context={"aws:PrincipalArn": other})
+    identity = env_iam.config.access.trust.identity_account_id
+    human = f"arn:aws:iam::{identity}:role/AWSReservedSSO_Engineers_0123"
+    assert not may_assume(trust, {"AWS": human}, context={"aws:PrincipalArn": human, "aws:MultiFactorAuthPresent": "true"})
+
+
+def test_every_role_in_every_stack_has_the_boundary_and_the_prefix(synthesized):
+    seen = 0
+    for stack in synthesized.stack_names:
+        env = stack.split("-")[0]
+        naming = Naming.of(load_env(env))
+        for conf in synthesized.resources(stack, "aws_iam_role").values():
+            seen += 1
+            assert conf["name"].startswith(naming.prefix + "-"), (stack, conf["name"])
+            assert conf.get("permissions_boundary") == \
+                f"arn:aws:iam::{naming.account_id}:policy/{naming.prefix}-permission-boundary", (stack, conf["name"])
+    assert seen >= 6 * len(ENVS)  # five personas and the trail delivery role per environment at least
+
+
+def test_every_human_trust_in_every_stack_requires_mfa(synthesized):
+    """No role anywhere lets an account or user principal in without MFA, unless an aws:PrincipalArn
+    condition narrows it to named roles (a workload) or it is an AWS service trust."""
+    for stack in synthesized.stack_names:
+        for conf in synthesized.resources(stack, "aws_iam_role").values():
+            for stmt in json.loads(conf["assume_role_policy"])["Statement"]:
+                principal = stmt.get("Principal", {})
+                aws_principals = principal.get("AWS", []) if isinstance(principal, dict) else [principal]
+                aws_principals = aws_principals if isinstance(aws_principals, list) else [aws_principals]
+                if not aws_principals or stmt["Effect"] != "Allow":
+                    continue
+                condition = stmt.get("Condition", {})
+                named_roles = condition.get("ArnLike", {}).get("aws:PrincipalArn") or \
+                    condition.get("ArnEquals", {}).get("aws:PrincipalArn")
+                if named_roles and all(":role/" in arn for arn in named_roles):
+                    continue
+                assert condition.get("Bool", {}).get("aws:MultiFactorAuthPresent") == "true", (stack, conf["name"])
+
+
+# --- trust kinds from config (pure: the same function the synthesized roles use) -------------------
+
+def _with_access(env: str, access: dict):
+    config = load_env(env)
+    merged = config.access.model_dump(exclude_unset=True) | access
+    return config.model_copy(update={"access": AccessSettings.model_validate(merged)})
+
+
+def test_saml_trust_requires_the_aws_sign_in_audience():
+    saml = "arn:aws:iam::999900001111:saml-provider/corp-idp"
+    config = _with_access("dev", {"trust": {"saml_provider_arn": saml, "idp_enforces_mfa": True}})
+    trust = json.loads(trust_policy("ml-engineer", config))
+    assert may_assume(trust, {"Federated": saml}, "sts:AssumeRoleWithSAML",
+                      {"SAML:aud": "https://signin.aws.amazon.com/saml"})
+    assert not may_assume(trust, {"Federated": saml}, "sts:AssumeRoleWithSAML", {"SAML:aud": "https://evil.example"})
+    assert not may_assume(trust, {"Federated": saml}, "sts:AssumeRole")
+    assert not uses_iam_mfa("ml-engineer", config)  # the IdP enforces MFA (declared)
+
+
+def test_oidc_trust_checks_audience_and_subject():
+    provider = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+    config = _with_access("dev", {"personas": {"app-invoker": {"trust": {"oidc": {
+        "provider_arn": provider, "audience": "sts.amazonaws.com",
+        "subjects": ["repo:example/inference-client:environment:dev"]}}}}})
+    trust = json.loads(trust_policy("app-invoker", config))
+    ok = {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+          "token.actions.githubusercontent.com:sub": "repo:example/inference-client:environment:dev"}
+    assert may_assume(trust, {"Federated": provider}, "sts:AssumeRoleWithWebIdentity", ok)
+    for key, bad in (("token.actions.githubusercontent.com:sub", "repo:example/other:ref:refs/heads/main"),
+                     ("token.actions.githubusercontent.com:aud", "other")):
+        assert not may_assume(trust, {"Federated": provider}, "sts:AssumeRoleWithWebIdentity", ok | {key: bad})
+
+
+def test_unconfigured_workload_trust_falls_back_to_named_workload_roles_not_the_account():
+    config = _with_access("dev", {"personas": {}})
+    trust = json.loads(trust_policy("app-invoker", config))
+    n = Naming.of(config)
+    workload = f"arn:aws:iam::{n.account_id}:role/{n.prefix}-workload-api"
+    assert may_assume(trust, {"AWS": workload}, context={"aws:PrincipalArn": workload})
+    admin = f"arn:aws:iam::{n.account_id}:role/Admin"
+    assert not may_assume(trust, {"AWS": admin}, context={"aws:PrincipalArn": admin})
+
+
+def test_human_trust_defaults_to_the_environment_account_with_mfa():
+    config = load_env("dev")
+    config = config.model_copy(update={"access": AccessSettings()})
+    trust = json.loads(trust_policy("security-auditor", config))
+    me = {"AWS": f"arn:aws:iam::{config.account_id}:role/sso-auditors"}
+    assert may_assume(trust, me, context={"aws:MultiFactorAuthPresent": "true"})
+    assert not may_assume(trust, me)
