@@ -4,7 +4,10 @@ A mistaken `terraform destroy` or a replacement must not delete training data, m
 keys, feature tables, the model cache or audit logs in prod. Each stateful resource of a `prod`
 tier environment needs its service's deletion protection or Terraform's
 `lifecycle.prevent_destroy`:
-  S3 bucket, EFS file system, ECR repository: prevent_destroy (and no force_destroy/force_delete);
+  S3 bucket, ECR repository: prevent_destroy, or `force_destroy`/`force_delete` explicitly false
+    (the services refuse to delete a bucket or repository that still holds objects or images, so
+    the data cannot go with it); force_destroy/force_delete true always fails;
+  EFS file system: prevent_destroy (EFS deletes a file system with its data);
   DynamoDB table, CloudWatch log group: deletion_protection_enabled or prevent_destroy;
   RDS/DocumentDB/Neptune: deletion_protection or prevent_destroy;
   KMS key: prevent_destroy or the maximum 30-day deletion window (deletion can be cancelled);
@@ -15,6 +18,8 @@ from __future__ import annotations
 
 from policies.app_checks.base import AppView, app_check, as_int, attached, is_true, judge, one
 
+# Services that refuse to delete a container that still holds data, unless forced.
+REFUSE_NON_EMPTY = {"aws_s3_bucket": "force_destroy", "aws_ecr_repository": "force_delete"}
 PREVENT_ONLY = ("aws_s3_bucket", "aws_efs_file_system", "aws_ecr_repository")
 FLAG = {
     "aws_dynamodb_table": "deletion_protection_enabled",
@@ -53,5 +58,8 @@ def _problems(stack, rtype, name, conf):
     elif rtype == "aws_backup_vault":
         if not attached(stack, "aws_backup_vault_lock_configuration", "aws_backup_vault", name, conf, "backup_vault_name"):
             yield "neither lifecycle.prevent_destroy nor a vault lock"
+    elif rtype in REFUSE_NON_EMPTY:
+        if conf.get(REFUSE_NON_EMPTY[rtype]) is not False:
+            yield f"neither lifecycle.prevent_destroy nor an explicit {REFUSE_NON_EMPTY[rtype]} = false"
     else:
         yield "no lifecycle.prevent_destroy"

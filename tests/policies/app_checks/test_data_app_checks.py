@@ -136,6 +136,16 @@ class TestProdDeletionProtection:
         assert len(results) == len(BUCKETS) + len(KEY_CLASSES) + 2
 
     @pytest.mark.parametrize("rtype, conf", [
+        ("aws_s3_bucket", {"bucket": "b", "force_destroy": False}),    # S3 refuses to delete a non-empty bucket
+        ("aws_ecr_repository", {"name": "r", "force_delete": False}),
+        ("aws_kms_key", {"deletion_window_in_days": 30}),
+        ("aws_efs_file_system", {"encrypted": True, "lifecycle": {"prevent_destroy": True}}),
+    ])
+    def test_service_refusal_or_cancellable_deletion_passes(self, rtype, conf):
+        results = run("AEGIS_PROD_DELETION_PROTECTION", app("prod", data=resources(**{rtype: {"x": conf}})))
+        assert verdict(results, f"{rtype}.x")
+
+    @pytest.mark.parametrize("rtype, conf", [
         ("aws_s3_bucket", {"bucket": "b"}),
         ("aws_s3_bucket", {"bucket": "b", "force_destroy": True, "lifecycle": {"prevent_destroy": True}}),
         ("aws_dynamodb_table", {"name": "t"}),
