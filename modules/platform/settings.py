@@ -1,26 +1,393 @@
 """Settings of the Scalable Infrastructure pillar (`platform:` in an environment file).
 
-The platform issue extends this; other pillars read `config.platform.models` (name + serving kind)
-and derive resource names from modules/naming.py.
+Other pillars read `config.platform.models` (name + serving kind) and derive resource names from
+modules/naming.py. Each model carries exactly one serving section, named after its kind
+(`sagemaker`, `serverless`, `lambda`, `ec2`), so an error points at the key that is wrong.
+Single-field bounds live on the fields; rules that need several fields or the environment tier are
+in `problems()` (the loader reports them with file, key path and line).
 """
 from __future__ import annotations
 
-from typing import Literal
+import ipaddress
+import re
+from typing import Annotated, Iterator, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from modules.schema_base import DnsName, Strict
+from modules.schema_base import DnsName, Problem, Strict
 
 ServingKind = Literal["sagemaker", "sagemaker-serverless", "lambda", "ec2"]
+# The model's serving section, by kind.
+SECTION = {"sagemaker": "sagemaker", "sagemaker-serverless": "serverless", "lambda": "lambda", "ec2": "ec2"}
 
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                      2557, 2922, 3288, 3653)
+PROD_MIN_LOG_RETENTION_DAYS = 365
+PROD_MIN_CAPACITY = 2  # prod endpoints, aliases and fleets survive the loss of one instance or AZ
+# Longest suffix a per-model resource name gets (the execution role `<project>-<env>-<model>-exec`
+# is the tightest: IAM role names have at most 64 characters).
+ROLE_SUFFIX = "-exec"
+MAX_ROLE_NAME = 64
+
+# Instance families with local NVMe storage: SageMaker refuses an endpoint config KMS key for them
+# (their volumes are encrypted by the instance hardware), so the inference key could not be applied.
+_LOCAL_STORAGE_FAMILY = re.compile(r"^ml\.([a-z]+[0-9]+[a-z]*d[a-z]*|g4dn|g5|g6|g6e|p3dn|p4d|p4de|p5|p5e|p5en|trn1|trn1n)\.")
+
+
+def _check_cidr(value: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"not an IPv4 CIDR block with host bits zero ({exc})") from None
+    if not network.is_private:
+        raise ValueError("must be a private (RFC 1918) range")
+    if not 16 <= network.prefixlen <= 22:
+        raise ValueError("prefix length must be between /16 and /22 (subnets are carved as /+4)")
+    return value
+
+
+def _check_any_cidr(value: str) -> str:
+    try:
+        ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"not an IPv4 CIDR block with host bits zero ({exc})") from None
+    return value
+
+
+def _check_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"CloudWatch Logs accepts only {', '.join(map(str, LOG_RETENTION_DAYS))} days")
+    return value
+
+
+VpcCidr = Annotated[str, AfterValidator(_check_cidr)]
+Cidr = Annotated[str, AfterValidator(_check_any_cidr)]
+LogRetention = Annotated[int, AfterValidator(_check_retention)]
+# Semantic version: the ECR image tag (immutable) and the artifact folder `models/<model>/<version>/`.
+ModelVersion = Annotated[str, Field(pattern=r"^[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}$")]
+AcmCertificateArn = Annotated[str, Field(
+    pattern=r"^arn:aws:acm:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:certificate/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$")]
+HostName = Annotated[str, Field(
+    min_length=4, max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")]
+S3Prefix = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}(/[a-z0-9][a-z0-9._-]{0,62}){0,7}/$")]
+Ec2InstanceType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[0-9]*[a-z0-9]+$", max_length=32)]
+SageMakerInstanceType = Annotated[str, Field(pattern=r"^ml\.[a-z][a-z0-9-]*\.[0-9]*[a-z0-9]+$", max_length=32)]
+
+
+def _account(arn: str) -> str:
+    return arn.split(":")[4]
+
+
+def _region(arn: str) -> str:
+    return arn.split(":")[3]
+
+
+# --- network -------------------------------------------------------------------------------------
+
+class NetworkSettings(Strict):
+    vpc_cidr: VpcCidr = "10.0.0.0/16"
+    az_count: int = Field(default=2, ge=2, le=4)
+    # Internet egress through NAT gateways (and an internet gateway). Off: a fully private VPC that
+    # reaches AWS only through VPC endpoints.
+    egress: bool = False
+    nat_gateway_per_az: bool = False
+    flow_log_aggregation_seconds: Literal[60, 600] = 60
+
+    def problems(self, env) -> Iterator[Problem]:
+        if env.tier == "prod" and self.az_count < 3:
+            yield "az_count", "prod must spread over at least 3 availability zones"
+        if self.nat_gateway_per_az and not self.egress:
+            yield "nat_gateway_per_az", "NAT gateways exist only when egress is enabled"
+        if env.tier == "prod" and self.egress and not self.nat_gateway_per_az:
+            yield "nat_gateway_per_az", "prod with egress needs one NAT gateway per AZ (no single-AZ dependency)"
+
+
+# --- scaling -------------------------------------------------------------------------------------
+
+class _Scaling(Strict):
+    """Application Auto Scaling bounds and target-tracking cooldowns."""
+
+    min_capacity: int = Field(ge=1, le=1000)
+    max_capacity: int = Field(ge=1, le=1000)
+    scale_out_cooldown_seconds: int = Field(default=60, ge=0, le=3600)
+    scale_in_cooldown_seconds: int = Field(default=300, ge=0, le=3600)
+
+    def problems(self, env) -> Iterator[Problem]:
+        if self.min_capacity > self.max_capacity:
+            yield "min_capacity", f"must not exceed max_capacity ({self.max_capacity})"
+        if self.scale_in_cooldown_seconds <= self.scale_out_cooldown_seconds:
+            yield "scale_in_cooldown_seconds", (
+                f"must be longer than scale_out_cooldown_seconds ({self.scale_out_cooldown_seconds}): "
+                "scale out fast, scale in slowly")
+        if env.tier == "prod" and self.min_capacity < PROD_MIN_CAPACITY:
+            yield "min_capacity", f"prod needs at least {PROD_MIN_CAPACITY}"
+
+
+class ScheduledScaling(Strict):
+    name: DnsName
+    # Application Auto Scaling schedule expressions.
+    schedule: str = Field(pattern=r"^(cron\([0-9*?/,LW# A-Z-]{9,120}\)|rate\([1-9][0-9]{0,3} (minute|minutes|hour|hours|day|days)\)|at\([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\))$")
+    timezone: str = Field(default="UTC", pattern=r"^(UTC|[A-Z][A-Za-z_]+(/[A-Z][A-Za-z_+-]+){1,2})$")
+    min_capacity: int = Field(ge=1, le=1000)
+    max_capacity: int = Field(ge=1, le=1000)
+
+    def problems(self, env) -> Iterator[Problem]:
+        if self.min_capacity > self.max_capacity:
+            yield "min_capacity", f"must not exceed max_capacity ({self.max_capacity})"
+
+
+class InstanceScaling(_Scaling):
+    """SageMaker variant instances, tracked on SageMakerVariantInvocationsPerInstance."""
+
+    target_invocations_per_instance: int = Field(ge=1, le=100_000)
+    scheduled_actions: list[ScheduledScaling] = Field(default_factory=list, max_length=20)
+
+    def problems(self, env) -> Iterator[Problem]:
+        yield from super().problems(env)
+        names = [a.name for a in self.scheduled_actions]
+        for i, action in enumerate(self.scheduled_actions):
+            if names.count(action.name) > 1:
+                yield f"scheduled_actions[{i}].name", "scheduled action names must be unique"
+            for path, message in action.problems(env):
+                yield f"scheduled_actions[{i}].{path}", message
+
+
+class ConcurrencyScaling(_Scaling):
+    """Provisioned concurrency (Lambda alias or serverless endpoint), tracked on its utilization."""
+
+    target_utilization: float = Field(default=0.7, ge=0.1, le=0.9)
+
+
+# --- serving kinds -------------------------------------------------------------------------------
+
+class RealtimeSettings(Strict):
+    """`serving: sagemaker` — instance-backed real-time endpoint."""
+
+    instance_type: SageMakerInstanceType
+    initial_instance_count: int = Field(ge=1, le=1000)
+    data_capture_percent: int = Field(ge=1, le=100)
+    autoscaling: InstanceScaling
+
+    def problems(self, env) -> Iterator[Problem]:
+        if _LOCAL_STORAGE_FAMILY.match(self.instance_type):
+            yield "instance_type", ("instance types with local NVMe storage cannot take the endpoint KMS key "
+                                    "(SageMaker refuses KmsKeyId for them); choose one without instance storage")
+        if env.tier == "prod" and self.initial_instance_count < PROD_MIN_CAPACITY:
+            yield "initial_instance_count", f"prod needs at least {PROD_MIN_CAPACITY} instances"
+        scaling = self.autoscaling
+        if not scaling.min_capacity <= self.initial_instance_count <= scaling.max_capacity:
+            yield "initial_instance_count", (
+                f"must lie within autoscaling min_capacity..max_capacity ({scaling.min_capacity}..{scaling.max_capacity})")
+        for path, message in scaling.problems(env):
+            yield f"autoscaling.{path}", message
+
+
+class ServerlessSettings(Strict):
+    """`serving: sagemaker-serverless` — no VPC, network isolation or data capture (AWS does not support them)."""
+
+    memory_size_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144]
+    max_concurrency: int = Field(ge=1, le=200)
+    provisioned_concurrency: ConcurrencyScaling | None = None
+
+    def problems(self, env) -> Iterator[Problem]:
+        pc = self.provisioned_concurrency
+        if pc is None:
+            if env.tier == "prod":
+                yield "provisioned_concurrency", "prod needs provisioned concurrency (no cold starts, autoscaled)"
+            return
+        if pc.max_capacity > self.max_concurrency:
+            yield "provisioned_concurrency.max_capacity", f"must not exceed max_concurrency ({self.max_concurrency})"
+        for path, message in pc.problems(env):
+            yield f"provisioned_concurrency.{path}", message
+
+
+class FunctionSettings(Strict):
+    """`serving: lambda` — the reference inference function, triggered by S3 events."""
+
+    memory_size_mb: int = Field(ge=128, le=10240)
+    timeout_seconds: int = Field(ge=1, le=900)
+    reserved_concurrency: int = Field(ge=1, le=1000)
+    provisioned_concurrency: ConcurrencyScaling | None = None
+    max_input_bytes: int = Field(default=1_048_576, ge=1024, le=67_108_864)
+    # Under the inference bucket; default `batch/<model>/input/` and `batch/<model>/output/`.
+    input_prefix: S3Prefix | None = None
+    output_prefix: S3Prefix | None = None
+    function_url: bool = False  # synchronous access, AWS_IAM auth only
+    code_signing: bool = False
+    dlq_retention_days: int = Field(default=14, ge=1, le=14)
+
+    def problems(self, env) -> Iterator[Problem]:
+        pc = self.provisioned_concurrency
+        if pc is None:
+            if env.tier == "prod":
+                yield "provisioned_concurrency", "prod needs provisioned concurrency on the live alias"
+        else:
+            if pc.max_capacity >= self.reserved_concurrency:
+                yield "provisioned_concurrency.max_capacity", (
+                    f"must be below reserved_concurrency ({self.reserved_concurrency})")
+            for path, message in pc.problems(env):
+                yield f"provisioned_concurrency.{path}", message
+        if env.tier == "prod" and not self.code_signing:
+            yield "code_signing", "prod functions must enforce code signing"
+
+
+class AlbSettings(Strict):
+    certificate_arn: AcmCertificateArn
+    internal: bool = True
+    ssl_policy: Literal["ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+                        "ELBSecurityPolicy-TLS13-1-3-2021-06", "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+                        "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04"] = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    idle_timeout_seconds: int = Field(default=60, ge=1, le=4000)
+    # Only for an internet-facing ALB: who may connect.
+    allowed_cidrs: list[Cidr] = Field(default_factory=list, max_length=50)
+
+
+class WafSettings(Strict):
+    rate_limit_per_5_minutes: int = Field(default=2000, ge=100, le=2_000_000_000)
+
+
+class CloudFrontSettings(Strict):
+    aliases: list[HostName] = Field(min_length=1, max_length=20)
+    certificate_arn: AcmCertificateArn  # CloudFront takes certificates from us-east-1 only
+    # A name on the ALB certificate that resolves to the ALB: CloudFront checks the origin's certificate.
+    origin_domain_name: HostName
+    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_100"
+    rate_limit_per_5_minutes: int = Field(default=2000, ge=100, le=2_000_000_000)
+
+
+class FleetSettings(Strict):
+    """`serving: ec2` — a GPU Auto Scaling group behind an ALB (and optionally CloudFront)."""
+
+    ami_ssm_parameter: str = Field(pattern=r"^/aws/service/[A-Za-z0-9/._-]{1,1000}$")
+    instance_types: list[Ec2InstanceType] = Field(min_length=1, max_length=20)
+    root_volume_gb: int = Field(default=100, ge=8, le=16384)
+    container_port: int = Field(default=8443, ge=1024, le=65535)
+    health_check_path: str = Field(default="/ping", pattern=r"^/[A-Za-z0-9/._-]{0,200}$")
+    min_size: int = Field(ge=0, le=500)
+    max_size: int = Field(ge=1, le=500)
+    on_demand_base_capacity: int = Field(ge=0, le=500)
+    on_demand_percentage_above_base: int = Field(ge=0, le=100)
+    target_requests_per_instance: int = Field(ge=1, le=1_000_000)
+    instance_warmup_seconds: int = Field(default=300, ge=0, le=3600)
+    health_check_grace_seconds: int = Field(default=600, ge=0, le=7200)
+    alb: AlbSettings
+    waf: WafSettings = WafSettings()
+    cloudfront: CloudFrontSettings | None = None
+
+    @field_validator("instance_types")
+    @classmethod
+    def _unique_types(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("instance types must not repeat")
+        return value
+
+    def problems(self, env) -> Iterator[Problem]:
+        if self.min_size > self.max_size:
+            yield "min_size", f"must not exceed max_size ({self.max_size})"
+        if self.on_demand_base_capacity > self.max_size:
+            yield "on_demand_base_capacity", f"must not exceed max_size ({self.max_size})"
+        if env.tier == "prod":
+            if self.on_demand_base_capacity < 1:
+                yield "on_demand_base_capacity", "prod fleets keep at least 1 on-demand instance (spot can vanish)"
+            if self.min_size < PROD_MIN_CAPACITY:
+                yield "min_size", f"prod needs at least {PROD_MIN_CAPACITY}"
+        if _region(self.alb.certificate_arn) != env.region:
+            yield "alb.certificate_arn", f"the ALB certificate must be in the environment's region ({env.region})"
+        if _account(self.alb.certificate_arn) != env.account_id:
+            yield "alb.certificate_arn", f"the certificate must be in the environment's account ({env.account_id})"
+        if self.alb.internal and self.alb.allowed_cidrs:
+            yield "alb.allowed_cidrs", "an internal ALB admits the VPC only; allowed_cidrs is for internet-facing ALBs"
+        if not self.alb.internal:
+            if not env.platform.network.egress:
+                yield "alb.internal", "an internet-facing ALB needs public subnets: enable network.egress"
+            if not self.alb.allowed_cidrs:
+                yield "alb.allowed_cidrs", "an internet-facing ALB needs an explicit list of client CIDRs"
+            if "0.0.0.0/0" in self.alb.allowed_cidrs and env.tier == "prod":
+                yield "alb.allowed_cidrs", "prod: put CloudFront in front instead of opening the ALB to the internet"
+        cf = self.cloudfront
+        if cf is not None:
+            if _region(cf.certificate_arn) != "us-east-1":
+                yield "cloudfront.certificate_arn", "CloudFront uses certificates from us-east-1 only"
+            if _account(cf.certificate_arn) != env.account_id:
+                yield "cloudfront.certificate_arn", f"the certificate must be in the environment's account ({env.account_id})"
+            if not env.platform.network.egress:
+                # CloudFront VPC origins reach the internal ALB through the VPC's internet gateway.
+                yield "cloudfront", "CloudFront VPC origins need an internet gateway: enable network.egress"
+
+
+# --- models --------------------------------------------------------------------------------------
 
 class ModelSettings(Strict):
+    """One model: its name (DNS-safe, unique), serving kind, version and that kind's section."""
+
     name: DnsName
     serving: ServingKind
+    version: ModelVersion
+    sagemaker: RealtimeSettings | None = None
+    serverless: ServerlessSettings | None = None
+    function: FunctionSettings | None = Field(default=None, alias="lambda")
+    ec2: FleetSettings | None = None
+
+    @model_validator(mode="after")
+    def _one_section(self) -> "ModelSettings":
+        wanted = SECTION[self.serving]
+        present = [key for key in SECTION.values() if self._section(key) is not None]
+        if wanted not in present:
+            raise ValueError(f"serving '{self.serving}' needs a '{wanted}' section")
+        others = [key for key in present if key != wanted]
+        if others:
+            raise ValueError(f"serving '{self.serving}' takes only the '{wanted}' section, not {', '.join(others)}")
+        return self
+
+    def _section(self, key: str):
+        return self.function if key == "lambda" else getattr(self, key)
+
+    @property
+    def settings(self):
+        """The serving section for this model's kind."""
+        return self._section(SECTION[self.serving])
+
+    @property
+    def section(self) -> str:
+        return SECTION[self.serving]
+
+    def input_prefix(self) -> str:
+        return (self.function and self.function.input_prefix) or f"batch/{self.name}/input/"
+
+    def output_prefix(self) -> str:
+        return (self.function and self.function.output_prefix) or f"batch/{self.name}/output/"
+
+    def artifact_prefix(self) -> str:
+        """Folder of this model's artifacts in the model-artifacts bucket."""
+        return f"models/{self.name}/"
+
+    def problems(self, env) -> Iterator[Problem]:
+        role = f"{env.project}-{env.name}-{self.name}{ROLE_SUFFIX}"
+        if len(role) > MAX_ROLE_NAME:
+            yield "name", f"too long for this project/environment: role name '{role}' exceeds {MAX_ROLE_NAME} characters"
+        if self.serving == "lambda":
+            inp, out = self.input_prefix(), self.output_prefix()
+            if inp.startswith(out) or out.startswith(inp):
+                yield "lambda.output_prefix", "input and output prefixes must not overlap (results would re-trigger the function)"
+        for path, message in self.settings.problems(env):
+            yield f"{self.section}.{path}", message
+
+
+class StorageSettings(Strict):
+    efs_transition_to_ia: Literal["AFTER_1_DAY", "AFTER_7_DAYS", "AFTER_14_DAYS", "AFTER_30_DAYS",
+                                  "AFTER_60_DAYS", "AFTER_90_DAYS"] = "AFTER_30_DAYS"
+    efs_throughput_mode: Literal["elastic", "bursting"] = "elastic"
+    table_ttl_attribute: str = Field(default="expires_at", pattern=r"^[a-z][a-z0-9_]{0,63}$")
 
 
 class PlatformSettings(Strict):
-    models: list[ModelSettings] = Field(default_factory=list)
+    network: NetworkSettings = NetworkSettings()
+    log_retention_days: LogRetention = 365
+    # ALBs, the DynamoDB table and the EFS file system refuse deletion (prevent_destroy for EFS).
+    deletion_protection: bool = True
+    storage: StorageSettings = StorageSettings()
+    models: list[ModelSettings] = Field(default_factory=list, max_length=50)
 
     @field_validator("models")
     @classmethod
@@ -30,3 +397,28 @@ class PlatformSettings(Strict):
         if duplicates:
             raise ValueError(f"model names must be unique (repeated: {', '.join(duplicates)})")
         return models
+
+    def problems(self, env) -> Iterator[Problem]:
+        for path, message in self.network.problems(env):
+            yield f"network.{path}", message
+        if env.tier == "prod":
+            if self.log_retention_days < PROD_MIN_LOG_RETENTION_DAYS:
+                yield "log_retention_days", f"prod keeps logs at least {PROD_MIN_LOG_RETENTION_DAYS} days"
+            if not self.deletion_protection:
+                yield "deletion_protection", "prod stateful resources must be protected from deletion"
+        for i, model in enumerate(self.models):
+            for path, message in model.problems(env):
+                yield f"models[{i}].{path}", message
+        yield from self._prefixes_disjoint()
+
+    def _prefixes_disjoint(self) -> Iterator[Problem]:
+        """S3 refuses overlapping notification prefixes in one bucket; each function owns its prefixes."""
+        seen: list[tuple[str, str]] = []
+        for i, model in enumerate(self.models):
+            if model.serving != "lambda":
+                continue
+            for key, prefix in (("input_prefix", model.input_prefix()), ("output_prefix", model.output_prefix())):
+                for other_model, other in seen:
+                    if prefix.startswith(other) or other.startswith(prefix):
+                        yield f"models[{i}].lambda.{key}", f"overlaps a prefix of model '{other_model}' ({other})"
+            seen += [(model.name, model.input_prefix()), (model.name, model.output_prefix())]

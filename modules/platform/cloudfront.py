@@ -1,0 +1,90 @@
+"""Optional CloudFront in front of a fleet's ALB.
+
+The ALB stays internal: CloudFront reaches it through a VPC origin, over HTTPS only (TLS 1.2),
+using a name on the ALB certificate. Viewers: HTTPS only, TLSv1.2_2021 minimum with the us-east-1
+certificate from config, the project's security-headers policy, no caching (inference responses
+are per request). A CLOUDFRONT-scope WAF web ACL (in us-east-1) guards it.
+
+Logging: CloudFront standard logging v2 (CloudWatch Logs vended delivery) into an encrypted log
+group in us-east-1. Legacy standard logging writes through S3 ACLs, which the project's buckets
+disable (BucketOwnerEnforced), so the v2 delivery is the one that works with them.
+"""
+from __future__ import annotations
+
+from constructs import Construct
+
+from modules import aws
+from modules.platform.alb import ModelLoadBalancer
+from modules.platform.context import PlatformContext
+from modules.platform.edge_key import EDGE_REGION
+from modules.platform.log_group import encrypted_log_group
+from modules.platform.settings import ModelSettings
+from modules.platform.waf import WebAcl
+from policies.suppress import suppress
+
+# AWS managed policies (IDs are global constants).
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+ORIGIN_ID = "alb"
+
+
+class CloudFrontFront(Construct):
+    def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings, *,
+                 alb: ModelLoadBalancer, edge_key_arn: str):
+        super().__init__(scope, construct_id)
+        cf = model.ec2.cloudfront
+        n = ctx.naming
+        name = n.model_resource(model.name)
+        self.web_acl = WebAcl(self, "waf", name=f"{name}-edge", scope_="CLOUDFRONT",
+                              rate_limit=cf.rate_limit_per_5_minutes, log_key_arn=edge_key_arn,
+                              log_retention_days=ctx.log_retention_days, region=EDGE_REGION)
+        v = aws.cloudfront_vpc_origin
+        self.vpc_origin = v.CloudfrontVpcOrigin(
+            self, "vpc-origin", tags={"Model": model.name},
+            vpc_origin_endpoint_config=[v.CloudfrontVpcOriginVpcOriginEndpointConfig(
+                name=name, arn=alb.load_balancer.arn, http_port=80, https_port=443,
+                origin_protocol_policy="https-only",
+                origin_ssl_protocols=[v.CloudfrontVpcOriginVpcOriginEndpointConfigOriginSslProtocols(
+                    items=["TLSv1.2"], quantity=1)])])
+        d = aws.cloudfront_distribution
+        self.distribution = d.CloudfrontDistribution(
+            self, "distribution", enabled=True, comment=f"{name}: inference API", aliases=list(cf.aliases),
+            price_class=cf.price_class, http_version="http2and3", is_ipv6_enabled=True,
+            web_acl_id=self.web_acl.arn, wait_for_deployment=False,
+            origin=[d.CloudfrontDistributionOrigin(
+                origin_id=ORIGIN_ID, domain_name=cf.origin_domain_name,
+                vpc_origin_config=d.CloudfrontDistributionOriginVpcOriginConfig(
+                    vpc_origin_id=self.vpc_origin.id, origin_keepalive_timeout=5, origin_read_timeout=60))],
+            default_cache_behavior=d.CloudfrontDistributionDefaultCacheBehavior(
+                target_origin_id=ORIGIN_ID, viewer_protocol_policy="https-only",
+                allowed_methods=["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"],
+                cached_methods=["GET", "HEAD"], compress=True, cache_policy_id=CACHING_DISABLED,
+                origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_HEADER, response_headers_policy_id=SECURITY_HEADERS),
+            restrictions=d.CloudfrontDistributionRestrictions(
+                geo_restriction=d.CloudfrontDistributionRestrictionsGeoRestriction(restriction_type="none")),
+            viewer_certificate=d.CloudfrontDistributionViewerCertificate(
+                acm_certificate_arn=cf.certificate_arn, ssl_support_method="sni-only",
+                minimum_protocol_version="TLSv1.2_2021"),
+            tags={"Model": model.name})
+        suppress(self.distribution, "CKV_AWS_86",
+                 "Access logs use CloudFront standard logging v2 (aws_cloudwatch_log_delivery into a KMS-encrypted "
+                 "log group), not the legacy logging_config that needs S3 ACLs the project's buckets disable",
+                 "2027-12-31")
+        self._access_logs(ctx, name, edge_key_arn)
+
+    def _access_logs(self, ctx: PlatformContext, name: str, edge_key_arn: str) -> None:
+        group = encrypted_log_group(self, "access-log-group", name=f"/aws/cloudfront/{name}",
+                                    kms_key_arn=edge_key_arn, retention_days=ctx.log_retention_days,
+                                    region=EDGE_REGION)
+        source = aws.cloudwatch_log_delivery_source.CloudwatchLogDeliverySource(
+            self, "access-log-source", name=f"{name}-cloudfront", log_type="ACCESS_LOGS",
+            resource_arn=self.distribution.arn, region=EDGE_REGION)
+        dd = aws.cloudwatch_log_delivery_destination
+        destination = dd.CloudwatchLogDeliveryDestination(
+            self, "access-log-destination", name=f"{name}-cloudfront", output_format="json", region=EDGE_REGION,
+            delivery_destination_configuration=[dd.CloudwatchLogDeliveryDestinationDeliveryDestinationConfiguration(
+                destination_resource_arn=group.arn)])
+        self.access_log_delivery = aws.cloudwatch_log_delivery.CloudwatchLogDelivery(
+            self, "access-log-delivery", delivery_source_name=source.name,
+            delivery_destination_arn=destination.arn, region=EDGE_REGION)

@@ -1,0 +1,47 @@
+"""The edge audit key: a customer-managed key in us-east-1 for the log groups that AWS requires in
+us-east-1 (CloudFront-scope WAF logs and CloudFront access logs).
+
+CloudWatch Logs only uses keys from its own region and the data stack's audit key lives in the
+environment's region, so the platform owns this one key, of the audit class, with the same rules
+as the data keys: rotation, explicit policy, key administrators who cannot use it, and use only by
+CloudWatch Logs for this account's log groups in us-east-1.
+"""
+from __future__ import annotations
+
+from constructs import Construct
+
+from modules import aws
+from modules.data.key_policy import ADMIN_ACTIONS
+from modules.iam_doc import document, statement
+from modules.naming import Naming
+
+EDGE_REGION = "us-east-1"
+
+
+def edge_key_policy(naming: Naming, key_admin_arn: str) -> str:
+    logs_arn = f"arn:aws:logs:{EDGE_REGION}:{naming.account_id}:log-group:*"
+    return document(
+        statement("AccountAdmin", "Allow", "kms:*", "*", principal={"AWS": naming.account_root}),
+        statement("KeyAdministrators", "Allow", ADMIN_ACTIONS, "*", principal={"AWS": key_admin_arn}),
+        statement("CloudWatchLogsEncrypt", "Allow",
+                  ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"], "*",
+                  principal={"Service": f"logs.{EDGE_REGION}.amazonaws.com"},
+                  condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": logs_arn}}),
+    )
+
+
+class EdgeAuditKey(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, key_admin_arn: str,
+                 deletion_window_days: int):
+        super().__init__(scope, construct_id)
+        self.key = aws.kms_key.KmsKey(
+            self, "key", region=EDGE_REGION, description=f"{naming.prefix} audit data at the edge ({EDGE_REGION} logs)",
+            enable_key_rotation=True, rotation_period_in_days=365, deletion_window_in_days=deletion_window_days,
+            key_usage="ENCRYPT_DECRYPT", customer_master_key_spec="SYMMETRIC_DEFAULT",
+            policy=edge_key_policy(naming, key_admin_arn), tags={"DataClass": "audit"})
+        self.alias = aws.kms_alias.KmsAlias(
+            self, "alias", region=EDGE_REGION, name=f"alias/{naming.prefix}-audit-edge", target_key_id=self.key.key_id)
+
+    @property
+    def arn(self) -> str:
+        return self.key.arn

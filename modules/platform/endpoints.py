@@ -1,0 +1,94 @@
+"""VPC endpoints: AWS APIs stay on the AWS network, and the VPC needs no internet path to reach them.
+
+Interface endpoints (private DNS) sit in the private subnets behind one security group that admits
+HTTPS from the VPC CIDR only. Their policies admit only principals of this account. The S3 gateway
+endpoint admits only the project's buckets the workloads use (plus the AWS-owned bucket that holds
+ECR image layers, without which no image pull works); the DynamoDB one only the project's tables.
+"""
+from __future__ import annotations
+
+from constructs import Construct
+
+from modules import aws
+from modules.iam_doc import document, statement
+from modules.platform.context import PlatformContext
+from modules.platform.network import Network
+
+# Endpoint service suffix → the IAM service prefix its policy admits.
+INTERFACE_SERVICES = {
+    "sagemaker.api": "sagemaker",
+    "sagemaker.runtime": "sagemaker",
+    "sts": "sts",
+    "kms": "kms",
+    "logs": "logs",
+    "monitoring": "cloudwatch",
+    "ecr.api": "ecr",
+    "ecr.dkr": "ecr",
+}
+# Buckets the VPC's workloads read and write (training data never moves through this VPC).
+WORKLOAD_BUCKETS = ("model-artifacts", "inference")
+S3_ACTIONS = ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:GetObjectVersion",
+              "s3:ListBucket", "s3:ListMultipartUploadParts", "s3:PutObject"]
+DYNAMODB_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
+                    "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem",
+                    "dynamodb:Query", "dynamodb:UpdateItem"]
+
+
+def ecr_layer_bucket_arn(region: str) -> str:
+    """AWS-owned bucket that serves ECR image layers in a region (documented ECR endpoint requirement)."""
+    return f"arn:aws:s3:::prod-{region}-starport-layer-bucket"
+
+
+def s3_endpoint_policy(ctx: PlatformContext) -> str:
+    buckets = [ctx.bucket_arn(p) for p in WORKLOAD_BUCKETS]
+    return document(
+        statement("ProjectBucketsOnly", "Allow", S3_ACTIONS, buckets + [f"{b}/*" for b in buckets], principal="*",
+                  condition={"StringEquals": {"aws:PrincipalAccount": ctx.naming.account_id}}),
+        statement("EcrImageLayers", "Allow", "s3:GetObject", f"{ecr_layer_bucket_arn(ctx.naming.region)}/*",
+                  principal="*", condition={"StringEquals": {"aws:PrincipalAccount": ctx.naming.account_id}}),
+    )
+
+
+def dynamodb_endpoint_policy(ctx: PlatformContext) -> str:
+    n = ctx.naming
+    tables = f"arn:aws:dynamodb:{n.region}:{n.account_id}:table/{n.prefix}-*"
+    return document(statement("ProjectTablesOnly", "Allow", DYNAMODB_ACTIONS, [tables, f"{tables}/index/*"],
+                              principal="*", condition={"StringEquals": {"aws:PrincipalAccount": n.account_id}}))
+
+
+class Endpoints(Construct):
+    def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, network: Network):
+        super().__init__(scope, construct_id)
+        naming, region = ctx.naming, ctx.naming.region
+        self.security_group = aws.security_group.SecurityGroup(
+            self, "security-group", name=naming.resource("vpc-endpoints"), vpc_id=network.vpc.id,
+            description="Interface VPC endpoints: HTTPS from inside the VPC only",
+            tags={"Name": naming.resource("vpc-endpoints")})
+        aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+            self, "https-from-vpc", security_group_id=self.security_group.id, ip_protocol="tcp",
+            from_port=443, to_port=443, cidr_ipv4=network.cidr, description="HTTPS from the VPC CIDR")
+        self.interface = {}
+        for service, iam_prefix in INTERFACE_SERVICES.items():
+            self.interface[service] = aws.vpc_endpoint.VpcEndpoint(
+                self, service.replace(".", "-"), vpc_id=network.vpc.id,
+                service_name=f"com.amazonaws.{region}.{service}", vpc_endpoint_type="Interface",
+                private_dns_enabled=True, subnet_ids=network.private_subnet_ids,
+                security_group_ids=[self.security_group.id],
+                policy=document(statement(
+                    "ThisAccountOnly", "Allow", f"{iam_prefix}:*", "*", principal="*",
+                    condition={"StringEquals": {"aws:PrincipalAccount": naming.account_id}})),
+                tags={"Name": naming.resource(service.replace(".", "-"))})
+        route_tables = [t.id for t in network.private_route_tables]
+        self.s3 = aws.vpc_endpoint.VpcEndpoint(
+            self, "s3", vpc_id=network.vpc.id, service_name=f"com.amazonaws.{region}.s3",
+            vpc_endpoint_type="Gateway", route_table_ids=route_tables, policy=s3_endpoint_policy(ctx),
+            tags={"Name": naming.resource("s3")})
+        self.dynamodb = aws.vpc_endpoint.VpcEndpoint(
+            self, "dynamodb", vpc_id=network.vpc.id, service_name=f"com.amazonaws.{region}.dynamodb",
+            vpc_endpoint_type="Gateway", route_table_ids=route_tables, policy=dynamodb_endpoint_policy(ctx),
+            tags={"Name": naming.resource("dynamodb")})
+
+    @property
+    def gateway_prefix_lists(self) -> list[str]:
+        """Prefix lists of the S3 and DynamoDB gateway endpoints (for security-group egress rules)."""
+        return [self.s3.prefix_list_id, self.dynamodb.prefix_list_id]

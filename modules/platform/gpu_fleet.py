@@ -1,0 +1,186 @@
+"""`serving: ec2` — a GPU Auto Scaling group behind an HTTPS-only ALB with WAF (and optionally CloudFront).
+
+Launch template: AMI from the SSM public parameter in config (resolved at plan time, so an AMI
+change is a reviewable diff that triggers an instance refresh), IMDSv2 only with hop limit 1,
+encrypted gp3 root volume with the model key, no public IP, an instance profile limited to this
+model. The group mixes on-demand and spot (price-capacity-optimized, capacity rebalance), is
+health-checked by the ALB, tracks requests per target and refreshes instances on template changes.
+"""
+from __future__ import annotations
+
+from cdktf import Fn
+from constructs import Construct
+
+from modules import aws
+from modules.iam_doc import statement
+from modules.naming import default_tags
+from modules.platform.alb import ModelLoadBalancer
+from modules.platform.cloudfront import CloudFrontFront
+from modules.platform.context import PlatformContext
+from modules.platform.endpoints import Endpoints
+from modules.platform.log_group import encrypted_log_group
+from modules.platform.model_image import ModelImageRepository
+from modules.platform.network import Network
+from modules.platform.security_groups import workload_security_group
+from modules.platform.service_roles import ServiceRole
+from modules.platform.settings import ROLE_SUFFIX, ModelSettings
+from modules.platform.storage import SharedStorage
+from modules.platform.waf import WebAcl
+
+MODEL_CACHE_MOUNT = "/mnt/model-cache"
+ASG_METRICS = ["GroupDesiredCapacity", "GroupInServiceInstances", "GroupMaxSize", "GroupMinSize",
+               "GroupPendingInstances", "GroupTerminatingInstances", "GroupTotalInstances"]
+
+
+def user_data(*, region: str, image: str, registry: str, port: int, log_group: str, model: ModelSettings,
+              model_uri: str, file_system_id: str, access_point_id: str) -> str:
+    """Boot script: mount the shared model cache over TLS with IAM auth, then run the model container.
+
+    Written without `${`: Terraform would read it as an interpolation.
+    """
+    return "\n".join([
+        "#!/bin/bash",
+        "set -euo pipefail",
+        f"mkdir -p {MODEL_CACHE_MOUNT}",
+        # The file-system policy refuses non-TLS clients; efs-utils provides the TLS tunnel.
+        f"mount -t efs -o tls,iam,accesspoint={access_point_id} {file_system_id}:/ {MODEL_CACHE_MOUNT}",
+        f"aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {registry}",
+        " ".join([
+            "docker run --detach --restart always --gpus all",
+            f"--publish {port}:{port}",
+            f"--volume {MODEL_CACHE_MOUNT}:/opt/ml/model-cache",
+            f"--env MODEL_NAME={model.name} --env MODEL_VERSION={model.version} --env MODEL_URI={model_uri}",
+            f"--env PORT={port}",
+            f"--log-driver awslogs --log-opt awslogs-region={region} --log-opt awslogs-group={log_group}",
+            image,
+        ]),
+        "",
+    ])
+
+
+class GpuFleet(Construct):
+    def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings, *,
+                 network: Network, endpoints: Endpoints, storage: SharedStorage, edge_key_arn: str | None = None):
+        super().__init__(scope, construct_id)
+        s = model.ec2
+        n = ctx.naming
+        self.model_settings = model
+        self.name = n.model_resource(model.name)
+        self.repository = ModelImageRepository(self, "image", ctx, model.name)
+        log_group_name = ctx.log_group_name("models", model.name)
+        self.log_group = encrypted_log_group(self, "log-group", name=log_group_name, kms_key_arn=ctx.keys.audit,
+                                             retention_days=ctx.log_retention_days)
+        artifacts = ctx.bucket_arn("model-artifacts")
+        log_group_arn = ctx.log_group_arn(log_group_name)
+        self.role = ServiceRole(
+            self, "instance-role", naming=n, purpose=f"{model.name}{ROLE_SUFFIX}", service="ec2.amazonaws.com",
+            description=f"Instance role of the GPU fleet of model {model.name}", instance_profile=True,
+            statements=[
+                statement("ReadOwnModelArtifacts", "Allow", "s3:GetObject", f"{artifacts}/{model.artifact_prefix()}*"),
+                statement("ListOwnModelArtifacts", "Allow", "s3:ListBucket", artifacts,
+                          condition={"StringLike": {"s3:prefix": f"{model.artifact_prefix()}*"}}),
+                statement("DecryptModelArtifactsAndImage", "Allow", "kms:Decrypt", ctx.keys.model),
+                statement("PullOwnImage", "Allow",
+                          ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                          self.repository.arn),
+                # ecr:GetAuthorizationToken has no resource-level permissions: "*" is the only valid resource.
+                statement("EcrAuthorizationToken", "Allow", "ecr:GetAuthorizationToken", "*"),
+                statement("WriteOwnLogs", "Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
+                          f"{log_group_arn}:log-stream:*"),
+                statement("MountModelCache", "Allow", ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                          storage.file_system.arn,
+                          condition={"StringEquals": {"elasticfilesystem:AccessPointArn": storage.access_point.arn}}),
+            ])
+
+        # Security groups first, rules after: the ALB and the fleet refer to each other.
+        self.security_group = workload_security_group(
+            self, "security-group", name=n.resource(f"{model.name}-fleet"), network=network, endpoints=endpoints,
+            description=f"GPU fleet of {model.name}: traffic port from its ALB only")
+        storage.admit_nfs_from(self, "model-cache", self.security_group.id)
+        self.load_balancer = ModelLoadBalancer(self, "alb", ctx, model, network=network,
+                                               target_security_group_id=self.security_group.id)
+        aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+            self, "from-alb", security_group_id=self.security_group.id, ip_protocol="tcp",
+            from_port=s.container_port, to_port=s.container_port,
+            referenced_security_group_id=self.load_balancer.security_group.id,
+            description="Model traffic port from this model's ALB only")
+        self.web_acl = WebAcl(self, "waf", name=self.name, scope_="REGIONAL", rate_limit=s.waf.rate_limit_per_5_minutes,
+                              log_key_arn=ctx.keys.audit, log_retention_days=ctx.log_retention_days)
+        aws.wafv2_web_acl_association.Wafv2WebAclAssociation(
+            self, "waf-association", resource_arn=self.load_balancer.load_balancer.arn, web_acl_arn=self.web_acl.arn)
+        self.cloudfront = None
+        if s.cloudfront is not None:
+            self.cloudfront = CloudFrontFront(self, "cloudfront", ctx, model, alb=self.load_balancer,
+                                              edge_key_arn=edge_key_arn)
+
+        ami = aws.data_aws_ssm_parameter.DataAwsSsmParameter(self, "ami-parameter", name=s.ami_ssm_parameter)
+        image = aws.data_aws_ami.DataAwsAmi(
+            self, "ami", owners=["amazon"], most_recent=True,
+            filter=[aws.data_aws_ami.DataAwsAmiFilter(name="image-id", values=[ami.insecure_value])])
+        lt = aws.launch_template
+        tags = {**default_tags(ctx.config), "Name": self.name, "Model": model.name}
+        registry = f"{n.account_id}.dkr.ecr.{n.region}.amazonaws.com"
+        self.launch_template = lt.LaunchTemplate(
+            self, "launch-template", name=self.name, description=f"GPU fleet of model {model.name}",
+            image_id=image.id, update_default_version=True, ebs_optimized="true",
+            iam_instance_profile=lt.LaunchTemplateIamInstanceProfile(arn=self.role.profile.arn),
+            metadata_options=lt.LaunchTemplateMetadataOptions(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1,
+                instance_metadata_tags="disabled"),
+            block_device_mappings=[lt.LaunchTemplateBlockDeviceMappings(
+                device_name=image.root_device_name,
+                ebs=lt.LaunchTemplateBlockDeviceMappingsEbs(
+                    volume_type="gp3", volume_size=s.root_volume_gb, encrypted="true", kms_key_id=ctx.keys.model,
+                    delete_on_termination="true"))],
+            network_interfaces=[lt.LaunchTemplateNetworkInterfaces(
+                device_index=0, associate_public_ip_address="false", delete_on_termination="true",
+                security_groups=[self.security_group.id])],
+            monitoring=lt.LaunchTemplateMonitoring(enabled=True),
+            tag_specifications=[lt.LaunchTemplateTagSpecifications(resource_type=kind, tags=tags)
+                                for kind in ("instance", "volume", "network-interface")],
+            user_data=Fn.base64encode(user_data(
+                region=n.region, image=self.repository.image(model.version), registry=registry,
+                port=s.container_port, log_group=log_group_name, model=model,
+                model_uri=f"s3://{ctx.bucket('model-artifacts')}/{model.artifact_prefix()}{model.version}/",
+                file_system_id=storage.file_system.id, access_point_id=storage.access_point.id)),
+            depends_on=[self.role.policy])
+
+        g = aws.autoscaling_group
+        self.group = g.AutoscalingGroup(
+            self, "group", name=self.name, min_size=s.min_size, max_size=s.max_size,
+            vpc_zone_identifier=network.private_subnet_ids,
+            health_check_type="ELB", health_check_grace_period=s.health_check_grace_seconds,
+            default_instance_warmup=s.instance_warmup_seconds,
+            target_group_arns=[self.load_balancer.target_group.arn],
+            capacity_rebalance=True,
+            mixed_instances_policy=g.AutoscalingGroupMixedInstancesPolicy(
+                instances_distribution=g.AutoscalingGroupMixedInstancesPolicyInstancesDistribution(
+                    on_demand_base_capacity=s.on_demand_base_capacity,
+                    on_demand_percentage_above_base_capacity=s.on_demand_percentage_above_base,
+                    on_demand_allocation_strategy="prioritized",
+                    spot_allocation_strategy="price-capacity-optimized"),
+                launch_template=g.AutoscalingGroupMixedInstancesPolicyLaunchTemplate(
+                    launch_template_specification=g.AutoscalingGroupMixedInstancesPolicyLaunchTemplateLaunchTemplateSpecification(
+                        launch_template_id=self.launch_template.id,
+                        # The concrete version (not $Latest): a template change is a diff that starts a refresh.
+                        version=Fn.tostring(self.launch_template.latest_version)),
+                    override=[g.AutoscalingGroupMixedInstancesPolicyLaunchTemplateOverride(instance_type=t)
+                              for t in s.instance_types])),
+            instance_refresh=g.AutoscalingGroupInstanceRefresh(
+                strategy="Rolling",
+                preferences=g.AutoscalingGroupInstanceRefreshPreferences(
+                    min_healthy_percentage=90, max_healthy_percentage=110,
+                    instance_warmup=str(s.instance_warmup_seconds), skip_matching=True, auto_rollback=True)),
+            enabled_metrics=ASG_METRICS, metrics_granularity="1Minute",
+            tag=[g.AutoscalingGroupTag(key=k, value=v, propagate_at_launch=True) for k, v in sorted(tags.items())])
+        p = aws.autoscaling_policy
+        self.scaling_policy = p.AutoscalingPolicy(
+            self, "requests-per-target", name=f"{self.name}-requests-per-target",
+            autoscaling_group_name=self.group.name, policy_type="TargetTrackingScaling",
+            estimated_instance_warmup=s.instance_warmup_seconds,
+            target_tracking_configuration=p.AutoscalingPolicyTargetTrackingConfiguration(
+                target_value=s.target_requests_per_instance, disable_scale_in=False,
+                predefined_metric_specification=p.AutoscalingPolicyTargetTrackingConfigurationPredefinedMetricSpecification(
+                    predefined_metric_type="ALBRequestCountPerTarget",
+                    resource_label=f"{self.load_balancer.load_balancer.arn_suffix}/"
+                                   f"{self.load_balancer.target_group.arn_suffix}")))

@@ -1,0 +1,126 @@
+"""The environment's VPC: private subnets in every AZ, optional NAT egress, flow logs, a locked default SG.
+
+Subnets are carved from the VPC CIDR as blocks of /(prefix+4): private subnets take blocks 0..n-1,
+public subnets (only with egress, for NAT gateways and internet-facing ALBs) blocks 8..8+n-1.
+No subnet ever maps public IPs to instances. Without egress there is no internet gateway at all:
+AWS APIs are reached through VPC endpoints (modules/platform/endpoints.py).
+"""
+from __future__ import annotations
+
+import ipaddress
+
+from cdktf import Fn
+from constructs import Construct
+
+from modules import aws
+from modules.iam_doc import statement
+from modules.platform.context import PlatformContext
+from modules.platform.log_group import encrypted_log_group
+from modules.platform.service_roles import ServiceRole
+
+PUBLIC_BLOCK_OFFSET = 8
+
+
+def subnet_cidrs(vpc_cidr: str, az_count: int) -> tuple[list[str], list[str]]:
+    """(private, public) subnet CIDRs for `az_count` AZs."""
+    network = ipaddress.IPv4Network(vpc_cidr)
+    blocks = list(network.subnets(new_prefix=network.prefixlen + 4))
+    private = [str(blocks[i]) for i in range(az_count)]
+    public = [str(blocks[PUBLIC_BLOCK_OFFSET + i]) for i in range(az_count)]
+    return private, public
+
+
+class Network(Construct):
+    def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext):
+        super().__init__(scope, construct_id)
+        settings = ctx.settings.network
+        naming = ctx.naming
+        self.cidr = settings.vpc_cidr
+        self.az_count = settings.az_count
+        self.egress = settings.egress
+
+        azs = aws.data_aws_availability_zones.DataAwsAvailabilityZones(
+            self, "azs", state="available",
+            filter=[aws.data_aws_availability_zones.DataAwsAvailabilityZonesFilter(
+                name="opt-in-status", values=["opt-in-not-required"])])
+        self.vpc = aws.vpc.Vpc(
+            self, "vpc", cidr_block=settings.vpc_cidr, enable_dns_support=True, enable_dns_hostnames=True,
+            tags={"Name": naming.resource("vpc")})
+        # The default security group: adopted and stripped of every rule, so nothing can use it.
+        self.default_security_group = aws.default_security_group.DefaultSecurityGroup(
+            self, "default-security-group", vpc_id=self.vpc.id, ingress=[], egress=[],
+            tags={"Name": naming.resource("default-do-not-use")})
+
+        private_cidrs, public_cidrs = subnet_cidrs(settings.vpc_cidr, settings.az_count)
+        self.private_subnets = [
+            aws.subnet.Subnet(
+                self, f"private-{i}", vpc_id=self.vpc.id, cidr_block=cidr,
+                availability_zone=Fn.element(azs.names, i), map_public_ip_on_launch=False,
+                tags={"Name": naming.resource(f"private-{i}"), "Tier": "private"})
+            for i, cidr in enumerate(private_cidrs)]
+        self.public_subnets = []
+        self.nat_gateways = []
+        if settings.egress:
+            self._public_egress(naming, azs, public_cidrs, settings.nat_gateway_per_az)
+        self.private_route_tables = []
+        for i, subnet in enumerate(self.private_subnets):
+            table = aws.route_table.RouteTable(
+                self, f"private-routes-{i}", vpc_id=self.vpc.id, tags={"Name": naming.resource(f"private-{i}")})
+            if self.nat_gateways:
+                nat = self.nat_gateways[i] if settings.nat_gateway_per_az else self.nat_gateways[0]
+                aws.route.Route(self, f"private-routes-{i}-egress", route_table_id=table.id,
+                                destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)
+            aws.route_table_association.RouteTableAssociation(
+                self, f"private-routes-{i}-association", subnet_id=subnet.id, route_table_id=table.id)
+            self.private_route_tables.append(table)
+        self._flow_logs(ctx)
+
+    @property
+    def private_subnet_ids(self) -> list[str]:
+        return [s.id for s in self.private_subnets]
+
+    @property
+    def public_subnet_ids(self) -> list[str]:
+        return [s.id for s in self.public_subnets]
+
+    def _public_egress(self, naming, azs, public_cidrs: list[str], nat_per_az: bool) -> None:
+        igw = aws.internet_gateway.InternetGateway(
+            self, "internet-gateway", vpc_id=self.vpc.id, tags={"Name": naming.resource("igw")})
+        table = aws.route_table.RouteTable(
+            self, "public-routes", vpc_id=self.vpc.id, tags={"Name": naming.resource("public")})
+        aws.route.Route(self, "public-routes-internet", route_table_id=table.id,
+                        destination_cidr_block="0.0.0.0/0", gateway_id=igw.id)
+        for i, cidr in enumerate(public_cidrs):
+            subnet = aws.subnet.Subnet(
+                self, f"public-{i}", vpc_id=self.vpc.id, cidr_block=cidr,
+                availability_zone=Fn.element(azs.names, i), map_public_ip_on_launch=False,
+                tags={"Name": naming.resource(f"public-{i}"), "Tier": "public"})
+            aws.route_table_association.RouteTableAssociation(
+                self, f"public-{i}-association", subnet_id=subnet.id, route_table_id=table.id)
+            self.public_subnets.append(subnet)
+        for i in range(len(public_cidrs) if nat_per_az else 1):
+            eip = aws.eip.Eip(self, f"nat-{i}-ip", domain="vpc", tags={"Name": naming.resource(f"nat-{i}")},
+                              depends_on=[igw])
+            self.nat_gateways.append(aws.nat_gateway.NatGateway(
+                self, f"nat-{i}", allocation_id=eip.allocation_id, subnet_id=self.public_subnets[i].id,
+                connectivity_type="public", tags={"Name": naming.resource(f"nat-{i}")}, depends_on=[igw]))
+
+    def _flow_logs(self, ctx: PlatformContext) -> None:
+        naming = ctx.naming
+        name = ctx.log_group_name("vpc", "flow-logs")
+        group = encrypted_log_group(self, "flow-log-group", name=name, kms_key_arn=ctx.keys.audit,
+                                    retention_days=ctx.log_retention_days)
+        arn = ctx.log_group_arn(name)
+        role = ServiceRole(
+            self, "flow-log-role", naming=naming, purpose="vpc-flow-logs", service="vpc-flow-logs.amazonaws.com",
+            description="VPC flow logs delivery into their own encrypted log group",
+            statements=[
+                statement("DeliverFlowLogs", "Allow",
+                          ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                          [arn, f"{arn}:log-stream:*"]),
+            ])
+        self.flow_log = aws.flow_log.FlowLog(
+            self, "flow-log", vpc_id=self.vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
+            log_destination=group.arn, iam_role_arn=role.arn,
+            max_aggregation_interval=ctx.settings.network.flow_log_aggregation_seconds,
+            tags={"Name": naming.resource("vpc-flow-logs")})

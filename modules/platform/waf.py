@@ -1,0 +1,66 @@
+"""A WAFv2 web ACL for inference traffic: AWS managed rule groups (common, known bad inputs,
+IP reputation) enforced, a per-IP rate limit that blocks, metrics and sampled requests, and
+logging into a KMS-encrypted `aws-waf-logs-…` log group with the authorization header redacted.
+
+REGIONAL ACLs (ALB) live in the environment's region; CLOUDFRONT ACLs must live in us-east-1.
+"""
+from __future__ import annotations
+
+from constructs import Construct
+
+from modules import aws
+from modules.platform.log_group import encrypted_log_group
+
+MANAGED_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
+                  "AWSManagedRulesAmazonIpReputationList")
+# Inference requests carry JSON bodies larger than the common rule set's 8 KB body limit; the body
+# size is bounded by the model server (and the function's max_input_bytes) instead.
+COUNT_ONLY = {"AWSManagedRulesCommonRuleSet": ["SizeRestrictions_BODY"]}
+REDACTED_HEADERS = ("authorization",)
+
+
+def _visibility(cls, metric: str):
+    return cls(cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True)
+
+
+class WebAcl(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, name: str, scope_: str, rate_limit: int,
+                 log_key_arn: str, log_retention_days: int, region: str | None = None):
+        super().__init__(scope, construct_id)
+        w = aws.wafv2_web_acl
+        rules = []
+        for priority, group in enumerate(MANAGED_GROUPS):
+            statement = {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}}
+            if group in COUNT_ONLY:
+                statement["managed_rule_group_statement"]["rule_action_override"] = [
+                    {"name": rule, "action_to_use": {"count": {}}} for rule in COUNT_ONLY[group]]
+            rules.append(w.Wafv2WebAclRule(
+                name=group, priority=priority, statement=statement,
+                override_action=w.Wafv2WebAclRuleOverrideAction(none=w.Wafv2WebAclRuleOverrideActionNone()),
+                visibility_config=_visibility(w.Wafv2WebAclRuleVisibilityConfig, f"{name}-{group}")))
+        rules.append(w.Wafv2WebAclRule(
+            name="rate-limit-per-ip", priority=len(MANAGED_GROUPS),
+            statement={"rate_based_statement": {"limit": rate_limit, "aggregate_key_type": "IP",
+                                                "evaluation_window_sec": 300}},
+            action=w.Wafv2WebAclRuleAction(block=w.Wafv2WebAclRuleActionBlock()),
+            visibility_config=_visibility(w.Wafv2WebAclRuleVisibilityConfig, f"{name}-rate-limit")))
+        self.web_acl = w.Wafv2WebAcl(
+            self, "web-acl", name=name, scope=scope_, region=region,
+            description="Inference traffic: managed rule groups and a per-IP rate limit",
+            default_action=w.Wafv2WebAclDefaultAction(allow=w.Wafv2WebAclDefaultActionAllow()),
+            rule=rules, visibility_config=_visibility(w.Wafv2WebAclVisibilityConfig, name))
+        # WAF only logs to destinations whose name starts with `aws-waf-logs-`.
+        self.log_group = encrypted_log_group(
+            self, "log-group", name=f"aws-waf-logs-{name}", kms_key_arn=log_key_arn,
+            retention_days=log_retention_days, region=region)
+        lc = aws.wafv2_web_acl_logging_configuration
+        self.logging = lc.Wafv2WebAclLoggingConfiguration(
+            self, "logging", resource_arn=self.web_acl.arn, log_destination_configs=[self.log_group.arn],
+            region=region,
+            redacted_fields=[lc.Wafv2WebAclLoggingConfigurationRedactedFields(
+                single_header=lc.Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader(name=header))
+                for header in REDACTED_HEADERS])
+
+    @property
+    def arn(self) -> str:
+        return self.web_acl.arn
