@@ -15,6 +15,7 @@ import yaml
 
 from modules.config import EnvConfig, load_env
 from modules.naming import Naming
+from modules.yaml_source import SourceMap, load_yaml
 from tests.conftest import ROOT
 
 
@@ -30,7 +31,9 @@ def environments_with(tmp_path: Path, env: str, patch: dict) -> Path:
     directory = tmp_path / "environments"
     shutil.copytree(ROOT / "environments", directory)
     path = directory / f"{env}.yaml"
-    path.write_text(yaml.safe_dump(deep_merge(yaml.safe_load(path.read_text()), patch), sort_keys=False))
+    # Read with the project's loader (YAML 1.2 booleans: the country code NO stays a string).
+    original = load_yaml(path, path.name, SourceMap())
+    path.write_text(yaml.safe_dump(deep_merge(original, patch), sort_keys=False))
     return directory
 
 
