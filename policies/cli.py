@@ -84,7 +84,9 @@ def register(cli: click.Group) -> None:
                   help="Judge this Terraform folder (HCL .tf or .tf.json) instead of the synthesized app.")
     @click.option("--exceptions", type=click.Path(dir_okay=False), default=None,
                   help="Exceptions file (default policies/exceptions.yaml).")
-    def gate(envs, reports, fmts, no_synth, synth_out, tf_path, exceptions):
+    @click.option("--plan", "plans", multiple=True, type=click.Path(dir_okay=False),
+                  help="Judge this Terraform plan JSON (`terraform show -json PLAN`) instead (repeatable).")
+    def gate(envs, reports, fmts, no_synth, synth_out, tf_path, exceptions, plans):
         """Judge the synthesized stacks (or a Terraform folder) against the policy pack.
 
         Exit 0 pass, 1 failures at or above an environment's `gate.fail_on`, 2 error.
@@ -93,6 +95,12 @@ def register(cli: click.Group) -> None:
 
         selected = list(fmts) or formats
         exceptions_file = Path(exceptions) if exceptions else None
+        if plans:  # plan JSON files: judged and reported by the plan gate (policies/plan_cli.py)
+            if tf_path or no_synth:
+                _fail("--plan judges plan JSON files: it takes no --path or --no-synth")
+            from policies.plan_cli import gate_plans
+
+            gate_plans(plans, envs, reports, selected, exceptions_file)
         if tf_path:
             if envs or no_synth:
                 _fail("--path judges a Terraform folder: it takes no --env or --no-synth")

@@ -236,7 +236,7 @@ def mark_applied(plan_file: Path, now: dt.datetime | None = None) -> None:
 
 def _human(delta: dt.timedelta) -> str:
     seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+    for unit, size in (("h", 3600), ("m", 60)):
         if seconds % size == 0 and seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"

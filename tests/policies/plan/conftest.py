@@ -13,6 +13,7 @@ import copy
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,7 @@ def fake_terraform(tmp_path, monkeypatch):
     plans.mkdir()
     monkeypatch.setenv("FAKE_TERRAFORM_LOG", str(log))
     monkeypatch.setenv("FAKE_TERRAFORM_PLANS", str(plans))
+    monkeypatch.setenv("FAKE_TERRAFORM_PYTHON", sys.executable)
     monkeypatch.delenv("FAKE_TERRAFORM_FAIL", raising=False)
     monkeypatch.delenv("FAKE_TERRAFORM_VERSION", raising=False)
     monkeypatch.delenv("AEGIS_ATTESTATION_KEY", raising=False)

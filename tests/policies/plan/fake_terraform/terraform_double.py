@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """TEST DOUBLE: a stand-in for the `terraform` executable, used only by tests/policies/plan.
 
 It is not Terraform and deploys nothing. It records every invocation and plays back plan

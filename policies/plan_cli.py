@@ -1,0 +1,190 @@
+"""`python main.py plan` and `python main.py apply` (registered by main.py through `register`), and
+`gate_plans`, which `python main.py gate --plan FILE.json` delegates to.
+
+Exit codes as everywhere: 0 pass / applied, 1 a plan fails the gate, 2 an error or a refusal
+(terraform missing or failing, a plan that cannot be read, an apply without a valid attestation).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from modules.console import paint, step
+from modules.errors import ConfigError
+
+DEFAULT_SYNTH_OUT = "cdktf.out"
+DEFAULT_REPORTS = "reports"
+
+
+def _fail(message: str) -> None:
+    click.echo(paint(f"error: {message}", "red", sys.stderr), err=True)
+    sys.exit(2)
+
+
+def _environments_dir() -> Path | None:
+    directory = click.get_current_context().find_root().params.get("environments")
+    return Path(directory) if directory else None
+
+
+def _config(env: str):
+    from modules.config import load_env
+
+    try:
+        return load_env(env, _environments_dir())
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _emit(result, reports: Path, formats: list[str]) -> None:
+    from policies.plan.report import render_terminal, write_reports
+
+    click.echo(render_terminal(result, sys.stdout), nl=False)
+    if formats:
+        written = write_reports(result, reports, formats)
+        click.echo(f"reports in {reports}/: " + ", ".join(p.name for p in written))
+
+
+def _ensure_synth(config, out: Path, no_synth: bool) -> None:
+    """Synthesize when the output is missing or older than the configuration or the generator."""
+    from policies.cli import _synth_is_fresh
+
+    stale = _synth_is_fresh(out, [config]) if (out / "manifest.json").exists() else f"no {out.name}/ yet"
+    if not stale:
+        return
+    if no_synth:
+        _fail(f"{stale}: run `python main.py synth` first, or drop --no-synth")
+    from modules.config import load_all
+    from modules.node import node_problem
+    from modules.synth import RECORD, synthesize
+
+    problem = node_problem()
+    if problem:
+        _fail(problem)
+    # Keep the other environments already in the output (when they still load).
+    import json
+
+    configs = {config.name: config}
+    try:
+        recorded = json.loads((out / RECORD).read_text(encoding="utf-8")).get("environments", {})
+        for name in recorded:
+            if name not in configs:
+                configs.update({c.name: c for c in load_all([name], _environments_dir())})
+    except (OSError, ValueError, AttributeError, ConfigError):
+        pass
+    click.echo(f"{stale}: synthesizing (plan files in {out.name}/ are replaced)", err=True)
+    with step(f"Synthesizing {len(configs)} environment(s) into {out.name}/"):
+        synthesize(sorted(configs.values(), key=lambda c: c.name), out)
+
+
+def gate_plans(plan_files: tuple[str, ...] | list[str], envs: tuple[str, ...], reports: str, formats: list[str],
+               exceptions: Path | None, approvals: Path | None = None) -> None:
+    """`gate --plan FILE.json …`: judge plan JSON files written by someone else's terraform; exits."""
+    from policies.plan.plan_gate import run_plan_gate
+    from policies.plan.report import available_formats
+
+    if len(envs) > 1:
+        _fail("--plan takes at most one --env (the environment of plans whose folder does not name it)")
+    plan_formats = [f for f in formats if f in available_formats()]
+    with step(f"Judging {len(plan_files)} plan(s) with checkov (terraform_plan) and the plan checks"):
+        result = run_plan_gate([Path(p) for p in plan_files], env=envs[0] if envs else None,
+                               environments_dir=_environments_dir(), exceptions_file=exceptions,
+                               approvals_file=approvals)
+    _emit(result, Path(reports), plan_formats)
+    sys.exit(result.exit_code)
+
+
+def register(cli: click.Group) -> None:
+    from policies.plan.attestation import DEFAULT_MAX_AGE, MAX_AGE_ENV
+    from policies.plan.report import available_formats
+    from policies.plan.terraform import ENV_VAR
+
+    formats = available_formats()
+    terraform_option = click.option(
+        "--terraform", "terraform_path", default=None,
+        help=f"terraform executable (default: ${ENV_VAR}, else `terraform` on PATH; must be ≥ 1.10).")
+    synth_out_option = click.option(
+        "--synth-out", default=lambda: os.environ.get("CDKTF_OUTDIR", DEFAULT_SYNTH_OUT), show_default="cdktf.out",
+        type=click.Path(file_okay=False), help="Synth output folder (terraform runs in its stack folders).")
+    stack_option = click.option("--stack", "stacks", multiple=True,
+                                help="Only this stack (name or pillar; repeatable; default every stack of the env).")
+
+    @cli.command()
+    @click.option("--env", required=True, help="Environment to plan.")
+    @stack_option
+    @synth_out_option
+    @terraform_option
+    @click.option("--out", "reports", default=DEFAULT_REPORTS, show_default=True, type=click.Path(file_okay=False),
+                  help="Folder for the reports (aegis-plan.*).")
+    @click.option("--format", "fmts", multiple=True, type=click.Choice(formats),
+                  help=f"Report format (repeatable; default all: {', '.join(formats)}).")
+    @click.option("--approvals", type=click.Path(dir_okay=False), default=None,
+                  help="Approvals of stateful deletions (default policies/approvals.yaml).")
+    @click.option("--exceptions", type=click.Path(dir_okay=False), default=None,
+                  help="Exceptions file (default policies/exceptions.yaml).")
+    @click.option("--no-synth", is_flag=True, help="Use the existing synth output; fail if it is stale.")
+    def plan(env, stacks, synth_out, terraform_path, reports, fmts, approvals, exceptions, no_synth):
+        """terraform init/plan/show for each stack of ENV (dependency order), then gate every plan.
+
+        A plan that passes gets an attestation beside it (stacks/<stack>/aegis.tfplan.attestation.json),
+        which `apply` requires. Exit 0 pass, 1 a plan fails the gate, 2 error.
+        """
+        from policies.plan.deploy import DeployError, run_plan
+        from policies.plan.terraform import Terraform, TerraformError
+
+        config = _config(env)
+        out = Path(synth_out)
+        try:
+            terraform = Terraform.locate(terraform_path)
+        except TerraformError as exc:
+            _fail(str(exc))
+        _ensure_synth(config, out, no_synth)
+        click.echo(f"terraform {terraform.version}; planning {config.name} in {out.name}/", err=True)
+        try:
+            result = run_plan(config, out, stacks, terraform, environments_dir=_environments_dir(),
+                              exceptions_file=Path(exceptions) if exceptions else None,
+                              approvals_file=Path(approvals) if approvals else None, echo=_progress)
+        except (DeployError, TerraformError, ConfigError) as exc:
+            _fail(f"{exc} (no plan was judged or attested)")
+        _emit(result, Path(reports), list(fmts) or formats)
+        sys.exit(result.exit_code)
+
+    @cli.command()
+    @click.option("--env", required=True, help="Environment to apply.")
+    @stack_option
+    @synth_out_option
+    @terraform_option
+    @click.option("--confirm-prod", is_flag=True, help="Required to apply an environment whose tier is prod.")
+    @click.option("--max-age", default=None,
+                  help=f"Oldest attestation accepted, e.g. 30m, 12h, 2d (default: ${MAX_AGE_ENV}, else {DEFAULT_MAX_AGE}).")
+    def apply(env, stacks, synth_out, terraform_path, confirm_prod, max_age):
+        """Apply the plans the gate approved for ENV, exactly as planned, in dependency order.
+
+        Refuses (exit 2, nothing applied) when an attestation is missing, its plan or JSON changed,
+        the policy pack changed, its signature is wrong (AEGIS_ATTESTATION_KEY) or it is too old.
+        """
+        from policies.plan.attestation import KEY_ENV, AttestationError, max_age_setting
+        from policies.plan.deploy import DeployError, run_apply
+        from policies.plan.terraform import Terraform, TerraformError
+
+        config = _config(env)
+        try:
+            age = max_age_setting(max_age)
+        except AttestationError as exc:
+            _fail(f"--max-age / ${MAX_AGE_ENV}: {exc}")
+        try:
+            terraform = Terraform.locate(terraform_path)
+            result = run_apply(config, Path(synth_out), stacks, terraform, confirm_prod=confirm_prod, max_age=age,
+                               key=os.environ.get(KEY_ENV) or None, echo=_progress)
+        except (DeployError, TerraformError, ConfigError) as exc:
+            _fail(str(exc))
+        if not os.environ.get(KEY_ENV):
+            click.echo("note: AEGIS_ATTESTATION_KEY is not set: attestations were checked by hash, unsigned", err=True)
+        click.echo(f"applied: {', '.join(result.applied) or 'nothing'}"
+                   + (f"; unchanged: {', '.join(result.unchanged)}" if result.unchanged else ""))

@@ -1,0 +1,320 @@
+"""The plan gate end to end on plan files: checkov terraform_plan + plan checks → verdict, approvals,
+suppressions, thresholds, the change summary in every report format, attestations, `gate --plan`."""
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from policies.plan import attestation
+from policies.plan.plan_gate import PlanInput, load_plan_catalog, run_plan_gate
+from policies.plan.report import FILES, available_formats, render, render_terminal, write_reports
+from tests.policies.plan.conftest import PAB, change, create, delete, noop, plan_doc, replace, update, write_plan
+
+TODAY = dt.date(2025, 6, 1)
+VERSIONING = {"bucket": "aegis-dev-datasets", "versioning_configuration": [{"status": "Enabled", "mfa_delete": "Disabled"}]}
+BUCKET = {"bucket": "aegis-dev-datasets-111122223333-eu-west-1", "id": "aegis-dev-datasets-111122223333-eu-west-1"}
+
+
+def stack_plan(tmp_path: Path, doc: dict, stack: str = "dev-data", binary: bool = True) -> PlanInput:
+    """A plan as the deploy flow leaves it: stacks/<stack>/aegis.tfplan(.json) beside cdk.tf.json."""
+    folder = tmp_path / "cdktf.out" / "stacks" / stack
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "cdk.tf.json").write_text(json.dumps({"resource": {}}), encoding="utf-8")
+    path = write_plan(folder, doc, "aegis.tfplan.json")
+    plan_file = folder / "aegis.tfplan"
+    if binary:
+        plan_file.write_bytes(b"binary plan of " + stack.encode())
+    return PlanInput(json_path=path, stack=stack, env=stack.split("-")[0], binary=plan_file if binary else None,
+                     display=f"stacks/{stack}/aegis.tfplan.json", synth_doc=folder / "cdk.tf.json")
+
+
+def gate(*inputs, **kw):
+    kw.setdefault("today", TODAY)
+    return run_plan_gate(list(inputs), **kw)
+
+
+def test_the_plan_catalog_merges_into_the_synth_catalog():
+    catalog = load_plan_catalog()
+    assert "AEGIS_PLAN_STATEFUL_DELETE" in catalog
+    assert catalog.get("AEGIS_PLAN_IAM_WIDENED").severity == "critical"
+
+
+def test_a_clean_plan_passes_and_is_attested(tmp_path):
+    item = stack_plan(tmp_path, plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB),
+                                         noop("aws_s3_bucket_versioning", "v", VERSIONING)))
+    result = gate(item)
+    assert result.exit_code == 0, result.errors
+    assert result.thresholds == {"dev": "high"}
+    assert {f.source for f in result.findings} >= {"checkov"}
+    [report] = result.plans
+    assert report.verdict == "pass" and report.attestation == "aegis.tfplan.attestation.json"
+    assert report.changes == {"create": 1, "update": 0, "replace": 0, "delete": 0, "no-op": 1}
+    record = json.loads(attestation.attestation_path(item.binary).read_text())
+    assert record["plan_file"]["sha256"] == attestation.sha256_file(item.binary)
+    assert record["plan_json"]["sha256"] == attestation.sha256_file(item.json_path)
+    assert record["policy_pack"]["sha256"] == attestation.policy_pack_digest()["sha256"]
+    assert record["changes"]["create"] == 1 and record["results"]["checks"] == len(result.findings)
+    assert record["signature"] is None and record["verdict"] == "pass" and record["stack"] == "dev-data"
+
+
+def test_a_regression_fails_the_gate_and_leaves_no_attestation(tmp_path):
+    item = stack_plan(tmp_path, plan_doc(update("aws_s3_bucket_versioning", "v", VERSIONING,
+                                                {**VERSIONING, "versioning_configuration": [{"status": "Suspended",
+                                                                                             "mfa_delete": "Disabled"}]})))
+    attestation.attestation_path(item.binary).write_text("{}")  # a stale one from an earlier run
+    result = gate(item)
+    assert result.exit_code == 1
+    [failure] = [f for f in result.findings if f.blocking]
+    assert failure.check_id == "AEGIS_PLAN_VERSIONING_SUSPENDED" and failure.source == "plan"
+    assert failure.severity == "high" and failure.stack == "dev-data" and failure.pillar == "data"
+    assert result.plans[0].verdict == "fail" and result.plans[0].attestation is None
+    assert not attestation.attestation_path(item.binary).exists()
+
+
+def test_checkov_findings_on_planned_values_use_the_same_thresholds(tmp_path):
+    open_ssh = {"name": "x", "description": "d", "vpc_id": "vpc-1", "egress": [],
+                "ingress": [{"cidr_blocks": ["0.0.0.0/0"], "from_port": 22, "to_port": 22, "protocol": "tcp",
+                             "description": "", "ipv6_cidr_blocks": [], "prefix_list_ids": [],
+                             "security_groups": [], "self": False}]}
+    result = gate(stack_plan(tmp_path, plan_doc(create("aws_security_group", "ssh", open_ssh)), "prod-platform"))
+    assert result.exit_code == 1 and result.thresholds == {"prod": "low"}
+    failing = {f.check_id for f in result.findings if f.blocking}
+    assert "CKV_AWS_24" in failing  # checkov's own: SSH open to the world
+    assert "AEGIS_PLAN_OPEN_INGRESS" in failing  # the plan check
+
+
+def test_replace_of_a_stateful_resource_blocks_until_approved(tmp_path):
+    doc = plan_doc(replace("aws_s3_bucket", "datasets", BUCKET, {**BUCKET, "bucket": "renamed"},
+                           order=("create", "delete")), create("aws_s3_bucket_public_access_block", "pab", PAB))
+    item = stack_plan(tmp_path, doc)
+    result = gate(item)
+    assert result.exit_code == 1
+    assert any(f.check_id == "AEGIS_PLAN_STATEFUL_DELETE" and f.blocking for f in result.findings)
+    assert result.plans[0].changes["replace"] == 1
+
+    approvals = tmp_path / "approvals.yaml"
+    approvals.write_text(
+        "approvals:\n"
+        "  - stack: dev-data\n"
+        "    address: aws_s3_bucket.datasets\n"
+        "    action: replace\n"
+        "    reason: Bucket renamed; objects copied to the new bucket first (CHG-1234)\n"
+        "    approved_by: data-platform-lead\n"
+        "    expires: 2025-06-30\n")
+    approved = gate(stack_plan(tmp_path, doc), approvals_file=approvals)
+    deletion = [f for f in approved.findings if f.check_id == "AEGIS_PLAN_STATEFUL_DELETE"]
+    assert [f.status for f in deletion] == ["suppressed"] and deletion[0].suppression.origin == "approval"
+    assert deletion[0].suppression.reason.startswith("Bucket renamed")
+    # only the deletion is approved: checkov still judges the new bucket the replace creates
+    assert not any(f.blocking and f.check_id.startswith("AEGIS_PLAN") for f in approved.findings)
+
+
+def test_an_approved_deletion_passes_and_is_recorded_in_the_attestation(tmp_path):
+    doc = plan_doc(delete("aws_s3_bucket", "datasets", BUCKET), create("aws_s3_bucket_public_access_block", "pab", PAB))
+    approvals = tmp_path / "approvals.yaml"
+    approvals.write_text("approvals:\n  - stack: dev-data\n    address: aws_s3_bucket.datasets\n"
+                         "    reason: Datasets moved to the new training account (CHG-77)\n"
+                         "    approved_by: data-platform-lead\n    expires: 2025-06-30\n")
+    item = stack_plan(tmp_path, doc)
+    result = gate(item, approvals_file=approvals)
+    assert result.exit_code == 0, [f.check_id for f in result.findings if f.blocking] or result.errors
+    record = json.loads(attestation.attestation_path(item.binary).read_text())
+    assert record["approved_deletions"] == [{
+        "check": "AEGIS_PLAN_STATEFUL_DELETE", "address": "aws_s3_bucket.datasets",
+        "reason": "Datasets moved to the new training account (CHG-77)", "approved_by": "data-platform-lead",
+        "where": "approvals.yaml:2"}]
+    assert record["results"]["approved"] == 1 and record["changes"]["delete"] == 1
+
+
+@pytest.mark.parametrize("entry, expected", [
+    ("    action: delete\n", 1),  # approved a delete, the plan replaces: not covered
+    ("", None),
+])
+def test_an_approval_names_the_exact_address_and_action(tmp_path, entry, expected):
+    doc = plan_doc(replace("aws_s3_bucket", "datasets", BUCKET, BUCKET))
+    approvals = tmp_path / "approvals.yaml"
+    approvals.write_text("approvals:\n  - stack: dev-data\n    address: aws_s3_bucket.datasets\n" + entry
+                         + "    reason: Deliberate rebuild of the datasets bucket (CHG-1)\n"
+                           "    approved_by: lead\n    expires: 2025-06-30\n")
+    result = gate(stack_plan(tmp_path, doc), approvals_file=approvals)
+    blocking = any(f.check_id == "AEGIS_PLAN_STATEFUL_DELETE" and f.blocking for f in result.findings)
+    assert blocking == (expected == 1)
+
+
+def test_an_expired_approval_is_an_error(tmp_path):
+    approvals = tmp_path / "approvals.yaml"
+    approvals.write_text("approvals:\n  - stack: dev-data\n    address: aws_s3_bucket.datasets\n"
+                         "    reason: Deliberate rebuild of the datasets bucket (CHG-1)\n"
+                         "    approved_by: lead\n    expires: 2025-05-01\n")
+    result = gate(stack_plan(tmp_path, plan_doc(delete("aws_s3_bucket", "datasets", BUCKET))),
+                  approvals_file=approvals)
+    assert result.exit_code == 2 and "expired on 2025-05-01" in result.errors[0]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("approvals:\n  - stack: dev-data\n    address: aws_s3_bucket.*\n    reason: a reason of enough length here\n"
+     "    approved_by: x\n    expires: 2025-06-30\n", "no wildcards"),
+    ("approvals:\n  - stack: dev-data\n    address: aws_s3_bucket.b\n    reason: short\n"
+     "    approved_by: x\n    expires: 2025-06-30\n", "at least 20 characters"),
+    ("approvals:\n  - stack: dev-data\n    address: aws_s3_bucket.b\n    reason: a reason of enough length here\n"
+     "    expires: 2025-06-30\n", "'approved_by' is missing"),
+])
+def test_bad_approvals_are_errors_naming_file_and_line(tmp_path, text, message):
+    approvals = tmp_path / "approvals.yaml"
+    approvals.write_text(text)
+    result = gate(stack_plan(tmp_path, plan_doc(delete("aws_s3_bucket", "b", BUCKET))), approvals_file=approvals)
+    assert result.exit_code == 2 and message in result.errors[0] and "approvals.yaml:" in result.errors[0]
+
+
+def test_exceptions_suppress_plan_checks_like_synth_checks(tmp_path):
+    exceptions = tmp_path / "exceptions.yaml"
+    exceptions.write_text(
+        "exceptions:\n"
+        "  - check: AEGIS_PLAN_VERSIONING_SUSPENDED\n"
+        "    resource: aws_s3_bucket_versioning.v\n"
+        "    environments: [dev]\n"
+        "    reason: Dev scratch bucket; versions are not needed and cost money\n"
+        "    owner: ml-platform\n"
+        "    expires: 2025-12-31\n")
+    suspended = {**VERSIONING, "versioning_configuration": [{"status": "Suspended", "mfa_delete": "Disabled"}]}
+    result = gate(stack_plan(tmp_path, plan_doc(update("aws_s3_bucket_versioning", "v", VERSIONING, suspended))),
+                  exceptions_file=exceptions)
+    assert result.exit_code == 0, result.errors
+    [finding] = [f for f in result.findings if f.check_id == "AEGIS_PLAN_VERSIONING_SUSPENDED"]
+    assert finding.status == "suppressed" and finding.suppression.origin == "exceptions"
+
+
+def test_an_unused_suppression_is_a_note_not_an_error(tmp_path):
+    exceptions = tmp_path / "exceptions.yaml"
+    exceptions.write_text("exceptions:\n  - check: AEGIS_PLAN_OPEN_INGRESS\n    resource: aws_security_group.x\n"
+                          "    environments: ['*']\n    reason: Public ALB behind CloudFront and WAF, reviewed\n"
+                          "    owner: ml-platform\n    expires: 2025-12-31\n")
+    result = gate(stack_plan(tmp_path, plan_doc(create("aws_s3_bucket_public_access_block", "p", PAB))),
+                  exceptions_file=exceptions)
+    assert result.exit_code == 0 and any("matches nothing" in n for n in result.notes)
+
+
+def test_zero_resources_is_an_error(tmp_path):
+    result = gate(stack_plan(tmp_path, plan_doc()))
+    assert result.exit_code == 2 and "nothing was judged" in result.errors[0]
+
+
+def test_a_malformed_plan_among_good_ones_fails_closed(tmp_path):
+    good = stack_plan(tmp_path, plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB)))
+    bad = stack_plan(tmp_path, {**plan_doc(create("aws_s3_bucket_public_access_block", "p", PAB)),
+                                "format_version": "2.0"}, "dev-platform")
+    result = gate(good, bad)
+    assert result.exit_code == 2 and "unsupported plan format_version '2.0'" in result.errors[0]
+    assert not attestation.attestation_path(good.binary).exists()
+    assert all(p.verdict == "error" for p in result.plans)
+
+
+def test_a_utf16_plan_is_judged_and_the_note_says_so(tmp_path):
+    item = stack_plan(tmp_path, plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB)))
+    item.json_path.write_bytes(codecs.BOM_UTF16_LE + item.json_path.read_text().encode("utf-16-le"))
+    result = gate(item)
+    assert result.exit_code == 0, result.errors
+    assert result.plans[0].encoding == "utf-16" and any("UTF-16" in n for n in result.notes)
+
+
+def test_a_plan_without_its_binary_is_judged_but_not_attested(tmp_path):
+    result = gate(stack_plan(tmp_path, plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB)),
+                             binary=False))
+    assert result.exit_code == 0 and result.plans[0].attestation is None
+    assert "no attestation written" in result.plans[0].note
+
+
+def test_the_attestation_is_signed_when_a_key_is_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("AEGIS_ATTESTATION_KEY", "s3cret")
+    item = stack_plan(tmp_path, plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB)))
+    assert gate(item).exit_code == 0
+    record = json.loads(attestation.attestation_path(item.binary).read_text())
+    assert record["signature"]["algorithm"] == "HMAC-SHA256"
+    assert record["signature"]["value"] == attestation.sign(record, "s3cret")
+
+
+# ---------------------------------------------------------------- the summary in every output format
+
+@pytest.fixture(scope="module")
+def mixed_result(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("mixed")
+    doc = plan_doc(create("aws_s3_bucket_public_access_block", "new", PAB),
+                   update("aws_s3_bucket_versioning", "v", VERSIONING, {**VERSIONING, "expected_bucket_owner": ""}),
+                   replace("aws_s3_bucket_public_access_block", "swap", PAB, {**PAB, "bucket": "other"}),
+                   delete("aws_s3_bucket", "gone", BUCKET),
+                   noop("aws_s3_bucket_versioning", "same", VERSIONING))
+    return run_plan_gate([stack_plan(tmp, doc)], today=TODAY)
+
+
+EXPECTED = {"create": 1, "update": 1, "replace": 1, "delete": 1, "no-op": 1}
+
+
+def test_the_change_summary_is_counted_per_stack(mixed_result):
+    assert mixed_result.changes == {"dev-data": EXPECTED}
+
+
+def test_every_output_format_shows_the_change_summary(mixed_result, tmp_path):
+    formats = available_formats()
+    assert {"json", "sarif", "junit", "markdown"} <= set(formats)
+    written = {p.name: p for p in write_reports(mixed_result, tmp_path, formats)}
+    assert set(written) == {FILES[f] for f in formats}
+
+    doc = json.loads(written["aegis-plan.json"].read_text())
+    assert doc["plans"][0]["changes"] == EXPECTED and doc["verdict"] == "fail"
+
+    sarif = json.loads(written["aegis-plan.sarif"].read_text())
+    assert sarif["runs"][0]["properties"]["plans"][0]["changes"] == EXPECTED
+    notes = [n["message"]["text"] for n in sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]]
+    assert "dev-data: planned changes: create 1, update 1, replace 1, delete 1, no-op 1" in notes
+
+    junit = ET.parse(written["aegis-plan.junit.xml"]).getroot()
+    suite = next(s for s in junit.iter("testsuite") if s.get("name") == "dev-data")
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert {k: props[f"changes:{k}"] for k in EXPECTED} == {k: str(v) for k, v in EXPECTED.items()}
+
+    markdown = written["aegis-plan.md"].read_text()
+    assert "### Planned changes" in markdown and "| `dev-data` | 1 | 1 | 1 | 1 | 1 | fail | - |" in markdown
+    if "html" in formats:
+        page = written["aegis-plan.html"].read_text()
+        assert "Planned changes" in page and "<td>dev-data</td><td>1</td>" in page
+
+    terminal = render_terminal(mixed_result)
+    assert "Planned changes" in terminal and "dev-data" in terminal.split("Planned changes")[1]
+
+
+def test_reports_carry_the_synth_gate_content_too(mixed_result):
+    doc = json.loads(render(mixed_result, "json"))
+    assert {"tool", "verdict", "findings", "suppressions", "summary"} <= set(doc)
+    assert any(f["check_id"] == "AEGIS_PLAN_STATEFUL_DELETE" for f in doc["findings"])
+
+
+# ---------------------------------------------------------------- gate --plan on the command line
+
+def test_gate_plan_option_judges_plan_files(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import main
+
+    if not any("--plan" in p.opts for p in main.cli.commands["gate"].params):
+        pytest.skip("`gate --plan` is not wired into policies/cli.py yet")
+    item = stack_plan(tmp_path, plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB)))
+    loose = write_plan(tmp_path / "elsewhere", plan_doc(delete("aws_s3_bucket", "b", BUCKET)), "tfplan.json")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    ok = runner.invoke(main.cli, ["gate", "--plan", str(item.json_path), "--out", "reports", "--format", "json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads((tmp_path / "reports" / "aegis-plan.json").read_text())["plans"][0]["stack"] == "dev-data"
+    failing = runner.invoke(main.cli, ["gate", "--plan", str(loose), "--plan", str(item.json_path),
+                                       "--out", "reports", "--format", "json"])
+    assert failing.exit_code == 1, failing.output
+    plans = json.loads((tmp_path / "reports" / "aegis-plan.json").read_text())["plans"]
+    assert [p["stack"] for p in plans] == ["tfplan", "dev-data"] and plans[0]["env"] is None
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    error = runner.invoke(main.cli, ["gate", "--plan", str(broken), "--out", "reports", "--format", "json"])
+    assert error.exit_code == 2 and "not valid JSON" in error.output
