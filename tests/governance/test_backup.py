@@ -93,3 +93,14 @@ def test_backup_role_is_bounded_and_trusts_only_backup(gov):
     (statement,) = json.loads(role["assume_role_policy"])["Statement"]
     assert statement["Principal"] == {"Service": "backup.amazonaws.com"}
     assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == gov.config.account_id
+
+
+def test_platform_tables_and_file_systems_carry_the_backup_tag(gov, synthesized, env):
+    """The plan selects by tag: every DynamoDB table and EFS file system of the environment must carry it."""
+    stateful = []
+    for stack in synthesized.stack_names:
+        if stack.startswith(f"{env}-"):
+            for rtype in ("aws_dynamodb_table", "aws_efs_file_system"):
+                stateful += [(stack, name, conf) for name, conf in synthesized.resources(stack, rtype).items()]
+    for stack, name, conf in stateful:
+        assert conf.get("tags", {}).get(BACKUP_TAG_KEY) == gov.naming.backup_tag_value, f"{stack} {name}"
