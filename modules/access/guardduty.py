@@ -14,6 +14,7 @@ from constructs import Construct
 
 from modules import aws
 from modules.access.settings import FINDING_SEVERITY
+from policies.suppress import suppress
 
 FEATURES = ("S3_DATA_EVENTS", "EBS_MALWARE_PROTECTION", "LAMBDA_NETWORK_LOGS")
 RUNTIME_FEATURE = "RUNTIME_MONITORING"
@@ -34,6 +35,10 @@ class ThreatDetection(Construct):
         naming, settings = stack.naming, stack.config.access.guardduty
         self.detector = aws.guardduty_detector.GuarddutyDetector(
             self, "detector", enable=True, finding_publishing_frequency=settings.publishing_frequency)
+        suppress(self.detector, "CKV2_AWS_3",
+                 "Each environment enables its own detector in its own account and region here, with every "
+                 "protection plan; organisation-wide auto-enable belongs to the GuardDuty delegated "
+                 "administrator account, outside this project", "2027-12-31")
         f = aws.guardduty_detector_feature
         self.features = {
             name: f.GuarddutyDetectorFeature(self, name.lower().replace("_", "-"), detector_id=self.detector.id,

@@ -4,23 +4,15 @@
   invocations outside an anomaly-detection band.
 - Lambda: error rate, throttles, p99 duration, concurrency against the reserved concurrency.
 - EC2 fleet behind an ALB: 5XX count, p99 target response time, unhealthy hosts. The ALB and target
-  group are found by name (`data "aws_lb"`), so no cross-stack reference is needed.
+  group are found by their conventional names (`data "aws_lb"`, `data "aws_lb_target_group"`), so
+  no cross-stack reference is needed.
 """
 from __future__ import annotations
 
 from constructs import Construct
 
 from modules import aws
-
-SAGEMAKER_VARIANT = "AllTraffic"  # production variant name used by the platform pillar
-
-
-def alb_name(naming, model: str) -> str:
-    return naming.model_resource(model)
-
-
-def target_group_name(naming, model: str) -> str:
-    return naming.model_resource(model)
+from modules.platform.sagemaker_base import VARIANT as SAGEMAKER_VARIANT  # the platform's production variant
 
 
 class ModelAlarms(Construct):
@@ -120,16 +112,16 @@ class ModelAlarms(Construct):
                      statistic="Sum", threshold=0)
         self._metric("duration-p99", f"p99 duration above {s.lambda_duration_p99_ms} ms", namespace=ns,
                      metric="Duration", dimensions=dims, extended="p99", threshold=s.lambda_duration_p99_ms)
-        reserved = getattr(self.model, "reserved_concurrency", None) or s.lambda_reserved_concurrency
+        reserved = self.model.function.reserved_concurrency if self.model.function else s.lambda_reserved_concurrency
         self._expression("concurrency", f"concurrency above {s.lambda_concurrency_percent:g}% of the reserved {reserved}",
                          [self._query("concurrent", ns, "ConcurrentExecutions", dims, "Maximum")],
                          f"100 * concurrent / {reserved}", s.lambda_concurrency_percent, "Reserved concurrency used %")
 
     def _fleet(self) -> None:
         s, ns = self.settings, "AWS/ApplicationELB"
-        lb = aws.data_aws_lb.DataAwsLb(self, "alb", name=alb_name(self.naming, self.model.name))
+        lb = aws.data_aws_lb.DataAwsLb(self, "alb", name=self.naming.load_balancer(self.model.name))
         tg = aws.data_aws_lb_target_group.DataAwsLbTargetGroup(
-            self, "target-group", name=target_group_name(self.naming, self.model.name))
+            self, "target-group", name=self.naming.target_group(self.model.name))
         self.lb_suffix = lb.arn_suffix
         lb_dims = {"LoadBalancer": lb.arn_suffix}
         tg_dims = {"LoadBalancer": lb.arn_suffix, "TargetGroup": tg.arn_suffix}

@@ -16,11 +16,11 @@ from modules.access.settings import PERSONAS
 from modules.boundary import DEPLOY_ACTIONS
 from modules.config import EnvConfig
 from modules.iam_doc import Statement, document, statement
-from modules.naming import Naming
+from modules.naming import LAMBDA_ALIAS, Naming  # the platform serves Lambda models through this alias
 
-LAMBDA_ALIAS = "live"  # the platform serves Lambda models through this alias
 
-INVOKE_ACTIONS = ("lambda:InvokeFunction", "sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream")
+INVOKE_ACTIONS = ("lambda:InvokeFunction", "lambda:InvokeFunctionUrl", "sagemaker:InvokeEndpoint",
+                  "sagemaker:InvokeEndpointWithResponseStream")
 KMS_USE = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
 
 
@@ -80,15 +80,18 @@ class EnvArns:
             "StringEquals": {"kms:ViaService": sorted(f"{s}.{self.region}.amazonaws.com" for s in via)},
         }
 
-    def invocable(self) -> tuple[list[str], list[str]]:
-        """(SageMaker endpoint ARNs, Lambda alias ARNs) of this environment's models."""
-        endpoints, functions = [], []
+    def invocable(self) -> tuple[list[str], list[str], list[str]]:
+        """(SageMaker endpoint ARNs, Lambda alias ARNs, alias ARNs with an IAM-auth function URL)."""
+        endpoints, functions, urls = [], [], []
         for model in self.config.platform.models:
             if model.serving in ("sagemaker", "sagemaker-serverless"):
                 endpoints.append(self.naming.endpoint_arn(model.name))
             elif model.serving == "lambda":
-                functions.append(f"{self.naming.function_arn(model.name)}:{LAMBDA_ALIAS}")
-        return sorted(endpoints), sorted(functions)
+                alias = f"{self.naming.function_arn(model.name)}:{LAMBDA_ALIAS}"
+                functions.append(alias)
+                if model.function is not None and model.function.function_url:
+                    urls.append(alias)
+        return sorted(endpoints), sorted(functions), sorted(urls)
 
 
 def _allow(sid: str, actions, resources, condition: dict | None = None) -> Statement:
@@ -345,13 +348,17 @@ def data_scientist(arns: EnvArns) -> list[Statement]:
 
 def app_invoker(arns: EnvArns) -> list[Statement] | None:
     """Only invokes this environment's endpoints and functions (through the `live` alias)."""
-    endpoints, functions = arns.invocable()
+    endpoints, functions, urls = arns.invocable()
     statements: list[Statement] = []
     if endpoints:
         statements.append(_allow("InvokeEndpoints", ["sagemaker:InvokeEndpoint",
                                                      "sagemaker:InvokeEndpointWithResponseStream"], endpoints))
     if functions:
         statements.append(_allow("InvokeFunctions", ["lambda:InvokeFunction"], functions))
+    if urls:
+        # The platform's function URLs (on the live alias) use AWS_IAM auth; never an open URL.
+        statements.append(_allow("InvokeFunctionUrls", ["lambda:InvokeFunctionUrl"], urls,
+                                 {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}}))
     # Whatever is attached later, this role can do nothing but invoke.
     statements.append(_deny("DenyEverythingButInvoke", list(INVOKE_ACTIONS), "*", not_actions=True))
     return statements

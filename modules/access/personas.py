@@ -17,6 +17,7 @@ from modules.boundary import boundary_arn
 from modules.config import EnvConfig
 from modules.iam_doc import document, statement
 from modules.naming import Naming
+from policies.suppress import suppress
 
 SAML_AUDIENCE = "https://signin.aws.amazon.com/saml"
 
@@ -82,6 +83,15 @@ class PersonaRoles(Construct):
                 max_session_duration=config.access.session_hours(persona) * 3600,
                 permissions_boundary=boundary_arn(naming),
             )
+            kind = effective_trust(persona, config).kind
+            if kind in ("identity_account_id", "principal_arns"):
+                # CKV_AWS_61 fails any account principal, whatever the conditions narrow it to.
+                narrowed = ("only sessions with MFA (Bool aws:MultiFactorAuthPresent), from the configured "
+                            "identity account" if kind == "identity_account_id" else
+                            "only the configured role ARNs (ArnLike aws:PrincipalArn), which survive re-creation "
+                            "of those roles")
+                suppress(role, "CKV_AWS_61", f"The account principal is narrowed by conditions to {narrowed}; "
+                         "the permission boundary caps the session", "2027-12-31")
             aws.iam_role_policy.IamRolePolicy(
                 self, f"{persona}-policy", name=persona, role=role.id,
                 policy=persona_policy(persona, config, mfa_guard_statement=uses_iam_mfa(persona, config)))

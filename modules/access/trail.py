@@ -15,6 +15,7 @@ from modules.access.log_groups import EncryptedLogGroup
 from modules.boundary import boundary_arn
 from modules.iam_doc import document, statement
 from modules.lookups import data_key_arn
+from policies.suppress import suppress
 
 TRAIL_PREFIX = "cloudtrail"  # modules/data/bucket_policy.py allows CloudTrail to write only here
 DATA_EVENT_BUCKETS = ("datasets", "model-artifacts")
@@ -81,3 +82,7 @@ class Trail(Construct):
             # CloudTrail checks at creation that it can write to the log group through the role.
             depends_on=[self.logs.log_group, self.policy],
         )
+        suppress(self.trail, "CKV_AWS_252",
+                 "Per-log-file delivery notifications are not alerts and would flood the alert topic; delivery "
+                 "is watched through the CloudWatch Logs integration, and trail changes raise the "
+                 "cloudtrail-changes alarm", "2027-12-31")

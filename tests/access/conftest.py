@@ -1,6 +1,5 @@
 """Fixtures of the Access pillar tests: generated IAM documents per environment, read from the
-session's synthesized output, and one extra synthesis of the access stack for a config that has
-a model of every serving kind (the default environments may have none of some kinds)."""
+session's synthesized output."""
 from __future__ import annotations
 
 import json
@@ -12,7 +11,7 @@ import pytest
 from modules.config import EnvConfig, load_env
 from modules.naming import Naming
 
-ALL_KINDS = (("chat", "sagemaker"), ("batch-lite", "sagemaker-serverless"), ("fraud", "lambda"), ("vision", "ec2"))
+ALL_KINDS = {"sagemaker", "sagemaker-serverless", "lambda", "ec2"}
 
 
 @dataclass
@@ -73,25 +72,8 @@ def env_iam(synthesized, env, _env_iam_cache) -> EnvIam:
     return _env_iam_cache[env]
 
 
-def config_with_models(env: str = "staging", models=ALL_KINDS) -> EnvConfig:
-    config = load_env(env)
-    from modules.platform.settings import ModelSettings
-
-    platform = config.platform.model_copy(update={"models": [ModelSettings(name=n, serving=s) for n, s in models]})
-    return config.model_copy(update={"platform": platform})
-
-
-@pytest.fixture(scope="session")
-def all_kinds_access(tmp_path_factory) -> tuple[EnvConfig, dict]:
-    """The access stack of staging with one model of each serving kind, synthesized once."""
-    from cdktf import App, Testing
-
-    from modules.access.stack import AccessStack
-
-    config = config_with_models()
-    app = App(outdir=str(tmp_path_factory.mktemp("access-models")), stack_traces=False)
-    stack = AccessStack(app, config)
-    return config, json.loads(Testing.synth(stack))
+def serving_kinds(config: EnvConfig) -> set[str]:
+    return {m.serving for m in config.platform.models}
 
 
 ROOT = Path(__file__).resolve().parents[2]

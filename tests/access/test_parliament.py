@@ -11,12 +11,10 @@ import pytest
 from parliament import analyze_policy_string
 from parliament.misc import make_list  # noqa: F401  (parliament import check: fails loudly if absent)
 
-from modules.access.persona_policies import persona_policy
 from modules.access.scps import guardrails_document, region_document
 from modules.boundary import boundary_document
 from modules.config import load_env
 from modules.naming import Naming
-from tests.access.conftest import config_with_models
 from tests.synthesized import ENVS
 
 # (issue, subject) → why it is a false positive. `subject` is a condition key or a document kind.
@@ -28,6 +26,9 @@ ALLOWED_FINDINGS = {
     # The permission boundary is a ceiling, not a grant: whole services on "*" by design; every
     # role's own policy scopes by ARN (and is linted without this exception).
     ("RESOURCE_STAR", "boundary"),
+    # Service roles of other stacks: StringEquals on an ARN-valued key (elasticfilesystem:AccessPointArn)
+    # is how AWS documents it; parliament itself rates the type mismatch "usable".
+    ("MISMATCHED_TYPE_BUT_USABLE", "service"),
 }
 TOKEN = re.compile(r"\$\{[^}]+\}")
 
@@ -104,12 +105,6 @@ def test_every_access_document_is_clean(access_documents):
     assert problems == {}
 
 
-def test_persona_policies_with_a_model_of_every_kind_are_clean():
-    config = config_with_models()
-    for persona in ("platform-admin", "ml-engineer", "data-scientist", "app-invoker", "security-auditor"):
-        assert findings(persona_policy(persona, config, mfa_guard_statement=True), "persona") == [], persona
-
-
 def test_scps_of_every_environment_are_clean():
     """Linted for every env, not only the ones that turn SCPs on."""
     for env in ENVS:
@@ -138,8 +133,9 @@ def test_service_role_policies_of_other_stacks_are_clean(synthesized):
             kind = "boundary" if label.endswith("permission-boundary") else "service"
             interpolated = bool(TOKEN.search(raw))
             found = findings(TOKEN.sub("*", raw), kind)
-            if interpolated:
-                found = [f for f in found if not f.startswith(("RESOURCE_MISMATCH", "RESOURCE_STAR", "INVALID_ARN"))]
+            if interpolated:  # only what the placeholder "*" itself causes is not counted
+                found = [f for f in found if not f.startswith(("RESOURCE_MISMATCH", "RESOURCE_STAR", "INVALID_ARN"))
+                         and not (f.startswith("MISMATCHED_TYPE") and "given ['*']" in f)]
             checked += 1
             if found:
                 problems[label] = found

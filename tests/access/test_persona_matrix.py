@@ -3,16 +3,13 @@ policies/iam_eval.py on the synthesized documents (the role's inline policies AN
 boundary from the data stack), in every environment."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from modules.access.settings import PERSONAS, WORKLOAD_PERSONAS
-from modules.boundary import boundary_document
 from modules.config import load_env
 from modules.naming import Naming
 from policies.iam_eval import Request, is_allowed
-from tests.access.conftest import EnvIam, roles_of
+from tests.access.conftest import EnvIam
 from tests.synthesized import ENVS
 
 ML, DS, INV, AUD, ADM = "ml-engineer", "data-scientist", "app-invoker", "security-auditor", "platform-admin"
@@ -195,34 +192,34 @@ def _invoke_cases(iam: EnvIam, other: Naming):
             yield "sagemaker:InvokeEndpoint", other.endpoint_arn(model.name), False
             yield "sagemaker:InvokeEndpointAsync", n.endpoint_arn(model.name), False
         elif model.serving == "lambda":
-            yield "lambda:InvokeFunction", f"{n.function_arn(model.name)}:live", True
+            alias = f"{n.function_arn(model.name)}:live"
+            yield "lambda:InvokeFunction", alias, True
             yield "lambda:InvokeFunction", n.function_arn(model.name), False  # only through the live alias
             yield "lambda:InvokeFunction", f"{n.function_arn(model.name)}:1", False
             yield "lambda:InvokeFunction", f"{other.function_arn(model.name)}:live", False
+            url = model.function.function_url
+            yield "lambda:InvokeFunctionUrl", alias, url, {"lambda:FunctionUrlAuthType": "AWS_IAM"}
+            yield "lambda:InvokeFunctionUrl", alias, False, {"lambda:FunctionUrlAuthType": "NONE"}
         yield "sagemaker:InvokeEndpoint", n.endpoint_arn(f"{model.name}-shadow"), False
         yield "s3:GetObject", f"{n.bucket_arn('inference')}/{model.name}/x", False
 
 
 def _check_invoker(iam: EnvIam, other: Naming):
-    cases = list(_invoke_cases(iam, other))
-    for action, resource, expected in cases:
-        assert decide(iam, INV, action, resource) is expected, (action, resource)
+    cases = [case if len(case) == 4 else (*case, None) for case in _invoke_cases(iam, other)]
+    for action, resource, expected, extra in cases:
+        assert decide(iam, INV, action, resource, extra) is expected, (action, resource)
     return cases
 
 
 def test_app_invoker_invokes_exactly_this_environments_models(env_iam, env):
-    _check_invoker(env_iam, other_env(env))
+    cases = _check_invoker(env_iam, other_env(env))
+    models = env_iam.config.platform.models
+    endpoints = sum(m.serving in ("sagemaker", "sagemaker-serverless") for m in models)
+    urls = sum(m.serving == "lambda" and m.function.function_url for m in models)
+    functions = sum(m.serving == "lambda" for m in models)
+    assert sum(bool(expected) for _, _, expected, _ in cases) == 2 * endpoints + functions + urls
     # Nothing else, whatever the models are.
     n = env_iam.naming
     for action, resource in (("sagemaker:InvokeEndpoint", other_env(env).endpoint_arn("chat")),
                              ("sagemaker:DescribeEndpoint", sm(n, "endpoint")), ("s3:ListAllMyBuckets", "*")):
         assert not decide(env_iam, INV, action, resource)
-
-
-def test_app_invoker_with_a_model_of_every_kind(all_kinds_access):
-    config, stack = all_kinds_access
-    n = Naming.of(config)
-    iam = EnvIam(config, n, roles_of(stack), json.loads(boundary_document(n)))
-    cases = _check_invoker(iam, other_env(config.name))
-    # Two endpoints × (InvokeEndpoint, its streaming form) + the Lambda model's live alias; nothing for EC2.
-    assert sum(expected for _, _, expected in cases) == 5
