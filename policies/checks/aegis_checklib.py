@@ -4,11 +4,12 @@ Not a check itself: checkov executes it like any file of the folder, and it regi
 It must not import from `modules` or `policies`, so the folder also works outside Aegis.
 
 Conventions the checks rely on (all produced by the Aegis constructs):
-- every KMS key belongs to one data class (`KEY_CLASSES`); a later stack reaches it through a
-  `data "aws_kms_key"` lookup whose logical id is `kms-<class>` (`kms-<class>-dr` in the DR region); the data stack's own keys have
-  logical ids `kms-<class>[-dr]_key_<hash>`; aliases are `alias/<project>-<env>-<class>[-dr]`.
-  AEGIS_KEY_PER_DATA_CLASS verifies that each `kms-<class>` lookup really resolves to that class's alias, which
-  is what makes a class decidable from a reference here.
+- every KMS key belongs to one data class (`KEY_CLASSES`). A later stack reaches a data-stack key
+  through a `data "aws_kms_key"` lookup whose logical id is `kms-<class>` (`kms-<class>-dr` in the
+  DR region). A key a stack creates itself has the logical id `kms-<class>[-<region tag>]_key_<hash>`
+  (construct `kms-<class>[-dr|-edge]/key`), and aliases are `alias/<project>-<env>-<class>[-<tag>]`.
+  AEGIS_KEY_PER_DATA_CLASS verifies that each lookup really resolves to its class's alias, which is
+  what makes a class decidable from a reference here.
 - a value still holding a Terraform reference (`${...}`) that the check cannot map to a class or a
   document is "not judged": checks fail it deliberately (fail closed) instead of passing it.
 """
@@ -30,9 +31,9 @@ _KEY_PATTERNS = (
     # Lookup of the data stack's key by alias, construct id `kms-<class>` (modules/lookups.py).
     re.compile(rf"^\$\{{data\.aws_kms_key\.kms-({_CLASSES})(?:-dr)?\.(?:arn|id|key_id)\}}$"),
     # The data stack's own key (modules/data/data_key.py: construct `kms-<class>[-dr]/key`).
-    re.compile(rf"^\$\{{aws_kms_key\.kms-({_CLASSES})(?:-dr)?_key_[0-9A-F]{{8}}\.(?:arn|id|key_id)\}}$"),
+    re.compile(rf"^\$\{{aws_kms_key\.kms-({_CLASSES})(?:-[a-z0-9]+)?_key_[0-9A-F]{{8}}\.(?:arn|id|key_id)\}}$"),
     # A literal alias name or alias ARN following the naming convention.
-    re.compile(rf"^(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{{12}}:)?alias/[a-z0-9-]+-({_CLASSES})(?:-dr)?$"),
+    re.compile(rf"^(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{{12}}:)?alias/[a-z0-9-]+-({_CLASSES})(?:-[a-z0-9]+)?$"),
 )
 REFERENCE = re.compile(r"\$\{")
 

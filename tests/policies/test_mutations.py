@@ -150,8 +150,13 @@ def endpoint_with_training_key(doc):
 def no_autoscaling_policy(doc):
     config_name, _ = find(doc, "aws_sagemaker_endpoint_configuration", lambda n, c: instance_variants(c))
     endpoint = endpoint_for(doc, config_name)
+    endpoint_name = doc["resource"]["aws_sagemaker_endpoint"][endpoint]["name"]
+    target, _ = find(doc, "aws_appautoscaling_target",
+                     lambda n, c: str(c.get("resource_id", "")).startswith(f"endpoint/{endpoint_name}/"))
     policies = doc["resource"]["aws_appautoscaling_policy"]
-    for name in [n for n, c in policies.items() if "sagemaker" in json.dumps(c) or "sagemaker" in n]:
+    doomed = [n for n, c in policies.items() if f"aws_appautoscaling_target.{target}." in json.dumps(c)]
+    assert doomed, "the endpoint's scaling policy was not found"
+    for name in doomed:
         del policies[name]
     return {"AEGIS_ENDPOINT_AUTOSCALING": f"aws_sagemaker_endpoint.{endpoint}"}
 

@@ -20,6 +20,8 @@ def test_key_classes_match_the_naming_module():
     ("${data.aws_kms_key.kms-model.arn}", "model"),
     ("${data.aws_kms_key.kms-audit-dr.arn}", "audit"),
     ("${aws_kms_key.kms-training-dr_key_C0A49465.arn}", "training"),
+    ("${aws_kms_key.kms-audit-edge_key_ADEBD9A5.arn}", "audit"),        # us-east-1 key of the audit class
+    ("arn:aws:kms:us-east-1:777788889999:alias/aegis-prod-audit-edge", "audit"),
     ("arn:aws:kms:eu-west-1:111122223333:alias/aegis-prod-inference", "inference"),
     ("${data.aws_kms_key.kms-state.arn}", None),
     ("${aws_kms_key.other.arn}", None),
