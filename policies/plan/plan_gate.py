@@ -31,6 +31,7 @@ from policies.gate import (CHECKS_DIR, EXIT_ERROR, EXIT_FAIL, EXIT_PASS, GateErr
                            _finding, _sort, _verdict, display_path, split_stack)
 from policies.plan import attestation, plan_json, summary
 from policies.plan.approvals import Approval, load_approvals
+from policies.plan.checkov_view import checkov_text
 from policies.plan.plan_checks import Context, all_checks, run_checks
 from policies.suppressions import apply as apply_suppressions
 from policies.suppressions import in_scope, inline_suppressions, load_exceptions
@@ -120,6 +121,7 @@ class _Judged:
     pillar: str
     display: str
     copy: Path | None = None  # the UTF-8 copy checkov reads
+    synthesized: dict | None = None  # the stack's cdk.tf.json, when it came with the plan
     construct_paths: dict[str, str] = field(default_factory=dict)
     suppressions: list[Suppression] = field(default_factory=list)
 
@@ -256,6 +258,7 @@ def _judge(result: PlanGateResult, inputs: list[PlanInput], env, environments_di
             doc = json.loads(j.source.synth_doc.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise GateError(f"{j.stack}: {SYNTH_FILE} beside the plan is not readable JSON ({exc})") from None
+        j.synthesized = doc if isinstance(doc, dict) else None
         for block in ("resource",):
             for rtype, items in (doc.get(block) or {}).items():
                 for name, conf in (items or {}).items() if isinstance(items, dict) else ():
@@ -266,7 +269,7 @@ def _judge(result: PlanGateResult, inputs: list[PlanInput], env, environments_di
                     j.construct_paths[address] = meta.get("path", f"{j.stack}/{name}")
                     j.suppressions.extend(inline_suppressions(j.stack, address, conf))
 
-    # checkov, on UTF-8 copies of exactly the text the plan checks read.
+    # checkov, on UTF-8 copies of the plans (attributes set by reference in their reference form).
     planned = sum(len(j.plan.planned) for j in judged)
     changed = sum(1 for j in judged for rc in j.plan.changes if rc.managed)
     if planned + changed == 0:
@@ -275,7 +278,7 @@ def _judge(result: PlanGateResult, inputs: list[PlanInput], env, environments_di
     if planned:
         for index, j in enumerate(judged):
             j.copy = workdir / f"{index:03d}-{j.stack}.json"
-            j.copy.write_text(j.plan.text, encoding="utf-8")
+            j.copy.write_text(checkov_text(j.plan, j.synthesized)[0], encoding="utf-8")
         if progress:
             progress(f"checkov {scanner.CHECKOV_VERSION} (terraform_plan) on {len(judged)} plan(s), {planned} resources")
         from policies.plan.plan_scanner import scan_plans

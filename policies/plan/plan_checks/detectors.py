@@ -10,7 +10,7 @@ AEGIS_PLAN_STATEFUL_DELETE.
 """
 from __future__ import annotations
 
-from policies.plan.plan_checks._base import PlanCheck, fail, ok, strings, truthy, unknown, verdict
+from policies.plan.plan_checks._base import PlanCheck, fail, strings, truthy, unknown, verdict
 
 # type → (what, attribute that must stay on or None, the "on" test)
 SWITCHES = {

@@ -11,7 +11,7 @@ Autoscaling: destroying the scalable target or a scaling policy of a SageMaker v
 """
 from __future__ import annotations
 
-from policies.plan.plan_checks._base import PlanCheck, fail, first, ok, truthy, unknown, verdict
+from policies.plan.plan_checks._base import PlanCheck, fail, ok, unknown, verdict
 
 CONFIG = "aws_sagemaker_endpoint_configuration"
 ENDPOINT = "aws_sagemaker_endpoint"

@@ -8,7 +8,7 @@ is not new and was judged when it was added. A CIDR known only after apply is no
 """
 from __future__ import annotations
 
-from policies.plan.plan_checks._base import OPEN_CIDRS, PlanCheck, ok, verdict
+from policies.plan.plan_checks._base import OPEN_CIDRS, PlanCheck, verdict
 
 
 def _rule(protocol, from_port, to_port, cidr) -> tuple:

@@ -13,7 +13,7 @@ import pytest
 from policies.plan import attestation
 from policies.plan.plan_gate import PlanInput, load_plan_catalog, run_plan_gate
 from policies.plan.report import FILES, available_formats, render, render_terminal, write_reports
-from tests.policies.plan.conftest import PAB, change, create, delete, noop, plan_doc, replace, update, write_plan
+from tests.policies.plan.conftest import KEY_ARN, PAB, create, delete, noop, plan_doc, replace, update, write_plan
 
 TODAY = dt.date(2025, 6, 1)
 VERSIONING = {"bucket": "aegis-dev-datasets", "versioning_configuration": [{"status": "Enabled", "mfa_delete": "Disabled"}]}
@@ -318,3 +318,54 @@ def test_gate_plan_option_judges_plan_files(tmp_path, monkeypatch):
     broken.write_text("{")
     error = runner.invoke(main.cli, ["gate", "--plan", str(broken), "--out", "reports", "--format", "json"])
     assert error.exit_code == 2 and "not valid JSON" in error.output
+
+
+# ---------------------------------------------------------------- checkov's view: references as the synth gate saw them
+
+TABLE_AFTER = {"name": "aegis-dev-features", "billing_mode": "PAY_PER_REQUEST", "hash_key": "pk",
+               "attribute": [{"name": "pk", "type": "S"}], "deletion_protection_enabled": True,
+               "point_in_time_recovery": [{"enabled": True}],
+               "server_side_encryption": [{"enabled": True, "kms_key_arn": KEY_ARN}]}
+TABLE_SYNTH = {"resource": {"aws_dynamodb_table": {"storage_table": {
+    "name": "aegis-dev-features", "billing_mode": "PAY_PER_REQUEST", "hash_key": "pk",
+    "attribute": [{"name": "pk", "type": "S"}], "deletion_protection_enabled": True,
+    "point_in_time_recovery": {"enabled": True},
+    "server_side_encryption": {"enabled": True, "kms_key_arn": "${data.aws_kms_key.kms-inference.arn}"}}}}}
+TABLE_REFS = {"server_side_encryption": ["data.aws_kms_key.kms-inference.arn", "data.aws_kms_key.kms-inference"]}
+
+
+def table_plan():
+    doc = plan_doc(create("aws_dynamodb_table", "storage_table", TABLE_AFTER))
+    expressions = doc["configuration"]["root_module"]["resources"][0]["expressions"]
+    expressions["server_side_encryption"] = [{"enabled": {"constant_value": True},
+                                              "kms_key_arn": {"references": TABLE_REFS["server_side_encryption"]}}]
+    return doc
+
+
+def test_checkov_sees_attributes_set_by_reference_in_their_synthesized_form():
+    from policies.plan.checkov_view import checkov_text
+    from policies.plan.plan_json import parse
+
+    plan = parse(json.dumps(table_plan()).encode(), "p")
+    assert checkov_text(plan, None) == (plan.text, 0)
+    text, replaced = checkov_text(plan, TABLE_SYNTH)
+    values = json.loads(text)["planned_values"]["root_module"]["resources"][0]["values"]
+    assert replaced == 1
+    assert values["server_side_encryption"] == {"enabled": True, "kms_key_arn": "${data.aws_kms_key.kms-inference.arn}"}
+    assert values["point_in_time_recovery"] == [{"enabled": True}]  # a constant: judged as planned
+    assert plan.doc["planned_values"]["root_module"]["resources"][0]["values"]["server_side_encryption"][0][
+        "kms_key_arn"] == KEY_ARN  # the plan checks keep the resolved value
+
+
+def test_a_key_class_is_judged_from_the_reference_when_the_stack_json_comes_with_the_plan(tmp_path):
+    with_synth = stack_plan(tmp_path / "a", table_plan(), "dev-platform")
+    with_synth.synth_doc.write_text(json.dumps(TABLE_SYNTH))
+    without = stack_plan(tmp_path / "b", table_plan(), "dev-platform")
+    without.synth_doc = None
+
+    def status(result):
+        return {f.status for f in result.findings if f.check_id == "CKV_AEGIS_13"}
+
+    assert status(gate(with_synth, attest=False)) == {"passed"}
+    # A bare key ARN cannot be shown to be the inference key: without the stack JSON it fails closed.
+    assert status(gate(without, attest=False)) == {"failed"}
