@@ -2,8 +2,8 @@
 
 The ALB stays internal: CloudFront reaches it through a VPC origin, over HTTPS only (TLS 1.2),
 using a name on the ALB certificate. Viewers: HTTPS only, TLSv1.2_2021 minimum with the us-east-1
-certificate from config, the project's security-headers policy, no caching (inference responses
-are per request). A CLOUDFRONT-scope WAF web ACL (in us-east-1) guards it.
+certificate from config, optional geo restriction, a strict security-headers policy, no caching
+(inference responses are per request). A CLOUDFRONT-scope WAF web ACL (in us-east-1) guards it.
 
 Logging: CloudFront standard logging v2 (CloudWatch Logs vended delivery) into an encrypted log
 group in us-east-1. Legacy standard logging writes through S3 ACLs, which the project's buckets
@@ -25,8 +25,27 @@ from policies.suppress import suppress
 # AWS managed policies (IDs are global constants).
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
-SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 ORIGIN_ID = "alb"
+HSTS_SECONDS = 31536000
+# An API answers JSON: nothing may be framed, scripted or loaded from its responses.
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def security_headers_policy(scope: Construct, construct_id: str, name: str):
+    r = aws.cloudfront_response_headers_policy
+    s = "CloudfrontResponseHeadersPolicySecurityHeadersConfig"
+    return r.CloudfrontResponseHeadersPolicy(
+        scope, construct_id, name=f"{name}-security-headers", comment="HSTS, no sniffing, no framing, no referrer",
+        security_headers_config=getattr(r, s)(
+            strict_transport_security=getattr(r, f"{s}StrictTransportSecurity")(
+                access_control_max_age_sec=HSTS_SECONDS, include_subdomains=True, preload=True, override=True),
+            content_type_options=getattr(r, f"{s}ContentTypeOptions")(override=True),
+            frame_options=getattr(r, f"{s}FrameOptions")(frame_option="DENY", override=True),
+            referrer_policy=getattr(r, f"{s}ReferrerPolicy")(referrer_policy="no-referrer", override=True),
+            content_security_policy=getattr(r, f"{s}ContentSecurityPolicy")(content_security_policy=API_CSP,
+                                                                            override=True)),
+        remove_headers_config=r.CloudfrontResponseHeadersPolicyRemoveHeadersConfig(
+            items=[r.CloudfrontResponseHeadersPolicyRemoveHeadersConfigItems(header="Server")]))
 
 
 class CloudFrontFront(Construct):
@@ -38,7 +57,7 @@ class CloudFrontFront(Construct):
         name = n.model_resource(model.name)
         self.web_acl = WebAcl(self, "waf", name=f"{name}-edge", scope_="CLOUDFRONT",
                               rate_limit=cf.rate_limit_per_5_minutes, log_key_arn=edge_key_arn,
-                              log_retention_days=ctx.log_retention_days, region=EDGE_REGION)
+                              log_retention_days=ctx.log_retention_days, protected=ctx.settings.deletion_protection, region=EDGE_REGION)
         v = aws.cloudfront_vpc_origin
         self.vpc_origin = v.CloudfrontVpcOrigin(
             self, "vpc-origin", tags={"Model": model.name},
@@ -47,7 +66,11 @@ class CloudFrontFront(Construct):
                 origin_protocol_policy="https-only",
                 origin_ssl_protocols=[v.CloudfrontVpcOriginVpcOriginEndpointConfigOriginSslProtocols(
                     items=["TLSv1.2"], quantity=1)])])
+        self.headers_policy = security_headers_policy(self, "security-headers", name)
         d = aws.cloudfront_distribution
+        geo = (d.CloudfrontDistributionRestrictionsGeoRestriction(restriction_type="whitelist",
+                                                                  locations=list(cf.allowed_countries))
+               if cf.allowed_countries else d.CloudfrontDistributionRestrictionsGeoRestriction(restriction_type="none"))
         self.distribution = d.CloudfrontDistribution(
             self, "distribution", enabled=True, comment=f"{name}: inference API", aliases=list(cf.aliases),
             price_class=cf.price_class, http_version="http2and3", is_ipv6_enabled=True,
@@ -60,9 +83,9 @@ class CloudFrontFront(Construct):
                 target_origin_id=ORIGIN_ID, viewer_protocol_policy="https-only",
                 allowed_methods=["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"],
                 cached_methods=["GET", "HEAD"], compress=True, cache_policy_id=CACHING_DISABLED,
-                origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_HEADER, response_headers_policy_id=SECURITY_HEADERS),
-            restrictions=d.CloudfrontDistributionRestrictions(
-                geo_restriction=d.CloudfrontDistributionRestrictionsGeoRestriction(restriction_type="none")),
+                origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_HEADER,
+                response_headers_policy_id=self.headers_policy.id),
+            restrictions=d.CloudfrontDistributionRestrictions(geo_restriction=geo),
             viewer_certificate=d.CloudfrontDistributionViewerCertificate(
                 acm_certificate_arn=cf.certificate_arn, ssl_support_method="sni-only",
                 minimum_protocol_version="TLSv1.2_2021"),
@@ -71,11 +94,17 @@ class CloudFrontFront(Construct):
                  "Access logs use CloudFront standard logging v2 (aws_cloudwatch_log_delivery into a KMS-encrypted "
                  "log group), not the legacy logging_config that needs S3 ACLs the project's buckets disable",
                  "2027-12-31")
+        suppress(self.distribution, "CKV_AWS_305",
+                 "An inference API, not a website: there is no root document to serve; the model server "
+                 "answers every path itself", "2027-12-31")
+        suppress(self.distribution, "CKV_AWS_310",
+                 "The single origin is a multi-AZ ALB over an Auto Scaling group in every private subnet; "
+                 "a second origin would need a second region's fleet", "2027-12-31")
         self._access_logs(ctx, name, edge_key_arn)
 
     def _access_logs(self, ctx: PlatformContext, name: str, edge_key_arn: str) -> None:
         group = encrypted_log_group(self, "access-log-group", name=f"/aws/cloudfront/{name}",
-                                    kms_key_arn=edge_key_arn, retention_days=ctx.log_retention_days,
+                                    kms_key_arn=edge_key_arn, retention_days=ctx.log_retention_days, protected=ctx.settings.deletion_protection,
                                     region=EDGE_REGION)
         source = aws.cloudwatch_log_delivery_source.CloudwatchLogDeliverySource(
             self, "access-log-source", name=f"{name}-cloudfront", log_type="ACCESS_LOGS",

@@ -51,7 +51,7 @@ class LambdaInference(Construct):
 
         self.log_group = encrypted_log_group(
             self, "log-group", name=function_log_group_name(self.function_name), kms_key_arn=ctx.keys.audit,
-            retention_days=ctx.log_retention_days)
+            retention_days=ctx.log_retention_days, protected=ctx.settings.deletion_protection)
         self.dlq = aws.sqs_queue.SqsQueue(
             self, "dlq", name=n.resource(f"{model.name}-dlq"), kms_master_key_id=ctx.keys.inference,
             kms_data_key_reuse_period_seconds=300, message_retention_seconds=s.dlq_retention_days * 86400,

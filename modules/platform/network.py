@@ -2,14 +2,14 @@
 
 Subnets are carved from the VPC CIDR as blocks of /(prefix+4): private subnets take blocks 0..n-1,
 public subnets (only with egress, for NAT gateways and internet-facing ALBs) blocks 8..8+n-1.
-No subnet ever maps public IPs to instances. Without egress there is no internet gateway at all:
+AZs are pinned by name (config), so a new AZ never
+silently joins. No subnet ever maps public IPs to instances. Without egress there is no internet gateway at all:
 AWS APIs are reached through VPC endpoints (modules/platform/endpoints.py).
 """
 from __future__ import annotations
 
 import ipaddress
 
-from cdktf import Fn
 from constructs import Construct
 
 from modules import aws
@@ -39,10 +39,7 @@ class Network(Construct):
         self.az_count = settings.az_count
         self.egress = settings.egress
 
-        azs = aws.data_aws_availability_zones.DataAwsAvailabilityZones(
-            self, "azs", state="available",
-            filter=[aws.data_aws_availability_zones.DataAwsAvailabilityZonesFilter(
-                name="opt-in-status", values=["opt-in-not-required"])])
+        self.zones = settings.zone_names(ctx.naming.region)
         self.vpc = aws.vpc.Vpc(
             self, "vpc", cidr_block=settings.vpc_cidr, enable_dns_support=True, enable_dns_hostnames=True,
             tags={"Name": naming.resource("vpc")})
@@ -55,13 +52,13 @@ class Network(Construct):
         self.private_subnets = [
             aws.subnet.Subnet(
                 self, f"private-{i}", vpc_id=self.vpc.id, cidr_block=cidr,
-                availability_zone=Fn.element(azs.names, i), map_public_ip_on_launch=False,
+                availability_zone=self.zones[i], map_public_ip_on_launch=False,
                 tags={"Name": naming.resource(f"private-{i}"), "Tier": "private"})
             for i, cidr in enumerate(private_cidrs)]
         self.public_subnets = []
         self.nat_gateways = []
         if settings.egress:
-            self._public_egress(naming, azs, public_cidrs, settings.nat_gateway_per_az)
+            self._public_egress(naming, public_cidrs, settings.nat_gateway_per_az)
         self.private_route_tables = []
         for i, subnet in enumerate(self.private_subnets):
             table = aws.route_table.RouteTable(
@@ -83,7 +80,7 @@ class Network(Construct):
     def public_subnet_ids(self) -> list[str]:
         return [s.id for s in self.public_subnets]
 
-    def _public_egress(self, naming, azs, public_cidrs: list[str], nat_per_az: bool) -> None:
+    def _public_egress(self, naming, public_cidrs: list[str], nat_per_az: bool) -> None:
         igw = aws.internet_gateway.InternetGateway(
             self, "internet-gateway", vpc_id=self.vpc.id, tags={"Name": naming.resource("igw")})
         table = aws.route_table.RouteTable(
@@ -93,7 +90,7 @@ class Network(Construct):
         for i, cidr in enumerate(public_cidrs):
             subnet = aws.subnet.Subnet(
                 self, f"public-{i}", vpc_id=self.vpc.id, cidr_block=cidr,
-                availability_zone=Fn.element(azs.names, i), map_public_ip_on_launch=False,
+                availability_zone=self.zones[i], map_public_ip_on_launch=False,
                 tags={"Name": naming.resource(f"public-{i}"), "Tier": "public"})
             aws.route_table_association.RouteTableAssociation(
                 self, f"public-{i}-association", subnet_id=subnet.id, route_table_id=table.id)
@@ -109,7 +106,7 @@ class Network(Construct):
         naming = ctx.naming
         name = ctx.log_group_name("vpc", "flow-logs")
         group = encrypted_log_group(self, "flow-log-group", name=name, kms_key_arn=ctx.keys.audit,
-                                    retention_days=ctx.log_retention_days)
+                                    retention_days=ctx.log_retention_days, protected=ctx.settings.deletion_protection)
         arn = ctx.log_group_arn(name)
         role = ServiceRole(
             self, "flow-log-role", naming=naming, purpose="vpc-flow-logs", service="vpc-flow-logs.amazonaws.com",

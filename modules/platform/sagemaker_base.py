@@ -91,7 +91,7 @@ class SageMakerModelBase(Construct):
                                             data_capture=data_capture))
         self.log_group = encrypted_log_group(
             self, "log-group", name=endpoint_log_group_name(self.endpoint_name), kms_key_arn=ctx.keys.audit,
-            retention_days=ctx.log_retention_days)
+            retention_days=ctx.log_retention_days, protected=ctx.settings.deletion_protection)
         m = aws.sagemaker_model
         self.model = m.SagemakerModel(
             self, "model", execution_role_arn=self.role.arn,

@@ -14,11 +14,16 @@ from modules.platform.autoscaling import SAGEMAKER_PROVISIONED, TargetTracking
 from modules.platform.context import PlatformContext
 from modules.platform.sagemaker_base import VARIANT, SageMakerModelBase
 from modules.platform.settings import ModelSettings
+from policies.suppress import suppress
 
 
 class SageMakerServerless(SageMakerModelBase):
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings):
         super().__init__(scope, construct_id, ctx, model, vpc_config=None, data_capture=False)
+        suppress(self.model, "CKV_AWS_370",
+                 "SageMaker Serverless Inference does not support network isolation or VPC config (AWS feature "
+                 "exclusion); the container runs in AWS-managed isolation and reads only its own artifact prefix",
+                 "2027-12-31")
         s = model.serverless
         pc = s.provisioned_concurrency
         c = aws.sagemaker_endpoint_configuration

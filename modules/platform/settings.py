@@ -88,13 +88,27 @@ def _region(arn: str) -> str:
 class NetworkSettings(Strict):
     vpc_cidr: VpcCidr = "10.0.0.0/16"
     az_count: int = Field(default=2, ge=2, le=4)
+    # The AZs, pinned by name (a new AZ never silently joins). Default: the region's first
+    # `az_count` letters (a, b, c…); set them where the account's zones differ.
+    availability_zones: list[Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9][a-z]$")]] | None = None
     # Internet egress through NAT gateways (and an internet gateway). Off: a fully private VPC that
     # reaches AWS only through VPC endpoints.
     egress: bool = False
     nat_gateway_per_az: bool = False
     flow_log_aggregation_seconds: Literal[60, 600] = 60
 
+    def zone_names(self, region: str) -> list[str]:
+        return list(self.availability_zones or [f"{region}{letter}" for letter in "abcd"[:self.az_count]])
+
     def problems(self, env) -> Iterator[Problem]:
+        if self.availability_zones is not None:
+            if len(self.availability_zones) != self.az_count:
+                yield "availability_zones", f"names {len(self.availability_zones)} zones; az_count is {self.az_count}"
+            if len(set(self.availability_zones)) != len(self.availability_zones):
+                yield "availability_zones", "zones must not repeat"
+            for i, zone in enumerate(self.availability_zones):
+                if zone[:-1] != env.region:
+                    yield f"availability_zones[{i}]", f"'{zone}' is not a zone of the environment's region ({env.region})"
         if env.tier == "prod" and self.az_count < 3:
             yield "az_count", "prod must spread over at least 3 availability zones"
         if self.nat_gateway_per_az and not self.egress:
@@ -176,11 +190,11 @@ class RealtimeSettings(Strict):
         if env.tier == "prod" and self.initial_instance_count < PROD_MIN_CAPACITY:
             yield "initial_instance_count", f"prod needs at least {PROD_MIN_CAPACITY} instances"
         scaling = self.autoscaling
+        for path, message in scaling.problems(env):
+            yield f"autoscaling.{path}", message
         if not scaling.min_capacity <= self.initial_instance_count <= scaling.max_capacity:
             yield "initial_instance_count", (
                 f"must lie within autoscaling min_capacity..max_capacity ({scaling.min_capacity}..{scaling.max_capacity})")
-        for path, message in scaling.problems(env):
-            yield f"autoscaling.{path}", message
 
 
 class ServerlessSettings(Strict):
@@ -254,6 +268,15 @@ class CloudFrontSettings(Strict):
     origin_domain_name: HostName
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_100"
     rate_limit_per_5_minutes: int = Field(default=2000, ge=100, le=2_000_000_000)
+    # Viewer countries (ISO 3166-1 alpha-2) CloudFront serves; empty: no geo restriction.
+    allowed_countries: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(default_factory=list, max_length=250)
+
+    @field_validator("allowed_countries")
+    @classmethod
+    def _unique_countries(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("countries must not repeat")
+        return value
 
 
 class FleetSettings(Strict):

@@ -2,7 +2,8 @@
 system for the shared model cache.
 
 Both are encrypted with the inference key. The table has point-in-time recovery and (from config,
-always in prod) deletion protection. The file system has AWS Backup enabled, mount targets in every
+always in prod) deletion protection. Both carry the Backup tag the governance pillar's AWS Backup
+plan selects by. The file system has AWS Backup enabled, mount targets in every
 private subnet, one access point (fixed POSIX identity, its own root directory), and a policy that
 denies non-TLS access and anonymous mounts; in prod Terraform refuses to destroy it.
 """
@@ -15,6 +16,7 @@ from modules import aws
 from modules.iam_doc import document, statement
 from modules.platform.context import PlatformContext
 from modules.platform.network import Network
+from policies.suppress import suppress
 
 CACHE_UID = 1000
 CACHE_ROOT = "/model-cache"
@@ -35,7 +37,7 @@ class SharedStorage(Construct):
             point_in_time_recovery=t.DynamodbTablePointInTimeRecovery(enabled=True),
             deletion_protection_enabled=protect,
             ttl=t.DynamodbTableTtl(attribute_name=settings.storage.table_ttl_attribute, enabled=True),
-            tags={"Purpose": "online-features-and-predictions"})
+            tags={"Purpose": "online-features-and-predictions", **n.backup_tag()})
 
         f = aws.efs_file_system
         self.file_system = f.EfsFileSystem(
@@ -44,8 +46,12 @@ class SharedStorage(Construct):
             throughput_mode=settings.storage.efs_throughput_mode,
             lifecycle_policy=[f.EfsFileSystemLifecyclePolicy(transition_to_ia=settings.storage.efs_transition_to_ia),
                               f.EfsFileSystemLifecyclePolicy(transition_to_primary_storage_class="AFTER_1_ACCESS")],
-            tags={"Name": n.resource("model-cache")},
+            tags={"Name": n.resource("model-cache"), **n.backup_tag()},
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if protect else None)
+        suppress(self.file_system, "CKV2_AWS_18",
+                 "The <env>-governance AWS Backup plan selects EFS file systems by the Backup tag set here "
+                 "(cross-stack, so checkov cannot connect them); the EFS backup policy is ENABLED as well",
+                 "2027-12-31")
         aws.efs_backup_policy.EfsBackupPolicy(
             self, "backup", file_system_id=self.file_system.id,
             backup_policy=aws.efs_backup_policy.EfsBackupPolicyBackupPolicy(status="ENABLED"))

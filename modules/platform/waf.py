@@ -13,9 +13,15 @@ from modules.platform.log_group import encrypted_log_group
 
 MANAGED_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
                   "AWSManagedRulesAmazonIpReputationList")
-# Inference requests carry JSON bodies larger than the common rule set's 8 KB body limit; the body
-# size is bounded by the model server (and the function's max_input_bytes) instead.
-COUNT_ONLY = {"AWSManagedRulesCommonRuleSet": ["SizeRestrictions_BODY"]}
+# At the edge (internet-facing) also anonymizing proxies and Tor exits.
+EDGE_GROUPS = MANAGED_GROUPS + ("AWSManagedRulesAnonymousIpList",)
+COUNT_ONLY = {
+    # Inference requests carry JSON bodies larger than the common rule set's 8 KB body limit; the
+    # body size is bounded by the model server (and the function's max_input_bytes) instead.
+    "AWSManagedRulesCommonRuleSet": ["SizeRestrictions_BODY"],
+    # Server-to-server clients of an inference API legitimately run in cloud hosting ranges.
+    "AWSManagedRulesAnonymousIpList": ["HostingProviderIPList"],
+}
 REDACTED_HEADERS = ("authorization",)
 
 
@@ -25,11 +31,12 @@ def _visibility(cls, metric: str):
 
 class WebAcl(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, name: str, scope_: str, rate_limit: int,
-                 log_key_arn: str, log_retention_days: int, region: str | None = None):
+                 log_key_arn: str, log_retention_days: int, protected: bool, region: str | None = None):
         super().__init__(scope, construct_id)
         w = aws.wafv2_web_acl
         rules = []
-        for priority, group in enumerate(MANAGED_GROUPS):
+        groups = EDGE_GROUPS if scope_ == "CLOUDFRONT" else MANAGED_GROUPS
+        for priority, group in enumerate(groups):
             statement = {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}}
             if group in COUNT_ONLY:
                 statement["managed_rule_group_statement"]["rule_action_override"] = [
@@ -39,7 +46,7 @@ class WebAcl(Construct):
                 override_action=w.Wafv2WebAclRuleOverrideAction(none=w.Wafv2WebAclRuleOverrideActionNone()),
                 visibility_config=_visibility(w.Wafv2WebAclRuleVisibilityConfig, f"{name}-{group}")))
         rules.append(w.Wafv2WebAclRule(
-            name="rate-limit-per-ip", priority=len(MANAGED_GROUPS),
+            name="rate-limit-per-ip", priority=len(groups),
             statement={"rate_based_statement": {"limit": rate_limit, "aggregate_key_type": "IP",
                                                 "evaluation_window_sec": 300}},
             action=w.Wafv2WebAclRuleAction(block=w.Wafv2WebAclRuleActionBlock()),
@@ -52,7 +59,7 @@ class WebAcl(Construct):
         # WAF only logs to destinations whose name starts with `aws-waf-logs-`.
         self.log_group = encrypted_log_group(
             self, "log-group", name=f"aws-waf-logs-{name}", kms_key_arn=log_key_arn,
-            retention_days=log_retention_days, region=region)
+            retention_days=log_retention_days, protected=protected, region=region)
         lc = aws.wafv2_web_acl_logging_configuration
         self.logging = lc.Wafv2WebAclLoggingConfiguration(
             self, "logging", resource_arn=self.web_acl.arn, log_destination_configs=[self.log_group.arn],

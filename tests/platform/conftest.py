@@ -1,0 +1,123 @@
+"""Fixtures of the platform pillar tests: a view of one environment's `<env>-platform` stack that
+resolves references, groups resources by model and reads policy documents."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from modules.config import EnvConfig, load_env
+from modules.naming import Naming
+
+REF = re.compile(r"^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}$")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def ref_parts(value: str) -> tuple[str, str, str]:
+    """(type, logical id, attribute) of a `${type.logical.attr}` reference; fails on anything else."""
+    match = REF.match(value)
+    assert match, f"expected a plain reference, got {value!r}"
+    return match.groups()
+
+
+def ref(rtype: str, logical: str, attr: str) -> str:
+    return "${" + f"{rtype}.{logical}.{attr}" + "}"
+
+
+class PlatformView:
+    def __init__(self, synthesized, env: str):
+        self.synthesized = synthesized
+        self.env = env
+        self.stack_name = f"{env}-platform"
+        self.stack = synthesized.stack(self.stack_name)
+        self.config: EnvConfig = load_env(env)
+        self.naming = Naming.of(self.config)
+
+    # --- raw access --------------------------------------------------------------------------
+    def res(self, rtype: str) -> dict[str, dict]:
+        return self.stack.get("resource", {}).get(rtype, {})
+
+    def data(self, dtype: str) -> dict[str, dict]:
+        return self.stack.get("data", {}).get(dtype, {})
+
+    def one(self, rtype: str, **where) -> tuple[str, dict]:
+        hits = [(k, v) for k, v in self.res(rtype).items() if all(v.get(a) == b for a, b in where.items())]
+        assert len(hits) == 1, f"expected one {rtype} with {where}, found {len(hits)}"
+        return hits[0]
+
+    def get(self, reference: str) -> dict:
+        """The resource (or data source) a `${…}` reference points at."""
+        rtype, logical, _ = ref_parts(reference)
+        if rtype == "data":
+            raise AssertionError("use data_ref for data sources")
+        return self.res(rtype)[logical]
+
+    @staticmethod
+    def path(conf: dict) -> str:
+        return conf["//"]["metadata"]["path"]
+
+    def of_model(self, rtype: str, model: str) -> dict[str, dict]:
+        """Resources of one type built by the construct of one model."""
+        marker = f"/model-{model}/"
+        return {k: v for k, v in self.res(rtype).items() if marker in self.path(v)}
+
+    def one_of_model(self, rtype: str, model: str) -> tuple[str, dict]:
+        hits = list(self.of_model(rtype, model).items())
+        assert len(hits) == 1, f"expected one {rtype} for model {model}, found {len(hits)}"
+        return hits[0]
+
+    def models(self, serving: str | None = None):
+        return [m for m in self.config.platform.models if serving is None or m.serving == serving]
+
+    # --- keys ------------------------------------------------------------------------------------
+    def key_ref(self, key_class: str) -> str:
+        """The lookup reference of a data-stack key in this stack (construct id `kms-<class>`)."""
+        lookup = self.data("aws_kms_key")[f"kms-{key_class}"]
+        assert lookup["key_id"] == self.naming.kms_alias_arn(key_class)
+        return "${data.aws_kms_key.kms-" + key_class + ".arn}"
+
+    # --- network -------------------------------------------------------------------------------
+    def private_subnets(self) -> dict[str, dict]:
+        return {k: v for k, v in self.res("aws_subnet").items() if v["tags"]["Tier"] == "private"}
+
+    def public_subnets(self) -> dict[str, dict]:
+        return {k: v for k, v in self.res("aws_subnet").items() if v["tags"]["Tier"] == "public"}
+
+    def private_subnet_refs(self) -> list[str]:
+        return sorted(ref("aws_subnet", k, "id") for k in self.private_subnets())
+
+    def vpc_ref(self) -> str:
+        (logical,) = self.res("aws_vpc")
+        return ref("aws_vpc", logical, "id")
+
+    def rules_of(self, sg_logical: str, direction: str) -> list[dict]:
+        kind = f"aws_vpc_security_group_{direction}_rule"
+        target = ref("aws_security_group", sg_logical, "id")
+        return [r for r in self.res(kind).values() if r["security_group_id"] == target]
+
+    # --- IAM -----------------------------------------------------------------------------------
+    def role_policy(self, role_logical: str) -> dict:
+        target = ref("aws_iam_role", role_logical, "id")
+        (policy,) = [p for p in self.res("aws_iam_role_policy").values() if p["role"] == target]
+        return json.loads(policy["policy"])
+
+
+@pytest.fixture
+def view(synthesized, env) -> PlatformView:
+    return PlatformView(synthesized, env)
+
+
+@pytest.fixture
+def prod(synthesized) -> PlatformView:
+    return PlatformView(synthesized, "prod")
+
+
+def statements(doc: dict) -> list[dict]:
+    s = doc["Statement"]
+    return s if isinstance(s, list) else [s]
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]

@@ -1,0 +1,163 @@
+"""The `ec2` serving path: launch template (IMDSv2, encrypted gp3, no public IP), the mixed-instances
+Auto Scaling group, the HTTPS-only internal ALB with WAF, and their security groups."""
+from __future__ import annotations
+
+import base64
+
+from modules.platform.waf import MANAGED_GROUPS
+from tests.platform.conftest import as_list, ref, ref_parts, statements
+
+
+def _fleet(view):
+    (model,) = view.models("ec2")
+    return model, model.ec2
+
+
+def test_launch_template_isolation_and_encryption(view):
+    model, s = _fleet(view)
+    _, lt = view.one_of_model("aws_launch_template", model.name)
+    metadata = lt["metadata_options"]
+    assert (metadata["http_tokens"], metadata["http_put_response_hop_limit"]) == ("required", 1)
+    (device,) = lt["block_device_mappings"]
+    ebs = device["ebs"]
+    assert (ebs["volume_type"], ebs["encrypted"], ebs["volume_size"]) == ("gp3", "true", s.root_volume_gb)
+    assert ebs["kms_key_id"] == view.key_ref("model")
+    assert device["device_name"].endswith(".root_device_name}")  # the AMI's own root device
+    (nic,) = lt["network_interfaces"]
+    assert nic["associate_public_ip_address"] == "false"
+    ami_logical = lt["image_id"].split(".")[2]
+    ami = view.data("aws_ami")[ami_logical]
+    parameter_logical = ami["filter"][0]["values"][0].split(".")[2]
+    assert view.data("aws_ssm_parameter")[parameter_logical]["name"] == s.ami_ssm_parameter
+    assert s.ami_ssm_parameter.startswith("/aws/service/")
+
+
+def test_instance_profile_is_limited_to_the_model(view):
+    model, _ = _fleet(view)
+    _, lt = view.one_of_model("aws_launch_template", model.name)
+    profile = view.get(lt["iam_instance_profile"]["arn"])
+    role_logical = ref_parts(profile["role"])[1]
+    assert view.res("aws_iam_role")[role_logical]["name"] == view.naming.role(f"{model.name}-exec")
+    repo_logical, _ = view.one_of_model("aws_ecr_repository", model.name)
+    for stmt in statements(view.role_policy(role_logical)):
+        resources = as_list(stmt["Resource"])
+        if stmt["Sid"] == "EcrAuthorizationToken":
+            assert resources == ["*"]
+            continue
+        assert "*" not in resources
+        if stmt["Sid"] == "PullOwnImage":
+            assert resources == [ref("aws_ecr_repository", repo_logical, "arn")]
+        if stmt["Sid"] == "ReadOwnModelArtifacts":
+            assert resources == [f"{view.naming.bucket_arn('model-artifacts')}/models/{model.name}/*"]
+
+
+def test_user_data_mounts_cache_over_tls_and_runs_own_image(view):
+    model, s = _fleet(view)
+    _, lt = view.one_of_model("aws_launch_template", model.name)
+    script = lt["user_data"]
+    assert script.startswith("${base64encode(")
+    assert "-o tls,iam,accesspoint=" in script
+    assert f":{model.version}" in script and f"--publish {s.container_port}:{s.container_port}" in script
+
+
+def test_mixed_instances_group(view):
+    model, s = _fleet(view)
+    _, group = view.one_of_model("aws_autoscaling_group", model.name)
+    assert group["name"] == view.naming.model_resource(model.name)
+    assert (group["min_size"], group["max_size"]) == (s.min_size, s.max_size)
+    assert sorted(group["vpc_zone_identifier"]) == view.private_subnet_refs()
+    policy = group["mixed_instances_policy"]
+    dist = policy["instances_distribution"]
+    assert dist["spot_allocation_strategy"] == "price-capacity-optimized"
+    assert dist["on_demand_base_capacity"] == s.on_demand_base_capacity
+    assert dist["on_demand_percentage_above_base_capacity"] == s.on_demand_percentage_above_base
+    assert [o["instance_type"] for o in policy["launch_template"]["override"]] == s.instance_types
+    assert policy["launch_template"]["launch_template_specification"]["version"].endswith(".latest_version)}")
+    assert group["capacity_rebalance"] is True
+    assert group["health_check_type"] == "ELB"
+    assert group["instance_refresh"]["strategy"] == "Rolling"
+    (tg,) = group["target_group_arns"]
+    assert tg.startswith("${aws_lb_target_group.")
+
+
+def test_prod_keeps_on_demand_base_dev_may_be_all_spot(view):
+    _, s = _fleet(view)
+    _, group = view.one_of_model("aws_autoscaling_group", _fleet(view)[0].name)
+    dist = group["mixed_instances_policy"]["instances_distribution"]
+    if view.env == "prod":
+        assert dist["on_demand_base_capacity"] >= 1 and group["min_size"] >= 2
+    if view.env == "dev":
+        assert (dist["on_demand_base_capacity"], dist["on_demand_percentage_above_base_capacity"]) == (0, 0)
+
+
+def test_target_tracking_on_requests_per_target(view):
+    model, s = _fleet(view)
+    _, policy = view.one_of_model("aws_autoscaling_policy", model.name)
+    group_logical, _ = view.one_of_model("aws_autoscaling_group", model.name)
+    assert policy["autoscaling_group_name"] == ref("aws_autoscaling_group", group_logical, "name")
+    tracking = policy["target_tracking_configuration"]
+    spec = tracking["predefined_metric_specification"]
+    assert spec["predefined_metric_type"] == "ALBRequestCountPerTarget"
+    assert spec["resource_label"].startswith("${aws_lb.") and ".arn_suffix}/${aws_lb_target_group." in spec["resource_label"]
+    assert tracking["target_value"] == s.target_requests_per_instance
+
+
+def test_alb_internal_https_only_tls13(view):
+    model, s = _fleet(view)
+    lb_logical, lb = view.one_of_model("aws_lb", model.name)
+    assert lb["name"] == view.naming.load_balancer(model.name) and len(lb["name"]) <= 32
+    assert lb["internal"] is True and s.alb.internal
+    assert sorted(lb["subnets"]) == view.private_subnet_refs()
+    assert lb["drop_invalid_header_fields"] is True
+    assert lb["enable_deletion_protection"] is (view.env != "dev")
+    assert lb["access_logs"] == {"bucket": view.naming.bucket("access-logs"), "prefix": "alb", "enabled": True}
+    listeners = [li for li in view.res("aws_lb_listener").values()
+                 if li["load_balancer_arn"] == ref("aws_lb", lb_logical, "arn")]
+    assert listeners, "no listener"
+    for listener in listeners:  # no HTTP listener at all, not even a redirect
+        assert (listener["protocol"], listener["port"]) == ("HTTPS", 443)
+        assert listener["ssl_policy"].startswith("ELBSecurityPolicy-TLS13-")
+        assert listener["certificate_arn"] == s.alb.certificate_arn
+    _, tg = view.one_of_model("aws_lb_target_group", model.name)
+    assert tg["protocol"] == "HTTPS" and tg["health_check"]["protocol"] == "HTTPS"
+    assert len(tg["name"]) <= 32
+
+
+def test_alb_and_fleet_security_groups_admit_only_each_other(view):
+    model, s = _fleet(view)
+    groups = {v["name"]: k for k, v in view.of_model("aws_security_group", model.name).items()}
+    alb_sg = groups[view.naming.resource(f"{model.name}-alb")]
+    fleet_sg = groups[view.naming.resource(f"{model.name}-fleet")]
+    ingress = view.rules_of(alb_sg, "ingress")
+    assert [(r["from_port"], r["to_port"], r["cidr_ipv4"]) for r in ingress] == \
+        [(443, 443, view.config.platform.network.vpc_cidr)]
+    (out,) = view.rules_of(alb_sg, "egress")
+    assert (out["from_port"], out["referenced_security_group_id"]) == \
+        (s.container_port, ref("aws_security_group", fleet_sg, "id"))
+    (into_fleet,) = view.rules_of(fleet_sg, "ingress")
+    assert (into_fleet["from_port"], into_fleet["to_port"], into_fleet["referenced_security_group_id"]) == \
+        (s.container_port, s.container_port, ref("aws_security_group", alb_sg, "id"))
+
+
+def test_waf_protects_the_alb_and_logs_redacted(view):
+    model, s = _fleet(view)
+    lb_logical, _ = view.one_of_model("aws_lb", model.name)
+    (association,) = [a for a in view.res("aws_wafv2_web_acl_association").values()
+                      if a["resource_arn"] == ref("aws_lb", lb_logical, "arn")]
+    acl_logical = ref_parts(association["web_acl_arn"])[1]
+    acl = view.res("aws_wafv2_web_acl")[acl_logical]
+    assert acl["scope"] == "REGIONAL" and acl["default_action"] == {"allow": {}}
+    groups = {r["statement"]["managed_rule_group_statement"]["name"]: r for r in acl["rule"]
+              if "managed_rule_group_statement" in r["statement"]}
+    assert set(MANAGED_GROUPS) <= set(groups)
+    for rule in groups.values():
+        assert rule["override_action"] == {"none": {}}  # enforced, not counting
+    (rate,) = [r for r in acl["rule"] if "rate_based_statement" in r["statement"]]
+    assert rate["action"] == {"block": {}}
+    assert rate["statement"]["rate_based_statement"]["limit"] == s.waf.rate_limit_per_5_minutes
+    (logging,) = [c for c in view.res("aws_wafv2_web_acl_logging_configuration").values()
+                  if c["resource_arn"] == ref("aws_wafv2_web_acl", acl_logical, "arn")]
+    (destination,) = logging["log_destination_configs"]
+    group = view.get(destination)
+    assert group["name"].startswith("aws-waf-logs-") and group["kms_key_id"] == view.key_ref("audit")
+    assert logging["redacted_fields"] == [{"single_header": {"name": "authorization"}}]

@@ -1,0 +1,177 @@
+"""SageMaker real-time and serverless endpoints: network isolation in the VPC, the inference key,
+encrypted data capture, instance counts, autoscaling, and execution roles scoped to their model."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from modules.platform.sagemaker_base import VARIANT
+from tests.platform.conftest import as_list, ref, ref_parts, statements
+
+
+def _model_parts(view, model):
+    _, sm_model = view.one_of_model("aws_sagemaker_model", model.name)
+    _, config = view.one_of_model("aws_sagemaker_endpoint_configuration", model.name)
+    _, endpoint = view.one_of_model("aws_sagemaker_endpoint", model.name)
+    return sm_model, config, endpoint
+
+
+def test_realtime_model_runs_isolated_in_private_subnets(view):
+    (model,) = view.models("sagemaker")
+    sm_model, _, _ = _model_parts(view, model)
+    assert sm_model["enable_network_isolation"] is True
+    vpc = sm_model["vpc_config"]
+    assert sorted(vpc["subnets"]) == view.private_subnet_refs()
+    (sg,) = vpc["security_group_ids"]
+    sg_logical = ref_parts(sg)[1]
+    assert view.res("aws_security_group")[sg_logical]["name"] == view.naming.resource("sagemaker-workloads")
+    assert view.rules_of(sg_logical, "ingress") == []
+
+
+def test_model_image_and_artifacts_come_from_its_own_repository_and_prefix(view):
+    for model in view.models("sagemaker") + view.models("sagemaker-serverless"):
+        sm_model, _, _ = _model_parts(view, model)
+        repo_logical, repo = view.one_of_model("aws_ecr_repository", model.name)
+        container = sm_model["primary_container"]
+        assert container["image"] == ref("aws_ecr_repository", repo_logical, "repository_url") + f":{model.version}"
+        assert container["model_data_url"] == (
+            f"s3://{view.naming.bucket('model-artifacts')}/models/{model.name}/{model.version}/model.tar.gz")
+        assert repo["name"] == view.naming.model_resource(model.name)
+
+
+def test_realtime_endpoint_config_encrypts_and_captures(view):
+    (model,) = view.models("sagemaker")
+    s = model.sagemaker
+    _, config, endpoint = _model_parts(view, model)
+    assert config["kms_key_arn"] == view.key_ref("inference")
+    capture = config["data_capture_config"]
+    assert capture["enable_capture"] is True
+    assert capture["initial_sampling_percentage"] == s.data_capture_percent
+    assert capture["kms_key_id"] == view.key_ref("inference")
+    assert capture["destination_s3_uri"] == f"s3://{view.naming.bucket('inference')}/data-capture/{model.name}"
+    assert sorted(o["capture_mode"] for o in capture["capture_options"]) == ["Input", "Output"]
+    (variant,) = config["production_variants"]
+    assert variant["variant_name"] == VARIANT
+    assert variant["instance_type"] == s.instance_type
+    assert variant["initial_instance_count"] == s.initial_instance_count
+    assert endpoint["name"] == view.naming.model_resource(model.name)
+    assert ref_parts(endpoint["endpoint_config_name"])[0] == "aws_sagemaker_endpoint_configuration"
+    assert config["lifecycle"] == {"create_before_destroy": True}  # immutable configs roll out by replacement
+
+
+def test_prod_variants_have_at_least_two_instances(prod):
+    for _, config in prod.res("aws_sagemaker_endpoint_configuration").items():
+        for variant in config["production_variants"]:
+            if "serverless_config" in variant:
+                continue
+            assert variant["initial_instance_count"] >= 2
+    for target in prod.res("aws_appautoscaling_target").values():
+        assert target["min_capacity"] >= 2
+
+
+def test_realtime_autoscaling_tracks_invocations_per_instance(view):
+    (model,) = view.models("sagemaker")
+    scaling = model.sagemaker.autoscaling
+    endpoint = view.naming.model_resource(model.name)
+    (target_logical, target) = view.one_of_model("aws_appautoscaling_target", model.name)
+    assert target["resource_id"] == f"endpoint/{endpoint}/variant/{VARIANT}"
+    assert target["scalable_dimension"] == "sagemaker:variant:DesiredInstanceCount"
+    assert (target["min_capacity"], target["max_capacity"]) == (scaling.min_capacity, scaling.max_capacity)
+    _, policy = view.one_of_model("aws_appautoscaling_policy", model.name)
+    assert policy["resource_id"] == ref("aws_appautoscaling_target", target_logical, "resource_id")
+    tracking = policy["target_tracking_scaling_policy_configuration"]
+    assert tracking["predefined_metric_specification"]["predefined_metric_type"] == \
+        "SageMakerVariantInvocationsPerInstance"
+    assert tracking["target_value"] == scaling.target_invocations_per_instance
+    assert tracking["scale_in_cooldown"] > tracking["scale_out_cooldown"]
+
+
+def test_scheduled_actions_follow_config(view):
+    (model,) = view.models("sagemaker")
+    wanted = {a.name: a for a in model.sagemaker.autoscaling.scheduled_actions}
+    actions = view.of_model("aws_appautoscaling_scheduled_action", model.name)
+    assert len(actions) == len(wanted)
+    if view.env == "prod":
+        assert wanted  # prod scales with business hours
+    for action in actions.values():
+        name = action["name"].rsplit("-invocations-", 1)[1]
+        assert action["schedule"] == wanted[name].schedule
+        assert action["scalable_target_action"] == {"min_capacity": str(wanted[name].min_capacity),
+                                                     "max_capacity": str(wanted[name].max_capacity)}
+
+
+def test_serverless_endpoint(view):
+    (model,) = view.models("sagemaker-serverless")
+    s = model.serverless
+    sm_model, config, endpoint = _model_parts(view, model)
+    assert "vpc_config" not in sm_model  # unsupported by serverless inference (suppression documents it)
+    assert [x["id"] for x in sm_model["//"]["aegis_suppressions"]] == ["CKV_AWS_370"]
+    assert config["kms_key_arn"] == view.key_ref("inference")
+    assert "data_capture_config" not in config
+    (variant,) = config["production_variants"]
+    assert variant["serverless_config"] == {"memory_size_in_mb": s.memory_size_mb, "max_concurrency": s.max_concurrency,
+                                            "provisioned_concurrency": s.provisioned_concurrency.min_capacity}
+    assert endpoint["name"] == view.naming.model_resource(model.name)
+    _, target = view.one_of_model("aws_appautoscaling_target", model.name)
+    assert target["scalable_dimension"] == "sagemaker:variant:DesiredProvisionedConcurrency"
+    _, policy = view.one_of_model("aws_appautoscaling_policy", model.name)
+    tracking = policy["target_tracking_scaling_policy_configuration"]
+    assert tracking["predefined_metric_specification"]["predefined_metric_type"] == \
+        "SageMakerVariantProvisionedConcurrencyUtilization"
+    assert tracking["target_value"] == s.provisioned_concurrency.target_utilization
+
+
+@pytest.mark.parametrize("serving", ("sagemaker", "sagemaker-serverless"))
+def test_execution_role_is_limited_to_its_model(view, serving):
+    (model,) = view.models(serving)
+    sm_model, _, _ = _model_parts(view, model)
+    role_logical = ref_parts(sm_model["execution_role_arn"])[1]
+    role = view.res("aws_iam_role")[role_logical]
+    assert role["name"] == view.naming.role(f"{model.name}-exec")
+    trust = json.loads(role["assume_role_policy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": view.config.account_id}}
+    repo_logical, _ = view.one_of_model("aws_ecr_repository", model.name)
+    artifacts = view.naming.bucket_arn("model-artifacts")
+    keys = {view.key_ref("model"), view.key_ref("inference")}
+    for stmt in statements(view.role_policy(role_logical)):
+        actions = as_list(stmt["Action"])
+        resources = as_list(stmt["Resource"])
+        if any(a.startswith("s3:") for a in actions):
+            if stmt["Sid"] == "WriteOwnDataCapture":
+                assert resources == [f"{view.naming.bucket_arn('inference')}/data-capture/{model.name}/*"]
+            elif actions == ["s3:ListBucket"]:
+                assert resources == [artifacts]
+                assert stmt["Condition"]["StringLike"]["s3:prefix"] == f"models/{model.name}/*"
+            else:
+                assert resources == [f"{artifacts}/models/{model.name}/*"]
+        elif any(a.startswith("kms:") for a in actions):
+            assert set(resources) <= keys
+        elif actions == ["ecr:GetAuthorizationToken"]:
+            assert resources == ["*"]
+        elif any(a.startswith("ecr:") for a in actions):
+            assert resources == [ref("aws_ecr_repository", repo_logical, "arn")]
+        elif any(a.startswith("ec2:Describe") for a in actions):
+            assert all(a.startswith("ec2:Describe") for a in actions)
+        for resource in resources:
+            assert resource != "*" or stmt["Sid"] in ("EcrAuthorizationToken", "DescribeNetwork")
+    sids = {s["Sid"] for s in statements(view.role_policy(role_logical))}
+    assert ("WriteOwnDataCapture" in sids) == (serving == "sagemaker")
+    assert ("ManageEndpointNetworkInterfaces" in sids) == (serving == "sagemaker")
+
+
+def test_model_repositories_are_hardened(view):
+    for logical, repo in view.res("aws_ecr_repository").items():
+        assert repo["image_tag_mutability"] == "IMMUTABLE"
+        assert repo["image_scanning_configuration"] == {"scan_on_push": True}
+        assert repo["encryption_configuration"] == [{"encryption_type": "KMS", "kms_key": view.key_ref("model")}]
+        assert repo["force_delete"] is False
+        (policy,) = [p for p in view.res("aws_ecr_lifecycle_policy").values()
+                     if p["repository"] == ref("aws_ecr_repository", logical, "name")]
+        rules = json.loads(policy["policy"])["rules"]
+        # Only untagged images expire: a deployed version's tag is never removed under a running fleet.
+        assert [r["selection"]["tagStatus"] for r in rules] == ["untagged"]
+    kinds_with_images = {"sagemaker", "sagemaker-serverless", "ec2"}
+    assert len(view.res("aws_ecr_repository")) == len([m for m in view.config.platform.models
+                                                       if m.serving in kinds_with_images])
