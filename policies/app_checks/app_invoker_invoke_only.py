@@ -26,7 +26,8 @@ def _enabled(config) -> bool:
     return PERSONA in enabled() if callable(enabled) else True
 
 
-@app_check("AEGIS_APP_INVOKER_INVOKE_ONLY", "The app-invoker role can only invoke this environment's endpoints and functions")
+@app_check("AEGIS_APP_INVOKER_INVOKE_ONLY",
+           "The app-invoker role can only invoke this environment's endpoints and functions")
 def app_invoker_invoke_only(app: AppView):
     for env in app.envs:
         role_name = env.naming.role(PERSONA)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from policies.app_checks.base import AppView, app_check, as_float, as_list, fail, judge, nested, ref
 
 
-@app_check("AEGIS_BUDGET_AND_ANOMALY", "Each environment has a monthly cost budget with alerts and a cost anomaly monitor")
+@app_check("AEGIS_BUDGET_AND_ANOMALY",
+           "Each environment has a monthly cost budget with alerts and a cost anomaly monitor")
 def budget_and_anomaly(app: AppView):
     for env in app.envs:
         home = env.home_stack("governance")
@@ -28,7 +29,8 @@ def budget_and_anomaly(app: AppView):
         subscriptions = [c for _, _, c in env.resources("aws_ce_anomaly_subscription")]
         for stack, name, conf in monitors:
             subscribed = [s for s in subscriptions if nested(s, "subscriber") and any(
-                (ref(a) or ("", ""))[:2] == ("aws_ce_anomaly_monitor", name) for a in as_list(s.get("monitor_arn_list")))]
+                (ref(a) or ("", ""))[:2] == ("aws_ce_anomaly_monitor", name)
+                for a in as_list(s.get("monitor_arn_list")))]
             yield judge(stack.name, f"aws_ce_anomaly_monitor.{name}",
                         [] if subscribed else ["no anomaly subscription with a subscriber watches this monitor"],
                         "cost anomalies are alerted")

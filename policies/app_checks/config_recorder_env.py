@@ -12,7 +12,8 @@ from __future__ import annotations
 from policies.app_checks.base import AppView, app_check, fail, is_true, judge, key_class_of, one, ref
 
 
-@app_check("AEGIS_CONFIG_RECORDER_ENV", "AWS Config records all resources (global in the home region), is on, delivers to the audit bucket")
+@app_check("AEGIS_CONFIG_RECORDER_ENV",
+           "AWS Config records all resources (global in the home region), is on, delivers to the audit bucket")
 def config_recorder_env(app: AppView):
     for env in app.envs:
         recorders = list(env.resources("aws_config_configuration_recorder"))

@@ -25,7 +25,8 @@ def _problems(stack, name, conf):
     if conf.get("enable") is False or conf.get("enable") == "false":
         yield "the detector is disabled"
     legacy = is_true((one(one(conf, "datasources"), "s3_logs") or {}).get("enable"))
-    features = attached(stack, "aws_guardduty_detector_feature", "aws_guardduty_detector", name, conf, "detector_id", ())
+    features = attached(stack, "aws_guardduty_detector_feature", "aws_guardduty_detector", name, conf,
+                        "detector_id", ())
     feature = any(f.get("name") == "S3_DATA_EVENTS" and f.get("status") == "ENABLED" for _, f in features)
     if not (legacy or feature):
         yield "S3 protection is off (no S3_DATA_EVENTS feature ENABLED, no datasources.s3_logs)"

@@ -13,7 +13,8 @@ from policies.app_checks.base import AppView, app_check, fail, judge, ok, ref, s
 DIMENSION = "lambda:function:ProvisionedConcurrency"
 
 
-@app_check("AEGIS_LAMBDA_ALIAS_AUTOSCALING", "Every Lambda alias with provisioned concurrency (all in prod) autoscales it")
+@app_check("AEGIS_LAMBDA_ALIAS_AUTOSCALING",
+           "Every Lambda alias with provisioned concurrency (all in prod) autoscales it")
 def lambda_alias_autoscaling(app: AppView):
     for env in app.envs:
         for stack, name, conf in env.resources("aws_lambda_alias"):
@@ -25,7 +26,8 @@ def lambda_alias_autoscaling(app: AppView):
                 continue
             resource_id = f"function:{function}:{alias}"
             provisioned = any(
-                _function_name(stack, pc.get("function_name")) == function and stack.resolve(pc.get("qualifier")) == alias
+                _function_name(stack, pc.get("function_name")) == function
+                and stack.resolve(pc.get("qualifier")) == alias
                 for pc in stack.resources("aws_lambda_provisioned_concurrency_config").values())
             targeted = any(t.get("service_namespace") == "lambda" and stack.resolve(t.get("resource_id")) == resource_id
                            for t in stack.resources("aws_appautoscaling_target").values())

@@ -14,7 +14,8 @@ from __future__ import annotations
 from policies.app_checks.base import AppView, app_check, as_int, as_list, fail, judge, one
 
 
-@app_check("AEGIS_LAMBDA_INFERENCE_CONTROLS", "Lambda inference functions reserve concurrency and, in prod, enforce code signing")
+@app_check("AEGIS_LAMBDA_INFERENCE_CONTROLS",
+           "Lambda inference functions reserve concurrency and, in prod, enforce code signing")
 def lambda_inference_controls(app: AppView):
     for env in app.envs:
         functions = {c.get("function_name"): (s, n, c) for s, n, c in env.resources("aws_lambda_function")}

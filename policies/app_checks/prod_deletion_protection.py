@@ -56,7 +56,8 @@ def _problems(stack, rtype, name, conf):
         if as_int(conf.get("deletion_window_in_days")) != 30:
             yield "neither lifecycle.prevent_destroy nor the 30-day deletion window"
     elif rtype == "aws_backup_vault":
-        if not attached(stack, "aws_backup_vault_lock_configuration", "aws_backup_vault", name, conf, "backup_vault_name"):
+        if not attached(stack, "aws_backup_vault_lock_configuration", "aws_backup_vault", name, conf,
+                        "backup_vault_name"):
             yield "neither lifecycle.prevent_destroy nor a vault lock"
     elif rtype in REFUSE_NON_EMPTY:
         if conf.get(REFUSE_NON_EMPTY[rtype]) is not False:

@@ -53,7 +53,8 @@ def _asg_problems(stack, conf, required):
         return ["the group's launch template is not a resource of this stack: volume tags cannot be judged"]
     specs = {s.get("resource_type"): s.get("tags") or {} for s in nested(template[1], "tag_specifications")}
     problems = []
-    for kind, sources in (("instance", (propagated, specs.get("instance", {}))), ("volume", (specs.get("volume", {}),))):
+    sources_of = {"instance": (propagated, specs.get("instance", {})), "volume": (specs.get("volume", {}),)}
+    for kind, sources in sources_of.items():
         missing = [k for k, v in required.items() if not any(src.get(k) == v for src in sources)]
         if missing:
             problems.append(f"launched {kind}s lack {', '.join(missing)}")

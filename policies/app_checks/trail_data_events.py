@@ -50,7 +50,8 @@ def _coverage(trail: dict, objects: dict[str, str]) -> set[tuple[str, str]]:
                     covered |= {(purpose, m) for m in modes}
     for selector in nested(trail, "advanced_event_selector"):
         fields = {f.get("field"): f for f in nested(selector, "field_selector")}
-        if _equals(fields.get("eventCategory")) != ["Data"] or _equals(fields.get("resources.type")) != ["AWS::S3::Object"]:
+        if (_equals(fields.get("eventCategory")) != ["Data"]
+                or _equals(fields.get("resources.type")) != ["AWS::S3::Object"]):
             continue
         if set(fields) - {"eventCategory", "resources.type", "resources.ARN", "readOnly"}:
             continue  # narrowed by event name, user, … : may miss events

@@ -19,8 +19,9 @@ TLS13_POLICY = re.compile(r"^ELBSecurityPolicy-TLS13-1-[23]-[A-Za-z0-9-]+$")
 
 class LoadBalancerListenerTls13(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_6", "Load balancer listener uses a TLS 1.3 security policy; HTTP only redirects to HTTPS",
-                         ["aws_lb_listener", "aws_alb_listener"], [CheckCategories.ENCRYPTION, CheckCategories.NETWORKING])
+        super().__init__(
+            "CKV_AEGIS_6", "Load balancer listener uses a TLS 1.3 security policy; HTTP only redirects to HTTPS",
+            ["aws_lb_listener", "aws_alb_listener"], [CheckCategories.ENCRYPTION, CheckCategories.NETWORKING])
 
     def evaluate(self, conf):
         protocol = str(value(conf, "protocol", "HTTP")).upper()

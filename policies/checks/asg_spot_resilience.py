@@ -19,8 +19,9 @@ CAPACITY_AWARE = ("price-capacity-optimized", "capacity-optimized", "capacity-op
 
 class AsgSpotResilience(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_21", "Auto Scaling group using Spot is capacity-aware, rebalances and uses ELB health checks",
-                         ["aws_autoscaling_group"], [CheckCategories.BACKUP_AND_RECOVERY, CheckCategories.AI_AND_ML])
+        super().__init__(
+            "CKV_AEGIS_21", "Auto Scaling group using Spot is capacity-aware, rebalances and uses ELB health checks",
+            ["aws_autoscaling_group"], [CheckCategories.BACKUP_AND_RECOVERY, CheckCategories.AI_AND_ML])
 
     def evaluate(self, conf):
         self.evaluated_keys = ["mixed_instances_policy", "capacity_rebalance", "health_check_type"]

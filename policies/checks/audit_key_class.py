@@ -23,8 +23,9 @@ KEY_ATTRIBUTE = {
 
 class AuditKeyClass(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_14", "Audit records (CloudTrail, log groups, Config delivery, backup vault) use the audit key",
-                         list(KEY_ATTRIBUTE), [CheckCategories.ENCRYPTION, CheckCategories.LOGGING])
+        super().__init__(
+            "CKV_AEGIS_14", "Audit records (CloudTrail, log groups, Config delivery, backup vault) use the audit key",
+            list(KEY_ATTRIBUTE), [CheckCategories.ENCRYPTION, CheckCategories.LOGGING])
 
     def evaluate(self, conf):
         attribute = KEY_ATTRIBUTE[self.entity_type]

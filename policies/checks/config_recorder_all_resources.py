@@ -17,8 +17,9 @@ except ImportError:  # loaded by plain checkov from this folder
 
 class ConfigRecorderAllResources(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_16", "AWS Config recorder records all supported resource types",
-                         ["aws_config_configuration_recorder"], [CheckCategories.LOGGING])
+        super().__init__(
+            "CKV_AEGIS_16", "AWS Config recorder records all supported resource types",
+            ["aws_config_configuration_recorder"], [CheckCategories.LOGGING])
 
     def evaluate(self, conf):
         self.evaluated_keys = ["recording_group"]

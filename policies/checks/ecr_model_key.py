@@ -15,8 +15,9 @@ except ImportError:  # loaded by plain checkov from this folder
 
 class EcrModelKey(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_15", "ECR repository is encrypted with the model-data KMS key",
-                         ["aws_ecr_repository"], [CheckCategories.ENCRYPTION, CheckCategories.AI_AND_ML])
+        super().__init__(
+            "CKV_AEGIS_15", "ECR repository is encrypted with the model-data KMS key",
+            ["aws_ecr_repository"], [CheckCategories.ENCRYPTION, CheckCategories.AI_AND_ML])
 
     def evaluate(self, conf):
         self.evaluated_keys = ["encryption_configuration"]

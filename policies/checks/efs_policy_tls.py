@@ -15,8 +15,9 @@ except ImportError:  # loaded by plain checkov from this folder
 
 class EfsPolicyDeniesInsecureTransport(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_17", "EFS file system policy denies access without TLS",
-                         ["aws_efs_file_system_policy"], [CheckCategories.ENCRYPTION, CheckCategories.NETWORKING])
+        super().__init__(
+            "CKV_AEGIS_17", "EFS file system policy denies access without TLS",
+            ["aws_efs_file_system_policy"], [CheckCategories.ENCRYPTION, CheckCategories.NETWORKING])
 
     def evaluate(self, conf):
         self.evaluated_keys = ["policy"]

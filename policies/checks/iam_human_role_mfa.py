@@ -16,7 +16,8 @@ import re
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 try:
-    from policies.checks.aegis_checklib import AegisCheck, conditions, is_allow, policy_document, principals, statements, value
+    from policies.checks.aegis_checklib import (AegisCheck, conditions, is_allow, policy_document, principals,
+                                                statements, value)
 except ImportError:  # loaded by plain checkov from this folder
     from aegis_checklib import AegisCheck, conditions, is_allow, policy_document, principals, statements, value
 
@@ -45,8 +46,9 @@ def roles_only(stmt: dict) -> bool:
 
 class IamHumanRoleRequiresMfa(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_12", "IAM role assumable by people requires MFA",
-                         ["aws_iam_role"], [CheckCategories.IAM])
+        super().__init__(
+            "CKV_AEGIS_12", "IAM role assumable by people requires MFA",
+            ["aws_iam_role"], [CheckCategories.IAM])
 
     def evaluate(self, conf):
         self.evaluated_keys = ["assume_role_policy"]

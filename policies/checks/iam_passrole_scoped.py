@@ -37,8 +37,9 @@ def passrole_problem(stmt: dict) -> str | None:
 
 class IamPassRoleScoped(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_10", "iam:PassRole is limited to named roles and an iam:PassedToService condition",
-                         POLICY_RESOURCES + ["aws_iam_role"], [CheckCategories.IAM])
+        super().__init__(
+            "CKV_AEGIS_10", "iam:PassRole is limited to named roles and an iam:PassedToService condition",
+            POLICY_RESOURCES + ["aws_iam_role"], [CheckCategories.IAM])
 
     def evaluate(self, conf):
         self.evaluated_keys = ["policy", "inline_policy"]

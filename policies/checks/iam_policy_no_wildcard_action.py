@@ -17,8 +17,9 @@ except ImportError:  # loaded by plain checkov from this folder
 
 class IamPolicyNoWildcardAction(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_9", "IAM policy allows no '*' action and no Allow with NotAction",
-                         POLICY_RESOURCES + ["aws_iam_role"], [CheckCategories.IAM])
+        super().__init__(
+            "CKV_AEGIS_9", "IAM policy allows no '*' action and no Allow with NotAction",
+            POLICY_RESOURCES + ["aws_iam_role"], [CheckCategories.IAM])
 
     def evaluate(self, conf):
         self.evaluated_keys = ["policy", "inline_policy"]

@@ -17,8 +17,9 @@ except ImportError:  # loaded by plain checkov from this folder
 
 class InferenceStoreKey(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_13", "Inference data stores (DynamoDB, EFS, SQS, Lambda environment) use the inference-data key",
-                         ["aws_dynamodb_table", "aws_efs_file_system", "aws_sqs_queue", "aws_lambda_function"],
+        super().__init__(
+            "CKV_AEGIS_13", "Inference data stores (DynamoDB, EFS, SQS, Lambda environment) use the inference-data key",
+            ["aws_dynamodb_table", "aws_efs_file_system", "aws_sqs_queue", "aws_lambda_function"],
                          [CheckCategories.ENCRYPTION, CheckCategories.AI_AND_ML])
 
     def evaluate(self, conf):

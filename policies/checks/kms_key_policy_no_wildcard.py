@@ -32,8 +32,9 @@ def is_admin_statement(stmt: dict) -> bool:
 
 class KmsKeyPolicyNoWildcard(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_8", "KMS key policy grants kms:* only in the account admin statement",
-                         ["aws_kms_key", "aws_kms_key_policy"], [CheckCategories.ENCRYPTION, CheckCategories.IAM])
+        super().__init__(
+            "CKV_AEGIS_8", "KMS key policy grants kms:* only in the account admin statement",
+            ["aws_kms_key", "aws_kms_key_policy"], [CheckCategories.ENCRYPTION, CheckCategories.IAM])
 
     def evaluate(self, conf):
         self.evaluated_keys = ["policy"]

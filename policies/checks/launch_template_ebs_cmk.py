@@ -17,8 +17,9 @@ except ImportError:  # loaded by plain checkov from this folder
 
 class LaunchTemplateEbsCmk(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_4", "Launch template encrypts every EBS volume with the model-data CMK",
-                         ["aws_launch_template"], [CheckCategories.ENCRYPTION, CheckCategories.AI_AND_ML])
+        super().__init__(
+            "CKV_AEGIS_4", "Launch template encrypts every EBS volume with the model-data CMK",
+            ["aws_launch_template"], [CheckCategories.ENCRYPTION, CheckCategories.AI_AND_ML])
 
     def evaluate(self, conf):
         self.evaluated_keys = ["block_device_mappings"]

@@ -16,8 +16,9 @@ except ImportError:  # loaded by plain checkov from this folder
 
 class LaunchTemplateInstanceIsolation(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_5", "Launch template requires IMDSv2 with hop limit 1 and assigns no public IP",
-                         ["aws_launch_template"], [CheckCategories.NETWORKING, CheckCategories.AI_AND_ML])
+        super().__init__(
+            "CKV_AEGIS_5", "Launch template requires IMDSv2 with hop limit 1 and assigns no public IP",
+            ["aws_launch_template"], [CheckCategories.NETWORKING, CheckCategories.AI_AND_ML])
 
     def evaluate(self, conf):
         self.evaluated_keys = ["metadata_options", "network_interfaces"]

@@ -11,7 +11,8 @@ from checkov.common.models.enums import CheckCategories, CheckResult
 
 try:
     from policies.checks.aegis_checklib import (AegisCheck, actions, conditions, insecure_transport_denies,
-                                                is_deny, is_public_principal, policy_document, resources, statements, value)
+                                                is_deny, is_public_principal, policy_document, resources,
+                                                statements, value)
 except ImportError:  # loaded by plain checkov from this folder
     from aegis_checklib import (AegisCheck, actions, conditions, insecure_transport_denies,
                                 is_deny, is_public_principal, policy_document, resources, statements, value)
@@ -40,8 +41,9 @@ def denies_old_tls(doc: dict) -> bool:
 
 class S3BucketPolicyDeniesInsecureTransport(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_7", "S3 bucket policy denies non-TLS requests and TLS older than 1.2",
-                         ["aws_s3_bucket_policy"], [CheckCategories.ENCRYPTION, CheckCategories.NETWORKING])
+        super().__init__(
+            "CKV_AEGIS_7", "S3 bucket policy denies non-TLS requests and TLS older than 1.2",
+            ["aws_s3_bucket_policy"], [CheckCategories.ENCRYPTION, CheckCategories.NETWORKING])
 
     def evaluate(self, conf):
         self.evaluated_keys = ["policy"]

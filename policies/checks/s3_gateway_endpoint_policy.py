@@ -22,8 +22,9 @@ NAMED_BUCKET = re.compile(r"^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{2,}")
 
 class S3GatewayEndpointPolicy(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_20", "S3 gateway VPC endpoint policy allows only named buckets",
-                         ["aws_vpc_endpoint"], [CheckCategories.NETWORKING, CheckCategories.IAM])
+        super().__init__(
+            "CKV_AEGIS_20", "S3 gateway VPC endpoint policy allows only named buckets",
+            ["aws_vpc_endpoint"], [CheckCategories.NETWORKING, CheckCategories.IAM])
 
     def evaluate(self, conf):
         service = str(value(conf, "service_name", ""))

@@ -17,8 +17,9 @@ except ImportError:  # loaded by plain checkov from this folder
 
 class S3ObjectLockDefaultRetention(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_18", "S3 object lock configuration sets a default retention mode and period",
-                         ["aws_s3_bucket_object_lock_configuration"], [CheckCategories.BACKUP_AND_RECOVERY])
+        super().__init__(
+            "CKV_AEGIS_18", "S3 object lock configuration sets a default retention mode and period",
+            ["aws_s3_bucket_object_lock_configuration"], [CheckCategories.BACKUP_AND_RECOVERY])
 
     def evaluate(self, conf):
         self.evaluated_keys = ["object_lock_enabled", "rule"]

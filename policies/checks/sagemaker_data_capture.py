@@ -23,8 +23,9 @@ INFERENCE_BUCKET = re.compile(r"^s3://[a-z0-9-]+-inference-\d{12}-[a-z0-9-]+(/|$
 
 class SageMakerDataCapture(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_2", "SageMaker endpoint captures inference data, encrypted with the inference-data key",
-                         ["aws_sagemaker_endpoint_configuration"],
+        super().__init__(
+            "CKV_AEGIS_2", "SageMaker endpoint captures inference data, encrypted with the inference-data key",
+            ["aws_sagemaker_endpoint_configuration"],
                          [CheckCategories.LOGGING, CheckCategories.AI_AND_ML])
 
     def evaluate(self, conf):

@@ -15,8 +15,9 @@ except ImportError:  # loaded by plain checkov from this folder
 
 class SageMakerEndpointConfigInferenceKey(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_1", "SageMaker endpoint configuration is encrypted with the inference-data KMS key",
-                         ["aws_sagemaker_endpoint_configuration"],
+        super().__init__(
+            "CKV_AEGIS_1", "SageMaker endpoint configuration is encrypted with the inference-data KMS key",
+            ["aws_sagemaker_endpoint_configuration"],
                          [CheckCategories.ENCRYPTION, CheckCategories.AI_AND_ML])
 
     def evaluate(self, conf):

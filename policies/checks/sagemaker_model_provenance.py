@@ -25,8 +25,9 @@ MODEL_BUCKET_URI = re.compile(r"^s3://[a-z0-9-]+-model-artifacts-\d{12}-[a-z0-9-
 
 class SageMakerModelProvenance(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_3", "SageMaker model artifacts come from the project's model bucket and images from private ECR",
-                         ["aws_sagemaker_model"], [CheckCategories.SUPPLY_CHAIN, CheckCategories.AI_AND_ML])
+        super().__init__(
+            "CKV_AEGIS_3", "SageMaker model artifacts come from the project's model bucket and images from private ECR",
+            ["aws_sagemaker_model"], [CheckCategories.SUPPLY_CHAIN, CheckCategories.AI_AND_ML])
 
     def evaluate(self, conf):
         containers = blocks(conf, "primary_container") + blocks(conf, "container")

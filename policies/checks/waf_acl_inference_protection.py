@@ -32,8 +32,8 @@ def _rules_from_blocks(conf: dict) -> list[dict]:
                         "enforced": "block" in action or "captcha" in action or "challenge" in action})
         elif managed is not None:
             override = block(rule, "override_action") or {}
-            out.append({"kind": "managed", "group": value(managed, "name"),
-                        "vendor": value(managed, "vendor_name"), "enforced": "none" in override and "count" not in override})
+            out.append({"kind": "managed", "group": value(managed, "name"), "vendor": value(managed, "vendor_name"),
+                        "enforced": "none" in override and "count" not in override})
     return out
 
 
@@ -61,8 +61,9 @@ def _rules_from_json(text: str) -> list[dict] | None:
 
 class WafAclInferenceProtection(AegisCheck):
     def __init__(self) -> None:
-        super().__init__("CKV_AEGIS_19", "WAF web ACL enforces a rate limit and the AWS common and known-bad-input rule groups",
-                         ["aws_wafv2_web_acl"], [CheckCategories.NETWORKING, CheckCategories.APPLICATION_SECURITY])
+        super().__init__(
+            "CKV_AEGIS_19", "WAF web ACL enforces a rate limit and the AWS common and known-bad-input rule groups",
+            ["aws_wafv2_web_acl"], [CheckCategories.NETWORKING, CheckCategories.APPLICATION_SECURITY])
 
     def evaluate(self, conf):
         self.evaluated_keys = ["rule", "rule_json"]
