@@ -5,6 +5,11 @@ resources (the detector's `datasources` block is deprecated): S3 data events (da
 artifacts), EBS malware scans (GPU fleet volumes), Lambda network activity (Lambda models) and,
 where the region offers it, runtime monitoring with GuardDuty-managed agents for EC2.
 An EventBridge rule sends findings at or above the configured severity to the alert topic.
+
+GuardDuty is regional. When the environment uses its DR region (replication on), a second
+detector watches the replicas there, and a rule forwards its findings to the primary region's
+default event bus, where the same rule routes them to the alert topic (SNS targets must be in
+the rule's region).
 """
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ from constructs import Construct
 
 from modules import aws
 from modules.access.settings import FINDING_SEVERITY
+from modules.boundary import boundary_arn
+from modules.iam_doc import document, statement
 from policies.suppress import suppress
 
 FEATURES = ("S3_DATA_EVENTS", "EBS_MALWARE_PROTECTION", "LAMBDA_NETWORK_LOGS")
@@ -29,27 +36,22 @@ def findings_pattern(min_severity: str) -> str:
     }, sort_keys=True)
 
 
+def forwarder_trust(naming, rule_arn: str) -> str:
+    return document(statement(
+        "TrustEventBridgeForTheDrRule", "Allow", "sts:AssumeRole", principal={"Service": "events.amazonaws.com"},
+        condition={"StringEquals": {"aws:SourceAccount": naming.account_id, "aws:SourceArn": rule_arn}}))
+
+
+def forwarder_policy(bus_arn: str) -> str:
+    return document(statement("PutEventsOnThePrimaryBus", "Allow", "events:PutEvents", bus_arn))
+
+
 class ThreatDetection(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, stack, topic_arn: str, topic_dependency=None):
         super().__init__(scope, construct_id)
         naming, settings = stack.naming, stack.config.access.guardduty
-        self.detector = aws.guardduty_detector.GuarddutyDetector(
-            self, "detector", enable=True, finding_publishing_frequency=settings.publishing_frequency)
-        suppress(self.detector, "CKV2_AWS_3",
-                 "Each environment enables its own detector in its own account and region here, with every "
-                 "protection plan; organisation-wide auto-enable belongs to the GuardDuty delegated "
-                 "administrator account, outside this project", "2027-12-31")
-        f = aws.guardduty_detector_feature
-        self.features = {
-            name: f.GuarddutyDetectorFeature(self, name.lower().replace("_", "-"), detector_id=self.detector.id,
-                                             name=name, status="ENABLED")
-            for name in FEATURES
-        }
-        if settings.runtime_monitoring:
-            self.features[RUNTIME_FEATURE] = f.GuarddutyDetectorFeature(
-                self, "runtime-monitoring", detector_id=self.detector.id, name=RUNTIME_FEATURE, status="ENABLED",
-                additional_configuration=[f.GuarddutyDetectorFeatureAdditionalConfiguration(name=a, status="ENABLED")
-                                          for a in RUNTIME_AGENTS])
+        self.settings = settings
+        self.detector, self.features = self._detector("")
         self.rule_name = naming.resource("guardduty-findings")
         self.rule = aws.cloudwatch_event_rule.CloudwatchEventRule(
             self, "findings-rule", name=self.rule_name,
@@ -58,3 +60,48 @@ class ThreatDetection(Construct):
         self.target = aws.cloudwatch_event_target.CloudwatchEventTarget(
             self, "findings-to-alerts", rule=self.rule.name, target_id="alert-topic", arn=topic_arn,
             depends_on=[topic_dependency] if topic_dependency is not None else None)
+        if stack.config.data.replication.enabled:
+            self._dr_region(stack)
+
+    def _detector(self, suffix: str, provider=None):
+        detector = aws.guardduty_detector.GuarddutyDetector(
+            self, f"detector{suffix}", enable=True, finding_publishing_frequency=self.settings.publishing_frequency,
+            provider=provider)
+        suppress(detector, "CKV2_AWS_3",
+                 "Each environment enables its own detector in its own account and regions here, with every "
+                 "protection plan; organisation-wide auto-enable belongs to the GuardDuty delegated "
+                 "administrator account, outside this project", "2027-12-31")
+        f = aws.guardduty_detector_feature
+        features = {
+            name: f.GuarddutyDetectorFeature(self, name.lower().replace("_", "-") + suffix, detector_id=detector.id,
+                                             name=name, status="ENABLED", provider=provider)
+            for name in FEATURES
+        }
+        if self.settings.runtime_monitoring:
+            features[RUNTIME_FEATURE] = f.GuarddutyDetectorFeature(
+                self, f"runtime-monitoring{suffix}", detector_id=detector.id, name=RUNTIME_FEATURE, status="ENABLED",
+                additional_configuration=[f.GuarddutyDetectorFeatureAdditionalConfiguration(name=a, status="ENABLED")
+                                          for a in RUNTIME_AGENTS], provider=provider)
+        return detector, features
+
+    def _dr_region(self, stack) -> None:
+        naming, config = stack.naming, stack.config
+        provider = stack.dr_provider
+        self.dr_detector, self.dr_features = self._detector("-dr", provider)
+        self.dr_rule_name = naming.resource("guardduty-findings-dr")
+        rule_arn = f"arn:aws:events:{config.dr_region}:{config.account_id}:rule/{self.dr_rule_name}"
+        self.primary_bus_arn = f"arn:aws:events:{config.region}:{config.account_id}:event-bus/default"
+        self.forwarder = aws.iam_role.IamRole(
+            self, "forwarder-role", name=naming.role("guardduty-forwarder"),
+            description=f"EventBridge forwards {config.dr_region} GuardDuty findings to {config.region}",
+            assume_role_policy=forwarder_trust(naming, rule_arn), permissions_boundary=boundary_arn(naming))
+        policy = aws.iam_role_policy.IamRolePolicy(
+            self, "forwarder-policy", name="put-events-primary-bus", role=self.forwarder.id,
+            policy=forwarder_policy(self.primary_bus_arn))
+        self.dr_rule = aws.cloudwatch_event_rule.CloudwatchEventRule(
+            self, "findings-rule-dr", name=self.dr_rule_name, provider=provider,
+            description=f"GuardDuty findings of {config.dr_region} to the {config.region} bus (and the alert topic)",
+            event_pattern=findings_pattern(self.settings.finding_min_severity), state="ENABLED")
+        aws.cloudwatch_event_target.CloudwatchEventTarget(
+            self, "findings-to-primary-bus", rule=self.dr_rule.name, target_id="primary-bus",
+            arn=self.primary_bus_arn, role_arn=self.forwarder.arn, provider=provider, depends_on=[policy])

@@ -3,6 +3,8 @@ policies/iam_eval.py on the synthesized documents (the role's inline policies AN
 boundary from the data stack), in every environment."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pytest
 
 from modules.access.settings import PERSONAS, WORKLOAD_PERSONAS
@@ -16,6 +18,7 @@ ML, DS, INV, AUD, ADM = "ml-engineer", "data-scientist", "app-invoker", "securit
 VPC = {"sagemaker:VpcSubnets": ["subnet-0123456789abcdef0"]}
 
 
+@lru_cache(maxsize=None)
 def other_env(env: str) -> Naming:
     return Naming.of(load_env(ENVS[(ENVS.index(env) + 1) % len(ENVS)]))
 
