@@ -1,58 +1,163 @@
-"""Markdown summary for a pull-request comment: verdict, env × pillar × severity, failures, suppressions."""
+"""Markdown for a pull-request comment: the verdict first, a table per environment, the failures with
+links to their SARIF locations, and collapsible details; always under GitHub's comment limit.
+
+Failures link to the code-scanning alerts of the pull request for that check when the GitHub
+Actions variables are set (GITHUB_SERVER_URL, GITHUB_REPOSITORY, and the PR number from
+AEGIS_PR_NUMBER or GITHUB_REF `refs/pull/<n>/merge`); elsewhere the SARIF location is plain text.
+When everything does not fit in LIMIT characters, the least important rows are cut and the comment
+says what was cut and where the full lists are.
+"""
 from __future__ import annotations
 
+import os
+import re
 from itertools import groupby
+from urllib.parse import quote
 
-from policies.report.model import ORDER, counts, failures, matrix
+from policies.report.model import ORDER, TOOL, counts, failures, matrix
 
-MAX_ROWS = 40  # failing checks shown: a PR comment stays readable (and under GitHub's size limit)
-MAX_RESOURCES = 10
+# GitHub refuses comments over 65,536 characters; leave room for the sticky-comment marker and for
+# sections other writers add (the plan gate's planned changes).
+LIMIT = 60_000
 ICON = {"pass": "✅", "fail": "❌", "error": "⛔"}
 
 
-def _cell(text: str) -> str:
+def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _pr_number() -> str | None:
+    explicit = os.environ.get("AEGIS_PR_NUMBER", "")
+    if explicit.isdigit():
+        return explicit
+    match = re.match(r"^refs/pull/(\d+)/", os.environ.get("GITHUB_REF", ""))
+    return match.group(1) if match else None
+
+
+def alert_link(check_id: str) -> str | None:
+    """The code-scanning alerts of this PR for one check, when running in GitHub Actions."""
+    server, repo, pr = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY"), _pr_number()
+    if not (server and repo):
+        return None
+    query = "is:open " + (f"pr:{pr} " if pr else "") + f"tool:{TOOL} rule:{check_id}"
+    return f"{server.rstrip('/')}/{repo}/security/code-scanning?query={quote(query)}"
+
+
+def _location(result, f) -> str:
+    """The finding's SARIF location: artifact URI and line, linked to its alerts when possible."""
+    base = result.target.rstrip("/")
+    uri = f"{base}/{f.file}" if base else f.file
+    text = f"`{uri}:{f.line or 1}`"
+    link = alert_link(f.check_id)
+    return f"[{text}]({link})" if link else text
+
+
+class _Budget:
+    """Sections in priority order; rows of a section are dropped from its end when over the limit."""
+
+    def __init__(self):
+        self.sections: list[tuple[int, list[str], list[str], list[str], str]] = []
+
+    def add(self, priority: int, head: list[str], rows: list[str], tail: list[str] = (), what: str = "") -> None:
+        self.sections.append((priority, list(head), list(rows), list(tail), what))
+
+    def text(self) -> tuple[str, dict[str, int]]:
+        sections = [list(s) for s in self.sections]
+        cut: dict[str, int] = {}
+
+        def joined() -> str:
+            lines = []
+            for _, head, rows, tail, _ in sections:
+                if rows or not tail:
+                    lines += head + rows + tail
+            return "\n".join(lines) + "\n"
+
+        text = joined()
+        # Drop rows from the lowest-priority sections first, a few at a time.
+        for section in sorted(sections, key=lambda s: -s[0]):
+            while len(text) + 400 > LIMIT and section[2]:
+                drop = max(1, len(section[2]) // 10)
+                del section[2][-drop:]
+                cut[section[4]] = cut.get(section[4], 0) + drop
+                text = joined()
+        return text, cut
 
 
 def render(result) -> str:
     c = counts(result.findings)
-    lines = [f"## {ICON[result.verdict]} Aegis policy gate: {result.verdict.upper()}", ""]
+    budget = _Budget()
+    head = [f"## {ICON[result.verdict]} Aegis policy gate: {result.verdict.upper()}", ""]
     thresholds = ", ".join(f"{env} ≥ {level}" for env, level in sorted(result.thresholds.items()))
-    lines.append(f"{c['checks']} results on {len(result.stacks)} stacks ({sum(result.stacks.values())} resources): "
-                 f"{c['passed']} passed, {c['failed']} failed ({c['blocking']} blocking), "
-                 f"{c['suppressed']} suppressed. checkov {result.checkov_version}."
-                 + (f" Fails on: {thresholds}." if thresholds else ""))
+    head.append(f"**{c['blocking']} blocking** failure(s), {c['failed'] - c['blocking']} below threshold, "
+                f"{c['suppressed']} suppressed, {c['passed']} passed: {c['checks']} results on {len(result.stacks)} "
+                f"stacks ({sum(result.stacks.values())} resources), checkov {result.checkov_version}."
+                + (f" Fails on: {thresholds}." if thresholds else ""))
+    budget.add(0, head, [])
     if result.errors:
-        lines += ["", "### Errors (the gate could not judge; it fails closed)", ""]
-        lines += [f"- {_cell(e)}" for e in result.errors]
+        budget.add(0, ["", "### ⛔ Errors (the gate could not judge everything; it fails closed)", ""],
+                   [f"- {_cell(e)}" for e in result.errors], what="errors")
+
+    # A table per environment: pillar × severity of failures, suppressed and passed.
     cells = matrix(result.findings)
-    if cells:
-        lines += ["", "### Failures by environment, pillar and severity", "",
-                  "| env | pillar | " + " | ".join(ORDER) + " | suppressed | passed |",
-                  "|---|---|" + "---:|" * (len(ORDER) + 2)]
-        for (env, pillar), cell in cells.items():
+    for env, rows in groupby(cells.items(), key=lambda kv: kv[0][0]):
+        rows = list(rows)
+        blocking = sum(cell["blocking"] for _, cell in rows)
+        verdict = "error" if result.errors else ("fail" if blocking else "pass")
+        threshold = result.thresholds.get(env)
+        detail = f"fails on ≥ {threshold}, {blocking} blocking" if threshold else f"{blocking} blocking"
+        title = f"### {ICON[verdict]} {env}: {verdict.upper()} ({detail})"
+        table = ["", title, "", "| pillar | " + " | ".join(ORDER) + " | suppressed | passed |",
+                 "|---|" + "---:|" * (len(ORDER) + 2)]
+        lines = []
+        for (_, pillar), cell in rows:
             sev = " | ".join(f"**{cell[s]}**" if cell[s] else "0" for s in ORDER)
-            lines.append(f"| {env} | {pillar} | {sev} | {cell['suppressed']} | {cell['passed']} |")
-    failed = sorted(failures(result.findings), key=lambda f: (not f.blocking, ORDER.index(f.severity), f.check_id))
+            lines.append(f"| {pillar} | {sev} | {cell['suppressed']} | {cell['passed']} |")
+        budget.add(1, table, lines)
+
+    failed = failures(result.findings)
     if failed:
-        groups = [(key, list(group)) for key, group in groupby(failed, key=lambda f: (f.check_id, f.blocking))]
-        lines += ["", f"### Failures ({len(failed)} on {len(groups)} checks)", "",
-                  "| severity | check | resources (construct path) | fix |", "|---|---|---|---|"]
-        for (check_id, blocking), group in groups[:MAX_ROWS]:
-            first = group[0]
-            sev = f"**{first.severity}**" if blocking else f"{first.severity} (below threshold)"
-            check = f"`{check_id}`" + ("" if first.catalogued else " (uncatalogued)") + f" {_cell(first.title)}"
-            shown = [f"`{f.stack}/{f.address or '-'}` ({_cell(f.construct_path)})" for f in group[:MAX_RESOURCES]]
-            if len(group) > MAX_RESOURCES:
-                shown.append(f"…and {len(group) - MAX_RESOURCES} more")
-            lines.append(f"| {sev} | {check} | {'<br>'.join(shown)} | {_cell(first.remediation)} |")
-        if len(groups) > MAX_ROWS:
-            lines.append(f"\n…and {len(groups) - MAX_ROWS} more checks in the JSON/SARIF reports.")
+        blocking_rows = [f for f in failed if f.blocking]
+        below = [f for f in failed if not f.blocking]
+        for label, items, priority, opened in (("Blocking failures", blocking_rows, 2, " open"),
+                                               ("Failures below the threshold", below, 5, "")):
+            if not items:
+                continue
+            checks = len({f.check_id for f in items})
+            head = ["", f"<details{opened}><summary><b>{label}</b>: {len(items)} on {checks} check(s)</summary>", "",
+                    "| severity | check | resource (construct path) | SARIF location |", "|---|---|---|---|"]
+            rows = []
+            for f in items:
+                where = f"`{f.stack}/{f.address or '(stack)'}`<br>{_cell(f.construct_path)}"
+                check = f"`{f.check_id}` {_cell(f.title)}" + ("" if f.catalogued else " (uncatalogued)")
+                if f.source == "app" and f.message and f.message != f.title:
+                    check += f"<br><sub>{_cell(f.message)}</sub>"
+                rows.append(f"| {f.severity} | {check} | {where} | {_location(result, f)} |")
+            budget.add(priority, head, rows, ["", "</details>"], what=label.lower())
+        fixes = {}
+        for f in failed:
+            fixes.setdefault(f.check_id, (f.blocking, ORDER.index(f.severity), f.title, f.remediation))
+        order = sorted(fixes.items(), key=lambda kv: (not kv[1][0], kv[1][1], kv[0]))
+        budget.add(4, ["", f"<details><summary><b>How to fix</b> ({len(order)} check(s))</summary>", ""],
+                   [f"- `{i}` {_cell(title)}: {_cell(fix)}" for i, (_, _, title, fix) in order],
+                   ["", "</details>"], what="remediations")
+
     if result.suppressions:
-        lines += ["", f"### Suppressions ({len(result.suppressions)})", "",
-                  "| check | where | expires | owner | reason | status |", "|---|---|---|---|---|---|"]
-        for s in sorted(result.suppressions, key=lambda s: (s.check_id, s.where)):
-            status = f"⛔ {_cell(s.problem)}" if s.problem else f"ok ({len(s.matched)} finding(s))"
-            lines.append(f"| `{s.check_id}` | `{_cell(s.where)}` | {s.expires or '-'} | {_cell(s.owner) or '-'} | "
-                         f"{_cell(s.reason)} | {status} |")
-    return "\n".join(lines) + "\n"
+        problems = [s for s in result.suppressions if s.problem]
+        fine = [s for s in result.suppressions if not s.problem]
+        for label, items, priority, opened in (("Suppressions with problems", problems, 3, " open"),
+                                               ("Suppressions", fine, 6, "")):
+            if not items:
+                continue
+            head = ["", f"<details{opened}><summary><b>{label}</b> ({len(items)})</summary>", "",
+                    "| check | where | expires | owner | reason | status |", "|---|---|---|---|---|---|"]
+            rows = [f"| `{s.check_id}` | `{_cell(s.where)}` | {s.expires or '-'} | {_cell(s.owner) or '-'} | "
+                    f"{_cell(s.reason)} | {'⛔ ' + _cell(s.problem) if s.problem else f'ok ({len(s.matched)} finding(s))'} |"
+                    for s in sorted(items, key=lambda s: (s.expires or "9999", s.check_id, s.where))]
+            budget.add(priority, head, rows, ["", "</details>"], what=label.lower())
+
+    text, cut = budget.text()
+    if cut:
+        text += ("\n> **Truncated** to stay under GitHub's comment limit: "
+                 + ", ".join(f"{n} row(s) of {what}" for what, n in cut.items())
+                 + " not shown. The JSON, SARIF and HTML reports (workflow artifacts) list everything.\n")
+    return text

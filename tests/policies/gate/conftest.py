@@ -10,22 +10,9 @@ import pytest
 
 from modules.config import load_all
 from modules.synth import RECORD, synth_record
-from policies.gate import run_gate
 
-EMPTY_EXCEPTIONS = "exceptions: []\n"
-
-
-@pytest.fixture(scope="session")
-def no_exceptions(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("exc") / "exceptions.yaml"
-    path.write_text(EMPTY_EXCEPTIONS)
-    return path
-
-
-@pytest.fixture(scope="session")
-def app_gate(synthesized, no_exceptions):
-    """The gate's verdict on the default app (every environment), computed once."""
-    return run_gate(synthesized.out, exceptions_file=no_exceptions)
+# `no_exceptions` and `app_gate` (one gate run over the default app per session) live in
+# tests/policies/conftest.py, shared with the report tests.
 
 
 @pytest.fixture
