@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 OUT ?= cdktf.out
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: run test setup check-node synth gate bench bench-synth bench-gate clean
+.PHONY: run test setup check-node browser synth gate bench bench-synth bench-gate clean
 
 setup: $(STAMP)
 
@@ -18,6 +18,20 @@ $(STAMP): pyproject.toml
 	@$(PY) -m pip install --disable-pip-version-check --upgrade pip > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log >&2; exit 2; }
 	@$(PY) -m pip install --disable-pip-version-check -e ".[test]" >> $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log >&2; exit 2; }
 	@touch $(STAMP)
+
+# The HTML report's browser test drives Debian's chromium: install it when missing, as root with
+# apt-get (CI runs as root on a fresh machine). Never a downloaded browser build (no `playwright install`).
+CHROMIUM := /usr/bin/chromium
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+browser:
+	@test -x $(CHROMIUM) && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium for the browser test (log: $(VENV)/apt.log)"; \
+	  { $(APT_INSTALL) > $(VENV)/apt.log 2>&1 || { apt-get update -qq >> $(VENV)/apt.log 2>&1 && \
+	    $(APT_INSTALL) >> $(VENV)/apt.log 2>&1; }; } || { cat $(VENV)/apt.log >&2; exit 2; }; \
+	else \
+	  echo "note: $(CHROMIUM) is missing (install Debian's chromium as root); the browser test is skipped" >&2; \
+	fi
 
 check-node:
 	@$(PY) -c "import sys; from modules.node import node_problem; p = node_problem(); p and print('error: ' + p, file=sys.stderr); sys.exit(2 if p else 0)"
@@ -33,7 +47,7 @@ run: setup check-node
 gate: setup check-node
 	@$(PY) main.py gate --synth-out $(OUT) --out reports
 
-test: setup check-node
+test: setup check-node browser
 	@$(PY) -m pytest -q
 
 bench-synth: setup check-node
