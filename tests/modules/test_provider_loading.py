@@ -29,6 +29,7 @@ def test_lazy_loader_imports_only_used_submodules(synthesized):
     assert not aws.eager()
     package = sys.modules[aws.PACKAGE]
     loaded = [name for name in sys.modules if name.startswith(aws.PACKAGE + ".")]
-    # The eager import loads ~2,200 submodules; the app needs a small fraction of them.
-    assert 0 < len(loaded) < 200
+    # The eager import loads ~2,200 submodules; the app needs a small fraction of them
+    # (each used submodule also loads its `_private` module, so this counts two per resource type).
+    assert 0 < len(loaded) < 400
     assert not hasattr(package, "__all__")  # the package's own __init__ never ran
