@@ -318,3 +318,30 @@ def test_apply_stops_at_the_first_terraform_failure(fake_terraform, planned, mon
     assert [c for c in fake_terraform.commands() if c[1] == "apply"] == [
         ("dev-bootstrap", "apply"), ("dev-data", "apply"), ("dev-platform", "apply")]
     assert attested(planned, "dev-platform").exists() and attested(planned, "dev-access").exists()
+
+
+def test_plan_synthesizes_first_only_when_the_output_is_missing_or_stale(fake_terraform, synthesized, tmp_path,
+                                                                        monkeypatch):
+    import modules.node
+    import modules.synth
+
+    synths = []
+
+    def synthesize(configs, out):  # stands in for the real synth (the session already paid for it)
+        synths.append(sorted(c.name for c in configs))
+        shutil.copytree(synthesized.out, out)
+        return []
+
+    monkeypatch.setattr(modules.synth, "synthesize", synthesize)
+    monkeypatch.setattr(modules.node, "node_problem", lambda: None)
+    fake_terraform.default_plan(PASSING)
+    out = tmp_path / "fresh" / "cdktf.out"
+    args = ("plan", "--env", "dev", "--stack", "bootstrap", "--synth-out", str(out), "--terraform",
+            fake_terraform.path, "--out", str(tmp_path / "reports"), "--format", "json")
+    missing = run(*args[:4], *args[4:], "--no-synth")
+    assert missing.exit_code == 2 and "--no-synth" in missing.output and synths == []
+    first = run(*args)
+    assert first.exit_code == 0, first.output
+    assert synths == [["dev"]]
+    again = run(*args)
+    assert again.exit_code == 0 and synths == [["dev"]]  # fresh: no second synth

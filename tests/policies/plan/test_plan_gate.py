@@ -196,7 +196,8 @@ def test_an_unused_suppression_is_a_note_not_an_error(tmp_path):
                           "    owner: ml-platform\n    expires: 2025-12-31\n")
     result = gate(stack_plan(tmp_path, plan_doc(create("aws_s3_bucket_public_access_block", "p", PAB))),
                   exceptions_file=exceptions)
-    assert result.exit_code == 0 and any("matches nothing" in n for n in result.notes)
+    assert result.exit_code == 0 and any("1 suppression(s) match nothing" in n for n in result.notes)
+    assert result.suppressions == []
 
 
 def test_zero_resources_is_an_error(tmp_path):

@@ -1,0 +1,105 @@
+"""The attestation record on its own: hashing, signing, and every reason `verify` refuses."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from policies.plan import attestation
+
+NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
+PACK = {"sha256": "a" * 64, "files": 10, "checkov": "3.3.30"}
+CATALOG = {"sha256": "b" * 64, "rules": 5}
+
+
+def attest(tmp_path: Path, key: str | None = None, now: dt.datetime = NOW) -> Path:
+    plan = tmp_path / "aegis.tfplan"
+    plan.write_bytes(b"binary plan")
+    (tmp_path / "aegis.tfplan.json").write_text('{"format_version": "1.2"}')
+    record = attestation.build(
+        stack="dev-data", env="dev", plan_file=plan, plan_json=tmp_path / "aegis.tfplan.json",
+        json_sha256=attestation.sha256_file(tmp_path / "aegis.tfplan.json"), terraform_version="1.10.5",
+        threshold="high", summary={"create": 1}, results={"checks": 3}, approved=[], pack=PACK, catalog=CATALOG,
+        inputs={}, now=now, key=key)
+    attestation.write(record, plan)
+    return plan
+
+
+def verify(plan: Path, key: str | None = None, now: dt.datetime = NOW, max_age: str = "24h", **kw):
+    options = {"stack": "dev-data", "pack": PACK, "catalog": CATALOG, **kw}
+    return attestation.verify(plan, max_age=attestation.parse_duration(max_age), key=key, now=now, **options)
+
+
+def test_a_fresh_attestation_verifies_and_returns_the_bytes_it_hashed(tmp_path):
+    plan = attest(tmp_path)
+    verified, problems = verify(plan)
+    assert problems == [] and verified.plan_bytes == b"binary plan"
+    record = json.loads(attestation.attestation_path(plan).read_text())
+    assert record["created_at"] == "2025-06-01T12:00:00Z" and record["gate"]["checkov"] == "3.3.30"
+
+
+def test_signing_covers_every_field(tmp_path):
+    plan = attest(tmp_path, key="k")
+    assert verify(plan, key="k")[1] == []
+    path = attestation.attestation_path(plan)
+    record = json.loads(path.read_text())
+    record["threshold"] = "critical"
+    path.write_text(json.dumps(record))
+    assert "signature is wrong" in verify(plan, key="k")[1][0]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda p: attestation.attestation_path(p).unlink(), "no attestation"),
+    (lambda p: attestation.attestation_path(p).write_text("{not json"), "not readable JSON"),
+    (lambda p: attestation.attestation_path(p).write_text('{"format": "other"}'), "not an Aegis plan attestation"),
+    (lambda p: p.write_bytes(b"another plan"), "changed since the gate approved it"),
+    (lambda p: p.unlink(), "plan file aegis.tfplan is missing"),
+    (lambda p: p.with_name("aegis.tfplan.json").write_text("{}"), "aegis.tfplan.json changed"),
+])
+def test_tampering_is_refused(tmp_path, change, message):
+    plan = attest(tmp_path)
+    change(plan)
+    verified, problems = verify(plan)
+    assert verified is None and any(message in p for p in problems), problems
+
+
+def test_pack_catalog_stack_age_and_clock_are_checked(tmp_path):
+    plan = attest(tmp_path)
+    assert "policy pack changed" in verify(plan, pack={**PACK, "sha256": "c" * 64})[1][0]
+    assert "catalog changed" in verify(plan, catalog={**CATALOG, "sha256": "c" * 64})[1][0]
+    assert "is for stack 'dev-data', not 'dev-access'" in verify(plan, stack="dev-access")[1][0]
+    assert "older than the allowed 1h" in verify(plan, now=NOW + dt.timedelta(hours=2), max_age="1h")[1][0]
+    assert "dated in the future" in verify(plan, now=NOW - dt.timedelta(hours=1))[1][0]
+
+
+def test_an_applied_plan_cannot_be_applied_again(tmp_path):
+    plan = attest(tmp_path)
+    attestation.mark_applied(plan, NOW)
+    assert "already applied" in verify(plan)[1][0]
+    assert json.loads(attestation.applied_path(plan).read_text())["applied_at"] == "2025-06-01T12:00:00Z"
+
+
+@pytest.mark.parametrize("text, expected", [("30m", dt.timedelta(minutes=30)), ("12h", dt.timedelta(hours=12)),
+                                            ("2d", dt.timedelta(days=2)), (" 90s ", dt.timedelta(seconds=90))])
+def test_durations(text, expected):
+    assert attestation.parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "0h", "12", "1w", "-1h", "h"])
+def test_bad_durations_are_errors(text):
+    with pytest.raises(attestation.AttestationError):
+        attestation.parse_duration(text)
+
+
+def test_the_policy_pack_hash_changes_with_any_policy_file(tmp_path):
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "a.py").write_text("x = 1\n")
+    (tmp_path / "catalog.yaml").write_text("builtin: {}\n")
+    first = attestation.policy_pack_digest(tmp_path)
+    (tmp_path / "checks" / "a.py").write_text("x = 2\n")
+    assert attestation.policy_pack_digest(tmp_path)["sha256"] != first["sha256"]
+    (tmp_path / "checks" / "__pycache__").mkdir()
+    (tmp_path / "checks" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
+    assert attestation.policy_pack_digest(tmp_path)["files"] == 2
