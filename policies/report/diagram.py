@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 from xml.sax.saxutils import escape
 
-from modules.naming import BUCKETS, KEY_CLASSES, PILLARS, STACK_ORDER
+from modules.naming import BUCKETS, KEY_CLASSES, STACK_ORDER
 
 Doc = Mapping[str, Any]
 

@@ -206,7 +206,7 @@ def test_inventory_lists_every_stack_with_its_resource_count(report_html, synthe
 def test_an_architecture_diagram_per_environment(report_html, gate_doc):
     for env in gate_doc["thresholds"]:
         figure = re.search(rf'<figure class="diagram" data-env-section="{env}".*?</figure>', report_html, re.S).group(0)
-        assert f'<svg xmlns="http://www.w3.org/2000/svg"' in figure and f'data-env="{env}"' in figure
+        assert '<svg xmlns="http://www.w3.org/2000/svg"' in figure and f'data-env="{env}"' in figure
 
 
 def test_plan_summary_and_blocked_changes_when_a_plan_gate_produced_the_result(gate_doc):
