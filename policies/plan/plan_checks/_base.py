@@ -235,6 +235,19 @@ class Context:
         walk(conf.get("expressions") or {})
         return found
 
+    def configured(self, rc: ResourceChange, attribute: str) -> bool:
+        """Whether the configuration sets the attribute (else it is computed by the provider)."""
+        conf = self._config.get(rc.config_address) or {}
+
+        def walk(node: Any) -> bool:
+            if isinstance(node, dict):
+                return attribute in node or any(walk(v) for v in node.values())
+            if isinstance(node, list):
+                return any(walk(v) for v in node)
+            return False
+
+        return walk(conf.get("expressions") or {})
+
     def refers_to_project_key(self, rc: ResourceChange, attribute: str) -> bool:
         """An unknown key attribute is fine when the configuration points it at a key or alias of the plan."""
         prefixes = ("aws_kms_key.", "aws_kms_replica_key.", "aws_kms_alias.", "data.aws_kms_key.",

@@ -98,6 +98,8 @@ class EncryptionRemoved(PlanCheck):
             attribute = path.rsplit(".", 1)[-1]
             was, now = strings(before, path), strings(after, path)
             if unknown(rc, path):
+                if not ctx.configured(rc, attribute):
+                    continue  # computed by the provider (e.g. the legacy bucket attribute): judged where it is set
                 if not ctx.refers_to_project_key(rc, attribute):
                     yield (f"the new {attribute} is known only after apply and the configuration does not point "
                            "it at a KMS key or alias of this plan: it cannot be shown to be a project key")

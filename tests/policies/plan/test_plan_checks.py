@@ -545,3 +545,12 @@ def test_autoscaling_kept_or_removed_with_its_endpoint_passes():
                       delete("aws_sagemaker_endpoint", "e", {"name": "aegis-dev-model", "id": "aegis-dev-model"}))
     ecs = {**TARGET, "service_namespace": "ecs", "resource_id": "service/c/s"}
     assert not judge_ids(delete("aws_appautoscaling_target", "t", ecs), EP)
+
+
+def test_an_unknown_computed_key_attribute_is_not_judged_where_it_is_not_set():
+    # The legacy inline SSE block of aws_s3_bucket is computed from the separate SSE resource.
+    before = {"bucket": "b", "server_side_encryption_configuration": [{"rule": [
+        {"apply_server_side_encryption_by_default": [{"sse_algorithm": "aws:kms", "kms_master_key_id": KEY_ARN}]}]}]}
+    after = {"bucket": "b", "tags": {"x": "y"}}
+    unknown = {"server_side_encryption_configuration": True}
+    assert not failed(ENC, *PROJECT_KEYS, update("aws_s3_bucket", "b", before, after, after_unknown=unknown))

@@ -370,3 +370,18 @@ def test_a_key_class_is_judged_from_the_reference_when_the_stack_json_comes_with
     assert status(gate(with_synth, attest=False)) == {"passed"}
     # A bare key ARN cannot be shown to be the inference key: without the stack JSON it fails closed.
     assert status(gate(without, attest=False)) == {"failed"}
+
+
+def test_a_plan_as_terraform_1_10_writes_it(tmp_path):
+    """fixtures/replace_and_suspend.json carries the parts a real plan has (prior_state, drift, replace_paths,
+    relevant_attributes, sensitivity, computed values unknown): the bucket replace and the suspension block."""
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    path = folder / "dev-data.json"
+    path.write_bytes((Path(__file__).parent / "fixtures" / "replace_and_suspend.json").read_bytes())
+    result = gate(PlanInput.infer(path))
+    assert result.exit_code == 1 and result.thresholds == {"dev": "high"}
+    blocking = {(f.check_id, f.address) for f in result.findings if f.blocking and f.source == "plan"}
+    assert blocking == {("AEGIS_PLAN_STATEFUL_DELETE", "aws_s3_bucket.bucket-datasets_bucket_0E4C8F21"),
+                        ("AEGIS_PLAN_VERSIONING_SUSPENDED", "aws_s3_bucket_versioning.bucket-datasets_versioning_4A1B2C3D")}
+    assert result.changes == {"dev-data": {"create": 0, "update": 1, "replace": 1, "delete": 0, "no-op": 0}}
