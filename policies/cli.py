@@ -1,6 +1,7 @@
 """`python main.py gate` and `python main.py checks` (registered by main.py through `register`)."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -25,6 +26,22 @@ def _environments_dir() -> Path | None:
     ctx = click.get_current_context()
     directory = ctx.find_root().params.get("environments")
     return Path(directory) if directory else None
+
+
+def _fail_closed(command):
+    """Any unexpected exception (a synth failure, a bug, a full disk) exits 2, never 1 or 0."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise
+        except ConfigError as exc:
+            _fail(str(exc))
+        except Exception as exc:
+            _fail(f"{type(exc).__name__}: {exc}")
+
+    return wrapper
 
 
 def _synth_is_fresh(out: Path, configs) -> str | None:
@@ -86,6 +103,7 @@ def register(cli: click.Group) -> None:
                   help="Exceptions file (default policies/exceptions.yaml).")
     @click.option("--plan", "plans", multiple=True, type=click.Path(dir_okay=False),
                   help="Judge this Terraform plan JSON (`terraform show -json PLAN`) instead (repeatable).")
+    @_fail_closed
     def gate(envs, reports, fmts, no_synth, synth_out, tf_path, exceptions, plans):
         """Judge the synthesized stacks (or a Terraform folder) against the policy pack.
 

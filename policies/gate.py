@@ -201,6 +201,9 @@ def run_gate(out_dir: Path, env_names: list[str] | None = None, *, exceptions_fi
     except (GateError, ConfigError, scanner.ScanError) as exc:
         result.errors.append(str(exc))
         result.exit_code = EXIT_ERROR
+    except Exception as exc:  # a bug must not look like a verdict: fail closed
+        result.errors.append(f"internal error: {type(exc).__name__}: {exc}")
+        result.exit_code = EXIT_ERROR
     result.seconds = time.monotonic() - started
     return result
 
@@ -354,6 +357,9 @@ def run_path_gate(directory: Path, *, exceptions_file: Path | None = None, today
         _judge_path(result, directory, exceptions_file, today, catalog_file, checks_dir)
     except (GateError, ConfigError, scanner.ScanError) as exc:
         result.errors.append(str(exc))
+        result.exit_code = EXIT_ERROR
+    except Exception as exc:  # a bug must not look like a verdict: fail closed
+        result.errors.append(f"internal error: {type(exc).__name__}: {exc}")
         result.exit_code = EXIT_ERROR
     result.seconds = time.monotonic() - started
     return result

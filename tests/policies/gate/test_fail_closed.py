@@ -180,3 +180,8 @@ def test_suppression_problems_fail_closed(tmp_path, no_exceptions, problem):
     result = _run(out, no_exceptions)
     _assert_error(result, problem)
     assert result.suppressions[0].problem.startswith(problem)
+
+
+def test_unexpected_exception_is_an_error_not_a_verdict(small_out, no_exceptions, monkeypatch):
+    monkeypatch.setattr(gate_module, "_verdict", lambda findings, thresholds: 1 / 0)
+    _assert_error(_run(small_out, no_exceptions), "internal error", "ZeroDivisionError")

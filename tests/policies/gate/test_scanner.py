@@ -65,3 +65,37 @@ def test_results_point_at_the_resource_lines(app_gate, synthesized):
     lines = synthesized.path(f.stack).read_text().splitlines()
     name = f.address.split(".", 1)[1]
     assert f'"{name}": {{' in lines[f.line - 1]
+
+
+def test_libyaml_reading_equals_checkovs_own(synthesized):
+    """The gate reads the JSON through libyaml; checkov's pure-Python loader must agree exactly
+    (values and the __startline__/__endline__ marks the results point at)."""
+    from checkov.common.parsers.yaml import loader
+
+    scanner._import_checkov()
+    for name in synthesized.stack_names:
+        text = synthesized.path(name).read_text()
+        assert scanner._FastJsonLoader.loads(text) == loader.loads(text), name
+
+
+def test_parallel_workers_give_the_same_scan(synthesized):
+    files = [synthesized.path(n) for n in synthesized.stack_names if n.startswith("dev-")]
+    one = scanner.scan_json(files, workers=1)
+    two = scanner.scan_json(files, workers=2)
+    key = lambda r: (str(r.file), r.address, r.check_id)  # noqa: E731
+    assert sorted(one.results, key=key) == sorted(two.results, key=key)
+    assert one.parsed == two.parsed and one.lines == two.lines and one.parsing_errors == two.parsing_errors == []
+
+
+def test_a_dying_worker_is_an_error(tmp_path, monkeypatch):
+    import pytest
+
+    out = write_out(tmp_path, {"dev-data": stack_doc({"aws_s3_bucket": {"b1": bucket("b1")}}),
+                               "dev-access": stack_doc({"aws_s3_bucket": {"b2": bucket("b2")}})})
+    monkeypatch.setattr(scanner, "_scan_group", _die)
+    with pytest.raises(scanner.ScanError, match="worker died"):
+        scanner.scan_json(sorted(out.rglob("cdk.tf.json")), workers=2)
+
+
+def _die(files, wanted):  # module level: the worker pool pickles it by name
+    os._exit(3)
