@@ -57,7 +57,8 @@ class CloudFrontFront(Construct):
         name = n.model_resource(model.name)
         self.web_acl = WebAcl(self, "waf", name=f"{name}-edge", scope_="CLOUDFRONT",
                               rate_limit=cf.rate_limit_per_5_minutes, log_key_arn=edge_key_arn,
-                              log_retention_days=ctx.log_retention_days, protected=ctx.settings.deletion_protection, region=EDGE_REGION)
+                              log_retention_days=ctx.log_retention_days,
+                              protected=ctx.settings.deletion_protection, region=EDGE_REGION)
         v = aws.cloudfront_vpc_origin
         self.vpc_origin = v.CloudfrontVpcOrigin(
             self, "vpc-origin", tags={"Model": model.name},
@@ -104,7 +105,8 @@ class CloudFrontFront(Construct):
 
     def _access_logs(self, ctx: PlatformContext, name: str, edge_key_arn: str) -> None:
         group = encrypted_log_group(self, "access-log-group", name=f"/aws/cloudfront/{name}",
-                                    kms_key_arn=edge_key_arn, retention_days=ctx.log_retention_days, protected=ctx.settings.deletion_protection,
+                                    kms_key_arn=edge_key_arn, retention_days=ctx.log_retention_days,
+                                    protected=ctx.settings.deletion_protection,
                                     region=EDGE_REGION)
         source = aws.cloudwatch_log_delivery_source.CloudwatchLogDeliverySource(
             self, "access-log-source", name=f"{name}-cloudfront", log_type="ACCESS_LOGS",

@@ -41,4 +41,4 @@ class PlatformContext:
 
     def log_group_name(self, *parts: str) -> str:
         """Log groups the platform owns outside AWS-fixed names: `/<project>/<env>/<parts…>`."""
-        return "/" + "/".join((self.naming.project, self.naming.env, *parts))
+        return self.naming.log_group("/".join(parts))

@@ -68,8 +68,9 @@ class GpuFleet(Construct):
         self.name = n.model_resource(model.name)
         self.repository = ModelImageRepository(self, "image", ctx, model.name)
         log_group_name = ctx.log_group_name("models", model.name)
-        self.log_group = encrypted_log_group(self, "log-group", name=log_group_name, kms_key_arn=ctx.keys.audit,
-                                             retention_days=ctx.log_retention_days, protected=ctx.settings.deletion_protection)
+        self.log_group = encrypted_log_group(
+            self, "log-group", name=log_group_name, kms_key_arn=ctx.keys.audit,
+            retention_days=ctx.log_retention_days, protected=ctx.settings.deletion_protection)
         artifacts = ctx.bucket_arn("model-artifacts")
         log_group_arn = ctx.log_group_arn(log_group_name)
         self.role = ServiceRole(
@@ -87,8 +88,8 @@ class GpuFleet(Construct):
                 statement("EcrAuthorizationToken", "Allow", "ecr:GetAuthorizationToken", "*"),
                 statement("WriteOwnLogs", "Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
                           f"{log_group_arn}:log-stream:*"),
-                statement("MountModelCache", "Allow", ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-                          storage.file_system.arn,
+                statement("MountModelCache", "Allow",
+                          ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], storage.file_system.arn,
                           condition={"StringEquals": {"elasticfilesystem:AccessPointArn": storage.access_point.arn}}),
             ])
 
@@ -104,8 +105,10 @@ class GpuFleet(Construct):
             from_port=s.container_port, to_port=s.container_port,
             referenced_security_group_id=self.load_balancer.security_group.id,
             description="Model traffic port from this model's ALB only")
-        self.web_acl = WebAcl(self, "waf", name=self.name, scope_="REGIONAL", rate_limit=s.waf.rate_limit_per_5_minutes,
-                              log_key_arn=ctx.keys.audit, log_retention_days=ctx.log_retention_days, protected=ctx.settings.deletion_protection)
+        self.web_acl = WebAcl(
+            self, "waf", name=self.name, scope_="REGIONAL", rate_limit=s.waf.rate_limit_per_5_minutes,
+            log_key_arn=ctx.keys.audit, log_retention_days=ctx.log_retention_days,
+            protected=ctx.settings.deletion_protection)
         aws.wafv2_web_acl_association.Wafv2WebAclAssociation(
             self, "waf-association", resource_arn=self.load_balancer.load_balancer.arn, web_acl_arn=self.web_acl.arn)
         self.cloudfront = None

@@ -97,7 +97,8 @@ class SageMakerModelBase(Construct):
             self, "model", execution_role_arn=self.role.arn,
             primary_container=m.SagemakerModelPrimaryContainer(
                 image=self.repository.image(model.version),
-                model_data_url=f"s3://{ctx.bucket('model-artifacts')}/{model.artifact_prefix()}{model.version}/{MODEL_ARCHIVE}",
+                model_data_url=(f"s3://{ctx.bucket('model-artifacts')}/"
+                                f"{model.artifact_prefix()}{model.version}/{MODEL_ARCHIVE}"),
                 environment={"MODEL_NAME": model.name, "MODEL_VERSION": model.version}),
             enable_network_isolation=vpc_config is not None,
             vpc_config=vpc_config,

@@ -32,7 +32,8 @@ MAX_ROLE_NAME = 64
 
 # Instance families with local NVMe storage: SageMaker refuses an endpoint config KMS key for them
 # (their volumes are encrypted by the instance hardware), so the inference key could not be applied.
-_LOCAL_STORAGE_FAMILY = re.compile(r"^ml\.([a-z]+[0-9]+[a-z]*d[a-z]*|g4dn|g5|g6|g6e|p3dn|p4d|p4de|p5|p5e|p5en|trn1|trn1n)\.")
+_LOCAL_STORAGE_FAMILY = re.compile(
+    r"^ml\.([a-z]+[0-9]+[a-z]*d[a-z]*|g4dn|g5|g6|g6e|p3dn|p4d|p4de|p5|p5e|p5en|trn1|trn1n)\.")
 
 
 def _check_cidr(value: str) -> str:
@@ -141,7 +142,9 @@ class _Scaling(Strict):
 class ScheduledScaling(Strict):
     name: DnsName
     # Application Auto Scaling schedule expressions.
-    schedule: str = Field(pattern=r"^(cron\([0-9*?/,LW# A-Z-]{9,120}\)|rate\([1-9][0-9]{0,3} (minute|minutes|hour|hours|day|days)\)|at\([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\))$")
+    schedule: str = Field(pattern=(r"^(cron\([0-9*?/,LW# A-Z-]{9,120}\)"
+                                   r"|rate\([1-9][0-9]{0,3} (minute|minutes|hour|hours|day|days)\)"
+                                   r"|at\([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\))$"))
     timezone: str = Field(default="UTC", pattern=r"^(UTC|[A-Z][A-Za-z_]+(/[A-Z][A-Za-z_+-]+){1,2})$")
     min_capacity: int = Field(ge=1, le=1000)
     max_capacity: int = Field(ge=1, le=1000)

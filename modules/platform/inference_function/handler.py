@@ -1,9 +1,9 @@
 """Lambda entry point: batch inference for objects that land under the input prefix.
 
-Batch (event-driven): for every S3 `ObjectCreated` record: read the object (bounded), validate the whole request, run the
-verified reference model in memory, then write ONE result object under the output prefix with
-SSE-KMS and the inference key. Any bad input produces one error record instead, never a partial
-result. A model whose digest does not match is refused: a security event is logged, an error
+Batch (event-driven): for every S3 `ObjectCreated` record, read the object (bounded), validate the
+whole request, run the verified reference model in memory, then write ONE result object under the
+output prefix with SSE-KMS and the inference key. Any bad input produces one error record instead,
+never a partial result. A model whose digest does not match is refused: a security event is logged, an error
 record is written for each input, and the invocation fails (so it lands in the DLQ for replay).
 Synchronous (function URL with AWS_IAM auth, or a direct invoke): the same checks, answered inline.
 
