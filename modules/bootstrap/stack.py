@@ -23,11 +23,13 @@ class BootstrapStack(PillarStack):
         naming = self.naming
         self.key = DataKey(self, "kms-state", naming=naming, key_class="state",
                            key_admin_arn=config.deployer_role_arn,
-                           deletion_window_days=config.data.kms_deletion_window_days)
+                           deletion_window_days=config.data.kms_deletion_window_days,
+                           prevent_destroy=config.tier == "prod")
         state_name = naming.state_bucket()
         logs_name = naming.bucket("tfstate-logs")
         self.log_bucket = SecureBucket(self, "state-access-logs", BucketOptions(
             name=logs_name, kms_key_arn=None, lifecycle=config.data.lifecycle,
+            prevent_destroy=config.tier == "prod",
             extra_statements=access_log_delivery(f"arn:aws:s3:::{logs_name}", naming.account_id,
                                                  [f"arn:aws:s3:::{state_name}"])))
         suppress(self.log_bucket.bucket, "CKV_AWS_145",
@@ -37,6 +39,7 @@ class BootstrapStack(PillarStack):
                  "This is the access-log target of the state bucket; logging it into itself would loop",
                  "2027-12-31")
         self.state_bucket = SecureBucket(self, "state", BucketOptions(
-            name=state_name, kms_key_arn=self.key.arn, lifecycle=config.data.lifecycle, log_bucket=logs_name))
+            name=state_name, kms_key_arn=self.key.arn, lifecycle=config.data.lifecycle, log_bucket=logs_name,
+            prevent_destroy=config.tier == "prod"))
         TerraformOutput(self, "state-bucket", value=state_name)
         TerraformOutput(self, "state-kms-key-arn", value=self.key.arn)

@@ -1,6 +1,7 @@
 """One customer-managed KMS key for one data class, with its alias."""
 from __future__ import annotations
 
+from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from modules import aws
@@ -12,7 +13,8 @@ class DataKey(Construct):
     """CMK with rotation, an explicit key policy and the alias `alias/<project>-<env>-<class>[-dr]`."""
 
     def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, key_class: str,
-                 key_admin_arn: str, deletion_window_days: int, region: str | None = None, provider=None):
+                 key_admin_arn: str, deletion_window_days: int, region: str | None = None, provider=None,
+                 prevent_destroy: bool = False):
         super().__init__(scope, construct_id)
         self.key_class = key_class
         self.key = aws.kms_key.KmsKey(
@@ -26,6 +28,8 @@ class DataKey(Construct):
             policy=key_policy(naming, key_class, key_admin_arn, region),
             tags={"DataClass": key_class},
             provider=provider,
+            # prod: a plan that would schedule the key's deletion is refused by Terraform itself.
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if prevent_destroy else None,
         )
         self.alias = aws.kms_alias.KmsAlias(
             self, "alias", name=naming.kms_alias(key_class, region), target_key_id=self.key.key_id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from modules import aws
@@ -30,6 +31,7 @@ class BucketOptions:
     log_bucket: str | None = None  # None: this bucket is itself a log target
     object_lock: ObjectLock | None = None
     tiering: bool = False  # datasets move to cheaper storage classes as they age
+    prevent_destroy: bool = False  # prod: Terraform refuses any plan that deletes or replaces the bucket
     extra_statements: list[Statement] = field(default_factory=list)
 
 
@@ -39,7 +41,8 @@ class SecureBucket(Construct):
         self.options = options
         self.bucket = aws.s3_bucket.S3Bucket(
             self, "bucket", bucket=options.name, object_lock_enabled=options.object_lock is not None,
-            force_destroy=False, provider=provider)
+            force_destroy=False, provider=provider,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if options.prevent_destroy else None)
         bucket_id = self.bucket.id
         self.arn = self.bucket.arn
         self.name = options.name

@@ -47,7 +47,8 @@ class DataStack(PillarStack):
             self, f"kms-{key_class}" + ("-dr" if dr else ""), naming=self.naming, key_class=key_class,
             key_admin_arn=self.config.deployer_role_arn,
             deletion_window_days=self.config.data.kms_deletion_window_days,
-            region=self.config.dr_region if dr else None, provider=self.dr_provider if dr else None)
+            region=self.config.dr_region if dr else None, provider=self.dr_provider if dr else None,
+            prevent_destroy=self.config.tier == "prod")
 
     def _bucket(self, purpose: str, dr: bool = False) -> SecureBucket:
         naming, settings = self.naming, self.config.data
@@ -72,6 +73,7 @@ class DataStack(PillarStack):
                 log_bucket=None if purpose == LOG_BUCKET else log_bucket_name,
                 object_lock=ObjectLock(lock.mode, lock.retention_days) if purpose in LOCKED_BUCKETS else None,
                 tiering=purpose == "datasets",
+                prevent_destroy=self.config.tier == "prod",
                 extra_statements=extra,
             ),
             provider=self.dr_provider if dr else None)

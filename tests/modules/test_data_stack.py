@@ -250,3 +250,11 @@ def test_bootstrap_state_bucket(synthesized, env):
     assert view.by_bucket("aws_s3_bucket_public_access_block")[state]["restrict_public_buckets"] is True
     policy = json.loads(view.by_bucket("aws_s3_bucket_policy")[state]["policy"])
     assert _denies(policy, "aws:SecureTransport")
+
+
+def test_prod_buckets_and_keys_refuse_destruction(synthesized, env):
+    prod = env == "prod"
+    for stack in (f"{env}-data", f"{env}-bootstrap"):
+        for rtype in ("aws_s3_bucket", "aws_kms_key"):
+            for name, conf in synthesized.resources(stack, rtype).items():
+                assert conf.get("lifecycle", {}).get("prevent_destroy", False) is prod, name
