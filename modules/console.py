@@ -20,15 +20,17 @@ def colour_enabled(stream: TextIO) -> bool:
     return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
 
 
-def paint(text: str, style: str, stream: TextIO = sys.stdout) -> str:
-    if not colour_enabled(stream):
+def paint(text: str, style: str, stream: TextIO | None = None) -> str:
+    # Streams default at call time, not import time, so redirection (click's CliRunner, tests) is seen.
+    if not colour_enabled(stream or sys.stdout):
         return text
     return f"\033[{_CODES[style]}m{text}\033[0m"
 
 
 @contextlib.contextmanager
-def step(label: str, stream: TextIO = sys.stderr) -> Iterator[None]:
+def step(label: str, stream: TextIO | None = None) -> Iterator[None]:
     """Show `label` with a spinner and elapsed seconds while the block runs (plain line when not a TTY)."""
+    stream = stream or sys.stderr
     start = time.monotonic()
     live = colour_enabled(stream)
     stop = threading.Event()

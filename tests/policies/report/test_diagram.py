@@ -1,0 +1,116 @@
+"""The architecture diagram: what it reads from the synthesized stacks (pillars, network, each model's
+serving path, data flows) and how it draws it (well-formed, deterministic, self-contained SVG), and the
+README's picture of prod being the diagram of the current code."""
+from __future__ import annotations
+
+import copy
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from modules.config import load_all
+from modules.naming import BUCKETS
+from policies.report import diagram
+from policies.report_cli import ARCHITECTURE_ENV, architecture_file
+from tests.policies.report.platform_stub import platform_stack
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module")
+def stub_stacks(stacks) -> dict[str, dict]:
+    """The synthesized prod stacks with the hand-written platform stack in place of the real one."""
+    out = {k: v for k, v in stacks.items() if k.startswith("prod-")}
+    out["prod-platform"] = platform_stack()
+    return out
+
+
+def test_extracts_each_model_with_its_serving_path_from_the_stub(stub_stacks):
+    arch = diagram.extract("prod", stub_stacks)
+    models = {m.name: m for m in arch.models}
+    assert {n: m.kind for n, m in models.items()} == {
+        "batch": "lambda", "embed": "sagemaker-serverless", "llm": "sagemaker", "vision": "ec2"}
+    assert [s.title for s in models["llm"].stages] == ["SageMaker runtime", "Real-time endpoint", "Autoscaling"]
+    assert models["llm"].stages[1].detail == "ml.g5.2xlarge × 2" and models["llm"].stages[2].detail == "2–6 instances"
+    assert [s.title for s in models["vision"].stages] == ["WAF", "ALB", "GPU fleet (ASG)"]
+    assert models["vision"].stages[1].detail == "internal TLS 1.3"
+    assert [s.title for s in models["batch"].stages] == ["S3 event", "Lambda:live", "Provisioned conc."]
+    assert models["batch"].stages[0].detail == "inference/batch/batch/input/"
+    assert "data capture 20%" in models["llm"].notes and "in VPC, network isolated" in models["llm"].notes
+
+
+def test_data_flows_come_from_roles_capture_and_notifications(stub_stacks):
+    arch = diagram.extract("prod", stub_stacks)
+    flows = {(f.source, f.target, f.label) for f in arch.flows}
+    for model in ("batch", "embed", "llm", "vision"):
+        assert ("bucket:model-artifacts", f"model:{model}", "reads") in flows, model
+    assert ("model:llm", "bucket:inference", "writes") in flows  # IAM statement and data capture
+    assert ("model:batch", "bucket:inference", "writes") in flows
+    assert ("bucket:inference", "model:batch", "S3 event") in flows
+    assert ("bucket:inference", "model:batch", "reads") not in flows  # the trigger, not a second arrow
+    assert not any(f[1] == "model:embed" and f[0] == "bucket:inference" for f in flows)
+    assert ("svc:trail", "bucket:audit", "trail logs") in flows
+    assert ("svc:config", "bucket:audit", "config history") in flows
+    assert ("svc:cloudwatch", "svc:alerts", "alarm actions") in flows
+    logged = {f.source for f in arch.flows if f.label == "access logs"}
+    assert logged == {f"bucket:{p}" for p in BUCKETS if p != "access-logs"}
+
+
+def test_a_resource_two_models_share_belongs_to_neither(stub_stacks):
+    stacks = copy.deepcopy(stub_stacks)
+    # one security group referenced by two models' SageMaker models
+    stacks["prod-platform"]["resource"]["aws_sagemaker_model"]["embed-model"]["vpc_config"] = {
+        "subnets": ["${aws_subnet.private-0.id}"], "security_group_ids": ["${aws_security_group.endpoints-sg.id}"]}
+    owned = diagram._ownership(stacks["prod-platform"], ["llm", "embed"], "aegis-prod-")
+    for model in ("llm", "embed"):
+        assert ("aws_security_group", "endpoints-sg") not in {(t, i) for t, i, _ in owned[model]}
+    assert ("aws_iam_role_policy", "llm-policy") in {(t, i) for t, i, _ in owned["llm"]}
+
+
+def test_the_real_app_draws_every_configured_model_and_bucket(stacks):
+    for config in load_all():
+        arch = diagram.extract(config.name, stacks)
+        assert {m.name: m.kind for m in arch.models} == {m.name: m.serving for m in config.platform.models}
+        assert set(arch.buckets) == set(BUCKETS)
+        assert arch.region == config.region and arch.account == config.account_id
+        for model in arch.models:
+            assert "model-artifacts" in model.reads, model.name  # every model loads its artifacts
+            assert model.stages, model.name
+        if config.platform.models:
+            assert arch.network and arch.network.cidr == config.platform.network.vpc_cidr
+        assert {"trail", "cloudwatch", "alerts"} <= {s.key for s in arch.access}
+        assert {"config", "securityhub", "backup"} <= {s.key for s in arch.governance}
+
+
+def test_svg_is_well_formed_deterministic_and_self_contained(stacks):
+    for env in diagram.environments(stacks):
+        text = diagram.environment_svg(env, stacks)
+        assert text == diagram.environment_svg(env, stacks)
+        root = ET.fromstring(text.split("\n", 1)[1])
+        assert root.tag == f"{SVG}svg" and root.get("data-env") == env
+        ids = [el.get("id") for el in root.iter() if el.get("id")]
+        assert len(ids) == len(set(ids)) and all(i.startswith(f"aegis-{env}") for i in ids)
+        assert not re.search(r"(href|src)\s*=|<image|@import|url\((?!#)", text)
+        labels = " ".join(el.text or "" for el in root.iter(f"{SVG}text"))
+        for pillar in ("Secure data handling", "Scalable infrastructure", "Access control & monitoring",
+                       "Continuous security enhancement"):
+            assert pillar in labels, (env, pillar)
+        for model in diagram.extract(env, stacks).models:
+            assert model.name in labels
+    inline = diagram.environment_svg("prod", stacks, standalone=False)
+    assert inline.startswith("<svg ")
+
+
+def test_missing_stacks_are_said_not_drawn():
+    text = diagram.environment_svg("solo", {"solo-data": {"resource": {}}})
+    assert "No VPC in this environment" in text and "no access stack in this output" in text
+    ET.fromstring(text.split("\n", 1)[1])
+
+
+def test_readme_architecture_picture_is_up_to_date(stacks):
+    path = architecture_file(ARCHITECTURE_ENV)
+    assert path.exists(), "docs/architecture-prod.svg is missing: run `python main.py report --write-architecture`"
+    assert path.read_text(encoding="utf-8") == diagram.environment_svg(ARCHITECTURE_ENV, stacks), (
+        "docs/architecture-prod.svg is older than the code: run `python main.py report --write-architecture` "
+        "and commit it")
