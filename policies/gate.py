@@ -295,7 +295,9 @@ def _judge(result: GateResult, out_dir: Path, env_names, exceptions_file, today,
                 source="app", message=app.message))
 
     suppressions = [s for res in resources.values() for s in res.suppressions]
-    suppressions += [s for s in load_exceptions(exceptions_file) if in_scope(s, envs)]
+    exceptions = load_exceptions(exceptions_file)
+    _check_exception_envs(exceptions, environments_dir)
+    suppressions += [s for s in exceptions if in_scope(s, envs)]
     known = set(catalog.rules) | set(scan.builtin_checks) | set(scan.external_checks) | app_ids
     problems = apply_suppressions(findings, suppressions, known, today)
     result.findings = _sort(findings)
@@ -306,6 +308,18 @@ def _judge(result: GateResult, out_dir: Path, env_names, exceptions_file, today,
         result.errors.append(f"suppression of {item.check_id} ({item.where}): {item.problem}")
     if result.errors:
         result.exit_code = EXIT_ERROR
+
+
+def _check_exception_envs(exceptions: list[Suppression], environments_dir: Path | None) -> None:
+    """An exception naming an environment that does not exist would silently never apply."""
+    from modules.config import env_files, environments_dir as default_dir
+
+    known = set(env_files(environments_dir or default_dir()))
+    for item in exceptions:
+        unknown = sorted(set(item.environments) - known - {"*"})
+        if unknown:
+            raise GateError(f"{item.where}: exception for {item.check_id} names unknown environment(s) "
+                            f"{', '.join(unknown)} (have: {', '.join(sorted(known))})")
 
 
 def _check_scan_complete(scan: scanner.Scan, stacks: dict[str, Path], resources: dict, out_dir: Path,

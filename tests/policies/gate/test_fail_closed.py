@@ -185,3 +185,11 @@ def test_suppression_problems_fail_closed(tmp_path, no_exceptions, problem):
 def test_unexpected_exception_is_an_error_not_a_verdict(small_out, no_exceptions, monkeypatch):
     monkeypatch.setattr(gate_module, "_verdict", lambda findings, thresholds: 1 / 0)
     _assert_error(_run(small_out, no_exceptions), "internal error", "ZeroDivisionError")
+
+
+def test_exception_for_an_unknown_environment(small_out, tmp_path):
+    exceptions = tmp_path / "exceptions.yaml"
+    exceptions.write_text(
+        "exceptions:\n  - check: CKV_AWS_18\n    resource: aws_s3_bucket.b1\n    environments: [prd]\n"
+        "    reason: Fixture with a typo in the environment name\n    owner: ml-platform\n    expires: 2099-01-01\n")
+    _assert_error(_run(small_out, exceptions), "unknown environment(s) prd")
