@@ -188,6 +188,10 @@ def run_plan_gate(plan_files: list[Path | PlanInput], *, env: str | None = None,
         result.errors.append(str(exc))
         result.exit_code = EXIT_ERROR
         judged = []
+    except Exception as exc:  # a bug must not look like a verdict: fail closed
+        result.errors.append(f"internal error: {type(exc).__name__}: {exc}")
+        result.exit_code = EXIT_ERROR
+        judged = []
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     _conclude(result, judged)

@@ -345,3 +345,15 @@ def test_plan_synthesizes_first_only_when_the_output_is_missing_or_stale(fake_te
     assert synths == [["dev"]]
     again = run(*args)
     assert again.exit_code == 0 and synths == [["dev"]]  # fresh: no second synth
+
+
+def test_an_unexpected_error_in_apply_is_exit_2(fake_terraform, planned, monkeypatch):
+    import policies.plan.deploy as deploy
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(deploy, "verify_all", broken)
+    result = apply(fake_terraform, planned)
+    assert result.exit_code == 2 and "RuntimeError: disk full" in result.output
+    assert fake_terraform.commands() == []

@@ -385,3 +385,15 @@ def test_a_plan_as_terraform_1_10_writes_it(tmp_path):
     assert blocking == {("AEGIS_PLAN_STATEFUL_DELETE", "aws_s3_bucket.bucket-datasets_bucket_0E4C8F21"),
                         ("AEGIS_PLAN_VERSIONING_SUSPENDED", "aws_s3_bucket_versioning.bucket-datasets_versioning_4A1B2C3D")}
     assert result.changes == {"dev-data": {"create": 0, "update": 1, "replace": 1, "delete": 0, "no-op": 0}}
+
+
+def test_an_internal_error_fails_closed(tmp_path, monkeypatch):
+    import policies.plan.plan_gate as plan_gate
+
+    def broken(ctx):
+        raise RuntimeError("a bug in a plan check")
+
+    monkeypatch.setattr(plan_gate, "run_checks", broken)
+    result = gate(stack_plan(tmp_path, plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB))))
+    assert result.exit_code == 2 and result.errors == ["internal error: RuntimeError: a bug in a plan check"]
+    assert result.plans == [] or all(p.attestation is None for p in result.plans)
