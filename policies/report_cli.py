@@ -100,7 +100,7 @@ def register(cli: click.Group) -> None:
             if source or run:
                 _fail("--write-architecture takes no --from or --run")
             names = envs or (ARCHITECTURE_ENV,)
-            _fresh_synth(names, synth)
+            _fresh_synth((), synth)  # every environment: the synth output stays complete for `gate`
             for path in write_architecture(tuple(names), synth):
                 click.echo(f"wrote {path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path}")
             return

@@ -332,9 +332,27 @@ def document_of(result) -> dict:
     return doc
 
 
+def _cli_folders() -> tuple[Path | None, Path | None]:
+    """(synth output, environments folder) of the running command (`gate`, `plan` …) when it has them:
+    `gate --format html --synth-out DIR` renders through FORMATS, which passes the result only."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return None, None
+    synth = ctx.params.get("synth_out")
+    environments = ctx.find_root().params.get("environments")
+    synth_path = Path(synth) if synth and (Path(synth) / "manifest.json").is_file() else None
+    return synth_path, Path(environments) if environments else None
+
+
 def render(result, *, synth_out: Path | None = None, environments_dir: Path | None = None,
            generated: dt.datetime | None = None) -> str:
     """The `html` format of `policies.report.FORMATS`."""
+    if synth_out is None or environments_dir is None:
+        cli_synth, cli_environments = _cli_folders()
+        synth_out = synth_out or cli_synth
+        environments_dir = environments_dir or cli_environments
     return render_document(document_of(result), synth_out=synth_out, environments_dir=environments_dir,
                            catalog_rules=_catalog_rules(result.catalog) if getattr(result, "catalog", None) else None,
                            generated=generated)
