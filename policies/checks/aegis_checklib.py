@@ -174,6 +174,8 @@ def key_problem(raw: Any, expected: str, what: str) -> str | None:
 def policy_document(raw: Any) -> dict | None:
     """A policy document (JSON text or already-parsed dict), or None when it is not literal JSON
     (e.g. a `${data.aws_iam_policy_document.x.json}` reference or a `jsonencode` expression)."""
+    if isinstance(raw, list) and len(raw) == 1:
+        raw = raw[0]  # plan mode: checkov hands over the parsed document wrapped in a list
     if isinstance(raw, dict):
         return raw
     if not isinstance(raw, str):
