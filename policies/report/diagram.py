@@ -356,8 +356,15 @@ def _network(arch: Architecture, doc: Doc) -> None:
         return
     net = Network(cidr=str(vpcs[0][1].get("cidr_block", "")))
     azs = set()
-    for _, conf in of_type(doc, "aws_subnet"):
-        public = bool(conf.get("map_public_ip_on_launch"))
+    # A subnet is public when its route table routes to an internet gateway (or it says so).
+    igw_tables = {t for _, route in of_type(doc, "aws_route") if refs(route.get("gateway_id"), "aws_internet_gateway")
+                  for t in refs(route.get("route_table_id"), "aws_route_table")}
+    public_subnets = {s for _, assoc in of_type(doc, "aws_route_table_association")
+                      if refs(assoc.get("route_table_id"), "aws_route_table") & igw_tables
+                      for s in refs(assoc.get("subnet_id"), "aws_subnet")}
+    for name, conf in of_type(doc, "aws_subnet"):
+        tags = conf.get("tags") if isinstance(conf.get("tags"), dict) else {}
+        public = bool(conf.get("map_public_ip_on_launch")) or name in public_subnets or tags.get("Tier") == "public"
         net.public_subnets += public
         net.private_subnets += not public
         az = conf.get("availability_zone")

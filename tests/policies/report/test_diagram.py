@@ -78,7 +78,11 @@ def test_the_real_app_draws_every_configured_model_and_bucket(stacks):
             assert "model-artifacts" in model.reads, model.name  # every model loads its artifacts
             assert model.stages, model.name
         if config.platform.models:
-            assert arch.network and arch.network.cidr == config.platform.network.vpc_cidr
+            network = config.platform.network
+            assert arch.network and arch.network.cidr == network.vpc_cidr
+            assert arch.network.azs == network.az_count
+            assert arch.network.public_subnets == (network.az_count if network.egress else 0)
+            assert arch.network.internet_gateway == network.egress
         assert {"trail", "cloudwatch", "alerts"} <= {s.key for s in arch.access}
         assert {"config", "securityhub", "backup"} <= {s.key for s in arch.governance}
 
