@@ -80,7 +80,8 @@ def _pillar_order(pillar: str) -> tuple[int, str]:
 
 
 def _cell() -> dict:
-    return {**{f"failed-{s}": 0 for s in ORDER}, "failed": 0, "passed": 0, "suppressed": 0, "blocking": 0, "checks": 0}
+    return {**{f"{status}-{s}": 0 for status in ("failed", "suppressed", "passed") for s in ORDER},
+            "failed": 0, "passed": 0, "suppressed": 0, "blocking": 0, "checks": 0}
 
 
 def summarize(findings: list[dict]) -> dict[str, dict[str, dict]]:
@@ -93,8 +94,9 @@ def summarize(findings: list[dict]) -> dict[str, dict[str, dict]]:
             cell = out[env][pillar]
             cell["checks"] += 1
             cell[f["status"]] += 1
+            if f["severity"] in ORDER:
+                cell[f"{f['status']}-{f['severity']}"] += 1
             if f["status"] == "failed":
-                cell[f"failed-{f['severity']}"] += 1
                 cell["blocking"] += bool(f.get("blocking"))
     return {env: dict(sorted(p.items(), key=lambda kv: _pillar_order(kv[0]))) for env, p in sorted(out.items())}
 

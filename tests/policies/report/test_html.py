@@ -241,3 +241,12 @@ def test_near_expiry_window(days, state):
     item = {"expires": (today + dt.timedelta(days=days)).isoformat(), "problem": ""}
     assert suppression_state(item, today)[0] == state
     assert report_html_module.NEAR_EXPIRY_DAYS == 30
+
+
+def test_suppressed_and_passed_totals_carry_their_severities(report_html, gate_doc):
+    for env in gate_doc["thresholds"]:
+        row = re.search(rf'<tr data-env="{env}" data-pillar="all">.*?</tr>', report_html, re.S).group(0)
+        for status in ("suppressed", "passed"):
+            by = Counter(f["severity"] for f in gate_doc["findings"] if f["env"] == env and f["status"] == status)
+            title = ", ".join(f"{s} {by[s]}" for s in SEVERITIES)
+            assert f'data-key="{status}" title="{status} by severity: {title}">{sum(by.values())}<' in row
