@@ -203,7 +203,6 @@ class Architecture:
 # ---------------------------------------------------------------- extraction
 
 _BUCKET_NAME = re.compile(r"^(?P<prefix>.+?)-(?P<purpose>[a-z0-9-]+?)-(?P<account>\d{12})-(?P<region>[a-z]{2}(-[a-z]+)+-\d)$")
-SERVING_TYPES = ("aws_sagemaker_endpoint", "aws_lambda_function", "aws_autoscaling_group")
 
 
 def extract(env: str, stacks: Mapping[str, Doc]) -> Architecture:
@@ -245,9 +244,9 @@ def _purpose(arch: Architecture, bucket_name: str) -> tuple[str, str] | None:
     if not match:
         return None
     purpose = match["purpose"]
-    prefix = match["prefix"]
-    if arch.prefix and prefix != arch.prefix and bucket_name.startswith(arch.prefix + "-"):
-        purpose = bucket_name[len(arch.prefix) + 1:].rsplit("-", 4)[0]
+    if arch.prefix and bucket_name.startswith(arch.prefix + "-"):
+        # The regex cannot tell where a hyphenated prefix ends; the environment's prefix can.
+        purpose = bucket_name[len(arch.prefix) + 1:match.start("account") - 1]
     return purpose, match["region"]
 
 
