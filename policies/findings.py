@@ -1,7 +1,7 @@
 """What the gate produces: one finding per (check, resource), and the suppressions that touched them."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 PASSED, FAILED, SUPPRESSED = "passed", "failed", "suppressed"
 
@@ -59,6 +59,8 @@ class Finding:
         return f"{self.stack}/{self.address}" if self.address else self.stack
 
     def as_dict(self) -> dict:
-        data = asdict(self)
+        # Field by field (dataclasses.asdict deep-copies recursively: slow over thousands of findings).
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["controls"] = {k: list(v) for k, v in self.controls.items()}
         data["suppression"] = self.suppression.as_dict() if self.suppression else None
         return data

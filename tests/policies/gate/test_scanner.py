@@ -99,3 +99,14 @@ def test_a_dying_worker_is_an_error(tmp_path, monkeypatch):
 
 def _die(files, wanted):  # module level: the worker pool pickles it by name
     os._exit(3)
+
+
+def test_reused_expression_interpreter_gives_the_same_scan(synthesized, monkeypatch):
+    from checkov.terraform.graph_builder.variable_rendering import safe_eval_functions as sef
+
+    files = [synthesized.path(n) for n in synthesized.stack_names if n.startswith("prod-")]
+    reused = scanner.scan_json(files, workers=1)
+    monkeypatch.setattr(sef, "get_asteval", sef.get_asteval.original)
+    fresh = scanner.scan_json(files, workers=1)
+    key = lambda r: (str(r.file), r.address, r.check_id)  # noqa: E731
+    assert sorted(reused.results, key=key) == sorted(fresh.results, key=key)
