@@ -6,14 +6,14 @@ Three commands run interleaved (median of RUNS each):
 - bare checkov as a user would run it on the CDKTF output. checkov 3.3.30 fails to parse the
   stacks (`terraform.required_version`) and stops early, so this scans nothing;
 - bare checkov on a copy without `required_version`, which it can parse: the same work as the
-  gate's checkov pass, so the honest comparison. The target (≤ 1.0) applies to both ratios.
+  gate's checkov pass, so the like-for-like comparison the target (≤ 1.0) applies to. The ratio to
+  the first bare run is printed too; it only measures start-up, since that run checks nothing.
 """
 from __future__ import annotations
 
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -84,12 +84,13 @@ def main() -> int:
     for label, values in times.items():
         print(f"  {label:<32}{medians[label]:>8.2f}{statistics.median(cpus[label]):>8.2f}  "
               f"{', '.join(f'{v:.2f}' for v in values)}")
-    ok = True
-    for label in ("bare checkov on the output", "bare checkov, parseable copy"):
-        ratio = gate / medians[label]
-        ok &= ratio <= TARGET
-        print(f"  ratio gate / {label:<19}{ratio:>10.2f}  target ≤ {TARGET:.1f}: {'met' if ratio <= TARGET else 'MISSED'}")
-    return 0 if ok else 1
+    like_for_like = gate / medians["bare checkov, parseable copy"]
+    as_given = gate / medians["bare checkov on the output"]
+    verdict = "met" if like_for_like <= TARGET else "MISSED"
+    print(f"  ratio gate / bare checkov, parseable copy {like_for_like:>6.2f}  target ≤ {TARGET:.1f}: {verdict}")
+    print(f"  ratio gate / bare checkov on the output   {as_given:>6.2f}  (that run parses no stack: checkov "
+          "3.3.30 fails on required_version and checks nothing)")
+    return 0 if like_for_like <= TARGET else 1
 
 
 if __name__ == "__main__":

@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-
-import pytest
 
 from policies.catalog import load_catalog
-from policies.gate import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, run_gate, split_stack
+from policies.gate import EXIT_FAIL, EXIT_PASS, run_gate, split_stack
 from tests.policies.gate.conftest import bucket, stack_doc, write_out
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from modules.errors import ConfigError
-from policies.findings import Finding, Suppression
+from policies.findings import Finding
 from policies.suppressions import apply, in_scope, inline_suppressions, load_exceptions
 
 GOOD = """\
