@@ -85,6 +85,12 @@ class DataStack(PillarStack):
             suppress(bucket.bucket, "CKV_AWS_18",
                      "This is the access-log target itself; logging it into itself would loop. "
                      "CloudTrail data events cover reads and writes of it", "2027-12-31")
+            if settings.replication.enabled:
+                # By design log buckets are not in REPLICATED_BUCKETS: each region keeps its own.
+                suppress(bucket.bucket, "CKV_AWS_144",
+                         "Access logs are per-region delivery telemetry: each region (primary and DR) has its "
+                         "own log bucket, and the audit trail of record (CloudTrail, audit bucket) is "
+                         "replicated to the DR region", "2027-12-31")
         return bucket
 
     def _replicate(self) -> None:
