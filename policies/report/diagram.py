@@ -685,8 +685,8 @@ def _access(arch: Architecture, doc: Doc) -> None:
         if alarms:
             arch.flows.append(Flow("svc:cloudwatch", "svc:alerts", "alarm actions"))
     if of_type(doc, "aws_guardduty_detector"):
-        features = sorted(str(c.get("name", "")).replace("_", " ").lower() for _, c in of_type(doc, "aws_guardduty_detector_feature")
-                          if c.get("status") == "ENABLED")
+        features = sorted({str(c.get("name", "")).replace("_", " ").lower()  # once, also when the DR region has them
+                           for _, c in of_type(doc, "aws_guardduty_detector_feature") if c.get("status") == "ENABLED"})
         arch.access.append(Service("guardduty", "GuardDuty", [", ".join(features) or "detector"]))
         if of_type(doc, "aws_cloudwatch_event_target"):
             arch.flows.append(Flow("svc:guardduty", "svc:alerts", "findings"))
