@@ -215,6 +215,7 @@ def extract(env: str, stacks: Mapping[str, Doc]) -> Architecture:
     data = mine.get("data", {})
     _data(arch, data)
     _state(arch, mine.get("bootstrap", {}))
+    _boundary(arch, mine)
     platform = mine.get("platform", {})
     _network(arch, platform)
     _models(arch, platform, mine.get("access", {}))
@@ -327,8 +328,6 @@ def _data(arch: Architecture, doc: Doc) -> None:
         arch.account_guards.append("S3 public access block (account)")
     if of_type(doc, "aws_ebs_encryption_by_default"):
         arch.account_guards.append("EBS encryption by default")
-    if of_type(doc, "aws_iam_policy"):
-        arch.account_guards.append("permission boundary")
     arch.buckets = dict(sorted(arch.buckets.items(), key=lambda kv: _bucket_order(kv[0])))
 
 
@@ -341,12 +340,27 @@ def _bucket_order(purpose: str) -> tuple[int, str]:
 
 
 def _state(arch: Architecture, doc: Doc) -> None:
+    replicas = 0
     for _, conf in of_type(doc, "aws_s3_bucket"):
         name = str(conf.get("bucket", ""))
         hit = _purpose(arch, name)
+        if hit and arch.region and hit[1] != arch.region:
+            replicas += 1
+            continue
         arch.state.append(hit[0] if hit else name)
     if of_type(doc, "aws_kms_key"):
         arch.state.append("KMS state key")
+    if replicas:
+        arch.state.append(f"{replicas} DR replica(s)")
+
+
+def _boundary(arch: Architecture, mine: Mapping[str, Doc]) -> None:
+    """The permission boundary every role carries, in whichever stack creates it."""
+    for pillar in STACK_ORDER:
+        for _, conf in of_type(mine.get(pillar, {}), "aws_iam_policy"):
+            if str(conf.get("name", "")).endswith("permission-boundary"):
+                arch.account_guards.append(f"permission boundary ({arch.env}-{pillar})")
+                return
 
 
 def _network(arch: Architecture, doc: Doc) -> None:
