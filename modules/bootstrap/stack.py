@@ -1,45 +1,71 @@
-"""`<env>-bootstrap`: the encrypted, versioned, TLS-only remote-state bucket of one environment.
+"""`<env>-bootstrap`: what every other stack needs before it can be planned.
+
+- the remote-state bucket (KMS, versioning, TLS-only, access logs; replicated to the DR region
+  when the environment replicates its data), and
+- the permission boundary that every role of the environment carries.
 
 It keeps local state itself (it creates the bucket the other stacks' S3 backend needs); apply it
 first, once per environment.
 """
 from __future__ import annotations
 
-from constructs import Construct
 from cdktf import TerraformOutput
+from constructs import Construct
 
+from modules import aws
+from modules.boundary import boundary_document, boundary_name
 from modules.config import EnvConfig
+from modules.data.bucket_policy import access_log_delivery
 from modules.data.data_key import DataKey
+from modules.data.replication import BucketReplication, ReplicationPair
 from modules.data.secure_bucket import BucketOptions, SecureBucket
 from modules.naming import BOOTSTRAP
 from modules.pillar_stack import PillarStack
-from modules.data.bucket_policy import access_log_delivery
 from policies.suppress import suppress
+
+STATE_KEY_CLASS = "state"
 
 
 class BootstrapStack(PillarStack):
     def __init__(self, scope: Construct, config: EnvConfig):
         super().__init__(scope, config, BOOTSTRAP, local_backend=True)
-        naming = self.naming
-        self.key = DataKey(self, "kms-state", naming=naming, key_class="state",
-                           key_admin_arn=config.deployer_role_arn,
-                           deletion_window_days=config.data.kms_deletion_window_days,
-                           prevent_destroy=config.tier == "prod")
-        state_name = naming.state_bucket()
-        logs_name = naming.bucket("tfstate-logs")
-        self.log_bucket = SecureBucket(self, "state-access-logs", BucketOptions(
-            name=logs_name, kms_key_arn=None, lifecycle=config.data.lifecycle,
-            prevent_destroy=config.tier == "prod",
+        self.boundary = aws.iam_policy.IamPolicy(
+            self, "permission-boundary", name=boundary_name(self.naming), policy=boundary_document(self.naming),
+            description=f"Permission boundary of every role in {config.name}")
+        self.key, self.state_bucket = self._state(dr=False)
+        if config.data.replication.enabled:
+            dr_key, dr_bucket = self._state(dr=True)
+            BucketReplication(self, "state-replication", naming=self.naming, role_purpose="tfstate-replication",
+                              pairs=[ReplicationPair(self.state_bucket, dr_bucket, self.key.arn, dr_key.arn)])
+        TerraformOutput(self, "state-bucket", value=self.state_bucket.name)
+        TerraformOutput(self, "state-kms-key-arn", value=self.key.arn)
+
+    def _state(self, dr: bool) -> tuple[DataKey, SecureBucket]:
+        config, naming = self.config, self.naming
+        region = config.dr_region if dr else config.region
+        provider = self.dr_provider if dr else None
+        suffix = "-dr" if dr else ""
+        prod = config.tier == "prod"
+        key = DataKey(self, f"kms-state{suffix}", naming=naming, key_class=STATE_KEY_CLASS,
+                      key_admin_arn=config.deployer_role_arn, region=region if dr else None, provider=provider,
+                      deletion_window_days=config.data.kms_deletion_window_days, prevent_destroy=prod)
+        state_name = naming.bucket("tfstate", region)
+        logs_name = naming.bucket("tfstate-logs", region)
+        logs = SecureBucket(self, f"state-access-logs{suffix}", BucketOptions(
+            name=logs_name, kms_key_arn=None, lifecycle=config.data.lifecycle, prevent_destroy=prod,
             extra_statements=access_log_delivery(f"arn:aws:s3:::{logs_name}", naming.account_id,
-                                                 [f"arn:aws:s3:::{state_name}"])))
-        suppress(self.log_bucket.bucket, "CKV_AWS_145",
+                                                 [f"arn:aws:s3:::{state_name}"])), provider=provider)
+        suppress(logs.bucket, "CKV_AWS_145",
                  "S3 server access logs can only be delivered to SSE-S3 (AES256) buckets; the bucket "
                  "denies non-TLS and non-AES256 puts and blocks all public access", "2027-12-31")
-        suppress(self.log_bucket.bucket, "CKV_AWS_18",
-                 "This is the access-log target of the state bucket; logging it into itself would loop",
-                 "2027-12-31")
-        self.state_bucket = SecureBucket(self, "state", BucketOptions(
-            name=state_name, kms_key_arn=self.key.arn, lifecycle=config.data.lifecycle, log_bucket=logs_name,
-            prevent_destroy=config.tier == "prod"))
-        TerraformOutput(self, "state-bucket", value=state_name)
-        TerraformOutput(self, "state-kms-key-arn", value=self.key.arn)
+        suppress(logs.bucket, "CKV_AWS_18",
+                 "This is the access-log target of the state bucket; logging it into itself would loop. Only "
+                 "the S3 log delivery service may write to it (bucket policy)", "2027-12-31")
+        if config.data.replication.enabled:
+            suppress(logs.bucket, "CKV_AWS_144",
+                     "Access logs are per-region delivery telemetry: each region keeps its own log bucket, "
+                     "while the state they describe is replicated to the DR region", "2027-12-31")
+        state = SecureBucket(self, f"state{suffix}", BucketOptions(
+            name=state_name, kms_key_arn=key.arn, lifecycle=config.data.lifecycle, log_bucket=logs_name,
+            prevent_destroy=prod), provider=provider)
+        return key, state

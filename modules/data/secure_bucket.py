@@ -32,6 +32,9 @@ class BucketOptions:
     object_lock: ObjectLock | None = None
     tiering: bool = False  # datasets move to cheaper storage classes as they age
     prevent_destroy: bool = False  # prod: Terraform refuses any plan that deletes or replaces the bucket
+    # Object events to EventBridge (monitoring rules can react to deletes or unexpected writes).
+    # False only where another stack owns the bucket's single notification configuration.
+    event_notifications: bool = True
     extra_statements: list[Statement] = field(default_factory=list)
 
 
@@ -76,6 +79,9 @@ class SecureBucket(Construct):
         self.lifecycle = aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration(
             self, "lifecycle", bucket=bucket_id, provider=provider, rule=self._lifecycle_rules(),
             depends_on=[self.versioning])
+        if options.event_notifications:
+            self.notifications = aws.s3_bucket_notification.S3BucketNotification(
+                self, "notifications", bucket=bucket_id, eventbridge=True, provider=provider)
         if options.object_lock:
             lock = aws.s3_bucket_object_lock_configuration
             self.object_lock = lock.S3BucketObjectLockConfigurationA(

@@ -5,7 +5,6 @@ from cdktf import TerraformOutput
 from constructs import Construct
 
 from modules import aws
-from modules.boundary import boundary_document, boundary_name
 from modules.config import EnvConfig
 from modules.data.bucket_policy import access_log_delivery, audit_log_delivery
 from modules.data.data_key import DataKey
@@ -25,16 +24,12 @@ class DataStack(PillarStack):
     def __init__(self, scope: Construct, config: EnvConfig):
         super().__init__(scope, config, "data")
         settings = config.data
-        naming = self.naming
         self.keys = {cls: self._key(cls) for cls in KEY_CLASSES}
         self.buckets = {purpose: self._bucket(purpose) for purpose in BUCKETS}
         self.replicas: dict[str, SecureBucket] = {}
         if settings.replication.enabled:
             self._replicate()
 
-        aws.iam_policy.IamPolicy(
-            self, "permission-boundary", name=boundary_name(naming), policy=boundary_document(naming),
-            description=f"Permission boundary of every role in {config.name}")
         aws.s3_account_public_access_block.S3AccountPublicAccessBlock(
             self, "account-public-access-block", account_id=config.account_id,
             block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)
@@ -74,17 +69,25 @@ class DataStack(PillarStack):
                 object_lock=ObjectLock(lock.mode, lock.retention_days) if purpose in LOCKED_BUCKETS else None,
                 tiering=purpose == "datasets",
                 prevent_destroy=self.config.tier == "prod",
+                event_notifications=not (purpose == "inference" and not dr
+                                         and self.config.platform.owns_inference_notifications),
                 extra_statements=extra,
             ),
             provider=self.dr_provider if dr else None)
+        if purpose == "inference" and not dr and self.config.platform.owns_inference_notifications:
+            suppress(bucket.bucket, "CKV2_AWS_62",
+                     "The platform stack owns this bucket's single notification configuration: it triggers "
+                     "the Lambda inference functions and sends every object event to EventBridge",
+                     "2027-12-31")
         if purpose == LOG_BUCKET:
             suppress(bucket.bucket, "CKV_AWS_145",
                      "S3 server access logs and ALB access logs can only be delivered to SSE-S3 (AES256) "
                      "buckets; the bucket denies non-TLS and non-AES256 puts and blocks all public access",
                      "2027-12-31")
             suppress(bucket.bucket, "CKV_AWS_18",
-                     "This is the access-log target itself; logging it into itself would loop. "
-                     "CloudTrail data events cover reads and writes of it", "2027-12-31")
+                     "This is the access-log target itself; logging it into itself would loop. Only the S3 "
+                     "and ELB log delivery services may write to it (bucket policy) and CloudTrail records "
+                     "every change to its configuration", "2027-12-31")
             if settings.replication.enabled:
                 # By design log buckets are not in REPLICATED_BUCKETS: each region keeps its own.
                 suppress(bucket.bucket, "CKV_AWS_144",

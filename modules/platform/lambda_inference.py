@@ -148,10 +148,13 @@ class LambdaInference(Construct):
 
 
 def bucket_notification(scope: Construct, construct_id: str, ctx: PlatformContext, functions: list[LambdaInference]):
-    """The inference bucket's single notification configuration (S3 keeps one per bucket)."""
+    """The inference bucket's single notification configuration (S3 keeps one per bucket).
+
+    It also sends every object event to EventBridge, which the data stack does for its other buckets
+    (see `PlatformSettings.owns_inference_notifications`)."""
     if not functions:
         return None
     return aws.s3_bucket_notification.S3BucketNotification(
-        scope, construct_id, bucket=ctx.bucket("inference"),
+        scope, construct_id, bucket=ctx.bucket("inference"), eventbridge=True,
         lambda_function=[f.notification() for f in functions],
         depends_on=[f.s3_permission for f in functions])

@@ -415,6 +415,12 @@ class PlatformSettings(Strict):
     storage: StorageSettings = StorageSettings()
     models: list[ModelSettings] = Field(default_factory=list, max_length=50)
 
+    @property
+    def owns_inference_notifications(self) -> bool:
+        """S3 keeps one notification configuration per bucket: Lambda models trigger on the inference
+        bucket, so the platform stack owns it then; otherwise the data stack does."""
+        return any(m.serving == "lambda" for m in self.models)
+
     @field_validator("models")
     @classmethod
     def _unique_model_names(cls, models: list[ModelSettings]) -> list[ModelSettings]:

@@ -48,10 +48,7 @@ class SharedStorage(Construct):
                               f.EfsFileSystemLifecyclePolicy(transition_to_primary_storage_class="AFTER_1_ACCESS")],
             tags={"Name": n.resource("model-cache"), **n.backup_tag()},
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if protect else None)
-        suppress(self.file_system, "CKV2_AWS_18",
-                 "The <env>-governance AWS Backup plan selects EFS file systems by the Backup tag set here "
-                 "(cross-stack, so checkov cannot connect them); the EFS backup policy is ENABLED as well",
-                 "2027-12-31")
+        # Backed up by the <env>-governance AWS Backup plan, which selects file systems by the Backup tag.
         aws.efs_backup_policy.EfsBackupPolicy(
             self, "backup", file_system_id=self.file_system.id,
             backup_policy=aws.efs_backup_policy.EfsBackupPolicyBackupPolicy(status="ENABLED"))

@@ -79,7 +79,7 @@ def test_every_role_carries_the_permission_boundary(synthesized):
 
 
 def test_permission_boundary_has_no_bare_wildcard_action(synthesized, env):
-    (boundary,) = [p for p in synthesized.resources(f"{env}-data", "aws_iam_policy").values()
+    (boundary,) = [p for p in synthesized.resources(f"{env}-bootstrap", "aws_iam_policy").values()
                    if p["name"] == f"aegis-{env}-permission-boundary"]
     for statement in json.loads(boundary["policy"])["Statement"]:
         actions = statement.get("Action", [])

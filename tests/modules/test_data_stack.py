@@ -258,3 +258,43 @@ def test_prod_buckets_and_keys_refuse_destruction(synthesized, env):
         for rtype in ("aws_s3_bucket", "aws_kms_key"):
             for name, conf in synthesized.resources(stack, rtype).items():
                 assert conf.get("lifecycle", {}).get("prevent_destroy", False) is prod, name
+
+
+def test_object_events_reach_eventbridge_from_every_bucket(synthesized, env):
+    config = load_env(env)
+    for stack in (f"{env}-data", f"{env}-bootstrap"):
+        view = DataView(synthesized, stack, env)
+        notified = {name for name, conf in view.by_bucket("aws_s3_bucket_notification").items()
+                    if conf.get("eventbridge") is True}
+        for conf in view.res("aws_s3_bucket").values():
+            owned_elsewhere = (conf["bucket"] == view.naming.bucket("inference")
+                               and config.platform.owns_inference_notifications)
+            assert (conf["bucket"] in notified) is not owned_elsewhere, conf["bucket"]
+    if config.platform.owns_inference_notifications:
+        (platform,) = [c for c in synthesized.resources(f"{env}-platform", "aws_s3_bucket_notification").values()
+                       if c["bucket"] == Naming.of(config).bucket("inference")]
+        assert platform["eventbridge"] is True and platform["lambda_function"]
+
+
+def test_state_bucket_replicated_where_data_is(synthesized, env):
+    view = DataView(synthesized, f"{env}-bootstrap", env)
+    replications = view.by_bucket("aws_s3_bucket_replication_configuration")
+    if not view.config.data.replication.enabled:
+        assert replications == {}
+        return
+    (source,) = replications
+    assert source == view.naming.state_bucket()
+    destination = replications[source]["rule"][0]["destination"]
+    _, replica, _ = target(destination["bucket"])
+    assert view.res("aws_s3_bucket")[replica]["bucket"] == view.naming.bucket("tfstate", view.config.dr_region)
+    assert view.key_alias(destination["encryption_configuration"]["replica_kms_key_id"]) == \
+        view.naming.kms_alias("state", view.config.dr_region)
+    (role,) = view.res("aws_iam_role").values()
+    assert role["name"] == f"aegis-{env}-tfstate-replication"
+
+
+def test_permission_boundary_is_created_first(synthesized, env):
+    """Every role of every later stack names the boundary, so it lives in the first stack applied."""
+    names = [p["name"] for p in synthesized.resources(f"{env}-bootstrap", "aws_iam_policy").values()]
+    assert names == [f"aegis-{env}-permission-boundary"]
+    assert synthesized.resources(f"{env}-data", "aws_iam_policy") == {}
