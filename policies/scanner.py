@@ -306,25 +306,29 @@ def _scan_group(files: list[Path], wanted: set[str]) -> Scan:
     runner_class = _import_checkov()
     from checkov.common.models.enums import CheckResult
 
-    runner = _json_runner(runner_class)()
-    try:
-        report = runner.run(root_folder=None, files=[str(f) for f in files], runner_filter=_runner_filter())
-    except Exception as exc:
-        raise ScanError(f"checkov crashed: {type(exc).__name__}: {exc}") from None
-    if isinstance(report, list):  # pragma: no cover - terraform_json returns one report
-        report = report[0]
     scan = Scan()
-    scan.parsing_errors = [str(p) for p in report.parsing_errors]
-    for path, definition in runner.definitions.items():
-        _record_parsed(scan, Path(path).resolve(), definition)
-    for records, status in ((report.passed_checks, CheckResult.PASSED), (report.failed_checks, CheckResult.FAILED)):
-        for record in records:
-            if record.check_id not in wanted:
-                continue  # a check another external dir loaded earlier in this process
-            start, end = record.file_line_range
-            scan.results.append(RawResult(
-                check_id=record.check_id, check_name=record.check_name, passed=status == CheckResult.PASSED,
-                file=Path(record.file_abs_path).resolve(), address=record.resource, lines=(start, end)))
+    # One checkov graph per stack: each stack is its own Terraform root module. Scanning several in one
+    # graph would connect resources across stacks (and environments) that share logical ids, and make
+    # graph checks depend on which stacks happened to share a group.
+    for file in files:
+        runner = _json_runner(runner_class)()
+        try:
+            report = runner.run(root_folder=None, files=[str(file)], runner_filter=_runner_filter())
+        except Exception as exc:
+            raise ScanError(f"checkov crashed: {type(exc).__name__}: {exc}") from None
+        if isinstance(report, list):  # pragma: no cover - terraform_json returns one report
+            report = report[0]
+        scan.parsing_errors += [str(p) for p in report.parsing_errors]
+        for path, definition in runner.definitions.items():
+            _record_parsed(scan, Path(path).resolve(), definition)
+        for records, status in ((report.passed_checks, CheckResult.PASSED), (report.failed_checks, CheckResult.FAILED)):
+            for record in records:
+                if record.check_id not in wanted:
+                    continue  # a check another external dir loaded earlier in this process
+                start, end = record.file_line_range
+                scan.results.append(RawResult(
+                    check_id=record.check_id, check_name=record.check_name, passed=status == CheckResult.PASSED,
+                    file=Path(record.file_abs_path).resolve(), address=record.resource, lines=(start, end)))
     return scan
 
 

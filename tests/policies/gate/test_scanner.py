@@ -110,3 +110,27 @@ def test_reused_expression_interpreter_gives_the_same_scan(synthesized, monkeypa
     fresh = scanner.scan_json(files, workers=1)
     key = lambda r: (str(r.file), r.address, r.check_id)  # noqa: E731
     assert sorted(reused.results, key=key) == sorted(fresh.results, key=key)
+
+
+def test_each_stack_is_its_own_graph(tmp_path):
+    """Stacks share logical ids across environments; one checkov graph over several stacks would
+    connect a reference in one stack to the same-named resource of another (and make graph checks
+    depend on grouping). Each stack must be judged alone."""
+    efs = {"fs": {"//": {"metadata": {"path": "a/fs", "uniqueId": "fs"}}, "encrypted": True}}
+    selection = {"sel": {"name": "sel", "iam_role_arn": "arn:aws:iam::111122223333:role/backup",
+                         "plan_id": "${aws_backup_plan.plan.id}",
+                         "resources": ["${aws_efs_file_system.fs.arn}"]}}
+    plan = {"plan": {"name": "plan", "rule": [{"rule_name": "r", "target_vault_name": "v"}]}}
+    covered = tmp_path / "stacks" / "covered" / "cdk.tf.json"
+    uncovered = tmp_path / "stacks" / "uncovered" / "cdk.tf.json"
+    for path, resources in ((covered, {"aws_efs_file_system": efs, "aws_backup_selection": selection,
+                                        "aws_backup_plan": plan}),
+                            (uncovered, {"aws_efs_file_system": efs})):
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(stack_doc(resources)))
+    scan = scanner.scan_json([covered, uncovered], workers=1)
+    backup = {(r.file.parent.name, r.passed) for r in scan.results if r.check_id == "CKV2_AWS_18"}
+    # The selection in `covered` says nothing about the file system of `uncovered`: judged alone,
+    # `uncovered` has no backup selection in its graph, so checkov reports nothing for it there.
+    assert ("covered", True) in backup
+    assert [s for s, _ in backup if s == "uncovered"] == []
