@@ -8,7 +8,6 @@ notifications (SARIF), testsuite properties (JUnit), a table (Markdown, terminal
 """
 from __future__ import annotations
 
-import html
 import json
 import sys
 import xml.etree.ElementTree as ET
@@ -97,14 +96,8 @@ def _markdown(text: str, result) -> str:
 
 
 def _html(text: str, result) -> str:
-    kinds = _kinds(result)
-    head = "".join(f"<th>{html.escape(k)}</th>" for k in ["stack", *kinds, "verdict", "attestation"])
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in _table_rows(result))
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
-    section = (f'<section id="planned-changes"><h2>Planned changes</h2><table><thead><tr>{head}</tr></thead>'
-               f"<tbody>{rows}</tbody></table>" + (f"<h3>Notes</h3><ul>{notes}</ul>" if notes else "") + "</section>\n")
-    marker = "</body>"
-    return text.replace(marker, section + marker, 1) if marker in text else text + section
+    # The HTML writer renders planned changes, blocked changes and notes from `result.plans` itself.
+    return text
 
 
 _ADD = {"json": _json, "sarif": _sarif, "junit": _junit, "markdown": _markdown, "html": _html}
