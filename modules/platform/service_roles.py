@@ -7,11 +7,11 @@ from constructs import Construct
 from modules import aws
 from modules.boundary import boundary_arn
 from modules.iam_doc import Statement, document, service_trust, statement
+from modules.naming import Naming
 
 
 def plain_trust(service: str) -> str:
     return document(statement("TrustService", "Allow", "sts:AssumeRole", principal={"Service": service}))
-from modules.naming import Naming
 
 
 class ServiceRole(Construct):

@@ -16,7 +16,6 @@ from modules import aws
 from modules.iam_doc import document, statement
 from modules.platform.context import PlatformContext
 from modules.platform.network import Network
-from policies.suppress import suppress
 
 CACHE_UID = 1000
 CACHE_ROOT = "/model-cache"

@@ -2,7 +2,6 @@
 the key path and the line; exit code 2; nothing is written."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -138,7 +137,7 @@ def test_failed_synth_keeps_previous_output(tmp_path):
 
 def test_base_file_is_merged_and_errors_point_into_it(tmp_path):
     base = "tags:\n  owner_team: ml-platform\n  cost_center: X\n  data_classification: internal\n"
-    dev = "\n".join(l for l in VALID_DEV.splitlines() if not l.startswith(("tags:", "  owner_team", "  cost_center", "  data_classification")))
+    dev = "\n".join(line for line in VALID_DEV.splitlines() if not line.startswith(("tags:", "  owner_team", "  cost_center", "  data_classification")))
     directory = write_envs(tmp_path, {"base.yaml": base, "dev.yaml": dev + "\n"})
     with pytest.raises(ConfigError) as info:
         load_env("dev", directory)
@@ -177,13 +176,13 @@ def test_default_environments_are_valid():
 def test_validate_command_reports_each_env():
     result = CliRunner().invoke(cli, ["validate"])
     assert result.exit_code == 0
-    assert [l.strip() for l in result.output.splitlines()] == ["dev: ok", "prod: ok", "staging: ok"]
+    assert [line.strip() for line in result.output.splitlines()] == ["dev: ok", "prod: ok", "staging: ok"]
 
 
 def test_envs_command_lists_region_account_and_stacks():
     result = CliRunner().invoke(cli, ["envs"])
     assert result.exit_code == 0
-    prod = next(l for l in result.output.splitlines() if l.startswith("prod"))
+    prod = next(line for line in result.output.splitlines() if line.startswith("prod"))
     assert "eu-west-1" in prod and "777788889999" in prod
     for pillar in ("bootstrap", "data", "platform", "access", "governance"):
         assert f"prod-{pillar}" in prod

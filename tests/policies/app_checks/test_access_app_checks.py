@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from modules.naming import Naming
-from tests.policies.app_checks.helpers import app, config, doc, failures, resources, run, verdict
+from tests.policies.app_checks.helpers import app, config, doc, resources, run, verdict
 
 ACCOUNT = "111122223333"
 HUMAN_TRUST = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole",
@@ -80,7 +80,7 @@ class TestAppInvokerInvokeOnly:
         dict(INVOKE, Action=["sagemaker:InvokeEndpoint", "sagemaker:UpdateEndpoint"]),
         dict(INVOKE, Action="sagemaker:Invoke*"),
         dict(INVOKE, Resource="*"),
-        dict(INVOKE, Resource=[f"arn:aws:sagemaker:eu-west-1:777788889999:endpoint/aegis-prod-fraud"]),
+        dict(INVOKE, Resource=["arn:aws:sagemaker:eu-west-1:777788889999:endpoint/aegis-prod-fraud"]),
         dict(INVOKE_FN, Action="lambda:UpdateFunctionCode"),
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::aegis-dev-datasets-x/*"},
     ])
