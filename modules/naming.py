@@ -144,6 +144,10 @@ class Naming:
     def alarm_arn(self, name: str) -> str:
         return f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:{name}"
 
+    def macie_export_arn_pattern(self) -> str:
+        """Macie's results-repository (export) configuration, as services see it in aws:SourceArn."""
+        return f"arn:aws:macie2:{self.region}:{self.account_id}:export-configuration:*"
+
     def log_group_arn_pattern(self) -> str:
         return f"arn:aws:logs:{self.region}:{self.account_id}:log-group:*"
 

@@ -42,9 +42,11 @@ def access_log_delivery(bucket_arn: str, account_id: str, source_bucket_arns: li
     ]
 
 
-def audit_log_delivery(bucket_arn: str, account_id: str, trail_arn: str) -> list[Statement]:
-    """CloudTrail and AWS Config delivery into the audit bucket, bound to this account and trail."""
+def audit_log_delivery(bucket_arn: str, account_id: str, trail_arn: str, macie_export_arn: str) -> list[Statement]:
+    """CloudTrail, AWS Config and Macie delivery into the audit bucket, bound to this account
+    (and to this trail, and to Macie's export configuration)."""
     source = {"StringEquals": {"aws:SourceAccount": account_id}}
+    macie = {"StringEquals": {"aws:SourceAccount": account_id}, "ArnLike": {"aws:SourceArn": macie_export_arn}}
     return [
         statement("CloudTrailAclCheck", "Allow", "s3:GetBucketAcl", bucket_arn,
                   principal={"Service": "cloudtrail.amazonaws.com"},
@@ -59,4 +61,8 @@ def audit_log_delivery(bucket_arn: str, account_id: str, trail_arn: str) -> list
                   principal={"Service": "config.amazonaws.com"},
                   condition={"StringEquals": {"aws:SourceAccount": account_id,
                                               "s3:x-amz-acl": "bucket-owner-full-control"}}),
+        statement("MacieBucketLocation", "Allow", "s3:GetBucketLocation", bucket_arn,
+                  principal={"Service": "macie.amazonaws.com"}, condition=macie),
+        statement("MacieDiscoveryResults", "Allow", "s3:PutObject", f"{bucket_arn}/macie/*",
+                  principal={"Service": "macie.amazonaws.com"}, condition=macie),
     ]

@@ -105,4 +105,9 @@ def _audit_service_statements(naming: Naming, region: str) -> list[Statement]:
         statement("ConfigDelivery", "Allow", ["kms:Decrypt", "kms:GenerateDataKey"], "*",
                   principal={"Service": "config.amazonaws.com"},
                   condition={"StringEquals": {"aws:SourceAccount": account}}),
+        # Macie encrypts its sensitive-data discovery results in the audit bucket (results repository).
+        statement("MacieDiscoveryResults", "Allow", ["kms:Encrypt", "kms:GenerateDataKey"], "*",
+                  principal={"Service": "macie.amazonaws.com"},
+                  condition={"StringEquals": {"aws:SourceAccount": account},
+                             "ArnLike": {"aws:SourceArn": naming.macie_export_arn_pattern()}}),
     ]

@@ -57,7 +57,8 @@ class DataStack(PillarStack):
             sources = [naming.bucket_arn(p, region) for p in BUCKETS if p != LOG_BUCKET]
             extra = access_log_delivery(f"arn:aws:s3:::{name}", naming.account_id, sources)
         elif purpose == "audit" and not dr:
-            extra = audit_log_delivery(f"arn:aws:s3:::{name}", naming.account_id, naming.trail_arn())
+            extra = audit_log_delivery(f"arn:aws:s3:::{name}", naming.account_id, naming.trail_arn(),
+                                       naming.macie_export_arn_pattern())
         lock = settings.object_lock
         bucket = SecureBucket(
             self, f"bucket-{purpose}" + ("-dr" if dr else ""),

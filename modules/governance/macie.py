@@ -8,6 +8,9 @@ covers credentials (AWS secret keys, SSH/PGP/PKCS private keys) and personal dat
 passport, driver's licence, tax and bank numbers, payment cards). The AWS provider cannot select
 identifiers yet (hashicorp/terraform-provider-aws#21952); when it can, pin the list here.
 
+Results: every discovery result is written to the object-locked audit bucket under `macie/`,
+encrypted with the audit key (the bucket and key policies admit only this account's Macie export).
+
 Findings: policy findings are published to Security Hub by Macie's integration (subscribed in
 security_hub.py); sensitive-data findings also reach the alert topic through EventBridge
 (security_events.py), because the provider has no resource for Macie's publication settings.
@@ -21,10 +24,12 @@ from modules.governance.settings import MacieSettings
 from modules.naming import Naming
 
 CLASSIFIED_BUCKETS = ("datasets", "inference")
+RESULTS_PREFIX = "macie/"  # the audit bucket policy lets macie.amazonaws.com write here only
 
 
 class Macie(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, settings: MacieSettings):
+    def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, settings: MacieSettings,
+                 audit_key_arn: str):
         super().__init__(scope, construct_id)
         self.account = aws.macie2_account.Macie2Account(
             self, "account", status="ENABLED", finding_publishing_frequency=settings.finding_publishing_frequency)
@@ -42,6 +47,13 @@ class Macie(Construct):
                 bucket_definitions=[m.Macie2ClassificationJobS3JobDefinitionBucketDefinitions(
                     account_id=naming.account_id, buckets=self.buckets)]),
             depends_on=[self.account])
+        # Results repository: every discovery result is kept in the object-locked audit bucket,
+        # encrypted with the audit key (otherwise Macie keeps results for 90 days only).
+        e = aws.macie2_classification_export_configuration
+        self.results = e.Macie2ClassificationExportConfiguration(
+            self, "results-repository", depends_on=[self.account],
+            s3_destination=e.Macie2ClassificationExportConfigurationS3Destination(
+                bucket_name=naming.bucket("audit"), key_prefix=RESULTS_PREFIX, kms_key_arn=audit_key_arn))
 
     @staticmethod
     def _schedule(settings: MacieSettings):

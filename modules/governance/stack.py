@@ -46,7 +46,7 @@ class GovernanceStack(PillarStack):
                                                   periodic_frequency=frequency, depends_on=recording)
 
         self.inspector = Inspector(self, "inspector", naming=naming)
-        self.macie = Macie(self, "macie", naming=naming, settings=settings.macie)
+        self.macie = Macie(self, "macie", naming=naming, settings=settings.macie, audit_key_arn=audit_key)
         self.security_hub = SecurityHub(
             self, "security-hub", naming=naming, frameworks=list(config.compliance),
             product_dependencies={"inspector": [self.inspector.enabler], "macie": [self.macie.account],

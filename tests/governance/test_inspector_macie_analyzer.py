@@ -46,6 +46,23 @@ def test_macie_can_decrypt_the_buckets_it_classifies(gov, data_stack):
         assert statements[0]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == macie_role
 
 
+def test_macie_results_kept_in_the_audit_bucket_with_the_audit_key(gov, data_stack):
+    _, export = gov.one("aws_macie2_classification_export_configuration")
+    destination = export["s3_destination"]
+    assert destination["bucket_name"] == gov.naming.bucket("audit")
+    assert destination["key_prefix"] == "macie/"
+    lookup = destination["kms_key_arn"].split(".")[2]  # ${data.aws_kms_key.<id>.arn}
+    assert gov.data("aws_kms_key")[lookup]["key_id"] == gov.naming.kms_alias_arn("audit")
+    # The audit key lets this account's Macie export (and nothing broader) encrypt with it.
+    aliases = {a["target_key_id"].split(".")[1]: a["name"] for a in data_stack["resource"]["aws_kms_alias"].values()}
+    audit_key = next(k for name, k in data_stack["resource"]["aws_kms_key"].items()
+                     if aliases[name] == gov.naming.kms_alias("audit"))
+    (grant,) = [s for s in json.loads(audit_key["policy"])["Statement"] if s["Sid"] == "MacieDiscoveryResults"]
+    assert grant["Principal"] == {"Service": "macie.amazonaws.com"}
+    assert grant["Condition"]["StringEquals"]["aws:SourceAccount"] == gov.config.account_id
+    assert grant["Condition"]["ArnLike"]["aws:SourceArn"] == gov.naming.macie_export_arn_pattern()
+
+
 def test_access_analyzers(gov):
     analyzers = {c["type"]: c for c in gov.res("aws_accessanalyzer_analyzer").values()}
     assert analyzers["ACCOUNT"]["analyzer_name"] == gov.naming.resource("external-access")

@@ -222,13 +222,18 @@ def test_account_level_guards(data):
     assert data.key_alias(ebs_key["key_arn"]) == data.naming.kms_alias("model")
 
 
-def test_audit_bucket_admits_only_this_trail_and_config(data):
+def test_audit_bucket_admits_only_this_trail_config_and_macie(data):
     policy = json.loads(data.by_bucket("aws_s3_bucket_policy")[data.naming.bucket("audit")]["policy"])
     allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
-    assert {s["Principal"]["Service"] for s in allows} == {"cloudtrail.amazonaws.com", "config.amazonaws.com"}
+    assert {s["Principal"]["Service"] for s in allows} == {
+        "cloudtrail.amazonaws.com", "config.amazonaws.com", "macie.amazonaws.com"}
     for s in allows:
         conditions = s["Condition"]["StringEquals"]
         assert conditions.get("aws:SourceArn") == data.naming.trail_arn() or conditions.get("aws:SourceAccount") == data.config.account_id
+        if s["Principal"]["Service"] == "macie.amazonaws.com":
+            assert s["Condition"]["ArnLike"]["aws:SourceArn"] == data.naming.macie_export_arn_pattern()
+            assert s["Resource"] in (f"arn:aws:s3:::{data.naming.bucket('audit')}",
+                                     f"arn:aws:s3:::{data.naming.bucket('audit')}/macie/*")
 
 
 def test_outputs_for_other_pillars(synthesized, env):
