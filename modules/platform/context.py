@@ -28,7 +28,8 @@ class PlatformContext:
 
     @property
     def log_retention_days(self) -> int:
-        return self.config.platform.log_retention_days
+        # One retention for every log group of the environment: `access.logs.retention_days`.
+        return self.config.access.logs.retention_days
 
     def bucket(self, purpose: str) -> str:
         return self.naming.bucket(purpose)

@@ -20,10 +20,6 @@ ServingKind = Literal["sagemaker", "sagemaker-serverless", "lambda", "ec2"]
 # The model's serving section, by kind.
 SECTION = {"sagemaker": "sagemaker", "sagemaker-serverless": "serverless", "lambda": "lambda", "ec2": "ec2"}
 
-# CloudWatch Logs accepts only these retention periods (days).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
-                      2557, 2922, 3288, 3653)
-PROD_MIN_LOG_RETENTION_DAYS = 365
 PROD_MIN_CAPACITY = 2  # prod endpoints, aliases and fleets survive the loss of one instance or AZ
 # Longest suffix a per-model resource name gets (the execution role `<project>-<env>-<model>-exec`
 # is the tightest: IAM role names have at most 64 characters).
@@ -56,15 +52,8 @@ def _check_any_cidr(value: str) -> str:
     return value
 
 
-def _check_retention(value: int) -> int:
-    if value not in LOG_RETENTION_DAYS:
-        raise ValueError(f"CloudWatch Logs accepts only {', '.join(map(str, LOG_RETENTION_DAYS))} days")
-    return value
-
-
 VpcCidr = Annotated[str, AfterValidator(_check_cidr)]
 Cidr = Annotated[str, AfterValidator(_check_any_cidr)]
-LogRetention = Annotated[int, AfterValidator(_check_retention)]
 # Semantic version: the ECR image tag (immutable) and the artifact folder `models/<model>/<version>/`.
 ModelVersion = Annotated[str, Field(pattern=r"^[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}$")]
 AcmCertificateArn = Annotated[str, Field(
@@ -409,7 +398,6 @@ class StorageSettings(Strict):
 
 class PlatformSettings(Strict):
     network: NetworkSettings = NetworkSettings()
-    log_retention_days: LogRetention = 365
     # ALBs, the DynamoDB table and the EFS file system refuse deletion (prevent_destroy for EFS).
     deletion_protection: bool = True
     storage: StorageSettings = StorageSettings()
@@ -434,8 +422,6 @@ class PlatformSettings(Strict):
         for path, message in self.network.problems(env):
             yield f"network.{path}", message
         if env.tier == "prod":
-            if self.log_retention_days < PROD_MIN_LOG_RETENTION_DAYS:
-                yield "log_retention_days", f"prod keeps logs at least {PROD_MIN_LOG_RETENTION_DAYS} days"
             if not self.deletion_protection:
                 yield "deletion_protection", "prod stateful resources must be protected from deletion"
         for i, model in enumerate(self.models):

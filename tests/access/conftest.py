@@ -65,7 +65,7 @@ def env_iam(synthesized, env, _env_iam_cache) -> EnvIam:
     if env not in _env_iam_cache:
         config = load_env(env)
         naming = Naming.of(config)
-        (boundary,) = [p for p in synthesized.resources(f"{env}-data", "aws_iam_policy").values()
+        (boundary,) = [p for p in synthesized.resources(f"{env}-bootstrap", "aws_iam_policy").values()
                        if p["name"] == f"{naming.prefix}-permission-boundary"]
         _env_iam_cache[env] = EnvIam(config, naming, roles_of(synthesized.stack(f"{env}-access")),
                                      json.loads(boundary["policy"]))

@@ -93,7 +93,7 @@ def access_documents(synthesized):
             docs.append((f"{env} SCP {conf['name']}", "scp", conf["content"]))
         for conf in stack.get("aws_sns_topic_policy", {}).values():
             docs.append((f"{env} topic policy", "resource", conf["policy"]))
-        for conf in synthesized.resources(f"{env}-data", "aws_iam_policy").values():
+        for conf in synthesized.resources(f"{env}-bootstrap", "aws_iam_policy").values():
             if conf["name"].endswith("permission-boundary"):
                 docs.append((f"{env} boundary", "boundary", conf["policy"]))
     return docs

@@ -64,7 +64,7 @@ def test_every_log_group_is_encrypted_with_a_retention(view):
     assert len(groups) >= 6
     edge_keys = {"${aws_kms_key." + k + ".arn}" for k in view.res("aws_kms_key")}
     for logical, group in groups.items():
-        assert group["retention_in_days"] == view.config.platform.log_retention_days, logical
+        assert group["retention_in_days"] == view.config.access.logs.retention_days, logical
         assert group["deletion_protection_enabled"] is view.config.platform.deletion_protection
         if group.get("region") == "us-east-1":
             assert group["kms_key_id"] in edge_keys, logical  # CloudWatch Logs needs a key of its region

@@ -77,7 +77,7 @@ def test_flow_logs_capture_all_traffic_into_an_encrypted_group(view):
     assert flow["log_destination_type"] == "cloud-watch-logs"
     group = view.get(flow["log_destination"])
     assert group["kms_key_id"] == view.key_ref("audit")
-    assert group["retention_in_days"] == view.config.platform.log_retention_days
+    assert group["retention_in_days"] == view.config.access.logs.retention_days
     role = view.get(flow["iam_role_arn"])
     trust = json.loads(role["assume_role_policy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}

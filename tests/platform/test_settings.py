@@ -169,10 +169,6 @@ PLATFORM_CASES = [
      "platform.network.nat_gateway_per_az", "only when egress"),
     ("prod-single-nat", "prod", _set(["network", "nat_gateway_per_az"], False), "platform.network.nat_gateway_per_az",
      "one NAT gateway per AZ"),
-    ("retention-not-a-cloudwatch-value", "dev", _set(["log_retention_days"], 100), "platform.log_retention_days",
-     "CloudWatch Logs accepts only"),
-    ("prod-short-retention", "prod", _set(["log_retention_days"], 90), "platform.log_retention_days",
-     "at least 365"),
     ("prod-no-deletion-protection", "prod", _set(["deletion_protection"], False), "platform.deletion_protection",
      "protected from deletion"),
     ("unknown-platform-key", "dev", _set(["vpc"], {"cidr": "10.0.0.0/16"}), "platform.vpc", "unknown key"),
@@ -235,7 +231,7 @@ def test_prod_grade_values():
     platform = load_env("prod").platform
     by_kind = {m.serving: m for m in platform.models}
     assert platform.network.az_count >= 3 and platform.network.nat_gateway_per_az
-    assert platform.deletion_protection and platform.log_retention_days >= 365
+    assert platform.deletion_protection and load_env("prod").access.logs.retention_days >= 365
     assert by_kind["sagemaker"].sagemaker.initial_instance_count >= 2
     assert by_kind["sagemaker"].sagemaker.autoscaling.min_capacity >= 2
     assert by_kind["sagemaker-serverless"].serverless.provisioned_concurrency.min_capacity >= 2
