@@ -99,3 +99,11 @@ def test_inline_suppression_suppresses_only_its_resource(tmp_path, no_exceptions
     assert logging["aws_s3_bucket.b1"].suppression.reason.startswith("Fixture")
     assert logging["aws_s3_bucket.b2"].status == "failed"
     assert [s.problem for s in result.suppressions] == [""]
+
+
+def test_default_app_passes_its_thresholds(app_gate):
+    """The shipped environments are the reference: zero unsuppressed failures at or above each
+    environment's threshold, no gate error, every suppression reasoned (see above)."""
+    assert app_gate.errors == []
+    assert [f"{f.check_id} {f.stack}/{f.address}" for f in app_gate.findings if f.blocking] == []
+    assert app_gate.exit_code == EXIT_PASS
