@@ -21,7 +21,7 @@ INVALID = [
      "governance.backup.dr_retention_days", "outside the vault lock range"),
     ("lock-min-above-max", "staging", {"backup": {"vault_lock": {"min_retention_days": 100}}},
      "governance.backup.vault_lock.min_retention_days", "must not exceed"),
-    ("dr-copy-without-replication", "staging", {"backup": {"copy_to_dr": True}},
+    ("dr-copy-without-replication", "dev", {"backup": {"copy_to_dr": True}},
      "governance.backup.copy_to_dr", "needs data.replication.enabled"),
     ("completion-window-too-short", "dev", {"backup": {"start_window_minutes": 120, "completion_window_minutes": 150}},
      "governance.backup.completion_window_minutes", "60 minutes longer"),

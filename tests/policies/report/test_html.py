@@ -210,7 +210,9 @@ def test_an_architecture_diagram_per_environment(report_html, gate_doc):
 
 
 def test_plan_summary_and_blocked_changes_when_a_plan_gate_produced_the_result(gate_doc):
-    blocking = next(f for f in gate_doc["findings"] if f["blocking"])
+    # The default app passes; make one of its findings a blocking failure, as a plan gate would report.
+    blocking = {**gate_doc["findings"][0], "status": "failed", "blocking": True}
+    gate_doc = {**gate_doc, "findings": [blocking, *gate_doc["findings"][1:]]}
     plans = [{"stack": blocking["stack"], "env": blocking["env"], "file": "plan.json", "verdict": "fail",
               "changes": {"create": 3, "update": 1, "replace": 1, "delete": 2, "no-op": 40},
               "terraform_version": "1.10.5", "encoding": "utf-8", "resources": 47, "attestation": None, "note": ""}]
