@@ -26,10 +26,8 @@ def _fail(message: str) -> None:
 
 
 def _load(envs: tuple[str, ...]):
-    ctx = click.get_current_context()
-    directory = ctx.find_root().params.get("environments")
     try:
-        return load_all(envs, Path(directory) if directory else None)
+        return load_all(envs, _environments_dir())
     except ConfigError as exc:
         _fail(str(exc))
 
@@ -42,13 +40,36 @@ def _check_node() -> None:
         _fail(problem)
 
 
-def run_synth(envs: tuple[str, ...], out: str) -> list[str]:
+def _environments_dir() -> Path | None:
+    directory = click.get_current_context().find_root().params.get("environments")
+    return Path(directory) if directory else None
+
+
+def run_synth(envs: tuple[str, ...], out: str, use_cache: bool = True) -> list[str]:
+    """Synthesize, or restore the output from the synth cache when none of its inputs changed
+    (modules/synth_cache.py); `use_cache=False` always synthesizes (and refreshes the cache entry)."""
+    from modules import synth_cache
+
+    directory = _environments_dir()
+    try:
+        key = synth_cache.synth_key(envs, directory)
+    except ConfigError as exc:
+        _fail(str(exc))
+    found = synth_cache.restore(key, Path(out)) if use_cache else None
+    if found and found.stacks is not None:
+        click.echo(f"synth: {found.note}", err=True)
+        for name in found.stacks:
+            click.echo(f"  wrote {out}/stacks/{name}/cdk.tf.json")
+        return found.stacks
     configs = _load(envs)
     _check_node()
     from modules.synth import synthesize
 
     with step(f"Synthesizing {len(configs)} environment(s) (loading AWS provider bindings)"):
         stacks = synthesize(configs, Path(out))
+    synth_cache.remember(key, envs, directory, Path(out))
+    if found:
+        click.echo(f"synth: {found.note}", err=True)
     for name in stacks:
         click.echo(f"  wrote {out}/stacks/{name}/cdk.tf.json")
     return stacks
@@ -68,9 +89,10 @@ def cli(ctx: click.Context, environments: str | None) -> None:
 @click.option("--env", "envs", multiple=True, help="Environment to synthesize (repeatable; default all).")
 @click.option("--out", default=lambda: os.environ.get("CDKTF_OUTDIR", DEFAULT_OUT), show_default="cdktf.out",
               help="Output folder.")
-def synth(envs: tuple[str, ...], out: str) -> None:
-    """Synthesize Terraform JSON for the selected environments."""
-    run_synth(envs, out)
+@click.option("--no-cache", is_flag=True, help="Synthesize even when the synth cache holds this output.")
+def synth(envs: tuple[str, ...], out: str, no_cache: bool) -> None:
+    """Synthesize Terraform JSON for the selected environments (skipped when nothing it depends on changed)."""
+    run_synth(envs, out, use_cache=not no_cache)
 
 
 @cli.command()

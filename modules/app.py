@@ -15,11 +15,18 @@ from modules.platform.stack import PlatformStack
 STACK_CLASSES = (BootstrapStack, DataStack, PlatformStack, AccessStack, GovernanceStack)
 
 
-def build_app(configs: list[EnvConfig], outdir: str) -> App:
+def build_app(configs: list[EnvConfig], outdir: str, units: set[tuple[str, int]] | None = None) -> App:
+    """The App of every stack of `configs`; with `units` ((env name, index in STACK_CLASSES) pairs), only
+    those stacks and no dependencies between them: a parallel synth worker (modules/synth.py), whose
+    stacks synthesize byte for byte as in the whole App (tested) while the manifest is merged."""
     app = App(outdir=outdir, stack_traces=False)
     for config in configs:
         previous: PillarStack | None = None
-        for stack_class in STACK_CLASSES:
+        for index, stack_class in enumerate(STACK_CLASSES):
+            if units is not None:
+                if (config.name, index) in units:
+                    stack_class(app, config)
+                continue
             stack = stack_class(app, config)
             if previous is not None:
                 stack.add_dependency(previous)

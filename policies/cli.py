@@ -61,15 +61,26 @@ def _synth_is_fresh(out: Path, configs) -> str | None:
     return None
 
 
-def _synthesize(configs, out: Path) -> None:
+def _synthesize(configs, out: Path, envs: tuple[str, ...] = (), use_cache: bool = False) -> None:
+    """Synthesize `configs` into `out`; with `use_cache`, restore it from the synth cache when the same
+    inputs were synthesized before (`envs` and the environments folder name the entry, modules/synth_cache.py)."""
+    from modules import synth_cache
     from modules.node import node_problem
     from modules.synth import synthesize
 
+    key = synth_cache.synth_key(envs, _environments_dir()) if use_cache else None
+    found = synth_cache.restore(key, out) if key else None
+    if found and found.stacks is not None:
+        click.echo(f"synth: {found.note}", err=True)
+        return
     problem = node_problem()
     if problem:
         _fail(problem)
     with step(f"Synthesizing {len(configs)} environment(s) into {out.name}/"):
         synthesize(configs, out)
+    if key:
+        synth_cache.remember(key, envs, _environments_dir(), out)
+        click.echo(f"synth: {found.note}", err=True)
 
 
 def _emit(result, reports: Path, formats: list[str]) -> None:
@@ -103,8 +114,10 @@ def register(cli: click.Group) -> None:
                   help="Exceptions file (default policies/exceptions.yaml).")
     @click.option("--plan", "plans", multiple=True, type=click.Path(dir_okay=False),
                   help="Judge this Terraform plan JSON (`terraform show -json PLAN`) instead (repeatable).")
+    @click.option("--no-cache", is_flag=True,
+                  help="Run checkov on every stack (and synthesize, when needed) even if the cache holds the result.")
     @_fail_closed
-    def gate(envs, reports, fmts, no_synth, synth_out, tf_path, exceptions, plans):
+    def gate(envs, reports, fmts, no_synth, synth_out, tf_path, exceptions, plans, no_cache):
         """Judge the synthesized stacks (or a Terraform folder) against the policy pack.
 
         Exit 0 pass, 1 failures at or above an environment's `gate.fail_on`, 2 error.
@@ -138,10 +151,13 @@ def register(cli: click.Group) -> None:
                 _fail(f"{stale}: run `python main.py synth` first, or drop --no-synth")
             if stale:
                 click.echo(f"{stale}: synthesizing", err=True)
-                _synthesize(configs, out)
+                _synthesize(configs, out, envs, use_cache=not no_cache)
             names = [c.name for c in configs]
             with step(f"Judging {len(names)} environment(s) with checkov and the Aegis pack"):
-                result = run_gate(out, names, exceptions_file=exceptions_file, environments_dir=env_dir)
+                result = run_gate(out, names, exceptions_file=exceptions_file, environments_dir=env_dir,
+                                  cache=not no_cache)
+            if result.cache_note:
+                click.echo(f"gate: {result.cache_note}", err=True)
         _emit(result, Path(reports), selected)
         sys.exit(result.exit_code)
 

@@ -45,6 +45,7 @@ class GateResult:
     seconds: float = 0.0
     catalog: Catalog | None = None
     check_names: dict[str, str] = field(default_factory=dict)  # id → checkov's own name (uncatalogued)
+    cache_note: str = ""  # what the gate cache did, when the run used it (policies/gate_cache.py)
 
     @property
     def verdict(self) -> str:
@@ -186,10 +187,11 @@ def _sort(findings: list[Finding]) -> list[Finding]:
 def run_gate(out_dir: Path, env_names: list[str] | None = None, *, exceptions_file: Path | None = None,
              today: dt.date | None = None, environments_dir: Path | None = None,
              catalog_file: Path | None = None, checks_dir: Path | None = CHECKS_DIR, app_checks: bool = True,
-             progress: Callable[[str], Any] | None = None) -> GateResult:
+             progress: Callable[[str], Any] | None = None, cache: bool = False) -> GateResult:
     """Judge an existing synth output folder (`manifest.json`, `aegis-synth.json`, `stacks/*/cdk.tf.json`).
 
     `checks_dir=None` / `app_checks=False` leave out the Aegis pack (tests of the engine itself).
+    `cache=True` reuses checkov's scan of stacks whose inputs did not change (policies/gate_cache.py).
     """
     started = time.monotonic()
     out_dir = Path(out_dir)
@@ -197,7 +199,7 @@ def run_gate(out_dir: Path, env_names: list[str] | None = None, *, exceptions_fi
     result = GateResult(exit_code=EXIT_ERROR, target=display_path(out_dir))
     try:
         _judge(result, out_dir, env_names, exceptions_file, today, environments_dir, catalog_file, checks_dir,
-               app_checks, progress)
+               app_checks, progress, cache)
     except (GateError, ConfigError, scanner.ScanError) as exc:
         result.errors.append(str(exc))
         result.exit_code = EXIT_ERROR
@@ -209,7 +211,7 @@ def run_gate(out_dir: Path, env_names: list[str] | None = None, *, exceptions_fi
 
 
 def _judge(result: GateResult, out_dir: Path, env_names, exceptions_file, today, environments_dir,
-           catalog_file, checks_dir, app_checks, progress) -> None:
+           catalog_file, checks_dir, app_checks, progress, cache=False) -> None:
     from modules.config import load_all
 
     catalog = result.catalog = load_catalog(catalog_file)
@@ -247,7 +249,16 @@ def _judge(result: GateResult, out_dir: Path, env_names, exceptions_file, today,
 
     if progress:
         progress(f"checkov {scanner.CHECKOV_VERSION} on {len(stacks)} stacks, {len(resources)} resources")
-    scan = scanner.scan_json(list(stacks.values()), checks_dir)
+    if cache:
+        from policies.catalog import CATALOG_FILE
+        from policies.gate_cache import GateCache
+        from policies.suppressions import EXCEPTIONS_FILE
+
+        store = GateCache(checks_dir, catalog_file or CATALOG_FILE, exceptions_file or EXCEPTIONS_FILE)
+        scan = _scan_cached(stacks, checks_dir, store, configs)
+        result.cache_note = store.note()
+    else:
+        scan = scanner.scan_json(list(stacks.values()), checks_dir)
     _check_scan_complete(scan, stacks, resources, out_dir)
     _check_custom_loaded(catalog, scan, checks_dir)
     result.check_names = {**scan.builtin_checks, **scan.external_checks}
@@ -308,6 +319,36 @@ def _judge(result: GateResult, out_dir: Path, env_names, exceptions_file, today,
         result.errors.append(f"suppression of {item.check_id} ({item.where}): {item.problem}")
     if result.errors:
         result.exit_code = EXIT_ERROR
+
+
+def _scan_cached(stacks: dict[str, Path], checks_dir: Path | None, store, configs: dict[str, Any]) -> scanner.Scan:
+    """The scan of every stack: from the cache where its key matches, checkov for the rest (checkov is
+    not even imported when every stack and the check registry hit)."""
+    from modules.synth import config_digest
+
+    digests = {name: config_digest(config) for name, config in configs.items()}
+    keys = {name: store.stack_key(path.read_bytes(), digests[split_stack(name)[0]]) for name, path in stacks.items()}
+    parts = {name: store.load_scan(keys[name], name, path) for name, path in stacks.items()}
+    missing = [name for name, part in parts.items() if part is None]
+    registry = store.load_registry()
+    if missing:
+        fresh = scanner.scan_json([stacks[name] for name in missing], checks_dir)
+        for name in missing:
+            store.store_scan(keys[name], stacks[name], fresh)
+        registry = (fresh.builtin_checks, fresh.external_checks)
+        store.store_registry(*registry)
+        parts.update({name: fresh for name in missing})
+    elif registry is None:
+        registry = (scanner.builtin_checks(), scanner.load_external(checks_dir) if checks_dir else {})
+        store.store_registry(*registry)
+    store.prune()
+    scan = scanner.Scan(builtin_checks=dict(registry[0]), external_checks=dict(registry[1]))
+    for part in {id(p): p for p in parts.values()}.values():
+        scan.results += part.results
+        scan.parsed.update(part.parsed)
+        scan.lines.update(part.lines)
+        scan.parsing_errors += part.parsing_errors
+    return scan
 
 
 def _check_exception_envs(exceptions: list[Suppression], environments_dir: Path | None) -> None:

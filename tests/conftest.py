@@ -12,6 +12,19 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("CHECKOV_RUN_SCA_PACKAGE_SCAN_V2", "false")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory) -> Path:
+    """Tests never read or write the project's .aegis/cache/ (a hit there would skip what they test)."""
+    folder = tmp_path_factory.mktemp("aegis-cache")
+    previous = os.environ.get("AEGIS_CACHE_DIR")
+    os.environ["AEGIS_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("AEGIS_CACHE_DIR", None)
+    else:
+        os.environ["AEGIS_CACHE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory) -> Synthesized:
     """The default app (every environment in environments/), synthesized once."""

@@ -64,8 +64,8 @@ def main() -> int:
         resources = sum(len(v) for p in out.rglob("cdk.tf.json")
                         for v in json.loads(p.read_text()).get("resource", {}).values())
         cases = {
-            "gate (all checks, all reports)": [sys.executable, "main.py", "gate", "--no-synth", "--synth-out", str(out),
-                                               "--out", str(Path(tmp) / "reports")],
+            "gate (all checks, all reports)": [sys.executable, "main.py", "gate", "--no-synth", "--no-cache",
+                                               "--synth-out", str(out), "--out", str(Path(tmp) / "reports")],
             "bare checkov on the output": [checkov, "-d", str(out), "--framework", "terraform_json", "--skip-download"],
             "bare checkov, parseable copy": [checkov, "-d", str(clean), "--framework", "terraform_json",
                                              "--skip-download"],

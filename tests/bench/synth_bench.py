@@ -11,7 +11,7 @@ TARGET = 0.30
 
 def main(runs: int = 3) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        synth = [sys.executable, "main.py", "synth", "--out", f"{tmp}/out"]
+        synth = [sys.executable, "main.py", "synth", "--no-cache", "--out", f"{tmp}/out"]
         timings = interleaved({"lazy": (synth, {}), "eager": (synth, {"AEGIS_EAGER_PROVIDER": "1"})}, runs)
     lazy, eager = timings["lazy"].median, timings["eager"].median
     ratio = lazy / eager

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_eager_import_gives_identical_output_and_cli_default_honours_cdktf_outdir(synthesized, tmp_path):
     # `python main.py` with no argument is what `cdktf synth` runs: it must honour CDKTF_OUTDIR.
     out = tmp_path / "eager.out"
-    env = dict(os.environ, AEGIS_EAGER_PROVIDER="1", CDKTF_OUTDIR=str(out))
+    # An empty cache of its own: a cache hit would skip the eager synth this test is about.
+    env = dict(os.environ, AEGIS_EAGER_PROVIDER="1", CDKTF_OUTDIR=str(out), AEGIS_CACHE_DIR=str(tmp_path / "cache"))
     result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert "!!!!" not in result.stderr and "end-of-life" not in result.stderr  # no jsii banner
@@ -21,6 +22,7 @@ def test_eager_import_gives_identical_output_and_cli_default_honours_cdktf_outdi
     assert lazy.keys() == eager.keys()
     assert [str(k) for k in lazy if lazy[k] != eager[k]] == []
     assert len(result.stdout.strip().splitlines()) == 15  # one line per stack written
+    assert "synth: cache miss" in result.stderr
 
 
 def test_lazy_loader_imports_only_used_submodules(synthesized):

@@ -1,0 +1,26 @@
+"""One parallel synth worker, started by modules/synth.py: reads (configs, stacks to build) as a pickle
+on stdin and synthesizes those stacks into the folder named on the command line. On failure its last
+line of output says why (the parent shows it) and it exits non-zero."""
+from __future__ import annotations
+
+import pickle
+import sys
+
+
+def main(argv: list[str]) -> int:
+    configs, units = pickle.load(sys.stdin.buffer)
+    try:
+        from modules.app import build_app
+
+        build_app(configs, argv[1], set(units)).synth()
+    except Exception as exc:
+        import traceback
+
+        traceback.print_exc()
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

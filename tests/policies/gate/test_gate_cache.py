@@ -1,0 +1,192 @@
+"""Gate cache (policies/gate_cache.py): each input of a stack's scan changes its key, a hit gives the same
+findings as a fresh scan without running checkov, suppressions and app-level checks are always judged
+afresh, damaged entries are ignored, `--no-cache` scans anyway. Parallel and serial gates agree."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from main import cli
+from policies import gate_cache, scanner
+from policies.gate import run_gate
+from tests.policies.gate.conftest import bucket, stack_doc, write_out
+
+TODAY = dt.date(2026, 6, 1)
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("AEGIS_CACHE_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def two_stacks(tmp_path) -> Path:
+    """Two dev stacks: a bucket that fails a few checks and one with an inline suppression."""
+    suppressed = bucket("aegis-dev-b2")
+    suppressed["//"]["aegis_suppressions"] = [{"id": "CKV_AWS_18", "reason": "access logs are the bucket's own "
+                                                                                "target; logging it would loop",
+                                                "expires": "2027-12-31"}]
+    return write_out(tmp_path, {"dev-data": stack_doc({"aws_s3_bucket": {"b1": bucket("aegis-dev-b1")}}),
+                                "dev-access": stack_doc({"aws_s3_bucket": {"b2": suppressed}})})
+
+
+@pytest.fixture
+def scans(monkeypatch) -> list[list[str]]:
+    """The stack files each checkov run was given."""
+    calls: list[list[str]] = []
+    real = scanner.scan_json
+
+    def counting(files, *args, **kwargs):
+        calls.append(sorted(Path(f).parent.name for f in files))
+        return real(files, *args, **kwargs)
+
+    monkeypatch.setattr(scanner, "scan_json", counting)
+    return calls
+
+
+def _view(result) -> list[tuple]:
+    return [(f.env, f.stack, f.address, f.check_id, f.status, f.severity, f.blocking, f.line, f.end_line,
+             f.message, f.suppression.reason if f.suppression else None) for f in result.findings]
+
+
+def test_a_hit_gives_the_fresh_findings_without_checkov(two_stacks, cache_dir, scans, no_exceptions):
+    fresh = run_gate(two_stacks, exceptions_file=no_exceptions, today=TODAY)
+    first = run_gate(two_stacks, exceptions_file=no_exceptions, today=TODAY, cache=True)
+    assert "cache miss for 2 of 2 stacks" in first.cache_note
+    second = run_gate(two_stacks, exceptions_file=no_exceptions, today=TODAY, cache=True)
+    assert second.cache_note == "cache hit (2 stacks, checkov not run)"
+    assert scans == [["dev-access", "dev-data"], ["dev-access", "dev-data"]]  # the hit ran no scan
+    assert fresh.errors == first.errors == second.errors == []
+    assert _view(fresh) == _view(first) == _view(second)
+    assert (fresh.exit_code, fresh.stacks, fresh.check_names) == (second.exit_code, second.stacks, second.check_names)
+    assert any(f.status == "suppressed" for f in second.findings)
+
+
+def test_a_changed_stack_misses_alone(two_stacks, cache_dir, scans, no_exceptions):
+    run_gate(two_stacks, exceptions_file=no_exceptions, today=TODAY, cache=True)
+    path = two_stacks / "stacks" / "dev-data" / "cdk.tf.json"
+    doc = json.loads(path.read_text())
+    doc["resource"]["aws_s3_bucket"]["b1"]["force_destroy"] = True
+    path.write_text(json.dumps(doc, indent=2))
+    result = run_gate(two_stacks, exceptions_file=no_exceptions, today=TODAY, cache=True)
+    assert scans[-1] == ["dev-data"]
+    assert "cache miss for 1 of 2 stacks (scanned: dev-data)" in result.cache_note
+    assert _view(result) == _view(run_gate(two_stacks, exceptions_file=no_exceptions, today=TODAY))
+
+
+def test_each_input_changes_the_key(tmp_path, monkeypatch):
+    catalog = tmp_path / "catalog.yaml"
+    exceptions = tmp_path / "exceptions.yaml"
+    checks = tmp_path / "checks"
+    shutil.copy(gate_cache.POLICIES / "catalog.yaml", catalog)
+    exceptions.write_text("exceptions: []\n")
+    shutil.copytree(gate_cache.POLICIES / "checks", checks, ignore=shutil.ignore_patterns("__pycache__"))
+    pack = tmp_path / "pack"
+    shutil.copytree(gate_cache.POLICIES, pack / "policies", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(gate_cache, "POLICIES", pack / "policies")
+    versions = {"checkov": "3.3.30", "pyyaml": "6.0.4"}
+    monkeypatch.setattr(gate_cache, "_version", lambda dist: versions[dist])
+    stack, config = b'{"resource": {}}', "c" * 64
+
+    def key(stack_bytes=stack, config_digest=config) -> str:
+        return gate_cache.GateCache(checks, catalog, exceptions).stack_key(stack_bytes, config_digest)
+
+    seen = {key()}
+    assert key() in seen  # stable
+
+    def changed(label: str, value: str | None = None) -> None:
+        new = value or key()
+        assert new not in seen, f"{label} did not change the key"
+        seen.add(new)
+
+    changed("the stack JSON", key(stack_bytes=b'{"resource": {"x": {}}}'))
+    changed("the environment (threshold and all)", key(config_digest="d" * 64))
+    catalog.write_text(catalog.read_text().replace("severity: high", "severity: medium", 1))
+    changed("the catalog")
+    exceptions.write_text("exceptions:\n  - {check: CKV_AWS_18, reason: why not, expires: 2027-01-01}\n")
+    changed("the exceptions file")
+    (checks / "ecr_model_key.py").write_text((checks / "ecr_model_key.py").read_text() + "\n# changed\n")
+    changed("a custom check")
+    (pack / "policies" / "app_checks" / "base.py").write_text("# changed\n")
+    changed("an app-level check")
+    (pack / "policies" / "scanner.py").write_text("# changed\n")
+    changed("the scanner's fixes")
+    (pack / "policies" / "report" / "sarif.py").write_text("# changed\n")
+    assert key() in seen  # report writers do not decide findings
+    versions["checkov"] = "3.3.31"
+    changed("the checkov version")
+    versions["pyyaml"] = "6.0.5"
+    changed("the PyYAML version")
+    monkeypatch.setattr(gate_cache.platform, "python_version", lambda: "3.11.99")
+    changed("the Python version")
+    monkeypatch.setenv("CKV_FRAMEWORK", "terraform_json")
+    changed("a checkov setting")
+    assert gate_cache.GateCache(None, catalog, exceptions).stack_key(stack, config) not in seen  # no custom checks
+
+
+def test_suppressions_and_app_checks_are_judged_on_every_run(two_stacks, cache_dir, tmp_path, monkeypatch):
+    exceptions = tmp_path / "exceptions.yaml"
+    exceptions.write_text("exceptions: []\n")
+    before = run_gate(two_stacks, exceptions_file=exceptions, today=TODAY, cache=True)
+    # The same cached scan, judged a year later: the inline suppression has expired since.
+    later = run_gate(two_stacks, exceptions_file=exceptions, today=dt.date(2028, 1, 1), cache=True)
+    assert "cache hit" in later.cache_note
+    assert any("expired" in e for e in later.errors) and not before.errors
+
+    import policies.gate as engine
+
+    calls = []
+    real = engine.load_app_checks
+
+    def counting():
+        calls.append(1)
+        return real()
+
+    monkeypatch.setattr(engine, "load_app_checks", counting)
+    result = run_gate(two_stacks, exceptions_file=exceptions, today=TODAY, cache=True)
+    assert "cache hit" in result.cache_note and calls == [1]
+    assert any(f.source == "app" for f in result.findings)
+
+
+def test_damaged_entries_are_ignored(two_stacks, cache_dir, scans, no_exceptions):
+    fresh = run_gate(two_stacks, exceptions_file=no_exceptions, today=TODAY, cache=True)
+    entries = sorted((cache_dir / "gate").glob("*.json"))
+    assert len(entries) == 3  # two stacks and the check registry
+    for entry in entries:
+        data = entry.read_bytes()
+        entry.write_bytes(data[: len(data) - 40])  # truncated, as by a crash mid-write without the rename
+    result = run_gate(two_stacks, exceptions_file=no_exceptions, today=TODAY, cache=True)
+    assert "cache miss for 2 of 2 stacks" in result.cache_note and "checksum mismatch" in result.cache_note
+    assert _view(result) == _view(fresh) and len(scans) == 2
+    again = run_gate(two_stacks, exceptions_file=no_exceptions, today=TODAY, cache=True)
+    assert again.cache_note == "cache hit (2 stacks, checkov not run)"  # rewritten whole
+
+
+def test_gate_cli_reports_hits_and_no_cache_scans(two_stacks, cache_dir, scans, tmp_path, no_exceptions):
+    args = ["gate", "--no-synth", "--env", "dev", "--synth-out", str(two_stacks), "--out", str(tmp_path / "r"),
+            "--format", "json", "--exceptions", str(no_exceptions)]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code in (0, 1) and "gate: cache miss for 2 of 2 stacks" in first.stderr
+    second = CliRunner().invoke(cli, args)
+    assert "gate: cache hit (2 stacks, checkov not run)" in second.stderr and len(scans) == 1
+    forced = CliRunner().invoke(cli, args + ["--no-cache"])
+    assert forced.exit_code == first.exit_code and "gate: cache" not in forced.stderr and len(scans) == 2
+
+
+def test_parallel_and_serial_gates_agree(synthesized, no_exceptions, monkeypatch):
+    results = {}
+    for workers in ("1", "2"):
+        monkeypatch.setenv("AEGIS_GATE_WORKERS", workers)
+        results[workers] = run_gate(synthesized.out, ["dev"], exceptions_file=no_exceptions, today=TODAY)
+    serial, parallel = results["1"], results["2"]
+    assert serial.errors == parallel.errors == []
+    assert [dataclasses.asdict(f) for f in serial.findings] == [dataclasses.asdict(f) for f in parallel.findings]
+    assert (serial.exit_code, serial.stacks) == (parallel.exit_code, parallel.stacks)
