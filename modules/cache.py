@@ -72,20 +72,24 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def write_entry(path: Path, key: str, payload: Any) -> None:
-    """One checksummed JSON entry: a header line (format, key, length and SHA-256 of the body), the body."""
-    body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
+def write_blob(path: Path, key: str, body: bytes) -> None:
+    """One checksummed entry: a header line (format, key, length and SHA-256 of the body), then the body."""
     header = json.dumps({"format": FORMAT, "key": key, "length": len(body),
                          "sha256": hashlib.sha256(body).hexdigest()}, sort_keys=True).encode("utf-8")
     write_atomic(path, header + b"\n" + body)
+
+
+def write_entry(path: Path, key: str, payload: Any) -> None:
+    """A checksummed entry whose body is JSON."""
+    write_blob(path, key, json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8"))
 
 
 class CorruptEntry(Exception):
     """The entry exists but fails its checks: it is ignored (and overwritten by the next store)."""
 
 
-def read_entry(path: Path, key: str) -> Any | None:
-    """The payload, or None when there is no entry; CorruptEntry when it fails any check."""
+def read_blob(path: Path, key: str) -> bytes | None:
+    """The body, or None when there is no entry; CorruptEntry when it fails any check."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -103,6 +107,14 @@ def read_entry(path: Path, key: str) -> Any | None:
         raise CorruptEntry("written for another key")
     if header.get("length") != len(body) or header.get("sha256") != hashlib.sha256(body).hexdigest():
         raise CorruptEntry("checksum mismatch (truncated or altered)")
+    return body
+
+
+def read_entry(path: Path, key: str) -> Any | None:
+    """The JSON payload, or None when there is no entry; CorruptEntry when it fails any check."""
+    body = read_blob(path, key)
+    if body is None:
+        return None
     try:
         return json.loads(body)
     except ValueError:

@@ -1,10 +1,12 @@
 """`python main.py gate` and `python main.py checks` (registered by main.py through `register`)."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -61,6 +63,16 @@ def _synth_is_fresh(out: Path, configs) -> str | None:
     return None
 
 
+def _run_memo(out: Path, configs, env_dir, exceptions_file, today, formats):
+    from policies.catalog import CATALOG_FILE
+    from policies.gate import CHECKS_DIR, display_path
+    from policies.gate_cache import GateCache, RunMemo
+    from policies.suppressions import EXCEPTIONS_FILE
+
+    store = GateCache(CHECKS_DIR, CATALOG_FILE, exceptions_file or EXCEPTIONS_FILE)
+    return RunMemo.for_run(store, out, {c.name: c for c in configs}, env_dir, today, formats, display_path(out))
+
+
 def _synthesize(configs, out: Path, envs: tuple[str, ...] = (), use_cache: bool = False) -> None:
     """Synthesize `configs` into `out`; with `use_cache`, restore it from the synth cache when the same
     inputs were synthesized before (`envs` and the environments folder name the entry, modules/synth_cache.py)."""
@@ -76,6 +88,10 @@ def _synthesize(configs, out: Path, envs: tuple[str, ...] = (), use_cache: bool 
     problem = node_problem()
     if problem:
         _fail(problem)
+    from policies import scanner
+    from policies.gate import CHECKS_DIR
+
+    scanner.prewarm(CHECKS_DIR)  # checkov loads on another core while this synthesizes
     with step(f"Synthesizing {len(configs)} environment(s) into {out.name}/"):
         synthesize(configs, out)
     if key:
@@ -83,14 +99,23 @@ def _synthesize(configs, out: Path, envs: tuple[str, ...] = (), use_cache: bool 
         click.echo(f"synth: {found.note}", err=True)
 
 
-def _emit(result, reports: Path, formats: list[str]) -> None:
-    from policies.report import write_reports
+def _emit(result, reports: Path, formats: list[str], unchanged: dict[str, str] | None = None) -> dict[str, str]:
+    """Print the summary and write the reports; a report file whose SHA-256 is in `unchanged` (the same
+    run's reports, from the gate cache) is left as it is. Returns each report file's SHA-256."""
+    from modules.cache import sha256_file
+    from policies.report import FORMATS, write_reports
     from policies.report.summary import render
 
     click.echo(render(result, sys.stdout), nl=False)
-    if formats:
-        written = write_reports(result, reports, formats)
-        click.echo(f"reports in {reports}/: " + ", ".join(p.name for p in written))
+    if not formats:
+        return {}
+    names = [FORMATS[fmt][1] for fmt in formats]
+    unchanged = unchanged or {}
+    stale = [fmt for fmt, name in zip(formats, names)
+             if not ((reports / name).is_file() and unchanged.get(name) == sha256_file(reports / name))]
+    write_reports(result, reports, stale)
+    click.echo(f"reports in {reports}/: " + ", ".join(names))
+    return {name: sha256_file(reports / name) for name in names}
 
 
 def register(cli: click.Group) -> None:
@@ -153,11 +178,22 @@ def register(cli: click.Group) -> None:
                 click.echo(f"{stale}: synthesizing", err=True)
                 _synthesize(configs, out, envs, use_cache=not no_cache)
             names = [c.name for c in configs]
-            with step(f"Judging {len(names)} environment(s) with checkov and the Aegis pack"):
-                result = run_gate(out, names, exceptions_file=exceptions_file, environments_dir=env_dir,
-                                  cache=not no_cache)
+            started, today = time.monotonic(), dt.date.today()
+            memo = None if no_cache else _run_memo(out, configs, env_dir, exceptions_file, today, selected)
+            hit = memo.load() if memo else None
+            if hit:
+                result, unchanged = hit
+                result.seconds, result.cache_note = time.monotonic() - started, memo.note
+            else:
+                with step(f"Judging {len(names)} environment(s) with checkov and the Aegis pack"):
+                    result = run_gate(out, names, exceptions_file=exceptions_file, environments_dir=env_dir,
+                                      cache=not no_cache, today=today)
             if result.cache_note:
                 click.echo(f"gate: {result.cache_note}", err=True)
+            written = _emit(result, Path(reports), selected, hit[1] if hit else None)
+            if memo and not hit and result.exit_code in (0, 1):  # a verdict, never an error, is kept
+                memo.save(result, written)
+            sys.exit(result.exit_code)
         _emit(result, Path(reports), selected)
         sys.exit(result.exit_code)
 

@@ -22,7 +22,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modules.cache import CorruptEntry, Hasher, cache_dir, prune, read_entry, source_files, touch, write_entry
+from modules.cache import (CorruptEntry, Hasher, cache_dir, prune, read_blob, read_entry, source_files, touch,
+                           write_blob, write_entry)
 from policies import scanner
 
 POLICIES = Path(__file__).resolve().parent
@@ -158,3 +159,66 @@ def _scan_from(payload: dict, path: Path) -> scanner.Scan:
         scan.results.append(scanner.RawResult(check_id=str(check_id), check_name=str(name), passed=passed,
                                               file=path, address=str(address), lines=(int(start), int(end))))
     return scan
+
+
+# ---------------------------------------------------------------- the whole run ("nothing changed")
+
+class RunMemo:
+    """The gate of one exact set of inputs, kept whole: the result (verdict, findings, suppressions) and
+    the checksums of the report files written from it. A rerun with nothing changed prints that result
+    and leaves report files that still match alone (rewriting any that do not), without scanning,
+    judging or rendering again. Its key covers every input of the run and of its reports: every file
+    of the synth output, every environment file and validated config, the generator (app-level checks
+    use its naming), the policy pack, catalog, exceptions, checkov and Python (the stack key's base),
+    the report writers, the formats, the target's name and today's date (suppressions expire)."""
+
+    def __init__(self, store: GateCache, key: str) -> None:
+        self.store, self.key = store, key
+        self.note = ""
+
+    @classmethod
+    def for_run(cls, store: GateCache, out_dir: Path, configs: dict, environments_dir: Path | None, today,
+                formats: list[str], target: str) -> "RunMemo":
+        from modules.config import environments_dir as default_environments
+        from modules.synth import config_digest, generator_files
+
+        env_dir = environments_dir or default_environments()
+        key = Hasher("gate-run").add("base", store._base_key())
+        key.add_files("output", [p for p in Path(out_dir).rglob("*") if p.is_file()], Path(out_dir))
+        key.add_files("environments", [p for p in env_dir.glob("*.yaml") if p.is_file()], env_dir)
+        for name in sorted(configs):
+            key.add(f"config:{name}", config_digest(configs[name]))
+        key.add_files("generator", generator_files(), ROOT)
+        key.add_files("report", source_files(POLICIES / "report"), POLICIES)
+        key.add("today", today.isoformat()).add("formats", ",".join(formats)).add("target", target)
+        return cls(store, key.hexdigest())
+
+    def _path(self) -> Path:
+        return cache_dir() / "gate" / f"run-{self.key}.pickle"
+
+    def load(self):
+        """(result, {report file name: sha256}) of the same run before, or None."""
+        import pickle
+
+        try:
+            body = read_blob(self._path(), self.key)
+            hit = pickle.loads(body) if body is not None else None
+        except CorruptEntry as exc:
+            self.note = f"run entry ignored ({exc})"
+            return None
+        except Exception as exc:  # an entry from other code that no longer unpickles: ignore it
+            self.note = f"run entry ignored ({type(exc).__name__})"
+            return None
+        if not (isinstance(hit, tuple) and len(hit) == 2 and isinstance(hit[1], dict)):
+            return None
+        touch(self._path())
+        self.note = "cache hit (nothing changed since the last gate of these inputs: verdict and reports reused)"
+        return hit
+
+    def save(self, result, reports: dict[str, str]) -> None:
+        import pickle
+
+        try:
+            write_blob(self._path(), self.key, pickle.dumps((result, reports), protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError as exc:
+            self.note = f"run not cached ({exc.strerror or exc})"

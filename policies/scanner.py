@@ -15,6 +15,7 @@ Fixes over plain checkov 3.3.30, each pinned by a test:
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import os
@@ -353,12 +354,96 @@ def _partition(files: list[Path], groups: int) -> list[list[Path]]:
     return [sorted(members) for _, members in buckets if members]
 
 
+class _Prewarmed:
+    """A forked process that imports checkov and loads the checks at once, then runs one `scan_json`
+    for the parent (forking its own workers, which inherit the loaded checks) and sends the Scan back.
+    Started before a synth, so checkov's start-up (seconds) overlaps the synth on another core."""
+
+    def __init__(self, external_dir: Path | None) -> None:
+        context = multiprocessing.get_context("fork")
+        self.external_dir = external_dir.resolve() if external_dir else None
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve_prewarmed, args=(child, self.external_dir), daemon=False)
+        self.process.start()
+        child.close()
+
+    def scan(self, files: list[Path]) -> Scan:
+        try:
+            self.conn.send([str(f) for f in files])
+            kind, value = self.conn.recv()
+        except (EOFError, OSError) as exc:
+            raise ScanError(f"a checkov worker died: {type(exc).__name__} {exc}".strip()) from None
+        finally:
+            self.close()
+        if kind != "ok":
+            raise ScanError(value)
+        return value
+
+    def close(self) -> None:
+        self.conn.close()  # an idle process reads end-of-file and exits
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+def _serve_prewarmed(conn, external_dir: Path | None) -> None:
+    global _prewarmed
+    _prewarmed = None
+    problem = None
+    try:
+        _import_checkov()
+        builtin_checks()
+        if external_dir:
+            load_external(external_dir)
+    except ScanError as exc:
+        problem = str(exc)
+    try:
+        files = conn.recv()
+    except (EOFError, OSError):
+        return  # not needed after all
+    try:
+        if problem:
+            raise ScanError(problem)
+        conn.send(("ok", scan_json([Path(f) for f in files], external_dir)))
+    except ScanError as exc:
+        conn.send(("error", str(exc)))
+    except Exception as exc:  # fail closed: the parent turns it into an error
+        conn.send(("error", f"checkov crashed: {type(exc).__name__}: {exc}"))
+
+
+_prewarmed: _Prewarmed | None = None
+
+
+def prewarm(external_dir: Path | None = None) -> None:
+    """Start loading checkov in a forked process now; the next `scan_json` with the same external dir
+    uses it. A no-op where checkov is already loaded here or processes cannot fork."""
+    global _prewarmed
+    if _prewarmed is None and "checkov" not in sys.modules and "fork" in multiprocessing.get_all_start_methods():
+        _prewarmed = _Prewarmed(external_dir)
+        atexit.register(_drop_prewarmed)
+
+
+def _drop_prewarmed() -> None:
+    global _prewarmed
+    warm, _prewarmed = _prewarmed, None
+    if warm is not None:
+        warm.close()
+
+
 def scan_json(files: list[Path], external_dir: Path | None = None, workers: int | None = None) -> Scan:
     """Scan CDKTF JSON files (`terraform_json`), every built-in check plus the external dir.
 
     checkov is imported and the checks loaded once, here; with several workers the scan runs in forked
-    processes that inherit them (start-up is not paid twice), one group of stack folders each.
+    processes that inherit them (start-up is not paid twice), one group of stack folders each. After
+    `prewarm`, the prewarmed process does the scan.
     """
+    global _prewarmed
+    warm, _prewarmed = _prewarmed, None
+    if warm is not None:
+        if workers is None and warm.external_dir == (external_dir.resolve() if external_dir else None):
+            return warm.scan(files)
+        warm.close()
     _import_checkov()
     external = load_external(external_dir) if external_dir else {}
     builtin = builtin_checks()

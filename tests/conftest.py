@@ -12,17 +12,13 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("CHECKOV_RUN_SCA_PACKAGE_SCAN_V2", "false")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def private_cache(tmp_path_factory) -> Path:
-    """Tests never read or write the project's .aegis/cache/ (a hit there would skip what they test)."""
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch) -> Path:
+    """Each test starts with an empty cache of its own, never the project's .aegis/cache/: a hit left by
+    another test (or a developer's run) would skip what the test is about."""
     folder = tmp_path_factory.mktemp("aegis-cache")
-    previous = os.environ.get("AEGIS_CACHE_DIR")
-    os.environ["AEGIS_CACHE_DIR"] = str(folder)
-    yield folder
-    if previous is None:
-        os.environ.pop("AEGIS_CACHE_DIR", None)
-    else:
-        os.environ["AEGIS_CACHE_DIR"] = previous
+    monkeypatch.setenv("AEGIS_CACHE_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture(scope="session")

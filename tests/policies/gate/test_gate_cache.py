@@ -175,7 +175,7 @@ def test_gate_cli_reports_hits_and_no_cache_scans(two_stacks, cache_dir, scans, 
             "--format", "json", "--exceptions", str(no_exceptions)]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code in (0, 1) and "gate: cache miss for 2 of 2 stacks" in first.stderr
-    second = CliRunner().invoke(cli, args)
+    second = CliRunner().invoke(cli, args + ["--format", "sarif"])  # another run (formats), the same scans
     assert "gate: cache hit (2 stacks, checkov not run)" in second.stderr and len(scans) == 1
     forced = CliRunner().invoke(cli, args + ["--no-cache"])
     assert forced.exit_code == first.exit_code and "gate: cache" not in forced.stderr and len(scans) == 2
@@ -190,3 +190,74 @@ def test_parallel_and_serial_gates_agree(synthesized, no_exceptions, monkeypatch
     assert serial.errors == parallel.errors == []
     assert [dataclasses.asdict(f) for f in serial.findings] == [dataclasses.asdict(f) for f in parallel.findings]
     assert (serial.exit_code, serial.stacks) == (parallel.exit_code, parallel.stacks)
+
+
+def test_an_unchanged_run_reuses_verdict_and_reports(two_stacks, cache_dir, scans, tmp_path, no_exceptions):
+    reports = tmp_path / "r"
+    args = ["gate", "--no-synth", "--env", "dev", "--synth-out", str(two_stacks), "--out", str(reports),
+            "--format", "json", "--format", "sarif", "--exceptions", str(no_exceptions)]
+    first = CliRunner().invoke(cli, args)
+    written = {p.name: p.read_bytes() for p in reports.iterdir()}
+    second = CliRunner().invoke(cli, args)
+    assert "gate: cache hit (nothing changed since the last gate" in second.stderr and len(scans) == 1
+    assert second.exit_code == first.exit_code and second.stdout.splitlines()[0] == first.stdout.splitlines()[0]
+    assert {p.name: p.read_bytes() for p in reports.iterdir()} == written
+    (reports / "aegis-gate.json").write_text("{}")  # a damaged report is written again from the kept result
+    CliRunner().invoke(cli, args)
+    assert (reports / "aegis-gate.json").read_bytes() == written["aegis-gate.json"] and len(scans) == 1
+    (two_stacks / "stacks" / "dev-access" / "cdk.tf.json").write_text(
+        (two_stacks / "stacks" / "dev-access" / "cdk.tf.json").read_text() + "\n")  # any input: a new run
+    third = CliRunner().invoke(cli, args)
+    assert "gate: cache miss for 1 of 2 stacks" in third.stderr and scans[-1] == ["dev-access"]
+    exceptions = tmp_path / "exceptions.yaml"
+    exceptions.write_text("exceptions: []\n# reviewed\n")
+    fourth = CliRunner().invoke(cli, args[:-1] + [str(exceptions)])
+    assert "cache miss for 2 of 2 stacks" in fourth.stderr  # the exceptions file is part of every key
+
+
+def test_run_keys_cover_the_date_the_reports_and_the_output(two_stacks, tmp_path, monkeypatch):
+    from modules.config import load_all
+    from policies.gate_cache import GateCache, RunMemo
+
+    store = GateCache(None, gate_cache.POLICIES / "catalog.yaml", tmp_path / "none.yaml")
+    configs = {c.name: c for c in load_all(("dev",))}
+
+    def key(today=TODAY, formats=("json",), target="cdktf.out") -> str:
+        return RunMemo.for_run(store, two_stacks, configs, None, today, list(formats), target).key
+
+    base = key()
+    assert key() == base
+    assert key(today=dt.date(2026, 6, 2)) != base  # suppressions expire by the day
+    assert key(formats=("json", "html")) != base and key(target="other.out") != base
+    (two_stacks / "aegis-synth.json").write_text((two_stacks / "aegis-synth.json").read_text() + " ")
+    assert key() != base  # every file of the synth output
+    report = tmp_path / "report"
+    shutil.copytree(gate_cache.POLICIES / "report", report, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(gate_cache, "POLICIES", tmp_path)
+    changed = key()
+    (report / "markdown.py").write_text("# changed\n")
+    assert key() != changed  # the report writers
+
+
+def test_a_prewarmed_scan_equals_a_local_one(two_stacks):
+    files = sorted(two_stacks.rglob("cdk.tf.json"))
+    local = scanner.scan_json(files, gate_cache.POLICIES / "checks", workers=1)
+    scanner._prewarmed = scanner._Prewarmed(gate_cache.POLICIES / "checks")
+    warm = scanner.scan_json(files, gate_cache.POLICIES / "checks")
+    assert scanner._prewarmed is None  # used once
+    key = lambda r: (str(r.file), r.address, r.check_id)  # noqa: E731
+    assert sorted(local.results, key=key) == sorted(warm.results, key=key)
+    assert (local.parsed, local.lines, local.builtin_checks, local.external_checks) == (
+        warm.parsed, warm.lines, warm.builtin_checks, warm.external_checks)
+
+
+def test_a_dying_prewarmed_process_is_an_error(two_stacks):
+    warm = scanner._Prewarmed(None)
+    warm.process.kill()
+    warm.process.join()
+    scanner._prewarmed = warm
+    with pytest.raises(scanner.ScanError, match="worker died"):
+        scanner.scan_json(sorted(two_stacks.rglob("cdk.tf.json")))
+    unused = scanner._Prewarmed(None)
+    unused.close()  # an unused one exits when closed
+    assert not unused.process.is_alive()
