@@ -25,14 +25,18 @@ MIN_RUNS = 3
 @dataclass
 class Side:
     label: str
-    seconds: list[float]
+    seconds: list[float]  # wall time of each run
+    cpu: list[float] = field(default_factory=list)  # CPU seconds of each run, all processes (context only)
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
 
     def as_dict(self) -> dict:
-        return {"label": self.label, "seconds": [round(s, 3) for s in self.seconds], "median": round(self.median, 3)}
+        doc = {"label": self.label, "seconds": [round(s, 3) for s in self.seconds], "median": round(self.median, 3)}
+        if self.cpu:
+            doc["cpu_median"] = round(statistics.median(self.cpu), 3)
+        return doc
 
 
 @dataclass

@@ -45,10 +45,13 @@ def tree_rss(root: int) -> int:
 
 
 class PeakRss:
-    """Context manager sampling the tree every `interval` seconds; `.peak` in bytes afterwards."""
+    """Samples the tree every `interval` seconds between start and stop (or as a context manager);
+    `.peak` in bytes afterwards. `rusage=True` also counts the largest finished child's own peak,
+    which a sample may miss (but which covers every child since this process started)."""
 
-    def __init__(self, interval: float = 0.05) -> None:
+    def __init__(self, interval: float = 0.05, rusage: bool = True) -> None:
         self.interval = interval
+        self.rusage = rusage
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -59,16 +62,24 @@ class PeakRss:
         while not self._stop.wait(self.interval):
             self.peak = max(self.peak, tree_rss(me))
 
-    def __enter__(self) -> "PeakRss":
+    def start(self) -> "PeakRss":
         if self.polled:
             self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def stop(self) -> int:
         self._stop.set()
         if self.polled:
             self._thread.join()
-        self.peak = max(self.peak, largest_child())
+        if self.rusage or not self.polled:
+            self.peak = max(self.peak, largest_child())
+        return self.peak
+
+    def __enter__(self) -> "PeakRss":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 def largest_child() -> int:
