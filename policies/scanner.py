@@ -334,10 +334,10 @@ def _scan_group(files: list[Path], wanted: set[str]) -> Scan:
 
 
 def worker_count(files: int) -> int:
-    """Stacks are independent checkov graphs (one folder each), so they can be scanned in parallel.
-    AEGIS_GATE_WORKERS overrides (1 = in this process)."""
+    """Stacks are independent checkov graphs (one folder each), so they can be scanned in parallel, one
+    worker per core at most. AEGIS_GATE_WORKERS overrides (1 = in this process)."""
     configured = int(os.environ.get("AEGIS_GATE_WORKERS", "0") or 0)
-    wanted = configured or min(os.cpu_count() or 1, 4)
+    wanted = configured or os.cpu_count() or 1
     if "fork" not in multiprocessing.get_all_start_methods():
         wanted = 1  # workers inherit the imported checks by forking; without fork, one process
     return max(1, min(wanted, files))
@@ -379,9 +379,10 @@ class _Prewarmed:
             raise ScanError(value)
         return value
 
-    def close(self) -> None:
+    def close(self, wait: float = 10.0) -> None:
+        """After a scan the process exits by itself; one never used is stopped at once (it only loads checks)."""
         self.conn.close()  # an idle process reads end-of-file and exits
-        self.process.join(timeout=10)
+        self.process.join(timeout=wait)
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
@@ -428,7 +429,7 @@ def _drop_prewarmed() -> None:
     global _prewarmed
     warm, _prewarmed = _prewarmed, None
     if warm is not None:
-        warm.close()
+        warm.close(wait=0)
 
 
 def scan_json(files: list[Path], external_dir: Path | None = None, workers: int | None = None) -> Scan:
@@ -443,7 +444,7 @@ def scan_json(files: list[Path], external_dir: Path | None = None, workers: int 
     if warm is not None:
         if workers is None and warm.external_dir == (external_dir.resolve() if external_dir else None):
             return warm.scan(files)
-        warm.close()
+        warm.close(wait=0)
     _import_checkov()
     external = load_external(external_dir) if external_dir else {}
     builtin = builtin_checks()
