@@ -227,6 +227,8 @@ def generator_digest() -> str:
 
 def synth_record(configs: list[EnvConfig]) -> dict:
     """Deterministic and free of machine paths: hashes only."""
+    from modules.synth_cache import toolchain_digest
+
     return {"format": 1,
             "environments": {c.name: config_digest(c) for c in sorted(configs, key=lambda c: c.name)},
-            "generator": generator_digest()}
+            "generator": generator_digest(), "toolchain": toolchain_digest()}

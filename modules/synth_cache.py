@@ -56,6 +56,22 @@ def _version(dist: str) -> str:
         return "missing"
 
 
+def toolchain_digest() -> str:
+    """What synth runs on, besides the configs and modules/: pyproject.toml, the installed dependencies,
+    Python, Node.js and CDKTF_* settings. Recorded in the output too, so the gate re-synthesizes an
+    output made by another toolchain (policies/cli.py)."""
+    key = Hasher("toolchain")
+    key.add("pyproject", (_ROOT / "pyproject.toml").read_bytes() if (_ROOT / "pyproject.toml").exists() else b"")
+    for dist in DEPENDENCIES:
+        key.add(f"version:{dist}", _version(dist))
+    key.add("python", f"{sys.implementation.name} {platform.python_version()}")
+    key.add("node", node_version())
+    for name in sorted(os.environ):
+        if name.startswith("CDKTF_") and name not in _IGNORED_ENV:
+            key.add(f"env:{name}", os.environ[name])
+    return key.hexdigest()
+
+
 def synth_key(envs: tuple[str, ...] | list[str], directory: Path | None = None) -> str:
     """The content hash that names the output of synthesizing `envs` (all when empty) from `directory`."""
     directory = directory or environments_dir()
@@ -65,14 +81,7 @@ def synth_key(envs: tuple[str, ...] | list[str], directory: Path | None = None) 
     env_paths = list(files.values()) + ([directory / BASE_FILE] if (directory / BASE_FILE).exists() else [])
     key.add_files("environments", env_paths, directory)
     key.add_files("generator", generator_files(), _ROOT)
-    key.add("pyproject", (_ROOT / "pyproject.toml").read_bytes() if (_ROOT / "pyproject.toml").exists() else b"")
-    for dist in DEPENDENCIES:
-        key.add(f"version:{dist}", _version(dist))
-    key.add("python", f"{sys.implementation.name} {platform.python_version()}")
-    key.add("node", node_version())
-    for name in sorted(os.environ):
-        if name.startswith("CDKTF_") and name not in _IGNORED_ENV:
-            key.add(f"env:{name}", os.environ[name])
+    key.add("toolchain", toolchain_digest())
     return key.hexdigest()
 
 

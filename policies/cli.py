@@ -60,6 +60,10 @@ def _synth_is_fresh(out: Path, configs) -> str | None:
             return f"environment '{config.name}' changed since {out.name}/ was synthesized"
     if record.get("generator") != generator_digest():
         return f"the generator code (modules/) changed since {out.name}/ was synthesized"
+    from modules.synth_cache import toolchain_digest
+
+    if record.get("toolchain") != toolchain_digest():
+        return f"the toolchain (dependencies, Python or Node.js) changed since {out.name}/ was synthesized"
     return None
 
 

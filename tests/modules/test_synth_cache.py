@@ -173,3 +173,13 @@ def test_prune_keeps_the_most_recently_used(tmp_path):
     cache.touch(tmp_path / "e0")
     cache.prune(tmp_path, 2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e0", "e4"]
+
+
+def test_the_gate_resynthesizes_an_output_of_another_toolchain(synthesized, monkeypatch):
+    from modules.config import load_all
+    from policies.cli import _synth_is_fresh
+
+    configs = load_all()
+    assert _synth_is_fresh(synthesized.out, configs) is None
+    monkeypatch.setattr(synth_cache, "node_version", lambda: "v99.0.0")
+    assert "the toolchain (dependencies, Python or Node.js) changed" in _synth_is_fresh(synthesized.out, configs)
