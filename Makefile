@@ -63,5 +63,6 @@ bench-synth: setup check-node
 bench-gate: setup check-node
 	@$(PY) -m tests.bench.gate_bench
 
+# Never .aegis/state: it holds the local Terraform state of bootstrap (and of local-backend envs).
 clean:
-	rm -rf $(OUT) .aegis $(REPORTS)
+	rm -rf $(OUT) .aegis/cache $(REPORTS)
