@@ -197,13 +197,19 @@ def run_gate(out_dir: Path, env_names: list[str] | None = None, *, exceptions_fi
     out_dir = Path(out_dir)
     today = today or dt.date.today()
     result = GateResult(exit_code=EXIT_ERROR, target=display_path(out_dir))
+    return _judged(result, started, lambda: _judge(
+        result, out_dir, env_names, exceptions_file, today, environments_dir, catalog_file, checks_dir,
+        app_checks, progress, cache))
+
+
+def _judged(result: GateResult, started: float, judge: Callable[[], None]) -> GateResult:
+    """Run `judge` into `result`; any error, expected or not, is an error verdict (fail closed)."""
     try:
-        _judge(result, out_dir, env_names, exceptions_file, today, environments_dir, catalog_file, checks_dir,
-               app_checks, progress, cache)
+        judge()
     except (GateError, ConfigError, scanner.ScanError) as exc:
         result.errors.append(str(exc))
         result.exit_code = EXIT_ERROR
-    except Exception as exc:  # a bug must not look like a verdict: fail closed
+    except Exception as exc:  # a bug must not look like a verdict
         result.errors.append(f"internal error: {type(exc).__name__}: {exc}")
         result.exit_code = EXIT_ERROR
     result.seconds = time.monotonic() - started
@@ -408,16 +414,8 @@ def run_path_gate(directory: Path, *, exceptions_file: Path | None = None, today
     directory = Path(directory)
     today = today or dt.date.today()
     result = GateResult(exit_code=EXIT_ERROR, target=display_path(directory))
-    try:
-        _judge_path(result, directory, exceptions_file, today, catalog_file, checks_dir)
-    except (GateError, ConfigError, scanner.ScanError) as exc:
-        result.errors.append(str(exc))
-        result.exit_code = EXIT_ERROR
-    except Exception as exc:  # a bug must not look like a verdict: fail closed
-        result.errors.append(f"internal error: {type(exc).__name__}: {exc}")
-        result.exit_code = EXIT_ERROR
-    result.seconds = time.monotonic() - started
-    return result
+    return _judged(result, started, lambda: _judge_path(
+        result, directory, exceptions_file, today, catalog_file, checks_dir))
 
 
 def _terraform_files(directory: Path, suffix: str) -> list[Path]:
