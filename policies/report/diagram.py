@@ -427,17 +427,34 @@ _MODEL_TYPES = ("aws_sagemaker_", "aws_lambda_", "aws_iam_role", "aws_iam_instan
                 "aws_autoscaling_", "aws_cloudwatch_log_group", "aws_security_group", "aws_signer_")
 
 
-def _names(model: str, lead: str, value: Any) -> bool:
-    pattern = re.compile(r"(^|[/:])" + re.escape(lead + model) + r"($|[-/:._])")
-    return any(pattern.search(t) for t in strings(value))
+class _ModelNamer:
+    """Which model a value names: `<lead><model>` at the start of a string or after '/' or ':', and
+    before its end or one of '-/:._'; the longest model name wins. One pass over the value's strings
+    however many models there are (a regex per model made the diagram quadratic in models)."""
 
+    _ENDS = frozenset("-/:._")
 
-def _owner(names: list[str], lead: str, value: Any) -> str | None:
-    """The model (longest name first) whose `<prefix>-<model>` a value names."""
-    for model in sorted(names, key=len, reverse=True):
-        if _names(model, lead, value):
-            return model
-    return None
+    def __init__(self, names: list[str], lead: str) -> None:
+        self.lead = lead
+        # Longest first, then the given order: the first of these a value names is its owner.
+        self.rank = {m: i for i, m in enumerate(sorted(names, key=len, reverse=True)) if m}
+        self.longest = max(map(len, self.rank), default=0)
+
+    def named(self, text: str) -> set[str]:
+        found: set[str] = set()
+        lead, at = self.lead, text.find(self.lead)
+        while at != -1:
+            if at == 0 or text[at - 1] in "/:":
+                begin = at + len(lead)
+                for end in range(begin + 1, min(len(text), begin + self.longest) + 1):
+                    if (end == len(text) or text[end] in self._ENDS) and text[begin:end] in self.rank:
+                        found.add(text[begin:end])
+            at = text.find(lead, at + 1)
+        return found
+
+    def owner(self, value: Any) -> str | None:
+        found = {m for text in strings(value) for m in self.named(text)}
+        return min(found, key=self.rank.__getitem__) if found else None
 
 
 def _ownership(doc: Doc, names: list[str], lead: str) -> dict[str, list[tuple[str, str, dict]]]:
@@ -451,10 +468,11 @@ def _ownership(doc: Doc, names: list[str], lead: str) -> dict[str, list[tuple[st
         for target in targets:
             backward[target].add(key)
     seeds: dict[str, set] = {m: set() for m in names}
+    namer = _ModelNamer(names, lead)
     for key, conf in index.items():
         tags = conf.get("tags") if isinstance(conf.get("tags"), dict) else {}
         model = tags.get("Model") if tags.get("Model") in names else None
-        model = model or _owner(names, lead, {k: v for k, v in conf.items() if k not in ("tags", "tags_all", "//")})
+        model = model or namer.owner({k: v for k, v in conf.items() if k not in ("tags", "tags_all", "//")})
         if model:
             seeds[model].add(key)
     seeded = {key for found in seeds.values() for key in found}
@@ -485,19 +503,20 @@ def _ownership(doc: Doc, names: list[str], lead: str) -> dict[str, list[tuple[st
 def _notifications(arch: Architecture, doc: Doc, names: list[str], lead: str) -> dict[str, tuple[set[str], str]]:
     """Model → (buckets whose events invoke it, key prefix): one notification resource serves every function."""
     index = {(t, i): c for t, i, c in resources(doc)}
+    namer = _ModelNamer(names, lead)
     out: dict[str, tuple[set[str], str]] = {}
     for _, conf in of_type(doc, "aws_s3_bucket_notification"):
         buckets = _bucket_purposes(arch, conf.get("bucket"))
         for entry in blocks(conf.get("lambda_function")):
             seen = set()
             todo = [(t, i) for t, i in _REF.findall(" ".join(strings(entry.get("lambda_function_arn"))))]
-            model = _owner(names, lead, entry.get("lambda_function_arn"))
+            model = namer.owner(entry.get("lambda_function_arn"))
             while todo and not model:
                 key = todo.pop()
                 if key in seen or key not in index:
                     continue
                 seen.add(key)
-                model = _owner(names, lead, index[key])
+                model = namer.owner(index[key])
                 todo += _REF.findall(" ".join(strings(index[key])))
             if model:
                 out[model] = (out.get(model, (set(), ""))[0] | buckets, str(entry.get("filter_prefix", "")))
@@ -512,10 +531,10 @@ def _models(arch: Architecture, doc: Doc, access: Doc) -> None:
     owned = _ownership(doc, list(names), lead)
     triggers = _notifications(arch, doc, list(names), lead)
     alarms: dict[str, int] = {m: 0 for m in names}
+    by_alarm_name, by_dimensions = _ModelNamer(list(names), lead + "model-"), _ModelNamer(list(names), lead)
     for rtype, _, conf in resources(access):
         if rtype in ("aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm"):
-            model = _owner(list(names), lead + "model-", conf.get("alarm_name")) or \
-                _owner(list(names), lead, conf.get("dimensions"))
+            model = by_alarm_name.owner(conf.get("alarm_name")) or by_dimensions.owner(conf.get("dimensions"))
             if model:
                 alarms[model] += 1
     for name, kind in names.items():

@@ -118,3 +118,26 @@ def test_readme_architecture_picture_is_up_to_date(stacks):
     assert path.read_text(encoding="utf-8") == diagram.environment_svg(ARCHITECTURE_ENV, stacks), (
         "docs/architecture-prod.svg is older than the code: run `python main.py report --write-architecture` "
         "and commit it")
+
+
+@pytest.mark.parametrize(("value", "owner"), [
+    ("aegis-prod-llm", "llm"),                                       # the whole string
+    ("arn:aws:sagemaker:eu-west-1:1:endpoint/aegis-prod-llm", "llm"),  # after '/'
+    ("arn:aws:logs:eu-west-1:1:aegis-prod-llm:*", "llm"),            # after ':', before ':'
+    ("aegis-prod-llm-2.weights", "llm-2"),                           # the longest name wins
+    (["aegis-prod-llm-gpu", {"x": "aegis-prod-llm-2"}], "llm-2"),    # across every string of a value
+    ("aegis-prod-llm.tar.gz", "llm"),                                # before '.'
+    ("aegis-prod-llmx", None),                                       # not a model: no boundary after
+    ("xaegis-prod-llm", None),                                       # not a model: no boundary before
+    ("aegis-prod-", None),
+    ({"//": "aegis-prod-llm", "name": "other"}, None),               # cdktf metadata does not count
+])
+def test_model_namer_finds_the_model_a_value_names(value, owner):
+    namer = diagram._ModelNamer(["llm", "llm-2", "embed"], "aegis-prod-")
+    assert namer.owner(value) == owner
+
+
+def test_model_namer_sees_every_model_a_string_names():
+    namer = diagram._ModelNamer(["a", "a-b", "c"], "p-")
+    assert namer.named("p-a-b/p-c") == {"a", "a-b", "c"}
+    assert namer.owner("p-a-b/p-c") == "a-b"
