@@ -35,3 +35,22 @@ def test_lazy_loader_imports_only_used_submodules(synthesized):
     # (each used submodule also loads its `_private` module, so this counts two per resource type).
     assert 0 < len(loaded) < 400
     assert not hasattr(package, "__all__")  # the package's own __init__ never ran
+
+
+def test_bindings_still_check_argument_types_with_hints_computed_once(synthesized):
+    import typing
+
+    import pytest
+
+    from modules import aws
+
+    private = aws.cloudwatch_log_group._private
+    assert private.typing is not typing  # the bindings' view of typing caches get_type_hints
+    assert private.typing.Optional is typing.Optional
+    with pytest.raises(TypeError, match="retention_in_days"):
+        aws.cloudwatch_log_group.CloudwatchLogGroupConfig(retention_in_days="thirty")
+    config = aws.cloudwatch_log_group.CloudwatchLogGroupConfig
+    stub = next(v for k, v in vars(private).items() if k.startswith("_typecheckingstub__")
+                and set(typing.get_type_hints(v)) >= {"retention_in_days", "kms_key_id"})
+    assert private.typing.get_type_hints(stub) is private.typing.get_type_hints(stub)  # computed once
+    assert config(retention_in_days=30).retention_in_days == 30
