@@ -37,11 +37,13 @@ class TargetTracking(Construct):
             self, "target", service_namespace=dimension.service_namespace, resource_id=resource_id,
             scalable_dimension=dimension.scalable_dimension, min_capacity=scaling.min_capacity,
             max_capacity=scaling.max_capacity, depends_on=depends_on)
+        # The target's attributes, read once (each read is a jsii round trip); referencing them orders
+        # the policy and the schedules after the target.
+        target = {"service_namespace": self.target.service_namespace, "resource_id": self.target.resource_id,
+                  "scalable_dimension": self.target.scalable_dimension}
         p = aws.appautoscaling_policy
         self.policy = p.AppautoscalingPolicy(
-            self, "policy", name=policy_name, policy_type="TargetTrackingScaling",
-            service_namespace=self.target.service_namespace, resource_id=self.target.resource_id,
-            scalable_dimension=self.target.scalable_dimension,
+            self, "policy", name=policy_name, policy_type="TargetTrackingScaling", **target,
             target_tracking_scaling_policy_configuration=p.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
                 target_value=target_value,
                 predefined_metric_specification=p.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
@@ -52,9 +54,8 @@ class TargetTracking(Construct):
         s = aws.appautoscaling_scheduled_action
         for action in scheduled:
             s.AppautoscalingScheduledAction(
-                self, f"schedule-{action.name}", name=f"{policy_name}-{action.name}",
-                service_namespace=self.target.service_namespace, resource_id=self.target.resource_id,
-                scalable_dimension=self.target.scalable_dimension, schedule=action.schedule,
+                self, f"schedule-{action.name}", name=f"{policy_name}-{action.name}", **target,
+                schedule=action.schedule,
                 timezone=action.timezone,
                 scalable_target_action=s.AppautoscalingScheduledActionScalableTargetAction(
                     min_capacity=str(action.min_capacity), max_capacity=str(action.max_capacity)))

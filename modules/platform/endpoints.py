@@ -7,6 +7,8 @@ ECR image layers, without which no image pull works); the DynamoDB one only the 
 """
 from __future__ import annotations
 
+import functools
+
 from constructs import Construct
 
 from modules import aws
@@ -88,7 +90,7 @@ class Endpoints(Construct):
             vpc_endpoint_type="Gateway", route_table_ids=route_tables, policy=dynamodb_endpoint_policy(ctx),
             tags={"Name": naming.resource("dynamodb")})
 
-    @property
+    @functools.cached_property
     def gateway_prefix_lists(self) -> list[str]:
         """Prefix lists of the S3 and DynamoDB gateway endpoints (for security-group egress rules)."""
         return [self.s3.prefix_list_id, self.dynamodb.prefix_list_id]

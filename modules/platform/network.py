@@ -8,6 +8,8 @@ AWS APIs are reached through VPC endpoints (modules/platform/endpoints.py).
 """
 from __future__ import annotations
 
+import functools
+
 import ipaddress
 
 from constructs import Construct
@@ -72,11 +74,12 @@ class Network(Construct):
             self.private_route_tables.append(table)
         self._flow_logs(ctx)
 
-    @property
+    # Read once: every model's VPC settings name the subnets, and each attribute read is a jsii round trip.
+    @functools.cached_property
     def private_subnet_ids(self) -> list[str]:
         return [s.id for s in self.private_subnets]
 
-    @property
+    @functools.cached_property
     def public_subnet_ids(self) -> list[str]:
         return [s.id for s in self.public_subnets]
 

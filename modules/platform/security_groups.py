@@ -15,14 +15,15 @@ def workload_security_group(scope: Construct, construct_id: str, *, name: str, d
     sg = aws.security_group.SecurityGroup(
         scope, construct_id, name=name, vpc_id=network.vpc.id, description=description, tags={"Name": name})
     egress = aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule
-    egress(scope, f"{construct_id}-https-to-vpc", security_group_id=sg.id, ip_protocol="tcp", from_port=443,
+    sg_id = sg.id  # read once: each attribute read is a jsii round trip
+    egress(scope, f"{construct_id}-https-to-vpc", security_group_id=sg_id, ip_protocol="tcp", from_port=443,
            to_port=443, cidr_ipv4=network.cidr, description="HTTPS to the interface VPC endpoints")
     for i, prefix_list in enumerate(endpoints.gateway_prefix_lists):
-        egress(scope, f"{construct_id}-https-to-gateway-{i}", security_group_id=sg.id, ip_protocol="tcp",
+        egress(scope, f"{construct_id}-https-to-gateway-{i}", security_group_id=sg_id, ip_protocol="tcp",
                from_port=443, to_port=443, prefix_list_id=prefix_list,
                description="HTTPS to the S3 and DynamoDB gateway endpoints")
     if network.egress:
-        egress(scope, f"{construct_id}-https-to-internet", security_group_id=sg.id, ip_protocol="tcp",
+        egress(scope, f"{construct_id}-https-to-internet", security_group_id=sg_id, ip_protocol="tcp",
                from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0",
                description="HTTPS to the internet through NAT (network.egress is enabled)")
     return sg
