@@ -122,6 +122,16 @@ def _c_line_loader(line_loader):
     return CSafeLineLoader
 
 
+def _without_metadata(named: Any) -> Any:
+    """A resource type's blocks without CDKTF's `//` metadata (construct path, unique id): no check
+    reads it, and checkov would otherwise carry it through the graph as attributes of every resource.
+    Line numbers are kept: they belong to the blocks, not to their keys."""
+    if not isinstance(named, dict):
+        return named
+    return {name: ({k: v for k, v in conf.items() if k != "//"} if isinstance(conf, dict) and "//" in conf else conf)
+            for name, conf in named.items()}
+
+
 def _patch_parser(parser) -> None:
     global _patched
     if _patched:
@@ -136,6 +146,8 @@ def _patch_parser(parser) -> None:
             if scalars:
                 rest = {k: v for k, v in blocks.items() if k not in scalars}
                 return original(block_type, rest) + [{k: [v]} for k, v in scalars.items()]
+        if block_type in ("resource", "data") and isinstance(blocks, dict):
+            blocks = {rtype: _without_metadata(named) for rtype, named in blocks.items()}
         return original(block_type, blocks)
 
     parser.handle_block_type = handle_block_type
@@ -322,14 +334,18 @@ def _scan_group(files: list[Path], wanted: set[str]) -> Scan:
         scan.parsing_errors += [str(p) for p in report.parsing_errors]
         for path, definition in runner.definitions.items():
             _record_parsed(scan, Path(path).resolve(), definition)
+        resolved: dict[str, Path] = {}  # one file per stack: resolve its path once, not once per result
         for records, status in ((report.passed_checks, CheckResult.PASSED), (report.failed_checks, CheckResult.FAILED)):
             for record in records:
                 if record.check_id not in wanted:
                     continue  # a check another external dir loaded earlier in this process
                 start, end = record.file_line_range
+                path = resolved.get(record.file_abs_path)
+                if path is None:
+                    path = resolved[record.file_abs_path] = Path(record.file_abs_path).resolve()
                 scan.results.append(RawResult(
                     check_id=record.check_id, check_name=record.check_name, passed=status == CheckResult.PASSED,
-                    file=Path(record.file_abs_path).resolve(), address=record.resource, lines=(start, end)))
+                    file=path, address=record.resource, lines=(start, end)))
     return scan
 
 

@@ -112,6 +112,20 @@ def test_reused_expression_interpreter_gives_the_same_scan(synthesized, monkeypa
     assert sorted(reused.results, key=key) == sorted(fresh.results, key=key)
 
 
+def test_dropping_cdktf_metadata_gives_the_same_scan(synthesized, monkeypatch):
+    files = [synthesized.path(n) for n in synthesized.stack_names if n.startswith("prod-")]
+    from policies.gate import CHECKS_DIR
+
+    assert all('"//": {' in f.read_text() for f in files)  # every stack carries the metadata
+    dropped = scanner.scan_json(files, CHECKS_DIR, workers=1)
+    monkeypatch.setattr(scanner, "_without_metadata", lambda named: named)
+    kept = scanner.scan_json(files, CHECKS_DIR, workers=1)
+    key = lambda r: (str(r.file), r.address, r.check_id)  # noqa: E731
+    assert len(dropped.results) > 800
+    assert sorted(dropped.results, key=key) == sorted(kept.results, key=key)  # lines included
+    assert dropped.parsed == kept.parsed and dropped.lines == kept.lines
+
+
 def test_each_stack_is_its_own_graph(tmp_path):
     """Stacks share logical ids across environments; one checkov graph over several stacks would
     connect a reference in one stack to the same-named resource of another (and make graph checks
