@@ -152,6 +152,7 @@ def _patch_parser(parser) -> None:
 
     parser.handle_block_type = handle_block_type
     _reuse_asteval()
+    _skip_empty_index_search()
     _patched = True
 
 
@@ -174,6 +175,32 @@ def _reuse_asteval() -> None:
 
     get_asteval.original = original
     sef.get_asteval = get_asteval
+
+
+def _skip_empty_index_search() -> None:
+    """When checkov cannot find a referenced name among a block type's vertices, it tries every vertex
+    name for `name[` (instances of count/for_each): a loop over all resources per missed reference,
+    quadratic in the resources of a stack (a million string compares on a 30-model platform stack).
+    CDKTF output has no such instances, so the loop can only come back empty when no vertex name has
+    a '['; then the same empty answer is given without it. A test compares scans with and without."""
+    from checkov.terraform.graph_builder.local_graph import (LEFT_BRACKET, LEFT_BRACKET_WITH_QUOTATION,
+                                                             RIGHT_BRACKET, RIGHT_BRACKET_WITH_QUOTATION,
+                                                             TerraformLocalGraph)
+
+    def get_possible_vertices(self, module, block_type: str, name: str) -> list[int]:
+        names = self.vertices_by_module_dependency_by_name.get(module, {}).get(block_type, {})
+        # Per graph: id(name map) → (the map, its size, whether any name has a '['), redone if it grew.
+        seen = self.__dict__.setdefault("_aegis_bracketed_names", {})
+        known = seen.get(id(names))
+        if known is None or known[0] is not names or known[1] != len(names):
+            known = seen[id(names)] = (names, len(names), any("[" in key for key in names))
+        if known[2]:
+            return get_possible_vertices.original(self, module, block_type, name)
+        return names.get(name, []) or names.get(name.replace(LEFT_BRACKET_WITH_QUOTATION, LEFT_BRACKET)
+                                                .replace(RIGHT_BRACKET_WITH_QUOTATION, RIGHT_BRACKET), [])
+
+    get_possible_vertices.original = TerraformLocalGraph._get_possible_vertices
+    TerraformLocalGraph._get_possible_vertices = get_possible_vertices
 
 
 class _LoadErrors(logging.Handler):

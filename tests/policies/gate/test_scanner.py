@@ -126,6 +126,38 @@ def test_dropping_cdktf_metadata_gives_the_same_scan(synthesized, monkeypatch):
     assert dropped.parsed == kept.parsed and dropped.lines == kept.lines
 
 
+def test_skipping_the_empty_index_search_gives_the_same_scan(synthesized, monkeypatch):
+    from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
+
+    from policies.gate import CHECKS_DIR
+
+    files = [synthesized.path(n) for n in synthesized.stack_names if n.startswith("prod-")]
+    skipped = scanner.scan_json(files, CHECKS_DIR, workers=1)
+    monkeypatch.setattr(TerraformLocalGraph, "_get_possible_vertices",
+                        TerraformLocalGraph._get_possible_vertices.original)
+    searched = scanner.scan_json(files, CHECKS_DIR, workers=1)
+    key = lambda r: (str(r.file), r.address, r.check_id)  # noqa: E731
+    assert sorted(skipped.results, key=key) == sorted(searched.results, key=key)
+
+
+def test_names_with_an_index_keep_checkovs_own_search(tmp_path, monkeypatch):
+    """A stack with count/for_each instances written out (`k[0]`): the search runs as checkov wrote it."""
+    from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
+
+    resources = {"aws_kms_key": {"k[0]": {"enable_key_rotation": True}},
+                 "aws_s3_bucket_server_side_encryption_configuration": {"sse": {
+                     "bucket": "b", "rule": [{"apply_server_side_encryption_by_default": [
+                         {"sse_algorithm": "aws:kms", "kms_master_key_id": "${aws_kms_key.k.arn}"}]}]}}}
+    out = write_out(tmp_path, {"dev-data": stack_doc(resources)})
+    scanner._import_checkov()  # installs the shortcut
+    calls = []
+    original = TerraformLocalGraph._get_possible_vertices.original
+    monkeypatch.setattr(TerraformLocalGraph._get_possible_vertices, "original",
+                        lambda *args: calls.append(args[3]) or original(*args))
+    scan = scanner.scan_json([out / "stacks/dev-data/cdk.tf.json"], workers=1)
+    assert scan.parsing_errors == [] and "aws_kms_key.k" in calls  # checkov's own search, for the unindexed name
+
+
 def test_each_stack_is_its_own_graph(tmp_path):
     """Stacks share logical ids across environments; one checkov graph over several stacks would
     connect a reference in one stack to the same-named resource of another (and make graph checks
