@@ -16,6 +16,7 @@ Fixes over plain checkov 3.3.30, each pinned by a test:
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import multiprocessing
 import os
@@ -344,9 +345,21 @@ def _json_runner(runner_class):
 def _scan_group(files: list[Path], wanted: set[str]) -> Scan:
     """One checkov terraform_json run over some files (in this process or a forked worker)."""
     runner_class = _import_checkov()
+    scan = Scan()
+    # What is loaded by now (checkov, its ~2,000 checks) is most of the heap and none of it is garbage:
+    # frozen, the cyclic collector stops re-walking it on every collection during the scan, a cost that
+    # grew with the size of the stack (~15% of a 30-model platform scan). Unfrozen afterwards.
+    gc.freeze()
+    try:
+        _scan_files(files, wanted, scan, runner_class)
+    finally:
+        gc.unfreeze()
+    return scan
+
+
+def _scan_files(files: list[Path], wanted: set[str], scan: Scan, runner_class) -> None:
     from checkov.common.models.enums import CheckResult
 
-    scan = Scan()
     # One checkov graph per stack: each stack is its own Terraform root module. Scanning several in one
     # graph would connect resources across stacks (and environments) that share logical ids, and make
     # graph checks depend on which stacks happened to share a group.
@@ -373,7 +386,6 @@ def _scan_group(files: list[Path], wanted: set[str]) -> Scan:
                 scan.results.append(RawResult(
                     check_id=record.check_id, check_name=record.check_name, passed=status == CheckResult.PASSED,
                     file=path, address=record.resource, lines=(start, end)))
-    return scan
 
 
 def worker_count(files: int) -> int:

@@ -180,3 +180,18 @@ def test_each_stack_is_its_own_graph(tmp_path):
     # `uncovered` has no backup selection in its graph, so checkov reports nothing for it there.
     assert ("covered", True) in backup
     assert [s for s, _ in backup if s == "uncovered"] == []
+
+
+def test_the_collector_is_unfrozen_after_a_scan_even_a_failed_one(tmp_path, monkeypatch):
+    import gc
+
+    import pytest
+
+    out = write_out(tmp_path, {"dev-data": stack_doc({"aws_s3_bucket": {"b1": bucket("b1")}})})
+    files = [out / "stacks/dev-data/cdk.tf.json"]
+    scanner.scan_json(files, workers=1)
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setattr(scanner, "_runner_filter", lambda: 1 / 0)
+    with pytest.raises(scanner.ScanError, match="checkov crashed"):
+        scanner.scan_json(files, workers=1)
+    assert gc.get_freeze_count() == 0
