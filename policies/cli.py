@@ -30,7 +30,7 @@ def _environments_dir() -> Path | None:
     return Path(directory) if directory else None
 
 
-def _fail_closed(command):
+def fail_closed(command):
     """Any unexpected exception (a synth failure, a bug, a full disk) exits 2, never 1 or 0."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -46,10 +46,12 @@ def _fail_closed(command):
     return wrapper
 
 
-def _synth_is_fresh(out: Path, configs) -> str | None:
+def why_stale(out: Path, configs) -> str | None:
     """None when `out` was synthesized from exactly these configs and this generator; else why not."""
-    from modules.synth import RECORD, config_digest, generator_digest
+    from modules.synth import MANIFEST, RECORD, config_digest, generator_digest
 
+    if not (out / MANIFEST).exists():
+        return f"no {out.name}/ yet"
     try:
         record = json.loads((out / RECORD).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -77,7 +79,7 @@ def _run_memo(out: Path, configs, env_dir, exceptions_file, today, formats):
     return RunMemo.for_run(store, out, {c.name: c for c in configs}, env_dir, today, formats, display_path(out))
 
 
-def _synthesize(configs, out: Path, envs: tuple[str, ...] = (), use_cache: bool = False) -> None:
+def synthesize_app(configs, out: Path, envs: tuple[str, ...] = (), use_cache: bool = False) -> None:
     """Synthesize `configs` into `out`; with `use_cache`, restore it from the synth cache when the same
     inputs were synthesized before (`envs` and the environments folder name the entry, modules/synth_cache.py)."""
     from modules import synth_cache
@@ -145,7 +147,7 @@ def register(cli: click.Group) -> None:
                   help="Judge this Terraform plan JSON (`terraform show -json PLAN`) instead (repeatable).")
     @click.option("--no-cache", is_flag=True,
                   help="Run checkov on every stack (and synthesize, when needed) even if the cache holds the result.")
-    @_fail_closed
+    @fail_closed
     def gate(envs, reports, fmts, no_synth, synth_out, tf_path, exceptions, plans, no_cache):
         """Judge the synthesized stacks (or a Terraform folder) against the policy pack.
 
@@ -175,12 +177,12 @@ def register(cli: click.Group) -> None:
             except ConfigError as exc:
                 _fail(str(exc))
             out = Path(synth_out)
-            stale = _synth_is_fresh(out, configs) if (out / "manifest.json").exists() else f"no {out.name}/ yet"
+            stale = why_stale(out, configs)
             if stale and no_synth:
                 _fail(f"{stale}: run `python main.py synth` first, or drop --no-synth")
             if stale:
                 click.echo(f"{stale}: synthesizing", err=True)
-                _synthesize(configs, out, envs, use_cache=not no_cache)
+                synthesize_app(configs, out, envs, use_cache=not no_cache)
             names = [c.name for c in configs]
             started, today = time.monotonic(), dt.date.today()
             memo = None if no_cache else _run_memo(out, configs, env_dir, exceptions_file, today, selected)

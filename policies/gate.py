@@ -159,7 +159,7 @@ def load_app_checks() -> tuple[Callable, set[str]] | None:
 
 # ---------------------------------------------------------------- findings
 
-def _finding(catalog: Catalog, check_id: str, status: str, check_name: str, **where) -> Finding:
+def make_finding(catalog: Catalog, check_id: str, status: str, check_name: str, **where) -> Finding:
     rule = catalog.get(check_id)
     if rule:
         return Finding(check_id=check_id, status=status, severity=rule.severity, title=rule.title,
@@ -171,7 +171,7 @@ def _finding(catalog: Catalog, check_id: str, status: str, check_name: str, **wh
                    controls={}, catalogued=False, **where)
 
 
-def _verdict(findings: list[Finding], thresholds: dict[str | None, str]) -> int:
+def verdict_of(findings: list[Finding], thresholds: dict[str | None, str]) -> int:
     blocking = False
     for finding in findings:
         threshold = thresholds.get(finding.env, PATH_MODE_THRESHOLD)
@@ -180,7 +180,7 @@ def _verdict(findings: list[Finding], thresholds: dict[str | None, str]) -> int:
     return EXIT_FAIL if blocking else EXIT_PASS
 
 
-def _sort(findings: list[Finding]) -> list[Finding]:
+def sort_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.env or "", f.stack, f.address, f.check_id))
 
 
@@ -266,7 +266,7 @@ def _judge(result: GateResult, out_dir: Path, env_names, exceptions_file, today,
     else:
         scan = scanner.scan_json(list(stacks.values()), checks_dir)
     _check_scan_complete(scan, stacks, resources, out_dir)
-    _check_custom_loaded(catalog, scan, checks_dir)
+    check_custom_loaded(catalog, scan, checks_dir)
     result.check_names = {**scan.builtin_checks, **scan.external_checks}
 
     by_file = {path.resolve(): name for name, path in stacks.items()}
@@ -277,7 +277,7 @@ def _judge(result: GateResult, out_dir: Path, env_names, exceptions_file, today,
             raise GateError(f"checkov reported a result for a file it was not given: {raw.file.name}")
         env, pillar = split_stack(stack)
         res = resources.get((stack, raw.address))
-        findings.append(_finding(
+        findings.append(make_finding(
             catalog, raw.check_id, PASSED if raw.passed else FAILED, raw.check_name, env=env, stack=stack,
             pillar=pillar, address=raw.address, construct_path=res.construct_path if res else stack,
             file=stacks[stack].relative_to(out_dir).as_posix(), line=raw.lines[0] or None,
@@ -305,7 +305,7 @@ def _judge(result: GateResult, out_dir: Path, env_names, exceptions_file, today,
             res = resources.get((app.stack, app.address))
             start, end = scan.lines.get((stacks[app.stack].resolve(), app.address), (0, 0))
             app_ids.add(app.check_id)
-            findings.append(_finding(
+            findings.append(make_finding(
                 catalog, app.check_id, PASSED if app.passed else FAILED, app.message, env=env, stack=app.stack,
                 pillar=pillar, address=app.address, construct_path=res.construct_path if res else app.stack,
                 file=stacks[app.stack].relative_to(out_dir).as_posix(), line=start or 1, end_line=end or None,
@@ -317,10 +317,10 @@ def _judge(result: GateResult, out_dir: Path, env_names, exceptions_file, today,
     suppressions += [s for s in exceptions if in_scope(s, envs)]
     known = set(catalog.rules) | set(scan.builtin_checks) | set(scan.external_checks) | app_ids
     problems = apply_suppressions(findings, suppressions, known, today)
-    result.findings = _sort(findings)
+    result.findings = sort_findings(findings)
     result.suppressions = suppressions
     result.stacks = {name: len(scan.parsed.get(path.resolve(), ())) for name, path in stacks.items()}
-    result.exit_code = _verdict(result.findings, dict(result.thresholds))
+    result.exit_code = verdict_of(result.findings, dict(result.thresholds))
     for item in problems:
         result.errors.append(f"suppression of {item.check_id} ({item.where}): {item.problem}")
     if result.errors:
@@ -389,7 +389,7 @@ def _check_scan_complete(scan: scanner.Scan, stacks: dict[str, Path], resources:
         raise GateError("zero resources were scanned: nothing was judged")
 
 
-def _check_custom_loaded(catalog: Catalog, scan: scanner.Scan, checks_dir: Path | None) -> None:
+def check_custom_loaded(catalog: Catalog, scan: scanner.Scan, checks_dir: Path | None) -> None:
     if checks_dir is None:
         return
     missing = sorted(i for i, rule in catalog.section("custom").items()
@@ -461,7 +461,7 @@ def _judge_path(result: GateResult, directory: Path, exceptions_file, today, cat
     if not any(scan.parsed.get(p.resolve()) for scan in scans for p in json_files + hcl_files):
         raise GateError("zero resources were scanned: nothing was judged")
     for scan in scans:
-        _check_custom_loaded(catalog, scan, checks_dir)
+        check_custom_loaded(catalog, scan, checks_dir)
         result.check_names.update({**scan.builtin_checks, **scan.external_checks})
 
     findings: list[Finding] = []
@@ -470,7 +470,7 @@ def _judge_path(result: GateResult, directory: Path, exceptions_file, today, cat
         for raw in scan.results:
             stack = stack_of(raw.file)
             res = resources.get((stack, raw.address))
-            finding = _finding(catalog, raw.check_id, PASSED if raw.passed else FAILED, raw.check_name, env=None,
+            finding = make_finding(catalog, raw.check_id, PASSED if raw.passed else FAILED, raw.check_name, env=None,
                                stack=stack, pillar="", address=raw.address,
                                construct_path=res.construct_path if res else raw.address,
                                file=_rel(raw.file, directory), line=raw.lines[0] or None,
@@ -489,9 +489,9 @@ def _judge_path(result: GateResult, directory: Path, exceptions_file, today, cat
     suppressions += [s for s in load_exceptions(exceptions_file) if in_scope(s, [None])]
     known = set(catalog.rules) | set(result.check_names)
     problems = apply_suppressions(findings, [s for s in suppressions if s.origin != "skip-comment"], known, today)
-    result.findings = _sort(findings)
+    result.findings = sort_findings(findings)
     result.suppressions = suppressions
-    result.exit_code = _verdict(result.findings, {})
+    result.exit_code = verdict_of(result.findings, {})
     for item in problems:
         result.errors.append(f"suppression of {item.check_id} ({item.where}): {item.problem}")
     if result.errors:

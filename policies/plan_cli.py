@@ -53,9 +53,9 @@ def _emit(result, reports: Path, formats: list[str]) -> None:
 
 def _ensure_synth(config, out: Path, no_synth: bool) -> None:
     """Synthesize when the output is missing or older than the configuration or the generator."""
-    from policies.cli import _synth_is_fresh
+    from policies.cli import why_stale
 
-    stale = _synth_is_fresh(out, [config]) if (out / "manifest.json").exists() else f"no {out.name}/ yet"
+    stale = why_stale(out, [config])
     if not stale:
         return
     if no_synth:
@@ -101,7 +101,7 @@ def gate_plans(plan_files: tuple[str, ...] | list[str], envs: tuple[str, ...], r
 
 
 def register(cli: click.Group) -> None:
-    from policies.cli import _fail_closed  # any unexpected exception exits 2, as for `gate`
+    from policies.cli import fail_closed  # any unexpected exception exits 2, as for `gate`
     from policies.plan.attestation import DEFAULT_MAX_AGE, MAX_AGE_ENV
     from policies.plan.report import available_formats
     from policies.plan.terraform import ENV_VAR
@@ -130,7 +130,7 @@ def register(cli: click.Group) -> None:
     @click.option("--exceptions", type=click.Path(dir_okay=False), default=None,
                   help="Exceptions file (default policies/exceptions.yaml).")
     @click.option("--no-synth", is_flag=True, help="Use the existing synth output; fail if it is stale.")
-    @_fail_closed
+    @fail_closed
     def plan(env, stacks, synth_out, terraform_path, reports, fmts, approvals, exceptions, no_synth):
         """terraform init/plan/show for each stack of ENV (dependency order), then gate every plan.
 
@@ -165,7 +165,7 @@ def register(cli: click.Group) -> None:
     @click.option("--confirm-prod", is_flag=True, help="Required to apply an environment whose tier is prod.")
     @click.option("--max-age", default=None,
                   help=f"Oldest attestation accepted, e.g. 30m, 12h, 2d (default: ${MAX_AGE_ENV}, else {DEFAULT_MAX_AGE}).")
-    @_fail_closed
+    @fail_closed
     def apply(env, stacks, synth_out, terraform_path, confirm_prod, max_age):
         """Apply the plans the gate approved for ENV, exactly as planned, in dependency order.
 

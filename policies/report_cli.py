@@ -36,16 +36,16 @@ def _environments_dir() -> Path | None:
 def _fresh_synth(envs: tuple[str, ...], synth_out: Path) -> list:
     """The configs of `envs` (default all), synthesizing into `synth_out` when it is missing or stale."""
     from modules.config import load_all
-    from policies.cli import _synth_is_fresh, _synthesize
+    from policies.cli import why_stale, synthesize_app
 
     try:
         configs = load_all(envs, _environments_dir())
     except ConfigError as exc:
         _fail(str(exc))
-    stale = _synth_is_fresh(synth_out, configs) if (synth_out / "manifest.json").exists() else f"no {synth_out.name}/ yet"
+    stale = why_stale(synth_out, configs)
     if stale:
         click.echo(f"{stale}: synthesizing", err=True)
-        _synthesize(configs, synth_out)
+        synthesize_app(configs, synth_out)
     return configs
 
 

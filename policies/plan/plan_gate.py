@@ -27,8 +27,8 @@ from modules.errors import ConfigError
 from policies import scanner
 from policies.catalog import CATALOG_FILE, Catalog, load_catalog
 from policies.findings import FAILED, PASSED, SUPPRESSED, Finding, Suppression
-from policies.gate import (CHECKS_DIR, EXIT_ERROR, EXIT_FAIL, EXIT_PASS, GateError, GateResult, _check_custom_loaded,
-                           _finding, _sort, _verdict, display_path, split_stack)
+from policies.gate import (CHECKS_DIR, EXIT_ERROR, EXIT_FAIL, EXIT_PASS, GateError, GateResult, check_custom_loaded,
+                           make_finding, sort_findings, verdict_of, display_path, split_stack)
 from policies.plan import attestation, plan_json, summary
 from policies.plan.approvals import Approval, load_approvals
 from policies.plan.checkov_view import checkov_text
@@ -289,7 +289,7 @@ def _judge(result: PlanGateResult, inputs: list[PlanInput], env, environments_di
 
         scan = scan_plans([j.copy for j in judged], checks_dir)
         _check_scan_complete(scan, judged)
-        _check_custom_loaded(catalog, scan, checks_dir)
+        check_custom_loaded(catalog, scan, checks_dir)
     result.check_names = {**scan.builtin_checks, **scan.external_checks}
 
     findings: list[Finding] = []
@@ -298,7 +298,7 @@ def _judge(result: PlanGateResult, inputs: list[PlanInput], env, environments_di
         j = by_copy.get(raw.file)
         if j is None:
             raise GateError(f"checkov reported a result for a file it was not given: {raw.file.name}")
-        findings.append(_finding(
+        findings.append(make_finding(
             catalog, raw.check_id, PASSED if raw.passed else FAILED, raw.check_name, env=j.env, stack=j.stack,
             pillar=j.pillar, address=raw.address, construct_path=j.construct_paths.get(raw.address, raw.address),
             file=j.display, line=raw.lines[0] or None, end_line=raw.lines[1] or None, source="checkov",
@@ -309,7 +309,7 @@ def _judge(result: PlanGateResult, inputs: list[PlanInput], env, environments_di
         ctx = Context.of(j.plan, _alias_prefix(configs.get(j.env)))
         kinds = {rc.address: rc.kind for rc in j.plan.changes}
         for check_id, res in run_checks(ctx):
-            finding = _finding(catalog, check_id, PASSED if res.passed else FAILED, res.message, env=j.env,
+            finding = make_finding(catalog, check_id, PASSED if res.passed else FAILED, res.message, env=j.env,
                                stack=j.stack, pillar=j.pillar, address=res.address,
                                construct_path=j.construct_paths.get(res.address, res.address), file=j.display,
                                source=SOURCE, message=res.message)
@@ -336,7 +336,7 @@ def _judge(result: PlanGateResult, inputs: list[PlanInput], env, environments_di
         shown = ", ".join(sorted({f"{s.check_id} ({s.where})" for s in unused})[:3])
         result.notes.append(f"{len(unused)} suppression(s) match nothing in these plans and are not listed: "
                             f"{shown}{', …' if len(unused) > 3 else ''}")
-    result.findings = _sort(findings)
+    result.findings = sort_findings(findings)
     result.suppressions = [s for s in suppressions if s not in unused] + approved
     result.stacks = {j.stack: len(scan.parsed.get(j.copy.resolve(), ())) if j.copy else 0 for j in judged}
     return judged
@@ -389,7 +389,7 @@ def _apply_approvals(result: PlanGateResult, deletions: list[tuple[Finding, str]
 
 def _conclude(result: PlanGateResult, judged: list[_Judged]) -> None:
     if judged and not result.errors:
-        result.exit_code = _verdict(result.findings, dict(result.thresholds))
+        result.exit_code = verdict_of(result.findings, dict(result.thresholds))
     else:
         result.exit_code = EXIT_ERROR
     for j in judged:

@@ -177,9 +177,9 @@ def test_prune_keeps_the_most_recently_used(tmp_path):
 
 def test_the_gate_resynthesizes_an_output_of_another_toolchain(synthesized, monkeypatch):
     from modules.config import load_all
-    from policies.cli import _synth_is_fresh
+    from policies.cli import why_stale
 
     configs = load_all()
-    assert _synth_is_fresh(synthesized.out, configs) is None
+    assert why_stale(synthesized.out, configs) is None
     monkeypatch.setattr(synth_cache, "node_version", lambda: "v99.0.0")
-    assert "the toolchain (dependencies, Python or Node.js) changed" in _synth_is_fresh(synthesized.out, configs)
+    assert "the toolchain (dependencies, Python or Node.js) changed" in why_stale(synthesized.out, configs)

@@ -183,7 +183,7 @@ def test_suppression_problems_fail_closed(tmp_path, no_exceptions, problem):
 
 
 def test_unexpected_exception_is_an_error_not_a_verdict(small_out, no_exceptions, monkeypatch):
-    monkeypatch.setattr(gate_module, "_verdict", lambda findings, thresholds: 1 / 0)
+    monkeypatch.setattr(gate_module, "verdict_of", lambda findings, thresholds: 1 / 0)
     _assert_error(_run(small_out, no_exceptions), "internal error", "ZeroDivisionError")
 
 
