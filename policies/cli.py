@@ -204,26 +204,31 @@ def register(cli: click.Group) -> None:
         sys.exit(result.exit_code)
 
     @cli.command()
-    @click.option("--section", type=click.Choice(["builtin", "custom"]), default=None, help="Only one section.")
+    @click.option("--section", type=click.Choice(["builtin", "custom", "plan"]), default=None,
+                  help="Only one section (plan: the checks judged on Terraform plans only).")
     @click.option("--severity", type=click.Choice(["low", "medium", "high", "critical"]), default=None,
                   help="Only this severity.")
-    @click.option("--write-docs", is_flag=True, help="Regenerate docs/RULES.md from the catalog.")
+    @click.option("--write-docs", is_flag=True, help="Regenerate docs/RULES.md from the catalogs.")
     def checks(section, severity, write_docs):
-        """List the policy catalog: every check with severity, pillar and title."""
+        """List the policy catalogs: every check with severity, pillar and title."""
         from policies.catalog import check_sort_key, load_catalog
+        from policies.plan.plan_gate import PLAN_CATALOG_DISPLAY, PLAN_CATALOG_FILE
         from policies.rules_doc import render_rules
 
         try:
             catalog = load_catalog()
+            plan = load_catalog(PLAN_CATALOG_FILE, PLAN_CATALOG_DISPLAY)
         except ConfigError as exc:
             _fail(str(exc))
         if write_docs:
             RULES_DOC.parent.mkdir(parents=True, exist_ok=True)
-            RULES_DOC.write_text(render_rules(catalog), encoding="utf-8")
-            click.echo(f"wrote docs/RULES.md ({len(catalog)} checks)")
+            RULES_DOC.write_text(render_rules(catalog, plan), encoding="utf-8")
+            click.echo(f"wrote docs/RULES.md ({len(catalog)} checks, {len(plan)} plan checks)")
             return
-        rules = [r for r in catalog.rules.values()
-                 if (section is None or r.section == section) and (severity is None or r.severity == severity)]
-        for rule in sorted(rules, key=lambda r: (r.section, check_sort_key(r.id))):
-            click.echo(f"{rule.id:<16}{rule.severity:<10}{rule.pillar:<12}{rule.title[:62]}")
-        click.echo(f"{len(rules)} of {len(catalog)} checks", err=True)
+        listed = [(r.section, r) for r in catalog.rules.values()] + [("plan", r) for r in plan.rules.values()]
+        rules = [(where, r) for where, r in listed
+                 if (section is None or where == section) and (severity is None or r.severity == severity)]
+        width = max([16] + [len(r.id) + 2 for _, r in rules])
+        for where, rule in sorted(rules, key=lambda item: (item[0], check_sort_key(item[1].id))):
+            click.echo(f"{rule.id:<{width}}{rule.severity:<10}{rule.pillar:<12}{rule.title[:62]}")
+        click.echo(f"{len(rules)} of {len(listed)} checks", err=True)

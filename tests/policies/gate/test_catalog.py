@@ -89,8 +89,24 @@ def test_mappings_are_specific_not_one_template(synthesized):
     assert len({r.remediation for r in builtin}) > 0.9 * len(builtin)
 
 
+def _plan_catalog():
+    from policies.plan.plan_gate import PLAN_CATALOG_DISPLAY, PLAN_CATALOG_FILE
+
+    return load_catalog(PLAN_CATALOG_FILE, PLAN_CATALOG_DISPLAY)
+
+
 def test_rules_doc_is_in_sync():
-    """docs/RULES.md is generated: run `python main.py checks --write-docs` after editing the catalog."""
-    expected = render_rules(load_catalog())
+    """docs/RULES.md is generated: run `python main.py checks --write-docs` after editing a catalog."""
+    expected = render_rules(load_catalog(), _plan_catalog())
     actual = (ROOT / "docs" / "RULES.md").read_text(encoding="utf-8")
     assert actual == expected, "docs/RULES.md is stale: run `python main.py checks --write-docs`"
+
+
+def test_rules_doc_lists_every_check_that_can_block_a_deployment():
+    from policies.plan.plan_checks import all_checks
+
+    doc = (ROOT / "docs" / "RULES.md").read_text(encoding="utf-8")
+    plan_section = doc[doc.index("## Plan checks"):]
+    plan_ids = {c.id for c in all_checks()}
+    assert plan_ids and all(f"| `{i}` *(Aegis)* |" in plan_section for i in plan_ids)
+    assert all(f"| `{i}`" in doc[:doc.index("## Plan checks")] for i in load_catalog().rules)

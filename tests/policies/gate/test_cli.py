@@ -81,3 +81,14 @@ def test_checks_lists_the_catalog():
     lines = result.output.strip().splitlines()
     assert lines and all(" critical " in f" {line} " for line in lines if line.startswith("CKV"))
     assert any(line.startswith("CKV_AWS_41 ") for line in lines)
+
+
+def test_checks_lists_the_plan_checks_too():
+    from policies.plan.plan_checks import all_checks
+
+    result = _invoke("checks", "--section", "plan")
+    assert result.exit_code == 0
+    listed = {line.split()[0] for line in result.output.strip().splitlines() if line.startswith("AEGIS_PLAN_")}
+    assert listed == {c.id for c in all_checks()}
+    everything = _invoke("checks").output
+    assert "AEGIS_PLAN_STATEFUL_DELETE " in everything and "CKV_AWS_41 " in everything
