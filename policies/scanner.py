@@ -16,10 +16,13 @@ Fixes over plain checkov 3.3.30, each pinned by a test:
 from __future__ import annotations
 
 import atexit
+import bisect
 import gc
+import json
 import logging
 import multiprocessing
 import os
+import re
 import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -89,8 +92,10 @@ def _import_checkov():
 
 class _FastJsonLoader:
     """checkov's terraform_json parser reads JSON with the pure-Python YAML loader (for line numbers),
-    which is most of its time. Same loader class and constructor, but libyaml's parser; anything the
-    C parser rejects falls back to checkov's own path. A test keeps both outputs identical."""
+    which is most of its time. The same documents, line marks included, come from Python's JSON parser
+    where YAML would read the text the same way (`_json_with_lines`), else from libyaml's parser with
+    checkov's loader class; anything that rejects falls back to checkov's own path. Tests keep all
+    three outputs identical."""
 
     _loader_class = None
 
@@ -98,14 +103,58 @@ class _FastJsonLoader:
     def loads(cls, content: str):
         from checkov.common.parsers.yaml import loader
 
+        doc = _json_with_lines(content)
+        if doc is not None:
+            return [doc]
         if cls._loader_class is None:
             cls._loader_class = _c_line_loader(loader.SafeLineLoader)
         if cls._loader_class is not None:
             try:
-                return list(yaml.load_all(content, Loader=cls._loader_class)) or [None]
+                return list(yaml.load_all(content, Loader=cls._loader_class))
             except Exception:
                 pass
         return loader.loads(content)
+
+
+# A JSON string, or one structural character outside strings.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}]')
+# What YAML 1.1 reads differently from JSON: numbers with an exponent (strings to YAML unless written
+# with a dot and a signed exponent), NaN/Infinity, the merge key "<<", and escaped surrogate pairs
+# (JSON joins them into one character).
+_YAML_DIFFERS = re.compile(r'"(?:[^"\\]|\\.)*"|([0-9][eE]|NaN|Infinity)')
+_SURROGATE_ESCAPE = re.compile(r'\\u[dD][89a-fA-F]')
+
+
+def _json_with_lines(content: str) -> dict | None:
+    """The JSON object in `content` with `__startline__`/`__endline__` on every object, as checkov's
+    SafeLineLoader marks its mappings (the lines of its `{` and `}`); None when YAML could read the
+    text differently, or it is not a JSON object: the caller then takes the YAML path."""
+    if '"<<"' in content or _SURROGATE_ESCAPE.search(content) or any(
+            m.group(1) for m in _YAML_DIFFERS.finditer(content)):
+        return None
+    line_starts = [0] + [m.end() for m in re.finditer("\n", content)]
+    opened: list[int] = []
+    spans: list[tuple[int, int]] = []  # (start line, end line) of each object, in the order it closes
+    for match in _JSON_TOKEN.finditer(content):
+        token = match.group()
+        if token == "{":
+            opened.append(match.start())
+        elif token == "}" and opened:
+            spans.append((bisect.bisect_right(line_starts, opened.pop()), bisect.bisect_right(line_starts, match.start())))
+    closing = iter(spans)  # json.loads builds each object when it closes: the same order
+
+    def mark(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        mapping = {}
+        for key, value in pairs:
+            mapping[key] = value
+        mapping["__startline__"], mapping["__endline__"] = next(closing)
+        return mapping
+
+    try:
+        doc = json.loads(content, object_pairs_hook=mark)
+    except (ValueError, StopIteration):
+        return None
+    return doc if isinstance(doc, dict) and next(closing, None) is None else None
 
 
 def _c_line_loader(line_loader):

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from policies import scanner
 from tests.policies.gate.conftest import bucket, stack_doc, write_out
 
@@ -195,3 +197,31 @@ def test_the_collector_is_unfrozen_after_a_scan_even_a_failed_one(tmp_path, monk
     with pytest.raises(scanner.ScanError, match="checkov crashed"):
         scanner.scan_json(files, workers=1)
     assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize("text", [
+    '{\n  "a": {\n    "b": "x { y } \\" z",\n    "c": [\n      {"d": 1},\n      {\n        "e": [1.5, -2, true, null]\n      }\n    ]\n  },\n  "f": {}\n}\n',
+    '{"a": "\\\\", "b": "\\\\\\"{", "c": {"d": "}"}}',              # escaped backslashes and quotes
+    '{"a": 1, "a": {"b": 2}}',                                      # a repeated key: the last one wins
+    '{\n  "name": "caf\\u00e9 \\u2713 ✓",\n  "tab": "a\\tb\\n"\n}',     # escapes and raw unicode
+    '{"n": 1e5, "m": {"k": 2.5E+3}}',                               # exponents: YAML reads strings
+    '{"<<": {"a": 1}, "b": 2}',                                     # YAML's merge key
+    '{"x": NaN}',
+    '{"emoji": "\\ud83d\\ude00"}',                                   # a surrogate pair
+    '[{"a": 1}]',                                                   # not an object
+    '',
+])
+def test_json_reading_equals_checkovs_own(text):
+    """Every reading the gate can take gives what checkov's own loader gives: values, key order and the
+    line marks on every object."""
+    from checkov.common.parsers.yaml import loader
+
+    scanner._import_checkov()
+    ours, theirs = scanner._FastJsonLoader.loads(text), loader.loads(text)
+    assert json.dumps(ours) == json.dumps(theirs)
+
+
+def test_json_reading_takes_the_fast_path_on_cdktf_output(synthesized):
+    text = synthesized.path("prod-platform").read_text()
+    doc = scanner._json_with_lines(text)
+    assert doc is not None and doc["__startline__"] == 1 and doc["__endline__"] == len(text.splitlines())
