@@ -270,6 +270,7 @@ def _judge(result: GateResult, out_dir: Path, env_names, exceptions_file, today,
     result.check_names = {**scan.builtin_checks, **scan.external_checks}
 
     by_file = {path.resolve(): name for name, path in stacks.items()}
+    shown = {name: path.relative_to(out_dir).as_posix() for name, path in stacks.items()}  # once per stack
     findings: list[Finding] = []
     for raw in scan.results:
         stack = by_file.get(raw.file)
@@ -280,7 +281,7 @@ def _judge(result: GateResult, out_dir: Path, env_names, exceptions_file, today,
         findings.append(make_finding(
             catalog, raw.check_id, PASSED if raw.passed else FAILED, raw.check_name, env=env, stack=stack,
             pillar=pillar, address=raw.address, construct_path=res.construct_path if res else stack,
-            file=stacks[stack].relative_to(out_dir).as_posix(), line=raw.lines[0] or None,
+            file=shown[stack], line=raw.lines[0] or None,
             end_line=raw.lines[1] or None, source="checkov", message=raw.check_name))
 
     app_ids: set[str] = set()
@@ -308,7 +309,7 @@ def _judge(result: GateResult, out_dir: Path, env_names, exceptions_file, today,
             findings.append(make_finding(
                 catalog, app.check_id, PASSED if app.passed else FAILED, app.message, env=env, stack=app.stack,
                 pillar=pillar, address=app.address, construct_path=res.construct_path if res else app.stack,
-                file=stacks[app.stack].relative_to(out_dir).as_posix(), line=start or 1, end_line=end or None,
+                file=shown[app.stack], line=start or 1, end_line=end or None,
                 source="app", message=app.message))
 
     suppressions = [s for res in resources.values() for s in res.suppressions]
