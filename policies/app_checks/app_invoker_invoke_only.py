@@ -9,7 +9,7 @@ the persona.
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, as_list, document, fail, judge, role_policies
+from policies.app_checks.base import AppView, allow_statements, app_check, as_list, document, fail, judge, role_policies
 
 INVOKE_ACTIONS = {
     "sagemaker:invokeendpoint": "sagemaker",
@@ -55,10 +55,7 @@ def _problems(env, stack, name, role):
         if doc is None:
             yield f"{label} is not a literal JSON document"
             continue
-        statements = doc.get("Statement", [])
-        for stmt in statements if isinstance(statements, list) else [statements]:
-            if not isinstance(stmt, dict) or stmt.get("Effect") != "Allow":
-                continue
+        for stmt in allow_statements(doc):
             sid = stmt.get("Sid", "?")
             if "NotAction" in stmt or "NotResource" in stmt:
                 yield f"{label} statement {sid} uses NotAction/NotResource"

@@ -455,20 +455,25 @@ def role_policies(stack: Stack, role_name: str, role: dict) -> list[tuple[str, A
     return out
 
 
+def allow_statements(doc: dict) -> list[dict]:
+    """The Allow statements of a policy document (its Statement is one statement or a list)."""
+    statements = doc.get("Statement", [])
+    return [stmt for stmt in (statements if isinstance(statements, list) else [statements])
+            if isinstance(stmt, dict) and stmt.get("Effect") == "Allow"]
+
+
 def trusted_principal_kinds(role: dict) -> set[str]:
     """Principal kinds (AWS, Service, Federated, *) that the role's trust policy allows."""
     doc = document(role.get("assume_role_policy"))
     kinds: set[str] = set()
     if doc is None:
         return {"unknown"}
-    statements = doc.get("Statement", [])
-    for stmt in statements if isinstance(statements, list) else [statements]:
-        if isinstance(stmt, dict) and stmt.get("Effect") == "Allow":
-            principal = stmt.get("Principal")
-            if principal == "*":
-                kinds.add("*")
-            elif isinstance(principal, dict):
-                kinds.update(principal)
+    for stmt in allow_statements(doc):
+        principal = stmt.get("Principal")
+        if principal == "*":
+            kinds.add("*")
+        elif isinstance(principal, dict):
+            kinds.update(principal)
     return kinds
 
 

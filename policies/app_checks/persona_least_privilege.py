@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-from policies.app_checks.base import AppView, app_check, as_list, document, is_persona, judge, role_policies
+from policies.app_checks.base import (AppView, allow_statements, app_check, as_list, document, is_persona, judge,
+                                      role_policies)
 
 # Read-only AWS managed policies a security auditor may carry (no data-plane reads of model data).
 READ_ONLY_MANAGED = {
@@ -41,10 +42,7 @@ def _problems(stack, name, role):
         if doc is None:
             yield f"{label} is not a literal JSON document"
             continue
-        statements = doc.get("Statement", [])
-        for stmt in statements if isinstance(statements, list) else [statements]:
-            if not isinstance(stmt, dict) or stmt.get("Effect") != "Allow":
-                continue
+        for stmt in allow_statements(doc):
             if "NotAction" in stmt:
                 yield f"{label} statement {stmt.get('Sid', '?')} allows NotAction"
             wild = [a for a in as_list(stmt.get("Action")) if isinstance(a, str) and SERVICE_WILDCARD.match(a)]

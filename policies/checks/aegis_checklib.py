@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
@@ -196,6 +196,21 @@ def identity_documents(conf: dict) -> list[tuple[str, object]]:
     if "assume_role_policy" in conf:  # aws_iam_role
         return [(f"inline_policy {value(b, 'name', '?')}", value(b, "policy")) for b in blocks(conf, "inline_policy")]
     return [("policy", value(conf, "policy"))]
+
+
+def judge_identity_statements(check: "AegisCheck", conf: dict, problem: Callable[[dict], str | None]) -> CheckResult:
+    """PASSED unless one of the resource's identity policies is not a literal JSON document, or
+    `problem` finds fault with one of its statements (the first fault found is the message)."""
+    check.evaluated_keys = ["policy", "inline_policy"]
+    for label, raw in identity_documents(conf):
+        doc = policy_document(raw)
+        if doc is None:
+            return check.fail(f"{label} is not a literal JSON document and cannot be judged")
+        for stmt in statements(doc):
+            found = problem(stmt)
+            if found:
+                return check.fail(found)
+    return CheckResult.PASSED
 
 
 def statements(doc: dict) -> list[dict]:

@@ -9,14 +9,13 @@ enforced for every role. A non-literal policy fails (not judged). Not environmen
 """
 import re
 
-from checkov.common.models.enums import CheckCategories, CheckResult
+from checkov.common.models.enums import CheckCategories
 
 try:
-    from policies.checks.aegis_checklib import (AegisCheck, POLICY_RESOURCES, conditions, grants, identity_documents,
-                                                policy_document, resources, statements)
+    from policies.checks.aegis_checklib import (AegisCheck, POLICY_RESOURCES, conditions, grants,
+                                                judge_identity_statements, resources)
 except ImportError:  # loaded by plain checkov from this folder
-    from aegis_checklib import (AegisCheck, POLICY_RESOURCES, conditions, grants, identity_documents,
-                                policy_document, resources, statements)
+    from aegis_checklib import AegisCheck, POLICY_RESOURCES, conditions, grants, judge_identity_statements, resources
 
 # A role ARN with a concrete name or a name prefix of at least one character before any wildcard.
 SCOPED_ROLE = re.compile(r"^(arn:aws[a-z-]*:iam::\d{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]+\*?"
@@ -42,16 +41,7 @@ class IamPassRoleScoped(AegisCheck):
             POLICY_RESOURCES + ["aws_iam_role"], [CheckCategories.IAM])
 
     def evaluate(self, conf):
-        self.evaluated_keys = ["policy", "inline_policy"]
-        for label, raw in identity_documents(conf):
-            doc = policy_document(raw)
-            if doc is None:
-                return self.fail(f"{label} is not a literal JSON document and cannot be judged")
-            for stmt in statements(doc):
-                problem = passrole_problem(stmt)
-                if problem:
-                    return self.fail(problem)
-        return CheckResult.PASSED
+        return judge_identity_statements(self, conf, passrole_problem)
 
 
 check = IamPassRoleScoped()

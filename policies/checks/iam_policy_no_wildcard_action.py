@@ -5,14 +5,22 @@ an `"Action": "*"` (or an Allow with NotAction, which means "everything except")
 of duties meaningless. Service-level wildcards (`s3:*`) are judged per persona by AEGIS_PERSONA_LEAST_PRIVILEGE.
 A policy that is not literal JSON fails (not judged). Not environment-dependent.
 """
-from checkov.common.models.enums import CheckCategories, CheckResult
+from checkov.common.models.enums import CheckCategories
 
 try:
-    from policies.checks.aegis_checklib import (AegisCheck, POLICY_RESOURCES, actions, identity_documents, is_allow,
-                                                policy_document, statements)
+    from policies.checks.aegis_checklib import AegisCheck, POLICY_RESOURCES, actions, is_allow, judge_identity_statements
 except ImportError:  # loaded by plain checkov from this folder
-    from aegis_checklib import (AegisCheck, POLICY_RESOURCES, actions, identity_documents, is_allow,
-                                policy_document, statements)
+    from aegis_checklib import AegisCheck, POLICY_RESOURCES, actions, is_allow, judge_identity_statements
+
+
+def wildcard_problem(stmt: dict) -> str | None:
+    if not is_allow(stmt):
+        return None
+    if "NotAction" in stmt:
+        return f"statement {stmt.get('Sid', '?')} allows NotAction (everything except a list)"
+    if "*" in actions(stmt):
+        return f"statement {stmt.get('Sid', '?')} allows the '*' action"
+    return None
 
 
 class IamPolicyNoWildcardAction(AegisCheck):
@@ -22,19 +30,7 @@ class IamPolicyNoWildcardAction(AegisCheck):
             POLICY_RESOURCES + ["aws_iam_role"], [CheckCategories.IAM])
 
     def evaluate(self, conf):
-        self.evaluated_keys = ["policy", "inline_policy"]
-        for label, raw in identity_documents(conf):
-            doc = policy_document(raw)
-            if doc is None:
-                return self.fail(f"{label} is not a literal JSON document and cannot be judged")
-            for stmt in statements(doc):
-                if not is_allow(stmt):
-                    continue
-                if "NotAction" in stmt:
-                    return self.fail(f"statement {stmt.get('Sid', '?')} allows NotAction (everything except a list)")
-                if "*" in actions(stmt):
-                    return self.fail(f"statement {stmt.get('Sid', '?')} allows the '*' action")
-        return CheckResult.PASSED
+        return judge_identity_statements(self, conf, wildcard_problem)
 
 
 check = IamPolicyNoWildcardAction()
