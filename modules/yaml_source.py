@@ -37,6 +37,11 @@ class SourceMap:
                 return hit
         return default_file, None
 
+    def error(self, path: KeyPath, message: str, default_file: str) -> ConfigError:
+        """A ConfigError naming the file and line where `path` was set (or its nearest parent)."""
+        file, line = self.locate(path, default_file)
+        return ConfigError(file, ".".join(str(k) for k in path), message, line)
+
 
 # libyaml's parser when present (the pure-Python one is ~10× slower); same nodes and marks.
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -111,3 +116,16 @@ def deep_merge(base: Any, override: Any) -> Any:
             merged[key] = deep_merge(base[key], value) if key in base else value
         return merged
     return override
+
+
+def load_entry_list(path: Path, display: str, top_key: str) -> tuple[list, SourceMap]:
+    """A file that is a mapping with one key, `top_key`, holding a list of entries (policies/exceptions.yaml,
+    policies/approvals.yaml): the entries, and where each key came from for the caller's errors."""
+    source = SourceMap()
+    raw = load_yaml(path, display, source)
+    if not isinstance(raw, dict) or set(raw) != {top_key}:
+        raise source.error((), f"top level must be a mapping with one key, `{top_key}` (a list)", display)
+    entries = raw[top_key] or []
+    if not isinstance(entries, list):
+        raise source.error((top_key,), "must be a list", display)
+    return entries, source

@@ -87,8 +87,7 @@ def load_catalog(path: Path | None = None, display: str | None = None) -> Catalo
     raw = _load(path, display, source)
 
     def fail(key: tuple, message: str) -> ConfigError:
-        file, line = source.locate(key, display)
-        return ConfigError(file, ".".join(str(k) for k in key), message, line)
+        return source.error(key, message, display)
 
     if not isinstance(raw, dict):
         raise fail((), "top level must be a mapping with `builtin` and `custom`")

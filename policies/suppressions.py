@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from modules.errors import ConfigError
-from modules.yaml_source import SourceMap, load_yaml
+from modules.yaml_source import load_entry_list
 from policies.findings import FAILED, SUPPRESSED, Finding, Suppression
 from policies.suppress import METADATA_KEY, MIN_REASON_LENGTH
 
@@ -38,18 +38,11 @@ def load_exceptions(path: Path | None = None, display: str | None = None) -> lis
     display = display or (EXCEPTIONS_DISPLAY if path == EXCEPTIONS_FILE else path.name)
     if not path.exists():
         return []
-    source = SourceMap()
-    raw = load_yaml(path, display, source)
+    entries, source = load_entry_list(path, display, "exceptions")
 
     def fail(key: tuple, message: str) -> ConfigError:
-        file, line = source.locate(key, display)
-        return ConfigError(file, ".".join(str(k) for k in key), message, line)
+        return source.error(key, message, display)
 
-    if not isinstance(raw, dict) or set(raw) != {"exceptions"}:
-        raise fail((), "top level must be a mapping with one key, `exceptions` (a list)")
-    entries = raw["exceptions"] or []
-    if not isinstance(entries, list):
-        raise fail(("exceptions",), "must be a list")
     out = []
     for index, entry in enumerate(entries):
         key = ("exceptions", index)

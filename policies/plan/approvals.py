@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modules.errors import ConfigError
-from modules.yaml_source import SourceMap, load_yaml
+from modules.yaml_source import load_entry_list
 from policies.findings import Suppression
 from policies.suppress import MIN_REASON_LENGTH
 
@@ -64,20 +64,11 @@ def load_approvals(path: Path | None = None, display: str | None = None) -> list
         if path != APPROVALS_FILE:
             raise ConfigError(display, "", "approvals file not found")
         return []
-    source = SourceMap()
-    raw = load_yaml(path, display, source)
+    entries, source = load_entry_list(path, display, "approvals")
 
     def fail(key: tuple, message: str) -> ConfigError:
-        file, line = source.locate(key, display)
-        return ConfigError(file, ".".join(str(k) for k in key), message, line)
+        return source.error(key, message, display)
 
-    if raw is None:
-        return []
-    if not isinstance(raw, dict) or set(raw) != {"approvals"}:
-        raise fail((), "top level must be a mapping with one key, `approvals` (a list)")
-    entries = raw["approvals"] or []
-    if not isinstance(entries, list):
-        raise fail(("approvals",), "must be a list")
     out: list[Approval] = []
     for index, entry in enumerate(entries):
         key = ("approvals", index)
