@@ -6,30 +6,24 @@ so `cdktf synth` through cdktf.json keeps working.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import click
 
 from modules.config import load_all
-from modules.console import paint, step
+from modules.commands import environments_dir, fail
+from modules.console import step
 from modules.errors import ConfigError
 from modules.naming import STACK_ORDER, Naming
 
 DEFAULT_OUT = "cdktf.out"
-EXIT_ERROR = 2
-
-
-def _fail(message: str) -> None:
-    click.echo(paint(f"error: {message}", "red", sys.stderr), err=True)
-    sys.exit(EXIT_ERROR)
 
 
 def _load(envs: tuple[str, ...]):
     try:
-        return load_all(envs, _environments_dir())
+        return load_all(envs, environments_dir())
     except ConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _check_node() -> None:
@@ -37,12 +31,7 @@ def _check_node() -> None:
 
     problem = node_problem()
     if problem:
-        _fail(problem)
-
-
-def _environments_dir() -> Path | None:
-    directory = click.get_current_context().find_root().params.get("environments")
-    return Path(directory) if directory else None
+        fail(problem)
 
 
 def run_synth(envs: tuple[str, ...], out: str, use_cache: bool = True) -> list[str]:
@@ -50,11 +39,11 @@ def run_synth(envs: tuple[str, ...], out: str, use_cache: bool = True) -> list[s
     (modules/synth_cache.py); `use_cache=False` always synthesizes (and refreshes the cache entry)."""
     from modules import synth_cache
 
-    directory = _environments_dir()
+    directory = environments_dir()
     try:
         key = synth_cache.synth_key(envs, directory)
     except ConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     found = synth_cache.restore(key, Path(out)) if use_cache else None
     if found and found.stacks is not None:
         click.echo(f"synth: {found.note}", err=True)

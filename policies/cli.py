@@ -11,23 +11,13 @@ from pathlib import Path
 
 import click
 
-from modules.console import paint, step
+from modules.commands import environments_dir, fail
+from modules.console import step
 from modules.errors import ConfigError
 
 DEFAULT_SYNTH_OUT = "cdktf.out"
 DEFAULT_REPORTS = "reports"
 RULES_DOC = Path(__file__).resolve().parent.parent / "docs" / "RULES.md"
-
-
-def _fail(message: str) -> None:
-    click.echo(paint(f"error: {message}", "red", sys.stderr), err=True)
-    sys.exit(2)
-
-
-def _environments_dir() -> Path | None:
-    ctx = click.get_current_context()
-    directory = ctx.find_root().params.get("environments")
-    return Path(directory) if directory else None
 
 
 def fail_closed(command):
@@ -39,9 +29,9 @@ def fail_closed(command):
         except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
             raise
         except ConfigError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         except Exception as exc:
-            _fail(f"{type(exc).__name__}: {exc}")
+            fail(f"{type(exc).__name__}: {exc}")
 
     return wrapper
 
@@ -86,14 +76,14 @@ def synthesize_app(configs, out: Path, envs: tuple[str, ...] = (), use_cache: bo
     from modules.node import node_problem
     from modules.synth import synthesize
 
-    key = synth_cache.synth_key(envs, _environments_dir()) if use_cache else None
+    key = synth_cache.synth_key(envs, environments_dir()) if use_cache else None
     found = synth_cache.restore(key, out) if key else None
     if found and found.stacks is not None:
         click.echo(f"synth: {found.note}", err=True)
         return
     problem = node_problem()
     if problem:
-        _fail(problem)
+        fail(problem)
     from policies import scanner
     from policies.gate import CHECKS_DIR
 
@@ -101,7 +91,7 @@ def synthesize_app(configs, out: Path, envs: tuple[str, ...] = (), use_cache: bo
     with step(f"Synthesizing {len(configs)} environment(s) into {out.name}/"):
         synthesize(configs, out)
     if key:
-        synth_cache.remember(key, envs, _environments_dir(), out)
+        synth_cache.remember(key, envs, environments_dir(), out)
         click.echo(f"synth: {found.note}", err=True)
 
 
@@ -159,27 +149,27 @@ def register(cli: click.Group) -> None:
         exceptions_file = Path(exceptions) if exceptions else None
         if plans:  # plan JSON files: judged and reported by the plan gate (policies/plan_cli.py)
             if tf_path or no_synth:
-                _fail("--plan judges plan JSON files: it takes no --path or --no-synth")
+                fail("--plan judges plan JSON files: it takes no --path or --no-synth")
             from policies.plan_cli import gate_plans
 
             gate_plans(plans, envs, reports, selected, exceptions_file)
         if tf_path:
             if envs or no_synth:
-                _fail("--path judges a Terraform folder: it takes no --env or --no-synth")
+                fail("--path judges a Terraform folder: it takes no --env or --no-synth")
             with step(f"Judging {Path(tf_path).name}/ with checkov"):
                 result = run_path_gate(Path(tf_path), exceptions_file=exceptions_file)
         else:
             from modules.config import load_all
 
-            env_dir = _environments_dir()
+            env_dir = environments_dir()
             try:
                 configs = load_all(envs, env_dir)
             except ConfigError as exc:
-                _fail(str(exc))
+                fail(str(exc))
             out = Path(synth_out)
             stale = why_stale(out, configs)
             if stale and no_synth:
-                _fail(f"{stale}: run `python main.py synth` first, or drop --no-synth")
+                fail(f"{stale}: run `python main.py synth` first, or drop --no-synth")
             if stale:
                 click.echo(f"{stale}: synthesizing", err=True)
                 synthesize_app(configs, out, envs, use_cache=not no_cache)
@@ -219,7 +209,7 @@ def register(cli: click.Group) -> None:
             catalog = load_catalog()
             plan = load_catalog(PLAN_CATALOG_FILE, PLAN_CATALOG_DISPLAY)
         except ConfigError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         if write_docs:
             RULES_DOC.parent.mkdir(parents=True, exist_ok=True)
             RULES_DOC.write_text(render_rules(catalog, plan), encoding="utf-8")

@@ -12,30 +12,21 @@ from pathlib import Path
 
 import click
 
-from modules.console import paint, step
+from modules.commands import environments_dir, fail
+from modules.console import step
 from modules.errors import ConfigError
 
 DEFAULT_SYNTH_OUT = "cdktf.out"
 DEFAULT_REPORTS = "reports"
 
 
-def _fail(message: str) -> None:
-    click.echo(paint(f"error: {message}", "red", sys.stderr), err=True)
-    sys.exit(2)
-
-
-def _environments_dir() -> Path | None:
-    directory = click.get_current_context().find_root().params.get("environments")
-    return Path(directory) if directory else None
-
-
 def _config(env: str):
     from modules.config import load_env
 
     try:
-        return load_env(env, _environments_dir())
+        return load_env(env, environments_dir())
     except ConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _progress(message: str) -> None:
@@ -59,14 +50,14 @@ def _ensure_synth(config, out: Path, no_synth: bool) -> None:
     if not stale:
         return
     if no_synth:
-        _fail(f"{stale}: run `python main.py synth` first, or drop --no-synth")
+        fail(f"{stale}: run `python main.py synth` first, or drop --no-synth")
     from modules.config import load_all
     from modules.node import node_problem
     from modules.synth import RECORD, synthesize
 
     problem = node_problem()
     if problem:
-        _fail(problem)
+        fail(problem)
     # Keep the other environments already in the output (when they still load).
     import json
 
@@ -75,7 +66,7 @@ def _ensure_synth(config, out: Path, no_synth: bool) -> None:
         recorded = json.loads((out / RECORD).read_text(encoding="utf-8")).get("environments", {})
         for name in recorded:
             if name not in configs:
-                configs.update({c.name: c for c in load_all([name], _environments_dir())})
+                configs.update({c.name: c for c in load_all([name], environments_dir())})
     except (OSError, ValueError, AttributeError, ConfigError):
         pass
     click.echo(f"{stale}: synthesizing (plan files in {out.name}/ are replaced)", err=True)
@@ -90,11 +81,11 @@ def gate_plans(plan_files: tuple[str, ...] | list[str], envs: tuple[str, ...], r
     from policies.plan.report import available_formats
 
     if len(envs) > 1:
-        _fail("--plan takes at most one --env (the environment of plans whose folder does not name it)")
+        fail("--plan takes at most one --env (the environment of plans whose folder does not name it)")
     plan_formats = [f for f in formats if f in available_formats()]
     with step(f"Judging {len(plan_files)} plan(s) with checkov (terraform_plan) and the plan checks"):
         result = run_plan_gate([Path(p) for p in plan_files], env=envs[0] if envs else None,
-                               environments_dir=_environments_dir(), exceptions_file=exceptions,
+                               environments_dir=environments_dir(), exceptions_file=exceptions,
                                approvals_file=approvals)
     _emit(result, Path(reports), plan_formats)
     sys.exit(result.exit_code)
@@ -145,15 +136,15 @@ def register(cli: click.Group) -> None:
         try:
             terraform = Terraform.locate(terraform_path)
         except TerraformError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         _ensure_synth(config, out, no_synth)
         click.echo(f"terraform {terraform.version}; planning {config.name} in {out.name}/", err=True)
         try:
-            result = run_plan(config, out, stacks, terraform, environments_dir=_environments_dir(),
+            result = run_plan(config, out, stacks, terraform, environments_dir=environments_dir(),
                               exceptions_file=Path(exceptions) if exceptions else None,
                               approvals_file=Path(approvals) if approvals else None, echo=_progress)
         except (DeployError, TerraformError, ConfigError) as exc:
-            _fail(f"{exc} (no plan was judged or attested)")
+            fail(f"{exc} (no plan was judged or attested)")
         _emit(result, Path(reports), list(fmts) or formats)
         sys.exit(result.exit_code)
 
@@ -180,13 +171,13 @@ def register(cli: click.Group) -> None:
         try:
             age = max_age_setting(max_age)
         except AttestationError as exc:
-            _fail(f"--max-age / ${MAX_AGE_ENV}: {exc}")
+            fail(f"--max-age / ${MAX_AGE_ENV}: {exc}")
         try:
             terraform = Terraform.locate(terraform_path)
             result = run_apply(config, Path(synth_out), stacks, terraform, confirm_prod=confirm_prod, max_age=age,
                                key=os.environ.get(KEY_ENV) or None, echo=_progress)
         except (DeployError, TerraformError, ConfigError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
         if not os.environ.get(KEY_ENV):
             click.echo("note: AEGIS_ATTESTATION_KEY is not set: attestations were checked by hash, unsigned", err=True)
         click.echo(f"applied: {', '.join(result.applied) or 'nothing'}"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from modules.console import paint, step
+from modules.commands import environments_dir, fail
+from modules.console import step
 from modules.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,25 +24,15 @@ def architecture_file(env: str) -> Path:
     return ROOT / "docs" / f"architecture-{env}.svg"
 
 
-def _fail(message: str) -> None:
-    click.echo(paint(f"error: {message}", "red", sys.stderr), err=True)
-    sys.exit(2)
-
-
-def _environments_dir() -> Path | None:
-    directory = click.get_current_context().find_root().params.get("environments")
-    return Path(directory) if directory else None
-
-
 def _fresh_synth(envs: tuple[str, ...], synth_out: Path) -> list:
     """The configs of `envs` (default all), synthesizing into `synth_out` when it is missing or stale."""
     from modules.config import load_all
     from policies.cli import why_stale, synthesize_app
 
     try:
-        configs = load_all(envs, _environments_dir())
+        configs = load_all(envs, environments_dir())
     except ConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     stale = why_stale(synth_out, configs)
     if stale:
         click.echo(f"{stale}: synthesizing", err=True)
@@ -53,11 +44,11 @@ def _load_result(path: Path) -> dict:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        _fail(f"{path} does not exist: run `python main.py gate` first, or `python main.py report --run`")
+        fail(f"{path} does not exist: run `python main.py gate` first, or `python main.py report --run`")
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        _fail(f"{path} is not readable JSON: {exc}")
+        fail(f"{path} is not readable JSON: {exc}")
     if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list) or "verdict" not in doc:
-        _fail(f"{path} is not an Aegis gate result (expected the JSON written by `python main.py gate`)")
+        fail(f"{path} is not an Aegis gate result (expected the JSON written by `python main.py gate`)")
     return doc
 
 
@@ -68,7 +59,7 @@ def write_architecture(envs: tuple[str, ...], synth_out: Path) -> list[Path]:
     written = []
     for env in envs:
         if env not in diagram.environments(stacks):
-            _fail(f"environment '{env}' is not in {synth_out.name}/")
+            fail(f"environment '{env}' is not in {synth_out.name}/")
         path = architecture_file(env)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(diagram.environment_svg(env, stacks), encoding="utf-8")
@@ -98,7 +89,7 @@ def register(cli: click.Group) -> None:
         synth = Path(synth_out)
         if architecture:
             if source or run:
-                _fail("--write-architecture takes no --from or --run")
+                fail("--write-architecture takes no --from or --run")
             names = envs or (ARCHITECTURE_ENV,)
             _fresh_synth((), synth)  # every environment: the synth output stays complete for `gate`
             for path in write_architecture(tuple(names), synth):
@@ -107,18 +98,18 @@ def register(cli: click.Group) -> None:
         out = Path(reports)
         result_file = Path(source) if source else Path(DEFAULT_RESULT)
         if source and run:
-            _fail("--from renders a saved result; --run makes a new one: choose one")
+            fail("--from renders a saved result; --run makes a new one: choose one")
         if run or (not source and not result_file.exists()):
             _run_gate(envs, synth, out)
             return
         if envs:
-            _fail("--env selects what the gate judges: use it with --run")
+            fail("--env selects what the gate judges: use it with --run")
         from policies.report.html import render_document
 
         doc = _load_result(result_file)
         with step(f"Rendering the HTML report of {result_file.name}"):
             text = render_document(doc, synth_out=synth if (synth / "manifest.json").exists() else None,
-                                   environments_dir=_environments_dir())
+                                   environments_dir=environments_dir())
         target = out / (result_file.stem + ".html")
         out.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".tmp")
@@ -136,12 +127,12 @@ def _run_gate(envs: tuple[str, ...], synth: Path, out: Path) -> None:
     configs = _fresh_synth(envs, synth)
     names = [c.name for c in configs]
     with step(f"Judging {len(names)} environment(s) with checkov and the Aegis pack"):
-        result = run_gate(synth, names, environments_dir=_environments_dir())
+        result = run_gate(synth, names, environments_dir=environments_dir())
     click.echo(summary(result, sys.stdout), nl=False)
     formats = [f for f in available_formats() if f != "html"]
     written = write_reports(result, out, formats)
     # The HTML needs the synth folder even when it lies outside the working directory.
     html_file = out / "aegis-gate.html"
     with step("Rendering the HTML report"):
-        html_file.write_text(render_html(result, synth_out=synth, environments_dir=_environments_dir()), encoding="utf-8")
+        html_file.write_text(render_html(result, synth_out=synth, environments_dir=environments_dir()), encoding="utf-8")
     click.echo(f"reports in {out}/: " + ", ".join(p.name for p in [*written, html_file]))

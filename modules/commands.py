@@ -1,0 +1,25 @@
+"""What the command modules share (main.py, policies/cli.py, policies/plan_cli.py,
+policies/report_cli.py): the error exit and the root `--environments` option."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from modules.console import paint
+
+EXIT_ERROR = 2  # could not do the job: bad input, a failed step, anything not judged
+
+
+def fail(message: str) -> NoReturn:
+    """`error: <message>` on stderr (red on a terminal), then exit 2."""
+    click.echo(paint(f"error: {message}", "red", sys.stderr), err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def environments_dir() -> Path | None:
+    """The folder of environment files given to the root command (`--environments`), if any."""
+    directory = click.get_current_context().find_root().params.get("environments")
+    return Path(directory) if directory else None
