@@ -16,13 +16,6 @@ from modules.config import environments_dir
 
 
 @pytest.fixture
-def cache_dir(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("AEGIS_CACHE_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
 def envs(tmp_path) -> Path:
     """A private copy of environments/ to change."""
     return Path(shutil.copytree(environments_dir(), tmp_path / "environments"))
@@ -82,7 +75,7 @@ def test_each_input_changes_the_key_and_timestamps_do_not(envs, tmp_path, monkey
     assert synth_cache.synth_key((), envs) in seen  # only where the output goes
 
 
-def test_a_hit_restores_the_output_and_is_reported(synthesized, cache_dir, tmp_path):
+def test_a_hit_restores_the_output_and_is_reported(synthesized, private_cache, tmp_path):
     key = synth_cache.synth_key(())
     synth_cache.store(key, synthesized.out)  # as `main.py synth` does after synthesizing
     out = tmp_path / "cdktf.out"
@@ -98,7 +91,7 @@ def test_a_hit_restores_the_output_and_is_reported(synthesized, cache_dir, tmp_p
     assert _files(out) == _files(synthesized.out)
 
 
-def test_no_cache_synthesizes_anyway_and_a_miss_stores(synthesized, cache_dir, tmp_path, monkeypatch):
+def test_no_cache_synthesizes_anyway_and_a_miss_stores(synthesized, private_cache, tmp_path, monkeypatch):
     calls = []
 
     def fake_synthesize(configs, out, **_):
@@ -118,10 +111,10 @@ def test_no_cache_synthesizes_anyway_and_a_miss_stores(synthesized, cache_dir, t
     assert forced.exit_code == 0 and len(calls) == 2 and "cache" not in forced.stderr
 
 
-def test_damaged_entries_are_ignored(synthesized, cache_dir, tmp_path):
+def test_damaged_entries_are_ignored(synthesized, private_cache, tmp_path):
     key = synth_cache.synth_key(())
     out = tmp_path / "cdktf.out"
-    entry = cache_dir / "synth" / key
+    entry = private_cache / "synth" / key
 
     synth_cache.store(key, synthesized.out)
     (entry / "files" / "stacks" / "prod-data" / "cdk.tf.json").write_text('{"resource": {}}')
@@ -140,13 +133,13 @@ def test_damaged_entries_are_ignored(synthesized, cache_dir, tmp_path):
     assert synth_cache.restore(key, out).stacks == synthesized.stack_names
 
 
-def test_an_input_changed_during_synth_is_not_cached(synthesized, cache_dir, envs, monkeypatch):
+def test_an_input_changed_during_synth_is_not_cached(synthesized, private_cache, envs, monkeypatch):
     key = synth_cache.synth_key((), envs)
     (envs / "prod.yaml").write_text((envs / "prod.yaml").read_text() + "\n")
     synth_cache.remember(key, (), envs, synthesized.out)
-    assert not (cache_dir / "synth" / key).exists()
+    assert not (private_cache / "synth" / key).exists()
     synth_cache.remember(synth_cache.synth_key((), envs), (), envs, synthesized.out)
-    assert (cache_dir / "synth" / synth_cache.synth_key((), envs)).is_dir()
+    assert (private_cache / "synth" / synth_cache.synth_key((), envs)).is_dir()
 
 
 def test_entries_are_checksummed_and_written_whole(tmp_path):

@@ -21,13 +21,6 @@ TODAY = dt.date(2026, 6, 1)
 
 
 @pytest.fixture
-def cache_dir(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("AEGIS_CACHE_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
 def two_stacks(tmp_path) -> Path:
     """Two dev stacks: a bucket that fails a few checks and one with an inline suppression."""
     suppressed = bucket("aegis-dev-b2")
@@ -57,7 +50,7 @@ def _view(result) -> list[tuple]:
              f.message, f.suppression.reason if f.suppression else None) for f in result.findings]
 
 
-def test_a_hit_gives_the_fresh_findings_without_checkov(two_stacks, cache_dir, scans, no_exceptions):
+def test_a_hit_gives_the_fresh_findings_without_checkov(two_stacks, private_cache, scans, no_exceptions):
     fresh = run_gate(two_stacks, exceptions_file=no_exceptions, today=TODAY)
     first = run_gate(two_stacks, exceptions_file=no_exceptions, today=TODAY, cache=True)
     assert "cache miss for 2 of 2 stacks" in first.cache_note
@@ -70,7 +63,7 @@ def test_a_hit_gives_the_fresh_findings_without_checkov(two_stacks, cache_dir, s
     assert any(f.status == "suppressed" for f in second.findings)
 
 
-def test_a_changed_stack_misses_alone(two_stacks, cache_dir, scans, no_exceptions):
+def test_a_changed_stack_misses_alone(two_stacks, private_cache, scans, no_exceptions):
     run_gate(two_stacks, exceptions_file=no_exceptions, today=TODAY, cache=True)
     path = two_stacks / "stacks" / "dev-data" / "cdk.tf.json"
     doc = json.loads(path.read_text())
@@ -132,7 +125,7 @@ def test_each_input_changes_the_key(tmp_path, monkeypatch):
     assert gate_cache.GateCache(None, catalog, exceptions).stack_key(stack, config) not in seen  # no custom checks
 
 
-def test_suppressions_and_app_checks_are_judged_on_every_run(two_stacks, cache_dir, tmp_path, monkeypatch):
+def test_suppressions_and_app_checks_are_judged_on_every_run(two_stacks, private_cache, tmp_path, monkeypatch):
     exceptions = tmp_path / "exceptions.yaml"
     exceptions.write_text("exceptions: []\n")
     before = run_gate(two_stacks, exceptions_file=exceptions, today=TODAY, cache=True)
@@ -156,9 +149,9 @@ def test_suppressions_and_app_checks_are_judged_on_every_run(two_stacks, cache_d
     assert any(f.source == "app" for f in result.findings)
 
 
-def test_damaged_entries_are_ignored(two_stacks, cache_dir, scans, no_exceptions):
+def test_damaged_entries_are_ignored(two_stacks, private_cache, scans, no_exceptions):
     fresh = run_gate(two_stacks, exceptions_file=no_exceptions, today=TODAY, cache=True)
-    entries = sorted((cache_dir / "gate").glob("*.json"))
+    entries = sorted((private_cache / "gate").glob("*.json"))
     assert len(entries) == 3  # two stacks and the check registry
     for entry in entries:
         data = entry.read_bytes()
@@ -170,7 +163,7 @@ def test_damaged_entries_are_ignored(two_stacks, cache_dir, scans, no_exceptions
     assert again.cache_note == "cache hit (2 stacks, checkov not run)"  # rewritten whole
 
 
-def test_gate_cli_reports_hits_and_no_cache_scans(two_stacks, cache_dir, scans, tmp_path, no_exceptions):
+def test_gate_cli_reports_hits_and_no_cache_scans(two_stacks, private_cache, scans, tmp_path, no_exceptions):
     args = ["gate", "--no-synth", "--env", "dev", "--synth-out", str(two_stacks), "--out", str(tmp_path / "r"),
             "--format", "json", "--exceptions", str(no_exceptions)]
     first = CliRunner().invoke(cli, args)
@@ -192,7 +185,7 @@ def test_parallel_and_serial_gates_agree(synthesized, no_exceptions, monkeypatch
     assert (serial.exit_code, serial.stacks) == (parallel.exit_code, parallel.stacks)
 
 
-def test_an_unchanged_run_reuses_verdict_and_reports(two_stacks, cache_dir, scans, tmp_path, no_exceptions):
+def test_an_unchanged_run_reuses_verdict_and_reports(two_stacks, private_cache, scans, tmp_path, no_exceptions):
     reports = tmp_path / "r"
     args = ["gate", "--no-synth", "--env", "dev", "--synth-out", str(two_stacks), "--out", str(reports),
             "--format", "json", "--format", "sarif", "--exceptions", str(no_exceptions)]
