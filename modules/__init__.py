@@ -7,21 +7,31 @@ for _variant in ("DEPRECATED", "UNTESTED"):
     _os.environ.setdefault(f"JSII_SILENCE_WARNING_{_variant}_NODE_VERSION", "1")
 _os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", ",".join(str(v) for v in range(18, 41)))
 
-# Node side of the lazy provider loading (modules/aws.py, modules/lazy_provider.js): the provider's JS
-# index then compiles only the resource modules an app uses. Set before any jsii kernel starts (the
-# kernel's Node process inherits NODE_OPTIONS). The eager baseline (AEGIS_EAGER_PROVIDER=1) runs plain Node.
-_PRELOAD = "--require " + '"' + _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "lazy_provider.js") \
-    .replace("\\", "\\\\").replace('"', '\\"') + '"'
+# Preloaded into the jsii kernel's Node process through NODE_OPTIONS (it inherits them), so set before
+# any kernel starts: the Node side of the lazy provider loading (modules/aws.py, lazy_provider.js: the
+# provider's JS index then compiles only the resource modules an app uses), and token_traces.js (no
+# JavaScript stack trace per token; AEGIS_TOKEN_STACK_TRACES=1 keeps them). The eager baseline
+# (AEGIS_EAGER_PROVIDER=1) runs plain Node, so the tests can compare the output with and without them.
+_HERE = _os.path.dirname(_os.path.abspath(__file__))
 
 
-def _node_options(current: str, eager: bool) -> str:
-    without = current.replace(_PRELOAD, "").strip()
-    return without if eager else f"{without} {_PRELOAD}".strip()
+def _require(name: str) -> str:
+    return "--require " + '"' + _os.path.join(_HERE, name).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_LAZY_PROVIDER, _NO_TOKEN_TRACES = _require("lazy_provider.js"), _require("token_traces.js")
+
+
+def _node_options(current: str, eager: bool, traces: bool = False) -> str:
+    without = current.replace(_LAZY_PROVIDER, "").replace(_NO_TOKEN_TRACES, "").strip()
+    wanted = [] if eager else [_LAZY_PROVIDER] + ([] if traces else [_NO_TOKEN_TRACES])
+    return " ".join([without, *wanted]).strip()
 
 
 _eager = _os.environ.get("AEGIS_EAGER_PROVIDER", "") == "1" or not _os.path.exists(
-    _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "lazy_provider.js"))
-_options = _node_options(_os.environ.get("NODE_OPTIONS", ""), _eager)
+    _os.path.join(_HERE, "lazy_provider.js"))
+_options = _node_options(_os.environ.get("NODE_OPTIONS", ""), _eager,
+                         traces=_os.environ.get("AEGIS_TOKEN_STACK_TRACES", "") == "1")
 if _options:
     _os.environ["NODE_OPTIONS"] = _options
 else:

@@ -54,3 +54,30 @@ def test_bindings_still_check_argument_types_with_hints_computed_once(synthesize
                 and set(typing.get_type_hints(v)) >= {"retention_in_days", "kms_key_id"})
     assert private.typing.get_type_hints(stub) is private.typing.get_type_hints(stub)  # computed once
     assert config(retention_in_days=30).retention_in_days == 30
+
+
+def test_tokens_carry_no_javascript_stack_trace_unless_asked():
+    """token_traces.js: cdktf's per-token stack trace (kernel frames only, under jsii) is not captured;
+    AEGIS_TOKEN_STACK_TRACES=1 keeps it. The output is unchanged either way (the eager test above runs
+    on plain Node)."""
+    probe = "import modules\nfrom cdktf import Token\nprint(len(Token.as_any('abc').creation_stack))\n"
+    frames = {}
+    for keep in ("", "1"):
+        env = dict(os.environ, AEGIS_TOKEN_STACK_TRACES=keep)
+        done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        frames[keep] = int(done.stdout.strip().splitlines()[-1])
+    assert frames[""] == 0 and frames["1"] > 0
+
+
+def test_node_options_keep_the_users_and_add_the_preloads_once():
+    import modules
+
+    lazy, traces = modules._LAZY_PROVIDER, modules._NO_TOKEN_TRACES
+    assert modules._node_options("--max-old-space-size=4096", eager=False) == \
+        f"--max-old-space-size=4096 {lazy} {traces}"
+    again = modules._node_options(f"{lazy} --trace-warnings {traces}", eager=False)
+    assert again.count(lazy) == 1 and again.count(traces) == 1 and "--trace-warnings" in again
+    assert modules._node_options(f"{lazy} {traces}", eager=True) == ""
+    assert traces not in modules._node_options("", eager=False, traces=True)
