@@ -31,7 +31,8 @@ def _node_options(current: str, eager: bool, traces: bool = False) -> str:
 _eager = _os.environ.get("AEGIS_EAGER_PROVIDER", "") == "1" or not _os.path.exists(
     _os.path.join(_HERE, "lazy_provider.js"))
 _options = _node_options(_os.environ.get("NODE_OPTIONS", ""), _eager,
-                         traces=_os.environ.get("AEGIS_TOKEN_STACK_TRACES", "") == "1")
+                         traces=_os.environ.get("AEGIS_TOKEN_STACK_TRACES", "") == "1"
+                         or not _os.path.exists(_os.path.join(_HERE, "token_traces.js")))
 if _options:
     _os.environ["NODE_OPTIONS"] = _options
 else:
