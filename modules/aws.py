@@ -31,7 +31,7 @@ def _cached_type_hints(obj, globalns=None, localns=None, include_extras=False):
     """`typing.get_type_hints` for the bindings' argument checks, evaluated once per signature.
 
     Every generated constructor and setter re-evaluates the string annotations of its signature stub
-    before checking its arguments (about a fifth of the Python time of a synth). The stubs are module
+    before checking its arguments (~15% of the Python time of a synth). The stubs are module
     constants, so their hints never change: the checks still run, on hints computed once."""
     if globalns is not None or localns is not None or include_extras:
         return typing.get_type_hints(obj, globalns, localns, include_extras)

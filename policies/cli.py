@@ -202,12 +202,12 @@ def register(cli: click.Group) -> None:
     def checks(section, severity, write_docs):
         """List the policy catalogs: every check with severity, pillar and title."""
         from policies.catalog import check_sort_key, load_catalog
-        from policies.plan.plan_gate import PLAN_CATALOG_DISPLAY, PLAN_CATALOG_FILE
+        from policies.plan.plan_gate import plan_checks_catalog
         from policies.rules_doc import render_rules
 
         try:
             catalog = load_catalog()
-            plan = load_catalog(PLAN_CATALOG_FILE, PLAN_CATALOG_DISPLAY)
+            plan = plan_checks_catalog()
         except ConfigError as exc:
             fail(str(exc))
         if write_docs:

@@ -120,12 +120,11 @@ class _FastJsonLoader:
         return loader.loads(content)
 
 
-# A JSON string, or one structural character outside strings.
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}]')
-# What YAML 1.1 reads differently from JSON: numbers with an exponent (strings to YAML unless written
-# with a dot and a signed exponent), NaN/Infinity, the merge key "<<", and escaped surrogate pairs
-# (JSON joins them into one character).
-_YAML_DIFFERS = re.compile(r'"(?:[^"\\]|\\.)*"|([0-9][eE]|NaN|Infinity)')
+# A JSON string, a brace outside strings, or (group 1) what YAML 1.1 reads differently from JSON
+# outside strings: numbers with an exponent (strings to YAML unless written with a dot and a signed
+# exponent) and NaN/Infinity. Inside strings, escaped surrogate pairs differ too (JSON joins them
+# into one character), and so does the merge key "<<".
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}]|([0-9][eE]|NaN|Infinity)')
 _SURROGATE_ESCAPE = re.compile(r'\\u[dD][89a-fA-F]')
 
 
@@ -133,13 +132,14 @@ def _json_with_lines(content: str) -> dict | None:
     """The JSON object in `content` with `__startline__`/`__endline__` on every object, as checkov's
     SafeLineLoader marks its mappings (the lines of its `{` and `}`); None when YAML could read the
     text differently, or it is not a JSON object: the caller then takes the YAML path."""
-    if '"<<"' in content or _SURROGATE_ESCAPE.search(content) or any(
-            m.group(1) for m in _YAML_DIFFERS.finditer(content)):
+    if '"<<"' in content or _SURROGATE_ESCAPE.search(content):
         return None
     line_starts = [0] + [m.end() for m in re.finditer("\n", content)]
     opened: list[int] = []
     spans: list[tuple[int, int]] = []  # (start line, end line) of each object, in the order it closes
     for match in _JSON_TOKEN.finditer(content):
+        if match.group(1):
+            return None
         token = match.group()
         if token == "{":
             opened.append(match.start())

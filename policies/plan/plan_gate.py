@@ -142,11 +142,16 @@ def _load_catalog(path: Path | None, display: str | None = None) -> Catalog:
     return Catalog(rules=dict(_catalogs[key].rules))
 
 
+def plan_checks_catalog(plan_catalog_file: Path | None = None) -> Catalog:
+    """The plan checks' own entries (policies/plan/catalog.yaml)."""
+    plan_file = plan_catalog_file or PLAN_CATALOG_FILE
+    return _load_catalog(plan_file, PLAN_CATALOG_DISPLAY if plan_file == PLAN_CATALOG_FILE else plan_file.name)
+
+
 def load_plan_catalog(catalog_file: Path | None = None, plan_catalog_file: Path | None = None) -> Catalog:
     """The synth gate's catalog with the plan checks' entries added (an ID in both is an error)."""
     catalog = _load_catalog(catalog_file)
-    plan_file = plan_catalog_file or PLAN_CATALOG_FILE
-    extra = _load_catalog(plan_file, PLAN_CATALOG_DISPLAY if plan_file == PLAN_CATALOG_FILE else plan_file.name)
+    extra = plan_checks_catalog(plan_catalog_file)
     for check_id, rule in extra.rules.items():
         if check_id in catalog.rules:
             raise GateError(f"{PLAN_CATALOG_DISPLAY}: {check_id} is already in policies/catalog.yaml")

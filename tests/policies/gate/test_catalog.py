@@ -89,15 +89,11 @@ def test_mappings_are_specific_not_one_template(synthesized):
     assert len({r.remediation for r in builtin}) > 0.9 * len(builtin)
 
 
-def _plan_catalog():
-    from policies.plan.plan_gate import PLAN_CATALOG_DISPLAY, PLAN_CATALOG_FILE
-
-    return load_catalog(PLAN_CATALOG_FILE, PLAN_CATALOG_DISPLAY)
-
-
 def test_rules_doc_is_in_sync():
     """docs/RULES.md is generated: run `python main.py checks --write-docs` after editing a catalog."""
-    expected = render_rules(load_catalog(), _plan_catalog())
+    from policies.plan.plan_gate import plan_checks_catalog
+
+    expected = render_rules(load_catalog(), plan_checks_catalog())
     actual = (ROOT / "docs" / "RULES.md").read_text(encoding="utf-8")
     assert actual == expected, "docs/RULES.md is stale: run `python main.py checks --write-docs`"
 
