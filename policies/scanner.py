@@ -15,7 +15,9 @@ Fixes over plain checkov 3.3.30, each pinned by a test:
 - it reuses one expression interpreter instead of building one per expression (same result);
 - CDKTF's `//` metadata stays out of its graph, and its search for count/for_each instances (quadratic
   in a stack's resources) is skipped when a stack has none (same result);
-- the loaded checks are frozen out of the garbage collector's way while a scan runs.
+- the loaded checks are frozen out of the garbage collector's way while a scan runs;
+- a stack too big for one worker's share has its two passes (resource checks, graph checks) run by
+  two workers: the resource checks never read the graph (same result, tested).
 """
 from __future__ import annotations
 
@@ -74,6 +76,7 @@ class Scan:
     parsing_errors: list[str] = field(default_factory=list)
     builtin_checks: dict[str, str] = field(default_factory=dict)  # id → name
     external_checks: dict[str, str] = field(default_factory=dict)  # id → name, from the external dir
+    passes: dict[Path, set[str]] = field(default_factory=dict)  # file → checkov passes run on it
 
 
 _external_loaded: dict[str, dict[str, str]] = {}
@@ -374,6 +377,21 @@ def _record_parsed(scan: Scan, path: Path, definition: dict[str, Any]) -> None:
 
 def _json_runner(runner_class):
     class Runner(runner_class):
+        def __init__(self, passes: tuple[str, ...] = BOTH_PASSES) -> None:
+            super().__init__()
+            self.passes = passes
+            if GRAPH_PASS not in passes:  # no graph checks to run: build the graph of nothing
+                build = self.graph_manager.build_graph_from_definitions
+                self.graph_manager.build_graph_from_definitions = lambda definitions, *a, **k: build({}, *a, **k)
+
+        def add_python_check_results(self, report, runner_filter) -> None:
+            if RESOURCE_PASS in self.passes:
+                super().add_python_check_results(report, runner_filter)
+
+        def add_graph_check_results(self, report, runner_filter) -> None:
+            if GRAPH_PASS in self.passes:
+                super().add_graph_check_results(report, runner_filter)
+
         def run_block(self, entities, definition_context, full_file_path, root_folder, report, scanned_file,
                       block_type, runner_filter=None, entity_context_path_header=None, module_referrer=None):
             # One entity at a time, so the records it adds can be given their real address.
@@ -395,8 +413,24 @@ def _json_runner(runner_class):
     return Runner
 
 
-def _scan_group(files: list[Path], wanted: set[str]) -> Scan:
-    """One checkov terraform_json run over some files (in this process or a forked worker)."""
+# checkov runs two passes over a stack: its resource checks (Python classes, on the parsed definitions)
+# and its graph checks (on the graph it builds from them, ~80% of the time). The resource checks never
+# read the graph and building it leaves the definitions as they were (tests check both), so the passes
+# of one big stack can run in two workers. A task is one stack file and the passes to run on it.
+RESOURCE_PASS, GRAPH_PASS = "resource checks", "graph checks"
+BOTH_PASSES = (RESOURCE_PASS, GRAPH_PASS)
+Task = tuple[Path, tuple[str, ...]]
+# Rough CPU seconds of each pass: a fixed part and a part per byte of stack JSON (measured on the
+# 30-model fixture), only to balance the workers; results never depend on them.
+_PASS_COST = {RESOURCE_PASS: (0.015, 0.45e-6), GRAPH_PASS: (0.08, 1.95e-6)}
+
+
+def _cost(size: int, passes: tuple[str, ...]) -> float:
+    return sum(_PASS_COST[p][0] + _PASS_COST[p][1] * size for p in passes)
+
+
+def _scan_group(tasks: list[Task], wanted: set[str]) -> Scan:
+    """One checkov terraform_json run per task (in this process or a forked worker)."""
     runner_class = _import_checkov()
     scan = Scan()
     # What is loaded by now (checkov, its ~2,000 checks) is most of the heap and none of it is garbage:
@@ -404,41 +438,45 @@ def _scan_group(files: list[Path], wanted: set[str]) -> Scan:
     # grew with the size of the stack (~15% of a 30-model platform scan). Unfrozen afterwards.
     gc.freeze()
     try:
-        _scan_files(files, wanted, scan, runner_class)
+        for file, passes in tasks:
+            _scan_file(file, passes, wanted, scan, runner_class)
     finally:
         gc.unfreeze()
     return scan
 
 
-def _scan_files(files: list[Path], wanted: set[str], scan: Scan, runner_class) -> None:
+def _scan_file(file: Path, passes: tuple[str, ...], wanted: set[str], scan: Scan, runner_class) -> None:
     from checkov.common.models.enums import CheckResult
 
     # One checkov graph per stack: each stack is its own Terraform root module. Scanning several in one
     # graph would connect resources across stacks (and environments) that share logical ids, and make
     # graph checks depend on which stacks happened to share a group.
-    for file in files:
-        runner = _json_runner(runner_class)()
-        try:
-            report = runner.run(root_folder=None, files=[str(file)], runner_filter=_runner_filter())
-        except Exception as exc:
-            raise ScanError(f"checkov crashed: {type(exc).__name__}: {exc}") from None
-        if isinstance(report, list):  # pragma: no cover - terraform_json returns one report
-            report = report[0]
+    runner = _json_runner(runner_class)(passes)
+    try:
+        report = runner.run(root_folder=None, files=[str(file)], runner_filter=_runner_filter())
+    except Exception as exc:
+        raise ScanError(f"checkov crashed: {type(exc).__name__}: {exc}") from None
+    if isinstance(report, list):  # pragma: no cover - terraform_json returns one report
+        report = report[0]
+    path = file.resolve()  # one file per run: resolved once, not once per result
+    scan.passes.setdefault(path, set()).update(passes)
+    if RESOURCE_PASS in passes:  # what the resource checks were handed (the graph pass parses the same)
         scan.parsing_errors += [str(p) for p in report.parsing_errors]
-        for path, definition in runner.definitions.items():
-            _record_parsed(scan, Path(path).resolve(), definition)
-        resolved: dict[str, Path] = {}  # one file per stack: resolve its path once, not once per result
-        for records, status in ((report.passed_checks, CheckResult.PASSED), (report.failed_checks, CheckResult.FAILED)):
-            for record in records:
-                if record.check_id not in wanted:
-                    continue  # a check another external dir loaded earlier in this process
-                start, end = record.file_line_range
-                path = resolved.get(record.file_abs_path)
-                if path is None:
-                    path = resolved[record.file_abs_path] = Path(record.file_abs_path).resolve()
-                scan.results.append(RawResult(
-                    check_id=record.check_id, check_name=record.check_name, passed=status == CheckResult.PASSED,
-                    file=path, address=record.resource, lines=(start, end)))
+        for parsed_path, definition in runner.definitions.items():
+            _record_parsed(scan, Path(parsed_path).resolve(), definition)
+    reported = {str(file), str(path)}  # the names checkov gives this file (checked once each, not per result)
+    for records, status in ((report.passed_checks, CheckResult.PASSED), (report.failed_checks, CheckResult.FAILED)):
+        for record in records:
+            if record.check_id not in wanted:
+                continue  # a check another external dir loaded earlier in this process
+            if record.file_abs_path not in reported:
+                if Path(record.file_abs_path).resolve() != path:
+                    raise ScanError(f"checkov reported on {record.file_abs_path} while scanning {file.name}")
+                reported.add(record.file_abs_path)
+            start, end = record.file_line_range
+            scan.results.append(RawResult(
+                check_id=record.check_id, check_name=record.check_name, passed=status == CheckResult.PASSED,
+                file=path, address=record.resource, lines=(start, end)))
 
 
 def worker_count(files: int) -> int:
@@ -451,15 +489,24 @@ def worker_count(files: int) -> int:
     return max(1, min(wanted, files))
 
 
-def _partition(files: list[Path], groups: int) -> list[list[Path]]:
-    """Largest files first onto the lightest group: balanced work per worker."""
-    buckets: list[tuple[int, list[Path]]] = [(0, []) for _ in range(groups)]
-    for path in sorted(files, key=lambda p: p.stat().st_size, reverse=True):
-        size, members = min(buckets, key=lambda b: b[0])
-        buckets.remove((size, members))
-        members.append(path)
-        buckets.append((size + path.stat().st_size, members))
-    return [sorted(members) for _, members in buckets if members]
+def _partition(files: list[Path], groups: int) -> list[list[Task]]:
+    """Tasks for `groups` workers, the costliest first onto the least loaded (balanced work per worker).
+    A stack that would take most of a worker's even share on its own would make that worker the last
+    to finish, so its two passes go out as two tasks."""
+    sizes = {path: path.stat().st_size for path in files}
+    share = sum(_cost(size, BOTH_PASSES) for size in sizes.values()) / groups
+    tasks: list[Task] = []
+    for path in files:
+        if groups > 1 and _cost(sizes[path], BOTH_PASSES) > 0.75 * share:
+            tasks += [(path, (p,)) for p in BOTH_PASSES]
+        else:
+            tasks.append((path, BOTH_PASSES))
+    buckets: list[tuple[float, int, list[Task]]] = [(0.0, slot, []) for slot in range(groups)]
+    for task in sorted(tasks, key=lambda t: (-_cost(sizes[t[0]], t[1]), str(t[0]), t[1])):
+        # The two passes of a split stack go to different workers, whatever the estimates say.
+        total, slot, members = min(b for b in buckets if all(m[0] != task[0] for m in b[2]))
+        buckets[slot] = (total + _cost(sizes[task[0]], task[1]), slot, members + [task])
+    return [sorted(members, key=lambda t: (str(t[0]), t[1])) for _, _, members in buckets if members]
 
 
 class _Prewarmed:
@@ -560,7 +607,7 @@ def scan_json(files: list[Path], external_dir: Path | None = None, workers: int 
     wanted = set(builtin) | set(external)
     count = worker_count(len(files)) if workers is None else max(1, min(workers, len(files)))
     if count <= 1:
-        parts = [_scan_group(files, wanted)]
+        parts = [_scan_group([(f, BOTH_PASSES) for f in files], wanted)]
     else:
         context = multiprocessing.get_context("fork")
         groups = _partition(files, count)
@@ -575,6 +622,11 @@ def scan_json(files: list[Path], external_dir: Path | None = None, workers: int 
         scan.parsed.update(part.parsed)
         scan.lines.update(part.lines)
         scan.parsing_errors += part.parsing_errors
+        for path, passes in part.passes.items():
+            scan.passes.setdefault(path, set()).update(passes)
+    unscanned = sorted(f"{f.parent.name}/{f.name}" for f in files if scan.passes.get(f) != set(BOTH_PASSES))
+    if unscanned:  # never judge a stack on half of checkov's checks
+        raise ScanError(f"checkov did not run both its passes on: {', '.join(unscanned)}")
     return scan
 
 

@@ -225,3 +225,60 @@ def test_json_reading_takes_the_fast_path_on_cdktf_output(synthesized):
     text = synthesized.path("prod-platform").read_text()
     doc = scanner._json_with_lines(text)
     assert doc is not None and doc["__startline__"] == 1 and doc["__endline__"] == len(text.splitlines())
+
+
+def _key(result):
+    return str(result.file), result.address, result.check_id, result.lines
+
+
+def test_a_stack_bigger_than_an_even_share_is_split_into_its_two_passes(tmp_path):
+    def stack(name: str, size: int) -> Path:
+        path = tmp_path / name
+        path.write_text("x" * size)
+        return path
+
+    big, small = stack("big.json", 900_000), stack("small.json", 100_000)
+    groups = scanner._partition([big, small], 2)
+    tasks = sorted(task for group in groups for task in group)
+    assert tasks == [(big, (scanner.GRAPH_PASS,)), (big, (scanner.RESOURCE_PASS,)), (small, scanner.BOTH_PASSES)]
+    assert groups[0] == [(big, (scanner.GRAPH_PASS,))]  # the graph pass, most of the work, has a worker to itself
+    assert scanner._partition([big, small], 1) == [[(big, scanner.BOTH_PASSES), (small, scanner.BOTH_PASSES)]]
+    even = [stack(f"even-{i}.json", 300_000) for i in range(4)]  # half a share each: whole stacks balance
+    assert sorted(task for group in scanner._partition(even, 2) for task in group) == \
+        [(path, scanner.BOTH_PASSES) for path in even]
+
+
+def test_a_stack_split_between_workers_gives_the_same_scan(synthesized):
+    """prod-platform is over half of these two stacks: its passes run in different workers."""
+    files = [synthesized.path("prod-platform"), synthesized.path("prod-bootstrap")]
+    split = [task for group in scanner._partition([f.resolve() for f in files], 2) for task in group]
+    assert (files[0].resolve(), (scanner.GRAPH_PASS,)) in split
+    whole = scanner.scan_json(files, workers=1)
+    parts = scanner.scan_json(files, workers=2)
+    assert sorted(whole.results, key=_key) == sorted(parts.results, key=_key)
+    assert {r.check_id for r in parts.results} & {"CKV2_AWS_5", "CKV_AWS_79"} == {"CKV2_AWS_5", "CKV_AWS_79"}
+    assert whole.parsed == parts.parsed and whole.lines == parts.lines and parts.parsing_errors == []
+
+
+def test_building_the_graph_leaves_the_definitions_as_they_were(synthesized):
+    """Why the resource checks may run apart from the graph: they read the definitions, which checkov's
+    graph build does not change (a checkov upgrade that did would fail here)."""
+    import pickle
+
+    from checkov.terraform_json.utils import create_definitions
+
+    runner_class = scanner._import_checkov()
+    for name in synthesized.stack_names:
+        definitions, _, errors = create_definitions([str(synthesized.path(name))])
+        before = pickle.dumps(definitions)
+        scanner._json_runner(runner_class)().graph_manager.build_graph_from_definitions(definitions)
+        assert errors == [] and pickle.dumps(definitions) == before, name
+
+
+def test_a_pass_that_did_not_run_is_an_error(synthesized, monkeypatch):
+    files = [synthesized.path("prod-platform"), synthesized.path("prod-bootstrap")]
+    real = scanner._partition
+    monkeypatch.setattr(scanner, "_partition", lambda paths, groups: [
+        [task for task in group if task[1] != (scanner.GRAPH_PASS,)] for group in real(paths, groups)])
+    with pytest.raises(scanner.ScanError, match="did not run both its passes on: prod-platform/cdk.tf.json"):
+        scanner.scan_json(files, workers=2)
