@@ -37,23 +37,48 @@ def test_lazy_loader_imports_only_used_submodules(synthesized):
     assert not hasattr(package, "__all__")  # the package's own __init__ never ran
 
 
-def test_bindings_still_check_argument_types_with_hints_computed_once(synthesized):
-    import typing
-
+def test_a_wrong_argument_type_is_refused_by_the_kernel_without_the_python_pass(synthesized, tmp_path):
+    """The bindings' Python type pass is off by default (modules/aws.py): the jsii kernel still refuses
+    the value before anything is synthesized, naming the key and the expected type."""
+    import cdktf
     import pytest
 
     from modules import aws
 
-    private = aws.cloudwatch_log_group._private
-    assert private.typing is not typing  # the bindings' view of typing caches get_type_hints
-    assert private.typing.Optional is typing.Optional
-    with pytest.raises(TypeError, match="retention_in_days"):
-        aws.cloudwatch_log_group.CloudwatchLogGroupConfig(retention_in_days="thirty")
-    config = aws.cloudwatch_log_group.CloudwatchLogGroupConfig
-    stub = next(v for k, v in vars(private).items() if k.startswith("_typecheckingstub__")
-                and set(typing.get_type_hints(v)) >= {"retention_in_days", "kms_key_id"})
-    assert private.typing.get_type_hints(stub) is private.typing.get_type_hints(stub)  # computed once
-    assert config(retention_in_days=30).retention_in_days == 30
+    assert not aws.python_type_checks()
+    assert aws.cloudwatch_log_group._private.check_type is aws._checked_by_the_kernel
+    stack = cdktf.TerraformStack(cdktf.App(outdir=str(tmp_path)), "probe")
+    with pytest.raises(RuntimeError, match=r"(?s)Key 'retentionInDays'.*Value is not a number"):
+        aws.cloudwatch_log_group.CloudwatchLogGroup(stack, "logs", retention_in_days="thirty")
+    with pytest.raises(RuntimeError, match=r"(?s)Key 'tags'.*Value is an array"):
+        aws.cloudwatch_log_group.CloudwatchLogGroup(stack, "tagged", tags=["a"])
+    aws.cloudwatch_log_group.CloudwatchLogGroup(stack, "fine", retention_in_days=30, tags={"a": "b"})  # accepted
+
+
+def test_the_python_type_pass_can_be_kept_and_its_hints_are_computed_once():
+    """AEGIS_BINDING_TYPE_CHECKS=1: typeguard runs as in the stock bindings (the error names the Python
+    argument), on type hints computed once per signature."""
+    probe = """
+import typing
+from modules import aws
+private = aws.cloudwatch_log_group._private
+assert private.typing is not typing and private.typing.Optional is typing.Optional
+assert private.check_type is not aws._checked_by_the_kernel
+try:
+    aws.cloudwatch_log_group.CloudwatchLogGroupConfig(retention_in_days="thirty")
+except TypeError as exc:
+    print("refused:", exc)
+stub = next(v for k, v in vars(private).items() if k.startswith("_typecheckingstub__")
+            and set(typing.get_type_hints(v)) >= {"retention_in_days", "kms_key_id"})
+assert private.typing.get_type_hints(stub) is private.typing.get_type_hints(stub)
+print("ok")
+"""
+    env = dict(os.environ, AEGIS_BINDING_TYPE_CHECKS="1")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "refused: type of argument retention_in_days must be one of" in done.stdout
+    assert done.stdout.strip().endswith("ok")
 
 
 def test_tokens_carry_no_javascript_stack_trace_unless_asked():
