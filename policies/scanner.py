@@ -458,25 +458,26 @@ def _scan_file(file: Path, passes: tuple[str, ...], wanted: set[str], scan: Scan
         raise ScanError(f"checkov crashed: {type(exc).__name__}: {exc}") from None
     if isinstance(report, list):  # pragma: no cover - terraform_json returns one report
         report = report[0]
-    path = file.resolve()  # one file per run: resolved once, not once per result
+    path = file.resolve()
     scan.passes.setdefault(path, set()).update(passes)
     if RESOURCE_PASS in passes:  # what the resource checks were handed (the graph pass parses the same)
         scan.parsing_errors += [str(p) for p in report.parsing_errors]
         for parsed_path, definition in runner.definitions.items():
             _record_parsed(scan, Path(parsed_path).resolve(), definition)
-    reported = {str(file), str(path)}  # the names checkov gives this file (checked once each, not per result)
+    # Each name checkov gives a file is resolved once, not once per result; the gate refuses a result
+    # for any file it did not hand over.
+    resolved: dict[str, Path] = {str(file): path}
     for records, status in ((report.passed_checks, CheckResult.PASSED), (report.failed_checks, CheckResult.FAILED)):
         for record in records:
             if record.check_id not in wanted:
                 continue  # a check another external dir loaded earlier in this process
-            if record.file_abs_path not in reported:
-                if Path(record.file_abs_path).resolve() != path:
-                    raise ScanError(f"checkov reported on {record.file_abs_path} while scanning {file.name}")
-                reported.add(record.file_abs_path)
             start, end = record.file_line_range
+            where = resolved.get(record.file_abs_path)
+            if where is None:
+                where = resolved[record.file_abs_path] = Path(record.file_abs_path).resolve()
             scan.results.append(RawResult(
                 check_id=record.check_id, check_name=record.check_name, passed=status == CheckResult.PASSED,
-                file=path, address=record.resource, lines=(start, end)))
+                file=where, address=record.resource, lines=(start, end)))
 
 
 def worker_count(files: int) -> int:
