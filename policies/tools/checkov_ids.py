@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from policies import scanner
 from policies.catalog import load_catalog
+from policies.scan.registry import builtin_checks, import_checkov, registries
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,9 @@ def emitted_types(out_dir: Path) -> set[str]:
 
 def applicable_checks(types: set[str]) -> dict[str, CheckInfo]:
     """checkov's built-in Terraform checks whose supported types include any of `types`."""
-    scanner._import_checkov()
-    resource, data, provider, graph = scanner._registries()
-    builtin = scanner.builtin_checks()
+    import_checkov()
+    resource, data, provider, graph = registries()
+    builtin = builtin_checks()
     hits: dict[str, tuple[str, str, set[str]]] = {}
 
     def add(check, kind: str, matched: str) -> None:

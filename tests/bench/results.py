@@ -2,8 +2,11 @@
 
 A row holds the measured runs of each side (wall seconds; medians are computed here, never typed in),
 the value judged (a ratio of medians, or seconds, or bytes), its target and whether it was met. The
-checker recomputes every median, ratio and verdict from the runs, so a file whose "met" does not
-follow from its own numbers is rejected.
+growth row is judged per resource: its time ratio divided by the ratio of the resources the two sides
+handled, so resources added with the models are not held against it but slower handling of each
+resource is. The checker recomputes every median, ratio and verdict from the runs (and resources),
+and knows how each row is judged, so a file whose "met" does not follow from its own numbers, or that
+judges a row another way, is rejected.
 """
 from __future__ import annotations
 
@@ -13,13 +16,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-FORMAT = 1
+FORMAT = 2  # 2: the growth row is judged per resource (its sides carry the resources they handled)
 RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results.json"
-# The contract: one row per target of the issue (ids are stable; labels are for people).
-ROW_IDS = ("synth_lazy_vs_eager", "gate_vs_checkov", "rerun_vs_first_run", "rerun_seconds", "growth_30_vs_3_models",
-           "peak_rss")
-UNITS = ("ratio", "seconds", "bytes")
+PER_RESOURCE = "ratio per resource"
+UNITS = ("ratio", PER_RESOURCE, "seconds", "bytes")
+# The contract: one row per target of the issue, and how each is judged (ids are stable; labels are for people).
+ROW_UNITS = {"synth_lazy_vs_eager": "ratio", "gate_vs_checkov": "ratio", "rerun_vs_first_run": "ratio",
+             "rerun_seconds": "seconds", "growth_30_vs_3_models": PER_RESOURCE, "peak_rss": "bytes"}
+ROW_IDS = tuple(ROW_UNITS)
 MIN_RUNS = 3
+
+
+def time_ratio(measured_median: float, baseline_median: float) -> float:
+    """Measured over baseline wall time, from medians rounded as the table records them."""
+    return round(measured_median, 3) / round(baseline_median, 3)
+
+
+def per_resource(ratio: float, resource_ratio: float) -> float:
+    """A time ratio judged against the work: divided by the ratio of resources handled. 1.0 means each
+    resource takes as long on the measured side as on the baseline (time grows with the resources);
+    less means fixed costs are shared out over more of them."""
+    return ratio / resource_ratio
 
 
 @dataclass
@@ -27,6 +44,7 @@ class Side:
     label: str
     seconds: list[float]  # wall time of each run
     cpu: list[float] = field(default_factory=list)  # CPU seconds of each run, all processes (context only)
+    resources: int | None = None  # resources the command handled (for rows judged per resource)
 
     @property
     def median(self) -> float:
@@ -36,6 +54,8 @@ class Side:
         doc = {"label": self.label, "seconds": [round(s, 3) for s in self.seconds], "median": round(self.median, 3)}
         if self.cpu:
             doc["cpu_median"] = round(statistics.median(self.cpu), 3)
+        if self.resources is not None:
+            doc["resources"] = self.resources
         return doc
 
 
@@ -43,7 +63,8 @@ class Side:
 class Row:
     id: str
     label: str
-    unit: str  # ratio: value = measured / baseline (medians); seconds: value = median of measured; bytes
+    unit: str  # ratio: value = measured / baseline (medians); ratio per resource: that ratio / resource ratio;
+    # seconds: value = median of measured; bytes
     target: float
     measured: Side | None = None
     baseline: Side | None = None
@@ -52,9 +73,19 @@ class Row:
     extra: dict[str, Any] = field(default_factory=dict)  # other sides shown for context (not judged)
 
     @property
+    def time_ratio(self) -> float:
+        return time_ratio(self.measured.median, self.baseline.median)
+
+    @property
+    def resource_ratio(self) -> float:
+        return self.measured.resources / self.baseline.resources
+
+    @property
     def value(self) -> float:
         if self.unit == "ratio":
-            return round(self.measured.median, 3) / round(self.baseline.median, 3)
+            return self.time_ratio
+        if self.unit == PER_RESOURCE:
+            return per_resource(self.time_ratio, self.resource_ratio)
         if self.unit == "seconds":
             return round(self.measured.median, 3)
         return float(self.value_bytes)
@@ -67,6 +98,8 @@ class Row:
         value = int(self.value) if self.unit == "bytes" else round(self.value, 4)
         doc: dict[str, Any] = {"id": self.id, "label": self.label, "unit": self.unit, "target": self.target,
                                "value": value, "met": self.met, "note": self.note}
+        if self.unit == PER_RESOURCE:
+            doc["time_ratio"], doc["resource_ratio"] = round(self.time_ratio, 4), round(self.resource_ratio, 4)
         if self.measured:
             doc["measured"] = self.measured.as_dict()
         if self.baseline:
@@ -106,6 +139,27 @@ def _side(doc: Any, where: str, problems: list[str]) -> float | None:
     return median
 
 
+def _resources(doc: Any, where: str, problems: list[str]) -> int | None:
+    count = doc.get("resources") if isinstance(doc, dict) else None
+    if not isinstance(count, int) or isinstance(count, bool) or count <= 0:
+        problems.append(f"{where}: resources must be a positive integer")
+        return None
+    return count
+
+
+def _per_resource(row: dict, ratio: float | None, problems: list[str]) -> float | None:
+    """The value of a row judged per resource; the time and resource ratios it records must follow too."""
+    rid = row.get("id")
+    counts = [_resources(row.get(side), f"{rid}.{side}", problems) for side in ("measured", "baseline")]
+    if ratio is None or None in counts:
+        return None
+    resource_ratio = counts[0] / counts[1]
+    for key, derived in (("time_ratio", ratio), ("resource_ratio", resource_ratio)):
+        if abs(row.get(key, -1) - round(derived, 4)) > 1e-3:
+            problems.append(f"{rid}: {key} {row.get(key)} does not follow from its runs ({derived:.4f})")
+    return per_resource(ratio, resource_ratio)
+
+
 def check(doc: Any) -> list[str]:
     """Every way the document could misstate what was measured; empty when it is consistent."""
     problems: list[str] = []
@@ -129,10 +183,14 @@ def check(doc: Any) -> list[str]:
         if unit not in UNITS or not isinstance(target, (int, float)) or not row.get("label"):
             problems.append(f"{rid}: unit, target and label are required")
             continue
-        if unit == "ratio":
+        if rid in ROW_UNITS and unit != ROW_UNITS[rid]:
+            problems.append(f"{rid}: judged as {unit!r}, the contract judges it as {ROW_UNITS[rid]!r}")
+        if unit in ("ratio", PER_RESOURCE):
             measured = _side(row.get("measured"), f"{rid}.measured", problems)
             baseline = _side(row.get("baseline"), f"{rid}.baseline", problems)
             value = measured / baseline if measured and baseline else None
+            if unit == PER_RESOURCE:
+                value = _per_resource(row, value, problems)
         elif unit == "seconds":
             value = _side(row.get("measured"), f"{rid}.measured", problems)
         else:

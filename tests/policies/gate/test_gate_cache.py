@@ -110,8 +110,8 @@ def test_each_input_changes_the_key(tmp_path, monkeypatch):
     changed("a custom check")
     (pack / "policies" / "app_checks" / "base.py").write_text("# changed\n")
     changed("an app-level check")
-    (pack / "policies" / "scanner.py").write_text("# changed\n")
-    changed("the scanner's fixes")
+    (pack / "policies" / "scan" / "patches.py").write_text("# changed\n")
+    changed("the scanner's fixes to checkov")
     (pack / "policies" / "report" / "sarif.py").write_text("# changed\n")
     assert key() in seen  # report writers do not decide findings
     versions["checkov"] = "3.3.31"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from policies import scanner
+from policies.scan import passes, patches, registry
 from tests.policies.gate.conftest import bucket, stack_doc, write_out
 
 
@@ -34,7 +35,7 @@ def test_plain_checkov_fails_open_on_cdktf_json_and_the_gate_does_not(tmp_path):
 def test_required_version_is_kept_not_dropped(tmp_path):
     from checkov.terraform_json.parser import loads
 
-    scanner._import_checkov()
+    registry.import_checkov()
     path = tmp_path / "cdk.tf.json"
     path.write_text(json.dumps(stack_doc({})))
     template, _ = loads(path)
@@ -75,10 +76,10 @@ def test_libyaml_reading_equals_checkovs_own(synthesized):
     (values and the __startline__/__endline__ marks the results point at)."""
     from checkov.common.parsers.yaml import loader
 
-    scanner._import_checkov()
+    registry.import_checkov()
     for name in synthesized.stack_names:
         text = synthesized.path(name).read_text()
-        assert scanner._FastJsonLoader.loads(text) == loader.loads(text), name
+        assert patches._FastJsonLoader.loads(text) == loader.loads(text), name
 
 
 def test_parallel_workers_give_the_same_scan(synthesized):
@@ -95,7 +96,7 @@ def test_a_dying_worker_is_an_error(tmp_path, monkeypatch):
 
     out = write_out(tmp_path, {"dev-data": stack_doc({"aws_s3_bucket": {"b1": bucket("b1")}}),
                                "dev-access": stack_doc({"aws_s3_bucket": {"b2": bucket("b2")}})})
-    monkeypatch.setattr(scanner, "_scan_group", _die)
+    monkeypatch.setattr(passes, "scan_group", _die)
     with pytest.raises(scanner.ScanError, match="worker died"):
         scanner.scan_json(sorted(out.rglob("cdk.tf.json")), workers=2)
 
@@ -121,7 +122,7 @@ def test_dropping_cdktf_metadata_gives_the_same_scan(synthesized, monkeypatch):
 
     assert all('"//": {' in f.read_text() for f in files)  # every stack carries the metadata
     dropped = scanner.scan_json(files, CHECKS_DIR, workers=1)
-    monkeypatch.setattr(scanner, "_without_metadata", lambda named: named)
+    monkeypatch.setattr(patches, "_without_metadata", lambda named: named)
     kept = scanner.scan_json(files, CHECKS_DIR, workers=1)
     key = lambda r: (str(r.file), r.address, r.check_id)  # noqa: E731
     assert len(dropped.results) > 800
@@ -152,7 +153,7 @@ def test_names_with_an_index_keep_checkovs_own_search(tmp_path, monkeypatch):
                      "bucket": "b", "rule": [{"apply_server_side_encryption_by_default": [
                          {"sse_algorithm": "aws:kms", "kms_master_key_id": "${aws_kms_key.k.arn}"}]}]}}}
     out = write_out(tmp_path, {"dev-data": stack_doc(resources)})
-    scanner._import_checkov()  # installs the shortcut
+    registry.import_checkov()  # installs the shortcut
     calls = []
     original = TerraformLocalGraph._get_possible_vertices.original
     monkeypatch.setattr(TerraformLocalGraph._get_possible_vertices, "original",
@@ -194,7 +195,7 @@ def test_the_collector_is_unfrozen_after_a_scan_even_a_failed_one(tmp_path, monk
     files = [out / "stacks/dev-data/cdk.tf.json"]
     scanner.scan_json(files, workers=1)
     assert gc.get_freeze_count() == 0
-    monkeypatch.setattr(scanner, "_runner_filter", lambda: 1 / 0)
+    monkeypatch.setattr(passes, "_runner_filter", lambda: 1 / 0)
     with pytest.raises(scanner.ScanError, match="checkov crashed"):
         scanner.scan_json(files, workers=1)
     assert gc.get_freeze_count() == 0
@@ -217,14 +218,14 @@ def test_json_reading_equals_checkovs_own(text):
     line marks on every object."""
     from checkov.common.parsers.yaml import loader
 
-    scanner._import_checkov()
-    ours, theirs = scanner._FastJsonLoader.loads(text), loader.loads(text)
+    registry.import_checkov()
+    ours, theirs = patches._FastJsonLoader.loads(text), loader.loads(text)
     assert json.dumps(ours) == json.dumps(theirs)
 
 
 def test_json_reading_takes_the_fast_path_on_cdktf_output(synthesized):
     text = synthesized.path("prod-platform").read_text()
-    doc = scanner._json_with_lines(text)
+    doc = patches._json_with_lines(text)
     assert doc is not None and doc["__startline__"] == 1 and doc["__endline__"] == len(text.splitlines())
 
 
@@ -239,21 +240,21 @@ def test_a_stack_bigger_than_an_even_share_is_split_into_its_two_passes(tmp_path
         return path
 
     big, small = stack("big.json", 900_000), stack("small.json", 100_000)
-    groups = scanner._partition([big, small], 2)
+    groups = passes.partition([big, small], 2)
     tasks = sorted(task for group in groups for task in group)
-    assert tasks == [(big, (scanner.GRAPH_PASS,)), (big, (scanner.RESOURCE_PASS,)), (small, scanner.BOTH_PASSES)]
-    assert groups[0] == [(big, (scanner.GRAPH_PASS,))]  # the graph pass, most of the work, has a worker to itself
-    assert scanner._partition([big, small], 1) == [[(big, scanner.BOTH_PASSES), (small, scanner.BOTH_PASSES)]]
+    assert tasks == [(big, (passes.GRAPH_PASS,)), (big, (passes.RESOURCE_PASS,)), (small, passes.BOTH_PASSES)]
+    assert groups[0] == [(big, (passes.GRAPH_PASS,))]  # the graph pass, most of the work, has a worker to itself
+    assert passes.partition([big, small], 1) == [[(big, passes.BOTH_PASSES), (small, passes.BOTH_PASSES)]]
     even = [stack(f"even-{i}.json", 300_000) for i in range(4)]  # half a share each: whole stacks balance
-    assert sorted(task for group in scanner._partition(even, 2) for task in group) == \
-        [(path, scanner.BOTH_PASSES) for path in even]
+    assert sorted(task for group in passes.partition(even, 2) for task in group) == \
+        [(path, passes.BOTH_PASSES) for path in even]
 
 
 def test_a_stack_split_between_workers_gives_the_same_scan(synthesized):
     """prod-platform is over half of these two stacks: its passes run in different workers."""
     files = [synthesized.path("prod-platform"), synthesized.path("prod-bootstrap")]
-    split = [task for group in scanner._partition([f.resolve() for f in files], 2) for task in group]
-    assert (files[0].resolve(), (scanner.GRAPH_PASS,)) in split
+    split = [task for group in passes.partition([f.resolve() for f in files], 2) for task in group]
+    assert (files[0].resolve(), (passes.GRAPH_PASS,)) in split
     whole = scanner.scan_json(files, workers=1)
     parts = scanner.scan_json(files, workers=2)
     assert sorted(whole.results, key=_key) == sorted(parts.results, key=_key)
@@ -268,18 +269,32 @@ def test_building_the_graph_leaves_the_definitions_as_they_were(synthesized):
 
     from checkov.terraform_json.utils import create_definitions
 
-    runner_class = scanner._import_checkov()
+    runner_class = registry.import_checkov()
     for name in synthesized.stack_names:
         definitions, _, errors = create_definitions([str(synthesized.path(name))])
         before = pickle.dumps(definitions)
-        scanner._json_runner(runner_class)().graph_manager.build_graph_from_definitions(definitions)
+        passes.pass_runner(runner_class)().graph_manager.build_graph_from_definitions(definitions)
         assert errors == [] and pickle.dumps(definitions) == before, name
 
 
 def test_a_pass_that_did_not_run_is_an_error(synthesized, monkeypatch):
     files = [synthesized.path("prod-platform"), synthesized.path("prod-bootstrap")]
-    real = scanner._partition
-    monkeypatch.setattr(scanner, "_partition", lambda paths, groups: [
-        [task for task in group if task[1] != (scanner.GRAPH_PASS,)] for group in real(paths, groups)])
+    real = passes.partition
+    monkeypatch.setattr(passes, "partition", lambda paths, groups: [
+        [task for task in group if task[1] != (passes.GRAPH_PASS,)] for group in real(paths, groups)])
     with pytest.raises(scanner.ScanError, match="did not run both its passes on: prod-platform/cdk.tf.json"):
         scanner.scan_json(files, workers=2)
+
+
+def test_importing_the_scanner_sets_the_offline_settings_and_loads_no_checkov():
+    """`prewarm` forks only while checkov is not loaded yet, and checkov reads its settings when imported:
+    importing the scanner (and all of policies/scan/) must set them and leave checkov unimported."""
+    code = ("import os, sys; import policies.scanner, policies.scan.passes, policies.scan.patches; "
+            "from policies.scan.registry import OFFLINE_ENV; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'checkov'), "
+            "all(os.environ[k] == v for k, v in OFFLINE_ENV.items()))")
+    env = {k: v for k, v in os.environ.items() if k not in scanner.OFFLINE_ENV}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
+                          cwd=Path(__file__).resolve().parents[3])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[] True"

@@ -12,6 +12,7 @@ import pytest
 from modules.config import load_all
 from modules.naming import BUCKETS
 from policies.report import diagram
+from policies.report.diagram import serving
 from policies.report_cli import ARCHITECTURE_ENV, architecture_file
 from tests.policies.report.platform_stub import platform_stack
 
@@ -62,7 +63,7 @@ def test_a_resource_two_models_share_belongs_to_neither(stub_stacks):
     # one security group referenced by two models' SageMaker models
     stacks["prod-platform"]["resource"]["aws_sagemaker_model"]["embed-model"]["vpc_config"] = {
         "subnets": ["${aws_subnet.private-0.id}"], "security_group_ids": ["${aws_security_group.endpoints-sg.id}"]}
-    owned = diagram._ownership(stacks["prod-platform"], ["llm", "embed"], "aegis-prod-")
+    owned = serving._ownership(stacks["prod-platform"], ["llm", "embed"], "aegis-prod-")
     for model in ("llm", "embed"):
         assert ("aws_security_group", "endpoints-sg") not in {(t, i) for t, i, _ in owned[model]}
     assert ("aws_iam_role_policy", "llm-policy") in {(t, i) for t, i, _ in owned["llm"]}
@@ -133,11 +134,11 @@ def test_readme_architecture_picture_is_up_to_date(stacks):
     ({"//": "aegis-prod-llm", "name": "other"}, None),               # cdktf metadata does not count
 ])
 def test_model_namer_finds_the_model_a_value_names(value, owner):
-    namer = diagram._ModelNamer(["llm", "llm-2", "embed"], "aegis-prod-")
+    namer = serving._ModelNamer(["llm", "llm-2", "embed"], "aegis-prod-")
     assert namer.owner(value) == owner
 
 
 def test_model_namer_sees_every_model_a_string_names():
-    namer = diagram._ModelNamer(["a", "a-b", "c"], "p-")
+    namer = serving._ModelNamer(["a", "a-b", "c"], "p-")
     assert namer.named("p-a-b/p-c") == {"a", "a-b", "c"}
     assert namer.owner("p-a-b/p-c") == "a-b"

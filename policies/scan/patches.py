@@ -1,0 +1,229 @@
+"""What Aegis changes in checkov 3.3.30's behaviour, each change pinned by a test.
+
+- its terraform_json parser raises on a scalar in the `terraform` block (`required_version`, which
+  every Aegis stack sets) and then reports 0 checks with exit 0. The scalar is kept the way the HCL
+  parser represents it (`{"required_version": [">= 1.10"]}`), so the file is scanned whole;
+- Python-check records of terraform_json carry `resource.<name>` (the type is lost); each record is
+  given its real address `<type>.<name>` again (`with_real_addresses`);
+- its JSON reading goes through Python's JSON parser (or libyaml) instead of pure-Python YAML, with
+  the same line marks (same result, a fraction of the time);
+- it reuses one expression interpreter instead of building one per expression (same result);
+- CDKTF's `//` metadata stays out of its graph, and its search for count/for_each instances (quadratic
+  in a stack's resources) is skipped when a stack has none (same result);
+- the loaded checks are frozen out of the garbage collector's way while a scan runs (`collector_frozen`).
+`install` applies the parser and graph changes once per process (`registry.import_checkov` calls it).
+"""
+from __future__ import annotations
+
+import bisect
+import gc
+import json
+import re
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import yaml
+
+_installed = False
+
+
+def install(parser) -> None:
+    """Patch checkov's terraform_json `parser` module and its graph builder (once per process)."""
+    global _installed
+    if _installed:
+        return
+    parser.loader = _FastJsonLoader
+    original = parser.handle_block_type
+
+    def handle_block_type(block_type: str, blocks: Any) -> list[dict[str, Any]]:
+        if block_type == "terraform" and isinstance(blocks, dict):
+            scalars = {k: v for k, v in blocks.items()
+                       if k not in parser.IGNORE_FILED_NAMES and not isinstance(v, (dict, list))}
+            if scalars:
+                rest = {k: v for k, v in blocks.items() if k not in scalars}
+                return original(block_type, rest) + [{k: [v]} for k, v in scalars.items()]
+        if block_type in ("resource", "data") and isinstance(blocks, dict):
+            blocks = {rtype: _without_metadata(named) for rtype, named in blocks.items()}
+        return original(block_type, blocks)
+
+    parser.handle_block_type = handle_block_type
+    _reuse_asteval()
+    _skip_empty_index_search()
+    _installed = True
+
+
+class _FastJsonLoader:
+    """checkov's terraform_json parser reads JSON with the pure-Python YAML loader (for line numbers),
+    which is most of its time. The same documents, line marks included, come from Python's JSON parser
+    where YAML would read the text the same way (`_json_with_lines`), else from libyaml's parser with
+    checkov's loader class; anything that rejects falls back to checkov's own path. Tests keep all
+    three outputs identical."""
+
+    _loader_class = None
+
+    @classmethod
+    def loads(cls, content: str):
+        from checkov.common.parsers.yaml import loader
+
+        doc = _json_with_lines(content)
+        if doc is not None:
+            return [doc]
+        if cls._loader_class is None:
+            cls._loader_class = _c_line_loader(loader.SafeLineLoader)
+        if cls._loader_class is not None:
+            try:
+                return list(yaml.load_all(content, Loader=cls._loader_class))
+            except Exception:
+                pass
+        return loader.loads(content)
+
+
+# A JSON string, a brace outside strings, or (group 1) what YAML 1.1 reads differently from JSON
+# outside strings: numbers with an exponent (strings to YAML unless written with a dot and a signed
+# exponent) and NaN/Infinity. Inside strings, escaped surrogate pairs differ too (JSON joins them
+# into one character), and so does the merge key "<<".
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}]|([0-9][eE]|NaN|Infinity)')
+_SURROGATE_ESCAPE = re.compile(r'\\u[dD][89a-fA-F]')
+
+
+def _json_with_lines(content: str) -> dict | None:
+    """The JSON object in `content` with `__startline__`/`__endline__` on every object, as checkov's
+    SafeLineLoader marks its mappings (the lines of its `{` and `}`); None when YAML could read the
+    text differently, or it is not a JSON object: the caller then takes the YAML path."""
+    if '"<<"' in content or _SURROGATE_ESCAPE.search(content):
+        return None
+    line_starts = [0] + [m.end() for m in re.finditer("\n", content)]
+    opened: list[int] = []
+    spans: list[tuple[int, int]] = []  # (start line, end line) of each object, in the order it closes
+    for match in _JSON_TOKEN.finditer(content):
+        if match.group(1):
+            return None
+        token = match.group()
+        if token == "{":
+            opened.append(match.start())
+        elif token == "}" and opened:
+            spans.append((bisect.bisect_right(line_starts, opened.pop()), bisect.bisect_right(line_starts, match.start())))
+    closing = iter(spans)  # json.loads builds each object when it closes: the same order
+
+    def mark(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        mapping = {}
+        for key, value in pairs:
+            mapping[key] = value
+        mapping["__startline__"], mapping["__endline__"] = next(closing)
+        return mapping
+
+    try:
+        doc = json.loads(content, object_pairs_hook=mark)
+    except (ValueError, StopIteration):
+        return None
+    return doc if isinstance(doc, dict) and next(closing, None) is None else None
+
+
+def _c_line_loader(line_loader):
+    try:
+        from yaml.cyaml import CParser
+    except ImportError:  # PyYAML built without libyaml
+        return None
+
+    class CSafeLineLoader(CParser, line_loader):
+        def __init__(self, stream):
+            CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    return CSafeLineLoader
+
+
+def _without_metadata(named: Any) -> Any:
+    """A resource type's blocks without CDKTF's `//` metadata (construct path, unique id): no check
+    reads it, and checkov would otherwise carry it through the graph as attributes of every resource.
+    Line numbers are kept: they belong to the blocks, not to their keys."""
+    if not isinstance(named, dict):
+        return named
+    return {name: ({k: v for k, v in conf.items() if k != "//"} if isinstance(conf, dict) and "//" in conf else conf)
+            for name, conf in named.items()}
+
+
+def _reuse_asteval() -> None:
+    """checkov builds a new asteval Interpreter for every expression it evaluates (thousands per
+    scan, ~10% of the time). Its symbol table is a shared module-level dict anyway, and `eval`
+    resets the per-run state (errors, start time), so one interpreter per process gives the same
+    results; a test compares scans with and without it."""
+    from checkov.terraform.graph_builder.variable_rendering import safe_eval_functions as sef
+
+    original = sef.get_asteval
+    local = threading.local()  # one per thread, should checkov render in threads (RENDER_VARIABLES_ASYNC)
+
+    def get_asteval():
+        interpreter = getattr(local, "interpreter", None)
+        if interpreter is None:
+            interpreter = local.interpreter = original()
+        interpreter.code_text.clear()  # it keeps every expression for error messages
+        return interpreter
+
+    get_asteval.original = original
+    sef.get_asteval = get_asteval
+
+
+def _skip_empty_index_search() -> None:
+    """When checkov cannot find a referenced name among a block type's vertices, it tries every vertex
+    name for `name[` (instances of count/for_each): a loop over all resources per missed reference,
+    quadratic in the resources of a stack (a million string compares on a 30-model platform stack).
+    CDKTF output has no such instances, so the loop can only come back empty when no vertex name has
+    a '['; then the same empty answer is given without it. A test compares scans with and without."""
+    from checkov.terraform.graph_builder.local_graph import (LEFT_BRACKET, LEFT_BRACKET_WITH_QUOTATION,
+                                                             RIGHT_BRACKET, RIGHT_BRACKET_WITH_QUOTATION,
+                                                             TerraformLocalGraph)
+
+    def get_possible_vertices(self, module, block_type: str, name: str) -> list[int]:
+        names = self.vertices_by_module_dependency_by_name.get(module, {}).get(block_type, {})
+        # Per graph: id(name map) → (the map, its size, whether any name has a '['), redone if it grew.
+        seen = self.__dict__.setdefault("_aegis_bracketed_names", {})
+        known = seen.get(id(names))
+        if known is None or known[0] is not names or known[1] != len(names):
+            known = seen[id(names)] = (names, len(names), any("[" in key for key in names))
+        if known[2]:
+            return get_possible_vertices.original(self, module, block_type, name)
+        return names.get(name, []) or names.get(name.replace(LEFT_BRACKET_WITH_QUOTATION, LEFT_BRACKET)
+                                                .replace(RIGHT_BRACKET_WITH_QUOTATION, RIGHT_BRACKET), [])
+
+    get_possible_vertices.original = TerraformLocalGraph._get_possible_vertices
+    TerraformLocalGraph._get_possible_vertices = get_possible_vertices
+
+
+def with_real_addresses(runner_class):
+    """checkov's terraform_json runner class, giving each Python-check record its real address."""
+
+    class Runner(runner_class):
+        def run_block(self, entities, definition_context, full_file_path, root_folder, report, scanned_file,
+                      block_type, runner_filter=None, entity_context_path_header=None, module_referrer=None):
+            # One entity at a time, so the records it adds can be given their real address.
+            for entity in entities:
+                marks = [len(report.passed_checks), len(report.failed_checks), len(report.skipped_checks)]
+                super().run_block([entity], definition_context, full_file_path, root_folder, report, scanned_file,
+                                  block_type, runner_filter, entity_context_path_header, module_referrer)
+                rtype = next(iter(entity))
+                if block_type == "provider":
+                    alias = (entity[rtype].get("alias") or [None])[0]
+                    address = f"provider.{rtype}" + (f".{alias}" if alias else "")
+                else:
+                    name = next(iter(entity[rtype]))
+                    address = ("data." if block_type == "data" else "") + f"{rtype}.{name}"
+                for records, mark in zip((report.passed_checks, report.failed_checks, report.skipped_checks), marks):
+                    for record in records[mark:]:
+                        record.resource = address
+
+    return Runner
+
+
+@contextmanager
+def collector_frozen() -> Iterator[None]:
+    """What is loaded by now (checkov, its ~2,000 checks) is most of the heap and none of it is garbage:
+    frozen, the cyclic collector stops re-walking it on every collection during the scan, a cost that
+    grew with the size of the stack (~15% of a 30-model platform scan). Unfrozen afterwards."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
