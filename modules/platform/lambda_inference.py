@@ -17,7 +17,7 @@ from modules.naming import LAMBDA_ALIAS
 from modules.platform import lambda_package
 from modules.platform.autoscaling import LAMBDA_PROVISIONED, TargetTracking
 from modules.platform.code_signing import CodeSigning
-from modules.platform.context import PlatformContext
+from modules.platform.context import PlatformContext, ServingDependencies
 from modules.platform.log_group import encrypted_log_group
 from modules.platform.service_roles import ServiceRole
 from modules.platform.settings import ROLE_SUFFIX, ModelSettings
@@ -38,6 +38,13 @@ def metrics_namespace(ctx: PlatformContext) -> str:
 
 
 class LambdaInference(Construct):
+    @classmethod
+    def serve(cls, scope: Construct, construct_id: str, model: ModelSettings,
+              deps: ServingDependencies) -> "LambdaInference":
+        return cls(scope, construct_id, deps.ctx, model, subnet_ids=deps.network.private_subnet_ids,
+                   security_group_id=deps.security_group("lambda").id, asset_path=deps.function_asset().path,
+                   code_signing=deps.code_signing() if model.function.code_signing else None)
+
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings, *,
                  subnet_ids: list[str], security_group_id: str, asset_path: str,
                  code_signing: CodeSigning | None):
@@ -51,7 +58,7 @@ class LambdaInference(Construct):
 
         self.log_group = encrypted_log_group(
             self, "log-group", name=function_log_group_name(self.function_name), kms_key_arn=ctx.keys.audit,
-            retention_days=ctx.log_retention_days, protected=ctx.settings.deletion_protection)
+            retention_days=ctx.log_retention_days, protected=ctx.deletion_protection)
         self.dlq = aws.sqs_queue.SqsQueue(
             self, "dlq", name=n.resource(f"{model.name}-dlq"), kms_master_key_id=ctx.keys.inference,
             kms_data_key_reuse_period_seconds=300, message_retention_seconds=s.dlq_retention_days * 86400,
@@ -139,6 +146,10 @@ class LambdaInference(Construct):
                 resource_id=f"function:{self.function_name}:{LAMBDA_ALIAS}",
                 policy_name=f"{self.function_name}-provisioned-concurrency", scaling=pc,
                 target_value=pc.target_utilization, depends_on=[self.alias])
+
+    def outputs(self) -> dict[str, str]:
+        """Stack outputs of this model, by name suffix."""
+        return {"function-url": self.url.function_url} if self.url is not None else {}
 
     def notification(self):
         """This function's entry in the inference bucket's notification configuration."""
