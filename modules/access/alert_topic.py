@@ -9,6 +9,7 @@ from constructs import Construct
 
 from modules import aws
 from modules.access.settings import AlertSettings
+from modules.grants import deny_insecure_transport
 from modules.iam_doc import document, statement
 from modules.lookups import data_key_arn
 from modules.naming import Naming
@@ -19,8 +20,7 @@ def topic_policy(naming) -> str:
     account = naming.account_id
     same_account = {"StringEquals": {"aws:SourceAccount": account}}
     return document(
-        statement("DenyInsecureTransport", "Deny", "sns:Publish", topic, principal="*",
-                  condition={"Bool": {"aws:SecureTransport": "false"}}),
+        deny_insecure_transport("sns:Publish", topic),
         statement("AlarmsPublish", "Allow", "sns:Publish", topic,
                   principal={"Service": "cloudwatch.amazonaws.com"},
                   condition={**same_account, "ArnLike": {

@@ -16,6 +16,7 @@ from modules import aws
 from modules.access.log_groups import EncryptedLogGroup, LogGroupProps
 from modules.boundary import boundary_arn
 from modules.config import EnvConfig
+from modules.grants import write_log_streams
 from modules.naming import Naming
 from modules.iam_doc import document, statement
 from modules.lookups import data_key_arn
@@ -34,8 +35,7 @@ def delivery_trust(naming) -> str:
 
 
 def delivery_policy(log_group_arn: str) -> str:
-    return document(statement("DeliverTrailEvents", "Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
-                              f"{log_group_arn}:log-stream:*"))
+    return document(write_log_streams("DeliverTrailEvents", log_group_arn))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from cdktf import Fn
 from constructs import Construct
 
 from modules import aws
+from modules.grants import pull_own_image, read_own_model_artifacts, write_log_streams
 from modules.iam_doc import statement
 from modules.platform.alb import ModelLoadBalancer
 from modules.platform.cloudfront import CloudFrontFront
@@ -81,17 +82,10 @@ class GpuFleet(Construct):
             self, "instance-role", naming=n, purpose=f"{model.name}{ROLE_SUFFIX}", service="ec2.amazonaws.com",
             description=f"Instance role of the GPU fleet of model {model.name}", instance_profile=True,
             statements=[
-                statement("ReadOwnModelArtifacts", "Allow", "s3:GetObject", f"{artifacts}/{model.artifact_prefix()}*"),
-                statement("ListOwnModelArtifacts", "Allow", "s3:ListBucket", artifacts,
-                          condition={"StringLike": {"s3:prefix": f"{model.artifact_prefix()}*"}}),
+                *read_own_model_artifacts(artifacts, model.artifact_prefix()),
                 statement("DecryptModelArtifactsAndImage", "Allow", "kms:Decrypt", ctx.keys.model),
-                statement("PullOwnImage", "Allow",
-                          ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                          self.repository.arn),
-                # ecr:GetAuthorizationToken has no resource-level permissions: "*" is the only valid resource.
-                statement("EcrAuthorizationToken", "Allow", "ecr:GetAuthorizationToken", "*"),
-                statement("WriteOwnLogs", "Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
-                          f"{log_group_arn}:log-stream:*"),
+                *pull_own_image(self.repository.arn),
+                write_log_streams("WriteOwnLogs", log_group_arn),
                 statement("MountModelCache", "Allow",
                           ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], storage.file_system.arn,
                           condition={"StringEquals": {"elasticfilesystem:AccessPointArn": storage.access_point.arn}}),

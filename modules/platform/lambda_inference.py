@@ -12,6 +12,7 @@ from cdktf import Fn
 from constructs import Construct
 
 from modules import aws
+from modules.grants import deny_insecure_transport, write_log_streams
 from modules.iam_doc import document, statement
 from modules.naming import LAMBDA_ALIAS
 from modules.platform import lambda_package
@@ -64,9 +65,7 @@ class LambdaInference(Construct):
             kms_data_key_reuse_period_seconds=300, message_retention_seconds=s.dlq_retention_days * 86400,
             tags={"Model": model.name})
         aws.sqs_queue_policy.SqsQueuePolicy(
-            self, "dlq-policy", queue_url=self.dlq.url, policy=document(statement(
-                "DenyInsecureTransport", "Deny", "sqs:*", self.dlq.arn, principal="*",
-                condition={"Bool": {"aws:SecureTransport": "false"}})))
+            self, "dlq-policy", queue_url=self.dlq.url, policy=document(deny_insecure_transport("sqs:*", self.dlq.arn)))
 
         self.role = ServiceRole(
             self, "execution-role", naming=n, purpose=f"{model.name}{ROLE_SUFFIX}", service="lambda.amazonaws.com",
@@ -80,8 +79,7 @@ class LambdaInference(Construct):
                 # S3 SSE-KMS objects, the encrypted environment and the encrypted DLQ.
                 statement("UseInferenceKey", "Allow", ["kms:Decrypt", "kms:GenerateDataKey"], ctx.keys.inference),
                 statement("DeadLetters", "Allow", "sqs:SendMessage", self.dlq.arn),
-                statement("WriteOwnLogs", "Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
-                          f"{ctx.log_group_arn(function_log_group_name(self.function_name))}:log-stream:*"),
+                write_log_streams("WriteOwnLogs", ctx.log_group_arn(function_log_group_name(self.function_name))),
                 # X-Ray and the Describe* calls have no resource-level permissions: "*" is the only valid resource.
                 statement("Tracing", "Allow", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*"),
                 statement("DescribeNetwork", "Allow", ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], "*"),

@@ -13,6 +13,7 @@ from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from modules import aws
+from modules.grants import pull_own_image, read_own_model_artifacts
 from modules.iam_doc import Statement, statement
 from modules.platform.context import PlatformContext
 from modules.platform.log_group import encrypted_log_group
@@ -40,14 +41,8 @@ def execution_statements(ctx: PlatformContext, model: ModelSettings, repository_
     artifacts = ctx.bucket_arn("model-artifacts")
     log_group = ctx.log_group_arn(endpoint_log_group_name(n.model_resource(model.name)))
     statements = [
-        statement("ReadOwnModelArtifacts", "Allow", "s3:GetObject", f"{artifacts}/{model.artifact_prefix()}*"),
-        statement("ListOwnModelArtifacts", "Allow", "s3:ListBucket", artifacts,
-                  condition={"StringLike": {"s3:prefix": f"{model.artifact_prefix()}*"}}),
-        statement("PullOwnImage", "Allow",
-                  ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                  repository_arn),
-        # ecr:GetAuthorizationToken has no resource-level permissions: "*" is the only valid resource.
-        statement("EcrAuthorizationToken", "Allow", "ecr:GetAuthorizationToken", "*"),
+        *read_own_model_artifacts(artifacts, model.artifact_prefix()),
+        *pull_own_image(repository_arn),
         statement("DecryptModelArtifactsAndImage", "Allow", ["kms:Decrypt", "kms:DescribeKey"], ctx.keys.model),
         statement("UseInferenceKey", "Allow",
                   ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],

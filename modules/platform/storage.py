@@ -13,6 +13,7 @@ from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from modules import aws
+from modules.grants import deny_insecure_transport
 from modules.iam_doc import document, statement
 from modules.platform.context import PlatformContext
 from modules.platform.network import Network
@@ -72,8 +73,7 @@ class SharedStorage(Construct):
         aws.efs_file_system_policy.EfsFileSystemPolicy(
             self, "policy", file_system_id=self.file_system.id, bypass_policy_lockout_safety_check=False,
             policy=document(
-                statement("DenyInsecureTransport", "Deny", "elasticfilesystem:*", fs_arn, principal={"AWS": "*"},
-                          condition={"Bool": {"aws:SecureTransport": "false"}}),
+                deny_insecure_transport("elasticfilesystem:*", fs_arn, principal={"AWS": "*"}),
                 statement("DenyMountsOutsideTheAccessPoint", "Deny",
                           ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite",
                            "elasticfilesystem:ClientRootAccess"], fs_arn, principal={"AWS": "*"},
