@@ -63,10 +63,10 @@ class ModelAlarms(Construct):
         self.props = props
         self.naming, self.settings, self.topic_arn = props.naming, props.settings, props.topic_arn
         self.resource = self.naming.model_resource(props.model_name)
-        self.family = KINDS[props.kind].metrics
+        self.source = KINDS[props.kind].metrics  # where CloudWatch publishes the model's health
         self.alarms: dict[str, object] = {}
         self.dimensions: dict[str, str] = {}  # the model's dimensions, set by its alarm set
-        self._ALARM_SETS[self.family.family](self)
+        self._ALARM_SETS[self.source.family](self)
         self.metrics = ModelMetrics(props.model_name, props.kind, self.dimensions)
         self.alarm_names = [self._name(key) for key in self.alarms]
         self.composite_name = self.naming.alarm("model", props.model_name, "health")
@@ -122,8 +122,8 @@ class ModelAlarms(Construct):
     # --- alarm sets, by metric family ----------------------------------------------------------
 
     def _endpoint(self) -> None:
-        s, ns = self.settings, self.family.namespace
-        self.dimensions = dims = self.family.dimensions(self.resource)
+        s, ns = self.settings, self.source.namespace
+        self.dimensions = dims = self.source.dimensions(self.resource)
         self._metric("latency-p99", f"p99 model latency above {s.latency_p99_ms} ms", namespace=ns,
                      metric="ModelLatency", dimensions=dims, extended="p99",
                      threshold=s.latency_p99_ms * 1000)  # ModelLatency is in microseconds
@@ -143,8 +143,8 @@ class ModelAlarms(Construct):
             comparison_operator="LessThanLowerOrGreaterThanUpperThreshold", **self._common())
 
     def _function(self) -> None:
-        s, ns = self.settings, self.family.namespace
-        self.dimensions = dims = self.family.dimensions(self.resource)
+        s, ns = self.settings, self.source.namespace
+        self.dimensions = dims = self.source.dimensions(self.resource)
         self._error_rate("error-rate", f"errors above {s.lambda_errors_percent}% of invocations", ns,
                          "Errors", "Invocations", dims, s.lambda_errors_percent)
         self._metric("throttles", "invocations throttled", namespace=ns, metric="Throttles", dimensions=dims,
@@ -159,11 +159,11 @@ class ModelAlarms(Construct):
                          f"100 * concurrent / {reserved}", s.lambda_concurrency_percent, "Reserved concurrency used %")
 
     def _load_balancer(self) -> None:
-        s, ns = self.settings, self.family.namespace
+        s, ns = self.settings, self.source.namespace
         lb = aws.data_aws_lb.DataAwsLb(self, "alb", name=self.naming.load_balancer(self.props.model_name))
         tg = aws.data_aws_lb_target_group.DataAwsLbTargetGroup(
             self, "target-group", name=self.naming.target_group(self.props.model_name))
-        self.dimensions = lb_dims = self.family.dimensions(lb.arn_suffix)
+        self.dimensions = lb_dims = self.source.dimensions(lb.arn_suffix)
         tg_dims = {**lb_dims, "TargetGroup": tg.arn_suffix}
         self._expression("5xx", f"more than {s.alb_5xx_count} 5XX responses (targets and load balancer)",
                          [self._query("target", ns, "HTTPCode_Target_5XX_Count", lb_dims, "Sum"),
