@@ -6,11 +6,16 @@ per stack; the construct id `kms-<class>` names the class, which the policy chec
 """
 from __future__ import annotations
 
+from cdktf import TerraformStack
+from constructs import Construct
+
 from modules import aws
 
 
-def data_key_arn(stack, key_class: str) -> str:
-    """ARN of the environment's `<class>` data key, via a per-stack `aws_kms_key` lookup."""
+def data_key_arn(scope: Construct, key_class: str) -> str:
+    """ARN of the environment's `<class>` data key, via the `aws_kms_key` lookup of the pillar stack
+    that `scope` is in (created on first use), so a construct needs no stack handed to it for it."""
+    stack = TerraformStack.of(scope)
     construct_id = f"kms-{key_class}"
     existing = stack.node.try_find_child(construct_id)
     if existing is None:

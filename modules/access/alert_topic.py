@@ -3,11 +3,16 @@ AWS services that raise alerts in this account (alarms, EventBridge rules of thi
 Budgets and cost anomaly detection). Subscriptions come from config."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from constructs import Construct
 
 from modules import aws
+from modules.access.settings import AlertSettings
+from modules.grants import deny_insecure_transport
 from modules.iam_doc import document, statement
 from modules.lookups import data_key_arn
+from modules.naming import Naming
 
 
 def topic_policy(naming) -> str:
@@ -15,8 +20,7 @@ def topic_policy(naming) -> str:
     account = naming.account_id
     same_account = {"StringEquals": {"aws:SourceAccount": account}}
     return document(
-        statement("DenyInsecureTransport", "Deny", "sns:Publish", topic, principal="*",
-                  condition={"Bool": {"aws:SecureTransport": "false"}}),
+        deny_insecure_transport("sns:Publish", topic),
         statement("AlarmsPublish", "Allow", "sns:Publish", topic,
                   principal={"Service": "cloudwatch.amazonaws.com"},
                   condition={**same_account, "ArnLike": {
@@ -32,13 +36,25 @@ def topic_policy(naming) -> str:
     )
 
 
+@dataclass(frozen=True)
+class AlertTopicProps:
+    """- `env_name`: in the topic's display name;
+    - `settings`: the subscriptions (`access.alerts`)."""
+
+    naming: Naming
+    env_name: str
+    settings: AlertSettings
+
+
 class AlertTopic(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, stack):
+    """Encrypted with the audit key of the stack it is in."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: AlertTopicProps):
         super().__init__(scope, construct_id)
-        naming, settings = stack.naming, stack.config.access.alerts
+        naming, settings = props.naming, props.settings
         self.topic = aws.sns_topic.SnsTopic(
-            self, "topic", name=naming.alert_topic(), display_name=f"Aegis {stack.config.name} alerts",
-            kms_master_key_id=data_key_arn(stack, "audit"))
+            self, "topic", name=naming.alert_topic(), display_name=f"Aegis {props.env_name} alerts",
+            kms_master_key_id=data_key_arn(self, "audit"))
         self.arn = self.topic.arn
         self.policy = aws.sns_topic_policy.SnsTopicPolicy(self, "policy", arn=self.topic.arn, policy=topic_policy(naming))
         self.subscriptions = [

@@ -4,12 +4,15 @@ routing (access) and Config/Backup activity (governance)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from constructs import Construct
 
 from modules import aws
-from modules.access.model_alarms import SAGEMAKER_VARIANT
+from modules.access.model_alarms import ModelMetrics
 from modules.access.security_alarms import metric_namespace, security_events
+from modules.naming import Naming
+from modules.serving import KINDS
 
 WIDTH = 24  # dashboard grid width
 DAY = 86400
@@ -22,55 +25,53 @@ def _metrics_widget(title: str, metrics: list, region: str, *, stat: str = "Sum"
                            "view": "timeSeries", "metrics": metrics}}
 
 
-def _model_widgets(naming, model, region: str, lb_suffix: str | None) -> list[dict]:
-    name = naming.model_resource(model.name)
-    title = f"Model {model.name} ({model.serving})"
-    if model.serving in ("sagemaker", "sagemaker-serverless"):
-        dims = ["EndpointName", name, "VariantName", SAGEMAKER_VARIANT]
-        return [_metrics_widget(title, [
-            ["AWS/SageMaker", "Invocations", *dims],
-            ["AWS/SageMaker", "Invocation5XXErrors", *dims],
-            ["AWS/SageMaker", "Invocation4XXErrors", *dims],
-            ["AWS/SageMaker", "ModelLatency", *dims, {"stat": "p99", "yAxis": "right"}],
-        ], region)]
-    if model.serving == "lambda":
-        dims = ["FunctionName", name]
-        return [_metrics_widget(title, [
-            ["AWS/Lambda", "Invocations", *dims],
-            ["AWS/Lambda", "Errors", *dims],
-            ["AWS/Lambda", "Throttles", *dims],
-            ["AWS/Lambda", "Duration", *dims, {"stat": "p99", "yAxis": "right"}],
-        ], region)]
-    dims = ["LoadBalancer", lb_suffix]
-    return [_metrics_widget(title, [
-        ["AWS/ApplicationELB", "RequestCount", *dims],
-        ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", *dims],
-        ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", *dims],
-        ["AWS/ApplicationELB", "TargetResponseTime", *dims, {"stat": "p99", "yAxis": "right"}],
+@dataclass(frozen=True)
+class DashboardProps:
+    """- `env_name`, `tier`: the dashboard's heading;
+    - `alarm_arns`: the alarms whose states it shows (sorted, at most 100: CloudWatch's limit);
+    - `models`: each served model's metrics, in config order, one widget each;
+    - `guardduty_rule`: the EventBridge rule that routes GuardDuty findings."""
+
+    naming: Naming
+    env_name: str
+    tier: str
+    alarm_arns: tuple[str, ...]
+    models: tuple[ModelMetrics, ...]
+    guardduty_rule: str
+
+
+def _model_widgets(model: ModelMetrics, region: str) -> list[dict]:
+    """The serving health of one model: traffic and errors, and p99 latency on the right axis."""
+    metrics = KINDS[model.kind].metrics
+    dims = [part for dimension in model.dimensions.items() for part in dimension]
+    *counts, latency = metrics.health
+    return [_metrics_widget(f"Model {model.name} ({model.kind})", [
+        *([metrics.namespace, metric, *dims] for metric in counts),
+        [metrics.namespace, latency, *dims, {"stat": "p99", "yAxis": "right"}],
     ], region)]
 
 
-def dashboard_body(stack, *, alarm_arns: list[str], lb_suffixes: dict[str, str], guardduty_rule: str) -> str:
-    config, naming = stack.config, stack.naming
-    region = config.region
+def dashboard_body(props: DashboardProps) -> str:
+    naming = props.naming
+    region = naming.region
     widgets: list[dict] = [
         {"type": "text", "width": WIDTH, "height": 2, "properties": {
-            "markdown": f"# Aegis {config.name} ({config.tier})\nAlarms notify `{naming.alert_topic()}`."}},
+            "markdown": f"# Aegis {props.env_name} ({props.tier})\nAlarms notify `{naming.alert_topic()}`."}},
         {"type": "alarm", "width": WIDTH, "height": 6, "properties": {
-            "title": "Alarm states", "alarms": sorted(alarm_arns)[:100]}},
+            "title": "Alarm states", "alarms": sorted(props.alarm_arns)[:100]}},
         _metrics_widget("Security events (CloudTrail)", [
             [metric_namespace(naming), "".join(w.capitalize() for w in e.key.split("-"))]
             for e in security_events(naming)], region, width=WIDTH),
     ]
-    for model in config.platform.models:
-        widgets += _model_widgets(naming, model, region, lb_suffixes.get(model.name))
+    for model in props.models:
+        widgets += _model_widgets(model, region)
     widgets += [
         _metrics_widget("Data: bucket size", [
             ["AWS/S3", "BucketSizeBytes", "BucketName", naming.bucket(p), "StorageType", "StandardStorage"]
             for p in ("datasets", "model-artifacts", "inference", "audit")], region, stat="Average", period=DAY),
         _metrics_widget("Access: GuardDuty findings routed", [
-            ["AWS/Events", "MatchedEvents", "RuleName", guardduty_rule],
-            ["AWS/Events", "FailedInvocations", "RuleName", guardduty_rule]], region),
+            ["AWS/Events", "MatchedEvents", "RuleName", props.guardduty_rule],
+            ["AWS/Events", "FailedInvocations", "RuleName", props.guardduty_rule]], region),
         _metrics_widget("Governance: Config and Backup", [
             ["AWS/Config", "ConfigurationItemsRecorded"],
             ["AWS/Backup", "NumberOfBackupJobsCompleted"],
@@ -88,8 +89,8 @@ def dashboard_body(stack, *, alarm_arns: list[str], lb_suffixes: dict[str, str],
 
 
 class Dashboard(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, stack, **body_args):
+    def __init__(self, scope: Construct, construct_id: str, props: DashboardProps):
         super().__init__(scope, construct_id)
-        self.name = stack.naming.resource("overview")
+        self.name = props.naming.resource("overview")
         self.dashboard = aws.cloudwatch_dashboard.CloudwatchDashboard(
-            self, "dashboard", dashboard_name=self.name, dashboard_body=dashboard_body(stack, **body_args))
+            self, "dashboard", dashboard_name=self.name, dashboard_body=dashboard_body(props))

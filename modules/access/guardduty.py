@@ -14,11 +14,13 @@ the rule's region).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from constructs import Construct
 
 from modules import aws
-from modules.access.settings import FINDING_SEVERITY
+from modules.access.settings import FINDING_SEVERITY, GuardDutySettings
+from modules.naming import Naming
 from modules.boundary import boundary_arn
 from modules.iam_doc import document, statement
 from policies.suppress import suppress
@@ -46,10 +48,24 @@ def forwarder_policy(bus_arn: str) -> str:
     return document(statement("PutEventsOnThePrimaryBus", "Allow", "events:PutEvents", bus_arn))
 
 
+@dataclass(frozen=True)
+class ThreatDetectionProps:
+    """- `settings`: severity threshold, publishing frequency, runtime monitoring (`access.guardduty`);
+    - `topic_arn`: the alert topic findings go to."""
+
+    naming: Naming
+    settings: GuardDutySettings
+    topic_arn: str
+
+
 class ThreatDetection(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, stack, topic_arn: str, topic_dependency=None):
+    def __init__(self, scope: Construct, construct_id: str, props: ThreatDetectionProps, *,
+                 topic_dependency=None, dr_provider=None):
+        """`topic_dependency`: what must exist before findings can be published to the topic (its
+        policy). `dr_provider`: the DR region's provider; given when the environment uses its DR
+        region (replication on), a second detector watches the replicas there."""
         super().__init__(scope, construct_id)
-        naming, settings = stack.naming, stack.config.access.guardduty
+        naming, settings, topic_arn = props.naming, props.settings, props.topic_arn
         self.settings = settings
         self.detector, self.features = self._detector("")
         self.rule_name = naming.resource("guardduty-findings")
@@ -60,8 +76,8 @@ class ThreatDetection(Construct):
         self.target = aws.cloudwatch_event_target.CloudwatchEventTarget(
             self, "findings-to-alerts", rule=self.rule.name, target_id="alert-topic", arn=topic_arn,
             depends_on=[topic_dependency] if topic_dependency is not None else None)
-        if stack.config.data.replication.enabled:
-            self._dr_region(stack)
+        if dr_provider is not None:
+            self._dr_region(naming, dr_provider)
 
     def _detector(self, suffix: str, provider=None):
         detector = aws.guardduty_detector.GuarddutyDetector(
@@ -84,23 +100,21 @@ class ThreatDetection(Construct):
                                           for a in RUNTIME_AGENTS], provider=provider)
         return detector, features
 
-    def _dr_region(self, stack) -> None:
-        naming, config = stack.naming, stack.config
-        provider = stack.dr_provider
+    def _dr_region(self, naming: Naming, provider) -> None:
         self.dr_detector, self.dr_features = self._detector("-dr", provider)
         self.dr_rule_name = naming.resource("guardduty-findings-dr")
-        rule_arn = f"arn:aws:events:{config.dr_region}:{config.account_id}:rule/{self.dr_rule_name}"
-        self.primary_bus_arn = f"arn:aws:events:{config.region}:{config.account_id}:event-bus/default"
+        rule_arn = f"arn:aws:events:{naming.dr_region}:{naming.account_id}:rule/{self.dr_rule_name}"
+        self.primary_bus_arn = f"arn:aws:events:{naming.region}:{naming.account_id}:event-bus/default"
         self.forwarder = aws.iam_role.IamRole(
             self, "forwarder-role", name=naming.role("guardduty-forwarder"),
-            description=f"EventBridge forwards {config.dr_region} GuardDuty findings to {config.region}",
+            description=f"EventBridge forwards {naming.dr_region} GuardDuty findings to {naming.region}",
             assume_role_policy=forwarder_trust(naming, rule_arn), permissions_boundary=boundary_arn(naming))
         policy = aws.iam_role_policy.IamRolePolicy(
             self, "forwarder-policy", name="put-events-primary-bus", role=self.forwarder.id,
             policy=forwarder_policy(self.primary_bus_arn))
         self.dr_rule = aws.cloudwatch_event_rule.CloudwatchEventRule(
             self, "findings-rule-dr", name=self.dr_rule_name, provider=provider,
-            description=f"GuardDuty findings of {config.dr_region} to the {config.region} bus (and the alert topic)",
+            description=f"GuardDuty findings of {naming.dr_region} to the {naming.region} bus (and the alert topic)",
             event_pattern=findings_pattern(self.settings.finding_min_severity), state="ENABLED")
         aws.cloudwatch_event_target.CloudwatchEventTarget(
             self, "findings-to-primary-bus", rule=self.dr_rule.name, target_id="primary-bus",

@@ -1,46 +1,85 @@
-"""Per-model alarms, by serving kind, and one composite alarm per model. All notify the alert topic.
+"""Per-model alarms, by the metric family of the model's serving kind (modules/serving.py), and one
+composite alarm per model. All notify the alert topic.
 
-- SageMaker (real-time and serverless): p99 ModelLatency, 5XX and 4XX error rates, and
+- SageMaker endpoints (real-time and serverless): p99 ModelLatency, 5XX and 4XX error rates, and
   invocations outside an anomaly-detection band.
-- Lambda: error rate, throttles, p99 duration, concurrency against the reserved concurrency.
-- EC2 fleet behind an ALB: 5XX count, p99 target response time, unhealthy hosts. The ALB and target
+- Lambda functions: error rate, throttles, p99 duration, concurrency against the reserved concurrency.
+- EC2 fleets behind an ALB: 5XX count, p99 target response time, unhealthy hosts. The ALB and target
   group are found by their conventional names (`data "aws_lb"`, `data "aws_lb_target_group"`), so
   no cross-stack reference is needed.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Mapping
+
 from constructs import Construct
 
 from modules import aws
-from modules.platform.sagemaker_base import VARIANT as SAGEMAKER_VARIANT  # the platform's production variant
+from modules.access.settings import ModelAlarmSettings
+from modules.config import EnvConfig
+from modules.naming import Naming
+from modules.serving import KINDS
+
+
+@dataclass(frozen=True)
+class ModelMetrics:
+    """Where one model's serving health is published: its serving kind and CloudWatch dimensions."""
+
+    name: str
+    kind: str
+    dimensions: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ModelAlarmsProps:
+    """- `settings`: thresholds, periods and datapoints (`access.model_alarms`);
+    - `kind`: the model's serving kind, which picks the alarm set;
+    - `reserved_concurrency`: a Lambda model's reserved concurrency (None: the model sets none, the
+      settings' `lambda_reserved_concurrency` applies);
+    - `env_name`: named in the composite alarm's description."""
+
+    naming: Naming
+    env_name: str
+    settings: ModelAlarmSettings
+    model_name: str
+    kind: str
+    topic_arn: str
+    reserved_concurrency: int | None = None
+
+    @classmethod
+    def per_model(cls, config: EnvConfig, topic_arn: str) -> list["ModelAlarmsProps"]:
+        """One for each model of the environment, in config order."""
+        naming = Naming.of(config)
+        return [cls(naming=naming, env_name=config.name, settings=config.access.model_alarms, model_name=m.name,
+                    kind=m.serving, topic_arn=topic_arn,
+                    reserved_concurrency=m.function.reserved_concurrency if m.function else None)
+                for m in config.platform.models]
 
 
 class ModelAlarms(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, stack, model, topic_arn: str):
+    def __init__(self, scope: Construct, construct_id: str, props: ModelAlarmsProps):
         super().__init__(scope, construct_id)
-        self.naming, self.settings = stack.naming, stack.config.access.model_alarms
-        self.model, self.topic_arn = model, topic_arn
-        self.resource = self.naming.model_resource(model.name)
+        self.props = props
+        self.naming, self.settings, self.topic_arn = props.naming, props.settings, props.topic_arn
+        self.resource = self.naming.model_resource(props.model_name)
+        self.source = KINDS[props.kind].metrics  # where CloudWatch publishes the model's health
         self.alarms: dict[str, object] = {}
-        self.lb_suffix: str | None = None
-        if model.serving in ("sagemaker", "sagemaker-serverless"):
-            self._sagemaker()
-        elif model.serving == "lambda":
-            self._lambda()
-        else:
-            self._fleet()
+        self.dimensions: dict[str, str] = {}  # the model's dimensions, set by its alarm set
+        self._ALARM_SETS[self.source.family](self)
+        self.metrics = ModelMetrics(props.model_name, props.kind, self.dimensions)
         self.alarm_names = [self._name(key) for key in self.alarms]
-        self.composite_name = self.naming.alarm("model", model.name, "health")
+        self.composite_name = self.naming.alarm("model", props.model_name, "health")
         self.composite = aws.cloudwatch_composite_alarm.CloudwatchCompositeAlarm(
             self, "health", alarm_name=self.composite_name,
-            alarm_description=f"Any alarm of model {model.name} ({model.serving}) in {stack.config.name}",
+            alarm_description=f"Any alarm of model {props.model_name} ({props.kind}) in {props.env_name}",
             alarm_rule=" OR ".join(f'ALARM("{n}")' for n in self.alarm_names),
-            alarm_actions=[topic_arn], ok_actions=[topic_arn], depends_on=list(self.alarms.values()))
+            alarm_actions=[self.topic_arn], ok_actions=[self.topic_arn], depends_on=list(self.alarms.values()))
 
     # --- helpers ---------------------------------------------------------------------------------
 
     def _name(self, key: str) -> str:
-        return self.naming.alarm("model", self.model.name, key)
+        return self.naming.alarm("model", self.props.model_name, key)
 
     def _common(self) -> dict:
         s = self.settings
@@ -80,11 +119,11 @@ class ModelAlarms(Construct):
                           self._query("total", namespace, total, dims, "Sum")],
                          "IF(total > 0, 100 * errors / total, 0)", threshold, f"{errors} %")
 
-    # --- serving kinds ---------------------------------------------------------------------------
+    # --- alarm sets, by metric family ----------------------------------------------------------
 
-    def _sagemaker(self) -> None:
-        s, ns = self.settings, "AWS/SageMaker"
-        dims = {"EndpointName": self.resource, "VariantName": SAGEMAKER_VARIANT}
+    def _endpoint(self) -> None:
+        s, ns = self.settings, self.source.namespace
+        self.dimensions = dims = self.source.dimensions(self.resource)
         self._metric("latency-p99", f"p99 model latency above {s.latency_p99_ms} ms", namespace=ns,
                      metric="ModelLatency", dimensions=dims, extended="p99",
                      threshold=s.latency_p99_ms * 1000)  # ModelLatency is in microseconds
@@ -103,28 +142,29 @@ class ModelAlarms(Construct):
             metric_query=[invocations, band], threshold_metric_id="band",
             comparison_operator="LessThanLowerOrGreaterThanUpperThreshold", **self._common())
 
-    def _lambda(self) -> None:
-        s, ns = self.settings, "AWS/Lambda"
-        dims = {"FunctionName": self.resource}
+    def _function(self) -> None:
+        s, ns = self.settings, self.source.namespace
+        self.dimensions = dims = self.source.dimensions(self.resource)
         self._error_rate("error-rate", f"errors above {s.lambda_errors_percent}% of invocations", ns,
                          "Errors", "Invocations", dims, s.lambda_errors_percent)
         self._metric("throttles", "invocations throttled", namespace=ns, metric="Throttles", dimensions=dims,
                      statistic="Sum", threshold=0)
         self._metric("duration-p99", f"p99 duration above {s.lambda_duration_p99_ms} ms", namespace=ns,
                      metric="Duration", dimensions=dims, extended="p99", threshold=s.lambda_duration_p99_ms)
-        reserved = self.model.function.reserved_concurrency if self.model.function else s.lambda_reserved_concurrency
+        reserved = self.props.reserved_concurrency
+        if reserved is None:
+            reserved = s.lambda_reserved_concurrency
         self._expression("concurrency", f"concurrency above {s.lambda_concurrency_percent:g}% of the reserved {reserved}",
                          [self._query("concurrent", ns, "ConcurrentExecutions", dims, "Maximum")],
                          f"100 * concurrent / {reserved}", s.lambda_concurrency_percent, "Reserved concurrency used %")
 
-    def _fleet(self) -> None:
-        s, ns = self.settings, "AWS/ApplicationELB"
-        lb = aws.data_aws_lb.DataAwsLb(self, "alb", name=self.naming.load_balancer(self.model.name))
+    def _load_balancer(self) -> None:
+        s, ns = self.settings, self.source.namespace
+        lb = aws.data_aws_lb.DataAwsLb(self, "alb", name=self.naming.load_balancer(self.props.model_name))
         tg = aws.data_aws_lb_target_group.DataAwsLbTargetGroup(
-            self, "target-group", name=self.naming.target_group(self.model.name))
-        self.lb_suffix = lb.arn_suffix
-        lb_dims = {"LoadBalancer": lb.arn_suffix}
-        tg_dims = {"LoadBalancer": lb.arn_suffix, "TargetGroup": tg.arn_suffix}
+            self, "target-group", name=self.naming.target_group(self.props.model_name))
+        self.dimensions = lb_dims = self.source.dimensions(lb.arn_suffix)
+        tg_dims = {**lb_dims, "TargetGroup": tg.arn_suffix}
         self._expression("5xx", f"more than {s.alb_5xx_count} 5XX responses (targets and load balancer)",
                          [self._query("target", ns, "HTTPCode_Target_5XX_Count", lb_dims, "Sum"),
                           self._query("elb", ns, "HTTPCode_ELB_5XX_Count", lb_dims, "Sum")],
@@ -134,3 +174,5 @@ class ModelAlarms(Construct):
                      threshold=s.target_response_time_p99_s)
         self._metric("unhealthy-hosts", "unhealthy targets behind the load balancer", namespace=ns,
                      metric="UnHealthyHostCount", dimensions=tg_dims, statistic="Maximum", threshold=0)
+
+    _ALARM_SETS = {"endpoint": _endpoint, "function": _function, "load-balancer": _load_balancer}

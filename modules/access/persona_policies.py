@@ -16,11 +16,11 @@ from modules.access.settings import PERSONAS
 from modules.boundary import DEPLOY_ACTIONS
 from modules.config import EnvConfig
 from modules.iam_doc import Statement, document, statement
-from modules.naming import LAMBDA_ALIAS, Naming  # the platform serves Lambda models through this alias
+from modules.naming import Naming
+from modules.serving import KINDS, invoke_actions, invoke_grants
 
-
-INVOKE_ACTIONS = ("lambda:InvokeFunction", "lambda:InvokeFunctionUrl", "sagemaker:InvokeEndpoint",
-                  "sagemaker:InvokeEndpointWithResponseStream")
+# Whatever invokes a model of any serving kind (modules/serving.py).
+INVOKE_ACTIONS = invoke_actions()
 KMS_USE = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
 
 
@@ -80,18 +80,16 @@ class EnvArns:
             "StringEquals": {"kms:ViaService": sorted(f"{s}.{self.region}.amazonaws.com" for s in via)},
         }
 
-    def invocable(self) -> tuple[list[str], list[str], list[str]]:
-        """(SageMaker endpoint ARNs, Lambda alias ARNs, alias ARNs with an IAM-auth function URL)."""
-        endpoints, functions, urls = [], [], []
+    def invocable(self) -> dict[str, list[str]]:
+        """Invoke grant (by Sid) → the sorted ARNs it covers: what each model's serving kind lets callers
+        invoke (SageMaker endpoints, Lambda `live` aliases, those of them with an IAM-auth function URL)."""
+        resources: dict[str, list[str]] = {grant.sid: [] for grant in invoke_grants()}
         for model in self.config.platform.models:
-            if model.serving in ("sagemaker", "sagemaker-serverless"):
-                endpoints.append(self.naming.endpoint_arn(model.name))
-            elif model.serving == "lambda":
-                alias = f"{self.naming.function_arn(model.name)}:{LAMBDA_ALIAS}"
-                functions.append(alias)
-                if model.function is not None and model.function.function_url:
-                    urls.append(alias)
-        return sorted(endpoints), sorted(functions), sorted(urls)
+            for grant in KINDS[model.serving].invoke:
+                arn = grant.resource(self.naming, model)
+                if arn is not None:
+                    resources[grant.sid].append(arn)
+        return {sid: sorted(arns) for sid, arns in resources.items()}
 
 
 def _allow(sid: str, actions, resources, condition: dict | None = None) -> Statement:
@@ -348,17 +346,9 @@ def data_scientist(arns: EnvArns) -> list[Statement]:
 
 def app_invoker(arns: EnvArns) -> list[Statement] | None:
     """Only invokes this environment's endpoints and functions (through the `live` alias)."""
-    endpoints, functions, urls = arns.invocable()
-    statements: list[Statement] = []
-    if endpoints:
-        statements.append(_allow("InvokeEndpoints", ["sagemaker:InvokeEndpoint",
-                                                     "sagemaker:InvokeEndpointWithResponseStream"], endpoints))
-    if functions:
-        statements.append(_allow("InvokeFunctions", ["lambda:InvokeFunction"], functions))
-    if urls:
-        # The platform's function URLs (on the live alias) use AWS_IAM auth; never an open URL.
-        statements.append(_allow("InvokeFunctionUrls", ["lambda:InvokeFunctionUrl"], urls,
-                                 {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}}))
+    invocable = arns.invocable()
+    statements: list[Statement] = [_allow(grant.sid, grant.actions, invocable[grant.sid], grant.condition)
+                                   for grant in invoke_grants() if invocable[grant.sid]]
     # Whatever is attached later, this role can do nothing but invoke.
     statements.append(_deny("DenyEverythingButInvoke", list(INVOKE_ACTIONS), "*", not_actions=True))
     return statements

@@ -8,12 +8,15 @@ Two SCPs (an account or OU holds at most five, FullAWSAccess included):
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from constructs import Construct
 
 from modules import aws
 from modules.boundary import GLOBAL_SERVICES
 from modules.config import EnvConfig
 from modules.iam_doc import document, statement
+from modules.naming import Naming
 
 DISABLE_ACTIONS = (
     "cloudtrail:DeleteTrail", "cloudtrail:StopLogging",
@@ -36,37 +39,55 @@ REGION_EXEMPT = tuple(sorted(set(GLOBAL_SERVICES) | {"account:*", "health:*", "r
                                                        "trustedadvisor:*", "waf:*"}))
 
 
-def guardrails_document(config: EnvConfig) -> str:
+@dataclass(frozen=True)
+class ScpProps:
+    """- `deployer_role_arn`: the only principal that may reconfigure the security services;
+    - `allowed_regions`: where requests may go (`access.organization.allowed_regions`, by default
+      the environment's region and DR region);
+    - `target_ids`: the root, OUs or accounts both SCPs attach to."""
+
+    naming: Naming
+    deployer_role_arn: str
+    allowed_regions: tuple[str, ...]
+    target_ids: tuple[str, ...]
+
+    @classmethod
+    def of(cls, config: EnvConfig) -> "ScpProps":
+        return cls(naming=Naming.of(config), deployer_role_arn=config.deployer_role_arn,
+                   allowed_regions=tuple(config.access.allowed_regions(config.region, config.dr_region)),
+                   target_ids=tuple(config.access.organization.target_ids))
+
+
+def guardrails_document(props: ScpProps) -> str:
     return document(
         statement("DenyDisablingSecurityServices", "Deny", list(DISABLE_ACTIONS), "*"),
         statement("DenyReconfiguringSecurityServicesExceptDeployer", "Deny", list(RECONFIGURE_ACTIONS), "*",
-                  condition={"ArnNotLike": {"aws:PrincipalArn": config.deployer_role_arn}}),
+                  condition={"ArnNotLike": {"aws:PrincipalArn": props.deployer_role_arn}}),
         statement("DenyKeyDisablingAndDeletion", "Deny", list(KEY_ACTIONS), "*"),
         statement("DenyLeavingOrganization", "Deny", "organizations:LeaveOrganization", "*"),
     )
 
 
-def region_document(config: EnvConfig) -> str:
-    regions = config.access.allowed_regions(config.region, config.dr_region)
+def region_document(props: ScpProps) -> str:
     return document(statement("DenyOutsideAllowedRegions", "Deny", list(REGION_EXEMPT), "*", not_actions=True,
-                              condition={"StringNotEquals": {"aws:RequestedRegion": regions}}))
+                              condition={"StringNotEquals": {"aws:RequestedRegion": list(props.allowed_regions)}}))
 
 
 class ServiceControlPolicies(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, stack):
+    def __init__(self, scope: Construct, construct_id: str, props: ScpProps):
         super().__init__(scope, construct_id)
-        config, naming = stack.config, stack.naming
+        naming = props.naming
         self.policies = {
             "guardrails": aws.organizations_policy.OrganizationsPolicy(
                 self, "guardrails", name=naming.resource("scp-guardrails"), type="SERVICE_CONTROL_POLICY",
                 description="Keep CloudTrail, GuardDuty, Config, Security Hub and KMS keys on; stay in the org",
-                content=guardrails_document(config)),
+                content=guardrails_document(props)),
             "regions": aws.organizations_policy.OrganizationsPolicy(
                 self, "regions", name=naming.resource("scp-regions"), type="SERVICE_CONTROL_POLICY",
                 description="Only the allowed regions (global services exempt)",
-                content=region_document(config)),
+                content=region_document(props)),
         }
         for key, policy in self.policies.items():
-            for target in config.access.organization.target_ids:
+            for target in props.target_ids:
                 aws.organizations_policy_attachment.OrganizationsPolicyAttachment(
                     self, f"{key}-{target}", policy_id=policy.id, target_id=target)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from modules import aws
+from modules.naming import Naming
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,21 @@ def metric_namespace(naming) -> str:
     return f"Aegis/{naming.env}/Security"
 
 
+@dataclass(frozen=True)
+class SecurityAlarmsProps:
+    """- `env_name`: named in every alarm's description;
+    - `topic_arn`: the alert topic every alarm notifies."""
+
+    naming: Naming
+    env_name: str
+    topic_arn: str
+
+
 class SecurityAlarms(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, stack, log_group, topic_arn: str):
+    def __init__(self, scope: Construct, construct_id: str, props: SecurityAlarmsProps, *, log_group):
+        """`log_group`: the trail's `EncryptedLogGroup`, which the metric filters read."""
         super().__init__(scope, construct_id)
-        naming = stack.naming
+        naming = props.naming
         f = aws.cloudwatch_log_metric_filter
         self.alarms = {}
         self.alarm_names = {}
@@ -89,8 +101,8 @@ class SecurityAlarms(Construct):
             self.alarm_names[event.key] = naming.alarm("security", event.key)
             self.alarms[event.key] = aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
                 self, f"{event.key}-alarm", alarm_name=self.alarm_names[event.key],
-                alarm_description=f"{event.description} in {stack.config.name} (CloudTrail metric filter)",
+                alarm_description=f"{event.description} in {props.env_name} (CloudTrail metric filter)",
                 namespace=metric_namespace(naming), metric_name=metric, statistic="Sum", period=300,
                 evaluation_periods=1, threshold=1, comparison_operator="GreaterThanOrEqualToThreshold",
-                treat_missing_data="notBreaching", alarm_actions=[topic_arn],
+                treat_missing_data="notBreaching", alarm_actions=[props.topic_arn],
                 depends_on=[metric_filter])

@@ -10,14 +10,14 @@ from __future__ import annotations
 from cdktf import TerraformOutput
 from constructs import Construct
 
-from modules.access.alert_topic import AlertTopic
-from modules.access.dashboard import Dashboard
-from modules.access.guardduty import ThreatDetection
-from modules.access.model_alarms import ModelAlarms
+from modules.access.alert_topic import AlertTopic, AlertTopicProps
+from modules.access.dashboard import Dashboard, DashboardProps
+from modules.access.guardduty import ThreatDetection, ThreatDetectionProps
+from modules.access.model_alarms import ModelAlarms, ModelAlarmsProps
 from modules.access.personas import PersonaRoles
-from modules.access.scps import ServiceControlPolicies
-from modules.access.security_alarms import SecurityAlarms
-from modules.access.trail import Trail
+from modules.access.scps import ScpProps, ServiceControlPolicies
+from modules.access.security_alarms import SecurityAlarms, SecurityAlarmsProps
+from modules.access.trail import Trail, TrailProps
 from modules.config import EnvConfig
 from modules.pillar_stack import PillarStack
 
@@ -25,25 +25,28 @@ from modules.pillar_stack import PillarStack
 class AccessStack(PillarStack):
     def __init__(self, scope: Construct, config: EnvConfig):
         super().__init__(scope, config, "access")
-        naming = self.naming
+        naming, settings = self.naming, config.access
         self.personas = PersonaRoles(self, "personas", config=config)
-        self.alerts = AlertTopic(self, "alerts", stack=self)
+        self.alerts = AlertTopic(self, "alerts", AlertTopicProps(naming, config.name, settings.alerts))
         topic = self.alerts.arn
-        self.trail = Trail(self, "trail", stack=self)
-        self.security_alarms = SecurityAlarms(self, "security-alarms", stack=self, log_group=self.trail.logs,
-                                              topic_arn=topic)
-        self.model_alarms = {m.name: ModelAlarms(self, f"model-{m.name}", stack=self, model=m, topic_arn=topic)
-                             for m in config.platform.models}
-        self.threat_detection = ThreatDetection(self, "guardduty", stack=self, topic_arn=topic,
-                                                topic_dependency=self.alerts.policy)
-        if config.access.organization.manage_scps:
-            self.scps = ServiceControlPolicies(self, "scps", stack=self)
+        self.trail = Trail(self, "trail", TrailProps.of(config))
+        self.security_alarms = SecurityAlarms(self, "security-alarms", SecurityAlarmsProps(naming, config.name, topic),
+                                              log_group=self.trail.logs)
+        self.model_alarms = {p.model_name: ModelAlarms(self, f"model-{p.model_name}", p)
+                             for p in ModelAlarmsProps.per_model(config, topic)}
+        self.threat_detection = ThreatDetection(
+            self, "guardduty", ThreatDetectionProps(naming, settings.guardduty, topic),
+            topic_dependency=self.alerts.policy,
+            dr_provider=self.dr_provider if config.data.replication.enabled else None)
+        if settings.organization.manage_scps:
+            self.scps = ServiceControlPolicies(self, "scps", ScpProps.of(config))
 
         alarm_arns = [naming.alarm_arn(n) for n in self.security_alarms.alarm_names.values()]
         alarm_arns += [naming.alarm_arn(m.composite_name) for m in self.model_alarms.values()]
-        self.dashboard = Dashboard(
-            self, "dashboard", stack=self, alarm_arns=alarm_arns, guardduty_rule=self.threat_detection.rule_name,
-            lb_suffixes={name: m.lb_suffix for name, m in self.model_alarms.items() if m.lb_suffix})
+        self.dashboard = Dashboard(self, "dashboard", DashboardProps(
+            naming, config.name, config.tier, alarm_arns=tuple(alarm_arns),
+            models=tuple(m.metrics for m in self.model_alarms.values()),
+            guardduty_rule=self.threat_detection.rule_name))
 
         TerraformOutput(self, "alert-topic-arn", value=topic, description="SNS topic every alarm notifies")
         TerraformOutput(self, "trail-arn", value=self.trail.trail.arn)

@@ -8,11 +8,16 @@ Insights (API call and error rate) where the config turns them on (always in pro
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from constructs import Construct
 
 from modules import aws
-from modules.access.log_groups import EncryptedLogGroup
+from modules.access.log_groups import EncryptedLogGroup, LogGroupProps
 from modules.boundary import boundary_arn
+from modules.config import EnvConfig
+from modules.grants import write_log_streams
+from modules.naming import Naming
 from modules.iam_doc import document, statement
 from modules.lookups import data_key_arn
 from policies.suppress import suppress
@@ -30,20 +35,43 @@ def delivery_trust(naming) -> str:
 
 
 def delivery_policy(log_group_arn: str) -> str:
-    return document(statement("DeliverTrailEvents", "Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
-                              f"{log_group_arn}:log-stream:*"))
+    return document(write_log_streams("DeliverTrailEvents", log_group_arn))
+
+
+@dataclass(frozen=True)
+class TrailProps:
+    """- `env_name`: named in the delivery role's description;
+    - `log_group`: the log group the trail streams to (for the security metric filters);
+    - `lambda_data_events`: record invocations of this environment's functions (`access.trail`);
+    - `insights`: API call and error rate Insights (`access.trail.insights`, default on in prod)."""
+
+    naming: Naming
+    env_name: str
+    log_group: LogGroupProps
+    lambda_data_events: bool
+    insights: bool
+
+    @classmethod
+    def of(cls, config: EnvConfig) -> "TrailProps":
+        naming = Naming.of(config)
+        return cls(naming=naming, env_name=config.name,
+                   log_group=LogGroupProps.of(config, naming.log_group("cloudtrail")),
+                   lambda_data_events=config.access.trail.lambda_data_events,
+                   insights=config.access.insights_enabled(config.tier))
 
 
 class Trail(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, stack):
+    """Encrypted with the audit key of the stack it is in."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: TrailProps):
         super().__init__(scope, construct_id)
-        config, naming = stack.config, stack.naming
+        naming = props.naming
         m = aws.cloudtrail
         self.name = naming.resource("trail")
-        self.logs = EncryptedLogGroup(self, "log-group", stack=stack, name=naming.log_group("cloudtrail"))
+        self.logs = EncryptedLogGroup(self, "log-group", props.log_group)
         self.role = aws.iam_role.IamRole(
             self, "delivery-role", name=naming.role("cloudtrail-logs"),
-            description=f"CloudTrail delivery into the {config.name} trail log group",
+            description=f"CloudTrail delivery into the {props.env_name} trail log group",
             assume_role_policy=delivery_trust(naming), permissions_boundary=boundary_arn(naming))
         self.policy = aws.iam_role_policy.IamRolePolicy(self, "delivery-policy", name="deliver-trail-events", role=self.role.id,
                                           policy=delivery_policy(self.logs.arn))
@@ -58,7 +86,7 @@ class Trail(Construct):
                 m.CloudtrailAdvancedEventSelectorFieldSelector(
                     field="resources.ARN", starts_with=[f"{naming.bucket_arn(p)}/" for p in DATA_EVENT_BUCKETS]),
             ]))
-        if config.access.trail.lambda_data_events:
+        if props.lambda_data_events:
             selectors.append(m.CloudtrailAdvancedEventSelector(
                 name="Lambda invocations", field_selector=[
                     m.CloudtrailAdvancedEventSelectorFieldSelector(field="eventCategory", equal_to=["Data"]),
@@ -66,15 +94,14 @@ class Trail(Construct):
                         field="resources.type", equal_to=["AWS::Lambda::Function"]),
                     m.CloudtrailAdvancedEventSelectorFieldSelector(
                         field="resources.ARN",
-                        starts_with=[f"arn:aws:lambda:{config.region}:{config.account_id}:function:{naming.prefix}-"]),
+                        starts_with=[f"arn:aws:lambda:{naming.region}:{naming.account_id}:function:{naming.prefix}-"]),
                 ]))
-        insights = [m.CloudtrailInsightSelector(insight_type=t) for t in INSIGHT_TYPES] \
-            if config.access.insights_enabled(config.tier) else None
+        insights = [m.CloudtrailInsightSelector(insight_type=t) for t in INSIGHT_TYPES] if props.insights else None
 
         self.trail = m.Cloudtrail(
             self, "trail", name=self.name,
             s3_bucket_name=naming.bucket("audit"), s3_key_prefix=TRAIL_PREFIX,
-            kms_key_id=data_key_arn(stack, "audit"),
+            kms_key_id=data_key_arn(self, "audit"),
             is_multi_region_trail=True, include_global_service_events=True,
             enable_log_file_validation=True, enable_logging=True,
             cloud_watch_logs_group_arn=f"{self.logs.arn}:*", cloud_watch_logs_role_arn=self.role.arn,

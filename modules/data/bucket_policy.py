@@ -2,14 +2,14 @@
 plus narrowly-scoped grants for the AWS services that deliver into a bucket."""
 from __future__ import annotations
 
+from modules.grants import deny_insecure_transport
 from modules.iam_doc import Statement, statement
 
 
 def transport_and_encryption_denies(bucket_arn: str, kms_key_arn: str | None) -> list[Statement]:
     objects = f"{bucket_arn}/*"
     denies = [
-        statement("DenyInsecureTransport", "Deny", "s3:*", [bucket_arn, objects], principal="*",
-                  condition={"Bool": {"aws:SecureTransport": "false"}}),
+        deny_insecure_transport("s3:*", [bucket_arn, objects]),
         statement("DenyOutdatedTls", "Deny", "s3:*", [bucket_arn, objects], principal="*",
                   condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}}),
     ]

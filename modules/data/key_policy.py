@@ -7,14 +7,10 @@ that encrypt directly (CloudTrail, CloudWatch Logs, alarm and event publishers) 
 """
 from __future__ import annotations
 
+from modules.grants import key_administration, logs_may_encrypt
 from modules.iam_doc import Statement, document, statement
 from modules.naming import Naming
 
-ADMIN_ACTIONS = [
-    "kms:CancelKeyDeletion", "kms:Create*", "kms:Delete*", "kms:Describe*", "kms:Disable*",
-    "kms:Enable*", "kms:Get*", "kms:List*", "kms:Put*", "kms:Revoke*", "kms:ScheduleKeyDeletion",
-    "kms:TagResource", "kms:UntagResource", "kms:Update*",
-]
 USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
 GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
 
@@ -39,8 +35,7 @@ def key_policy(naming: Naming, key_class: str, key_admin_arn: str, region: str |
     region = region or naming.region
     account = naming.account_id
     statements: list[Statement] = [
-        statement("AccountAdmin", "Allow", "kms:*", "*", principal={"AWS": naming.account_root}),
-        statement("KeyAdministrators", "Allow", ADMIN_ACTIONS, "*", principal={"AWS": key_admin_arn}),
+        *key_administration(naming.account_root, key_admin_arn),
         statement("EnvironmentRolesViaServices", "Allow", USE_ACTIONS, "*",
                   principal={"AWS": naming.account_root},
                   condition={
@@ -93,11 +88,7 @@ def _audit_service_statements(naming: Naming, region: str) -> list[Statement]:
         statement("CloudTrailDescribeKey", "Allow", "kms:DescribeKey", "*",
                   principal={"Service": "cloudtrail.amazonaws.com"},
                   condition={"StringEquals": {"aws:SourceArn": naming.trail_arn()}}),
-        statement("CloudWatchLogsEncrypt", "Allow",
-                  ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"], "*",
-                  principal={"Service": f"logs.{region}.amazonaws.com"},
-                  condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
-                                         f"arn:aws:logs:{region}:{account}:log-group:*"}}),
+        logs_may_encrypt(region, account),
         statement("AlertPublishers", "Allow", ["kms:Decrypt", "kms:GenerateDataKey*"], "*",
                   principal={"Service": list(TOPIC_PUBLISHERS)},
                   condition={"StringEquals": {"aws:SourceAccount": account}}),

@@ -23,7 +23,7 @@ class ObjectLock:
     retention_days: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class BucketOptions:
     name: str
     kms_key_arn: str | None  # None: SSE-S3 (only for log targets that cannot use KMS)

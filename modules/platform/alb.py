@@ -41,7 +41,7 @@ class ModelLoadBalancer(Construct):
             internal=s.alb.internal, security_groups=[self.security_group.id],
             subnets=network.private_subnet_ids if s.alb.internal else network.public_subnet_ids,
             drop_invalid_header_fields=True, desync_mitigation_mode="strictest",
-            enable_deletion_protection=ctx.settings.deletion_protection, enable_http2=True,
+            enable_deletion_protection=ctx.deletion_protection, enable_http2=True,
             enable_waf_fail_open=False, idle_timeout=s.alb.idle_timeout_seconds,
             access_logs=aws.lb.LbAccessLogs(bucket=ctx.bucket("access-logs"), prefix=ACCESS_LOG_PREFIX, enabled=True),
             tags={"Model": model.name})

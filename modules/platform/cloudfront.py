@@ -58,7 +58,7 @@ class CloudFrontFront(Construct):
         self.web_acl = WebAcl(self, "waf", name=f"{name}-edge", scope_="CLOUDFRONT",
                               rate_limit=cf.rate_limit_per_5_minutes, log_key_arn=edge_key_arn,
                               log_retention_days=ctx.log_retention_days,
-                              protected=ctx.settings.deletion_protection, region=EDGE_REGION)
+                              protected=ctx.deletion_protection, region=EDGE_REGION)
         v = aws.cloudfront_vpc_origin
         self.vpc_origin = v.CloudfrontVpcOrigin(
             self, "vpc-origin", tags={"Model": model.name},
@@ -106,7 +106,7 @@ class CloudFrontFront(Construct):
     def _access_logs(self, ctx: PlatformContext, name: str, edge_key_arn: str) -> None:
         group = encrypted_log_group(self, "access-log-group", name=f"/aws/cloudfront/{name}",
                                     kms_key_arn=edge_key_arn, retention_days=ctx.log_retention_days,
-                                    protected=ctx.settings.deletion_protection,
+                                    protected=ctx.deletion_protection,
                                     region=EDGE_REGION)
         source = aws.cloudwatch_log_delivery_source.CloudwatchLogDeliverySource(
             self, "access-log-source", name=f"{name}-cloudfront", log_type="ACCESS_LOGS",

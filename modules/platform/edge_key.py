@@ -11,23 +11,16 @@ from __future__ import annotations
 from constructs import Construct
 
 from modules import aws
-from modules.data.key_policy import ADMIN_ACTIONS
-from modules.iam_doc import document, statement
+from modules.grants import key_administration, logs_may_encrypt
+from modules.iam_doc import document
 from modules.naming import Naming
 
 EDGE_REGION = "us-east-1"
 
 
 def edge_key_policy(naming: Naming, key_admin_arn: str) -> str:
-    logs_arn = f"arn:aws:logs:{EDGE_REGION}:{naming.account_id}:log-group:*"
-    return document(
-        statement("AccountAdmin", "Allow", "kms:*", "*", principal={"AWS": naming.account_root}),
-        statement("KeyAdministrators", "Allow", ADMIN_ACTIONS, "*", principal={"AWS": key_admin_arn}),
-        statement("CloudWatchLogsEncrypt", "Allow",
-                  ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"], "*",
-                  principal={"Service": f"logs.{EDGE_REGION}.amazonaws.com"},
-                  condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": logs_arn}}),
-    )
+    return document(*key_administration(naming.account_root, key_admin_arn),
+                    logs_may_encrypt(EDGE_REGION, naming.account_id))
 
 
 class EdgeAuditKey(Construct):

@@ -12,11 +12,11 @@ from cdktf import Fn
 from constructs import Construct
 
 from modules import aws
+from modules.grants import pull_own_image, read_own_model_artifacts, write_log_streams
 from modules.iam_doc import statement
-from modules.naming import default_tags
 from modules.platform.alb import ModelLoadBalancer
 from modules.platform.cloudfront import CloudFrontFront
-from modules.platform.context import PlatformContext
+from modules.platform.context import PlatformContext, ServingDependencies
 from modules.platform.endpoints import Endpoints
 from modules.platform.log_group import encrypted_log_group
 from modules.platform.model_image import ModelImageRepository
@@ -59,6 +59,11 @@ def user_data(*, region: str, image: str, registry: str, port: int, log_group: s
 
 
 class GpuFleet(Construct):
+    @classmethod
+    def serve(cls, scope: Construct, construct_id: str, model: ModelSettings, deps: ServingDependencies) -> "GpuFleet":
+        return cls(scope, construct_id, deps.ctx, model, network=deps.network, endpoints=deps.endpoints,
+                   storage=deps.storage, edge_key_arn=deps.edge_audit_key().arn if model.ec2.cloudfront else None)
+
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings, *,
                  network: Network, endpoints: Endpoints, storage: SharedStorage, edge_key_arn: str | None = None):
         super().__init__(scope, construct_id)
@@ -70,24 +75,17 @@ class GpuFleet(Construct):
         log_group_name = ctx.log_group_name("models", model.name)
         self.log_group = encrypted_log_group(
             self, "log-group", name=log_group_name, kms_key_arn=ctx.keys.audit,
-            retention_days=ctx.log_retention_days, protected=ctx.settings.deletion_protection)
+            retention_days=ctx.log_retention_days, protected=ctx.deletion_protection)
         artifacts = ctx.bucket_arn("model-artifacts")
         log_group_arn = ctx.log_group_arn(log_group_name)
         self.role = ServiceRole(
             self, "instance-role", naming=n, purpose=f"{model.name}{ROLE_SUFFIX}", service="ec2.amazonaws.com",
             description=f"Instance role of the GPU fleet of model {model.name}", instance_profile=True,
             statements=[
-                statement("ReadOwnModelArtifacts", "Allow", "s3:GetObject", f"{artifacts}/{model.artifact_prefix()}*"),
-                statement("ListOwnModelArtifacts", "Allow", "s3:ListBucket", artifacts,
-                          condition={"StringLike": {"s3:prefix": f"{model.artifact_prefix()}*"}}),
+                *read_own_model_artifacts(artifacts, model.artifact_prefix()),
                 statement("DecryptModelArtifactsAndImage", "Allow", "kms:Decrypt", ctx.keys.model),
-                statement("PullOwnImage", "Allow",
-                          ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                          self.repository.arn),
-                # ecr:GetAuthorizationToken has no resource-level permissions: "*" is the only valid resource.
-                statement("EcrAuthorizationToken", "Allow", "ecr:GetAuthorizationToken", "*"),
-                statement("WriteOwnLogs", "Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
-                          f"{log_group_arn}:log-stream:*"),
+                *pull_own_image(self.repository.arn),
+                write_log_streams("WriteOwnLogs", log_group_arn),
                 statement("MountModelCache", "Allow",
                           ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], storage.file_system.arn,
                           condition={"StringEquals": {"elasticfilesystem:AccessPointArn": storage.access_point.arn}}),
@@ -108,7 +106,7 @@ class GpuFleet(Construct):
         self.web_acl = WebAcl(
             self, "waf", name=self.name, scope_="REGIONAL", rate_limit=s.waf.rate_limit_per_5_minutes,
             log_key_arn=ctx.keys.audit, log_retention_days=ctx.log_retention_days,
-            protected=ctx.settings.deletion_protection)
+            protected=ctx.deletion_protection)
         aws.wafv2_web_acl_association.Wafv2WebAclAssociation(
             self, "waf-association", resource_arn=self.load_balancer.load_balancer.arn, web_acl_arn=self.web_acl.arn)
         self.cloudfront = None
@@ -121,7 +119,7 @@ class GpuFleet(Construct):
             self, "ami", owners=["amazon"], most_recent=True,
             filter=[aws.data_aws_ami.DataAwsAmiFilter(name="image-id", values=[ami.insecure_value])])
         lt = aws.launch_template
-        tags = {**default_tags(ctx.config), "Name": self.name, "Model": model.name}
+        tags = {**ctx.tags, "Name": self.name, "Model": model.name}
         registry = f"{n.account_id}.dkr.ecr.{n.region}.amazonaws.com"
         self.launch_template = lt.LaunchTemplate(
             self, "launch-template", name=self.name, description=f"GPU fleet of model {model.name}",
@@ -187,3 +185,10 @@ class GpuFleet(Construct):
                     predefined_metric_type="ALBRequestCountPerTarget",
                     resource_label=f"{self.load_balancer.load_balancer.arn_suffix}/"
                                    f"{self.load_balancer.target_group.arn_suffix}")))
+
+    def outputs(self) -> dict[str, str]:
+        """Stack outputs of this model, by name suffix."""
+        out = {"alb-dns": self.load_balancer.load_balancer.dns_name}
+        if self.cloudfront is not None:
+            out["cloudfront-domain"] = self.cloudfront.distribution.domain_name
+        return out

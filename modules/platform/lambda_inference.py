@@ -12,12 +12,13 @@ from cdktf import Fn
 from constructs import Construct
 
 from modules import aws
+from modules.grants import deny_insecure_transport, write_log_streams
 from modules.iam_doc import document, statement
 from modules.naming import LAMBDA_ALIAS
 from modules.platform import lambda_package
 from modules.platform.autoscaling import LAMBDA_PROVISIONED, TargetTracking
 from modules.platform.code_signing import CodeSigning
-from modules.platform.context import PlatformContext
+from modules.platform.context import PlatformContext, ServingDependencies
 from modules.platform.log_group import encrypted_log_group
 from modules.platform.service_roles import ServiceRole
 from modules.platform.settings import ROLE_SUFFIX, ModelSettings
@@ -38,6 +39,13 @@ def metrics_namespace(ctx: PlatformContext) -> str:
 
 
 class LambdaInference(Construct):
+    @classmethod
+    def serve(cls, scope: Construct, construct_id: str, model: ModelSettings,
+              deps: ServingDependencies) -> "LambdaInference":
+        return cls(scope, construct_id, deps.ctx, model, subnet_ids=deps.network.private_subnet_ids,
+                   security_group_id=deps.security_group("lambda").id, asset_path=deps.function_asset().path,
+                   code_signing=deps.code_signing() if model.function.code_signing else None)
+
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings, *,
                  subnet_ids: list[str], security_group_id: str, asset_path: str,
                  code_signing: CodeSigning | None):
@@ -51,15 +59,13 @@ class LambdaInference(Construct):
 
         self.log_group = encrypted_log_group(
             self, "log-group", name=function_log_group_name(self.function_name), kms_key_arn=ctx.keys.audit,
-            retention_days=ctx.log_retention_days, protected=ctx.settings.deletion_protection)
+            retention_days=ctx.log_retention_days, protected=ctx.deletion_protection)
         self.dlq = aws.sqs_queue.SqsQueue(
             self, "dlq", name=n.resource(f"{model.name}-dlq"), kms_master_key_id=ctx.keys.inference,
             kms_data_key_reuse_period_seconds=300, message_retention_seconds=s.dlq_retention_days * 86400,
             tags={"Model": model.name})
         aws.sqs_queue_policy.SqsQueuePolicy(
-            self, "dlq-policy", queue_url=self.dlq.url, policy=document(statement(
-                "DenyInsecureTransport", "Deny", "sqs:*", self.dlq.arn, principal="*",
-                condition={"Bool": {"aws:SecureTransport": "false"}})))
+            self, "dlq-policy", queue_url=self.dlq.url, policy=document(deny_insecure_transport("sqs:*", self.dlq.arn)))
 
         self.role = ServiceRole(
             self, "execution-role", naming=n, purpose=f"{model.name}{ROLE_SUFFIX}", service="lambda.amazonaws.com",
@@ -73,8 +79,7 @@ class LambdaInference(Construct):
                 # S3 SSE-KMS objects, the encrypted environment and the encrypted DLQ.
                 statement("UseInferenceKey", "Allow", ["kms:Decrypt", "kms:GenerateDataKey"], ctx.keys.inference),
                 statement("DeadLetters", "Allow", "sqs:SendMessage", self.dlq.arn),
-                statement("WriteOwnLogs", "Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
-                          f"{ctx.log_group_arn(function_log_group_name(self.function_name))}:log-stream:*"),
+                write_log_streams("WriteOwnLogs", ctx.log_group_arn(function_log_group_name(self.function_name))),
                 # X-Ray and the Describe* calls have no resource-level permissions: "*" is the only valid resource.
                 statement("Tracing", "Allow", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*"),
                 statement("DescribeNetwork", "Allow", ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], "*"),
@@ -139,6 +144,10 @@ class LambdaInference(Construct):
                 resource_id=f"function:{self.function_name}:{LAMBDA_ALIAS}",
                 policy_name=f"{self.function_name}-provisioned-concurrency", scaling=pc,
                 target_value=pc.target_utilization, depends_on=[self.alias])
+
+    def outputs(self) -> dict[str, str]:
+        """Stack outputs of this model, by name suffix."""
+        return {"function-url": self.url.function_url} if self.url is not None else {}
 
     def notification(self):
         """This function's entry in the inference bucket's notification configuration."""

@@ -19,6 +19,7 @@ from modules.iam_doc import statement
 from modules.platform.context import PlatformContext
 from modules.platform.log_group import encrypted_log_group
 from modules.platform.service_roles import ServiceRole
+from modules.platform.settings import NetworkSettings
 
 PUBLIC_BLOCK_OFFSET = 8
 
@@ -33,9 +34,8 @@ def subnet_cidrs(vpc_cidr: str, az_count: int) -> tuple[list[str], list[str]]:
 
 
 class Network(Construct):
-    def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext):
+    def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, settings: NetworkSettings):
         super().__init__(scope, construct_id)
-        settings = ctx.settings.network
         naming = ctx.naming
         self.cidr = settings.vpc_cidr
         self.az_count = settings.az_count
@@ -72,7 +72,7 @@ class Network(Construct):
             aws.route_table_association.RouteTableAssociation(
                 self, f"private-routes-{i}-association", subnet_id=subnet.id, route_table_id=table.id)
             self.private_route_tables.append(table)
-        self._flow_logs(ctx)
+        self._flow_logs(ctx, settings.flow_log_aggregation_seconds)
 
     # Read once: every model's VPC settings name the subnets, and each attribute read is a jsii round trip.
     @functools.cached_property
@@ -105,11 +105,11 @@ class Network(Construct):
                 self, f"nat-{i}", allocation_id=eip.allocation_id, subnet_id=self.public_subnets[i].id,
                 connectivity_type="public", tags={"Name": naming.resource(f"nat-{i}")}, depends_on=[igw]))
 
-    def _flow_logs(self, ctx: PlatformContext) -> None:
+    def _flow_logs(self, ctx: PlatformContext, aggregation_seconds: int) -> None:
         naming = ctx.naming
         name = ctx.log_group_name("vpc", "flow-logs")
         group = encrypted_log_group(self, "flow-log-group", name=name, kms_key_arn=ctx.keys.audit,
-                                    retention_days=ctx.log_retention_days, protected=ctx.settings.deletion_protection)
+                                    retention_days=ctx.log_retention_days, protected=ctx.deletion_protection)
         arn = ctx.log_group_arn(name)
         role = ServiceRole(
             self, "flow-log-role", naming=naming, purpose="vpc-flow-logs", service="vpc-flow-logs.amazonaws.com",
@@ -122,5 +122,5 @@ class Network(Construct):
         self.flow_log = aws.flow_log.FlowLog(
             self, "flow-log", vpc_id=self.vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
             log_destination=group.arn, iam_role_arn=role.arn,
-            max_aggregation_interval=ctx.settings.network.flow_log_aggregation_seconds,
+            max_aggregation_interval=aggregation_seconds,
             tags={"Name": naming.resource("vpc-flow-logs")})

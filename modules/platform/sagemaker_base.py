@@ -13,14 +13,16 @@ from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from modules import aws
+from modules.grants import pull_own_image, read_own_model_artifacts
 from modules.iam_doc import Statement, statement
 from modules.platform.context import PlatformContext
 from modules.platform.log_group import encrypted_log_group
 from modules.platform.model_image import ModelImageRepository
 from modules.platform.service_roles import ServiceRole
 from modules.platform.settings import ROLE_SUFFIX, ModelSettings
+from modules.serving import PRODUCTION_VARIANT
 
-VARIANT = "primary"  # kept across config updates: autoscaling targets and alarms name it
+VARIANT = PRODUCTION_VARIANT  # kept across config updates: autoscaling targets and alarms name it
 MODEL_ARCHIVE = "model.tar.gz"
 DATA_CAPTURE_PREFIX = "data-capture"
 
@@ -39,14 +41,8 @@ def execution_statements(ctx: PlatformContext, model: ModelSettings, repository_
     artifacts = ctx.bucket_arn("model-artifacts")
     log_group = ctx.log_group_arn(endpoint_log_group_name(n.model_resource(model.name)))
     statements = [
-        statement("ReadOwnModelArtifacts", "Allow", "s3:GetObject", f"{artifacts}/{model.artifact_prefix()}*"),
-        statement("ListOwnModelArtifacts", "Allow", "s3:ListBucket", artifacts,
-                  condition={"StringLike": {"s3:prefix": f"{model.artifact_prefix()}*"}}),
-        statement("PullOwnImage", "Allow",
-                  ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                  repository_arn),
-        # ecr:GetAuthorizationToken has no resource-level permissions: "*" is the only valid resource.
-        statement("EcrAuthorizationToken", "Allow", "ecr:GetAuthorizationToken", "*"),
+        *read_own_model_artifacts(artifacts, model.artifact_prefix()),
+        *pull_own_image(repository_arn),
         statement("DecryptModelArtifactsAndImage", "Allow", ["kms:Decrypt", "kms:DescribeKey"], ctx.keys.model),
         statement("UseInferenceKey", "Allow",
                   ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
@@ -91,7 +87,7 @@ class SageMakerModelBase(Construct):
                                             data_capture=data_capture))
         self.log_group = encrypted_log_group(
             self, "log-group", name=endpoint_log_group_name(self.endpoint_name), kms_key_arn=ctx.keys.audit,
-            retention_days=ctx.log_retention_days, protected=ctx.settings.deletion_protection)
+            retention_days=ctx.log_retention_days, protected=ctx.deletion_protection)
         m = aws.sagemaker_model
         self.model = m.SagemakerModel(
             self, "model", execution_role_arn=self.role.arn,
@@ -110,6 +106,10 @@ class SageMakerModelBase(Construct):
         self.endpoint_resource = aws.sagemaker_endpoint.SagemakerEndpoint(
             self, "endpoint", name=self.endpoint_name, endpoint_config_name=endpoint_config.name,
             tags={"Model": self.model_settings.name}, depends_on=[self.log_group])
+
+    def outputs(self) -> dict[str, str]:
+        """Stack outputs of this model, by name suffix: none (callers find endpoints by name)."""
+        return {}
 
     @property
     def config_name_prefix(self) -> str:

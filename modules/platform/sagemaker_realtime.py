@@ -11,12 +11,18 @@ from constructs import Construct
 
 from modules import aws
 from modules.platform.autoscaling import SAGEMAKER_INSTANCES, TargetTracking
-from modules.platform.context import PlatformContext
+from modules.platform.context import PlatformContext, ServingDependencies
 from modules.platform.sagemaker_base import VARIANT, SageMakerModelBase, data_capture_uri
 from modules.platform.settings import ModelSettings
 
 
 class SageMakerRealtime(SageMakerModelBase):
+    @classmethod
+    def serve(cls, scope: Construct, construct_id: str, model: ModelSettings,
+              deps: ServingDependencies) -> "SageMakerRealtime":
+        return cls(scope, construct_id, deps.ctx, model, subnet_ids=deps.network.private_subnet_ids,
+                   security_group_id=deps.security_group("sagemaker").id)
+
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings, *,
                  subnet_ids: list[str], security_group_id: str):
         vpc = aws.sagemaker_model.SagemakerModelVpcConfig(subnets=subnet_ids, security_group_ids=[security_group_id])

@@ -11,13 +11,18 @@ from constructs import Construct
 
 from modules import aws
 from modules.platform.autoscaling import SAGEMAKER_PROVISIONED, TargetTracking
-from modules.platform.context import PlatformContext
+from modules.platform.context import PlatformContext, ServingDependencies
 from modules.platform.sagemaker_base import VARIANT, SageMakerModelBase
 from modules.platform.settings import ModelSettings
 from policies.suppress import suppress
 
 
 class SageMakerServerless(SageMakerModelBase):
+    @classmethod
+    def serve(cls, scope: Construct, construct_id: str, model: ModelSettings,
+              deps: ServingDependencies) -> "SageMakerServerless":
+        return cls(scope, construct_id, deps.ctx, model)
+
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings):
         super().__init__(scope, construct_id, ctx, model, vpc_config=None, data_capture=False)
         suppress(self.model, "CKV_AWS_370",

@@ -15,10 +15,10 @@ from typing import Annotated, Iterator, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from modules.schema_base import DnsName, Problem, Strict
+from modules.serving import KINDS, ServingKindName
 
-ServingKind = Literal["sagemaker", "sagemaker-serverless", "lambda", "ec2"]
-# The model's serving section, by kind.
-SECTION = {"sagemaker": "sagemaker", "sagemaker-serverless": "serverless", "lambda": "lambda", "ec2": "ec2"}
+# The model's serving section, by kind (see modules/serving.py).
+SECTION = {name: kind.section for name, kind in KINDS.items()}
 
 PROD_MIN_CAPACITY = 2  # prod endpoints, aliases and fleets survive the loss of one instance or AZ
 # Longest suffix a per-model resource name gets (the execution role `<project>-<env>-<model>-exec`
@@ -337,7 +337,7 @@ class ModelSettings(Strict):
     """One model: its name (DNS-safe, unique), serving kind, version and that kind's section."""
 
     name: DnsName
-    serving: ServingKind
+    serving: ServingKindName
     version: ModelVersion
     sagemaker: RealtimeSettings | None = None
     serverless: ServerlessSettings | None = None
@@ -405,9 +405,9 @@ class PlatformSettings(Strict):
 
     @property
     def owns_inference_notifications(self) -> bool:
-        """S3 keeps one notification configuration per bucket: Lambda models trigger on the inference
-        bucket, so the platform stack owns it then; otherwise the data stack does."""
-        return any(m.serving == "lambda" for m in self.models)
+        """S3 keeps one notification configuration per bucket: the inference bucket's events invoke
+        models of some kinds (Lambda), so the platform stack owns it then; otherwise the data stack does."""
+        return any(KINDS[m.serving].inference_bucket_events for m in self.models)
 
     @field_validator("models")
     @classmethod

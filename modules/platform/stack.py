@@ -1,7 +1,7 @@
 """`<env>-platform`: the Scalable Infrastructure pillar.
 
-Network and endpoints, shared storage, then one serving construct per model of config
-(`sagemaker`, `sagemaker-serverless`, `lambda`, `ec2`). The data stack's keys are looked up by
+Network and endpoints, shared storage, then one serving construct per model of config, of the
+class its serving kind names (modules/serving.py). The data stack's keys are looked up by
 alias and its buckets named by convention; later stacks find these resources by the names in
 modules/naming.py (`model_resource`, `load_balancer`, `LAMBDA_ALIAS`).
 """
@@ -13,16 +13,14 @@ from constructs import Construct
 from modules.config import EnvConfig
 from modules.lookups import data_key_arn
 from modules.pillar_stack import PillarStack
+from modules.serving import KINDS
 from modules.platform import lambda_package
 from modules.platform.code_signing import CodeSigning
 from modules.platform.context import Keys, PlatformContext
 from modules.platform.edge_key import EdgeAuditKey
 from modules.platform.endpoints import Endpoints
-from modules.platform.gpu_fleet import GpuFleet
-from modules.platform.lambda_inference import LambdaInference, bucket_notification
+from modules.platform.lambda_inference import bucket_notification
 from modules.platform.network import Network
-from modules.platform.sagemaker_realtime import SageMakerRealtime
-from modules.platform.sagemaker_serverless import SageMakerServerless
 from modules.platform.security_groups import workload_security_group
 from modules.platform.storage import SharedStorage
 from policies.suppress import suppress
@@ -34,38 +32,28 @@ class PlatformStack(PillarStack):
         settings = config.platform
         keys = Keys(model=data_key_arn(self, "model"), inference=data_key_arn(self, "inference"),
                     audit=data_key_arn(self, "audit"))
-        self.ctx = ctx = PlatformContext(config=config, naming=self.naming, keys=keys)
-        self.network = Network(self, "network", ctx)
+        self.ctx = ctx = PlatformContext.of(config, self.naming, keys)
+        self.network = Network(self, "network", ctx, settings.network)
         self.endpoints = Endpoints(self, "endpoints", ctx, self.network)
-        self.storage = SharedStorage(self, "storage", ctx, self.network)
+        self.storage = SharedStorage(self, "storage", ctx, self.network, settings.storage)
         self._asset = None
         self._code_signing = None
         self._edge_key = None
         self._security_groups: dict[str, object] = {}
         self.models: dict[str, Construct] = {}
-        functions = []
+        triggered = []  # models the inference bucket's events invoke
         for model in settings.models:
-            construct_id = f"model-{model.name}"
-            if model.serving == "sagemaker":
-                built = SageMakerRealtime(self, construct_id, ctx, model, subnet_ids=self.network.private_subnet_ids,
-                                          security_group_id=self._security_group("sagemaker").id)
-            elif model.serving == "sagemaker-serverless":
-                built = SageMakerServerless(self, construct_id, ctx, model)
-            elif model.serving == "lambda":
-                built = LambdaInference(
-                    self, construct_id, ctx, model, subnet_ids=self.network.private_subnet_ids,
-                    security_group_id=self._security_group("lambda").id, asset_path=self._function_asset().path,
-                    code_signing=self._signing() if model.function.code_signing else None)
-                functions.append(built)
-            else:
-                built = GpuFleet(self, construct_id, ctx, model, network=self.network, endpoints=self.endpoints,
-                                 storage=self.storage,
-                                 edge_key_arn=self._edge_audit_key().arn if model.ec2.cloudfront else None)
+            kind = KINDS[model.serving]
+            built = kind.construct_class().serve(self, f"model-{model.name}", model, self)
+            if kind.inference_bucket_events:
+                triggered.append(built)
             self.models[model.name] = built
-        self.notification = bucket_notification(self, "inference-bucket-notification", ctx, functions)
+        self.notification = bucket_notification(self, "inference-bucket-notification", ctx, triggered)
         self._outputs()
 
-    def _security_group(self, kind: str):
+    # --- what serving constructs share (modules/platform/context.py: ServingDependencies) -------
+
+    def security_group(self, kind: str):
         """One egress-only security group per workload kind (SageMaker models, Lambda functions)."""
         if kind not in self._security_groups:
             name = self.naming.resource(f"{kind}-workloads")
@@ -78,19 +66,19 @@ class PlatformStack(PillarStack):
                          "checkov's graph does not follow; the tests assert the attachment", "2027-12-31")
         return self._security_groups[kind]
 
-    def _function_asset(self) -> TerraformAsset:
+    def function_asset(self) -> TerraformAsset:
         """The reference function's deterministic zip, copied into this stack's output as an asset."""
         if self._asset is None:
             self._asset = TerraformAsset(self, "inference-function-code", path=str(lambda_package.build_zip()),
                                          type=AssetType.FILE)
         return self._asset
 
-    def _signing(self) -> CodeSigning:
+    def code_signing(self) -> CodeSigning:
         if self._code_signing is None:
             self._code_signing = CodeSigning(self, "code-signing", self.ctx)
         return self._code_signing
 
-    def _edge_audit_key(self) -> EdgeAuditKey:
+    def edge_audit_key(self) -> EdgeAuditKey:
         if self._edge_key is None:
             self._edge_key = EdgeAuditKey(self, "kms-audit-edge", naming=self.naming,
                                           key_admin_arn=self.config.deployer_role_arn,
@@ -103,10 +91,5 @@ class PlatformStack(PillarStack):
         TerraformOutput(self, "predictions-table", value=self.storage.table.name)
         TerraformOutput(self, "model-cache-file-system", value=self.storage.file_system.id)
         for name, built in self.models.items():
-            if isinstance(built, GpuFleet):
-                TerraformOutput(self, f"{name}-alb-dns", value=built.load_balancer.load_balancer.dns_name)
-                if built.cloudfront is not None:
-                    TerraformOutput(self, f"{name}-cloudfront-domain",
-                                    value=built.cloudfront.distribution.domain_name)
-            if isinstance(built, LambdaInference) and built.url is not None:
-                TerraformOutput(self, f"{name}-function-url", value=built.url.function_url)
+            for suffix, value in built.outputs().items():
+                TerraformOutput(self, f"{name}-{suffix}", value=value)

@@ -13,20 +13,22 @@ from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from modules import aws
+from modules.grants import deny_insecure_transport
 from modules.iam_doc import document, statement
 from modules.platform.context import PlatformContext
 from modules.platform.network import Network
+from modules.platform.settings import StorageSettings
 
 CACHE_UID = 1000
 CACHE_ROOT = "/model-cache"
 
 
 class SharedStorage(Construct):
-    def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, network: Network):
+    def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, network: Network,
+                 settings: StorageSettings):
         super().__init__(scope, construct_id)
         n = ctx.naming
-        settings = ctx.settings
-        protect = settings.deletion_protection
+        protect = ctx.deletion_protection
         t = aws.dynamodb_table
         self.table = t.DynamodbTable(
             self, "table", name=n.resource("predictions"), billing_mode="PAY_PER_REQUEST",
@@ -35,15 +37,15 @@ class SharedStorage(Construct):
             server_side_encryption=t.DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=ctx.keys.inference),
             point_in_time_recovery=t.DynamodbTablePointInTimeRecovery(enabled=True),
             deletion_protection_enabled=protect,
-            ttl=t.DynamodbTableTtl(attribute_name=settings.storage.table_ttl_attribute, enabled=True),
+            ttl=t.DynamodbTableTtl(attribute_name=settings.table_ttl_attribute, enabled=True),
             tags={"Purpose": "online-features-and-predictions", **n.backup_tag()})
 
         f = aws.efs_file_system
         self.file_system = f.EfsFileSystem(
             self, "file-system", creation_token=n.resource("model-cache"), encrypted=True,
             kms_key_id=ctx.keys.inference, performance_mode="generalPurpose",
-            throughput_mode=settings.storage.efs_throughput_mode,
-            lifecycle_policy=[f.EfsFileSystemLifecyclePolicy(transition_to_ia=settings.storage.efs_transition_to_ia),
+            throughput_mode=settings.efs_throughput_mode,
+            lifecycle_policy=[f.EfsFileSystemLifecyclePolicy(transition_to_ia=settings.efs_transition_to_ia),
                               f.EfsFileSystemLifecyclePolicy(transition_to_primary_storage_class="AFTER_1_ACCESS")],
             tags={"Name": n.resource("model-cache"), **n.backup_tag()},
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if protect else None)
@@ -71,8 +73,7 @@ class SharedStorage(Construct):
         aws.efs_file_system_policy.EfsFileSystemPolicy(
             self, "policy", file_system_id=self.file_system.id, bypass_policy_lockout_safety_check=False,
             policy=document(
-                statement("DenyInsecureTransport", "Deny", "elasticfilesystem:*", fs_arn, principal={"AWS": "*"},
-                          condition={"Bool": {"aws:SecureTransport": "false"}}),
+                deny_insecure_transport("elasticfilesystem:*", fs_arn, principal={"AWS": "*"}),
                 statement("DenyMountsOutsideTheAccessPoint", "Deny",
                           ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite",
                            "elasticfilesystem:ClientRootAccess"], fs_arn, principal={"AWS": "*"},

@@ -11,7 +11,7 @@ import pytest
 from parliament import analyze_policy_string
 from parliament.misc import make_list  # noqa: F401  (parliament import check: fails loudly if absent)
 
-from modules.access.scps import guardrails_document, region_document
+from modules.access.scps import ScpProps, guardrails_document, region_document
 from modules.boundary import boundary_document
 from modules.config import load_env
 from modules.naming import Naming
@@ -109,8 +109,8 @@ def test_scps_of_every_environment_are_clean():
     """Linted for every env, not only the ones that turn SCPs on."""
     for env in ENVS:
         config = load_env(env)
-        assert findings(guardrails_document(config), "scp") == []
-        assert findings(region_document(config), "scp") == []
+        assert findings(guardrails_document(ScpProps.of(config)), "scp") == []
+        assert findings(region_document(ScpProps.of(config)), "scp") == []
         assert findings(boundary_document(Naming.of(config)), "boundary") == []
 
 

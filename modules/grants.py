@@ -1,0 +1,73 @@
+"""IAM statements that several constructs grant, written once (the idea of aws-cdk's `grant*` methods).
+
+Each helper returns its statements in the order a policy lists them, with the Sids, actions and
+resources the constructs have always written, so the synthesized JSON does not change when a
+construct uses one. Identity-policy grants first, then resource-policy and key-policy statements.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from modules.iam_doc import Statement, statement
+
+# Everything a key administrator may do to a key: manage it, never use it.
+KEY_ADMIN_ACTIONS = [
+    "kms:CancelKeyDeletion", "kms:Create*", "kms:Delete*", "kms:Describe*", "kms:Disable*",
+    "kms:Enable*", "kms:Get*", "kms:List*", "kms:Put*", "kms:Revoke*", "kms:ScheduleKeyDeletion",
+    "kms:TagResource", "kms:UntagResource", "kms:Update*",
+]
+
+
+# --- identity policies of workload roles ---------------------------------------------------------
+
+def read_own_model_artifacts(artifacts_bucket_arn: str, prefix: str) -> list[Statement]:
+    """Read and list only one model's folder (`prefix`) of the model-artifacts bucket."""
+    return [
+        statement("ReadOwnModelArtifacts", "Allow", "s3:GetObject", f"{artifacts_bucket_arn}/{prefix}*"),
+        statement("ListOwnModelArtifacts", "Allow", "s3:ListBucket", artifacts_bucket_arn,
+                  condition={"StringLike": {"s3:prefix": f"{prefix}*"}}),
+    ]
+
+
+def pull_own_image(repository_arn: str) -> list[Statement]:
+    """Pull images from one ECR repository (and get the registry token every pull needs)."""
+    return [
+        statement("PullOwnImage", "Allow",
+                  ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                  repository_arn),
+        # ecr:GetAuthorizationToken has no resource-level permissions: "*" is the only valid resource.
+        statement("EcrAuthorizationToken", "Allow", "ecr:GetAuthorizationToken", "*"),
+    ]
+
+
+def write_log_streams(sid: str, log_group_arn: str) -> Statement:
+    """Write events into the streams of one existing log group (created, encrypted, by its stack)."""
+    return statement(sid, "Allow", ["logs:CreateLogStream", "logs:PutLogEvents"], f"{log_group_arn}:log-stream:*")
+
+
+# --- resource policies -----------------------------------------------------------------------------
+
+def deny_insecure_transport(actions: str | list[str], resources: str | list[str], *,
+                            principal: Any = "*") -> Statement:
+    """Refuse every request to the resource that does not come over TLS."""
+    return statement("DenyInsecureTransport", "Deny", actions, resources, principal=principal,
+                     condition={"Bool": {"aws:SecureTransport": "false"}})
+
+
+# --- key policies ----------------------------------------------------------------------------------
+
+def key_administration(account_root: str, key_admin_arn: str) -> list[Statement]:
+    """The account delegates to IAM (as AWS recommends); the key administrators manage, never use, the key."""
+    return [
+        statement("AccountAdmin", "Allow", "kms:*", "*", principal={"AWS": account_root}),
+        statement("KeyAdministrators", "Allow", KEY_ADMIN_ACTIONS, "*", principal={"AWS": key_admin_arn}),
+    ]
+
+
+def logs_may_encrypt(region: str, account_id: str) -> Statement:
+    """CloudWatch Logs of `region` may use the key, for this account's log groups there only."""
+    return statement("CloudWatchLogsEncrypt", "Allow",
+                     ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                     "*", principal={"Service": f"logs.{region}.amazonaws.com"},
+                     condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
+                                            f"arn:aws:logs:{region}:{account_id}:log-group:*"}})

@@ -1,0 +1,164 @@
+"""Serving kinds: everything the pillars need to know about one way of serving a model, in one place.
+
+A model's `serving:` names one kind. The settings schema takes the kind's section; the platform
+builds the kind's construct; the access pillar alarms on and charts the kind's CloudWatch metrics
+and lets the app-invoker persona invoke it; the report diagram labels the model's lane with it.
+Adding a kind is one entry in `KINDS` plus one platform construct.
+
+This module sits outside both pillars because both read it, and it imports nothing of theirs
+when loaded (the settings schema imports it): the construct is named by its dotted path and
+imported only when a platform stack builds it.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Literal
+
+if TYPE_CHECKING:
+    from modules.naming import Naming
+    from modules.platform.settings import ModelSettings
+
+# The one production variant of every SageMaker endpoint config. It keeps its name across config
+# updates, so the autoscaling target and the alarms can name it.
+PRODUCTION_VARIANT = "primary"
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Where CloudWatch publishes the serving health of a kind's models.
+
+    `family` picks the alarm set the access pillar applies (`endpoint`, `function` or
+    `load-balancer`); kinds that publish the same metrics share a family and so their alarms.
+    A model's metrics carry the dimension `identity` (the value CloudWatch names the model's
+    resource by) plus the `fixed` ones."""
+
+    family: str
+    namespace: str
+    identity: str
+    # The dashboard's rows for one model: traffic and errors (summed), latency last (p99).
+    health: tuple[str, ...]
+    fixed: tuple[tuple[str, str], ...] = ()
+
+    def dimensions(self, resource_id: str) -> dict[str, str]:
+        return {self.identity: resource_id, **dict(self.fixed)}
+
+
+# SageMaker endpoints, real-time and serverless: named `<project>-<env>-<model>`.
+ENDPOINT_METRICS = Metrics(
+    family="endpoint", namespace="AWS/SageMaker", identity="EndpointName",
+    fixed=(("VariantName", PRODUCTION_VARIANT),),
+    health=("Invocations", "Invocation5XXErrors", "Invocation4XXErrors", "ModelLatency"))
+# Lambda functions: named `<project>-<env>-<model>` (the metrics of every version and alias).
+FUNCTION_METRICS = Metrics(
+    family="function", namespace="AWS/Lambda", identity="FunctionName",
+    health=("Invocations", "Errors", "Throttles", "Duration"))
+# The ALB in front of a GPU fleet: CloudWatch names it by its ARN suffix, which is random, so the
+# access pillar looks the ALB and its target group (`TargetGroup`) up by their conventional names
+# (`Naming.load_balancer`, `Naming.target_group`).
+LOAD_BALANCER_METRICS = Metrics(
+    family="load-balancer", namespace="AWS/ApplicationELB", identity="LoadBalancer",
+    health=("RequestCount", "HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count", "TargetResponseTime"))
+
+
+@dataclass(frozen=True, eq=False)
+class InvokeGrant:
+    """One statement of the app-invoker persona: `actions` on the ARN `resource` gives for each model
+    of the kinds that carry this grant (None: that model offers nothing to invoke this way)."""
+
+    sid: str
+    actions: tuple[str, ...]
+    resource: Callable[["Naming", "ModelSettings"], str | None]
+    condition: dict | None = None
+
+
+def _endpoint(naming: "Naming", model: "ModelSettings") -> str:
+    return naming.endpoint_arn(model.name)
+
+
+def _live_alias(naming: "Naming", model: "ModelSettings") -> str:
+    from modules.naming import LAMBDA_ALIAS  # the platform publishes every function under this alias
+
+    return f"{naming.function_arn(model.name)}:{LAMBDA_ALIAS}"
+
+
+def _live_alias_url(naming: "Naming", model: "ModelSettings") -> str | None:
+    return _live_alias(naming, model) if model.function is not None and model.function.function_url else None
+
+
+INVOKE_ENDPOINT = InvokeGrant("InvokeEndpoints", ("sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"),
+                              _endpoint)
+INVOKE_FUNCTION = InvokeGrant("InvokeFunctions", ("lambda:InvokeFunction",), _live_alias)
+# The platform's function URLs (on the live alias) use AWS_IAM auth; never an open URL.
+INVOKE_FUNCTION_URL = InvokeGrant("InvokeFunctionUrls", ("lambda:InvokeFunctionUrl",), _live_alias_url,
+                                  {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}})
+
+
+@dataclass(frozen=True)
+class ServingKind:
+    """One way of serving a model.
+
+    - `section`: the key of the model's settings for this kind (`platform.models[].<section>`);
+    - `construct`: `module:Class` of the platform construct that serves one model; the class
+      builds itself for a model through `serve(scope, construct_id, model, deps)`;
+    - `metrics`: where its serving health is published (alarms and dashboard);
+    - `invoke`: what the app-invoker persona may call, in statement order (empty: nothing, as for
+      a fleet reached through its load balancer);
+    - `lane`: the label of the model's lane in the architecture diagram;
+    - `inference_bucket_events`: the inference bucket's object events invoke it (the platform stack
+      then owns that bucket's notification configuration)."""
+
+    name: str
+    section: str
+    construct: str
+    metrics: Metrics
+    lane: str
+    invoke: tuple[InvokeGrant, ...] = ()
+    inference_bucket_events: bool = False
+
+    def construct_class(self) -> type:
+        module, _, cls = self.construct.partition(":")
+        return getattr(importlib.import_module(module), cls)
+
+
+def _kinds(*kinds: ServingKind) -> dict[str, ServingKind]:
+    return {k.name: k for k in kinds}
+
+
+KINDS: dict[str, ServingKind] = _kinds(
+    ServingKind("sagemaker", section="sagemaker", lane="sagemaker",
+                construct="modules.platform.sagemaker_realtime:SageMakerRealtime",
+                metrics=ENDPOINT_METRICS, invoke=(INVOKE_ENDPOINT,)),
+    ServingKind("sagemaker-serverless", section="serverless", lane="sagemaker-serverless",
+                construct="modules.platform.sagemaker_serverless:SageMakerServerless",
+                metrics=ENDPOINT_METRICS, invoke=(INVOKE_ENDPOINT,)),
+    ServingKind("lambda", section="lambda", lane="lambda",
+                construct="modules.platform.lambda_inference:LambdaInference",
+                metrics=FUNCTION_METRICS, invoke=(INVOKE_FUNCTION, INVOKE_FUNCTION_URL),
+                inference_bucket_events=True),
+    ServingKind("ec2", section="ec2", lane="ec2",
+                construct="modules.platform.gpu_fleet:GpuFleet",
+                metrics=LOAD_BALANCER_METRICS),
+)
+
+# The schema's type of `serving:` (pydantic lists these values when one is wrong).
+ServingKindName = Literal[tuple(KINDS)]  # type: ignore[valid-type]
+
+
+def kind(name: str) -> ServingKind:
+    return KINDS[name]
+
+
+def invoke_grants() -> list[InvokeGrant]:
+    """Every grant of every kind, once each, in the order of the kinds (the statement order)."""
+    seen: dict[str, InvokeGrant] = {}
+    for k in KINDS.values():
+        for grant in k.invoke:
+            seen.setdefault(grant.sid, grant)
+    return list(seen.values())
+
+
+def invoke_actions() -> tuple[str, ...]:
+    """All actions that invoke a model of any kind (what an invoke-only role may do, and nothing else)."""
+    return tuple(sorted({a for grant in invoke_grants() for a in grant.actions}))
+
