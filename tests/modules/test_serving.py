@@ -74,3 +74,11 @@ def test_the_access_and_platform_pillars_do_not_import_each_other(pillar, other)
     offending = {path.name: sorted(m for m in _imported_modules(path) if m.startswith(f"modules.{other}"))
                  for path in sorted((ROOT / "modules" / pillar).rglob("*.py"))}
     assert {name: found for name, found in offending.items() if found} == {}
+
+
+def test_every_serving_kind_is_drawn_in_the_architecture_diagram():
+    from policies.report.diagram.serving import serving_stages
+
+    for name, kind in serving.KINDS.items():
+        assert callable(serving_stages(name)), f"{name}: add its metrics family '{kind.metrics.family}' to " \
+                                               "policies/report/diagram/serving.py SERVING_STAGES"

@@ -1,13 +1,14 @@
 """Each model's serving path in an environment's platform stack: which models are served and how
 (the serving kind), the resources each one owns, the stages a request passes, and its data flows.
 
-Kind detection is `_model_kinds`; the stages drawn per kind are `SERVING_STAGES` (kind → function).
+Kind detection is `_model_kinds`; the stages drawn per kind are `serving_stages` (by the kind's metrics family).
 """
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from modules.serving import KINDS
 from policies.report.diagram.architecture import Architecture, Flow, Model, Stage, bucket_order, bucket_purposes
 from policies.report.diagram.stacks import (Doc, as_list, blocks, first, of_type, policy_statements, refs, resources,
                                             strings)
@@ -164,7 +165,7 @@ def add_models(arch: Architecture, doc: Doc, access: Doc) -> None:
             model.triggers |= triggers[name][0]
             model.reads -= model.triggers
         prefix = triggers.get(name, (set(), ""))[1]
-        SERVING_STAGES[kind](arch, model, by_type, prefix)
+        serving_stages(kind)(arch, model, by_type, prefix)
         arch.models.append(model)
         node = f"model:{name}"
         for purpose in sorted(model.triggers, key=bucket_order):
@@ -284,5 +285,10 @@ def _fleet(arch: Architecture, model: Model, by_type: dict[str, list[dict]], pre
         model.notes.append(f"on-demand base {dist.get('on_demand_base_capacity', 0)}")
 
 
-# The stages drawn for each serving kind that `_model_kinds` detects.
-SERVING_STAGES = {"sagemaker": _sagemaker, "sagemaker-serverless": _sagemaker, "lambda": _function, "ec2": _fleet}
+# The stages drawn for a model, by the metrics family of its serving kind (modules/serving.py): kinds
+# that serve the same way (a SageMaker endpoint, a function, a fleet behind a load balancer) draw alike.
+SERVING_STAGES = {"endpoint": _sagemaker, "function": _function, "load-balancer": _fleet}
+
+
+def serving_stages(kind: str):
+    return SERVING_STAGES[KINDS[kind].metrics.family]

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+from modules.serving import KINDS
 from policies.report.diagram.architecture import Architecture, Stage
 
 
@@ -283,9 +284,9 @@ def _platform(c: _Canvas, arch: Architecture, nodes: dict[str, Box], x: int, top
     lane_x = inner_x + 10
     label_w = 128
     for model in arch.models:
-        stages = model.stages or [Stage(model.kind)]
+        stages = model.stages or [Stage(KINDS[model.kind].lane)]
         label = Box(lane_x, y, label_w, 46)
-        lines = [model.kind] + ([f"{model.alarms} alarms"] if model.alarms else [])
+        lines = [KINDS[model.kind].lane] + ([f"{model.alarms} alarms"] if model.alarms else [])
         c.box(label, model.name, lines, "platform", strong=True)
         nodes[f"model:{model.name}"] = label
         sx = label.right + 20
