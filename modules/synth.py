@@ -210,10 +210,10 @@ def config_digest(config: EnvConfig) -> str:
 
 def generator_files() -> list[Path]:
     """Everything the output is generated from: every file of modules/ (code, templates, rule lists,
-    the Lambda handler) and the suppression helper the constructs call."""
+    the Lambda handler, the suppression helper the constructs call)."""
     from modules.cache import source_files
 
-    return source_files(_ROOT / "modules") + [_ROOT / "policies" / "suppress.py"]
+    return source_files(_ROOT / "modules")
 
 
 def generator_digest() -> str:

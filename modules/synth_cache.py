@@ -1,8 +1,8 @@
 """The synth cache: skip synth entirely when nothing it depends on changed.
 
 The key is a content hash of every input of the output: the environment files (all of them, base.yaml
-included, byte for byte) and which environments are selected, every file of modules/ and the
-suppression helper, pyproject.toml, the installed versions of the generator's dependencies, the
+included, byte for byte) and which environments are selected, every file of modules/ (the
+suppression helper included), pyproject.toml, the installed versions of the generator's dependencies, the
 Python and Node.js versions and the CDKTF_* settings. Never a timestamp. An entry is a copy of the
 whole output folder plus a checksummed list of its files (modules/cache.py), so a hit restores the
 output byte for byte, or finds it already in place; a damaged entry is ignored and synth runs.

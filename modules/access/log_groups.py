@@ -11,7 +11,7 @@ from constructs import Construct
 from modules import aws
 from modules.config import EnvConfig
 from modules.lookups import data_key_arn
-from policies.suppress import suppress
+from modules.suppress import suppress
 
 CHECKOV_MIN_RETENTION = 365  # CKV_AWS_338 wants a year
 

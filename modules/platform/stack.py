@@ -25,7 +25,7 @@ from modules.platform.sagemaker_realtime import SageMakerRealtime
 from modules.platform.sagemaker_serverless import SageMakerServerless
 from modules.platform.security_groups import workload_security_group
 from modules.platform.storage import SharedStorage
-from policies.suppress import suppress
+from modules.suppress import suppress
 
 
 class PlatformStack(PillarStack):
