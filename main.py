@@ -101,17 +101,13 @@ def envs() -> None:
         click.echo(f"{config.name:<10} {config.tier:<8} {config.region:<15} {config.account_id}  {stacks}")
 
 
-# Command groups from `policies`, each a module with `register(cli)`.
-POLICY_COMMANDS = ("policies.cli", "policies.plan_cli", "policies.report_cli")
-
-
 def _register_policy_commands() -> None:
-    import importlib
-    import importlib.util
+    """The command groups of `policies`, each a module with `register(cli)`."""
+    from policies import cli as gate_commands
+    from policies import plan_cli, report_cli
 
-    for module_name in POLICY_COMMANDS:
-        if importlib.util.find_spec(module_name) is not None:
-            importlib.import_module(module_name).register(cli)
+    for commands in (gate_commands, plan_cli, report_cli):
+        commands.register(cli)
 
 
 _register_policy_commands()
