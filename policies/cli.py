@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import os
 import sys
 import time
@@ -34,29 +33,6 @@ def fail_closed(command):
             fail(f"{type(exc).__name__}: {exc}")
 
     return wrapper
-
-
-def why_stale(out: Path, configs) -> str | None:
-    """None when `out` was synthesized from exactly these configs and this generator; else why not."""
-    from modules.synth import MANIFEST, RECORD, config_digest, generator_digest
-
-    if not (out / MANIFEST).exists():
-        return f"no {out.name}/ yet"
-    try:
-        record = json.loads((out / RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return f"{out.name}/ has no readable {RECORD}"
-    recorded = record.get("environments", {}) if isinstance(record, dict) else {}
-    for config in configs:
-        if recorded.get(config.name) != config_digest(config):
-            return f"environment '{config.name}' changed since {out.name}/ was synthesized"
-    if record.get("generator") != generator_digest():
-        return f"the generator code (modules/) changed since {out.name}/ was synthesized"
-    from modules.synth_cache import toolchain_digest
-
-    if record.get("toolchain") != toolchain_digest():
-        return f"the toolchain (dependencies, Python or Node.js) changed since {out.name}/ was synthesized"
-    return None
 
 
 def _run_memo(out: Path, configs, env_dir, exceptions_file, today, formats):
@@ -160,6 +136,7 @@ def register(cli: click.Group) -> None:
                 result = run_path_gate(Path(tf_path), exceptions_file=exceptions_file)
         else:
             from modules.config import load_all
+            from modules.synth_record import why_stale
 
             env_dir = environments_dir()
             try:

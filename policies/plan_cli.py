@@ -44,7 +44,7 @@ def _emit(result, reports: Path, formats: list[str]) -> None:
 
 def _ensure_synth(config, out: Path, no_synth: bool) -> None:
     """Synthesize when the output is missing or older than the configuration or the generator."""
-    from policies.cli import why_stale
+    from modules.synth_record import why_stale
 
     stale = why_stale(out, [config])
     if not stale:
@@ -53,7 +53,8 @@ def _ensure_synth(config, out: Path, no_synth: bool) -> None:
         fail(f"{stale}: run `python main.py synth` first, or drop --no-synth")
     from modules.config import load_all
     from modules.node import node_problem
-    from modules.synth import RECORD, synthesize
+    from modules.synth import synthesize
+    from modules.synth_record import RECORD
 
     problem = node_problem()
     if problem:

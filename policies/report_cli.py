@@ -27,7 +27,8 @@ def architecture_file(env: str) -> Path:
 def _fresh_synth(envs: tuple[str, ...], synth_out: Path) -> list:
     """The configs of `envs` (default all), synthesizing into `synth_out` when it is missing or stale."""
     from modules.config import load_all
-    from policies.cli import why_stale, synthesize_app
+    from modules.synth_record import why_stale
+    from policies.cli import synthesize_app
 
     try:
         configs = load_all(envs, environments_dir())
