@@ -98,6 +98,16 @@ def write_record(folder: Path, configs: Iterable[EnvConfig]) -> None:
                                  encoding="utf-8")
 
 
+def recorded_environments(out: Path) -> list[str]:
+    """The environments the output in `out` was synthesized from (none when it has no readable record)."""
+    try:
+        record = json.loads((out / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    environments = record.get("environments") if isinstance(record, dict) else None
+    return sorted(environments) if isinstance(environments, dict) else []
+
+
 def why_stale(out: Path, configs: Iterable[EnvConfig]) -> str | None:
     """None when `out` holds a complete output synthesized from exactly these configs, by this
     generator, on this toolchain; else why not, in words for the user."""
