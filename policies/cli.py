@@ -79,7 +79,8 @@ def register(cli: click.Group) -> None:
                   help=f"Report format (repeatable; default all: {', '.join(formats)}).")
     @click.option("--no-synth", is_flag=True,
                   help="Judge the existing synth output; fail if it is older than its configuration.")
-    @click.option("--synth-out", default=default_synth_out, show_default="cdktf.out", type=click.Path(file_okay=False), help="Synth output folder to judge.")
+    @click.option("--synth-out", default=default_synth_out, show_default="cdktf.out", type=click.Path(file_okay=False),
+                  help="Synth output folder to judge.")
     @click.option("--path", "tf_path", type=click.Path(file_okay=False),
                   help="Judge this Terraform folder (HCL .tf or .tf.json) instead of the synthesized app.")
     @click.option("--exceptions", type=click.Path(dir_okay=False), default=None,

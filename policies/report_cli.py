@@ -69,8 +69,8 @@ def register(cli: click.Group) -> None:
                   help=f"Saved gate result to render (default {DEFAULT_RESULT} when it exists).")
     @click.option("--run", is_flag=True, help="Run the gate now (synthesizing when needed) and write every report.")
     @click.option("--env", "envs", multiple=True, help="Environment to judge with --run (repeatable; default all).")
-    @click.option("--synth-out", default=default_synth_out, show_default="cdktf.out", type=click.Path(file_okay=False),
-                  help="Synth output for the inventory and the diagrams.")
+    @click.option("--synth-out", default=default_synth_out, show_default="cdktf.out",
+                  type=click.Path(file_okay=False), help="Synth output for the inventory and the diagrams.")
     @click.option("--out", "reports", default=DEFAULT_REPORTS, show_default=True, type=click.Path(file_okay=False),
                   help="Folder for the report.")
     @click.option("--write-architecture", "architecture", is_flag=True,
@@ -86,7 +86,8 @@ def register(cli: click.Group) -> None:
             if source or run:
                 fail("--write-architecture takes no --from or --run")
             names = envs or (ARCHITECTURE_ENV,)
-            _fresh_synth((), synth, gate_follows=False)  # every environment: the synth output stays complete for `gate`
+            # Every environment: the synth output stays complete for `gate`.
+            _fresh_synth((), synth, gate_follows=False)
             for path in write_architecture(tuple(names), synth):
                 click.echo(f"wrote {path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path}")
             return
