@@ -5,18 +5,13 @@ so `cdktf synth` through cdktf.json keeps working.
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import click
 
 from modules.config import load_all
-from modules.commands import environments_dir, fail
-from modules.console import step
+from modules.commands import default_synth_out, environments_dir, fail
 from modules.errors import ConfigError
 from modules.naming import STACK_ORDER, Naming
-
-DEFAULT_OUT = "cdktf.out"
+from modules.synth_command import synthesize_cached
 
 
 def _load(envs: tuple[str, ...]):
@@ -26,39 +21,10 @@ def _load(envs: tuple[str, ...]):
         fail(str(exc))
 
 
-def _check_node() -> None:
-    from modules.node import node_problem
-
-    problem = node_problem()
-    if problem:
-        fail(problem)
-
-
 def run_synth(envs: tuple[str, ...], out: str, use_cache: bool = True) -> list[str]:
     """Synthesize, or restore the output from the synth cache when none of its inputs changed
-    (modules/synth_cache.py); `use_cache=False` always synthesizes (and refreshes the cache entry)."""
-    from modules import synth_cache
-
-    directory = environments_dir()
-    try:
-        key = synth_cache.synth_key(envs, directory)
-    except ConfigError as exc:
-        fail(str(exc))
-    found = synth_cache.restore(key, Path(out)) if use_cache else None
-    if found and found.stacks is not None:
-        click.echo(f"synth: {found.note}", err=True)
-        for name in found.stacks:
-            click.echo(f"  wrote {out}/stacks/{name}/cdk.tf.json")
-        return found.stacks
-    configs = _load(envs)
-    _check_node()
-    from modules.synth import synthesize
-
-    with step(f"Synthesizing {len(configs)} environment(s) (loading AWS provider bindings)"):
-        stacks = synthesize(configs, Path(out))
-    synth_cache.remember(key, envs, directory, Path(out))
-    if found:
-        click.echo(f"synth: {found.note}", err=True)
+    (modules/synth_command.py); `use_cache=False` always synthesizes (and refreshes the cache entry)."""
+    stacks = synthesize_cached(envs, out, use_cache=use_cache)
     for name in stacks:
         click.echo(f"  wrote {out}/stacks/{name}/cdk.tf.json")
     return stacks
@@ -71,12 +37,12 @@ def run_synth(envs: tuple[str, ...], out: str, use_cache: bool = True) -> list[s
 def cli(ctx: click.Context, environments: str | None) -> None:
     """Aegis: secure, scalable AI workloads on AWS as CDKTF code, gated by policy."""
     if ctx.invoked_subcommand is None:
-        run_synth((), os.environ.get("CDKTF_OUTDIR", DEFAULT_OUT))
+        run_synth((), default_synth_out())
 
 
 @cli.command()
 @click.option("--env", "envs", multiple=True, help="Environment to synthesize (repeatable; default all).")
-@click.option("--out", default=lambda: os.environ.get("CDKTF_OUTDIR", DEFAULT_OUT), show_default="cdktf.out",
+@click.option("--out", default=default_synth_out, show_default="cdktf.out",
               help="Output folder.")
 @click.option("--no-cache", is_flag=True, help="Synthesize even when the synth cache holds this output.")
 def synth(envs: tuple[str, ...], out: str, no_cache: bool) -> None:
@@ -101,17 +67,13 @@ def envs() -> None:
         click.echo(f"{config.name:<10} {config.tier:<8} {config.region:<15} {config.account_id}  {stacks}")
 
 
-# Command groups from `policies`, each a module with `register(cli)`.
-POLICY_COMMANDS = ("policies.cli", "policies.plan_cli", "policies.report_cli")
-
-
 def _register_policy_commands() -> None:
-    import importlib
-    import importlib.util
+    """The command groups of `policies`, each a module with `register(cli)`."""
+    from policies import cli as gate_commands
+    from policies import plan_cli, report_cli
 
-    for module_name in POLICY_COMMANDS:
-        if importlib.util.find_spec(module_name) is not None:
-            importlib.import_module(module_name).register(cli)
+    for commands in (gate_commands, plan_cli, report_cli):
+        commands.register(cli)
 
 
 _register_policy_commands()

@@ -3,7 +3,7 @@
 `cdktf_cdktf_provider_aws/__init__.py` imports all ~2,200 submodules (about 22 s on two cores).
 Each submodule only needs the package's `_jsii` assembly, so the package is registered as a bare
 module with the real `__path__` and only the submodules the constructs touch are imported. The
-output is byte-identical to the eager import (tests/test_provider_loading.py compares them).
+output is byte-identical to the eager import (tests/modules/test_provider_loading.py compares them).
 
 Use it as `from modules import aws` then `aws.s3_bucket.S3Bucket(...)`. Setting
 AEGIS_EAGER_PROVIDER=1 imports the whole package the usual way (for the comparison and the benchmark).

@@ -1,7 +1,8 @@
 """What the command modules share (main.py, policies/cli.py, policies/plan_cli.py,
-policies/report_cli.py): the error exit and the root `--environments` option."""
+policies/report_cli.py): the error exit, the root `--environments` option and where synth output goes."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -11,6 +12,7 @@ import click
 from modules.console import paint
 
 EXIT_ERROR = 2  # could not do the job: bad input, a failed step, anything not judged
+DEFAULT_SYNTH_OUT = "cdktf.out"
 
 
 def fail(message: str) -> NoReturn:
@@ -23,3 +25,8 @@ def environments_dir() -> Path | None:
     """The folder of environment files given to the root command (`--environments`), if any."""
     directory = click.get_current_context().find_root().params.get("environments")
     return Path(directory) if directory else None
+
+
+def default_synth_out() -> str:
+    """The synth output folder when no option names one: $CDKTF_OUTDIR, as `cdktf synth` sets it."""
+    return os.environ.get("CDKTF_OUTDIR", DEFAULT_SYNTH_OUT)

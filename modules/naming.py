@@ -21,7 +21,7 @@ LAMBDA_ALIAS = "live"
 # Data classes: each has its own customer-managed KMS key.
 KEY_CLASSES = ("training", "model", "inference", "audit")
 
-# Bucket purpose → the key class that encrypts it (None: SSE-S3, see modules/data/buckets.py).
+# Bucket purpose → the key class that encrypts it (None: SSE-S3, see modules/data/secure_bucket.py).
 BUCKETS = {
     "datasets": "training",
     "model-artifacts": "model",
@@ -147,9 +147,6 @@ class Naming:
     def macie_export_arn_pattern(self) -> str:
         """Macie's results-repository (export) configuration, as services see it in aws:SourceArn."""
         return f"arn:aws:macie2:{self.region}:{self.account_id}:export-configuration:*"
-
-    def log_group_arn_pattern(self) -> str:
-        return f"arn:aws:logs:{self.region}:{self.account_id}:log-group:*"
 
 
 def default_tags(config: EnvConfig) -> dict[str, str]:

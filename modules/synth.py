@@ -12,22 +12,21 @@ tests/modules/test_parallel_synth.py compares the result with the one-process sy
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pickle
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from modules.config import EnvConfig
 from modules.naming import STACK_ORDER
+from modules.synth_output import MANIFEST, staging_folder, swap_in
+from modules.synth_record import write_record
+# policies/gate.py still imports these two from here.
+from modules.synth_record import RECORD, config_digest  # noqa: F401
 
-MANIFEST = "manifest.json"
-# What the output was made from, so the gate can refuse (or redo) an output older than its inputs.
-RECORD = "aegis-synth.json"
 _ROOT = Path(__file__).resolve().parent.parent
 
 # Rough resource counts of each stack (and per model), only to share stacks out evenly among
@@ -52,7 +51,7 @@ def synthesize(configs: list[EnvConfig], out: Path, *, workers: int | None = Non
     """
     out = Path(out).absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.synth-", dir=out.parent))
+    staging = staging_folder(out, "synth")
     try:
         groups = plan_groups(configs, synth_workers(configs) if workers is None else workers)
         if len(groups) <= 1:
@@ -62,9 +61,8 @@ def synthesize(configs: list[EnvConfig], out: Path, *, workers: int | None = Non
         else:
             _synthesize_parallel(configs, staging, groups)
         stacks = _check_output(staging)
-        (staging / RECORD).write_text(json.dumps(synth_record(configs), indent=2, sort_keys=True) + "\n",
-                                      encoding="utf-8")
-        _swap_in(staging, out)
+        write_record(staging, configs)
+        swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -191,44 +189,3 @@ def _check_output(folder: Path) -> list[str]:
         if str(folder) in text:
             raise SynthError(f"stack {name}: synthesized JSON contains a machine path")
     return stacks
-
-
-def _swap_in(staging: Path, out: Path) -> None:
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        out.rename(old / out.name)
-        staging.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        staging.rename(out)
-
-
-def config_digest(config: EnvConfig) -> str:
-    """Content hash of a validated environment (comments and key order in the YAML do not count)."""
-    return hashlib.sha256(config.model_dump_json().encode("utf-8")).hexdigest()
-
-
-def generator_files() -> list[Path]:
-    """Everything the output is generated from: every file of modules/ (code, templates, rule lists,
-    the Lambda handler) and the suppression helper the constructs call."""
-    from modules.cache import source_files
-
-    return source_files(_ROOT / "modules") + [_ROOT / "policies" / "suppress.py"]
-
-
-def generator_digest() -> str:
-    """Content hash of the generator files, in path order."""
-    digest = hashlib.sha256()
-    for path in sorted(generator_files(), key=lambda p: p.relative_to(_ROOT).as_posix()):
-        digest.update(path.relative_to(_ROOT).as_posix().encode("utf-8") + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def synth_record(configs: list[EnvConfig]) -> dict:
-    """Deterministic and free of machine paths: hashes only."""
-    from modules.synth_cache import toolchain_digest
-
-    return {"format": 1,
-            "environments": {c.name: config_digest(c) for c in sorted(configs, key=lambda c: c.name)},
-            "generator": generator_digest(), "toolchain": toolchain_digest()}

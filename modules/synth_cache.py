@@ -1,75 +1,36 @@
 """The synth cache: skip synth entirely when nothing it depends on changed.
 
 The key is a content hash of every input of the output: the environment files (all of them, base.yaml
-included, byte for byte) and which environments are selected, every file of modules/ and the
-suppression helper, pyproject.toml, the installed versions of the generator's dependencies, the
-Python and Node.js versions and the CDKTF_* settings. Never a timestamp. An entry is a copy of the
+included, byte for byte) and which environments are selected, every file of modules/ (the suppression
+helper included), and the toolchain: pyproject.toml, the installed versions of the generator's
+dependencies, the Python and Node.js versions and the CDKTF_* settings (generator files and toolchain
+as the synth record names them, modules/synth_record.py). Never a timestamp. An entry is a copy of the
 whole output folder plus a checksummed list of its files (modules/cache.py), so a hit restores the
 output byte for byte, or finds it already in place; a damaged entry is ignored and synth runs.
 """
 from __future__ import annotations
 
-import importlib.metadata
-import os
-import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from modules import synth_record
 from modules.cache import (CorruptEntry, Hasher, cache_dir, prune, read_entry, sha256_file, touch,
                            write_entry)
 from modules.config import BASE_FILE, env_files, environments_dir
-from modules.synth import _ROOT, MANIFEST, _swap_in, generator_files
+from modules.synth_output import MANIFEST, staging_folder, swap_in
 
-# Installed distributions whose versions decide the output (config parsing included).
-DEPENDENCIES = ("cdktf", "cdktf-cdktf-provider-aws", "constructs", "jsii", "pydantic", "pyyaml")
 ENTRY = "entry.json"
 FILES = "files"
 KEEP = 8  # entries kept (most recently used)
-# Settings read by cdktf's App at synth time (CDKTF_OUTDIR only says where the output goes).
-_IGNORED_ENV = {"CDKTF_OUTDIR"}
 
 
 @dataclass
 class Lookup:
     stacks: list[str] | None  # the restored output's stacks on a hit, else None
     note: str  # what happened, for the user: "cache hit", "cache miss", "cache entry ... ignored"
-
-
-def node_version() -> str:
-    node = shutil.which("node")  # as modules/node.py finds it: no Node.js, no hit
-    if not node:
-        return "unavailable"
-    try:
-        return subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        return "unavailable"
-
-
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "missing"
-
-
-def toolchain_digest() -> str:
-    """What synth runs on, besides the configs and modules/: pyproject.toml, the installed dependencies,
-    Python, Node.js and CDKTF_* settings. Recorded in the output too, so the gate re-synthesizes an
-    output made by another toolchain (policies/cli.py)."""
-    key = Hasher("toolchain")
-    key.add("pyproject", (_ROOT / "pyproject.toml").read_bytes() if (_ROOT / "pyproject.toml").exists() else b"")
-    for dist in DEPENDENCIES:
-        key.add(f"version:{dist}", _version(dist))
-    key.add("python", f"{sys.implementation.name} {platform.python_version()}")
-    key.add("node", node_version())
-    for name in sorted(os.environ):
-        if name.startswith("CDKTF_") and name not in _IGNORED_ENV:
-            key.add(f"env:{name}", os.environ[name])
-    return key.hexdigest()
 
 
 def synth_key(envs: tuple[str, ...] | list[str], directory: Path | None = None) -> str:
@@ -80,8 +41,8 @@ def synth_key(envs: tuple[str, ...] | list[str], directory: Path | None = None) 
     key.add("selected", "\0".join(sorted(set(envs)) or sorted(files)))
     env_paths = list(files.values()) + ([directory / BASE_FILE] if (directory / BASE_FILE).exists() else [])
     key.add_files("environments", env_paths, directory)
-    key.add_files("generator", generator_files(), _ROOT)
-    key.add("toolchain", toolchain_digest())
+    key.add_files("generator", synth_record.generator_files(), synth_record.ROOT)
+    key.add("toolchain", synth_record.toolchain_digest())
     return key.hexdigest()
 
 
@@ -119,13 +80,13 @@ def restore(key: str, out: Path) -> Lookup:
         if not path.is_file() or sha256_file(path) != digest:
             return Lookup(None, f"cache entry ignored (file {rel} is damaged)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.cache-", dir=out.parent))
+    staging = staging_folder(out, "cache")
     try:
         for rel in files:
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source / rel, target)
-        _swap_in(staging, out)
+        swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

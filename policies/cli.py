@@ -1,62 +1,24 @@
-"""`python main.py gate` and `python main.py checks` (registered by main.py through `register`)."""
+"""`python main.py gate` and `python main.py checks` (registered by main.py through `register`).
+
+`gate --plan FILE.json` judges plan JSON files written by someone else's terraform (`_gate_plans`);
+`python main.py plan` (policies/plan_cli.py) makes and judges its own.
+"""
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import click
 
-from modules.commands import environments_dir, fail
+from modules.commands import default_synth_out, environments_dir, fail
 from modules.console import step
 from modules.errors import ConfigError
+from modules.synth_command import ensure_synthesized
+from policies.commands import DEFAULT_REPORTS, emit_plan_result, fail_closed, prewarm_checkov
 
-DEFAULT_SYNTH_OUT = "cdktf.out"
-DEFAULT_REPORTS = "reports"
 RULES_DOC = Path(__file__).resolve().parent.parent / "docs" / "RULES.md"
-
-
-def fail_closed(command):
-    """Any unexpected exception (a synth failure, a bug, a full disk) exits 2, never 1 or 0."""
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
-            raise
-        except ConfigError as exc:
-            fail(str(exc))
-        except Exception as exc:
-            fail(f"{type(exc).__name__}: {exc}")
-
-    return wrapper
-
-
-def why_stale(out: Path, configs) -> str | None:
-    """None when `out` was synthesized from exactly these configs and this generator; else why not."""
-    from modules.synth import MANIFEST, RECORD, config_digest, generator_digest
-
-    if not (out / MANIFEST).exists():
-        return f"no {out.name}/ yet"
-    try:
-        record = json.loads((out / RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return f"{out.name}/ has no readable {RECORD}"
-    recorded = record.get("environments", {}) if isinstance(record, dict) else {}
-    for config in configs:
-        if recorded.get(config.name) != config_digest(config):
-            return f"environment '{config.name}' changed since {out.name}/ was synthesized"
-    if record.get("generator") != generator_digest():
-        return f"the generator code (modules/) changed since {out.name}/ was synthesized"
-    from modules.synth_cache import toolchain_digest
-
-    if record.get("toolchain") != toolchain_digest():
-        return f"the toolchain (dependencies, Python or Node.js) changed since {out.name}/ was synthesized"
-    return None
 
 
 def _run_memo(out: Path, configs, env_dir, exceptions_file, today, formats):
@@ -67,32 +29,6 @@ def _run_memo(out: Path, configs, env_dir, exceptions_file, today, formats):
 
     store = GateCache(CHECKS_DIR, CATALOG_FILE, exceptions_file or EXCEPTIONS_FILE)
     return RunMemo.for_run(store, out, {c.name: c for c in configs}, env_dir, today, formats, display_path(out))
-
-
-def synthesize_app(configs, out: Path, envs: tuple[str, ...] = (), use_cache: bool = False) -> None:
-    """Synthesize `configs` into `out`; with `use_cache`, restore it from the synth cache when the same
-    inputs were synthesized before (`envs` and the environments folder name the entry, modules/synth_cache.py)."""
-    from modules import synth_cache
-    from modules.node import node_problem
-    from modules.synth import synthesize
-
-    key = synth_cache.synth_key(envs, environments_dir()) if use_cache else None
-    found = synth_cache.restore(key, out) if key else None
-    if found and found.stacks is not None:
-        click.echo(f"synth: {found.note}", err=True)
-        return
-    problem = node_problem()
-    if problem:
-        fail(problem)
-    from policies import scanner
-    from policies.gate import CHECKS_DIR
-
-    scanner.prewarm(CHECKS_DIR)  # checkov loads on another core while this synthesizes
-    with step(f"Synthesizing {len(configs)} environment(s) into {out.name}/"):
-        synthesize(configs, out)
-    if key:
-        synth_cache.remember(key, envs, environments_dir(), out)
-        click.echo(f"synth: {found.note}", err=True)
 
 
 def _emit(result, reports: Path, formats: list[str], unchanged: dict[str, str] | None = None) -> dict[str, str]:
@@ -114,6 +50,22 @@ def _emit(result, reports: Path, formats: list[str], unchanged: dict[str, str] |
     return {name: sha256_file(reports / name) for name in names}
 
 
+def _gate_plans(plan_files: tuple[str, ...] | list[str], envs: tuple[str, ...], reports: str, formats: list[str],
+                exceptions: Path | None) -> None:
+    """`gate --plan FILE.json …`: judge plan JSON files written by someone else's terraform; exits."""
+    from policies.plan.plan_gate import run_plan_gate
+    from policies.plan.report import available_formats
+
+    if len(envs) > 1:
+        fail("--plan takes at most one --env (the environment of plans whose folder does not name it)")
+    plan_formats = [f for f in formats if f in available_formats()]
+    with step(f"Judging {len(plan_files)} plan(s) with checkov (terraform_plan) and the plan checks"):
+        result = run_plan_gate([Path(p) for p in plan_files], env=envs[0] if envs else None,
+                               environments_dir=environments_dir(), exceptions_file=exceptions)
+    emit_plan_result(result, Path(reports), plan_formats)
+    sys.exit(result.exit_code)
+
+
 def register(cli: click.Group) -> None:
     from policies.report import available_formats
 
@@ -127,8 +79,8 @@ def register(cli: click.Group) -> None:
                   help=f"Report format (repeatable; default all: {', '.join(formats)}).")
     @click.option("--no-synth", is_flag=True,
                   help="Judge the existing synth output; fail if it is older than its configuration.")
-    @click.option("--synth-out", default=lambda: os.environ.get("CDKTF_OUTDIR", DEFAULT_SYNTH_OUT),
-                  show_default="cdktf.out", type=click.Path(file_okay=False), help="Synth output folder to judge.")
+    @click.option("--synth-out", default=default_synth_out, show_default="cdktf.out", type=click.Path(file_okay=False),
+                  help="Synth output folder to judge.")
     @click.option("--path", "tf_path", type=click.Path(file_okay=False),
                   help="Judge this Terraform folder (HCL .tf or .tf.json) instead of the synthesized app.")
     @click.option("--exceptions", type=click.Path(dir_okay=False), default=None,
@@ -147,12 +99,10 @@ def register(cli: click.Group) -> None:
 
         selected = list(fmts) or formats
         exceptions_file = Path(exceptions) if exceptions else None
-        if plans:  # plan JSON files: judged and reported by the plan gate (policies/plan_cli.py)
+        if plans:  # plan JSON files: judged and reported by the plan gate
             if tf_path or no_synth:
                 fail("--plan judges plan JSON files: it takes no --path or --no-synth")
-            from policies.plan_cli import gate_plans
-
-            gate_plans(plans, envs, reports, selected, exceptions_file)
+            _gate_plans(plans, envs, reports, selected, exceptions_file)
         if tf_path:
             if envs or no_synth:
                 fail("--path judges a Terraform folder: it takes no --env or --no-synth")
@@ -167,12 +117,8 @@ def register(cli: click.Group) -> None:
             except ConfigError as exc:
                 fail(str(exc))
             out = Path(synth_out)
-            stale = why_stale(out, configs)
-            if stale and no_synth:
-                fail(f"{stale}: run `python main.py synth` first, or drop --no-synth")
-            if stale:
-                click.echo(f"{stale}: synthesizing", err=True)
-                synthesize_app(configs, out, envs, use_cache=not no_cache)
+            ensure_synthesized(configs, out, no_synth=no_synth, use_cache=not no_cache,
+                               while_synthesizing=prewarm_checkov)
             names = [c.name for c in configs]
             started, today = time.monotonic(), dt.date.today()
             memo = None if no_cache else _run_memo(out, configs, env_dir, exceptions_file, today, selected)

@@ -102,17 +102,13 @@ def manifest_stacks(out_dir: Path) -> dict[str, Path]:
 
 
 def check_fresh(out_dir: Path, configs: dict[str, Any]) -> None:
-    """The output must come from these very configs: compare the content hashes synth recorded."""
-    from modules.synth import RECORD, config_digest
+    """The output must come from these very configs, this generator and this toolchain: the rule the
+    commands synthesize by (modules/synth_record.py), so the gate never judges what they would redo."""
+    from modules.synth_record import why_stale
 
-    record = _read_json(out_dir / RECORD, f"{out_dir.name}/{RECORD} (written by `python main.py synth`)")
-    recorded = record.get("environments", {}) if isinstance(record, dict) else {}
-    for name, config in configs.items():
-        if name not in recorded:
-            raise GateError(f"environment '{name}' was not synthesized into {out_dir.name}/: run `python main.py synth`")
-        if recorded[name] != config_digest(config):
-            raise GateError(f"the synth output of '{name}' is older than its configuration (environments/{name}.yaml "
-                            "or base.yaml changed since): run `python main.py synth`, or drop --no-synth")
+    stale = why_stale(out_dir, configs.values())
+    if stale:
+        raise GateError(f"{stale}: run `python main.py synth`")
 
 
 # ---------------------------------------------------------------- resources

@@ -180,7 +180,7 @@ class RunMemo:
     def for_run(cls, store: GateCache, out_dir: Path, configs: dict, environments_dir: Path | None, today,
                 formats: list[str], target: str) -> "RunMemo":
         from modules.config import environments_dir as default_environments
-        from modules.synth import config_digest, generator_files
+        from modules.synth_record import config_digest, generator_files
 
         env_dir = environments_dir or default_environments()
         key = Hasher("gate-run").add("base", store._base_key())

@@ -1,5 +1,4 @@
-"""`python main.py plan` and `python main.py apply` (registered by main.py through `register`), and
-`gate_plans`, which `python main.py gate --plan FILE.json` delegates to.
+"""`python main.py plan` and `python main.py apply` (registered by main.py through `register`).
 
 Exit codes as everywhere: 0 pass / applied, 1 a plan fails the gate, 2 an error or a refusal
 (terraform missing or failing, a plan that cannot be read, an apply without a valid attestation).
@@ -12,12 +11,10 @@ from pathlib import Path
 
 import click
 
-from modules.commands import environments_dir, fail
-from modules.console import step
+from modules.commands import default_synth_out, environments_dir, fail
 from modules.errors import ConfigError
-
-DEFAULT_SYNTH_OUT = "cdktf.out"
-DEFAULT_REPORTS = "reports"
+from modules.synth_command import ensure_synthesized
+from policies.commands import DEFAULT_REPORTS, emit_plan_result, fail_closed
 
 
 def _config(env: str):
@@ -33,66 +30,7 @@ def _progress(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _emit(result, reports: Path, formats: list[str]) -> None:
-    from policies.plan.report import render_terminal, write_reports
-
-    click.echo(render_terminal(result, sys.stdout), nl=False)
-    if formats:
-        written = write_reports(result, reports, formats)
-        click.echo(f"reports in {reports}/: " + ", ".join(p.name for p in written))
-
-
-def _ensure_synth(config, out: Path, no_synth: bool) -> None:
-    """Synthesize when the output is missing or older than the configuration or the generator."""
-    from policies.cli import why_stale
-
-    stale = why_stale(out, [config])
-    if not stale:
-        return
-    if no_synth:
-        fail(f"{stale}: run `python main.py synth` first, or drop --no-synth")
-    from modules.config import load_all
-    from modules.node import node_problem
-    from modules.synth import RECORD, synthesize
-
-    problem = node_problem()
-    if problem:
-        fail(problem)
-    # Keep the other environments already in the output (when they still load).
-    import json
-
-    configs = {config.name: config}
-    try:
-        recorded = json.loads((out / RECORD).read_text(encoding="utf-8")).get("environments", {})
-        for name in recorded:
-            if name not in configs:
-                configs.update({c.name: c for c in load_all([name], environments_dir())})
-    except (OSError, ValueError, AttributeError, ConfigError):
-        pass
-    click.echo(f"{stale}: synthesizing (plan files in {out.name}/ are replaced)", err=True)
-    with step(f"Synthesizing {len(configs)} environment(s) into {out.name}/"):
-        synthesize(sorted(configs.values(), key=lambda c: c.name), out)
-
-
-def gate_plans(plan_files: tuple[str, ...] | list[str], envs: tuple[str, ...], reports: str, formats: list[str],
-               exceptions: Path | None, approvals: Path | None = None) -> None:
-    """`gate --plan FILE.json …`: judge plan JSON files written by someone else's terraform; exits."""
-    from policies.plan.plan_gate import run_plan_gate
-    from policies.plan.report import available_formats
-
-    if len(envs) > 1:
-        fail("--plan takes at most one --env (the environment of plans whose folder does not name it)")
-    plan_formats = [f for f in formats if f in available_formats()]
-    with step(f"Judging {len(plan_files)} plan(s) with checkov (terraform_plan) and the plan checks"):
-        result = run_plan_gate([Path(p) for p in plan_files], env=envs[0] if envs else None,
-                               environments_dir=environments_dir(), exceptions_file=exceptions,
-                               approvals_file=approvals)
-    _emit(result, Path(reports), plan_formats)
-    sys.exit(result.exit_code)
-
-
 def register(cli: click.Group) -> None:
-    from policies.cli import fail_closed  # any unexpected exception exits 2, as for `gate`
     from policies.plan.attestation import DEFAULT_MAX_AGE, MAX_AGE_ENV
     from policies.plan.report import available_formats
     from policies.plan.terraform import ENV_VAR
@@ -102,7 +40,7 @@ def register(cli: click.Group) -> None:
         "--terraform", "terraform_path", default=None,
         help=f"terraform executable (default: ${ENV_VAR}, else `terraform` on PATH; must be ≥ 1.10).")
     synth_out_option = click.option(
-        "--synth-out", default=lambda: os.environ.get("CDKTF_OUTDIR", DEFAULT_SYNTH_OUT), show_default="cdktf.out",
+        "--synth-out", default=default_synth_out, show_default="cdktf.out",
         type=click.Path(file_okay=False), help="Synth output folder (terraform runs in its stack folders).")
     stack_option = click.option("--stack", "stacks", multiple=True,
                                 help="Only this stack (name or pillar; repeatable; default every stack of the env).")
@@ -121,7 +59,7 @@ def register(cli: click.Group) -> None:
     @click.option("--exceptions", type=click.Path(dir_okay=False), default=None,
                   help="Exceptions file (default policies/exceptions.yaml).")
     @click.option("--no-synth", is_flag=True, help="Use the existing synth output; fail if it is stale.")
-    @fail_closed
+    @fail_closed  # any unexpected exception exits 2, as for `gate`
     def plan(env, stacks, synth_out, terraform_path, reports, fmts, approvals, exceptions, no_synth):
         """terraform init/plan/show for each stack of ENV (dependency order), then gate every plan.
 
@@ -137,7 +75,9 @@ def register(cli: click.Group) -> None:
             terraform = Terraform.locate(terraform_path)
         except TerraformError as exc:
             fail(str(exc))
-        _ensure_synth(config, out, no_synth)
+        # Synthesizing replaces the output whole; the other environments in it are synthesized too.
+        ensure_synthesized([config], out, no_synth=no_synth, keep_others=True,
+                           note=f" (plan files in {out.name}/ are replaced)")
         click.echo(f"terraform {terraform.version}; planning {config.name} in {out.name}/", err=True)
         try:
             result = run_plan(config, out, stacks, terraform, environments_dir=environments_dir(),
@@ -145,7 +85,7 @@ def register(cli: click.Group) -> None:
                               approvals_file=Path(approvals) if approvals else None, echo=_progress)
         except (DeployError, TerraformError, ConfigError) as exc:
             fail(f"{exc} (no plan was judged or attested)")
-        _emit(result, Path(reports), list(fmts) or formats)
+        emit_plan_result(result, Path(reports), list(fmts) or formats)
         sys.exit(result.exit_code)
 
     @cli.command()

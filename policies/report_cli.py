@@ -3,19 +3,18 @@ result or from a fresh gate run, and the architecture picture the README shows."
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
 
-from modules.commands import environments_dir, fail
+from modules.commands import default_synth_out, environments_dir, fail
 from modules.console import step
 from modules.errors import ConfigError
+from modules.synth_command import ensure_synthesized
+from policies.commands import DEFAULT_REPORTS, prewarm_checkov
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SYNTH_OUT = "cdktf.out"
-DEFAULT_REPORTS = "reports"
 DEFAULT_RESULT = f"{DEFAULT_REPORTS}/aegis-gate.json"
 ARCHITECTURE_ENV = "prod"  # the README's picture: the default prod environment
 
@@ -24,19 +23,16 @@ def architecture_file(env: str) -> Path:
     return ROOT / "docs" / f"architecture-{env}.svg"
 
 
-def _fresh_synth(envs: tuple[str, ...], synth_out: Path) -> list:
-    """The configs of `envs` (default all), synthesizing into `synth_out` when it is missing or stale."""
+def _fresh_synth(envs: tuple[str, ...], synth_out: Path, *, gate_follows: bool) -> list:
+    """The configs of `envs` (default all), synthesizing into `synth_out` when it is missing or stale;
+    when the gate runs next, checkov loads meanwhile."""
     from modules.config import load_all
-    from policies.cli import why_stale, synthesize_app
 
     try:
         configs = load_all(envs, environments_dir())
     except ConfigError as exc:
         fail(str(exc))
-    stale = why_stale(synth_out, configs)
-    if stale:
-        click.echo(f"{stale}: synthesizing", err=True)
-        synthesize_app(configs, synth_out)
+    ensure_synthesized(configs, synth_out, while_synthesizing=prewarm_checkov if gate_follows else None)
     return configs
 
 
@@ -73,9 +69,8 @@ def register(cli: click.Group) -> None:
                   help=f"Saved gate result to render (default {DEFAULT_RESULT} when it exists).")
     @click.option("--run", is_flag=True, help="Run the gate now (synthesizing when needed) and write every report.")
     @click.option("--env", "envs", multiple=True, help="Environment to judge with --run (repeatable; default all).")
-    @click.option("--synth-out", default=lambda: os.environ.get("CDKTF_OUTDIR", DEFAULT_SYNTH_OUT),
-                  show_default="cdktf.out", type=click.Path(file_okay=False),
-                  help="Synth output for the inventory and the diagrams.")
+    @click.option("--synth-out", default=default_synth_out, show_default="cdktf.out",
+                  type=click.Path(file_okay=False), help="Synth output for the inventory and the diagrams.")
     @click.option("--out", "reports", default=DEFAULT_REPORTS, show_default=True, type=click.Path(file_okay=False),
                   help="Folder for the report.")
     @click.option("--write-architecture", "architecture", is_flag=True,
@@ -91,7 +86,8 @@ def register(cli: click.Group) -> None:
             if source or run:
                 fail("--write-architecture takes no --from or --run")
             names = envs or (ARCHITECTURE_ENV,)
-            _fresh_synth((), synth)  # every environment: the synth output stays complete for `gate`
+            # Every environment: the synth output stays complete for `gate`.
+            _fresh_synth((), synth, gate_follows=False)
             for path in write_architecture(tuple(names), synth):
                 click.echo(f"wrote {path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path}")
             return
@@ -124,7 +120,7 @@ def _run_gate(envs: tuple[str, ...], synth: Path, out: Path) -> None:
     from policies.report.html import render as render_html
     from policies.report.summary import render as summary
 
-    configs = _fresh_synth(envs, synth)
+    configs = _fresh_synth(envs, synth, gate_follows=True)
     names = [c.name for c in configs]
     with step(f"Judging {len(names)} environment(s) with checkov and the Aegis pack"):
         result = run_gate(synth, names, environments_dir=environments_dir())

@@ -1,4 +1,4 @@
-"""Suppressions: inline ones recorded by `policies.suppress` in the synthesized JSON, and reviewed
+"""Suppressions: inline ones recorded by `modules.suppress` in the synthesized JSON, and reviewed
 exceptions in `policies/exceptions.yaml`. Applied to failing findings; every one is reported.
 
 A suppression fails the gate (exit 2) when it has expired, names an unknown check, is malformed,
@@ -7,19 +7,17 @@ or suppresses nothing (so a stale one cannot silently hide a future regression).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Iterable
 
 from modules.errors import ConfigError
+from modules.suppress import CHECK_ID, METADATA_KEY, MIN_REASON_LENGTH
 from modules.yaml_source import load_entry_list
 from policies.findings import FAILED, SUPPRESSED, Finding, Suppression
-from policies.suppress import METADATA_KEY, MIN_REASON_LENGTH
 
 EXCEPTIONS_FILE = Path(__file__).resolve().parent / "exceptions.yaml"
 EXCEPTIONS_DISPLAY = "policies/exceptions.yaml"
-_CHECK_ID = re.compile(r"^(CKV2?_[A-Z0-9]+_\d+|AEGIS_[A-Z0-9_]+)$")
 _ENTRY_KEYS = {"check", "resource", "environments", "reason", "owner", "expires"}
 
 
@@ -55,7 +53,7 @@ def load_exceptions(path: Path | None = None, display: str | None = None) -> lis
             if name not in entry:
                 raise fail(key, f"required key '{name}' is missing")
         check = entry["check"]
-        if not isinstance(check, str) or not _CHECK_ID.match(check):
+        if not isinstance(check, str) or not CHECK_ID.match(check):
             raise fail(key + ("check",), f"'{check}' is not a check ID")
         pattern = entry["resource"]
         if not isinstance(pattern, str) or not pattern.strip():
@@ -81,7 +79,7 @@ def load_exceptions(path: Path | None = None, display: str | None = None) -> lis
 
 
 def inline_suppressions(stack: str, address: str, conf: dict) -> list[Suppression]:
-    """The suppressions `policies.suppress` recorded on one resource (validated again: JSON can be edited)."""
+    """The suppressions `modules.suppress` recorded on one resource (validated again: JSON can be edited)."""
     entries = (conf.get("//") or {}).get(METADATA_KEY) if isinstance(conf, dict) else None
     if not entries:
         return []
@@ -93,7 +91,7 @@ def inline_suppressions(stack: str, address: str, conf: dict) -> list[Suppressio
         entry = entry if isinstance(entry, dict) else {}
         check, reason, expires = str(entry.get("id", "")), str(entry.get("reason", "")), str(entry.get("expires", ""))
         item = Suppression(check, " ".join(reason.split()), expires, "inline", where)
-        if not _CHECK_ID.match(check):
+        if not CHECK_ID.match(check):
             item.problem = f"invalid: '{check}' is not a check ID"
         elif len(reason.strip()) < MIN_REASON_LENGTH:
             item.problem = f"invalid: the reason must be at least {MIN_REASON_LENGTH} characters"

@@ -23,7 +23,7 @@ from modules.access.settings import FINDING_SEVERITY, GuardDutySettings
 from modules.naming import Naming
 from modules.boundary import boundary_arn
 from modules.iam_doc import document, statement
-from policies.suppress import suppress
+from modules.suppress import suppress
 
 FEATURES = ("S3_DATA_EVENTS", "EBS_MALWARE_PROTECTION", "LAMBDA_NETWORK_LOGS")
 RUNTIME_FEATURE = "RUNTIME_MONITORING"

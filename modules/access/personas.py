@@ -17,7 +17,7 @@ from modules.boundary import boundary_arn
 from modules.config import EnvConfig
 from modules.iam_doc import document, statement
 from modules.naming import Naming
-from policies.suppress import suppress
+from modules.suppress import suppress
 
 SAML_AUDIENCE = "https://signin.aws.amazon.com/saml"
 

@@ -20,7 +20,7 @@ from modules.grants import write_log_streams
 from modules.naming import Naming
 from modules.iam_doc import document, statement
 from modules.lookups import data_key_arn
-from policies.suppress import suppress
+from modules.suppress import suppress
 
 TRAIL_PREFIX = "cloudtrail"  # modules/data/bucket_policy.py allows CloudTrail to write only here
 DATA_EVENT_BUCKETS = ("datasets", "model-artifacts")

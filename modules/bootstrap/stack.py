@@ -21,7 +21,7 @@ from modules.data.replication import BucketReplication, ReplicationPair
 from modules.data.secure_bucket import BucketOptions, SecureBucket
 from modules.naming import BOOTSTRAP
 from modules.pillar_stack import PillarStack
-from policies.suppress import suppress
+from modules.suppress import suppress
 
 STATE_KEY_CLASS = "state"
 

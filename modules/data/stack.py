@@ -12,7 +12,7 @@ from modules.data.replication import BucketReplication, ReplicationPair
 from modules.data.secure_bucket import BucketOptions, ObjectLock, SecureBucket
 from modules.naming import BUCKETS, KEY_CLASSES
 from modules.pillar_stack import PillarStack
-from policies.suppress import suppress
+from modules.suppress import suppress
 
 LOCKED_BUCKETS = ("model-artifacts", "audit")  # integrity of what was deployed and of the audit trail
 REPLICATED_BUCKETS = ("datasets", "model-artifacts", "inference", "audit")

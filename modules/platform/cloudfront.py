@@ -20,7 +20,7 @@ from modules.platform.edge_key import EDGE_REGION
 from modules.platform.log_group import encrypted_log_group
 from modules.platform.settings import ModelSettings
 from modules.platform.waf import WebAcl
-from policies.suppress import suppress
+from modules.suppress import suppress
 
 # AWS managed policies (IDs are global constants).
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"

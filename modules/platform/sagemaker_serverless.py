@@ -14,7 +14,7 @@ from modules.platform.autoscaling import SAGEMAKER_PROVISIONED, TargetTracking
 from modules.platform.context import PlatformContext, ServingDependencies
 from modules.platform.sagemaker_base import VARIANT, SageMakerModelBase
 from modules.platform.settings import ModelSettings
-from policies.suppress import suppress
+from modules.suppress import suppress
 
 
 class SageMakerServerless(SageMakerModelBase):

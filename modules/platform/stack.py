@@ -23,7 +23,7 @@ from modules.platform.lambda_inference import bucket_notification
 from modules.platform.network import Network
 from modules.platform.security_groups import workload_security_group
 from modules.platform.storage import SharedStorage
-from policies.suppress import suppress
+from modules.suppress import suppress
 
 
 class PlatformStack(PillarStack):

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modules.errors import ConfigError
+from modules.suppress import MIN_REASON_LENGTH
 from modules.yaml_source import load_entry_list
 from policies.findings import Suppression
-from policies.suppress import MIN_REASON_LENGTH
 
 APPROVALS_FILE = Path(__file__).resolve().parent.parent / "approvals.yaml"
 APPROVALS_DISPLAY = "policies/approvals.yaml"

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from main import cli
-from modules import cache, synth_cache
+from modules import cache, synth_cache, synth_record
 from modules.config import environments_dir
 
 
@@ -49,8 +49,8 @@ def test_each_input_changes_the_key_and_timestamps_do_not(envs, tmp_path, monkey
     generator = tmp_path / "generator"
     shutil.copytree(Path(synth_cache.__file__).parent, generator / "modules",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(synth_cache, "generator_files", lambda: cache.source_files(generator))
-    monkeypatch.setattr(synth_cache, "_ROOT", generator)
+    monkeypatch.setattr(synth_record, "generator_files", lambda: cache.source_files(generator))
+    monkeypatch.setattr(synth_record, "ROOT", generator)
     changed("the generator files (moved)")
     (generator / "modules" / "naming.py").write_text((generator / "modules" / "naming.py").read_text() + "\n")
     changed("a module's code")
@@ -59,15 +59,15 @@ def test_each_input_changes_the_key_and_timestamps_do_not(envs, tmp_path, monkey
     (generator / "pyproject.toml").write_text('dependencies = ["cdktf==0.21.1"]\n')
     changed("pyproject.toml")
 
-    versions = {dist: "1.0" for dist in synth_cache.DEPENDENCIES}
-    monkeypatch.setattr(synth_cache, "_version", lambda dist: versions[dist])
+    versions = {dist: "1.0" for dist in synth_record.DEPENDENCIES}
+    monkeypatch.setattr(synth_record, "_version", lambda dist: versions[dist])
     changed("installed versions")
-    for dist in synth_cache.DEPENDENCIES:
+    for dist in synth_record.DEPENDENCIES:
         versions[dist] = "1.1"
         changed(f"the installed {dist}")
-    monkeypatch.setattr(synth_cache.platform, "python_version", lambda: "3.11.99")
+    monkeypatch.setattr(synth_record.platform, "python_version", lambda: "3.11.99")
     changed("the Python version")
-    monkeypatch.setattr(synth_cache, "node_version", lambda: "v99.0.0")
+    monkeypatch.setattr(synth_record, "node_version", lambda: "v99.0.0")
     changed("the Node.js version")
     monkeypatch.setenv("CDKTF_CONTEXT_JSON", '{"x": 1}')
     changed("a CDKTF_ setting")
@@ -170,9 +170,8 @@ def test_prune_keeps_the_most_recently_used(tmp_path):
 
 def test_the_gate_resynthesizes_an_output_of_another_toolchain(synthesized, monkeypatch):
     from modules.config import load_all
-    from policies.cli import why_stale
 
     configs = load_all()
-    assert why_stale(synthesized.out, configs) is None
-    monkeypatch.setattr(synth_cache, "node_version", lambda: "v99.0.0")
-    assert "the toolchain (dependencies, Python or Node.js) changed" in why_stale(synthesized.out, configs)
+    assert synth_record.why_stale(synthesized.out, configs) is None
+    monkeypatch.setattr(synth_record, "node_version", lambda: "v99.0.0")
+    assert "the toolchain (dependencies, Python or Node.js) changed" in synth_record.why_stale(synthesized.out, configs)

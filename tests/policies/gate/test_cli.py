@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 from main import cli
-from modules.synth import RECORD
+from modules.synth_record import RECORD
 from tests.policies.gate.conftest import bucket, stack_doc, write_out
 
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from modules.synth import RECORD
+from modules.synth_record import RECORD
 from policies import gate as gate_module
 from policies import scanner
 from policies.gate import EXIT_ERROR, run_gate
@@ -100,6 +100,15 @@ def test_synth_output_older_than_config(small_out, no_exceptions):
     record["environments"]["dev"] = "0" * 64  # synthesized from a config that has since changed
     (small_out / RECORD).write_text(json.dumps(record))
     _assert_error(_run(small_out, no_exceptions), "older than its configuration", "python main.py synth")
+
+
+@pytest.mark.parametrize("part, reason", [("generator", "the generator code (modules/) changed"),
+                                          ("toolchain", "the toolchain (dependencies, Python or Node.js) changed")])
+def test_synth_output_of_another_generator_or_toolchain(small_out, no_exceptions, part, reason):
+    record = json.loads((small_out / RECORD).read_text())
+    record[part] = "0" * 64  # what the commands would synthesize again, the gate does not judge
+    (small_out / RECORD).write_text(json.dumps(record))
+    _assert_error(_run(small_out, no_exceptions), reason, "python main.py synth")
 
 
 def test_synth_output_without_record(tmp_path, no_exceptions):

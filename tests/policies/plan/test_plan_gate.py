@@ -302,8 +302,6 @@ def test_gate_plan_option_judges_plan_files(tmp_path, monkeypatch):
 
     import main
 
-    if not any("--plan" in p.opts for p in main.cli.commands["gate"].params):
-        pytest.skip("`gate --plan` is not wired into policies/cli.py yet")
     item = stack_plan(tmp_path, plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB)))
     loose = write_plan(tmp_path / "elsewhere", plan_doc(delete("aws_s3_bucket", "b", BUCKET)), "tfplan.json")
     monkeypatch.chdir(tmp_path)

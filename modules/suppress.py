@@ -12,11 +12,13 @@ import re
 
 MIN_REASON_LENGTH = 20
 METADATA_KEY = "aegis_suppressions"
-_CHECK_ID = re.compile(r"^(CKV2?_[A-Z0-9]+_\d+|AEGIS_[A-Z0-9_]+)$")
+# What a check ID looks like (checkov's CKV_/CKV2_ checks, the Aegis app-level checks); the gate
+# checks suppressions read back from the JSON and the exceptions file against it too.
+CHECK_ID = re.compile(r"^(CKV2?_[A-Z0-9]+_\d+|AEGIS_[A-Z0-9_]+)$")
 
 
 def suppress(resource, check_id: str, reason: str, expires: str) -> None:
-    if not _CHECK_ID.match(check_id):
+    if not CHECK_ID.match(check_id):
         raise ValueError(f"suppression on {resource.node.path}: '{check_id}' is not a check ID")
     if len(reason.strip()) < MIN_REASON_LENGTH:
         raise ValueError(f"suppression of {check_id} on {resource.node.path}: the reason must be "
