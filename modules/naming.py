@@ -106,6 +106,10 @@ class Naming:
 
     # ALB and target-group names have at most 32 characters: `model_resource` when it fits, else
     # shortened with a stable hash suffix (see `shortened`). Look ALBs up by these names.
+
+    def live_alias_arn(self, model: str) -> str:
+        """The alias every model function is published and invoked under."""
+        return f"{self.function_arn(model)}:{LAMBDA_ALIAS}"
     def load_balancer(self, model: str) -> str:
         return self.shortened(self.model_resource(model), 32)
 

@@ -77,9 +77,7 @@ def _endpoint(naming: "Naming", model: "ModelSettings") -> str:
 
 
 def _live_alias(naming: "Naming", model: "ModelSettings") -> str:
-    from modules.naming import LAMBDA_ALIAS  # the platform publishes every function under this alias
-
-    return f"{naming.function_arn(model.name)}:{LAMBDA_ALIAS}"
+    return naming.live_alias_arn(model.name)
 
 
 def _live_alias_url(naming: "Naming", model: "ModelSettings") -> str | None:

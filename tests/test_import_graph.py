@@ -39,11 +39,22 @@ def _known(name: str, modules: set[str]) -> str | None:
     return None
 
 
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
+        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
 def imports_of(source: str, module: str, is_package: bool, modules: set[str]) -> set[str]:
     """The project modules one file imports, wherever the import statement is."""
     package = module.split(".") if is_package else module.split(".")[:-1]
     names: list[str] = []
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    # `if TYPE_CHECKING:` blocks never run: they name types for annotations, not modules the file loads.
+    type_only = {id(inner) for node in ast.walk(tree) if isinstance(node, ast.If) and _is_type_checking(node.test)
+                 for stmt in node.body for inner in ast.walk(stmt)}
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -133,3 +144,16 @@ def test_modules_never_import_policies(graph):
     wrong = sorted(f"{module} → {target}" for module, targets in graph.items()
                    if module.split(".")[0] == "modules" for target in targets if target.split(".")[0] == "policies")
     assert not wrong, "the generator imports the policy engine: " + "; ".join(wrong)
+
+
+def test_type_checking_imports_are_not_loads():
+    modules = {"pkg", "pkg.types_only", "pkg.loaded"}
+    source = ("from typing import TYPE_CHECKING\n"
+              "import typing\n"
+              "if TYPE_CHECKING:\n"
+              "    from pkg import types_only\n"
+              "if typing.TYPE_CHECKING:\n"
+              "    import pkg.types_only\n"
+              "else:\n"
+              "    import pkg.loaded\n")
+    assert imports_of(source, "top", False, modules) == {"pkg.loaded"}
