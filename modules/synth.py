@@ -24,8 +24,8 @@ from pathlib import Path
 
 from modules.config import EnvConfig
 from modules.naming import STACK_ORDER
+from modules.synth_output import MANIFEST, manifest_stacks
 
-MANIFEST = "manifest.json"
 # What the output was made from, so the gate can refuse (or redo) an output older than its inputs.
 RECORD = "aegis-synth.json"
 _ROOT = Path(__file__).resolve().parent.parent
@@ -184,13 +184,12 @@ def stable_stringify(value, indent: str = "") -> str:
 
 
 def _check_output(folder: Path) -> list[str]:
-    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    stacks = sorted(manifest["stacks"])
-    for name in stacks:
-        text = (folder / manifest["stacks"][name]["synthesizedStackPath"]).read_text(encoding="utf-8")
+    stacks = manifest_stacks(folder)
+    for name in sorted(stacks):
+        text = stacks[name].read_text(encoding="utf-8")
         if str(folder) in text:
             raise SynthError(f"stack {name}: synthesized JSON contains a machine path")
-    return stacks
+    return sorted(stacks)
 
 
 def _swap_in(staging: Path, out: Path) -> None:
