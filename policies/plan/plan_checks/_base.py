@@ -95,12 +95,6 @@ def unknown(rc: ResourceChange, path: str) -> bool:
     return False
 
 
-def truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "enabled", "1")
-    return bool(value) and value is not None
-
-
 def strings(obj: Any, path: str) -> set[str]:
     out: set[str] = set()
     for value in values(obj, path):

@@ -10,7 +10,8 @@ AEGIS_PLAN_STATEFUL_DELETE.
 """
 from __future__ import annotations
 
-from policies.plan.plan_checks._base import PlanCheck, fail, strings, truthy, unknown, verdict
+from policies.checks.aegis_values import truthy
+from policies.plan.plan_checks._base import PlanCheck, fail, strings, unknown, verdict
 
 # type → (what, attribute that must stay on or None, the "on" test)
 SWITCHES = {

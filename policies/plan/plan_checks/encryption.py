@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policies.plan.plan_checks._base import PlanCheck, fail, key_token, ok, strings, truthy, unknown, values, verdict
+from policies.checks.aegis_values import truthy
+from policies.plan.plan_checks._base import PlanCheck, fail, key_token, ok, strings, unknown, values, verdict
 
 KMS_ALGORITHMS = {"aws:kms", "aws:kms:dsse", "KMS", "KMS_DSSE"}
 

@@ -9,7 +9,8 @@ decrypt at once; turning `enable_key_rotation` off weakens the key from then on.
 """
 from __future__ import annotations
 
-from policies.plan.plan_checks._base import PlanCheck, fail, truthy, unknown, verdict
+from policies.checks.aegis_values import truthy
+from policies.plan.plan_checks._base import PlanCheck, fail, unknown, verdict
 
 KEY_TYPES = ("aws_kms_key", "aws_kms_replica_key", "aws_kms_external_key")
 

@@ -2,7 +2,8 @@
 files that prove the audit log was not altered)."""
 from __future__ import annotations
 
-from policies.plan.plan_checks._base import PlanCheck, fail, ok, truthy, unknown
+from policies.checks.aegis_values import truthy
+from policies.plan.plan_checks._base import PlanCheck, fail, ok, unknown
 
 
 class LogValidationOff(PlanCheck):

@@ -3,7 +3,8 @@ setting. Any of the four going from true to false, or destroying the block while
 opens a path to public data."""
 from __future__ import annotations
 
-from policies.plan.plan_checks._base import PlanCheck, fail, ok, truthy, unknown, verdict
+from policies.checks.aegis_values import truthy
+from policies.plan.plan_checks._base import PlanCheck, fail, ok, unknown, verdict
 
 SETTINGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
 

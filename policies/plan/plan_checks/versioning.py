@@ -6,7 +6,8 @@ versioning on the bucket (the provider's documented behaviour), unless the bucke
 """
 from __future__ import annotations
 
-from policies.plan.plan_checks._base import PlanCheck, fail, first, ok, truthy, unknown, verdict
+from policies.checks.aegis_values import truthy
+from policies.plan.plan_checks._base import PlanCheck, fail, first, ok, unknown, verdict
 
 STATUS = "versioning_configuration.*.status"
 MFA = "versioning_configuration.*.mfa_delete"
