@@ -156,9 +156,14 @@ def load_plan_catalog(catalog_file: Path | None = None, plan_catalog_file: Path 
         if check_id in catalog.rules:
             raise GateError(f"{PLAN_CATALOG_DISPLAY}: {check_id} is already in policies/catalog.yaml")
         catalog.rules[check_id] = rule
-    missing = sorted({c.id for c in all_checks()} - set(extra.rules))
+    registered = {c.id for c in all_checks()}
+    missing = sorted(registered - set(extra.rules))
     if missing:
         raise GateError(f"plan check(s) without a catalog entry in {PLAN_CATALOG_DISPLAY}: {', '.join(missing)}")
+    unregistered = sorted(i for i, rule in extra.section("custom").items() if not rule.checkov and i not in registered)
+    if unregistered:
+        raise GateError(f"plan check(s) in {PLAN_CATALOG_DISPLAY} are not registered in policies/plan/plan_checks: "
+                        f"{', '.join(unregistered)}")
     return catalog
 
 
@@ -313,7 +318,7 @@ def _judge(result: PlanGateResult, inputs: list[PlanInput], env, environments_di
     for j in judged:
         ctx = Context.of(j.plan, _alias_prefix(configs.get(j.env)))
         kinds = {rc.address: rc.kind for rc in j.plan.changes}
-        for check_id, res in run_checks(ctx):
+        for check_id, res in run_checks(ctx, catalog.rules):  # catalog order: data loss first
             finding = make_finding(catalog, check_id, PASSED if res.passed else FAILED, res.message, env=j.env,
                                stack=j.stack, pillar=j.pillar, address=res.address,
                                construct_path=j.construct_paths.get(res.address, res.address), file=j.display,

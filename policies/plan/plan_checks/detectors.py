@@ -11,7 +11,7 @@ AEGIS_PLAN_STATEFUL_DELETE.
 from __future__ import annotations
 
 from policies.checks.aegis_values import truthy
-from policies.plan.plan_checks._base import PlanCheck, fail, strings, unknown, verdict
+from policies.plan.plan_checks._base import PlanCheck, fail, plan_check, strings, unknown, verdict
 
 # type → (what, attribute that must stay on or None, the "on" test)
 SWITCHES = {
@@ -36,6 +36,7 @@ def _label(rc) -> str:
     return rc.address
 
 
+@plan_check
 class DetectorDisabled(PlanCheck):
     id = "AEGIS_PLAN_DETECTOR_DISABLED"
     types = tuple(SWITCHES)
@@ -61,6 +62,3 @@ class DetectorDisabled(PlanCheck):
             if dropped and not unknown(rc, "resource_types"):
                 problems.append(f"Inspector stops scanning {', '.join(sorted(dropped))}")
         yield verdict(rc, problems, f"{what} {_label(rc)} stays on")
-
-
-CHECK = DetectorDisabled()

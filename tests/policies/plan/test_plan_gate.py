@@ -391,7 +391,7 @@ def test_a_plan_as_terraform_1_10_writes_it(tmp_path):
 def test_an_internal_error_fails_closed(tmp_path, monkeypatch):
     import policies.plan.plan_gate as plan_gate
 
-    def broken(ctx):
+    def broken(ctx, order=()):
         raise RuntimeError("a bug in a plan check")
 
     monkeypatch.setattr(plan_gate, "run_checks", broken)
