@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import AbstractSet, Any, Callable
 
 from modules.errors import ConfigError
 from modules.synth_output import SynthOutputError, resources
@@ -44,7 +44,7 @@ class Source:
     """One mode of the gate: what it feeds the engine. The engine calls the steps in this order."""
 
     errors: tuple[type[Exception], ...] = ()  # the mode's own "could not read it" errors (exit 2)
-    own_check_ids: set[str]  # the IDs of the mode's own checks, set by `own_findings`
+    own_check_ids: AbstractSet[str] = frozenset()  # the IDs of the mode's own checks, set by `own_findings`
 
     def check_target(self) -> None:
         """Refuse at once what cannot be judged at all (before anything is loaded)."""
@@ -69,7 +69,6 @@ class Source:
 
     def own_findings(self, options: JudgeOptions, result: GateResult, catalog: Catalog) -> list[Finding]:
         """Findings of the mode's own checks (app-level, plan); their IDs go to `own_check_ids`."""
-        self.own_check_ids = set()
         return []
 
     def suppressions(self, options: JudgeOptions) -> list[Suppression]:  # pragma: no cover - abstract

@@ -152,7 +152,6 @@ class SynthOutput(Source):
 
     def own_findings(self, options: JudgeOptions, result: GateResult, catalog: Catalog) -> list[Finding]:
         """The app-level checks (policies/app_checks), over every judged stack with its environment's config."""
-        self.own_check_ids = set()
         if not options.app_checks:
             return []
         run_app_checks, app_ids = load_app_checks()
