@@ -22,10 +22,8 @@ from pathlib import Path
 
 from modules.config import EnvConfig
 from modules.naming import STACK_ORDER
-from modules.synth_output import MANIFEST, staging_folder, swap_in
+from modules.synth_output import MANIFEST, manifest_stacks, staging_folder, swap_in
 from modules.synth_record import write_record
-# policies/gate.py still imports these two from here.
-from modules.synth_record import RECORD, config_digest  # noqa: F401
 
 _ROOT = Path(__file__).resolve().parent.parent
 
@@ -182,10 +180,9 @@ def stable_stringify(value, indent: str = "") -> str:
 
 
 def _check_output(folder: Path) -> list[str]:
-    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    stacks = sorted(manifest["stacks"])
-    for name in stacks:
-        text = (folder / manifest["stacks"][name]["synthesizedStackPath"]).read_text(encoding="utf-8")
+    stacks = manifest_stacks(folder)
+    for name in sorted(stacks):
+        text = stacks[name].read_text(encoding="utf-8")
         if str(folder) in text:
             raise SynthError(f"stack {name}: synthesized JSON contains a machine path")
-    return stacks
+    return sorted(stacks)

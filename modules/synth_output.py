@@ -1,17 +1,143 @@
-"""The synth output folder: the cdktf manifest that lists its stacks, and replacing the folder whole.
+"""The synth output folder: `manifest.json` → stacks → `stacks/<env>-<pillar>/cdk.tf.json`.
 
-Synth (modules/synth.py) and the synth cache (modules/synth_cache.py) both build a complete output in
-a staging folder beside the target and swap it in, so a failure never leaves a half-written output
-folder and never destroys the previous one.
+The one reader of what `modules.synth` writes: the synth itself, the gate, the plan/apply flow,
+the reports and the tools read through it. It lives beside the writer because both sides need it
+(`policies` may import `modules`, never the reverse). Synth and the synth cache both build a
+complete output in a staging folder beside the target and swap it in (`staging_folder`, `swap_in`),
+so a failure never leaves a half-written output and never destroys the previous one.
+
+Fail closed: whatever cannot be read, or is not shaped as expected, raises `SynthOutputError`
+naming the file, never a machine path. Inside a stack document, CDKTF's metadata sits under the
+key `//` (in the document, in each resource type's mapping and in each resource); the iterators
+here leave those entries out.
 """
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterator
+
+from modules.naming import STACK_ORDER
 
 MANIFEST = "manifest.json"
+STACK_FILE = "cdk.tf.json"
+METADATA = "//"
+BLOCKS = ("resource", "data")
 
+
+class SynthOutputError(Exception):
+    """A synth output (or a part of it) that could not be read or trusted."""
+
+
+# ---------------------------------------------------------------- files
+
+def read_json(path: Path, what: str) -> Any:
+    """The parsed JSON of `path`; `what` names it in the error (never a machine path)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SynthOutputError(f"{what} is missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SynthOutputError(f"{what} is not readable JSON: {exc}") from None
+
+
+def holds_synth_output(folder: Path) -> bool:
+    return (Path(folder) / MANIFEST).is_file()
+
+
+def manifest_entries(out_dir: Path) -> dict[str, Any]:
+    """Stack name → its manifest entry (`synthesizedStackPath`, `dependencies` …)."""
+    manifest = read_json(out_dir / MANIFEST, f"{out_dir.name}/{MANIFEST}")
+    stacks = manifest.get("stacks") if isinstance(manifest, dict) else None
+    if not isinstance(stacks, dict):
+        raise SynthOutputError(f"{out_dir.name}/{MANIFEST} has no `stacks` mapping")
+    return stacks
+
+
+def manifest_stacks(out_dir: Path) -> dict[str, Path]:
+    """Stack name → its cdk.tf.json, from the CDKTF manifest (in the manifest's order)."""
+    out = {}
+    for name, entry in manifest_entries(out_dir).items():
+        rel = entry.get("synthesizedStackPath") if isinstance(entry, dict) else None
+        if not rel:
+            raise SynthOutputError(f"{out_dir.name}/{MANIFEST}: stack {name} has no synthesizedStackPath")
+        out[name] = out_dir / rel
+    return out
+
+
+def load_stack(out_dir: Path, name: str, path: Path) -> dict:
+    """One stack's parsed cdk.tf.json (a JSON object)."""
+    doc = read_json(path, f"stack {name} ({path.relative_to(out_dir).as_posix()})")
+    if not isinstance(doc, dict):
+        raise SynthOutputError(f"stack {name}: {STACK_FILE} is not a JSON object")
+    return doc
+
+
+def load_stacks(out_dir: Path) -> dict[str, dict]:
+    """Stack name → parsed cdk.tf.json of every stack of the output, by name."""
+    out_dir = Path(out_dir)
+    return {name: load_stack(out_dir, name, path) for name, path in sorted(manifest_stacks(out_dir).items())}
+
+
+# ---------------------------------------------------------------- stack names
+
+def stack_parts(name: str) -> tuple[str, str] | None:
+    """`<env>-<pillar>` → (env, pillar), or None; env names may contain hyphens, pillars are known."""
+    for pillar in STACK_ORDER:
+        if name.endswith("-" + pillar) and len(name) > len(pillar) + 1:
+            return name[: -len(pillar) - 1], pillar
+    return None
+
+
+def split_stack(name: str) -> tuple[str, str]:
+    """`<env>-<pillar>` → (env, pillar); any other name is an error."""
+    parts = stack_parts(name)
+    if parts is None:
+        raise SynthOutputError(f"stack '{name}' is not named <env>-<pillar> (pillars: {', '.join(STACK_ORDER)})")
+    return parts
+
+
+# ---------------------------------------------------------------- resources of a stack document
+
+@dataclass(frozen=True)
+class StackResource:
+    address: str  # "<type>.<name>", "data.<type>.<name>" for a data source
+    rtype: str
+    name: str
+    conf: Any  # a dict as CDKTF writes it (anything else as found: callers decide)
+
+    def construct_path(self, default: str) -> str:
+        """The construct path CDKTF recorded in the resource's `//.metadata.path`, else `default`."""
+        meta = ((self.conf or {}).get(METADATA) or {}).get("metadata", {}) if isinstance(self.conf, dict) else {}
+        return meta.get("path", default)
+
+
+def typed_resources(doc: dict, block: str = "resource") -> Iterator[tuple[str, dict[str, Any]]]:
+    """(type, {name: conf}) of one block (`resource` or `data`), for each type holding a mapping."""
+    for rtype, items in (doc.get(block) or {}).items():
+        if isinstance(items, dict):
+            yield rtype, {name: conf for name, conf in items.items() if name != METADATA}
+
+
+def resources_of_type(doc: dict, rtype: str, block: str = "resource") -> dict[str, dict]:
+    """name → conf of the resources of one type that are JSON objects."""
+    items = (doc.get(block) or {}).get(rtype) or {}
+    return {name: conf for name, conf in items.items() if name != METADATA and isinstance(conf, dict)}
+
+
+def resources(doc: dict, blocks: tuple[str, ...] = BLOCKS) -> Iterator[StackResource]:
+    """Every resource (and, by default, data source) of a stack document, in document order."""
+    for block in blocks:
+        prefix = "data." if block == "data" else ""
+        for rtype, items in typed_resources(doc, block):
+            for name, conf in items.items():
+                yield StackResource(f"{prefix}{rtype}.{name}", rtype, name, conf)
+
+
+# ---------------------------------------------------------------- replacing the folder whole
 
 def staging_folder(out: Path, purpose: str) -> Path:
     """A new empty folder beside `out` (on its file system, so swapping it in is a rename)."""

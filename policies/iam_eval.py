@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
+from policies.checks.aegis_values import as_list
+
 ALLOW, DENY, IMPLICIT_DENY = "Allow", "Deny", "ImplicitDeny"
 
 ContextValue = str | bool | int | float | list | tuple
@@ -41,12 +43,6 @@ class Request:
     resource: str = "*"
     context: Mapping[str, ContextValue] = field(default_factory=dict)
     principal: Mapping[str, str] | None = None
-
-
-def as_list(value: Any) -> list:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def load(document: str | Mapping) -> dict:

@@ -5,35 +5,27 @@
 
 `stacks` maps stack name (`<env>-<pillar>`) to the parsed cdk.tf.json, `configs` maps environment
 name to its `EnvConfig`. Each check lives in its own module of this package (one small function,
-registered with `@app_check`); importing the package imports them all. IDs are `AEGIS_<NAME>`;
-severities and controls are in policies/catalog.yaml (`custom:`).
+registered with `@app_check`, policies/app_checks/base.py); `all_checks()` imports every module of
+the package (policies/check_registry.py). The other modules are what checks share: `view` (the
+app), `lookups`, `scaling` and `iam`. IDs are `AEGIS_<NAME>`; severities and controls are in
+policies/catalog.yaml (`custom:`).
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from modules.config import EnvConfig
-from policies.app_checks.base import REGISTRY, AppCheck, AppFinding, AppView
+from policies.app_checks.base import REGISTRY, AppCheck, AppFinding
+from policies.app_checks.view import AppView
 
 __all__ = ["AppFinding", "AppCheckError", "REGISTRY", "all_checks", "run_app_checks"]
-
-_SKIP = {"base"}
 
 
 class AppCheckError(RuntimeError):
     """An app-level check crashed: the gate must not pass (it reports an error)."""
 
 
-def _load() -> None:
-    for module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-        if module not in _SKIP:
-            importlib.import_module(f"{__name__}.{module}")
-
-
 def all_checks() -> list[AppCheck]:
-    _load()
-    return [REGISTRY[i] for i in sorted(REGISTRY)]
+    """Every app-level check, by ID (importing every module of the package first)."""
+    return REGISTRY.load()
 
 
 def run_app_checks(stacks: dict[str, dict], configs: dict[str, EnvConfig]) -> list[AppFinding]:
@@ -48,6 +40,3 @@ def run_app_checks(stacks: dict[str, dict], configs: dict[str, EnvConfig]) -> li
         for result in results:
             findings.append(AppFinding(check.check_id, result.stack, result.address, result.passed, result.message))
     return sorted(findings, key=lambda f: (f.stack, f.address, f.check_id, f.passed, f.message))
-
-
-_load()

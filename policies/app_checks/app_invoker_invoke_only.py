@@ -9,7 +9,10 @@ the persona.
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, allow_statements, app_check, as_list, document, fail, judge, role_policies
+from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.iam import allow_statements, role_policies
+from policies.app_checks.view import AppView
+from policies.checks.aegis_values import as_list, document
 
 INVOKE_ACTIONS = {
     "sagemaker:invokeendpoint": "sagemaker",

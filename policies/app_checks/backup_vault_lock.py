@@ -9,7 +9,10 @@ systems and no vault fails.
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, as_int, attached, fail, judge
+from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.lookups import attached
+from policies.app_checks.view import AppView
+from policies.checks.aegis_values import as_int
 
 
 @app_check("AEGIS_BACKUP_VAULT_LOCK", "Backup vaults have a vault lock (compliance mode in prod)")

@@ -9,7 +9,9 @@ region buckets (which must exist) and the DR replicas when present.
 from __future__ import annotations
 
 from modules.naming import BUCKETS
-from policies.app_checks.base import AppView, app_check, attached, buckets_named, fail, judge, key_class_of, nested, one
+from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.lookups import attached, buckets_named, key_class_of
+from policies.app_checks.view import AppView, nested, one
 
 
 @app_check("AEGIS_BUCKET_KEY_CLASS", "Each data bucket is encrypted with its own data class's KMS key")

@@ -9,7 +9,9 @@ that has a subscriber.
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, as_float, as_list, fail, judge, nested, ref
+from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.view import AppView, nested, ref
+from policies.checks.aegis_values import as_float, as_list
 
 
 @app_check("AEGIS_BUDGET_AND_ANOMALY",

@@ -9,7 +9,10 @@ is audit evidence. An environment without a recorder fails.
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, fail, is_true, judge, key_class_of, one, ref
+from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.lookups import key_class_of
+from policies.app_checks.view import AppView, one, ref
+from policies.checks.aegis_values import is_true
 
 
 @app_check("AEGIS_CONFIG_RECORDER_ENV",

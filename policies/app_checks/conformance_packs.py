@@ -6,7 +6,8 @@ template) so Config evaluates and reports it continuously.
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, fail, judge
+from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.view import AppView
 
 
 @app_check("AEGIS_CONFORMANCE_PACKS", "A conformance pack exists for every compliance framework the environment lists")

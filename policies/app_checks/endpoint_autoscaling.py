@@ -9,7 +9,10 @@ scaled by AWS and pass. An endpoint whose configuration or name cannot be resolv
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, endpoint_variants, is_serverless, judge, one, scaling_problems
+from policies.app_checks.base import app_check, judge
+from policies.app_checks.lookups import endpoint_variants, is_serverless
+from policies.app_checks.scaling import scaling_problems
+from policies.app_checks.view import AppView, one
 
 INSTANCES = "sagemaker:variant:DesiredInstanceCount"
 PROVISIONED = "sagemaker:variant:DesiredProvisionedConcurrency"

@@ -8,7 +8,8 @@ a missing pillar stack (no data keys, no audit trail, no governance) is incomple
 from __future__ import annotations
 
 from modules.naming import STACK_ORDER
-from policies.app_checks.base import AppView, app_check, fail, ok
+from policies.app_checks.base import app_check, fail, ok
+from policies.app_checks.view import AppView
 
 
 @app_check("AEGIS_ENVIRONMENT_STACKS", "Every stack belongs to a configured environment that has all its stacks")

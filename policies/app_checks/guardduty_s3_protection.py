@@ -7,7 +7,10 @@ the detector's `datasources.s3_logs.enable` is true or an `aws_guardduty_detecto
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, attached, fail, is_true, judge, one
+from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.lookups import attached
+from policies.app_checks.view import AppView, one
+from policies.checks.aegis_values import is_true
 
 
 @app_check("AEGIS_GUARDDUTY_S3_PROTECTION", "GuardDuty detector is enabled with S3 protection")

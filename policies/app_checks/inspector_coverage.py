@@ -7,7 +7,9 @@ account (a literal account id or the current caller identity).
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, as_list, fail, judge, ref
+from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.view import AppView, ref
+from policies.checks.aegis_values import as_list
 
 REQUIRED = ("EC2", "ECR", "LAMBDA")
 

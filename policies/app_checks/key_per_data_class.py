@@ -12,7 +12,9 @@ checks map `data.aws_kms_key.kms-<class>[-dr]` to a class by that id.
 from __future__ import annotations
 
 from modules.naming import KEY_CLASSES
-from policies.app_checks.base import AppView, alias_info, app_check, fail, ok, ref
+from policies.app_checks.base import app_check, fail, ok
+from policies.app_checks.lookups import alias_info
+from policies.app_checks.view import AppView, ref
 
 
 @app_check("AEGIS_KEY_PER_DATA_CLASS", "Each data class has its own KMS key and key lookups resolve to the right class")

@@ -8,7 +8,9 @@ target) needs the same with min ≥ 1, and an alias without either runs on deman
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, fail, judge, ok, ref, scaling_problems
+from policies.app_checks.base import app_check, fail, judge, ok
+from policies.app_checks.scaling import scaling_problems
+from policies.app_checks.view import AppView, ref
 
 DIMENSION = "lambda:function:ProvisionedConcurrency"
 

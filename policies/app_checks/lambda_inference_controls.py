@@ -11,7 +11,9 @@ configuration that is not a resource of the stack cannot be verified and fails.
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, as_int, as_list, fail, judge, one
+from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.view import AppView, one
+from policies.checks.aegis_values import as_int, as_list
 
 
 @app_check("AEGIS_LAMBDA_INFERENCE_CONTROLS",

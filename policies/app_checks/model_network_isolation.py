@@ -9,7 +9,10 @@ Serverless Inference. A model no endpoint configuration uses is judged like an i
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, as_list, is_serverless, is_true, judge, nested, one, ref
+from policies.app_checks.base import app_check, judge
+from policies.app_checks.lookups import is_serverless
+from policies.app_checks.view import AppView, nested, one, ref
+from policies.checks.aegis_values import as_list, is_true
 
 
 @app_check("AEGIS_MODEL_NETWORK_ISOLATION", "SageMaker model on instances has a VPC config and network isolation")

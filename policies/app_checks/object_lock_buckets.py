@@ -9,7 +9,10 @@ replicas when present.
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, as_int, attached, buckets_named, fail, is_true, judge, one
+from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.lookups import attached, buckets_named
+from policies.app_checks.view import AppView, one
+from policies.checks.aegis_values import as_int, is_true
 
 LOCKED = ("model-artifacts", "audit")
 

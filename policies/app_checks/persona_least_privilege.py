@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 
-from policies.app_checks.base import (AppView, allow_statements, app_check, as_list, document, is_persona, judge,
-                                      role_policies)
+from policies.app_checks.base import app_check, judge
+from policies.app_checks.iam import allow_statements, is_persona, role_policies
+from policies.app_checks.view import AppView
+from policies.checks.aegis_values import as_list, document
 
 # Read-only AWS managed policies a security auditor may carry (no data-plane reads of model data).
 READ_ONLY_MANAGED = {

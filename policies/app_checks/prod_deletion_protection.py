@@ -16,7 +16,10 @@ Other environments are not judged.
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, as_int, attached, is_true, judge, one
+from policies.app_checks.base import app_check, judge
+from policies.app_checks.lookups import attached
+from policies.app_checks.view import AppView, one
+from policies.checks.aegis_values import as_int, is_true
 
 # Services that refuse to delete a container that still holds data, unless forced.
 REFUSE_NON_EMPTY = {"aws_s3_bucket": "force_destroy", "aws_ecr_repository": "force_delete"}

@@ -8,7 +8,9 @@ Spot and are not judged. A base that is not a literal number fails.
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, as_int, judge, one
+from policies.app_checks.base import app_check, judge
+from policies.app_checks.view import AppView, one
+from policies.checks.aegis_values import as_int
 
 
 @app_check("AEGIS_PROD_GPU_ON_DEMAND_BASE", "Prod GPU fleets keep an On-Demand base of at least one instance")

@@ -7,7 +7,9 @@ Other environments may keep logs shorter and are not judged. A non-literal reten
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, as_int, judge
+from policies.app_checks.base import app_check, judge
+from policies.app_checks.view import AppView
+from policies.checks.aegis_values import as_int
 
 MIN_DAYS = 365
 

@@ -8,7 +8,10 @@ is not a literal number fails.
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, as_int, is_serverless, judge, nested, one
+from policies.app_checks.base import app_check, judge
+from policies.app_checks.lookups import is_serverless
+from policies.app_checks.view import AppView, nested, one
+from policies.checks.aegis_values import as_int
 
 MIN_PROD_INSTANCES = 2
 

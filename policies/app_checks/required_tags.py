@@ -11,7 +11,9 @@ Auto Scaling group launches: each group must propagate the tags at launch (`tag`
 from __future__ import annotations
 
 from modules.naming import default_tags
-from policies.app_checks.base import AppView, app_check, fail, is_true, judge, nested, ok, one
+from policies.app_checks.base import app_check, fail, judge, ok
+from policies.app_checks.view import AppView, nested, one
+from policies.checks.aegis_values import is_true
 
 
 @app_check("AEGIS_REQUIRED_TAGS", "Required tags reach every taggable resource with the environment's values")

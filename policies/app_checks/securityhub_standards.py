@@ -8,7 +8,8 @@ CIS `ruleset/cis-aws-foundations-benchmark/…`).
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, fail, judge
+from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.view import AppView
 
 ALWAYS = {"AWS Foundational Security Best Practices": "aws-foundational-security-best-practices",
           "CIS AWS Foundations Benchmark": "cis-aws-foundations-benchmark"}

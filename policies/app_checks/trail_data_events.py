@@ -10,7 +10,9 @@ Selectors narrowed by other fields or exclusions are not counted (they may miss 
 """
 from __future__ import annotations
 
-from policies.app_checks.base import AppView, app_check, as_list, fail, judge, nested
+from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.view import AppView, nested
+from policies.checks.aegis_values import as_list
 
 BUCKETS = ("datasets", "model-artifacts")
 ALL_S3 = ("arn:aws:s3", "arn:aws:s3:::")

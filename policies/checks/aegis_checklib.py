@@ -1,7 +1,8 @@
-"""Helpers shared by the Aegis checkov checks (and reused by the app-level checks).
+"""Helpers shared by the Aegis checkov checks (and reused by the plan checks).
 
 Not a check itself: checkov executes it like any file of the folder, and it registers nothing.
-It must not import from `modules` or `policies`, so the folder also works outside Aegis.
+It imports only checkov and this folder's `aegis_values` (the value helpers every kind of check
+shares), never `modules` or the rest of `policies`, so the folder also works outside Aegis.
 
 Conventions the checks rely on (all produced by the Aegis constructs):
 - every KMS key belongs to one data class (`KEY_CLASSES`). A later stack reaches a data-stack key
@@ -15,12 +16,19 @@ Conventions the checks rely on (all produced by the Aegis constructs):
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Callable, Iterable
 
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
+
+# The value helpers, re-exported for the checks (`as_int as as_int`: an explicit re-export).
+try:
+    from policies.checks.aegis_values import as_int as as_int, as_list, is_false as is_false, is_true as is_true
+    from policies.checks.aegis_values import policy_document
+except ImportError:  # loaded by plain checkov from this folder
+    from aegis_values import as_int as as_int, as_list, is_false as is_false, is_true as is_true
+    from aegis_values import policy_document
 
 # Same as modules.naming.KEY_CLASSES (a test keeps them equal); duplicated so plain checkov works.
 KEY_CLASSES = ("training", "model", "inference", "audit")
@@ -35,7 +43,6 @@ _KEY_PATTERNS = (
     # A literal alias name or alias ARN following the naming convention.
     re.compile(rf"^(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{{12}}:)?alias/[a-z0-9-]+-({_CLASSES})(?:-[a-z0-9]+)?$"),
 )
-REFERENCE = re.compile(r"\$\{")
 
 
 class AegisCheck(BaseResourceCheck):
@@ -105,39 +112,6 @@ def block(conf: dict | None, key: str) -> dict | None:
     return found[0] if found else None
 
 
-def as_list(raw: Any) -> list:
-    if raw is None:
-        return []
-    if isinstance(raw, list):
-        return raw
-    return [raw]
-
-
-def is_reference(raw: Any) -> bool:
-    return isinstance(raw, str) and bool(REFERENCE.search(raw))
-
-
-def truthy(raw: Any) -> bool:
-    return raw is True or (isinstance(raw, str) and raw.lower() == "true")
-
-
-def falsy(raw: Any) -> bool:
-    return raw is False or (isinstance(raw, str) and raw.lower() == "false")
-
-
-def as_int(raw: Any) -> int | None:
-    """An integer attribute, or None when absent or an unresolved reference."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, float) and raw.is_integer():
-        return int(raw)
-    if isinstance(raw, str) and re.fullmatch(r"-?\d+", raw.strip()):
-        return int(raw)
-    return None
-
-
 # ---- KMS key classes -----------------------------------------------------------------------------
 
 def key_class(raw: Any) -> str | None:
@@ -170,22 +144,6 @@ def key_problem(raw: Any, expected: str, what: str) -> str | None:
 
 
 # ---- IAM / resource policy documents -------------------------------------------------------------
-
-def policy_document(raw: Any) -> dict | None:
-    """A policy document (JSON text or already-parsed dict), or None when it is not literal JSON
-    (e.g. a `${data.aws_iam_policy_document.x.json}` reference or a `jsonencode` expression)."""
-    if isinstance(raw, list) and len(raw) == 1:
-        raw = raw[0]  # plan mode: checkov hands over the parsed document wrapped in a list
-    if isinstance(raw, dict):
-        return raw
-    if not isinstance(raw, str):
-        return None
-    try:
-        doc = json.loads(raw)
-    except ValueError:
-        return None
-    return doc if isinstance(doc, dict) else None
-
 
 # Identity-policy resources (documents attached to a principal).
 POLICY_RESOURCES = ["aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy"]

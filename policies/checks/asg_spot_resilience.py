@@ -10,9 +10,9 @@ Not environment-dependent; the prod On-Demand base is judged by AEGIS_PROD_GPU_O
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 try:
-    from policies.checks.aegis_checklib import AegisCheck, as_int, as_list, block, blocks, truthy, value
+    from policies.checks.aegis_checklib import AegisCheck, as_int, as_list, block, blocks, is_true, value
 except ImportError:  # loaded by plain checkov from this folder
-    from aegis_checklib import AegisCheck, as_int, as_list, block, blocks, truthy, value
+    from aegis_checklib import AegisCheck, as_int, as_list, block, blocks, is_true, value
 
 CAPACITY_AWARE = ("price-capacity-optimized", "capacity-optimized", "capacity-optimized-prioritized")
 
@@ -37,7 +37,7 @@ class AsgSpotResilience(AegisCheck):
         if value(distribution, "spot_allocation_strategy") not in CAPACITY_AWARE:
             return self.fail(f"spot_allocation_strategy {value(distribution, 'spot_allocation_strategy')!r} "
                              f"is not one of {', '.join(CAPACITY_AWARE)}")
-        if not truthy(value(conf, "capacity_rebalance")):
+        if not is_true(value(conf, "capacity_rebalance")):
             return self.fail("the group uses Spot without capacity_rebalance = true")
         return CheckResult.PASSED
 

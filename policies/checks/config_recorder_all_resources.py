@@ -10,9 +10,9 @@ Not environment-dependent.
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 try:
-    from policies.checks.aegis_checklib import AegisCheck, as_list, block, blocks, truthy, value
+    from policies.checks.aegis_checklib import AegisCheck, as_list, block, blocks, is_true, value
 except ImportError:  # loaded by plain checkov from this folder
-    from aegis_checklib import AegisCheck, as_list, block, blocks, truthy, value
+    from aegis_checklib import AegisCheck, as_list, block, blocks, is_true, value
 
 
 class ConfigRecorderAllResources(AegisCheck):
@@ -26,7 +26,7 @@ class ConfigRecorderAllResources(AegisCheck):
         group = block(conf, "recording_group")
         if group is None:
             return self.fail("no explicit recording_group (all_supported = true)")
-        if not truthy(value(group, "all_supported")):
+        if not is_true(value(group, "all_supported")):
             return self.fail("recording_group.all_supported is not true")
         if as_list(value(group, "resource_types")):
             return self.fail("recording_group lists resource_types: only those types are recorded")

@@ -10,9 +10,9 @@ encrypt (UNKNOWN). An unresolvable key reference fails (not judged). Not environ
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 try:
-    from policies.checks.aegis_checklib import AegisCheck, block, key_problem, truthy, value
+    from policies.checks.aegis_checklib import AegisCheck, block, is_true, key_problem, value
 except ImportError:  # loaded by plain checkov from this folder
-    from aegis_checklib import AegisCheck, block, key_problem, truthy, value
+    from aegis_checklib import AegisCheck, block, is_true, key_problem, value
 
 
 class InferenceStoreKey(AegisCheck):
@@ -27,12 +27,12 @@ class InferenceStoreKey(AegisCheck):
         if kind == "aws_dynamodb_table":
             self.evaluated_keys = ["server_side_encryption"]
             sse = block(conf, "server_side_encryption")
-            if sse is None or not truthy(value(sse, "enabled")):
+            if sse is None or not is_true(value(sse, "enabled")):
                 return self.fail("server_side_encryption with a CMK is not enabled (AWS-owned key)")
             raw = value(sse, "kms_key_arn")
         elif kind == "aws_efs_file_system":
             self.evaluated_keys = ["encrypted", "kms_key_id"]
-            if not truthy(value(conf, "encrypted")):
+            if not is_true(value(conf, "encrypted")):
                 return self.fail("the file system is not encrypted")
             raw = value(conf, "kms_key_id")
         elif kind == "aws_sqs_queue":

@@ -10,9 +10,9 @@ Not environment-dependent.
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 try:
-    from policies.checks.aegis_checklib import AegisCheck, block, blocks, key_problem, truthy, value
+    from policies.checks.aegis_checklib import AegisCheck, block, blocks, is_true, key_problem, value
 except ImportError:  # loaded by plain checkov from this folder
-    from aegis_checklib import AegisCheck, block, blocks, key_problem, truthy, value
+    from aegis_checklib import AegisCheck, block, blocks, is_true, key_problem, value
 
 
 class LaunchTemplateEbsCmk(AegisCheck):
@@ -29,7 +29,7 @@ class LaunchTemplateEbsCmk(AegisCheck):
         for mapping in mappings:
             device = value(mapping, "device_name", "?")
             ebs = block(mapping, "ebs")
-            if not truthy(value(ebs, "encrypted")):
+            if not is_true(value(ebs, "encrypted")):
                 return self.fail(f"EBS volume {device} is not encrypted (encrypted must be true)")
             problem = key_problem(value(ebs, "kms_key_id"), "model", f"EBS volume {device}")
             if problem:

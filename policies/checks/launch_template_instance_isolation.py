@@ -9,9 +9,9 @@ An unset or referenced hop limit fails (not judged). Not environment-dependent.
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 try:
-    from policies.checks.aegis_checklib import AegisCheck, as_int, block, blocks, truthy, value
+    from policies.checks.aegis_checklib import AegisCheck, as_int, block, blocks, is_true, value
 except ImportError:  # loaded by plain checkov from this folder
-    from aegis_checklib import AegisCheck, as_int, block, blocks, truthy, value
+    from aegis_checklib import AegisCheck, as_int, block, blocks, is_true, value
 
 
 class LaunchTemplateInstanceIsolation(AegisCheck):
@@ -31,7 +31,7 @@ class LaunchTemplateInstanceIsolation(AegisCheck):
             if as_int(value(metadata, "http_put_response_hop_limit")) != 1:
                 return self.fail("metadata_options.http_put_response_hop_limit must be 1")
         for interface in blocks(conf, "network_interfaces"):
-            if truthy(value(interface, "associate_public_ip_address")):
+            if is_true(value(interface, "associate_public_ip_address")):
                 return self.fail("a network interface associates a public IP address")
         return CheckResult.PASSED
 

@@ -12,9 +12,9 @@ import re
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 try:
-    from policies.checks.aegis_checklib import AegisCheck, as_int, block, blocks, falsy, key_problem, value
+    from policies.checks.aegis_checklib import AegisCheck, as_int, block, blocks, is_false, key_problem, value
 except ImportError:  # loaded by plain checkov from this folder
-    from aegis_checklib import AegisCheck, as_int, block, blocks, falsy, key_problem, value
+    from aegis_checklib import AegisCheck, as_int, block, blocks, is_false, key_problem, value
 
 
 # Captured data is inference data: it belongs in the inference bucket (modules/naming.py bucket names).
@@ -36,7 +36,7 @@ class SageMakerDataCapture(AegisCheck):
         capture = block(conf, "data_capture_config")
         if capture is None:
             return self.fail("no data_capture_config: inference requests and responses are not captured")
-        if falsy(value(capture, "enable_capture")):
+        if is_false(value(capture, "enable_capture")):
             return self.fail("data capture is disabled (enable_capture = false)")
         sampling = as_int(value(capture, "initial_sampling_percentage"))
         if sampling is None or sampling <= 0:

@@ -21,6 +21,7 @@ import copy
 import json
 from typing import Any
 
+from modules.synth_output import resources
 from policies.plan.plan_json import Plan
 
 
@@ -35,13 +36,7 @@ def _has_references(expression: Any) -> bool:
 
 
 def _synthesized_resources(doc: dict) -> dict[str, dict]:
-    out = {}
-    for rtype, items in (doc.get("resource") or {}).items():
-        if isinstance(items, dict):
-            for name, conf in items.items():
-                if name != "//" and isinstance(conf, dict):
-                    out[f"{rtype}.{name}"] = conf
-    return out
+    return {res.address: res.conf for res in resources(doc, ("resource",)) if isinstance(res.conf, dict)}
 
 
 def checkov_text(plan: Plan, synthesized: dict | None) -> tuple[str, int]:

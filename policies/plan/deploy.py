@@ -21,16 +21,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from modules.naming import STACK_ORDER
-from policies.gate import GateError, split_stack
+from modules.synth_output import MANIFEST, STACK_FILE, SynthOutputError, manifest_entries, split_stack
 from policies.plan import attestation
-from policies.plan.plan_gate import PlanGateResult, PlanInput, catalog_files, load_plan_catalog, run_plan_gate
+from policies.plan.plan_catalog import catalog_files, load_plan_catalog
+from policies.plan.plan_gate import PlanGateResult, PlanInput, run_plan_gate
 from policies.plan.summary import describe, has_changes
 from policies.plan.terraform import Terraform, backend_args
 
 PLAN_FILE = "aegis.tfplan"
 PLAN_JSON = "aegis.tfplan.json"
-MANIFEST = "manifest.json"
-SYNTH_FILE = "cdk.tf.json"
 
 
 class DeployError(Exception):
@@ -53,25 +52,24 @@ class StackDir:
 
     def synthesized(self) -> dict:
         try:
-            return json.loads((self.folder / SYNTH_FILE).read_text(encoding="utf-8"))
+            return json.loads((self.folder / STACK_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise DeployError(f"{self.name}: {self.rel}/{SYNTH_FILE} is not readable ({exc}): run "
+            raise DeployError(f"{self.name}: {self.rel}/{STACK_FILE} is not readable ({exc}): run "
                               "`python main.py synth`") from None
 
 
 def stacks_in_order(out_dir: Path, env: str) -> list[StackDir]:
     """The environment's stacks from the manifest, dependencies first (a DAG; ties in apply order)."""
     try:
-        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-        entries = manifest["stacks"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        entries = manifest_entries(out_dir)
+    except SynthOutputError as exc:
         raise DeployError(f"{out_dir.name}/{MANIFEST} is missing or unreadable ({exc}): run `python main.py synth`") \
             from None
     mine: dict[str, dict] = {}
     for name, entry in entries.items():
         try:
             owner, _ = split_stack(name)
-        except GateError as exc:
+        except SynthOutputError as exc:
             raise DeployError(str(exc)) from None
         if owner == env:
             mine[name] = entry
@@ -103,7 +101,7 @@ def stacks_in_order(out_dir: Path, env: str) -> list[StackDir]:
         raise DeployError(f"the stack dependencies of '{env}' form a cycle: {', '.join(sorted(remaining))}")
     out = []
     for name in order:
-        rel_file = mine[name].get("synthesizedStackPath") or f"stacks/{name}/{SYNTH_FILE}"
+        rel_file = mine[name].get("synthesizedStackPath") or f"stacks/{name}/{STACK_FILE}"
         rel = Path(rel_file).parent.as_posix()
         out.append(StackDir(name, out_dir / rel, rel))
     return out
@@ -151,7 +149,7 @@ def run_plan(config, out_dir: Path, requested: tuple[str, ...], terraform: Terra
         binary_sha256 = _sha256(stack.plan_file)
         terraform.show_json(stack.folder, PLAN_FILE, stack.plan_json, stack.name)
         inputs.append(PlanInput(json_path=stack.plan_json, stack=stack.name, env=config.name, binary=stack.plan_file,
-                                display=f"{stack.rel}/{PLAN_JSON}", synth_doc=stack.folder / SYNTH_FILE,
+                                display=f"{stack.rel}/{PLAN_JSON}", synth_doc=stack.folder / STACK_FILE,
                                 binary_sha256=binary_sha256))
     return run_plan_gate(inputs, env=config.name, environments_dir=environments_dir, exceptions_file=exceptions_file,
                          approvals_file=approvals_file, target=out_dir.name,

@@ -27,6 +27,7 @@ from typing import Any, Mapping
 import jinja2
 
 from modules.naming import STACK_ORDER
+from modules.synth_output import SynthOutputError, holds_synth_output, load_stacks, stack_parts, typed_resources
 from policies.catalog import FRAMEWORKS, SEVERITIES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -66,7 +67,7 @@ def locate_synth(target: str, base: Path | None = None) -> Path | None:
     if not target:
         return None
     path = (base or Path.cwd()) / target
-    return path if (path / "manifest.json").is_file() else None
+    return path if holds_synth_output(path) else None
 
 
 # ---------------------------------------------------------------- views for the template
@@ -157,19 +158,16 @@ def suppression_state(item: dict, today: dt.date) -> tuple[str, int | None]:
 
 
 def inventory(stacks: Mapping[str, dict], env: str) -> list[dict]:
-    from policies.report.diagram import split
-
     out = []
-    for name, doc in sorted(stacks.items(), key=lambda kv: _pillar_order((split(kv[0]) or ("", ""))[1])):
-        parts = split(name)
+    for name, doc in sorted(stacks.items(), key=lambda kv: _pillar_order((stack_parts(kv[0]) or ("", ""))[1])):
+        parts = stack_parts(name)
         if not parts or parts[0] != env:
             continue
         types = Counter()
         data = Counter()
         for block, counter in (("resource", types), ("data", data)):
-            for rtype, items in (doc.get(block) or {}).items():
-                if isinstance(items, dict):
-                    counter[rtype] += sum(1 for k in items if k != "//")
+            for rtype, items in typed_resources(doc, block):
+                counter[rtype] += len(items)
         out.append({"stack": name, "pillar": parts[1], "resources": sum(types.values()),
                     "data_sources": sum(data.values()), "types": sorted(types.items()), "data": sorted(data.items())})
     return out
@@ -203,8 +201,7 @@ def build_context(doc: Mapping[str, Any], *, stacks: Mapping[str, dict] | None =
     if stacks and doc.get("stacks"):
         judged = doc["stacks"]
         differ = sorted(name for name, count in judged.items() if name in stacks and count != sum(
-            1 for block in ("resource", "data") for items in (stacks[name].get(block) or {}).values()
-            if isinstance(items, dict) for k in items if k != "//"))
+            len(items) for block in ("resource", "data") for _, items in typed_resources(stacks[name], block)))
         missing = sorted(set(judged) - set(stacks))
         if differ or missing:
             notes.append("The synth output used for the inventory and diagrams differs from the one the gate judged ("
@@ -223,7 +220,7 @@ def build_context(doc: Mapping[str, Any], *, stacks: Mapping[str, dict] | None =
                 "controls": [], "tally": {}}
             frameworks.append(view)
         svg = ""
-        if any((diagram.split(s) or ("",))[0] == name for s in stacks):
+        if any((stack_parts(s) or ("",))[0] == name for s in stacks):
             svg = diagram.environment_svg(name, stacks, standalone=False)
         envs.append({
             "name": name, "tier": info.tier, "region": info.region, "threshold": thresholds.get(name, ""),
@@ -283,15 +280,13 @@ def render_document(doc: Mapping[str, Any], *, synth_out: Path | None = None, st
                     catalog_rules: Mapping[str, dict] | None = None, generated: dt.datetime | None = None) -> str:
     """The report from a gate JSON document. Inventory and diagrams need the synth output (`stacks`, or
     `synth_out` to read them from, else the document's target when it still exists)."""
-    from policies.report import diagram
-
     notes = []
     if stacks is None:
         folder = synth_out or locate_synth(str(doc.get("target") or ""))
         if folder is not None:
             try:
-                stacks = diagram.load_stacks(folder)
-            except (OSError, ValueError, KeyError) as exc:
+                stacks = load_stacks(folder)
+            except (SynthOutputError, OSError, ValueError, KeyError) as exc:
                 notes.append(f"synth output {folder.name}/ not readable ({exc}): no inventory or diagrams")
         else:
             notes.append("no synth output found next to this result: no inventory or diagrams "
@@ -344,7 +339,7 @@ def _cli_folders() -> tuple[Path | None, Path | None]:
         return None, None
     synth = ctx.params.get("synth_out")
     environments = ctx.find_root().params.get("environments")
-    synth_path = Path(synth) if synth and (Path(synth) / "manifest.json").is_file() else None
+    synth_path = Path(synth) if synth and holds_synth_output(Path(synth)) else None
     return synth_path, Path(environments) if environments else None
 
 

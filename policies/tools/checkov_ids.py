@@ -11,12 +11,12 @@ prints them as catalog stubs to complete by hand (severity, remediation, control
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from modules.synth_output import load_stacks, typed_resources
 from policies.catalog import load_catalog
 from policies.scan.registry import builtin_checks, import_checkov, registries
 
@@ -31,12 +31,10 @@ class CheckInfo:
 
 def emitted_types(out_dir: Path) -> set[str]:
     """Resource types, `data.<type>` for data sources and `provider.<name>`, over every stack."""
-    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
     types: set[str] = set()
-    for entry in manifest["stacks"].values():
-        doc = json.loads((out_dir / entry["synthesizedStackPath"]).read_text(encoding="utf-8"))
-        types.update(t for t, items in (doc.get("resource") or {}).items() if items)
-        types.update(f"data.{t}" for t, items in (doc.get("data") or {}).items() if items)
+    for doc in load_stacks(out_dir).values():
+        types.update(t for t, items in typed_resources(doc, "resource") if items)
+        types.update(f"data.{t}" for t, items in typed_resources(doc, "data") if items)
         types.update(f"provider.{p}" for p in (doc.get("provider") or {}))
     return types
 

@@ -1,4 +1,5 @@
-"""What every plan check shares: the result type, the per-plan context, and value access.
+"""What every plan check shares: the result type, registration (`@plan_check`), the per-plan
+context, and value access.
 
 A plan check compares `before` with `after` of `resource_changes`. Values are Terraform's JSON
 representation: nested blocks are lists of objects, unknown values are absent from `after` and
@@ -15,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
+from policies.check_registry import CheckRegistry
 from policies.plan.plan_json import Plan, ResourceChange
 
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
@@ -40,6 +42,16 @@ class PlanCheck:
 
     def judge(self, rc: ResourceChange, ctx: "Context") -> Iterable[PlanResult]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+REGISTRY: CheckRegistry = CheckRegistry("plan check", "policies.plan.plan_checks", r"AEGIS_PLAN_[A-Z0-9_]+",
+                                        "AEGIS_PLAN_<NAME>", origin=type)
+
+
+def plan_check(cls: type[PlanCheck]) -> type[PlanCheck]:
+    """Register a plan check class (its `id` must be unique and match `AEGIS_PLAN_<NAME>`)."""
+    REGISTRY.add(cls.id, cls())
+    return cls
 
 
 def ok(rc: ResourceChange, message: str) -> PlanResult:
@@ -93,12 +105,6 @@ def unknown(rc: ResourceChange, path: str) -> bool:
         if any(v is True for v in values(rc.after_unknown, prefix)):
             return True
     return False
-
-
-def truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "enabled", "1")
-    return bool(value) and value is not None
 
 
 def strings(obj: Any, path: str) -> set[str]:

@@ -10,7 +10,8 @@ AEGIS_PLAN_STATEFUL_DELETE.
 """
 from __future__ import annotations
 
-from policies.plan.plan_checks._base import PlanCheck, fail, strings, truthy, unknown, verdict
+from policies.checks.aegis_values import truthy
+from policies.plan.plan_checks._base import PlanCheck, fail, plan_check, strings, unknown, verdict
 
 # type → (what, attribute that must stay on or None, the "on" test)
 SWITCHES = {
@@ -35,6 +36,7 @@ def _label(rc) -> str:
     return rc.address
 
 
+@plan_check
 class DetectorDisabled(PlanCheck):
     id = "AEGIS_PLAN_DETECTOR_DISABLED"
     types = tuple(SWITCHES)
@@ -60,6 +62,3 @@ class DetectorDisabled(PlanCheck):
             if dropped and not unknown(rc, "resource_types"):
                 problems.append(f"Inspector stops scanning {', '.join(sorted(dropped))}")
         yield verdict(rc, problems, f"{what} {_label(rc)} stays on")
-
-
-CHECK = DetectorDisabled()

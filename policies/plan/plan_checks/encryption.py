@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policies.plan.plan_checks._base import PlanCheck, fail, key_token, ok, strings, truthy, unknown, values, verdict
+from policies.checks.aegis_values import truthy
+from policies.plan.plan_checks._base import (PlanCheck, fail, key_token, ok, plan_check, strings, unknown, values,
+                                             verdict)
 
 KMS_ALGORITHMS = {"aws:kms", "aws:kms:dsse", "KMS", "KMS_DSSE"}
 
@@ -60,6 +62,7 @@ SPECS: dict[str, Spec] = {
 _TARGET_TYPE = {"aws_s3_bucket_server_side_encryption_configuration": "aws_s3_bucket"}
 
 
+@plan_check
 class EncryptionRemoved(PlanCheck):
     id = "AEGIS_PLAN_ENCRYPTION_REMOVED"
     types = tuple(SPECS)
@@ -110,6 +113,3 @@ class EncryptionRemoved(PlanCheck):
             for key in sorted(k for k in now if key_token(k) not in was_tokens):
                 if not ctx.keys.is_project(key):
                     yield f"{attribute} changed to {key}, which is not a key of this project"
-
-
-CHECK = EncryptionRemoved()

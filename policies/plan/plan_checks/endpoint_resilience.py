@@ -11,7 +11,7 @@ Autoscaling: destroying the scalable target or a scaling policy of a SageMaker v
 """
 from __future__ import annotations
 
-from policies.plan.plan_checks._base import PlanCheck, fail, ok, unknown, verdict
+from policies.plan.plan_checks._base import PlanCheck, fail, ok, plan_check, unknown, verdict
 
 CONFIG = "aws_sagemaker_endpoint_configuration"
 ENDPOINT = "aws_sagemaker_endpoint"
@@ -33,6 +33,7 @@ def _endpoint_name(resource_id: str | None) -> str | None:
     return parts[1] if len(parts) >= 2 and parts[0] == "endpoint" else None
 
 
+@plan_check
 class EndpointDegraded(PlanCheck):
     id = "AEGIS_PLAN_ENDPOINT_DEGRADED"
     types = (CONFIG, ENDPOINT, TARGET, POLICY)
@@ -111,6 +112,3 @@ class EndpointDegraded(PlanCheck):
         yield verdict(rc, [f"autoscaling of endpoint {endpoint} collapses to a fixed size ({low}..{high}, was "
                            f"{was_low}..{was_high})" if collapsed else ""],
                       f"endpoint {endpoint} keeps autoscaling ({low}..{high})")
-
-
-CHECK = EndpointDegraded()

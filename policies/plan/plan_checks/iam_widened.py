@@ -20,7 +20,7 @@ import json
 from typing import Any
 
 from policies.checks.aegis_checklib import conditions, is_public_principal, policy_document, statements
-from policies.plan.plan_checks._base import PlanCheck, ok, unknown, values, verdict
+from policies.plan.plan_checks._base import PlanCheck, ok, plan_check, unknown, values, verdict
 
 DOCUMENTS = {
     "aws_iam_policy": ("policy",),
@@ -108,6 +108,7 @@ def _documents(rtype: str, values_: dict | None) -> tuple[list[dict], list[str]]
     return docs, problems
 
 
+@plan_check
 class IamWidened(PlanCheck):
     id = "AEGIS_PLAN_IAM_WIDENED"
     types = tuple(DOCUMENTS) + ATTACHMENTS + ("aws_lambda_permission",)
@@ -153,6 +154,3 @@ class IamWidened(PlanCheck):
                     sid = f" {stmt['Sid']}" if isinstance(stmt.get("Sid"), str) else ""
                     problems.append(f"new statement{sid} allows {' and '.join(wide)}")
         yield verdict(rc, problems, "no policy statement widened to a * action or principal")
-
-
-CHECK = IamWidened()

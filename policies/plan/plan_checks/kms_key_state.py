@@ -9,11 +9,13 @@ decrypt at once; turning `enable_key_rotation` off weakens the key from then on.
 """
 from __future__ import annotations
 
-from policies.plan.plan_checks._base import PlanCheck, fail, truthy, unknown, verdict
+from policies.checks.aegis_values import truthy
+from policies.plan.plan_checks._base import PlanCheck, fail, plan_check, unknown, verdict
 
 KEY_TYPES = ("aws_kms_key", "aws_kms_replica_key", "aws_kms_external_key")
 
 
+@plan_check
 class KmsKeyDisabled(PlanCheck):
     id = "AEGIS_PLAN_KMS_KEY_DISABLED"
     types = KEY_TYPES
@@ -38,6 +40,3 @@ class KmsKeyDisabled(PlanCheck):
                 and not unknown(rc, "enable_key_rotation") and rc.type == "aws_kms_key":
             problems.append(f"automatic rotation of KMS key '{name}' is turned off")
         yield verdict(rc, problems, f"KMS key '{name}' stays enabled")
-
-
-CHECK = KmsKeyDisabled()

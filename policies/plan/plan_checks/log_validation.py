@@ -2,9 +2,11 @@
 files that prove the audit log was not altered)."""
 from __future__ import annotations
 
-from policies.plan.plan_checks._base import PlanCheck, fail, ok, truthy, unknown
+from policies.checks.aegis_values import truthy
+from policies.plan.plan_checks._base import PlanCheck, fail, ok, plan_check, unknown
 
 
+@plan_check
 class LogValidationOff(PlanCheck):
     id = "AEGIS_PLAN_LOG_VALIDATION_OFF"
     types = ("aws_cloudtrail",)
@@ -18,6 +20,3 @@ class LogValidationOff(PlanCheck):
                            "would go unnoticed")
         else:
             yield ok(rc, f"trail {name} keeps log file validation")
-
-
-CHECK = LogValidationOff()

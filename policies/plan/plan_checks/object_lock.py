@@ -7,7 +7,7 @@ retention, or a destroyed configuration (the bucket itself staying) are regressi
 """
 from __future__ import annotations
 
-from policies.plan.plan_checks._base import PlanCheck, fail, first, ok, unknown, verdict
+from policies.plan.plan_checks._base import PlanCheck, fail, first, ok, plan_check, unknown, verdict
 
 RETENTION = "rule.*.default_retention.*"
 
@@ -25,6 +25,7 @@ def _describe(days: int, mode: str | None) -> str:
     return f"{days} days {mode or ''}".strip() if days else "no default retention"
 
 
+@plan_check
 class ObjectLockShortened(PlanCheck):
     id = "AEGIS_PLAN_OBJECT_LOCK_SHORTENED"
     types = ("aws_s3_bucket_object_lock_configuration", "aws_s3_bucket")
@@ -61,6 +62,3 @@ class ObjectLockShortened(PlanCheck):
         if lock_was and after.get("object_lock_enabled") not in (True, "Enabled") and not unknown(rc, "object_lock_enabled"):
             problems.append(f"object lock turned off on bucket {bucket}")
         yield verdict(rc, problems, f"default retention of bucket {bucket} kept ({_describe(now_days, now_mode)})")
-
-
-CHECK = ObjectLockShortened()

@@ -8,7 +8,7 @@ is not new and was judged when it was added. A CIDR known only after apply is no
 """
 from __future__ import annotations
 
-from policies.plan.plan_checks._base import OPEN_CIDRS, PlanCheck, verdict
+from policies.plan.plan_checks._base import OPEN_CIDRS, PlanCheck, plan_check, verdict
 
 
 def _rule(protocol, from_port, to_port, cidr) -> tuple:
@@ -44,6 +44,7 @@ def _describe(rule: tuple) -> str:
     return f"{cidr} on {'all protocols' if protocol in ('-1', 'all') else protocol} {ports}"
 
 
+@plan_check
 class OpenIngress(PlanCheck):
     id = "AEGIS_PLAN_OPEN_INGRESS"
     types = ("aws_security_group", "aws_default_security_group", "aws_security_group_rule",
@@ -56,6 +57,3 @@ class OpenIngress(PlanCheck):
         group = (rc.after or {}).get("name") or (rc.after or {}).get("security_group_id") or rc.address
         yield verdict(rc, [f"new ingress from anywhere into {group}: " + "; ".join(_describe(r) for r in sorted(new, key=str))
                            if new else ""], f"no new ingress from anywhere into {group}")
-
-
-CHECK = OpenIngress()

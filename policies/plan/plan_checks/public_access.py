@@ -3,11 +3,13 @@ setting. Any of the four going from true to false, or destroying the block while
 opens a path to public data."""
 from __future__ import annotations
 
-from policies.plan.plan_checks._base import PlanCheck, fail, ok, truthy, unknown, verdict
+from policies.checks.aegis_values import truthy
+from policies.plan.plan_checks._base import PlanCheck, fail, ok, plan_check, unknown, verdict
 
 SETTINGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
 
 
+@plan_check
 class PublicAccessLoosened(PlanCheck):
     id = "AEGIS_PLAN_PUBLIC_ACCESS_LOOSENED"
     types = ("aws_s3_bucket_public_access_block", "aws_s3_account_public_access_block")
@@ -29,6 +31,3 @@ class PublicAccessLoosened(PlanCheck):
         off = [s for s in on if not unknown(rc, s) and not truthy(after.get(s))]
         yield verdict(rc, [f"public access block of {scope} loosened: {', '.join(off)} go from true to false"
                            if off else ""], f"public access block of {scope} kept")
-
-
-CHECK = PublicAccessLoosened()

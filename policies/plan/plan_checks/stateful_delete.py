@@ -7,7 +7,7 @@ object in the account and are not deletes.
 """
 from __future__ import annotations
 
-from policies.plan.plan_checks._base import PlanCheck, fail, ident, ok
+from policies.plan.plan_checks._base import PlanCheck, fail, ident, ok, plan_check
 
 # Resource type → what it holds (for the message).
 STATEFUL = {
@@ -26,6 +26,7 @@ STATEFUL = {
 }
 
 
+@plan_check
 class StatefulDelete(PlanCheck):
     id = "AEGIS_PLAN_STATEFUL_DELETE"
     types = tuple(STATEFUL)
@@ -42,6 +43,3 @@ class StatefulDelete(PlanCheck):
                            "policies/approvals.yaml with a reason, or change the plan", deletion=True)
         else:
             yield ok(rc, f"{what} '{name}' is kept ({rc.kind})")
-
-
-CHECK = StatefulDelete()

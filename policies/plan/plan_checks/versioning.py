@@ -6,12 +6,14 @@ versioning on the bucket (the provider's documented behaviour), unless the bucke
 """
 from __future__ import annotations
 
-from policies.plan.plan_checks._base import PlanCheck, fail, first, ok, truthy, unknown, verdict
+from policies.checks.aegis_values import truthy
+from policies.plan.plan_checks._base import PlanCheck, fail, first, ok, plan_check, unknown, verdict
 
 STATUS = "versioning_configuration.*.status"
 MFA = "versioning_configuration.*.mfa_delete"
 
 
+@plan_check
 class VersioningSuspended(PlanCheck):
     id = "AEGIS_PLAN_VERSIONING_SUSPENDED"
     types = ("aws_s3_bucket_versioning", "aws_s3_bucket")
@@ -46,6 +48,3 @@ class VersioningSuspended(PlanCheck):
         if first(rc.before, MFA) == "Enabled" and first(rc.after or {}, MFA) != "Enabled" and not unknown(rc, MFA):
             problems.append(f"MFA delete is turned off on bucket {bucket}")
         yield verdict(rc, problems, f"versioning stays Enabled on bucket {bucket}")
-
-
-CHECK = VersioningSuspended()

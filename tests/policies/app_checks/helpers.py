@@ -7,7 +7,8 @@ from functools import lru_cache
 
 from modules.naming import STACK_ORDER, Naming
 from policies.app_checks import REGISTRY, all_checks
-from policies.app_checks.base import AppView, Result
+from policies.app_checks.base import Result
+from policies.app_checks.view import AppView
 
 
 @lru_cache(maxsize=None)

@@ -10,13 +10,13 @@ import yaml
 from policies.checks.aegis_checklib import AegisCheck
 
 CHECKS = Path(__file__).resolve().parents[3] / "policies" / "checks"
-LIB = "aegis_checklib"
+LIBS = ("aegis_checklib", "aegis_values")  # helpers, not checks
 
 
 def python_checks() -> dict[str, object]:
     out = {}
     for path in sorted(CHECKS.glob("*.py")):
-        if path.stem in ("__init__", LIB):
+        if path.stem == "__init__" or path.stem in LIBS:
             continue
         module = importlib.import_module(f"policies.checks.{path.stem}")
         classes = [c for _, c in inspect.getmembers(module, inspect.isclass)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from modules.synth_output import split_stack
 from policies.catalog import load_catalog
-from policies.gate import EXIT_FAIL, EXIT_PASS, run_gate, split_stack
+from policies.gate import EXIT_FAIL, EXIT_PASS, run_gate
 from tests.policies.gate.conftest import bucket, stack_doc, write_out
 
 

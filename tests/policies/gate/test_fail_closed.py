@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from modules.synth_record import RECORD
+from policies import engine
 from policies import gate as gate_module
 from policies import scanner
 from policies.gate import EXIT_ERROR, run_gate
@@ -192,7 +193,7 @@ def test_suppression_problems_fail_closed(tmp_path, no_exceptions, problem):
 
 
 def test_unexpected_exception_is_an_error_not_a_verdict(small_out, no_exceptions, monkeypatch):
-    monkeypatch.setattr(gate_module, "verdict_of", lambda findings, thresholds: 1 / 0)
+    monkeypatch.setattr(engine, "verdict_of", lambda findings, thresholds: 1 / 0)
     _assert_error(_run(small_out, no_exceptions), "internal error", "ZeroDivisionError")
 
 

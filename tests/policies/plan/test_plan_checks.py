@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from policies.plan.plan_checks import MODULES, Context, all_checks, run_checks
+from policies.plan.plan_checks import REGISTRY, Context, all_checks, plan_check, run_checks
 from policies.plan.plan_json import parse
 from tests.policies.plan.conftest import (KEY_ARN, OTHER_KEY_ARN, change, create, delete, noop, plan_doc, replace,
                                           update)
@@ -40,9 +40,36 @@ def passed(check_id: str, *changes, **kw) -> list:
 def test_every_check_module_is_registered_and_ids_are_unique():
     folder = Path(__file__).resolve().parents[3] / "policies" / "plan" / "plan_checks"
     files = {p.stem for p in folder.glob("*.py") if not p.stem.startswith("_")}
-    assert files == set(MODULES)
-    ids = [c.id for c in all_checks()]
+    checks = all_checks()
+    assert sorted(type(c).__module__.rsplit(".", 1)[1] for c in checks) == sorted(files)  # one check per file
+    ids = [c.id for c in checks]
     assert len(ids) == len(set(ids)) and all(i.startswith("AEGIS_PLAN_") for i in ids)
+
+
+def test_registration_refuses_bad_and_duplicate_ids():
+    class Misnamed:
+        id = "AEGIS_NOT_A_PLAN_CHECK"
+
+    with pytest.raises(ValueError, match="must look like AEGIS_PLAN_<NAME>"):
+        plan_check(Misnamed)
+
+    class Impostor:
+        id = "AEGIS_PLAN_STATEFUL_DELETE"
+
+    all_checks()
+    with pytest.raises(ValueError, match="registered twice"):
+        plan_check(Impostor)
+    assert "AEGIS_NOT_A_PLAN_CHECK" not in REGISTRY and type(REGISTRY[Impostor.id]).__name__ == "StatefulDelete"
+
+
+def test_checks_run_in_the_given_order_then_by_id():
+    key_delete = delete("aws_kms_key", "k", {"arn": KEY_ARN, "key_id": KEY_ARN.rsplit("/", 1)[1], "is_enabled": True})
+    plan = parse(json.dumps(plan_doc(key_delete)).encode(), "plan.json")
+    ids = [cid for cid, r in run_checks(Context.of(plan, DEV_ALIAS_PREFIX), ["AEGIS_PLAN_STATEFUL_DELETE"])
+           if not r.passed]
+    assert ids == ["AEGIS_PLAN_STATEFUL_DELETE", "AEGIS_PLAN_KMS_KEY_DISABLED"]
+    ids = [cid for cid, r in run_checks(Context.of(plan, DEV_ALIAS_PREFIX)) if not r.passed]
+    assert ids == ["AEGIS_PLAN_KMS_KEY_DISABLED", "AEGIS_PLAN_STATEFUL_DELETE"]
 
 
 # ---------------------------------------------------------------- data loss

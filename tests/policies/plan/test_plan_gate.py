@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from policies.plan import attestation
-from policies.plan.plan_gate import PlanInput, load_plan_catalog, run_plan_gate
+from policies.plan.plan_catalog import load_plan_catalog
+from policies.plan.plan_gate import PlanInput, run_plan_gate
 from policies.plan.report import FILES, available_formats, render, render_terminal, write_reports
 from tests.policies.plan.conftest import KEY_ARN, PAB, create, delete, noop, plan_doc, replace, update, write_plan
 
@@ -129,6 +130,38 @@ def test_an_approved_deletion_passes_and_is_recorded_in_the_attestation(tmp_path
         "reason": "Datasets moved to the new training account (CHG-77)", "approved_by": "data-platform-lead",
         "where": "approvals.yaml:2"}]
     assert record["results"]["approved"] == 1 and record["changes"]["delete"] == 1
+
+
+def test_one_approval_covers_both_checks_of_a_key_deletion_under_the_stateful_delete_id(tmp_path):
+    # Two plan checks report a KMS key deletion; they run in the plan catalog's order, so the approval
+    # is recorded under the first, AEGIS_PLAN_STATEFUL_DELETE, and suppresses both.
+    key = {"arn": KEY_ARN, "key_id": KEY_ARN.rsplit("/", 1)[1], "id": KEY_ARN.rsplit("/", 1)[1], "is_enabled": True}
+    doc = plan_doc(delete("aws_kms_key", "kms-model_key", key), create("aws_s3_bucket_public_access_block", "pab", PAB))
+    approvals = tmp_path / "approvals.yaml"
+    approvals.write_text("approvals:\n  - stack: dev-data\n    address: aws_kms_key.kms-model_key\n"
+                         "    reason: The model key is retired with its last model (CHG-91)\n"
+                         "    approved_by: data-platform-lead\n    expires: 2025-06-30\n")
+    result = gate(stack_plan(tmp_path, doc), approvals_file=approvals)
+    deletion = [f for f in result.findings if f.address == "aws_kms_key.kms-model_key" and f.source == "plan"
+                and f.status != "passed"]
+    assert {f.check_id for f in deletion} == {"AEGIS_PLAN_STATEFUL_DELETE", "AEGIS_PLAN_KMS_KEY_DISABLED"}
+    assert all(f.status == "suppressed" for f in deletion)
+    [approval] = [s for s in result.suppressions if s.origin == "approval"]
+    assert approval.check_id == "AEGIS_PLAN_STATEFUL_DELETE" and len(approval.matched) == 2
+
+
+def test_a_catalogued_plan_check_that_is_not_registered_is_an_error(tmp_path):
+    from policies.plan.plan_catalog import PLAN_CATALOG_FILE
+
+    text = PLAN_CATALOG_FILE.read_text(encoding="utf-8")
+    ghost = text[text.index("  AEGIS_PLAN_STATEFUL_DELETE:"):text.index("  AEGIS_PLAN_ENCRYPTION_REMOVED:")]
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(text + ghost.replace("AEGIS_PLAN_STATEFUL_DELETE", "AEGIS_PLAN_GHOST"), encoding="utf-8")
+    result = gate(stack_plan(tmp_path, plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB))),
+                  plan_catalog_file=catalog)
+    assert result.exit_code == 2
+    assert result.errors == ["plan check(s) in policies/plan/catalog.yaml are not registered in "
+                             "policies/plan/plan_checks: AEGIS_PLAN_GHOST"]
 
 
 @pytest.mark.parametrize("entry, expected", [
@@ -387,12 +420,12 @@ def test_a_plan_as_terraform_1_10_writes_it(tmp_path):
 
 
 def test_an_internal_error_fails_closed(tmp_path, monkeypatch):
-    import policies.plan.plan_gate as plan_gate
+    import policies.plan.plan_source as plan_source
 
-    def broken(ctx):
+    def broken(ctx, order=()):
         raise RuntimeError("a bug in a plan check")
 
-    monkeypatch.setattr(plan_gate, "run_checks", broken)
+    monkeypatch.setattr(plan_source, "run_checks", broken)
     result = gate(stack_plan(tmp_path, plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB))))
     assert result.exit_code == 2 and result.errors == ["internal error: RuntimeError: a bug in a plan check"]
     assert result.plans == [] or all(p.attestation is None for p in result.plans)

@@ -1,0 +1,65 @@
+"""IAM as the app-level checks read it: what grants a role permissions, the Allow statements of a
+document, and who may assume a role."""
+from __future__ import annotations
+
+from typing import Any
+
+from policies.app_checks.lookups import attached
+from policies.app_checks.view import Stack, nested, ref
+from policies.checks.aegis_values import as_list, document
+
+
+def role_policies(stack: Stack, role_name: str, role: dict) -> list[tuple[str, Any, str | None]]:
+    """Everything that grants a role permissions, as (label, document or None, managed ARN or None).
+
+    Inline policies (`inline_policy` blocks, aws_iam_role_policy), customer-managed policies of the
+    stack attached to it (aws_iam_role_policy_attachment, aws_iam_policy_attachment,
+    `managed_policy_arns`) and any other managed policy ARN (document None, ARN set).
+    """
+    out: list[tuple[str, Any, str | None]] = []
+    for block in nested(role, "inline_policy"):
+        out.append((f"inline policy {block.get('name', '?')}", block.get("policy"), None))
+    for name, _ in attached(stack, "aws_iam_role_policy", "aws_iam_role", role_name, role, "role"):
+        out.append((f"aws_iam_role_policy.{name}", stack.resources("aws_iam_role_policy")[name].get("policy"), None))
+    arns = list(as_list(role.get("managed_policy_arns")))
+    arns += [c.get("policy_arn") for _, c in attached(stack, "aws_iam_role_policy_attachment", "aws_iam_role",
+                                                      role_name, role, "role")]
+    for _, conf in sorted(stack.resources("aws_iam_policy_attachment").items()):
+        for member in as_list(conf.get("roles")):
+            found = ref(member)
+            if (found and found[:2] == ("aws_iam_role", role_name)) or member == role.get("name"):
+                arns.append(conf.get("policy_arn"))
+    for arn in arns:
+        policy = stack.target(arn, "aws_iam_policy")
+        if policy is not None:
+            out.append((f"aws_iam_policy.{policy[0]}", policy[1].get("policy"), None))
+        else:
+            out.append((f"managed policy {arn}", None, arn if isinstance(arn, str) else repr(arn)))
+    return out
+
+
+def allow_statements(doc: dict) -> list[dict]:
+    """The Allow statements of a policy document (its Statement is one statement or a list)."""
+    statements = doc.get("Statement", [])
+    return [stmt for stmt in (statements if isinstance(statements, list) else [statements])
+            if isinstance(stmt, dict) and stmt.get("Effect") == "Allow"]
+
+
+def trusted_principal_kinds(role: dict) -> set[str]:
+    """Principal kinds (AWS, Service, Federated, *) that the role's trust policy allows."""
+    doc = document(role.get("assume_role_policy"))
+    kinds: set[str] = set()
+    if doc is None:
+        return {"unknown"}
+    for stmt in allow_statements(doc):
+        principal = stmt.get("Principal")
+        if principal == "*":
+            kinds.add("*")
+        elif isinstance(principal, dict):
+            kinds.update(principal)
+    return kinds
+
+
+def is_persona(role: dict) -> bool:
+    """A role for people or applications: its trust admits something other than AWS services."""
+    return bool(trusted_principal_kinds(role) - {"Service"})

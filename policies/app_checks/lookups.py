@@ -1,0 +1,89 @@
+"""Lookups across the resources of an environment that several app-level checks share: what is
+attached to a resource, which data class a KMS key belongs to, an endpoint's production variants.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from policies.app_checks.view import NAME_ATTRIBUTES, Env, Stack, nested, one, ref
+
+
+def attached(stack: Stack, rtype: str, target_type: str, target_name: str, target_conf: dict,
+             attribute: str, literal_keys: tuple[str, ...] = NAME_ATTRIBUTES) -> list[tuple[str, dict]]:
+    """Resources of `rtype` in `stack` whose `attribute` points at the target resource, by reference
+    (`${target_type.target_name.*}`) or by the target's literal name."""
+    literals = {target_conf.get(k) for k in literal_keys if isinstance(target_conf.get(k), str)}
+    out = []
+    for name, conf in sorted(stack.resources(rtype).items()):
+        raw = conf.get(attribute)
+        found = ref(raw)
+        if (found and found[0] == target_type and found[1] == target_name) or (raw in literals and raw):
+            out.append((name, conf))
+    return out
+
+
+def buckets_named(env: Env, bucket_name: str) -> list[tuple[Stack, str, dict]]:
+    return [(s, n, c) for s, n, c in env.resources("aws_s3_bucket") if c.get("bucket") == bucket_name]
+
+
+def alias_info(env: Env, alias: Any) -> tuple[str, bool] | None:
+    """(class, is DR alias) of `alias/<prefix>-<class>[-dr]` (or its ARN) when it is one of this
+    environment's aliases in the right account and region, else None."""
+    if not isinstance(alias, str):
+        return None
+    naming = env.naming
+    match = re.fullmatch(rf"(?:arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{{12}}):)?alias/{re.escape(naming.prefix)}-"
+                         r"([a-z0-9]+)(-dr)?", alias.strip())
+    if not match:
+        return None
+    region, account, key_class, dr = match.groups()
+    if account is not None and account != naming.account_id:
+        return None
+    expected_region = naming.dr_region if dr else naming.region
+    if region is not None and region != expected_region:
+        return None
+    return key_class, bool(dr)
+
+
+def alias_class(env: Env, alias: Any) -> str | None:
+    info = alias_info(env, alias)
+    return info[0] if info else None
+
+
+def key_class_of(env: Env, stack: Stack, raw: Any) -> str | None:
+    """The data class of the KMS key a value points at, resolved through aliases, or None.
+
+    - `${aws_kms_key.K.arn|id|key_id}`: the class of the alias (in the same stack) targeting K;
+    - `${data.aws_kms_key.L.arn|id}`: the class of the alias the lookup L is keyed by;
+    - a literal alias name or alias ARN of this environment.
+    """
+    found = ref(raw)
+    if found is None:
+        return alias_class(env, raw)
+    rtype, name, _attr = found
+    if rtype == "aws_kms_key":
+        classes = {alias_class(env, a.get("name")) for _, a in attached(stack, "aws_kms_alias", "aws_kms_key", name,
+                                                                        {}, "target_key_id", ())}
+        classes.discard(None)
+        return classes.pop() if len(classes) == 1 else None
+    if rtype == "data.aws_kms_key":
+        lookup = stack.data("aws_kms_key").get(name)
+        return alias_class(env, (lookup or {}).get("key_id"))
+    return None
+
+
+def endpoint_variants(stack: Stack, config_raw: Any) -> tuple[str | None, list[dict]]:
+    """(endpoint config logical id, its production variants) for an endpoint's `endpoint_config_name`."""
+    found = ref(config_raw)
+    configs = stack.resources("aws_sagemaker_endpoint_configuration")
+    if found and found[0] == "aws_sagemaker_endpoint_configuration" and found[1] in configs:
+        return found[1], nested(configs[found[1]], "production_variants")
+    for name, conf in sorted(configs.items()):
+        if isinstance(config_raw, str) and conf.get("name") == config_raw:
+            return name, nested(conf, "production_variants")
+    return None, []
+
+
+def is_serverless(variant: dict) -> bool:
+    return one(variant, "serverless_config") is not None

@@ -1,0 +1,252 @@
+"""What the plan gate feeds the engine (policies/engine.py): plans, each judged at its environment's
+threshold (every severity when it is not known), with checkov's `terraform_plan` checks, the plan
+checks (policies/plan/plan_checks) and approvals of deletions (policies/approvals.yaml), and the
+inline suppressions of the stack's cdk.tf.json when it comes with the plan.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modules.synth_output import STACK_FILE, resources, stack_parts
+from policies import scanner
+from policies.catalog import Catalog
+from policies.engine import JudgeOptions, Source, checkov_finding
+from policies.findings import FAILED, PASSED, SUPPRESSED, Finding, Suppression
+from policies.gate_result import GateError, display_path, make_finding
+from policies.plan import plan_json
+from policies.plan.approvals import Approval, load_approvals
+from policies.plan.checkov_view import checkov_text
+from policies.plan.plan_catalog import load_plan_catalog
+from policies.plan.plan_checks import REGISTRY, Context, run_checks
+from policies.suppressions import in_scope, inline_suppressions, load_exceptions
+
+if TYPE_CHECKING:
+    from policies.plan.plan_gate import PlanGateResult, PlanInput
+
+SOURCE = "plan"  # the `source` of a plan check's finding
+
+
+@dataclass
+class JudgedPlan:
+    source: PlanInput
+    plan: plan_json.Plan
+    stack: str
+    env: str | None
+    pillar: str
+    display: str
+    copy: Path | None = None  # the UTF-8 copy checkov reads
+    synthesized: dict | None = None  # the stack's cdk.tf.json, when it came with the plan
+    construct_paths: dict[str, str] = field(default_factory=dict)
+    suppressions: list[Suppression] = field(default_factory=list)
+
+
+class Plans(Source):
+    """Plans, each judged at its environment's threshold (every severity when it is not known): checkov's
+    `terraform_plan` checks and the plan checks (policies/plan/plan_checks), approvals of deletions,
+    and the inline suppressions of the stack's cdk.tf.json when it comes with the plan."""
+
+    errors = (plan_json.PlanError,)
+
+    def __init__(self, inputs: list[PlanInput], env: str | None, approvals_file: Path | None,
+                 plan_catalog_file: Path | None, workdir: Path) -> None:
+        self.inputs = inputs
+        self.env = env
+        self.approvals_file = approvals_file
+        self.plan_catalog_file = plan_catalog_file
+        self.workdir = workdir
+        self.judged: list[JudgedPlan] = []
+        self.configs: dict[str, Any] = {}
+        self.scan_result = scanner.Scan()
+        self.by_copy: dict[Path, JudgedPlan] = {}  # the copy checkov read → its plan
+        self.approved: list[Suppression] = []  # approvals of deletions, as suppressions
+
+    def check_target(self) -> None:
+        if not self.inputs:
+            raise GateError("no plan to judge")
+
+    def load_catalog(self, options: JudgeOptions) -> Catalog:
+        return load_plan_catalog(options.catalog_file, self.plan_catalog_file)
+
+    def read(self, options: JudgeOptions, result: PlanGateResult) -> None:
+        from modules.config import load_all
+
+        judged = self.judged
+        errors: list[str] = []
+        for item in self.inputs:
+            display = item.display or display_path(item.json_path)
+            try:
+                plan = plan_json.load(item.json_path, display)
+            except plan_json.PlanError as exc:
+                errors.append(str(exc))
+                continue
+            stack = item.stack or item.json_path.stem
+            plan_env = item.env or self.env
+            parts = stack_parts(stack)
+            if parts:
+                plan_env = plan_env or parts[0]
+            pillar = parts[1] if parts else ""
+            judged.append(JudgedPlan(item, plan, stack, plan_env, pillar, display))
+            if plan.encoding == "utf-16":
+                result.notes.append(f"{display}: UTF-16 (with a byte-order mark) decoded explicitly and judged; "
+                                    "Terraform writes UTF-8, so prefer `terraform show -json PLAN > plan.json` "
+                                    "from a shell that keeps it")
+        if errors:
+            raise plan_json.PlanError("; ".join(errors))
+        seen: dict[str, str] = {}
+        for j in judged:
+            if j.stack in seen:
+                raise GateError(f"two plans for stack {j.stack}: {seen[j.stack]} and {j.display}")
+            seen[j.stack] = j.display
+
+        # Thresholds and key naming of the environments these plans belong to.
+        names = sorted({j.env for j in judged if j.env})
+        if names:
+            from modules.config import env_files, environments_dir as default_dir
+
+            known = set(env_files(options.environments_dir or default_dir()))
+            for name in names:
+                if name not in known:
+                    result.notes.append(f"environment '{name}' has no environment file: its plans are judged at "
+                                        "every severity")
+            self.configs = {c.name: c for c in load_all([n for n in names if n in known], options.environments_dir)}
+        for j in judged:
+            if j.env and j.env not in self.configs:
+                j.env = None
+        result.thresholds = {name: c.gate.fail_on for name, c in self.configs.items()}
+
+        # Inline suppressions and construct paths from the stack's synthesized JSON beside the plan.
+        for j in judged:
+            if j.source.synth_doc is None:
+                continue
+            try:
+                doc = json.loads(j.source.synth_doc.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise GateError(f"{j.stack}: {STACK_FILE} beside the plan is not readable JSON ({exc})") from None
+            j.synthesized = doc if isinstance(doc, dict) else None
+            for res in resources(doc, ("resource",)):
+                if isinstance(res.conf, dict):
+                    j.construct_paths[res.address] = res.construct_path(f"{j.stack}/{res.name}")
+                    j.suppressions.extend(inline_suppressions(j.stack, res.address, res.conf))
+
+    def scan(self, options: JudgeOptions, result: PlanGateResult) -> list[scanner.Scan]:
+        """checkov, on UTF-8 copies of the plans (attributes set by reference in their reference form)."""
+        judged = self.judged
+        planned = sum(len(j.plan.planned) for j in judged)
+        changed = sum(1 for j in judged for rc in j.plan.changes if rc.managed)
+        if planned + changed == 0:
+            raise GateError("zero resources in the plan(s): nothing was judged")
+        if not planned:
+            return []
+        for index, j in enumerate(judged):
+            j.copy = self.workdir / f"{index:03d}-{j.stack}.json"
+            j.copy.write_text(checkov_text(j.plan, j.synthesized)[0], encoding="utf-8")
+        if options.progress:
+            options.progress(f"checkov {scanner.CHECKOV_VERSION} (terraform_plan) on {len(judged)} plan(s), "
+                             f"{planned} resources")
+        from policies.plan.plan_scanner import scan_plans
+
+        scan = self.scan_result = scan_plans([j.copy for j in judged], options.checks_dir)
+        _check_scan_complete(scan, judged)
+        self.by_copy = {j.copy.resolve(): j for j in judged if j.copy is not None}
+        return [scan]
+
+    def checkov_finding(self, catalog: Catalog, raw: scanner.RawResult) -> Finding:
+        j = self.by_copy.get(raw.file)
+        if j is None:
+            raise GateError(f"checkov reported a result for a file it was not given: {raw.file.name}")
+        return checkov_finding(catalog, raw, env=j.env, stack=j.stack, pillar=j.pillar,
+                               construct_path=j.construct_paths.get(raw.address, raw.address), file=j.display)
+
+    def own_findings(self, options: JudgeOptions, result: PlanGateResult, catalog: Catalog) -> list[Finding]:
+        """The plan checks, in the catalog's order, then approvals of the deletions they found."""
+        findings: list[Finding] = []
+        deletions: list[tuple[Finding, str]] = []  # (finding, change kind) approvals may cover
+        for j in self.judged:
+            ctx = Context.of(j.plan, _alias_prefix(self.configs.get(j.env)))
+            kinds = {rc.address: rc.kind for rc in j.plan.changes}
+            for check_id, res in run_checks(ctx, catalog.rules):
+                finding = make_finding(catalog, check_id, PASSED if res.passed else FAILED, res.message, env=j.env,
+                                       stack=j.stack, pillar=j.pillar, address=res.address,
+                                       construct_path=j.construct_paths.get(res.address, res.address),
+                                       file=j.display, source=SOURCE, message=res.message)
+                findings.append(finding)
+                if res.deletion and not res.passed:
+                    deletions.append((finding, kinds.get(res.address, "delete")))
+        self.own_check_ids = set(REGISTRY)
+        stacks = {j.stack for j in self.judged}
+        approvals = [a for a in load_approvals(self.approvals_file) if a.stack in stacks]
+        self.approved = _apply_approvals(result, deletions, approvals, options.today)
+        return findings
+
+    def suppressions(self, options: JudgeOptions) -> list[Suppression]:
+        envs = [j.env for j in self.judged]
+        suppressions = [s for j in self.judged for s in j.suppressions]
+        return suppressions + [s for s in load_exceptions(options.exceptions_file) if in_scope(s, envs)]
+
+    def listed_suppressions(self, problems: list[Suppression], suppressions: list[Suppression],
+                            result: PlanGateResult) -> list[Suppression]:
+        unused = [item for item in problems if item.problem.startswith("unused")]
+        for item in problems:
+            if item not in unused:
+                result.errors.append(f"suppression of {item.check_id} ({item.where}): {item.problem}")
+        if unused:
+            # A plan judges changes, not the whole configuration: the synth gate enforces that every
+            # suppression is used. Here an unused one is left out of the reports, counted in a note.
+            shown = ", ".join(sorted({f"{s.check_id} ({s.where})" for s in unused})[:3])
+            result.notes.append(f"{len(unused)} suppression(s) match nothing in these plans and are not listed: "
+                                f"{shown}{', …' if len(unused) > 3 else ''}")
+        return [s for s in suppressions if s not in unused] + self.approved
+
+    def conclude(self, result: PlanGateResult) -> None:
+        """The resources checkov scanned per plan; the verdict waits for the plan reports (`_conclude`)."""
+        scan = self.scan_result
+        result.stacks = {j.stack: len(scan.parsed.get(j.copy.resolve(), ())) if j.copy else 0 for j in self.judged}
+
+
+def _alias_prefix(config) -> str | None:
+    return f"alias/{config.project}-{config.name}-" if config is not None else None
+
+
+def _check_scan_complete(scan: scanner.Scan, judged: list[JudgedPlan]) -> None:
+    if scan.parsing_errors:
+        names = {j.copy.resolve(): j.display for j in judged if j.copy}
+        shown = ", ".join(names.get(Path(p).resolve(), Path(p).name) for p in sorted(scan.parsing_errors))
+        raise GateError(f"checkov could not parse {len(scan.parsing_errors)} plan(s): {shown}")
+    for j in judged:
+        expected = set(j.plan.planned)
+        if not expected:
+            continue
+        parsed = scan.parsed.get(j.copy.resolve())
+        if parsed is None:
+            raise GateError(f"{j.display}: checkov did not scan this plan")
+        missing = sorted(expected - parsed)
+        if missing:
+            raise GateError(f"{j.display}: {len(missing)} planned resource(s) were not scanned: {', '.join(missing[:5])}")
+
+
+def _apply_approvals(result: PlanGateResult, deletions: list[tuple[Finding, str]], approvals: list[Approval],
+                     today: dt.date) -> list[Suppression]:
+    """Turn approved deletion findings into suppressed ones; return the approvals as suppressions."""
+    out: dict[Approval, Suppression] = {}
+    for approval in approvals:
+        if approval.expires < today:
+            result.errors.append(f"approval of {approval.stack}/{approval.address} ({approval.where}) expired on "
+                                 f"{approval.expires.isoformat()}: renew it with a new review, or remove it")
+    live = [a for a in approvals if a.expires >= today]
+    for finding, kind in deletions:
+        for approval in live:
+            if approval.covers(finding.stack, finding.address, kind):
+                item = out.setdefault(approval, approval.as_suppression(finding.check_id, finding.env))
+                item.matched.append(finding.resource_key)
+                finding.status = SUPPRESSED
+                finding.suppression = item
+                break
+    for approval in live:
+        if approval not in out:
+            result.notes.append(f"approval of {approval.stack}/{approval.address} ({approval.where}) matches no "
+                                "deletion in these plans")
+    return list(out.values())
