@@ -108,7 +108,12 @@ def env_files(directory: Path) -> dict[str, Path]:
     """Environment name → file, sorted by name; `base.yaml` is not an environment."""
     if not directory.is_dir():
         raise ConfigError(str(directory.name), "", "environments folder not found")
-    files = sorted(p for p in directory.glob("*.yaml") if p.name != BASE_FILE)
+    listed = sorted(directory.glob("*.yaml"))
+    for path in listed:  # a FIFO or device would hang every reader (and the cache key) before any parse
+        if not path.is_file():
+            raise ConfigError(_display(path, directory), "", "not a regular file (a FIFO, device, socket or "
+                                                             "folder is never read)")
+    files = [p for p in listed if p.name != BASE_FILE]
     if not files:
         raise ConfigError(directory.name, "", "no environment files (*.yaml)")
     return {p.stem: p for p in files}
