@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from modules.atomic import write_text_atomic
 from modules.commands import environments_dir, fail
 from modules.console import step
 from modules.errors import ConfigError
@@ -111,10 +112,7 @@ def register(cli: click.Group) -> None:
             text = render_document(doc, synth_out=synth if (synth / "manifest.json").exists() else None,
                                    environments_dir=environments_dir())
         target = out / (result_file.stem + ".html")
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
+        write_text_atomic(target, text)
         click.echo(f"wrote {target} ({doc.get('verdict', '?')}, {len(doc['findings'])} results)")
 
 

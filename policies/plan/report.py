@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TextIO
 
+from modules.atomic import write_text_atomic
 from policies import report as gate_report
 from policies.plan.summary import KINDS
 from policies.report import markdown_text as md
@@ -131,8 +132,6 @@ def write_reports(result, out: Path, formats: list[str]) -> list[Path]:
     written = []
     for fmt in formats:
         path = out / FILES[fmt]
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(render(result, fmt), encoding="utf-8")
-        tmp.replace(path)
+        write_text_atomic(path, render(result, fmt))
         written.append(path)
     return written
