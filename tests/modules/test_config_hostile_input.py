@@ -97,3 +97,70 @@ def test_values_are_not_coerced_to_numbers(tmp_path, old, new):
     key = old.split(":")[0]
     assert key in caught.value.key_path
     assert caught.value.line is not None
+
+
+# ---------------------------------------------------------------- the tier is bound to facts
+
+VALID_PROD_S3 = VALID_DEV.replace("name: dev", "name: prod").replace("tier: dev", "tier: prod") \
+    .replace('"111122223333"', '"777788889999"').replace("::111122223333:", "::777788889999:") \
+    .replace("kms_deletion_window_days: 7", "kms_deletion_window_days: 30") \
+    .replace("mode: GOVERNANCE", "mode: COMPLIANCE").replace("enabled: false", "enabled: true") \
+    + "backend:\n  type: s3\nplatform:\n  network:\n    az_count: 3\n    egress: true\n    nat_gateway_per_az: true\n"
+
+
+def test_prod_relabelled_dev_by_one_word_is_refused(tmp_path):
+    directory = write_envs(tmp_path, {"prod.yaml": VALID_PROD_S3.replace("tier: prod", "tier: dev")})
+    with pytest.raises(ConfigError) as caught:
+        load_env("prod", directory)
+    assert (caught.value.key_path, caught.value.line) == ("tier", 2)
+    assert "named as production" in caught.value.message
+
+
+def test_a_production_account_is_prod_whatever_the_environment_is_called(tmp_path):
+    base = 'production_account_ids: ["777788889999"]\n'
+    relabelled = VALID_PROD_S3.replace("name: prod", "name: live").replace("tier: prod", "tier: dev")
+    directory = write_envs(tmp_path, {"base.yaml": base, "live.yaml": relabelled})
+    with pytest.raises(ConfigError, match="is a production account"):
+        load_env("live", directory)
+    (tmp_path / "ok").mkdir()
+    write_envs(tmp_path / "ok", {"base.yaml": base, "live.yaml": VALID_PROD_S3.replace("name: prod", "name: live")})
+    assert load_env("live", tmp_path / "ok" / "environments").tier == "prod"
+
+
+def test_an_environment_cannot_take_its_own_account_off_the_production_list(tmp_path):
+    base = 'production_account_ids: ["777788889999"]\n'
+    own = VALID_PROD_S3.replace("name: prod", "name: live").replace("tier: prod", "tier: dev") \
+        + "production_account_ids: []\n"
+    directory = write_envs(tmp_path, {"base.yaml": base, "live.yaml": own})
+    with pytest.raises(ConfigError) as caught:
+        load_env("live", directory)
+    assert caught.value.key_path == "production_account_ids"
+    assert "base.yaml only" in caught.value.message
+
+
+@pytest.mark.parametrize("change, key", [(("backend:\n  type: s3\n", "backend:\n  type: local\n"), "backend.type"),
+                                         (("compliance: [gdpr]", "compliance: []"), "compliance")])
+def test_prod_needs_the_s3_backend_and_a_compliance_framework(tmp_path, change, key):
+    directory = write_envs(tmp_path, {"prod.yaml": VALID_PROD_S3.replace(*change)})
+    with pytest.raises(ConfigError) as caught:
+        load_env("prod", directory)
+    assert caught.value.key_path == key
+
+
+def test_two_environments_on_one_account_are_refused(tmp_path):
+    staging = VALID_DEV.replace("name: dev", "name: staging").replace("tier: dev", "tier: staging")
+    directory = write_envs(tmp_path, {"dev.yaml": VALID_DEV, "staging.yaml": staging})
+    with pytest.raises(ConfigError) as caught:
+        load_env("staging", directory)
+    assert (caught.value.file, caught.value.key_path, caught.value.line) == ("environments/staging.yaml",
+                                                                            "account_id", 3)
+    assert "also the account of environment 'dev'" in caught.value.message
+
+
+def test_an_account_inherited_from_the_base_file_counts_too(tmp_path):
+    base = 'account_id: "111122223333"\n'
+    dev = VALID_DEV.replace('account_id: "111122223333"\n', "")
+    staging = dev.replace("name: dev", "name: staging").replace("tier: dev", "tier: staging")
+    directory = write_envs(tmp_path, {"base.yaml": base, "dev.yaml": dev, "staging.yaml": staging})
+    with pytest.raises(ConfigError, match="also the account of environment 'staging'"):
+        load_env("dev", directory)
