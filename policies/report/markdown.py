@@ -14,7 +14,7 @@ import re
 from itertools import groupby
 from urllib.parse import quote
 
-from policies.report.markdown_text import code, text
+from policies.report.markdown_text import code, own, text
 from policies.report.model import ORDER, TOOL, counts, failures, matrix
 
 # GitHub refuses comments over 65,536 characters; leave room for the sticky-comment marker and for
@@ -126,17 +126,18 @@ def render(result) -> str:
             for f in items:
                 resource = f"{f.stack}/{f.address or '(stack)'}"
                 where = f"{code(resource)}<br>{text(f.construct_path)}"
-                check = f"{code(f.check_id)} {text(f.title)}" + ("" if f.catalogued else " (uncatalogued)")
+                check = f"{code(f.check_id)} {own(f.title) if f.catalogued else text(f.title)}" + ("" if f.catalogued else " (uncatalogued)")
                 if f.source == "app" and f.message and f.message != f.title:
                     check += f"<br><sub>{text(f.message)}</sub>"
                 rows.append(f"| {f.severity} | {check} | {where} | {_location(result, f)} |")
             budget.add(priority, head, rows, ["", "</details>"], what=label.lower())
         fixes = {}
         for f in failed:
-            fixes.setdefault(f.check_id, (f.blocking, ORDER.index(f.severity), f.title, f.remediation))
+            title = own(f.title) if f.catalogued else text(f.title)  # uncatalogued: checkov's or a check's words
+            fixes.setdefault(f.check_id, (f.blocking, ORDER.index(f.severity), title, own(f.remediation)))
         order = sorted(fixes.items(), key=lambda kv: (not kv[1][0], kv[1][1], kv[0]))
         budget.add(4, ["", f"<details><summary><b>How to fix</b> ({len(order)} check(s))</summary>", ""],
-                   [f"- {code(i)} {text(title)}: {text(fix)}" for i, (_, _, title, fix) in order],
+                   [f"- {code(i)} {title}: {fix}" for i, (_, _, title, fix) in order],
                    ["", "</details>"], what="remediations")
 
     if result.suppressions:

@@ -26,6 +26,12 @@ def text(value: object) -> str:
     return _SYNTAX.sub(lambda m: f"&#{ord(m.group())};", flat)
 
 
+def own(value: object) -> str:
+    """The project's own text (catalog titles and remediation, which may use Markdown) in a table cell or
+    list item: one line, pipes escaped. Never for a value that comes from the judged code."""
+    return " ".join(str(value).splitlines()).replace("|", "\\|")
+
+
 def code(value: object) -> str:
     """`value` as an inline code span inside a table cell: a fence longer than any backtick run in it,
     pipes escaped (GitHub splits table cells on them even inside code), one line."""
