@@ -66,6 +66,9 @@ class EnvConfig(Strict):
     tier: Tier
     project: DnsName = "aegis"
     account_id: AccountId
+    # Accounts that hold production: an environment on one of them is tier prod whatever its file says.
+    # Declared in base.yaml only, so that no environment file can take its own account off the list.
+    production_account_ids: list[AccountId] = Field(default_factory=list)
     region: Region
     dr_region: Region
     deployer_role_arn: RoleArn
@@ -93,11 +96,27 @@ class EnvConfig(Strict):
         bucket = f"{self.project}-{self.name}-model-artifacts-{self.account_id}-{longest}"
         if len(bucket) > 63:
             yield "name", f"project and environment names are too long: bucket name '{bucket}' exceeds 63 characters"
+        yield from self._tier_problems()
         if self.tier == "prod" and self.gate.fail_on != "low":
             yield "gate.fail_on", "prod must fail on every severity (low)"
         for section in ("data", "platform", "access", "governance"):
             for path, message in getattr(self, section).problems(self):
                 yield f"{section}.{path}", message
+
+
+    def _tier_problems(self) -> Iterator[Problem]:
+        """The tier arms or disarms every prod rule, so it is bound to facts one word cannot change."""
+        if self.tier != "prod":
+            if self.name.startswith("prod"):
+                yield "tier", f"environment '{self.name}' is named as production: its tier must be prod"
+            elif self.account_id in self.production_account_ids:
+                yield "tier", (f"account {self.account_id} is a production account (production_account_ids in "
+                               f"{BASE_FILE}): its tier must be prod")
+            return
+        if self.backend.type != "s3":
+            yield "backend.type", "prod keeps its state in the S3 backend (encrypted, versioned, locked), not locally"
+        if not self.compliance:
+            yield "compliance", "prod must declare at least one compliance framework"
 
 
 def environments_dir(root: Path | None = None) -> Path:
@@ -108,7 +127,12 @@ def env_files(directory: Path) -> dict[str, Path]:
     """Environment name → file, sorted by name; `base.yaml` is not an environment."""
     if not directory.is_dir():
         raise ConfigError(str(directory.name), "", "environments folder not found")
-    files = sorted(p for p in directory.glob("*.yaml") if p.name != BASE_FILE)
+    listed = sorted(directory.glob("*.yaml"))
+    for path in listed:  # a FIFO or device would hang every reader (and the cache key) before any parse
+        if not path.is_file():
+            raise ConfigError(_display(path, directory), "", "not a regular file (a FIFO, device, socket or "
+                                                             "folder is never read)")
+    files = [p for p in listed if p.name != BASE_FILE]
     if not files:
         raise ConfigError(directory.name, "", "no environment files (*.yaml)")
     return {p.stem: p for p in files}
@@ -136,6 +160,10 @@ def load_env(name: str, directory: Path | None = None) -> EnvConfig:
     own = load_yaml(path, display, source)
     if not isinstance(own, dict):
         raise ConfigError(display, "", "top level must be a mapping", 1)
+    if "production_account_ids" in own:
+        file, line = source.locate(("production_account_ids",), display)
+        raise ConfigError(file, "production_account_ids", f"declared in {BASE_FILE} only: an environment file "
+                                                          "must not decide whether its own account is production", line)
     merged = deep_merge(raw, own)
     if merged.get("name", name) != name:
         file, line = source.locate(("name",), display)
@@ -149,7 +177,27 @@ def load_env(name: str, directory: Path | None = None) -> EnvConfig:
         parts = tuple(int(p) if p.isdigit() else p for p in key_path.replace("[", ".").replace("]", "").split("."))
         file, line = source.locate(parts, display)
         raise ConfigError(file, key_path, message, line)
+    _refuse_shared_account(config, files, directory, source, display)
     return config
+
+
+def _refuse_shared_account(config: EnvConfig, files: dict[str, Path], directory: Path, source: SourceMap,
+                           display: str) -> None:
+    """Each environment manages its account's singletons (GuardDuty detector, Security Hub, Config recorder,
+    Macie, Inspector, EBS default encryption, S3 account public access block, cost anomaly monitor), and key
+    policies and PassRole name its roles by prefix: two environments on one account would fight over the
+    first and reach into each other's roles through the second."""
+    base_path = directory / BASE_FILE
+    base = load_yaml(base_path, _display(base_path, directory), SourceMap()) if base_path.exists() else {}
+    for other, path in files.items():
+        if other == config.name:
+            continue
+        raw = deep_merge(base, load_yaml(path, _display(path, directory), SourceMap()))
+        if isinstance(raw, dict) and str(raw.get("account_id", "")) == config.account_id:
+            file, line = source.locate(("account_id",), display)
+            raise ConfigError(file, "account_id", f"account {config.account_id} is also the account of environment "
+                                                  f"'{other}' ({_display(path, directory)}): environments share no "
+                                                  "account (each manages the account's security singletons)", line)
 
 
 def _first_error(exc: ValidationError, source: SourceMap, display: str) -> ConfigError:

@@ -16,7 +16,7 @@ Problem = tuple[str, str]
 class Strict(BaseModel):
     """Every config model: unknown keys are errors, values are not coerced silently."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, validate_default=True)
 
     def problems(self, env: "object") -> Iterator[Problem]:  # pragma: no cover - default has none
         """Cross-field rules that need the whole environment. Paths are relative to this section."""

@@ -5,6 +5,8 @@ path to (file, line) while it builds plain dicts and lists.
 """
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,15 +68,47 @@ _StrictLoader.add_implicit_resolver(
 # Constructs scalar values from nodes (pure-Python constructor: it needs no stream).
 _scalar_constructor = yaml.SafeLoader("")
 
+# Configuration files are small; anything larger is a mistake or an attack on the loader.
+MAX_FILE_BYTES = 1024 * 1024
+# Values one file may expand to once aliases are followed: a few aliases are fine, an alias bomb
+# (each level repeating the one before) is refused long before it costs memory.
+MAX_VALUES = 100_000
+# The tags plain YAML data carries; anything else (`!python/object`, `!foo`) is refused, never constructed.
+_STANDARD_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in
+                           ("str", "int", "float", "bool", "null", "timestamp", "map", "seq"))
+
+
+def read_config_text(path: Path, display: str) -> str:
+    """The text of a regular file of at most MAX_FILE_BYTES. A FIFO or device would block or never end,
+    so the file is opened without blocking and refused unless it is a regular file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ConfigError(display, "", f"cannot read file: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(display, "", "not a regular file (a FIFO, device or socket is never read)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ConfigError(display, "", f"file is {info.st_size} bytes; configuration files are limited to "
+                                           f"{MAX_FILE_BYTES} bytes")
+        with os.fdopen(fd, "rb") as handle:
+            fd = -1
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(display, "", f"cannot read file: {exc.strerror}") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(display, "", f"not valid UTF-8 ({exc.reason})") from None
+
 
 def load_yaml(path: Path, display: str, source: SourceMap) -> Any:
     """Parse one YAML file into plain values, recording key locations into `source`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(display, "", f"not valid UTF-8 ({exc.reason})") from None
-    except OSError as exc:
-        raise ConfigError(display, "", f"cannot read file: {exc.strerror}") from None
+    text = read_config_text(path, display)
     try:
         node = yaml.compose(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
@@ -83,10 +117,45 @@ def load_yaml(path: Path, display: str, source: SourceMap) -> Any:
         raise ConfigError(display, "", f"invalid YAML: {problem}", mark.line + 1 if mark else None) from None
     if node is None:
         raise ConfigError(display, "", "file is empty")
-    return _build(node, (), display, source)
+    return _Builder(display, source).build(node, ())
 
 
-def _build(node: yaml.Node, path: KeyPath, display: str, source: SourceMap) -> Any:
+class _Builder:
+    """Composed YAML nodes → plain values. Aliases make the node graph a DAG (or, for a recursive anchor, a
+    cycle): the builder refuses cycles and stops once the file expands to more than MAX_VALUES values."""
+
+    def __init__(self, display: str, source: SourceMap) -> None:
+        self.display, self.source = display, source
+        self.values = 0
+        self.open: set[int] = set()  # ids of the collection nodes being built (a cycle returns to one)
+
+    def build(self, node: yaml.Node, path: KeyPath) -> Any:
+        line = node.start_mark.line + 1
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise ConfigError(self.display, dotted(path), f"expands to more than {MAX_VALUES} values through YAML "
+                                                          "aliases; write the values out or use the base file", line)
+        if node.tag not in _STANDARD_TAGS:
+            raise ConfigError(self.display, dotted(path), f"unsupported YAML tag '{node.tag}': only plain data "
+                                                          "(strings, numbers, booleans, null, dates, maps, lists)", line)
+        if not isinstance(node, yaml.ScalarNode):
+            if id(node) in self.open:
+                raise ConfigError(self.display, dotted(path), "recursive YAML alias: an anchor contains itself", line)
+            self.open.add(id(node))
+            try:
+                return _build(self, node, path)
+            finally:
+                self.open.discard(id(node))
+        self.source.locations[path] = (self.display, line)
+        try:
+            return _scalar_constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise ConfigError(self.display, dotted(path), f"invalid value: {problem}", line) from None
+
+
+def _build(builder: _Builder, node: yaml.Node, path: KeyPath) -> Any:
+    display, source = builder.display, builder.source
     source.locations[path] = (display, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
@@ -94,18 +163,19 @@ def _build(node: yaml.Node, path: KeyPath, display: str, source: SourceMap) -> A
             if not isinstance(key_node, yaml.ScalarNode):
                 raise ConfigError(display, dotted(path), "mapping keys must be plain strings",
                                   key_node.start_mark.line + 1)
+            if key_node.tag not in _STANDARD_TAGS:
+                raise ConfigError(display, dotted(path), f"unsupported YAML tag '{key_node.tag}' on a key",
+                                  key_node.start_mark.line + 1)
             key = key_node.value
             if key == "<<":
                 raise ConfigError(display, dotted(path), "YAML merge keys are not supported; use the base file",
                                   key_node.start_mark.line + 1)
             if key in out:
                 raise ConfigError(display, dotted(path + (key,)), "duplicate key", key_node.start_mark.line + 1)
-            out[key] = _build(value_node, path + (key,), display, source)
+            out[key] = builder.build(value_node, path + (key,))
             source.locations[path + (key,)] = (display, key_node.start_mark.line + 1)
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, path + (i,), display, source) for i, item in enumerate(node.value)]
-    return _scalar_constructor.construct_object(node, deep=True)
+    return [builder.build(item, path + (i,)) for i, item in enumerate(node.value)]
 
 
 def deep_merge(base: Any, override: Any) -> Any:

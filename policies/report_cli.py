@@ -8,10 +8,12 @@ from pathlib import Path
 
 import click
 
+from modules.atomic import write_text_atomic
 from modules.commands import default_synth_out, environments_dir, fail
 from modules.console import step
 from modules.errors import ConfigError
 from modules.synth_command import ensure_synthesized
+from modules.synth_output import holds_synth_output
 from policies.commands import DEFAULT_REPORTS, prewarm_checkov
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,13 +106,10 @@ def register(cli: click.Group) -> None:
 
         doc = _load_result(result_file)
         with step(f"Rendering the HTML report of {result_file.name}"):
-            text = render_document(doc, synth_out=synth if (synth / "manifest.json").exists() else None,
+            text = render_document(doc, synth_out=synth if holds_synth_output(synth) else None,
                                    environments_dir=environments_dir())
         target = out / (result_file.stem + ".html")
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
+        write_text_atomic(target, text)
         click.echo(f"wrote {target} ({doc.get('verdict', '?')}, {len(doc['findings'])} results)")
 
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modules.atomic import write_text_atomic
+
 FORMAT = "aegis-plan-attestation/1"
 KEY_ENV = "AEGIS_ATTESTATION_KEY"
 MAX_AGE_ENV = "AEGIS_ATTESTATION_MAX_AGE"
@@ -142,9 +144,7 @@ def build(*, stack: str, env: str | None, plan_file: Path, plan_json: Path, json
 
 def write(record: dict, plan_file: Path) -> Path:
     path = attestation_path(plan_file)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
     return path
 
 

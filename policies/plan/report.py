@@ -14,8 +14,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TextIO
 
+from modules.atomic import write_text_atomic
 from policies import report as gate_report
 from policies.plan.summary import KINDS
+from policies.report import markdown_text as md
 
 FILES = {"json": "aegis-plan.json", "sarif": "aegis-plan.sarif", "junit": "aegis-plan.junit.xml",
          "markdown": "aegis-plan.md", "html": "aegis-plan.html"}
@@ -87,10 +89,11 @@ def _markdown(text: str, result) -> str:
     kinds = _kinds(result)
     section = ["", "### Planned changes", "", "| stack | " + " | ".join(kinds) + " | verdict | attestation |",
                "|---|" + "---:|" * len(kinds) + "---|---|"]
-    section += ["| " + " | ".join(f"`{c}`" if i in (0, len(kinds) + 2) and c != "-" else c for i, c in enumerate(row))
+    section += ["| " + " | ".join(md.code(c) if i in (0, len(kinds) + 2) and c != "-" else md.text(c)
+                                  for i, c in enumerate(row))
                 + " |" for row in _table_rows(result)]
     if result.notes:
-        section += ["", "### Notes", ""] + [f"- {n}" for n in result.notes]
+        section += ["", "### Notes", ""] + [f"- {md.text(n)}" for n in result.notes]
     at = next((i for i, line in enumerate(lines) if i > 0 and line.startswith("### ")), len(lines))
     return "\n".join(lines[:at] + section + ([""] if at < len(lines) else []) + lines[at:]) + "\n"
 
@@ -129,8 +132,6 @@ def write_reports(result, out: Path, formats: list[str]) -> list[Path]:
     written = []
     for fmt in formats:
         path = out / FILES[fmt]
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(render(result, fmt), encoding="utf-8")
-        tmp.replace(path)
+        write_text_atomic(path, render(result, fmt))
         written.append(path)
     return written

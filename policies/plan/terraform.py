@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from modules.atomic import atomic_file
+
 ENV_VAR = "AEGIS_TERRAFORM"
 MIN_VERSION = (1, 10)
 MIN_VERSION_TEXT = "1.10"
@@ -109,13 +111,8 @@ class Terraform:
         self.run(["plan", "-input=false", LOCK_TIMEOUT, f"-out={plan_name}"], stack_dir, label=f"plan of {label}")
 
     def show_json(self, stack_dir: Path, plan_name: str, json_path: Path, label: str) -> None:
-        tmp = json_path.with_name(json_path.name + ".tmp")
-        try:
-            with open(tmp, "wb") as handle:
-                self.run(["show", "-json", plan_name], stack_dir, label=f"show -json of {label}", stdout=handle)
-            tmp.replace(json_path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_file(json_path) as handle:
+            self.run(["show", "-json", plan_name], stack_dir, label=f"show -json of {label}", stdout=handle)
 
     def apply(self, stack_dir: Path, plan_name: str, label: str) -> None:
         # A saved plan applies without a prompt, exactly as planned (terraform refuses a stale one).

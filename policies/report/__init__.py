@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from modules.atomic import write_text_atomic
+
 # format → (module, file name written into the reports folder)
 FORMATS: dict[str, tuple[str, str]] = {
     "json": ("policies.report.json_report", "aegis-gate.json"),
@@ -34,9 +36,6 @@ def write_reports(result, out: Path, formats: list[str]) -> list[Path]:
     written = []
     for fmt in formats:
         path = out / FORMATS[fmt][1]
-        text = render(result, fmt)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_text_atomic(path, render(result, fmt))
         written.append(path)
     return written

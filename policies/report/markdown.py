@@ -14,16 +14,13 @@ import re
 from itertools import groupby
 from urllib.parse import quote
 
+from policies.report.markdown_text import code, own, text
 from policies.report.model import ORDER, TOOL, counts, failures, matrix
 
 # GitHub refuses comments over 65,536 characters; leave room for the sticky-comment marker and for
 # sections other writers add (the plan gate's planned changes).
 LIMIT = 60_000
 ICON = {"pass": "✅", "fail": "❌", "error": "⛔"}
-
-
-def _cell(text) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _pr_number() -> str | None:
@@ -47,9 +44,9 @@ def _location(result, f) -> str:
     """The finding's SARIF location: artifact URI and line, linked to its alerts when possible."""
     base = result.target.rstrip("/")
     uri = f"{base}/{f.file}" if base else f.file
-    text = f"`{uri}:{f.line or 1}`"
+    span = code(f"{uri}:{f.line or 1}")
     link = alert_link(f.check_id)
-    return f"[{text}]({link})" if link else text
+    return f"[{span}]({link})" if link else span
 
 
 class _Budget:
@@ -87,7 +84,7 @@ def render(result) -> str:
     c = counts(result.findings)
     budget = _Budget()
     head = [f"## {ICON[result.verdict]} Aegis policy gate: {result.verdict.upper()}", ""]
-    thresholds = ", ".join(f"{env} ≥ {level}" for env, level in sorted(result.thresholds.items()))
+    thresholds = ", ".join(f"{text(env)} ≥ {level}" for env, level in sorted(result.thresholds.items()))
     head.append(f"**{c['blocking']} blocking** failure(s), {c['failed'] - c['blocking']} below threshold, "
                 f"{c['suppressed']} suppressed, {c['passed']} passed: {c['checks']} results on {len(result.stacks)} "
                 f"stacks ({sum(result.stacks.values())} resources), checkov {result.checkov_version}."
@@ -95,7 +92,7 @@ def render(result) -> str:
     budget.add(0, head, [])
     if result.errors:
         budget.add(0, ["", "### ⛔ Errors (the gate could not judge everything; it fails closed)", ""],
-                   [f"- {_cell(e)}" for e in result.errors], what="errors")
+                   [f"- {text(e)}" for e in result.errors], what="errors")
 
     # A table per environment: pillar × severity of failures, suppressed and passed.
     cells = matrix(result.findings)
@@ -105,13 +102,13 @@ def render(result) -> str:
         verdict = "error" if result.errors else ("fail" if blocking else "pass")
         threshold = result.thresholds.get(env)
         detail = f"fails on ≥ {threshold}, {blocking} blocking" if threshold else f"{blocking} blocking"
-        title = f"### {ICON[verdict]} {env}: {verdict.upper()} ({detail})"
+        title = f"### {ICON[verdict]} {text(env)}: {verdict.upper()} ({detail})"
         table = ["", title, "", "| pillar | " + " | ".join(ORDER) + " | suppressed | passed |",
                  "|---|" + "---:|" * (len(ORDER) + 2)]
         lines = []
         for (_, pillar), cell in rows:
             sev = " | ".join(f"**{cell[s]}**" if cell[s] else "0" for s in ORDER)
-            lines.append(f"| {pillar} | {sev} | {cell['suppressed']} | {cell['passed']} |")
+            lines.append(f"| {text(pillar)} | {sev} | {cell['suppressed']} | {cell['passed']} |")
         budget.add(1, table, lines)
 
     failed = failures(result.findings)
@@ -127,18 +124,20 @@ def render(result) -> str:
                     "| severity | check | resource (construct path) | SARIF location |", "|---|---|---|---|"]
             rows = []
             for f in items:
-                where = f"`{f.stack}/{f.address or '(stack)'}`<br>{_cell(f.construct_path)}"
-                check = f"`{f.check_id}` {_cell(f.title)}" + ("" if f.catalogued else " (uncatalogued)")
+                resource = f"{f.stack}/{f.address or '(stack)'}"
+                where = f"{code(resource)}<br>{text(f.construct_path)}"
+                check = f"{code(f.check_id)} {own(f.title) if f.catalogued else text(f.title)}" + ("" if f.catalogued else " (uncatalogued)")
                 if f.source == "app" and f.message and f.message != f.title:
-                    check += f"<br><sub>{_cell(f.message)}</sub>"
+                    check += f"<br><sub>{text(f.message)}</sub>"
                 rows.append(f"| {f.severity} | {check} | {where} | {_location(result, f)} |")
             budget.add(priority, head, rows, ["", "</details>"], what=label.lower())
         fixes = {}
         for f in failed:
-            fixes.setdefault(f.check_id, (f.blocking, ORDER.index(f.severity), f.title, f.remediation))
+            title = own(f.title) if f.catalogued else text(f.title)  # uncatalogued: checkov's or a check's words
+            fixes.setdefault(f.check_id, (f.blocking, ORDER.index(f.severity), title, own(f.remediation)))
         order = sorted(fixes.items(), key=lambda kv: (not kv[1][0], kv[1][1], kv[0]))
         budget.add(4, ["", f"<details><summary><b>How to fix</b> ({len(order)} check(s))</summary>", ""],
-                   [f"- `{i}` {_cell(title)}: {_cell(fix)}" for i, (_, _, title, fix) in order],
+                   [f"- {code(i)} {title}: {fix}" for i, (_, _, title, fix) in order],
                    ["", "</details>"], what="remediations")
 
     if result.suppressions:
@@ -150,14 +149,14 @@ def render(result) -> str:
                 continue
             head = ["", f"<details{opened}><summary><b>{label}</b> ({len(items)})</summary>", "",
                     "| check | where | expires | owner | reason | status |", "|---|---|---|---|---|---|"]
-            rows = [f"| `{s.check_id}` | `{_cell(s.where)}` | {s.expires or '-'} | {_cell(s.owner) or '-'} | "
-                    f"{_cell(s.reason)} | {'⛔ ' + _cell(s.problem) if s.problem else f'ok ({len(s.matched)} finding(s))'} |"
+            rows = [f"| {code(s.check_id)} | {code(s.where)} | {text(s.expires or '-')} | {text(s.owner or '-')} | "
+                    f"{text(s.reason)} | {'⛔ ' + text(s.problem) if s.problem else f'ok ({len(s.matched)} finding(s))'} |"
                     for s in sorted(items, key=lambda s: (s.expires or "9999", s.check_id, s.where))]
             budget.add(priority, head, rows, ["", "</details>"], what=label.lower())
 
-    text, cut = budget.text()
+    comment, cut = budget.text()
     if cut:
-        text += ("\n> **Truncated** to stay under GitHub's comment limit: "
-                 + ", ".join(f"{n} row(s) of {what}" for what, n in cut.items())
-                 + " not shown. The JSON, SARIF and HTML reports (workflow artifacts) list everything.\n")
-    return text
+        comment += ("\n> **Truncated** to stay under GitHub's comment limit: "
+                    + ", ".join(f"{n} row(s) of {what}" for what, n in cut.items())
+                    + " not shown. The JSON, SARIF and HTML reports (workflow artifacts) list everything.\n")
+    return comment

@@ -36,7 +36,8 @@ data:
 
 VALID_PROD = VALID_DEV.replace("name: dev", "name: prod").replace("tier: dev", "tier: prod") \
     .replace("kms_deletion_window_days: 7", "kms_deletion_window_days: 30") \
-    .replace("mode: GOVERNANCE", "mode: COMPLIANCE").replace("enabled: false", "enabled: true")
+    .replace("mode: GOVERNANCE", "mode: COMPLIANCE").replace("enabled: false", "enabled: true") \
+    .replace("compliance: [gdpr]", "backend:\n  type: s3\ncompliance: [gdpr]")
 
 
 def write_envs(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -67,12 +68,12 @@ INVALID = [
     ("bad-lock-mode", "dev.yaml", VALID_DEV.replace("mode: GOVERNANCE", "mode: LEGAL_HOLD"),
      "data.object_lock.mode", 15, "'GOVERNANCE' or 'COMPLIANCE'"),
     ("prod-governance-lock", "prod.yaml", VALID_PROD.replace("mode: COMPLIANCE", "mode: GOVERNANCE"),
-     "data.object_lock.mode", 15, "prod must use object lock in COMPLIANCE mode"),
+     "data.object_lock.mode", 17, "prod must use object lock in COMPLIANCE mode"),
     ("prod-short-deletion-window", "prod.yaml",
      VALID_PROD.replace("kms_deletion_window_days: 30", "kms_deletion_window_days: 14"),
-     "data.kms_deletion_window_days", 13, "KMS deletion window of 30 days"),
+     "data.kms_deletion_window_days", 15, "KMS deletion window of 30 days"),
     ("replication-same-region", "prod.yaml", VALID_PROD.replace("dr_region: eu-central-1", "dr_region: eu-west-1"),
-     "data.replication.enabled", 18, "DR region different from the primary region"),
+     "data.replication.enabled", 20, "DR region different from the primary region"),
     ("missing-required-key", "dev.yaml", VALID_DEV.replace("tier: dev\n", ""), "tier", 1, "required key is missing"),
     ("unknown-framework", "dev.yaml", VALID_DEV.replace("compliance: [gdpr]", "compliance: [gdpr, sox]"),
      "compliance[1]", 11, "'hipaa', 'gdpr', 'nist-800-53' or 'pci-dss'"),
@@ -92,7 +93,7 @@ INVALID = [
      "backend.dynamodb_table", 21, "unknown key"),
     ("s3-backend-lockfile-off", "dev.yaml", VALID_DEV + "backend:\n  type: s3\n  use_lockfile: false\n",
      "backend.use_lockfile", 21, "Input should be True"),
-    ("prod-lenient-gate", "prod.yaml", VALID_PROD + "gate:\n  fail_on: high\n", "gate.fail_on", 20,
+    ("prod-lenient-gate", "prod.yaml", VALID_PROD + "gate:\n  fail_on: high\n", "gate.fail_on", 22,
      "prod must fail on every severity"),
     ("glacier-before-ia", "dev.yaml", VALID_DEV + "  lifecycle:\n    datasets_infrequent_access_after_days: 100\n"
      "    datasets_glacier_after_days: 110\n",

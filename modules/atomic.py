@@ -1,0 +1,36 @@
+"""Files replaced whole: readers see the old file or the new one, never a part, and two writers of the
+same file never share a temporary (each gets its own name in the target's folder, then renames)."""
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, private: bool = False) -> Iterator[BinaryIO]:
+    """A binary handle whose content replaces `path` when the block ends without error; on error the
+    target is untouched and the temporary removed. `private` creates it 0600 (cache entries); otherwise the
+    usual umask applies (reports, plans, attestations that other tools and users read)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: Path, data: bytes, private: bool = True) -> None:
+    with atomic_file(path, private=private) as handle:
+        handle.write(data)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """A UTF-8 text file other readers may read (reports, attestations), replaced whole."""
+    write_atomic(path, text.encode("utf-8"), private=False)
