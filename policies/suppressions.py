@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from modules.errors import ConfigError
+from modules.synth_output import METADATA
 from modules.suppress import CHECK_ID, METADATA_KEY, MIN_REASON_LENGTH
 from modules.yaml_source import load_entry_list
 from policies.findings import FAILED, SUPPRESSED, Finding, Suppression
@@ -80,7 +81,7 @@ def load_exceptions(path: Path | None = None, display: str | None = None) -> lis
 
 def inline_suppressions(stack: str, address: str, conf: dict) -> list[Suppression]:
     """The suppressions `modules.suppress` recorded on one resource (validated again: JSON can be edited)."""
-    entries = (conf.get("//") or {}).get(METADATA_KEY) if isinstance(conf, dict) else None
+    entries = (conf.get(METADATA) or {}).get(METADATA_KEY) if isinstance(conf, dict) else None
     if not entries:
         return []
     where = f"{stack}/{address}"

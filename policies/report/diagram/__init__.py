@@ -13,29 +13,18 @@ out (`svg`). Same input, same bytes: no randomness, no clock, sorted iteration, 
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Mapping
 
+from modules.synth_output import load_stacks, stack_parts
 from policies.report.diagram.extraction import extract
-from policies.report.diagram.stacks import Doc, split
+from policies.report.diagram.stacks import Doc
 from policies.report.diagram.svg import render_svg
 
-__all__ = ["environment_svg", "environments", "extract", "load_stacks", "render_svg", "split"]
-
-
-def load_stacks(out_dir: Path) -> dict[str, dict]:
-    """Stack name → parsed cdk.tf.json of a synth output folder (via its manifest)."""
-    out_dir = Path(out_dir)
-    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
-    stacks = {}
-    for name, entry in sorted((manifest.get("stacks") or {}).items()):
-        stacks[name] = json.loads((out_dir / entry["synthesizedStackPath"]).read_text(encoding="utf-8"))
-    return stacks
+__all__ = ["environment_svg", "environments", "extract", "load_stacks", "render_svg"]
 
 
 def environments(stacks: Mapping[str, Doc]) -> list[str]:
-    return sorted({s[0] for s in map(split, stacks) if s})
+    return sorted({s[0] for s in map(stack_parts, stacks) if s})
 
 
 def environment_svg(env: str, stacks: Mapping[str, Doc], *, standalone: bool = True) -> str:

@@ -10,15 +10,17 @@ import re
 from typing import Mapping
 
 from modules.naming import KEY_CLASSES, STACK_ORDER
+from modules.synth_output import METADATA, stack_parts
 from policies.report.diagram.architecture import (Architecture, Bucket, Flow, Network, Service, bucket_order,
                                                   bucket_purpose, bucket_purposes)
 from policies.report.diagram.serving import add_models
-from policies.report.diagram.stacks import Doc, as_list, blocks, first, of_type, refs, resources, split
+from policies.report.diagram.stacks import Doc, as_list, blocks, first, of_type, refs, resources
 
 
 def extract(env: str, stacks: Mapping[str, Doc]) -> Architecture:
     """The architecture of `env` from its synthesized stacks (`<env>-<pillar>` → cdk.tf.json)."""
-    mine = {split(name)[1]: doc for name, doc in stacks.items() if split(name) and split(name)[0] == env}
+    parts = {name: stack_parts(name) for name in stacks}
+    mine = {parts[name][1]: doc for name, doc in stacks.items() if parts[name] and parts[name][0] == env}
     arch = Architecture(env=env)
     for pillar, doc in mine.items():
         arch.counts[pillar] = sum(1 for _ in resources(doc))
@@ -203,7 +205,7 @@ def _access(arch: Architecture, doc: Doc) -> None:
     if not doc:
         return
     personas = [str(c.get("name", "")).removeprefix(arch.prefix + "-") for _, c in of_type(doc, "aws_iam_role")
-                if "/personas/" in (c.get("//") or {}).get("metadata", {}).get("path", "/personas/")]
+                if "/personas/" in (c.get(METADATA) or {}).get("metadata", {}).get("path", "/personas/")]
     if personas:
         mfa = any("aws:MultiFactorAuthPresent" in str(c.get("assume_role_policy", "")) for _, c in of_type(doc, "aws_iam_role"))
         arch.access.append(Service("personas", f"Persona roles ({len(personas)})",

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from modules.serving import KINDS
+from modules.synth_output import METADATA
 from policies.report.diagram.architecture import Architecture, Flow, Model, Stage, bucket_order, bucket_purposes
 from policies.report.diagram.stacks import (Doc, as_list, blocks, first, of_type, policy_statements, refs, resources,
                                             strings)
@@ -88,7 +89,7 @@ def _ownership(doc: Doc, names: list[str], lead: str) -> dict[str, list[tuple[st
     for key, conf in index.items():
         tags = conf.get("tags") if isinstance(conf.get("tags"), dict) else {}
         model = tags.get("Model") if tags.get("Model") in names else None
-        model = model or namer.owner({k: v for k, v in conf.items() if k not in ("tags", "tags_all", "//")})
+        model = model or namer.owner({k: v for k, v in conf.items() if k not in ("tags", "tags_all", METADATA)})
         if model:
             seeds[model].add(key)
     seeded = {key for found in seeds.values() for key in found}

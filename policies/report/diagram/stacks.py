@@ -8,32 +8,21 @@ import json
 import re
 from typing import Any, Iterator, Mapping
 
-from modules.naming import STACK_ORDER
+from modules.synth_output import METADATA, resources_of_type, typed_resources
 
 Doc = Mapping[str, Any]
 
 
-def split(stack: str) -> tuple[str, str] | None:
-    """`<env>-<pillar>` → (env, pillar); None for a stack name outside the convention."""
-    for pillar in STACK_ORDER:
-        if stack.endswith("-" + pillar) and len(stack) > len(pillar) + 1:
-            return stack[: -len(pillar) - 1], pillar
-    return None
-
-
 def resources(doc: Doc, block: str = "resource") -> Iterator[tuple[str, str, dict]]:
     """(type, logical id, config) in a stable order."""
-    for rtype, items in sorted((doc.get(block) or {}).items()):
-        if not isinstance(items, dict):
-            continue
+    for rtype, items in sorted(typed_resources(doc, block)):
         for name, conf in sorted(items.items()):
-            if name != "//" and isinstance(conf, dict):
+            if isinstance(conf, dict):
                 yield rtype, name, conf
 
 
 def of_type(doc: Doc, rtype: str) -> list[tuple[str, dict]]:
-    items = (doc.get("resource") or {}).get(rtype) or {}
-    return [(n, c) for n, c in sorted(items.items()) if n != "//" and isinstance(c, dict)]
+    return sorted(resources_of_type(doc, rtype).items())
 
 
 def blocks(value: Any) -> list[dict]:
@@ -55,7 +44,7 @@ def strings(value: Any) -> Iterator[str]:
         yield value
     elif isinstance(value, dict):
         for k, v in value.items():
-            if k != "//":
+            if k != METADATA:
                 yield from strings(v)
     elif isinstance(value, list):
         for v in value:
