@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import click
 
-from modules.config import load_all
 from modules.commands import default_synth_out, environments_dir, fail
+from modules.config import load_all
 from modules.errors import ConfigError
 from modules.naming import STACK_ORDER, Naming
 from modules.synth_command import synthesize_cached

@@ -12,9 +12,9 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any, Iterable
 
 from modules.atomic import write_atomic
-from typing import Any, Iterable
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMAT = 1

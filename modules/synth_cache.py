@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modules import synth_record
-from modules.cache import (CorruptEntry, Hasher, cache_dir, prune, read_entry, sha256_file, touch,
-                           write_entry)
+from modules.cache import CorruptEntry, Hasher, cache_dir, prune, read_entry, sha256_file, touch, write_entry
 from modules.config import BASE_FILE, env_files, environments_dir
 from modules.synth_output import MANIFEST, staging_folder, swap_in
 

@@ -18,8 +18,16 @@ from modules.synth_output import MANIFEST, load_stack, manifest_stacks, split_st
 from modules.synth_output import read_json as _read_json
 from policies import scanner
 from policies.catalog import Catalog
-from policies.engine import CHECKS_DIR, JudgeOptions, Resource, Source, check_scan_complete, checkov_finding, run
-from policies.engine import stack_resources
+from policies.engine import (
+    CHECKS_DIR,
+    JudgeOptions,
+    Resource,
+    Source,
+    check_scan_complete,
+    checkov_finding,
+    run,
+    stack_resources,
+)
 from policies.findings import FAILED, PASSED, Finding, Suppression
 from policies.gate_result import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, GateError, GateResult, display_path, make_finding
 from policies.path_gate import run_path_gate
@@ -222,7 +230,8 @@ def _scan_cached(stacks: dict[str, Path], checks_dir: Path | None, store, config
 
 def _check_exception_envs(exceptions: list[Suppression], environments_dir: Path | None) -> None:
     """An exception naming an environment that does not exist would silently never apply."""
-    from modules.config import env_files, environments_dir as default_dir
+    from modules.config import env_files
+    from modules.config import environments_dir as default_dir
 
     known = set(env_files(environments_dir or default_dir()))
     for item in exceptions:

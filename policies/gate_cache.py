@@ -22,8 +22,18 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modules.cache import (CorruptEntry, Hasher, cache_dir, prune, read_blob, read_entry, source_files, touch,
-                           write_blob, write_entry)
+from modules.cache import (
+    CorruptEntry,
+    Hasher,
+    cache_dir,
+    prune,
+    read_blob,
+    read_entry,
+    source_files,
+    touch,
+    write_blob,
+    write_entry,
+)
 from policies import scanner
 
 POLICIES = Path(__file__).resolve().parent

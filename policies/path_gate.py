@@ -11,8 +11,18 @@ from pathlib import Path
 from modules.synth_output import read_json
 from policies import scanner
 from policies.catalog import Catalog
-from policies.engine import (CHECKS_DIR, SKIP_COMMENT, JudgeOptions, Resource, Source, check_scan_complete,
-                             checkov_finding, relative_name, run, stack_resources)
+from policies.engine import (
+    CHECKS_DIR,
+    SKIP_COMMENT,
+    JudgeOptions,
+    Resource,
+    Source,
+    check_scan_complete,
+    checkov_finding,
+    relative_name,
+    run,
+    stack_resources,
+)
 from policies.findings import Finding, Suppression
 from policies.gate_result import EXIT_ERROR, GateError, GateResult, display_path
 from policies.suppressions import in_scope, load_exceptions

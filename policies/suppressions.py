@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from modules.errors import ConfigError
-from modules.synth_output import METADATA
 from modules.suppress import CHECK_ID, METADATA_KEY, MIN_REASON_LENGTH
+from modules.synth_output import METADATA
 from modules.yaml_source import load_entry_list
 from policies.findings import FAILED, SUPPRESSED, Finding, Suppression
 

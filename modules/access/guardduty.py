@@ -20,9 +20,9 @@ from constructs import Construct
 
 from modules import aws
 from modules.access.settings import FINDING_SEVERITY, GuardDutySettings
-from modules.naming import Naming
 from modules.boundary import boundary_arn
 from modules.iam_doc import document, statement
+from modules.naming import Naming
 from modules.suppress import suppress
 
 FEATURES = ("S3_DATA_EVENTS", "EBS_MALWARE_PROTECTION", "LAMBDA_NETWORK_LOGS")

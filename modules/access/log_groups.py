@@ -12,8 +12,8 @@ from constructs import Construct
 
 from modules import aws
 from modules.config import EnvConfig
-from modules.naming import Naming
 from modules.lookups import data_key_arn
+from modules.naming import Naming
 from modules.suppress import suppress
 
 CHECKOV_MIN_RETENTION = 365  # CKV_AWS_338 wants a year

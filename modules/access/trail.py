@@ -17,9 +17,9 @@ from modules.access.log_groups import EncryptedLogGroup, LogGroupProps
 from modules.boundary import boundary_arn
 from modules.config import EnvConfig
 from modules.grants import write_log_streams
-from modules.naming import Naming
 from modules.iam_doc import document, statement
 from modules.lookups import data_key_arn
+from modules.naming import Naming
 from modules.suppress import suppress
 
 TRAIL_PREFIX = "cloudtrail"  # modules/data/bucket_policy.py allows CloudTrail to write only here

@@ -9,7 +9,6 @@ AWS APIs are reached through VPC endpoints (modules/platform/endpoints.py).
 from __future__ import annotations
 
 import functools
-
 import ipaddress
 
 from constructs import Construct

@@ -13,7 +13,6 @@ from constructs import Construct
 from modules.config import EnvConfig
 from modules.lookups import data_key_arn
 from modules.pillar_stack import PillarStack
-from modules.serving import KINDS
 from modules.platform import lambda_package
 from modules.platform.code_signing import CodeSigning
 from modules.platform.context import Keys, PlatformContext
@@ -23,6 +22,7 @@ from modules.platform.lambda_inference import bucket_notification
 from modules.platform.network import Network
 from modules.platform.security_groups import workload_security_group
 from modules.platform.storage import SharedStorage
+from modules.serving import KINDS
 from modules.suppress import suppress
 
 

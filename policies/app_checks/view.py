@@ -14,7 +14,6 @@ from modules.config import EnvConfig
 from modules.naming import STACK_ORDER, Naming
 from modules.synth_output import resources_of_type
 
-
 # ---- references ---------------------------------------------------------------------------------
 
 _REF = re.compile(r"\$\{(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z0-9_]+)\}")

@@ -24,11 +24,15 @@ from checkov.terraform.checks.resource.base_resource_check import BaseResourceCh
 
 # The value helpers, re-exported for the checks (`as_int as as_int`: an explicit re-export).
 try:
-    from policies.checks.aegis_values import as_int as as_int, as_list, is_false as is_false, is_true as is_true
-    from policies.checks.aegis_values import policy_document
+    from policies.checks.aegis_values import as_int as as_int
+    from policies.checks.aegis_values import as_list, policy_document
+    from policies.checks.aegis_values import is_false as is_false
+    from policies.checks.aegis_values import is_true as is_true
 except ImportError:  # loaded by plain checkov from this folder
-    from aegis_values import as_int as as_int, as_list, is_false as is_false, is_true as is_true
-    from aegis_values import policy_document
+    from aegis_values import as_int as as_int
+    from aegis_values import as_list, policy_document
+    from aegis_values import is_false as is_false
+    from aegis_values import is_true as is_true
 
 # Same as modules.naming.KEY_CLASSES (a test keeps them equal); duplicated so plain checkov works.
 KEY_CLASSES = ("training", "model", "inference", "audit")

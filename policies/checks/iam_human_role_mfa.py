@@ -16,8 +16,15 @@ import re
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 try:
-    from policies.checks.aegis_checklib import (AegisCheck, conditions, is_allow, policy_document, principals,
-                                                statements, value)
+    from policies.checks.aegis_checklib import (
+        AegisCheck,
+        conditions,
+        is_allow,
+        policy_document,
+        principals,
+        statements,
+        value,
+    )
 except ImportError:  # loaded by plain checkov from this folder
     from aegis_checklib import AegisCheck, conditions, is_allow, policy_document, principals, statements, value
 

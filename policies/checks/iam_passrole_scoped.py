@@ -12,10 +12,16 @@ import re
 from checkov.common.models.enums import CheckCategories
 
 try:
-    from policies.checks.aegis_checklib import (AegisCheck, POLICY_RESOURCES, conditions, grants,
-                                                judge_identity_statements, resources)
+    from policies.checks.aegis_checklib import (
+        POLICY_RESOURCES,
+        AegisCheck,
+        conditions,
+        grants,
+        judge_identity_statements,
+        resources,
+    )
 except ImportError:  # loaded by plain checkov from this folder
-    from aegis_checklib import AegisCheck, POLICY_RESOURCES, conditions, grants, judge_identity_statements, resources
+    from aegis_checklib import POLICY_RESOURCES, AegisCheck, conditions, grants, judge_identity_statements, resources
 
 # A role ARN with a concrete name or a name prefix of at least one character before any wildcard.
 SCOPED_ROLE = re.compile(r"^(arn:aws[a-z-]*:iam::\d{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]+\*?"

@@ -8,9 +8,15 @@ A policy that is not literal JSON fails (not judged). Not environment-dependent.
 from checkov.common.models.enums import CheckCategories
 
 try:
-    from policies.checks.aegis_checklib import AegisCheck, POLICY_RESOURCES, actions, is_allow, judge_identity_statements
+    from policies.checks.aegis_checklib import (
+        POLICY_RESOURCES,
+        AegisCheck,
+        actions,
+        is_allow,
+        judge_identity_statements,
+    )
 except ImportError:  # loaded by plain checkov from this folder
-    from aegis_checklib import AegisCheck, POLICY_RESOURCES, actions, is_allow, judge_identity_statements
+    from aegis_checklib import POLICY_RESOURCES, AegisCheck, actions, is_allow, judge_identity_statements
 
 
 def wildcard_problem(stmt: dict) -> str | None:

@@ -10,12 +10,31 @@ Not environment-dependent.
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 try:
-    from policies.checks.aegis_checklib import (AegisCheck, actions, conditions, insecure_transport_denies,
-                                                is_deny, is_public_principal, policy_document, resources,
-                                                statements, value)
+    from policies.checks.aegis_checklib import (
+        AegisCheck,
+        actions,
+        conditions,
+        insecure_transport_denies,
+        is_deny,
+        is_public_principal,
+        policy_document,
+        resources,
+        statements,
+        value,
+    )
 except ImportError:  # loaded by plain checkov from this folder
-    from aegis_checklib import (AegisCheck, actions, conditions, insecure_transport_denies,
-                                is_deny, is_public_principal, policy_document, resources, statements, value)
+    from aegis_checklib import (
+        AegisCheck,
+        actions,
+        conditions,
+        insecure_transport_denies,
+        is_deny,
+        is_public_principal,
+        policy_document,
+        resources,
+        statements,
+        value,
+    )
 
 
 def covers_bucket_and_objects(stmt: dict) -> bool:

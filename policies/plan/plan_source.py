@@ -105,7 +105,8 @@ class Plans(Source):
         # Thresholds and key naming of the environments these plans belong to.
         names = sorted({j.env for j in judged if j.env})
         if names:
-            from modules.config import env_files, environments_dir as default_dir
+            from modules.config import env_files
+            from modules.config import environments_dir as default_dir
 
             known = set(env_files(options.environments_dir or default_dir()))
             for name in names:

@@ -172,9 +172,13 @@ def _skip_empty_index_search() -> None:
     quadratic in the resources of a stack (a million string compares on a 30-model platform stack).
     CDKTF output has no such instances, so the loop can only come back empty when no vertex name has
     a '['; then the same empty answer is given without it. A test compares scans with and without."""
-    from checkov.terraform.graph_builder.local_graph import (LEFT_BRACKET, LEFT_BRACKET_WITH_QUOTATION,
-                                                             RIGHT_BRACKET, RIGHT_BRACKET_WITH_QUOTATION,
-                                                             TerraformLocalGraph)
+    from checkov.terraform.graph_builder.local_graph import (
+        LEFT_BRACKET,
+        LEFT_BRACKET_WITH_QUOTATION,
+        RIGHT_BRACKET,
+        RIGHT_BRACKET_WITH_QUOTATION,
+        TerraformLocalGraph,
+    )
 
     def get_possible_vertices(self, module, block_type: str, name: str) -> list[int]:
         names = self.vertices_by_module_dependency_by_name.get(module, {}).get(block_type, {})

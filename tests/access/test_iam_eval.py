@@ -3,8 +3,17 @@ from __future__ import annotations
 
 import pytest
 
-from policies.iam_eval import (ALLOW, DENY, IMPLICIT_DENY, Request, UnsupportedPolicy, evaluate, is_allowed,
-                               may_assume, wildcard_match)
+from policies.iam_eval import (
+    ALLOW,
+    DENY,
+    IMPLICIT_DENY,
+    Request,
+    UnsupportedPolicy,
+    evaluate,
+    is_allowed,
+    may_assume,
+    wildcard_match,
+)
 
 
 def doc(*statements):

@@ -68,8 +68,9 @@ def test_the_linter_catches_what_it_must():
 
 
 def test_resource_aliases_allow_list_is_justified():
-    import parliament
     from pathlib import Path
+
+    import parliament
 
     definition = json.loads((Path(parliament.__file__).parent / "iam_definition.json").read_text())
     (kms,) = [s for s in definition if s["prefix"] == "kms"]

@@ -31,7 +31,7 @@ def _rules(gov) -> dict[str, dict]:
 def test_rule_list_present(gov):
     rules = _rules(gov)
     assert len(rules) >= 25
-    assert REQUIRED <= set(rules), sorted(REQUIRED - set(rules))
+    assert set(rules) >= REQUIRED, sorted(REQUIRED - set(rules))
 
 
 def test_every_rule_is_a_known_aws_managed_rule(gov):

@@ -8,7 +8,11 @@ import pytest
 import yaml
 
 from modules.governance.conformance.catalog import (
-    IDENTIFIER, RuleListError, framework, managed_rules, parse_rules,
+    IDENTIFIER,
+    RuleListError,
+    framework,
+    managed_rules,
+    parse_rules,
 )
 from modules.governance.conformance.render import render_pack
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
 from modules.config import load_all, load_env
 from modules.naming import STACK_ORDER
 

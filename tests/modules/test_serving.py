@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_schema_takes_exactly_the_registered_kinds():
     assert get_args(serving.ServingKindName) == tuple(serving.KINDS)
     assert get_args(ModelSettings.model_fields["serving"].annotation) == tuple(serving.KINDS)
-    assert SECTION == {name: kind.section for name, kind in serving.KINDS.items()}
+    assert {name: kind.section for name, kind in serving.KINDS.items()} == SECTION
 
 
 def test_each_section_is_a_key_of_the_model_settings():
@@ -33,7 +33,7 @@ def test_each_kind_names_a_platform_construct_that_serves_a_model(name):
     kind = serving.KINDS[name]
     cls = kind.construct_class()
     assert cls.__module__.startswith("modules.platform.")
-    assert callable(getattr(cls, "serve")) and callable(getattr(cls, "outputs"))
+    assert callable(cls.serve) and callable(cls.outputs)
     assert kind.lane and kind.metrics.namespace.startswith("AWS/")
     assert kind.metrics.family in {"endpoint", "function", "load-balancer"}
 

@@ -8,9 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from modules.synth_output import (SynthOutputError, load_stack, load_stacks, manifest_entries, manifest_stacks,
-                                  resources, resources_of_type, split_stack, stack_parts, staging_folder, swap_in,
-                                  typed_resources)
+from modules.synth_output import (
+    SynthOutputError,
+    load_stack,
+    load_stacks,
+    manifest_entries,
+    manifest_stacks,
+    resources,
+    resources_of_type,
+    split_stack,
+    stack_parts,
+    staging_folder,
+    swap_in,
+    typed_resources,
+)
 
 DOC = {
     "//": {"metadata": {"version": "0.20"}},

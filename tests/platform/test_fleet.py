@@ -2,7 +2,6 @@
 Auto Scaling group, the HTTPS-only internal ALB with WAF, and their security groups."""
 from __future__ import annotations
 
-
 from modules.platform.waf import MANAGED_GROUPS
 from tests.platform.conftest import as_list, ref, ref_parts, statements
 

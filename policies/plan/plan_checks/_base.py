@@ -186,9 +186,7 @@ def project_keys(plan: Plan, alias_prefix: str | None) -> ProjectKeys:
     for mode, rtype, vals in objects:
         if mode == "managed" and rtype in _KEY_TYPES:
             keys.add(vals.get("arn"), vals.get("key_id"), vals.get("id"))
-        elif mode == "managed" and rtype in _ALIAS_TYPES:
-            keys.add(vals.get("name"), vals.get("arn"), vals.get("target_key_id"), vals.get("target_key_arn"))
-        elif mode == "data" and rtype == "aws_kms_alias" and _is_project_alias(vals.get("name"), alias_prefix):
+        elif mode == "managed" and rtype in _ALIAS_TYPES or mode == "data" and rtype == "aws_kms_alias" and _is_project_alias(vals.get("name"), alias_prefix):
             keys.add(vals.get("name"), vals.get("arn"), vals.get("target_key_id"), vals.get("target_key_arn"))
         elif mode == "data" and rtype == "aws_kms_key" and _is_project_alias(vals.get("key_id"), alias_prefix):
             keys.add(vals.get("arn"), vals.get("id"), vals.get("key_id"))

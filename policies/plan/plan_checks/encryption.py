@@ -15,8 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from policies.checks.aegis_values import truthy
-from policies.plan.plan_checks._base import (PlanCheck, fail, key_token, ok, plan_check, strings, unknown, values,
-                                             verdict)
+from policies.plan.plan_checks._base import (
+    PlanCheck,
+    fail,
+    key_token,
+    ok,
+    plan_check,
+    strings,
+    unknown,
+    values,
+    verdict,
+)
 
 KMS_ALGORITHMS = {"aws:kms", "aws:kms:dsse", "KMS", "KMS_DSSE"}
 

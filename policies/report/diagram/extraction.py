@@ -11,8 +11,16 @@ from typing import Mapping
 
 from modules.naming import KEY_CLASSES, STACK_ORDER
 from modules.synth_output import METADATA, stack_parts
-from policies.report.diagram.architecture import (Architecture, Bucket, Flow, Network, Service, bucket_order,
-                                                  bucket_purpose, bucket_purposes)
+from policies.report.diagram.architecture import (
+    Architecture,
+    Bucket,
+    Flow,
+    Network,
+    Service,
+    bucket_order,
+    bucket_purpose,
+    bucket_purposes,
+)
 from policies.report.diagram.serving import add_models
 from policies.report.diagram.stacks import Doc, as_list, blocks, first, of_type, refs, resources
 

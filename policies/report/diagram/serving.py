@@ -11,8 +11,17 @@ from typing import Any
 from modules.serving import KINDS
 from modules.synth_output import METADATA
 from policies.report.diagram.architecture import Architecture, Flow, Model, Stage, bucket_order, bucket_purposes
-from policies.report.diagram.stacks import (Doc, as_list, blocks, first, of_type, policy_statements, refs, resources,
-                                            strings)
+from policies.report.diagram.stacks import (
+    Doc,
+    as_list,
+    blocks,
+    first,
+    of_type,
+    policy_statements,
+    refs,
+    resources,
+    strings,
+)
 
 
 def _model_kinds(arch: Architecture, doc: Doc) -> dict[str, str]:

@@ -12,7 +12,6 @@ from xml.sax.saxutils import escape
 from modules.serving import KINDS
 from policies.report.diagram.architecture import Architecture, Stage
 
-
 WIDTH = 1320
 PAD = 16
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"

@@ -7,7 +7,16 @@ from policies.checks.aegis_checklib import KEY_CLASSES, key_class
 from policies.checks.audit_key_class import check as audit_key
 from policies.checks.ecr_model_key import check as ecr_key
 from policies.checks.inference_store_key import check as inference_key
-from tests.policies.checks.helpers import AUDIT_KEY, FAILED, INFERENCE_KEY, MODEL_KEY, PASSED, TRAINING_KEY, UNKNOWN, scan
+from tests.policies.checks.helpers import (
+    AUDIT_KEY,
+    FAILED,
+    INFERENCE_KEY,
+    MODEL_KEY,
+    PASSED,
+    TRAINING_KEY,
+    UNKNOWN,
+    scan,
+)
 
 
 def test_key_classes_match_the_naming_module():

@@ -8,9 +8,8 @@ import sys
 import pytest
 
 from modules.synth_record import RECORD
-from policies import engine
+from policies import engine, scanner
 from policies import gate as gate_module
-from policies import scanner
 from policies.gate import EXIT_ERROR, run_gate
 from tests.policies.gate.conftest import bucket, stack_doc, write_out
 

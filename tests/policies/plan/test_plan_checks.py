@@ -11,8 +11,7 @@ import pytest
 
 from policies.plan.plan_checks import REGISTRY, Context, all_checks, plan_check, run_checks
 from policies.plan.plan_json import parse
-from tests.policies.plan.conftest import (KEY_ARN, OTHER_KEY_ARN, change, create, delete, noop, plan_doc, replace,
-                                          update)
+from tests.policies.plan.conftest import KEY_ARN, OTHER_KEY_ARN, change, create, delete, noop, plan_doc, replace, update
 
 DEV_ALIAS_PREFIX = "alias/aegis-dev-"
 KEY2_ARN = "arn:aws:kms:eu-west-1:111122223333:key/2222abcd-12ab-34cd-56ef-1234567890ab"

@@ -64,10 +64,9 @@ def test_colour_only_on_a_terminal(colour):
 
 def test_progress_survives_an_error_and_clears_the_line(colour):
     stream = Tty()
-    with pytest.raises(RuntimeError):
-        with step("Running checkov", stream):
-            time.sleep(0.15)
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), step("Running checkov", stream):
+        time.sleep(0.15)
+        raise RuntimeError("boom")
     assert stream.getvalue().endswith("\r\033[K")
 
 
