@@ -8,6 +8,7 @@ synthesizes and stores the result. Errors exit 2 with one line (modules/commands
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -78,8 +79,6 @@ def _still_loading(names: list[str], loaded: list[EnvConfig]) -> list[EnvConfig]
     others = []
     for name in names:
         if name not in have:
-            try:
+            with contextlib.suppress(ConfigError):  # an environment file removed or broken since: its stacks go
                 others += load_all([name], environments_dir())
-            except ConfigError:
-                pass  # an environment file removed or broken since: its stacks go
     return others

@@ -214,7 +214,8 @@ def with_real_addresses(runner_class):
                 else:
                     name = next(iter(entity[rtype]))
                     address = ("data." if block_type == "data" else "") + f"{rtype}.{name}"
-                for records, mark in zip((report.passed_checks, report.failed_checks, report.skipped_checks), marks):
+                for records, mark in zip((report.passed_checks, report.failed_checks, report.skipped_checks), marks,
+                                         strict=True):
                     for record in records[mark:]:
                         record.resource = address
 
