@@ -298,6 +298,12 @@ class FleetSettings(Strict):
         return value
 
     def problems(self, env) -> Iterator[Problem]:
+        yield from self._capacity_problems(env)
+        yield from self._alb_problems(env)
+        if self.cloudfront is not None:
+            yield from self._cloudfront_problems(self.cloudfront, env)
+
+    def _capacity_problems(self, env) -> Iterator[Problem]:
         if self.min_size > self.max_size:
             yield "min_size", f"must not exceed max_size ({self.max_size})"
         if self.on_demand_base_capacity > self.max_size:
@@ -307,6 +313,8 @@ class FleetSettings(Strict):
                 yield "on_demand_base_capacity", "prod fleets keep at least 1 on-demand instance (spot can vanish)"
             if self.min_size < PROD_MIN_CAPACITY:
                 yield "min_size", f"prod needs at least {PROD_MIN_CAPACITY}"
+
+    def _alb_problems(self, env) -> Iterator[Problem]:
         if _region(self.alb.certificate_arn) != env.region:
             yield "alb.certificate_arn", f"the ALB certificate must be in the environment's region ({env.region})"
         if _account(self.alb.certificate_arn) != env.account_id:
@@ -320,15 +328,16 @@ class FleetSettings(Strict):
                 yield "alb.allowed_cidrs", "an internet-facing ALB needs an explicit list of client CIDRs"
             if "0.0.0.0/0" in self.alb.allowed_cidrs and env.tier == "prod":
                 yield "alb.allowed_cidrs", "prod: put CloudFront in front instead of opening the ALB to the internet"
-        cf = self.cloudfront
-        if cf is not None:
-            if _region(cf.certificate_arn) != "us-east-1":
-                yield "cloudfront.certificate_arn", "CloudFront uses certificates from us-east-1 only"
-            if _account(cf.certificate_arn) != env.account_id:
-                yield "cloudfront.certificate_arn", f"the certificate must be in the environment's account ({env.account_id})"
-            if not env.platform.network.egress:
-                # CloudFront VPC origins reach the internal ALB through the VPC's internet gateway.
-                yield "cloudfront", "CloudFront VPC origins need an internet gateway: enable network.egress"
+
+    @staticmethod
+    def _cloudfront_problems(cf: CloudFrontSettings, env) -> Iterator[Problem]:
+        if _region(cf.certificate_arn) != "us-east-1":
+            yield "cloudfront.certificate_arn", "CloudFront uses certificates from us-east-1 only"
+        if _account(cf.certificate_arn) != env.account_id:
+            yield "cloudfront.certificate_arn", f"the certificate must be in the environment's account ({env.account_id})"
+        if not env.platform.network.egress:
+            # CloudFront VPC origins reach the internal ALB through the VPC's internet gateway.
+            yield "cloudfront", "CloudFront VPC origins need an internet gateway: enable network.egress"
 
 
 # --- models --------------------------------------------------------------------------------------
@@ -421,9 +430,8 @@ class PlatformSettings(Strict):
     def problems(self, env) -> Iterator[Problem]:
         for path, message in self.network.problems(env):
             yield f"network.{path}", message
-        if env.tier == "prod":
-            if not self.deletion_protection:
-                yield "deletion_protection", "prod stateful resources must be protected from deletion"
+        if env.tier == "prod" and not self.deletion_protection:
+            yield "deletion_protection", "prod stateful resources must be protected from deletion"
         for i, model in enumerate(self.models):
             for path, message in model.problems(env):
                 yield f"models[{i}].{path}", message
