@@ -71,7 +71,7 @@ class Plans(Source):
     def load_catalog(self, options: JudgeOptions) -> Catalog:
         return load_plan_catalog(options.catalog_file, self.plan_catalog_file)
 
-    def read(self, options: JudgeOptions, result: PlanGateResult) -> None:
+    def read(self, options: JudgeOptions, result: PlanGateResult) -> None:  # noqa: C901 -- rewritten by the hardening work
         from modules.config import load_all
 
         judged = self.judged
