@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Iterator, Literal
+from typing import Annotated, Iterator, Literal, TypeVar
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
@@ -19,6 +19,7 @@ from modules.serving import KINDS, ServingKindName
 
 # The model's serving section, by kind (see modules/serving.py).
 SECTION = {name: kind.section for name, kind in KINDS.items()}
+_Section = TypeVar("_Section")
 
 PROD_MIN_CAPACITY = 2  # prod endpoints, aliases and fleets survive the loss of one instance or AZ
 # Longest suffix a per-model resource name gets (the execution role `<project>-<env>-<model>-exec`
@@ -376,6 +377,24 @@ class ModelSettings(Strict):
     def section(self) -> str:
         return SECTION[self.serving]
 
+    # The section of the model's own kind, typed for the construct that serves it (`_one_section`
+    # guarantees it is there; asking a model of another kind for it is a bug).
+    @property
+    def sagemaker_settings(self) -> RealtimeSettings:
+        return _present(self.sagemaker, self, "sagemaker")
+
+    @property
+    def serverless_settings(self) -> ServerlessSettings:
+        return _present(self.serverless, self, "serverless")
+
+    @property
+    def lambda_settings(self) -> FunctionSettings:
+        return _present(self.function, self, "lambda")
+
+    @property
+    def ec2_settings(self) -> FleetSettings:
+        return _present(self.ec2, self, "ec2")
+
     def input_prefix(self) -> str:
         return (self.function and self.function.input_prefix) or f"batch/{self.name}/input/"
 
@@ -396,6 +415,12 @@ class ModelSettings(Strict):
                 yield "lambda.output_prefix", "input and output prefixes must not overlap (results would re-trigger the function)"
         for path, message in self.settings.problems(env):
             yield f"{self.section}.{path}", message
+
+
+def _present(section: _Section | None, model: ModelSettings, key: str) -> _Section:
+    if section is None:
+        raise ValueError(f"model {model.name} (serving: {model.serving}) has no '{key}' section")
+    return section
 
 
 class StorageSettings(Strict):
