@@ -15,7 +15,7 @@ from typing import Any, Callable
 import yaml
 
 from modules.errors import ConfigError
-from modules.yaml_source import KeyPath, SourceMap, _StrictLoader, dotted
+from modules.yaml_source import KeyPath, SourceMap, _BaseLoader, _StrictLoader, dotted
 
 CATALOG_FILE = Path(__file__).resolve().parent / "catalog.yaml"
 DISPLAY = "policies/catalog.yaml"
@@ -112,7 +112,7 @@ def load_catalog(path: Path | None = None, display: str | None = None) -> Catalo
     return catalog
 
 
-class _FastLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):
+class _FastLoader(_BaseLoader):
     """The C parser with the project's YAML rules (only true/false are booleans): the catalog is
     large and loaded on every gate run, so the pure-Python loader would cost ~0.5 s."""
 

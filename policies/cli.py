@@ -123,7 +123,7 @@ def register(cli: click.Group) -> None:
             started, today = time.monotonic(), dt.date.today()
             memo = None if no_cache else _run_memo(out, configs, env_dir, exceptions_file, today, selected)
             hit = memo.load() if memo else None
-            if hit:
+            if memo and hit:
                 result, unchanged = hit
                 result.seconds, result.cache_note = time.monotonic() - started, memo.note
             else:

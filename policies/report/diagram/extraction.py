@@ -27,8 +27,7 @@ from policies.report.diagram.stacks import Doc, as_list, blocks, first, of_type,
 
 def extract(env: str, stacks: Mapping[str, Doc]) -> Architecture:
     """The architecture of `env` from its synthesized stacks (`<env>-<pillar>` → cdk.tf.json)."""
-    parts = {name: stack_parts(name) for name in stacks}
-    mine = {parts[name][1]: doc for name, doc in stacks.items() if parts[name] and parts[name][0] == env}
+    mine = {parts[1]: doc for name, doc in stacks.items() if (parts := stack_parts(name)) and parts[0] == env}
     arch = Architecture(env=env)
     for pillar, doc in mine.items():
         arch.counts[pillar] = sum(1 for _ in resources(doc))
@@ -190,7 +189,7 @@ def _network(arch: Architecture, doc: Doc) -> None:
                       if refs(assoc.get("route_table_id"), "aws_route_table") & igw_tables
                       for s in refs(assoc.get("subnet_id"), "aws_subnet")}
     for name, conf in of_type(doc, "aws_subnet"):
-        tags = conf.get("tags") if isinstance(conf.get("tags"), dict) else {}
+        tags = conf["tags"] if isinstance(conf.get("tags"), dict) else {}
         public = bool(conf.get("map_public_ip_on_launch")) or name in public_subnets or tags.get("Tier") == "public"
         net.public_subnets += public
         net.private_subnets += not public

@@ -293,7 +293,7 @@ def _platform(c: _Canvas, arch: Architecture, nodes: dict[str, Box], x: int, top
         sgap = 16
         sw = int((avail - sgap * (len(stages) - 1)) / len(stages)) if len(stages) > 1 else min(avail, 200)
         sw = min(sw, 200)
-        boxes = []
+        boxes: list[Box] = []
         c.line([(label.right + 1, label.cy), (sx - 2, label.cy)], stroke)
         for i, stage in enumerate(stages):
             box = Box(sx + i * (sw + sgap), y + 3, sw, 40)
