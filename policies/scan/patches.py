@@ -180,9 +180,7 @@ def _skip_empty_index_search() -> None:
         TerraformLocalGraph,
     )
 
-    original = TerraformLocalGraph._get_possible_vertices
-
-    @_replacing(original)
+    @_replacing(TerraformLocalGraph._get_possible_vertices)
     def get_possible_vertices(self, module, block_type: str, name: str) -> list[int]:
         names = self.vertices_by_module_dependency_by_name.get(module, {}).get(block_type, {})
         # Per graph: id(name map) → (the map, its size, whether any name has a '['), redone if it grew.
@@ -191,7 +189,7 @@ def _skip_empty_index_search() -> None:
         if known is None or known[0] is not names or known[1] != len(names):
             known = seen[id(names)] = (names, len(names), any("[" in key for key in names))
         if known[2]:
-            return original(self, module, block_type, name)
+            return get_possible_vertices.original(self, module, block_type, name)  # looked up per call: tests wrap it
         return names.get(name, []) or names.get(name.replace(LEFT_BRACKET_WITH_QUOTATION, LEFT_BRACKET)
                                                 .replace(RIGHT_BRACKET_WITH_QUOTATION, RIGHT_BRACKET), [])
 
