@@ -56,8 +56,8 @@ def python_type_checks() -> bool:
 
 # What the provider submodules see as `typing`: the real module but for `get_type_hints`.
 _TYPING_WITH_CACHED_HINTS = types.ModuleType("typing", typing.__doc__)
-_TYPING_WITH_CACHED_HINTS.__dict__.update({k: v for k, v in vars(typing).items() if not k.startswith("__")})
-_TYPING_WITH_CACHED_HINTS.get_type_hints = _cached_type_hints
+_TYPING_WITH_CACHED_HINTS.__dict__.update({k: v for k, v in vars(typing).items() if not k.startswith("__")},
+                                          get_type_hints=_cached_type_hints)
 
 
 def _package() -> types.ModuleType:
@@ -84,7 +84,7 @@ def submodule(name: str) -> types.ModuleType:
     if isinstance(module, types.ModuleType):
         return module
     module = importlib.import_module(f"{PACKAGE}.{name}")
-    private = getattr(module, "_private", module)  # the module's own namespace (it is `publication`-published)
+    private: typing.Any = getattr(module, "_private", module)  # the module's own namespace (it is `publication`-published)
     if getattr(private, "typing", None) is typing:
         private.typing = _TYPING_WITH_CACHED_HINTS
     if callable(getattr(private, "check_type", None)) and not python_type_checks():

@@ -8,6 +8,7 @@ fresh one); deleting the folder is always safe.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -129,7 +130,5 @@ def prune(folder: Path, keep: int) -> None:
 
 def touch(path: Path) -> None:
     """Mark an entry as used (for `prune` only: never part of a key)."""
-    try:
+    with contextlib.suppress(OSError):
         os.utime(path)
-    except OSError:
-        pass

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Iterator, Literal, Union
 
 from pydantic import AfterValidator, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from modules.access.settings import AccessSettings
 from modules.data.settings import DataSettings
@@ -219,7 +220,7 @@ def _first_error(exc: ValidationError, source: SourceMap, display: str) -> Confi
     return ConfigError(file, dotted(loc), message, line)
 
 
-def _did_you_mean(loc: tuple, errors: list[dict]) -> str:
+def _did_you_mean(loc: tuple, errors: list[ErrorDetails]) -> str:
     """Suggest a missing sibling key whose name is close to the unknown one."""
     missing = [e["loc"][-1] for e in errors if e["type"] == "missing" and tuple(e["loc"][:-1]) == loc[:-1]]
     close = difflib.get_close_matches(str(loc[-1]), [str(m) for m in missing], n=1)

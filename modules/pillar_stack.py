@@ -55,6 +55,7 @@ class PillarStack(TerraformStack):
             LocalBackend(self, path=f"{LOCAL_STATE_DIR}/{name}.tfstate")
             return
         backend = self.config.backend
+        assert backend.type == "s3", "an environment with a local backend is given a local one above"
         S3Backend(
             self,
             bucket=backend.bucket or self.naming.state_bucket(),

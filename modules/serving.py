@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, Literal
 
 if TYPE_CHECKING:
     from modules.naming import Naming
+    from modules.platform.context import ServingConstructClass
     from modules.platform.settings import ModelSettings
 
 # The one production variant of every SageMaker endpoint config. It keeps its name across config
@@ -114,7 +115,7 @@ class ServingKind:
     invoke: tuple[InvokeGrant, ...] = ()
     inference_bucket_events: bool = False
 
-    def construct_class(self) -> type:
+    def construct_class(self) -> ServingConstructClass:
         module, _, cls = self.construct.partition(":")
         return getattr(importlib.import_module(module), cls)
 
@@ -139,8 +140,12 @@ KINDS: dict[str, ServingKind] = _kinds(
                 metrics=LOAD_BALANCER_METRICS),
 )
 
-# The schema's type of `serving:` (pydantic lists these values when one is wrong).
-ServingKindName = Literal[tuple(KINDS)]  # type: ignore[valid-type]
+# The schema's type of `serving:` (pydantic lists these values when one is wrong). Built from the
+# registry at run time, so the type checker sees a plain str.
+if TYPE_CHECKING:
+    ServingKindName = str
+else:
+    ServingKindName = Literal[tuple(KINDS)]
 
 
 def kind(name: str) -> ServingKind:

@@ -66,7 +66,7 @@ def restore(key: str, out: Path) -> Lookup:
         return Lookup(None, f"cache entry ignored ({exc})")
     if payload is None:
         return Lookup(None, "cache miss")
-    files: dict[str, str] = payload.get("files") if isinstance(payload, dict) else None
+    files: dict[str, str] | None = payload.get("files") if isinstance(payload, dict) else None
     if not isinstance(files, dict) or MANIFEST not in files:
         return Lookup(None, "cache entry ignored (no file list)")
     out = Path(out).absolute()

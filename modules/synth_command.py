@@ -8,8 +8,9 @@ synthesizes and stores the result. Errors exit 2 with one line (modules/commands
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 import click
 
@@ -21,7 +22,7 @@ from modules.errors import ConfigError
 from modules.synth_record import recorded_environments, why_stale
 
 
-def synthesize_cached(envs: Sequence[str], out: Path, *, configs: list[EnvConfig] | None = None,
+def synthesize_cached(envs: list[str] | tuple[str, ...], out: str | Path, *, configs: list[EnvConfig] | None = None,
                       use_cache: bool = True, while_synthesizing: Callable[[], None] | None = None) -> list[str]:
     """Make `out` the synth output of `envs` (every environment when none) and return its stacks:
     restored from the synth cache when none of its inputs changed, else synthesized and cached.
@@ -78,8 +79,6 @@ def _still_loading(names: list[str], loaded: list[EnvConfig]) -> list[EnvConfig]
     others = []
     for name in names:
         if name not in have:
-            try:
+            with contextlib.suppress(ConfigError):  # an environment file removed or broken since: its stacks go
                 others += load_all([name], environments_dir())
-            except ConfigError:
-                pass  # an environment file removed or broken since: its stacks go
     return others

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from modules.naming import STACK_ORDER
 
@@ -115,14 +115,14 @@ class StackResource:
         return meta.get("path", default)
 
 
-def typed_resources(doc: dict, block: str = "resource") -> Iterator[tuple[str, dict[str, Any]]]:
+def typed_resources(doc: Mapping[str, Any], block: str = "resource") -> Iterator[tuple[str, dict[str, Any]]]:
     """(type, {name: conf}) of one block (`resource` or `data`), for each type holding a mapping."""
     for rtype, items in (doc.get(block) or {}).items():
         if isinstance(items, dict):
             yield rtype, {name: conf for name, conf in items.items() if name != METADATA}
 
 
-def resources_of_type(doc: dict, rtype: str, block: str = "resource") -> dict[str, dict]:
+def resources_of_type(doc: Mapping[str, Any], rtype: str, block: str = "resource") -> dict[str, dict]:
     """name → conf of the resources of one type that are JSON objects."""
     items = (doc.get(block) or {}).get(rtype) or {}
     return {name: conf for name, conf in items.items() if name != METADATA and isinstance(conf, dict)}

@@ -121,7 +121,9 @@ def why_stale(out: Path, configs: Iterable[EnvConfig]) -> str | None:
         return f"{out.name}/{RECORD} is not readable JSON: {exc}"
     if not isinstance(record, dict):
         return f"{out.name}/{RECORD} is not a synth record"
-    recorded = record.get("environments") if isinstance(record.get("environments"), dict) else {}
+    recorded = record.get("environments")
+    if not isinstance(recorded, dict):
+        recorded = {}
     for config in configs:
         if config.name not in recorded:
             return f"environment '{config.name}' was not synthesized into {out.name}/"

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
 from modules.errors import ConfigError
-from modules.yaml_source import KeyPath, SourceMap, _StrictLoader, dotted
+from modules.yaml_source import KeyPath, SourceMap, _BaseLoader, _StrictLoader, dotted
 
 CATALOG_FILE = Path(__file__).resolve().parent / "catalog.yaml"
 DISPLAY = "policies/catalog.yaml"
@@ -112,7 +112,7 @@ def load_catalog(path: Path | None = None, display: str | None = None) -> Catalo
     return catalog
 
 
-class _FastLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):
+class _FastLoader(_BaseLoader):
     """The C parser with the project's YAML rules (only true/false are booleans): the catalog is
     large and loaded on every gate run, so the pure-Python loader would cost ~0.5 s."""
 
@@ -159,7 +159,19 @@ def _load(path: Path, display: str, source: SourceMap) -> Any:
     return build(node, ())
 
 
-def _rule(check_id: str, entry: Any, section: str, key: tuple, fail, line: int | None) -> Rule:
+_Fail = Callable[[tuple, str], ConfigError]
+
+
+def _rule(check_id: str, entry: Any, section: str, key: tuple, fail: _Fail, line: int | None) -> Rule:
+    _check_fields(entry, key, fail)
+    controls, unmapped = _controls(entry, key, fail)
+    return Rule(id=check_id, title=entry["title"].strip(), severity=entry["severity"], pillar=entry["pillar"],
+                remediation=" ".join(entry["remediation"].split()), controls=controls,
+                unmapped={k: " ".join(v.split()) for k, v in unmapped.items()}, section=section, line=line)
+
+
+def _check_fields(entry: Any, key: tuple, fail: _Fail) -> None:
+    """The entry's own keys: known, present, and the plain ones well-formed."""
     if not isinstance(entry, dict):
         raise fail(key, "entry must be a mapping")
     for name in entry:
@@ -175,42 +187,48 @@ def _rule(check_id: str, entry: Any, section: str, key: tuple, fail, line: int |
         raise fail(key + ("severity",), f"'{entry['severity']}' is not one of: {', '.join(SEVERITIES)}")
     if entry["pillar"] not in PILLARS:
         raise fail(key + ("pillar",), f"'{entry['pillar']}' is not one of: {', '.join(PILLARS)}")
+
+
+def _controls(entry: dict, key: tuple, fail: _Fail) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """Every framework's control IDs (or the reason it has none), and only known frameworks."""
     controls = entry["controls"]
     if not isinstance(controls, dict):
         raise fail(key + ("controls",), "must map each framework to a list of control IDs")
     unmapped = entry.get("unmapped") or {}
     if not isinstance(unmapped, dict):
         raise fail(key + ("unmapped",), "must map a framework to the reason it has no control")
-    parsed: dict[str, tuple[str, ...]] = {}
-    for framework, (label, control_pattern) in FRAMEWORKS.items():
-        where = key + ("controls", framework)
-        if framework not in controls:
-            raise fail(key + ("controls",), f"framework '{framework}' is missing (use [] plus an "
-                                            f"`unmapped.{framework}` reason when no control applies)")
-        values = controls[framework]
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise fail(where, "must be a list of control IDs (strings)")
-        for value in values:
-            if not control_pattern.match(value):
-                raise fail(where, f"'{value}' is not a {label} control ID")
-        if len(set(values)) != len(values):
-            raise fail(where, "control IDs must not repeat")
-        reason = unmapped.get(framework)
-        if not values and not (isinstance(reason, str) and len(reason.strip()) >= MIN_REASON):
-            raise fail(where, f"empty list needs `unmapped.{framework}`: why no control applies "
-                              f"(at least {MIN_REASON} characters)")
-        if values and reason is not None:
-            raise fail(key + ("unmapped", framework), "has controls; drop the unmapped reason")
-        parsed[framework] = tuple(values)
+    parsed = {framework: _framework_controls(framework, controls, unmapped.get(framework), key, fail)
+              for framework in FRAMEWORKS}
     for framework in controls:
         if framework not in FRAMEWORKS:
             raise fail(key + ("controls", framework), f"unknown framework (expected: {', '.join(FRAMEWORKS)})")
     for framework in unmapped:
         if framework not in FRAMEWORKS:
             raise fail(key + ("unmapped", framework), f"unknown framework (expected: {', '.join(FRAMEWORKS)})")
-    return Rule(id=check_id, title=entry["title"].strip(), severity=entry["severity"], pillar=entry["pillar"],
-                remediation=" ".join(entry["remediation"].split()), controls=parsed,
-                unmapped={k: " ".join(v.split()) for k, v in unmapped.items()}, section=section, line=line)
+    return parsed, unmapped
+
+
+def _framework_controls(framework: str, controls: dict, reason: Any, key: tuple, fail: _Fail) -> tuple[str, ...]:
+    """One framework's control IDs: well-formed and unique, or none with a written reason (never both)."""
+    label, control_pattern = FRAMEWORKS[framework]
+    where = key + ("controls", framework)
+    if framework not in controls:
+        raise fail(key + ("controls",), f"framework '{framework}' is missing (use [] plus an "
+                                        f"`unmapped.{framework}` reason when no control applies)")
+    values = controls[framework]
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise fail(where, "must be a list of control IDs (strings)")
+    for value in values:
+        if not control_pattern.match(value):
+            raise fail(where, f"'{value}' is not a {label} control ID")
+    if len(set(values)) != len(values):
+        raise fail(where, "control IDs must not repeat")
+    if not values and not (isinstance(reason, str) and len(reason.strip()) >= MIN_REASON):
+        raise fail(where, f"empty list needs `unmapped.{framework}`: why no control applies "
+                          f"(at least {MIN_REASON} characters)")
+    if values and reason is not None:
+        raise fail(key + ("unmapped", framework), "has controls; drop the unmapped reason")
+    return tuple(values)
 
 
 def check_sort_key(check_id: str) -> tuple:

@@ -43,7 +43,7 @@ def _emit(result, reports: Path, formats: list[str], unchanged: dict[str, str] |
         return {}
     names = [FORMATS[fmt][1] for fmt in formats]
     unchanged = unchanged or {}
-    stale = [fmt for fmt, name in zip(formats, names)
+    stale = [fmt for fmt, name in zip(formats, names, strict=True)
              if not ((reports / name).is_file() and unchanged.get(name) == sha256_file(reports / name))]
     write_reports(result, reports, stale)
     click.echo(f"reports in {reports}/: " + ", ".join(names))
@@ -123,7 +123,7 @@ def register(cli: click.Group) -> None:
             started, today = time.monotonic(), dt.date.today()
             memo = None if no_cache else _run_memo(out, configs, env_dir, exceptions_file, today, selected)
             hit = memo.load() if memo else None
-            if hit:
+            if memo and hit:
                 result, unchanged = hit
                 result.seconds, result.cache_note = time.monotonic() - started, memo.note
             else:
@@ -165,6 +165,6 @@ def register(cli: click.Group) -> None:
         rules = [(where, r) for where, r in listed
                  if (section is None or where == section) and (severity is None or r.severity == severity)]
         width = max([16] + [len(r.id) + 2 for _, r in rules])
-        for where, rule in sorted(rules, key=lambda item: (item[0], check_sort_key(item[1].id))):
+        for _section, rule in sorted(rules, key=lambda item: (item[0], check_sort_key(item[1].id))):
             click.echo(f"{rule.id:<{width}}{rule.severity:<10}{rule.pillar:<12}{rule.title[:62]}")
         click.echo(f"{len(rules)} of {len(listed)} checks", err=True)

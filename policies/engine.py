@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AbstractSet, Any, Callable
+from typing import AbstractSet, Any, Callable, Generic, TypeVar
 
 from modules.errors import ConfigError
 from modules.synth_output import SynthOutputError, resources
@@ -23,6 +23,7 @@ from policies.suppressions import inline_suppressions
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 SKIP_COMMENT = "skip-comment"  # a checkov skip comment in HCL: reported, never judged as a suppression
+ResultT = TypeVar("ResultT", bound=GateResult)
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,9 @@ class JudgeOptions:
     progress: Callable[[str], Any] | None = None
 
 
-class Source:
-    """One mode of the gate: what it feeds the engine. The engine calls the steps in this order."""
+class Source(Generic[ResultT]):
+    """One mode of the gate: what it feeds the engine. The engine calls the steps in this order. `ResultT`
+    is what the mode concludes into (a GateResult, or a subclass with what the mode adds)."""
 
     errors: tuple[type[Exception], ...] = ()  # the mode's own "could not read it" errors (exit 2)
     own_check_ids: AbstractSet[str] = frozenset()  # the IDs of the mode's own checks, set by `own_findings`
@@ -52,11 +54,11 @@ class Source:
     def load_catalog(self, options: JudgeOptions) -> Catalog:
         return load_catalog(options.catalog_file)
 
-    def read(self, options: JudgeOptions, result: GateResult) -> None:  # pragma: no cover - abstract
+    def read(self, options: JudgeOptions, result: ResultT) -> None:  # pragma: no cover - abstract
         """Read what to judge (and the thresholds it is judged at); refuse anything unreadable."""
         raise NotImplementedError
 
-    def scan(self, options: JudgeOptions, result: GateResult) -> list[scanner.Scan]:  # pragma: no cover - abstract
+    def scan(self, options: JudgeOptions, result: ResultT) -> list[scanner.Scan]:  # pragma: no cover - abstract
         """checkov over everything read; refuse a scan that left anything out."""
         raise NotImplementedError
 
@@ -64,10 +66,10 @@ class Source:
         """The finding of one checkov result, placed in its stack (an unknown file is an error)."""
         raise NotImplementedError
 
-    def scanned(self, result: GateResult) -> None:
+    def scanned(self, result: ResultT) -> None:
         """Once checkov's findings are made: record what the scans covered, if the mode does it here."""
 
-    def own_findings(self, options: JudgeOptions, result: GateResult, catalog: Catalog) -> list[Finding]:
+    def own_findings(self, options: JudgeOptions, result: ResultT, catalog: Catalog) -> list[Finding]:
         """Findings of the mode's own checks (app-level, plan); their IDs go to `own_check_ids`."""
         return []
 
@@ -76,26 +78,28 @@ class Source:
         raise NotImplementedError
 
     def listed_suppressions(self, problems: list[Suppression], suppressions: list[Suppression],
-                            result: GateResult) -> list[Suppression]:
+                            result: ResultT) -> list[Suppression]:
         """Turn suppression problems into errors; return the suppressions the reports list."""
         for item in problems:
             result.errors.append(f"suppression of {item.check_id} ({item.where}): {item.problem}")
         return suppressions
 
-    def conclude(self, result: GateResult) -> None:
+    def conclude(self, result: ResultT) -> None:
         """The verdict: the findings against the thresholds, or an error when there is any."""
         result.exit_code = verdict_of(result.findings, dict(result.thresholds))
         if result.errors:
             result.exit_code = EXIT_ERROR
 
 
-def run(source: Source, options: JudgeOptions, result: GateResult) -> bool:
+def run(source: Source[ResultT], options: JudgeOptions, result: ResultT) -> bool:
     """Judge into `result`; any error, expected or not, is an error verdict (fail closed). True when
     the judging ran to its end."""
+    expected: tuple[type[Exception], ...] = (GateError, SynthOutputError, ConfigError, scanner.ScanError,
+                                             *source.errors)
     try:
         judge(source, options, result)
         return True
-    except (GateError, SynthOutputError, ConfigError, scanner.ScanError, *source.errors) as exc:
+    except expected as exc:
         result.errors.append(str(exc))
     except Exception as exc:  # a bug must not look like a verdict
         result.errors.append(f"internal error: {type(exc).__name__}: {exc}")
@@ -103,7 +107,7 @@ def run(source: Source, options: JudgeOptions, result: GateResult) -> bool:
     return False
 
 
-def judge(source: Source, options: JudgeOptions, result: GateResult) -> None:
+def judge(source: Source[ResultT], options: JudgeOptions, result: ResultT) -> None:
     source.check_target()
     catalog = result.catalog = source.load_catalog(options)
     source.read(options, result)

@@ -79,7 +79,7 @@ def load_app_checks() -> tuple[Callable, set[str]]:
     return run_app_checks, ids
 
 
-class SynthOutput(Source):
+class SynthOutput(Source[GateResult]):
     """The stacks of a synth output, each judged at its environment's threshold, plus the app-level checks."""
 
     def __init__(self, out_dir: Path, env_names: list[str] | None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 from policies import scanner
 from policies.catalog import UNCATALOGUED_SEVERITY, Catalog, severity_rank
@@ -60,10 +61,11 @@ def make_finding(catalog: Catalog, check_id: str, status: str, check_name: str, 
                    controls={}, catalogued=False, **where)
 
 
-def verdict_of(findings: list[Finding], thresholds: dict[str | None, str]) -> int:
+def verdict_of(findings: list[Finding], thresholds: Mapping[str, str]) -> int:
     blocking = False
     for finding in findings:
-        threshold = thresholds.get(finding.env, PATH_MODE_THRESHOLD)
+        env = finding.env
+        threshold = thresholds.get(env, PATH_MODE_THRESHOLD) if env is not None else PATH_MODE_THRESHOLD
         finding.blocking = finding.status == FAILED and severity_rank(finding.severity) >= severity_rank(threshold)
         blocking |= finding.blocking
     return EXIT_FAIL if blocking else EXIT_PASS

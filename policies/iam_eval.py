@@ -81,7 +81,7 @@ def _arn_like(policy: str, actual: str) -> bool:
     p_parts, a_parts = policy.split(":", 5), actual.split(":", 5)
     if len(p_parts) != 6 or len(a_parts) != 6:
         return False
-    return all(wildcard_match(p, a) for p, a in zip(p_parts, a_parts))
+    return all(wildcard_match(p, a) for p, a in zip(p_parts, a_parts, strict=True))
 
 
 def _bool(policy: str, actual: str) -> bool:
@@ -154,7 +154,7 @@ def _condition_holds(operator: str, key: str, policy_values: list, context: Mapp
             return True  # vacuously true: AWS documents this trap
         if qualifier == "ForAnyValue":
             return False
-        return True if (if_exists or negated) else False
+        return bool(if_exists or negated)
     if qualifier == "ForAllValues":
         return all(one(v) for v in actual)
     if negated and qualifier is None:
@@ -209,9 +209,8 @@ def statement_applies(stmt: Mapping[str, Any], request: Request) -> bool:
     if "Resource" in stmt:
         if not any(wildcard_match(r, request.resource) for r in as_list(stmt["Resource"])):
             return False
-    elif "NotResource" in stmt:
-        if any(wildcard_match(r, request.resource) for r in as_list(stmt["NotResource"])):
-            return False
+    elif "NotResource" in stmt and any(wildcard_match(r, request.resource) for r in as_list(stmt["NotResource"])):
+        return False
     return conditions_hold(stmt.get("Condition"), request.context)
 
 

@@ -46,7 +46,7 @@ def _terraform_files(directory: Path, suffix: str) -> list[Path]:
                   if p.is_file() and ".terraform" not in p.parts and (suffix != ".tf" or p.suffix == ".tf"))
 
 
-class TerraformFolder(Source):
+class TerraformFolder(Source[GateResult]):
     """A folder's Terraform files; a file's stack is its folder relative to the root (the root's name at the top)."""
 
     def __init__(self, directory: Path) -> None:

@@ -126,7 +126,7 @@ def apply(findings: list[Finding], suppressions: list[Suppression], known_checks
             continue
         if item.check_id not in known_checks:
             item.problem = f"unknown check: {item.check_id} is neither in the catalog nor a check checkov knows"
-        elif _date(item.expires) and _date(item.expires) < today:
+        elif (expiry := _date(item.expires)) and expiry < today:
             item.problem = f"expired on {item.expires}: fix the finding, or review and renew the suppression"
     live = [s for s in suppressions if not s.problem]
     for finding in findings:

@@ -344,7 +344,7 @@ def data_scientist(arns: EnvArns) -> list[Statement]:
     ]
 
 
-def app_invoker(arns: EnvArns) -> list[Statement] | None:
+def app_invoker(arns: EnvArns) -> list[Statement]:
     """Only invokes this environment's endpoints and functions (through the `live` alias)."""
     invocable = arns.invocable()
     statements: list[Statement] = [_allow(grant.sid, grant.actions, invocable[grant.sid], grant.condition)

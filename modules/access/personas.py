@@ -12,7 +12,7 @@ from constructs import Construct
 
 from modules import aws
 from modules.access.persona_policies import persona_policy
-from modules.access.settings import WORKLOAD_PERSONAS, Trust
+from modules.access.settings import WORKLOAD_PERSONAS, PersonaName, Trust
 from modules.boundary import boundary_arn
 from modules.config import EnvConfig
 from modules.iam_doc import document, statement
@@ -27,25 +27,26 @@ def workload_pattern(naming: Naming) -> str:
     return f"arn:aws:iam::{naming.account_id}:role/{naming.prefix}-workload-*"
 
 
-def effective_trust(persona: str, config: EnvConfig) -> Trust:
+def effective_trust(persona: PersonaName, config: EnvConfig) -> Trust:
     naming = Naming.of(config)
     return config.access.trust_of(persona, config.account_id, workload_pattern(naming))
 
 
-def uses_iam_mfa(persona: str, config: EnvConfig) -> bool:
+def uses_iam_mfa(persona: PersonaName, config: EnvConfig) -> bool:
     """Human persona trusted through IAM principals: MFA is checked by AWS on every session."""
     return persona not in WORKLOAD_PERSONAS and not effective_trust(persona, config).federated
 
 
-def trust_policy(persona: str, config: EnvConfig) -> str:
+def trust_policy(persona: PersonaName, config: EnvConfig) -> str:
     trust = effective_trust(persona, config)
     human = persona not in WORKLOAD_PERSONAS
     mfa = {"Bool": {"aws:MultiFactorAuthPresent": "true"}} if human else {}
-    if trust.kind == "identity_account_id":
+    # A Trust holds exactly one of its kinds (its validator): the one that is set decides.
+    if trust.identity_account_id is not None:
         return document(statement(
             "AssumeFromIdentityAccount", "Allow", ["sts:AssumeRole", "sts:SetSourceIdentity"],
             principal={"AWS": f"arn:aws:iam::{trust.identity_account_id}:root"}, condition=mfa or None))
-    if trust.kind == "principal_arns":
+    if trust.principal_arns is not None:
         # Account principals plus an aws:PrincipalArn condition: named roles (wildcards allowed) that
         # may be re-created without breaking the trust, and nothing else in those accounts.
         accounts = sorted({f"arn:aws:iam::{arn.split(':')[4]}:root" for arn in trust.principal_arns})
@@ -53,12 +54,13 @@ def trust_policy(persona: str, config: EnvConfig) -> str:
         return document(statement(
             "AssumeFromNamedPrincipals", "Allow", ["sts:AssumeRole", "sts:SetSourceIdentity"],
             principal={"AWS": accounts}, condition=condition))
-    if trust.kind == "saml_provider_arn":
+    if trust.saml_provider_arn is not None:
         return document(statement(
             "AssumeWithSaml", "Allow", ["sts:AssumeRoleWithSAML", "sts:TagSession"],
             principal={"Federated": trust.saml_provider_arn},
             condition={"StringEquals": {"SAML:aud": SAML_AUDIENCE}}))
     oidc = trust.oidc
+    assert oidc is not None, f"trust of {persona} has no kind"
     host = oidc.provider_host
     return document(statement(
         "AssumeWithWebIdentity", "Allow", "sts:AssumeRoleWithWebIdentity",

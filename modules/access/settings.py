@@ -15,7 +15,7 @@ from modules.regions import AWS_REGIONS
 from modules.schema_base import AccountId, Problem, Strict
 
 PersonaName = Literal["platform-admin", "ml-engineer", "data-scientist", "app-invoker", "security-auditor"]
-PERSONAS: tuple[str, ...] = ("platform-admin", "ml-engineer", "data-scientist", "app-invoker", "security-auditor")
+PERSONAS: tuple[PersonaName, ...] = ("platform-admin", "ml-engineer", "data-scientist", "app-invoker", "security-auditor")
 # Workload personas are assumed by software, not people: no MFA, only named principals.
 WORKLOAD_PERSONAS = frozenset({"app-invoker"})
 # Shortest sensible sessions by default; the break-glass role gets the shortest.
@@ -185,16 +185,16 @@ class AccessSettings(Strict):
     guardduty: GuardDutySettings = GuardDutySettings()
     organization: OrganizationSettings = OrganizationSettings()
 
-    def persona(self, name: str) -> PersonaSettings:
+    def persona(self, name: PersonaName) -> PersonaSettings:
         return self.personas.get(name, PersonaSettings())
 
-    def enabled_personas(self) -> list[str]:
+    def enabled_personas(self) -> list[PersonaName]:
         return [p for p in PERSONAS if self.persona(p).enabled]
 
-    def session_hours(self, name: str) -> int:
+    def session_hours(self, name: PersonaName) -> int:
         return self.persona(name).max_session_hours or DEFAULT_SESSION_HOURS[name]
 
-    def trust_of(self, name: str, account_id: str, workload_pattern: str) -> Trust:
+    def trust_of(self, name: PersonaName, account_id: str, workload_pattern: str) -> Trust:
         """Effective trust of a persona. Workloads never fall back to an account-wide trust: without
         configured principals they trust only this account's `<prefix>-workload-*` roles."""
         own = self.persona(name).trust

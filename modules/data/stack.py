@@ -104,6 +104,7 @@ class DataStack(PillarStack):
         for purpose in REPLICATED_BUCKETS:
             self.replicas[purpose] = self._bucket(purpose, dr=True)
             key_class = BUCKETS[purpose]
+            assert key_class is not None, f"replicated bucket {purpose} has no KMS key class"
             pairs.append(ReplicationPair(self.buckets[purpose], self.replicas[purpose],
                                          self.keys[key_class].arn, self.dr_keys[key_class].arn))
         BucketReplication(self, "replication", naming=self.naming, pairs=pairs)

@@ -19,7 +19,7 @@ class ModelLoadBalancer(Construct):
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings, *,
                  network: Network, target_security_group_id: str):
         super().__init__(scope, construct_id)
-        s = model.ec2
+        s = model.ec2_settings
         n = ctx.naming
         self.security_group = aws.security_group.SecurityGroup(
             self, "security-group", name=n.resource(f"{model.name}-alb"), vpc_id=network.vpc.id,

@@ -6,6 +6,7 @@ concurrency). Cooldowns come from config, where scale-in is checked to be slower
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 from constructs import Construct
 
@@ -31,7 +32,7 @@ LAMBDA_PROVISIONED = Dimension("lambda", "lambda:function:ProvisionedConcurrency
 class TargetTracking(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, dimension: Dimension, resource_id: str,
                  policy_name: str, scaling: _Scaling, target_value: float, depends_on: list,
-                 scheduled: list[ScheduledScaling] = ()):
+                 scheduled: Sequence[ScheduledScaling] = ()):
         super().__init__(scope, construct_id)
         self.target = aws.appautoscaling_target.AppautoscalingTarget(
             self, "target", service_namespace=dimension.service_namespace, resource_id=resource_id,

@@ -52,7 +52,8 @@ class CloudFrontFront(Construct):
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings, *,
                  alb: ModelLoadBalancer, edge_key_arn: str):
         super().__init__(scope, construct_id)
-        cf = model.ec2.cloudfront
+        cf = model.ec2_settings.cloudfront
+        assert cf is not None, f"model {model.name} has no cloudfront section"
         n = ctx.naming
         name = n.model_resource(model.name)
         self.web_acl = WebAcl(self, "waf", name=f"{name}-edge", scope_="CLOUDFRONT",

@@ -11,11 +11,13 @@ from modules.naming import Naming, default_tags
 if TYPE_CHECKING:
     from cdktf import TerraformAsset
     from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+    from constructs import Construct
 
     from modules.platform.code_signing import CodeSigning
     from modules.platform.edge_key import EdgeAuditKey
     from modules.platform.endpoints import Endpoints
     from modules.platform.network import Network
+    from modules.platform.settings import ModelSettings
     from modules.platform.storage import SharedStorage
 
 
@@ -83,3 +85,10 @@ class ServingDependencies(Protocol):
 
     def edge_audit_key(self) -> EdgeAuditKey:
         """The audit key in CloudFront's region, for edge access logs."""
+
+
+class ServingConstructClass(Protocol):
+    """The class of a serving kind's construct (`ServingKind.construct`): it builds itself for one model."""
+
+    def serve(self, scope: Construct, construct_id: str, model: ModelSettings,
+              deps: ServingDependencies) -> Construct: ...

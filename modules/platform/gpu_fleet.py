@@ -62,12 +62,12 @@ class GpuFleet(Construct):
     @classmethod
     def serve(cls, scope: Construct, construct_id: str, model: ModelSettings, deps: ServingDependencies) -> "GpuFleet":
         return cls(scope, construct_id, deps.ctx, model, network=deps.network, endpoints=deps.endpoints,
-                   storage=deps.storage, edge_key_arn=deps.edge_audit_key().arn if model.ec2.cloudfront else None)
+                   storage=deps.storage, edge_key_arn=deps.edge_audit_key().arn if model.ec2_settings.cloudfront else None)
 
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings, *,
                  network: Network, endpoints: Endpoints, storage: SharedStorage, edge_key_arn: str | None = None):
         super().__init__(scope, construct_id)
-        s = model.ec2
+        s = model.ec2_settings
         n = ctx.naming
         self.model_settings = model
         self.name = n.model_resource(model.name)
@@ -109,8 +109,9 @@ class GpuFleet(Construct):
             protected=ctx.deletion_protection)
         aws.wafv2_web_acl_association.Wafv2WebAclAssociation(
             self, "waf-association", resource_arn=self.load_balancer.load_balancer.arn, web_acl_arn=self.web_acl.arn)
-        self.cloudfront = None
+        self.cloudfront: CloudFrontFront | None = None
         if s.cloudfront is not None:
+            assert edge_key_arn is not None, f"the fleet of {model.name} is behind CloudFront without an edge log key"
             self.cloudfront = CloudFrontFront(self, "cloudfront", ctx, model, alb=self.load_balancer,
                                               edge_key_arn=edge_key_arn)
 
@@ -119,12 +120,14 @@ class GpuFleet(Construct):
             self, "ami", owners=["amazon"], most_recent=True,
             filter=[aws.data_aws_ami.DataAwsAmiFilter(name="image-id", values=[ami.insecure_value])])
         lt = aws.launch_template
+        profile = self.role.profile
+        assert profile is not None, "the instance role is made with instance_profile=True above"
         tags = {**ctx.tags, "Name": self.name, "Model": model.name}
         registry = f"{n.account_id}.dkr.ecr.{n.region}.amazonaws.com"
         self.launch_template = lt.LaunchTemplate(
             self, "launch-template", name=self.name, description=f"GPU fleet of model {model.name}",
             image_id=image.id, update_default_version=True, ebs_optimized="true",
-            iam_instance_profile=lt.LaunchTemplateIamInstanceProfile(arn=self.role.profile.arn),
+            iam_instance_profile=lt.LaunchTemplateIamInstanceProfile(arn=profile.arn),
             metadata_options=lt.LaunchTemplateMetadataOptions(
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1,
                 instance_metadata_tags="disabled"),

@@ -44,13 +44,13 @@ class LambdaInference(Construct):
               deps: ServingDependencies) -> "LambdaInference":
         return cls(scope, construct_id, deps.ctx, model, subnet_ids=deps.network.private_subnet_ids,
                    security_group_id=deps.security_group("lambda").id, asset_path=deps.function_asset().path,
-                   code_signing=deps.code_signing() if model.function.code_signing else None)
+                   code_signing=deps.code_signing() if model.lambda_settings.code_signing else None)
 
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings, *,
                  subnet_ids: list[str], security_group_id: str, asset_path: str,
                  code_signing: CodeSigning | None):
         super().__init__(scope, construct_id)
-        s = model.function
+        s = model.lambda_settings
         n = ctx.naming
         self.model_settings = model
         self.function_name = n.model_resource(model.name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+from typing import Any
 
 from constructs import Construct
 
@@ -56,8 +57,8 @@ class Network(Construct):
                 availability_zone=self.zones[i], map_public_ip_on_launch=False,
                 tags={"Name": naming.resource(f"private-{i}"), "Tier": "private"})
             for i, cidr in enumerate(private_cidrs)]
-        self.public_subnets = []
-        self.nat_gateways = []
+        self.public_subnets: list[Any] = []  # provider bindings are untyped
+        self.nat_gateways: list[Any] = []
         if settings.egress:
             self._public_egress(naming, public_cidrs, settings.nat_gateway_per_az)
         self.private_route_tables = []

@@ -27,7 +27,7 @@ class SageMakerRealtime(SageMakerModelBase):
                  subnet_ids: list[str], security_group_id: str):
         vpc = aws.sagemaker_model.SagemakerModelVpcConfig(subnets=subnet_ids, security_group_ids=[security_group_id])
         super().__init__(scope, construct_id, ctx, model, vpc_config=vpc, data_capture=True)
-        s = model.sagemaker
+        s = model.sagemaker_settings
         c = aws.sagemaker_endpoint_configuration
         self.endpoint_config = c.SagemakerEndpointConfiguration(
             self, "endpoint-config", name_prefix=self.config_name_prefix, kms_key_arn=ctx.keys.inference,

@@ -29,7 +29,7 @@ class SageMakerServerless(SageMakerModelBase):
                  "SageMaker Serverless Inference does not support network isolation or VPC config (AWS feature "
                  "exclusion); the container runs in AWS-managed isolation and reads only its own artifact prefix",
                  "2027-12-31")
-        s = model.serverless
+        s = model.serverless_settings
         pc = s.provisioned_concurrency
         c = aws.sagemaker_endpoint_configuration
         self.endpoint_config = c.SagemakerEndpointConfiguration(

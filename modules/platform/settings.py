@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Iterator, Literal
+from typing import Annotated, Iterator, Literal, TypeVar
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
@@ -19,6 +19,7 @@ from modules.serving import KINDS, ServingKindName
 
 # The model's serving section, by kind (see modules/serving.py).
 SECTION = {name: kind.section for name, kind in KINDS.items()}
+_Section = TypeVar("_Section")
 
 PROD_MIN_CAPACITY = 2  # prod endpoints, aliases and fleets survive the loss of one instance or AZ
 # Longest suffix a per-model resource name gets (the execution role `<project>-<env>-<model>-exec`
@@ -298,6 +299,12 @@ class FleetSettings(Strict):
         return value
 
     def problems(self, env) -> Iterator[Problem]:
+        yield from self._capacity_problems(env)
+        yield from self._alb_problems(env)
+        if self.cloudfront is not None:
+            yield from self._cloudfront_problems(self.cloudfront, env)
+
+    def _capacity_problems(self, env) -> Iterator[Problem]:
         if self.min_size > self.max_size:
             yield "min_size", f"must not exceed max_size ({self.max_size})"
         if self.on_demand_base_capacity > self.max_size:
@@ -307,6 +314,8 @@ class FleetSettings(Strict):
                 yield "on_demand_base_capacity", "prod fleets keep at least 1 on-demand instance (spot can vanish)"
             if self.min_size < PROD_MIN_CAPACITY:
                 yield "min_size", f"prod needs at least {PROD_MIN_CAPACITY}"
+
+    def _alb_problems(self, env) -> Iterator[Problem]:
         if _region(self.alb.certificate_arn) != env.region:
             yield "alb.certificate_arn", f"the ALB certificate must be in the environment's region ({env.region})"
         if _account(self.alb.certificate_arn) != env.account_id:
@@ -320,15 +329,16 @@ class FleetSettings(Strict):
                 yield "alb.allowed_cidrs", "an internet-facing ALB needs an explicit list of client CIDRs"
             if "0.0.0.0/0" in self.alb.allowed_cidrs and env.tier == "prod":
                 yield "alb.allowed_cidrs", "prod: put CloudFront in front instead of opening the ALB to the internet"
-        cf = self.cloudfront
-        if cf is not None:
-            if _region(cf.certificate_arn) != "us-east-1":
-                yield "cloudfront.certificate_arn", "CloudFront uses certificates from us-east-1 only"
-            if _account(cf.certificate_arn) != env.account_id:
-                yield "cloudfront.certificate_arn", f"the certificate must be in the environment's account ({env.account_id})"
-            if not env.platform.network.egress:
-                # CloudFront VPC origins reach the internal ALB through the VPC's internet gateway.
-                yield "cloudfront", "CloudFront VPC origins need an internet gateway: enable network.egress"
+
+    @staticmethod
+    def _cloudfront_problems(cf: CloudFrontSettings, env) -> Iterator[Problem]:
+        if _region(cf.certificate_arn) != "us-east-1":
+            yield "cloudfront.certificate_arn", "CloudFront uses certificates from us-east-1 only"
+        if _account(cf.certificate_arn) != env.account_id:
+            yield "cloudfront.certificate_arn", f"the certificate must be in the environment's account ({env.account_id})"
+        if not env.platform.network.egress:
+            # CloudFront VPC origins reach the internal ALB through the VPC's internet gateway.
+            yield "cloudfront", "CloudFront VPC origins need an internet gateway: enable network.egress"
 
 
 # --- models --------------------------------------------------------------------------------------
@@ -367,6 +377,24 @@ class ModelSettings(Strict):
     def section(self) -> str:
         return SECTION[self.serving]
 
+    # The section of the model's own kind, typed for the construct that serves it (`_one_section`
+    # guarantees it is there; asking a model of another kind for it is a bug).
+    @property
+    def sagemaker_settings(self) -> RealtimeSettings:
+        return _present(self.sagemaker, self, "sagemaker")
+
+    @property
+    def serverless_settings(self) -> ServerlessSettings:
+        return _present(self.serverless, self, "serverless")
+
+    @property
+    def lambda_settings(self) -> FunctionSettings:
+        return _present(self.function, self, "lambda")
+
+    @property
+    def ec2_settings(self) -> FleetSettings:
+        return _present(self.ec2, self, "ec2")
+
     def input_prefix(self) -> str:
         return (self.function and self.function.input_prefix) or f"batch/{self.name}/input/"
 
@@ -387,6 +415,12 @@ class ModelSettings(Strict):
                 yield "lambda.output_prefix", "input and output prefixes must not overlap (results would re-trigger the function)"
         for path, message in self.settings.problems(env):
             yield f"{self.section}.{path}", message
+
+
+def _present(section: _Section | None, model: ModelSettings, key: str) -> _Section:
+    if section is None:
+        raise ValueError(f"model {model.name} (serving: {model.serving}) has no '{key}' section")
+    return section
 
 
 class StorageSettings(Strict):
@@ -421,9 +455,8 @@ class PlatformSettings(Strict):
     def problems(self, env) -> Iterator[Problem]:
         for path, message in self.network.problems(env):
             yield f"network.{path}", message
-        if env.tier == "prod":
-            if not self.deletion_protection:
-                yield "deletion_protection", "prod stateful resources must be protected from deletion"
+        if env.tier == "prod" and not self.deletion_protection:
+            yield "deletion_protection", "prod stateful resources must be protected from deletion"
         for i, model in enumerate(self.models):
             for path, message in model.problems(env):
                 yield f"models[{i}].{path}", message

@@ -36,9 +36,9 @@ class PlatformStack(PillarStack):
         self.network = Network(self, "network", ctx, settings.network)
         self.endpoints = Endpoints(self, "endpoints", ctx, self.network)
         self.storage = SharedStorage(self, "storage", ctx, self.network, settings.storage)
-        self._asset = None
-        self._code_signing = None
-        self._edge_key = None
+        self._asset: TerraformAsset | None = None
+        self._code_signing: CodeSigning | None = None
+        self._edge_key: EdgeAuditKey | None = None
         self._security_groups: dict[str, object] = {}
         self.models: dict[str, Construct] = {}
         triggered = []  # models the inference bucket's events invoke

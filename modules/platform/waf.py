@@ -6,6 +6,8 @@ REGIONAL ACLs (ALB) live in the environment's region; CLOUDFRONT ACLs must live 
 """
 from __future__ import annotations
 
+from typing import Any
+
 from constructs import Construct
 
 from modules import aws
@@ -37,7 +39,7 @@ class WebAcl(Construct):
         rules = []
         groups = EDGE_GROUPS if scope_ == "CLOUDFRONT" else MANAGED_GROUPS
         for priority, group in enumerate(groups):
-            statement = {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}}
+            statement: dict[str, Any] = {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}}
             if group in COUNT_ONLY:
                 statement["managed_rule_group_statement"]["rule_action_override"] = [
                     {"name": rule, "action_to_use": {"count": {}}} for rule in COUNT_ONLY[group]]

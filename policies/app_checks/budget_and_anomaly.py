@@ -29,7 +29,7 @@ def budget_and_anomaly(app: AppView):
         if not monitors:
             yield fail(home, "", f"environment {env.name} has no cost anomaly monitor")
         subscriptions = [c for _, _, c in env.resources("aws_ce_anomaly_subscription")]
-        for stack, name, conf in monitors:
+        for stack, name, _conf in monitors:
             subscribed = [s for s in subscriptions if nested(s, "subscriber") and any(
                 (ref(a) or ("", ""))[:2] == ("aws_ce_anomaly_monitor", name)
                 for a in as_list(s.get("monitor_arn_list")))]

@@ -29,7 +29,7 @@ def scaling_problems(stack: Stack, namespace: str, resource_id: str, dimension: 
         if prod and low < prod_min:
             problems.append(f"{resource_id}: prod needs min capacity of at least {prod_min} (have {low})")
     policies = []
-    for name, conf in sorted(stack.resources("aws_appautoscaling_policy").items()):
+    for _name, conf in sorted(stack.resources("aws_appautoscaling_policy").items()):
         rid, dim, ns = conf.get("resource_id"), conf.get("scalable_dimension"), conf.get("service_namespace")
         points_at_target = all(
             (ref(v) or ("", "", ""))[:2] == ("aws_appautoscaling_target", target_name) or stack.resolve(v) == want

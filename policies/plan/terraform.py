@@ -17,7 +17,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Mapping
 
 from modules.atomic import atomic_file
 
@@ -52,7 +52,7 @@ class Terraform:
     shown_as: str  # how messages name it (the option or name given, never a resolved machine path)
 
     @classmethod
-    def locate(cls, option: str | None = None, environ: dict | None = None) -> "Terraform":
+    def locate(cls, option: str | None = None, environ: Mapping[str, str] | None = None) -> "Terraform":
         environ = os.environ if environ is None else environ
         given = option or environ.get(ENV_VAR) or "terraform"
         source = "--terraform" if option else (f"${ENV_VAR}" if environ.get(ENV_VAR) else "PATH")

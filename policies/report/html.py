@@ -163,8 +163,8 @@ def inventory(stacks: Mapping[str, dict], env: str) -> list[dict]:
         parts = stack_parts(name)
         if not parts or parts[0] != env:
             continue
-        types = Counter()
-        data = Counter()
+        types: Counter[str] = Counter()
+        data: Counter[str] = Counter()
         for block, counter in (("resource", types), ("data", data)):
             for rtype, items in typed_resources(doc, block):
                 counter[rtype] += len(items)

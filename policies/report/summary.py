@@ -5,10 +5,14 @@ from __future__ import annotations
 import sys
 import textwrap
 from itertools import groupby
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from modules.console import paint
+from policies.findings import Finding, Suppression
 from policies.report.model import ORDER, counts, failures, matrix
+
+if TYPE_CHECKING:
+    from policies.gate_result import GateResult
 
 WIDTH = 100
 MAX_PER_CHECK = 8  # resources listed per failing check; the reports list all
@@ -21,61 +25,94 @@ def _wrap(text: str, indent: str) -> list[str]:
                          break_on_hyphens=False, break_long_words=True) or [indent]
 
 
-def render(result, stream: TextIO = sys.stdout) -> str:
-    def p(text: str, style: str) -> str:
-        return paint(text, style, stream)
-
+def render(result: GateResult, stream: TextIO = sys.stdout) -> str:
     c = counts(result.findings)
-    out = [p(f"Aegis gate: {result.verdict.upper()}", "bold") + "  "
-           + p(f"{c['blocking']} blocking", _VERDICT_STYLE[result.verdict] if c["blocking"] else "green")
+    out = _header(result, c, stream)
+    out += _matrix(result.findings, stream)
+    out += _failures(result.findings, c["blocking"], stream)
+    out += _suppressions(result.suppressions, stream)
+    out += _errors(result.errors, stream)
+    return "\n".join(out) + "\n"
+
+
+def _header(result: GateResult, c: dict, stream: TextIO) -> list[str]:
+    out = [paint(f"Aegis gate: {result.verdict.upper()}", "bold", stream) + "  "
+           + paint(f"{c['blocking']} blocking", _VERDICT_STYLE[result.verdict] if c["blocking"] else "green", stream)
            + f", {c['failed'] - c['blocking']} below threshold, {c['suppressed']} suppressed, {c['passed']} passed",
            f"{len(result.stacks)} stacks, {sum(result.stacks.values())} resources, checkov {result.checkov_version}, "
            f"{result.seconds:.1f}s"]
     if result.thresholds:
         out.append("fails on: " + ", ".join(f"{e} ≥ {t}" for e, t in sorted(result.thresholds.items())))
-    cells = matrix(result.findings)
-    if cells:
-        out += ["", f"{'env':<12}{'pillar':<12}" + "".join(f"{s:>10}" for s in ORDER)
-                + f"{'suppressed':>12}{'passed':>9}"]
-        for (env, pillar), cell in cells.items():
-            row = f"{env[:11]:<12}{pillar[:11]:<12}"
-            for s in ORDER:
-                value = f"{cell[s]:>10}"
-                row += p(value, _SEVERITY_STYLE[s]) if cell[s] else value
-            out.append(row + f"{cell['suppressed']:>12}{cell['passed']:>9}")
-    failed = sorted(failures(result.findings), key=lambda f: (not f.blocking, ORDER.index(f.severity), f.check_id))
-    if failed:
-        out += ["", p(f"Failures ({c['blocking']} blocking, {len(failed) - c['blocking']} below threshold)", "bold")]
-        for (check_id, blocking), group in groupby(failed, key=lambda f: (f.check_id, f.blocking)):
-            group = list(group)
-            first = group[0]
-            label = first.severity.upper() + ("" if blocking else " (below threshold)")
-            head = f"{label}  {check_id}" + ("" if first.catalogued else " [uncatalogued]")
-            out.append("")
-            out += [p(line, _SEVERITY_STYLE[first.severity]) if i == 0 else line
-                    for i, line in enumerate(_wrap(f"{head}  {first.title}  ({len(group)})", ""))]
-            for f in group[:MAX_PER_CHECK]:
-                out += _wrap(f"{f.stack}  {f.address or '(stack)'}", "  ")
-                out += _wrap(f"construct: {f.construct_path}", "    ")
-                if f.source == "app" and f.message and f.message != f.title:
-                    out += _wrap(f"why: {f.message}", "    ")
-            if len(group) > MAX_PER_CHECK:
-                out.append(f"  …and {len(group) - MAX_PER_CHECK} more (see the reports)")
-            out += _wrap(f"fix: {first.remediation}", "  ")
-    if result.suppressions:
-        bad = [s for s in result.suppressions if s.problem]
-        out += ["", p(f"Suppressions ({len(result.suppressions)}, {len(bad)} with problems; all listed in the "
-                      "reports)", "bold")]
-        for s in sorted(bad, key=lambda s: (s.check_id, s.where)):
-            out += [p(line, "red") for line in _wrap(f"{s.check_id}  {s.where}: {s.problem}", "  ")]
-        good = sorted((s for s in result.suppressions if not s.problem), key=lambda s: s.check_id)
-        for check_id, group in groupby(good, key=lambda s: s.check_id):
-            group = list(group)
-            soonest = min((s.expires for s in group if s.expires), default="-")
-            origins = ", ".join(sorted({s.origin for s in group}))
-            out += _wrap(f"{check_id}  ×{len(group)} ({origins}), ok, first expiry {soonest}", "  ")
-    if result.errors:
-        out += ["", p("Errors (the gate fails closed)", "bold")]
-        for e in result.errors:
-            out += [p(line, "red") for line in _wrap(e, "  ")]
-    return "\n".join(out) + "\n"
+    return out
+
+
+def _matrix(findings: list[Finding], stream: TextIO) -> list[str]:
+    """env × pillar × severity."""
+    cells = matrix(findings)
+    if not cells:
+        return []
+    out = ["", f"{'env':<12}{'pillar':<12}" + "".join(f"{s:>10}" for s in ORDER) + f"{'suppressed':>12}{'passed':>9}"]
+    for (env, pillar), cell in cells.items():
+        row = f"{env[:11]:<12}{pillar[:11]:<12}"
+        for s in ORDER:
+            value = f"{cell[s]:>10}"
+            row += paint(value, _SEVERITY_STYLE[s], stream) if cell[s] else value
+        out.append(row + f"{cell['suppressed']:>12}{cell['passed']:>9}")
+    return out
+
+
+def _failures(findings: list[Finding], blocking: int, stream: TextIO) -> list[str]:
+    """Failures grouped by check: blocking first, then by severity."""
+    failed = sorted(failures(findings), key=lambda f: (not f.blocking, ORDER.index(f.severity), f.check_id))
+    if not failed:
+        return []
+    out = ["", paint(f"Failures ({blocking} blocking, {len(failed) - blocking} below threshold)", "bold", stream)]
+    for (check_id, is_blocking), group in groupby(failed, key=lambda f: (f.check_id, f.blocking)):
+        out += _failed_check(check_id, is_blocking, list(group), stream)
+    return out
+
+
+def _failed_check(check_id: str, blocking: bool, group: list[Finding], stream: TextIO) -> list[str]:
+    """One failing check: its title, the first resources that fail it, and the fix."""
+    first = group[0]
+    label = first.severity.upper() + ("" if blocking else " (below threshold)")
+    head = f"{label}  {check_id}" + ("" if first.catalogued else " [uncatalogued]")
+    out = [""]
+    out += [paint(line, _SEVERITY_STYLE[first.severity], stream) if i == 0 else line
+            for i, line in enumerate(_wrap(f"{head}  {first.title}  ({len(group)})", ""))]
+    for f in group[:MAX_PER_CHECK]:
+        out += _wrap(f"{f.stack}  {f.address or '(stack)'}", "  ")
+        out += _wrap(f"construct: {f.construct_path}", "    ")
+        if f.source == "app" and f.message and f.message != f.title:
+            out += _wrap(f"why: {f.message}", "    ")
+    if len(group) > MAX_PER_CHECK:
+        out.append(f"  …and {len(group) - MAX_PER_CHECK} more (see the reports)")
+    out += _wrap(f"fix: {first.remediation}", "  ")
+    return out
+
+
+def _suppressions(suppressions: list[Suppression], stream: TextIO) -> list[str]:
+    """Suppressions with problems one by one; the sound ones counted per check."""
+    if not suppressions:
+        return []
+    bad = [s for s in suppressions if s.problem]
+    out = ["", paint(f"Suppressions ({len(suppressions)}, {len(bad)} with problems; all listed in the reports)",
+                     "bold", stream)]
+    for s in sorted(bad, key=lambda s: (s.check_id, s.where)):
+        out += [paint(line, "red", stream) for line in _wrap(f"{s.check_id}  {s.where}: {s.problem}", "  ")]
+    good = sorted((s for s in suppressions if not s.problem), key=lambda s: s.check_id)
+    for check_id, grouped in groupby(good, key=lambda s: s.check_id):
+        group = list(grouped)
+        soonest = min((s.expires for s in group if s.expires), default="-")
+        origins = ", ".join(sorted({s.origin for s in group}))
+        out += _wrap(f"{check_id}  ×{len(group)} ({origins}), ok, first expiry {soonest}", "  ")
+    return out
+
+
+def _errors(errors: list[str], stream: TextIO) -> list[str]:
+    if not errors:
+        return []
+    out = ["", paint("Errors (the gate fails closed)", "bold", stream)]
+    for e in errors:
+        out += [paint(line, "red", stream) for line in _wrap(e, "  ")]
+    return out

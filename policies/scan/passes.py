@@ -13,6 +13,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
 from policies.scan import patches
 from policies.scan.registry import import_checkov
@@ -30,10 +31,11 @@ def _cost(size: int, passes: tuple[str, ...]) -> float:
     return sum(_PASS_COST[p][0] + _PASS_COST[p][1] * size for p in passes)
 
 
-def pass_runner(runner_class):
+def pass_runner(runner_class: Any) -> Any:
     """checkov's terraform_json runner (`runner_class`, from `import_checkov`) running only the given passes."""
+    base: Any = patches.with_real_addresses(runner_class)  # checkov's classes are untyped
 
-    class Runner(patches.with_real_addresses(runner_class)):
+    class Runner(base):
         def __init__(self, passes: tuple[str, ...] = BOTH_PASSES) -> None:
             super().__init__()
             self.passes = passes

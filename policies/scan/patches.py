@@ -21,14 +21,14 @@ import json
 import re
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import yaml
 
 _installed = False
 
 
-def install(parser) -> None:
+def install(parser: Any) -> None:
     """Patch checkov's terraform_json `parser` module and its graph builder (once per process)."""
     global _installed
     if _installed:
@@ -120,9 +120,9 @@ def _json_with_lines(content: str) -> dict | None:
     return doc if isinstance(doc, dict) and next(closing, None) is None else None
 
 
-def _c_line_loader(line_loader):
+def _c_line_loader(line_loader: Any) -> Any:
     try:
-        from yaml.cyaml import CParser
+        from yaml._yaml import CParser  # where yaml.cyaml takes it from (the stubs export it only there)
     except ImportError:  # PyYAML built without libyaml
         return None
 
@@ -155,6 +155,7 @@ def _reuse_asteval() -> None:
     original = sef.get_asteval
     local = threading.local()  # one per thread, should checkov render in threads (RENDER_VARIABLES_ASYNC)
 
+    @_replacing(original)
     def get_asteval():
         interpreter = getattr(local, "interpreter", None)
         if interpreter is None:
@@ -162,7 +163,6 @@ def _reuse_asteval() -> None:
         interpreter.code_text.clear()  # it keeps every expression for error messages
         return interpreter
 
-    get_asteval.original = original
     sef.get_asteval = get_asteval
 
 
@@ -180,6 +180,7 @@ def _skip_empty_index_search() -> None:
         TerraformLocalGraph,
     )
 
+    @_replacing(TerraformLocalGraph._get_possible_vertices)
     def get_possible_vertices(self, module, block_type: str, name: str) -> list[int]:
         names = self.vertices_by_module_dependency_by_name.get(module, {}).get(block_type, {})
         # Per graph: id(name map) → (the map, its size, whether any name has a '['), redone if it grew.
@@ -188,15 +189,23 @@ def _skip_empty_index_search() -> None:
         if known is None or known[0] is not names or known[1] != len(names):
             known = seen[id(names)] = (names, len(names), any("[" in key for key in names))
         if known[2]:
-            return get_possible_vertices.original(self, module, block_type, name)
+            return get_possible_vertices.original(self, module, block_type, name)  # looked up per call: tests wrap it
         return names.get(name, []) or names.get(name.replace(LEFT_BRACKET_WITH_QUOTATION, LEFT_BRACKET)
                                                 .replace(RIGHT_BRACKET_WITH_QUOTATION, RIGHT_BRACKET), [])
 
-    get_possible_vertices.original = TerraformLocalGraph._get_possible_vertices
     TerraformLocalGraph._get_possible_vertices = get_possible_vertices
 
 
-def with_real_addresses(runner_class):
+def _replacing(original: Callable[..., Any]) -> Callable[[Callable[..., Any]], Any]:
+    """Decorator: the replacement keeps the checkov function it replaces as `.original` (tests undo it)."""
+    def keep(replacement: Any) -> Any:
+        replacement.original = original
+        return replacement
+
+    return keep
+
+
+def with_real_addresses(runner_class: Any) -> Any:
     """checkov's terraform_json runner class, giving each Python-check record its real address."""
 
     class Runner(runner_class):
@@ -214,7 +223,8 @@ def with_real_addresses(runner_class):
                 else:
                     name = next(iter(entity[rtype]))
                     address = ("data." if block_type == "data" else "") + f"{rtype}.{name}"
-                for records, mark in zip((report.passed_checks, report.failed_checks, report.skipped_checks), marks):
+                for records, mark in zip((report.passed_checks, report.failed_checks, report.skipped_checks), marks,
+                                         strict=True):
                     for record in records[mark:]:
                         record.resource = address
 

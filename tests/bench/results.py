@@ -176,33 +176,43 @@ def check(doc: Any) -> list[str]:
     if ids != list(ROW_IDS):
         problems.append(f"rows must be {list(ROW_IDS)} in that order, found {ids}")
     for row in rows:
-        if not isinstance(row, dict):
-            problems.append("a row is not an object")
-            continue
-        rid, unit, target = row.get("id"), row.get("unit"), row.get("target")
-        if unit not in UNITS or not isinstance(target, (int, float)) or not row.get("label"):
-            problems.append(f"{rid}: unit, target and label are required")
-            continue
-        if rid in ROW_UNITS and unit != ROW_UNITS[rid]:
-            problems.append(f"{rid}: judged as {unit!r}, the contract judges it as {ROW_UNITS[rid]!r}")
-        if unit in ("ratio", PER_RESOURCE):
-            measured = _side(row.get("measured"), f"{rid}.measured", problems)
-            baseline = _side(row.get("baseline"), f"{rid}.baseline", problems)
-            value = measured / baseline if measured and baseline else None
-            if unit == PER_RESOURCE:
-                value = _per_resource(row, value, problems)
-        elif unit == "seconds":
-            value = _side(row.get("measured"), f"{rid}.measured", problems)
-        else:
-            value = row.get("value") if isinstance(row.get("value"), int) and row["value"] > 0 else None
-            if value is None:
-                problems.append(f"{rid}: bytes must be a positive integer")
-        if value is None:
-            continue
-        if abs(row.get("value", -1) - round(value, 4)) > 1e-3:
-            problems.append(f"{rid}: value {row.get('value')} does not follow from its runs ({value:.4f})")
-        if row.get("met") is not (value <= target):
-            problems.append(f"{rid}: met={row.get('met')} but value {value:.4f} vs target {target}")
+        _check_row(row, problems)
     if rows and doc.get("all_met") is not all(isinstance(r, dict) and r.get("met") is True for r in rows):
         problems.append("all_met does not match the rows")
     return problems
+
+
+def _check_row(row: Any, problems: list[str]) -> None:
+    """One row: judged as the contract judges it, its value and verdict following from its own numbers."""
+    if not isinstance(row, dict):
+        problems.append("a row is not an object")
+        return
+    rid, unit, target = row.get("id"), row.get("unit"), row.get("target")
+    if unit not in UNITS or not isinstance(target, (int, float)) or not row.get("label"):
+        problems.append(f"{rid}: unit, target and label are required")
+        return
+    if rid in ROW_UNITS and unit != ROW_UNITS[rid]:
+        problems.append(f"{rid}: judged as {unit!r}, the contract judges it as {ROW_UNITS[rid]!r}")
+    value = _row_value(row, unit, problems)
+    if value is None:
+        return
+    if abs(row.get("value", -1) - round(value, 4)) > 1e-3:
+        problems.append(f"{rid}: value {row.get('value')} does not follow from its runs ({value:.4f})")
+    if row.get("met") is not (value <= target):
+        problems.append(f"{rid}: met={row.get('met')} but value {value:.4f} vs target {target}")
+
+
+def _row_value(row: dict, unit: str, problems: list[str]) -> float | None:
+    """The value a row's runs give by its unit; None when they give none (the problem is recorded)."""
+    rid = row.get("id")
+    if unit in ("ratio", PER_RESOURCE):
+        measured = _side(row.get("measured"), f"{rid}.measured", problems)
+        baseline = _side(row.get("baseline"), f"{rid}.baseline", problems)
+        value = measured / baseline if measured and baseline else None
+        return _per_resource(row, value, problems) if unit == PER_RESOURCE else value
+    if unit == "seconds":
+        return _side(row.get("measured"), f"{rid}.measured", problems)
+    if isinstance(row.get("value"), int) and row["value"] > 0:
+        return row["value"]
+    problems.append(f"{rid}: bytes must be a positive integer")
+    return None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 from modules.config import load_all, load_env
@@ -14,7 +15,7 @@ def test_fifteen_stacks_in_apply_order(synthesized):
     manifest = synthesized.manifest
     assert synthesized.stack_names == sorted(f"{e}-{p}" for e in ("dev", "staging", "prod") for p in STACK_ORDER)
     for env in ("dev", "staging", "prod"):
-        for before, after in zip(STACK_ORDER, STACK_ORDER[1:]):
+        for before, after in pairwise(STACK_ORDER):
             assert manifest["stacks"][f"{env}-{after}"]["dependencies"] == [f"{env}-{before}"]
         assert manifest["stacks"][f"{env}-bootstrap"]["dependencies"] == []
 

@@ -74,7 +74,7 @@ def test_one_key_per_data_class_with_rotation_and_window(data):
     for conf in keys.values():
         assert conf["enable_key_rotation"] is True
         assert conf["deletion_window_in_days"] == data.config.data.kms_deletion_window_days
-    for name, conf in data.res("aws_kms_alias").items():
+    for conf in data.res("aws_kms_alias").values():
         assert conf["name"].startswith(f"alias/{data.config.project}-{data.config.name}-")
 
 

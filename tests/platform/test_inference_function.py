@@ -96,7 +96,7 @@ def log_lines(captured) -> list[dict]:
 
 
 def expected_score(row) -> float:
-    z = MODEL["bias"] + sum(w * x for w, x in zip(MODEL["weights"], row))
+    z = MODEL["bias"] + sum(w * x for w, x in zip(MODEL["weights"], row, strict=True))  # only valid rows are scored
     return round(1 / (1 + math.exp(-z)), 6)
 
 

@@ -27,8 +27,7 @@ from policies.report.diagram.stacks import Doc, as_list, blocks, first, of_type,
 
 def extract(env: str, stacks: Mapping[str, Doc]) -> Architecture:
     """The architecture of `env` from its synthesized stacks (`<env>-<pillar>` → cdk.tf.json)."""
-    parts = {name: stack_parts(name) for name in stacks}
-    mine = {parts[name][1]: doc for name, doc in stacks.items() if parts[name] and parts[name][0] == env}
+    mine = {parts[1]: doc for name, doc in stacks.items() if (parts := stack_parts(name)) and parts[0] == env}
     arch = Architecture(env=env)
     for pillar, doc in mine.items():
         arch.counts[pillar] = sum(1 for _ in resources(doc))
@@ -61,18 +60,35 @@ def _provider(arch: Architecture, mine: Mapping[str, Doc]) -> None:
 
 
 def _data(arch: Architecture, doc: Doc) -> None:
+    by_id = _buckets(arch, doc)
+    aliases = _keys(arch, doc)
+    _bucket_encryption(arch, doc, by_id, aliases)
+    _bucket_protection(arch, doc, by_id)
+    _bucket_logging(arch, doc, by_id)
+    if of_type(doc, "aws_s3_account_public_access_block"):
+        arch.account_guards.append("S3 public access block (account)")
+    if of_type(doc, "aws_ebs_encryption_by_default"):
+        arch.account_guards.append("EBS encryption by default")
+    arch.buckets = dict(sorted(arch.buckets.items(), key=lambda kv: bucket_order(kv[0])))
+
+
+def _buckets(arch: Architecture, doc: Doc) -> dict[str, str]:
+    """The environment's own buckets (not their DR replicas); returns each one's purpose by resource name."""
     by_id: dict[str, str] = {}
-    dr_ids: dict[str, str] = {}
     for name, conf in of_type(doc, "aws_s3_bucket"):
         hit = bucket_purpose(arch, str(conf.get("bucket", "")))
         if not hit:
             continue
         purpose, region = hit
         if arch.region and region != arch.region:
-            dr_ids[name] = purpose
             continue
         arch.buckets[purpose] = Bucket(purpose, conf["bucket"])
         by_id[name] = purpose
+    return by_id
+
+
+def _keys(arch: Architecture, doc: Doc) -> dict[str, str]:
+    """The KMS keys and their rotation; returns each key's class by resource name."""
     arch.rotated = sum(1 for _, conf in of_type(doc, "aws_kms_key") if conf.get("enable_key_rotation") is True)
     aliases = {}
     for _, conf in of_type(doc, "aws_kms_alias"):
@@ -84,13 +100,18 @@ def _data(arch: Architecture, doc: Doc) -> None:
     order = {c: i for i, c in enumerate(KEY_CLASSES)}
     arch.keys.sort(key=lambda c: (order.get(c, 99), c))
     arch.dr_keys.sort(key=lambda c: (order.get(c.removesuffix("-dr"), 99), c))
+    return aliases
 
-    def bucket_of(conf: dict) -> str | None:
-        ids = refs(conf.get("bucket"), "aws_s3_bucket")
-        return next((by_id[i] for i in sorted(ids) if i in by_id), None)
 
+def _bucket_of(conf: dict, by_id: dict[str, str]) -> str | None:
+    """The purpose of the bucket a bucket-level resource configures (None: not one of ours)."""
+    ids = refs(conf.get("bucket"), "aws_s3_bucket")
+    return next((by_id[i] for i in sorted(ids) if i in by_id), None)
+
+
+def _bucket_encryption(arch: Architecture, doc: Doc, by_id: dict[str, str], aliases: dict[str, str]) -> None:
     for _, conf in of_type(doc, "aws_s3_bucket_server_side_encryption_configuration"):
-        purpose = bucket_of(conf)
+        purpose = _bucket_of(conf, by_id)
         if purpose is None:
             continue
         default = first(first(conf.get("rule")).get("apply_server_side_encryption_by_default"))
@@ -100,33 +121,35 @@ def _data(arch: Architecture, doc: Doc) -> None:
             keys = refs(default.get("kms_master_key_id"), "aws_kms_key")
             classes = sorted(aliases.get(k, "?") for k in keys)
             arch.buckets[purpose].encryption = "KMS " + (", ".join(classes) or "key")
+
+
+def _bucket_protection(arch: Architecture, doc: Doc, by_id: dict[str, str]) -> None:
+    """Versioning, object lock and replication to the DR region."""
     for _, conf in of_type(doc, "aws_s3_bucket_versioning"):
-        purpose = bucket_of(conf)
+        purpose = _bucket_of(conf, by_id)
         if purpose and first(conf.get("versioning_configuration")).get("status") == "Enabled":
             arch.buckets[purpose].versioned = True
     for _, conf in of_type(doc, "aws_s3_bucket_object_lock_configuration"):
-        purpose = bucket_of(conf)
+        purpose = _bucket_of(conf, by_id)
         retention = first(first(conf.get("rule")).get("default_retention"))
         if purpose and retention:
             span = f"{retention['days']} d" if "days" in retention else f"{retention.get('years', '?')} y"
             arch.buckets[purpose].lock = f"{retention.get('mode', '?')} {span}"
-    for _, conf in of_type(doc, "aws_s3_bucket_logging"):
-        purpose = bucket_of(conf)
-        target = bucket_purpose(arch, str(conf.get("target_bucket", "")))
-        if purpose and target and target[0] in arch.buckets:
-            arch.buckets[purpose].logs_to = target[0]
-            arch.flows.append(Flow(f"bucket:{purpose}", f"bucket:{target[0]}", "access logs"))
     for _, conf in of_type(doc, "aws_s3_bucket_replication_configuration"):
-        purpose = bucket_of(conf)
+        purpose = _bucket_of(conf, by_id)
         if purpose:
             arch.buckets[purpose].replicated = True
             arch.dr_buckets.append(purpose)
     arch.dr_buckets.sort(key=bucket_order)
-    if of_type(doc, "aws_s3_account_public_access_block"):
-        arch.account_guards.append("S3 public access block (account)")
-    if of_type(doc, "aws_ebs_encryption_by_default"):
-        arch.account_guards.append("EBS encryption by default")
-    arch.buckets = dict(sorted(arch.buckets.items(), key=lambda kv: bucket_order(kv[0])))
+
+
+def _bucket_logging(arch: Architecture, doc: Doc, by_id: dict[str, str]) -> None:
+    for _, conf in of_type(doc, "aws_s3_bucket_logging"):
+        purpose = _bucket_of(conf, by_id)
+        target = bucket_purpose(arch, str(conf.get("target_bucket", "")))
+        if purpose and target and target[0] in arch.buckets:
+            arch.buckets[purpose].logs_to = target[0]
+            arch.flows.append(Flow(f"bucket:{purpose}", f"bucket:{target[0]}", "access logs"))
 
 
 def _state(arch: Architecture, doc: Doc) -> None:
@@ -166,7 +189,7 @@ def _network(arch: Architecture, doc: Doc) -> None:
                       if refs(assoc.get("route_table_id"), "aws_route_table") & igw_tables
                       for s in refs(assoc.get("subnet_id"), "aws_subnet")}
     for name, conf in of_type(doc, "aws_subnet"):
-        tags = conf.get("tags") if isinstance(conf.get("tags"), dict) else {}
+        tags = conf["tags"] if isinstance(conf.get("tags"), dict) else {}
         public = bool(conf.get("map_public_ip_on_launch")) or name in public_subnets or tags.get("Tier") == "public"
         net.public_subnets += public
         net.private_subnets += not public
@@ -262,52 +285,74 @@ def _access(arch: Architecture, doc: Doc) -> None:
 def _governance(arch: Architecture, doc: Doc) -> None:
     if not doc:
         return
-    if of_type(doc, "aws_config_configuration_recorder"):
-        packs = sorted(str(c.get("name", "")).removeprefix(arch.prefix + "-") for _, c in of_type(doc, "aws_config_conformance_pack"))
-        lines = [f"recorder, {_count(doc, 'aws_config_config_rule')} rules"]
-        if packs:
-            lines.append("packs: " + ", ".join(packs))
-        arch.governance.append(Service("config", "AWS Config", lines))
-        for _, conf in of_type(doc, "aws_config_delivery_channel"):
-            for purpose in sorted(bucket_purposes(arch, conf.get("s3_bucket_name"))):
-                arch.flows.append(Flow("svc:config", f"bucket:{purpose}", "config history"))
-    if of_type(doc, "aws_securityhub_account"):
-        standards = []
-        for _, conf in of_type(doc, "aws_securityhub_standards_subscription"):
-            arn = str(conf.get("standards_arn", ""))
-            match = re.search(r"standards/([^/]+)", arn)
-            name = match.group(1) if match else arn.rsplit("/", 1)[-1]
-            standards.append({"aws-foundational-security-best-practices": "FSBP",
-                              "cis-aws-foundations-benchmark": "CIS", "nist-800-53": "NIST 800-53",
-                              "pci-dss": "PCI DSS"}.get(name, name))
-        arch.governance.append(Service("securityhub", "Security Hub", [", ".join(sorted(standards)) or "enabled"]))
+    _config(arch, doc)
+    _security_hub(arch, doc)
     if of_type(doc, "aws_inspector2_enabler"):
         types = sorted({t for _, c in of_type(doc, "aws_inspector2_enabler") for t in as_list(c.get("resource_types"))})
         arch.governance.append(Service("inspector", "Inspector", [", ".join(t.lower() for t in types) or "enabled"]))
-    if of_type(doc, "aws_macie2_account"):
-        scanned = set()
-        for _, conf in of_type(doc, "aws_macie2_classification_job"):
-            scanned |= bucket_purposes(arch, conf.get("s3_job_definition"))
-        arch.governance.append(Service("macie", "Macie", ["scans " + ", ".join(sorted(scanned, key=bucket_order))
-                                                          if scanned else "enabled"]))
-        for purpose in sorted(scanned, key=bucket_order):
-            arch.flows.append(Flow("svc:macie", f"bucket:{purpose}", "scans"))
+    _macie(arch, doc)
     if of_type(doc, "aws_accessanalyzer_analyzer"):
         kinds = sorted(str(c.get("type", "")).lower().replace("_", " ") for _, c in of_type(doc, "aws_accessanalyzer_analyzer"))
         arch.governance.append(Service("analyzer", "Access Analyzer", [", ".join(kinds)]))
-    if of_type(doc, "aws_backup_vault"):
-        lines = [f"{_count(doc, 'aws_backup_vault')} vault(s), {_count(doc, 'aws_backup_vault_lock_configuration')} locked"]
-        if any(c.get("provider") == "aws.dr" for _, c in of_type(doc, "aws_backup_vault")):
-            lines.append("copy to DR region")
-        arch.governance.append(Service("backup", "AWS Backup", lines))
-        for item in arch.storage:
-            arch.flows.append(Flow("svc:backup", f"storage:{item.key}", "backup"))
+    _backup(arch, doc)
     budgets = _count(doc, "aws_budgets_budget")
     anomaly = _count(doc, "aws_ce_anomaly_monitor")
     if budgets or anomaly:
         arch.governance.append(Service("cost", "Cost guardrails", [f"{budgets} budget(s), {anomaly} anomaly monitor(s)"]))
     if of_type(doc, "aws_cloudwatch_event_target"):
         arch.flows.append(Flow("svc:governance", "svc:alerts", "security events"))
+
+
+def _config(arch: Architecture, doc: Doc) -> None:
+    if not of_type(doc, "aws_config_configuration_recorder"):
+        return
+    packs = sorted(str(c.get("name", "")).removeprefix(arch.prefix + "-") for _, c in of_type(doc, "aws_config_conformance_pack"))
+    lines = [f"recorder, {_count(doc, 'aws_config_config_rule')} rules"]
+    if packs:
+        lines.append("packs: " + ", ".join(packs))
+    arch.governance.append(Service("config", "AWS Config", lines))
+    for _, conf in of_type(doc, "aws_config_delivery_channel"):
+        for purpose in sorted(bucket_purposes(arch, conf.get("s3_bucket_name"))):
+            arch.flows.append(Flow("svc:config", f"bucket:{purpose}", "config history"))
+
+
+_STANDARDS = {"aws-foundational-security-best-practices": "FSBP", "cis-aws-foundations-benchmark": "CIS",
+              "nist-800-53": "NIST 800-53", "pci-dss": "PCI DSS"}
+
+
+def _security_hub(arch: Architecture, doc: Doc) -> None:
+    if not of_type(doc, "aws_securityhub_account"):
+        return
+    standards = []
+    for _, conf in of_type(doc, "aws_securityhub_standards_subscription"):
+        arn = str(conf.get("standards_arn", ""))
+        match = re.search(r"standards/([^/]+)", arn)
+        name = match.group(1) if match else arn.rsplit("/", 1)[-1]
+        standards.append(_STANDARDS.get(name, name))
+    arch.governance.append(Service("securityhub", "Security Hub", [", ".join(sorted(standards)) or "enabled"]))
+
+
+def _macie(arch: Architecture, doc: Doc) -> None:
+    if not of_type(doc, "aws_macie2_account"):
+        return
+    scanned: set[str] = set()
+    for _, conf in of_type(doc, "aws_macie2_classification_job"):
+        scanned |= bucket_purposes(arch, conf.get("s3_job_definition"))
+    arch.governance.append(Service("macie", "Macie", ["scans " + ", ".join(sorted(scanned, key=bucket_order))
+                                                      if scanned else "enabled"]))
+    for purpose in sorted(scanned, key=bucket_order):
+        arch.flows.append(Flow("svc:macie", f"bucket:{purpose}", "scans"))
+
+
+def _backup(arch: Architecture, doc: Doc) -> None:
+    if not of_type(doc, "aws_backup_vault"):
+        return
+    lines = [f"{_count(doc, 'aws_backup_vault')} vault(s), {_count(doc, 'aws_backup_vault_lock_configuration')} locked"]
+    if any(c.get("provider") == "aws.dr" for _, c in of_type(doc, "aws_backup_vault")):
+        lines.append("copy to DR region")
+    arch.governance.append(Service("backup", "AWS Backup", lines))
+    for item in arch.storage:
+        arch.flows.append(Flow("svc:backup", f"storage:{item.key}", "backup"))
 
 
 def _dedupe(flows: list[Flow]) -> list[Flow]:

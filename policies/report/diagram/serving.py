@@ -96,7 +96,7 @@ def _ownership(doc: Doc, names: list[str], lead: str) -> dict[str, list[tuple[st
     seeds: dict[str, set] = {m: set() for m in names}
     namer = _ModelNamer(names, lead)
     for key, conf in index.items():
-        tags = conf.get("tags") if isinstance(conf.get("tags"), dict) else {}
+        tags = conf["tags"] if isinstance(conf.get("tags"), dict) else {}
         model = tags.get("Model") if tags.get("Model") in names else None
         model = model or namer.owner({k: v for k, v in conf.items() if k not in ("tags", "tags_all", METADATA)})
         if model:
@@ -161,9 +161,9 @@ def add_models(arch: Architecture, doc: Doc, access: Doc) -> None:
     by_alarm_name, by_dimensions = _ModelNamer(list(names), lead + "model-"), _ModelNamer(list(names), lead)
     for rtype, _, conf in resources(access):
         if rtype in ("aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm"):
-            model = by_alarm_name.owner(conf.get("alarm_name")) or by_dimensions.owner(conf.get("dimensions"))
-            if model:
-                alarms[model] += 1
+            owner = by_alarm_name.owner(conf.get("alarm_name")) or by_dimensions.owner(conf.get("dimensions"))
+            if owner:
+                alarms[owner] += 1
     for name, kind in names.items():
         model = Model(name=name, kind=kind, alarms=alarms[name])
         items = owned[name]
@@ -284,8 +284,7 @@ def _fleet(arch: Architecture, model: Model, by_type: dict[str, list[dict]], pre
         model.stages.append(Stage("ALB", f"{scheme}{tls}"))
     asg = first(by_type.get("aws_autoscaling_group"))
     mixed = first(asg.get("mixed_instances_policy"))
-    types = [o.get("instance_type") for o in blocks(first(mixed.get("launch_template")).get("override"))]
-    types = [t for t in types if t]
+    types = [t for o in blocks(first(mixed.get("launch_template")).get("override")) if (t := o.get("instance_type"))]
     detail = f"{asg.get('min_size', '?')}–{asg.get('max_size', '?')} instances"
     model.stages.append(Stage("GPU fleet (ASG)", detail))
     if types:

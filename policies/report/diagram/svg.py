@@ -293,7 +293,7 @@ def _platform(c: _Canvas, arch: Architecture, nodes: dict[str, Box], x: int, top
         sgap = 16
         sw = int((avail - sgap * (len(stages) - 1)) / len(stages)) if len(stages) > 1 else min(avail, 200)
         sw = min(sw, 200)
-        boxes = []
+        boxes: list[Box] = []
         c.line([(label.right + 1, label.cy), (sx - 2, label.cy)], stroke)
         for i, stage in enumerate(stages):
             box = Box(sx + i * (sw + sgap), y + 3, sw, 40)
@@ -369,7 +369,15 @@ def _spread(n: int, i: int, length: int, margin: int = 8) -> int:
 
 
 def _flows(c: _Canvas, arch: Architecture, nodes: dict[str, Box], *, top: int, gov_top: int, channel_x: int) -> None:
-    # bucket ↔ model: S-curves through the channel between the data column and the platform band
+    _data_flows(c, arch, nodes)
+    _metric_flows(c, arch, nodes)
+    _alert_flows(c, arch, nodes, gov_top=gov_top)
+    _delivery_flows(c, arch, nodes, top=top, gov_top=gov_top, channel_x=channel_x)
+    _backup_flows(c, arch, nodes)
+
+
+def _data_flows(c: _Canvas, arch: Architecture, nodes: dict[str, Box]) -> None:
+    """bucket ↔ model: S-curves through the channel between the data column and the platform band."""
     pairs = [f for f in arch.flows if (f.source.startswith("bucket:") and f.target.startswith("model:"))
              or (f.source.startswith("model:") and f.target.startswith("bucket:"))]
     at_bucket: dict[str, list] = {}
@@ -391,7 +399,10 @@ def _flows(c: _Canvas, arch: Architecture, nodes: dict[str, Box], *, top: int, g
             c.curve((b.right + 1, by), (m.x - 2, my), colour)
         else:
             c.curve((m.x - 1, my), (b.right + 2, by), colour)
-    # model → CloudWatch (metrics), into the access column
+
+
+def _metric_flows(c: _Canvas, arch: Architecture, nodes: dict[str, Box]) -> None:
+    """model → CloudWatch (metrics), into the access column."""
     cw = nodes.get("svc:cloudwatch")
     metric_flows = [f for f in arch.flows if f.target == "svc:cloudwatch" and f"model-last:{f.source[6:]}" in nodes]
     for i, f in enumerate(metric_flows):
@@ -399,7 +410,10 @@ def _flows(c: _Canvas, arch: Architecture, nodes: dict[str, Box], *, top: int, g
         if cw:
             c.curve((last.right + 1, last.cy), (cw.x - 2, cw.y + _spread(len(metric_flows), i, cw.h)),
                     FLOW_COLOURS["metrics"])
-    # monitoring → alerts, routed in the access column's right margin
+
+
+def _alert_flows(c: _Canvas, arch: Architecture, nodes: dict[str, Box], *, gov_top: int) -> None:
+    """monitoring → alerts, routed in the access column's right margin; governance events from below."""
     alerts = nodes.get("svc:alerts")
     margin = 0
     for f in arch.flows:
@@ -414,7 +428,11 @@ def _flows(c: _Canvas, arch: Architecture, nodes: dict[str, Box], *, top: int, g
         x = alerts.x + 24
         c.line([(x, gov_top), (x, alerts.bottom + 1)], FLOW_COLOURS["alerts"], "security events (EventBridge)",
                label_pos=(x + 80, gov_top - 12))
-    # deliveries into buckets: trail (access, from above) and Config (governance, from below), orthogonal routes
+
+
+def _delivery_flows(c: _Canvas, arch: Architecture, nodes: dict[str, Box], *, top: int, gov_top: int,
+                    channel_x: int) -> None:
+    """Deliveries into buckets: trail (access, from above) and Config (governance, from below), orthogonal routes."""
     lane = 0
     for f in arch.flows:
         if not (f.source in ("svc:trail", "svc:config") and f.target in nodes and f.source in nodes):
@@ -431,7 +449,10 @@ def _flows(c: _Canvas, arch: Architecture, nodes: dict[str, Box], *, top: int, g
             y, sx = gov_top - 16, s.right - 24
             c.line([(sx, s.y), (sx, y), (x, y), (x, b.bottom - 12), (b.right + 2, b.bottom - 12)],
                    FLOW_COLOURS["alerts"], f.label, dash=True, label_pos=((sx + x) // 2, y))
-    # Backup protects platform storage
+
+
+def _backup_flows(c: _Canvas, arch: Architecture, nodes: dict[str, Box]) -> None:
+    """Backup protects platform storage."""
     for f in arch.flows:
         if f.source == "svc:backup" and f.source in nodes and f.target in nodes:
             s, t = nodes[f.source], nodes[f.target]

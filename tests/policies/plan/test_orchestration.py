@@ -212,7 +212,7 @@ def test_apply_runs_exactly_the_approved_plans_in_order(fake_terraform, planned)
     changed = ORDER[:-1]
     assert fake_terraform.commands() == [(f"dev-{p}", step) for p in changed for step in ("init", "apply")]
     applies = [c for c in fake_terraform.calls() if c["args"][0] == "apply"]
-    for call, pillar in zip(applies, changed):
+    for call, pillar in zip(applies, changed, strict=True):
         assert call["applied_sha256"] == hashes[pillar]  # the very bytes the gate approved
         assert call["args"][:3] == ["apply", "-input=false", "-lock-timeout=300s"]
         assert call["args"][-1].startswith(".aegis-apply-") and call["args"][-1].endswith("/" + PLAN_FILE)
