@@ -5,7 +5,6 @@ Exit codes as everywhere: 0 pass / applied, 1 a plan fails the gate, 2 an error 
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -64,12 +63,18 @@ def register(cli: click.Group) -> None:
         """terraform init/plan/show for each stack of ENV (dependency order), then gate every plan.
 
         A plan that passes gets an attestation beside it (stacks/<stack>/aegis.tfplan.attestation.json),
-        which `apply` requires. Exit 0 pass, 1 a plan fails the gate, 2 error.
+        which `apply` requires; a prod-tier ENV needs AEGIS_ATTESTATION_KEY to sign it. Exit 0 pass,
+        1 a plan fails the gate, 2 error.
         """
+        from policies.plan.attestation import AttestationError, configured_key, require_key
         from policies.plan.deploy import DeployError, run_plan
         from policies.plan.terraform import Terraform, TerraformError
 
         config = _config(env)
+        try:  # before synth and terraform: a prod plan nobody can sign is not worth making
+            require_key(config.tier, config.name, configured_key())
+        except AttestationError as exc:
+            fail(f"{exc} (no plan was made)")
         out = Path(synth_out)
         try:
             terraform = Terraform.locate(terraform_path)
@@ -98,12 +103,14 @@ def register(cli: click.Group) -> None:
                   help=f"Oldest attestation accepted, e.g. 30m, 12h, 2d (default: ${MAX_AGE_ENV}, else {DEFAULT_MAX_AGE}).")
     @fail_closed
     def apply(env, stacks, synth_out, terraform_path, confirm_prod, max_age):
-        """Apply the plans the gate approved for ENV, exactly as planned, in dependency order.
+        """Apply the plans the gate approved for ENV, exactly as planned, in dependency order, each once.
 
-        Refuses (exit 2, nothing applied) when an attestation is missing, its plan or JSON changed,
-        the policy pack changed, its signature is wrong (AEGIS_ATTESTATION_KEY) or it is too old.
+        Refuses (exit 2, nothing applied) when an attestation is missing, was judged for another
+        environment, tier, account or threshold, its plan or JSON changed, the binary does not show the
+        judged JSON, the plan was applied before (the apply ledger), the policy pack changed, its
+        signature is wrong or missing (AEGIS_ATTESTATION_KEY, mandatory for prod) or it is too old.
         """
-        from policies.plan.attestation import KEY_ENV, AttestationError, max_age_setting
+        from policies.plan.attestation import AttestationError, configured_key, max_age_setting
         from policies.plan.deploy import DeployError, run_apply
         from policies.plan.terraform import Terraform, TerraformError
 
@@ -115,10 +122,10 @@ def register(cli: click.Group) -> None:
         try:
             terraform = Terraform.locate(terraform_path)
             result = run_apply(config, Path(synth_out), stacks, terraform, confirm_prod=confirm_prod, max_age=age,
-                               key=os.environ.get(KEY_ENV) or None, echo=_progress)
+                               key=configured_key(), echo=_progress)
         except (DeployError, TerraformError, ConfigError) as exc:
             fail(str(exc))
-        if not os.environ.get(KEY_ENV):
+        if not configured_key():
             click.echo("note: AEGIS_ATTESTATION_KEY is not set: attestations were checked by hash, unsigned", err=True)
         click.echo(f"applied: {', '.join(result.applied) or 'nothing'}"
                    + (f"; unchanged: {', '.join(result.unchanged)}" if result.unchanged else ""))

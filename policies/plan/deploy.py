@@ -1,16 +1,21 @@
 """`plan` and `apply` for one environment: its stacks in dependency order (from the CDKTF manifest).
 
-plan:  for each stack: terraform init (the env's backend) → plan -out=aegis.tfplan → show -json
-       → aegis.tfplan.json; then the plan gate judges every plan together and writes an attestation
-       beside each plan that passes. Stale plan files of the selected stacks are removed first, and
-       the first terraform failure stops everything (exit 2, nothing judged, nothing attested).
-apply: verifies the attestation of every selected stack first (and runs nothing if any is
-       refused), then for each stack with changes: terraform init → apply of the exact bytes the
-       attestation hashed, then marks the attestation applied (one plan, one apply). The first
-       failure stops the rest.
+plan:  for each stack: terraform init (the env's backend) → plan -out=aegis.tfplan → show -json of a
+       private copy of exactly the bytes it hashed → aegis.tfplan.json; then the plan gate judges
+       every plan together and writes an attestation beside each plan that passes, covering both
+       the binary and its JSON (Aegis derived one from the other). Stale plan files of the selected
+       stacks are removed first, and the first terraform failure stops everything (exit 2, nothing
+       judged, nothing attested). A prod-tier environment needs AEGIS_ATTESTATION_KEY.
+apply: verifies every selected stack first (attestation, its environment binding, the apply ledger)
+       and runs nothing if any is refused; then, for each stack with changes, terraform init and
+       `terraform show -json` of a private copy of the bytes it will apply, which must give the JSON
+       the gate judged (the tie between binary and JSON, whoever wrote the attestation); only then,
+       stack by stack: record the plan in the ledger, terraform apply of that same copy, retire the
+       attestation (one plan, one apply). The first failure stops the rest.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -18,15 +23,18 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from modules.naming import STACK_ORDER
 from modules.synth_output import MANIFEST, STACK_FILE, SynthOutputError, manifest_entries, split_stack
-from policies.plan import attestation
+from policies.plan import attestation, ledger, plan_json
 from policies.plan.plan_catalog import catalog_files, load_plan_catalog
 from policies.plan.plan_gate import PlanGateResult, PlanInput, run_plan_gate
 from policies.plan.summary import describe, has_changes
-from policies.plan.terraform import Terraform, backend_args
+from policies.plan.terraform import Terraform, TerraformError, backend_args
+
+if TYPE_CHECKING:
+    from modules.config import EnvConfig
 
 PLAN_FILE = "aegis.tfplan"
 PLAN_JSON = "aegis.tfplan.json"
@@ -127,33 +135,54 @@ def _remove_plan_files(stack: StackDir) -> None:
         path.unlink(missing_ok=True)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+@contextlib.contextmanager
+def _private_copy(stack: StackDir, plan_bytes: bytes, prefix: str) -> Iterator[Path]:
+    """A private folder in the stack folder (terraform's working directory) holding exactly these bytes as
+    PLAN_FILE, removed afterwards: what terraform reads cannot change between the check and the use."""
+    private = Path(tempfile.mkdtemp(prefix=prefix, dir=stack.folder))
+    try:
+        (private / PLAN_FILE).write_bytes(plan_bytes)
+        yield private
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
 
-def run_plan(config, out_dir: Path, requested: tuple[str, ...], terraform: Terraform, *,
+def run_plan(config: EnvConfig, out_dir: Path, requested: tuple[str, ...], terraform: Terraform, *,
              environments_dir: Path | None = None, exceptions_file: Path | None = None,
              approvals_file: Path | None = None, echo: Callable[[str], Any] = print) -> PlanGateResult:
     """terraform init/plan/show in each selected stack (dependency order), then the plan gate."""
+    _require_key(config, attestation.configured_key(), "no plan was made")
     stacks = select(stacks_in_order(out_dir, config.name), requested, config.name)
     for stack in stacks:
         _remove_plan_files(stack)
-    inputs = []
-    for stack in stacks:
-        args = backend_args(config, stack.name, stack.synthesized())
-        echo(f"terraform init / plan / show -json: {stack.name}")
-        terraform.init(stack.folder, args, stack.name)
-        terraform.plan(stack.folder, PLAN_FILE, stack.name)
-        if not stack.plan_file.is_file():
-            raise DeployError(f"terraform plan of {stack.name} wrote no {PLAN_FILE}")
-        binary_sha256 = _sha256(stack.plan_file)
-        terraform.show_json(stack.folder, PLAN_FILE, stack.plan_json, stack.name)
-        inputs.append(PlanInput(json_path=stack.plan_json, stack=stack.name, env=config.name, binary=stack.plan_file,
-                                display=f"{stack.rel}/{PLAN_JSON}", synth_doc=stack.folder / STACK_FILE,
-                                binary_sha256=binary_sha256))
+    inputs = [_plan_stack(config, stack, terraform, echo) for stack in stacks]
     return run_plan_gate(inputs, env=config.name, environments_dir=environments_dir, exceptions_file=exceptions_file,
                          approvals_file=approvals_file, target=out_dir.name,
                          progress=lambda message: echo(message))
+
+
+def _plan_stack(config: EnvConfig, stack: StackDir, terraform: Terraform, echo: Callable[[str], Any]) -> PlanInput:
+    """init, plan, and the JSON of exactly the planned bytes (`show -json` of a private copy of them)."""
+    args = backend_args(config, stack.name, stack.synthesized())
+    echo(f"terraform init / plan / show -json: {stack.name}")
+    terraform.init(stack.folder, args, stack.name)
+    terraform.plan(stack.folder, PLAN_FILE, stack.name)
+    try:
+        plan_bytes = stack.plan_file.read_bytes()
+    except OSError:
+        raise DeployError(f"terraform plan of {stack.name} wrote no {PLAN_FILE}") from None
+    with _private_copy(stack, plan_bytes, ".aegis-show-") as private:
+        terraform.show_json(stack.folder, f"{private.name}/{PLAN_FILE}", stack.plan_json, stack.name)
+    return PlanInput(json_path=stack.plan_json, stack=stack.name, env=config.name, binary=stack.plan_file,
+                     display=f"{stack.rel}/{PLAN_JSON}", synth_doc=stack.folder / STACK_FILE,
+                     binary_sha256=hashlib.sha256(plan_bytes).hexdigest(), json_derived=True)
+
+
+def _require_key(config: EnvConfig, key: str | None, consequence: str) -> None:
+    try:
+        attestation.require_key(config.tier, config.name, key)
+    except attestation.AttestationError as exc:
+        raise DeployError(f"{exc} ({consequence})") from None
 
 
 @dataclass
@@ -162,43 +191,59 @@ class ApplyResult:
     unchanged: list[str] = field(default_factory=list)
 
 
-def verify_all(stacks: list[StackDir], *, max_age: dt.timedelta, key: str | None,
-               now: dt.datetime | None = None) -> dict[str, attestation.Verified]:
-    """Every selected stack's attestation, or DeployError listing every reason to refuse."""
-    pack = attestation.policy_pack_digest()
+def verify_all(stacks: list[StackDir], config: EnvConfig, *, max_age: dt.timedelta, key: str | None,
+               ledger_file: Path, now: dt.datetime | None = None) -> dict[str, attestation.Verified]:
+    """Every selected stack's attestation, bound to this environment and not in the apply ledger, or
+    DeployError listing every reason to refuse."""
     catalog = attestation.catalog_version(catalog_files(), len(load_plan_catalog()))
+    binding, pack = attestation.Binding.of(config), attestation.policy_pack_digest()
+    try:
+        consumed = ledger.read(ledger_file)
+    except ledger.LedgerError as exc:
+        raise DeployError(f"apply refused, nothing was applied: {exc}") from None
     verified: dict[str, attestation.Verified] = {}
     problems: list[str] = []
     for stack in stacks:
-        record, found = attestation.verify(stack.plan_file, stack=stack.name, pack=pack, catalog=catalog,
-                                           max_age=max_age, key=key, now=now)
+        expected = attestation.Expected(stack=stack.name, binding=binding, pack=pack,
+                                        catalog=catalog, max_age=max_age, key=key)
+        record, found = attestation.verify(stack.plan_file, expected, now=now)
+        entry = consumed.get(hashlib.sha256(record.plan_bytes).hexdigest()) if record is not None else None
+        if entry is not None:
+            found.append(f"{stack.name}: this plan was already handed to terraform apply ({ledger.describe(entry)}, "
+                         f"ledger {ledger_file.name}): run `plan` again for a new one")
         problems += found
-        if record is not None:
+        if record is not None and entry is None:
             verified[stack.name] = record
     if problems:
         raise DeployError("apply refused, nothing was applied:\n  " + "\n  ".join(problems))
     return verified
 
 
-def run_apply(config, out_dir: Path, requested: tuple[str, ...], terraform: Terraform, *, confirm_prod: bool,
-              max_age: dt.timedelta, key: str | None, now: dt.datetime | None = None,
+def run_apply(config: EnvConfig, out_dir: Path, requested: tuple[str, ...], terraform: Terraform, *,
+              confirm_prod: bool, max_age: dt.timedelta, key: str | None, now: dt.datetime | None = None,
               echo: Callable[[str], Any] = print) -> ApplyResult:
-    if config.tier == "prod" and not confirm_prod:
+    if config.tier == attestation.PROD_TIER and not confirm_prod:
         raise DeployError(f"'{config.name}' is a prod environment: pass --confirm-prod to apply it (nothing was applied)")
+    _require_key(config, key, "nothing was applied")
     stacks = select(stacks_in_order(out_dir, config.name), requested, config.name)
-    verified = verify_all(stacks, max_age=max_age, key=key, now=now)
+    ledger_file = ledger.ledger_path(out_dir)
+    verified = verify_all(stacks, config, max_age=max_age, key=key, ledger_file=ledger_file, now=now)
     result = ApplyResult()
+    changed = []
     for stack in stacks:
-        record = verified[stack.name].record
-        if not has_changes(record.get("changes") or {}):
+        if has_changes(verified[stack.name].record.get("changes") or {}):
+            changed.append(stack)
+        else:
             echo(f"{stack.name}: no changes, nothing to apply")
             result.unchanged.append(stack.name)
-            continue
+    for stack in changed:  # every binary tied to its judged JSON before anything is applied
+        _tie(config, terraform, stack, verified[stack.name])
+    for stack in changed:
+        record = verified[stack.name].record
         echo(f"terraform apply: {stack.name} ({describe(record['changes'])})")
-        args = backend_args(config, stack.name, stack.synthesized())
         try:
-            terraform.init(stack.folder, args, stack.name)
-            _apply_exact(terraform, stack, verified[stack.name].plan_bytes, record["plan_file"]["sha256"])
+            ledger.record(ledger_file, _ledger_entry(stack, config, verified[stack.name], now))
+            _apply_exact(terraform, stack, verified[stack.name].plan_bytes)
         except Exception as exc:
             done = f" (applied before it: {', '.join(result.applied)})" if result.applied else " (nothing was applied)"
             raise DeployError(f"{exc}{done}; later stacks were not applied") from None
@@ -207,14 +252,44 @@ def run_apply(config, out_dir: Path, requested: tuple[str, ...], terraform: Terr
     return result
 
 
-def _apply_exact(terraform: Terraform, stack: StackDir, plan_bytes: bytes, expected: str) -> None:
-    """Apply a private copy of the verified bytes, so the file cannot change between check and use."""
-    if hashlib.sha256(plan_bytes).hexdigest() != expected:  # pragma: no cover - verify() compared them already
-        raise DeployError(f"{stack.name}: plan bytes do not match the attestation")
-    private = Path(tempfile.mkdtemp(prefix=".aegis-apply-", dir=stack.folder))
+def _tie(config: EnvConfig, terraform: Terraform, stack: StackDir, verified: attestation.Verified) -> None:
+    """`terraform show -json` of the bytes about to be applied must give the JSON the gate judged."""
+    args = backend_args(config, stack.name, stack.synthesized())
+    terraform.init(stack.folder, args, stack.name)
+    with _private_copy(stack, verified.plan_bytes, ".aegis-show-") as private:
+        shown_file = private / "shown.json"
+        try:
+            terraform.show_json(stack.folder, f"{private.name}/{PLAN_FILE}", shown_file, stack.name)
+        except TerraformError as exc:
+            raise DeployError(f"apply refused, nothing was applied: {stack.name}: {exc}: {PLAN_FILE} cannot be tied "
+                              "to the JSON the gate judged; run `plan` again") from None
+        shown = shown_file.read_bytes()
+    if not _same_plan(shown, verified.json_bytes, stack.name):
+        raise DeployError(f"apply refused, nothing was applied: {stack.name}: `terraform show -json` of {PLAN_FILE} "
+                          f"is not the JSON the gate judged ({verified.record['plan_json']['name']}): the binary "
+                          "plan is not the plan that was approved; run `plan` again")
+
+
+def _same_plan(shown: bytes, judged: bytes, stack: str) -> bool:
+    """Byte for byte, or (a pipeline's JSON re-encoded or re-indented) the same document as the gate parsed it."""
+    if shown == judged:
+        return True
     try:
-        copy = private / PLAN_FILE
-        copy.write_bytes(plan_bytes)
+        return plan_json.parse(shown, stack).doc == plan_json.parse(judged, stack).doc
+    except plan_json.PlanError:
+        return False
+
+
+def _ledger_entry(stack: StackDir, config: EnvConfig, verified: attestation.Verified,
+                  now: dt.datetime | None) -> dict[str, Any]:
+    record = verified.record
+    return {"plan_sha256": hashlib.sha256(verified.plan_bytes).hexdigest(),
+            "json_sha256": record["plan_json"]["sha256"], "stack": stack.name, "env": config.name,
+            "account": config.account_id, "attested_at": record.get("created_at"),
+            "apply_started_at": attestation.stamp(now)}
+
+
+def _apply_exact(terraform: Terraform, stack: StackDir, plan_bytes: bytes) -> None:
+    """Apply a private copy of the verified bytes, so the file cannot change between check and use."""
+    with _private_copy(stack, plan_bytes, ".aegis-apply-") as private:
         terraform.apply(stack.folder, f"{private.name}/{PLAN_FILE}", stack.name)
-    finally:
-        shutil.rmtree(private, ignore_errors=True)

@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 
 from modules.synth_output import STACK_FILE, stack_parts
 from policies.engine import CHECKS_DIR, JudgeOptions, run
-from policies.findings import FAILED, PASSED, SUPPRESSED
+from policies.findings import FAILED, PASSED, SUPPRESSED, Finding
 from policies.gate_result import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, GateResult, display_path, verdict_of
 from policies.plan import attestation, summary
 from policies.plan.plan_catalog import catalog_files, load_plan_catalog, plan_checks_catalog
@@ -40,23 +40,22 @@ class PlanInput:
 
     json_path: Path
     stack: str | None = None
-    env: str | None = None
-    binary: Path | None = None  # the binary plan (`terraform plan -out`), for the attestation
+    env: str | None = None  # given (`--env`, the deploy flow); a stack named <env>-<pillar> must agree with it
+    binary: Path | None = None  # the binary plan (`terraform plan -out`), beside which the attestation goes
     display: str | None = None  # how reports name the JSON (never a machine path)
     synth_doc: Path | None = None  # the stack's cdk.tf.json: inline suppressions and construct paths
     binary_sha256: str | None = None  # hash of the binary right after `terraform plan` wrote it
+    json_derived: bool = False  # Aegis ran `terraform show -json` on exactly the bytes of binary_sha256
 
     @classmethod
     def infer(cls, path: Path, env: str | None = None) -> "PlanInput":
-        """A plan JSON given on the command line: stack and environment from a synthesized stack
-        folder around it (`cdktf.out/stacks/<env>-<pillar>/`), else from the file name."""
+        """A plan JSON given on the command line: the stack from a synthesized stack folder around it
+        (`cdktf.out/stacks/<env>-<pillar>/`), else from the file name; the environment is the one given,
+        else the stack's (policies/plan/plan_source.py refuses one that contradicts the stack)."""
         path = Path(path)
         folder = path.resolve().parent
         synth = folder / STACK_FILE
-        stack = None
-        parts = stack_parts(folder.name) if synth.exists() else None
-        if parts:
-            stack, env = folder.name, env or parts[0]
+        stack = folder.name if synth.exists() and stack_parts(folder.name) else None
         if stack is None:
             stack = path.name.removesuffix(".json").removesuffix(".tfplan") or path.name
         binary = None
@@ -129,8 +128,9 @@ def run_plan_gate(plan_files: Sequence[Path | PlanInput], *, env: str | None = N
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     _conclude(result, judged)
-    if attest and result.exit_code != EXIT_ERROR:
-        _attest(result, judged, exceptions_file, approvals_file, catalog_file, plan_catalog_file, now)
+    if attest and result.exit_code != EXIT_ERROR and _key_present(result, judged):
+        files = Inputs(exceptions_file, approvals_file, catalog_file, plan_catalog_file)
+        _attest(result, judged, files, now)
     result.seconds = time.monotonic() - started
     return result
 
@@ -151,15 +151,38 @@ def _conclude(result: PlanGateResult, judged: list[JudgedPlan]) -> None:
         result.exit_code = EXIT_ERROR
 
 
-def _attest(result: PlanGateResult, judged: list[JudgedPlan], exceptions_file, approvals_file, catalog_file,
-            plan_catalog_file, now) -> None:
-    import os
+def _key_present(result: PlanGateResult, judged: list[JudgedPlan]) -> bool:
+    """A prod-tier plan is judged, but attested only with the key (exit 2 without it, nothing attested)."""
+    key = attestation.configured_key()
+    for j in judged:
+        try:
+            attestation.require_key(j.config.tier if j.config else None, j.env, key)
+        except attestation.AttestationError as exc:
+            result.errors.append(f"{exc} (no attestation was written)")
+            result.exit_code = EXIT_ERROR
+            for report in result.plans:
+                report.verdict = "error"
+            return False
+    return True
 
+
+@dataclass(frozen=True)
+class Inputs:
+    """The files a verdict depends on besides the plan (their hashes go into the attestation)."""
+
+    exceptions_file: Path | None
+    approvals_file: Path | None
+    catalog_file: Path | None
+    plan_catalog_file: Path | None
+
+
+def _attest(result: PlanGateResult, judged: list[JudgedPlan], files: Inputs, now: dt.datetime | None) -> None:
     pack = attestation.policy_pack_digest()
-    catalog = attestation.catalog_version(catalog_files(catalog_file, plan_catalog_file), len(result.catalog or ()))
+    catalog = attestation.catalog_version(catalog_files(files.catalog_file, files.plan_catalog_file),
+                                          len(result.catalog or ()))
     inputs = {name: ({"name": path.name, "sha256": attestation.sha256_file(path)} if path and path.exists() else None)
-              for name, path in (("exceptions", exceptions_file), ("approvals", approvals_file))}
-    key = os.environ.get(attestation.KEY_ENV) or None
+              for name, path in (("exceptions", files.exceptions_file), ("approvals", files.approvals_file))}
+    key = attestation.configured_key()
     reports = {p.stack: p for p in result.plans}
     for j in judged:
         report = reports[j.stack]
@@ -176,21 +199,33 @@ def _attest(result: PlanGateResult, judged: list[JudgedPlan], exceptions_file, a
             result.exit_code = EXIT_ERROR
             continue
         mine = [f for f in result.findings if f.stack == j.stack]
-        results = {"checks": len(mine), "passed": sum(f.status == PASSED for f in mine),
-                   "failed_below_threshold": sum(f.status == FAILED for f in mine),
-                   "suppressed": sum(f.status == SUPPRESSED and (f.suppression is None
-                                     or f.suppression.origin != "approval") for f in mine),
-                   "approved": sum(f.status == SUPPRESSED and f.suppression is not None
-                                   and f.suppression.origin == "approval" for f in mine)}
-        approved = [{"check": f.check_id, "address": f.address, "reason": f.suppression.reason,
-                     "approved_by": f.suppression.owner, "where": f.suppression.where}
-                    for f in mine if f.suppression is not None and f.suppression.origin == "approval"]
+        derived = j.source.json_derived and j.source.binary_sha256 is not None
         record = attestation.build(
-            stack=j.stack, env=j.env, plan_file=j.source.binary, plan_json=j.source.json_path,
-            json_sha256=j.plan.sha256, terraform_version=j.plan.terraform_version,
-            threshold=result.thresholds.get(j.env, "low") if j.env else "low", summary=report.changes,
-            results=results, approved=approved, pack=pack, catalog=catalog, inputs=inputs, now=now, key=key)
+            stack=j.stack, binding=attestation.Binding.of(j.config, j.env),
+            plan_file=j.source.binary if derived else None, plan_sha256=j.source.binary_sha256 if derived else None,
+            plan_json=j.source.json_path, json_sha256=j.plan.sha256, terraform_version=j.plan.terraform_version,
+            summary=report.changes, results=_results(mine), approved=_approved(mine), pack=pack, catalog=catalog,
+            inputs=inputs, now=now, key=key)
         report.attestation = attestation.write(record, j.source.binary).name
+        if not derived:
+            result.notes.append(f"{j.display}: the attestation covers this JSON only (Aegis did not derive it from "
+                                f"{j.source.binary.name}); `apply` ties the binary to it with `terraform show -json`")
+
+
+def _results(mine: list[Finding]) -> dict[str, int]:
+    def approval(f: Finding) -> bool:
+        return f.status == SUPPRESSED and f.suppression is not None and f.suppression.origin == "approval"
+
+    return {"checks": len(mine), "passed": sum(f.status == PASSED for f in mine),
+            "failed_below_threshold": sum(f.status == FAILED for f in mine),
+            "suppressed": sum(f.status == SUPPRESSED and not approval(f) for f in mine),
+            "approved": sum(approval(f) for f in mine)}
+
+
+def _approved(mine: list[Finding]) -> list[dict[str, Any]]:
+    return [{"check": f.check_id, "address": f.address, "reason": f.suppression.reason,
+             "approved_by": f.suppression.owner, "where": f.suppression.where}
+            for f in mine if f.suppression is not None and f.suppression.origin == "approval"]
 
 
 __all__ = ["PlanGateResult", "PlanInput", "PlanReport", "run_plan_gate", "load_plan_catalog", "plan_checks_catalog",

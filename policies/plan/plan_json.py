@@ -16,7 +16,10 @@ Everything that could make the gate judge something other than what Terraform wi
 - duplicate object keys (two parsers could pick different values), NaN / Infinity;
 - a wrong shape: missing sections, an action list Terraform does not emit, a change whose
   resource is missing from `planned_values` (checkov reads only `planned_values`: the change
-  would go unjudged), an errored plan.
+  would go unjudged), an errored plan;
+- `resource_changes` missing while the plan has resources, or not naming every managed object of
+  `prior_state` and `planned_values` (a KMS key in `prior_state` and absent from `planned_values`
+  is destroyed: a plan that does not say so in `resource_changes` would pass every plan check).
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 SUPPORTED_MAJOR = 1
 
@@ -215,6 +218,27 @@ def _validate(plan: Plan, doc: Any) -> None:  # noqa: C901 -- rewritten by the h
     def fail(message: str) -> PlanError:
         return PlanError(f"{name}: {message}")
 
+    _check_header(doc, fail)
+    changes = doc.get("resource_changes", [])
+    if not isinstance(changes, list):
+        raise fail("`resource_changes` must be a list")
+    seen: set[tuple[str, str]] = set()
+    for index, raw in enumerate(changes):
+        rc = _change(raw, index, fail)
+        key = (rc.address, rc.deposed)
+        if key in seen:
+            raise fail(f"resource_changes[{index}]: {rc.address} appears twice")
+        seen.add(key)
+        plan.changes.append(rc)
+    plan.planned = {a: r for a, r in _module_resources(doc["planned_values"].get("root_module"), "planned_values",
+                                                       fail) if r.get("mode", "managed") == "managed"}
+    prior_values = (doc.get("prior_state") or {}).get("values") if isinstance(doc.get("prior_state"), dict) else None
+    plan.prior = dict(_module_resources((prior_values or {}).get("root_module"), "prior_state", fail))
+    _check_consistent(plan, "resource_changes" in doc, fail)
+
+
+def _check_header(doc: Any, fail: Callable[[str], PlanError]) -> None:
+    """The top level: a JSON plan of a format this reads, complete and not errored."""
     if not isinstance(doc, dict):
         raise fail("not a Terraform plan: the top level must be a JSON object")
     version = doc.get("format_version")
@@ -233,30 +257,39 @@ def _validate(plan: Plan, doc: Any) -> None:  # noqa: C901 -- rewritten by the h
             raise fail(f"`{key}` is missing or not an object: not a complete plan")
     if doc.get("errored") is True:
         raise fail("Terraform reports this plan as errored (planning failed part-way): it cannot be judged or applied")
-    changes = doc.get("resource_changes", [])
-    if not isinstance(changes, list):
-        raise fail("`resource_changes` must be a list")
-    seen: set[tuple[str, str]] = set()
-    for index, raw in enumerate(changes):
-        rc = _change(raw, index, fail)
-        identity = (rc.address, rc.deposed)
-        if identity in seen:
-            raise fail(f"resource_changes[{index}]: {rc.address} appears twice")
-        seen.add(identity)
-        plan.changes.append(rc)
-    plan.planned = {a: r for a, r in _module_resources(doc["planned_values"].get("root_module"), "planned_values",
-                                                       fail) if r.get("mode", "managed") == "managed"}
-    prior_values = (doc.get("prior_state") or {}).get("values") if isinstance(doc.get("prior_state"), dict) else None
-    plan.prior = dict(_module_resources((prior_values or {}).get("root_module"), "prior_state", fail))
-    # checkov judges `planned_values` only: a change it would never see is a change nobody judged.
-    by_address = {rc.address for rc in plan.changes if rc.managed and not rc.deposed}
+
+
+def _check_consistent(plan: Plan, listed: bool, fail: Callable[[str], PlanError]) -> None:
+    """`resource_changes` must say what happens to every managed object before (`prior_state`) and after
+    (`planned_values`) the apply. The plan checks judge `resource_changes` and checkov `planned_values`:
+    an object in one and not the other, or gone from both, would change unjudged. Terraform lists every
+    managed instance there (no-op included); a plan made with `-target` or `-refresh-only`, which leaves
+    objects out, is refused too."""
+    existing = sorted(a for a, r in plan.prior.items() if r.get("mode", "managed") == "managed")
+    if not listed:
+        if plan.planned or existing:
+            raise fail("`resource_changes` is missing, but the plan has resources before or after the apply: "
+                       "nothing says what will be created, changed or destroyed (truncated or edited): it cannot "
+                       "be trusted")
+        return
+    changed = {rc.address for rc in plan.changes if rc.managed}
+    for address in existing:
+        if address not in changed:
+            raise fail(f"{address} is in `prior_state` but has no entry in `resource_changes`: what happens to it "
+                       "is not stated (truncated or edited, or a -target / -refresh-only plan)")
+    for address in plan.planned:
+        if address not in changed:
+            raise fail(f"{address} is in `planned_values` but has no entry in `resource_changes`: the plan is "
+                       "inconsistent (truncated or edited)")
     for rc in plan.changes:
-        if rc.managed and rc.remains and not rc.deposed and rc.address not in plan.planned:
+        if not rc.managed or rc.deposed:
+            continue
+        if rc.remains and rc.address not in plan.planned:
+            # checkov judges `planned_values` only: a change it would never see is a change nobody judged.
             raise fail(f"{rc.address} will be {rc.kind}d but is missing from `planned_values`: the plan is "
                        "inconsistent (truncated or edited)")
-    for address in plan.planned:
-        if plan.changes and address not in by_address:
-            raise fail(f"{address} is in `planned_values` but has no entry in `resource_changes`: the plan is "
+        if not rc.remains and rc.address in plan.planned:
+            raise fail(f"{rc.address} leaves the state ({rc.kind}) but is still in `planned_values`: the plan is "
                        "inconsistent (truncated or edited)")
 
 

@@ -25,6 +25,7 @@ from policies.plan.plan_checks import REGISTRY, Context, run_checks
 from policies.suppressions import in_scope, inline_suppressions, load_exceptions
 
 if TYPE_CHECKING:
+    from modules.config import EnvConfig
     from policies.plan.plan_gate import PlanGateResult, PlanInput
 
 SOURCE = "plan"  # the `source` of a plan check's finding
@@ -42,6 +43,7 @@ class JudgedPlan:
     synthesized: dict | None = None  # the stack's cdk.tf.json, when it came with the plan
     construct_paths: dict[str, str] = field(default_factory=dict)
     suppressions: list[Suppression] = field(default_factory=list)
+    config: EnvConfig | None = None  # the environment it was judged for (None: every severity, bound to nothing)
 
 
 class Plans(Source["PlanGateResult"]):
@@ -71,11 +73,18 @@ class Plans(Source["PlanGateResult"]):
     def load_catalog(self, options: JudgeOptions) -> Catalog:
         return load_plan_catalog(options.catalog_file, self.plan_catalog_file)
 
-    def read(self, options: JudgeOptions, result: PlanGateResult) -> None:  # noqa: C901 -- rewritten by the hardening work
-        from modules.config import load_all
+    def read(self, options: JudgeOptions, result: PlanGateResult) -> None:
+        """Every plan, the environment each belongs to (its threshold, tier and account), and the stack's
+        synthesized JSON beside it; any plan that cannot be read or placed refuses the whole run."""
+        self._load_plans(result)
+        self._load_environments(options, result)
+        for j in self.judged:
+            _bind_environment(j)
+            _read_synthesized(j)
 
-        judged = self.judged
+    def _load_plans(self, result: PlanGateResult) -> None:
         errors: list[str] = []
+        seen: dict[str, str] = {}
         for item in self.inputs:
             display = item.display or display_path(item.json_path)
             try:
@@ -84,54 +93,46 @@ class Plans(Source["PlanGateResult"]):
                 errors.append(str(exc))
                 continue
             stack = item.stack or item.json_path.stem
-            plan_env = item.env or self.env
             parts = stack_parts(stack)
-            if parts:
-                plan_env = plan_env or parts[0]
-            pillar = parts[1] if parts else ""
-            judged.append(JudgedPlan(item, plan, stack, plan_env, pillar, display))
+            if stack in seen:
+                raise GateError(f"two plans for stack {stack}: {seen[stack]} and {display}")
+            seen[stack] = display
+            self.judged.append(JudgedPlan(item, plan, stack, item.env or self.env, parts[1] if parts else "", display))
             if plan.encoding == "utf-16":
                 result.notes.append(f"{display}: UTF-16 (with a byte-order mark) decoded explicitly and judged; "
                                     "Terraform writes UTF-8, so prefer `terraform show -json PLAN > plan.json` "
                                     "from a shell that keeps it")
         if errors:
             raise plan_json.PlanError("; ".join(errors))
-        seen: dict[str, str] = {}
-        for j in judged:
-            if j.stack in seen:
-                raise GateError(f"two plans for stack {j.stack}: {seen[j.stack]} and {j.display}")
-            seen[j.stack] = j.display
 
-        # Thresholds and key naming of the environments these plans belong to.
-        names = sorted({j.env for j in judged if j.env})
-        if names:
-            from modules.config import env_files
-            from modules.config import environments_dir as default_dir
+    def _load_environments(self, options: JudgeOptions, result: PlanGateResult) -> None:
+        """Thresholds and key naming of the environments these plans belong to. A stack named after a known
+        environment belongs to it: an explicit environment that says otherwise is refused."""
+        from modules.config import env_files, load_all
+        from modules.config import environments_dir as default_dir
 
-            known = set(env_files(options.environments_dir or default_dir()))
-            for name in names:
-                if name not in known:
-                    result.notes.append(f"environment '{name}' has no environment file: its plans are judged at "
-                                        "every severity")
-            self.configs = {c.name: c for c in load_all([n for n in names if n in known], options.environments_dir)}
-        for j in judged:
-            if j.env and j.env not in self.configs:
+        placed = any(j.env or stack_parts(j.stack) for j in self.judged)
+        known = set(env_files(options.environments_dir or default_dir())) if placed else set()
+        for j in self.judged:
+            parts = stack_parts(j.stack)
+            owner = parts[0] if parts and (parts[0] in known or j.source.synth_doc is not None) else None
+            if owner and j.env and j.env != owner:
+                raise GateError(f"{j.display}: the plan belongs to stack {j.stack} of environment '{owner}', but "
+                                f"the environment given is '{j.env}': refusing to judge it at another environment's "
+                                "threshold (drop --env, or give the right one)")
+            j.env = j.env or (parts[0] if parts else None)
+        names = sorted({j.env for j in self.judged if j.env})
+        for name in names:
+            if name not in known:
+                result.notes.append(f"environment '{name}' has no environment file: its plans are judged at "
+                                    "every severity")
+        self.configs = {c.name: c for c in load_all([n for n in names if n in known], options.environments_dir)} \
+            if names else {}
+        for j in self.judged:
+            j.config = self.configs.get(j.env) if j.env else None
+            if j.config is None:
                 j.env = None
         result.thresholds = {name: c.gate.fail_on for name, c in self.configs.items()}
-
-        # Inline suppressions and construct paths from the stack's synthesized JSON beside the plan.
-        for j in judged:
-            if j.source.synth_doc is None:
-                continue
-            try:
-                doc = json.loads(j.source.synth_doc.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise GateError(f"{j.stack}: {STACK_FILE} beside the plan is not readable JSON ({exc})") from None
-            j.synthesized = doc if isinstance(doc, dict) else None
-            for res in resources(doc, ("resource",)):
-                if isinstance(res.conf, dict):
-                    j.construct_paths[res.address] = res.construct_path(f"{j.stack}/{res.name}")
-                    j.suppressions.extend(inline_suppressions(j.stack, res.address, res.conf))
 
     def scan(self, options: JudgeOptions, result: PlanGateResult) -> list[scanner.Scan]:
         """checkov, on UTF-8 copies of the plans (attributes set by reference in their reference form)."""
@@ -208,6 +209,44 @@ class Plans(Source["PlanGateResult"]):
         """The resources checkov scanned per plan; the verdict waits for the plan reports (`_conclude`)."""
         scan = self.scan_result
         result.stacks = {j.stack: len(scan.parsed.get(j.copy.resolve(), ())) if j.copy else 0 for j in self.judged}
+
+
+def _bind_environment(j: JudgedPlan) -> None:
+    """The account the plan's AWS providers are pinned to (`allowed_account_ids`, as terraform recorded the
+    configuration) must be the account of the environment it is judged for."""
+    if j.config is None:
+        return
+    pinned = _pinned_accounts(j.plan)
+    if pinned and j.config.account_id not in pinned:
+        raise GateError(f"{j.display}: the plan's AWS provider is pinned to account {', '.join(sorted(pinned))}, but "
+                        f"environment '{j.env}' is account {j.config.account_id}: refusing to judge it as '{j.env}'")
+
+
+def _pinned_accounts(plan: plan_json.Plan) -> set[str]:
+    providers = (plan.doc.get("configuration") or {}).get("provider_config") or {}
+    accounts: set[str] = set()
+    for provider in providers.values() if isinstance(providers, dict) else ():
+        if not isinstance(provider, dict) or provider.get("name") != "aws":
+            continue
+        value = ((provider.get("expressions") or {}).get("allowed_account_ids") or {}).get("constant_value")
+        if isinstance(value, list):
+            accounts.update(str(a) for a in value)
+    return accounts
+
+
+def _read_synthesized(j: JudgedPlan) -> None:
+    """Inline suppressions and construct paths from the stack's synthesized JSON beside the plan."""
+    if j.source.synth_doc is None:
+        return
+    try:
+        doc = json.loads(j.source.synth_doc.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise GateError(f"{j.stack}: {STACK_FILE} beside the plan is not readable JSON ({exc})") from None
+    j.synthesized = doc if isinstance(doc, dict) else None
+    for res in resources(doc, ("resource",)):
+        if isinstance(res.conf, dict):
+            j.construct_paths[res.address] = res.construct_path(f"{j.stack}/{res.name}")
+            j.suppressions.extend(inline_suppressions(j.stack, res.address, res.conf))
 
 
 def _alias_prefix(config) -> str | None:

@@ -155,6 +155,7 @@ def fake_terraform(tmp_path, monkeypatch):
     monkeypatch.delenv("FAKE_TERRAFORM_VERSION", raising=False)
     monkeypatch.delenv("AEGIS_ATTESTATION_KEY", raising=False)
     monkeypatch.delenv("AEGIS_ATTESTATION_MAX_AGE", raising=False)
+    monkeypatch.delenv("AEGIS_APPLY_LEDGER", raising=False)  # the ledger beside tmp_path/cdktf.out
     monkeypatch.delenv("AEGIS_TERRAFORM", raising=False)
     assert os.access(FAKE_TERRAFORM, os.X_OK), "the terraform test double must be executable"
 

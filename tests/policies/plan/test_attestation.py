@@ -1,6 +1,7 @@
 """The attestation record on its own: hashing, signing, and every reason `verify` refuses."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -14,22 +15,27 @@ PACK = {"sha256": "a" * 64, "files": 10, "checkov": "3.3.30"}
 CATALOG = {"sha256": "b" * 64, "rules": 5}
 
 
-def attest(tmp_path: Path, key: str | None = None, now: dt.datetime = NOW) -> Path:
+DEV = attestation.Binding(env="dev", tier="dev", account="111122223333", threshold="high")
+
+
+def attest(tmp_path: Path, key: str | None = None, now: dt.datetime = NOW, binding: attestation.Binding = DEV,
+           stack: str = "dev-data") -> Path:
     plan = tmp_path / "aegis.tfplan"
     plan.write_bytes(b"binary plan")
     (tmp_path / "aegis.tfplan.json").write_text('{"format_version": "1.2"}')
     record = attestation.build(
-        stack="dev-data", env="dev", plan_file=plan, plan_json=tmp_path / "aegis.tfplan.json",
-        json_sha256=attestation.sha256_file(tmp_path / "aegis.tfplan.json"), terraform_version="1.10.5",
-        threshold="high", summary={"create": 1}, results={"checks": 3}, approved=[], pack=PACK, catalog=CATALOG,
-        inputs={}, now=now, key=key)
+        stack=stack, binding=binding, plan_file=plan, plan_sha256=attestation.sha256_file(plan),
+        plan_json=tmp_path / "aegis.tfplan.json", json_sha256=attestation.sha256_file(tmp_path / "aegis.tfplan.json"),
+        terraform_version="1.10.5", summary={"create": 1}, results={"checks": 3}, approved=[], pack=PACK,
+        catalog=CATALOG, inputs={}, now=now, key=key)
     attestation.write(record, plan)
     return plan
 
 
 def verify(plan: Path, key: str | None = None, now: dt.datetime = NOW, max_age: str = "24h", **kw):
-    options = {"stack": "dev-data", "pack": PACK, "catalog": CATALOG, **kw}
-    return attestation.verify(plan, max_age=attestation.parse_duration(max_age), key=key, now=now, **options)
+    options = {"stack": "dev-data", "binding": DEV, "pack": PACK, "catalog": CATALOG, **kw}
+    expected = attestation.Expected(max_age=attestation.parse_duration(max_age), key=key, **options)
+    return attestation.verify(plan, expected, now=now)
 
 
 def test_a_fresh_attestation_verifies_and_returns_the_bytes_it_hashed(tmp_path):
@@ -103,3 +109,44 @@ def test_the_policy_pack_hash_changes_with_any_policy_file(tmp_path):
     (tmp_path / "checks" / "__pycache__").mkdir()
     (tmp_path / "checks" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
     assert attestation.policy_pack_digest(tmp_path)["files"] == 2
+
+
+@pytest.mark.parametrize("field, value", [("env", "staging"), ("tier", "prod"), ("account", "444455556666"),
+                                          ("threshold", "critical"), ("env", None)])
+def test_a_record_judged_for_another_environment_is_refused(tmp_path, field, value):
+    plan = attest(tmp_path, binding=dataclasses.replace(DEV, **{field: value}))
+    verified, problems = verify(plan)
+    assert verified is None and problems == [
+        f"dev-data: the plan was judged for {field} {value!r}, but this apply is for {field} "
+        f"{getattr(DEV, field)!r}: run `plan --env dev` again"]
+
+
+def test_prod_needs_the_key_and_a_signature(tmp_path):
+    prod = attestation.Binding(env="prod", tier="prod", account="777788889999", threshold="low")
+    with pytest.raises(attestation.AttestationError, match="AEGIS_ATTESTATION_KEY must be set"):
+        attestation.require_key("prod", "prod", None)
+    attestation.require_key("dev", "dev", None)  # other tiers may run unsigned
+    unsigned = attest(tmp_path, binding=prod, stack="prod-data")
+    assert "needs AEGIS_ATTESTATION_KEY" in verify(unsigned, stack="prod-data", binding=prod)[1][0]
+    assert "not signed" in verify(unsigned, key="k", stack="prod-data", binding=prod)[1][0]
+    signed = attest(tmp_path, key="k", binding=prod, stack="prod-data")
+    assert verify(signed, key="k", stack="prod-data", binding=prod)[1] == []
+
+
+def test_a_record_of_the_json_alone_leaves_the_binary_to_the_tie(tmp_path):
+    plan = attest(tmp_path)
+    path = attestation.attestation_path(plan)
+    record = json.loads(path.read_text())
+    record["plan_file"] = None  # what `gate --plan` writes: it did not derive the JSON from the binary
+    path.write_text(json.dumps(record))
+    plan.write_bytes(b"whatever sits there at apply time")
+    verified, problems = verify(plan)
+    assert problems == [] and verified.plan_bytes == b"whatever sits there at apply time"
+    assert verified.json_bytes == b'{"format_version": "1.2"}'  # what those bytes must show (deploy._tie)
+
+
+def test_an_attestation_of_the_first_format_is_refused(tmp_path):
+    plan = attest(tmp_path)
+    path = attestation.attestation_path(plan)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "format": "aegis-plan-attestation/1"}))
+    assert "format aegis-plan-attestation/1, not aegis-plan-attestation/2" in verify(plan)[1][0]

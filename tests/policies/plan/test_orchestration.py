@@ -17,7 +17,17 @@ import main
 from policies.plan import attestation
 from policies.plan.deploy import PLAN_FILE, PLAN_JSON, stacks_in_order
 from policies.plan.terraform import TerraformError, backend_args
-from tests.policies.plan.conftest import FAKE_TERRAFORM, PAB, create, noop, plan_doc, update, write_plan
+from tests.policies.plan.conftest import (
+    FAKE_TERRAFORM,
+    KEY_ARN,
+    PAB,
+    create,
+    delete,
+    noop,
+    plan_doc,
+    update,
+    write_plan,
+)
 
 ORDER = ("bootstrap", "data", "platform", "access", "governance")
 PASSING = plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB))
@@ -59,7 +69,9 @@ def test_plan_runs_init_plan_show_per_stack_in_dependency_order_then_gates(fake_
     calls = fake_terraform.calls()
     assert all("-input=false" in c["args"] for c in calls if c["args"][0] != "show")
     assert [c["args"] for c in calls if c["args"][0] == "plan"][0][-1] == f"-out={PLAN_FILE}"
-    assert [c["args"] for c in calls if c["args"][0] == "show"][0] == ["show", "-json", PLAN_FILE]
+    # show -json reads a private copy of exactly the bytes the attestation hashes, not the file others can write
+    show = [c["args"] for c in calls if c["args"][0] == "show"][0]
+    assert show[:2] == ["show", "-json"] and show[2].startswith(".aegis-show-") and show[2].endswith("/" + PLAN_FILE)
     for pillar in ORDER:
         stack = folder(synth_copy, f"dev-{pillar}")
         assert (stack / PLAN_FILE).is_file() and (stack / PLAN_JSON).read_bytes() == (fake_terraform.fixtures
@@ -190,7 +202,7 @@ def planned_template(synthesized, tmp_path_factory) -> Path:
         mp.setenv("FAKE_TERRAFORM_PLANS", str(fixtures))
         mp.setenv("FAKE_TERRAFORM_PYTHON", sys.executable)
         for name in ("FAKE_TERRAFORM_FAIL", "FAKE_TERRAFORM_VERSION", "AEGIS_ATTESTATION_KEY",
-                     "AEGIS_ATTESTATION_MAX_AGE"):
+                     "AEGIS_ATTESTATION_MAX_AGE", "AEGIS_APPLY_LEDGER"):
             mp.delenv(name, raising=False)
         result = run("plan", "--env", "dev", "--synth-out", str(out), "--terraform", str(FAKE_TERRAFORM),
                      "--no-synth", "--out", str(base / "reports"), "--format", "json")
@@ -210,7 +222,9 @@ def test_apply_runs_exactly_the_approved_plans_in_order(fake_terraform, planned)
     result = apply(fake_terraform, planned)
     assert result.exit_code == 0, result.output
     changed = ORDER[:-1]
-    assert fake_terraform.commands() == [(f"dev-{p}", step) for p in changed for step in ("init", "apply")]
+    # every binary is tied to its judged JSON (init, show -json) before the first apply runs
+    assert fake_terraform.commands() == [(f"dev-{p}", step) for p in changed for step in ("init", "show")] + \
+        [(f"dev-{p}", "apply") for p in changed]
     applies = [c for c in fake_terraform.calls() if c["args"][0] == "apply"]
     for call, pillar in zip(applies, changed, strict=True):
         assert call["applied_sha256"] == hashes[pillar]  # the very bytes the gate approved
@@ -299,14 +313,16 @@ def test_apply_refuses_an_attestation_of_another_stack(fake_terraform, planned):
     assert "attestation is for stack 'dev-access', not 'dev-data'" in output
 
 
-def test_prod_needs_the_confirmation_flag(fake_terraform, synth_copy):
+def test_prod_needs_the_confirmation_flag(fake_terraform, synth_copy, monkeypatch):
+    monkeypatch.setenv("AEGIS_ATTESTATION_KEY", "key-of-the-pipeline")  # prod-tier: mandatory
     fake_terraform.default_plan(PASSING)
     assert plan(fake_terraform, synth_copy, "prod", "--stack", "bootstrap").exit_code == 0
     (synth_copy.parent / "terraform.log").unlink()
     assert "--confirm-prod" in refused(fake_terraform, synth_copy, "--stack", "bootstrap", env="prod")
     result = apply(fake_terraform, synth_copy, "prod", "--stack", "bootstrap", "--confirm-prod")
     assert result.exit_code == 0, result.output
-    assert fake_terraform.commands() == [("prod-bootstrap", "init"), ("prod-bootstrap", "apply")]
+    assert fake_terraform.commands() == [("prod-bootstrap", "init"), ("prod-bootstrap", "show"),
+                                         ("prod-bootstrap", "apply")]
 
 
 def test_apply_stops_at_the_first_terraform_failure(fake_terraform, planned, monkeypatch):
@@ -357,3 +373,200 @@ def test_an_unexpected_error_in_apply_is_exit_2(fake_terraform, planned, monkeyp
     result = apply(fake_terraform, planned)
     assert result.exit_code == 2 and "RuntimeError: disk full" in result.output
     assert fake_terraform.commands() == []
+
+
+# ---------------------------------------------------------------- attacks on the guard
+
+KEY = "key-of-the-pipeline"
+DATASETS = {"bucket": "aegis-dev-datasets-111122223333-eu-west-1", "id": "aegis-dev-datasets-111122223333-eu-west-1",
+            "force_destroy": True}
+DESTROYS_DATA = plan_doc(delete("aws_s3_bucket", "datasets", DATASETS))
+ECR = {"name": "aegis-dev-models", "image_tag_mutability": "IMMUTABLE",
+       "image_scanning_configuration": [{"scan_on_push": True}],
+       "encryption_configuration": [{"encryption_type": "KMS", "kms_key": KEY_ARN}]}
+MEDIUM_ONLY = plan_doc(create("aws_ecr_repository", "models", ECR))  # one medium finding: passes dev, fails prod
+
+
+def applied_bytes(fake) -> list[str]:
+    """SHA-256 of every plan file the double was asked to apply: what apply handed to terraform."""
+    return [c.get("applied_sha256") for c in fake.calls() if c["args"][0] == "apply"]
+
+
+def forged_plan(fake, doc: dict) -> bytes:
+    """A binary plan, as the double reads one, whose `terraform show -json` is `doc`: bytes nobody judged."""
+    fixture = write_plan(fake.fixtures, doc, "forged.json")
+    return b"FAKE-TFPLAN/1\n" + json.dumps({"stack": "dev-data", "fixture": str(fixture)}).encode() + b"\n"
+
+
+def gate_plan(out: Path, json_path: Path, *extra: str):
+    return run("gate", "--plan", str(json_path), "--out", str(out.parent / "reports"), "--format", "json", *extra)
+
+
+def fresh_log(out: Path) -> None:
+    (out.parent / "terraform.log").unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("forged", ["a plan that destroys the datasets bucket", "arbitrary bytes"])
+def test_attack_unjudged_binary_beside_a_benign_json_is_not_applied(fake_terraform, synth_copy, monkeypatch, forged):
+    monkeypatch.setenv("AEGIS_ATTESTATION_KEY", KEY)  # the key does not help: the gate signs what it is shown
+    fake_terraform.default_plan(PASSING)
+    assert plan(fake_terraform, synth_copy, "dev", "--stack", "data").exit_code == 0
+    stack = folder(synth_copy, "dev-data")
+    evil = forged_plan(fake_terraform, DESTROYS_DATA) if forged.startswith("a plan") else b"\x00any bytes at all"
+    (stack / PLAN_FILE).write_bytes(evil)
+    regated = gate_plan(synth_copy, stack / PLAN_JSON)  # the benign JSON beside it still passes
+    assert regated.exit_code == 0, regated.output
+    fresh_log(synth_copy)
+    result = apply(fake_terraform, synth_copy, "dev", "--stack", "data")
+    assert result.exit_code == 2, result.output
+    assert applied_bytes(fake_terraform) == []  # the unjudged bytes never reached terraform apply
+    assert "cannot be tied" in result.output or "is not the JSON the gate judged" in result.output
+
+
+def test_a_json_only_attestation_applies_the_binary_that_shows_that_json(fake_terraform, synth_copy, monkeypatch):
+    monkeypatch.setenv("AEGIS_ATTESTATION_KEY", KEY)
+    fake_terraform.default_plan(PASSING)
+    assert plan(fake_terraform, synth_copy, "dev", "--stack", "data").exit_code == 0
+    stack = folder(synth_copy, "dev-data")
+    assert gate_plan(synth_copy, stack / PLAN_JSON).exit_code == 0
+    assert json.loads(attested(synth_copy, "dev-data").read_text())["plan_file"] is None  # it covers the JSON only
+    fresh_log(synth_copy)
+    result = apply(fake_terraform, synth_copy, "dev", "--stack", "data")
+    assert result.exit_code == 0, result.output
+    genuine = attestation.sha256_file(stack / PLAN_FILE)
+    [show] = [c for c in fake_terraform.calls() if c["args"][0] == "show"]
+    assert show["shown_sha256"] == genuine and applied_bytes(fake_terraform) == [genuine]
+
+
+def test_attack_prod_plan_regated_as_dev_is_not_applied_to_prod(fake_terraform, synth_copy, monkeypatch):
+    monkeypatch.setenv("AEGIS_ATTESTATION_KEY", KEY)
+    fake_terraform.default_plan(MEDIUM_ONLY)
+    assert plan(fake_terraform, synth_copy, "prod", "--stack", "data").exit_code == 1  # fails at prod's threshold
+    assert not attested(synth_copy, "prod-data").exists()
+    regated = gate_plan(synth_copy, folder(synth_copy, "prod-data") / PLAN_JSON, "--env", "dev")
+    assert regated.exit_code == 2, regated.output
+    assert "belongs to stack prod-data of environment 'prod'" in regated.output
+    assert not attested(synth_copy, "prod-data").exists()
+    fresh_log(synth_copy)
+    result = apply(fake_terraform, synth_copy, "prod", "--stack", "data", "--confirm-prod")
+    assert result.exit_code == 2 and applied_bytes(fake_terraform) == []
+
+
+@pytest.mark.parametrize("field, value", [("env", "dev"), ("tier", "dev"), ("account", "111122223333"),
+                                          ("threshold", "high")])
+def test_attack_attestation_judged_for_another_environment_is_refused_by_apply(fake_terraform, synth_copy,
+                                                                              monkeypatch, field, value):
+    monkeypatch.setenv("AEGIS_ATTESTATION_KEY", KEY)
+    fake_terraform.default_plan(PASSING)
+    assert plan(fake_terraform, synth_copy, "prod", "--stack", "data").exit_code == 0
+    # What a gate that took `--env dev` at its word signed for the prod plan: judged as another environment.
+    path = attested(synth_copy, "prod-data")
+    record = json.loads(path.read_text())
+    record[field] = value
+    record["signature"]["value"] = attestation.sign(record, KEY)
+    path.write_text(json.dumps(record))
+    fresh_log(synth_copy)
+    result = apply(fake_terraform, synth_copy, "prod", "--stack", "data", "--confirm-prod")
+    assert result.exit_code == 2, result.output
+    assert f"judged for {field} '{value}'" in result.output and applied_bytes(fake_terraform) == []
+    assert fake_terraform.commands() == []  # refused before terraform runs at all
+
+
+def test_attack_plan_of_the_prod_account_judged_as_dev_is_refused(tmp_path, monkeypatch):
+    doc = plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB))
+    doc["configuration"]["provider_config"]["aws"]["expressions"]["allowed_account_ids"] = \
+        {"constant_value": ["777788889999"]}  # terraform recorded the prod account guard of the stack
+    loose = write_plan(tmp_path / "pipeline", doc, "tfplan.json")
+    (tmp_path / "pipeline" / "tfplan").write_bytes(b"binary plan")
+    result = gate_plan(tmp_path / "cdktf.out", loose, "--env", "dev")
+    assert result.exit_code == 2, result.output
+    assert "pinned to account 777788889999" in result.output
+    assert not (tmp_path / "pipeline" / "tfplan.attestation.json").exists()
+
+
+def test_attack_prod_plan_without_the_key_is_refused(fake_terraform, synth_copy, monkeypatch):
+    fake_terraform.default_plan(PASSING)
+    result = plan(fake_terraform, synth_copy, "prod", "--stack", "bootstrap")
+    assert result.exit_code == 2 and "AEGIS_ATTESTATION_KEY must be set" in result.output
+    assert fake_terraform.commands() == [] and not attested(synth_copy, "prod-bootstrap").exists()
+    # a prod plan JSON judged by `gate --plan` without the key: no unsigned attestation either
+    monkeypatch.setenv("AEGIS_ATTESTATION_KEY", KEY)
+    assert plan(fake_terraform, synth_copy, "prod", "--stack", "bootstrap").exit_code == 0
+    monkeypatch.delenv("AEGIS_ATTESTATION_KEY")
+    regated = gate_plan(synth_copy, folder(synth_copy, "prod-bootstrap") / PLAN_JSON)
+    assert regated.exit_code == 2 and "AEGIS_ATTESTATION_KEY must be set" in regated.output
+    assert not attested(synth_copy, "prod-bootstrap").exists()
+
+
+def test_attack_hand_written_unsigned_prod_attestation_is_refused(fake_terraform, synth_copy, monkeypatch):
+    monkeypatch.setenv("AEGIS_ATTESTATION_KEY", KEY)
+    fake_terraform.default_plan(PASSING)
+    assert plan(fake_terraform, synth_copy, "prod", "--stack", "bootstrap").exit_code == 0
+    path = attested(synth_copy, "prod-bootstrap")
+    record = json.loads(path.read_text())
+    record["signature"] = None  # hand-written: every hash right, no signature
+    path.write_text(json.dumps(record))
+    fresh_log(synth_copy)
+    monkeypatch.delenv("AEGIS_ATTESTATION_KEY")
+    without = apply(fake_terraform, synth_copy, "prod", "--stack", "bootstrap", "--confirm-prod")
+    assert without.exit_code == 2 and "AEGIS_ATTESTATION_KEY must be set" in without.output
+    monkeypatch.setenv("AEGIS_ATTESTATION_KEY", KEY)
+    keyed = apply(fake_terraform, synth_copy, "prod", "--stack", "bootstrap", "--confirm-prod")
+    assert keyed.exit_code == 2 and "not signed" in keyed.output
+    assert fake_terraform.commands() == []
+
+
+def test_attack_restored_attestation_applies_twice_is_refused(fake_terraform, planned):
+    kept = attested(planned, "dev-data").read_bytes()
+    first = apply(fake_terraform, planned, "dev", "--stack", "data")
+    assert first.exit_code == 0, first.output
+    assert len(applied_bytes(fake_terraform)) == 1
+    attested(planned, "dev-data").write_bytes(kept)  # restored from a copy, an artifact or a backup
+    attestation.applied_path(folder(planned, "dev-data") / PLAN_FILE).unlink()
+    again = apply(fake_terraform, planned, "dev", "--stack", "data")
+    assert again.exit_code == 2, again.output
+    assert "dev-data: this plan was already handed to terraform apply (stack dev-data of dev at 20" in again.output
+    assert len(applied_bytes(fake_terraform)) == 1  # still one apply of that plan
+
+
+def test_the_ledger_survives_a_new_synth_and_only_grows(fake_terraform, planned, synthesized):
+    ledger_file = planned.parent / ".aegis" / "state" / "applied-plans.jsonl"
+    kept = {s: {name: (folder(planned, s) / name).read_bytes() for name in (PLAN_FILE, PLAN_JSON)}
+            for s in ("dev-data", "dev-access")}
+    for stack, files in kept.items():
+        files[attested(planned, stack).name] = attested(planned, stack).read_bytes()
+    assert apply(fake_terraform, planned, "dev", "--stack", "data").exit_code == 0
+    first = ledger_file.read_text()
+    assert json.loads(first)["plan_sha256"] == attestation.sha256_file(folder(planned, "dev-data") / PLAN_FILE)
+    assert apply(fake_terraform, planned, "dev", "--stack", "access").exit_code == 0
+    assert ledger_file.read_text().startswith(first) and len(ledger_file.read_text().splitlines()) == 2
+    # `synth` replaces cdktf.out whole; someone puts the old plan files and attestation back
+    shutil.rmtree(planned)
+    shutil.copytree(synthesized.out, planned)
+    for stack, files in kept.items():
+        for name, data in files.items():
+            (folder(planned, stack) / name).write_bytes(data)
+    result = apply(fake_terraform, planned, "dev", "--stack", "data", "--stack", "access")
+    assert result.exit_code == 2, result.output
+    assert result.output.count("already handed to terraform apply") == 2
+
+
+def test_a_failed_apply_consumes_the_plan(fake_terraform, planned, monkeypatch):
+    monkeypatch.setenv("FAKE_TERRAFORM_FAIL", "apply:dev-data")
+    assert apply(fake_terraform, planned, "dev", "--stack", "data").exit_code == 2
+    monkeypatch.delenv("FAKE_TERRAFORM_FAIL")
+    again = apply(fake_terraform, planned, "dev", "--stack", "data")
+    assert again.exit_code == 2 and "already handed to terraform apply" in again.output
+
+
+def test_a_damaged_or_relocated_ledger(fake_terraform, planned, tmp_path, monkeypatch):
+    ledger_file = planned.parent / ".aegis" / "state" / "applied-plans.jsonl"
+    ledger_file.parent.mkdir(parents=True)
+    ledger_file.write_text('{"plan_sha256": "aa"}\nnot json\n')
+    damaged = apply(fake_terraform, planned, "dev", "--stack", "data")
+    assert damaged.exit_code == 2 and "applied-plans.jsonl:2: not a ledger entry" in damaged.output
+    assert fake_terraform.commands() == []
+    elsewhere = tmp_path / "runner-volume" / "ledger.jsonl"
+    monkeypatch.setenv("AEGIS_APPLY_LEDGER", str(elsewhere))
+    assert apply(fake_terraform, planned, "dev", "--stack", "data").exit_code == 0
+    assert json.loads(elsewhere.read_text())["stack"] == "dev-data"

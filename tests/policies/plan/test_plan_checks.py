@@ -580,3 +580,60 @@ def test_an_unknown_computed_key_attribute_is_not_judged_where_it_is_not_set():
     after = {"bucket": "b", "tags": {"x": "y"}}
     unknown = {"server_side_encryption_configuration": True}
     assert not failed(ENC, *PROJECT_KEYS, update("aws_s3_bucket", "b", before, after, after_unknown=unknown))
+    assert not failed("AEGIS_PLAN_UNKNOWN_SECURITY_VALUE", *PROJECT_KEYS,
+                      update("aws_s3_bucket", "b", before, after, after_unknown=unknown))
+
+
+UNK = "AEGIS_PLAN_UNKNOWN_SECURITY_VALUE"
+ALL_ON = {"bucket": "aegis-dev-datasets", "block_public_acls": True, "block_public_policy": True,
+          "ignore_public_acls": True, "restrict_public_buckets": True}
+TRAIL = {"name": "aegis-dev-trail", "enable_logging": True, "enable_log_file_validation": True,
+         "is_multi_region_trail": True, "s3_bucket_name": "aegis-dev-audit", "kms_key_id": KEY_ARN}
+
+
+@pytest.mark.parametrize("rc", [
+    pytest.param(create("aws_security_group_rule", "https", {"type": "ingress", "protocol": "tcp", "from_port": 443,
+                                                             "to_port": 443, "security_group_id": "sg-1"},
+                        after_unknown={"cidr_blocks": True},
+                        references={"cidr_blocks": ["module.network.allowed_cidrs"]}), id="ingress CIDR"),
+    pytest.param(update("aws_s3_bucket_public_access_block", "pab", ALL_ON,
+                        {k: v for k, v in ALL_ON.items() if k != "block_public_policy"},
+                        after_unknown={"block_public_policy": True},
+                        references={"block_public_policy": ["local.public_policy_allowed"]}), id="public access"),
+    pytest.param(create("aws_s3_bucket_policy", "datasets", {"bucket": "aegis-dev-datasets"},
+                        after_unknown={"policy": True}, references={"policy": ["var.bucket_policy_json"]}),
+                 id="resource policy"),
+    pytest.param(update("aws_cloudtrail", "trail", TRAIL, {k: v for k, v in TRAIL.items() if k != "enable_logging"},
+                        after_unknown={"enable_logging": True}, references={"enable_logging": ["var.trail_on"]}),
+                 id="logging"),
+    pytest.param(update("aws_dynamodb_table", "t", {"name": "t", "server_side_encryption": [
+        {"enabled": True, "kms_key_arn": KEY_ARN}]}, {"name": "t"}, after_unknown={"server_side_encryption": True},
+        references={"server_side_encryption": ["module.keys.table_key"]}), id="encryption block"),
+])
+def test_attack_unknown_security_value_passes_unjudged(rc):
+    """Before, every plan check let these through: the value is unknown, so there was nothing to compare."""
+    failing = [(cid, r) for cid, r in judge(rc) if not r.passed]
+    assert [cid for cid, _ in failing] == [UNK], failing
+    assert "known only after apply" in failing[0][1].message and "this plan does not hold" in failing[0][1].message
+
+
+def test_an_unknown_value_set_from_objects_of_the_plan_is_reported_as_passed():
+    key = create("aws_kms_key", "kms-new_key", {"description": "new", "is_enabled": True, "enable_key_rotation": True},
+                 after_unknown={"arn": True, "key_id": True})
+    sse = create("aws_s3_bucket_server_side_encryption_configuration", "enc", {"bucket": "b", "rule": [
+        {"apply_server_side_encryption_by_default": [{"sse_algorithm": "aws:kms"}]}]},
+        after_unknown={"rule": [{"apply_server_side_encryption_by_default": [{"kms_master_key_id": True}]}]},
+        references={"kms_master_key_id": ["aws_kms_key.kms-new_key.arn", "aws_kms_key.kms-new_key"]})
+    assert not failed(UNK, key, sse)
+    [reported] = passed(UNK, key, sse)
+    assert "kms_master_key_id (from aws_kms_key.kms-new_key, aws_kms_key.kms-new_key.arn)" in reported.message
+
+
+def test_an_unknown_value_set_with_no_reference_fails():
+    rule = create("aws_vpc_security_group_ingress_rule", "r", {"ip_protocol": "tcp", "from_port": 22, "to_port": 22,
+                                                               "security_group_id": "sg-1", "cidr_ipv4": None},
+                  after_unknown={"cidr_ipv4": True})
+    assert not failed(UNK, rule)  # not set by the configuration: computed by the provider, judged where set
+    rule["_references"] = {"cidr_ipv4": []}  # set, from nothing the plan shows
+    [result] = failed(UNK, rule)
+    assert "no reference the plan can follow" in result.message

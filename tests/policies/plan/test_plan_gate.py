@@ -31,7 +31,8 @@ def stack_plan(tmp_path: Path, doc: dict, stack: str = "dev-data", binary: bool 
     if binary:
         plan_file.write_bytes(b"binary plan of " + stack.encode())
     return PlanInput(json_path=path, stack=stack, env=stack.split("-")[0], binary=plan_file if binary else None,
-                     display=f"stacks/{stack}/aegis.tfplan.json", synth_doc=folder / "cdk.tf.json")
+                     display=f"stacks/{stack}/aegis.tfplan.json", synth_doc=folder / "cdk.tf.json",
+                     binary_sha256=attestation.sha256_file(plan_file) if binary else None, json_derived=binary)
 
 
 def gate(*inputs, **kw):
@@ -77,7 +78,8 @@ def test_a_regression_fails_the_gate_and_leaves_no_attestation(tmp_path):
     assert not attestation.attestation_path(item.binary).exists()
 
 
-def test_checkov_findings_on_planned_values_use_the_same_thresholds(tmp_path):
+def test_checkov_findings_on_planned_values_use_the_same_thresholds(tmp_path, monkeypatch):
+    monkeypatch.setenv("AEGIS_ATTESTATION_KEY", "k")  # a prod-tier plan needs the key (exit 2 without it)
     open_ssh = {"name": "x", "description": "d", "vpc_id": "vpc-1", "egress": [],
                 "ingress": [{"cidr_blocks": ["0.0.0.0/0"], "from_port": 22, "to_port": 22, "protocol": "tcp",
                              "description": "", "ipv6_cidr_blocks": [], "prefix_list_ids": [],
@@ -148,6 +150,50 @@ def test_one_approval_covers_both_checks_of_a_key_deletion_under_the_stateful_de
     assert all(f.status == "suppressed" for f in deletion)
     [approval] = [s for s in result.suppressions if s.origin == "approval"]
     assert approval.check_id == "AEGIS_PLAN_STATEFUL_DELETE" and len(approval.matched) == 2
+
+
+KMS_KEY = {"arn": KEY_ARN, "key_id": KEY_ARN.rsplit("/", 1)[1], "id": KEY_ARN.rsplit("/", 1)[1], "is_enabled": True,
+           "enable_key_rotation": True, "deletion_window_in_days": 30}
+
+
+def key_deletion() -> dict:
+    """The data key destroyed: in `prior_state`, gone from `planned_values`; a bucket setting created beside it."""
+    return plan_doc(delete("aws_kms_key", "kms-data_key", KMS_KEY), create("aws_s3_bucket_public_access_block", "pab", PAB))
+
+
+def test_attack_plan_without_resource_changes_hides_a_key_deletion(tmp_path):
+    honest = gate(stack_plan(tmp_path / "honest", key_deletion()), attest=False)
+    critical = {f.check_id for f in honest.findings if f.blocking and f.severity == "critical"}
+    assert honest.exit_code == 1 and critical == {"AEGIS_PLAN_STATEFUL_DELETE", "AEGIS_PLAN_KMS_KEY_DISABLED"}
+    doc = key_deletion()
+    del doc["resource_changes"]
+    item = stack_plan(tmp_path / "stripped", doc)
+    result = gate(item)
+    assert result.exit_code == 2  # before: exit 0, the key's destruction judged by nobody
+    assert any("`resource_changes` is missing" in e for e in result.errors), result.errors
+    assert not attestation.attestation_path(item.binary).exists()
+
+
+def test_attack_resource_changes_that_leave_out_a_deleted_key(tmp_path):
+    doc = key_deletion()
+    doc["resource_changes"] = [rc for rc in doc["resource_changes"] if rc["type"] != "aws_kms_key"]
+    item = stack_plan(tmp_path, doc)
+    result = gate(item)
+    assert result.exit_code == 2
+    assert any("aws_kms_key.kms-data_key is in `prior_state` but has no entry in `resource_changes`" in e
+               for e in result.errors), result.errors
+    assert not attestation.attestation_path(item.binary).exists()
+
+
+def test_attack_unknown_ingress_cidr_from_outside_the_plan_blocks(tmp_path):
+    rule = create("aws_security_group_rule", "https", {"type": "ingress", "protocol": "tcp", "from_port": 443,
+                                                      "to_port": 443, "security_group_id": "sg-0123456789abcdef0"},
+                  after_unknown={"cidr_blocks": True}, references={"cidr_blocks": ["module.network.allowed_cidrs"]})
+    result = gate(stack_plan(tmp_path, plan_doc(rule)))
+    assert result.exit_code == 1
+    [finding] = [f for f in result.findings if f.blocking]
+    assert finding.check_id == "AEGIS_PLAN_UNKNOWN_SECURITY_VALUE" and finding.severity == "high"
+    assert "cidr_blocks" in finding.message and "module.network.allowed_cidrs" in finding.message
 
 
 def test_a_catalogued_plan_check_that_is_not_registered_is_an_error(tmp_path):

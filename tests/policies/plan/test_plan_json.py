@@ -76,6 +76,38 @@ def test_malformed_plans_are_refused(mutate, message):
         parse(raw(doc), "plan.json")
 
 
+KEY = {"arn": "arn:aws:kms:eu-west-1:111122223333:key/k", "key_id": "k", "is_enabled": True}
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d.pop("resource_changes"), "`resource_changes` is missing"),
+    (lambda d: d.update(resource_changes=[rc for rc in d["resource_changes"] if rc["type"] != "aws_kms_key"]),
+     "aws_kms_key.k is in `prior_state` but has no entry in `resource_changes`"),
+    (lambda d: d["planned_values"]["root_module"]["resources"].append(
+        {**d["planned_values"]["root_module"]["resources"][0], "address": "aws_kms_key.k", "type": "aws_kms_key",
+         "name": "k"}), "aws_kms_key.k leaves the state \\(delete\\) but is still in `planned_values`"),
+])
+def test_attack_resource_changes_missing_or_inconsistent_with_the_state_is_refused(mutate, message):
+    doc = plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB), delete("aws_kms_key", "k", KEY))
+    parse(raw(doc), "plan.json")  # as terraform writes it
+    mutate(doc)
+    with pytest.raises(PlanError, match=message):
+        parse(raw(doc), "plan.json")
+
+
+def test_a_planned_resource_without_a_change_is_refused():
+    doc = plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB), delete("aws_kms_key", "k", KEY))
+    doc["resource_changes"] = [rc for rc in doc["resource_changes"] if rc["type"] == "aws_kms_key"]
+    with pytest.raises(PlanError, match="in `planned_values` but has no entry in `resource_changes`"):
+        parse(raw(doc), "plan.json")
+
+
+def test_a_plan_with_no_resources_may_leave_out_resource_changes():
+    doc = plan_doc()
+    doc.pop("resource_changes")  # terraform omits the empty list
+    assert parse(raw(doc), "plan.json").changes == []
+
+
 def test_an_update_without_before_is_refused():
     doc = plan_doc(update("aws_s3_bucket_public_access_block", "a", PAB, PAB))
     doc["resource_changes"][0]["change"]["before"] = None

@@ -8,11 +8,12 @@ fixtures, so the plan/apply orchestration can be tested offline:
 - `plan … -out=FILE`: needs `.terraform/`; writes FILE, a small binary "plan" naming the stack
   and the fixture it will show (the fixture is $FAKE_TERRAFORM_PLANS/<stack>.json, else
   default.json there; the stack is the working directory's name).
-- `show -json FILE`: prints that fixture's bytes unchanged.
+- `show -json FILE`: prints the fixture FILE names, bytes unchanged (a FILE that is not such a
+  "plan" fails, as terraform does); records the SHA-256 of FILE's bytes (what it showed).
 - `apply … FILE`: needs `.terraform/`; records the SHA-256 of FILE's bytes (what it "applied").
 
 Every call appends one JSON line to $FAKE_TERRAFORM_LOG: {"cwd": <dir name>, "args": [...],
-"applied_sha256": ...}. $FAKE_TERRAFORM_FAIL="plan:dev-data,apply" makes the named command fail
+"applied_sha256" / "shown_sha256": ...}. $FAKE_TERRAFORM_FAIL="plan:dev-data,apply" makes the named command fail
 (exit 1), in one stack or in all.
 """
 import hashlib
@@ -61,9 +62,9 @@ def main(argv):
         else:
             print("Terraform v" + version)
         return 0
-    if command == "apply" and argv and os.path.isfile(argv[-1]):
+    if command in ("apply", "show") and argv and os.path.isfile(argv[-1]):
         with open(argv[-1], "rb") as handle:
-            entry["applied_sha256"] = hashlib.sha256(handle.read()).hexdigest()
+            entry["applied_sha256" if command == "apply" else "shown_sha256"] = hashlib.sha256(handle.read()).hexdigest()
     log(entry)
     if fails(command, stack):
         sys.stderr.write("fake terraform: %s failed in %s (FAKE_TERRAFORM_FAIL)\n" % (command, stack))
