@@ -212,7 +212,7 @@ def load(path: Path, name: str | None = None) -> Plan:
     return parse(raw, name)
 
 
-def _validate(plan: Plan, doc: Any) -> None:  # noqa: C901 -- rewritten by the hardening work
+def _validate(plan: Plan, doc: Any) -> None:
     name = plan.name
 
     def fail(message: str) -> PlanError:
