@@ -15,14 +15,15 @@ from typing import AbstractSet, Any, Callable, Generic, TypeVar
 from modules.errors import ConfigError
 from modules.synth_output import SynthOutputError, resources
 from policies import scanner
-from policies.catalog import Catalog, load_catalog
-from policies.findings import FAILED, PASSED, Finding, Suppression
+from policies.catalog import UNCATALOGUED_SEVERITY, Catalog, load_catalog
+from policies.findings import FAILED, PASSED, SKIP_COMMENT, Finding, Suppression
 from policies.gate_result import EXIT_ERROR, GateError, GateResult, make_finding, sort_findings, verdict_of
+from policies.suppression_policy import environment_tiers, environments_named, load_policy
+from policies.suppression_policy import judge as judge_policy
 from policies.suppressions import apply as apply_suppressions
 from policies.suppressions import inline_suppressions
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
-SKIP_COMMENT = "skip-comment"  # a checkov skip comment in HCL: reported, never judged as a suppression
 ResultT = TypeVar("ResultT", bound=GateResult)
 
 
@@ -36,6 +37,7 @@ class JudgeOptions:
     checks_dir: Path | None = CHECKS_DIR
     exceptions_file: Path | None = None
     environments_dir: Path | None = None
+    policy_file: Path | None = None  # policies/suppression_policy.yaml unless given (tests)
     app_checks: bool = True
     cache: bool = False
     progress: Callable[[str], Any] | None = None
@@ -120,12 +122,37 @@ def judge(source: Source[ResultT], options: JudgeOptions, result: ResultT) -> No
     findings += source.own_findings(options, result, catalog)
     suppressions = source.suppressions(options)
     known = set(catalog.rules) | set(result.check_names) | source.own_check_ids
+    judge_suppression_policy(suppressions, catalog, options)
     judged = [s for s in suppressions if s.origin != SKIP_COMMENT]
     problems = apply_suppressions(findings, judged, known, options.today)
-    listed = source.listed_suppressions(problems, suppressions, result)
+    refused = [s for s in suppressions if s.origin == SKIP_COMMENT and s.problem]
+    reopen(findings, refused)
+    listed = source.listed_suppressions(problems + refused, suppressions, result)
     result.findings = sort_findings(findings)
     result.suppressions = listed
     source.conclude(result)
+
+
+def judge_suppression_policy(suppressions: list[Suppression], catalog: Catalog, options: JudgeOptions) -> None:
+    """Every suppression against policies/suppression_policy.yaml, before any is applied: one that breaks
+    it gets a `problem` (an error) and suppresses nothing."""
+    if not suppressions:
+        return
+    policy = load_policy(options.policy_file)
+    tiers = environment_tiers(environments_named(suppressions), options.environments_dir)
+
+    def severity_of(check_id: str) -> str:
+        rule = catalog.get(check_id)
+        return rule.severity if rule else UNCATALOGUED_SEVERITY
+
+    judge_policy(suppressions, policy, severity_of, tiers, options.today)
+
+
+def reopen(findings: list[Finding], refused: list[Suppression]) -> None:
+    """checkov skipped these results on a skip comment the policy refuses: they fail again."""
+    for finding in findings:
+        if finding.suppression is not None and any(finding.suppression is s for s in refused):
+            finding.status, finding.suppression = FAILED, None
 
 
 def checkov_finding(catalog: Catalog, raw: scanner.RawResult, **where) -> Finding:

@@ -4,18 +4,21 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 PASSED, FAILED, SUPPRESSED = "passed", "failed", "suppressed"
+SKIP_COMMENT = "skip-comment"  # the origin of a checkov skip comment in HCL (`gate --path`)
 
 
 @dataclass
 class Suppression:
-    """A reviewed relaxation: inline (`//.aegis_suppressions` of one resource) or from exceptions.yaml."""
+    """A reviewed relaxation: inline (`//.aegis_suppressions` of one resource), from exceptions.yaml, a checkov
+    skip comment (`gate --path`) or a deletion approval (plans)."""
 
     check_id: str
     reason: str
-    expires: str  # YYYY-MM-DD, or "" for a checkov skip comment (HCL, `--path` only)
-    origin: str  # "inline" | "exceptions" | "skip-comment"
-    where: str  # inline: "<stack>/<address>"; exceptions: "policies/exceptions.yaml:<line>"
+    expires: str  # YYYY-MM-DD ("" when a checkov skip comment names none: refused)
+    origin: str  # "inline" | "exceptions" | "skip-comment" | "approval"
+    where: str  # inline, skip comment: "<stack>/<address>"; exceptions: "policies/exceptions.yaml:<line>"
     owner: str = ""
+    approver: str = ""  # exceptions: who approved it, never the owner (required by policies/suppression_policy.yaml)
     pattern: str = ""  # exceptions: the resource address pattern
     environments: tuple[str, ...] = ()
     matched: list[str] = field(default_factory=list)  # "<stack>/<address>" of the failures it suppressed

@@ -1,6 +1,10 @@
 """`gate --path`: any folder of hand-written Terraform (HCL `.tf` and/or `.tf.json`), judged at every
 severity (it has no environment). What it feeds the engine (policies/engine.py): its files, each
-folder a "stack", and checkov's skip comments, which are reported and never judged as suppressions.
+folder a "stack", and checkov's skip comments, judged by the suppression policy like any other
+suppression (policies/suppression_policy.py: a reason, an expiry at its end, no CRITICAL check).
+
+A hand-written file could suppress its own findings through `//` metadata: that metadata is honoured
+only in Aegis's own synthesized output (`gate`), so here it is refused (exit 2), never applied.
 """
 from __future__ import annotations
 
@@ -8,12 +12,12 @@ import datetime as dt
 import time
 from pathlib import Path
 
+from modules.suppress import METADATA_KEY
 from modules.synth_output import read_json
 from policies import scanner
 from policies.catalog import Catalog
 from policies.engine import (
     CHECKS_DIR,
-    SKIP_COMMENT,
     JudgeOptions,
     Resource,
     Source,
@@ -23,8 +27,9 @@ from policies.engine import (
     run,
     stack_resources,
 )
-from policies.findings import Finding, Suppression
+from policies.findings import SKIP_COMMENT, Finding, Suppression
 from policies.gate_result import EXIT_ERROR, GateError, GateResult, display_path
+from policies.suppression_policy import split_skip_comment
 from policies.suppressions import in_scope, load_exceptions
 
 
@@ -105,7 +110,8 @@ class TerraformFolder(Source[GateResult]):
                                   construct_path=res.construct_path if res else raw.address,
                                   file=relative_name(raw.file, self.directory))
         if raw.skip_reason is not None:
-            item = Suppression(raw.check_id, raw.skip_reason, "", SKIP_COMMENT, f"{stack}/{raw.address}",
+            reason, expires = split_skip_comment(raw.skip_reason)
+            item = Suppression(raw.check_id, reason, expires, SKIP_COMMENT, f"{stack}/{raw.address}",
                                matched=[f"{stack}/{raw.address}"])
             finding.status, finding.suppression = "suppressed", item
             self.skipped.append(item)
@@ -120,4 +126,8 @@ class TerraformFolder(Source[GateResult]):
 
     def suppressions(self, options: JudgeOptions) -> list[Suppression]:
         inline = [s for res in self.resources.values() for s in res.suppressions]
+        for item in inline:
+            item.problem = item.problem or (
+                f"`//.{METADATA_KEY}` metadata is honoured only in Aegis's synthesized output, never under "
+                "--path: remove it, and except the finding in policies/exceptions.yaml if it must be")
         return inline + self.skipped + [s for s in load_exceptions(options.exceptions_file) if in_scope(s, [None])]

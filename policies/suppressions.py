@@ -2,33 +2,26 @@
 exceptions in `policies/exceptions.yaml`. Applied to failing findings; every one is reported.
 
 A suppression fails the gate (exit 2) when it has expired, names an unknown check, is malformed,
-or suppresses nothing (so a stale one cannot silently hide a future regression).
+or suppresses nothing (so a stale one cannot silently hide a future regression), and when it breaks
+the suppression policy (policies/suppression_policy.py: lifetime, breadth, approver).
 """
 from __future__ import annotations
 
 import datetime as dt
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Callable, Iterable
 
 from modules.errors import ConfigError
-from modules.suppress import CHECK_ID, METADATA_KEY, MIN_REASON_LENGTH
+from modules.suppress import CHECK_ID, METADATA_KEY, name_problem, reason_problem, same_name, strict_date
 from modules.synth_output import METADATA
 from modules.yaml_source import load_entry_list
 from policies.findings import FAILED, SUPPRESSED, Finding, Suppression
 
 EXCEPTIONS_FILE = Path(__file__).resolve().parent / "exceptions.yaml"
 EXCEPTIONS_DISPLAY = "policies/exceptions.yaml"
-_ENTRY_KEYS = {"check", "resource", "environments", "reason", "owner", "expires"}
-
-
-def _date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        return None
+_REQUIRED_KEYS = ("check", "resource", "environments", "reason", "owner", "expires")
+_ENTRY_KEYS = {*_REQUIRED_KEYS, "approver"}  # approver: required where policies/suppression_policy.yaml says
 
 
 def load_exceptions(path: Path | None = None, display: str | None = None) -> list[Suppression]:
@@ -50,7 +43,7 @@ def load_exceptions(path: Path | None = None, display: str | None = None) -> lis
         for name in entry:
             if name not in _ENTRY_KEYS:
                 raise fail(key + (name,), f"unknown key (allowed: {', '.join(sorted(_ENTRY_KEYS))})")
-        for name in sorted(_ENTRY_KEYS):
+        for name in _REQUIRED_KEYS:
             if name not in entry:
                 raise fail(key, f"required key '{name}' is missing")
         check = entry["check"]
@@ -62,21 +55,35 @@ def load_exceptions(path: Path | None = None, display: str | None = None) -> lis
         envs = entry["environments"]
         if (not isinstance(envs, list) or not envs or not all(isinstance(e, str) and e for e in envs)):
             raise fail(key + ("environments",), "must be a non-empty list of environment names (or ['*'])")
-        reason = entry["reason"]
-        if not isinstance(reason, str) or len(reason.strip()) < MIN_REASON_LENGTH:
-            raise fail(key + ("reason",), f"must be at least {MIN_REASON_LENGTH} characters and name the "
-                                          "compensating control or why the check does not apply")
-        owner = entry["owner"]
-        if not isinstance(owner, str) or not owner.strip():
-            raise fail(key + ("owner",), "must name the team or person who owns this exception")
-        expires = _date(entry["expires"])
+        problem = reason_problem(entry["reason"])
+        if problem:
+            raise fail(key + ("reason",), problem)
+        owner, approver = _people(entry, key, fail)
+        expires = strict_date(entry["expires"])
         if expires is None:
             raise fail(key + ("expires",), f"'{entry['expires']}' is not a YYYY-MM-DD date")
         line = source.locate(key, display)[1]
-        out.append(Suppression(check_id=check, reason=" ".join(reason.split()), expires=expires.isoformat(),
-                               origin="exceptions", where=f"{display}:{line}", owner=owner.strip(),
+        out.append(Suppression(check_id=check, reason=" ".join(entry["reason"].split()), expires=expires.isoformat(),
+                               origin="exceptions", where=f"{display}:{line}", owner=owner, approver=approver,
                                pattern=pattern.strip(), environments=tuple(envs)))
     return out
+
+
+def _people(entry: dict, key: tuple, fail: Callable[[tuple, str], ConfigError]) -> tuple[str, str]:
+    """The owner and the approver (optional here; "" when absent), each a real name, never the same one."""
+    problem = name_problem(entry["owner"])
+    if problem:
+        raise fail(key + ("owner",), f"{problem}: the team or person who owns this exception")
+    owner = entry["owner"].strip()
+    if "approver" not in entry:
+        return owner, ""
+    problem = name_problem(entry["approver"])
+    if problem:
+        raise fail(key + ("approver",), f"{problem}: who reviewed and approved this exception")
+    approver = entry["approver"].strip()
+    if same_name(owner, approver):
+        raise fail(key + ("approver",), f"'{approver}' is the owner: an exception is approved by someone else")
+    return owner, approver
 
 
 def inline_suppressions(stack: str, address: str, conf: dict) -> list[Suppression]:
@@ -92,11 +99,12 @@ def inline_suppressions(stack: str, address: str, conf: dict) -> list[Suppressio
         entry = entry if isinstance(entry, dict) else {}
         check, reason, expires = str(entry.get("id", "")), str(entry.get("reason", "")), str(entry.get("expires", ""))
         item = Suppression(check, " ".join(reason.split()), expires, "inline", where)
+        problem = reason_problem(reason)
         if not CHECK_ID.match(check):
             item.problem = f"invalid: '{check}' is not a check ID"
-        elif len(reason.strip()) < MIN_REASON_LENGTH:
-            item.problem = f"invalid: the reason must be at least {MIN_REASON_LENGTH} characters"
-        elif _date(expires) is None:
+        elif problem:
+            item.problem = f"invalid: the reason {problem}"
+        elif strict_date(expires) is None:
             item.problem = f"invalid: expiry '{expires}' is not a YYYY-MM-DD date"
         out.append(item)
     return out
@@ -126,7 +134,7 @@ def apply(findings: list[Finding], suppressions: list[Suppression], known_checks
             continue
         if item.check_id not in known_checks:
             item.problem = f"unknown check: {item.check_id} is neither in the catalog nor a check checkov knows"
-        elif (expiry := _date(item.expires)) and expiry < today:
+        elif (expires := strict_date(item.expires)) and expires < today:
             item.problem = f"expired on {item.expires}: fix the finding, or review and renew the suppression"
     live = [s for s in suppressions if not s.problem]
     for finding in findings:

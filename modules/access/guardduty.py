@@ -83,10 +83,6 @@ class ThreatDetection(Construct):
         detector = aws.guardduty_detector.GuarddutyDetector(
             self, f"detector{suffix}", enable=True, finding_publishing_frequency=self.settings.publishing_frequency,
             provider=provider)
-        suppress(detector, "CKV2_AWS_3",
-                 "Each environment enables its own detector in its own account and regions here, with every "
-                 "protection plan; organisation-wide auto-enable belongs to the GuardDuty delegated "
-                 "administrator account, outside this project", "2027-12-31")
         f = aws.guardduty_detector_feature
         features = {
             name: f.GuarddutyDetectorFeature(self, name.lower().replace("_", "-") + suffix, detector_id=detector.id,
@@ -98,6 +94,11 @@ class ThreatDetection(Construct):
                 self, f"runtime-monitoring{suffix}", detector_id=detector.id, name=RUNTIME_FEATURE, status="ENABLED",
                 additional_configuration=[f.GuarddutyDetectorFeatureAdditionalConfiguration(name=a, status="ENABLED")
                                           for a in RUNTIME_AGENTS], provider=provider)
+        # The reason names the protection plans this detector really enables (not EKS or RDS: none here).
+        suppress(detector, "CKV2_AWS_3",
+                 "Each environment enables its own detector in its own account and regions here, with the "
+                 f"{', '.join(sorted(features))} protection plans; organisation-wide auto-enable belongs to the "
+                 "GuardDuty delegated administrator account, outside this project", "2027-11-30")
         return detector, features
 
     def _dr_region(self, naming: Naming, provider) -> None:

@@ -69,6 +69,20 @@ def trust_policy(persona: PersonaName, config: EnvConfig) -> str:
                    "StringLike": {f"{host}:sub": sorted(oidc.subjects)}}))
 
 
+def account_principal_narrowed_to(persona: PersonaName, config: EnvConfig) -> str | None:
+    """What the conditions of `trust_policy` narrow an account principal to, in words; None when the
+    trust names no account principal, or one no condition narrows (a workload trusting a whole account)."""
+    kind = effective_trust(persona, config).kind
+    human = persona not in WORKLOAD_PERSONAS
+    if kind == "identity_account_id" and human:
+        return ("only sessions with MFA (Bool aws:MultiFactorAuthPresent), from the configured identity "
+                "account")
+    if kind == "principal_arns":
+        return ("only the configured role ARNs (ArnLike aws:PrincipalArn), which survive re-creation of "
+                "those roles")
+    return None
+
+
 class PersonaRoles(Construct):
     """One role (and one inline policy) per enabled persona."""
 
@@ -85,15 +99,11 @@ class PersonaRoles(Construct):
                 max_session_duration=config.access.session_hours(persona) * 3600,
                 permissions_boundary=boundary_arn(naming),
             )
-            kind = effective_trust(persona, config).kind
-            if kind in ("identity_account_id", "principal_arns"):
+            narrowed = account_principal_narrowed_to(persona, config)
+            if narrowed:
                 # CKV_AWS_61 fails any account principal, whatever the conditions narrow it to.
-                narrowed = ("only sessions with MFA (Bool aws:MultiFactorAuthPresent), from the configured "
-                            "identity account" if kind == "identity_account_id" else
-                            "only the configured role ARNs (ArnLike aws:PrincipalArn), which survive re-creation "
-                            "of those roles")
                 suppress(role, "CKV_AWS_61", f"The account principal is narrowed by conditions to {narrowed}; "
-                         "the permission boundary caps the session", "2027-12-31")
+                         "the permission boundary caps the session", "2027-11-30")
             aws.iam_role_policy.IamRolePolicy(
                 self, f"{persona}-policy", name=persona, role=role.id,
                 policy=persona_policy(persona, config, mfa_guard_statement=uses_iam_mfa(persona, config)))

@@ -32,6 +32,7 @@ class AccessStack(PillarStack):
         self.trail = Trail(self, "trail", TrailProps.of(config))
         self.security_alarms = SecurityAlarms(self, "security-alarms", SecurityAlarmsProps(naming, config.name, topic),
                                               log_group=self.trail.logs)
+        self.trail.watched_by(self.security_alarms.alarms.get("cloudtrail-changes"))
         self.model_alarms = {p.model_name: ModelAlarms(self, f"model-{p.model_name}", p)
                              for p in ModelAlarmsProps.per_model(config, topic)}
         self.threat_detection = ThreatDetection(

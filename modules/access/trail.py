@@ -109,7 +109,14 @@ class Trail(Construct):
             # CloudTrail checks at creation that it can write to the log group through the role.
             depends_on=[self.logs.log_group, self.policy],
         )
+
+    def watched_by(self, changes_alarm: object | None) -> None:
+        """Without per-log-file notifications, delivery is watched through the CloudWatch Logs integration
+        and changes raise `changes_alarm` (a metric filter on this trail's log group): only when that alarm
+        exists may CKV_AWS_252 be suppressed."""
+        if changes_alarm is None:
+            return
         suppress(self.trail, "CKV_AWS_252",
                  "Per-log-file delivery notifications are not alerts and would flood the alert topic; delivery "
                  "is watched through the CloudWatch Logs integration, and trail changes raise the "
-                 "cloudtrail-changes alarm", "2027-12-31")
+                 "cloudtrail-changes alarm", "2027-11-30")

@@ -55,16 +55,19 @@ class BootstrapStack(PillarStack):
             name=logs_name, kms_key_arn=None, lifecycle=config.data.lifecycle, prevent_destroy=prod,
             extra_statements=access_log_delivery(f"arn:aws:s3:::{logs_name}", naming.account_id,
                                                  [f"arn:aws:s3:::{state_name}"])), provider=provider)
-        suppress(logs.bucket, "CKV_AWS_145",
-                 "S3 server access logs can only be delivered to SSE-S3 (AES256) buckets; the bucket "
-                 "denies non-TLS and non-AES256 puts and blocks all public access", "2027-12-31")
-        suppress(logs.bucket, "CKV_AWS_18",
-                 "This is the access-log target of the state bucket; logging it into itself would loop. Only "
-                 "the S3 log delivery service may write to it (bucket policy)", "2027-12-31")
-        if config.data.replication.enabled:
+        # Each relaxation only while the fact its reason states holds.
+        if logs.options.kms_key_arn is None:
+            suppress(logs.bucket, "CKV_AWS_145",
+                     "S3 server access logs can only be delivered to SSE-S3 (AES256) buckets; the bucket "
+                     "denies non-TLS and non-AES256 puts and blocks all public access", "2027-11-30")
+        if logs.options.log_bucket is None:
+            suppress(logs.bucket, "CKV_AWS_18",
+                     "This is the access-log target of the state bucket; logging it into itself would loop. Only "
+                     "the S3 log delivery service may write to it (bucket policy)", "2027-11-30")
+        if config.data.replication.enabled:  # __init__ replicates the state bucket exactly then
             suppress(logs.bucket, "CKV_AWS_144",
                      "Access logs are per-region delivery telemetry: each region keeps its own log bucket, "
-                     "while the state they describe is replicated to the DR region", "2027-12-31")
+                     "while the state they describe is replicated to the DR region", "2027-11-30")
         state = SecureBucket(self, f"state{suffix}", BucketOptions(
             name=state_name, kms_key_arn=key.arn, lifecycle=config.data.lifecycle, log_bucket=logs_name,
             prevent_destroy=prod), provider=provider)

@@ -79,23 +79,31 @@ class DataStack(PillarStack):
             suppress(bucket.bucket, "CKV2_AWS_62",
                      "The platform stack owns this bucket's single notification configuration: it triggers "
                      "the Lambda inference functions and sends every object event to EventBridge",
-                     "2027-12-31")
+                     "2027-11-30")
         if purpose == LOG_BUCKET:
+            self._log_target_suppressions(bucket)
+        return bucket
+
+    def _log_target_suppressions(self, bucket: SecureBucket) -> None:
+        """What the access-log target relaxes, each only while the fact its reason states holds."""
+        options = bucket.options
+        if options.kms_key_arn is None:  # SSE-S3, the only encryption log delivery accepts
             suppress(bucket.bucket, "CKV_AWS_145",
                      "S3 server access logs and ALB access logs can only be delivered to SSE-S3 (AES256) "
                      "buckets; the bucket denies non-TLS and non-AES256 puts and blocks all public access",
-                     "2027-12-31")
+                     "2027-11-30")
+        if options.log_bucket is None:  # it is the log target itself
             suppress(bucket.bucket, "CKV_AWS_18",
                      "This is the access-log target itself; logging it into itself would loop. Only the S3 "
                      "and ELB log delivery services may write to it (bucket policy) and CloudTrail records "
-                     "every change to its configuration", "2027-12-31")
-            if settings.replication.enabled:
-                # By design log buckets are not in REPLICATED_BUCKETS: each region keeps its own.
-                suppress(bucket.bucket, "CKV_AWS_144",
-                         "Access logs are per-region delivery telemetry: each region (primary and DR) has its "
-                         "own log bucket, and the audit trail of record (CloudTrail, audit bucket) is "
-                         "replicated to the DR region", "2027-12-31")
-        return bucket
+                     "every change to its configuration", "2027-11-30")
+        if (self.config.data.replication.enabled and LOG_BUCKET not in REPLICATED_BUCKETS
+                and "audit" in REPLICATED_BUCKETS):
+            # Each region keeps its own log bucket (the DR one is built beside the replicas).
+            suppress(bucket.bucket, "CKV_AWS_144",
+                     "Access logs are per-region delivery telemetry: each region (primary and DR) has its "
+                     "own log bucket, and the audit trail of record (CloudTrail, audit bucket) is "
+                     "replicated to the DR region", "2027-11-30")
 
     def _replicate(self) -> None:
         self.dr_keys = {cls: self._key(cls, dr=True) for cls in KEY_CLASSES}

@@ -36,10 +36,12 @@ class ModelLoadBalancer(Construct):
             from_port=s.container_port, to_port=s.container_port,
             referenced_security_group_id=target_security_group_id, description="Model traffic port to the fleet")
 
+        subnets = network.private_subnet_ids if s.alb.internal else network.public_subnet_ids
+        self.zones = len(subnets)  # one subnet per availability zone
         self.load_balancer = aws.lb.Lb(
             self, "load-balancer", name=n.load_balancer(model.name), load_balancer_type="application",
             internal=s.alb.internal, security_groups=[self.security_group.id],
-            subnets=network.private_subnet_ids if s.alb.internal else network.public_subnet_ids,
+            subnets=subnets,
             drop_invalid_header_fields=True, desync_mitigation_mode="strictest",
             enable_deletion_protection=ctx.deletion_protection, enable_http2=True,
             enable_waf_fail_open=False, idle_timeout=s.alb.idle_timeout_seconds,

@@ -92,16 +92,14 @@ class CloudFrontFront(Construct):
                 acm_certificate_arn=cf.certificate_arn, ssl_support_method="sni-only",
                 minimum_protocol_version="TLSv1.2_2021"),
             tags={"Model": model.name})
-        suppress(self.distribution, "CKV_AWS_86",
-                 "Access logs use CloudFront standard logging v2 (aws_cloudwatch_log_delivery into a KMS-encrypted "
-                 "log group), not the legacy logging_config that needs S3 ACLs the project's buckets disable",
-                 "2027-12-31")
+        # The distribution serves no root object (default_root_object is never set).
         suppress(self.distribution, "CKV_AWS_305",
                  "An inference API, not a website: there is no root document to serve; the model server "
-                 "answers every path itself", "2027-12-31")
-        suppress(self.distribution, "CKV_AWS_310",
-                 "The single origin is a multi-AZ ALB over an Auto Scaling group in every private subnet; "
-                 "a second origin would need a second region's fleet", "2027-12-31")
+                 "answers every path itself", "2027-11-30")
+        if alb.zones >= 2:
+            suppress(self.distribution, "CKV_AWS_310",
+                     "The single origin is a multi-AZ ALB over an Auto Scaling group in every private subnet; "
+                     "a second origin would need a second region's fleet", "2027-11-30")
         self._access_logs(ctx, name, edge_key_arn)
 
     def _access_logs(self, ctx: PlatformContext, name: str, edge_key_arn: str) -> None:
@@ -120,3 +118,8 @@ class CloudFrontFront(Construct):
         self.access_log_delivery = aws.cloudwatch_log_delivery.CloudwatchLogDelivery(
             self, "access-log-delivery", delivery_source_name=source.name,
             delivery_destination_arn=destination.arn, region=EDGE_REGION)
+        # Only now that the delivery exists is the reason true.
+        suppress(self.distribution, "CKV_AWS_86",
+                 "Access logs use CloudFront standard logging v2 (aws_cloudwatch_log_delivery into a KMS-encrypted "
+                 "log group), not the legacy logging_config that needs S3 ACLs the project's buckets disable",
+                 "2027-11-30")

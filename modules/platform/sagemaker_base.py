@@ -78,6 +78,7 @@ class SageMakerModelBase(Construct):
                  vpc_config=None, data_capture: bool):
         super().__init__(scope, construct_id)
         self.ctx, self.model_settings = ctx, model
+        self.network_isolated = vpc_config is not None  # enable_network_isolation below
         self.endpoint_name = ctx.naming.model_resource(model.name)
         self.repository = ModelImageRepository(self, "image", ctx, model.name)
         self.role = ServiceRole(
@@ -96,7 +97,7 @@ class SageMakerModelBase(Construct):
                 model_data_url=(f"s3://{ctx.bucket('model-artifacts')}/"
                                 f"{model.artifact_prefix()}{model.version}/{MODEL_ARCHIVE}"),
                 environment={"MODEL_NAME": model.name, "MODEL_VERSION": model.version}),
-            enable_network_isolation=vpc_config is not None,
+            enable_network_isolation=self.network_isolated,
             vpc_config=vpc_config,
             tags={"Model": model.name, "ModelVersion": model.version},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),

@@ -14,14 +14,21 @@ from modules.platform.autoscaling import SAGEMAKER_INSTANCES, TargetTracking
 from modules.platform.context import PlatformContext, ServingDependencies
 from modules.platform.sagemaker_base import VARIANT, SageMakerModelBase, data_capture_uri
 from modules.platform.settings import ModelSettings
+from modules.suppress import suppress
 
 
 class SageMakerRealtime(SageMakerModelBase):
     @classmethod
     def serve(cls, scope: Construct, construct_id: str, model: ModelSettings,
               deps: ServingDependencies) -> "SageMakerRealtime":
-        return cls(scope, construct_id, deps.ctx, model, subnet_ids=deps.network.private_subnet_ids,
-                   security_group_id=deps.security_group("sagemaker").id)
+        group = deps.security_group("sagemaker")
+        built = cls(scope, construct_id, deps.ctx, model, subnet_ids=deps.network.private_subnet_ids,
+                    security_group_id=group.id)
+        # Suppressed once a model's vpc_config names the group: the attachment the reason states.
+        suppress(group, "CKV2_AWS_5",
+                 "Attached to the SageMaker models through aws_sagemaker_model.vpc_config, a connection "
+                 "checkov's graph does not follow; the tests assert the attachment", "2027-11-30")
+        return built
 
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings, *,
                  subnet_ids: list[str], security_group_id: str):

@@ -25,10 +25,11 @@ class SageMakerServerless(SageMakerModelBase):
 
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings):
         super().__init__(scope, construct_id, ctx, model, vpc_config=None, data_capture=False)
-        suppress(self.model, "CKV_AWS_370",
-                 "SageMaker Serverless Inference does not support network isolation or VPC config (AWS feature "
-                 "exclusion); the container runs in AWS-managed isolation and reads only its own artifact prefix",
-                 "2027-12-31")
+        if not self.network_isolated:
+            suppress(self.model, "CKV_AWS_370",
+                     "SageMaker Serverless Inference does not support network isolation or VPC config (AWS feature "
+                     "exclusion); the container runs in AWS-managed isolation and reads only its own artifact "
+                     "prefix", "2027-11-30")
         s = model.serverless_settings
         pc = s.provisioned_concurrency
         c = aws.sagemaker_endpoint_configuration

@@ -23,7 +23,6 @@ from modules.platform.network import Network
 from modules.platform.security_groups import workload_security_group
 from modules.platform.storage import SharedStorage
 from modules.serving import KINDS
-from modules.suppress import suppress
 
 
 class PlatformStack(PillarStack):
@@ -60,10 +59,6 @@ class PlatformStack(PillarStack):
             self._security_groups[kind] = workload_security_group(
                 self, f"{kind}-security-group", name=name, network=self.network, endpoints=self.endpoints,
                 description=f"{kind} workloads: no ingress, HTTPS egress to VPC endpoints only")
-            if kind == "sagemaker":
-                suppress(self._security_groups[kind], "CKV2_AWS_5",
-                         "Attached to the SageMaker models through aws_sagemaker_model.vpc_config, a connection "
-                         "checkov's graph does not follow; the tests assert the attachment", "2027-12-31")
         return self._security_groups[kind]
 
     def function_asset(self) -> TerraformAsset:

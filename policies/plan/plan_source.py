@@ -9,7 +9,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from modules.synth_output import STACK_FILE, resources, stack_parts
 from policies import scanner
@@ -22,6 +22,7 @@ from policies.plan.approvals import Approval, load_approvals
 from policies.plan.checkov_view import checkov_text
 from policies.plan.plan_catalog import load_plan_catalog
 from policies.plan.plan_checks import REGISTRY, Context, run_checks
+from policies.suppression_policy import TIERS, lifetime_problem, load_policy
 from policies.suppressions import in_scope, inline_suppressions, load_exceptions
 
 if TYPE_CHECKING:
@@ -183,7 +184,11 @@ class Plans(Source["PlanGateResult"]):
         self.own_check_ids = set(REGISTRY)
         stacks = {j.stack for j in self.judged}
         approvals = [a for a in load_approvals(self.approvals_file) if a.stack in stacks]
-        self.approved = _apply_approvals(result, deletions, approvals, options.today)
+        policy = load_policy(options.policy_file)
+        tiers = {j.stack: frozenset({self.configs[j.env].tier}) if j.env in self.configs else frozenset(TIERS)
+                 for j in self.judged}
+        self.approved = _apply_approvals(result, deletions, approvals, options.today,
+                                         lambda a: lifetime_problem(a.expires, policy, tiers[a.stack], options.today))
         return findings
 
     def suppressions(self, options: JudgeOptions) -> list[Suppression]:
@@ -272,14 +277,19 @@ def _check_scan_complete(scan: scanner.Scan, judged: list[JudgedPlan]) -> None:
 
 
 def _apply_approvals(result: PlanGateResult, deletions: list[tuple[Finding, str]], approvals: list[Approval],
-                     today: dt.date) -> list[Suppression]:
-    """Turn approved deletion findings into suppressed ones; return the approvals as suppressions."""
+                     today: dt.date, policy_problem: Callable[[Approval], str | None]) -> list[Suppression]:
+    """Turn approved deletion findings into suppressed ones; return the approvals as suppressions.
+    `policy_problem`: why the suppression policy refuses an approval's expiry, or None."""
     out: dict[Approval, Suppression] = {}
+    refused: set[Approval] = set()
     for approval in approvals:
         if approval.expires < today:
             result.errors.append(f"approval of {approval.stack}/{approval.address} ({approval.where}) expired on "
                                  f"{approval.expires.isoformat()}: renew it with a new review, or remove it")
-    live = [a for a in approvals if a.expires >= today]
+        elif problem := policy_problem(approval):
+            refused.add(approval)
+            result.errors.append(f"approval of {approval.stack}/{approval.address} ({approval.where}): {problem}")
+    live = [a for a in approvals if a.expires >= today and a not in refused]
     for finding, kind in deletions:
         for approval in live:
             if approval.covers(finding.stack, finding.address, kind):

@@ -14,6 +14,7 @@ import re
 from itertools import groupby
 from urllib.parse import quote
 
+from policies.findings import Suppression
 from policies.report.markdown_text import code, own, text
 from policies.report.model import ORDER, TOOL, counts, failures, matrix
 
@@ -149,7 +150,7 @@ def render(result) -> str:
                 continue
             head = ["", f"<details{opened}><summary><b>{label}</b> ({len(items)})</summary>", "",
                     "| check | where | expires | owner | reason | status |", "|---|---|---|---|---|---|"]
-            rows = [f"| {code(s.check_id)} | {code(s.where)} | {text(s.expires or '-')} | {text(s.owner or '-')} | "
+            rows = [f"| {code(s.check_id)} | {code(s.where)} | {text(s.expires or '-')} | {text(_people(s))} | "
                     f"{text(s.reason)} | {'⛔ ' + text(s.problem) if s.problem else f'ok ({len(s.matched)} finding(s))'} |"
                     for s in sorted(items, key=lambda s: (s.expires or "9999", s.check_id, s.where))]
             budget.add(priority, head, rows, ["", "</details>"], what=label.lower())
@@ -160,3 +161,8 @@ def render(result) -> str:
                     + ", ".join(f"{n} row(s) of {what}" for what, n in cut.items())
                     + " not shown. The JSON, SARIF and HTML reports (workflow artifacts) list everything.\n")
     return comment
+
+
+def _people(s: Suppression) -> str:
+    """Who owns a suppression, and who approved it when someone else did."""
+    return (s.owner or "-") + (f", approved by {s.approver}" if s.approver else "")

@@ -67,7 +67,8 @@ def document(result) -> dict:
                 "kind": "inSource" if s.origin == "inline" else "external",
                 "status": "accepted",
                 "justification": f"{s.reason} (expires {s.expires or 'never'}"
-                                 + (f", owner {s.owner}" if s.owner else "") + ")",
+                                 + (f", owner {s.owner}" if s.owner else "")
+                                 + (f", approver {s.approver}" if s.approver else "") + ")",
             }]
         results.append(entry)
     notifications = [{"level": "error", "message": {"text": e}} for e in result.errors]

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+from modules.config import load_all
+from modules.suppress import METADATA_KEY
 from modules.synth_output import split_stack
 from policies.catalog import load_catalog
 from policies.gate import EXIT_FAIL, EXIT_PASS, run_gate
@@ -51,6 +54,34 @@ def test_every_suppression_of_the_app_is_used_and_reasoned(app_gate):
     assert all(f.suppression is not None and not f.blocking for f in suppressed)
 
 
+def test_every_inline_suppression_of_the_default_app_suppresses_a_real_failure(app_gate, synthesized):
+    """Walks the synthesized JSON itself, not the gate's list: each `//.aegis_suppressions` entry must have
+    turned a failing result of its check on its resource into a suppressed one (the gate's "unused" error
+    covers the same ground; this catches the gate and the JSON disagreeing)."""
+    assert app_gate.errors == []
+    suppressed = {(f.resource_key, f.check_id): f for f in app_gate.findings if f.status == "suppressed"}
+    walked = 0
+    for stack in synthesized.stack_names:
+        for rtype, name, conf in synthesized.all_resources(stack):
+            for entry in (conf.get("//") or {}).get(METADATA_KEY, []):
+                finding = suppressed.get((f"{stack}/{rtype}.{name}", entry["id"]))
+                assert finding is not None, f"{entry['id']} on {stack}/{rtype}.{name} suppresses no failure"
+                assert (finding.suppression.origin, finding.suppression.reason) == ("inline", entry["reason"])
+                walked += 1
+    assert walked == sum(len(s.matched) for s in app_gate.suppressions if s.origin == "inline") > 0
+
+
+def test_no_prod_resource_carries_a_suppression_about_another_tier(synthesized):
+    tiers = {c.name: c.tier for c in load_all()}
+    other_tiers = re.compile(r"\b(dev|development|non-?prod|staging|test(ing)?)\b", re.IGNORECASE)
+    for stack in synthesized.stack_names:
+        if tiers[split_stack(stack)[0]] != "prod":
+            continue
+        for rtype, name, conf in synthesized.all_resources(stack):
+            for entry in (conf.get("//") or {}).get(METADATA_KEY, []):
+                assert not other_tiers.search(entry["reason"]), f"{stack}/{rtype}.{name}: {entry['reason']}"
+
+
 def test_uncatalogued_failure_counts_high(tmp_path, no_exceptions):
     """A failing check missing from the catalog is judged HIGH and reported as uncatalogued."""
     catalog = tmp_path / "catalog.yaml"
@@ -91,7 +122,7 @@ def test_env_selection_judges_only_that_env(synthesized, no_exceptions):
 def test_inline_suppression_suppresses_only_its_resource(tmp_path, no_exceptions):
     b1 = bucket("b1")
     b1["//"]["aegis_suppressions"] = [{"id": "CKV_AWS_18", "reason": "Fixture: this bucket is the log target itself",
-                                        "expires": "2099-01-01"}]
+                                        "expires": "2030-06-30"}]
     out = write_out(tmp_path, {"dev-data": stack_doc({"aws_s3_bucket": {"b1": b1, "b2": bucket("b2")}})})
     result = run_gate(out, exceptions_file=no_exceptions, checks_dir=None, app_checks=False,
                       today=dt.date(2030, 1, 1))

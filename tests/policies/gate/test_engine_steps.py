@@ -66,7 +66,7 @@ def judge(source: Made) -> GateResult:
     return result
 
 
-def suppression(check_id: str, origin: str = "inline", expires: str = "2099-01-01") -> Suppression:
+def suppression(check_id: str, origin: str = "inline", expires: str = "2026-01-01") -> Suppression:
     return Suppression(check_id, "a reason long enough to be accepted", expires, origin, "dev-data/aws_s3_bucket.b")
 
 
@@ -96,10 +96,15 @@ def test_suppressions_apply_and_their_problems_are_errors():
         "expired on 2020-01-01: fix the finding, or review and renew the suppression")
 
 
-def test_skip_comments_are_listed_but_never_judged():
-    skip = suppression("CKV_AWS_9", origin=SKIP_COMMENT, expires="")  # unknown and unused: ignored
+def test_skip_comments_are_listed_and_judged_by_the_policy_only():
+    # checkov applied it: an unknown check or nothing suppressed is no error; the suppression policy still judges it
+    skip = suppression("CKV_AWS_9", origin=SKIP_COMMENT)
     result = judge(Made([], [skip]))
     assert result.exit_code == EXIT_PASS and result.suppressions == [skip] and not skip.problem
+    forever = suppression("CKV_AWS_9", origin=SKIP_COMMENT, expires="")
+    result = judge(Made([], [forever]))
+    assert result.exit_code == EXIT_ERROR and result.suppressions == [forever]
+    assert "needs an expiry" in forever.problem
 
 
 def test_every_failure_is_an_error_verdict_never_a_pass():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 import json
 import sys
 
@@ -174,7 +175,7 @@ def test_bad_catalog_is_an_error(small_out, no_exceptions, tmp_path):
 @pytest.mark.parametrize("problem", ["expired", "unused", "unknown"])
 def test_suppression_problems_fail_closed(tmp_path, no_exceptions, problem):
     entry = {"id": "CKV_AWS_18", "reason": "Fixture: log target of itself, see the audit trail",
-             "expires": "2099-01-01"}
+             "expires": (dt.date.today() + dt.timedelta(days=90)).isoformat()}
     if problem == "expired":
         entry["expires"] = "2020-01-01"
     elif problem == "unused":

@@ -17,7 +17,7 @@ from policies import gate_cache, scanner
 from policies.gate import run_gate
 from tests.policies.gate.conftest import bucket, stack_doc, write_out
 
-TODAY = dt.date(2026, 6, 1)
+TODAY = dt.date(2026, 12, 1)  # the default app's suppressions expire within a year of it
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def two_stacks(tmp_path) -> Path:
     suppressed = bucket("aegis-dev-b2")
     suppressed["//"]["aegis_suppressions"] = [{"id": "CKV_AWS_18", "reason": "access logs are the bucket's own "
                                                                                 "target; logging it would loop",
-                                                "expires": "2027-12-31"}]
+                                                "expires": "2027-03-31"}]
     return write_out(tmp_path, {"dev-data": stack_doc({"aws_s3_bucket": {"b1": bucket("aegis-dev-b1")}}),
                                 "dev-access": stack_doc({"aws_s3_bucket": {"b2": suppressed}})})
 

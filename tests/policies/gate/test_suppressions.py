@@ -109,11 +109,14 @@ def test_the_project_exceptions_file_is_valid():
 
 
 def test_inline_suppressions_are_validated_again():
+    reason = "This bucket is the access-log target itself"
     conf = {"//": {"aegis_suppressions": [
         {"id": "CKV_AWS_18", "reason": "short", "expires": "2027-01-01"},
-        {"id": "not-an-id", "reason": "x" * 30, "expires": "2027-01-01"},
-        {"id": "CKV_AWS_18", "reason": "x" * 30, "expires": "soon"},
-        {"id": "CKV_AWS_18", "reason": "x" * 30, "expires": "2027-01-01"}]}}
+        {"id": "not-an-id", "reason": reason, "expires": "2027-01-01"},
+        {"id": "CKV_AWS_18", "reason": reason, "expires": "soon"},
+        {"id": "CKV_AWS_18", "reason": reason, "expires": "2027-01-01"},
+        {"id": "CKV_AWS_18", "reason": "x" * 30, "expires": "2027-01-01"},  # padding
+        {"id": "CKV_AWS_18", "reason": reason, "expires": 20270101}]}}  # a number
     items = inline_suppressions("dev-data", "aws_s3_bucket.b", conf)
-    assert [bool(i.problem) for i in items] == [True, True, True, False]
+    assert [bool(i.problem) for i in items] == [True, True, True, False, True, True]
     assert all(i.where == "dev-data/aws_s3_bucket.b" for i in items)

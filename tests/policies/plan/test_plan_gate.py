@@ -272,7 +272,7 @@ def test_an_unused_suppression_is_a_note_not_an_error(tmp_path):
     exceptions = tmp_path / "exceptions.yaml"
     exceptions.write_text("exceptions:\n  - check: AEGIS_PLAN_OPEN_INGRESS\n    resource: aws_security_group.x\n"
                           "    environments: ['*']\n    reason: Public ALB behind CloudFront and WAF, reviewed\n"
-                          "    owner: ml-platform\n    expires: 2025-12-31\n")
+                          "    owner: ml-platform\n    approver: security-lead\n    expires: 2025-12-31\n")
     result = gate(stack_plan(tmp_path, plan_doc(create("aws_s3_bucket_public_access_block", "p", PAB))),
                   exceptions_file=exceptions)
     assert result.exit_code == 0 and any("1 suppression(s) match nothing" in n for n in result.notes)
