@@ -178,8 +178,21 @@ def load_env(name: str, directory: Path | None = None) -> EnvConfig:
         parts = tuple(int(p) if p.isdigit() else p for p in key_path.replace("[", ".").replace("]", "").split("."))
         file, line = source.locate(parts, display)
         raise ConfigError(file, key_path, message, line)
+    _refuse_ambiguous_name(config, files, source, display)
     _refuse_shared_account(config, files, directory, source, display)
     return config
+
+
+def _refuse_ambiguous_name(config: EnvConfig, files: dict[str, Path], source: SourceMap, display: str) -> None:
+    """Names, key policies and PassRole statements select an environment's roles and resources by the prefix
+    `<project>-<env>-`: with environments `dev` and `dev-sandbox`, `aegis-dev-*` would also select the other's."""
+    for other in files:
+        if other != config.name and (other.startswith(config.name + "-") or config.name.startswith(other + "-")):
+            file, line = source.locate(("name",), display)
+            raise ConfigError(file, "name", f"environment names '{config.name}' and '{other}' are ambiguous: the "
+                                            f"name patterns of '{min(other, config.name, key=len)}' "
+                                            f"(`<project>-{min(other, config.name, key=len)}-*`) would also match "
+                                            "the other's resources; rename one", line)
 
 
 def _refuse_shared_account(config: EnvConfig, files: dict[str, Path], directory: Path, source: SourceMap,

@@ -164,3 +164,14 @@ def test_an_account_inherited_from_the_base_file_counts_too(tmp_path):
     directory = write_envs(tmp_path, {"base.yaml": base, "dev.yaml": dev, "staging.yaml": staging})
     with pytest.raises(ConfigError, match="also the account of environment 'staging'"):
         load_env("dev", directory)
+
+
+def test_attack_environment_named_as_a_prefix_of_another_is_refused(tmp_path):
+    sandbox = VALID_DEV.replace("name: dev", "name: dev-sandbox").replace('"111122223333"', '"222233334444"') \
+        .replace("::111122223333:", "::222233334444:")
+    directory = write_envs(tmp_path, {"dev.yaml": VALID_DEV, "dev-sandbox.yaml": sandbox})
+    for name in ("dev", "dev-sandbox"):
+        with pytest.raises(ConfigError) as caught:
+            load_env(name, directory)
+        assert caught.value.key_path == "name"
+        assert "`<project>-dev-*`" in caught.value.message
