@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from modules import strict_json
 from modules.naming import STACK_ORDER
 
 MANIFEST = "manifest.json"
@@ -35,11 +36,14 @@ class SynthOutputError(Exception):
 # ---------------------------------------------------------------- files
 
 def read_json(path: Path, what: str) -> Any:
-    """The parsed JSON of `path`; `what` names it in the error (never a machine path)."""
+    """The parsed JSON of `path`; `what` names it in the error (never a machine path). An object with a
+    key twice is refused (modules/strict_json.py): Terraform would read both copies."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return strict_json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SynthOutputError(f"{what} is missing") from None
+    except strict_json.DuplicateKeyError as exc:
+        raise SynthOutputError(f"{what}: {exc}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SynthOutputError(f"{what} is not readable JSON: {exc}") from None
 
