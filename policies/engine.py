@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import AbstractSet, Any, Callable
 
+from modules.cache import CacheError
 from modules.errors import ConfigError
 from modules.synth_output import SynthOutputError, resources
 from policies import scanner
@@ -28,7 +29,8 @@ SKIP_COMMENT = "skip-comment"  # a checkov skip comment in HCL: reported, never 
 @dataclass(frozen=True)
 class JudgeOptions:
     """What every mode is judged with. `checks_dir=None` / `app_checks=False` leave out the Aegis pack
-    (tests of the engine itself); `cache` reuses checkov's scans (policies/gate_cache.py)."""
+    (tests of the engine itself); `cache` reuses checkov's scans (policies/gate_cache.py), and
+    `refresh_cache` (`--no-cache`) scans everything and replaces the cache's entries without reading one."""
 
     today: dt.date
     catalog_file: Path | None = None
@@ -37,6 +39,7 @@ class JudgeOptions:
     environments_dir: Path | None = None
     app_checks: bool = True
     cache: bool = False
+    refresh_cache: bool = False
     progress: Callable[[str], Any] | None = None
 
 
@@ -95,7 +98,7 @@ def run(source: Source, options: JudgeOptions, result: GateResult) -> bool:
     try:
         judge(source, options, result)
         return True
-    except (GateError, SynthOutputError, ConfigError, scanner.ScanError, *source.errors) as exc:
+    except (GateError, SynthOutputError, ConfigError, CacheError, scanner.ScanError, *source.errors) as exc:
         result.errors.append(str(exc))
     except Exception as exc:  # a bug must not look like a verdict
         result.errors.append(f"internal error: {type(exc).__name__}: {exc}")
