@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modules import synth_record
+from modules.atomic import naming
 from modules.cache import CorruptEntry, Hasher, cache_dir, prune, read_entry, sha256_file, touch, write_entry
 from modules.config import BASE_FILE, env_files, environments_dir
 from modules.synth_output import MANIFEST, staging_folder, swap_in
@@ -88,7 +89,10 @@ def restore(key: str, out: Path) -> Lookup:
         for rel in files:
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source / rel, target)
+            try:
+                shutil.copyfile(source / rel, target)
+            except OSError as exc:  # a full disk names no file: name the output's
+                raise naming(exc, out / rel) from None
         swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

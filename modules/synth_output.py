@@ -145,7 +145,10 @@ def resources(doc: dict, blocks: tuple[str, ...] = BLOCKS) -> Iterator[StackReso
 
 def staging_folder(out: Path, purpose: str) -> Path:
     """A new empty folder beside `out` (on its file system, so swapping it in is a rename)."""
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.{purpose}-", dir=out.parent))
+    try:
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.{purpose}-", dir=out.parent))
+    except OSError as exc:  # name the folder the user gave, not a temporary name
+        raise type(exc)(exc.errno, exc.strerror or str(exc), str(out.parent)) from None
 
 
 def swap_in(staging: Path, out: Path) -> None:

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import click
 
+from modules.atomic import write_text_atomic
 from modules.commands import default_synth_out, environments_dir, fail
 from modules.console import step
 from modules.errors import ConfigError
 from modules.synth_command import ensure_synthesized
-from policies.commands import DEFAULT_REPORTS, emit_plan_result, fail_closed, prewarm_checkov
+from policies.commands import DEFAULT_REPORTS, emit_plan_result, prewarm_checkov
 
 RULES_DOC = Path(__file__).resolve().parent.parent / "docs" / "RULES.md"
 
@@ -45,7 +46,7 @@ def _emit(result, reports: Path, formats: list[str], unchanged: dict[str, str] |
         return {}
     names = [FORMATS[fmt][1] for fmt in formats]
     unchanged = unchanged or {}
-    stale = [fmt for fmt, name in zip(formats, names)
+    stale = [fmt for fmt, name in zip(formats, names, strict=True)
              if not ((reports / name).is_file() and unchanged.get(name) == sha256_file(reports / name))]
     write_reports(result, reports, stale)
     click.echo(f"reports in {reports}/: " + ", ".join(names))
@@ -92,7 +93,6 @@ def register(cli: click.Group) -> None:
     @click.option("--no-cache", is_flag=True,
                   help="Read nothing from the cache: run checkov on every stack (and synthesize, when needed), "
                        "then replace the cache's entries with the fresh results.")
-    @fail_closed
     def gate(envs, reports, fmts, no_synth, synth_out, tf_path, exceptions, plans, no_cache):
         """Judge the synthesized stacks (or a Terraform folder) against the policy pack.
 
@@ -162,14 +162,13 @@ def register(cli: click.Group) -> None:
         except ConfigError as exc:
             fail(str(exc))
         if write_docs:
-            RULES_DOC.parent.mkdir(parents=True, exist_ok=True)
-            RULES_DOC.write_text(render_rules(catalog, plan), encoding="utf-8")
+            write_text_atomic(RULES_DOC, render_rules(catalog, plan))
             click.echo(f"wrote docs/RULES.md ({len(catalog)} checks, {len(plan)} plan checks)")
             return
         listed = [(r.section, r) for r in catalog.rules.values()] + [("plan", r) for r in plan.rules.values()]
         rules = [(where, r) for where, r in listed
                  if (section is None or where == section) and (severity is None or r.severity == severity)]
         width = max([16] + [len(r.id) + 2 for _, r in rules])
-        for where, rule in sorted(rules, key=lambda item: (item[0], check_sort_key(item[1].id))):
+        for _where, rule in sorted(rules, key=lambda item: (item[0], check_sort_key(item[1].id))):
             click.echo(f"{rule.id:<{width}}{rule.severity:<10}{rule.pillar:<12}{rule.title[:62]}")
         click.echo(f"{len(rules)} of {len(listed)} checks", err=True)
