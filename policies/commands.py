@@ -45,12 +45,14 @@ def _file_in_the_way(exc: OSError) -> str | None:
 
 def error_line(exc: Exception) -> str:
     """The one line an unexpected exception becomes: its own message for the errors users are meant to
-    read, the file and reason for a failed file operation, else its type and message."""
+    read, the file and reason for a failed file operation, else its type and the first line of its
+    message (a jsii error carries a JavaScript stack after it)."""
     if isinstance(exc, (ConfigError, CacheError)):
         return str(exc)
     if isinstance(exc, OSError):
         return os_error_line(exc)
-    return f"{type(exc).__name__}: {exc}"
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
 
 def fail_closed(command: _Command) -> _Command:

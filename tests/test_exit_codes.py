@@ -79,6 +79,19 @@ def test_validate_and_envs_on_a_full_disk_are_one_error_line(command, monkeypatc
     _one_clear_line(CliRunner().invoke(cli, [command]), reason="No space left on device")
 
 
+def test_a_crash_with_a_long_message_is_one_error_line(monkeypatch):
+    """A bug (or a jsii error with a JavaScript stack after its message) is still one line, exit 2."""
+    import main
+
+    def crash(config):
+        raise RuntimeError("naming failed\n    at Object.<anonymous> (stack.js:1:1)\n    at more.js:2:2")
+
+    monkeypatch.setattr(main.Naming, "of", crash)
+    result = CliRunner().invoke(cli, ["envs"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert result.stderr.splitlines() == ["error: RuntimeError: naming failed"]
+
+
 @pytest.fixture
 def small(tmp_path) -> list[str]:
     out = write_out(tmp_path, {"dev-data": stack_doc({"aws_s3_bucket": {"b1": bucket("aegis-dev-b1")}})})
