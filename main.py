@@ -12,6 +12,7 @@ from modules.config import load_all
 from modules.errors import ConfigError
 from modules.naming import STACK_ORDER, Naming
 from modules.synth_command import synthesize_cached
+from policies.commands import FailClosedGroup
 
 
 def _load(envs: tuple[str, ...]):
@@ -30,7 +31,7 @@ def run_synth(envs: tuple[str, ...], out: str, use_cache: bool = True) -> list[s
     return stacks
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=FailClosedGroup, invoke_without_command=True)
 @click.option("--environments", type=click.Path(file_okay=False), default=None,
               help="Folder of environment files (default: environments/ of this project).")
 @click.pass_context

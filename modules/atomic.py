@@ -16,14 +16,28 @@ def atomic_file(path: Path, private: bool = False) -> Iterator[BinaryIO]:
     usual umask applies (reports, plans, attestations that other tools and users read)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
+    except OSError as exc:
+        raise naming(exc, path, tmp) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise naming(exc, path, tmp) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def naming(exc: OSError, path: Path, tmp: Path | None = None) -> OSError:
+    """The error of writing `path` (through `tmp`), naming `path`: a failed write names no file, and a
+    temporary's name would mean nothing to the user. Any other file it names is kept."""
+    if exc.filename is not None and (tmp is None or exc.filename not in (str(tmp), os.fspath(tmp))):
+        return exc
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def write_atomic(path: Path, data: bytes, private: bool = True) -> None:

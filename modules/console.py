@@ -1,4 +1,4 @@
-"""Terminal output: progress with elapsed time, and colour only where it helps.
+"""Terminal output: progress with elapsed time, colour only where it helps, and paths as messages show them.
 
 Colour is off when the stream is not a terminal or NO_COLOR is set. Progress goes to stderr so
 stdout stays parseable.
@@ -11,6 +11,7 @@ import os
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Iterator, TextIO
 
 _CODES = {"red": "31", "green": "32", "yellow": "33", "bold": "1", "dim": "2"}
@@ -25,6 +26,15 @@ def paint(text: str, style: str, stream: TextIO | None = None) -> str:
     if not colour_enabled(stream or sys.stdout):
         return text
     return f"\033[{_CODES[style]}m{text}\033[0m"
+
+
+def shown_path(path: str | bytes | os.PathLike[str]) -> str:
+    """A path as a message shows it: relative to the working directory when inside it, else as given."""
+    text = os.fsdecode(path)
+    try:
+        return Path(text).absolute().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return text
 
 
 @contextlib.contextmanager

@@ -5,8 +5,10 @@ included, byte for byte) and which environments are selected, every file of modu
 helper included), and the toolchain: pyproject.toml, the installed versions of the generator's
 dependencies, the Python and Node.js versions and the CDKTF_* settings (generator files and toolchain
 as the synth record names them, modules/synth_record.py). Never a timestamp. An entry is a copy of the
-whole output folder plus a checksummed list of its files (modules/cache.py), so a hit restores the
-output byte for byte, or finds it already in place; a damaged entry is ignored and synth runs.
+whole output folder plus a signed list of its files and their SHA-256 (modules/cache.py), each file checked
+against it before use, so a hit restores the output byte for byte, or finds it already in place; a
+damaged or forged entry is ignored and synth runs. `--no-cache` never reads an entry and always
+writes a fresh one (so it also replaces a bad one).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modules import synth_record
+from modules.atomic import naming
 from modules.cache import CorruptEntry, Hasher, cache_dir, prune, read_entry, sha256_file, touch, write_entry
 from modules.config import BASE_FILE, env_files, environments_dir
 from modules.synth_output import MANIFEST, staging_folder, swap_in
@@ -46,7 +49,7 @@ def synth_key(envs: tuple[str, ...] | list[str], directory: Path | None = None) 
 
 
 def _entry_dir(key: str) -> Path:
-    return cache_dir() / "synth" / key
+    return cache_dir("synth") / key
 
 
 def _listing(folder: Path) -> dict[str, str]:
@@ -59,11 +62,13 @@ def _stacks(files: dict[str, str]) -> list[str]:
 
 def restore(key: str, out: Path) -> Lookup:
     """On a hit, make `out` hold the cached output (untouched when it already does)."""
-    entry = _entry_dir(key)
     try:
+        entry = _entry_dir(key)
         payload = read_entry(entry / ENTRY, key)
     except CorruptEntry as exc:
         return Lookup(None, f"cache entry ignored ({exc})")
+    except OSError as exc:
+        return Lookup(None, f"cache not available ({exc.strerror or exc})")
     if payload is None:
         return Lookup(None, "cache miss")
     files: dict[str, str] | None = payload.get("files") if isinstance(payload, dict) else None
@@ -84,7 +89,10 @@ def restore(key: str, out: Path) -> Lookup:
         for rel in files:
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source / rel, target)
+            try:
+                shutil.copyfile(source / rel, target)
+            except OSError as exc:  # a full disk names no file: name the output's
+                raise naming(exc, out / rel) from None
         swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -96,9 +104,8 @@ def restore(key: str, out: Path) -> Lookup:
 def store(key: str, out: Path) -> None:
     """Keep a copy of a fresh output under its key (best effort: a cache that cannot be written is skipped)."""
     out = Path(out).absolute()
-    root = cache_dir() / "synth"
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        root = cache_dir("synth")
         staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
         try:
             shutil.copytree(out, staging / FILES)

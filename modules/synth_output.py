@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from modules import strict_json
 from modules.naming import STACK_ORDER
 
 MANIFEST = "manifest.json"
@@ -35,11 +36,14 @@ class SynthOutputError(Exception):
 # ---------------------------------------------------------------- files
 
 def read_json(path: Path, what: str) -> Any:
-    """The parsed JSON of `path`; `what` names it in the error (never a machine path)."""
+    """The parsed JSON of `path`; `what` names it in the error (never a machine path). An object with a
+    key twice is refused (modules/strict_json.py): Terraform would read both copies."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return strict_json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SynthOutputError(f"{what} is missing") from None
+    except strict_json.DuplicateKeyError as exc:
+        raise SynthOutputError(f"{what}: {exc}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SynthOutputError(f"{what} is not readable JSON: {exc}") from None
 
@@ -141,7 +145,10 @@ def resources(doc: dict, blocks: tuple[str, ...] = BLOCKS) -> Iterator[StackReso
 
 def staging_folder(out: Path, purpose: str) -> Path:
     """A new empty folder beside `out` (on its file system, so swapping it in is a rename)."""
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.{purpose}-", dir=out.parent))
+    try:
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.{purpose}-", dir=out.parent))
+    except OSError as exc:  # name the folder the user gave, not a temporary name
+        raise type(exc)(exc.errno, exc.strerror or str(exc), str(out.parent)) from None
 
 
 def swap_in(staging: Path, out: Path) -> None:

@@ -12,22 +12,25 @@ from pathlib import Path
 
 import click
 
+from modules.atomic import write_text_atomic
 from modules.commands import default_synth_out, environments_dir, fail
 from modules.console import step
 from modules.errors import ConfigError
 from modules.synth_command import ensure_synthesized
-from policies.commands import DEFAULT_REPORTS, emit_plan_result, fail_closed, prewarm_checkov
+from policies.commands import DEFAULT_REPORTS, emit_plan_result, prewarm_checkov
 
 RULES_DOC = Path(__file__).resolve().parent.parent / "docs" / "RULES.md"
 
 
-def _run_memo(out: Path, configs, env_dir, exceptions_file, today, formats):
+def _run_memo(out: Path, configs, env_dir, exceptions_file, today, formats, read: bool = True):
+    """The whole-run memo of this gate (policies/run_memo.py); `read=False` (`--no-cache`) only writes it."""
     from policies.catalog import CATALOG_FILE
     from policies.gate import CHECKS_DIR, display_path
-    from policies.gate_cache import GateCache, RunMemo
+    from policies.gate_cache import GateCache
+    from policies.run_memo import RunMemo
     from policies.suppressions import EXCEPTIONS_FILE
 
-    store = GateCache(CHECKS_DIR, CATALOG_FILE, exceptions_file or EXCEPTIONS_FILE)
+    store = GateCache(CHECKS_DIR, CATALOG_FILE, exceptions_file or EXCEPTIONS_FILE, read=read)
     return RunMemo.for_run(store, out, {c.name: c for c in configs}, env_dir, today, formats, display_path(out))
 
 
@@ -88,8 +91,8 @@ def register(cli: click.Group) -> None:
     @click.option("--plan", "plans", multiple=True, type=click.Path(dir_okay=False),
                   help="Judge this Terraform plan JSON (`terraform show -json PLAN`) instead (repeatable).")
     @click.option("--no-cache", is_flag=True,
-                  help="Run checkov on every stack (and synthesize, when needed) even if the cache holds the result.")
-    @fail_closed
+                  help="Read nothing from the cache: run checkov on every stack (and synthesize, when needed), "
+                       "then replace the cache's entries with the fresh results.")
     def gate(envs, reports, fmts, no_synth, synth_out, tf_path, exceptions, plans, no_cache):
         """Judge the synthesized stacks (or a Terraform folder) against the policy pack.
 
@@ -121,19 +124,21 @@ def register(cli: click.Group) -> None:
                                while_synthesizing=prewarm_checkov)
             names = [c.name for c in configs]
             started, today = time.monotonic(), dt.date.today()
-            memo = None if no_cache else _run_memo(out, configs, env_dir, exceptions_file, today, selected)
-            hit = memo.load() if memo else None
-            if memo and hit:
+            memo = _run_memo(out, configs, env_dir, exceptions_file, today, selected, read=not no_cache)
+            hit = memo.load()
+            if hit:
                 result, unchanged = hit
                 result.seconds, result.cache_note = time.monotonic() - started, memo.note
             else:
                 with step(f"Judging {len(names)} environment(s) with checkov and the Aegis pack"):
                     result = run_gate(out, names, exceptions_file=exceptions_file, environments_dir=env_dir,
-                                      cache=not no_cache, today=today)
+                                      cache=True, refresh_cache=no_cache, today=today)
+                if memo.note:  # why a kept run was not used
+                    result.cache_note = "; ".join(filter(None, (memo.note, result.cache_note)))
             if result.cache_note:
                 click.echo(f"gate: {result.cache_note}", err=True)
             written = _emit(result, Path(reports), selected, hit[1] if hit else None)
-            if memo and not hit and result.exit_code in (0, 1):  # a verdict, never an error, is kept
+            if not hit and result.exit_code in (0, 1):  # a verdict, never an error, is kept
                 memo.save(result, written)
             sys.exit(result.exit_code)
         _emit(result, Path(reports), selected)
@@ -157,8 +162,7 @@ def register(cli: click.Group) -> None:
         except ConfigError as exc:
             fail(str(exc))
         if write_docs:
-            RULES_DOC.parent.mkdir(parents=True, exist_ok=True)
-            RULES_DOC.write_text(render_rules(catalog, plan), encoding="utf-8")
+            write_text_atomic(RULES_DOC, render_rules(catalog, plan))
             click.echo(f"wrote docs/RULES.md ({len(catalog)} checks, {len(plan)} plan checks)")
             return
         listed = [(r.section, r) for r in catalog.rules.values()] + [("plan", r) for r in plan.rules.values()]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import AbstractSet, Any, Callable, Generic, TypeVar
 
+from modules.cache import CacheError
 from modules.errors import ConfigError
 from modules.synth_output import SynthOutputError, resources
 from policies import scanner
@@ -30,7 +31,8 @@ ResultT = TypeVar("ResultT", bound=GateResult)
 @dataclass(frozen=True)
 class JudgeOptions:
     """What every mode is judged with. `checks_dir=None` / `app_checks=False` leave out the Aegis pack
-    (tests of the engine itself); `cache` reuses checkov's scans (policies/gate_cache.py)."""
+    (tests of the engine itself); `cache` reuses checkov's scans (policies/gate_cache.py), and
+    `refresh_cache` (`--no-cache`) scans everything and replaces the cache's entries without reading one."""
 
     today: dt.date
     catalog_file: Path | None = None
@@ -40,6 +42,7 @@ class JudgeOptions:
     policy_file: Path | None = None  # policies/suppression_policy.yaml unless given (tests)
     app_checks: bool = True
     cache: bool = False
+    refresh_cache: bool = False
     progress: Callable[[str], Any] | None = None
 
 
@@ -96,7 +99,7 @@ class Source(Generic[ResultT]):
 def run(source: Source[ResultT], options: JudgeOptions, result: ResultT) -> bool:
     """Judge into `result`; any error, expected or not, is an error verdict (fail closed). True when
     the judging ran to its end."""
-    expected: tuple[type[Exception], ...] = (GateError, SynthOutputError, ConfigError, scanner.ScanError,
+    expected: tuple[type[Exception], ...] = (GateError, SynthOutputError, ConfigError, CacheError, scanner.ScanError,
                                              *source.errors)
     try:
         judge(source, options, result)

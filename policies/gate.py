@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from modules.synth_output import MANIFEST, load_stack, manifest_stacks, split_stack
 from modules.synth_output import read_json as _read_json
@@ -33,6 +33,8 @@ from policies.gate_result import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, GateError, Ga
 from policies.path_gate import run_path_gate
 from policies.suppressions import in_scope, load_exceptions
 
+if TYPE_CHECKING:
+    from policies.gate_cache import GateCache
 __all__ = ["run_gate", "check_fresh", "load_app_checks", "run_path_gate", "GateResult", "GateError", "CHECKS_DIR",
            "EXIT_PASS", "EXIT_FAIL", "EXIT_ERROR", "display_path"]
 
@@ -40,17 +42,19 @@ __all__ = ["run_gate", "check_fresh", "load_app_checks", "run_path_gate", "GateR
 def run_gate(out_dir: Path, env_names: list[str] | None = None, *, exceptions_file: Path | None = None,
              today: dt.date | None = None, environments_dir: Path | None = None,
              catalog_file: Path | None = None, checks_dir: Path | None = CHECKS_DIR, app_checks: bool = True,
-             progress: Callable[[str], Any] | None = None, cache: bool = False) -> GateResult:
+             progress: Callable[[str], Any] | None = None, cache: bool = False,
+             refresh_cache: bool = False) -> GateResult:
     """Judge an existing synth output folder (`manifest.json`, `aegis-synth.json`, `stacks/*/cdk.tf.json`).
 
     `checks_dir=None` / `app_checks=False` leave out the Aegis pack (tests of the engine itself).
-    `cache=True` reuses checkov's scan of stacks whose inputs did not change (policies/gate_cache.py).
+    `cache=True` reuses checkov's scan of stacks whose inputs did not change (policies/gate_cache.py);
+    `refresh_cache=True` scans every stack and writes its entry afresh, reading none.
     """
     started = time.monotonic()
     out_dir = Path(out_dir)
     options = JudgeOptions(today=today or dt.date.today(), catalog_file=catalog_file, checks_dir=checks_dir,
                            exceptions_file=exceptions_file, environments_dir=environments_dir,
-                           app_checks=app_checks, cache=cache, progress=progress)
+                           app_checks=app_checks, cache=cache, refresh_cache=refresh_cache, progress=progress)
     result = GateResult(exit_code=EXIT_ERROR, target=display_path(out_dir))
     run(SynthOutput(out_dir, env_names), options, result)
     result.seconds = time.monotonic() - started
@@ -129,13 +133,14 @@ class SynthOutput(Source[GateResult]):
         stacks, checks_dir = self.stacks, options.checks_dir
         if options.progress:
             options.progress(f"checkov {scanner.CHECKOV_VERSION} on {len(stacks)} stacks, {len(self.resources)} resources")
-        if options.cache:
+        if options.cache or options.refresh_cache:
             from policies.catalog import CATALOG_FILE
             from policies.gate_cache import GateCache
             from policies.suppressions import EXCEPTIONS_FILE
 
-            store = GateCache(checks_dir, options.catalog_file or CATALOG_FILE, options.exceptions_file or EXCEPTIONS_FILE)
-            scan = _scan_cached(stacks, checks_dir, store, self.configs)
+            store = GateCache(checks_dir, options.catalog_file or CATALOG_FILE, options.exceptions_file or EXCEPTIONS_FILE,
+                              read=not options.refresh_cache)
+            scan = _scan_cached(stacks, checks_dir, store, self.configs, self.docs)
             result.cache_note = store.note()
         else:
             scan = scanner.scan_json(list(stacks.values()), checks_dir)
@@ -198,20 +203,27 @@ class SynthOutput(Source[GateResult]):
         super().conclude(result)
 
 
-def _scan_cached(stacks: dict[str, Path], checks_dir: Path | None, store, configs: dict[str, Any]) -> scanner.Scan:
-    """The scan of every stack: from the cache where its key matches, checkov for the rest (checkov is
-    not even imported when every stack and the check registry hit)."""
+def _scan_cached(stacks: dict[str, Path], checks_dir: Path | None, store: GateCache, configs: dict[str, Any],
+                 docs: dict[str, dict]) -> scanner.Scan:
+    """The scan of every stack: from the cache where its key matches and the entry holds up against the
+    stack (policies/gate_cache.py), checkov for the rest (checkov is not even imported when every stack
+    and the check registry hit)."""
     from modules.synth_record import config_digest
+    from policies.gate_cache import StackFacts
 
-    digests = {name: config_digest(config) for name, config in configs.items()}
-    keys = {name: store.stack_key(path.read_bytes(), digests[split_stack(name)[0]]) for name, path in stacks.items()}
-    parts = {name: store.load_scan(keys[name], name, path) for name, path in stacks.items()}
+    env_digests = {name: config_digest(config) for name, config in configs.items()}
+    digests = {name: env_digests[split_stack(name)[0]] for name in stacks}
+    keys, facts = {}, {}
+    for name, path in stacks.items():
+        data = path.read_bytes()
+        keys[name], facts[name] = store.stack_key(data, digests[name]), StackFacts.of(data, docs[name])
+    parts = {name: store.load_scan(keys[name], name, path, facts[name], digests[name]) for name, path in stacks.items()}
     missing = [name for name, part in parts.items() if part is None]
     registry = store.load_registry()
     if missing:
         fresh = scanner.scan_json([stacks[name] for name in missing], checks_dir)
         for name in missing:
-            store.store_scan(keys[name], stacks[name], fresh)
+            store.store_scan(keys[name], stacks[name], fresh, facts[name], digests[name])
         registry = (fresh.builtin_checks, fresh.external_checks)
         store.store_registry(*registry)
         parts.update({name: fresh for name in missing})
@@ -220,7 +232,7 @@ def _scan_cached(stacks: dict[str, Path], checks_dir: Path | None, store, config
         store.store_registry(*registry)
     store.prune()
     scan = scanner.Scan(builtin_checks=dict(registry[0]), external_checks=dict(registry[1]))
-    for part in {id(p): p for p in parts.values()}.values():
+    for part in {id(p): p for p in parts.values() if p is not None}.values():  # every stack has one by now
         scan.results += part.results
         scan.parsed.update(part.parsed)
         scan.lines.update(part.lines)

@@ -11,29 +11,36 @@ that the issue lists, so any change of them misses rather than trusting the spli
   scanner fixes, engine), the catalog and the exceptions file in use;
 - the installed checkov (and PyYAML, whose libyaml reads the JSON), Python, and the CKV_/CHECKOV_/BC_
   settings checkov reads.
-Entries live in `.aegis/cache/gate/` (modules/cache.py: atomic, checksummed, corrupt ones ignored).
+Entries live in `.aegis/cache/gate/` (modules/cache.py: a private folder, plain JSON, atomic, signed
+with the cache's key; corrupt or forged ones ignored). An entry cannot change a verdict it was not
+computed for: it names what it scanned (the stack's SHA-256, the pack and the config digest), and on
+use it must match them and the stack's real resources, every one covered and no other named
+(`StackFacts.problem`); else it is ignored and the stack scanned again. `read=False` (`--no-cache`)
+never reads an entry and writes every one afresh, replacing whatever was there.
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib.metadata
 import os
 import platform
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from modules.cache import (
     CorruptEntry,
     Hasher,
     cache_dir,
     prune,
-    read_blob,
     read_entry,
     source_files,
     touch,
-    write_blob,
     write_entry,
 )
+from modules.synth_output import resources
 from policies import scanner
 
 POLICIES = Path(__file__).resolve().parent
@@ -54,13 +61,51 @@ def pack_files() -> list[Path]:
     return [p for p in source_files(POLICIES) if p.relative_to(POLICIES).parts[0] != "report"]
 
 
+@dataclass(frozen=True)
+class StackFacts:
+    """What the gate knows of one stack file without checkov: its bytes' SHA-256, the addresses of its
+    resources and data sources, and of its provider blocks (checkov's provider checks report on those)."""
+
+    sha256: str
+    addresses: frozenset[str]
+    providers: frozenset[str]
+
+    @classmethod
+    def of(cls, stack_bytes: bytes, doc: dict[str, Any]) -> "StackFacts":
+        providers = set()
+        for ptype, blocks in (doc.get("provider") or {}).items():
+            for block in blocks if isinstance(blocks, list) else [blocks]:
+                alias = block.get("alias") if isinstance(block, dict) else None
+                providers.add(f"provider.{ptype}" + (f".{alias}" if isinstance(alias, str) and alias else ""))
+        return cls(hashlib.sha256(stack_bytes).hexdigest(), frozenset(r.address for r in resources(doc)),
+                   frozenset(providers))
+
+    def problem(self, payload: dict[str, Any], scanned: dict[str, str]) -> str:
+        """Why a scan entry cannot stand for this stack ("" when it can): it was computed for other
+        inputs, or what it says checkov parsed and judged is not exactly this stack's resources."""
+        if payload.get("scanned") != scanned:
+            return "computed for other inputs"
+        parsed = set(payload["parsed"])
+        if parsed != self.addresses:
+            return (f"does not cover the stack's resources ({len(parsed)} listed, {len(self.addresses)} in the "
+                    f"stack, {len(self.addresses - parsed)} missing)")
+        if not set(payload["lines"]) <= parsed:
+            return "names lines of resources not in the stack"
+        strangers = sorted({r[3] for r in payload["results"]} - parsed - self.providers)
+        if strangers:
+            return f"reports on resources not in the stack ({', '.join(strangers[:3])})"
+        return ""
+
+
 @dataclass
 class GateCache:
-    """Keys and entries of one gate run. `checks_dir` is the custom-check folder the run loads (None: none)."""
+    """Keys and entries of one gate run. `checks_dir` is the custom-check folder the run loads (None: none);
+    `read=False` (`--no-cache`) never reads an entry and writes each one afresh."""
 
     checks_dir: Path | None
     catalog_file: Path
     exceptions_file: Path
+    read: bool = True
     hits: list[str] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # corrupt entries, with why
@@ -95,19 +140,25 @@ class GateCache:
         return Hasher("gate-registry").add("base", self._base_key()).hexdigest()
 
     def _path(self, key: str) -> Path:
-        return cache_dir() / "gate" / f"{key}.json"
+        return cache_dir("gate") / f"{key}.json"
 
-    def _read(self, key: str, what: str):
+    def _read(self, key: str, what: str) -> Any:
+        if not self.read:
+            return None
         try:
-            payload = read_entry(self._path(key), key)
+            path = self._path(key)
+            payload = read_entry(path, key)
         except CorruptEntry as exc:
             self.ignored.append(f"{what}: {exc}")
             return None
+        except OSError as exc:
+            self.ignored.append(f"cache not available ({exc.strerror or exc})")
+            return None
         if payload is not None:
-            touch(self._path(key))
+            touch(path)
         return payload
 
-    def _write(self, key: str, payload) -> None:
+    def _write(self, key: str, payload: Any) -> None:
         try:
             write_entry(self._path(key), key, payload)
         except OSError as exc:
@@ -115,24 +166,33 @@ class GateCache:
 
     # ------------------------------------------------------------ one stack's scan
 
-    def load_scan(self, key: str, stack: str, path: Path) -> scanner.Scan | None:
+    def scanned(self, facts: StackFacts, config_digest: str) -> dict[str, str]:
+        """What an entry names as scanned: the stack's bytes, the pack (checks, catalog, checkov …), the config."""
+        return {"stack_sha256": facts.sha256, "pack": self._base_key(), "config": config_digest}
+
+    def load_scan(self, key: str, stack: str, path: Path, facts: StackFacts, config_digest: str) -> scanner.Scan | None:
         payload = self._read(key, f"stack {stack}")
-        try:
-            part = _scan_from(payload, path.resolve()) if payload is not None else None
-        except (KeyError, TypeError, ValueError):
-            self.ignored.append(f"stack {stack}: entry has the wrong shape")
-            part = None
+        part = None
+        if payload is not None:
+            try:
+                problem = facts.problem(payload, self.scanned(facts, config_digest))
+                part = None if problem else _scan_from(payload, path.resolve())
+            except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+                problem = "entry has the wrong shape"
+            if problem:
+                self.ignored.append(f"stack {stack}: {problem}")
         (self.hits if part is not None else self.misses).append(stack)
         return part
 
-    def store_scan(self, key: str, path: Path, scan: scanner.Scan) -> None:
+    def store_scan(self, key: str, path: Path, scan: scanner.Scan, facts: StackFacts, config_digest: str) -> None:
         path = path.resolve()
         if scan.parsing_errors or path not in scan.parsed:
             return  # the gate fails on these anyway: nothing worth keeping
         results = [[r.check_id, r.check_name, r.passed, r.address, list(r.lines)]
                    for r in scan.results if r.file == path]
         lines = {address: list(span) for (file, address), span in scan.lines.items() if file == path}
-        self._write(key, {"results": results, "parsed": sorted(scan.parsed[path]), "lines": lines})
+        self._write(key, {"scanned": self.scanned(facts, config_digest), "results": results,
+                          "parsed": sorted(scan.parsed[path]), "lines": lines})
 
     # ------------------------------------------------------------ which checks exist (names for reports)
 
@@ -147,12 +207,17 @@ class GateCache:
         self._write(self.registry_key(), {"builtin": builtin, "external": external})
 
     def prune(self) -> None:
-        prune(cache_dir() / "gate", KEEP)
+        with contextlib.suppress(OSError):  # no cache folder: nothing to prune
+            prune(cache_dir("gate"), KEEP)
 
     def note(self) -> str:
         total = len(self.hits) + len(self.misses)
-        text = (f"cache hit ({total} stacks, checkov not run)" if not self.misses else
-                f"cache miss for {len(self.misses)} of {total} stacks (scanned: {', '.join(self.misses)})")
+        if not self.read:
+            text = f"cache refreshed ({total} stacks scanned, entries replaced)"
+        elif not self.misses:
+            text = f"cache hit ({total} stacks, checkov not run)"
+        else:
+            text = f"cache miss for {len(self.misses)} of {total} stacks (scanned: {', '.join(self.misses)})"
         if self.ignored:
             text += "; ignored: " + "; ".join(self.ignored)
         return text
@@ -169,66 +234,3 @@ def _scan_from(payload: dict, path: Path) -> scanner.Scan:
         scan.results.append(scanner.RawResult(check_id=str(check_id), check_name=str(name), passed=passed,
                                               file=path, address=str(address), lines=(int(start), int(end))))
     return scan
-
-
-# ---------------------------------------------------------------- the whole run ("nothing changed")
-
-class RunMemo:
-    """The gate of one exact set of inputs, kept whole: the result (verdict, findings, suppressions) and
-    the checksums of the report files written from it. A rerun with nothing changed prints that result
-    and leaves report files that still match alone (rewriting any that do not), without scanning,
-    judging or rendering again. Its key covers every input of the run and of its reports: every file
-    of the synth output, every environment file and validated config, the generator (app-level checks
-    use its naming), the policy pack, catalog, exceptions, checkov and Python (the stack key's base),
-    the report writers, the formats, the target's name and today's date (suppressions expire)."""
-
-    def __init__(self, store: GateCache, key: str) -> None:
-        self.store, self.key = store, key
-        self.note = ""
-
-    @classmethod
-    def for_run(cls, store: GateCache, out_dir: Path, configs: dict, environments_dir: Path | None, today,
-                formats: list[str], target: str) -> "RunMemo":
-        from modules.config import environments_dir as default_environments
-        from modules.synth_record import config_digest, generator_files
-
-        env_dir = environments_dir or default_environments()
-        key = Hasher("gate-run").add("base", store._base_key())
-        key.add_files("output", [p for p in Path(out_dir).rglob("*") if p.is_file()], Path(out_dir))
-        key.add_files("environments", [p for p in env_dir.glob("*.yaml") if p.is_file()], env_dir)
-        for name in sorted(configs):
-            key.add(f"config:{name}", config_digest(configs[name]))
-        key.add_files("generator", generator_files(), ROOT)
-        key.add_files("report", source_files(POLICIES / "report"), POLICIES)
-        key.add("today", today.isoformat()).add("formats", ",".join(formats)).add("target", target)
-        return cls(store, key.hexdigest())
-
-    def _path(self) -> Path:
-        return cache_dir() / "gate" / f"run-{self.key}.pickle"
-
-    def load(self):
-        """(result, {report file name: sha256}) of the same run before, or None."""
-        import pickle
-
-        try:
-            body = read_blob(self._path(), self.key)
-            hit = pickle.loads(body) if body is not None else None
-        except CorruptEntry as exc:
-            self.note = f"run entry ignored ({exc})"
-            return None
-        except Exception as exc:  # an entry from other code that no longer unpickles: ignore it
-            self.note = f"run entry ignored ({type(exc).__name__})"
-            return None
-        if not (isinstance(hit, tuple) and len(hit) == 2 and isinstance(hit[1], dict)):
-            return None
-        touch(self._path())
-        self.note = "cache hit (nothing changed since the last gate of these inputs: verdict and reports reused)"
-        return hit
-
-    def save(self, result, reports: dict[str, str]) -> None:
-        import pickle
-
-        try:
-            write_blob(self._path(), self.key, pickle.dumps((result, reports), protocol=pickle.HIGHEST_PROTOCOL))
-        except OSError as exc:
-            self.note = f"run not cached ({exc.strerror or exc})"

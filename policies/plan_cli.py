@@ -13,7 +13,7 @@ import click
 from modules.commands import default_synth_out, environments_dir, fail
 from modules.errors import ConfigError
 from modules.synth_command import ensure_synthesized
-from policies.commands import DEFAULT_REPORTS, emit_plan_result, fail_closed
+from policies.commands import DEFAULT_REPORTS, emit_plan_result
 
 
 def _config(env: str):
@@ -58,7 +58,6 @@ def register(cli: click.Group) -> None:
     @click.option("--exceptions", type=click.Path(dir_okay=False), default=None,
                   help="Exceptions file (default policies/exceptions.yaml).")
     @click.option("--no-synth", is_flag=True, help="Use the existing synth output; fail if it is stale.")
-    @fail_closed  # any unexpected exception exits 2, as for `gate`
     def plan(env, stacks, synth_out, terraform_path, reports, fmts, approvals, exceptions, no_synth):
         """terraform init/plan/show for each stack of ENV (dependency order), then gate every plan.
 
@@ -101,7 +100,6 @@ def register(cli: click.Group) -> None:
     @click.option("--confirm-prod", is_flag=True, help="Required to apply an environment whose tier is prod.")
     @click.option("--max-age", default=None,
                   help=f"Oldest attestation accepted, e.g. 30m, 12h, 2d (default: ${MAX_AGE_ENV}, else {DEFAULT_MAX_AGE}).")
-    @fail_closed
     def apply(env, stacks, synth_out, terraform_path, confirm_prod, max_age):
         """Apply the plans the gate approved for ENV, exactly as planned, in dependency order, each once.
 

@@ -59,8 +59,7 @@ def write_architecture(envs: tuple[str, ...], synth_out: Path) -> list[Path]:
         if env not in diagram.environments(stacks):
             fail(f"environment '{env}' is not in {synth_out.name}/")
         path = architecture_file(env)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(diagram.environment_svg(env, stacks), encoding="utf-8")
+        write_text_atomic(path, diagram.environment_svg(env, stacks))
         written.append(path)
     return written
 
@@ -129,5 +128,5 @@ def _run_gate(envs: tuple[str, ...], synth: Path, out: Path) -> None:
     # The HTML needs the synth folder even when it lies outside the working directory.
     html_file = out / "aegis-gate.html"
     with step("Rendering the HTML report"):
-        html_file.write_text(render_html(result, synth_out=synth, environments_dir=environments_dir()), encoding="utf-8")
+        write_text_atomic(html_file, render_html(result, synth_out=synth, environments_dir=environments_dir()))
     click.echo(f"reports in {out}/: " + ", ".join(p.name for p in [*written, html_file]))

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from modules import strict_json
+
 SUPPORTED_MAJOR = 1
 
 # Every `change.actions` list Terraform emits (internal/command/jsonplan: actionString).
@@ -169,15 +171,6 @@ def _looks_utf16(raw: bytes) -> bool:
     return len(sample) >= 4 and (sample[1::2].count(0) > len(sample) // 4 or sample[0::2].count(0) > len(sample) // 4)
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    out: dict = {}
-    for key, value in pairs:
-        if key in out:
-            raise PlanError(f"duplicate key '{key}' in one object (parsers would disagree on its value)")
-        out[key] = value
-    return out
-
-
 def _no_constants(value: str) -> Any:
     raise PlanError(f"'{value}' is not JSON")
 
@@ -188,9 +181,11 @@ def parse(raw: bytes, name: str) -> Plan:
         raise PlanError(f"{name}: empty file (did `terraform show -json` fail?)")
     text, encoding = decode(raw, name)
     try:
-        doc = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        doc = strict_json.loads(text, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         raise PlanError(f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except strict_json.DuplicateKeyError as exc:
+        raise PlanError(f"{name}: {exc}") from None
     except PlanError as exc:
         raise PlanError(f"{name}: {exc}") from None
     except RecursionError:

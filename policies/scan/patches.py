@@ -6,7 +6,9 @@
 - Python-check records of terraform_json carry `resource.<name>` (the type is lost); each record is
   given its real address `<type>.<name>` again (`with_real_addresses`);
 - its JSON reading goes through Python's JSON parser (or libyaml) instead of pure-Python YAML, with
-  the same line marks (same result, a fraction of the time);
+  the same line marks (same result, a fraction of the time), and a JSON object with a key twice is
+  refused on every path, where checkov would keep one copy and Terraform reads both (the file then
+  counts as not parsed: the gate fails);
 - it reuses one expression interpreter instead of building one per expression (same result);
 - CDKTF's `//` metadata stays out of its graph, and its search for count/for_each instances (quadratic
   in a stack's resources) is skipped when a stack has none (same result);
@@ -20,10 +22,13 @@ import gc
 import json
 import re
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Callable, Iterator
 
 import yaml
+
+from modules.strict_json import DuplicateKeyError, locate_duplicate, unique_object
+from modules.strict_json import loads as strict_loads
 
 _installed = False
 
@@ -69,6 +74,7 @@ class _FastJsonLoader:
         doc = _json_with_lines(content)
         if doc is not None:
             return [doc]
+        _refuse_duplicate_keys(content)  # YAML, like Python's JSON parser, would keep one copy silently
         if cls._loader_class is None:
             cls._loader_class = _c_line_loader(loader.SafeLineLoader)
         if cls._loader_class is not None:
@@ -107,17 +113,25 @@ def _json_with_lines(content: str) -> dict | None:
     closing = iter(spans)  # json.loads builds each object when it closes: the same order
 
     def mark(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        mapping = {}
-        for key, value in pairs:
-            mapping[key] = value
+        mapping = unique_object(pairs)
         mapping["__startline__"], mapping["__endline__"] = next(closing)
         return mapping
 
     try:
         doc = json.loads(content, object_pairs_hook=mark)
+    except DuplicateKeyError as exc:
+        raise locate_duplicate(content) or exc from None
     except (ValueError, StopIteration):
         return None
     return doc if isinstance(doc, dict) and next(closing, None) is None else None
+
+
+def _refuse_duplicate_keys(content: str) -> None:
+    """For text the fast path leaves to YAML: a JSON text with a key twice in one object is refused
+    (checkov then counts the file as not parsed, and the gate fails). Text that is not JSON at all goes on
+    to checkov's own reading, as before."""
+    with suppress(ValueError):
+        strict_loads(content)
 
 
 def _c_line_loader(line_loader: Any) -> Any:

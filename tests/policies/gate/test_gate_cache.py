@@ -170,8 +170,10 @@ def test_gate_cli_reports_hits_and_no_cache_scans(two_stacks, private_cache, sca
     assert first.exit_code in (0, 1) and "gate: cache miss for 2 of 2 stacks" in first.stderr
     second = CliRunner().invoke(cli, args + ["--format", "sarif"])  # another run (formats), the same scans
     assert "gate: cache hit (2 stacks, checkov not run)" in second.stderr and len(scans) == 1
-    forced = CliRunner().invoke(cli, args + ["--no-cache"])
-    assert forced.exit_code == first.exit_code and "gate: cache" not in forced.stderr and len(scans) == 2
+    forced = CliRunner().invoke(cli, args + ["--no-cache"])  # reads nothing, replaces every entry
+    assert forced.exit_code == first.exit_code and len(scans) == 2
+    assert "gate: cache refreshed (2 stacks scanned, entries replaced)" in forced.stderr
+    assert "cache hit" not in forced.stderr
 
 
 def test_parallel_and_serial_gates_agree(synthesized, no_exceptions, monkeypatch):
@@ -210,7 +212,8 @@ def test_an_unchanged_run_reuses_verdict_and_reports(two_stacks, private_cache, 
 
 def test_run_keys_cover_the_date_the_reports_and_the_output(two_stacks, tmp_path, monkeypatch):
     from modules.config import load_all
-    from policies.gate_cache import GateCache, RunMemo
+    from policies.gate_cache import GateCache
+    from policies.run_memo import RunMemo
 
     store = GateCache(None, gate_cache.POLICIES / "catalog.yaml", tmp_path / "none.yaml")
     configs = {c.name: c for c in load_all(("dev",))}

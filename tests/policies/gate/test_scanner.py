@@ -204,7 +204,6 @@ def test_the_collector_is_unfrozen_after_a_scan_even_a_failed_one(tmp_path, monk
 @pytest.mark.parametrize("text", [
     '{\n  "a": {\n    "b": "x { y } \\" z",\n    "c": [\n      {"d": 1},\n      {\n        "e": [1.5, -2, true, null]\n      }\n    ]\n  },\n  "f": {}\n}\n',
     '{"a": "\\\\", "b": "\\\\\\"{", "c": {"d": "}"}}',              # escaped backslashes and quotes
-    '{"a": 1, "a": {"b": 2}}',                                      # a repeated key: the last one wins
     '{\n  "name": "caf\\u00e9 \\u2713 ✓",\n  "tab": "a\\tb\\n"\n}',     # escapes and raw unicode
     '{"n": 1e5, "m": {"k": 2.5E+3}}',                               # exponents: YAML reads strings
     '{"<<": {"a": 1}, "b": 2}',                                     # YAML's merge key

@@ -1,0 +1,160 @@
+"""The gate of one exact set of inputs, kept whole ("nothing changed"): the result (verdict, findings,
+suppressions) and the checksums of the report files written from it. A rerun with nothing changed
+prints that result and leaves report files that still match alone (rewriting any that do not), without
+scanning, judging or rendering again.
+
+Its key covers every input of the run and of its reports: every file of the synth output, every
+environment file and validated config, the generator (app-level checks use its naming), the policy
+pack, catalog, exceptions, checkov and Python (the stack key's base, policies/gate_cache.py), the
+report writers, the formats, the target's name and today's date (suppressions expire).
+
+The entry is plain JSON in the signed cache (modules/cache.py), never pickle, and it is not taken on
+its word: it must name the same stack files (SHA-256) and pack it is used for, and its result must
+describe the stacks being judged: exactly their resource counts, findings only on their resources,
+each environment's threshold as configured now, no error, and the verdict that those findings give.
+Anything else is ignored and the gate runs. `read=False` on the store (`--no-cache`) never reads it
+and always writes it afresh.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from modules.cache import CorruptEntry, Hasher, cache_dir, read_entry, source_files, touch, write_blob
+from modules.synth_output import load_stack, manifest_stacks, resources, split_stack
+from policies import gate_cache
+from policies.findings import Finding, Suppression
+from policies.gate_cache import GateCache
+from policies.gate_result import EXIT_FAIL, EXIT_PASS, GateResult, verdict_of
+
+HIT = "cache hit (nothing changed since the last gate of these inputs: verdict and reports reused)"
+_RESULT_FIELDS = ("exit_code", "errors", "thresholds", "stacks", "target", "checkov_version", "check_names")
+
+
+class RunMemo:
+    def __init__(self, store: GateCache, key: str, out_dir: Path, configs: dict[str, Any],
+                 bound: dict[str, Any]) -> None:
+        self.store, self.key, self.out_dir, self.configs, self.bound = store, key, out_dir, configs, bound
+        self.note = ""
+
+    @classmethod
+    def for_run(cls, store: GateCache, out_dir: Path, configs: dict[str, Any], environments_dir: Path | None,
+                today: dt.date, formats: list[str], target: str) -> "RunMemo":
+        from modules.config import environments_dir as default_environments
+        from modules.synth_record import config_digest, generator_files
+
+        env_dir = environments_dir or default_environments()
+        out_dir = Path(out_dir)
+        key = Hasher("gate-run").add("base", store._base_key())
+        output: dict[str, str] = {}
+        for path in sorted((p for p in out_dir.rglob("*") if p.is_file()), key=lambda p: p.relative_to(out_dir).as_posix()):
+            rel, data = path.relative_to(out_dir).as_posix(), path.read_bytes()
+            key.add(f"output:{rel}", data)
+            output[rel] = hashlib.sha256(data).hexdigest()
+        key.add_files("environments", [p for p in env_dir.glob("*.yaml") if p.is_file()], env_dir)
+        for name in sorted(configs):
+            key.add(f"config:{name}", config_digest(configs[name]))
+        key.add_files("generator", generator_files(), gate_cache.ROOT)
+        key.add_files("report", source_files(gate_cache.POLICIES / "report"), gate_cache.POLICIES)
+        key.add("today", today.isoformat()).add("formats", ",".join(formats)).add("target", target)
+        bound = {"output": output, "pack": store._base_key(), "today": today.isoformat(), "target": target}
+        return cls(store, key.hexdigest(), out_dir, configs, bound)
+
+    def _path(self) -> Path:
+        return cache_dir("gate") / f"run-{self.key}.json"
+
+    def load(self) -> tuple[GateResult, dict[str, str]] | None:
+        """(result, {report file name: sha256}) of the same run before, or None (never with `read=False`)."""
+        if not self.store.read:
+            return None
+        try:
+            path = self._path()
+            payload = read_entry(path, self.key)
+        except CorruptEntry as exc:
+            self.note = f"run entry ignored ({exc})"
+            return None
+        except OSError:
+            return None
+        if payload is None:
+            return None
+        try:
+            result, reports = _result_from(payload["result"], self.store.catalog_file), payload["reports"]
+            problem = "computed for other inputs" if payload["bound"] != self.bound else self._problem(result)
+            if not problem and not all(isinstance(k, str) and isinstance(v, str) for k, v in reports.items()):
+                problem = "report checksums have the wrong shape"
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+            problem = f"wrong shape ({type(exc).__name__})"
+        if problem:
+            self.note = f"run entry ignored ({problem})"
+            return None
+        touch(path)
+        self.note = HIT
+        return result, reports
+
+    def _problem(self, result: GateResult) -> str:
+        """Why a kept result cannot be this run's ("" when it can), from the stacks as they are now."""
+        if result.errors or result.exit_code not in (EXIT_PASS, EXIT_FAIL):
+            return "not a verdict"
+        if result.target != self.bound["target"]:
+            return "another target"
+        if result.thresholds != {name: config.gate.fail_on for name, config in self.configs.items()}:
+            return "thresholds differ from the environments'"
+        stacks = {name: path for name, path in manifest_stacks(self.out_dir).items()
+                  if split_stack(name)[0] in self.configs}
+        addresses = {name: {r.address for r in resources(load_stack(self.out_dir, name, path))}
+                     for name, path in stacks.items()}
+        if result.stacks != {name: len(found) for name, found in addresses.items()}:
+            return "its stacks and resource counts are not the output's"
+        for finding in result.findings:
+            if finding.stack not in addresses or finding.env != split_stack(finding.stack)[0]:
+                return f"a finding on unknown stack '{finding.stack}'"
+            if finding.address and finding.address not in addresses[finding.stack] \
+                    and not finding.address.startswith("provider."):
+                return f"a finding on unknown resource {finding.stack}/{finding.address}"
+        thresholds: dict[str | None, str] = {env: level for env, level in result.thresholds.items()}
+        if verdict_of(result.findings, thresholds) != result.exit_code:
+            return "its verdict does not follow from its findings"
+        return ""
+
+    def save(self, result: GateResult, reports: dict[str, str]) -> None:
+        try:
+            payload = {"bound": self.bound, "result": _result_plain(result), "reports": reports}
+            # Key order kept (not sorted): reports written again from it must come out byte for byte the same.
+            write_blob(self._path(), self.key, json.dumps(payload, separators=(",", ":")).encode("utf-8"))
+        except OSError as exc:
+            self.note = f"run not cached ({exc.strerror or exc})"
+
+
+def _result_plain(result: GateResult) -> dict[str, Any]:
+    """A gate result as plain JSON data (the catalog is left out: the key pins its file)."""
+    data = {name: getattr(result, name) for name in _RESULT_FIELDS}
+    data["findings"] = [f.as_dict() for f in result.findings]
+    data["suppressions"] = [s.as_dict() for s in result.suppressions]
+    return data
+
+
+def _suppression(data: dict[str, Any]) -> Suppression:
+    names = {f.name for f in fields(Suppression)}
+    item = Suppression(**{k: v for k, v in data.items() if k in names})
+    item.environments = tuple(item.environments)
+    return item
+
+
+def _result_from(data: dict[str, Any], catalog_file: Path) -> GateResult:
+    """The result `_result_plain` wrote, with the catalog as it is now (its file is part of the key)."""
+    from policies.catalog import load_catalog
+
+    names = {f.name for f in fields(Finding)}
+    findings = []
+    for item in data["findings"]:
+        values = {k: v for k, v in item.items() if k in names}
+        values["suppression"] = _suppression(values["suppression"]) if values.get("suppression") else None
+        findings.append(Finding(**values))
+    result = GateResult(**{name: data[name] for name in _RESULT_FIELDS})
+    result.findings, result.suppressions = findings, [_suppression(s) for s in data["suppressions"]]
+    result.catalog = load_catalog(catalog_file)
+    return result
