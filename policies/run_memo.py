@@ -115,7 +115,7 @@ class RunMemo:
             if finding.address and finding.address not in addresses[finding.stack] \
                     and not finding.address.startswith("provider."):
                 return f"a finding on unknown resource {finding.stack}/{finding.address}"
-        thresholds: dict[str | None, str] = {env: level for env, level in result.thresholds.items()}
+        thresholds = dict(result.thresholds)
         if verdict_of(result.findings, thresholds) != result.exit_code:
             return "its verdict does not follow from its findings"
         return ""
