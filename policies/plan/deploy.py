@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from modules.naming import STACK_ORDER
+from modules.config import STATE_KEY_OUTPUT
+from modules.naming import BOOTSTRAP, STACK_ORDER
 from modules.synth_output import MANIFEST, STACK_FILE, SynthOutputError, manifest_entries, split_stack
 from policies.plan import attestation
 from policies.plan.plan_catalog import catalog_files, load_plan_catalog
@@ -127,6 +128,30 @@ def _remove_plan_files(stack: StackDir) -> None:
         path.unlink(missing_ok=True)
 
 
+def _check_recorded_state_key(config, stacks: list[StackDir]) -> None:
+    """backend.kms_key_id must be the key the bootstrap stack created, when its local state is here to say so
+    (elsewhere, e.g. in CI, the state bucket policy is what refuses a wrong key)."""
+    bootstrap = next((s for s in stacks if split_stack(s.name)[1] == BOOTSTRAP), None)
+    if bootstrap is None:
+        return
+    local = ((bootstrap.synthesized().get("terraform") or {}).get("backend") or {}).get("local") or {}
+    if not isinstance(local.get("path"), str):
+        return
+    state_file = bootstrap.folder / local["path"]
+    try:
+        outputs = json.loads(state_file.read_text(encoding="utf-8")).get("outputs") or {}
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError, AttributeError) as exc:
+        raise DeployError(f"{bootstrap.name}: its local state {local['path']} is unreadable ({type(exc).__name__}); "
+                          "it holds the bootstrap stack's resources: restore it") from None
+    created = (outputs.get(STATE_KEY_OUTPUT) or {}).get("value")
+    if isinstance(created, str) and created != config.backend.kms_key_id:
+        raise DeployError(f"environments/{config.name}.yaml [backend.kms_key_id] is {config.backend.kms_key_id}, but "
+                          f"{bootstrap.name} created the state key {created} (its output {STATE_KEY_OUTPUT}): "
+                          "record that ARN and synthesize again")
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -138,11 +163,14 @@ def run_plan(config, out_dir: Path, requested: tuple[str, ...], terraform: Terra
     stacks = select(stacks_in_order(out_dir, config.name), requested, config.name)
     for stack in stacks:
         _remove_plan_files(stack)
+    # Every backend first: a stack that cannot reach its state refuses before any terraform runs.
+    backends = {stack.name: backend_args(config, stack.name, stack.synthesized()) for stack in stacks}
+    if any(backends.values()):
+        _check_recorded_state_key(config, stacks_in_order(out_dir, config.name))
     inputs = []
     for stack in stacks:
-        args = backend_args(config, stack.name, stack.synthesized())
         echo(f"terraform init / plan / show -json: {stack.name}")
-        terraform.init(stack.folder, args, stack.name)
+        terraform.init(stack.folder, backends[stack.name], stack.name)
         terraform.plan(stack.folder, PLAN_FILE, stack.name)
         if not stack.plan_file.is_file():
             raise DeployError(f"terraform plan of {stack.name} wrote no {PLAN_FILE}")
