@@ -7,6 +7,7 @@ each of those files is one environment, named by its file stem. Every error is a
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Annotated, Iterator, Literal, Union
 
@@ -42,14 +43,34 @@ class LocalBackend(Strict):
     type: Literal["local"] = "local"
 
 
+# A KMS key ARN (never an alias): `arn:aws:kms:<region>:<account>:key/<key id or mrk- id>`.
+KMS_KEY_ARN = re.compile(r"^arn:aws:kms:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):key/"
+                         r"(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+STATE_KEY_OUTPUT = "state-kms-key-arn"  # the `<env>-bootstrap` output that holds the state key's ARN
+
+
+def _state_key_arn(value: str) -> str:
+    if not KMS_KEY_ARN.match(value):
+        raise ValueError(
+            f"'{value}' is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>): record the ARN of the "
+            f"state key the bootstrap stack created (its output {STATE_KEY_OUTPUT}). The state bucket policy compares "
+            "s3:x-amz-server-side-encryption-aws-kms-key-id with that key ARN, so an alias, alias ARN or bare key id "
+            "would have every state write denied")
+    return value
+
+
 class S3Backend(Strict):
     type: Literal["s3"]
     # Defaults follow the naming convention of the `<env>-bootstrap` stack.
     bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     key_prefix: str = Field(default="aegis", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
     region: Region | None = None
-    kms_key_id: str | None = Field(default=None, pattern=r"^(arn:aws:kms:|alias/)[A-Za-z0-9:/+=,.@_-]+$")
+    # Known only once `<env>-bootstrap` is applied: until then the other stacks cannot be planned.
+    kms_key_id: Annotated[str, AfterValidator(_state_key_arn)] | None = None
     use_lockfile: Literal[True] = True  # S3-native locking; the DynamoDB lock table is deprecated
+
+    def state_region(self, env_region: str) -> str:
+        return self.region or env_region
 
 
 class Tags(Strict):
@@ -97,6 +118,7 @@ class EnvConfig(Strict):
         bucket = f"{self.project}-{self.name}-model-artifacts-{self.account_id}-{longest}"
         if len(bucket) > 63:
             yield "name", f"project and environment names are too long: bucket name '{bucket}' exceeds 63 characters"
+        yield from self._backend_problems()
         yield from self._tier_problems()
         if self.tier == "prod" and self.gate.fail_on != "low":
             yield "gate.fail_on", "prod must fail on every severity (low)"
@@ -104,6 +126,20 @@ class EnvConfig(Strict):
             for path, message in getattr(self, section).problems(self):
                 yield f"{section}.{path}", message
 
+
+    def _backend_problems(self) -> Iterator[Problem]:
+        backend = self.backend
+        if backend.type != "s3" or backend.kms_key_id is None:
+            return
+        match = KMS_KEY_ARN.match(backend.kms_key_id)
+        assert match is not None, "validated by _state_key_arn"
+        region = backend.state_region(self.region)
+        if match["account"] != self.account_id:
+            yield "backend.kms_key_id", (f"the key is in account {match['account']}, not the env's account "
+                                         f"{self.account_id}: record the state key of this environment's bootstrap")
+        if match["region"] != region:
+            yield "backend.kms_key_id", (f"the key is in {match['region']}, but the state bucket is in {region}: "
+                                         "S3 encrypts only with a key of the bucket's region")
 
     def _tier_problems(self) -> Iterator[Problem]:
         """The tier arms or disarms every prod rule, so it is bound to facts one word cannot change."""

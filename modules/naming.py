@@ -30,6 +30,15 @@ BUCKETS = {
     "audit": "audit",
 }
 
+# Buckets whose S3 data events (object reads and writes) the environment's CloudTrail trail records.
+TRAIL_DATA_EVENT_BUCKETS = ("datasets", "model-artifacts")
+
+# Tags that AWS Config rules are scoped by (conformance rule lists): a bucket's default encryption
+# (`aws:kms` or `AES256`) and whether a SageMaker model runs in a VPC with network isolation (`vpc`)
+# or cannot (`none`: serverless inference supports neither).
+ENCRYPTION_TAG_KEY = "DefaultEncryption"
+NETWORK_ISOLATION_TAG_KEY = "NetworkIsolation"
+
 # Tag that opts a DynamoDB table or EFS file system into the environment's AWS Backup plan
 # (`<env>-governance` selects by it): value `Naming.backup_tag_value` (the environment prefix).
 BACKUP_TAG_KEY = "Backup"

@@ -56,13 +56,17 @@ class PillarStack(TerraformStack):
             return
         backend = self.config.backend
         assert backend.type == "s3", "an environment with a local backend is given a local one above"
+        # The key ARN recorded after bootstrap (backend.kms_key_id). Terraform sends it as the
+        # x-amz-server-side-encryption-aws-kms-key-id header of the state and lock files, and the state
+        # bucket policy admits exactly the state key's ARN there: an alias would be denied. Unrecorded,
+        # the stack has no usable backend yet: `plan` refuses it and the gate fails it.
         S3Backend(
             self,
             bucket=backend.bucket or self.naming.state_bucket(),
             key=f"{backend.key_prefix}/{self.config.name}/{name}.tfstate",
-            region=backend.region or self.config.region,
+            region=backend.state_region(self.config.region),
             encrypt=True,
-            kms_key_id=backend.kms_key_id or self.naming.kms_alias_arn("state"),
+            kms_key_id=backend.kms_key_id,
             assume_role={"role_arn": self.config.deployer_role_arn},
             allowed_account_ids=[self.config.account_id],
         )

@@ -4,7 +4,9 @@ Two SCPs (an account or OU holds at most five, FullAWSAccess included):
 - guardrails: nobody, not even the account's administrators, disables or deletes CloudTrail,
   GuardDuty, Config or Security Hub, disables or schedules deletion of KMS keys, or leaves the
   organisation; configuration changes to those services are left to the deployer role;
-- region allow-list: requests outside the allowed regions are denied, except for global services.
+- region allow-list: requests outside the allowed regions are denied, except for global services and,
+  in each region outside the list where the app itself manages resources (us-east-1 for CloudFront's
+  WAF, log groups, log delivery and edge key: modules/edge.py), exactly those resources' services.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from constructs import Construct
 from modules import aws
 from modules.boundary import GLOBAL_SERVICES
 from modules.config import EnvConfig
+from modules.edge import managed_outside
 from modules.iam_doc import document, statement
 from modules.naming import Naming
 
@@ -50,12 +53,15 @@ class ScpProps:
     deployer_role_arn: str
     allowed_regions: tuple[str, ...]
     target_ids: tuple[str, ...]
+    # Region outside the allow-list → services the app manages there (derived: modules/edge.py).
+    managed_outside: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @classmethod
     def of(cls, config: EnvConfig) -> "ScpProps":
+        allowed = config.access.allowed_regions(config.region, config.dr_region)
         return cls(naming=Naming.of(config), deployer_role_arn=config.deployer_role_arn,
-                   allowed_regions=tuple(config.access.allowed_regions(config.region, config.dr_region)),
-                   target_ids=tuple(config.access.organization.target_ids))
+                   allowed_regions=tuple(allowed), target_ids=tuple(config.access.organization.target_ids),
+                   managed_outside=tuple(sorted(managed_outside(config, allowed).items())))
 
 
 def guardrails_document(props: ScpProps) -> str:
@@ -69,8 +75,18 @@ def guardrails_document(props: ScpProps) -> str:
 
 
 def region_document(props: ScpProps) -> str:
-    return document(statement("DenyOutsideAllowedRegions", "Deny", list(REGION_EXEMPT), "*", not_actions=True,
-                              condition={"StringNotEquals": {"aws:RequestedRegion": list(props.allowed_regions)}}))
+    """Deny outside the allowed regions; in a region where the app manages resources itself, deny all but
+    the global services and those resources' services."""
+    managed_regions = [region for region, _ in props.managed_outside]
+    statements = [statement("DenyOutsideAllowedRegions", "Deny", list(REGION_EXEMPT), "*", not_actions=True,
+                            condition={"StringNotEquals": {
+                                "aws:RequestedRegion": sorted([*props.allowed_regions, *managed_regions])}})]
+    for region, services in props.managed_outside:
+        sid = "DenyInManagedRegionExceptItsServices" + "".join(p.capitalize() for p in region.split("-"))
+        statements.append(statement(
+            sid, "Deny", sorted({*REGION_EXEMPT, *(f"{s}:*" for s in services)}), "*", not_actions=True,
+            condition={"StringEquals": {"aws:RequestedRegion": region}}))
+    return document(*statements)
 
 
 class ServiceControlPolicies(Construct):

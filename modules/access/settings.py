@@ -168,11 +168,31 @@ class GuardDutySettings(Strict):
 
 class OrganizationSettings(Strict):
     """Service control policies. The environment's account must be the organisation's management
-    account or a delegated administrator for Organizations policies."""
+    account or a delegated administrator for Organizations policies. SCPs never apply to the management
+    account itself, so config names it (`management_account_id`) and the SCPs may not target it."""
 
     manage_scps: bool = False
+    management_account_id: AccountId | None = None  # required with manage_scps
     target_ids: list[OrgTargetId] = Field(default_factory=list)  # root, OUs or accounts the SCPs attach to
     allowed_regions: list[Region] = Field(default_factory=list)  # empty: the env's region and DR region
+
+    def problems(self, env) -> Iterator[Problem]:
+        if not self.manage_scps:
+            return
+        management = self.management_account_id
+        if management is None:
+            yield "organization.management_account_id", (
+                "manage_scps needs the organisation's management account: SCPs never apply to it, so Aegis must "
+                "know it to refuse SCPs that would protect nothing")
+            return
+        if env.account_id == management:
+            yield "organization.management_account_id", (
+                f"the environment's account {management} is the organisation's management account: SCPs never "
+                "apply to it, so these SCPs could not protect this environment; run it in a member account")
+        if management in self.target_ids:
+            yield "organization.target_ids", (
+                f"{management} is the organisation's management account: SCPs do not apply to it (attach them to "
+                "the member accounts or OUs instead)")
 
 
 class AccessSettings(Strict):
@@ -242,5 +262,6 @@ class AccessSettings(Strict):
         org = self.organization
         if org.manage_scps and not org.target_ids:
             yield "organization.target_ids", "manage_scps needs at least one root, OU or account to attach to"
+        yield from org.problems(env)
         if env.tier == "prod" and self.guardduty.finding_min_severity in ("critical",):
             yield "guardduty.finding_min_severity", "prod must alert on high-severity findings too (use high or lower)"

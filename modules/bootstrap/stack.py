@@ -14,7 +14,7 @@ from constructs import Construct
 
 from modules import aws
 from modules.boundary import boundary_document, boundary_name
-from modules.config import EnvConfig
+from modules.config import STATE_KEY_OUTPUT, EnvConfig
 from modules.data.bucket_policy import access_log_delivery
 from modules.data.data_key import DataKey
 from modules.data.replication import BucketReplication, ReplicationPair
@@ -35,10 +35,12 @@ class BootstrapStack(PillarStack):
         self.key, self.state_bucket = self._state(dr=False)
         if config.data.replication.enabled:
             dr_key, dr_bucket = self._state(dr=True)
+            # The boundary is created here too: a reference orders the role after it.
             BucketReplication(self, "state-replication", naming=self.naming, role_purpose="tfstate-replication",
-                              pairs=[ReplicationPair(self.state_bucket, dr_bucket, self.key.arn, dr_key.arn)])
+                              pairs=[ReplicationPair(self.state_bucket, dr_bucket, self.key.arn, dr_key.arn)],
+                              permissions_boundary=self.boundary.arn)
         TerraformOutput(self, "state-bucket", value=self.state_bucket.name)
-        TerraformOutput(self, "state-kms-key-arn", value=self.key.arn)
+        TerraformOutput(self, STATE_KEY_OUTPUT, value=self.key.arn)
 
     def _state(self, dr: bool) -> tuple[DataKey, SecureBucket]:
         config, naming = self.config, self.naming

@@ -22,12 +22,14 @@ class ReplicationPair:
 
 class BucketReplication(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, pairs: list[ReplicationPair],
-                 role_purpose: str = "s3-replication"):
+                 role_purpose: str = "s3-replication", permissions_boundary: str | None = None):
+        """`permissions_boundary`: a reference to the boundary policy when it is created in the same stack
+        (IAM refuses a role whose boundary does not exist yet); by default its conventional ARN."""
         super().__init__(scope, construct_id)
         self.role = aws.iam_role.IamRole(
             self, "role", name=naming.role(role_purpose),
             assume_role_policy=service_trust("s3.amazonaws.com", naming.account_id),
-            permissions_boundary=boundary_arn(naming),
+            permissions_boundary=permissions_boundary or boundary_arn(naming),
             description="S3 cross-region replication to the DR region")
         sources = [f"arn:aws:s3:::{p.source.name}" for p in pairs]
         replicas = [f"arn:aws:s3:::{p.replica.name}" for p in pairs]

@@ -15,6 +15,7 @@ from modules import aws
 from modules.data.bucket_policy import transport_and_encryption_denies
 from modules.data.settings import LifecycleSettings
 from modules.iam_doc import Statement, document
+from modules.naming import ENCRYPTION_TAG_KEY
 
 
 @dataclass(frozen=True)
@@ -42,16 +43,18 @@ class SecureBucket(Construct):
     def __init__(self, scope: Construct, construct_id: str, options: BucketOptions, provider=None):
         super().__init__(scope, construct_id)
         self.options = options
+        default = ({"sse_algorithm": "aws:kms", "kms_master_key_id": options.kms_key_arn}
+                   if options.kms_key_arn else {"sse_algorithm": "AES256"})
         self.bucket = aws.s3_bucket.S3Bucket(
             self, "bucket", bucket=options.name, object_lock_enabled=options.object_lock is not None,
             force_destroy=False, provider=provider,
+            # AWS Config's S3 KMS-encryption rule is scoped by this tag (conformance rule lists).
+            tags={ENCRYPTION_TAG_KEY: default["sse_algorithm"]},
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if options.prevent_destroy else None)
         bucket_id = self.bucket.id
         self.arn = self.bucket.arn
         self.name = options.name
 
-        default = ({"sse_algorithm": "aws:kms", "kms_master_key_id": options.kms_key_arn}
-                   if options.kms_key_arn else {"sse_algorithm": "AES256"})
         sse = aws.s3_bucket_server_side_encryption_configuration
         self.encryption = sse.S3BucketServerSideEncryptionConfigurationA(
             self, "encryption", bucket=bucket_id, provider=provider,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from modules import aws
+from modules.governance.config_rules import environment_values
 from modules.governance.conformance.catalog import framework
 from modules.governance.conformance.render import render_pack
 from modules.naming import Naming
@@ -21,5 +22,5 @@ class ConformancePacks(Construct):
         for key in sorted(frameworks):
             self.packs[key] = aws.config_conformance_pack.ConfigConformancePack(
                 self, key, name=naming.resource(key),
-                template_body=render_pack(framework(key), periodic_frequency),
+                template_body=render_pack(framework(key), periodic_frequency, environment_values(naming)),
                 depends_on=depends_on)

@@ -1,10 +1,13 @@
-"""Security Hub: the account, the standards that follow from the environment's frameworks, and
-the findings integrations of the AWS security services this architecture runs.
+"""Security Hub: the account and the standards that follow from the environment's frameworks.
 
 Foundational Security Best Practices and the CIS benchmark always; NIST SP 800-53 rev. 5 and
 PCI DSS when the environment lists those frameworks (HIPAA and GDPR have no Security Hub
 standard: their conformance packs cover them). Controls produce one consolidated finding each
 (SECURITY_CONTROL), not one per standard.
+
+No product subscriptions: the AWS services that send findings (GuardDuty, Inspector, Macie, Config)
+are integrations Security Hub activates by itself once both are enabled in the account and region;
+subscribing to `product/aws/<service>` again conflicts with the integration that already exists.
 """
 from __future__ import annotations
 
@@ -23,8 +26,6 @@ STANDARDS = {
 ALWAYS = ("aws-foundational-security-best-practices", "cis-aws-foundations-benchmark")
 # Compliance framework in the env file → Security Hub standard.
 FRAMEWORK_STANDARDS = {"nist-800-53": "nist-800-53", "pci-dss": "pci-dss"}
-# Findings integrations: AWS services whose findings Security Hub imports.
-PRODUCTS = ("guardduty", "inspector", "macie", "config")
 
 
 def standards_for(frameworks: list[str]) -> list[str]:
@@ -35,13 +36,8 @@ def standard_arn(region: str, standard: str) -> str:
     return f"arn:aws:securityhub:{region}::{STANDARDS[standard]}"
 
 
-def product_arn(region: str, product: str) -> str:
-    return f"arn:aws:securityhub:{region}::product/aws/{product}"
-
-
 class SecurityHub(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, frameworks: list[str],
-                 product_dependencies: dict[str, list]):
+    def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, frameworks: list[str]):
         super().__init__(scope, construct_id)
         self.account = aws.securityhub_account.SecurityhubAccount(
             self, "account", enable_default_standards=False, auto_enable_controls=True,
@@ -51,10 +47,4 @@ class SecurityHub(Construct):
                 self, f"standard-{standard}", standards_arn=standard_arn(naming.region, standard),
                 depends_on=[self.account])
             for standard in standards_for(frameworks)
-        }
-        self.products = {
-            product: aws.securityhub_product_subscription.SecurityhubProductSubscription(
-                self, f"product-{product}", product_arn=product_arn(naming.region, product),
-                depends_on=[self.account, *product_dependencies.get(product, [])])
-            for product in PRODUCTS
         }

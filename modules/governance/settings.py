@@ -91,6 +91,19 @@ class BudgetSettings(Strict):
 class CostAnomalySettings(Strict):
     # An alert fires for an anomaly whose total cost impact reaches this amount (USD).
     threshold_usd: int = Field(default=100, ge=1, le=1_000_000)
+    # AWS allows one AWS-services (DIMENSIONAL SERVICE) monitor per account, and new accounts may already
+    # have one: set false and name it in monitor_arn to alert on that monitor instead of creating one.
+    service_monitor: bool = True
+    monitor_arn: str | None = Field(default=None, pattern=r"^arn:aws:ce::[0-9]{12}:anomalymonitor/[A-Za-z0-9-]+$")
+
+    def problems(self, env) -> Iterator[Problem]:
+        if self.service_monitor and self.monitor_arn is not None:
+            yield "monitor_arn", "with service_monitor: true Aegis creates the monitor; set service_monitor: false to use this one"
+        if not self.service_monitor and self.monitor_arn is None:
+            yield "monitor_arn", ("service_monitor is false: name the account's existing AWS-services monitor here, "
+                                  "or anomalies would alert nobody")
+        if self.monitor_arn is not None and self.monitor_arn.split(":")[4] != env.account_id:
+            yield "monitor_arn", f"the monitor must be in the environment's account ({env.account_id})"
 
 
 class VaultLockSettings(Strict):
@@ -143,6 +156,8 @@ class GovernanceSettings(Strict):
         if self.shield.enabled and not (self.shield.protect_load_balancers or self.shield.protect_cloudfront):
             yield "shield.enabled", "Shield Advanced is enabled but protects nothing (both protect_* are false)"
         yield from self._budget_problems(env)
+        for path, message in self.cost_anomaly.problems(env):
+            yield f"cost_anomaly.{path}", message
         yield from self._backup_problems(env, prod)
 
     def _recorder_problems(self, prod: bool) -> Iterator[Problem]:

@@ -47,10 +47,7 @@ class GovernanceStack(PillarStack):
 
         self.inspector = Inspector(self, "inspector", naming=naming)
         self.macie = Macie(self, "macie", naming=naming, settings=settings.macie, audit_key_arn=audit_key)
-        self.security_hub = SecurityHub(
-            self, "security-hub", naming=naming, frameworks=list(config.compliance),
-            product_dependencies={"inspector": [self.inspector.enabler], "macie": [self.macie.account],
-                                  "config": recording})
+        self.security_hub = SecurityHub(self, "security-hub", naming=naming, frameworks=list(config.compliance))
         self.access_analyzer = AccessAnalyzer(self, "access-analyzer", naming=naming,
                                               settings=settings.access_analyzer, tier=tier)
         self.shield = None

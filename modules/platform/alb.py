@@ -1,7 +1,11 @@
 """The Application Load Balancer in front of a GPU fleet: internal by default, HTTPS only (no HTTP
 listener at all) with a TLS 1.3 policy and the certificate from config, invalid header fields
 dropped, strictest desync mitigation, access logs to the access-logs bucket under `alb/`, deletion
-protection from config (always on in prod), and HTTPS to the targets as well."""
+protection from config (always on in prod), and HTTPS to the targets as well.
+
+Who may connect: behind CloudFront, only CloudFront (the AWS-managed origin-facing prefix list), so
+nothing in the VPC can bypass CloudFront's WAF and geo restriction; otherwise the VPC (internal) or
+the configured client ranges."""
 from __future__ import annotations
 
 from constructs import Construct
@@ -12,6 +16,8 @@ from modules.platform.network import Network
 from modules.platform.settings import ModelSettings
 
 ACCESS_LOG_PREFIX = "alb"  # the access-logs bucket policy admits ELB log delivery under alb/AWSLogs/<account>/
+# AWS-managed prefix list of CloudFront's origin-facing addresses (VPC origins connect from these).
+CLOUDFRONT_ORIGIN_FACING = "com.amazonaws.global.cloudfront.origin-facing"
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -25,12 +31,20 @@ class ModelLoadBalancer(Construct):
             self, "security-group", name=n.resource(f"{model.name}-alb"), vpc_id=network.vpc.id,
             description=f"ALB of {model.name}: HTTPS in, traffic port to its fleet only",
             tags={"Name": n.resource(f"{model.name}-alb")})
-        sources = [network.cidr] if s.alb.internal else list(s.alb.allowed_cidrs)
-        for i, cidr in enumerate(sources):
+        if s.cloudfront is not None:
+            origin_facing = aws.data_aws_ec2_managed_prefix_list.DataAwsEc2ManagedPrefixList(
+                self, "cloudfront-origin-facing", name=CLOUDFRONT_ORIGIN_FACING)
             aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-                self, f"https-in-{i}", security_group_id=self.security_group.id, ip_protocol="tcp",
-                from_port=443, to_port=443, cidr_ipv4=cidr,
-                description="HTTPS from the VPC" if s.alb.internal else "HTTPS from an allowed client range")
+                self, "https-from-cloudfront", security_group_id=self.security_group.id, ip_protocol="tcp",
+                from_port=443, to_port=443, prefix_list_id=origin_facing.id,
+                description="HTTPS from CloudFront only (its WAF and geo rules apply to every request)")
+        else:
+            sources = [network.cidr] if s.alb.internal else list(s.alb.allowed_cidrs)
+            for i, cidr in enumerate(sources):
+                aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+                    self, f"https-in-{i}", security_group_id=self.security_group.id, ip_protocol="tcp",
+                    from_port=443, to_port=443, cidr_ipv4=cidr,
+                    description="HTTPS from the VPC" if s.alb.internal else "HTTPS from an allowed client range")
         aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
             self, "to-fleet", security_group_id=self.security_group.id, ip_protocol="tcp",
             from_port=s.container_port, to_port=s.container_port,

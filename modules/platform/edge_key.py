@@ -8,14 +8,16 @@ CloudWatch Logs for this account's log groups in us-east-1.
 """
 from __future__ import annotations
 
+from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from modules import aws
+from modules.edge import EDGE_REGION
 from modules.grants import key_administration, logs_may_encrypt
 from modules.iam_doc import document
 from modules.naming import Naming
 
-EDGE_REGION = "us-east-1"
+__all__ = ["EDGE_REGION", "EdgeAuditKey", "edge_key_policy"]
 
 
 def edge_key_policy(naming: Naming, key_admin_arn: str) -> str:
@@ -25,13 +27,15 @@ def edge_key_policy(naming: Naming, key_admin_arn: str) -> str:
 
 class EdgeAuditKey(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, key_admin_arn: str,
-                 deletion_window_days: int):
+                 deletion_window_days: int, prevent_destroy: bool = False):
+        """`prevent_destroy` (prod): like every data key, Terraform refuses a plan that deletes it."""
         super().__init__(scope, construct_id)
         self.key = aws.kms_key.KmsKey(
             self, "key", region=EDGE_REGION, description=f"{naming.prefix} audit data at the edge ({EDGE_REGION} logs)",
             enable_key_rotation=True, rotation_period_in_days=365, deletion_window_in_days=deletion_window_days,
             key_usage="ENCRYPT_DECRYPT", customer_master_key_spec="SYMMETRIC_DEFAULT",
-            policy=edge_key_policy(naming, key_admin_arn), tags={"DataClass": "audit"})
+            policy=edge_key_policy(naming, key_admin_arn), tags={"DataClass": "audit"},
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if prevent_destroy else None)
         self.alias = aws.kms_alias.KmsAlias(
             self, "alias", region=EDGE_REGION, name=f"alias/{naming.prefix}-audit-edge", target_key_id=self.key.key_id)
 

@@ -15,6 +15,7 @@ from constructs import Construct
 from modules import aws
 from modules.grants import pull_own_image, read_own_model_artifacts
 from modules.iam_doc import Statement, statement
+from modules.naming import NETWORK_ISOLATION_TAG_KEY
 from modules.platform.context import PlatformContext
 from modules.platform.log_group import encrypted_log_group
 from modules.platform.model_image import ModelImageRepository
@@ -99,7 +100,9 @@ class SageMakerModelBase(Construct):
                 environment={"MODEL_NAME": model.name, "MODEL_VERSION": model.version}),
             enable_network_isolation=self.network_isolated,
             vpc_config=vpc_config,
-            tags={"Model": model.name, "ModelVersion": model.version},
+            # AWS Config's VPC and isolation rules are scoped by this tag (serverless models support neither).
+            tags={"Model": model.name, "ModelVersion": model.version,
+                  NETWORK_ISOLATION_TAG_KEY: "vpc" if vpc_config is not None else "none"},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             depends_on=[self.role.policy])
 

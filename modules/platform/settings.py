@@ -322,6 +322,9 @@ class FleetSettings(Strict):
             yield "alb.certificate_arn", f"the certificate must be in the environment's account ({env.account_id})"
         if self.alb.internal and self.alb.allowed_cidrs:
             yield "alb.allowed_cidrs", "an internal ALB admits the VPC only; allowed_cidrs is for internet-facing ALBs"
+        if self.cloudfront is not None and not self.alb.internal:
+            yield "alb.internal", ("behind CloudFront the ALB is a VPC origin: it stays internal and admits CloudFront "
+                                   "only, so nothing reaches it around CloudFront's WAF and geo restriction")
         if not self.alb.internal:
             if not env.platform.network.egress:
                 yield "alb.internal", "an internet-facing ALB needs public subnets: enable network.egress"
@@ -424,6 +427,10 @@ def _present(section: _Section | None, model: ModelSettings, key: str) -> _Secti
 
 
 class StorageSettings(Strict):
+    # Opt-in: no workload of the reference architecture reads or writes the table; the EFS model cache
+    # also exists whenever a serving kind mounts it (GPU fleets do), whatever this says.
+    predictions_table: bool = False
+    model_cache: bool = False
     efs_transition_to_ia: Literal["AFTER_1_DAY", "AFTER_7_DAYS", "AFTER_14_DAYS", "AFTER_30_DAYS",
                                   "AFTER_60_DAYS", "AFTER_90_DAYS"] = "AFTER_30_DAYS"
     efs_throughput_mode: Literal["elastic", "bursting"] = "elastic"

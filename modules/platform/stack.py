@@ -77,14 +77,17 @@ class PlatformStack(PillarStack):
         if self._edge_key is None:
             self._edge_key = EdgeAuditKey(self, "kms-audit-edge", naming=self.naming,
                                           key_admin_arn=self.config.deployer_role_arn,
-                                          deletion_window_days=self.config.data.kms_deletion_window_days)
+                                          deletion_window_days=self.config.data.kms_deletion_window_days,
+                                          prevent_destroy=self.config.tier == "prod")
         return self._edge_key
 
     def _outputs(self) -> None:
         TerraformOutput(self, "vpc-id", value=self.network.vpc.id)
         TerraformOutput(self, "private-subnet-ids", value=self.network.private_subnet_ids)
-        TerraformOutput(self, "predictions-table", value=self.storage.table.name)
-        TerraformOutput(self, "model-cache-file-system", value=self.storage.file_system.id)
+        if self.storage.table is not None:
+            TerraformOutput(self, "predictions-table", value=self.storage.table.name)
+        if self.storage.has_model_cache:
+            TerraformOutput(self, "model-cache-file-system", value=self.storage.file_system.id)
         for name, built in self.models.items():
             for suffix, value in built.outputs().items():
                 TerraformOutput(self, f"{name}-{suffix}", value=value)

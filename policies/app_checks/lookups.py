@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from policies.app_checks.view import NAME_ATTRIBUTES, Env, Stack, nested, one, ref
+from policies.checks.aegis_values import as_list
 
 
 def attached(stack: Stack, rtype: str, target_type: str, target_name: str, target_conf: dict,
@@ -87,3 +88,37 @@ def endpoint_variants(stack: Stack, config_raw: Any) -> tuple[str | None, list[d
 
 def is_serverless(variant: dict) -> bool:
     return one(variant, "serverless_config") is not None
+
+
+def provider_of(stack: Stack, conf: dict) -> dict | None:
+    """The provider configuration a resource uses (`provider = "aws.<alias>"`, default `aws`), or None."""
+    alias = None
+    provider = conf.get("provider")
+    if isinstance(provider, str) and provider.startswith("aws."):
+        alias = provider[4:]
+    elif provider not in (None, "aws"):
+        return None
+    for config in as_list((stack.doc.get("provider") or {}).get("aws")):
+        if isinstance(config, dict) and config.get("alias") == alias:
+            return config
+    return None
+
+
+def region_of(stack: Stack, conf: dict) -> str | None:
+    """The region a resource is managed in: its own `region` argument (provider 6), else the region of the
+    provider configuration it uses; None when that cannot be read literally."""
+    own = conf.get("region")
+    if own is None:
+        own = (provider_of(stack, conf) or {}).get("region")
+    return own if isinstance(own, str) and "${" not in own else None
+
+
+def effective_tags(stack: Stack, conf: dict) -> dict:
+    """The tags a resource ends up with: its provider's default tags, overridden by its own `tags`."""
+    tags: dict = {}
+    for block in nested(provider_of(stack, conf) or {}, "default_tags"):
+        tags.update(block.get("tags") or {})
+    own = conf.get("tags")
+    if isinstance(own, dict):
+        tags.update(own)
+    return tags

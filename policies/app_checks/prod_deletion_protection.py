@@ -10,8 +10,8 @@ tier environment needs its service's deletion protection or Terraform's
   EFS file system: prevent_destroy (EFS deletes a file system with its data);
   DynamoDB table, CloudWatch log group: deletion_protection_enabled or prevent_destroy;
   RDS/DocumentDB/Neptune: deletion_protection or prevent_destroy;
-  KMS key: prevent_destroy or the maximum 30-day deletion window (deletion can be cancelled);
   Backup vault: prevent_destroy or a vault lock.
+KMS keys are judged by AEGIS_PROD_KMS_PREVENT_DESTROY (prevent_destroy, no alternative).
 Other environments are not judged.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 from policies.app_checks.base import app_check, judge
 from policies.app_checks.lookups import attached
 from policies.app_checks.view import AppView, one
-from policies.checks.aegis_values import as_int, is_true
+from policies.checks.aegis_values import is_true
 
 # Services that refuse to delete a container that still holds data, unless forced.
 REFUSE_NON_EMPTY = {"aws_s3_bucket": "force_destroy", "aws_ecr_repository": "force_delete"}
@@ -32,7 +32,7 @@ FLAG = {
     "aws_docdb_cluster": "deletion_protection",
     "aws_neptune_cluster": "deletion_protection",
 }
-STATEFUL = PREVENT_ONLY + tuple(FLAG) + ("aws_kms_key", "aws_backup_vault")
+STATEFUL = PREVENT_ONLY + tuple(FLAG) + ("aws_backup_vault",)
 
 
 @app_check("AEGIS_PROD_DELETION_PROTECTION", "Stateful resources in prod have deletion protection or prevent_destroy")
@@ -55,9 +55,6 @@ def _problems(stack, rtype, name, conf):
     if rtype in FLAG:
         if not is_true(conf.get(FLAG[rtype])):
             yield f"neither {FLAG[rtype]} nor lifecycle.prevent_destroy"
-    elif rtype == "aws_kms_key":
-        if as_int(conf.get("deletion_window_in_days")) != 30:
-            yield "neither lifecycle.prevent_destroy nor the 30-day deletion window"
     elif rtype == "aws_backup_vault":
         if not attached(stack, "aws_backup_vault_lock_configuration", "aws_backup_vault", name, conf,
                         "backup_vault_name"):

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from modules.naming import STACK_ORDER
+from modules.config import STATE_KEY_OUTPUT
+from modules.naming import BOOTSTRAP, STACK_ORDER
 from modules.synth_output import MANIFEST, STACK_FILE, SynthOutputError, manifest_entries, split_stack
 from policies.plan import attestation, ledger, plan_json
 from policies.plan.plan_catalog import catalog_files, load_plan_catalog
@@ -147,6 +148,30 @@ def _private_copy(stack: StackDir, plan_bytes: bytes, prefix: str) -> Iterator[P
         shutil.rmtree(private, ignore_errors=True)
 
 
+def _check_recorded_state_key(config, stacks: list[StackDir]) -> None:
+    """backend.kms_key_id must be the key the bootstrap stack created, when its local state is here to say so
+    (elsewhere, e.g. in CI, the state bucket policy is what refuses a wrong key)."""
+    bootstrap = next((s for s in stacks if split_stack(s.name)[1] == BOOTSTRAP), None)
+    if bootstrap is None:
+        return
+    local = ((bootstrap.synthesized().get("terraform") or {}).get("backend") or {}).get("local") or {}
+    if not isinstance(local.get("path"), str):
+        return
+    state_file = bootstrap.folder / local["path"]
+    try:
+        outputs = json.loads(state_file.read_text(encoding="utf-8")).get("outputs") or {}
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError, AttributeError) as exc:
+        raise DeployError(f"{bootstrap.name}: its local state {local['path']} is unreadable ({type(exc).__name__}); "
+                          "it holds the bootstrap stack's resources: restore it") from None
+    created = (outputs.get(STATE_KEY_OUTPUT) or {}).get("value")
+    if isinstance(created, str) and created != config.backend.kms_key_id:
+        raise DeployError(f"environments/{config.name}.yaml [backend.kms_key_id] is {config.backend.kms_key_id}, but "
+                          f"{bootstrap.name} created the state key {created} (its output {STATE_KEY_OUTPUT}): "
+                          "record that ARN and synthesize again")
+
+
 def run_plan(config: EnvConfig, out_dir: Path, requested: tuple[str, ...], terraform: Terraform, *,
              environments_dir: Path | None = None, exceptions_file: Path | None = None,
              approvals_file: Path | None = None, echo: Callable[[str], Any] = print) -> PlanGateResult:
@@ -155,15 +180,20 @@ def run_plan(config: EnvConfig, out_dir: Path, requested: tuple[str, ...], terra
     stacks = select(stacks_in_order(out_dir, config.name), requested, config.name)
     for stack in stacks:
         _remove_plan_files(stack)
-    inputs = [_plan_stack(config, stack, terraform, echo) for stack in stacks]
+    # Every backend first: a stack that cannot reach its state refuses before any terraform runs.
+    backends = {stack.name: backend_args(config, stack.name, stack.synthesized()) for stack in stacks}
+    if any(backends.values()):
+        _check_recorded_state_key(config, stacks_in_order(out_dir, config.name))
+    inputs = [_plan_stack(config, stack, backends[stack.name], terraform, echo) for stack in stacks]
     return run_plan_gate(inputs, env=config.name, environments_dir=environments_dir, exceptions_file=exceptions_file,
                          approvals_file=approvals_file, target=out_dir.name,
                          progress=lambda message: echo(message))
 
 
-def _plan_stack(config: EnvConfig, stack: StackDir, terraform: Terraform, echo: Callable[[str], Any]) -> PlanInput:
-    """init, plan, and the JSON of exactly the planned bytes (`show -json` of a private copy of them)."""
-    args = backend_args(config, stack.name, stack.synthesized())
+def _plan_stack(config: EnvConfig, stack: StackDir, args: list[str], terraform: Terraform,
+                echo: Callable[[str], Any]) -> PlanInput:
+    """init (with the stack's backend `args`), plan, and the JSON of exactly the planned bytes (`show -json`
+    of a private copy of them)."""
     echo(f"terraform init / plan / show -json: {stack.name}")
     terraform.init(stack.folder, args, stack.name)
     terraform.plan(stack.folder, PLAN_FILE, stack.name)

@@ -136,7 +136,8 @@ def backend_args(config, stack: str, synthesized: dict) -> list[str]:
     terraform at another state. A stack with a local backend (the bootstrap stack, or an
     environment with `backend.type: local`) gets none.
     """
-    from modules.naming import Naming
+    from modules.config import STATE_KEY_OUTPUT
+    from modules.naming import BOOTSTRAP, Naming
 
     declared = ((synthesized.get("terraform") or {}).get("backend") or {})
     if "s3" not in declared:
@@ -148,12 +149,18 @@ def backend_args(config, stack: str, synthesized: dict) -> list[str]:
                              "says local: run `python main.py synth` again")
     naming = Naming.of(config)
     backend = config.backend
+    if backend.kms_key_id is None:
+        raise TerraformError(
+            f"{stack}: environments/{config.name}.yaml [backend.kms_key_id] is not set, so this stack has no usable "
+            f"state backend yet: apply {naming.stack(BOOTSTRAP)} first (`python main.py plan/apply --env "
+            f"{config.name} --stack {BOOTSTRAP}`), then record its output {STATE_KEY_OUTPUT} (the state key's ARN) "
+            "as backend.kms_key_id and synthesize again")
     settings = {
         "bucket": backend.bucket or naming.state_bucket(),
         "key": f"{backend.key_prefix}/{config.name}/{stack}.tfstate",
-        "region": backend.region or config.region,
+        "region": backend.state_region(config.region),
         "encrypt": True,
-        "kms_key_id": backend.kms_key_id or naming.kms_alias_arn("state"),
+        "kms_key_id": backend.kms_key_id,
         "use_lockfile": True,
     }
     s3 = declared["s3"]

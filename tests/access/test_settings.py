@@ -136,9 +136,26 @@ access:
           subjects: ["repo:example/app:environment:dev"]
   organization:
     manage_scps: true
+    management_account_id: "123456789012"
     target_ids: [ou-ab12-cdefgh34]
     allowed_regions: [us-east-1]
 """)
     assert "data-scientist" not in config.access.enabled_personas()
     assert config.access.session_hours("app-invoker") == 2
     assert config.access.allowed_regions(config.region, config.dr_region) == ["eu-central-1", "eu-west-1", "us-east-1"]
+
+
+@pytest.mark.parametrize("organization, key, fragment", [
+    ("    manage_scps: true\n    target_ids: [ou-ab12-cdefgh34]\n",
+     "access.organization.management_account_id", "manage_scps needs the organisation's management account"),
+    ("    manage_scps: true\n    management_account_id: \"222233334444\"\n    target_ids: [\"222233334444\"]\n",
+     "access.organization.target_ids", "SCPs do not apply to it"),
+    ("    manage_scps: true\n    management_account_id: \"111122223333\"\n    target_ids: [ou-ab12-cdefgh34]\n",
+     "access.organization.management_account_id", "is the organisation's management account: SCPs never apply"),
+])
+def test_scps_refuse_to_target_the_management_account(tmp_path, organization, key, fragment):
+    """SCPs never apply to the organisation's management account: config names it and SCPs may not rely on it."""
+    with pytest.raises(ConfigError) as err:
+        load(tmp_path, "dev", "access:\n  organization:\n" + organization)
+    assert err.value.key_path == key and fragment in err.value.message
+    assert err.value.file == "environments/dev.yaml" and err.value.line

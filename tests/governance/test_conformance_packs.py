@@ -7,6 +7,8 @@ import re
 import pytest
 import yaml
 
+from modules.config import load_env
+from modules.governance.config_rules import environment_values
 from modules.governance.conformance.catalog import (
     IDENTIFIER,
     RuleListError,
@@ -15,12 +17,15 @@ from modules.governance.conformance.catalog import (
     parse_rules,
 )
 from modules.governance.conformance.render import render_pack
+from modules.naming import Naming
 
 FRAMEWORKS = ("hipaa", "gdpr", "nist-800-53", "pci-dss")
 FREQUENCIES = {"One_Hour", "Three_Hours", "Six_Hours", "Twelve_Hours", "TwentyFour_Hours"}
 # What a value of each documented parameter type looks like as a CloudFormation parameter default.
 TYPE_PATTERNS = {"int": r"^-?\d+$", "bool": r"^(true|false)$", "csv": r"^[^,]+(,[^,]+)*$", "string": r"^.+$"}
 MAX_TEMPLATE_BYTES = 51_200  # AWS Config's limit for template_body
+# What an environment supplies to rule lists (here dev's), for the tests that render without one.
+ENVIRONMENT = environment_values(Naming.of(load_env("dev")))
 
 
 def test_pack_exactly_for_listed_frameworks(gov):
@@ -36,9 +41,9 @@ def test_template_body_is_the_rendered_rule_list(gov):
     frequency = gov.settings.rules.periodic_frequency
     for conf in gov.res("aws_config_conformance_pack").values():
         key = conf["name"][len(gov.naming.prefix) + 1:]
-        rendered = render_pack(framework(key), frequency)
+        rendered = render_pack(framework(key), frequency, environment_values(gov.naming))
         assert conf["template_body"] == rendered
-        assert render_pack(framework(key), frequency) == rendered  # byte-identical across runs
+        assert render_pack(framework(key), frequency, environment_values(gov.naming)) == rendered  # byte-identical
 
 
 def _check_parameter(spec, default: str, where: str):
@@ -50,13 +55,14 @@ def _check_parameter(spec, default: str, where: str):
 
 @pytest.mark.parametrize("key", FRAMEWORKS)
 def test_generated_pack_is_well_formed(key):
-    body = render_pack(framework(key), "TwentyFour_Hours")
+    body = render_pack(framework(key), "TwentyFour_Hours", ENVIRONMENT)
     assert len(body.encode("utf-8")) <= MAX_TEMPLATE_BYTES
     template = yaml.safe_load(body)  # valid YAML; CloudFormation long-form Ref only, no custom tags
     assert set(template) <= {"Parameters", "Resources"}
     parameters = template.get("Parameters", {})
     resources = template["Resources"]
     catalogue = managed_rules()
+    uses = {u.rule.identifier: u for u in framework(key).rules}
     names, referenced = set(), []
     for logical_id, resource in resources.items():
         where = f"{key}/{logical_id}"
@@ -71,8 +77,12 @@ def test_generated_pack_is_well_formed(key):
         rule = catalogue[identifier]
         assert props["ConfigRuleName"] == rule.name
         assert len(props["Description"]) <= 256
-        if rule.trigger in ("change", "both"):
-            assert props["Scope"]["ComplianceResourceTypes"] == list(rule.resource_types), where
+        use = uses[identifier]
+        if rule.trigger in ("change", "both") and use.scope is not None and use.scope.tag_key:
+            assert props["Scope"] == {"TagKey": use.scope.tag_key, "TagValue": use.scope.tag_value}, where
+        elif rule.trigger in ("change", "both"):
+            assert props["Scope"]["ComplianceResourceTypes"] == list(use.resource_types), where
+            assert set(use.resource_types) <= set(rule.resource_types), where
         else:
             assert "Scope" not in props, where
         assert (props.get("MaximumExecutionFrequency") in FREQUENCIES) == (rule.trigger in ("periodic", "both")), where
@@ -89,7 +99,7 @@ def test_generated_pack_is_well_formed(key):
 @pytest.mark.parametrize("key", FRAMEWORKS)
 def test_every_rule_maps_to_framework_controls(key):
     fw = framework(key)
-    template = yaml.safe_load(render_pack(fw, "TwentyFour_Hours"))
+    template = yaml.safe_load(render_pack(fw, "TwentyFour_Hours", ENVIRONMENT))
     descriptions = {r["Properties"]["Source"]["SourceIdentifier"]: r["Properties"]["Description"]
                     for r in template["Resources"].values()}
     assert len(descriptions) == len(fw.rules) >= 20

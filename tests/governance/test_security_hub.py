@@ -1,5 +1,5 @@
 """Security Hub: standards follow the environment's frameworks; findings of GuardDuty, Inspector,
-Macie and Config are imported through their regional product ARNs."""
+Macie and Config arrive through the integrations Security Hub activates itself (no subscriptions)."""
 from __future__ import annotations
 
 FSBP = "standards/aws-foundational-security-best-practices/v/1.0.0"
@@ -36,13 +36,7 @@ def test_account_without_default_standards(gov):
         assert f"aws_securityhub_account.{name}" in conf["depends_on"]
 
 
-def test_product_integrations(gov):
-    region = gov.config.region
-    products = {c["product_arn"]: c for c in gov.res("aws_securityhub_product_subscription").values()}
-    assert sorted(products) == sorted(f"arn:aws:securityhub:{region}::product/aws/{p}"
-                                      for p in ("guardduty", "inspector", "macie", "config"))
-    macie_account, _ = gov.one("aws_macie2_account")
-    inspector, _ = gov.one("aws_inspector2_enabler")
-    assert f"aws_macie2_account.{macie_account}" in products[f"arn:aws:securityhub:{region}::product/aws/macie"]["depends_on"]
-    assert f"aws_inspector2_enabler.{inspector}" in products[
-        f"arn:aws:securityhub:{region}::product/aws/inspector"]["depends_on"]
+def test_no_product_subscriptions_for_aws_integrations(gov):
+    """GuardDuty, Inspector, Macie and Config send findings through integrations Security Hub activates by
+    itself: a product subscription for them conflicts with the existing integration (was: four subscriptions)."""
+    assert gov.res("aws_securityhub_product_subscription") == {}

@@ -56,6 +56,14 @@ INVALID = [
                                                    "protect_cloudfront": False}},
      "governance.shield.enabled", "protects nothing"),
     ("unknown-key", "dev", {"budgett": {}}, "governance.budgett", "unknown key"),
+    ("anomaly-monitor-off-without-existing", "dev", {"cost_anomaly": {"service_monitor": False}},
+     "governance.cost_anomaly.monitor_arn", "name the account's existing AWS-services monitor"),
+    ("anomaly-monitor-created-and-named", "dev", {"cost_anomaly": {
+        "monitor_arn": "arn:aws:ce::111122223333:anomalymonitor/abc-123"}},
+     "governance.cost_anomaly.monitor_arn", "set service_monitor: false"),
+    ("anomaly-monitor-of-another-account", "dev", {"cost_anomaly": {
+        "service_monitor": False, "monitor_arn": "arn:aws:ce::999999999999:anomalymonitor/abc-123"}},
+     "governance.cost_anomaly.monitor_arn", "environment's account"),
 ]
 
 

@@ -57,7 +57,9 @@ def test_backends(synthesized):
             assert s3["key"] == f"aegis/{env}/{stack}.tfstate"
             assert s3["encrypt"] is True and s3["use_lockfile"] is True
             assert s3["bucket"] == f"aegis-{env}-tfstate-{config.account_id}-{config.region}"
-            assert s3["kms_key_id"].endswith(f":alias/aegis-{env}-state")
+            # The state key's ARN recorded after bootstrap: the state bucket policy admits that ARN, never an alias.
+            assert s3["kms_key_id"] == config.backend.kms_key_id
+            assert ":key/" in s3["kms_key_id"] and f":{config.account_id}:" in s3["kms_key_id"]
             assert "dynamodb_table" not in s3
 
 
@@ -73,7 +75,11 @@ def test_every_role_carries_the_permission_boundary(synthesized):
     for stack in synthesized.stack_names:
         env = stack.split("-")[0]
         for name, role in synthesized.resources(stack, "aws_iam_role").items():
-            assert role["permissions_boundary"] == f"arn:aws:iam::{load_env(env).account_id}:policy/aegis-{env}-permission-boundary", name
+            if stack.endswith("-bootstrap"):  # created beside the boundary: a reference orders it after it
+                assert role["permissions_boundary"] == "${aws_iam_policy.permission-boundary.arn}", name
+            else:
+                assert role["permissions_boundary"] == \
+                    f"arn:aws:iam::{load_env(env).account_id}:policy/aegis-{env}-permission-boundary", name
             assert role["name"].startswith(f"aegis-{env}-")
 
 

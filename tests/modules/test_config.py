@@ -98,6 +98,18 @@ INVALID = [
     ("glacier-before-ia", "dev.yaml", VALID_DEV + "  lifecycle:\n    datasets_infrequent_access_after_days: 100\n"
      "    datasets_glacier_after_days: 110\n",
      "data.lifecycle.datasets_glacier_after_days", 21, "at least 30 days after"),
+    # The S3 backend's state key: the key ARN recorded after bootstrap, in the env's account and state region.
+    ("state-key-alias-arn", "dev.yaml", VALID_DEV + "backend:\n  type: s3\n"
+     "  kms_key_id: arn:aws:kms:eu-west-1:111122223333:alias/aegis-dev-state\n",
+     "backend.kms_key_id", 21, "is not a KMS key ARN"),
+    ("state-key-alias-name", "dev.yaml", VALID_DEV + "backend:\n  type: s3\n  kms_key_id: alias/aegis-dev-state\n",
+     "backend.kms_key_id", 21, "an alias, alias ARN or bare key id would have every state write denied"),
+    ("state-key-other-account", "dev.yaml", VALID_DEV + "backend:\n  type: s3\n"
+     "  kms_key_id: arn:aws:kms:eu-west-1:999999999999:key/3f1c9e2a-7b4d-4e8f-a1c6-5d2b8e9f0a37\n",
+     "backend.kms_key_id", 21, "not the env's account 111122223333"),
+    ("state-key-other-region", "dev.yaml", VALID_DEV + "backend:\n  type: s3\n"
+     "  kms_key_id: arn:aws:kms:eu-central-1:111122223333:key/3f1c9e2a-7b4d-4e8f-a1c6-5d2b8e9f0a37\n",
+     "backend.kms_key_id", 21, "the state bucket is in eu-west-1"),
 ]
 
 

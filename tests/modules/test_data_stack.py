@@ -303,3 +303,12 @@ def test_permission_boundary_is_created_first(synthesized, env):
     names = [p["name"] for p in synthesized.resources(f"{env}-bootstrap", "aws_iam_policy").values()]
     assert names == [f"aegis-{env}-permission-boundary"]
     assert synthesized.resources(f"{env}-data", "aws_iam_policy") == {}
+
+
+def test_bootstrap_replication_role_is_ordered_after_its_boundary(synthesized, env):
+    """The state-replication role is created in the stack that creates the boundary: it references the policy,
+    so Terraform creates the boundary first (was: its literal ARN, with no ordering, racing IAM)."""
+    policies = synthesized.resources(f"{env}-bootstrap", "aws_iam_policy")
+    (boundary_name,) = policies
+    for name, role in synthesized.resources(f"{env}-bootstrap", "aws_iam_role").items():
+        assert role["permissions_boundary"] == "${aws_iam_policy." + boundary_name + ".arn}", name

@@ -121,3 +121,29 @@ def statements(doc: dict) -> list[dict]:
 
 def as_list(value) -> list:
     return value if isinstance(value, list) else [value]
+
+
+@pytest.fixture(scope="session")
+def opted_in_storage(tmp_path_factory, synthesized) -> PlatformView:
+    """dev's platform stack with the table and the model cache opted in and no GPU fleet (synthesized once)."""
+    import contextlib
+    import io
+
+    from cdktf import App
+
+    from modules.platform.stack import PlatformStack
+    from tests.synthesized import Synthesized
+
+    config = load_env("dev")
+    platform = config.platform
+    storage = platform.storage.model_copy(update={"predictions_table": True, "model_cache": True})
+    config = config.model_copy(update={"platform": platform.model_copy(update={
+        "storage": storage, "models": [m for m in platform.models if m.serving != "ec2"]})})
+    out = tmp_path_factory.mktemp("platform-storage") / "out"
+    with contextlib.redirect_stderr(io.StringIO()):
+        app = App(outdir=str(out), stack_traces=False)
+        PlatformStack(app, config)
+        app.synth()
+    view = PlatformView(Synthesized(out), "dev")
+    view.config = config
+    return view

@@ -47,6 +47,7 @@ def test_cloudfront_and_edge_waf_log_into_the_edge_audit_key(prod):
     (model,) = [m for m in prod.models("ec2") if m.ec2.cloudfront]
     (key_logical, key), = prod.res("aws_kms_key").items()
     assert key["region"] == EDGE_REGION and key["enable_key_rotation"] is True
+    assert key["lifecycle"] == {"prevent_destroy": True}  # like every prod key (was: none on the edge key)
     policy = statements(json.loads(key["policy"]))
     service = [s for s in policy if "Service" in s.get("Principal", {})]
     assert [s["Principal"]["Service"] for s in service] == [f"logs.{EDGE_REGION}.amazonaws.com"]
@@ -68,14 +69,29 @@ def test_cloudfront_and_edge_waf_log_into_the_edge_audit_key(prod):
     assert logging["region"] == EDGE_REGION
 
 
-def test_dynamodb_table(view):
+def test_storage_no_workload_uses_is_opt_in(view):
+    """No workload reads the table (was: created in every environment); the EFS cache exists because the
+    GPU fleets mount it, not by default."""
+    assert view.config.platform.storage.predictions_table is False and view.res("aws_dynamodb_table") == {}
+    assert view.config.platform.storage.model_cache is False
+    assert len(view.res("aws_efs_file_system")) == (1 if view.models("ec2") else 0)
+    assert ("predictions-table" in view.stack.get("output", {})) is False
+
+
+def test_dynamodb_table_when_opted_in(opted_in_storage):
+    view = opted_in_storage
     (table,) = view.res("aws_dynamodb_table").values()
     assert table["server_side_encryption"] == {"enabled": True, "kms_key_arn": view.key_ref("inference")}
     assert table["point_in_time_recovery"] == {"enabled": True}
     assert table["deletion_protection_enabled"] is view.config.platform.deletion_protection
     assert table["tags"]["Backup"] == view.naming.backup_tag_value  # selected by the governance backup plan
-    if view.env == "prod":
-        assert table["deletion_protection_enabled"] is True
+    assert "predictions-table" in view.stack["output"]
+
+
+def test_model_cache_when_opted_in_without_a_fleet(opted_in_storage):
+    assert not opted_in_storage.models("ec2")
+    assert len(opted_in_storage.res("aws_efs_file_system")) == 1
+    assert len(opted_in_storage.res("aws_efs_mount_target")) == len(opted_in_storage.private_subnets())
 
 
 def test_efs_model_cache(view):

@@ -127,8 +127,14 @@ def test_alb_and_fleet_security_groups_admit_only_each_other(view):
     alb_sg = groups[view.naming.resource(f"{model.name}-alb")]
     fleet_sg = groups[view.naming.resource(f"{model.name}-fleet")]
     ingress = view.rules_of(alb_sg, "ingress")
-    assert [(r["from_port"], r["to_port"], r["cidr_ipv4"]) for r in ingress] == \
-        [(443, 443, view.config.platform.network.vpc_cidr)]
+    if s.cloudfront is not None:  # CloudFront only: the VPC would reach it around the edge WAF and geo rules
+        (rule,) = ingress
+        lookup = rule["prefix_list_id"].removeprefix("${data.aws_ec2_managed_prefix_list.").removesuffix(".id}")
+        assert view.data("aws_ec2_managed_prefix_list")[lookup]["name"] == "com.amazonaws.global.cloudfront.origin-facing"
+        assert (rule["from_port"], rule["to_port"]) == (443, 443) and "cidr_ipv4" not in rule
+    else:
+        assert [(r["from_port"], r["to_port"], r["cidr_ipv4"]) for r in ingress] == \
+            [(443, 443, view.config.platform.network.vpc_cidr)]
     (out,) = view.rules_of(alb_sg, "egress")
     assert (out["from_port"], out["referenced_security_group_id"]) == \
         (s.container_port, ref("aws_security_group", fleet_sg, "id"))

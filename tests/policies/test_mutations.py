@@ -215,11 +215,50 @@ def all_spot_in_prod(doc):
     return {"AEGIS_PROD_GPU_ON_DEMAND_BASE": f"aws_autoscaling_group.{name}"}
 
 
-def unprotected_prod_table(doc):
-    name, conf = find(doc, "aws_dynamodb_table")
-    conf["deletion_protection_enabled"] = False
+def unprotected_prod_model_cache(doc):
+    name, conf = find(doc, "aws_efs_file_system")
     conf.pop("lifecycle", None)
-    return {"AEGIS_PROD_DELETION_PROTECTION": f"aws_dynamodb_table.{name}"}
+    return {"AEGIS_PROD_DELETION_PROTECTION": f"aws_efs_file_system.{name}"}
+
+
+def unprotected_prod_edge_key(doc):
+    name, conf = find(doc, "aws_kms_key", lambda n, c: c.get("region") == "us-east-1")
+    conf.pop("lifecycle", None)
+    return {"AEGIS_PROD_KMS_PREVENT_DESTROY": f"aws_kms_key.{name}"}
+
+
+def cloudfront_origin_admits_the_vpc(doc):
+    origin = next(iter(doc["resource"]["aws_cloudfront_vpc_origin"].values()))
+    lb = origin["vpc_origin_endpoint_config"][0]["arn"].split(".")[1]
+    group = doc["resource"]["aws_lb"][lb]["security_groups"][0]
+    doc["resource"]["aws_vpc_security_group_ingress_rule"]["mutation-https-from-vpc"] = {
+        "security_group_id": group, "ip_protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_ipv4": "10.30.0.0/16"}
+    return {"AEGIS_CLOUDFRONT_ORIGIN_INGRESS": f"aws_lb.{lb}"}
+
+
+def backend_sends_the_key_alias(doc):
+    s3 = doc["terraform"]["backend"]["s3"]
+    s3["kms_key_id"] = s3["kms_key_id"].split(":key/")[0] + ":alias/aegis-staging-state"
+    return {"AEGIS_STATE_BACKEND_KEY": ""}
+
+
+def boundary_named_before_it_exists(doc):
+    name, conf = find(doc, "aws_iam_role")
+    conf["permissions_boundary"] = "arn:aws:iam::444455556666:policy/aegis-staging-permission-boundary"
+    return {"AEGIS_BOUNDARY_SAME_STACK_REFERENCE": f"aws_iam_role.{name}"}
+
+
+def config_rule_deployed_wide(doc):
+    name, conf = find(doc, "aws_config_config_rule",
+                      lambda n, c: c["source"]["source_identifier"] == "S3_DEFAULT_ENCRYPTION_KMS")
+    conf["scope"] = {"compliance_resource_types": ["AWS::S3::Bucket"]}
+    return {"AEGIS_CONFIG_RULE_KNOWN_VIOLATION": f"aws_config_config_rule.{name}"}
+
+
+def securityhub_subscribes_to_an_aws_integration(doc):
+    doc["resource"]["aws_securityhub_product_subscription"] = {"mutation-guardduty": {
+        "product_arn": "arn:aws:securityhub:eu-west-1::product/aws/guardduty"}}
+    return {"CKV_AEGIS_23": "aws_securityhub_product_subscription.mutation-guardduty"}
 
 
 def wildcard_persona_action(doc):
@@ -337,6 +376,10 @@ def unlocked_vault(doc):
     return {"AEGIS_BACKUP_VAULT_LOCK": f"aws_backup_vault.{vault}"}
 
 
+# Checks that guard against something the default app never creates, so they judge nothing there;
+# a mutation adds the thing and proves they fire.
+GUARDS_AGAINST_ABSENT = {"CKV_AEGIS_23": "the app subscribes to no Security Hub product (AWS integrates them itself)"}
+
 MUTATIONS = [
     Mutation("remove bucket encryption", "dev-data", remove_bucket_encryption),
     Mutation("open a bucket (public access block off)", "dev-data", open_bucket),
@@ -356,7 +399,14 @@ MUTATIONS = [
     Mutation("Lambda inference without reserved concurrency", "staging-platform", unreserved_lambda),
     Mutation("one instance per prod variant", "prod-platform", one_prod_instance),
     Mutation("all-Spot prod GPU fleet", "prod-platform", all_spot_in_prod),
-    Mutation("prod table without deletion protection", "prod-platform", unprotected_prod_table),
+    Mutation("prod model cache without prevent_destroy", "prod-platform", unprotected_prod_model_cache),
+    Mutation("prod edge key without prevent_destroy", "prod-platform", unprotected_prod_edge_key),
+    Mutation("ALB behind CloudFront admits the VPC", "prod-platform", cloudfront_origin_admits_the_vpc),
+    Mutation("state backend sends the key alias", "staging-data", backend_sends_the_key_alias),
+    Mutation("bootstrap role names its boundary by literal ARN", "staging-bootstrap", boundary_named_before_it_exists),
+    Mutation("Config rule the app violates deployed wide", "dev-governance", config_rule_deployed_wide),
+    Mutation("Security Hub subscribes to an AWS integration", "prod-governance",
+             securityhub_subscribes_to_an_aws_integration),
     Mutation("wildcard action in a persona policy", "dev-access", wildcard_persona_action),
     Mutation("iam:PassRole on *", "dev-access", unscoped_passrole),
     Mutation("app-invoker reads training data", "dev-access", invoker_reads_data),
@@ -417,7 +467,14 @@ def test_default_app_passes_every_custom_check(baseline):
                     if f.status == "failed" and f.check_id in custom)
     assert not broken, "custom checks fail on the default app:\n" + "\n".join(broken)
     judged = {f.check_id for f in baseline.findings if f.status == "passed"}
-    assert custom - judged == set(), f"custom checks that judged nothing in the default app: {sorted(custom - judged)}"
+    assert custom - judged == set(GUARDS_AGAINST_ABSENT), \
+        f"custom checks that judged nothing in the default app: {sorted(custom - judged)}"
+
+
+def test_checks_guarding_against_absent_resources_are_proven_by_a_mutation(mutated):
+    _, expected = mutated
+    proven = {check for wanted in expected.values() if isinstance(wanted, dict) for check in wanted}
+    assert set(GUARDS_AGAINST_ABSENT) <= proven
 
 
 def test_mutated_app_fails_the_gate(mutated):

@@ -6,6 +6,12 @@
 - `frameworks/<framework>.yaml`: one rule list per compliance framework, each rule mapped to the
   framework's control IDs; rendered into a conformance pack by `render.py`.
 
+A rule that the project's own resources would violate by design (a permanent alert nobody can clear)
+is narrowed where it is listed, with the reason beside it: `scope` (a subset of the rule's resource
+types, or a tag key and value, as AWS Config's Scope allows) and parameters whose value comes from the
+environment (`{environment: <name>}`, one of ENVIRONMENT_VALUES). The gate's
+AEGIS_CONFIG_RULE_KNOWN_VIOLATION holds the result to what the app deploys.
+
 Any mistake (unknown identifier, unknown or mistyped parameter, repeated rule, control ID that
 does not look like the framework's) raises `RuleListError` naming the file and the entry.
 """
@@ -60,13 +66,56 @@ class ManagedRule:
         return self.trigger in ("periodic", "both")
 
 
+# Values a rule list may take from the environment: name → parameter type.
+ENVIRONMENT_VALUES = {
+    "trail_data_event_buckets": "csv",  # the buckets whose S3 data events the environment's trail records
+}
+
+
+@dataclass(frozen=True)
+class EnvironmentValue:
+    """A parameter value that each environment supplies (ENVIRONMENT_VALUES)."""
+    name: str
+
+
+@dataclass(frozen=True)
+class RuleScope:
+    """Which resources a change-triggered rule evaluates: resource types, or a tag key (and value)."""
+    resource_types: tuple[str, ...] = ()
+    tag_key: str | None = None
+    tag_value: str | None = None
+
+
 @dataclass(frozen=True)
 class RuleUse:
-    """One managed rule as a list uses it: parameter values (as AWS receives them) and controls."""
+    """One managed rule as a list uses it: parameter values (as AWS receives them), controls, and the
+    narrowing (scope, environment values) with its reason."""
     rule: ManagedRule
-    parameters: tuple[tuple[str, str], ...]
+    parameters: tuple[tuple[str, str | EnvironmentValue], ...]
     controls: tuple[str, ...]
     tiers: tuple[str, ...]
+    scope: RuleScope | None = None
+    reason: str | None = None
+
+    def parameter_values(self, environment: dict[str, str], where: str = "") -> tuple[tuple[str, str], ...]:
+        """The parameters as AWS receives them, environment values filled in from `environment`."""
+        out = []
+        for name, value in self.parameters:
+            if isinstance(value, EnvironmentValue):
+                if not environment.get(value.name):
+                    raise RuleListError(f"{where or self.rule.identifier}: parameter {name} needs the environment "
+                                        f"value '{value.name}', which was not given")
+                out.append((name, environment[value.name]))
+            else:
+                out.append((name, value))
+        return tuple(out)
+
+    @property
+    def resource_types(self) -> tuple[str, ...]:
+        """The resource types the deployed rule is scoped to (none when a tag scopes it)."""
+        if not self.rule.scoped or (self.scope is not None and self.scope.tag_key is not None):
+            return ()
+        return self.scope.resource_types if self.scope is not None else self.rule.resource_types
 
 
 @dataclass(frozen=True)
@@ -161,7 +210,7 @@ def parse_rules(entries: Any, where: str, *, controls_pattern: str | None) -> tu
         at = f"{where} [rules[{index}]]"
         if not isinstance(entry, dict):
             raise RuleListError(f"{at}: expected a mapping with `rule`")
-        unknown = set(entry) - {"rule", "parameters", "controls", "tiers"}
+        unknown = set(entry) - {"rule", "parameters", "controls", "tiers", "scope", "reason"}
         if unknown:
             raise RuleListError(f"{at}: unknown key(s) {sorted(unknown)}")
         identifier = entry.get("rule")
@@ -176,8 +225,15 @@ def parse_rules(entries: Any, where: str, *, controls_pattern: str | None) -> tu
         if unknown_params:
             raise RuleListError(f"{at}: {identifier} has no parameter(s) {sorted(unknown_params)}")
         parameters = tuple(sorted(
-            (name, parameter_value(rule.parameters[name], value, f"{at} parameter {name}"))
+            (name, _parameter(rule.parameters[name], value, f"{at} parameter {name}"))
             for name, value in values.items()))
+        scope = _scope(rule, entry.get("scope"), at)
+        reason = entry.get("reason")
+        narrowed = scope is not None or any(isinstance(v, EnvironmentValue) for _, v in parameters)
+        if reason is not None and (not isinstance(reason, str) or not reason.strip()):
+            raise RuleListError(f"{at}: reason must be a sentence")
+        if narrowed and reason is None:
+            raise RuleListError(f"{at}: {identifier} is narrowed (scope or environment value): say why in `reason`")
         controls = tuple(entry.get("controls") or ())
         if controls_pattern is not None:
             if not controls:
@@ -190,8 +246,39 @@ def parse_rules(entries: Any, where: str, *, controls_pattern: str | None) -> tu
         tiers = tuple(entry.get("tiers") or TIERS)
         if not set(tiers) <= set(TIERS):
             raise RuleListError(f"{at}: tiers must be among {TIERS}")
-        uses.append(RuleUse(rule, parameters, controls, tiers))
+        uses.append(RuleUse(rule, parameters, controls, tiers, scope, reason))
     return tuple(uses)
+
+
+def _parameter(spec: ParameterSpec, value: Any, at: str) -> str | EnvironmentValue:
+    if isinstance(value, dict):
+        name = value.get("environment")
+        if set(value) != {"environment"} or name not in ENVIRONMENT_VALUES:
+            raise RuleListError(f"{at}: a mapping value must be {{environment: <name>}} with a name among "
+                                f"{sorted(ENVIRONMENT_VALUES)}")
+        if ENVIRONMENT_VALUES[name] != spec.type:
+            raise RuleListError(f"{at}: environment value '{name}' is a {ENVIRONMENT_VALUES[name]}, not a {spec.type}")
+        return EnvironmentValue(name)
+    return parameter_value(spec, value, at)
+
+
+def _scope(rule: ManagedRule, raw: Any, at: str) -> RuleScope | None:
+    if raw is None:
+        return None
+    if not rule.scoped:
+        raise RuleListError(f"{at}: {rule.identifier} is periodic: AWS Config scopes only change-triggered rules")
+    if not isinstance(raw, dict) or not raw or set(raw) - {"resource_types", "tag_key", "tag_value"}:
+        raise RuleListError(f"{at}: scope is {{resource_types: [...]}} or {{tag_key: ..., tag_value: ...}}")
+    if "resource_types" in raw:
+        types = tuple(raw["resource_types"] or ())
+        if set(raw) != {"resource_types"} or not types or not set(types) <= set(rule.resource_types):
+            raise RuleListError(f"{at}: scope resource_types must be some of {list(rule.resource_types)}, "
+                                "without a tag (AWS Config takes resource types or a tag)")
+        return RuleScope(resource_types=types)
+    key, value = raw.get("tag_key"), raw.get("tag_value")
+    if not isinstance(key, str) or not key or (value is not None and (not isinstance(value, str) or not value)):
+        raise RuleListError(f"{at}: a tag scope needs a tag_key (and optionally a tag_value) as text")
+    return RuleScope(tag_key=key, tag_value=value)
 
 
 @lru_cache(maxsize=None)

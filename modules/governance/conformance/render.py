@@ -32,6 +32,8 @@ class _Rule:
     description: str
     identifier: str
     resource_types: tuple[str, ...]
+    tag_key: str | None
+    tag_value: str | None
     frequency: str | None
     parameters: tuple[tuple[str, str], ...]  # (rule parameter, template parameter it references)
 
@@ -52,7 +54,8 @@ def description(use: RuleUse) -> str:
     return f"{use.rule.description} Controls: {', '.join(use.controls)}"
 
 
-def _rules_and_parameters(framework: Framework, periodic_frequency: str) -> tuple[list[_Rule], list[_Parameter]]:
+def _rules_and_parameters(framework: Framework, periodic_frequency: str,
+                          environment: dict[str, str]) -> tuple[list[_Rule], list[_Parameter]]:
     rules, parameters = [], []
     for use in framework.rules:
         rule = use.rule
@@ -61,18 +64,20 @@ def _rules_and_parameters(framework: Framework, periodic_frequency: str) -> tupl
         if len(text) > MAX_DESCRIPTION:
             raise RuleListError(f"{framework.key}: description of {rule.identifier} is over {MAX_DESCRIPTION} characters")
         refs = []
-        for name, value in use.parameters:
+        for name, value in use.parameter_values(environment, f"{framework.key}: {rule.identifier}"):
             param = f"{lid}Param{name[0].upper()}{name[1:]}"
             parameters.append(_Parameter(param, value))
             refs.append((name, param))
-        rules.append(_Rule(lid, rule.name, text, rule.identifier,
-                           rule.resource_types if rule.scoped else (),
+        tag = use.scope if use.scope is not None and use.scope.tag_key else None
+        rules.append(_Rule(lid, rule.name, text, rule.identifier, use.resource_types,
+                           tag.tag_key if tag else None, tag.tag_value if tag else None,
                            periodic_frequency if rule.scheduled else None, tuple(refs)))
     return rules, parameters
 
 
-def render_pack(framework: Framework, periodic_frequency: str) -> str:
-    rules, parameters = _rules_and_parameters(framework, periodic_frequency)
+def render_pack(framework: Framework, periodic_frequency: str, environment: dict[str, str] | None = None) -> str:
+    """The pack template; `environment` supplies the values rule lists take from the environment."""
+    rules, parameters = _rules_and_parameters(framework, periodic_frequency, environment or {})
     body = _environment().get_template(TEMPLATE).render(
         key=framework.key, title=framework.title, rules=rules, parameters=parameters)
     size = len(body.encode("utf-8"))

@@ -133,12 +133,11 @@ class TestProdDeletionProtection:
         stack["resource"]["aws_cloudwatch_log_group"] = {"lg": {"name": "/x", "lifecycle": {"prevent_destroy": True}}}
         results = run("AEGIS_PROD_DELETION_PROTECTION", app("prod", data=stack))
         assert not failures(results)
-        assert len(results) == len(BUCKETS) + len(KEY_CLASSES) + 2
+        assert len(results) == len(BUCKETS) + 2  # keys: AEGIS_PROD_KMS_PREVENT_DESTROY
 
     @pytest.mark.parametrize("rtype, conf", [
         ("aws_s3_bucket", {"bucket": "b", "force_destroy": False}),    # S3 refuses to delete a non-empty bucket
         ("aws_ecr_repository", {"name": "r", "force_delete": False}),
-        ("aws_kms_key", {"deletion_window_in_days": 30}),
         ("aws_efs_file_system", {"encrypted": True, "lifecycle": {"prevent_destroy": True}}),
     ])
     def test_service_refusal_or_cancellable_deletion_passes(self, rtype, conf):
@@ -150,7 +149,6 @@ class TestProdDeletionProtection:
         ("aws_s3_bucket", {"bucket": "b", "force_destroy": True, "lifecycle": {"prevent_destroy": True}}),
         ("aws_dynamodb_table", {"name": "t"}),
         ("aws_efs_file_system", {"encrypted": True}),
-        ("aws_kms_key", {"deletion_window_in_days": 7}),
         ("aws_cloudwatch_log_group", {"name": "/x", "retention_in_days": 365}),
         ("aws_backup_vault", {"name": "v"}),
         ("aws_ecr_repository", {"name": "r", "force_delete": True}),
@@ -158,6 +156,11 @@ class TestProdDeletionProtection:
     def test_unprotected_prod_resource_fails(self, rtype, conf):
         results = run("AEGIS_PROD_DELETION_PROTECTION", app("prod", data=resources(**{rtype: {"x": conf}})))
         assert not verdict(results, f"{rtype}.x")
+
+    def test_keys_are_judged_by_the_prevent_destroy_check_only(self):
+        stack = resources(aws_kms_key={"x": {"deletion_window_in_days": 7}})
+        assert run("AEGIS_PROD_DELETION_PROTECTION", app("prod", data=stack)) == []
+        assert not verdict(run("AEGIS_PROD_KMS_PREVENT_DESTROY", app("prod", data=stack)), "aws_kms_key.x")
 
     def test_dev_is_not_judged(self):
         assert run("AEGIS_PROD_DELETION_PROTECTION", app("dev", data=resources(aws_s3_bucket={"x": {"bucket": "b"}}))) == []

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import main
+from modules.config import load_env
 from policies.plan import attestation
 from policies.plan.deploy import PLAN_FILE, PLAN_JSON, stacks_in_order
 from policies.plan.terraform import TerraformError, backend_args
@@ -115,7 +116,7 @@ def test_init_gets_the_s3_backend_settings_of_the_environment(fake_terraform, sy
         "-backend-config=key=aegis/staging/staging-data.tfstate",
         "-backend-config=region=eu-west-1",
         "-backend-config=encrypt=true",
-        "-backend-config=kms_key_id=arn:aws:kms:eu-west-1:444455556666:alias/aegis-staging-state",
+        "-backend-config=kms_key_id=" + load_env("staging").backend.kms_key_id,  # the recorded key ARN, never an alias
         "-backend-config=use_lockfile=true",
     ]
     # The bootstrap stack creates the state bucket, so its own state is local: no backend settings.

@@ -1,0 +1,218 @@
+"""AEGIS_CONFIG_RULE_KNOWN_VIOLATION: no deployed AWS Config rule is violated by a resource of the app itself.
+
+A managed rule that the project's own resources break by design raises a permanent alert that nobody
+can clear, and teaches everyone to ignore Config. For the rules Aegis knows its resources can break,
+the deployed rule (a standalone `aws_config_config_rule`, or a rule in an `aws_config_conformance_pack`
+template) is evaluated against the environment's resources, honouring the rule's scope (resource types,
+tag key and value, resource id), its region and its parameters:
+
+  IAM_NO_INLINE_POLICY_CHECK          an IAM role, user or group with an inline policy;
+  SAGEMAKER_MODEL_IN_VPC              a SageMaker model without a VPC config;
+  SAGEMAKER_MODEL_ISOLATION_ENABLED   a SageMaker model without network isolation;
+  S3_DEFAULT_ENCRYPTION_KMS           a bucket whose default encryption is not KMS;
+  CLOUDTRAIL_S3_DATAEVENTS_ENABLED    a bucket (those of S3BucketNames, else every bucket) whose S3 data
+                                      events no trail records.
+
+Tags are the effective ones (provider default tags, then the resource's own). A template that is not a
+literal document, or a rule parameter that is not literal, fails: never passed unjudged.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import yaml
+
+from policies.app_checks.base import app_check, judge
+from policies.app_checks.lookups import attached, effective_tags, region_of
+from policies.app_checks.view import AppView, Env, Stack, nested, one
+from policies.checks.aegis_values import as_list, document, is_true
+
+GLOBAL_TYPES = {"AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"}  # recorded once, in the home region
+CFN_TYPES = {"aws_iam_role": "AWS::IAM::Role", "aws_iam_user": "AWS::IAM::User", "aws_iam_group": "AWS::IAM::Group",
+             "aws_sagemaker_model": "AWS::SageMaker::Model", "aws_s3_bucket": "AWS::S3::Bucket"}
+KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
+
+
+@dataclass(frozen=True)
+class DeployedRule:
+    identifier: str
+    region: str | None
+    resource_types: tuple[str, ...] = ()
+    tag_key: str | None = None
+    tag_value: str | None = None
+    resource_id: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Target:
+    stack: Stack
+    rtype: str
+    name: str
+    conf: dict
+
+    @property
+    def label(self) -> str:
+        return f"{self.stack.name}/{self.rtype}.{self.name}"
+
+
+@app_check("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", "No deployed AWS Config rule is violated by the app's own resources")
+def config_rule_known_violation(app: AppView):
+    for env in app.envs:
+        for stack, name, conf in env.resources("aws_config_config_rule"):
+            rule = _standalone(stack, conf)
+            if rule.identifier in KNOWN:
+                yield judge(stack.name, f"aws_config_config_rule.{name}", _violations(env, rule),
+                            f"no resource of the app violates {rule.identifier}")
+        for stack, name, conf in env.resources("aws_config_conformance_pack"):
+            rules, problem = _pack_rules(stack, conf)
+            known = [r for r in rules if r.identifier in KNOWN]
+            if problem or known:
+                problems = [problem] if problem else [p for r in known for p in _violations(env, r)]
+                yield judge(stack.name, f"aws_config_conformance_pack.{name}", problems,
+                            f"no resource of the app violates {', '.join(sorted({r.identifier for r in known}))}")
+
+
+# ---- reading the deployed rules ----------------------------------------------------------------
+
+def _standalone(stack: Stack, conf: dict) -> DeployedRule:
+    source = one(conf, "source") or {}
+    scope = one(conf, "scope") or {}
+    parameters = document(conf.get("input_parameters")) or {}
+    return DeployedRule(str(source.get("source_identifier", "")), region_of(stack, conf),
+                        tuple(as_list(scope.get("compliance_resource_types"))), scope.get("tag_key"),
+                        scope.get("tag_value"), scope.get("compliance_resource_id"), parameters)
+
+
+def _pack_rules(stack: Stack, conf: dict) -> tuple[list[DeployedRule], str | None]:
+    try:
+        template = yaml.safe_load(conf.get("template_body") or "")
+    except yaml.YAMLError:
+        template = None
+    if not isinstance(template, dict) or "${" in str(conf.get("template_body")):
+        return [], "template_body is not a literal template: its rules are not judged"
+    defaults = {k: (v or {}).get("Default") for k, v in (template.get("Parameters") or {}).items()}
+    for given in nested(conf, "input_parameter"):
+        defaults[given.get("parameter_name")] = given.get("parameter_value")
+    region = region_of(stack, conf)
+    rules = []
+    for resource in (template.get("Resources") or {}).values():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Config::ConfigRule":
+            continue
+        props = resource.get("Properties") or {}
+        scope = props.get("Scope") or {}
+        parameters = {k: defaults.get(v["Ref"]) if isinstance(v, dict) and "Ref" in v else v
+                      for k, v in (props.get("InputParameters") or {}).items()}
+        rules.append(DeployedRule(str((props.get("Source") or {}).get("SourceIdentifier", "")), region,
+                                  tuple(as_list(scope.get("ComplianceResourceTypes"))), scope.get("TagKey"),
+                                  scope.get("TagValue"), scope.get("ComplianceResourceId"), parameters))
+    return rules, None
+
+
+# ---- which resources a rule evaluates ------------------------------------------------------------
+
+def _in_scope(rule: DeployedRule, target: Target) -> bool:
+    cfn = CFN_TYPES.get(target.rtype, "")
+    if rule.resource_types and cfn not in rule.resource_types:
+        return False
+    if cfn not in GLOBAL_TYPES and region_of(target.stack, target.conf) != rule.region:
+        return False
+    if rule.tag_key is not None:
+        tags = effective_tags(target.stack, target.conf)
+        if rule.tag_key not in tags or (rule.tag_value is not None and tags[rule.tag_key] != rule.tag_value):
+            return False
+    if rule.resource_id is not None:
+        return rule.resource_id in (target.conf.get("name"), target.conf.get("bucket"))
+    return True
+
+
+def _targets(env: Env, rtypes: tuple[str, ...], rule: DeployedRule) -> Iterator[Target]:
+    for rtype in rtypes:
+        for stack, name, conf in env.resources(rtype):
+            target = Target(stack, rtype, name, conf)
+            if _in_scope(rule, target):
+                yield target
+
+
+# ---- the known violations ------------------------------------------------------------------------
+
+def _inline_policies(env: Env, rule: DeployedRule) -> Iterator[str]:
+    kinds = {"aws_iam_role": ("aws_iam_role_policy", "role"), "aws_iam_user": ("aws_iam_user_policy", "user"),
+             "aws_iam_group": ("aws_iam_group_policy", "group")}
+    for target in _targets(env, tuple(kinds), rule):
+        inline_type, attribute = kinds[target.rtype]
+        if nested(target.conf, "inline_policy") or attached(target.stack, inline_type, target.rtype, target.name,
+                                                             target.conf, attribute):
+            yield target.label
+
+
+def _models_outside_vpc(env: Env, rule: DeployedRule) -> Iterator[str]:
+    for target in _targets(env, ("aws_sagemaker_model",), rule):
+        if not (one(target.conf, "vpc_config") or {}).get("subnets"):
+            yield target.label
+
+
+def _models_not_isolated(env: Env, rule: DeployedRule) -> Iterator[str]:
+    for target in _targets(env, ("aws_sagemaker_model",), rule):
+        if not is_true(target.conf.get("enable_network_isolation")):
+            yield target.label
+
+
+def _buckets_without_kms(env: Env, rule: DeployedRule) -> Iterator[str]:
+    for target in _targets(env, ("aws_s3_bucket",), rule):
+        configs = [c for _, c in attached(target.stack, "aws_s3_bucket_server_side_encryption_configuration",
+                                           "aws_s3_bucket", target.name, target.conf, "bucket")]
+        configs += nested(target.conf, "server_side_encryption_configuration")
+        algorithms = {(one(rule_, "apply_server_side_encryption_by_default") or {}).get("sse_algorithm")
+                      for config in configs for rule_ in nested(config, "rule")}
+        if not algorithms or not algorithms <= set(KMS_ALGORITHMS):
+            yield target.label
+
+
+def _buckets_without_data_events(env: Env, rule: DeployedRule) -> Iterator[str]:
+    raw = rule.parameters.get("S3BucketNames")
+    if raw is not None and (not isinstance(raw, str) or "${" in raw):
+        yield f"S3BucketNames {raw!r} is not a literal list of bucket names: not judged"
+        return
+    names = [n.strip() for n in raw.split(",")] if raw else \
+        [str(c.get("bucket")) for _, _, c in env.resources("aws_s3_bucket")]
+    trails = [trail for _, _, trail in env.resources("aws_cloudtrail")]
+    selectors = [s for trail in trails for s in nested(trail, "advanced_event_selector")]
+    # Basic event selectors: a data resource of type AWS::S3::Object lists bucket ARN prefixes.
+    prefixes = [str(v) for trail in trails for s in nested(trail, "event_selector") for d in nested(s, "data_resource")
+                if d.get("type") == "AWS::S3::Object" for v in as_list(d.get("values"))]
+    for name in names:
+        covered = any(_records_objects_of(selector, name) for selector in selectors) or \
+            any(f"arn:aws:s3:::{name}/".startswith(p) for p in prefixes)
+        if not covered:
+            yield f"bucket {name} (no trail records its S3 data events)"
+
+
+def _records_objects_of(selector: dict, bucket: str) -> bool:
+    fields = {f.get("field"): f for f in nested(selector, "field_selector")}
+    if as_list((fields.get("eventCategory") or {}).get("equals")) != ["Data"] or \
+            as_list((fields.get("resources.type") or {}).get("equals")) != ["AWS::S3::Object"]:
+        return False
+    arn = fields.get("resources.ARN")
+    if arn is None:
+        return True
+    prefix = f"arn:aws:s3:::{bucket}/"
+    return any(prefix.startswith(str(p)) for p in as_list(arn.get("starts_with")))
+
+
+KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
+    "IAM_NO_INLINE_POLICY_CHECK": _inline_policies,
+    "SAGEMAKER_MODEL_IN_VPC": _models_outside_vpc,
+    "SAGEMAKER_MODEL_ISOLATION_ENABLED": _models_not_isolated,
+    "S3_DEFAULT_ENCRYPTION_KMS": _buckets_without_kms,
+    "CLOUDTRAIL_S3_DATAEVENTS_ENABLED": _buckets_without_data_events,
+}
+
+
+def _violations(env: Env, rule: DeployedRule) -> Iterator[str]:
+    found = list(KNOWN[rule.identifier](env, rule))
+    if found:
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        yield (f"{rule.identifier} is permanently violated by the app's own {shown}: fix them, or narrow the rule "
+               "(scope, parameters) in its rule list with the reason beside it")

@@ -1,0 +1,336 @@
+"""App-level checks for what kept the synthesized app from deploying: the state backend's key, a boundary
+named before it exists, SCPs that deny Aegis its own edge, Config rules the app violates by design,
+prod keys without prevent_destroy, and an ALB behind CloudFront that admits the VPC.
+
+Each check is shown both ways on small stacks, and fires on the broken shape trimmed from the
+output synthesized before the fixes (tests/policies/fixtures/broken/)."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from modules.naming import Naming
+from tests.policies.app_checks.helpers import app, config, doc, failures, resources, run, verdict
+
+BROKEN = Path(__file__).resolve().parent.parent / "fixtures" / "broken"
+
+
+def broken(name: str) -> dict[str, dict]:
+    """The stacks of a broken fixture, every other stack of its environment empty."""
+    stacks = json.loads((BROKEN / f"{name}.json").read_text())["stacks"]
+    env = next(iter(stacks)).rsplit("-", 1)[0]
+    return {**app(env), **copy.deepcopy(stacks)}
+
+
+def fails_on(results, address: str, stack: str | None = None) -> str:
+    found = [r for r in results if r.address == address and (stack is None or r.stack == stack) and not r.passed]
+    assert found, f"no failure on {stack}/{address}: {[(r.stack, r.address, r.passed) for r in results]}"
+    return found[0].message
+
+
+# ---- AEGIS_STATE_BACKEND_KEY ---------------------------------------------------------------------
+
+KEY_ARN = "arn:aws:kms:eu-west-1:777788889999:key/9a4e7c1b-2d5f-4b8a-b3e6-1c7f0d9a2e58"
+
+
+def backend_app(kms_key_id, *, admitted="${aws_kms_key.state.arn}", key_provider=None):
+    naming = Naming.of(config("prod"))
+    bucket = naming.state_bucket()
+    provider = {"aws": [{"region": "eu-west-1"}, {"alias": "dr", "region": "eu-central-1"}]}
+    key = {"description": "state"} if key_provider is None else {"provider": key_provider}
+    policy = doc({"Sid": "DenyOtherKmsKeys", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+                  "Resource": f"arn:aws:s3:::{bucket}/*",
+                  "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": admitted}}})
+    backend = {"bucket": bucket, "region": "eu-west-1", "encrypt": True, "key": "aegis/prod/prod-data.tfstate"}
+    if kms_key_id is not None:
+        backend["kms_key_id"] = kms_key_id
+    return app("prod", bootstrap={"provider": provider, "resource": {
+        "aws_kms_key": {"state": key}, "aws_s3_bucket": {"state": {"bucket": bucket}},
+        "aws_s3_bucket_policy": {"state": {"bucket": "${aws_s3_bucket.state.id}", "policy": policy}}}},
+        data={"terraform": {"backend": {"s3": backend}}})
+
+
+class TestStateBackendKey:
+    def test_recorded_key_arn_admitted_by_the_state_key_reference_passes(self):
+        results = run("AEGIS_STATE_BACKEND_KEY", backend_app(KEY_ARN))
+        assert verdict(results, "", "prod-data"), failures(results)
+
+    def test_literal_policy_value_equal_to_the_backend_passes(self):
+        assert verdict(run("AEGIS_STATE_BACKEND_KEY", backend_app(KEY_ARN, admitted=KEY_ARN)), "", "prod-data")
+
+    @pytest.mark.parametrize("kms_key_id, fragment", [
+        ("arn:aws:kms:eu-west-1:777788889999:alias/aegis-prod-state", "is not a key ARN"),
+        ("alias/aegis-prod-state", "is not a key ARN"),
+        ("9a4e7c1b-2d5f-4b8a-b3e6-1c7f0d9a2e58", "is not a key ARN"),
+        (None, "no kms_key_id"),
+        (KEY_ARN.replace("777788889999", "111122223333"), "not in the state bucket's account"),
+        (KEY_ARN.replace("eu-west-1", "eu-central-1"), "not in the state bucket's account and region"),
+    ])
+    def test_backend_key_the_policy_cannot_admit_fails(self, kms_key_id, fragment):
+        message = fails_on(run("AEGIS_STATE_BACKEND_KEY", backend_app(kms_key_id)), "", "prod-data")
+        assert fragment in message
+
+    def test_policy_admitting_another_literal_key_fails(self):
+        other = KEY_ARN.replace("9a4e7c1b", "00000000")
+        assert "never the backend's" in fails_on(run("AEGIS_STATE_BACKEND_KEY", backend_app(KEY_ARN, admitted=other)),
+                                                 "", "prod-data")
+
+    def test_policy_admitting_the_dr_key_fails(self):
+        stacks = backend_app(KEY_ARN, key_provider="aws.dr")
+        assert "never the backend's" in fails_on(run("AEGIS_STATE_BACKEND_KEY", stacks), "", "prod-data")
+
+    def test_local_backends_are_not_judged(self):
+        assert run("AEGIS_STATE_BACKEND_KEY", app("dev", data={"terraform": {"backend": {"local": {"path": "x"}}}})) == []
+
+    def test_fires_on_the_alias_backend_synthesized_before_the_fix(self):
+        results = run("AEGIS_STATE_BACKEND_KEY", broken("state_backend_alias"))
+        assert "alias/aegis-prod-state" in fails_on(results, "", "prod-data")
+
+
+# ---- AEGIS_BOUNDARY_SAME_STACK_REFERENCE ---------------------------------------------------------
+
+def boundary_app(boundary, depends_on=None):
+    role = {"name": "aegis-prod-tfstate-replication", "permissions_boundary": boundary}
+    if depends_on:
+        role["depends_on"] = depends_on
+    return app("prod", bootstrap=resources(
+        aws_iam_policy={"permission-boundary": {"name": "aegis-prod-permission-boundary", "policy": "{}"}},
+        aws_iam_role={"replication": role}))
+
+
+class TestBoundarySameStackReference:
+    LITERAL = "arn:aws:iam::777788889999:policy/aegis-prod-permission-boundary"
+
+    @pytest.mark.parametrize("boundary, depends_on", [
+        ("${aws_iam_policy.permission-boundary.arn}", None),
+        (LITERAL, ["aws_iam_policy.permission-boundary"]),
+        ("arn:aws:iam::777788889999:policy/created-by-an-earlier-stack", None),
+    ])
+    def test_referenced_ordered_or_foreign_boundary_passes(self, boundary, depends_on):
+        results = run("AEGIS_BOUNDARY_SAME_STACK_REFERENCE", boundary_app(boundary, depends_on))
+        assert verdict(results, "aws_iam_role.replication")
+
+    def test_literal_arn_of_a_policy_of_the_same_stack_fails(self):
+        message = fails_on(run("AEGIS_BOUNDARY_SAME_STACK_REFERENCE", boundary_app(self.LITERAL)),
+                           "aws_iam_role.replication")
+        assert "${aws_iam_policy.permission-boundary.arn}" in message
+
+    def test_fires_on_the_bootstrap_role_synthesized_before_the_fix(self):
+        results = run("AEGIS_BOUNDARY_SAME_STACK_REFERENCE", broken("bootstrap_boundary_literal"))
+        (failed,) = [r for r in results if not r.passed]
+        assert failed.stack == "staging-bootstrap" and failed.address.startswith("aws_iam_role.state-replication_role")
+
+
+# ---- AEGIS_SCP_REGION_EXEMPTIONS -----------------------------------------------------------------
+
+def region_scp(*extra: dict) -> str:
+    guard = {"Sid": "DenyOutsideAllowedRegions", "Effect": "Deny", "Resource": "*", "NotAction": ["iam:*", "sts:*"],
+             "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-central-1", "eu-west-1", "us-east-1"]}}}
+    return doc(guard, *extra)
+
+
+EDGE_EXEMPTION = {"Sid": "DenyInUsEast1", "Effect": "Deny", "Resource": "*",
+                  "NotAction": ["iam:*", "sts:*", "kms:*", "logs:*", "wafv2:*"],
+                  "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}}
+
+
+def scp_app(content: str, **platform: dict) -> dict:
+    return app("prod", access={"provider": {"aws": [{"region": "eu-west-1"}]}, "resource": {
+        "aws_organizations_policy": {"regions": {"type": "SERVICE_CONTROL_POLICY", "content": content}}}},
+        platform={"provider": {"aws": [{"region": "eu-west-1"}]}, "resource": platform or {
+            "aws_kms_key": {"edge": {"region": "us-east-1"}}, "aws_wafv2_web_acl": {"edge": {"region": "us-east-1"}},
+            "aws_vpc": {"main": {"cidr_block": "10.0.0.0/16"}}}})
+
+
+class TestScpRegionExemptions:
+    def test_services_exempt_in_the_region_they_are_managed_in_pass(self):
+        results = run("AEGIS_SCP_REGION_EXEMPTIONS", scp_app(region_scp(EDGE_EXEMPTION)))
+        assert not failures(results) and len(results) == 3 + 1  # the platform's three and the SCP itself
+
+    def test_edge_service_denied_by_the_scp_fails(self):
+        narrow = dict(EDGE_EXEMPTION, NotAction=["iam:*", "sts:*", "kms:*", "logs:*"])
+        results = run("AEGIS_SCP_REGION_EXEMPTIONS", scp_app(region_scp(narrow)))
+        assert "deny wafv2 in us-east-1" in fails_on(results, "aws_wafv2_web_acl.edge")
+        assert verdict(results, "aws_kms_key.edge") and verdict(results, "aws_vpc.main")
+
+    def test_resource_of_a_type_with_no_known_service_fails(self):
+        results = run("AEGIS_SCP_REGION_EXEMPTIONS", scp_app(region_scp(EDGE_EXEMPTION),
+                                                              aws_unheard_of_thing={"x": {}}))
+        assert "no known IAM service" in fails_on(results, "aws_unheard_of_thing.x")
+
+    def test_environment_without_scps_is_not_judged(self):
+        assert run("AEGIS_SCP_REGION_EXEMPTIONS", app("dev", platform=resources(aws_vpc={"m": {}}))) == []
+
+    def test_fires_on_the_prod_scps_synthesized_before_the_fix(self):
+        results = run("AEGIS_SCP_REGION_EXEMPTIONS", broken("scp_blocks_edge_region"))
+        denied = {r.address.split(".")[0] for r in results if not r.passed}
+        assert {"aws_kms_key", "aws_wafv2_web_acl", "aws_cloudwatch_log_delivery"} <= denied
+
+
+# ---- AEGIS_CONFIG_RULE_KNOWN_VIOLATION -----------------------------------------------------------
+
+def rule(identifier: str, **extra) -> dict:
+    return {"source": {"owner": "AWS", "source_identifier": identifier}, **extra}
+
+
+PROVIDER = {"aws": [{"region": "eu-west-1", "default_tags": [{"tags": {"Project": "aegis"}}]}]}
+
+
+def rules_app(rules: dict, platform: dict | None = None, data: dict | None = None, access: dict | None = None):
+    governance = {"provider": PROVIDER, "resource": {"aws_config_config_rule": rules}}
+    stacks = {"governance": governance}
+    for pillar, resource in (("platform", platform), ("data", data), ("access", access)):
+        if resource:
+            stacks[pillar] = {"provider": PROVIDER, "resource": resource}
+    return app("dev", **stacks)
+
+
+MODELS = {"aws_sagemaker_model": {
+    "realtime": {"enable_network_isolation": True, "vpc_config": {"subnets": ["s"], "security_group_ids": ["g"]},
+                 "tags": {"NetworkIsolation": "vpc"}},
+    "serverless": {"enable_network_isolation": False, "tags": {"NetworkIsolation": "none"}}}}
+BUCKETS = {
+    "aws_s3_bucket": {"data": {"bucket": "aegis-dev-datasets", "tags": {"DefaultEncryption": "aws:kms"}},
+                      "logs": {"bucket": "aegis-dev-access-logs", "tags": {"DefaultEncryption": "AES256"}}},
+    "aws_s3_bucket_server_side_encryption_configuration": {
+        "data": {"bucket": "${aws_s3_bucket.data.id}", "rule": [{"apply_server_side_encryption_by_default": {
+            "sse_algorithm": "aws:kms", "kms_master_key_id": "k"}}]},
+        "logs": {"bucket": "${aws_s3_bucket.logs.id}", "rule": [{"apply_server_side_encryption_by_default": {
+            "sse_algorithm": "AES256"}}]}}}
+ROLES = {"aws_iam_role": {"worker": {"name": "aegis-dev-worker"}},
+         "aws_iam_role_policy": {"worker": {"role": "${aws_iam_role.worker.name}", "policy": "{}"}}}
+TRAIL = {"aws_cloudtrail": {"trail": {"advanced_event_selector": [{"field_selector": [
+    {"field": "eventCategory", "equals": ["Data"]}, {"field": "resources.type", "equals": ["AWS::S3::Object"]},
+    {"field": "resources.ARN", "starts_with": ["arn:aws:s3:::aegis-dev-datasets/"]}]}]}}}
+
+
+class TestConfigRuleKnownViolation:
+    @pytest.mark.parametrize("identifier, narrowed, resources_", [
+        ("SAGEMAKER_MODEL_IN_VPC", {"scope": {"tag_key": "NetworkIsolation", "tag_value": "vpc"}}, {"platform": MODELS}),
+        ("SAGEMAKER_MODEL_ISOLATION_ENABLED", {"scope": {"tag_key": "NetworkIsolation", "tag_value": "vpc"}},
+         {"platform": MODELS}),
+        ("S3_DEFAULT_ENCRYPTION_KMS", {"scope": {"tag_key": "DefaultEncryption", "tag_value": "aws:kms"}},
+         {"data": BUCKETS}),
+        ("IAM_NO_INLINE_POLICY_CHECK", {"scope": {"compliance_resource_types": ["AWS::IAM::User", "AWS::IAM::Group"]}},
+         {"platform": ROLES}),
+        ("CLOUDTRAIL_S3_DATAEVENTS_ENABLED", {"input_parameters": json.dumps({"S3BucketNames": "aegis-dev-datasets"})},
+         {"data": BUCKETS, "access": TRAIL}),
+    ])
+    def test_rule_narrowed_to_what_the_app_keeps_passes_and_unnarrowed_fails(self, identifier, narrowed, resources_):
+        wide = {"scope": {"compliance_resource_types": ["AWS::S3::Bucket", "AWS::SageMaker::Model", "AWS::IAM::Role"]}} \
+            if identifier != "CLOUDTRAIL_S3_DATAEVENTS_ENABLED" else {}
+        ok = run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", rules_app({"r": rule(identifier, **narrowed)}, **resources_))
+        assert verdict(ok, "aws_config_config_rule.r"), failures(ok)
+        bad = run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", rules_app({"r": rule(identifier, **wide)}, **resources_))
+        assert "permanently violated" in fails_on(bad, "aws_config_config_rule.r")
+
+    def test_rule_in_a_conformance_pack_is_judged_with_its_parameters(self):
+        template = "\n".join([
+            "Parameters:", "  Names:", "    Type: String", '    Default: "aegis-dev-datasets,aegis-dev-access-logs"',
+            "Resources:", "  DataEvents:", "    Type: AWS::Config::ConfigRule", "    Properties:",
+            "      Source: {Owner: AWS, SourceIdentifier: CLOUDTRAIL_S3_DATAEVENTS_ENABLED}",
+            "      InputParameters: {S3BucketNames: {Ref: Names}}"])
+        stacks = rules_app({}, data=BUCKETS, access=TRAIL)
+        stacks["dev-governance"]["resource"]["aws_config_conformance_pack"] = {"gdpr": {"template_body": template}}
+        assert "aegis-dev-access-logs" in fails_on(run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", stacks),
+                                                   "aws_config_conformance_pack.gdpr")
+        pack = stacks["dev-governance"]["resource"]["aws_config_conformance_pack"]["gdpr"]
+        pack["input_parameter"] = [{"parameter_name": "Names", "parameter_value": "aegis-dev-datasets"}]
+        assert verdict(run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", stacks), "aws_config_conformance_pack.gdpr")
+
+    def test_unreadable_pack_template_fails(self):
+        stacks = rules_app({})
+        stacks["dev-governance"]["resource"]["aws_config_conformance_pack"] = {"p": {"template_body": "${file.x}"}}
+        assert "not judged" in fails_on(run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", stacks), "aws_config_conformance_pack.p")
+
+    def test_fires_on_every_known_rule_synthesized_before_the_fix(self):
+        results = run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", broken("config_rules_known_violated"))
+        failed = " ".join(r.message for r in results if not r.passed)
+        for identifier in ("IAM_NO_INLINE_POLICY_CHECK", "SAGEMAKER_MODEL_IN_VPC", "SAGEMAKER_MODEL_ISOLATION_ENABLED",
+                           "S3_DEFAULT_ENCRYPTION_KMS", "CLOUDTRAIL_S3_DATAEVENTS_ENABLED"):
+            assert f"{identifier} is permanently violated" in failed, identifier
+
+
+# ---- AEGIS_PROD_KMS_PREVENT_DESTROY --------------------------------------------------------------
+
+class TestProdKmsPreventDestroy:
+    def test_prod_key_with_prevent_destroy_passes(self):
+        results = run("AEGIS_PROD_KMS_PREVENT_DESTROY", app("prod", platform=resources(
+            aws_kms_key={"edge": {"lifecycle": {"prevent_destroy": True}}})))
+        assert verdict(results, "aws_kms_key.edge")
+
+    @pytest.mark.parametrize("conf", [{"deletion_window_in_days": 30}, {"lifecycle": {"prevent_destroy": False}}])
+    def test_prod_key_without_prevent_destroy_fails_even_with_the_longest_window(self, conf):
+        results = run("AEGIS_PROD_KMS_PREVENT_DESTROY", app("prod", platform=resources(aws_kms_key={"edge": conf})))
+        assert not verdict(results, "aws_kms_key.edge")
+
+    def test_other_tiers_are_not_judged(self):
+        assert run("AEGIS_PROD_KMS_PREVENT_DESTROY", app("staging", data=resources(aws_kms_key={"k": {}}))) == []
+
+    def test_fires_on_the_edge_key_synthesized_before_the_fix(self):
+        results = run("AEGIS_PROD_KMS_PREVENT_DESTROY", broken("prod_edge_key_without_prevent_destroy"))
+        (failed,) = [r for r in results if not r.passed]
+        assert failed.address.startswith("aws_kms_key.kms-audit-edge_key")
+
+
+# ---- AEGIS_CLOUDFRONT_ORIGIN_INGRESS -------------------------------------------------------------
+
+ORIGIN_FACING = "com.amazonaws.global.cloudfront.origin-facing"
+
+
+def origin_app(*rules: dict, inline: list | None = None) -> dict:
+    group = {"name": "alb"} if inline is None else {"name": "alb", "ingress": inline}
+    return app("prod", platform={
+        "data": {"aws_ec2_managed_prefix_list": {"cf": {"name": ORIGIN_FACING}, "other": {"name": "com.example.pl"}}},
+        "resource": {
+            "aws_cloudfront_vpc_origin": {"o": {"vpc_origin_endpoint_config": [{"arn": "${aws_lb.alb.arn}"}]}},
+            "aws_lb": {"alb": {"security_groups": ["${aws_security_group.alb.id}"]}},
+            "aws_security_group": {"alb": group},
+            "aws_vpc_security_group_ingress_rule": {
+                f"r{i}": {"security_group_id": "${aws_security_group.alb.id}", "from_port": 443, **r}
+                for i, r in enumerate(rules)}}})
+
+
+FROM_CLOUDFRONT = {"prefix_list_id": "${data.aws_ec2_managed_prefix_list.cf.id}"}
+
+
+class TestCloudFrontOriginIngress:
+    def test_cloudfront_prefix_list_only_passes(self):
+        assert verdict(run("AEGIS_CLOUDFRONT_ORIGIN_INGRESS", origin_app(FROM_CLOUDFRONT)), "aws_lb.alb")
+
+    @pytest.mark.parametrize("extra", [
+        {"cidr_ipv4": "10.30.0.0/16"}, {"referenced_security_group_id": "${aws_security_group.clients.id}"},
+        {"prefix_list_id": "${data.aws_ec2_managed_prefix_list.other.id}"}, {"prefix_list_id": "pl-3b927c52"},
+    ])
+    def test_any_other_source_fails(self, extra):
+        results = run("AEGIS_CLOUDFRONT_ORIGIN_INGRESS", origin_app(FROM_CLOUDFRONT, extra))
+        assert not verdict(results, "aws_lb.alb")
+
+    def test_inline_cidr_ingress_fails(self):
+        results = run("AEGIS_CLOUDFRONT_ORIGIN_INGRESS", origin_app(FROM_CLOUDFRONT, inline=[
+            {"from_port": 443, "to_port": 443, "protocol": "tcp", "cidr_blocks": ["10.0.0.0/8"]}]))
+        assert "bypasses CloudFront" in fails_on(results, "aws_lb.alb")
+
+    def test_no_cloudfront_ingress_fails(self):
+        assert "cannot reach" in fails_on(run("AEGIS_CLOUDFRONT_ORIGIN_INGRESS", origin_app()), "aws_lb.alb")
+
+    def test_fires_on_the_vpc_cidr_ingress_synthesized_before_the_fix(self):
+        results = run("AEGIS_CLOUDFRONT_ORIGIN_INGRESS", broken("cloudfront_alb_admits_vpc_cidr"))
+        (failed,) = [r for r in results if not r.passed]
+        assert "cidr_ipv4" in failed.message and failed.address.startswith("aws_lb.model-vision-detector")
+
+
+# ---- the default app -----------------------------------------------------------------------------
+
+NEW_CHECKS = ("AEGIS_STATE_BACKEND_KEY", "AEGIS_BOUNDARY_SAME_STACK_REFERENCE", "AEGIS_SCP_REGION_EXEMPTIONS",
+              "AEGIS_CONFIG_RULE_KNOWN_VIOLATION", "AEGIS_PROD_KMS_PREVENT_DESTROY", "AEGIS_CLOUDFRONT_ORIGIN_INGRESS")
+
+
+@pytest.mark.parametrize("check_id", NEW_CHECKS)
+def test_default_app_passes_and_is_judged(synthesized, check_id):
+    stacks = {name: synthesized.stack(name) for name in synthesized.stack_names}
+    results = run(check_id, stacks, "dev", "staging", "prod")
+    assert results and not failures(results)
