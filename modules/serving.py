@@ -105,7 +105,8 @@ class ServingKind:
       a fleet reached through its load balancer);
     - `lane`: the label of the model's lane in the architecture diagram;
     - `inference_bucket_events`: the inference bucket's object events invoke it (the platform stack
-      then owns that bucket's notification configuration)."""
+      then owns that bucket's notification configuration);
+    - `instances`: it runs EC2 instances in the VPC (the SSM and GuardDuty agents run on them)."""
 
     name: str
     section: str
@@ -114,6 +115,7 @@ class ServingKind:
     lane: str
     invoke: tuple[InvokeGrant, ...] = ()
     inference_bucket_events: bool = False
+    instances: bool = False
 
     def construct_class(self) -> ServingConstructClass:
         module, _, cls = self.construct.partition(":")
@@ -137,7 +139,7 @@ KINDS: dict[str, ServingKind] = _kinds(
                 inference_bucket_events=True),
     ServingKind("ec2", section="ec2", lane="ec2",
                 construct="modules.platform.gpu_fleet:GpuFleet",
-                metrics=LOAD_BALANCER_METRICS),
+                metrics=LOAD_BALANCER_METRICS, instances=True),
 )
 
 # The schema's type of `serving:` (pydantic lists these values when one is wrong). Built from the

@@ -14,6 +14,7 @@ from typing import Annotated, Iterator, Literal, TypeVar
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from modules.platform.aws_owned_buckets import GUARDDUTY_AGENT_BUCKET_OWNERS
 from modules.schema_base import DnsName, Problem, Strict
 from modules.serving import KINDS, ServingKindName
 
@@ -461,6 +462,18 @@ class PlatformSettings(Strict):
             for path, message in model.problems(env):
                 yield f"models[{i}].{path}", message
         yield from self._prefixes_disjoint()
+        yield from self._agent_bucket_known(env)
+
+    def _agent_bucket_known(self, env) -> Iterator[Problem]:
+        """Without egress the fleets' GuardDuty agent comes through the S3 endpoint, whose policy must name its bucket."""
+        if (self.network.egress or not env.access.guardduty.runtime_monitoring
+                or not any(KINDS[m.serving].instances for m in self.models)):
+            return
+        if env.region not in GUARDDUTY_AGENT_BUCKET_OWNERS:
+            yield "network.egress", (
+                f"the GPU fleets' GuardDuty agent downloads from an AWS-owned bucket in {env.region} through the S3 "
+                "endpoint, but Aegis does not know that bucket: add its owner to modules/platform/aws_owned_buckets.py "
+                "(GuardDuty user guide: Installing the security agent manually) or enable egress")
 
     def _prefixes_disjoint(self) -> Iterator[Problem]:
         """S3 refuses overlapping notification prefixes in one bucket; each function owns its prefixes."""

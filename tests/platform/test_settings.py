@@ -206,6 +206,20 @@ def test_prefix_overlap_between_functions(tmp_path):
     expect_error(tmp_path, "dev", mutate, "platform.models[4].lambda.input_prefix", "overlaps a prefix")
 
 
+def test_fleet_agents_without_egress_need_a_known_guardduty_bucket():
+    """Without egress the GuardDuty agent comes through the S3 endpoint, whose policy must name its
+    region's bucket exactly; a region Aegis does not know the bucket of is refused, not guessed."""
+    staging = load_env("staging")
+    assert not staging.platform.network.egress and staging.access.guardduty.runtime_monitoring
+    assert not [p for p in staging.platform.problems(staging) if p[0] == "network.egress"]
+    elsewhere = staging.model_copy(update={"region": "ap-south-1"})
+    (problem,) = [p for p in staging.platform.problems(elsewhere) if p[0] == "network.egress"]
+    assert "ap-south-1" in problem[1] and "aws_owned_buckets.py" in problem[1]
+    with_egress = elsewhere.platform.model_copy(update={"network": elsewhere.platform.network.model_copy(
+        update={"egress": True})})
+    assert not [p for p in with_egress.problems(elsewhere) if p[0] == "network.egress"]
+
+
 def test_error_names_the_line(tmp_path):
     error = expect_error(tmp_path, "prod", _in_model("sagemaker", ["sagemaker", "initial_instance_count"], 1),
                          "platform.models[0].sagemaker.initial_instance_count", "prod needs at least 2")
