@@ -113,6 +113,18 @@ class Naming:
     def function_arn(self, model: str) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.model_resource(model)}"
 
+    # A container model's image repository: created by `<env>-data`, pulled from by `<env>-platform`.
+    def model_repository(self, model: str) -> str:
+        return self.model_resource(model)
+
+    def model_repository_arn(self, model: str) -> str:
+        return f"arn:aws:ecr:{self.region}:{self.account_id}:repository/{self.model_repository(model)}"
+
+    @property
+    def registry(self) -> str:
+        """The account's private ECR registry host in the environment's region."""
+        return f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com"
+
     # ALB and target-group names have at most 32 characters: `model_resource` when it fits, else
     # shortened with a stable hash suffix (see `shortened`). Look ALBs up by these names.
 

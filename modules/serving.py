@@ -105,7 +105,12 @@ class ServingKind:
       a fleet reached through its load balancer);
     - `lane`: the label of the model's lane in the architecture diagram;
     - `inference_bucket_events`: the inference bucket's object events invoke it (the platform stack
-      then owns that bucket's notification configuration)."""
+      then owns that bucket's notification configuration);
+    - `image`: it runs the model's own container image, from the model's ECR repository (the data
+      stack creates one per such model, so it exists before anything pulls from it);
+    - `artifact`: the file name of the model's artifact under `models/<model>/<version>/` in the
+      model-artifacts bucket;
+    - `instances`: it runs EC2 instances in the VPC (the SSM and GuardDuty agents run on them)."""
 
     name: str
     section: str
@@ -114,6 +119,9 @@ class ServingKind:
     lane: str
     invoke: tuple[InvokeGrant, ...] = ()
     inference_bucket_events: bool = False
+    image: bool = True
+    artifact: str = "model.tar.gz"
+    instances: bool = False
 
     def construct_class(self) -> ServingConstructClass:
         module, _, cls = self.construct.partition(":")
@@ -134,10 +142,10 @@ KINDS: dict[str, ServingKind] = _kinds(
     ServingKind("lambda", section="lambda", lane="lambda",
                 construct="modules.platform.lambda_inference:LambdaInference",
                 metrics=FUNCTION_METRICS, invoke=(INVOKE_FUNCTION, INVOKE_FUNCTION_URL),
-                inference_bucket_events=True),
+                inference_bucket_events=True, image=False, artifact="model.json"),
     ServingKind("ec2", section="ec2", lane="ec2",
                 construct="modules.platform.gpu_fleet:GpuFleet",
-                metrics=LOAD_BALANCER_METRICS),
+                metrics=LOAD_BALANCER_METRICS, instances=True),
 )
 
 # The schema's type of `serving:` (pydantic lists these values when one is wrong). Built from the

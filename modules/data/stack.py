@@ -8,16 +8,19 @@ from modules import aws
 from modules.config import EnvConfig
 from modules.data.bucket_policy import access_log_delivery, audit_log_delivery
 from modules.data.data_key import DataKey
+from modules.data.model_repository import ModelRepository
 from modules.data.replication import BucketReplication, ReplicationPair
 from modules.data.secure_bucket import BucketOptions, ObjectLock, SecureBucket
 from modules.naming import BUCKETS, KEY_CLASSES
 from modules.pillar_stack import PillarStack
+from modules.serving import KINDS
 from modules.suppress import suppress
 
 LOCKED_BUCKETS = ("model-artifacts", "audit")  # integrity of what was deployed and of the audit trail
 REPLICATED_BUCKETS = ("datasets", "model-artifacts", "inference", "audit")
 LOG_BUCKET = "access-logs"
 EBS_KEY_CLASS = "model"  # GPU instance volumes hold model weights
+IMAGE_KEY_CLASS = "model"  # container images carry model code (and often weights)
 
 
 class DataStack(PillarStack):
@@ -29,6 +32,12 @@ class DataStack(PillarStack):
         self.replicas: dict[str, SecureBucket] = {}
         if settings.replication.enabled:
             self._replicate()
+        # Images are published between this stack and <env>-platform, which pulls them by digest.
+        self.repositories = {
+            model.name: ModelRepository(
+                self, f"image-{model.name}", name=self.naming.model_repository(model.name), model_name=model.name,
+                kms_key_arn=self.keys[IMAGE_KEY_CLASS].arn, prevent_destroy=config.tier == "prod")
+            for model in config.platform.models if KINDS[model.serving].image}
 
         aws.s3_account_public_access_block.S3AccountPublicAccessBlock(
             self, "account-public-access-block", account_id=config.account_id,
@@ -124,3 +133,6 @@ class DataStack(PillarStack):
         for purpose, bucket in self.buckets.items():
             TerraformOutput(self, f"bucket-{purpose}-name", value=bucket.name)
             TerraformOutput(self, f"bucket-{purpose}-arn", value=bucket.arn)
+        for model_name, repository in self.repositories.items():
+            TerraformOutput(self, f"repository-{model_name}-url", value=repository.repository.repository_url,
+                            description=f"Where to push the images of model {model_name} (README: Publishing a model)")

@@ -2,8 +2,11 @@
 
 Interface endpoints (private DNS) sit in the private subnets behind one security group that admits
 HTTPS from the VPC CIDR only. Their policies admit only principals of this account. The S3 gateway
-endpoint admits only the project's buckets the workloads use (plus the AWS-owned bucket that holds
-ECR image layers, without which no image pull works); the DynamoDB one only the project's tables.
+endpoint admits this account's principals to the project's buckets the workloads use, and anyone
+in the VPC to exactly the AWS-owned buckets they download from (read only, see
+modules/platform/aws_owned_buckets.py): ECR image layers always, the SSM and GuardDuty agents'
+packages when the endpoint is the instances' only way to S3. The DynamoDB one admits only the
+project's tables.
 """
 from __future__ import annotations
 
@@ -12,9 +15,12 @@ import functools
 from constructs import Construct
 
 from modules import aws
+from modules.config import EnvConfig
 from modules.iam_doc import document, statement
+from modules.platform.aws_owned_buckets import ecr_layer_bucket, guardduty_agent_buckets, objects, ssm_agent_buckets
 from modules.platform.context import PlatformContext
 from modules.platform.network import Network
+from modules.serving import KINDS
 
 # Endpoint service suffix → the IAM service prefix its policy admits.
 INTERFACE_SERVICES = {
@@ -27,8 +33,10 @@ INTERFACE_SERVICES = {
     "ecr.api": "ecr",
     "ecr.dkr": "ecr",
 }
-# Buckets the VPC's workloads read and write (training data never moves through this VPC).
-WORKLOAD_BUCKETS = ("model-artifacts", "inference")
+# Buckets the VPC's workloads read and write: training jobs (the boundary keeps them in the VPC)
+# read datasets and write artifacts; endpoints, fleets and functions read artifacts and write
+# inference data.
+WORKLOAD_BUCKETS = ("datasets", "model-artifacts", "inference")
 S3_ACTIONS = ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:GetObjectVersion",
               "s3:ListBucket", "s3:ListMultipartUploadParts", "s3:PutObject"]
 DYNAMODB_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
@@ -36,19 +44,33 @@ DYNAMODB_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamod
                     "dynamodb:Query", "dynamodb:UpdateItem"]
 
 
-def ecr_layer_bucket_arn(region: str) -> str:
-    """AWS-owned bucket that serves ECR image layers in a region (documented ECR endpoint requirement)."""
-    return f"arn:aws:s3:::prod-{region}-starport-layer-bucket"
+def agent_buckets(config: EnvConfig) -> list[str]:
+    """AWS-owned buckets the instances' agents download from through the endpoint: only when it is
+    their only way to S3 (no internet egress) and the VPC runs instances (GPU fleets). SSM Agent
+    always; GuardDuty's security agent when runtime monitoring installs it."""
+    region = config.region
+    if config.platform.network.egress or not any(KINDS[m.serving].instances for m in config.platform.models):
+        return []
+    buckets = ssm_agent_buckets(region)
+    if config.access.guardduty.runtime_monitoring:
+        buckets += guardduty_agent_buckets(region)
+    return buckets
 
 
-def s3_endpoint_policy(ctx: PlatformContext) -> str:
+def s3_endpoint_policy(ctx: PlatformContext, agents: list[str]) -> str:
     buckets = [ctx.bucket_arn(p) for p in WORKLOAD_BUCKETS]
-    return document(
+    statements = [
         statement("ProjectBucketsOnly", "Allow", S3_ACTIONS, buckets + [f"{b}/*" for b in buckets], principal="*",
                   condition={"StringEquals": {"aws:PrincipalAccount": ctx.naming.account_id}}),
-        statement("EcrImageLayers", "Allow", "s3:GetObject", f"{ecr_layer_bucket_arn(ctx.naming.region)}/*",
-                  principal="*", condition={"StringEquals": {"aws:PrincipalAccount": ctx.naming.account_id}}),
-    )
+        # ECR presigns layer downloads with its own account: an aws:PrincipalAccount condition fails every pull.
+        statement("EcrImageLayers", "Allow", "s3:GetObject", objects(ecr_layer_bucket(ctx.naming.region)),
+                  principal="*"),
+    ]
+    if agents:
+        # The agents' downloads may be unauthenticated: no principal condition can hold for them.
+        statements.append(statement("AgentPackages", "Allow", "s3:GetObject", [objects(b) for b in agents],
+                                    principal="*"))
+    return document(*statements)
 
 
 def dynamodb_endpoint_policy(ctx: PlatformContext) -> str:
@@ -59,7 +81,8 @@ def dynamodb_endpoint_policy(ctx: PlatformContext) -> str:
 
 
 class Endpoints(Construct):
-    def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, network: Network):
+    def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, network: Network,
+                 agent_buckets: list[str]):
         super().__init__(scope, construct_id)
         naming, region = ctx.naming, ctx.naming.region
         self.security_group = aws.security_group.SecurityGroup(
@@ -83,7 +106,7 @@ class Endpoints(Construct):
         route_tables = [t.id for t in network.private_route_tables]
         self.s3 = aws.vpc_endpoint.VpcEndpoint(
             self, "s3", vpc_id=network.vpc.id, service_name=f"com.amazonaws.{region}.s3",
-            vpc_endpoint_type="Gateway", route_table_ids=route_tables, policy=s3_endpoint_policy(ctx),
+            vpc_endpoint_type="Gateway", route_table_ids=route_tables, policy=s3_endpoint_policy(ctx, agent_buckets),
             tags={"Name": naming.resource("s3")})
         self.dynamodb = aws.vpc_endpoint.VpcEndpoint(
             self, "dynamodb", vpc_id=network.vpc.id, service_name=f"com.amazonaws.{region}.dynamodb",

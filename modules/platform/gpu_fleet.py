@@ -3,8 +3,11 @@
 Launch template: AMI from the SSM public parameter in config (resolved at plan time, so an AMI
 change is a reviewable diff that triggers an instance refresh), IMDSv2 only with hop limit 1,
 encrypted gp3 root volume with the model key, no public IP, an instance profile limited to this
-model. The group mixes on-demand and spot (price-capacity-optimized, capacity rebalance), is
-health-checked by the ALB, tracks requests per target and refreshes instances on template changes.
+model, and the boot script of fleet_boot.py: the host stages and verifies the model, the container
+gets no credentials. The image (by digest, from the repository `<env>-data` created) and the
+artifact are verified when the stack is planned (published.py). The group mixes on-demand and spot
+(price-capacity-optimized, capacity rebalance), is health-checked by the ALB, tracks requests per
+target and refreshes instances on template changes.
 """
 from __future__ import annotations
 
@@ -18,44 +21,18 @@ from modules.platform.alb import ModelLoadBalancer
 from modules.platform.cloudfront import CloudFrontFront
 from modules.platform.context import PlatformContext, ServingDependencies
 from modules.platform.endpoints import Endpoints
+from modules.platform.fleet_boot import ModelCache, user_data
 from modules.platform.log_group import encrypted_log_group
-from modules.platform.model_image import ModelImageRepository
 from modules.platform.network import Network
+from modules.platform.published import PublishedModel
 from modules.platform.security_groups import workload_security_group
 from modules.platform.service_roles import ServiceRole
 from modules.platform.settings import ROLE_SUFFIX, ModelSettings
 from modules.platform.storage import SharedStorage
 from modules.platform.waf import WebAcl
 
-MODEL_CACHE_MOUNT = "/mnt/model-cache"
 ASG_METRICS = ["GroupDesiredCapacity", "GroupInServiceInstances", "GroupMaxSize", "GroupMinSize",
                "GroupPendingInstances", "GroupTerminatingInstances", "GroupTotalInstances"]
-
-
-def user_data(*, region: str, image: str, registry: str, port: int, log_group: str, model: ModelSettings,
-              model_uri: str, file_system_id: str, access_point_id: str) -> str:
-    """Boot script: mount the shared model cache over TLS with IAM auth, then run the model container.
-
-    Written without `${`: Terraform would read it as an interpolation.
-    """
-    return "\n".join([
-        "#!/bin/bash",
-        "set -euo pipefail",
-        f"mkdir -p {MODEL_CACHE_MOUNT}",
-        # The file-system policy refuses non-TLS clients; efs-utils provides the TLS tunnel.
-        f"mount -t efs -o tls,iam,accesspoint={access_point_id} {file_system_id}:/ {MODEL_CACHE_MOUNT}",
-        f"aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {registry}",
-        " ".join([
-            "docker run --detach --restart always --gpus all",
-            f"--publish {port}:{port}",
-            f"--volume {MODEL_CACHE_MOUNT}:/opt/ml/model-cache",
-            f"--env MODEL_NAME={model.name} --env MODEL_VERSION={model.version} --env MODEL_URI={model_uri}",
-            f"--env PORT={port}",
-            f"--log-driver awslogs --log-opt awslogs-region={region} --log-opt awslogs-group={log_group}",
-            image,
-        ]),
-        "",
-    ])
 
 
 class GpuFleet(Construct):
@@ -71,31 +48,37 @@ class GpuFleet(Construct):
         n = ctx.naming
         self.model_settings = model
         self.name = n.model_resource(model.name)
-        self.repository = ModelImageRepository(self, "image", ctx, model.name)
+        self.published = PublishedModel(self, "published", ctx, model)
+        assert self.published.image is not None, f"serving '{model.serving}' runs an image of its own"
         log_group_name = ctx.log_group_name("models", model.name)
         self.log_group = encrypted_log_group(
             self, "log-group", name=log_group_name, kms_key_arn=ctx.keys.audit,
             retention_days=ctx.log_retention_days, protected=ctx.deletion_protection)
         artifacts = ctx.bucket_arn("model-artifacts")
         log_group_arn = ctx.log_group_arn(log_group_name)
+        statements = [
+            *read_own_model_artifacts(artifacts, model.artifact_prefix()),
+            statement("DecryptModelArtifactsAndImage", "Allow", "kms:Decrypt", ctx.keys.model),
+            *pull_own_image(n.model_repository_arn(model.name)),
+            write_log_streams("WriteOwnLogs", log_group_arn),
+        ]
+        if s.model_cache:
+            statements.append(statement(
+                "MountModelCache", "Allow", ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                storage.file_system.arn,
+                condition={"StringEquals": {"elasticfilesystem:AccessPointArn": storage.access_point.arn}}))
+        # The host uses the role (IMDSv2, hop limit 1); the container cannot, and needs nothing of it.
         self.role = ServiceRole(
             self, "instance-role", naming=n, purpose=f"{model.name}{ROLE_SUFFIX}", service="ec2.amazonaws.com",
             description=f"Instance role of the GPU fleet of model {model.name}", instance_profile=True,
-            statements=[
-                *read_own_model_artifacts(artifacts, model.artifact_prefix()),
-                statement("DecryptModelArtifactsAndImage", "Allow", "kms:Decrypt", ctx.keys.model),
-                *pull_own_image(self.repository.arn),
-                write_log_streams("WriteOwnLogs", log_group_arn),
-                statement("MountModelCache", "Allow",
-                          ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], storage.file_system.arn,
-                          condition={"StringEquals": {"elasticfilesystem:AccessPointArn": storage.access_point.arn}}),
-            ])
+            statements=statements)
 
         # Security groups first, rules after: the ALB and the fleet refer to each other.
         self.security_group = workload_security_group(
             self, "security-group", name=n.resource(f"{model.name}-fleet"), network=network, endpoints=endpoints,
             description=f"GPU fleet of {model.name}: traffic port from its ALB only")
-        storage.admit_nfs_from(self, "model-cache", self.security_group.id)
+        if s.model_cache:
+            storage.admit_nfs_from(self, "model-cache", self.security_group.id)
         self.load_balancer = ModelLoadBalancer(self, "alb", ctx, model, network=network,
                                                target_security_group_id=self.security_group.id)
         aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
@@ -123,7 +106,6 @@ class GpuFleet(Construct):
         profile = self.role.profile
         assert profile is not None, "the instance role is made with instance_profile=True above"
         tags = {**ctx.tags, "Name": self.name, "Model": model.name}
-        registry = f"{n.account_id}.dkr.ecr.{n.region}.amazonaws.com"
         self.launch_template = lt.LaunchTemplate(
             self, "launch-template", name=self.name, description=f"GPU fleet of model {model.name}",
             image_id=image.id, update_default_version=True, ebs_optimized="true",
@@ -142,11 +124,10 @@ class GpuFleet(Construct):
             monitoring=lt.LaunchTemplateMonitoring(enabled=True),
             tag_specifications=[lt.LaunchTemplateTagSpecifications(resource_type=kind, tags=tags)
                                 for kind in ("instance", "volume", "network-interface")],
-            user_data=Fn.base64encode(user_data(
-                region=n.region, image=self.repository.image(model.version), registry=registry,
-                port=s.container_port, log_group=log_group_name, model=model,
-                model_uri=f"s3://{ctx.bucket('model-artifacts')}/{model.artifact_prefix()}{model.version}/",
-                file_system_id=storage.file_system.id, access_point_id=storage.access_point.id)),
+            user_data=user_data(
+                region=n.region, registry=n.registry, image=self.published.image, port=s.container_port,
+                log_group=log_group_name, model=model, artifact=self.published.artifact,
+                cache=ModelCache(storage.file_system.id, storage.access_point.id) if s.model_cache else None),
             depends_on=[self.role.policy])
 
         g = aws.autoscaling_group

@@ -4,7 +4,9 @@ The function runs in the private subnets with X-Ray tracing, its environment enc
 inference key, reserved concurrency, a KMS-encrypted SQS dead-letter queue, and (in prod) code
 signing. It is published; the `live` alias is what S3 notifications, the function URL and
 provisioned-concurrency autoscaling point at. The S3 trigger itself is one bucket notification for
-all functions, assembled by the stack (see `bucket_notification`).
+all functions, assembled by the stack (see `bucket_notification`). Its reference model
+(`models/<model>/<version>/model.json`, with its digest as `sha256` metadata, which the function
+checks) is verified when the stack is planned (published.py).
 """
 from __future__ import annotations
 
@@ -20,12 +22,12 @@ from modules.platform.autoscaling import LAMBDA_PROVISIONED, TargetTracking
 from modules.platform.code_signing import CodeSigning
 from modules.platform.context import PlatformContext, ServingDependencies
 from modules.platform.log_group import encrypted_log_group
+from modules.platform.published import PublishedModel
 from modules.platform.service_roles import ServiceRole
 from modules.platform.settings import ROLE_SUFFIX, ModelSettings
 
 RUNTIME = "python3.12"
 ARCHITECTURE = "arm64"
-MODEL_FILE = "model.json"
 MAX_EVENT_AGE_SECONDS = 6 * 3600
 RETRY_ATTEMPTS = 2
 
@@ -54,6 +56,9 @@ class LambdaInference(Construct):
         n = ctx.naming
         self.model_settings = model
         self.function_name = n.model_resource(model.name)
+        # The reference model (`model.json`), verified at plan time, with the digest metadata the function checks.
+        self.published = PublishedModel(self, "published", ctx, model, metadata_digest=True)
+        artifact = self.published.artifact
         inference_arn = ctx.bucket_arn("inference")
         artifacts_arn = ctx.bucket_arn("model-artifacts")
 
@@ -106,8 +111,7 @@ class LambdaInference(Construct):
             kms_key_arn=ctx.keys.inference,
             environment=m.LambdaFunctionEnvironment(variables={
                 "MODEL_NAME": model.name, "MODEL_VERSION": model.version,
-                "MODEL_BUCKET": ctx.bucket("model-artifacts"),
-                "MODEL_KEY": f"{model.artifact_prefix()}{model.version}/{MODEL_FILE}",
+                "MODEL_BUCKET": artifact.bucket, "MODEL_KEY": artifact.key,
                 "INFERENCE_BUCKET": ctx.bucket("inference"),
                 "INPUT_PREFIX": model.input_prefix(), "OUTPUT_PREFIX": model.output_prefix(),
                 "OUTPUT_KMS_KEY_ARN": ctx.keys.inference, "MAX_INPUT_BYTES": str(s.max_input_bytes),

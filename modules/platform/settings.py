@@ -14,6 +14,7 @@ from typing import Annotated, Iterator, Literal, TypeVar
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from modules.platform.aws_owned_buckets import GUARDDUTY_AGENT_BUCKET_OWNERS
 from modules.schema_base import DnsName, Problem, Strict
 from modules.serving import KINDS, ServingKindName
 
@@ -57,6 +58,10 @@ VpcCidr = Annotated[str, AfterValidator(_check_cidr)]
 Cidr = Annotated[str, AfterValidator(_check_any_cidr)]
 # Semantic version: the ECR image tag (immutable) and the artifact folder `models/<model>/<version>/`.
 ModelVersion = Annotated[str, Field(pattern=r"^[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}$")]
+# What was published for a version: the image manifest's digest as ECR reports it, and the
+# artifact's SHA-256 as `sha256sum` prints it (README "Publishing a model").
+ImageDigest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 AcmCertificateArn = Annotated[str, Field(
     pattern=r"^arn:aws:acm:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:certificate/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$")]
 HostName = Annotated[str, Field(
@@ -287,6 +292,9 @@ class FleetSettings(Strict):
     target_requests_per_instance: int = Field(ge=1, le=1_000_000)
     instance_warmup_seconds: int = Field(default=300, ge=0, le=3600)
     health_check_grace_seconds: int = Field(default=600, ge=0, le=7200)
+    # Mount the shared EFS model cache (TLS, IAM) into the container. Needs amazon-efs-utils in the
+    # AMI (the Deep Learning Base AMIs lack it; nothing can install it in a VPC without egress).
+    model_cache: bool = False
     alb: AlbSettings
     waf: WafSettings = WafSettings()
     cloudfront: CloudFrontSettings | None = None
@@ -347,11 +355,16 @@ class FleetSettings(Strict):
 # --- models --------------------------------------------------------------------------------------
 
 class ModelSettings(Strict):
-    """One model: its name (DNS-safe, unique), serving kind, version and that kind's section."""
+    """One model: its name (DNS-safe, unique), serving kind, version and that kind's section, and
+    what was published for the version: `image_digest` (kinds that run the model's own image) and
+    `artifact_sha256`. Both are required in prod; elsewhere the plan resolves the version's image
+    tag and takes the artifact's checksum from S3 (modules/platform/published.py)."""
 
     name: DnsName
     serving: ServingKindName
     version: ModelVersion
+    image_digest: ImageDigest | None = None
+    artifact_sha256: Sha256Hex | None = None
     sagemaker: RealtimeSettings | None = None
     serverless: ServerlessSettings | None = None
     function: FunctionSettings | None = Field(default=None, alias="lambda")
@@ -408,16 +421,38 @@ class ModelSettings(Strict):
         """Folder of this model's artifacts in the model-artifacts bucket."""
         return f"models/{self.name}/"
 
+    def artifact_key(self) -> str:
+        """The artifact this version serves (the file name depends on the serving kind)."""
+        return f"{self.artifact_prefix()}{self.version}/{KINDS[self.serving].artifact}"
+
     def problems(self, env) -> Iterator[Problem]:
         role = f"{env.project}-{env.name}-{self.name}{ROLE_SUFFIX}"
         if len(role) > MAX_ROLE_NAME:
             yield "name", f"too long for this project/environment: role name '{role}' exceeds {MAX_ROLE_NAME} characters"
+        yield from self._publication_problems(env)
         if self.serving == "lambda":
             inp, out = self.input_prefix(), self.output_prefix()
             if inp.startswith(out) or out.startswith(inp):
                 yield "lambda.output_prefix", "input and output prefixes must not overlap (results would re-trigger the function)"
         for path, message in self.settings.problems(env):
             yield f"{self.section}.{path}", message
+
+    def _publication_problems(self, env) -> Iterator[Problem]:
+        """Prod serves exactly what was reviewed: the image digest and artifact checksum are pinned here."""
+        repository = f"{env.account_id}.dkr.ecr.{env.region}.amazonaws.com/{env.project}-{env.name}-{self.name}"
+        bucket = f"{env.project}-{env.name}-model-artifacts-{env.account_id}-{env.region}"
+        if not KINDS[self.serving].image and self.image_digest is not None:
+            yield "image_digest", f"serving '{self.serving}' runs no image of its own; remove image_digest"
+        if env.tier != "prod":
+            return
+        if KINDS[self.serving].image and self.image_digest is None:
+            yield "image_digest", (
+                f"prod pins every image by digest: push {repository}:{self.version}, then set image_digest to "
+                "the sha256:… digest ECR reports for it (README: Publishing a model)")
+        if self.artifact_sha256 is None:
+            yield "artifact_sha256", (
+                f"prod pins every artifact by checksum: upload s3://{bucket}/{self.artifact_key()} with its "
+                "SHA-256 checksum, then set artifact_sha256 to its sha256sum (README: Publishing a model)")
 
 
 def _present(section: _Section | None, model: ModelSettings, key: str) -> _Section:
@@ -468,6 +503,18 @@ class PlatformSettings(Strict):
             for path, message in model.problems(env):
                 yield f"models[{i}].{path}", message
         yield from self._prefixes_disjoint()
+        yield from self._agent_bucket_known(env)
+
+    def _agent_bucket_known(self, env) -> Iterator[Problem]:
+        """Without egress the fleets' GuardDuty agent comes through the S3 endpoint, whose policy must name its bucket."""
+        if (self.network.egress or not env.access.guardduty.runtime_monitoring
+                or not any(KINDS[m.serving].instances for m in self.models)):
+            return
+        if env.region not in GUARDDUTY_AGENT_BUCKET_OWNERS:
+            yield "network.egress", (
+                f"the GPU fleets' GuardDuty agent downloads from an AWS-owned bucket in {env.region} through the S3 "
+                "endpoint, but Aegis does not know that bucket: add its owner to modules/platform/aws_owned_buckets.py "
+                "(GuardDuty user guide: Installing the security agent manually) or enable egress")
 
     def _prefixes_disjoint(self) -> Iterator[Problem]:
         """S3 refuses overlapping notification prefixes in one bucket; each function owns its prefixes."""

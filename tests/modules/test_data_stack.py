@@ -236,6 +236,28 @@ def test_audit_bucket_admits_only_this_trail_config_and_macie(data):
                                      f"arn:aws:s3:::{data.naming.bucket('audit')}/macie/*")
 
 
+def test_model_repositories_are_hardened(data):
+    """Moved here from the platform tests with the repositories: `<env>-data` creates them, before
+    `<env>-platform`, which pulls from them by digest."""
+    repositories = data.res("aws_ecr_repository")
+    for logical, repo in repositories.items():
+        assert repo["image_tag_mutability"] == "IMMUTABLE"
+        assert repo["image_scanning_configuration"] == {"scan_on_push": True}
+        (encryption,) = repo["encryption_configuration"]
+        assert encryption["encryption_type"] == "KMS"
+        assert data.key_alias(encryption["kms_key"]) == data.naming.kms_alias("model")
+        assert repo["force_delete"] is False
+        assert repo.get("lifecycle", {}).get("prevent_destroy", False) is (data.config.tier == "prod")
+        (policy,) = [p for p in data.res("aws_ecr_lifecycle_policy").values()
+                     if p["repository"] == "${aws_ecr_repository." + logical + ".name}"]
+        rules = json.loads(policy["policy"])["rules"]
+        # Only untagged images expire: a deployed version's tag is never removed under a running fleet.
+        assert [r["selection"]["tagStatus"] for r in rules] == ["untagged"]
+    kinds_with_images = {"sagemaker", "sagemaker-serverless", "ec2"}
+    assert sorted(r["name"] for r in repositories.values()) == sorted(
+        data.naming.model_repository(m.name) for m in data.config.platform.models if m.serving in kinds_with_images)
+
+
 def test_outputs_for_other_pillars(synthesized, env):
     outputs = synthesized.stack(f"{env}-data")["output"]
     for key_class in KEY_CLASSES:

@@ -70,11 +70,12 @@ def test_cloudfront_and_edge_waf_log_into_the_edge_audit_key(prod):
 
 
 def test_storage_no_workload_uses_is_opt_in(view):
-    """No workload reads the table (was: created in every environment); the EFS cache exists because the
-    GPU fleets mount it, not by default."""
+    """No workload reads the table (was: created in every environment); the EFS cache exists only where a
+    GPU fleet mounts it (`ec2.model_cache`), not by default."""
     assert view.config.platform.storage.predictions_table is False and view.res("aws_dynamodb_table") == {}
     assert view.config.platform.storage.model_cache is False
-    assert len(view.res("aws_efs_file_system")) == (1 if view.models("ec2") else 0)
+    mounted = any(m.ec2_settings.model_cache for m in view.models("ec2"))
+    assert len(view.res("aws_efs_file_system")) == (1 if mounted else 0)
     assert ("predictions-table" in view.stack.get("output", {})) is False
 
 
@@ -94,7 +95,8 @@ def test_model_cache_when_opted_in_without_a_fleet(opted_in_storage):
     assert len(opted_in_storage.res("aws_efs_mount_target")) == len(opted_in_storage.private_subnets())
 
 
-def test_efs_model_cache(view):
+def test_efs_model_cache(opted_in_storage):
+    view = opted_in_storage
     (fs_logical, fs) = next(iter(view.res("aws_efs_file_system").items()))
     assert len(view.res("aws_efs_file_system")) == 1
     fs_id = ref("aws_efs_file_system", fs_logical, "id")
@@ -115,8 +117,8 @@ def test_efs_model_cache(view):
     assert point["posix_user"]["uid"] == 1000 and point["root_directory"]["path"] == "/model-cache"
 
 
-def test_efs_policy_denies_non_tls_and_mounts_outside_the_access_point(view):
-    (policy,) = view.res("aws_efs_file_system_policy").values()
+def test_efs_policy_denies_non_tls_and_mounts_outside_the_access_point(opted_in_storage):
+    (policy,) = opted_in_storage.res("aws_efs_file_system_policy").values()
     doc = statements(json.loads(policy["policy"]))
     assert policy["bypass_policy_lockout_safety_check"] is False
     tls = [s for s in doc if s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}]

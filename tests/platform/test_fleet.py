@@ -36,26 +36,59 @@ def test_instance_profile_is_limited_to_the_model(view):
     profile = view.get(lt["iam_instance_profile"]["arn"])
     role_logical = ref_parts(profile["role"])[1]
     assert view.res("aws_iam_role")[role_logical]["name"] == view.naming.role(f"{model.name}-exec")
-    repo_logical, _ = view.one_of_model("aws_ecr_repository", model.name)
     for stmt in statements(view.role_policy(role_logical)):
         resources = as_list(stmt["Resource"])
         if stmt["Sid"] == "EcrAuthorizationToken":
             assert resources == ["*"]
             continue
         assert "*" not in resources
-        if stmt["Sid"] == "PullOwnImage":
-            assert resources == [ref("aws_ecr_repository", repo_logical, "arn")]
+        if stmt["Sid"] == "PullOwnImage":  # the repository <env>-data created, by its conventional ARN
+            assert resources == [view.naming.model_repository_arn(model.name)]
         if stmt["Sid"] == "ReadOwnModelArtifacts":
             assert resources == [f"{view.naming.bucket_arn('model-artifacts')}/models/{model.name}/*"]
 
 
-def test_user_data_mounts_cache_over_tls_and_runs_own_image(view):
+def test_user_data_runs_own_image_by_digest(view):
     model, s = _fleet(view)
     _, lt = view.one_of_model("aws_launch_template", model.name)
     script = lt["user_data"]
     assert script.startswith("${base64encode(")
-    assert "-o tls,iam,accesspoint=" in script
-    assert f":{model.version}" in script and f"--publish {s.container_port}:{s.container_port}" in script
+    assert f"{view.naming.registry}/{view.naming.model_repository(model.name)}@" in script
+    assert f":{model.version}" not in script.split("docker run")[1]
+    assert f"--publish {s.container_port}:{s.container_port}" in script
+    # The shared model cache is opt-in (it needs amazon-efs-utils, which the default AMI lacks).
+    assert not s.model_cache and "mount -t efs" not in script
+
+
+def test_gpu_container_gets_no_aws_location_the_host_stages_the_model(view):
+    """At hop limit 1 a bridge-networked container cannot reach the instance role's credentials, so
+    the host downloads and checks the artifact and the container only gets it mounted read-only."""
+    model, _ = _fleet(view)
+    _, lt = view.one_of_model("aws_launch_template", model.name)
+    assert lt["metadata_options"]["http_put_response_hop_limit"] == 1
+    lines = lt["user_data"].split("\\n")
+    (run,) = [i for i, line in enumerate(lines) if line.startswith("docker run ")]
+    assert "--network host" not in lines[run] and "s3://" not in lines[run]
+    assert "--volume /opt/ml/model:/opt/ml/model:ro" in lines[run]
+    key = f"s3://{view.naming.bucket('model-artifacts')}/models/{model.name}/{model.version}/model.tar.gz"
+    (download,) = [i for i, line in enumerate(lines) if line.startswith("aws s3 cp ") and key in line]
+    (verify,) = [i for i, line in enumerate(lines) if "openssl dgst -sha256" in line]
+    (unpack,) = [i for i, line in enumerate(lines) if line.startswith("tar -xzf ")]
+    assert download < verify < unpack < run
+
+
+def test_gpu_boot_failures_are_reported_not_silent(view):
+    model, _ = _fleet(view)
+    _, lt = view.one_of_model("aws_launch_template", model.name)
+    lines = lt["user_data"].split("\\n")
+    errexit = lines.index("set -Eeuo pipefail")
+    (trap,) = [i for i, line in enumerate(lines) if line.startswith("trap ") and line.endswith(" ERR")]
+    first_action = next(i for i, line in enumerate(lines) if line.startswith(("mkdir", "aws ", "mount", "docker")))
+    assert errexit < trap < first_action
+    fail = "\\n".join(lines[lines.index("fail() {"):lines.index("}", lines.index("fail() {"))])
+    assert "/dev/console" in lt["user_data"] and "logger -t aegis-boot" in lt["user_data"]
+    assert "aws logs put-log-events" in fail and "LOG_GROUP=" + view.naming.log_group(f"models/{model.name}") in lines
+    assert any("command -v" in line for line in lines[:first_action])  # tools checked by name first
 
 
 def test_mixed_instances_group(view):

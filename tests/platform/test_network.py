@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 import json
 
-from modules.platform.endpoints import INTERFACE_SERVICES, WORKLOAD_BUCKETS, ecr_layer_bucket_arn
+from modules.platform.aws_owned_buckets import ecr_layer_bucket, objects
+from modules.platform.endpoints import INTERFACE_SERVICES, WORKLOAD_BUCKETS, agent_buckets
 from tests.platform.conftest import as_list, ref, statements
 
 
@@ -130,19 +131,49 @@ def _gateway(view, service: str) -> dict:
 def test_s3_endpoint_policy_names_only_project_buckets(view):
     endpoint = _gateway(view, "s3")
     project = {view.naming.bucket_arn(p) for p in WORKLOAD_BUCKETS}
-    ecr_layers = f"{ecr_layer_bucket_arn(view.config.region)}/*"
+    aws_owned = {objects(b) for b in [ecr_layer_bucket(view.config.region)]} | {
+        objects(b) for b in agent_buckets(view.config)}
     seen = set()
     for stmt in statements(json.loads(endpoint["policy"])):
         assert stmt["Effect"] == "Allow" and "NotResource" not in stmt
-        assert stmt["Condition"] == {"StringEquals": {"aws:PrincipalAccount": view.config.account_id}}
-        for resource in as_list(stmt["Resource"]):
-            bucket = resource.split("/")[0]
-            # The project's buckets, or exactly the AWS-owned ECR layer bucket (image pulls need it).
-            assert bucket in project or (resource == ecr_layers and as_list(stmt["Action"]) == ["s3:GetObject"]), \
-                resource
-            seen.add(bucket)
         assert not any(a in ("*", "s3:*") for a in as_list(stmt["Action"]))
-    assert project <= seen
+        resources = as_list(stmt["Resource"])
+        if all(r in aws_owned for r in resources):
+            # Exactly the AWS-owned buckets the workloads and agents download from, read only, for
+            # anyone in the VPC: ECR presigns layer URLs with its own account (modules/platform/aws_owned_buckets.py).
+            assert as_list(stmt["Action"]) == ["s3:GetObject"] and "Condition" not in stmt
+            seen |= set(resources)
+            continue
+        assert stmt["Condition"] == {"StringEquals": {"aws:PrincipalAccount": view.config.account_id}}
+        for resource in resources:
+            bucket = resource.split("/")[0]
+            assert bucket in project, resource
+            seen.add(bucket)
+    assert project | aws_owned == seen
+
+
+def test_s3_endpoint_admits_the_buckets_vpc_workloads_need(view):
+    """Training jobs run in the VPC (the boundary requires it) and read datasets; a VPC without
+    egress reaches the agents' AWS-owned buckets only through this endpoint; image layers come from
+    an ECR-presigned URL, which no aws:PrincipalAccount condition admits."""
+    policy = json.loads(_gateway(view, "s3")["policy"])
+    region, account = view.config.region, view.config.account_id
+
+    def admits(arn: str, action: str, principal_account: str) -> bool:
+        return any(stmt["Effect"] == "Allow" and action in as_list(stmt["Action"]) and arn in as_list(stmt["Resource"])
+                   and stmt.get("Condition", {}).get("StringEquals", {}).get("aws:PrincipalAccount", principal_account)
+                   == principal_account for stmt in statements(policy))
+
+    datasets = view.naming.bucket_arn("datasets")
+    assert admits(f"{datasets}/*", "s3:GetObject", account) and admits(datasets, "s3:ListBucket", account)
+    assert admits(f"arn:aws:s3:::prod-{region}-starport-layer-bucket/*", "s3:GetObject", "ECR's own account")
+    agents = [f"arn:aws:s3:::{b}/*" for b in (f"amazon-ssm-{region}", f"{region}-birdwatcher-prod",
+                                               f"aws-ssm-document-attachments-{region}",
+                                               f"694911143906-{region}-guardduty-agent-deb-artifacts")]
+    no_nat = not view.config.platform.network.egress
+    assert no_nat == (view.env == "staging")
+    for agent in agents:
+        assert admits(agent, "s3:GetObject", "unauthenticated") is no_nat, agent
 
 
 def test_dynamodb_endpoint_policy_names_only_project_tables(view):

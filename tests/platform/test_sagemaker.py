@@ -32,12 +32,11 @@ def test_realtime_model_runs_isolated_in_private_subnets(view):
 def test_model_image_and_artifacts_come_from_its_own_repository_and_prefix(view):
     for model in view.models("sagemaker") + view.models("sagemaker-serverless"):
         sm_model, _, _ = _model_parts(view, model)
-        repo_logical, repo = view.one_of_model("aws_ecr_repository", model.name)
         container = sm_model["primary_container"]
-        assert container["image"] == ref("aws_ecr_repository", repo_logical, "repository_url") + f":{model.version}"
+        repository = f"{view.naming.registry}/{view.naming.model_resource(model.name)}"
+        assert container["image"].startswith(f"{repository}@")  # by digest (tests/platform/test_published.py)
         assert container["model_data_url"] == (
             f"s3://{view.naming.bucket('model-artifacts')}/models/{model.name}/{model.version}/model.tar.gz")
-        assert repo["name"] == view.naming.model_resource(model.name)
 
 
 def test_realtime_endpoint_config_encrypts_and_captures(view):
@@ -132,7 +131,6 @@ def test_execution_role_is_limited_to_its_model(view, serving):
     trust = json.loads(role["assume_role_policy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": view.config.account_id}}
-    repo_logical, _ = view.one_of_model("aws_ecr_repository", model.name)
     artifacts = view.naming.bucket_arn("model-artifacts")
     keys = {view.key_ref("model"), view.key_ref("inference")}
     for stmt in statements(view.role_policy(role_logical)):
@@ -150,8 +148,8 @@ def test_execution_role_is_limited_to_its_model(view, serving):
             assert set(resources) <= keys
         elif actions == ["ecr:GetAuthorizationToken"]:
             assert resources == ["*"]
-        elif any(a.startswith("ecr:") for a in actions):
-            assert resources == [ref("aws_ecr_repository", repo_logical, "arn")]
+        elif any(a.startswith("ecr:") for a in actions):  # the repository <env>-data created
+            assert resources == [view.naming.model_repository_arn(model.name)]
         elif any(a.startswith("ec2:Describe") for a in actions):
             assert all(a.startswith("ec2:Describe") for a in actions)
         for resource in resources:
@@ -159,19 +157,3 @@ def test_execution_role_is_limited_to_its_model(view, serving):
     sids = {s["Sid"] for s in statements(view.role_policy(role_logical))}
     assert ("WriteOwnDataCapture" in sids) == (serving == "sagemaker")
     assert ("ManageEndpointNetworkInterfaces" in sids) == (serving == "sagemaker")
-
-
-def test_model_repositories_are_hardened(view):
-    for logical, repo in view.res("aws_ecr_repository").items():
-        assert repo["image_tag_mutability"] == "IMMUTABLE"
-        assert repo["image_scanning_configuration"] == {"scan_on_push": True}
-        assert repo["encryption_configuration"] == [{"encryption_type": "KMS", "kms_key": view.key_ref("model")}]
-        assert repo["force_delete"] is False
-        (policy,) = [p for p in view.res("aws_ecr_lifecycle_policy").values()
-                     if p["repository"] == ref("aws_ecr_repository", logical, "name")]
-        rules = json.loads(policy["policy"])["rules"]
-        # Only untagged images expire: a deployed version's tag is never removed under a running fleet.
-        assert [r["selection"]["tagStatus"] for r in rules] == ["untagged"]
-    kinds_with_images = {"sagemaker", "sagemaker-serverless", "ec2"}
-    assert len(view.res("aws_ecr_repository")) == len([m for m in view.config.platform.models
-                                                       if m.serving in kinds_with_images])

@@ -146,6 +146,16 @@ CASES = [
     ("prod-serverless-min-one", "prod",
      _in_model("sagemaker-serverless", ["serverless", "provisioned_concurrency", "min_capacity"], 1),
      "sagemaker-serverless", "serverless.provisioned_concurrency.min_capacity", "prod needs at least 2"),
+    ("prod-image-not-pinned", "prod", _in_model("ec2", ["image_digest"], _DELETE),
+     "ec2", "image_digest", "prod pins every image by digest"),
+    ("prod-artifact-not-pinned", "prod", _in_model("lambda", ["artifact_sha256"], _DELETE),
+     "lambda", "artifact_sha256", "prod pins every artifact by checksum"),
+    ("image-digest-not-a-digest", "dev", _in_model("sagemaker", ["image_digest"], "1.4.0"),
+     "sagemaker", "image_digest", "should match pattern"),
+    ("artifact-checksum-not-hex", "dev", _in_model("sagemaker", ["artifact_sha256"], "sha256:" + "a" * 64),
+     "sagemaker", "artifact_sha256", "should match pattern"),
+    ("function-has-no-image", "dev", _in_model("lambda", ["image_digest"], "sha256:" + "a" * 64),
+     "lambda", "image_digest", "runs no image of its own"),
 ]
 
 
@@ -204,6 +214,35 @@ def test_prefix_overlap_between_functions(tmp_path):
         second["lambda"] = dict(second["lambda"], input_prefix="batch/doc-classifier/")
         platform["models"].append(second)
     expect_error(tmp_path, "dev", mutate, "platform.models[4].lambda.input_prefix", "overlaps a prefix")
+
+
+@pytest.mark.parametrize("serving, key", (("sagemaker", "image_digest"), ("sagemaker-serverless", "artifact_sha256")))
+def test_prod_refuses_a_model_until_its_image_digest_and_artifact_checksum_are_configured(tmp_path, serving, key):
+    """Prod serves what was published and reviewed: the error names the file and the model's line and
+    says where to publish (the repository, or the artifact's S3 location) and what to record."""
+    platform = read_yaml(ENVIRONMENTS / "prod.yaml")["platform"]
+    i = index(platform, serving)
+    error = expect_error(tmp_path, "prod", _in_model(serving, [key], _DELETE), f"platform.models[{i}].{key}", "prod pins")
+    name, version = model(platform, serving)["name"], model(platform, serving)["version"]
+    text = (tmp_path / "environments" / "prod.yaml").read_text().splitlines()
+    assert text[error.line - 1].strip() == f"- name: {name}"  # the model's entry: the key itself is missing
+    where = (f"777788889999.dkr.ecr.eu-west-1.amazonaws.com/aegis-prod-{name}:{version}" if key == "image_digest"
+             else f"s3://aegis-prod-model-artifacts-777788889999-eu-west-1/models/{name}/{version}/model.tar.gz")
+    assert where in error.message and "README: Publishing a model" in error.message
+
+
+def test_fleet_agents_without_egress_need_a_known_guardduty_bucket():
+    """Without egress the GuardDuty agent comes through the S3 endpoint, whose policy must name its
+    region's bucket exactly; a region Aegis does not know the bucket of is refused, not guessed."""
+    staging = load_env("staging")
+    assert not staging.platform.network.egress and staging.access.guardduty.runtime_monitoring
+    assert not [p for p in staging.platform.problems(staging) if p[0] == "network.egress"]
+    elsewhere = staging.model_copy(update={"region": "ap-south-1"})
+    (problem,) = [p for p in staging.platform.problems(elsewhere) if p[0] == "network.egress"]
+    assert "ap-south-1" in problem[1] and "aws_owned_buckets.py" in problem[1]
+    with_egress = elsewhere.platform.model_copy(update={"network": elsewhere.platform.network.model_copy(
+        update={"egress": True})})
+    assert not [p for p in with_egress.problems(elsewhere) if p[0] == "network.egress"]
 
 
 def test_error_names_the_line(tmp_path):

@@ -216,9 +216,20 @@ def all_spot_in_prod(doc):
 
 
 def unprotected_prod_model_cache(doc):
-    name, conf = find(doc, "aws_efs_file_system")
-    conf.pop("lifecycle", None)
-    return {"AEGIS_PROD_DELETION_PROTECTION": f"aws_efs_file_system.{name}"}
+    # The default app mounts no EFS cache (opt-in): add one as opting in would, without prevent_destroy,
+    # with a policy that does not deny plain NFS, and a second file system with no policy at all.
+    file_systems = doc["resource"].setdefault("aws_efs_file_system", {})
+    for name in ("mutation-cache", "mutation-bare"):
+        file_systems[name] = {"encrypted": True, "kms_key_id": "${data.aws_kms_key.kms-inference.arn}",
+                              "creation_token": name}
+    doc["resource"].setdefault("aws_efs_file_system_policy", {})["mutation-cache-policy"] = {
+        "file_system_id": "${aws_efs_file_system.mutation-cache.id}",
+        "policy": json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "elasticfilesystem:ClientMount",
+             "Resource": "*"}]})}
+    return {"AEGIS_PROD_DELETION_PROTECTION": "aws_efs_file_system.mutation-cache",
+            "CKV_AEGIS_17": "aws_efs_file_system_policy.mutation-cache-policy",
+            "CKV2_AEGIS_4": "aws_efs_file_system.mutation-bare"}
 
 
 def unprotected_prod_edge_key(doc):
@@ -378,7 +389,11 @@ def unlocked_vault(doc):
 
 # Checks that guard against something the default app never creates, so they judge nothing there;
 # a mutation adds the thing and proves they fire.
-GUARDS_AGAINST_ABSENT = {"CKV_AEGIS_23": "the app subscribes to no Security Hub product (AWS integrates them itself)"}
+GUARDS_AGAINST_ABSENT = {
+    "CKV_AEGIS_23": "the app subscribes to no Security Hub product (AWS integrates them itself)",
+    "CKV2_AEGIS_4": "the default app has no EFS file system (the model cache is opt-in)",
+    "CKV_AEGIS_17": "the default app has no EFS file system policy (the model cache is opt-in)",
+}
 
 MUTATIONS = [
     Mutation("remove bucket encryption", "dev-data", remove_bucket_encryption),

@@ -11,7 +11,7 @@ import yaml
 from policies.checks.aegis_checklib import AegisCheck
 
 CHECKS = Path(__file__).resolve().parents[3] / "policies" / "checks"
-LIBS = ("aegis_checklib", "aegis_values")  # helpers, not checks
+LIBS = ("aegis_checklib", "aegis_values", "aegis_user_data")  # helpers, not checks
 
 
 def python_checks() -> dict[str, object]:
