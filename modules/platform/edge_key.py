@@ -4,14 +4,15 @@ us-east-1 (CloudFront-scope WAF logs and CloudFront access logs).
 CloudWatch Logs only uses keys from its own region and the data stack's audit key lives in the
 environment's region, so the platform owns this one key, of the audit class, with the same rules
 as the data keys: rotation, explicit policy, key administrators who cannot use it, and use only by
-CloudWatch Logs for this account's log groups in us-east-1.
+CloudWatch Logs for this account's log groups in us-east-1 (every principal of the account is denied).
 """
 from __future__ import annotations
 
 from constructs import Construct
 
 from modules import aws
-from modules.grants import key_administration, logs_may_encrypt
+from modules.data.key_users import edge_key_users
+from modules.grants import key_administration, key_use_restrictions, logs_may_encrypt
 from modules.iam_doc import document
 from modules.naming import Naming
 
@@ -20,7 +21,8 @@ EDGE_REGION = "us-east-1"
 
 def edge_key_policy(naming: Naming, key_admin_arn: str) -> str:
     return document(*key_administration(naming.account_root, key_admin_arn),
-                    logs_may_encrypt(EDGE_REGION, naming.account_id))
+                    logs_may_encrypt(EDGE_REGION, naming.account_id),
+                    *key_use_restrictions(edge_key_users(naming), EDGE_REGION))
 
 
 class EdgeAuditKey(Construct):
