@@ -19,7 +19,7 @@ from modules.naming import Naming
 from tests.policies.app_checks.helpers import app, config, doc, failures, resources, run, verdict
 
 BROKEN = Path(__file__).resolve().parents[1] / "fixtures" / "broken"
-CHECKS = ("AEGIS_SERVICE_LINKED_KEY_PRINCIPALS", "AEGIS_KEY_USE_RESTRICTED", "AEGIS_PASSROLE_DATA_CLASS",
+CHECKS = ("AEGIS_LINKED_ROLE_KEY_PRINCIPALS", "AEGIS_KEY_USE_RESTRICTED", "AEGIS_PASSROLE_DATA_CLASS",
           "AEGIS_ML_ENGINEER_DEPLOYS", "AEGIS_HUMAN_TRUST_MODE")
 N = Naming.of(config("dev"))
 ACCOUNT = N.account_id
@@ -50,9 +50,9 @@ def test_the_default_app_passes(default_app, check_id):
     assert results and failures(results) == []
 
 
-# --- AEGIS_SERVICE_LINKED_KEY_PRINCIPALS ------------------------------------------------------------
+# --- AEGIS_LINKED_ROLE_KEY_PRINCIPALS ------------------------------------------------------------
 
-SLR = "AEGIS_SERVICE_LINKED_KEY_PRINCIPALS"
+SLR = "AEGIS_LINKED_ROLE_KEY_PRINCIPALS"
 MODEL, TRAINING, INFERENCE = ("aws_kms_key.kms-model_key_E2CF654C", "aws_kms_key.kms-training_key_E42B8914",
                               "aws_kms_key.kms-inference_key_271AAE88")
 
@@ -72,24 +72,24 @@ def fixed_keys(stacks: dict, depends: bool = True) -> dict:
     return out
 
 
-def test_service_linked_key_principals_fires_on_todays_broken_shape():
-    results = run(SLR, broken("service_linked_key_principals"))
+def test_linked_role_key_principals_fires_on_todays_broken_shape():
+    results = run(SLR, broken("linked_role_key_principals"))
     assert failed(results) == {MODEL, TRAINING, INFERENCE}
     assert all("must name the role as principal" in r.message for r in results)
 
 
-def test_service_linked_key_principals_pass_the_fixed_form():
-    assert passed(run(SLR, fixed_keys(broken("service_linked_key_principals")))) == {MODEL, TRAINING, INFERENCE}
+def test_linked_role_key_principals_pass_the_fixed_form():
+    assert passed(run(SLR, fixed_keys(broken("linked_role_key_principals")))) == {MODEL, TRAINING, INFERENCE}
 
 
 def test_a_key_created_before_its_service_linked_role_fails():
-    results = run(SLR, fixed_keys(broken("service_linked_key_principals"), depends=False))
+    results = run(SLR, fixed_keys(broken("linked_role_key_principals"), depends=False))
     assert failed(results) == {MODEL, TRAINING, INFERENCE}
     assert all("does not exist yet" in r.message for r in results)
 
 
 def test_an_existing_service_linked_role_is_looked_up_first():
-    stacks = fixed_keys(broken("service_linked_key_principals"))
+    stacks = fixed_keys(broken("linked_role_key_principals"))
     data = stacks["dev-data"]
     data["data"] = {"aws_iam_role": {"asg": {"name": "AWSServiceRoleForAutoScaling"}}}
     data["resource"]["aws_kms_key"][MODEL.split(".")[1]]["depends_on"] = ["data.aws_iam_role.asg"]
@@ -97,7 +97,7 @@ def test_an_existing_service_linked_role_is_looked_up_first():
 
 
 def test_an_unresolvable_launch_template_key_fails():
-    stacks = fixed_keys(broken("service_linked_key_principals"))
+    stacks = fixed_keys(broken("linked_role_key_principals"))
     ((name, template),) = stacks["dev-platform"]["resource"]["aws_launch_template"].items()
     template["block_device_mappings"][0]["ebs"]["kms_key_id"] = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/1234"
     assert not verdict(run(SLR, stacks), f"aws_launch_template.{name}")

@@ -1,4 +1,4 @@
-"""AEGIS_SERVICE_LINKED_KEY_PRINCIPALS: a key that Auto Scaling or Macie uses names their
+"""AEGIS_LINKED_ROLE_KEY_PRINCIPALS: a key that Auto Scaling or Macie uses names their
 service-linked role as a key principal, and exists only after that role.
 
 EC2 Auto Scaling launches instances, and Macie's classification job reads objects, through
@@ -40,7 +40,7 @@ NEEDS = {
 KeyUse = tuple[Stack, str, Stack, str, tuple[str, str]]
 
 
-@app_check("AEGIS_SERVICE_LINKED_KEY_PRINCIPALS",
+@app_check("AEGIS_LINKED_ROLE_KEY_PRINCIPALS",
            "Keys used by Auto Scaling and Macie name their service-linked role as principal, created first")
 def service_linked_key_principals(app: AppView):
     for env in app.envs:
