@@ -6,6 +6,12 @@ no access keys, no roles without this boundary, no edits to the boundary itself,
 persona roles). It also holds the rules that must hold for every role, not just the personas:
 only the ml-engineer persona deploys models, SageMaker compute needs a VPC, and nobody inside the
 boundary can switch off the audit trail or threat detection (the deployer role, outside it, can).
+
+SageMaker Serverless Inference runs models without a VPC (AWS supports no VPC config there), so a
+model may be created without one only under the serverless name convention
+`<project>-<env>-serverless-*`, and an endpoint config may not put such a model on instances: a
+real-time model without a VPC stays impossible. The rule names no model of the configuration, so
+adding a model never changes the boundary (applied once, with the bootstrap stack).
 It is created in the `<env>-data` stack, the first stack that creates roles; the others refer to it
 by its conventional ARN.
 """
@@ -29,11 +35,12 @@ DEPLOY_ACTIONS = (
     "sagemaker:UpdateEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities",
 )
 DEPLOYER_PERSONA = "ml-engineer"
-# SageMaker calls that start compute or models: denied without VPC config (sagemaker:VpcSubnets null).
+# SageMaker calls that start compute: denied without VPC config (sagemaker:VpcSubnets null).
 VPC_REQUIRED_ACTIONS = (
-    "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateModel", "sagemaker:CreateProcessingJob",
-    "sagemaker:CreateTrainingJob",
+    "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob",
 )
+# Models served by SageMaker Serverless Inference are named `<prefix>-serverless-<model>-…`.
+SERVERLESS_MODEL_INFIX = "serverless"
 # Switching off detection or evidence. Resource "*": these are denies, and several of the actions
 # (guardduty:DeleteDetector, securityhub:DisableSecurityHub) have no resource-level permissions.
 TAMPER_ACTIONS = (
@@ -66,6 +73,11 @@ def boundary_arn(naming: Naming) -> str:
     return f"arn:aws:iam::{naming.account_id}:policy/{boundary_name(naming)}"
 
 
+def serverless_model_arn_pattern(naming: Naming) -> str:
+    """Models that may be created without a VPC: only serverless endpoints may use them."""
+    return f"arn:aws:sagemaker:*:{naming.account_id}:model/{naming.resource(SERVERLESS_MODEL_INFIX)}-*"
+
+
 def boundary_document(naming: Naming) -> str:
     own_arn = boundary_arn(naming)
     return document(
@@ -92,6 +104,12 @@ def boundary_document(naming: Naming) -> str:
                   condition={"ArnNotEquals": {"aws:PrincipalArn": naming.role_arn(DEPLOYER_PERSONA)}}),
         statement("DenySageMakerComputeWithoutVpc", "Deny", list(VPC_REQUIRED_ACTIONS), "*",
                   condition={"Null": {"sagemaker:VpcSubnets": "true"}}),
+        statement("DenyModelsWithoutVpcExceptServerless", "Deny", "sagemaker:CreateModel",
+                  serverless_model_arn_pattern(naming), not_resources=True,
+                  condition={"Null": {"sagemaker:VpcSubnets": "true"}}),
+        statement("DenyServerlessModelsOnInstances", "Deny", "sagemaker:CreateEndpointConfig", "*",
+                  condition={"ArnLike": {"sagemaker:ModelArn": serverless_model_arn_pattern(naming)},
+                             "Null": {"sagemaker:InstanceTypes": "false"}}),
         statement("DenyAuditAndDetectionTampering", "Deny", list(TAMPER_ACTIONS), "*"),
         statement("DenyPersonaRoleChanges", "Deny", list(ROLE_CHANGE_ACTIONS),
                   sorted(naming.role_arn(p) for p in PERSONAS)),

@@ -6,9 +6,12 @@ construct uses one. Identity-policy grants first, then resource-policy and key-p
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modules.iam_doc import Statement, statement
+
+if TYPE_CHECKING:
+    from modules.data.key_users import KeyUsers
 
 # Everything a key administrator may do to a key: manage it, never use it.
 KEY_ADMIN_ACTIONS = [
@@ -16,6 +19,9 @@ KEY_ADMIN_ACTIONS = [
     "kms:Enable*", "kms:Get*", "kms:List*", "kms:Put*", "kms:Revoke*", "kms:ScheduleKeyDeletion",
     "kms:TagResource", "kms:UntagResource", "kms:Update*",
 ]
+# What using a key means: reading or writing data under it, or handing that to a grantee. Everything
+# else (DescribeKey, policies, rotation, aliases) is administration and stays with IAM.
+KEY_USE_ACTIONS = ["kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
 
 
 # --- identity policies of workload roles ---------------------------------------------------------
@@ -62,6 +68,37 @@ def key_administration(account_root: str, key_admin_arn: str) -> list[Statement]
         statement("AccountAdmin", "Allow", "kms:*", "*", principal={"AWS": account_root}),
         statement("KeyAdministrators", "Allow", KEY_ADMIN_ACTIONS, "*", principal={"AWS": key_admin_arn}),
     ]
+
+
+def key_use_restrictions(users: "KeyUsers", region: str) -> list[Statement]:
+    """Denies that make the key policy itself decide who uses the key, whatever IAM grants.
+
+    The account-root statement keeps delegating everything to IAM (so the root and the key
+    administrators keep managing the key: no lock-out), but using the key is denied to every
+    principal of the account except the named users, each through its own services only, and no
+    one may create a grant except through an AWS service for an AWS resource."""
+    def via(services: tuple[str, ...]) -> list[str]:
+        return [f"{s}.{region}.amazonaws.com" for s in services]
+
+    statements = [
+        statement("DenyUseByOtherPrincipals", "Deny", KEY_USE_ACTIONS, "*", principal="*",
+                  condition={"StringEquals": {"aws:PrincipalAccount": users.account_id},
+                             "ArnNotLike": {"aws:PrincipalArn": users.exempt()}}),
+    ]
+    if users.roles:
+        statements.append(statement(
+            "DenyUsersOutsideTheirServices", "Deny", KEY_USE_ACTIONS, "*", principal="*",
+            condition={"ArnLike": {"aws:PrincipalArn": list(users.roles)},
+                       "StringNotEquals": {"kms:ViaService": via(users.services)}}))
+    if users.provisioners:
+        statements.append(statement(
+            "DenyProvisionersOutsideProvisioning", "Deny", KEY_USE_ACTIONS, "*", principal="*",
+            condition={"ArnLike": {"aws:PrincipalArn": list(users.provisioners)},
+                       "StringNotEquals": {"kms:ViaService": via(users.provisioning)}}))
+    statements.append(statement(
+        "DenyGrantsNotForAwsResources", "Deny", "kms:CreateGrant", "*", principal="*",
+        condition={"BoolIfExists": {"kms:GrantIsForAWSResource": "false"}}))
+    return statements
 
 
 def logs_may_encrypt(region: str, account_id: str) -> Statement:

@@ -8,14 +8,15 @@ Statement = dict[str, Any]
 
 
 def statement(sid: str, effect: str, actions: list[str] | str, resources: list[str] | str | None = None,
-              *, principal: Any = None, condition: dict | None = None, not_actions: bool = False) -> Statement:
+              *, principal: Any = None, condition: dict | None = None, not_actions: bool = False,
+              not_resources: bool = False) -> Statement:
     """One statement. `resources=None` omits Resource (trust policies have none)."""
     out: Statement = {"Sid": sid, "Effect": effect}
     if principal is not None:
         out["Principal"] = principal
     out["NotAction" if not_actions else "Action"] = actions
     if resources is not None:
-        out["Resource"] = resources
+        out["NotResource" if not_resources else "Resource"] = resources
     if condition:
         out["Condition"] = condition
     return out

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from modules.platform.context import ServingConstructClass
     from modules.platform.settings import ModelSettings
 
+# Every model's execution role is `<project>-<env>-<model>-exec` (the platform creates it; the key
+# policies and the ml-engineer's PassRole name it).
+EXECUTION_ROLE_SUFFIX = "-exec"
+
 # The one production variant of every SageMaker endpoint config. It keeps its name across config
 # updates, so the autoscaling target and the alarms can name it.
 PRODUCTION_VARIANT = "primary"
@@ -104,6 +108,9 @@ class ServingKind:
     - `invoke`: what the app-invoker persona may call, in statement order (empty: nothing, as for
       a fleet reached through its load balancer);
     - `lane`: the label of the model's lane in the architecture diagram;
+    - `execution_service`: the AWS service the model's execution role (`<prefix>-<model>-exec`) is
+      passed to and trusts;
+    - `execution_keys`: the data classes whose keys that role uses (the key policies name it);
     - `inference_bucket_events`: the inference bucket's object events invoke it (the platform stack
       then owns that bucket's notification configuration);
     - `image`: it runs the model's own container image, from the model's ECR repository (the data
@@ -117,6 +124,8 @@ class ServingKind:
     construct: str
     metrics: Metrics
     lane: str
+    execution_service: str
+    execution_keys: tuple[str, ...]
     invoke: tuple[InvokeGrant, ...] = ()
     inference_bucket_events: bool = False
     image: bool = True
@@ -135,16 +144,20 @@ def _kinds(*kinds: ServingKind) -> dict[str, ServingKind]:
 KINDS: dict[str, ServingKind] = _kinds(
     ServingKind("sagemaker", section="sagemaker", lane="sagemaker",
                 construct="modules.platform.sagemaker_realtime:SageMakerRealtime",
+                execution_service="sagemaker.amazonaws.com", execution_keys=("model", "inference"),
                 metrics=ENDPOINT_METRICS, invoke=(INVOKE_ENDPOINT,)),
     ServingKind("sagemaker-serverless", section="serverless", lane="sagemaker-serverless",
                 construct="modules.platform.sagemaker_serverless:SageMakerServerless",
+                execution_service="sagemaker.amazonaws.com", execution_keys=("model", "inference"),
                 metrics=ENDPOINT_METRICS, invoke=(INVOKE_ENDPOINT,)),
     ServingKind("lambda", section="lambda", lane="lambda",
                 construct="modules.platform.lambda_inference:LambdaInference",
+                execution_service="lambda.amazonaws.com", execution_keys=("model", "inference"),
                 metrics=FUNCTION_METRICS, invoke=(INVOKE_FUNCTION, INVOKE_FUNCTION_URL),
                 inference_bucket_events=True, image=False, artifact="model.json"),
     ServingKind("ec2", section="ec2", lane="ec2",
                 construct="modules.platform.gpu_fleet:GpuFleet",
+                execution_service="ec2.amazonaws.com", execution_keys=("model",),
                 metrics=LOAD_BALANCER_METRICS, instances=True),
 )
 

@@ -8,6 +8,11 @@ resource/trust policies, following the AWS evaluation logic for a single account
   when they are given (each is a ceiling, not a grant);
 - no Allow anywhere is an implicit deny.
 
+KMS keys follow their own rule (`kms_is_allowed`): the key policy must allow the caller, either by
+naming it (or "*") or by naming the caller's account, which delegates to IAM: then the identity
+policies (and the boundary) must allow as well. An explicit Deny in the key policy binds every
+caller, the account root and the service-linked roles included.
+
 Supported: Action/NotAction, Resource/NotResource, Principal (AWS, Service, Federated, "*"),
 wildcards `*` and `?` (actions case-insensitive, resources case-sensitive), and the condition
 operators the generated documents use: String*, Arn*, Bool, Null, Numeric*, the `IfExists` suffix
@@ -43,6 +48,23 @@ class Request:
     resource: str = "*"
     context: Mapping[str, ContextValue] = field(default_factory=dict)
     principal: Mapping[str, str] | None = None
+
+
+def as_principal(principal_arn: str, action: str, resource: str = "*",
+                 context: Mapping[str, ContextValue] | None = None) -> Request:
+    """A request by an IAM role (or user) of some account, with the principal keys AWS always sets
+    (`aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalIsAWSService`); `context` adds to them."""
+    account = principal_arn.split(":")[4]
+    keys: dict[str, ContextValue] = {"aws:PrincipalArn": principal_arn, "aws:PrincipalAccount": account,
+                                     "aws:PrincipalIsAWSService": False}
+    return Request(action, resource, {**keys, **(context or {})}, {"AWS": principal_arn})
+
+
+def as_service(service: str, action: str, resource: str = "*",
+               context: Mapping[str, ContextValue] | None = None) -> Request:
+    """A request by an AWS service principal (`cloudtrail.amazonaws.com`), which has no account."""
+    keys: dict[str, ContextValue] = {"aws:PrincipalServiceName": service, "aws:PrincipalIsAWSService": True}
+    return Request(action, resource, {**keys, **(context or {})}, {"Service": service})
 
 
 def load(document: str | Mapping) -> dict:
@@ -193,6 +215,18 @@ def _principal_matches(principal_element: Any, caller: Mapping[str, str] | None)
     return False
 
 
+def _names_caller(principal_element: Any, caller: Mapping[str, str] | None) -> bool:
+    """The Principal names the caller itself (or everyone), not just the caller's account."""
+    if principal_element == "*":
+        return True
+    if caller is None or not isinstance(principal_element, Mapping):
+        return False
+    for kind, wanted in principal_element.items():
+        if kind in caller and any(entry in ("*", caller[kind]) for entry in as_list(wanted)):
+            return True
+    return False
+
+
 def statement_applies(stmt: Mapping[str, Any], request: Request) -> bool:
     if "NotPrincipal" in stmt:
         raise UnsupportedPolicy("NotPrincipal is not supported")
@@ -245,11 +279,43 @@ def is_allowed(identity: Iterable[str | Mapping], request: Request, *, boundary:
     return all(layer == ALLOW for layer in layers)
 
 
+def kms_is_allowed(key_policy: str | Mapping, identity: Iterable[str | Mapping], request: Request, *,
+                   boundary: str | Mapping | None = None, scps: Iterable[str | Mapping] = ()) -> bool:
+    """Whether `request` (with its principal) may use a KMS key under this key policy.
+
+    Any explicit Deny (key policy, identity policies, boundary, SCPs) wins. Otherwise a key-policy
+    statement that names the caller itself allows (a role still within its boundary); one that names
+    only the caller's account delegates to IAM, so the identity policies, the boundary and the SCPs
+    must allow too. Without either, nothing (not even an administrator's `kms:*`) reaches the key.
+    """
+    identity = list(identity)
+    if request.principal is None:
+        raise UnsupportedPolicy("a KMS request needs its principal")
+    direct = delegated = False
+    for stmt in as_list(load(key_policy).get("Statement")):
+        if not statement_applies(stmt, request):
+            continue
+        if stmt["Effect"] == "Deny":
+            return False
+        if stmt["Effect"] != "Allow":
+            raise UnsupportedPolicy(f"unknown Effect {stmt['Effect']!r}")
+        if "Principal" in stmt and _names_caller(stmt["Principal"], request.principal):
+            direct = True
+        else:
+            delegated = True
+    caps = ([boundary] if boundary is not None else [])
+    if any(evaluate([doc], request) == DENY for doc in [*identity, *caps, *scps]):
+        return False
+    if direct:
+        return boundary is None or evaluate([boundary], request) == ALLOW
+    return delegated and is_allowed(identity, request, boundary=boundary, scps=scps)
+
+
 def may_assume(trust_policy: str | Mapping, principal: Mapping[str, str], action: str = "sts:AssumeRole",
                context: Mapping[str, ContextValue] | None = None) -> bool:
     """Whether a principal may assume a role under its trust policy (the resource-policy side only)."""
     return evaluate([trust_policy], Request(action, "*", context or {}, principal)) == ALLOW
 
 
-__all__ = ["ALLOW", "DENY", "IMPLICIT_DENY", "Request", "UnsupportedPolicy", "evaluate", "is_allowed",
-           "may_assume", "wildcard_match", "conditions_hold", "statement_applies"]
+__all__ = ["ALLOW", "DENY", "IMPLICIT_DENY", "Request", "UnsupportedPolicy", "as_principal", "as_service", "evaluate",
+           "is_allowed", "kms_is_allowed", "may_assume", "wildcard_match", "conditions_hold", "statement_applies"]

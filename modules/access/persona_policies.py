@@ -17,7 +17,7 @@ from modules.boundary import DEPLOY_ACTIONS
 from modules.config import EnvConfig
 from modules.iam_doc import Statement, document, statement
 from modules.naming import Naming
-from modules.serving import KINDS, invoke_actions, invoke_grants
+from modules.serving import EXECUTION_ROLE_SUFFIX, KINDS, invoke_actions, invoke_grants
 
 # Whatever invokes a model of any serving kind (modules/serving.py).
 INVOKE_ACTIONS = invoke_actions()
@@ -66,12 +66,13 @@ class EnvArns:
         return f"arn:aws:logs:{self.region}:{self.account}:log-group:*"
 
     @property
-    def roles(self) -> str:
-        return self.naming.role_arn_pattern
-
-    @property
     def persona_roles(self) -> list[str]:
         return sorted(self.naming.role_arn(p) for p in PERSONAS)
+
+    def execution_roles(self, service: str) -> list[str]:
+        """The models' execution roles that are passed to `service` (modules/serving.py)."""
+        return sorted(self.naming.role_arn(f"{m.name}{EXECUTION_ROLE_SUFFIX}") for m in self.config.platform.models
+                      if KINDS[m.serving].execution_service == service)
 
     def key_condition(self, *key_classes: str, via: tuple[str, ...] = ("s3",)) -> dict:
         """Use of the data keys of these classes (identified by alias), only through these services."""
@@ -102,14 +103,16 @@ def _deny(sid: str, actions, resources, condition: dict | None = None, not_actio
                      condition=condition, not_actions=not_actions)
 
 
-def _pass_role(arns: EnvArns, services: list[str]) -> list[Statement]:
-    """iam:PassRole only for this environment's service roles, only to the named services."""
-    return [
-        _allow("PassEnvironmentServiceRoles", ["iam:PassRole"], arns.roles,
-               {"StringEquals": {"iam:PassedToService": sorted(services)}}),
-        # Persona roles share the name prefix but are never service roles.
-        _deny("DenyPassingPersonaRoles", ["iam:PassRole"], arns.persona_roles),
-    ]
+SAGEMAKER = "sagemaker.amazonaws.com"
+
+
+def _pass_role(arns: EnvArns, sid: str, roles: list[str], service: str) -> list[Statement]:
+    """iam:PassRole of exactly these roles, only to `service`. Whoever passes a role hands its data
+    access to the job or model it starts, so each persona passes only roles whose keys it holds."""
+    statements = [_allow(sid, ["iam:PassRole"], roles, {"StringEquals": {"iam:PassedToService": [service]}})] \
+        if roles else []
+    # Persona roles share the name prefix but are never service roles.
+    return [*statements, _deny("DenyPassingPersonaRoles", ["iam:PassRole"], arns.persona_roles)]
 
 
 # --- read-only building blocks (auditor, and the other personas' monitoring views) -------------
@@ -301,7 +304,15 @@ def ml_engineer(arns: EnvArns) -> list[Statement]:
         _allow("WriteModelArtifacts", ["s3:GetObject", "s3:PutObject"], arns.objects("model-artifacts")),
         _allow("UseTrainingAndModelKeys", KMS_USE, arns.keys,
                arns.key_condition("training", "model", via=("s3", "sagemaker"))),
-        *_pass_role(arns, ["sagemaker.amazonaws.com"]),
+        # Endpoint configs encrypt their storage and captured data with the inference key: SageMaker
+        # checks the key and creates grants on it as the caller of CreateEndpoint / UpdateEndpoint.
+        _allow("DescribeInferenceKeyForEndpoints", ["kms:DescribeKey"], arns.keys,
+               arns.key_condition("inference", via=("sagemaker",))),
+        _allow("InferenceKeyGrantsForEndpoints", ["kms:CreateGrant"], arns.keys,
+               {**arns.key_condition("inference", via=("sagemaker",)),
+                "Bool": {"kms:GrantIsForAWSResource": "true"}}),
+        # The execution roles of the SageMaker models it deploys, to SageMaker only.
+        *_pass_role(arns, "PassModelExecutionRoles", arns.execution_roles(SAGEMAKER), SAGEMAKER),
         *_monitoring_read(arns),
     ]
 
@@ -329,7 +340,9 @@ def data_scientist(arns: EnvArns) -> list[Statement]:
         _allow("ListNoResourceLevel", [
             "sagemaker:ListExperiments", "sagemaker:ListProcessingJobs", "sagemaker:ListTrainingJobs",
             "sagemaker:ListTrialComponents", "sagemaker:ListTrials", "sagemaker:Search"], "*"),
-        *_pass_role(arns, ["sagemaker.amazonaws.com"]),
+        # Training roles (training data key only) are what a data scientist may pass; the project
+        # has none yet, so none: the model execution roles hold the model and inference keys.
+        *_pass_role(arns, "PassTrainingRoles", [], SAGEMAKER),
         *_monitoring_read(arns),
         _deny("DenyDeployment", DEPLOY_ACTIONS + (
             "ecr:PutImage", "lambda:DeleteFunction", "lambda:UpdateFunctionConfiguration",

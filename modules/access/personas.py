@@ -1,10 +1,16 @@
 """Persona roles: who may assume them (trust), how long, and what they may do.
 
 Trust comes from config: an identity account, a SAML provider, an OIDC provider (audience and
-subjects), or a list of principal ARNs. Human roles require MFA (`aws:MultiFactorAuthPresent`)
-when trusted through IAM; federated human roles rely on the identity provider's MFA, which the
-config must declare. The workload persona (app-invoker) has no MFA and only named principals.
-Every role carries the environment's permission boundary.
+subjects), or a list of principal ARNs, in a mode (`access.trust.mode`):
+- iam-mfa: IAM principals; human roles require MFA (`aws:MultiFactorAuthPresent`), and their
+  policy denies every session without it;
+- identity-center: the IAM Identity Center permission-set roles (`AWSReservedSSO_<set>_*`) of the
+  identity account, one permission set per persona and environment. Identity Center sessions never
+  carry the MFA key, so requiring it would lock everyone out: MFA is Identity Center's, at sign-in,
+  and the config must declare it (`idp_enforces_mfa`);
+- saml: a SAML provider whose identity provider enforces MFA (declared the same way).
+The workload persona (app-invoker) has no MFA and only named principals. Every role carries the
+environment's permission boundary.
 """
 from __future__ import annotations
 
@@ -22,6 +28,13 @@ from modules.suppress import suppress
 SAML_AUDIENCE = "https://signin.aws.amazon.com/saml"
 
 
+def permission_set_roles(account_id: str, permission_set: str) -> str:
+    """The roles IAM Identity Center creates for a permission set in an account: path
+    `aws-reserved/sso.amazonaws.com/[<region>/]`, name `AWSReservedSSO_<set>_<random suffix>` (the suffix
+    changes when the set is re-assigned, so the trust matches it with a wildcard, as AWS recommends)."""
+    return f"arn:aws:iam::{account_id}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_{permission_set}_*"
+
+
 def workload_pattern(naming: Naming) -> str:
     """Default principals of a workload persona: this account's `<prefix>-workload-*` roles."""
     return f"arn:aws:iam::{naming.account_id}:role/{naming.prefix}-workload-*"
@@ -33,14 +46,22 @@ def effective_trust(persona: PersonaName, config: EnvConfig) -> Trust:
 
 
 def uses_iam_mfa(persona: PersonaName, config: EnvConfig) -> bool:
-    """Human persona trusted through IAM principals: MFA is checked by AWS on every session."""
-    return persona not in WORKLOAD_PERSONAS and not effective_trust(persona, config).federated
+    """Human persona in iam-mfa mode: AWS sets aws:MultiFactorAuthPresent on its sessions."""
+    return persona not in WORKLOAD_PERSONAS and effective_trust(persona, config).effective_mode == "iam-mfa"
 
 
 def trust_policy(persona: PersonaName, config: EnvConfig) -> str:
     trust = effective_trust(persona, config)
     human = persona not in WORKLOAD_PERSONAS
     mfa = {"Bool": {"aws:MultiFactorAuthPresent": "true"}} if human else {}
+    if human and trust.effective_mode == "identity-center":
+        assert trust.identity_account_id is not None, f"identity-center trust of {persona} has no account"
+        permission_set = config.access.permission_set(persona, config.project, config.name)
+        return document(statement(
+            "AssumeFromIdentityCenter", "Allow", ["sts:AssumeRole", "sts:SetSourceIdentity"],
+            principal={"AWS": f"arn:aws:iam::{trust.identity_account_id}:root"},
+            condition={"ArnLike": {"aws:PrincipalArn": [permission_set_roles(trust.identity_account_id,
+                                                                              permission_set)]}}))
     # A Trust holds exactly one of its kinds (its validator): the one that is set decides.
     if trust.identity_account_id is not None:
         return document(statement(
@@ -72,8 +93,11 @@ def trust_policy(persona: PersonaName, config: EnvConfig) -> str:
 def account_principal_narrowed_to(persona: PersonaName, config: EnvConfig) -> str | None:
     """What the conditions of `trust_policy` narrow an account principal to, in words; None when the
     trust names no account principal, or one no condition narrows (a workload trusting a whole account)."""
-    kind = effective_trust(persona, config).kind
-    human = persona not in WORKLOAD_PERSONAS
+    trust = effective_trust(persona, config)
+    kind, human = trust.kind, persona not in WORKLOAD_PERSONAS
+    if kind == "identity_account_id" and human and trust.effective_mode == "identity-center":
+        return ("only the IAM Identity Center roles of the persona's permission set (ArnLike "
+                "aws:PrincipalArn) in the configured identity account")
     if kind == "identity_account_id" and human:
         return ("only sessions with MFA (Bool aws:MultiFactorAuthPresent), from the configured identity "
                 "account")

@@ -34,6 +34,22 @@ FINDING_SEVERITY = {"low": 1.0, "medium": 4.0, "high": 7.0, "critical": 9.0}
 PrincipalArn = Annotated[str, Field(
     pattern=r"^arn:aws:iam::[0-9]{12}:(root|(role|user)/[A-Za-z0-9+=,.@_/*?-]+)$", max_length=600)]
 SamlProviderArn = Annotated[str, Field(pattern=r"^arn:aws:iam::[0-9]{12}:saml-provider/[A-Za-z0-9._-]+$")]
+# IAM Identity Center permission set names (they name the AWSReservedSSO_<name>_<suffix> roles).
+PermissionSetName = Annotated[str, Field(pattern=r"^[A-Za-z0-9+=,.@-]{1,32}$")]
+# How people assume the human personas, and who checks their MFA:
+# - iam-mfa: IAM principals (of identity_account_id, or principal_arns); the trust requires
+#   aws:MultiFactorAuthPresent, which AWS sets only for sessions that used MFA;
+# - identity-center: IAM Identity Center permission-set roles (AWSReservedSSO_*) of
+#   identity_account_id. Identity Center sessions never carry the MFA key (MFA happens at its
+#   sign-in), so the trust names the permission set and Identity Center must require MFA;
+# - saml: a SAML identity provider (saml_provider_arn) that requires MFA.
+TrustMode = Literal["iam-mfa", "identity-center", "saml"]
+# The trust kinds each mode accepts.
+MODE_KINDS: dict[str, tuple[str, ...]] = {
+    "iam-mfa": ("identity_account_id", "principal_arns"),
+    "identity-center": ("identity_account_id",),
+    "saml": ("saml_provider_arn",),
+}
 OidcProviderArn = Annotated[str, Field(pattern=r"^arn:aws:iam::[0-9]{12}:oidc-provider/[A-Za-z0-9./_:-]+$")]
 
 
@@ -66,14 +82,15 @@ class OidcTrust(Strict):
 
 
 class Trust(Strict):
-    """Who may assume a persona role: exactly one of the four kinds."""
+    """Who may assume a persona role: exactly one of the four kinds, and the mode (see TrustMode)."""
 
+    mode: TrustMode | None = None  # None: saml for saml_provider_arn, iam-mfa for the IAM kinds
     identity_account_id: AccountId | None = None
     saml_provider_arn: SamlProviderArn | None = None
     oidc: OidcTrust | None = None
     principal_arns: list[PrincipalArn] | None = Field(default=None, min_length=1)
-    # SAML and OIDC sessions carry no aws:MultiFactorAuthPresent: a human role federated that way
-    # is accepted only when the identity provider is declared to enforce MFA.
+    # SAML, OIDC and Identity Center sessions carry no aws:MultiFactorAuthPresent: a human role
+    # trusted that way is accepted only when the identity provider is declared to enforce MFA.
     idp_enforces_mfa: bool = False
 
     @model_validator(mode="after")
@@ -83,7 +100,21 @@ class Trust(Strict):
         if len(kinds) != 1:
             raise ValueError("set exactly one of identity_account_id, saml_provider_arn, oidc, principal_arns"
                              + (f" (got {', '.join(kinds)})" if kinds else ""))
+        if self.mode is not None and kinds[0] not in MODE_KINDS[self.mode]:
+            raise ValueError(f"mode {self.mode} needs {' or '.join(MODE_KINDS[self.mode])} (got {kinds[0]})")
         return self
+
+    @property
+    def effective_mode(self) -> str:
+        """The mode, or the one the kind implies (`oidc` for web identity federation)."""
+        if self.mode is not None:
+            return self.mode
+        return {"saml_provider_arn": "saml", "oidc": "oidc"}.get(self.kind, "iam-mfa")
+
+    @property
+    def idp_mfa(self) -> bool:
+        """MFA is the identity provider's: the sessions never carry aws:MultiFactorAuthPresent."""
+        return self.effective_mode != "iam-mfa"
 
     @property
     def kind(self) -> str:
@@ -92,15 +123,15 @@ class Trust(Strict):
                 return k
         raise AssertionError("unreachable")  # pragma: no cover
 
-    @property
-    def federated(self) -> bool:
-        return self.kind in ("saml_provider_arn", "oidc")
-
 
 class PersonaSettings(Strict):
     enabled: bool = True
     max_session_hours: int | None = Field(default=None, ge=1, le=12)
     trust: Trust | None = None  # None: the pillar's default trust (or, for workloads, see AccessSettings)
+    # identity-center trust: the permission set whose users may assume the persona. None: the
+    # convention `<Project><Env><Persona>` in CamelCase (`AegisDevMlEngineer`), one per environment,
+    # so a permission set for dev never opens prod.
+    permission_set: PermissionSetName | None = None
 
 
 class LogSettings(Strict):
@@ -217,18 +248,39 @@ class AccessSettings(Strict):
     def trust_of(self, name: PersonaName, account_id: str, workload_pattern: str) -> Trust:
         """Effective trust of a persona. Workloads never fall back to an account-wide trust: without
         configured principals they trust only this account's `<prefix>-workload-*` roles."""
-        own = self.persona(name).trust
-        if own is not None:
-            return own
         if name in WORKLOAD_PERSONAS:
-            return Trust(principal_arns=[workload_pattern])
-        return self.trust or Trust(identity_account_id=account_id)
+            return self.persona(name).trust or Trust(principal_arns=[workload_pattern])
+        return self._human_trust(name, account_id)
+
+    def _human_trust(self, name: PersonaName, account_id: str) -> Trust:
+        return self.persona(name).trust or self.trust or Trust(identity_account_id=account_id)
+
+    def permission_set(self, name: PersonaName, project: str, env: str) -> str:
+        """The IAM Identity Center permission set of a human persona (identity-center trust)."""
+        own = self.persona(name).permission_set
+        return own or "".join(part.capitalize() for part in f"{project}-{env}-{name}".split("-"))
 
     def insights_enabled(self, tier: str) -> bool:
         return self.trail.insights if self.trail.insights is not None else tier == "prod"
 
     def allowed_regions(self, region: str, dr_region: str) -> list[str]:
         return sorted(set(self.organization.allowed_regions) | {region, dr_region})
+
+    def _permission_set_problems(self, env) -> Iterator[Problem]:
+        for name, persona in self.personas.items():
+            if persona.permission_set is None:
+                continue
+            if name in WORKLOAD_PERSONAS:
+                yield f"personas.{name}.permission_set", "applies to human personas (identity-center trust) only"
+            elif self._human_trust(name, env.account_id).effective_mode != "identity-center":
+                yield f"personas.{name}.permission_set", "applies only when the persona's trust mode is identity-center"
+        for name in self.enabled_personas():
+            if name in WORKLOAD_PERSONAS or self._human_trust(name, env.account_id).effective_mode != "identity-center":
+                continue
+            derived = self.permission_set(name, env.project, env.name)
+            if len(derived) > 32:
+                yield f"personas.{name}.permission_set", (
+                    f"the conventional name '{derived}' exceeds the 32 characters of a permission set name: set one")
 
     def problems(self, env) -> Iterator[Problem]:
         if env.tier == "prod":
@@ -249,13 +301,14 @@ class AccessSettings(Strict):
                     yield f"personas.{name}.trust.principal_arns", (
                         "name the workload roles; an account root or a bare '/*' admits every principal")
                 continue
-            if trust is not None and trust.federated and not trust.idp_enforces_mfa:
+            if trust is not None and trust.idp_mfa and not trust.idp_enforces_mfa:
                 yield f"personas.{name}.trust.idp_enforces_mfa", (
-                    "a human role federated through SAML/OIDC needs idp_enforces_mfa: true "
-                    "(federated sessions carry no aws:MultiFactorAuthPresent)")
-        if self.trust is not None and self.trust.federated and not self.trust.idp_enforces_mfa:
-            yield "trust.idp_enforces_mfa", ("human roles federated through SAML/OIDC need idp_enforces_mfa: true "
-                                             "(federated sessions carry no aws:MultiFactorAuthPresent)")
+                    "a human role trusted through SAML/OIDC/Identity Center needs idp_enforces_mfa: true "
+                    "(those sessions carry no aws:MultiFactorAuthPresent)")
+        if self.trust is not None and self.trust.idp_mfa and not self.trust.idp_enforces_mfa:
+            yield "trust.idp_enforces_mfa", ("human roles trusted through SAML/OIDC/Identity Center need "
+                                             "idp_enforces_mfa: true (those sessions carry no aws:MultiFactorAuthPresent)")
+        yield from self._permission_set_problems(env)
         if self.trust is not None and self.trust.principal_arns and any(
                 a.endswith(":root") for a in self.trust.principal_arns):
             yield "trust.principal_arns", "use identity_account_id for a whole account"

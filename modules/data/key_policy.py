@@ -1,78 +1,56 @@
 """Key policies for the per-data-class customer-managed keys.
 
-Statements: the account admin statement (delegates to IAM, as AWS recommends), key administrators
-who cannot use the key, key users limited to this environment's roles through named AWS services
-(`kms:ViaService`, `kms:CallerAccount`), grants only for AWS resources, and service principals
-that encrypt directly (CloudTrail, CloudWatch Logs, alarm and event publishers) with source conditions.
+Statements: the account admin statement (delegates to IAM, as AWS recommends, and keeps the key
+manageable), key administrators who cannot use the key, the service-linked roles AWS requires as
+key principals (Auto Scaling for EBS volumes, Macie for its classification job), service principals
+that encrypt directly (CloudTrail, CloudWatch Logs, alarm and event publishers) with source
+conditions, and the denies that make this policy decide who uses the key: only the class's named
+users (modules/data/key_users.py), each through its own AWS services.
 """
 from __future__ import annotations
 
-from modules.grants import key_administration, logs_may_encrypt
+from modules.data.key_users import AUTOSCALING, MACIE, KeyUsers
+from modules.grants import key_administration, key_use_restrictions, logs_may_encrypt
 from modules.iam_doc import Statement, document, statement
 from modules.naming import Naming
 
-USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
-GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
-
-# AWS services through which the environment's roles may use each class of key.
-VIA_SERVICES: dict[str, tuple[str, ...]] = {
-    "training": ("s3", "sagemaker"),
-    "model": ("s3", "sagemaker", "ecr", "ec2", "lambda"),
-    "inference": ("s3", "sagemaker", "lambda", "dynamodb", "elasticfilesystem", "sqs", "sns"),
-    "audit": ("s3", "logs", "sns", "cloudtrail", "backup"),
-    "state": ("s3",),
-}
-
-# Key classes whose buckets Macie classifies (datasets → training, inference → inference).
-MACIE_READS = ("training", "inference")
+# What a service-linked role does with a key for EBS volumes (EC2 Auto Scaling user guide, "Required
+# AWS KMS key policy for use with encrypted volumes"): use it, and grant it to the volumes it attaches.
+EBS_USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
 
 # Services that publish to KMS-encrypted SNS topics (alarms, events, budgets, cost anomalies).
 TOPIC_PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com",
                     "costalerts.amazonaws.com")
 
 
-def key_policy(naming: Naming, key_class: str, key_admin_arn: str, region: str | None = None) -> str:
+def key_policy(naming: Naming, key_class: str, key_admin_arn: str, users: KeyUsers, region: str | None = None) -> str:
     region = region or naming.region
-    account = naming.account_id
-    statements: list[Statement] = [
-        *key_administration(naming.account_root, key_admin_arn),
-        statement("EnvironmentRolesViaServices", "Allow", USE_ACTIONS, "*",
-                  principal={"AWS": naming.account_root},
-                  condition={
-                      "ArnLike": {"aws:PrincipalArn": naming.role_arn_pattern},
-                      "StringEquals": {
-                          "kms:CallerAccount": account,
-                          "kms:ViaService": [f"{svc}.{region}.amazonaws.com" for svc in VIA_SERVICES[key_class]],
-                      },
-                  }),
-        statement("EnvironmentRolesGrantsForAwsResources", "Allow", GRANT_ACTIONS, "*",
-                  principal={"AWS": naming.account_root},
-                  condition={
-                      "ArnLike": {"aws:PrincipalArn": naming.role_arn_pattern},
-                      "Bool": {"kms:GrantIsForAWSResource": "true"},
-                      "StringEquals": {"kms:CallerAccount": account},
-                  }),
-    ]
-    if key_class == "model":
-        # EC2 Auto Scaling launches GPU instances with volumes encrypted by this key.
-        statements.append(statement(
-            "AutoScalingServiceLinkedRole", "Allow", USE_ACTIONS + ["kms:CreateGrant"], "*",
-            principal={"AWS": naming.account_root},
-            condition={"ArnEquals": {"aws:PrincipalArn": (
-                f"arn:aws:iam::{account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")},
-                "StringEquals": {"kms:CallerAccount": account}}))
-    if key_class in MACIE_READS:
-        # Macie's classification job reads the datasets and inference buckets through its
-        # service-linked role. Matched by ARN condition: the role appears only once Macie is enabled.
-        statements.append(statement(
-            "MacieSensitiveDataDiscovery", "Allow", "kms:Decrypt", "*",
-            principal={"AWS": naming.account_root},
-            condition={"ArnEquals": {"aws:PrincipalArn": (
-                f"arn:aws:iam::{naming.account_id}:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie")},
-                "StringEquals": {"kms:CallerAccount": naming.account_id}}))
+    statements: list[Statement] = [*key_administration(naming.account_root, key_admin_arn)]
+    statements += service_linked_role_statements(users)
     if key_class == "audit":
         statements += _audit_service_statements(naming, region)
+    statements += key_use_restrictions(users, region)
     return document(*statements)
+
+
+def service_linked_role_statements(users: KeyUsers) -> list[Statement]:
+    """Service-linked roles named as principals: their AWS-managed policies grant nothing on customer
+    managed keys, so the account delegation cannot reach them (the key policy must name them)."""
+    out: list[Statement] = []
+    if AUTOSCALING in users.service_linked:
+        # EC2 Auto Scaling launches the GPU fleet (and any instance, through the default EBS key).
+        role = AUTOSCALING.arn(users.account_id)
+        out += [
+            statement("AutoScalingUseForVolumes", "Allow", EBS_USE_ACTIONS, "*", principal={"AWS": role}),
+            statement("AutoScalingGrantsForVolumes", "Allow", "kms:CreateGrant", "*", principal={"AWS": role},
+                      condition={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+        ]
+    if MACIE in users.service_linked:
+        # Macie's classification job reads the datasets and inference buckets (Macie user guide,
+        # "Allowing Macie to use a customer managed AWS KMS key").
+        out.append(statement("MacieClassificationDecrypt", "Allow", "kms:Decrypt", "*",
+                             principal={"AWS": MACIE.arn(users.account_id)}))
+    return out
 
 
 def _audit_service_statements(naming: Naming, region: str) -> list[Statement]:

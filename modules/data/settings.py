@@ -26,11 +26,25 @@ class LifecycleSettings(Strict):
     datasets_glacier_after_days: int = Field(default=180, ge=90, le=3650)
 
 
+class ServiceLinkedRoleSettings(Strict):
+    """The data keys name two AWS service-linked roles as key principals (AWS requires that for a
+    customer managed key), and KMS refuses a key policy that names a role that does not exist yet,
+    so `<env>-data` provides them before it creates the keys.
+
+    create: the stack creates the role. existing: the account already has it (an earlier Auto
+    Scaling group, Macie or the console created it, and creating it again fails); the stack then
+    only looks it up, so a missing role stops the plan instead of failing the apply."""
+
+    autoscaling: Literal["create", "existing"] = "create"  # AWSServiceRoleForAutoScaling (GPU fleet, EBS)
+    macie: Literal["create", "existing"] = "create"  # AWSServiceRoleForAmazonMacie (classification job)
+
+
 class DataSettings(Strict):
     kms_deletion_window_days: int = Field(ge=7, le=30)
     object_lock: ObjectLockSettings
     replication: ReplicationSettings
     lifecycle: LifecycleSettings = LifecycleSettings()
+    service_linked_roles: ServiceLinkedRoleSettings = ServiceLinkedRoleSettings()
 
     def problems(self, env) -> Iterator[Problem]:
         if env.tier == "prod":

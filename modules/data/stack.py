@@ -8,9 +8,11 @@ from modules import aws
 from modules.config import EnvConfig
 from modules.data.bucket_policy import access_log_delivery, audit_log_delivery
 from modules.data.data_key import DataKey
+from modules.data.key_users import EBS_KEY_CLASS, key_users
 from modules.data.model_repository import ModelRepository
 from modules.data.replication import BucketReplication, ReplicationPair
 from modules.data.secure_bucket import BucketOptions, ObjectLock, SecureBucket
+from modules.data.service_linked_roles import ServiceLinkedRoles
 from modules.naming import BUCKETS, KEY_CLASSES
 from modules.pillar_stack import PillarStack
 from modules.serving import KINDS
@@ -19,7 +21,6 @@ from modules.suppress import suppress
 LOCKED_BUCKETS = ("model-artifacts", "audit")  # integrity of what was deployed and of the audit trail
 REPLICATED_BUCKETS = ("datasets", "model-artifacts", "inference", "audit")
 LOG_BUCKET = "access-logs"
-EBS_KEY_CLASS = "model"  # GPU instance volumes hold model weights
 IMAGE_KEY_CLASS = "model"  # container images carry model code (and often weights)
 
 
@@ -27,6 +28,8 @@ class DataStack(PillarStack):
     def __init__(self, scope: Construct, config: EnvConfig):
         super().__init__(scope, config, "data")
         settings = config.data
+        self.service_linked_roles = ServiceLinkedRoles(self, "service-linked-roles",
+                                                       settings=settings.service_linked_roles)
         self.keys = {cls: self._key(cls) for cls in KEY_CLASSES}
         self.buckets = {purpose: self._bucket(purpose) for purpose in BUCKETS}
         self.replicas: dict[str, SecureBucket] = {}
@@ -52,7 +55,8 @@ class DataStack(PillarStack):
             key_admin_arn=self.config.deployer_role_arn,
             deletion_window_days=self.config.data.kms_deletion_window_days,
             region=self.config.dr_region if dr else None, provider=self.dr_provider if dr else None,
-            prevent_destroy=self.config.tier == "prod")
+            prevent_destroy=self.config.tier == "prod", users=key_users(self.config, key_class),
+            depends_on=self.service_linked_roles.needed_by(key_class))
 
     def _bucket(self, purpose: str, dr: bool = False) -> SecureBucket:
         naming, settings = self.naming, self.config.data

@@ -4,7 +4,7 @@ us-east-1 (CloudFront-scope WAF logs and CloudFront access logs).
 CloudWatch Logs only uses keys from its own region and the data stack's audit key lives in the
 environment's region, so the platform owns this one key, of the audit class, with the same rules
 as the data keys: rotation, explicit policy, key administrators who cannot use it, and use only by
-CloudWatch Logs for this account's log groups in us-east-1.
+CloudWatch Logs for this account's log groups in us-east-1 (every principal of the account is denied).
 """
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from modules import aws
+from modules.data.key_users import edge_key_users
 from modules.edge import EDGE_REGION
-from modules.grants import key_administration, logs_may_encrypt
+from modules.grants import key_administration, key_use_restrictions, logs_may_encrypt
 from modules.iam_doc import document
 from modules.naming import Naming
 
@@ -22,7 +23,8 @@ __all__ = ["EDGE_REGION", "EdgeAuditKey", "edge_key_policy"]
 
 def edge_key_policy(naming: Naming, key_admin_arn: str) -> str:
     return document(*key_administration(naming.account_root, key_admin_arn),
-                    logs_may_encrypt(EDGE_REGION, naming.account_id))
+                    logs_may_encrypt(EDGE_REGION, naming.account_id),
+                    *key_use_restrictions(edge_key_users(naming), EDGE_REGION))
 
 
 class EdgeAuditKey(Construct):

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from modules.platform.aws_owned_buckets import GUARDDUTY_AGENT_BUCKET_OWNERS
 from modules.schema_base import DnsName, Problem, Strict
-from modules.serving import KINDS, ServingKindName
+from modules.serving import EXECUTION_ROLE_SUFFIX, KINDS, ServingKindName
 
 # The model's serving section, by kind (see modules/serving.py).
 SECTION = {name: kind.section for name, kind in KINDS.items()}
@@ -25,7 +25,7 @@ _Section = TypeVar("_Section")
 PROD_MIN_CAPACITY = 2  # prod endpoints, aliases and fleets survive the loss of one instance or AZ
 # Longest suffix a per-model resource name gets (the execution role `<project>-<env>-<model>-exec`
 # is the tightest: IAM role names have at most 64 characters).
-ROLE_SUFFIX = "-exec"
+ROLE_SUFFIX = EXECUTION_ROLE_SUFFIX
 MAX_ROLE_NAME = 64
 
 # Instance families with local NVMe storage: SageMaker refuses an endpoint config KMS key for them

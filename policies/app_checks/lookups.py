@@ -122,3 +122,36 @@ def effective_tags(stack: Stack, conf: dict) -> dict:
     if isinstance(own, dict):
         tags.update(own)
     return tags
+
+
+def key_of_class(env: Env, key_class: str, dr: bool = False) -> tuple[Stack, str, dict] | None:
+    """(stack, logical id, conf) of the key that `alias/<prefix>-<class>[-dr]` targets, in any stack."""
+    wanted = env.naming.kms_alias(key_class, env.naming.dr_region if dr else None)
+    for stack, _, alias in env.resources("aws_kms_alias"):
+        target = ref(alias.get("target_key_id"))
+        if alias.get("name") == wanted and target and target[0] == "aws_kms_key":
+            conf = stack.lookup("aws_kms_key", target[1])
+            if conf is not None:
+                return stack, target[1], conf
+    return None
+
+
+def key_resource(env: Env, stack: Stack, raw: Any) -> tuple[Stack, str, dict] | None:
+    """The key resource a value points at: a key of the same stack by reference, else the key whose
+    alias a lookup (`data.aws_kms_key`) or a literal alias names. None: it cannot be resolved."""
+    found = ref(raw)
+    if found is not None and found[0] == "aws_kms_key":
+        conf = stack.lookup("aws_kms_key", found[1])
+        return (stack, found[1], conf) if conf is not None else None
+    if found is not None and found[0] == "data.aws_kms_key":
+        raw = (stack.data("aws_kms_key").get(found[1]) or {}).get("key_id")
+    elif found is not None:
+        return None
+    info = alias_info(env, raw)
+    return key_of_class(env, info[0], info[1]) if info else None
+
+
+def key_policy(stack: Stack, name: str, conf: dict) -> Any:
+    """The raw policy of a key: its `policy`, or that of the aws_kms_key_policy attached to it."""
+    attached_policies = attached(stack, "aws_kms_key_policy", "aws_kms_key", name, conf, "key_id", ("key_id", "id"))
+    return attached_policies[0][1].get("policy") if attached_policies else conf.get("policy")

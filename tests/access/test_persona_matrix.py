@@ -3,14 +3,17 @@ policies/iam_eval.py on the synthesized documents (the role's inline policies AN
 boundary from the data stack), in every environment."""
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 import pytest
 
-from modules.access.settings import PERSONAS, WORKLOAD_PERSONAS
+from modules.access.persona_policies import persona_policy
+from modules.access.personas import uses_iam_mfa
+from modules.access.settings import PERSONAS, WORKLOAD_PERSONAS, AccessSettings
 from modules.config import load_env
 from modules.naming import Naming
-from policies.iam_eval import Request, is_allowed
+from policies.iam_eval import Request, as_principal, is_allowed, kms_is_allowed
 from tests.access.conftest import EnvIam
 from tests.synthesized import ENVS
 
@@ -31,19 +34,25 @@ def sm(n: Naming, kind: str, name: str = "chat") -> str:
     return f"arn:aws:sagemaker:{n.region}:{n.account_id}:{kind}/{n.prefix}-{name}"
 
 
-def service_role(n: Naming) -> str:
-    return n.role_arn("sagemaker-execution")
+@lru_cache(maxsize=None)
+def exec_role(n: Naming, kind: str) -> str:
+    """The execution role of the environment's first model of this serving kind."""
+    model = next(m for m in load_env(n.env).platform.models if m.serving == kind)
+    return n.role_arn(f"{model.name}-exec")
+
+
+def serverless_model(n: Naming) -> str:
+    return sm(n, "model", "serverless-chat-1-0-0")
 
 
 def decide(iam: EnvIam, persona: str, action: str, resource: str, extra: dict | None = None,
-           *, mfa: bool = True, region: str | None = None) -> bool:
+           *, mfa: bool | None = True, region: str | None = None) -> bool:
+    """`mfa`: the session's aws:MultiFactorAuthPresent (None: absent, as in Identity Center sessions)."""
     role = iam.persona(persona)
     context = {"aws:RequestedRegion": region or iam.naming.region, "aws:PrincipalArn": iam.naming.role_arn(persona),
                "aws:PrincipalAccount": iam.naming.account_id}
-    if persona not in WORKLOAD_PERSONAS and mfa:
-        context["aws:MultiFactorAuthPresent"] = "true"
-    elif persona not in WORKLOAD_PERSONAS:
-        context["aws:MultiFactorAuthPresent"] = "false"
+    if persona not in WORKLOAD_PERSONAS and mfa is not None:
+        context["aws:MultiFactorAuthPresent"] = "true" if mfa else "false"
     context.update(extra or {})
     return is_allowed(role.inline, Request(action, resource, context), boundary=iam.boundary)
 
@@ -81,14 +90,27 @@ ROWS = [
     ("disable-key", "kms:DisableKey", lambda n, o: f"arn:aws:kms:{n.region}:{n.account_id}:key/k", None, set()),
     ("leave-org", "organizations:LeaveOrganization", lambda n, o: "*", None, set()),
     ("bucket-policy", "s3:PutBucketPolicy", lambda n, o: n.bucket_arn("audit"), None, set()),
-    # iam:PassRole: environment service roles, to the named service only.
-    ("pass-role-sagemaker", "iam:PassRole", lambda n, o: service_role(n),
-     {"iam:PassedToService": "sagemaker.amazonaws.com"}, {ML, DS}),
-    ("pass-role-ec2", "iam:PassRole", lambda n, o: service_role(n), {"iam:PassedToService": "ec2.amazonaws.com"}, set()),
-    ("pass-role-no-service", "iam:PassRole", lambda n, o: service_role(n), None, set()),
-    ("pass-persona-role", "iam:PassRole", lambda n, o: n.role_arn(ADM),
+    # Serverless models (named by the convention) may be created without a VPC, never put on instances.
+    ("create-serverless-model-without-vpc", "sagemaker:CreateModel", lambda n, o: serverless_model(n), None, {ML}),
+    ("serverless-endpoint-config", "sagemaker:CreateEndpointConfig", lambda n, o: sm(n, "endpoint-config"),
+     "serverless-config", {ML}),
+    ("serverless-model-on-instances", "sagemaker:CreateEndpointConfig", lambda n, o: sm(n, "endpoint-config"),
+     "serverless-on-instances", set()),
+    # iam:PassRole: the SageMaker models' execution roles, by the ML engineer, to SageMaker only.
+    ("pass-role-sagemaker", "iam:PassRole", lambda n, o: exec_role(n, "sagemaker"),
+     {"iam:PassedToService": "sagemaker.amazonaws.com"}, {ML}),
+    ("pass-serverless-exec-role", "iam:PassRole", lambda n, o: exec_role(n, "sagemaker-serverless"),
+     {"iam:PassedToService": "sagemaker.amazonaws.com"}, {ML}),
+    ("pass-lambda-exec-role", "iam:PassRole", lambda n, o: exec_role(n, "lambda"),
      {"iam:PassedToService": "sagemaker.amazonaws.com"}, set()),
-    ("pass-other-env-role", "iam:PassRole", lambda n, o: service_role(o),
+    ("pass-role-ec2", "iam:PassRole", lambda n, o: exec_role(n, "ec2"), {"iam:PassedToService": "ec2.amazonaws.com"},
+     set()),
+    ("pass-role-no-service", "iam:PassRole", lambda n, o: exec_role(n, "sagemaker"), None, set()),
+    ("pass-other-env-role", "iam:PassRole", lambda n, o: exec_role(o, "sagemaker"),
+     {"iam:PassedToService": "sagemaker.amazonaws.com"}, set()),
+    ("pass-unlisted-env-role", "iam:PassRole", lambda n, o: n.role_arn("sagemaker-execution"),
+     {"iam:PassedToService": "sagemaker.amazonaws.com"}, set()),
+    ("pass-persona-role", "iam:PassRole", lambda n, o: n.role_arn(ADM),
      {"iam:PassedToService": "sagemaker.amazonaws.com"}, set()),
     ("pass-foreign-role", "iam:PassRole", lambda n, o: f"arn:aws:iam::{n.account_id}:role/admin",
      {"iam:PassedToService": "sagemaker.amazonaws.com"}, set()),
@@ -109,6 +131,8 @@ ROWS = [
      "training-key-direct", set()),
     ("inference-key", "kms:Decrypt", lambda n, o: f"arn:aws:kms:{n.region}:{n.account_id}:key/k",
      "inference-key", set()),
+    ("inference-key-grant-for-endpoints", "kms:CreateGrant", lambda n, o: f"arn:aws:kms:{n.region}:{n.account_id}:key/k",
+     "inference-key-grant", {ML}),
     ("audit-key-via-s3", "kms:Decrypt", lambda n, o: f"arn:aws:kms:{n.region}:{n.account_id}:key/k",
      "audit-key", {AUD}),
     ("inference-table", "dynamodb:GetItem", lambda n, o: f"arn:aws:dynamodb:{n.region}:{n.account_id}:table/{n.prefix}-x",
@@ -144,6 +168,10 @@ CONTEXTS = {
     "training-key": lambda n: kms(n, "training"),
     "training-key-direct": lambda n: {"kms:ResourceAliases": [n.kms_alias("training")]},
     "inference-key": lambda n: kms(n, "inference"),
+    "inference-key-grant": lambda n: {**kms(n, "inference", "sagemaker"), "kms:GrantIsForAWSResource": True},
+    "serverless-config": lambda n: {"sagemaker:ModelArn": serverless_model(n)},
+    "serverless-on-instances": lambda n: {"sagemaker:ModelArn": serverless_model(n),
+                                          "sagemaker:InstanceTypes": ["ml.m5.large"]},
     "audit-key": lambda n: kms(n, "audit"),
 }
 
@@ -161,15 +189,35 @@ def test_separation_of_duties(env_iam, env, persona, case, action, resource, ext
     assert decision is (persona in allowed), f"{persona} {action} on {case}: expected {'allow' if persona in allowed else 'deny'}"
 
 
+def _allowed_action(n: Naming, persona: str) -> tuple[str, str]:
+    return {ML: ("sagemaker:DescribeEndpoint", sm(n, "endpoint")),
+            DS: ("s3:GetObject", f"{n.bucket_arn('datasets')}/raw/x"),
+            AUD: ("cloudtrail:LookupEvents", "*"), ADM: ("cloudtrail:LookupEvents", "*")}[persona]
+
+
 @pytest.mark.parametrize("persona", sorted(set(PERSONAS) - WORKLOAD_PERSONAS))
-def test_human_sessions_without_mfa_can_do_nothing(env_iam, persona):
-    """Even an action the persona may take is denied to a session without MFA (defence in depth)."""
-    n = env_iam.naming
-    allowed_action = {ML: ("sagemaker:DescribeEndpoint", sm(n, "endpoint")),
-                      DS: ("s3:GetObject", f"{n.bucket_arn('datasets')}/raw/x"),
-                      AUD: ("cloudtrail:LookupEvents", "*"), ADM: ("cloudtrail:LookupEvents", "*")}[persona]
-    assert decide(env_iam, persona, *allowed_action)
-    assert not decide(env_iam, persona, *allowed_action, mfa=False)
+def test_human_sessions_without_mfa_can_do_nothing(env, persona):
+    """iam-mfa mode: even an action the persona may take is denied to a session without MFA
+    (defence in depth)."""
+    config = load_env(env)
+    access = config.access.model_dump(exclude_unset=True) | {
+        "trust": {"mode": "iam-mfa", "identity_account_id": "999900001111"}}
+    config = config.model_copy(update={"access": AccessSettings.model_validate(access)})
+    n = Naming.of(config)
+    policy = json.loads(persona_policy(persona, config, mfa_guard_statement=uses_iam_mfa(persona, config)))
+    action, resource = _allowed_action(n, persona)
+    context = {"aws:RequestedRegion": n.region, "aws:PrincipalArn": n.role_arn(persona)}
+    assert is_allowed([policy], Request(action, resource, {**context, "aws:MultiFactorAuthPresent": "true"}))
+    assert not is_allowed([policy], Request(action, resource, {**context, "aws:MultiFactorAuthPresent": "false"}))
+    assert not is_allowed([policy], Request(action, resource, context))
+
+
+@pytest.mark.parametrize("persona", sorted(set(PERSONAS) - WORKLOAD_PERSONAS))
+def test_identity_center_sessions_work_without_the_mfa_key(env_iam, persona):
+    """identity-center mode (the default): its sessions never carry aws:MultiFactorAuthPresent, so a
+    policy that denied sessions without it would leave the persona unusable; MFA is at sign-in."""
+    assert decide(env_iam, persona, *_allowed_action(env_iam.naming, persona), mfa=None)
+    assert all(s.get("Sid") != "DenyWithoutMfa" for s in env_iam.persona(persona).inline[0]["Statement"])
 
 
 def test_boundary_alone_denies_deployment_to_every_other_role(env_iam):
@@ -226,3 +274,81 @@ def test_app_invoker_invokes_exactly_this_environments_models(env_iam, env):
     for action, resource in (("sagemaker:InvokeEndpoint", other_env(env).endpoint_arn("chat")),
                              ("sagemaker:DescribeEndpoint", sm(n, "endpoint")), ("s3:ListAllMyBuckets", "*")):
         assert not decide(env_iam, INV, action, resource)
+
+
+# --- Deploying and passing roles: what each SageMaker model of the configuration needs ------------
+
+SAGEMAKER = {"iam:PassedToService": "sagemaker.amazonaws.com"}
+
+
+def _key_policy(synthesized, env: str, n: Naming, key_class: str) -> dict:
+    data = synthesized.stack(f"{env}-data")["resource"]
+    (alias,) = [a for a in data["aws_kms_alias"].values() if a["name"] == n.kms_alias(key_class)]
+    return json.loads(data["aws_kms_key"][alias["target_key_id"].split(".")[1]]["policy"])
+
+
+def _deploys(env_iam: EnvIam, synthesized, env: str, model) -> list[str]:
+    """What the ML engineer cannot do of deploying `model` by hand (empty: it can deploy it)."""
+    n = env_iam.naming
+    serverless = model.serving == "sagemaker-serverless"
+    model_arn = sm(n, "model", f"{'serverless-' if serverless else ''}{model.name}-{model.version.replace('.', '-')}")
+    config_context = {"sagemaker:ModelArn": model_arn}
+    if not serverless:
+        config_context["sagemaker:InstanceTypes"] = [model.sagemaker.instance_type]
+    steps = [
+        ("pass its execution role", "iam:PassRole", n.role_arn(f"{model.name}-exec"), SAGEMAKER),
+        ("create the model", "sagemaker:CreateModel", model_arn, None if serverless else VPC),
+        ("create the endpoint config", "sagemaker:CreateEndpointConfig", sm(n, "endpoint-config", model.name),
+         config_context),
+        ("update the endpoint", "sagemaker:UpdateEndpoint", n.endpoint_arn(model.name), None),
+    ]
+    missing = [what for what, action, resource, extra in steps if not decide(env_iam, ML, action, resource, extra)]
+    # The endpoint config's storage and captured data use the inference key: SageMaker creates grants
+    # on it as the caller of CreateEndpoint, so the key policy must let the ML engineer too.
+    grant = as_principal(n.role_arn(ML), "kms:CreateGrant", f"arn:aws:kms:{n.region}:{n.account_id}:key/inference", {
+        **kms(n, "inference", "sagemaker"), "kms:GrantIsForAWSResource": True, "aws:RequestedRegion": n.region,
+        "aws:MultiFactorAuthPresent": "true"})
+    if not kms_is_allowed(_key_policy(synthesized, env, n, "inference"), env_iam.persona(ML).inline, grant,
+                          boundary=env_iam.boundary):
+        missing.append("create grants on the inference key")
+    return missing
+
+
+def test_ml_engineer_can_deploy_every_model_kind_the_app_defines(env_iam, synthesized, env):
+    """Real-time models in the VPC, serverless models without one (AWS runs them without a VPC)."""
+    models = [m for m in env_iam.config.platform.models if m.serving in ("sagemaker", "sagemaker-serverless")]
+    assert {m.serving for m in models} == {"sagemaker", "sagemaker-serverless"}
+    for model in models:
+        assert _deploys(env_iam, synthesized, env, model) == [], model.name
+
+
+def test_ml_engineer_cannot_create_a_real_time_model_without_a_vpc(env_iam):
+    n = env_iam.naming
+    for name in ("fraud-scorer-1-4-0", "anything"):
+        assert not decide(env_iam, ML, "sagemaker:CreateModel", sm(n, "model", name))
+    # A model named as serverless is created without a VPC, but no endpoint config may put it on instances.
+    serverless = serverless_model(n)
+    assert decide(env_iam, ML, "sagemaker:CreateModel", serverless)
+    assert not decide(env_iam, ML, "sagemaker:CreateEndpointConfig", sm(n, "endpoint-config"),
+                      {"sagemaker:ModelArn": serverless, "sagemaker:InstanceTypes": ["ml.g5.xlarge"]})
+
+
+def test_data_scientists_cannot_pass_model_execution_roles(env_iam):
+    """An execution role holds the model and inference keys and writes captured data: whoever passes
+    it to a training job or a model reads what it reads. Data scientists hold the training key only."""
+    n = env_iam.naming
+    for model in env_iam.config.platform.models:
+        role = n.role_arn(f"{model.name}-exec")
+        for service in ("sagemaker.amazonaws.com", "lambda.amazonaws.com", "ec2.amazonaws.com"):
+            assert not decide(env_iam, DS, "iam:PassRole", role, {"iam:PassedToService": service}), (role, service)
+
+
+def test_ml_engineer_passes_exactly_the_sagemaker_execution_roles(env_iam):
+    n = env_iam.naming
+    for model in env_iam.config.platform.models:
+        sagemaker = model.serving in ("sagemaker", "sagemaker-serverless")
+        role = n.role_arn(f"{model.name}-exec")
+        assert decide(env_iam, ML, "iam:PassRole", role, SAGEMAKER) is sagemaker, role
+        assert not decide(env_iam, ML, "iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
+    for other in ("s3-replication", "backup", "cloudtrail-logs", "vpc-flow-logs", "guardduty-forwarder"):
+        assert not decide(env_iam, ML, "iam:PassRole", n.role_arn(other), SAGEMAKER), other

@@ -84,6 +84,28 @@ INVALID = [
     ("prod-critical-only-findings", "prod", "access:\n  guardduty:\n    finding_min_severity: critical\n",
      "access.guardduty.finding_min_severity", "prod must alert on high-severity findings"),
     ("unknown-access-key", "dev", "access:\n  cloudtrail: {}\n", "access.cloudtrail", "unknown key"),
+    # Trust modes: IAM Identity Center and SAML sessions never carry aws:MultiFactorAuthPresent.
+    ("identity-center-without-idp-mfa", "dev",
+     "access:\n  trust:\n    mode: identity-center\n    identity_account_id: \"999900001111\"\n",
+     "access.trust.idp_enforces_mfa", "no aws:MultiFactorAuthPresent"),
+    ("identity-center-without-account", "dev",
+     f"access:\n  trust:\n    mode: identity-center\n    saml_provider_arn: {SAML}\n    idp_enforces_mfa: true\n",
+     "access.trust", "mode identity-center needs identity_account_id"),
+    ("saml-mode-without-provider", "dev",
+     "access:\n  trust:\n    mode: saml\n    identity_account_id: \"999900001111\"\n",
+     "access.trust", "mode saml needs saml_provider_arn"),
+    ("unknown-trust-mode", "dev", "access:\n  trust:\n    mode: sso\n    identity_account_id: \"999900001111\"\n",
+     "access.trust.mode", "'iam-mfa', 'identity-center' or 'saml'"),
+    ("permission-set-outside-identity-center", "dev",
+     "access:\n  personas:\n    ml-engineer: {permission_set: MlEngineers}\n",
+     "access.personas.ml-engineer.permission_set", "only when the persona's trust mode is identity-center"),
+    ("permission-set-on-a-workload", "dev",
+     "access:\n  personas:\n    app-invoker: {permission_set: Apps}\n",
+     "access.personas.app-invoker.permission_set", "human personas"),
+    ("permission-set-name-too-long", "dev",
+     "access:\n  trust:\n    mode: identity-center\n    identity_account_id: \"999900001111\"\n"
+     "    idp_enforces_mfa: true\n  personas:\n    ml-engineer: {permission_set: " + "A" * 33 + "}\n",
+     "access.personas.ml-engineer.permission_set", "should match pattern"),
 ]
 
 
@@ -159,3 +181,31 @@ def test_scps_refuse_to_target_the_management_account(tmp_path, organization, ke
         load(tmp_path, "dev", "access:\n  organization:\n" + organization)
     assert err.value.key_path == key and fragment in err.value.message
     assert err.value.file == "environments/dev.yaml" and err.value.line
+
+
+def test_identity_center_mode_names_one_permission_set_per_persona_and_environment(tmp_path):
+    config = load(tmp_path, "dev", """\
+access:
+  trust:
+    mode: identity-center
+    identity_account_id: "999900001111"
+    idp_enforces_mfa: true
+  personas:
+    security-auditor: {permission_set: CorpAuditors}
+""")
+    access = config.access
+    assert access.trust.effective_mode == "identity-center"
+    assert access.permission_set("ml-engineer", config.project, config.name) == "AegisDevMlEngineer"
+    assert access.permission_set("security-auditor", config.project, config.name) == "CorpAuditors"
+
+
+def test_a_long_project_name_needs_explicit_permission_sets(tmp_path):
+    directory = tmp_path / "environments"
+    directory.mkdir()
+    base = (ROOT / "environments" / "base.yaml").read_text().replace("project: aegis", "project: aegisplatform")
+    (directory / "base.yaml").write_text(base)
+    (directory / "staging.yaml").write_text((ROOT / "environments" / "staging.yaml").read_text())
+    with pytest.raises(ConfigError) as info:
+        load_env("staging", directory)
+    assert info.value.key_path == "access.personas.platform-admin.permission_set", str(info.value)
+    assert "exceeds the 32 characters" in info.value.message

@@ -26,19 +26,60 @@ def test_every_persona_role_exists_with_its_configured_session_length(env_iam):
         env_iam.persona(p).max_session_duration for p in HUMANS)
 
 
+def sso_role(account: str, permission_set: str, region: str | None = "eu-west-1") -> str:
+    """An IAM Identity Center role as AWS names it (no region segment for an us-east-1 identity source)."""
+    path = f"aws-reserved/sso.amazonaws.com/{region + '/' if region else ''}"
+    return f"arn:aws:iam::{account}:role/{path}AWSReservedSSO_{permission_set}_0123456789abcdef"
+
+
+def conventional_permission_set(config, persona: str) -> str:
+    """`<Project><Env><Persona>`: the permission set of a persona when the config names none."""
+    return "".join(part.capitalize() for part in f"{config.project}-{config.name}-{persona}".split("-"))
+
+
+def sso_may_assume(trust: dict, arn: str) -> bool:
+    """An Identity Center session asks: its context has no aws:MultiFactorAuthPresent, ever."""
+    return may_assume(trust, {"AWS": arn}, context={"aws:PrincipalArn": arn})
+
+
 @pytest.mark.parametrize("persona", HUMANS)
-def test_human_roles_need_mfa_and_an_identity_account_principal(env_iam, persona):
+def test_identity_center_users_can_assume_their_persona_without_an_mfa_key(env_iam, persona):
+    """The default trust (identity-center mode): the persona's own permission set in the identity
+    account, whose sessions never carry aws:MultiFactorAuthPresent (MFA is Identity Center's)."""
+    config = env_iam.config
     trust = env_iam.persona(persona).trust
-    identity = env_iam.config.access.trust.identity_account_id
-    person = {"AWS": f"arn:aws:iam::{identity}:role/AWSReservedSSO_Engineers_0123"}
+    identity = config.access.trust.identity_account_id
+    permission_set = conventional_permission_set(config, persona)
+    for region in ("eu-west-1", None):
+        assert sso_may_assume(trust, sso_role(identity, permission_set, region))
+    others = [sso_role(identity, conventional_permission_set(config, p)) for p in HUMANS if p != persona]
+    others += [sso_role(identity, f"{permission_set}Admin"), sso_role(identity, "AdministratorAccess"),
+               sso_role(env_iam.naming.account_id, permission_set), sso_role("123456789012", permission_set),
+               f"arn:aws:iam::{identity}:role/AWSReservedSSO_{permission_set}_0123"]  # not under the SSO path
+    for other in others:
+        assert not sso_may_assume(trust, other), other
+    # An IAM user or role of the identity account, even with MFA, is not an Identity Center session.
+    user = f"arn:aws:iam::{identity}:user/alice"
+    assert not may_assume(trust, {"AWS": user}, context={"aws:PrincipalArn": user, "aws:MultiFactorAuthPresent": "true"})
+    assert not may_assume(trust, {"Service": "ec2.amazonaws.com"})
+    assert config.access.trust.idp_enforces_mfa  # declared: Identity Center requires MFA at sign-in
+
+
+@pytest.mark.parametrize("persona", HUMANS)
+def test_human_roles_need_mfa_and_an_identity_account_principal(env, persona):
+    """iam-mfa mode: IAM principals of the identity account, with MFA."""
+    config = _with_access(env, {"trust": {"mode": "iam-mfa", "identity_account_id": "999900001111"}})
+    trust = json.loads(trust_policy(persona, config))
+    person = {"AWS": "arn:aws:iam::999900001111:role/engineers"}
     assert may_assume(trust, person, context={"aws:MultiFactorAuthPresent": "true"})
     assert not may_assume(trust, person, context={"aws:MultiFactorAuthPresent": "false"})
-    assert not may_assume(trust, person)  # long-term keys: the MFA key is absent
-    for stranger in (f"arn:aws:iam::{env_iam.naming.account_id}:role/anything", "arn:aws:iam::123456789012:root"):
+    assert not may_assume(trust, person)  # long-term keys (and Identity Center sessions): the MFA key is absent
+    for stranger in (f"arn:aws:iam::{config.account_id}:role/anything", "arn:aws:iam::123456789012:root"):
         assert not may_assume(trust, {"AWS": stranger}, context={"aws:MultiFactorAuthPresent": "true"})
     assert not may_assume(trust, {"Service": "ec2.amazonaws.com"})
     for stmt in trust["Statement"]:
         assert stmt["Condition"]["Bool"]["aws:MultiFactorAuthPresent"] == "true"
+    assert uses_iam_mfa(persona, config)
 
 
 def test_app_invoker_is_a_workload_role_for_its_configured_principals_only(env_iam):
@@ -50,7 +91,7 @@ def test_app_invoker_is_a_workload_role_for_its_configured_principals_only(env_i
     other = f"arn:aws:iam::{account}:role/some-other-app"
     assert not may_assume(trust, {"AWS": other}, context={"aws:PrincipalArn": other})
     identity = env_iam.config.access.trust.identity_account_id
-    human = f"arn:aws:iam::{identity}:role/AWSReservedSSO_Engineers_0123"
+    human = sso_role(identity, "AegisDevMlEngineer")
     assert not may_assume(trust, {"AWS": human}, context={"aws:PrincipalArn": human, "aws:MultiFactorAuthPresent": "true"})
 
 
@@ -71,7 +112,9 @@ def test_every_role_in_every_stack_has_the_boundary_and_the_prefix(synthesized):
 
 def test_every_human_trust_in_every_stack_requires_mfa(synthesized):
     """No role anywhere lets an account or user principal in without MFA, unless an aws:PrincipalArn
-    condition narrows it to named roles (a workload) or it is an AWS service trust."""
+    condition narrows it to named roles: IAM Identity Center permission-set roles (people, whose MFA
+    is Identity Center's; such a trust must not ask for the MFA key they never carry) or other roles
+    (a workload). AWS service trusts are not human."""
     for stack in synthesized.stack_names:
         for conf in synthesized.resources(stack, "aws_iam_role").values():
             for stmt in json.loads(conf["assume_role_policy"])["Statement"]:
@@ -83,9 +126,14 @@ def test_every_human_trust_in_every_stack_requires_mfa(synthesized):
                 condition = stmt.get("Condition", {})
                 named_roles = condition.get("ArnLike", {}).get("aws:PrincipalArn") or \
                     condition.get("ArnEquals", {}).get("aws:PrincipalArn")
+                named_roles = [named_roles] if isinstance(named_roles, str) else named_roles
+                mfa = condition.get("Bool", {}).get("aws:MultiFactorAuthPresent")
+                if named_roles and all(":role/aws-reserved/sso.amazonaws.com/" in arn for arn in named_roles):
+                    assert mfa is None, (stack, conf["name"])
+                    continue
                 if named_roles and all(":role/" in arn for arn in named_roles):
                     continue
-                assert condition.get("Bool", {}).get("aws:MultiFactorAuthPresent") == "true", (stack, conf["name"])
+                assert mfa == "true", (stack, conf["name"])
 
 
 # --- trust kinds from config (pure: the same function the synthesized roles use) -------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from policies.iam_eval import as_principal, kms_is_allowed
+
 
 def test_inspector_resource_types(gov):
     _, enabler = gov.one("aws_inspector2_enabler")
@@ -34,16 +36,24 @@ def test_macie_schedule_from_config(gov):
 
 
 def test_macie_can_decrypt_the_buckets_it_classifies(gov, data_stack):
-    """Both buckets use customer-managed keys; without a key grant Macie reports every object unreadable."""
+    """Both buckets use customer-managed keys; without a key grant Macie reports every object unreadable.
+
+    Macie reads through its service-linked role, whose AWS-managed policy grants nothing on customer
+    managed keys: the key policy must name the role itself (delegating to the account is not enough)."""
     macie_role = (f"arn:aws:iam::{gov.config.account_id}:role/aws-service-role/macie.amazonaws.com/"
                   "AWSServiceRoleForAmazonMacie")
     aliases = {a["target_key_id"].split(".")[1]: a["name"] for a in data_stack["resource"]["aws_kms_alias"].values()}
+    via_s3 = {"kms:ViaService": f"s3.{gov.config.region}.amazonaws.com"}
     for key_class in ("training", "inference"):
-        key = next(k for name, k in data_stack["resource"]["aws_kms_key"].items()
-                   if aliases[name] == gov.naming.kms_alias(key_class))
-        statements = [s for s in json.loads(key["policy"])["Statement"] if s["Sid"] == "MacieSensitiveDataDiscovery"]
-        assert statements and statements[0]["Action"] == "kms:Decrypt"
-        assert statements[0]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == macie_role
+        name, key = next((name, k) for name, k in data_stack["resource"]["aws_kms_key"].items()
+                         if aliases[name] == gov.naming.kms_alias(key_class))
+        policy = json.loads(key["policy"])
+        assert kms_is_allowed(policy, [], as_principal(macie_role, "kms:Decrypt", context=via_s3)), key_class
+        assert not kms_is_allowed(policy, [], as_principal(macie_role, "kms:Encrypt", context=via_s3)), key_class
+        # KMS refuses a policy naming a role that does not exist yet: the key waits for the role.
+        (slr,) = [n for n, r in data_stack["resource"]["aws_iam_service_linked_role"].items()
+                  if r["aws_service_name"] == "macie.amazonaws.com"]
+        assert f"aws_iam_service_linked_role.{slr}" in key["depends_on"], name
 
 
 def test_macie_results_kept_in_the_audit_bucket_with_the_audit_key(gov, data_stack):

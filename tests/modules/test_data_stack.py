@@ -84,16 +84,21 @@ def test_key_policies_separate_admins_from_users_and_limit_use(data):
         admin = statements["KeyAdministrators"]
         assert admin["Principal"] == {"AWS": data.config.deployer_role_arn}
         assert not any(a in admin["Action"] for a in ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:*"))
-        users = statements["EnvironmentRolesViaServices"]
-        assert users["Condition"]["ArnLike"]["aws:PrincipalArn"] == data.naming.role_arn_pattern
-        assert users["Condition"]["StringEquals"]["kms:CallerAccount"] == data.config.account_id
-        assert all(v.endswith(".amazonaws.com") for v in users["Condition"]["StringEquals"]["kms:ViaService"])
-        assert "kms:*" not in users["Action"]
+        # Use is decided by the key policy itself: everyone of the account but the named users is denied,
+        # and the users only through their services (tests/modules/test_key_access.py evaluates it).
+        others = statements["DenyUseByOtherPrincipals"]
+        assert others["Effect"] == "Deny"
+        assert others["Condition"]["StringEquals"]["aws:PrincipalAccount"] == data.config.account_id
+        assert data.config.deployer_role_arn in others["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+        users = statements["DenyUsersOutsideTheirServices"]
+        assert all(v.endswith(".amazonaws.com") for v in users["Condition"]["StringNotEquals"]["kms:ViaService"])
+        assert "kms:Decrypt" in users["Action"] and users["Effect"] == "Deny"
         # Only the account admin statement may grant kms:*, and only to this account's root.
         for sid, statement in statements.items():
             if "kms:*" in statement["Action"]:
                 assert sid == "AccountAdmin" and statement["Principal"] == {"AWS": data.naming.account_root}
-            assert statement["Principal"] != "*" and statement["Principal"] != {"AWS": "*"}
+            if statement["Effect"] == "Allow":
+                assert statement["Principal"] != "*" and statement["Principal"] != {"AWS": "*"}
 
 
 def test_every_bucket_encrypted_with_its_class_key(data):

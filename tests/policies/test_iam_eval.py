@@ -9,8 +9,11 @@ from policies.iam_eval import (
     IMPLICIT_DENY,
     Request,
     UnsupportedPolicy,
+    as_principal,
+    as_service,
     evaluate,
     is_allowed,
+    kms_is_allowed,
     may_assume,
     wildcard_match,
 )
@@ -168,3 +171,72 @@ def test_trust_principals():
 def test_unsupported_elements_fail_closed(statement):
     with pytest.raises(UnsupportedPolicy):
         evaluate([doc(statement)], Request("s3:GetObject", "arn:aws:s3:::b/k", principal={"AWS": "y"}))
+
+
+# --- KMS: the key policy decides, IAM only where the key policy delegates to the account -----------
+
+ACCOUNT_ROOT = "arn:aws:iam::111122223333:root"
+ADMIN = "arn:aws:iam::111122223333:role/Admin"
+USER = "arn:aws:iam::111122223333:role/env-reader"
+SLR = "arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+EVERYTHING = doc(allow("*"))
+
+
+def key(*statements):
+    return doc({"Sid": "AccountAdmin", "Effect": "Allow", "Principal": {"AWS": ACCOUNT_ROOT}, "Action": "kms:*",
+                "Resource": "*"}, *statements)
+
+
+def test_account_delegation_needs_an_identity_policy_too():
+    delegating = key()
+    assert kms_is_allowed(delegating, [EVERYTHING], as_principal(ADMIN, "kms:Decrypt"))
+    assert not kms_is_allowed(delegating, [], as_principal(ADMIN, "kms:Decrypt"))
+    # Another account's administrator is not delegated to.
+    assert not kms_is_allowed(delegating, [EVERYTHING], as_principal("arn:aws:iam::444455556666:role/Admin",
+                                                                     "kms:Decrypt"))
+
+
+def test_a_key_policy_that_names_the_caller_needs_no_identity_policy():
+    named = key({"Effect": "Allow", "Principal": {"AWS": SLR}, "Action": "kms:Decrypt", "Resource": "*"})
+    assert kms_is_allowed(named, [], as_principal(SLR, "kms:Decrypt"))
+    assert not kms_is_allowed(named, [], as_principal(SLR, "kms:Encrypt"))
+    # Naming the account root with a condition on the role is still only delegation.
+    by_condition = key({"Effect": "Allow", "Principal": {"AWS": ACCOUNT_ROOT}, "Action": "kms:Decrypt",
+                        "Resource": "*", "Condition": {"ArnEquals": {"aws:PrincipalArn": SLR}}})
+    assert not kms_is_allowed(by_condition, [], as_principal(SLR, "kms:Decrypt"))
+
+
+def test_a_key_policy_deny_binds_administrators_with_kms_star():
+    restricted = key(deny(["kms:Decrypt", "kms:GenerateDataKey*"], Principal="*", Condition={
+        "StringEquals": {"aws:PrincipalAccount": "111122223333"},
+        "ArnNotLike": {"aws:PrincipalArn": [USER]}}))
+    assert not kms_is_allowed(restricted, [EVERYTHING], as_principal(ADMIN, "kms:Decrypt"))
+    assert kms_is_allowed(restricted, [EVERYTHING], as_principal(USER, "kms:Decrypt"))
+    assert kms_is_allowed(restricted, [EVERYTHING], as_principal(ADMIN, "kms:PutKeyPolicy"))  # still manageable
+    # A service principal has no account: the deny does not reach it, and no delegation covers it.
+    service = as_service("logs.eu-west-1.amazonaws.com", "kms:Decrypt")
+    assert not kms_is_allowed(restricted, [], service)
+    logs = key({"Effect": "Allow", "Principal": {"Service": "logs.eu-west-1.amazonaws.com"}, "Action": "kms:Decrypt",
+                "Resource": "*"}, restricted["Statement"][1])
+    assert kms_is_allowed(logs, [], service)
+
+
+def test_identity_and_boundary_denies_reach_kms_too():
+    named = key({"Effect": "Allow", "Principal": {"AWS": USER}, "Action": "kms:Decrypt", "Resource": "*"})
+    assert not kms_is_allowed(named, [doc(deny("kms:*"))], as_principal(USER, "kms:Decrypt"))
+    # A role named by the key policy is still capped by its permission boundary.
+    assert not kms_is_allowed(named, [], as_principal(USER, "kms:Decrypt"), boundary=doc(allow("s3:*")))
+    assert kms_is_allowed(named, [], as_principal(USER, "kms:Decrypt"), boundary=doc(allow("kms:*")))
+
+
+def test_a_kms_request_without_a_principal_cannot_be_judged():
+    with pytest.raises(UnsupportedPolicy):
+        kms_is_allowed(key(), [EVERYTHING], Request("kms:Decrypt"))
+
+
+def test_principal_requests_carry_the_keys_aws_sets():
+    request = as_principal(USER, "kms:Decrypt", context={"kms:ViaService": "s3.eu-west-1.amazonaws.com"})
+    assert request.context["aws:PrincipalArn"] == USER
+    assert request.context["aws:PrincipalAccount"] == "111122223333"
+    assert request.principal == {"AWS": USER}
+    assert as_service("cloudtrail.amazonaws.com", "kms:Decrypt").context["aws:PrincipalIsAWSService"] is True

@@ -174,3 +174,32 @@ class TestHumanRoleMfa:
 
     def test_unresolved_trust_policy_fails(self):
         assert scan(mfa, "aws_iam_role", {"assume_role_policy": "${data.aws_iam_policy_document.t.json}"}) == FAILED
+
+
+IDENTITY = "999900001111"
+SSO = f"arn:aws:iam::{IDENTITY}:role/aws-reserved/sso.amazonaws.com/"
+
+
+def identity_center(*arns, extra=None):
+    return trust({"AWS": f"arn:aws:iam::{IDENTITY}:root"}, {"ArnLike": {"aws:PrincipalArn": list(arns)}, **(extra or {})})
+
+
+class TestHumanRoleMfaUnderIdentityCenter:
+    """identity-center mode: MFA is Identity Center's; its sessions never carry the MFA key."""
+
+    @pytest.mark.parametrize("arn", [f"{SSO}*AWSReservedSSO_AegisDevMlEngineer_*",
+                                     f"{SSO}eu-west-1/AWSReservedSSO_AegisDevMlEngineer_0123456789abcdef"])
+    def test_trust_of_a_named_permission_set_passes_without_the_mfa_key(self, arn):
+        assert scan(mfa, "aws_iam_role", identity_center(arn)) == PASSED
+
+    def test_requiring_the_mfa_key_from_identity_center_sessions_fails(self):
+        assert scan(mfa, "aws_iam_role", identity_center(f"{SSO}*AWSReservedSSO_AegisDevMlEngineer_*", extra=MFA)) \
+            == FAILED
+
+    @pytest.mark.parametrize("arn", [f"{SSO}*AWSReservedSSO_*", f"{SSO}*", f"{SSO}*AWSReservedSSO_Aegis*_*"])
+    def test_any_permission_set_fails(self, arn):
+        assert scan(mfa, "aws_iam_role", identity_center(arn)) == FAILED
+
+    def test_an_identity_account_trusted_without_mfa_still_fails(self):
+        """iam-mfa mode: the account principal without the MFA condition."""
+        assert scan(mfa, "aws_iam_role", trust({"AWS": f"arn:aws:iam::{IDENTITY}:root"})) == FAILED
