@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import json
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from modules.naming import STACK_ORDER
-from modules.synth_output import MANIFEST, STACK_FILE, SynthOutputError, manifest_entries, split_stack
+from modules.synth_output import MANIFEST, STACK_FILE, SynthOutputError, load_stack, manifest_entries, split_stack
 from policies.plan import attestation, ledger, plan_json
 from policies.plan.plan_catalog import catalog_files, load_plan_catalog
 from policies.plan.plan_gate import PlanGateResult, PlanInput, run_plan_gate
@@ -49,6 +48,7 @@ class StackDir:
     name: str
     folder: Path  # the synthesized stack folder (terraform's working directory)
     rel: str  # the folder relative to the output folder, posix (for reports)
+    out_dir: Path  # the synth output folder
 
     @property
     def plan_file(self) -> Path:
@@ -60,10 +60,9 @@ class StackDir:
 
     def synthesized(self) -> dict:
         try:
-            return json.loads((self.folder / STACK_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise DeployError(f"{self.name}: {self.rel}/{STACK_FILE} is not readable ({exc}): run "
-                              "`python main.py synth`") from None
+            return load_stack(self.out_dir, self.name, self.folder / STACK_FILE)
+        except SynthOutputError as exc:
+            raise DeployError(f"{exc}: run `python main.py synth`") from None
 
 
 def stacks_in_order(out_dir: Path, env: str) -> list[StackDir]:
@@ -111,7 +110,7 @@ def stacks_in_order(out_dir: Path, env: str) -> list[StackDir]:
     for name in order:
         rel_file = mine[name].get("synthesizedStackPath") or f"stacks/{name}/{STACK_FILE}"
         rel = Path(rel_file).parent.as_posix()
-        out.append(StackDir(name, out_dir / rel, rel))
+        out.append(StackDir(name, out_dir / rel, rel, out_dir))
     return out
 
 

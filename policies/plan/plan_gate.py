@@ -3,8 +3,8 @@ findings → verdict (0 pass, 1 fail, 2 error), and an attestation beside each p
 
 Same catalog (policies/catalog.yaml, plus the plan checks' policies/plan/catalog.yaml), same
 thresholds (`gate.fail_on` of the plan's environment; every severity when the environment is not
-known), same suppressions (inline ones from the stack's cdk.tf.json beside the plan, and
-policies/exceptions.yaml) and the same fail-closed rules as the synth gate: a plan that cannot be
+known), same suppressions (inline ones from the stack's cdk.tf.json beside the plan, when synth
+recorded that very file, and policies/exceptions.yaml) and the same fail-closed rules as the synth gate: a plan that cannot be
 read, a file checkov could not parse, a planned resource checkov did not scan, custom checks
 that did not load, or nothing scanned at all is an error, never a pass.
 
@@ -43,7 +43,7 @@ class PlanInput:
     env: str | None = None  # given (`--env`, the deploy flow); a stack named <env>-<pillar> must agree with it
     binary: Path | None = None  # the binary plan (`terraform plan -out`), beside which the attestation goes
     display: str | None = None  # how reports name the JSON (never a machine path)
-    synth_doc: Path | None = None  # the stack's cdk.tf.json: inline suppressions and construct paths
+    synth_doc: Path | None = None  # the stack's cdk.tf.json: used only when synth recorded it (plan_source.py)
     binary_sha256: str | None = None  # hash of the binary right after `terraform plan` wrote it
     json_derived: bool = False  # Aegis ran `terraform show -json` on exactly the bytes of binary_sha256
 

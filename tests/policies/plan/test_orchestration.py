@@ -81,6 +81,7 @@ def test_plan_runs_init_plan_show_per_stack_in_dependency_order_then_gates(fake_
     assert [p["stack"] for p in report["plans"]] == [f"dev-{p}" for p in ORDER]
     assert all(p["changes"]["create"] == 1 for p in report["plans"])
     assert "Planned changes" in result.output
+    assert not any("beside the plan is not used" in note for note in report["notes"])  # the stacks synth wrote
 
 
 def test_the_manifest_dependencies_give_the_order(synth_copy):

@@ -14,7 +14,18 @@ from policies.plan import attestation
 from policies.plan.plan_catalog import load_plan_catalog
 from policies.plan.plan_gate import PlanInput, run_plan_gate
 from policies.plan.report import FILES, available_formats, render, render_terminal, write_reports
-from tests.policies.plan.conftest import KEY_ARN, PAB, create, delete, noop, plan_doc, replace, update, write_plan
+from tests.policies.plan.conftest import (
+    KEY_ARN,
+    PAB,
+    as_synthesized,
+    create,
+    delete,
+    noop,
+    plan_doc,
+    replace,
+    update,
+    write_plan,
+)
 
 TODAY = dt.date(2025, 6, 1)
 VERSIONING = {"bucket": "aegis-dev-datasets", "versioning_configuration": [{"status": "Enabled", "mfa_delete": "Disabled"}]}
@@ -439,6 +450,7 @@ def test_checkov_sees_attributes_set_by_reference_in_their_synthesized_form():
 def test_a_key_class_is_judged_from_the_reference_when_the_stack_json_comes_with_the_plan(tmp_path):
     with_synth = stack_plan(tmp_path / "a", table_plan(), "dev-platform")
     with_synth.synth_doc.write_text(json.dumps(TABLE_SYNTH))
+    as_synthesized(tmp_path / "a" / "cdktf.out")  # Aegis's own stack file: used
     without = stack_plan(tmp_path / "b", table_plan(), "dev-platform")
     without.synth_doc = None
 
