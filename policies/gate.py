@@ -167,7 +167,7 @@ class SynthOutput(Source[GateResult]):
             return []
         run_app_checks, app_ids = load_app_checks()
         missing = sorted(i for i, rule in catalog.section("custom").items() if not rule.checkov and i not in app_ids)
-        if app_ids and missing:
+        if missing:  # fail closed even when none registered: a catalogued check that never runs never fails
             raise GateError(f"app-level check(s) in the catalog are not registered in policies/app_checks: "
                             f"{', '.join(missing)}")
         try:
