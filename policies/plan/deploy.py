@@ -6,7 +6,8 @@ plan:  for each stack: terraform init (the env's backend) → plan -out=aegis.tf
        the binary and its JSON (Aegis derived one from the other). Stale plan files of the selected
        stacks are removed first, and the first terraform failure stops everything (exit 2, nothing
        judged, nothing attested). A prod-tier environment needs AEGIS_ATTESTATION_KEY.
-apply: verifies every selected stack first (attestation, its environment binding, the apply ledger)
+apply: verifies every selected stack first (attestation, its environment binding, the exceptions and
+       approvals files it was judged with, the apply ledger)
        and runs nothing if any is refused; then, for each stack with changes, terraform init and
        `terraform show -json` of a private copy of the bytes it will apply, which must give the JSON
        the gate judged (the tie between binary and JSON, whoever wrote the attestation); only then,
@@ -191,11 +192,14 @@ class ApplyResult:
 
 
 def verify_all(stacks: list[StackDir], config: EnvConfig, *, max_age: dt.timedelta, key: str | None,
-               ledger_file: Path, now: dt.datetime | None = None) -> dict[str, attestation.Verified]:
-    """Every selected stack's attestation, bound to this environment and not in the apply ledger, or
-    DeployError listing every reason to refuse."""
+               ledger_file: Path, now: dt.datetime | None = None, exceptions_file: Path | None = None,
+               approvals_file: Path | None = None) -> dict[str, attestation.Verified]:
+    """Every selected stack's attestation, bound to this environment, judged with these exceptions and
+    approvals files (the project's own when None) and not in the apply ledger, or DeployError listing
+    every reason to refuse."""
     catalog = attestation.catalog_version(catalog_files(), len(load_plan_catalog()))
     binding, pack = attestation.Binding.of(config), attestation.policy_pack_digest()
+    inputs = attestation.input_files(exceptions_file, approvals_file)
     try:
         consumed = ledger.read(ledger_file)
     except ledger.LedgerError as exc:
@@ -204,7 +208,7 @@ def verify_all(stacks: list[StackDir], config: EnvConfig, *, max_age: dt.timedel
     problems: list[str] = []
     for stack in stacks:
         expected = attestation.Expected(stack=stack.name, binding=binding, pack=pack,
-                                        catalog=catalog, max_age=max_age, key=key)
+                                        catalog=catalog, max_age=max_age, key=key, inputs=inputs)
         record, found = attestation.verify(stack.plan_file, expected, now=now)
         entry = consumed.get(hashlib.sha256(record.plan_bytes).hexdigest()) if record is not None else None
         if entry is not None:
@@ -220,13 +224,15 @@ def verify_all(stacks: list[StackDir], config: EnvConfig, *, max_age: dt.timedel
 
 def run_apply(config: EnvConfig, out_dir: Path, requested: tuple[str, ...], terraform: Terraform, *,
               confirm_prod: bool, max_age: dt.timedelta, key: str | None, now: dt.datetime | None = None,
+              exceptions_file: Path | None = None, approvals_file: Path | None = None,
               echo: Callable[[str], Any] = print) -> ApplyResult:
     if config.tier == attestation.PROD_TIER and not confirm_prod:
         raise DeployError(f"'{config.name}' is a prod environment: pass --confirm-prod to apply it (nothing was applied)")
     _require_key(config, key, "nothing was applied")
     stacks = select(stacks_in_order(out_dir, config.name), requested, config.name)
     ledger_file = ledger.ledger_path(out_dir)
-    verified = verify_all(stacks, config, max_age=max_age, key=key, ledger_file=ledger_file, now=now)
+    verified = verify_all(stacks, config, max_age=max_age, key=key, ledger_file=ledger_file, now=now,
+                          exceptions_file=exceptions_file, approvals_file=approvals_file)
     result = ApplyResult()
     changed = []
     for stack in stacks:

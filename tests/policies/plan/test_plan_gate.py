@@ -487,3 +487,39 @@ def test_an_internal_error_fails_closed(tmp_path, monkeypatch):
     result = gate(stack_plan(tmp_path, plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB))))
     assert result.exit_code == 2 and result.errors == ["internal error: RuntimeError: a bug in a plan check"]
     assert result.plans == [] or all(p.attestation is None for p in result.plans)
+
+
+# ---------------------------------------------------------------- attestations: the whole run or nothing
+
+def _three_passing_stacks(tmp_path):
+    doc = plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB))
+    return [stack_plan(tmp_path, doc, stack) for stack in ("dev-data", "dev-platform", "dev-access")]
+
+
+def test_attack_binary_swapped_in_one_stack_leaves_no_stack_of_the_run_attested(tmp_path):
+    """A binary that changed between `terraform plan` and the gate ends the run in an error: the other,
+    passing stacks of that run must not keep an attestation that apply would accept."""
+    items = _three_passing_stacks(tmp_path)
+    items[1].binary.write_bytes(b"another plan, written after terraform plan")
+    result = gate(*items)
+    assert result.exit_code == 2
+    assert any("dev-platform: aegis.tfplan changed between `terraform plan` and the gate" in e for e in result.errors)
+    assert [attestation.attestation_path(i.binary).exists() for i in items] == [False, False, False]
+    assert all(p.verdict == "error" and p.attestation is None for p in result.plans)
+
+
+def test_an_attestation_that_cannot_be_written_removes_the_ones_written_before_it(tmp_path, monkeypatch):
+    items = _three_passing_stacks(tmp_path)
+    real_write = attestation.write
+
+    def write(record, plan_file):
+        if record["stack"] == "dev-access":
+            raise OSError(28, "No space left on device")
+        return real_write(record, plan_file)
+
+    monkeypatch.setattr(attestation, "write", write)
+    result = gate(*items)
+    assert result.exit_code == 2
+    assert any("dev-access: the attestation could not be written (No space left on device)" in e
+               for e in result.errors)
+    assert [attestation.attestation_path(i.binary).exists() for i in items] == [False, False, False]
