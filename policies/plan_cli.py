@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from modules.commands import default_synth_out, environments_dir, fail
+from modules.console import printable
 from modules.errors import ConfigError
 from modules.synth_command import ensure_synthesized
 from policies.commands import DEFAULT_REPORTS, emit_plan_result
@@ -129,9 +130,11 @@ def register(cli: click.Group) -> None:
             result = run_apply(config, Path(synth_out), stacks, terraform, confirm_prod=confirm_prod, max_age=age,
                                key=configured_key(), exceptions_file=Path(exceptions) if exceptions else None,
                                approvals_file=Path(approvals) if approvals else None, echo=_progress)
-        except (DeployError, TerraformError, ConfigError) as exc:
+        except DeployError as exc:
+            fail(exc.message, *exc.details)
+        except (TerraformError, ConfigError) as exc:
             fail(str(exc))
         if not configured_key():
             click.echo("note: AEGIS_ATTESTATION_KEY is not set: attestations were checked by hash, unsigned", err=True)
-        click.echo(f"applied: {', '.join(result.applied) or 'nothing'}"
-                   + (f"; unchanged: {', '.join(result.unchanged)}" if result.unchanged else ""))
+        click.echo(printable(f"applied: {', '.join(result.applied) or 'nothing'}"
+                             + (f"; unchanged: {', '.join(result.unchanged)}" if result.unchanged else "")))

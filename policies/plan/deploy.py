@@ -41,7 +41,12 @@ PLAN_JSON = "aegis.tfplan.json"
 
 
 class DeployError(Exception):
-    """A refusal or failure of plan/apply: exit 2."""
+    """A refusal or failure of plan/apply: exit 2. `details` are its reasons, one per line (the CLI prints
+    each on a line of its own)."""
+
+    def __init__(self, message: str, details: list[str] | None = None) -> None:
+        self.message, self.details = message, list(details or [])
+        super().__init__("\n  ".join([message, *self.details]))
 
 
 @dataclass
@@ -218,7 +223,7 @@ def verify_all(stacks: list[StackDir], config: EnvConfig, *, max_age: dt.timedel
         if record is not None and entry is None:
             verified[stack.name] = record
     if problems:
-        raise DeployError("apply refused, nothing was applied:\n  " + "\n  ".join(problems))
+        raise DeployError("apply refused, nothing was applied:", problems)
     return verified
 
 
