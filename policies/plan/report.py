@@ -90,7 +90,7 @@ def _markdown(text: str, result) -> str:
     kinds = _kinds(result)
     section = ["", "### Planned changes", "", "| stack | " + " | ".join(kinds) + " | verdict | attestation |",
                "|---|" + "---:|" * len(kinds) + "---|---|"]
-    section += ["| " + " | ".join("-" if c == "-" else md.code(c) if i in (0, len(kinds) + 2) else md.text(c)
+    section += ["| " + " | ".join(md.code(c) if i in (0, len(kinds) + 2) and c != "-" else md.text(c)
                                   for i, c in enumerate(row))
                 + " |" for row in _table_rows(result)]
     if result.notes:

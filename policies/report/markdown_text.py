@@ -18,7 +18,7 @@ import re
 
 # HTML, links and images, emphasis, code, table cells, escapes, math, headings.
 _SYNTAX = re.compile(r"[&<>\"'\[\]!*_`~|\\$#]")
-_LIST_MARKER = re.compile(r"^(\s*)([-+]|\d{1,9}[.)])(?=\s|$)")  # what would open a list at the start
+_LIST_MARKER = re.compile(r"^(\s*)([-+]|\d{1,9}[.)])(?=\s)")  # what would open a list at the start
 # Mentions, issue references and bare URLs: a zero-width space where GitHub would start to recognise one.
 _RENDERED_LINKS = re.compile(r"(?<=@)|(?<=#)(?=\d)|(?<=:)(?=//)|(?<=www)(?=\.)", re.IGNORECASE)
 _ZERO_WIDTH_SPACE = "\u200b"
