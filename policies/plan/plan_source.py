@@ -46,7 +46,7 @@ class JudgedPlan:
     pillar: str
     display: str
     copy: Path | None = None  # the UTF-8 copy checkov reads
-    synthesized: dict | None = None  # the stack's cdk.tf.json, when it came with the plan
+    synthesized: dict | None = None  # the stack's cdk.tf.json, when it came with the plan and is Aegis's own
     construct_paths: dict[str, str] = field(default_factory=dict)
     suppressions: list[Suppression] = field(default_factory=list)
     config: EnvConfig | None = None  # the environment it was judged for (None: every severity, bound to nothing)
@@ -55,7 +55,7 @@ class JudgedPlan:
 class Plans(Source["PlanGateResult"]):
     """Plans, each judged at its environment's threshold (every severity when it is not known): checkov's
     `terraform_plan` checks and the plan checks (policies/plan/plan_checks), approvals of deletions,
-    and the inline suppressions of the stack's cdk.tf.json when it comes with the plan."""
+    and the inline suppressions of the stack's cdk.tf.json when it comes with the plan (and synth recorded it)."""
 
     errors = (plan_json.PlanError,)
 
@@ -81,7 +81,8 @@ class Plans(Source["PlanGateResult"]):
 
     def read(self, options: JudgeOptions, result: PlanGateResult) -> None:
         """Every plan, the environment each belongs to (its threshold, tier and account), and the stack's
-        synthesized JSON beside it; any plan that cannot be read or placed refuses the whole run."""
+        synthesized JSON beside it when that is Aegis's own (else a note); any plan that cannot be read or placed
+        refuses the whole run."""
         self._load_plans(result)
         self._load_environments(options, result)
         for j in self.judged:
