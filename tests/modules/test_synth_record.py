@@ -83,3 +83,10 @@ def test_the_record_holds_the_sha256_of_every_stack_synth_wrote(synthesized):
     assert sorted(recorded) == synthesized.stack_names
     for name in synthesized.stack_names:
         assert recorded[name] == hashlib.sha256(synthesized.path(name).read_bytes()).hexdigest()
+
+
+def test_a_record_of_the_first_format_is_stale(tmp_path, configs):
+    """Format 1 held no stack hashes: its output is synthesized again rather than trusted without them."""
+    out = _output(tmp_path, configs)
+    _edit_record(out, lambda r: (r.update(format=1), r.pop("stacks")))
+    assert why_stale(out, configs) == "cdktf.out/ was synthesized by another version of Aegis (synth record format 1)"
