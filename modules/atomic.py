@@ -10,10 +10,12 @@ from typing import BinaryIO, Iterator
 
 
 @contextlib.contextmanager
-def atomic_file(path: Path, private: bool = False) -> Iterator[BinaryIO]:
+def atomic_file(path: Path, private: bool = False, durable: bool = False) -> Iterator[BinaryIO]:
     """A binary handle whose content replaces `path` when the block ends without error; on error the
     target is untouched and the temporary removed. `private` creates it 0600 (cache entries); otherwise the
-    usual umask applies (reports, plans, attestations that other tools and users read)."""
+    usual umask applies (reports, plans, attestations that other tools and users read). `durable` also
+    survives a crash or power loss once it returns: the content is flushed to disk before the rename, and
+    the folder after it (the apply ledger; everything else can be made again, and fsync is slow)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
     try:
@@ -23,13 +25,29 @@ def atomic_file(path: Path, private: bool = False) -> Iterator[BinaryIO]:
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
+        if durable:
+            _sync_folder(path.parent)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise naming(exc, path, tmp) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (the rename) to disk, where the platform can open a folder (POSIX)."""
+    if not hasattr(os, "O_DIRECTORY"):  # pragma: no cover - Windows: NTFS journals the rename itself
+        return
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def naming(exc: OSError, path: Path, tmp: Path | None = None) -> OSError:
@@ -40,11 +58,11 @@ def naming(exc: OSError, path: Path, tmp: Path | None = None) -> OSError:
     return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
 
 
-def write_atomic(path: Path, data: bytes, private: bool = True) -> None:
-    with atomic_file(path, private=private) as handle:
+def write_atomic(path: Path, data: bytes, private: bool = True, durable: bool = False) -> None:
+    with atomic_file(path, private=private, durable=durable) as handle:
         handle.write(data)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def write_text_atomic(path: Path, text: str, durable: bool = False) -> None:
     """A UTF-8 text file other readers may read (reports, attestations), replaced whole."""
-    write_atomic(path, text.encode("utf-8"), private=False)
+    write_atomic(path, text.encode("utf-8"), private=False, durable=durable)

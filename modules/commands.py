@@ -9,15 +9,19 @@ from typing import NoReturn
 
 import click
 
-from modules.console import paint
+from modules.console import paint, printable
 
 EXIT_ERROR = 2  # could not do the job: bad input, a failed step, anything not judged
 DEFAULT_SYNTH_OUT = "cdktf.out"
 
 
-def fail(message: str) -> NoReturn:
-    """`error: <message>` on stderr (red on a terminal), then exit 2."""
-    click.echo(paint(f"error: {message}", "red", sys.stderr), err=True)
+def fail(message: str, *details: str) -> NoReturn:
+    """`error: <message>` on stderr (red on a terminal), each detail on an indented line of its own, then
+    exit 2. Control characters are escaped (modules/console.py `printable`): messages carry values from
+    the judged code, and a newline in one must not start a line of its own."""
+    click.echo(paint(f"error: {printable(message)}", "red", sys.stderr), err=True)
+    for detail in details:
+        click.echo(paint(f"  {printable(detail)}", "red", sys.stderr), err=True)
     sys.exit(EXIT_ERROR)
 
 

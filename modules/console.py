@@ -1,13 +1,15 @@
 """Terminal output: progress with elapsed time, colour only where it helps, and paths as messages show them.
 
 Colour is off when the stream is not a terminal or NO_COLOR is set. Progress goes to stderr so
-stdout stays parseable.
+stdout stays parseable. Values from the judged code (names, addresses, file names, messages) go
+through `printable` on their way to a terminal or a CI log.
 """
 from __future__ import annotations
 
 import contextlib
 import itertools
 import os
+import re
 import sys
 import threading
 import time
@@ -15,6 +17,16 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 _CODES = {"red": "31", "green": "32", "yellow": "33", "bold": "1", "dim": "2"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL, C1
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(value: object) -> str:
+    """`value` as inert text for a terminal or a CI log: every C0 and C1 control character and DEL written
+    as an escape (`\\n`, `\\x1b`, `\\x9b`). A value from the judged code then cannot move the cursor,
+    recolour or clear the screen, or start a line of its own (in GitHub Actions a line starting with
+    `::` is a workflow command)."""
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group()) or f"\\x{ord(m.group()):02x}", str(value))
 
 
 def colour_enabled(stream: TextIO) -> bool:

@@ -13,6 +13,7 @@ here leave those entries out.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -35,17 +36,34 @@ class SynthOutputError(Exception):
 
 # ---------------------------------------------------------------- files
 
-def read_json(path: Path, what: str) -> Any:
-    """The parsed JSON of `path`; `what` names it in the error (never a machine path). An object with a
-    key twice is refused (modules/strict_json.py): Terraform would read both copies."""
+def read_bytes(path: Path, what: str) -> bytes:
+    """The bytes of `path`; `what` names it in the error (never a machine path)."""
     try:
-        return strict_json.loads(path.read_text(encoding="utf-8"))
+        return path.read_bytes()
     except FileNotFoundError:
         raise SynthOutputError(f"{what} is missing") from None
+    except OSError as exc:
+        raise SynthOutputError(f"{what} is not readable: {exc.strerror or exc}") from None
+
+
+def parse_json(data: bytes, what: str) -> Any:
+    """The parsed JSON of `data` (UTF-8). An object with a key twice is refused (modules/strict_json.py):
+    Terraform would read both copies."""
+    try:
+        return strict_json.loads(data.decode("utf-8"))
     except strict_json.DuplicateKeyError as exc:
         raise SynthOutputError(f"{what}: {exc}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SynthOutputError(f"{what} is not readable JSON: {exc}") from None
+
+
+def read_json(path: Path, what: str) -> Any:
+    """The parsed JSON of `path`; `what` names it in the error (never a machine path)."""
+    return parse_json(read_bytes(path, what), what)
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def holds_synth_output(folder: Path) -> bool:
@@ -72,9 +90,16 @@ def manifest_stacks(out_dir: Path) -> dict[str, Path]:
     return out
 
 
-def load_stack(out_dir: Path, name: str, path: Path) -> dict:
-    """One stack's parsed cdk.tf.json (a JSON object)."""
-    doc = read_json(path, f"stack {name} ({path.relative_to(out_dir).as_posix()})")
+def load_stack(out_dir: Path, name: str, path: Path, sha256: str | None = None) -> dict:
+    """One stack's parsed cdk.tf.json (a JSON object). With `sha256` (what the synth record holds for it,
+    modules/synth_record.py), only when its bytes are exactly those synth wrote: the bytes are read
+    once, checked, then parsed."""
+    what = f"stack {name} ({path.relative_to(out_dir).as_posix()})"
+    data = read_bytes(path, what)
+    if sha256 is not None and sha256_of(data) != sha256:
+        raise SynthOutputError(f"{what} is not the file synth wrote (its SHA-256 differs from the synth record): "
+                               "a synth output edited after synth is not judged; run `python main.py synth`")
+    doc = parse_json(data, what)
     if not isinstance(doc, dict):
         raise SynthOutputError(f"stack {name}: {STACK_FILE} is not a JSON object")
     return doc

@@ -76,6 +76,9 @@ MAX_FILE_BYTES = 1024 * 1024
 # Values one file may expand to once aliases are followed: a few aliases are fine, an alias bomb
 # (each level repeating the one before) is refused long before it costs memory.
 MAX_VALUES = 100_000
+# How deep maps and lists may nest. Configuration needs a handful of levels; the builder (and the pure-Python
+# parser) recurse once per level, so a file nested a few hundred deep would exhaust Python's stack.
+MAX_DEPTH = 64
 # The tags plain YAML data carries; anything else (`!python/object`, `!foo`) is refused, never constructed.
 _STANDARD_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in
                            ("str", "int", "float", "bool", "null", "timestamp", "map", "seq"))
@@ -114,13 +117,15 @@ def load_yaml(path: Path, display: str, source: SourceMap) -> Any:
     text = read_config_text(path, display)
     try:
         node = yaml.compose(text, Loader=_StrictLoader)
+        if node is None:
+            raise ConfigError(display, "", "file is empty")
+        return _Builder(display, source).build(node, ())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(display, "", f"invalid YAML: {problem}", mark.line + 1 if mark else None) from None
-    if node is None:
-        raise ConfigError(display, "", "file is empty")
-    return _Builder(display, source).build(node, ())
+    except RecursionError:  # the depth limit below stops the builder first; this is for the parser
+        raise ConfigError(display, "", f"maps and lists nest deeper than {MAX_DEPTH} levels") from None
 
 
 class _Builder:
@@ -134,6 +139,9 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: KeyPath) -> Any:
         line = node.start_mark.line + 1
+        if len(path) > MAX_DEPTH:
+            shown = dotted(path[:4]) + " → …"
+            raise ConfigError(self.display, shown, f"maps and lists nest deeper than {MAX_DEPTH} levels", line)
         self.values += 1
         if self.values > MAX_VALUES:
             raise ConfigError(self.display, dotted(path), f"expands to more than {MAX_VALUES} values through YAML "

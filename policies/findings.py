@@ -5,6 +5,9 @@ from dataclasses import asdict, dataclass, field, fields
 
 PASSED, FAILED, SUPPRESSED = "passed", "failed", "suppressed"
 SKIP_COMMENT = "skip-comment"  # the origin of a checkov skip comment in HCL (`gate --path`)
+# The plan checks that find a stateful deletion: only an approval (policies/plan/approvals.py) of the exact
+# address relaxes them, and no exception may name them with a wildcard (policies/suppression_policy.py).
+DELETION_CHECKS = frozenset({"AEGIS_PLAN_STATEFUL_DELETE", "AEGIS_PLAN_KMS_KEY_DISABLED"})
 
 
 @dataclass

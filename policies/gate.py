@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from modules.synth_output import MANIFEST, load_stack, manifest_stacks, split_stack
-from modules.synth_output import read_json as _read_json
 from policies import scanner
 from policies.catalog import Catalog
 from policies.engine import (
@@ -100,18 +99,17 @@ class SynthOutput(Source[GateResult]):
 
     def read(self, options: JudgeOptions, result: GateResult) -> None:
         from modules.config import load_all
+        from modules.synth_record import RECORD, read_record, recorded_environments, recorded_stacks
 
         out_dir = self.out_dir
         all_stacks = manifest_stacks(out_dir)
         if self.env_names:
             envs = list(dict.fromkeys(self.env_names))
         else:
-            from modules.synth_record import RECORD
-
-            record = _read_json(out_dir / RECORD, f"{out_dir.name}/{RECORD} (written by `python main.py synth`)")
-            envs = sorted((record or {}).get("environments", {})) if isinstance(record, dict) else []
+            envs = recorded_environments(out_dir)
             if not envs:
-                raise GateError(f"{out_dir.name}/{RECORD} names no environment")
+                read_record(out_dir)  # the precise reason when it is missing or unreadable
+                raise GateError(f"{out_dir.name}/{RECORD} names no environment (written by `python main.py synth`)")
         self.envs = envs
         configs = self.configs = {c.name: c for c in load_all(envs, options.environments_dir)}
         check_fresh(out_dir, configs)
@@ -124,8 +122,12 @@ class SynthOutput(Source[GateResult]):
         for env in envs:
             if not any(split_stack(s)[0] == env for s in self.stacks):
                 raise GateError(f"environment '{env}' has no stack in {out_dir.name}/{MANIFEST}")
+        recorded = recorded_stacks(out_dir)  # judged only as synth wrote them: `//` metadata is Aegis's own
         for name, path in self.stacks.items():
-            doc = self.docs[name] = load_stack(out_dir, name, path)
+            if name not in recorded:
+                raise GateError(f"stack {name} is in {out_dir.name}/{MANIFEST} but not in {out_dir.name}/{RECORD}: "
+                                "it was not synthesized by Aegis; run `python main.py synth`")
+            doc = self.docs[name] = load_stack(out_dir, name, path, sha256=recorded[name])
             for address, res in stack_resources(name, doc).items():
                 self.resources[(name, address)] = res
 
@@ -165,7 +167,7 @@ class SynthOutput(Source[GateResult]):
             return []
         run_app_checks, app_ids = load_app_checks()
         missing = sorted(i for i, rule in catalog.section("custom").items() if not rule.checkov and i not in app_ids)
-        if app_ids and missing:
+        if missing:  # fail closed even when none registered: a catalogued check that never runs never fails
             raise GateError(f"app-level check(s) in the catalog are not registered in policies/app_checks: "
                             f"{', '.join(missing)}")
         try:

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from modules.commands import default_synth_out, environments_dir, fail
+from modules.console import printable
 from modules.errors import ConfigError
 from modules.synth_command import ensure_synthesized
 from policies.commands import DEFAULT_REPORTS, emit_plan_result
@@ -43,6 +44,12 @@ def register(cli: click.Group) -> None:
         type=click.Path(file_okay=False), help="Synth output folder (terraform runs in its stack folders).")
     stack_option = click.option("--stack", "stacks", multiple=True,
                                 help="Only this stack (name or pillar; repeatable; default every stack of the env).")
+    approvals_option = click.option("--approvals", type=click.Path(dir_okay=False), default=None,
+                                    help="Approvals of stateful deletions (default policies/approvals.yaml); "
+                                         "apply must be given the file plan used.")
+    exceptions_option = click.option("--exceptions", type=click.Path(dir_okay=False), default=None,
+                                     help="Exceptions file (default policies/exceptions.yaml); apply must be given the "
+                                          "file plan used.")
 
     @cli.command()
     @click.option("--env", required=True, help="Environment to plan.")
@@ -53,10 +60,8 @@ def register(cli: click.Group) -> None:
                   help="Folder for the reports (aegis-plan.*).")
     @click.option("--format", "fmts", multiple=True, type=click.Choice(formats),
                   help=f"Report format (repeatable; default all: {', '.join(formats)}).")
-    @click.option("--approvals", type=click.Path(dir_okay=False), default=None,
-                  help="Approvals of stateful deletions (default policies/approvals.yaml).")
-    @click.option("--exceptions", type=click.Path(dir_okay=False), default=None,
-                  help="Exceptions file (default policies/exceptions.yaml).")
+    @approvals_option
+    @exceptions_option
     @click.option("--no-synth", is_flag=True, help="Use the existing synth output; fail if it is stale.")
     def plan(env, stacks, synth_out, terraform_path, reports, fmts, approvals, exceptions, no_synth):
         """terraform init/plan/show for each stack of ENV (dependency order), then gate every plan.
@@ -100,13 +105,16 @@ def register(cli: click.Group) -> None:
     @click.option("--confirm-prod", is_flag=True, help="Required to apply an environment whose tier is prod.")
     @click.option("--max-age", default=None,
                   help=f"Oldest attestation accepted, e.g. 30m, 12h, 2d (default: ${MAX_AGE_ENV}, else {DEFAULT_MAX_AGE}).")
-    def apply(env, stacks, synth_out, terraform_path, confirm_prod, max_age):
+    @approvals_option
+    @exceptions_option
+    def apply(env, stacks, synth_out, terraform_path, confirm_prod, max_age, approvals, exceptions):
         """Apply the plans the gate approved for ENV, exactly as planned, in dependency order, each once.
 
         Refuses (exit 2, nothing applied) when an attestation is missing, was judged for another
-        environment, tier, account or threshold, its plan or JSON changed, the binary does not show the
-        judged JSON, the plan was applied before (the apply ledger), the policy pack changed, its
-        signature is wrong or missing (AEGIS_ATTESTATION_KEY, mandatory for prod) or it is too old.
+        environment, tier, account or threshold, or with other exceptions or approvals files than these,
+        its plan or JSON changed, the binary does not show the judged JSON, the plan was applied before
+        (the apply ledger), the policy pack changed, its signature is wrong or missing
+        (AEGIS_ATTESTATION_KEY, mandatory for prod) or it is too old.
         """
         from policies.plan.attestation import AttestationError, configured_key, max_age_setting
         from policies.plan.deploy import DeployError, run_apply
@@ -120,10 +128,13 @@ def register(cli: click.Group) -> None:
         try:
             terraform = Terraform.locate(terraform_path)
             result = run_apply(config, Path(synth_out), stacks, terraform, confirm_prod=confirm_prod, max_age=age,
-                               key=configured_key(), echo=_progress)
-        except (DeployError, TerraformError, ConfigError) as exc:
+                               key=configured_key(), exceptions_file=Path(exceptions) if exceptions else None,
+                               approvals_file=Path(approvals) if approvals else None, echo=_progress)
+        except DeployError as exc:
+            fail(exc.message, *exc.details)
+        except (TerraformError, ConfigError) as exc:
             fail(str(exc))
         if not configured_key():
             click.echo("note: AEGIS_ATTESTATION_KEY is not set: attestations were checked by hash, unsigned", err=True)
-        click.echo(f"applied: {', '.join(result.applied) or 'nothing'}"
-                   + (f"; unchanged: {', '.join(result.unchanged)}" if result.unchanged else ""))
+        click.echo(printable(f"applied: {', '.join(result.applied) or 'nothing'}"
+                             + (f"; unchanged: {', '.join(result.unchanged)}" if result.unchanged else "")))

@@ -32,8 +32,7 @@ from modules.suppress import reason_problem, strict_date
 from modules.synth_output import stack_parts
 from modules.yaml_source import SourceMap, load_yaml
 from policies.catalog import SEVERITIES, severity_rank
-from policies.findings import SKIP_COMMENT, Suppression
-from policies.plan.approvals import DELETION_CHECKS
+from policies.findings import DELETION_CHECKS, SKIP_COMMENT, Suppression
 
 POLICY_FILE = Path(__file__).resolve().parent / "suppression_policy.yaml"
 POLICY_DISPLAY = "policies/suppression_policy.yaml"

@@ -146,6 +146,28 @@ def test_modules_never_import_policies(graph):
     assert not wrong, "the generator imports the policy engine: " + "; ".join(wrong)
 
 
+def _reached(graph: Graph, module: str) -> set[str]:
+    """Every module `module` imports, directly or through others."""
+    seen: set[str] = set()
+    pending = [module]
+    while pending:
+        for target in graph.get(pending.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                pending.append(target)
+    return seen
+
+
+def test_the_judging_engine_never_depends_on_the_plan_subpackage(graph):
+    """policies/plan builds on the engine (gate, suppressions, suppression policy), never the other way:
+    only the command modules, which offer both, import it."""
+    commands = {"main", "policies.cli", "policies.commands", "policies.plan_cli", "policies.report_cli"}
+    wrong = sorted(f"{module} → {', '.join(sorted(t for t in _reached(graph, module) if t.startswith('policies.plan')))}"
+                   for module in graph if module.startswith("policies") and not module.startswith("policies.plan")
+                   and module not in commands and any(t.startswith("policies.plan") for t in _reached(graph, module)))
+    assert not wrong, "engine modules that import the plan subpackage: " + "; ".join(wrong)
+
+
 def test_type_checking_imports_are_not_loads():
     modules = {"pkg", "pkg.types_only", "pkg.loaded"}
     source = ("from typing import TYPE_CHECKING\n"

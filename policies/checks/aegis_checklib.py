@@ -28,11 +28,13 @@ try:
     from policies.checks.aegis_values import as_list, policy_document
     from policies.checks.aegis_values import is_false as is_false
     from policies.checks.aegis_values import is_true as is_true
+    from policies.checks.aegis_values import unset_or_false as unset_or_false
 except ImportError:  # loaded by plain checkov from this folder
     from aegis_values import as_int as as_int
     from aegis_values import as_list, policy_document
     from aegis_values import is_false as is_false
     from aegis_values import is_true as is_true
+    from aegis_values import unset_or_false as unset_or_false
 
 # Same as modules.naming.KEY_CLASSES (a test keeps them equal); duplicated so plain checkov works.
 KEY_CLASSES = ("training", "model", "inference", "audit")

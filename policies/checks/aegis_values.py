@@ -62,6 +62,12 @@ def is_false(raw: Any) -> bool:
     return raw is False or (isinstance(raw, str) and raw.lower() == "false")
 
 
+def unset_or_false(raw: Any) -> bool:
+    """Known not to be switched on: absent, the JSON `false` or the text "false". A reference (or any
+    other value) is not: a "must not be true" check fails it, since what it cannot judge never passes."""
+    return raw is None or is_false(raw)
+
+
 def truthy(raw: Any) -> bool:
     """Switched on, as a Terraform plan shows a setting: "true", "enabled" or "1" (any case, trimmed),
     or any true non-text value (a non-zero number, a non-empty list)."""

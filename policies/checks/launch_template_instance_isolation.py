@@ -4,14 +4,15 @@ A compromised inference container must not reach the instance role's credentials
 (`http_tokens = required`) with `http_put_response_hop_limit = 1`, so a container behind an extra
 network hop cannot fetch tokens. Fleet instances serve behind the load balancer and never get a
 public IP. (checkov's CKV_AWS_79/341 judge IMDS; this check keeps the fleet rule in one place.)
-An unset or referenced hop limit fails (not judged). Not environment-dependent.
+An unset or referenced hop limit fails (not judged), and so does a public-IP setting that is not
+known to be off (a reference). Not environment-dependent.
 """
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 try:
-    from policies.checks.aegis_checklib import AegisCheck, as_int, block, blocks, is_true, value
+    from policies.checks.aegis_checklib import AegisCheck, as_int, block, blocks, is_true, unset_or_false, value
 except ImportError:  # loaded by plain checkov from this folder
-    from aegis_checklib import AegisCheck, as_int, block, blocks, is_true, value
+    from aegis_checklib import AegisCheck, as_int, block, blocks, is_true, unset_or_false, value
 
 
 class LaunchTemplateInstanceIsolation(AegisCheck):
@@ -31,8 +32,12 @@ class LaunchTemplateInstanceIsolation(AegisCheck):
             if as_int(value(metadata, "http_put_response_hop_limit")) != 1:
                 return self.fail("metadata_options.http_put_response_hop_limit must be 1")
         for interface in blocks(conf, "network_interfaces"):
-            if is_true(value(interface, "associate_public_ip_address")):
+            public = value(interface, "associate_public_ip_address")
+            if is_true(public):
                 return self.fail("a network interface associates a public IP address")
+            if not unset_or_false(public):
+                return self.fail("network_interfaces.associate_public_ip_address is not a literal false (a reference "
+                                 "cannot be judged)")
         return CheckResult.PASSED
 
 

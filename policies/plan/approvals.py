@@ -35,8 +35,6 @@ from policies.findings import Suppression
 APPROVALS_FILE = Path(__file__).resolve().parent.parent / "approvals.yaml"
 APPROVALS_DISPLAY = "policies/approvals.yaml"
 ORIGIN = "approval"
-# The plan checks whose deletion findings an approval covers: never excepted by a wildcard.
-DELETION_CHECKS = frozenset({"AEGIS_PLAN_STATEFUL_DELETE", "AEGIS_PLAN_KMS_KEY_DISABLED"})
 _KEYS = {"stack", "address", "action", "reason", "approved_by", "expires"}
 _REQUIRED = ("stack", "address", "reason", "approved_by", "expires")
 _ADDRESS = re.compile(r"^(module\.[A-Za-z0-9_-]+(\[[^\]]+\])?\.)*[a-z0-9_]+\.[A-Za-z0-9_-]+(\[[^\]]+\])?$")

@@ -20,8 +20,10 @@ whitespace, without the signature); for a prod-tier environment the key is manda
 
 `verify` returns every reason to refuse: missing, unreadable, not a pass, another stack, another
 environment / tier / account / threshold, plan or JSON bytes changed, policy pack / catalog / gate
-changed since, signature missing or wrong (when the key is set, and always for prod), signed but no
-key to check it, older than the allowed age, or from the future.
+changed since, judged with other exceptions or approvals files than the ones apply is told to use
+(`inputs`: files outside policies/ are not in the pack hash), signature missing or wrong (when the
+key is set, and always for prod), signed but no key to check it, older than the allowed age, or
+from the future.
 """
 from __future__ import annotations
 
@@ -116,6 +118,18 @@ def policy_pack_digest(root: Path = POLICIES_DIR) -> dict[str, Any]:
         digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return {"sha256": digest.hexdigest(), "files": len(files), "checkov": CHECKOV_VERSION}
+
+
+def input_files(exceptions_file: Path | None, approvals_file: Path | None) -> dict[str, Any]:
+    """The exceptions and approvals files a verdict used (the project's own when none is given), each by
+    name and SHA-256 (None when it does not exist): recorded by the gate as `inputs`, compared by apply.
+    Files outside policies/ are not in the policy pack hash, so this is what binds them."""
+    from policies.plan.approvals import APPROVALS_FILE
+    from policies.suppressions import EXCEPTIONS_FILE
+
+    return {name: ({"name": path.name, "sha256": sha256_file(path)} if path.is_file() else None)
+            for name, path in (("exceptions", exceptions_file or EXCEPTIONS_FILE),
+                               ("approvals", approvals_file or APPROVALS_FILE))}
 
 
 def catalog_version(files: list[Path], rules: int) -> dict[str, Any]:
@@ -216,6 +230,7 @@ class Expected:
     catalog: dict[str, Any]
     max_age: dt.timedelta
     key: str | None
+    inputs: dict[str, Any] | None = None  # `input_files` of the files this apply uses (None: not compared)
 
 
 def verify(plan_file: Path, expected: Expected,
@@ -229,6 +244,7 @@ def verify(plan_file: Path, expected: Expected,
     plan_bytes, json_bytes, found = _byte_problems(record, plan_file, expected.stack)
     problems += found
     problems += _pack_problems(record, expected)
+    problems += _input_problems(record, expected)
     problems += _age_problems(record, expected, now or _now())
     if problems:
         return None, problems
@@ -326,6 +342,32 @@ def _pack_problems(record: dict[str, Any], expected: Expected) -> list[str]:
         problems.append(f"{stack}: the gate version changed since the plan was judged "
                         f"({gate.get('version')}/checkov {gate.get('checkov')}): run `plan` again")
     return problems
+
+
+def _input_problems(record: dict[str, Any], expected: Expected) -> list[str]:
+    """The exceptions and approvals the verdict used must be the files this apply is told to use."""
+    if expected.inputs is None:
+        return []
+    listed = record.get("inputs")
+    recorded: dict[str, Any] = listed if isinstance(listed, dict) else {}
+    problems = []
+    for name, want in expected.inputs.items():
+        got = recorded.get(name)
+        if _digest(got) != _digest(want):
+            problems.append(f"{expected.stack}: the plan was judged with {_described(got)} as its {name}, but this "
+                            f"apply uses {_described(want)}: plan again with the {name} apply uses (or give apply "
+                            f"the same --{name})")
+    return problems
+
+
+def _digest(entry: Any) -> str | None:
+    return entry.get("sha256") if isinstance(entry, dict) else None
+
+
+def _described(entry: Any) -> str:
+    if not isinstance(entry, dict):
+        return "no file"
+    return f"{entry.get('name')!r} (SHA-256 {str(entry.get('sha256'))[:12]}…)"
 
 
 def _age_problems(record: dict[str, Any], expected: Expected, now: dt.datetime) -> list[str]:

@@ -12,8 +12,10 @@ exactly as planned. The plan checks (policies/plan/plan_checks) always judge the
 `after`, including resolved ARNs.
 
 Only used when the plan comes with its stack's cdk.tf.json (the `plan` command; `gate --plan` on
-a plan inside a synthesized stack folder); without it checkov reads the plan as it is. The
-rewritten text is used for checkov only; hashes and reports refer to the plan file itself.
+a plan inside a synthesized stack folder) and that file is Aegis's own, as synth recorded it
+(policies/plan/plan_source.py): a forged file could otherwise show checkov a harmless policy in
+place of the public one the plan sets. Without it checkov reads the plan as it is. The rewritten
+text is used for checkov only; hashes and reports refer to the plan file itself.
 """
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ plan:  for each stack: terraform init (the env's backend) → plan -out=aegis.tf
        the binary and its JSON (Aegis derived one from the other). Stale plan files of the selected
        stacks are removed first, and the first terraform failure stops everything (exit 2, nothing
        judged, nothing attested). A prod-tier environment needs AEGIS_ATTESTATION_KEY.
-apply: verifies every selected stack first (attestation, its environment binding, the apply ledger)
+apply: verifies every selected stack first (attestation, its environment binding, the exceptions and
+       approvals files it was judged with, the apply ledger)
        and runs nothing if any is refused; then, for each stack with changes, terraform init and
        `terraform show -json` of a private copy of the bytes it will apply, which must give the JSON
        the gate judged (the tie between binary and JSON, whoever wrote the attestation); only then,
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from modules.config import STATE_KEY_OUTPUT
 from modules.naming import BOOTSTRAP, STACK_ORDER
-from modules.synth_output import MANIFEST, STACK_FILE, SynthOutputError, manifest_entries, split_stack
+from modules.synth_output import MANIFEST, STACK_FILE, SynthOutputError, load_stack, manifest_entries, split_stack
 from policies.plan import attestation, ledger, plan_json
 from policies.plan.plan_catalog import catalog_files, load_plan_catalog
 from policies.plan.plan_gate import PlanGateResult, PlanInput, run_plan_gate
@@ -42,7 +43,12 @@ PLAN_JSON = "aegis.tfplan.json"
 
 
 class DeployError(Exception):
-    """A refusal or failure of plan/apply: exit 2."""
+    """A refusal or failure of plan/apply: exit 2. `details` are its reasons, one per line (the CLI prints
+    each on a line of its own)."""
+
+    def __init__(self, message: str, details: list[str] | None = None) -> None:
+        self.message, self.details = message, list(details or [])
+        super().__init__("\n  ".join([message, *self.details]))
 
 
 @dataclass
@@ -50,6 +56,7 @@ class StackDir:
     name: str
     folder: Path  # the synthesized stack folder (terraform's working directory)
     rel: str  # the folder relative to the output folder, posix (for reports)
+    out_dir: Path  # the synth output folder
 
     @property
     def plan_file(self) -> Path:
@@ -61,10 +68,9 @@ class StackDir:
 
     def synthesized(self) -> dict:
         try:
-            return json.loads((self.folder / STACK_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise DeployError(f"{self.name}: {self.rel}/{STACK_FILE} is not readable ({exc}): run "
-                              "`python main.py synth`") from None
+            return load_stack(self.out_dir, self.name, self.folder / STACK_FILE)
+        except SynthOutputError as exc:
+            raise DeployError(f"{exc}: run `python main.py synth`") from None
 
 
 def stacks_in_order(out_dir: Path, env: str) -> list[StackDir]:
@@ -112,7 +118,7 @@ def stacks_in_order(out_dir: Path, env: str) -> list[StackDir]:
     for name in order:
         rel_file = mine[name].get("synthesizedStackPath") or f"stacks/{name}/{STACK_FILE}"
         rel = Path(rel_file).parent.as_posix()
-        out.append(StackDir(name, out_dir / rel, rel))
+        out.append(StackDir(name, out_dir / rel, rel, out_dir))
     return out
 
 
@@ -222,11 +228,14 @@ class ApplyResult:
 
 
 def verify_all(stacks: list[StackDir], config: EnvConfig, *, max_age: dt.timedelta, key: str | None,
-               ledger_file: Path, now: dt.datetime | None = None) -> dict[str, attestation.Verified]:
-    """Every selected stack's attestation, bound to this environment and not in the apply ledger, or
-    DeployError listing every reason to refuse."""
+               ledger_file: Path, now: dt.datetime | None = None, exceptions_file: Path | None = None,
+               approvals_file: Path | None = None) -> dict[str, attestation.Verified]:
+    """Every selected stack's attestation, bound to this environment, judged with these exceptions and
+    approvals files (the project's own when None) and not in the apply ledger, or DeployError listing
+    every reason to refuse."""
     catalog = attestation.catalog_version(catalog_files(), len(load_plan_catalog()))
     binding, pack = attestation.Binding.of(config), attestation.policy_pack_digest()
+    inputs = attestation.input_files(exceptions_file, approvals_file)
     try:
         consumed = ledger.read(ledger_file)
     except ledger.LedgerError as exc:
@@ -235,7 +244,7 @@ def verify_all(stacks: list[StackDir], config: EnvConfig, *, max_age: dt.timedel
     problems: list[str] = []
     for stack in stacks:
         expected = attestation.Expected(stack=stack.name, binding=binding, pack=pack,
-                                        catalog=catalog, max_age=max_age, key=key)
+                                        catalog=catalog, max_age=max_age, key=key, inputs=inputs)
         record, found = attestation.verify(stack.plan_file, expected, now=now)
         entry = consumed.get(hashlib.sha256(record.plan_bytes).hexdigest()) if record is not None else None
         if entry is not None:
@@ -245,19 +254,21 @@ def verify_all(stacks: list[StackDir], config: EnvConfig, *, max_age: dt.timedel
         if record is not None and entry is None:
             verified[stack.name] = record
     if problems:
-        raise DeployError("apply refused, nothing was applied:\n  " + "\n  ".join(problems))
+        raise DeployError("apply refused, nothing was applied:", problems)
     return verified
 
 
 def run_apply(config: EnvConfig, out_dir: Path, requested: tuple[str, ...], terraform: Terraform, *,
               confirm_prod: bool, max_age: dt.timedelta, key: str | None, now: dt.datetime | None = None,
+              exceptions_file: Path | None = None, approvals_file: Path | None = None,
               echo: Callable[[str], Any] = print) -> ApplyResult:
     if config.tier == attestation.PROD_TIER and not confirm_prod:
         raise DeployError(f"'{config.name}' is a prod environment: pass --confirm-prod to apply it (nothing was applied)")
     _require_key(config, key, "nothing was applied")
     stacks = select(stacks_in_order(out_dir, config.name), requested, config.name)
     ledger_file = ledger.ledger_path(out_dir)
-    verified = verify_all(stacks, config, max_age=max_age, key=key, ledger_file=ledger_file, now=now)
+    verified = verify_all(stacks, config, max_age=max_age, key=key, ledger_file=ledger_file, now=now,
+                          exceptions_file=exceptions_file, approvals_file=approvals_file)
     result = ApplyResult()
     changed = []
     for stack in stacks:

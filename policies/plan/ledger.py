@@ -9,7 +9,7 @@ Where: `.aegis/state/applied-plans.jsonl` beside the synth output folder (with t
 stacks' local state, which `make clean` and a new synth keep), or the file $AEGIS_APPLY_LEDGER
 names (a volume or cache a CI runner keeps between jobs). It is rewritten whole through
 modules/atomic.py, under an exclusive lock where the platform has one, and never loses a line: the
-new file is the old bytes plus one line. A ledger that cannot be read is an error, never "empty".
+new file is the old bytes plus one line, flushed to disk (file and folder) before apply goes on. A ledger that cannot be read is an error, never "empty".
 
 Limits: it only knows the applies made with it. A fresh CI runner without the file, or someone
 who may edit `.aegis/state/`, can forget a plan; terraform itself still refuses a saved plan whose
@@ -59,7 +59,8 @@ def record(path: Path, entry: dict[str, Any]) -> None:
                               f"apply ({describe(known[entry['plan_sha256']])})")
         if text and not text.endswith("\n"):
             text += "\n"
-        write_text_atomic(path, text + json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n")
+        # durable: the entry is on disk before terraform apply starts, so a crash cannot forget the plan
+        write_text_atomic(path, text + json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n", durable=True)
 
 
 def describe(entry: dict[str, Any]) -> str:

@@ -3,8 +3,8 @@ findings → verdict (0 pass, 1 fail, 2 error), and an attestation beside each p
 
 Same catalog (policies/catalog.yaml, plus the plan checks' policies/plan/catalog.yaml), same
 thresholds (`gate.fail_on` of the plan's environment; every severity when the environment is not
-known), same suppressions (inline ones from the stack's cdk.tf.json beside the plan, and
-policies/exceptions.yaml) and the same fail-closed rules as the synth gate: a plan that cannot be
+known), same suppressions (inline ones from the stack's cdk.tf.json beside the plan, when synth
+recorded that very file, and policies/exceptions.yaml) and the same fail-closed rules as the synth gate: a plan that cannot be
 read, a file checkov could not parse, a planned resource checkov did not scan, custom checks
 that did not load, or nothing scanned at all is an error, never a pass.
 
@@ -43,7 +43,7 @@ class PlanInput:
     env: str | None = None  # given (`--env`, the deploy flow); a stack named <env>-<pillar> must agree with it
     binary: Path | None = None  # the binary plan (`terraform plan -out`), beside which the attestation goes
     display: str | None = None  # how reports name the JSON (never a machine path)
-    synth_doc: Path | None = None  # the stack's cdk.tf.json: inline suppressions and construct paths
+    synth_doc: Path | None = None  # the stack's cdk.tf.json: used only when synth recorded it (plan_source.py)
     binary_sha256: str | None = None  # hash of the binary right after `terraform plan` wrote it
     json_derived: bool = False  # Aegis ran `terraform show -json` on exactly the bytes of binary_sha256
 
@@ -129,7 +129,7 @@ def run_plan_gate(plan_files: Sequence[Path | PlanInput], *, env: str | None = N
         shutil.rmtree(workdir, ignore_errors=True)
     _conclude(result, judged)
     if attest and result.exit_code != EXIT_ERROR and _key_present(result, judged):
-        files = Inputs(exceptions_file, approvals_file, catalog_file, plan_catalog_file)
+        files = Inputs.of(result, exceptions_file, approvals_file, catalog_file, plan_catalog_file)
         _attest(result, judged, files, now)
     result.seconds = time.monotonic() - started
     return result
@@ -168,48 +168,77 @@ def _key_present(result: PlanGateResult, judged: list[JudgedPlan]) -> bool:
 
 @dataclass(frozen=True)
 class Inputs:
-    """The files a verdict depends on besides the plan (their hashes go into the attestation)."""
+    """What a verdict depends on besides the plan, as the attestation records it: the policy pack, the
+    catalog, and the exceptions and approvals files it used (the project's own unless others were given)."""
 
-    exceptions_file: Path | None
-    approvals_file: Path | None
-    catalog_file: Path | None
-    plan_catalog_file: Path | None
+    pack: dict[str, Any]
+    catalog: dict[str, Any]
+    inputs: dict[str, Any]
+
+    @classmethod
+    def of(cls, result: PlanGateResult, exceptions_file: Path | None, approvals_file: Path | None,
+           catalog_file: Path | None, plan_catalog_file: Path | None) -> Inputs:
+        return cls(pack=attestation.policy_pack_digest(),
+                   catalog=attestation.catalog_version(catalog_files(catalog_file, plan_catalog_file),
+                                                       len(result.catalog or ())),
+                   inputs=attestation.input_files(exceptions_file, approvals_file))
 
 
 def _attest(result: PlanGateResult, judged: list[JudgedPlan], files: Inputs, now: dt.datetime | None) -> None:
-    pack = attestation.policy_pack_digest()
-    catalog = attestation.catalog_version(catalog_files(files.catalog_file, files.plan_catalog_file),
-                                          len(result.catalog or ()))
-    inputs = {name: ({"name": path.name, "sha256": attestation.sha256_file(path)} if path and path.exists() else None)
-              for name, path in (("exceptions", files.exceptions_file), ("approvals", files.approvals_file))}
-    key = attestation.configured_key()
+    """An attestation beside every passing plan with a binary, or none at all: a run that ends in an error
+    (a binary changed since `terraform plan`, an attestation that cannot be written) attests no stack,
+    so `apply` never takes part of a run that was not judged whole."""
     reports = {p.stack: p for p in result.plans}
-    for j in judged:
-        report = reports[j.stack]
-        if report.verdict != "pass":
-            continue
+    passing = [j for j in judged if reports[j.stack].verdict == "pass"]
+    for j in passing:
         if j.source.binary is None:
-            report.note = "no binary plan beside the JSON: no attestation written (apply needs both)"
-            result.notes.append(f"{j.display}: {report.note}")
-            continue
-        if j.source.binary_sha256 and attestation.sha256_file(j.source.binary) != j.source.binary_sha256:
-            report.verdict = "error"
-            result.errors.append(f"{j.stack}: {j.source.binary.name} changed between `terraform plan` and the gate: "
-                                 "no attestation written")
-            result.exit_code = EXIT_ERROR
-            continue
-        mine = [f for f in result.findings if f.stack == j.stack]
-        derived = j.source.json_derived and j.source.binary_sha256 is not None
-        record = attestation.build(
-            stack=j.stack, binding=attestation.Binding.of(j.config, j.env),
-            plan_file=j.source.binary if derived else None, plan_sha256=j.source.binary_sha256 if derived else None,
-            plan_json=j.source.json_path, json_sha256=j.plan.sha256, terraform_version=j.plan.terraform_version,
-            summary=report.changes, results=_results(mine), approved=_approved(mine), pack=pack, catalog=catalog,
-            inputs=inputs, now=now, key=key)
-        report.attestation = attestation.write(record, j.source.binary).name
-        if not derived:
+            reports[j.stack].note = "no binary plan beside the JSON: no attestation written (apply needs both)"
+            result.notes.append(f"{j.display}: {reports[j.stack].note}")
+    binaries = {j.stack: j.source.binary for j in passing if j.source.binary is not None}
+    changed = [j for j in passing if j.stack in binaries and j.source.binary_sha256
+               and attestation.sha256_file(binaries[j.stack]) != j.source.binary_sha256]
+    if changed:
+        for j in changed:
+            result.errors.append(f"{j.stack}: {binaries[j.stack].name} changed between `terraform plan` and the gate")
+        _attest_nothing(result, "no attestation was written for any stack of this run")
+        return
+    records = [(j, _record(result, j, files, now)) for j in passing if j.stack in binaries]
+    written: list[Path] = []
+    for j, record in records:
+        try:
+            written.append(attestation.write(record, binaries[j.stack]))
+        except OSError as exc:
+            for path in written:
+                path.unlink(missing_ok=True)
+            result.errors.append(f"{j.stack}: the attestation could not be written ({exc.strerror or exc})")
+            _attest_nothing(result, "the attestations this run wrote were removed: no stack of it is attested")
+            return
+    for (j, _), path in zip(records, written, strict=True):
+        reports[j.stack].attestation = path.name
+        if not (j.source.json_derived and j.source.binary_sha256 is not None):
             result.notes.append(f"{j.display}: the attestation covers this JSON only (Aegis did not derive it from "
-                                f"{j.source.binary.name}); `apply` ties the binary to it with `terraform show -json`")
+                                f"{binaries[j.stack].name}); `apply` ties the binary to it with `terraform show -json`")
+
+
+def _attest_nothing(result: PlanGateResult, why: str) -> None:
+    result.errors.append(why)
+    result.exit_code = EXIT_ERROR
+    for report in result.plans:
+        report.verdict = "error"
+        report.attestation = None
+
+
+def _record(result: PlanGateResult, j: JudgedPlan, files: Inputs, now: dt.datetime | None) -> dict[str, Any]:
+    """The attestation of one passing plan (policies/plan/attestation.py)."""
+    mine = [f for f in result.findings if f.stack == j.stack]
+    derived = j.source.json_derived and j.source.binary_sha256 is not None
+    report = next(p for p in result.plans if p.stack == j.stack)
+    return attestation.build(
+        stack=j.stack, binding=attestation.Binding.of(j.config, j.env),
+        plan_file=j.source.binary if derived else None, plan_sha256=j.source.binary_sha256 if derived else None,
+        plan_json=j.source.json_path, json_sha256=j.plan.sha256, terraform_version=j.plan.terraform_version,
+        summary=report.changes, results=_results(mine), approved=_approved(mine), pack=files.pack,
+        catalog=files.catalog, inputs=files.inputs, now=now, key=attestation.configured_key())
 
 
 def _results(mine: list[Finding]) -> dict[str, int]:

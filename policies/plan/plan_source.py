@@ -2,16 +2,21 @@
 threshold (every severity when it is not known), with checkov's `terraform_plan` checks, the plan
 checks (policies/plan/plan_checks) and approvals of deletions (policies/approvals.yaml), and the
 inline suppressions of the stack's cdk.tf.json when it comes with the plan.
+
+That cdk.tf.json is used only when it is Aegis's own (modules/synth_record.py `trusted_stack`): the
+synth output around it is fresh for the plan's environment and the file's bytes are those synth
+recorded. Any other file beside a plan is not read at all, and the plan is judged as written: a
+hand-written one could suppress findings with `//` metadata, or give checkov a harmless reference
+form of a value the plan sets (checkov_view.py), as `gate --path` refuses such metadata too.
 """
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from modules.synth_output import STACK_FILE, resources, stack_parts
+from modules.synth_output import resources, stack_parts
 from policies import scanner
 from policies.catalog import Catalog
 from policies.engine import JudgeOptions, Source, checkov_finding
@@ -41,7 +46,7 @@ class JudgedPlan:
     pillar: str
     display: str
     copy: Path | None = None  # the UTF-8 copy checkov reads
-    synthesized: dict | None = None  # the stack's cdk.tf.json, when it came with the plan
+    synthesized: dict | None = None  # the stack's cdk.tf.json, when it came with the plan and is Aegis's own
     construct_paths: dict[str, str] = field(default_factory=dict)
     suppressions: list[Suppression] = field(default_factory=list)
     config: EnvConfig | None = None  # the environment it was judged for (None: every severity, bound to nothing)
@@ -50,7 +55,7 @@ class JudgedPlan:
 class Plans(Source["PlanGateResult"]):
     """Plans, each judged at its environment's threshold (every severity when it is not known): checkov's
     `terraform_plan` checks and the plan checks (policies/plan/plan_checks), approvals of deletions,
-    and the inline suppressions of the stack's cdk.tf.json when it comes with the plan."""
+    and the inline suppressions of the stack's cdk.tf.json when it comes with the plan (and synth recorded it)."""
 
     errors = (plan_json.PlanError,)
 
@@ -76,12 +81,13 @@ class Plans(Source["PlanGateResult"]):
 
     def read(self, options: JudgeOptions, result: PlanGateResult) -> None:
         """Every plan, the environment each belongs to (its threshold, tier and account), and the stack's
-        synthesized JSON beside it; any plan that cannot be read or placed refuses the whole run."""
+        synthesized JSON beside it when that is Aegis's own (else a note); any plan that cannot be read or placed
+        refuses the whole run."""
         self._load_plans(result)
         self._load_environments(options, result)
         for j in self.judged:
             _bind_environment(j)
-            _read_synthesized(j)
+            _read_synthesized(j, result.notes)
 
     def _load_plans(self, result: PlanGateResult) -> None:
         errors: list[str] = []
@@ -239,15 +245,20 @@ def _pinned_accounts(plan: plan_json.Plan) -> set[str]:
     return accounts
 
 
-def _read_synthesized(j: JudgedPlan) -> None:
-    """Inline suppressions and construct paths from the stack's synthesized JSON beside the plan."""
-    if j.source.synth_doc is None:
+def _read_synthesized(j: JudgedPlan, notes: list[str]) -> None:
+    """Inline suppressions and construct paths from the stack's cdk.tf.json beside the plan, when it is
+    Aegis's own (the synth output `<out>/stacks/<stack>/` around it); otherwise a note, and nothing of it."""
+    from modules.synth_record import trusted_stack
+
+    file = j.source.synth_doc
+    if file is None:
         return
-    try:
-        doc = json.loads(j.source.synth_doc.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise GateError(f"{j.stack}: {STACK_FILE} beside the plan is not readable JSON ({exc})") from None
-    j.synthesized = doc if isinstance(doc, dict) else None
+    doc, why = trusted_stack(file.parent.parent.parent, j.stack, file, j.config)
+    if doc is None:
+        notes.append(f"{j.display}: the {file.name} beside the plan is not used ({why}): the plan is judged as "
+                     "written, without its suppressions or reference forms")
+        return
+    j.synthesized = doc
     for res in resources(doc, ("resource",)):
         if isinstance(res.conf, dict):
             j.construct_paths[res.address] = res.construct_path(f"{j.stack}/{res.name}")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from modules.atomic import write_text_atomic
+from modules.console import printable
 from policies import report as gate_report
 from policies.plan.summary import KINDS
 from policies.report import markdown_text as md
@@ -115,7 +116,7 @@ def render_terminal(result, stream: TextIO = sys.stdout) -> str:
 
     text = summary(result, stream).replace("Aegis gate:", "Aegis plan gate:", 1)
     kinds = _kinds(result)
-    rows = _table_rows(result)
+    rows = [[printable(cell) for cell in row] for row in _table_rows(result)]
     if rows:
         width = max(len("stack"), *(len(r[0]) for r in rows)) + 2
         text += "\nPlanned changes\n" + f"{'stack':<{width}}" + "".join(f"{k:>9}" for k in kinds) + "  verdict\n"
@@ -123,7 +124,7 @@ def render_terminal(result, stream: TextIO = sys.stdout) -> str:
             text += f"{row[0]:<{width}}" + "".join(f"{c:>9}" for c in row[1:1 + len(kinds)]) + f"  {row[-2]}"
             text += (f"  (attested: {row[-1]})" if row[-1] != "-" else "") + "\n"
     for note in result.notes:
-        text += f"note: {note}\n"
+        text += f"note: {printable(note)}\n"
     return text
 
 

@@ -5,7 +5,9 @@ judged, which the pull request's author controls. GitHub renders HTML, links, im
 issue references in a comment, so a value like `</details>`, `<img src=…>`, `![](…)`, `@everyone` or
 `#1` must reach the reader as text:
 - `text()` writes HTML and Markdown syntax characters as numeric character references (shown as the
-  character, never parsed as syntax). Mentions, issue references and bare URLs are recognised by
+  character, never parsed as syntax): `$` too (GitHub renders `$…$` as math) and `#` (a value at the
+  head of a list item would make a heading), and a list marker at its start (`- `, `+ `, `1. `) so
+  it cannot open a list inside the item. Mentions, issue references and bare URLs are recognised by
   GitHub in the rendered text, after references are decoded, so those get a zero-width space, as
   dependency bots do (`@` and a zero-width space shows as "@everyone" and notifies nobody);
 - `code()` makes a code span that no value can close early (inside one, nothing is rendered).
@@ -14,7 +16,9 @@ from __future__ import annotations
 
 import re
 
-_SYNTAX = re.compile(r"[&<>\"'\[\]!*_`~|\\]")  # HTML, links and images, emphasis, code, table cells, escapes
+# HTML, links and images, emphasis, code, table cells, escapes, math, headings.
+_SYNTAX = re.compile(r"[&<>\"'\[\]!*_`~|\\$#]")
+_LIST_MARKER = re.compile(r"^(\s*)([-+]|\d{1,9}[.)])(?=\s)")  # what would open a list at the start
 # Mentions, issue references and bare URLs: a zero-width space where GitHub would start to recognise one.
 _RENDERED_LINKS = re.compile(r"(?<=@)|(?<=#)(?=\d)|(?<=:)(?=//)|(?<=www)(?=\.)", re.IGNORECASE)
 _ZERO_WIDTH_SPACE = "\u200b"
@@ -23,7 +27,12 @@ _ZERO_WIDTH_SPACE = "\u200b"
 def text(value: object) -> str:
     """`value` as inline Markdown text, one line, with nothing in it that GitHub would act on."""
     flat = _RENDERED_LINKS.sub(_ZERO_WIDTH_SPACE, " ".join(str(value).splitlines()))
-    return _SYNTAX.sub(lambda m: f"&#{ord(m.group())};", flat)
+    flat = _SYNTAX.sub(lambda m: _reference(m.group()), flat)
+    return _LIST_MARKER.sub(lambda m: m.group(1) + _reference(m.group(2)[0]) + m.group(2)[1:], flat)
+
+
+def _reference(char: str) -> str:
+    return f"&#{ord(char)};"
 
 
 def own(value: object) -> str:

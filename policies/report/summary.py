@@ -1,5 +1,7 @@
 """The terminal summary: verdict, env × pillar × severity, then failures grouped by check with the
-resource address, construct path and remediation. Fits 100 columns; colour only on a terminal."""
+resource address, construct path and remediation. Fits 100 columns; colour only on a terminal.
+Values from the judged code reach it with their control characters escaped (`printable`): the
+summary is also a CI log, where a newline in a resource name could start a workflow command."""
 from __future__ import annotations
 
 import sys
@@ -7,7 +9,7 @@ import textwrap
 from itertools import groupby
 from typing import TYPE_CHECKING, TextIO
 
-from modules.console import paint
+from modules.console import paint, printable
 from policies.findings import Finding, Suppression
 from policies.report.model import ORDER, counts, failures, matrix
 
@@ -21,7 +23,7 @@ _SEVERITY_STYLE = {"critical": "red", "high": "red", "medium": "yellow", "low": 
 
 
 def _wrap(text: str, indent: str) -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ",
+    return textwrap.wrap(printable(text), WIDTH, initial_indent=indent, subsequent_indent=indent + "  ",
                          break_on_hyphens=False, break_long_words=True) or [indent]
 
 
@@ -42,7 +44,7 @@ def _header(result: GateResult, c: dict, stream: TextIO) -> list[str]:
            f"{len(result.stacks)} stacks, {sum(result.stacks.values())} resources, checkov {result.checkov_version}, "
            f"{result.seconds:.1f}s"]
     if result.thresholds:
-        out.append("fails on: " + ", ".join(f"{e} ≥ {t}" for e, t in sorted(result.thresholds.items())))
+        out.append("fails on: " + ", ".join(f"{printable(e)} ≥ {t}" for e, t in sorted(result.thresholds.items())))
     return out
 
 
@@ -53,7 +55,7 @@ def _matrix(findings: list[Finding], stream: TextIO) -> list[str]:
         return []
     out = ["", f"{'env':<12}{'pillar':<12}" + "".join(f"{s:>10}" for s in ORDER) + f"{'suppressed':>12}{'passed':>9}"]
     for (env, pillar), cell in cells.items():
-        row = f"{env[:11]:<12}{pillar[:11]:<12}"
+        row = f"{printable(env)[:11]:<12}{printable(pillar)[:11]:<12}"
         for s in ORDER:
             value = f"{cell[s]:>10}"
             row += paint(value, _SEVERITY_STYLE[s], stream) if cell[s] else value

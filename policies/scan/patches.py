@@ -29,6 +29,7 @@ import yaml
 
 from modules.strict_json import DuplicateKeyError, locate_duplicate, unique_object
 from modules.strict_json import loads as strict_loads
+from modules.synth_output import METADATA
 
 _installed = False
 
@@ -155,7 +156,8 @@ def _without_metadata(named: Any) -> Any:
     Line numbers are kept: they belong to the blocks, not to their keys."""
     if not isinstance(named, dict):
         return named
-    return {name: ({k: v for k, v in conf.items() if k != "//"} if isinstance(conf, dict) and "//" in conf else conf)
+    return {name: ({k: v for k, v in conf.items() if k != METADATA} if isinstance(conf, dict) and METADATA in conf
+                   else conf)
             for name, conf in named.items()}
 
 

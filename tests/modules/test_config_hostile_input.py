@@ -175,3 +175,48 @@ def test_attack_environment_named_as_a_prefix_of_another_is_refused(tmp_path):
             load_env(name, directory)
         assert caught.value.key_path == "name"
         assert "`<project>-dev-*`" in caught.value.message
+
+
+def _nested_maps(levels: int) -> str:
+    return "".join("  " * i + "a:\n" for i in range(levels)) + "  " * levels + "end: 1\n"
+
+
+@pytest.mark.parametrize("text", [_nested_maps(400), "name: dev\nb: " + "[" * 400 + "]" * 400 + "\n",
+                                  "name: dev\nb: " + "{a: " * 400 + "1" + "}" * 400 + "\n"],
+                         ids=["block maps", "flow lists", "flow maps"])
+def test_attack_yaml_nested_hundreds_deep_is_a_config_error_not_a_recursion_error(tmp_path, text):
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, text)
+    assert "nest deeper than 64 levels" in str(caught.value)
+    assert caught.value.file == "environments/hostile.yaml" and caught.value.line is not None
+
+
+def test_nesting_up_to_the_limit_is_fine(tmp_path):
+    value = _load(tmp_path, _nested_maps(63))  # 63 maps and the key inside the last: 64 levels
+    for _ in range(63):
+        value = value["a"]
+    assert value == {"end": 1}
+    with pytest.raises(ConfigError, match="nest deeper than 64 levels"):
+        _load(tmp_path, _nested_maps(64))
+
+
+def test_attack_deeply_nested_environment_file_exits_2_with_its_file_and_line(tmp_path):
+    envs = write_envs(tmp_path, {"dev.yaml": VALID_DEV + "extra:\n" + "".join("  " * (i + 1) + "a:\n" for i in range(400))
+                                 + "  " * 401 + "end: 1\n"})
+    result = CliRunner().invoke(cli, ["--environments", str(envs), "validate"])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "RecursionError" not in result.output
+    assert "dev.yaml" in result.output and "nest deeper than 64 levels" in result.output
+
+
+def test_a_parser_that_runs_out_of_stack_is_a_config_error(tmp_path, monkeypatch):
+    """PyYAML without libyaml parses recursively too: its RecursionError becomes the same one-line error."""
+    import yaml
+
+    def deep(*args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(yaml, "compose", deep)
+    with pytest.raises(ConfigError, match="nest deeper than 64 levels") as caught:
+        _load(tmp_path, "name: dev\n")
+    assert caught.value.file == "environments/hostile.yaml"

@@ -3,6 +3,7 @@ rule every command and the gate apply. Each input that decides the output makes 
 reason the user can act on; the record itself is deterministic and holds no machine path."""
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -74,4 +75,18 @@ def test_the_record_is_deterministic_and_holds_no_machine_path(tmp_path, configs
     text = (first / RECORD).read_text()
     assert text == (second / RECORD).read_text()
     assert str(synth_record.ROOT) not in text and str(tmp_path) not in text
-    assert sorted(json.loads(text)) == ["environments", "format", "generator", "toolchain"]
+    assert sorted(json.loads(text)) == ["environments", "format", "generator", "stacks", "toolchain"]
+
+
+def test_the_record_holds_the_sha256_of_every_stack_synth_wrote(synthesized):
+    recorded = synth_record.recorded_stacks(synthesized.out)
+    assert sorted(recorded) == synthesized.stack_names
+    for name in synthesized.stack_names:
+        assert recorded[name] == hashlib.sha256(synthesized.path(name).read_bytes()).hexdigest()
+
+
+def test_a_record_of_the_first_format_is_stale(tmp_path, configs):
+    """Format 1 held no stack hashes: its output is synthesized again rather than trusted without them."""
+    out = _output(tmp_path, configs)
+    _edit_record(out, lambda r: (r.update(format=1), r.pop("stacks")))
+    assert why_stale(out, configs) == "cdktf.out/ was synthesized by another version of Aegis (synth record format 1)"

@@ -16,6 +16,7 @@ from typing import Callable
 import pytest
 
 from modules.naming import Naming
+from tests.synthesized import record_stacks_as_synthesized
 
 Expect = dict[str, str]  # check ID → address ("" for a stack-level finding)
 
@@ -470,6 +471,7 @@ def mutated(synthesized, tmp_path_factory):
             expected[mutation.name] = exc
     for stack, doc in docs.items():
         (out / "stacks" / stack / "cdk.tf.json").write_text(json.dumps(doc, indent=2))
+    record_stacks_as_synthesized(out)  # as if the generator had written each mutation
     return run_gate(out), expected
 
 

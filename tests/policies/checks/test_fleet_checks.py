@@ -59,6 +59,18 @@ class TestLaunchTemplateIsolation:
         conf = mutate(TEMPLATE, path, delete=True) if value is None else mutate(TEMPLATE, path, value)
         assert scan(isolation, LT, conf) == FAILED
 
+    @pytest.mark.parametrize("public", ["${var.public_ip}", "${aws_subnet.public.map_public_ip_on_launch}",
+                                        "maybe"])
+    def test_attack_public_ip_setting_by_reference_passes_unjudged_is_refused(self, public):
+        conf = mutate(TEMPLATE, "network_interfaces.0.associate_public_ip_address", public)
+        assert scan(isolation, LT, conf) == FAILED
+
+    @pytest.mark.parametrize("public", [False, "false", "FALSE", None])
+    def test_a_public_ip_setting_known_to_be_off_or_unset_passes(self, public):
+        path = "network_interfaces.0.associate_public_ip_address"
+        conf = mutate(TEMPLATE, path, delete=True) if public is None else mutate(TEMPLATE, path, public)
+        assert scan(isolation, LT, conf) == PASSED
+
 
 ASG = "aws_autoscaling_group"
 GROUP = {

@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from policies.checks.aegis_values import as_float, as_int, as_list, document, is_false, is_true, policy_document, truthy
+from policies.checks.aegis_values import (
+    as_float,
+    as_int,
+    as_list,
+    document,
+    is_false,
+    is_true,
+    policy_document,
+    truthy,
+    unset_or_false,
+)
 
 CHECKS = Path(__file__).resolve().parents[3] / "policies" / "checks"
 
@@ -29,6 +39,11 @@ def test_truthy_reads_a_setting_as_a_plan_shows_it(raw, expected):
 
 def test_is_false_is_strict():
     assert is_false(False) and is_false("False") and not is_false(None) and not is_false(0)
+
+
+def test_unset_or_false_leaves_references_out():
+    assert unset_or_false(None) and unset_or_false(False) and unset_or_false("false")
+    assert not unset_or_false("${var.public}") and not unset_or_false(True) and not unset_or_false(0)
 
 
 def test_numbers():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from modules.config import load_all
-from modules.synth_record import RECORD, build_record
+from modules.synth_record import RECORD, build_record, stack_digests
 
 # `no_exceptions` and `app_gate` (one gate run over the default app per session) live in
 # tests/policies/conftest.py, shared with the report tests.
@@ -50,7 +50,7 @@ def write_out(root: Path, stacks: dict[str, dict], envs: tuple[str, ...] = ("dev
         manifest["stacks"][name] = {"name": name, "synthesizedStackPath": f"stacks/{name}/cdk.tf.json"}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     if record:
-        (out / RECORD).write_text(json.dumps(build_record(load_all(envs))))
+        (out / RECORD).write_text(json.dumps(build_record(load_all(envs), stack_digests(out))))
     return out
 
 

@@ -24,6 +24,7 @@ from policies.catalog import CATALOG_FILE
 from policies.gate import CHECKS_DIR, run_gate
 from policies.gate_cache import GateCache
 from tests.policies.gate.conftest import bucket, stack_doc, write_out
+from tests.synthesized import record_stacks_as_synthesized
 
 TODAY = dt.date(2026, 6, 1)
 ROOT = Path(__file__).resolve().parents[3]
@@ -138,6 +139,7 @@ def test_attack_replayed_entry_of_an_earlier_stack_cannot_pass_it_now(tmp_path, 
     old_key = _stack_key(out, no_exceptions)
     body = cache.read_entry(private_cache / "gate" / f"{old_key}.json", old_key)
     _stack(out).write_text(json.dumps(_doc(False), indent=2))
+    record_stacks_as_synthesized(out)
     new_key = _stack_key(out, no_exceptions)
     cache.write_entry(private_cache / "gate" / f"{new_key}.json", new_key, body)
     now = run_gate(out, exceptions_file=no_exceptions, today=TODAY, cache=True)

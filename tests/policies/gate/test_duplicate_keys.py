@@ -16,6 +16,7 @@ from policies.plan.plan_json import PlanError, parse
 from policies.scan import patches, registry
 from policies.scan.passes import scan_group
 from tests.policies.gate.conftest import bucket, stack_doc, write_out
+from tests.synthesized import record_stacks_as_synthesized
 
 OPEN_SG = {"aws_security_group": {"open": {
     "name": "open", "description": "fixture", "ingress": [{
@@ -54,6 +55,7 @@ def test_attack_duplicate_key_in_a_synthesized_stack_is_refused(tmp_path, no_exc
     path = out / "stacks" / "dev-data" / "cdk.tf.json"
     text = path.read_text()
     path.write_text(text.replace('"resource": {', '"resource": ' + json.dumps(OPEN_SG) + ',\n  "resource": {', 1))
+    record_stacks_as_synthesized(out)  # as if synth had written it: the JSON reader itself must refuse it
     result = CliRunner().invoke(cli, ["gate", "--no-synth", "--env", "dev", "--synth-out", str(out), "--out",
                                       str(tmp_path / "r"), "--format", "json", "--exceptions", str(no_exceptions)])
     assert result.exit_code == 2, result.output

@@ -160,8 +160,18 @@ def test_app_checks_crash(small_out, no_exceptions, monkeypatch):
     def crash(stacks, configs):
         raise KeyError("resource")
 
-    monkeypatch.setattr(gate_module, "load_app_checks", lambda: (crash, set()))
+    registered = gate_module.load_app_checks()[1]
+    monkeypatch.setattr(gate_module, "load_app_checks", lambda: (crash, registered))
     _assert_error(run_gate(small_out, exceptions_file=no_exceptions, checks_dir=None), "app-level checks crashed")
+
+
+def test_attack_no_app_check_registered_skips_every_catalogued_app_check_is_refused(small_out, no_exceptions,
+                                                                                    monkeypatch):
+    """An app_checks package that registers nothing (a broken registry, an emptied __init__) must not turn
+    every catalogued app-level check into a silent pass."""
+    monkeypatch.setattr(gate_module, "load_app_checks", lambda: (lambda stacks, configs: [], set()))
+    result = run_gate(small_out, exceptions_file=no_exceptions, checks_dir=None)
+    _assert_error(result, "app-level check(s) in the catalog are not registered", "AEGIS_BUCKET_KEY_CLASS")
 
 
 def test_bad_catalog_is_an_error(small_out, no_exceptions, tmp_path):

@@ -16,6 +16,7 @@ from main import cli
 from policies import gate_cache, scanner
 from policies.gate import run_gate
 from tests.policies.gate.conftest import bucket, stack_doc, write_out
+from tests.synthesized import record_stacks_as_synthesized
 
 TODAY = dt.date(2026, 12, 1)  # the default app's suppressions expire within a year of it
 
@@ -69,6 +70,7 @@ def test_a_changed_stack_misses_alone(two_stacks, private_cache, scans, no_excep
     doc = json.loads(path.read_text())
     doc["resource"]["aws_s3_bucket"]["b1"]["force_destroy"] = True
     path.write_text(json.dumps(doc, indent=2))
+    record_stacks_as_synthesized(two_stacks)
     result = run_gate(two_stacks, exceptions_file=no_exceptions, today=TODAY, cache=True)
     assert scans[-1] == ["dev-data"]
     assert "cache miss for 1 of 2 stacks (scanned: dev-data)" in result.cache_note
@@ -202,6 +204,7 @@ def test_an_unchanged_run_reuses_verdict_and_reports(two_stacks, private_cache, 
     assert (reports / "aegis-gate.json").read_bytes() == written["aegis-gate.json"] and len(scans) == 1
     (two_stacks / "stacks" / "dev-access" / "cdk.tf.json").write_text(
         (two_stacks / "stacks" / "dev-access" / "cdk.tf.json").read_text() + "\n")  # any input: a new run
+    record_stacks_as_synthesized(two_stacks)
     third = CliRunner().invoke(cli, args)
     assert "gate: cache miss for 1 of 2 stacks" in third.stderr and scans[-1] == ["dev-access"]
     exceptions = tmp_path / "exceptions.yaml"

@@ -191,3 +191,19 @@ def synth_copy(synthesized, tmp_path) -> Path:
     out = tmp_path / "cdktf.out"
     shutil.copytree(synthesized.out, out)
     return out
+
+
+def as_synthesized(out: Path, envs: tuple[str, ...] = ("dev",)) -> Path:
+    """Make `out` (with stacks/<stack>/cdk.tf.json folders) a synth output as Aegis leaves one: a manifest
+    naming every stack folder, and the synth record of `envs` (fresh) holding each stack file's SHA-256,
+    so the plan gate uses the stack files beside the plans in it."""
+    from modules.config import load_all
+    from modules.synth_output import MANIFEST, STACK_FILE
+    from modules.synth_record import RECORD, build_record, stack_digests
+
+    stacks = sorted(p.parent.name for p in (out / "stacks").glob(f"*/{STACK_FILE}"))
+    manifest = {"stacks": {name: {"name": name, "synthesizedStackPath": f"stacks/{name}/{STACK_FILE}"}
+                           for name in stacks}}
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    (out / RECORD).write_text(json.dumps(build_record(load_all(list(envs)), stack_digests(out))), encoding="utf-8")
+    return out

@@ -19,7 +19,7 @@ DEV = attestation.Binding(env="dev", tier="dev", account="111122223333", thresho
 
 
 def attest(tmp_path: Path, key: str | None = None, now: dt.datetime = NOW, binding: attestation.Binding = DEV,
-           stack: str = "dev-data") -> Path:
+           stack: str = "dev-data", inputs: dict | None = None) -> Path:
     plan = tmp_path / "aegis.tfplan"
     plan.write_bytes(b"binary plan")
     (tmp_path / "aegis.tfplan.json").write_text('{"format_version": "1.2"}')
@@ -27,7 +27,7 @@ def attest(tmp_path: Path, key: str | None = None, now: dt.datetime = NOW, bindi
         stack=stack, binding=binding, plan_file=plan, plan_sha256=attestation.sha256_file(plan),
         plan_json=tmp_path / "aegis.tfplan.json", json_sha256=attestation.sha256_file(tmp_path / "aegis.tfplan.json"),
         terraform_version="1.10.5", summary={"create": 1}, results={"checks": 3}, approved=[], pack=PACK,
-        catalog=CATALOG, inputs={}, now=now, key=key)
+        catalog=CATALOG, inputs=inputs or {}, now=now, key=key)
     attestation.write(record, plan)
     return plan
 
@@ -150,3 +150,30 @@ def test_an_attestation_of_the_first_format_is_refused(tmp_path):
     path = attestation.attestation_path(plan)
     path.write_text(json.dumps({**json.loads(path.read_text()), "format": "aegis-plan-attestation/1"}))
     assert "format aegis-plan-attestation/1, not aegis-plan-attestation/2" in verify(plan)[1][0]
+
+
+def test_attack_attestation_judged_with_private_exceptions_or_approvals_is_refused(tmp_path):
+    """Files outside policies/ are not in the pack hash: a verdict made with a private exceptions or
+    approvals file must not be applied by a run that uses the project's own."""
+    private = tmp_path / "private"
+    private.mkdir()
+    exceptions, approvals = private / "exceptions.yaml", private / "approvals.yaml"
+    exceptions.write_text("exceptions: []  # would except anything\n")
+    approvals.write_text("approvals: []  # would approve anything\n")
+    plan = attest(tmp_path, inputs=attestation.input_files(exceptions, approvals))
+    _, problems = verify(plan, inputs=attestation.input_files(None, None))
+    assert len(problems) == 2
+    assert "judged with 'exceptions.yaml'" in problems[0] and "as its exceptions" in problems[0]
+    assert "as its approvals" in problems[1] and "--approvals" in problems[1]
+    assert verify(plan, inputs=attestation.input_files(exceptions, approvals))[1] == []  # the same files: taken
+    _, only_one = verify(plan, inputs=attestation.input_files(exceptions, None))
+    assert len(only_one) == 1 and "approvals" in only_one[0]
+
+
+def test_the_project_files_are_recorded_when_none_is_given():
+    from policies.plan.approvals import APPROVALS_FILE
+    from policies.suppressions import EXCEPTIONS_FILE
+
+    recorded = attestation.input_files(None, None)
+    assert recorded["exceptions"] == {"name": "exceptions.yaml", "sha256": attestation.sha256_file(EXCEPTIONS_FILE)}
+    assert recorded["approvals"] == {"name": "approvals.yaml", "sha256": attestation.sha256_file(APPROVALS_FILE)}

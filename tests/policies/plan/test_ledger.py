@@ -45,3 +45,26 @@ def test_the_ledger_lives_beside_the_output_folder_unless_relocated(tmp_path, mo
     assert ledger.ledger_path(tmp_path / "cdktf.out") == tmp_path / ".aegis" / "state" / "applied-plans.jsonl"
     monkeypatch.setenv(ledger.LEDGER_ENV, str(tmp_path / "volume" / "ledger.jsonl"))
     assert ledger.ledger_path(tmp_path / "cdktf.out") == tmp_path / "volume" / "ledger.jsonl"
+
+
+def test_a_ledger_entry_is_on_disk_before_apply_goes_on(tmp_path, monkeypatch):
+    """An entry only in the page cache is lost in a crash or power cut, and the plan could be applied
+    again: the ledger fsyncs the new file and then its folder (the rename). Other files do not pay for it."""
+    import os
+
+    from modules.atomic import write_text_atomic
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.fstat(fd).st_ino)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    path = tmp_path / "state" / "applied-plans.jsonl"
+    ledger.record(path, entry("a" * 64))
+    assert synced == [path.stat().st_ino, path.parent.stat().st_ino]
+    synced.clear()
+    write_text_atomic(tmp_path / "report.json", "{}")
+    assert synced == []

@@ -82,6 +82,7 @@ def test_plan_runs_init_plan_show_per_stack_in_dependency_order_then_gates(fake_
     assert [p["stack"] for p in report["plans"]] == [f"dev-{p}" for p in ORDER]
     assert all(p["changes"]["create"] == 1 for p in report["plans"])
     assert "Planned changes" in result.output
+    assert not any("beside the plan is not used" in note for note in report["notes"])  # the stacks synth wrote
 
 
 def test_the_manifest_dependencies_give_the_order(synth_copy):
@@ -185,6 +186,23 @@ def test_a_plan_failing_the_gate_is_exit_1_and_not_attested(fake_terraform, synt
     assert not attested(synth_copy, "dev-data").exists()
     assert attested(synth_copy, "dev-bootstrap").exists()
     assert "AEGIS_PLAN_VERSIONING_SUSPENDED" in result.output
+
+
+def test_attack_attestation_judged_with_private_exceptions_is_refused_by_apply(fake_terraform, synth_copy, tmp_path):
+    """`plan --exceptions FILE` may name a file outside policies/ (not in the pack hash): its verdict is
+    applied only by an apply told to use that same file."""
+    private = tmp_path / "private-exceptions.yaml"
+    expires = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    private.write_text("exceptions:\n  - check: AEGIS_PLAN_VERSIONING_SUSPENDED\n    resource: aws_s3_bucket_versioning.v\n"
+                       "    environments: [dev]\n    reason: Versioning paused while the bucket moves (CHG-77)\n"
+                       f"    owner: data-platform\n    expires: {expires}\n")
+    fake_terraform.plan_for("dev-data", FAILING)
+    assert plan(fake_terraform, synth_copy, "dev", "--stack", "data", "--exceptions", str(private)).exit_code == 0
+    fresh_log(synth_copy)
+    output = " ".join(refused(fake_terraform, synth_copy, "--stack", "data").split())
+    assert "judged with 'private-exceptions.yaml'" in output and "as its exceptions" in output
+    taken = apply(fake_terraform, synth_copy, "dev", "--stack", "data", "--exceptions", str(private))
+    assert taken.exit_code == 0, taken.output
 
 
 # ---------------------------------------------------------------- apply

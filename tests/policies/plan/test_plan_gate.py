@@ -14,7 +14,18 @@ from policies.plan import attestation
 from policies.plan.plan_catalog import load_plan_catalog
 from policies.plan.plan_gate import PlanInput, run_plan_gate
 from policies.plan.report import FILES, available_formats, render, render_terminal, write_reports
-from tests.policies.plan.conftest import KEY_ARN, PAB, create, delete, noop, plan_doc, replace, update, write_plan
+from tests.policies.plan.conftest import (
+    KEY_ARN,
+    PAB,
+    as_synthesized,
+    create,
+    delete,
+    noop,
+    plan_doc,
+    replace,
+    update,
+    write_plan,
+)
 
 TODAY = dt.date(2025, 6, 1)
 VERSIONING = {"bucket": "aegis-dev-datasets", "versioning_configuration": [{"status": "Enabled", "mfa_delete": "Disabled"}]}
@@ -439,6 +450,7 @@ def test_checkov_sees_attributes_set_by_reference_in_their_synthesized_form():
 def test_a_key_class_is_judged_from_the_reference_when_the_stack_json_comes_with_the_plan(tmp_path):
     with_synth = stack_plan(tmp_path / "a", table_plan(), "dev-platform")
     with_synth.synth_doc.write_text(json.dumps(TABLE_SYNTH))
+    as_synthesized(tmp_path / "a" / "cdktf.out")  # Aegis's own stack file: used
     without = stack_plan(tmp_path / "b", table_plan(), "dev-platform")
     without.synth_doc = None
 
@@ -475,3 +487,39 @@ def test_an_internal_error_fails_closed(tmp_path, monkeypatch):
     result = gate(stack_plan(tmp_path, plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB))))
     assert result.exit_code == 2 and result.errors == ["internal error: RuntimeError: a bug in a plan check"]
     assert result.plans == [] or all(p.attestation is None for p in result.plans)
+
+
+# ---------------------------------------------------------------- attestations: the whole run or nothing
+
+def _three_passing_stacks(tmp_path):
+    doc = plan_doc(create("aws_s3_bucket_public_access_block", "pab", PAB))
+    return [stack_plan(tmp_path, doc, stack) for stack in ("dev-data", "dev-platform", "dev-access")]
+
+
+def test_attack_binary_swapped_in_one_stack_leaves_no_stack_of_the_run_attested(tmp_path):
+    """A binary that changed between `terraform plan` and the gate ends the run in an error: the other,
+    passing stacks of that run must not keep an attestation that apply would accept."""
+    items = _three_passing_stacks(tmp_path)
+    items[1].binary.write_bytes(b"another plan, written after terraform plan")
+    result = gate(*items)
+    assert result.exit_code == 2
+    assert any("dev-platform: aegis.tfplan changed between `terraform plan` and the gate" in e for e in result.errors)
+    assert [attestation.attestation_path(i.binary).exists() for i in items] == [False, False, False]
+    assert all(p.verdict == "error" and p.attestation is None for p in result.plans)
+
+
+def test_an_attestation_that_cannot_be_written_removes_the_ones_written_before_it(tmp_path, monkeypatch):
+    items = _three_passing_stacks(tmp_path)
+    real_write = attestation.write
+
+    def write(record, plan_file):
+        if record["stack"] == "dev-access":
+            raise OSError(28, "No space left on device")
+        return real_write(record, plan_file)
+
+    monkeypatch.setattr(attestation, "write", write)
+    result = gate(*items)
+    assert result.exit_code == 2
+    assert any("dev-access: the attestation could not be written (No space left on device)" in e
+               for e in result.errors)
+    assert [attestation.attestation_path(i.binary).exists() for i in items] == [False, False, False]
