@@ -39,9 +39,21 @@ def scp_region_exemptions(app: AppView):
             yield fail(scps[0][0], "", f"SCP content is not a literal document, not judged: {', '.join(unreadable)}")
             continue
         documents = [doc for _, _, doc in scps if doc is not None]
+        # One verdict per (type, region): hundreds of resources share a handful of them. A failure is reported
+        # on each resource it stops; what passes is reported once, on each SCP, not once per resource.
+        verdicts: dict[tuple[str, str | None], list[str]] = {}
+        admitted = 0
         for stack, address, rtype, conf in _managed(env):
-            yield judge(stack.name, address, _problems(env, documents, rtype, region_of(stack, conf)),
-                        "its SCPs admit it")
+            region = region_of(stack, conf)
+            problems = verdicts.setdefault((rtype, region), list(_problems(env, documents, rtype, region)))
+            if problems:
+                yield judge(stack.name, address, problems, "")
+            else:
+                admitted += 1
+        regions = sorted({r for (_, r), problems in verdicts.items() if r and not problems})
+        for stack_name, name, _ in scps:
+            yield judge(stack_name, f"aws_organizations_policy.{name}", (),
+                        f"admits the {admitted} resources the environment manages, in {', '.join(regions) or 'no region'}")
 
 
 def _managed(env: Env) -> Iterator[tuple[Stack, str, str, dict]]:
