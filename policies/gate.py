@@ -130,6 +130,7 @@ class SynthOutput(Source[GateResult]):
             doc = self.docs[name] = load_stack(out_dir, name, path, sha256=recorded[name])
             for address, res in stack_resources(name, doc).items():
                 self.resources[(name, address)] = res
+        result.stack_docs = self.docs
 
     def scan(self, options: JudgeOptions, result: GateResult) -> list[scanner.Scan]:
         stacks, checks_dir = self.stacks, options.checks_dir

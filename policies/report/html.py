@@ -27,7 +27,14 @@ from typing import Any, Mapping
 import jinja2
 
 from modules.naming import STACK_ORDER
-from modules.synth_output import SynthOutputError, holds_synth_output, load_stacks, stack_parts, typed_resources
+from modules.synth_output import (
+    SynthOutputError,
+    holds_synth_output,
+    load_stacks,
+    manifest_stacks,
+    stack_parts,
+    typed_resources,
+)
 from policies.catalog import FRAMEWORKS, SEVERITIES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -343,6 +350,19 @@ def _cli_folders() -> tuple[Path | None, Path | None]:
     return synth_path, Path(environments) if environments else None
 
 
+def _stacks_of_every_environment(result, synth_out: Path | None) -> Mapping[str, dict] | None:
+    """The stacks the gate itself read, when they are every stack of the folder the report draws from
+    (`load_stacks` reads them all): the same documents, not parsed a second time. Else None: read the folder."""
+    docs = getattr(result, "stack_docs", None) or {}
+    if not docs or synth_out is None:
+        return None
+    try:
+        names = set(manifest_stacks(synth_out))
+    except (SynthOutputError, OSError):
+        return None
+    return dict(sorted(docs.items())) if names == set(docs) else None
+
+
 def render(result, *, synth_out: Path | None = None, environments_dir: Path | None = None,
            generated: dt.datetime | None = None) -> str:
     """The `html` format of `policies.report.FORMATS`."""
@@ -351,5 +371,6 @@ def render(result, *, synth_out: Path | None = None, environments_dir: Path | No
         synth_out = synth_out or cli_synth
         environments_dir = environments_dir or cli_environments
     return render_document(document_of(result), synth_out=synth_out, environments_dir=environments_dir,
+                           stacks=_stacks_of_every_environment(result, synth_out),
                            catalog_rules=_catalog_rules(result.catalog) if getattr(result, "catalog", None) else None,
                            generated=generated)
