@@ -25,6 +25,9 @@ KEY_CLASSES = ("training", "model", "inference", "audit")
 BUCKETS = {
     "datasets": "training",
     "model-artifacts": "model",
+    # Function code packages and their Signer output: replaced on every code change, so never in an
+    # object-locked bucket (a locked version cannot be deleted when Terraform replaces the object).
+    "code": "model",
     "inference": "inference",
     "access-logs": None,
     "audit": "audit",

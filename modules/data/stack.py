@@ -19,7 +19,7 @@ from modules.serving import KINDS
 from modules.suppress import suppress
 
 LOCKED_BUCKETS = ("model-artifacts", "audit")  # integrity of what was deployed and of the audit trail
-REPLICATED_BUCKETS = ("datasets", "model-artifacts", "inference", "audit")
+REPLICATED_BUCKETS = ("datasets", "model-artifacts", "code", "inference", "audit")
 LOG_BUCKET = "access-logs"
 IMAGE_KEY_CLASS = "model"  # container images carry model code (and often weights)
 

@@ -119,7 +119,7 @@ def test_every_bucket_encrypted_with_its_class_key(data):
 
 def test_every_bucket_versioned_private_and_owner_enforced(data):
     buckets = {c["bucket"] for c in data.res("aws_s3_bucket").values()}
-    assert len(buckets) == (10 if data.config.data.replication.enabled else 5)
+    assert len(buckets) == (12 if data.config.data.replication.enabled else 6)  # + the code bucket (and its DR replica)
     versioning = data.by_bucket("aws_s3_bucket_versioning")
     blocks = data.by_bucket("aws_s3_bucket_public_access_block")
     ownership = data.by_bucket("aws_s3_bucket_ownership_controls")
@@ -199,7 +199,7 @@ def test_replication_only_where_enabled_to_dr_region_with_dr_key(data):
         assert replications == {}
         assert "dr" not in [p.get("alias") for p in data.s.stack(data.stack)["provider"]["aws"]]
         return
-    assert sorted(data.purpose(b)[0] for b in replications) == ["audit", "datasets", "inference", "model-artifacts"]
+    assert sorted(data.purpose(b)[0] for b in replications) == ["audit", "code", "datasets", "inference", "model-artifacts"]
     for bucket, conf in replications.items():
         purpose, region = data.purpose(bucket)
         assert region == data.config.region

@@ -337,3 +337,40 @@ def test_default_app_passes_and_is_judged(synthesized, check_id):
     stacks = {name: synthesized.stack(name) for name in synthesized.stack_names}
     results = run(check_id, stacks, "dev", "staging", "prod")
     assert results and not failures(results)
+
+
+# ---- AEGIS_MANAGED_OBJECT_NOT_LOCKED -------------------------------------------------------------
+
+def object_app(*, retention: dict | None, object_bucket: str = "aegis-prod-model-artifacts-777788889999-eu-west-1"):
+    bucket = "aegis-prod-model-artifacts-777788889999-eu-west-1"
+    data: dict = {"aws_s3_bucket": {"artifacts": {"bucket": bucket, "object_lock_enabled": True}}}
+    lock = {"bucket": "${aws_s3_bucket.artifacts.id}", "object_lock_enabled": "Enabled"}
+    if retention is not None:
+        lock["rule"] = {"default_retention": retention}
+    data["aws_s3_bucket_object_lock_configuration"] = {"lock": lock}
+    code = {"aws_s3_object": {"code": {"bucket": object_bucket, "key": "models/x/code/abc.zip"}}}
+    return app("prod", data={"resource": data}, platform={"resource": code})
+
+
+class TestManagedObjectNotLocked:
+    def test_code_object_in_a_bucket_with_default_retention_fails(self):
+        results = run("AEGIS_MANAGED_OBJECT_NOT_LOCKED", object_app(retention={"mode": "COMPLIANCE", "days": 365}))
+        assert "object-lock default retention" in fails_on(results, "aws_s3_object.code", "prod-platform")
+
+    def test_code_object_in_the_unlocked_code_bucket_passes(self):
+        results = run("AEGIS_MANAGED_OBJECT_NOT_LOCKED", object_app(
+            retention={"mode": "COMPLIANCE", "days": 365}, object_bucket="aegis-prod-code-777788889999-eu-west-1"))
+        assert verdict(results, "aws_s3_object.code", "prod-platform"), failures(results)
+
+    def test_lock_without_default_retention_passes(self):
+        results = run("AEGIS_MANAGED_OBJECT_NOT_LOCKED", object_app(retention=None))
+        assert verdict(results, "aws_s3_object.code", "prod-platform"), failures(results)
+
+    def test_unresolvable_bucket_fails_closed(self):
+        results = run("AEGIS_MANAGED_OBJECT_NOT_LOCKED", object_app(retention=None,
+                                                                    object_bucket="${aws_s3_bucket.elsewhere.id}"))
+        assert "cannot be resolved" in fails_on(results, "aws_s3_object.code", "prod-platform")
+
+    def test_code_object_in_the_locked_model_artifacts_bucket_as_synthesized_before_fires(self):
+        results = run("AEGIS_MANAGED_OBJECT_NOT_LOCKED", broken("code_object_in_locked_bucket"))
+        fails_on(results, "aws_s3_object.model-doc-classifier_code-unsigned_48292761", "prod-platform")
