@@ -71,7 +71,7 @@ class DataStack(PillarStack):
             extra = access_log_delivery(f"arn:aws:s3:::{name}", naming.account_id, sources)
         elif purpose == "audit" and not dr:
             extra = audit_log_delivery(f"arn:aws:s3:::{name}", naming.account_id, naming.trail_arn(),
-                                       naming.macie_export_arn_pattern())
+                                       naming.macie_results_source_arns())
         lock = settings.object_lock
         bucket = SecureBucket(
             self, f"bucket-{purpose}" + ("-dr" if dr else ""),

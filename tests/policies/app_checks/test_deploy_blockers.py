@@ -374,3 +374,31 @@ class TestManagedObjectNotLocked:
     def test_code_object_in_the_locked_model_artifacts_bucket_as_synthesized_before_fires(self):
         results = run("AEGIS_MANAGED_OBJECT_NOT_LOCKED", broken("code_object_in_locked_bucket"))
         fails_on(results, "aws_s3_object.model-doc-classifier_code-unsigned_48292761", "prod-platform")
+
+
+# ---- AEGIS_MACIE_RESULTS_SOURCES -----------------------------------------------------------------
+
+MACIE = "arn:aws:macie2:eu-west-1:777788889999"
+
+
+def macie_app(sources: list[str]):
+    key_policy = doc({"Sid": "MacieDiscoveryResults", "Effect": "Allow", "Principal": {"Service": "macie.amazonaws.com"},
+                      "Action": ["kms:Encrypt", "kms:GenerateDataKey"], "Resource": "*",
+                      "Condition": {"ArnLike": {"aws:SourceArn": sources}}})
+    return app("prod", data=resources(aws_kms_key={"audit": {"policy": key_policy}}))
+
+
+class TestMacieResultsSources:
+    def test_export_configuration_only_fails(self):
+        results = run("AEGIS_MACIE_RESULTS_SOURCES", macie_app([f"{MACIE}:export-configuration:*"]))
+        assert "classification jobs cannot store" in fails_on(results, "aws_kms_key.audit", "prod-data")
+
+    def test_export_configuration_and_classification_jobs_pass(self):
+        results = run("AEGIS_MACIE_RESULTS_SOURCES",
+                      macie_app([f"{MACIE}:export-configuration:*", f"{MACIE}:classification-job/*"]))
+        assert verdict(results, "aws_kms_key.audit", "prod-data"), failures(results)
+
+    def test_audit_key_and_bucket_policy_as_synthesized_before_fire(self):
+        results = run("AEGIS_MACIE_RESULTS_SOURCES", broken("macie_results_export_only"))
+        fails_on(results, "aws_kms_key.kms-audit_key_B1995AD3", "prod-data")
+        fails_on(results, "aws_s3_bucket_policy.bucket-audit_policy_4C1CA738", "prod-data")
