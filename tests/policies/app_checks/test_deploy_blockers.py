@@ -402,3 +402,30 @@ class TestMacieResultsSources:
         results = run("AEGIS_MACIE_RESULTS_SOURCES", broken("macie_results_export_only"))
         fails_on(results, "aws_kms_key.kms-audit_key_B1995AD3", "prod-data")
         fails_on(results, "aws_s3_bucket_policy.bucket-audit_policy_4C1CA738", "prod-data")
+
+
+# ---- AEGIS_SAGEMAKER_MODEL_NAMED -----------------------------------------------------------------
+
+def model_app(conf: dict):
+    return app("prod", platform=resources(aws_sagemaker_model={"m": conf}))
+
+
+class TestSageMakerModelNamed:
+    @pytest.mark.parametrize("conf, fragment", [
+        ({"vpc_config": {"subnets": ["s"]}}, "personas' model/aegis-prod-* scope"),
+        ({"name": "aegis-prod-churn-1"}, "serverless rule"),
+    ])
+    def test_unnamed_or_misnamed_model_fails(self, conf, fragment):
+        assert fragment in fails_on(run("AEGIS_SAGEMAKER_MODEL_NAMED", model_app(conf)), "aws_sagemaker_model.m")
+
+    @pytest.mark.parametrize("conf", [
+        {"name": "aegis-prod-fraud-1", "vpc_config": {"subnets": ["s"]}},
+        {"name": "aegis-prod-serverless-churn-1"},
+    ])
+    def test_conventionally_named_model_passes(self, conf):
+        results = run("AEGIS_SAGEMAKER_MODEL_NAMED", model_app(conf))
+        assert verdict(results, "aws_sagemaker_model.m", "prod-platform"), failures(results)
+
+    def test_models_as_synthesized_before_fire(self):
+        results = run("AEGIS_SAGEMAKER_MODEL_NAMED", broken("sagemaker_models_unnamed"))
+        assert len([r for r in results if not r.passed]) == 2
