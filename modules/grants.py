@@ -90,6 +90,11 @@ def key_use_restrictions(users: "KeyUsers", region: str) -> list[Statement]:
             "DenyUsersOutsideTheirServices", "Deny", KEY_USE_ACTIONS, "*", principal="*",
             condition={"ArnLike": {"aws:PrincipalArn": list(users.roles)},
                        "StringNotEquals": {"kms:ViaService": via(users.services)}}))
+    for n, (role, services) in enumerate(users.narrow):
+        statements.append(statement(
+            f"DenyNarrowUser{n}OutsideItsServices", "Deny", KEY_USE_ACTIONS, "*", principal="*",
+            condition={"ArnLike": {"aws:PrincipalArn": role},
+                       "StringNotEquals": {"kms:ViaService": via(services)}}))
     if users.provisioners:
         statements.append(statement(
             "DenyProvisionersOutsideProvisioning", "Deny", KEY_USE_ACTIONS, "*", principal="*",

@@ -25,6 +25,9 @@ KEY_CLASSES = ("training", "model", "inference", "audit")
 BUCKETS = {
     "datasets": "training",
     "model-artifacts": "model",
+    # Function code packages and their Signer output: replaced on every code change, so never in an
+    # object-locked bucket (a locked version cannot be deleted when Terraform replaces the object).
+    "code": "model",
     "inference": "inference",
     "access-logs": None,
     "audit": "audit",
@@ -169,9 +172,12 @@ class Naming:
     def alarm_arn(self, name: str) -> str:
         return f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:{name}"
 
-    def macie_export_arn_pattern(self) -> str:
-        """Macie's results-repository (export) configuration, as services see it in aws:SourceArn."""
-        return f"arn:aws:macie2:{self.region}:{self.account_id}:export-configuration:*"
+    def macie_results_source_arns(self) -> list[str]:
+        """What Macie names in aws:SourceArn when it stores discovery results: its results-repository
+        (export) configuration, and the classification job that produced them (Macie User Guide,
+        "Storing and retaining sensitive data discovery results")."""
+        base = f"arn:aws:macie2:{self.region}:{self.account_id}"
+        return [f"{base}:export-configuration:*", f"{base}:classification-job/*"]
 
 
 def default_tags(config: EnvConfig) -> dict[str, str]:

@@ -262,6 +262,9 @@ def platform_admin(arns: EnvArns) -> list[Statement]:
         _allow("TriageSecurityHubFindings", ["securityhub:BatchUpdateFindings"],
                f"arn:aws:securityhub:{r}:{a}:hub/default"),
         _allow("AnnounceIncident", ["sns:Publish"], arns.naming.alert_topic_arn()),
+        # The alerts topic is encrypted with the audit key: SNS uses it on the publisher's behalf.
+        _allow("AnnounceIncidentEncryptViaSns", ["kms:Decrypt", "kms:GenerateDataKey"], arns.keys,
+               arns.key_condition("audit", via=("sns",))),
     ]
 
 

@@ -42,11 +42,12 @@ def access_log_delivery(bucket_arn: str, account_id: str, source_bucket_arns: li
     ]
 
 
-def audit_log_delivery(bucket_arn: str, account_id: str, trail_arn: str, macie_export_arn: str) -> list[Statement]:
+def audit_log_delivery(bucket_arn: str, account_id: str, trail_arn: str,
+                       macie_source_arns: list[str]) -> list[Statement]:
     """CloudTrail, AWS Config and Macie delivery into the audit bucket, bound to this account
-    (and to this trail, and to Macie's export configuration)."""
+    (and to this trail, and to Macie's export configuration or classification jobs)."""
     source = {"StringEquals": {"aws:SourceAccount": account_id}}
-    macie = {"StringEquals": {"aws:SourceAccount": account_id}, "ArnLike": {"aws:SourceArn": macie_export_arn}}
+    macie = {"StringEquals": {"aws:SourceAccount": account_id}, "ArnLike": {"aws:SourceArn": macie_source_arns}}
     return [
         statement("CloudTrailAclCheck", "Allow", "s3:GetBucketAcl", bucket_arn,
                   principal={"Service": "cloudtrail.amazonaws.com"},

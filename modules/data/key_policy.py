@@ -78,5 +78,5 @@ def _audit_service_statements(naming: Naming, region: str) -> list[Statement]:
         statement("MacieDiscoveryResults", "Allow", ["kms:Encrypt", "kms:GenerateDataKey"], "*",
                   principal={"Service": "macie.amazonaws.com"},
                   condition={"StringEquals": {"aws:SourceAccount": account},
-                             "ArnLike": {"aws:SourceArn": naming.macie_export_arn_pattern()}}),
+                             "ArnLike": {"aws:SourceArn": naming.macie_results_source_arns()}}),
     ]

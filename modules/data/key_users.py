@@ -43,6 +43,12 @@ PERSONA_KEYS: dict[str, tuple[str, ...]] = {
     "data-scientist": ("training",),
     "security-auditor": ("audit",),
 }
+# Personas that use a key class only through fewer services than the class's (VIA_SERVICES):
+# platform-admin publishes its incident announcement to the alerts topic, which the audit key
+# encrypts, so SNS uses the key on its behalf; it reads no audit data with it.
+PERSONA_KEYS_THROUGH: dict[str, dict[str, tuple[str, ...]]] = {
+    "platform-admin": {"audit": ("sns",)},
+}
 # Role purposes (`<prefix>-<purpose>`) of the other workload roles that use keys.
 REPLICATION_ROLE = "s3-replication"  # modules/data/replication.py
 STATE_REPLICATION_ROLE = "tfstate-replication"  # modules/bootstrap/stack.py
@@ -87,6 +93,7 @@ class KeyUsers:
     provisioning: tuple[str, ...] = ()
     service_linked: tuple[ServiceLinkedRole, ...] = ()
     ebs: bool = False
+    narrow: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (role ARN, its only services), PERSONA_KEYS_THROUGH
 
     @property
     def service_linked_path(self) -> str:
@@ -98,7 +105,7 @@ class KeyUsers:
 
     def exempt(self) -> list[str]:
         """aws:PrincipalArn values the key policy's deny of other principals leaves out."""
-        out = [*self.roles, *self.provisioners, self.service_linked_path]
+        out = [*self.roles, *self.provisioners, *(role for role, _ in self.narrow), self.service_linked_path]
         return sorted(set(out + ([self.ec2_infrastructure] if self.ebs else [])))
 
 
@@ -123,10 +130,13 @@ def key_users(config: EnvConfig, key_class: str) -> KeyUsers:
     roles += [naming.role_arn(purpose) for purpose, classes in WORKLOAD_KEYS.items() if key_class in classes]
     if config.data.replication.enabled:
         roles.append(naming.role_arn(REPLICATION_ROLE))
+    narrow = tuple((naming.role_arn(p), PERSONA_KEYS_THROUGH[p][key_class])
+                   for p in sorted(PERSONA_KEYS_THROUGH) if p in config.access.enabled_personas()
+                   and key_class in PERSONA_KEYS_THROUGH[p])
     return KeyUsers(
         account_id=naming.account_id, roles=tuple(sorted(set(roles))), services=VIA_SERVICES[key_class],
         provisioners=(config.deployer_role_arn,), provisioning=provisioning_services(key_class),
-        service_linked=service_linked_roles_of(key_class), ebs=key_class == EBS_KEY_CLASS)
+        service_linked=service_linked_roles_of(key_class), ebs=key_class == EBS_KEY_CLASS, narrow=narrow)
 
 
 def state_key_users(naming: Naming, deployer_arn: str) -> KeyUsers:

@@ -19,7 +19,7 @@ from modules.serving import KINDS
 from modules.suppress import suppress
 
 LOCKED_BUCKETS = ("model-artifacts", "audit")  # integrity of what was deployed and of the audit trail
-REPLICATED_BUCKETS = ("datasets", "model-artifacts", "inference", "audit")
+REPLICATED_BUCKETS = ("datasets", "model-artifacts", "code", "inference", "audit")
 LOG_BUCKET = "access-logs"
 IMAGE_KEY_CLASS = "model"  # container images carry model code (and often weights)
 
@@ -71,7 +71,7 @@ class DataStack(PillarStack):
             extra = access_log_delivery(f"arn:aws:s3:::{name}", naming.account_id, sources)
         elif purpose == "audit" and not dr:
             extra = audit_log_delivery(f"arn:aws:s3:::{name}", naming.account_id, naming.trail_arn(),
-                                       naming.macie_export_arn_pattern())
+                                       naming.macie_results_source_arns())
         lock = settings.object_lock
         bucket = SecureBucket(
             self, f"bucket-{purpose}" + ("-dr" if dr else ""),

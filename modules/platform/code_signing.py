@@ -1,9 +1,10 @@
 """Lambda code signing: an AWS Signer profile, a code-signing config that enforces it, and the
 signing of the deterministic function zip.
 
-The zip is uploaded (content-addressed) under the model's artifact prefix of the object-locked
-model-artifacts bucket, Signer signs that exact object version, and the function deploys the
-signed copy. Lambda refuses any code not signed by this profile (`Enforce`).
+The zip is uploaded (content-addressed) under the model's prefix of the code bucket, Signer signs
+that exact object version, and the function deploys the signed copy. The code bucket has no Object
+Lock: a code change replaces the object, and Terraform cannot delete a locked version (Object Lock
+default retention applies to a whole bucket, so the locked model-artifacts bucket cannot hold it). Lambda refuses any code not signed by this profile (`Enforce`).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from modules import aws
 from modules.platform.context import PlatformContext
 
 SIGNATURE_VALIDITY_MONTHS = 60
+CODE_BUCKET = "code"
 
 
 class CodeSigning(Construct):
@@ -36,12 +38,11 @@ class CodeSigning(Construct):
     def signed_code(self, scope: Construct, construct_id: str, *, model_name: str, artifact_prefix: str,
                     asset_path: str, digest: str) -> tuple[str, str]:
         """Upload the zip, sign it, and return (bucket, key) of the signed object."""
-        bucket = self.ctx.bucket("model-artifacts")
+        bucket = self.ctx.bucket(CODE_BUCKET)
         upload = aws.s3_object.S3Object(
             scope, f"{construct_id}-unsigned", bucket=bucket, key=f"{artifact_prefix}code/{digest}.zip",
             source=asset_path, content_type="application/zip", server_side_encryption="aws:kms",
             kms_key_id=self.ctx.keys.model, bucket_key_enabled=True,
-            # Object lock requires an integrity checksum on every upload.
             checksum_algorithm="SHA256", tags={"Model": model_name})
         j = aws.signer_signing_job
         job = j.SignerSigningJob(

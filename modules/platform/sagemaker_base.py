@@ -11,13 +11,16 @@ config under a new name while the endpoint keeps its conventional name.
 """
 from __future__ import annotations
 
+import hashlib
+
 from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from modules import aws
+from modules.boundary import SERVERLESS_MODEL_INFIX
 from modules.grants import pull_own_image, read_own_model_artifacts
 from modules.iam_doc import Statement, statement
-from modules.naming import NETWORK_ISOLATION_TAG_KEY
+from modules.naming import NETWORK_ISOLATION_TAG_KEY, Naming
 from modules.platform.context import PlatformContext
 from modules.platform.log_group import encrypted_log_group
 from modules.platform.published import PublishedModel
@@ -73,6 +76,21 @@ def execution_statements(ctx: PlatformContext, model: ModelSettings, repository_
     return statements
 
 
+MODEL_NAME_MAX = 63  # SageMaker model names
+
+
+def sagemaker_model_name(naming: Naming, model: ModelSettings, *, vpc: bool) -> str:
+    """`<prefix>-<model>-<hash>`, or `<prefix>-serverless-<model>-<hash>` for a model without a VPC (the
+    boundary admits those only under that name): within the personas' `model/<prefix>-*` scope.
+
+    Models are replaced create-before-destroy and the provider has no name prefix, so the name
+    changes with what the model is made of in config (its settings: version, digest, checksum) —
+    a fixed name would collide with the model being replaced."""
+    base = naming.resource(model.name) if vpc else naming.resource(SERVERLESS_MODEL_INFIX, model.name)
+    digest = hashlib.sha256(f"{model.model_dump_json()}|vpc={vpc}".encode()).hexdigest()[:8]
+    return f"{naming.shortened(base, MODEL_NAME_MAX - len(digest) - 1)}-{digest}"
+
+
 class SageMakerModelBase(Construct):
     """Role, verified image and artifact, model and log group; subclasses add the endpoint config and scaling."""
 
@@ -94,7 +112,8 @@ class SageMakerModelBase(Construct):
             retention_days=ctx.log_retention_days, protected=ctx.deletion_protection)
         m = aws.sagemaker_model
         self.model = m.SagemakerModel(
-            self, "model", execution_role_arn=self.role.arn,
+            self, "model", name=sagemaker_model_name(ctx.naming, model, vpc=vpc_config is not None),
+            execution_role_arn=self.role.arn,
             primary_container=m.SagemakerModelPrimaryContainer(
                 image=self.published.image, model_data_url=self.published.artifact.uri,
                 environment={"MODEL_NAME": model.name, "MODEL_VERSION": model.version}),

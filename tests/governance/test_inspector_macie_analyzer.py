@@ -70,7 +70,11 @@ def test_macie_results_kept_in_the_audit_bucket_with_the_audit_key(gov, data_sta
     (grant,) = [s for s in json.loads(audit_key["policy"])["Statement"] if s["Sid"] == "MacieDiscoveryResults"]
     assert grant["Principal"] == {"Service": "macie.amazonaws.com"}
     assert grant["Condition"]["StringEquals"]["aws:SourceAccount"] == gov.config.account_id
-    assert grant["Condition"]["ArnLike"]["aws:SourceArn"] == gov.naming.macie_export_arn_pattern()
+    # Results come from the export configuration and from each classification job (the daily job).
+    region, account = gov.naming.region, gov.config.account_id
+    assert grant["Condition"]["ArnLike"]["aws:SourceArn"] == [
+        f"arn:aws:macie2:{region}:{account}:export-configuration:*",
+        f"arn:aws:macie2:{region}:{account}:classification-job/*"]
 
 
 def test_access_analyzers(gov):

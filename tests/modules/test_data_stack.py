@@ -119,7 +119,7 @@ def test_every_bucket_encrypted_with_its_class_key(data):
 
 def test_every_bucket_versioned_private_and_owner_enforced(data):
     buckets = {c["bucket"] for c in data.res("aws_s3_bucket").values()}
-    assert len(buckets) == (10 if data.config.data.replication.enabled else 5)
+    assert len(buckets) == (12 if data.config.data.replication.enabled else 6)  # + the code bucket (and its DR replica)
     versioning = data.by_bucket("aws_s3_bucket_versioning")
     blocks = data.by_bucket("aws_s3_bucket_public_access_block")
     ownership = data.by_bucket("aws_s3_bucket_ownership_controls")
@@ -199,7 +199,7 @@ def test_replication_only_where_enabled_to_dr_region_with_dr_key(data):
         assert replications == {}
         assert "dr" not in [p.get("alias") for p in data.s.stack(data.stack)["provider"]["aws"]]
         return
-    assert sorted(data.purpose(b)[0] for b in replications) == ["audit", "datasets", "inference", "model-artifacts"]
+    assert sorted(data.purpose(b)[0] for b in replications) == ["audit", "code", "datasets", "inference", "model-artifacts"]
     for bucket, conf in replications.items():
         purpose, region = data.purpose(bucket)
         assert region == data.config.region
@@ -227,6 +227,21 @@ def test_account_level_guards(data):
     assert data.key_alias(ebs_key["key_arn"]) == data.naming.kms_alias("model")
 
 
+def macie_results_sources(naming) -> list[str]:
+    """Macie stores discovery results as its export configuration and as each classification job."""
+    base = f"arn:aws:macie2:{naming.region}:{naming.account_id}"
+    return [f"{base}:export-configuration:*", f"{base}:classification-job/*"]
+
+
+def test_macie_classification_jobs_can_store_their_results_in_the_audit_bucket(data):
+    policy = json.loads(data.by_bucket("aws_s3_bucket_policy")[data.naming.bucket("audit")]["policy"])
+    macie = {s["Sid"]: s for s in policy["Statement"] if s.get("Principal") == {"Service": "macie.amazonaws.com"}}
+    assert set(macie) == {"MacieBucketLocation", "MacieDiscoveryResults"}
+    job = f"arn:aws:macie2:{data.naming.region}:{data.naming.account_id}:classification-job/"
+    for s in macie.values():
+        assert f"{job}*" in s["Condition"]["ArnLike"]["aws:SourceArn"], s["Sid"]
+
+
 def test_audit_bucket_admits_only_this_trail_config_and_macie(data):
     policy = json.loads(data.by_bucket("aws_s3_bucket_policy")[data.naming.bucket("audit")]["policy"])
     allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
@@ -236,7 +251,7 @@ def test_audit_bucket_admits_only_this_trail_config_and_macie(data):
         conditions = s["Condition"]["StringEquals"]
         assert conditions.get("aws:SourceArn") == data.naming.trail_arn() or conditions.get("aws:SourceAccount") == data.config.account_id
         if s["Principal"]["Service"] == "macie.amazonaws.com":
-            assert s["Condition"]["ArnLike"]["aws:SourceArn"] == data.naming.macie_export_arn_pattern()
+            assert s["Condition"]["ArnLike"]["aws:SourceArn"] == macie_results_sources(data.naming)
             assert s["Resource"] in (f"arn:aws:s3:::{data.naming.bucket('audit')}",
                                      f"arn:aws:s3:::{data.naming.bucket('audit')}/macie/*")
 

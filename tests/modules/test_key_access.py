@@ -132,8 +132,35 @@ def test_an_administrator_outside_the_key_users_cannot_use_any_key(keys):
         for principal in outsiders:
             for action in USE:
                 for context in use_contexts(key):
+                    if _announces_incident(keys, principal, key, context):
+                        continue  # platform-admin publishes to the alerts topic (audit key) through SNS
                     assert not kms_is_allowed(key.policy, [ADMINISTRATOR], request(keys, principal, action, key, context)), \
                         (key.key_class, key.region, principal, action, context)
+
+
+def _announces_incident(keys: EnvKeys, principal: str, key: Key, context: dict) -> bool:
+    return (principal == keys.naming.role_arn("platform-admin") and key.key_class == "audit"
+            and context == via("sns", key.region))
+
+
+def test_platform_admin_can_publish_its_incident_announcement_to_the_encrypted_alerts_topic(keys):
+    """SNS calls GenerateDataKey and Decrypt on the audit key for the publisher: platform-admin may,
+    with its own policies and the boundary, through SNS in its region only — never directly or via S3."""
+    admin = keys.naming.role_arn("platform-admin")
+    if admin not in keys.roles:
+        pytest.skip("platform-admin is not enabled in this environment")
+    audit = keys.keys[("audit", keys.naming.region)]
+    policies = keys.roles[admin]
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        assert kms_is_allowed(audit.policy, policies, request(keys, admin, action, audit, via("sns", audit.region)),
+                              boundary=keys.boundary), action
+        for context in ({}, via("s3", audit.region), via("logs", audit.region)):
+            assert not kms_is_allowed(audit.policy, [ADMINISTRATOR], request(keys, admin, action, audit, context)), \
+                (action, context)
+    for key in keys.keys.values():
+        if key.key_class != "audit":
+            assert not kms_is_allowed(key.policy, [ADMINISTRATOR], request(
+                keys, admin, "kms:GenerateDataKey", key, via("sns", key.region))), key.key_class
 
 
 def test_every_key_user_can_still_use_its_keys(keys):

@@ -101,10 +101,24 @@ def test_code_signing_enforced_where_configured(view):
     job = view.res("aws_signer_signing_job")[job_logical]
     assert fn["s3_bucket"] == "${aws_signer_signing_job." + job_logical + ".signed_object[0].s3[0].bucket}"
     upload = view.get(job["source"]["s3"]["key"])
-    assert upload["bucket"] == view.naming.bucket("model-artifacts")
+    assert upload["bucket"] == view.naming.bucket("code")
+    assert job["destination"]["s3"]["bucket"] == upload["bucket"]
     assert upload["key"] == f"models/{model.name}/code/{lambda_package.zip_sha256()}.zip"
     assert upload["source"].startswith("assets/") and upload["kms_key_id"] == view.key_ref("model")
     assert "filename" not in fn
+
+
+def test_function_code_is_replaceable_because_its_bucket_has_no_object_lock(view, synthesized):
+    """Terraform replaces the code object on every change; S3 refuses to delete a locked version."""
+    data = synthesized.stack(view.naming.stack("data"))["resource"]
+    buckets = {c["bucket"]: n for n, c in data["aws_s3_bucket"].items()}
+    locked = {c["bucket"] for c in data.get("aws_s3_bucket_object_lock_configuration", {}).values()}
+    for upload in view.res("aws_s3_object").values():
+        name = buckets[upload["bucket"]]
+        assert not data["aws_s3_bucket"][name].get("object_lock_enabled"), upload["bucket"]
+        assert "${aws_s3_bucket." + name + ".id}" not in locked
+    for job in view.res("aws_signer_signing_job").values():
+        assert not data["aws_s3_bucket"][buckets[job["destination"]["s3"]["bucket"]]].get("object_lock_enabled")
 
 
 def test_prod_requires_code_signing(prod):

@@ -142,3 +142,19 @@ def test_the_publishing_steps_the_errors_point_to_exist():
     for step in ("docker push", "aws ecr describe-images", "aws s3api put-object", "--checksum-sha256",
                  "--content-type application/octet-stream", "--metadata sha256=", "image_digest", "artifact_sha256"):
         assert step in section, step
+
+
+def test_publishing_builds_a_docker_v2_manifest_because_sagemaker_refuses_oci_indexes():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Publishing a model\n", 1)[1].split("\n## ", 1)[0]
+    assert "--provenance=false --output type=docker" in section
+    assert "imageManifestMediaType" in section
+    assert "application/vnd.docker.distribution.manifest.v2+json" in section
+
+
+def test_deploy_steps_list_the_prod_prerequisites_and_the_identity_center_session_cap():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Deploying for real\n", 1)[1].split("\n## ", 1)[0]
+    for fact in ("enable-policy-type", "SERVICE_CONTROL_POLICY", "organizations:CreatePolicy", "us-east-1",
+                 "ACM certificates", "role chaining", "1 hour"):
+        assert fact in section, fact

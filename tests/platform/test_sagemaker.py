@@ -157,3 +157,41 @@ def test_execution_role_is_limited_to_its_model(view, serving):
     sids = {s["Sid"] for s in statements(view.role_policy(role_logical))}
     assert ("WriteOwnDataCapture" in sids) == (serving == "sagemaker")
     assert ("ManageEndpointNetworkInterfaces" in sids) == (serving == "sagemaker")
+
+
+def test_terraform_created_models_are_named_within_the_persona_scope_and_boundary_rule(view, synthesized):
+    """An unnamed model gets `terraform-…` from the provider: out of the personas' `model/<prefix>-*`
+    scope, and (serverless) outside the boundary's `<prefix>-serverless-*` rule for VPC-less models."""
+    import fnmatch
+    import re
+
+    from modules.boundary import serverless_model_arn_pattern
+
+    n = view.naming
+    persona_scope = f"arn:aws:sagemaker:{n.region}:{n.account_id}:model/{n.prefix}-*"
+    serverless = serverless_model_arn_pattern(n)
+    models = view.res("aws_sagemaker_model")
+    assert models
+    names = set()
+    for conf in models.values():
+        name = conf.get("name")
+        assert isinstance(name, str) and re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*", name) and len(name) <= 63, name
+        arn = f"arn:aws:sagemaker:{n.region}:{n.account_id}:model/{name}"
+        assert fnmatch.fnmatchcase(arn, persona_scope), name
+        assert fnmatch.fnmatchcase(arn, serverless) is ("vpc_config" not in conf), name
+        names.add(name)
+    assert len(names) == len(models)
+
+
+def test_model_name_changes_with_what_the_model_is_made_of():
+    """Models are replaced create-before-destroy without a name prefix: a new version gets a new name."""
+    from modules.config import load_env
+    from modules.naming import Naming
+    from modules.platform.sagemaker_base import sagemaker_model_name
+
+    cfg = load_env("dev")
+    model = next(m for m in cfg.platform.models if m.serving.startswith("sagemaker"))
+    naming = Naming.of(cfg)
+    bumped = model.model_copy(update={"version": model.version + "1"})
+    assert sagemaker_model_name(naming, model, vpc=True) != sagemaker_model_name(naming, bumped, vpc=True)
+    assert sagemaker_model_name(naming, model, vpc=True) == sagemaker_model_name(naming, model, vpc=True)

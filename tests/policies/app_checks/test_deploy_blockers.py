@@ -337,3 +337,95 @@ def test_default_app_passes_and_is_judged(synthesized, check_id):
     stacks = {name: synthesized.stack(name) for name in synthesized.stack_names}
     results = run(check_id, stacks, "dev", "staging", "prod")
     assert results and not failures(results)
+
+
+# ---- AEGIS_MANAGED_OBJECT_NOT_LOCKED -------------------------------------------------------------
+
+def object_app(*, retention: dict | None, object_bucket: str = "aegis-prod-model-artifacts-777788889999-eu-west-1"):
+    bucket = "aegis-prod-model-artifacts-777788889999-eu-west-1"
+    data: dict = {"aws_s3_bucket": {"artifacts": {"bucket": bucket, "object_lock_enabled": True}}}
+    lock = {"bucket": "${aws_s3_bucket.artifacts.id}", "object_lock_enabled": "Enabled"}
+    if retention is not None:
+        lock["rule"] = {"default_retention": retention}
+    data["aws_s3_bucket_object_lock_configuration"] = {"lock": lock}
+    code = {"aws_s3_object": {"code": {"bucket": object_bucket, "key": "models/x/code/abc.zip"}}}
+    return app("prod", data={"resource": data}, platform={"resource": code})
+
+
+class TestManagedObjectNotLocked:
+    def test_code_object_in_a_bucket_with_default_retention_fails(self):
+        results = run("AEGIS_MANAGED_OBJECT_NOT_LOCKED", object_app(retention={"mode": "COMPLIANCE", "days": 365}))
+        assert "object-lock default retention" in fails_on(results, "aws_s3_object.code", "prod-platform")
+
+    def test_code_object_in_the_unlocked_code_bucket_passes(self):
+        results = run("AEGIS_MANAGED_OBJECT_NOT_LOCKED", object_app(
+            retention={"mode": "COMPLIANCE", "days": 365}, object_bucket="aegis-prod-code-777788889999-eu-west-1"))
+        assert verdict(results, "aws_s3_object.code", "prod-platform"), failures(results)
+
+    def test_lock_without_default_retention_passes(self):
+        results = run("AEGIS_MANAGED_OBJECT_NOT_LOCKED", object_app(retention=None))
+        assert verdict(results, "aws_s3_object.code", "prod-platform"), failures(results)
+
+    def test_unresolvable_bucket_fails_closed(self):
+        results = run("AEGIS_MANAGED_OBJECT_NOT_LOCKED", object_app(retention=None,
+                                                                    object_bucket="${aws_s3_bucket.elsewhere.id}"))
+        assert "cannot be resolved" in fails_on(results, "aws_s3_object.code", "prod-platform")
+
+    def test_code_object_in_the_locked_model_artifacts_bucket_as_synthesized_before_fires(self):
+        results = run("AEGIS_MANAGED_OBJECT_NOT_LOCKED", broken("code_object_in_locked_bucket"))
+        fails_on(results, "aws_s3_object.model-doc-classifier_code-unsigned_48292761", "prod-platform")
+
+
+# ---- AEGIS_MACIE_RESULTS_SOURCES -----------------------------------------------------------------
+
+MACIE = "arn:aws:macie2:eu-west-1:777788889999"
+
+
+def macie_app(sources: list[str]):
+    key_policy = doc({"Sid": "MacieDiscoveryResults", "Effect": "Allow", "Principal": {"Service": "macie.amazonaws.com"},
+                      "Action": ["kms:Encrypt", "kms:GenerateDataKey"], "Resource": "*",
+                      "Condition": {"ArnLike": {"aws:SourceArn": sources}}})
+    return app("prod", data=resources(aws_kms_key={"audit": {"policy": key_policy}}))
+
+
+class TestMacieResultsSources:
+    def test_export_configuration_only_fails(self):
+        results = run("AEGIS_MACIE_RESULTS_SOURCES", macie_app([f"{MACIE}:export-configuration:*"]))
+        assert "classification jobs cannot store" in fails_on(results, "aws_kms_key.audit", "prod-data")
+
+    def test_export_configuration_and_classification_jobs_pass(self):
+        results = run("AEGIS_MACIE_RESULTS_SOURCES",
+                      macie_app([f"{MACIE}:export-configuration:*", f"{MACIE}:classification-job/*"]))
+        assert verdict(results, "aws_kms_key.audit", "prod-data"), failures(results)
+
+    def test_audit_key_and_bucket_policy_as_synthesized_before_fire(self):
+        results = run("AEGIS_MACIE_RESULTS_SOURCES", broken("macie_results_export_only"))
+        fails_on(results, "aws_kms_key.kms-audit_key_B1995AD3", "prod-data")
+        fails_on(results, "aws_s3_bucket_policy.bucket-audit_policy_4C1CA738", "prod-data")
+
+
+# ---- AEGIS_SAGEMAKER_MODEL_NAMED -----------------------------------------------------------------
+
+def model_app(conf: dict):
+    return app("prod", platform=resources(aws_sagemaker_model={"m": conf}))
+
+
+class TestSageMakerModelNamed:
+    @pytest.mark.parametrize("conf, fragment", [
+        ({"vpc_config": {"subnets": ["s"]}}, "personas' model/aegis-prod-* scope"),
+        ({"name": "aegis-prod-churn-1"}, "serverless rule"),
+    ])
+    def test_unnamed_or_misnamed_model_fails(self, conf, fragment):
+        assert fragment in fails_on(run("AEGIS_SAGEMAKER_MODEL_NAMED", model_app(conf)), "aws_sagemaker_model.m")
+
+    @pytest.mark.parametrize("conf", [
+        {"name": "aegis-prod-fraud-1", "vpc_config": {"subnets": ["s"]}},
+        {"name": "aegis-prod-serverless-churn-1"},
+    ])
+    def test_conventionally_named_model_passes(self, conf):
+        results = run("AEGIS_SAGEMAKER_MODEL_NAMED", model_app(conf))
+        assert verdict(results, "aws_sagemaker_model.m", "prod-platform"), failures(results)
+
+    def test_models_as_synthesized_before_fire(self):
+        results = run("AEGIS_SAGEMAKER_MODEL_NAMED", broken("sagemaker_models_unnamed"))
+        assert len([r for r in results if not r.passed]) == 2
