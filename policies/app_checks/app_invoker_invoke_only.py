@@ -10,7 +10,7 @@ the persona.
 from __future__ import annotations
 
 from policies.app_checks.base import app_check, fail, judge
-from policies.app_checks.iam import allow_statements, role_policies
+from policies.app_checks.iam import allow_statements, role_policies, roles_named
 from policies.app_checks.view import AppView
 from policies.checks.aegis_values import as_list, document
 
@@ -34,7 +34,7 @@ def _enabled(config) -> bool:
 def app_invoker_invoke_only(app: AppView):
     for env in app.envs:
         role_name = env.naming.role(PERSONA)
-        found = [(s, n, c) for s, n, c in env.resources("aws_iam_role") if c.get("name") == role_name]
+        found = roles_named(env, role_name)
         if not found:
             if _enabled(env.config):
                 yield fail(env.home_stack("access"), "", f"no {role_name} role although the persona is enabled")

@@ -21,7 +21,7 @@ from typing import Iterator
 
 from modules.access.settings import WORKLOAD_PERSONAS
 from policies.app_checks.base import app_check, fail, judge
-from policies.app_checks.iam import role_policies
+from policies.app_checks.iam import role_policies, roles_named
 from policies.app_checks.view import AppView, Env
 from policies.checks.aegis_values import as_list, document
 from policies.iam_eval import UnsupportedPolicy, may_assume
@@ -43,7 +43,7 @@ def human_trust_mode(app: AppView):
             if persona in WORKLOAD_PERSONAS:
                 continue
             role_name = env.naming.role(persona)
-            found = [(s, n, c) for s, n, c in env.resources("aws_iam_role") if c.get("name") == role_name]
+            found = roles_named(env, role_name)
             if not found:
                 yield fail(env.home_stack("access"), "", f"no {role_name} role although the persona is enabled")
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from policies.app_checks.lookups import attached
-from policies.app_checks.view import Stack, nested, ref
+from policies.app_checks.view import Env, Stack, nested, ref
 from policies.checks.aegis_values import as_list, document
 
 
@@ -36,6 +36,26 @@ def role_policies(stack: Stack, role_name: str, role: dict) -> list[tuple[str, A
         else:
             out.append((f"managed policy {arn}", None, arn if isinstance(arn, str) else repr(arn)))
     return out
+
+
+class NotJudged(Exception):
+    """A policy of a role the check cannot read (a managed policy, or a document that is not literal JSON)."""
+
+
+def literal_documents(stack: Stack, name: str, role: dict) -> list[dict]:
+    """The policy documents that grant a role permissions; NotJudged when one cannot be read."""
+    out = []
+    for label, raw, managed in role_policies(stack, name, role):
+        doc = document(raw) if managed is None else None
+        if doc is None:
+            raise NotJudged(f"{label} cannot be judged (managed or not literal JSON)")
+        out.append(doc)
+    return out
+
+
+def roles_named(env: Env, role_name: str) -> list[tuple[Stack, str, dict]]:
+    """(stack, logical id, conf) of the environment's roles with this name."""
+    return [(s, n, c) for s, n, c in env.resources("aws_iam_role") if c.get("name") == role_name]
 
 
 def allow_statements(doc: dict) -> list[dict]:

@@ -20,7 +20,7 @@ from typing import Iterator
 
 from modules.boundary import SERVERLESS_MODEL_INFIX
 from policies.app_checks.base import app_check, fail, judge
-from policies.app_checks.iam import role_policies
+from policies.app_checks.iam import NotJudged, literal_documents, roles_named
 from policies.app_checks.lookups import key_policy, key_resource
 from policies.app_checks.view import AppView, Env, Stack, nested, one, ref
 from policies.checks.aegis_values import document
@@ -28,10 +28,6 @@ from policies.iam_eval import Request, UnsupportedPolicy, as_principal, is_allow
 
 PERSONA = "ml-engineer"
 SAGEMAKER = "sagemaker.amazonaws.com"
-
-
-class NotJudged(Exception):
-    pass
 
 
 @app_check("AEGIS_ML_ENGINEER_DEPLOYS",
@@ -42,7 +38,7 @@ def ml_engineer_deploys(app: AppView):
         if not models:
             continue
         role_name = env.naming.role(PERSONA)
-        found = [(s, n, c) for s, n, c in env.resources("aws_iam_role") if c.get("name") == role_name]
+        found = roles_named(env, role_name)
         if not found:
             yield fail(env.home_stack("access"), "", f"no {role_name} role: nobody may deploy the models by hand")
             continue
@@ -58,12 +54,7 @@ def ml_engineer_deploys(app: AppView):
 
 def _persona(env: Env, stack: Stack, name: str, role: dict) -> tuple[str, list[dict], dict | None]:
     """(role ARN, its policies, its boundary)."""
-    documents = []
-    for label, raw, managed in role_policies(stack, name, role):
-        doc = document(raw) if managed is None else None
-        if doc is None:
-            raise NotJudged(f"{label} cannot be judged (managed or not literal JSON)")
-        documents.append(doc)
+    documents = literal_documents(stack, name, role)
     boundary = None
     if role.get("permissions_boundary"):
         wanted = str(role["permissions_boundary"]).rsplit("/", 1)[-1]

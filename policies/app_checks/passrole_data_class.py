@@ -18,7 +18,7 @@ from typing import Iterator
 
 from modules.naming import KEY_CLASSES
 from policies.app_checks.base import app_check, judge
-from policies.app_checks.iam import allow_statements, is_persona, role_policies
+from policies.app_checks.iam import NotJudged, allow_statements, is_persona, literal_documents
 from policies.app_checks.lookups import alias_class, key_class_of
 from policies.app_checks.view import AppView, Env, Stack
 from policies.checks.aegis_values import as_list, document
@@ -27,10 +27,6 @@ from policies.iam_eval import Request, UnsupportedPolicy, evaluate, wildcard_mat
 # Using a key: reading or writing data under it, or handing that to a grantee.
 KEY_USE = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:CreateGrant")
 ALL = frozenset(KEY_CLASSES) | {"state"}
-
-
-class NotJudged(Exception):
-    """A policy the check cannot read (managed, not literal JSON)."""
 
 
 @app_check("AEGIS_PASSROLE_DATA_CLASS", "Personas pass only roles whose data keys they hold themselves")
@@ -45,7 +41,7 @@ def passrole_data_class(app: AppView):
 
 def _problems(env: Env, stack: Stack, name: str, persona: dict, roles) -> Iterator[str]:
     try:
-        documents = _documents(stack, name, persona)
+        documents = literal_documents(stack, name, persona)
         held = _key_classes(env, stack, documents)
     except NotJudged as exc:
         yield str(exc)
@@ -70,7 +66,7 @@ def _problems(env: Env, stack: Stack, name: str, persona: dict, roles) -> Iterat
         if not passable:
             continue
         try:
-            used = _key_classes(env, other_stack, _documents(other_stack, other_name, other))
+            used = _key_classes(env, other_stack, literal_documents(other_stack, other_name, other))
         except NotJudged as exc:
             yield f"it may pass {other.get('name')} to {', '.join(passable)}, whose {exc}"
             continue
@@ -78,16 +74,6 @@ def _problems(env: Env, stack: Stack, name: str, persona: dict, roles) -> Iterat
             yield (f"it may pass {other.get('name')} to {', '.join(passable)}, which uses the "
                    f"{', '.join(sorted(used - held))} key(s) the persona does not hold "
                    f"({', '.join(sorted(held)) or 'none'}): grant PassRole only on roles of its own data classes")
-
-
-def _documents(stack: Stack, name: str, role: dict) -> list[dict]:
-    out = []
-    for label, raw, managed in role_policies(stack, name, role):
-        doc = document(raw) if managed is None else None
-        if doc is None:
-            raise NotJudged(f"{label} cannot be judged (managed or not literal JSON)")
-        out.append(doc)
-    return out
 
 
 def _trusted_services(role: dict) -> list[str]:
