@@ -21,6 +21,7 @@ from constructs import Construct
 from modules import aws
 from modules.access.settings import FINDING_SEVERITY, GuardDutySettings
 from modules.boundary import boundary_arn
+from modules.governance.singletons import import_existing
 from modules.iam_doc import document, statement
 from modules.naming import Naming
 from modules.suppress import suppress
@@ -51,11 +52,24 @@ def forwarder_policy(bus_arn: str) -> str:
 @dataclass(frozen=True)
 class ThreatDetectionProps:
     """- `settings`: severity threshold, publishing frequency, runtime monitoring (`access.guardduty`);
-    - `topic_arn`: the alert topic findings go to."""
+    - `topic_arn`: the alert topic findings go to;
+    - `existing_detector_ids`: region ("" primary, "-dr") → ID of a detector to adopt (`governance.adopt`);
+    - `central`: an organisation manages GuardDuty for the account (`governance.central`): no detector here,
+      the finding rules still route what GuardDuty publishes in this account."""
 
     naming: Naming
     settings: GuardDutySettings
     topic_arn: str
+    existing_detector_ids: tuple[tuple[str, str], ...] = ()
+    central: bool = False
+
+    @classmethod
+    def of(cls, config, topic_arn: str) -> "ThreatDetectionProps":
+        adopt = config.governance.adopt
+        existing = (("", adopt.guardduty_detector), ("-dr", adopt.guardduty_detector_dr))
+        return cls(Naming.of(config), config.access.guardduty, topic_arn,
+                   tuple((suffix, i) for suffix, i in existing if i is not None),
+                   config.governance.is_central("guardduty"))
 
 
 class ThreatDetection(Construct):
@@ -67,7 +81,11 @@ class ThreatDetection(Construct):
         super().__init__(scope, construct_id)
         naming, settings, topic_arn = props.naming, props.settings, props.topic_arn
         self.settings = settings
-        self.detector, self.features = self._detector("")
+        self.existing = dict(props.existing_detector_ids)
+        self.detector = self.dr_detector = None
+        self.features: dict = {}
+        if not props.central:
+            self.detector, self.features = self._detector("")
         self.rule_name = naming.resource("guardduty-findings")
         self.rule = aws.cloudwatch_event_rule.CloudwatchEventRule(
             self, "findings-rule", name=self.rule_name,
@@ -77,12 +95,13 @@ class ThreatDetection(Construct):
             self, "findings-to-alerts", rule=self.rule.name, target_id="alert-topic", arn=topic_arn,
             depends_on=[topic_dependency] if topic_dependency is not None else None)
         if dr_provider is not None:
-            self._dr_region(naming, dr_provider)
+            self._dr_region(naming, dr_provider, props.central)
 
     def _detector(self, suffix: str, provider=None):
         detector = aws.guardduty_detector.GuarddutyDetector(
             self, f"detector{suffix}", enable=True, finding_publishing_frequency=self.settings.publishing_frequency,
             provider=provider)
+        import_existing(detector, self.existing.get(suffix), provider)
         f = aws.guardduty_detector_feature
         features = {
             name: f.GuarddutyDetectorFeature(self, name.lower().replace("_", "-") + suffix, detector_id=detector.id,
@@ -101,8 +120,9 @@ class ThreatDetection(Construct):
                  "GuardDuty delegated administrator account, outside this project", "2027-11-30")
         return detector, features
 
-    def _dr_region(self, naming: Naming, provider) -> None:
-        self.dr_detector, self.dr_features = self._detector("-dr", provider)
+    def _dr_region(self, naming: Naming, provider, central: bool) -> None:
+        if not central:
+            self.dr_detector, self.dr_features = self._detector("-dr", provider)
         self.dr_rule_name = naming.resource("guardduty-findings-dr")
         rule_arn = f"arn:aws:events:{naming.dr_region}:{naming.account_id}:rule/{self.dr_rule_name}"
         self.primary_bus_arn = f"arn:aws:events:{naming.region}:{naming.account_id}:event-bus/default"

@@ -36,7 +36,7 @@ class AccessStack(PillarStack):
         self.model_alarms = {p.model_name: ModelAlarms(self, f"model-{p.model_name}", p)
                              for p in ModelAlarmsProps.per_model(config, topic)}
         self.threat_detection = ThreatDetection(
-            self, "guardduty", ThreatDetectionProps(naming, settings.guardduty, topic),
+            self, "guardduty", ThreatDetectionProps.of(config, topic),
             topic_dependency=self.alerts.policy,
             dr_provider=self.dr_provider if config.data.replication.enabled else None)
         if settings.organization.manage_scps:

@@ -14,6 +14,7 @@ from constructs import Construct
 
 from modules import aws
 from modules.governance.settings import RecorderSettings
+from modules.governance.singletons import AdoptSettings, import_existing
 from modules.naming import Naming
 
 DELIVERY_PREFIX = "config"
@@ -25,8 +26,11 @@ def service_linked_role_arn(account_id: str) -> str:
 
 class ConfigRecorder(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, settings: RecorderSettings,
-                 audit_key_arn: str):
+                 audit_key_arn: str, adopt: AdoptSettings | None = None):
+        """`adopt`: an existing recorder and delivery channel (one of each per region) to import; their names,
+        which cannot change in place, are kept."""
         super().__init__(scope, construct_id)
+        adopt = adopt or AdoptSettings()
         role_arn = service_linked_role_arn(naming.account_id)
         if settings.create_service_linked_role:
             role_arn = aws.iam_service_linked_role.IamServiceLinkedRole(
@@ -37,17 +41,19 @@ class ConfigRecorder(Construct):
         # recording them in every region would duplicate configuration items and their cost.
         self.records_global = naming.region == settings.home_region(naming.region)
         self.recorder = m.ConfigConfigurationRecorder(
-            self, "recorder", name=naming.resource("recorder"), role_arn=role_arn,
+            self, "recorder", name=adopt.config_recorder or naming.resource("recorder"), role_arn=role_arn,
             recording_group=m.ConfigConfigurationRecorderRecordingGroup(
                 all_supported=True, include_global_resource_types=self.records_global),
             recording_mode=m.ConfigConfigurationRecorderRecordingMode(
                 recording_frequency=settings.recording_frequency))
+        import_existing(self.recorder, adopt.config_recorder)
         d = aws.config_delivery_channel
         self.channel = d.ConfigDeliveryChannel(
-            self, "delivery-channel", name=naming.resource("config-delivery"),
+            self, "delivery-channel", name=adopt.config_delivery_channel or naming.resource("config-delivery"),
             s3_bucket_name=naming.bucket("audit"), s3_key_prefix=DELIVERY_PREFIX, s3_kms_key_arn=audit_key_arn,
             snapshot_delivery_properties=d.ConfigDeliveryChannelSnapshotDeliveryProperties(
                 delivery_frequency=settings.snapshot_frequency),
             depends_on=[self.recorder])
+        import_existing(self.channel, adopt.config_delivery_channel)
         self.status = aws.config_configuration_recorder_status.ConfigConfigurationRecorderStatus(
             self, "status", name=self.recorder.name, is_enabled=True, depends_on=[self.channel])

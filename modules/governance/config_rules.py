@@ -35,7 +35,7 @@ def rule_scope(use: RuleUse):
 
 class ManagedConfigRules(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, tier: str,
-                 periodic_frequency: str, depends_on: list):
+                 periodic_frequency: str, depends_on: list | None):
         super().__init__(scope, construct_id)
         m = aws.config_config_rule
         environment = environment_values(naming)

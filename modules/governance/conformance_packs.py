@@ -16,7 +16,7 @@ from modules.naming import Naming
 
 class ConformancePacks(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, frameworks: list[str],
-                 periodic_frequency: str, depends_on: list):
+                 periodic_frequency: str, depends_on: list | None):
         super().__init__(scope, construct_id)
         self.packs = {}
         for key in sorted(frameworks):

@@ -21,6 +21,7 @@ from constructs import Construct
 
 from modules import aws
 from modules.governance.settings import MacieSettings
+from modules.governance.singletons import import_existing
 from modules.naming import Naming
 
 CLASSIFIED_BUCKETS = ("datasets", "inference")
@@ -29,10 +30,17 @@ RESULTS_PREFIX = "macie/"  # the audit bucket policy lets macie.amazonaws.com wr
 
 class Macie(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, settings: MacieSettings,
-                 audit_key_arn: str):
+                 audit_key_arn: str, adopt: bool = False, central: bool = False):
+        """`adopt`: Macie is already enabled; import its session (by the account ID). `central`: an administrator
+        account manages Macie for this one; the job and the results repository stay this account's own."""
         super().__init__(scope, construct_id)
-        self.account = aws.macie2_account.Macie2Account(
-            self, "account", status="ENABLED", finding_publishing_frequency=settings.finding_publishing_frequency)
+        self.account = None
+        if not central:
+            self.account = aws.macie2_account.Macie2Account(
+                self, "account", status="ENABLED",
+                finding_publishing_frequency=settings.finding_publishing_frequency)
+            import_existing(self.account, naming.account_id if adopt else None)
+        enabled = [self.account] if self.account is not None else None
         m = aws.macie2_classification_job
         self.buckets = sorted(naming.bucket(purpose) for purpose in CLASSIFIED_BUCKETS)
         self.job = m.Macie2ClassificationJob(
@@ -46,12 +54,12 @@ class Macie(Construct):
             s3_job_definition=m.Macie2ClassificationJobS3JobDefinition(
                 bucket_definitions=[m.Macie2ClassificationJobS3JobDefinitionBucketDefinitions(
                     account_id=naming.account_id, buckets=self.buckets)]),
-            depends_on=[self.account])
+            depends_on=enabled)
         # Results repository: every discovery result is kept in the object-locked audit bucket,
         # encrypted with the audit key (otherwise Macie keeps results for 90 days only).
         e = aws.macie2_classification_export_configuration
         self.results = e.Macie2ClassificationExportConfiguration(
-            self, "results-repository", depends_on=[self.account],
+            self, "results-repository", depends_on=enabled,
             s3_destination=e.Macie2ClassificationExportConfigurationS3Destination(
                 bucket_name=naming.bucket("audit"), key_prefix=RESULTS_PREFIX, kms_key_arn=audit_key_arn))
 

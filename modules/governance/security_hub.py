@@ -14,6 +14,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from modules import aws
+from modules.governance.singletons import import_existing
 from modules.naming import Naming
 
 # Security Hub standard → ARN path (regional ARNs: arn:aws:securityhub:<region>::<path>).
@@ -37,11 +38,14 @@ def standard_arn(region: str, standard: str) -> str:
 
 
 class SecurityHub(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, frameworks: list[str]):
+    def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, frameworks: list[str],
+                 adopt: bool = False):
+        """`adopt`: Security Hub is already enabled; import it (by the account ID) instead of enabling it."""
         super().__init__(scope, construct_id)
         self.account = aws.securityhub_account.SecurityhubAccount(
             self, "account", enable_default_standards=False, auto_enable_controls=True,
             control_finding_generator="SECURITY_CONTROL")
+        import_existing(self.account, naming.account_id if adopt else None)
         self.standards = {
             standard: aws.securityhub_standards_subscription.SecurityhubStandardsSubscription(
                 self, f"standard-{standard}", standards_arn=standard_arn(naming.region, standard),

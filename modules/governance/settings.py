@@ -11,6 +11,7 @@ from typing import Annotated, Iterator, Literal
 
 from pydantic import AfterValidator, Field
 
+from modules.governance.singletons import AdoptSettings, CentralService, singleton_problems
 from modules.regions import AWS_REGIONS
 from modules.schema_base import Problem, Strict
 
@@ -146,9 +147,16 @@ class GovernanceSettings(Strict):
     budget: BudgetSettings = BudgetSettings()
     cost_anomaly: CostAnomalySettings = CostAnomalySettings()
     backup: BackupSettings = BackupSettings()
+    # Existing account singletons to import, and services an organisation manages centrally (singletons.py).
+    adopt: AdoptSettings = AdoptSettings()
+    central: list[CentralService] = Field(default_factory=list)
+
+    def is_central(self, service: str) -> bool:
+        return service in self.central
 
     def problems(self, env) -> Iterator[Problem]:
         prod = env.tier == "prod"
+        yield from singleton_problems(self.adopt, list(self.central), env)
         yield from self._recorder_problems(prod)
         yield from self._macie_problems(prod)
         if prod and self.access_analyzer.unused_access is False:

@@ -35,9 +35,14 @@ class GovernanceStack(PillarStack):
         settings, naming, tier = config.governance, self.naming, config.tier
         audit_key = data_key_arn(self, AUDIT)
 
-        self.config_recorder = ConfigRecorder(self, "config", naming=naming, settings=settings.recorder,
-                                              audit_key_arn=audit_key)
-        recording = [self.config_recorder.status]
+        adopt = settings.adopt
+        # Services an organisation manages for this account (governance.central) are not created here.
+        self.config_recorder = None
+        recording = None
+        if not settings.is_central("config"):
+            self.config_recorder = ConfigRecorder(self, "config", naming=naming, settings=settings.recorder,
+                                                  audit_key_arn=audit_key, adopt=adopt)
+            recording = [self.config_recorder.status]
         frequency = settings.rules.periodic_frequency
         self.config_rules = ManagedConfigRules(self, "config-rules", naming=naming, tier=tier,
                                                periodic_frequency=frequency, depends_on=recording)
@@ -45,11 +50,18 @@ class GovernanceStack(PillarStack):
                                                   frameworks=list(config.compliance),
                                                   periodic_frequency=frequency, depends_on=recording)
 
-        self.inspector = Inspector(self, "inspector", naming=naming)
-        self.macie = Macie(self, "macie", naming=naming, settings=settings.macie, audit_key_arn=audit_key)
-        self.security_hub = SecurityHub(self, "security-hub", naming=naming, frameworks=list(config.compliance))
+        self.inspector = None
+        if not settings.is_central("inspector"):
+            self.inspector = Inspector(self, "inspector", naming=naming, adopt=bool(adopt.inspector))
+        self.macie = Macie(self, "macie", naming=naming, settings=settings.macie, audit_key_arn=audit_key,
+                           adopt=bool(adopt.macie_account), central=settings.is_central("macie"))
+        self.security_hub = None
+        if not settings.is_central("securityhub"):
+            self.security_hub = SecurityHub(self, "security-hub", naming=naming, frameworks=list(config.compliance),
+                                            adopt=bool(adopt.securityhub_account))
         self.access_analyzer = AccessAnalyzer(self, "access-analyzer", naming=naming,
-                                              settings=settings.access_analyzer, tier=tier)
+                                              settings=settings.access_analyzer, tier=tier,
+                                              existing_name=adopt.access_analyzer)
         self.shield = None
         if settings.shield.enabled:
             self.shield = ShieldAdvanced(self, "shield", naming=naming, project=config.project,

@@ -50,6 +50,15 @@ def fail(stack: str, address: str, message: str) -> Result:
     return Result(stack, address, False, message)
 
 
+def provided_centrally(env, service: str, pillar: str, what: str) -> Result | None:
+    """A passed stack-level result when the environment leaves `service` to its organisation's central owner
+    (`governance.central`): the stacks create nothing for it, and the report says who provides the control."""
+    if not env.config.governance.is_central(service):
+        return None
+    return ok(env.home_stack(pillar), "", f"{what} is provided centrally for {env.name} "
+                                          f"(governance.central: {service}); this project creates none")
+
+
 def judge(stack: str, address: str, problems: Iterable[str], passed_message: str) -> Result:
     """One result for a resource: failed with all problems joined, or passed."""
     found = [p for p in problems if p]

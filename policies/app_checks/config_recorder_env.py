@@ -5,11 +5,12 @@ The home-region recorder records all supported types including global ones (IAM)
 other regions must not record global types again (duplicates and cost). The recorder must be
 enabled (`aws_config_configuration_recorder_status.is_enabled`), and its delivery channel must
 write to the environment's audit bucket encrypted with the audit key: the configuration history
-is audit evidence. An environment without a recorder fails.
+is audit evidence. An environment without a recorder fails, unless it declares recording provided centrally
+(`governance.central`).
 """
 from __future__ import annotations
 
-from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.base import app_check, fail, judge, provided_centrally
 from policies.app_checks.lookups import key_class_of
 from policies.app_checks.view import AppView, one, ref
 from policies.checks.aegis_values import is_true
@@ -19,6 +20,10 @@ from policies.checks.aegis_values import is_true
            "AWS Config records all resources (global in the home region), is on, delivers to the audit bucket")
 def config_recorder_env(app: AppView):
     for env in app.envs:
+        central = provided_centrally(env, "config", "governance", "AWS Config recording")
+        if central:
+            yield central
+            continue
         recorders = list(env.resources("aws_config_configuration_recorder"))
         if not any(not c.get("provider") for _, _, c in recorders):
             yield fail(env.home_stack("governance"), "", f"no AWS Config recorder in {env.name}'s home region")

@@ -3,11 +3,12 @@
 S3 protection analyses data-plane events of the buckets that hold datasets, model artifacts and
 inference data: exfiltration, unusual access patterns, access from known-bad IPs. It is on when
 the detector's `datasources.s3_logs.enable` is true or an `aws_guardduty_detector_feature`
-`S3_DATA_EVENTS` is ENABLED on it. An environment without a detector fails.
+`S3_DATA_EVENTS` is ENABLED on it. An environment without a detector fails, unless it declares GuardDuty
+provided centrally (`governance.central`).
 """
 from __future__ import annotations
 
-from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.base import app_check, fail, judge, provided_centrally
 from policies.app_checks.lookups import attached
 from policies.app_checks.view import AppView, one
 from policies.checks.aegis_values import is_true
@@ -16,6 +17,10 @@ from policies.checks.aegis_values import is_true
 @app_check("AEGIS_GUARDDUTY_S3_PROTECTION", "GuardDuty detector is enabled with S3 protection")
 def guardduty_s3_protection(app: AppView):
     for env in app.envs:
+        central = provided_centrally(env, "guardduty", "access", "GuardDuty")
+        if central:
+            yield central
+            continue
         detectors = list(env.resources("aws_guardduty_detector"))
         if not detectors:
             yield fail(env.home_stack("access"), "", f"environment {env.name} has no GuardDuty detector")

@@ -7,7 +7,7 @@ account (a literal account id or the current caller identity).
 """
 from __future__ import annotations
 
-from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.base import app_check, fail, judge, provided_centrally
 from policies.app_checks.view import AppView, ref
 from policies.checks.aegis_values import as_list
 
@@ -17,6 +17,10 @@ REQUIRED = ("EC2", "ECR", "LAMBDA")
 @app_check("AEGIS_INSPECTOR_COVERAGE", "Inspector covers EC2, ECR and Lambda in the environment's account")
 def inspector_coverage(app: AppView):
     for env in app.envs:
+        central = provided_centrally(env, "inspector", "governance", "Inspector")
+        if central:
+            yield central
+            continue
         enablers = list(env.resources("aws_inspector2_enabler"))
         if not enablers:
             yield fail(env.home_stack("governance"), "", f"Inspector is not enabled in {env.name}")

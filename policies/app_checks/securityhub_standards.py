@@ -8,7 +8,7 @@ CIS `ruleset/cis-aws-foundations-benchmark/…`).
 """
 from __future__ import annotations
 
-from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.base import app_check, fail, judge, provided_centrally
 from policies.app_checks.view import AppView
 
 ALWAYS = {"AWS Foundational Security Best Practices": "aws-foundational-security-best-practices",
@@ -19,6 +19,10 @@ BY_FRAMEWORK = {"nist-800-53": ("NIST SP 800-53 rev 5", "nist-800-53"), "pci-dss
 @app_check("AEGIS_SECURITYHUB_STANDARDS", "Security Hub is enabled with the standards the config asks for")
 def securityhub_standards(app: AppView):
     for env in app.envs:
+        central = provided_centrally(env, "securityhub", "governance", "Security Hub with its standards")
+        if central:
+            yield central
+            continue
         accounts = list(env.resources("aws_securityhub_account"))
         if not accounts:
             yield fail(env.home_stack("governance"), "", f"Security Hub is not enabled in {env.name}")

@@ -2,7 +2,9 @@
 
 - its terraform_json parser raises on a scalar in the `terraform` block (`required_version`, which
   every Aegis stack sets) and then reports 0 checks with exit 0. The scalar is kept the way the HCL
-  parser represents it (`{"required_version": [">= 1.10"]}`), so the file is scanned whole;
+  parser represents it (`{"required_version": [">= 1.10"]}`), so the file is scanned whole; it raises
+  the same way on Terraform `import` blocks (a list: adopted account singletons), which configure nothing
+  a check judges (the resource they import is scanned as usual), so they are left out of the scan;
 - Python-check records of terraform_json carry `resource.<name>` (the type is lost); each record is
   given its real address `<type>.<name>` again (`with_real_addresses`);
 - its JSON reading goes through Python's JSON parser (or libyaml) instead of pure-Python YAML, with
@@ -43,6 +45,8 @@ def install(parser: Any) -> None:
     original = parser.handle_block_type
 
     def handle_block_type(block_type: str, blocks: Any) -> list[dict[str, Any]]:
+        if block_type == "import" and isinstance(blocks, list):
+            return []
         if block_type == "terraform" and isinstance(blocks, dict):
             scalars = {k: v for k, v in blocks.items()
                        if k not in parser.IGNORE_FILED_NAMES and not isinstance(v, (dict, list))}

@@ -42,6 +42,17 @@ def test_required_version_is_kept_not_dropped(tmp_path):
     assert {"required_version": [">= 1.10"]} in template["terraform"]
 
 
+def test_import_blocks_of_adopted_singletons_do_not_stop_the_scan(tmp_path):
+    """checkov's terraform_json parser raises on a top-level `import` list; the stack is still scanned whole."""
+    doc = stack_doc({"aws_s3_bucket": {"b1": bucket("b1")}})
+    doc["import"] = [{"id": "b1", "to": "aws_s3_bucket.b1"}]
+    out = write_out(tmp_path, {"dev-data": doc})
+    scan = scanner.scan_json([out / "stacks/dev-data/cdk.tf.json"])
+    assert scan.parsing_errors == []
+    assert scan.parsed == {(out / "stacks/dev-data/cdk.tf.json").resolve(): {"aws_s3_bucket.b1"}}
+    assert {r.check_id for r in scan.results if not r.passed} >= {"CKV_AWS_145", "CKV_AWS_18"}
+
+
 def test_every_resource_of_every_stack_reaches_the_checks(app_gate, synthesized):
     """Runtime guard in the gate, checked here against an independent count of the JSON."""
     assert app_gate.errors == [], app_gate.errors
