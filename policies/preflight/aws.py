@@ -15,7 +15,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 # Standard retry mode backs off on throttling; what is still throttled after that is reported as such.
-RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=30)
+MAX_ATTEMPTS = 5
+RETRIES = Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS}, connect_timeout=10, read_timeout=30)
 SESSION_NAME = "aegis-preflight"
 # STS refused the credentials themselves: nothing else can be read.
 REFUSED_CREDENTIALS = {"InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException",
@@ -44,7 +45,7 @@ def describe(exc: BaseException) -> str:
         if is_access_denied(exc):
             return f"access denied to {operation} ({code}): grant it to the role preflight runs as"
         if code in THROTTLED:
-            return f"{operation} was still throttled after {RETRIES.retries['max_attempts']} attempts ({code})"
+            return f"{operation} was still throttled after {MAX_ATTEMPTS} attempts ({code})"
         message = str(exc.response.get("Error", {}).get("Message", "")).splitlines()
         return f"{operation} failed: {code}" + (f": {message[0]}" if message and message[0] else "")
     if isinstance(exc, NoCredentialsError):
