@@ -140,3 +140,16 @@ def test_bad_singleton_settings_are_refused(tmp_path, env, patch, key, fragment)
         load_env(env, environments_with(tmp_path, env, {"governance": patch}))
     assert caught.value.key_path == key
     assert fragment in str(caught.value)
+
+
+def test_the_readme_example_is_a_valid_configuration(tmp_path):
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Existing account singletons: adopt or central", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    import yaml
+
+    patch = yaml.safe_load(block)
+    config = load_env("staging", environments_with(tmp_path, "staging", patch))
+    assert config.governance.adopt.guardduty_detector and config.governance.central == ["inspector"]
