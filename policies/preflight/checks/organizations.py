@@ -10,15 +10,16 @@
 """
 from __future__ import annotations
 
+import json
+
 from botocore.exceptions import ClientError
 
 from modules.access.personas import workload_pattern
 from modules.access.settings import WORKLOAD_PERSONAS
-from policies.preflight.aws import error_code
+from policies.preflight.aws import error_code, is_access_denied
 from policies.preflight.context import Context, attempt
 from policies.preflight.model import Check
 
-ORGANIZATIONS_SERVICE = "organizations.amazonaws.com"
 TITLE = "The account's place in the organisation matches the config"
 
 
@@ -48,7 +49,7 @@ def _judge(ctx: Context) -> list[Check]:
                                     f"management account is {management}",
                             f"set access.organization.management_account_id: \"{management}\"",
                             (("access.organization.management_account_id", management),)))
-    if org_settings.manage_scps:
+    if org_settings.manage_scps and checks[0].status == "pass":  # only an administrator may list the roots
         checks.extend(attempt("organizations.scp-policy-type", "SCPs are enabled on the root",
                               lambda: _scp_type(client)))
     return checks
@@ -61,10 +62,7 @@ def _role(ctx: Context, client, management: str) -> Check:
                      f"account {ctx.account_id} is the organisation's management account: SCPs never apply to it, so "
                      "no SCP protects this environment",
                      "run the environment in a member account (SCPs apply there)")
-    services = [s["ServicePrincipal"] for s in
-                client.list_delegated_services_for_account(AccountId=ctx.account_id).get("DelegatedServices", [])] \
-        if manage else []
-    if manage and ORGANIZATIONS_SERVICE not in services:
+    if manage and not _delegated_policy_admin(ctx, client):
         return Check("organizations.account", TITLE, "fail",
                      f"account {ctx.account_id} is a member, not a delegated administrator for Organizations "
                      "policies: creating and attaching SCPs will be denied",
@@ -73,6 +71,24 @@ def _role(ctx: Context, client, management: str) -> Check:
     role = "delegated administrator for Organizations policies" if manage else "member"
     return Check("organizations.account", TITLE, "pass", f"account {ctx.account_id} is a {role} of the organisation "
                                                           f"managed by {management}")
+
+
+def _delegated_policy_admin(ctx: Context, client) -> bool:
+    """Organizations delegates policy management through its resource policy; only the management account and
+    the delegated administrators may read it (anyone else is denied)."""
+    try:
+        content = client.describe_resource_policy()["ResourcePolicy"]["Content"]
+    except ClientError as exc:
+        if is_access_denied(exc) or error_code(exc) == "ResourcePolicyNotFoundException":
+            return False
+        raise
+    statements = json.loads(content).get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        principals = (statement.get("Principal") or {}).get("AWS", []) if isinstance(statement, dict) else []
+        principals = [principals] if isinstance(principals, str) else principals
+        if statement.get("Effect") == "Allow" and any(ctx.account_id in str(p) for p in principals):
+            return True
+    return False
 
 
 def _scp_type(client) -> Check:

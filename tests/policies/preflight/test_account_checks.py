@@ -103,3 +103,34 @@ def test_service_linked_role_setting_must_match_the_account(ctx_of):
     checks = {c.id: c for c in service_linked_roles(ctx)}
     check = checks["service-linked-role.AWSServiceRoleForAutoScaling"]
     assert check.status == "fail" and dict(check.paste) == {"data.service_linked_roles.autoscaling": "existing"}
+
+
+def org_answers(delegation: dict, scp_enabled: bool = True) -> list:
+    """Stubber answers (moto has no Organizations resource policy) for a member of 222233334444's organisation."""
+    org = {"Organization": {"Id": "o-abcdefghij", "MasterAccountId": "222233334444", "FeatureSet": "ALL",
+                            "Arn": "arn:aws:organizations::222233334444:organization/o-abcdefghij"}}
+    roots = {"Roots": [{"Id": "r-ab12", "Name": "Root", "Arn": "arn:aws:organizations::222233334444:root/o-abcdefghij/r-ab12",
+                        "PolicyTypes": [{"Type": "SERVICE_CONTROL_POLICY",
+                                         "Status": "ENABLED" if scp_enabled else "PENDING_DISABLE"}]}]}
+    return [("describe_organization", org, {}), ("describe_resource_policy", delegation, {})] + (
+        [("list_roots", roots, {})] if "error" not in delegation else [])
+
+
+def test_member_without_policy_delegation_cannot_manage_scps(ctx_of):
+    organizations = stubbed("organizations", "eu-west-1", org_answers({"error": "AccessDeniedException", "status": 403}))
+    (check,) = organization(ctx_of("prod", PROD, {("organizations", "eu-west-1"): organizations}))
+    assert check.status == "fail" and "not a delegated administrator" in check.found
+
+
+def test_delegated_policy_administrator_passes_when_scps_are_enabled(ctx_of):
+    import json
+
+    policy = {"Version": "2012-10-17", "Statement": [{"Sid": "Delegate", "Effect": "Allow",
+              "Principal": {"AWS": f"arn:aws:iam::{PROD}:root"}, "Action": ["organizations:CreatePolicy"],
+              "Resource": "*"}]}
+    delegation = {"ResourcePolicy": {"Content": json.dumps(policy), "ResourcePolicySummary": {}}}
+    organizations = stubbed("organizations", "eu-west-1", org_answers(delegation))
+    checks = {c.id: c for c in organization(ctx_of("prod", PROD, {("organizations", "eu-west-1"): organizations}))}
+    assert checks["organizations.account"].status == "pass" and "delegated administrator" in checks[
+        "organizations.account"].found
+    assert checks["organizations.scp-policy-type"].status == "pass"
