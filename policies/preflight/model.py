@@ -78,4 +78,4 @@ class Outcome:
                     node[leaf] = sorted(set(node.get(leaf, [])) | set(value))
                 else:
                     node[leaf] = value
-        return yaml.safe_dump(tree, sort_keys=False, default_flow_style=None) if tree else ""
+        return yaml.safe_dump(tree, sort_keys=False, default_flow_style=False) if tree else ""

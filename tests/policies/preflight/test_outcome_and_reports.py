@@ -68,3 +68,20 @@ def test_reports_render_account_values_inert(tmp_path):
     assert doc["checks"][-1] == {"id": "singleton.x", "title": "t", "status": "fail", "found": hostile,
                                  "fix": "fix it", "paste": {}}
     assert doc["verdict"] == "BLOCKED" and doc["exit_code"] == 1
+
+
+def test_terminal_table_lists_fixes_and_the_paste_block_and_spins_only_on_a_terminal():
+    import io
+
+    from policies.preflight.terminal import Spinner, render
+
+    result = outcome(Check("singleton.guardduty_detector.eu-west-1", "t", "fail", "detector exists\x1b[2J",
+                           "adopt it", (("governance.adopt.guardduty_detector", "ab" * 16),)))
+    text = render(result, io.StringIO())
+    assert "fix: adopt it" in text and "\x1b" not in text and "\\x1b[2J" in text  # account values stay inert
+    assert "Aegis preflight: BLOCKED" in text
+    assert "Paste into environments/dev.yaml:" in text and f"      guardduty_detector: {'ab' * 16}" in text
+    log = io.StringIO()
+    with Spinner(log) as spinner:
+        spinner.show("Reading GuardDuty")
+    assert log.getvalue() == ""  # not a terminal: no spinner, no control characters
