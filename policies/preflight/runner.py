@@ -18,6 +18,7 @@ from policies.preflight.checks import (
     named_resources,
     organizations,
     quotas,
+    scp_denials,
     service_linked_roles,
     serving_inputs,
     singletons,
@@ -26,8 +27,8 @@ from policies.preflight.checks import (
 from policies.preflight.context import Context
 from policies.preflight.model import Check, Outcome
 
-MODULES = (identity, organizations, singletons, account_settings, named_resources, service_linked_roles, quotas,
-           state_backend, serving_inputs)
+MODULES = (identity, organizations, scp_denials, singletons, account_settings, named_resources, service_linked_roles,
+           quotas, state_backend, serving_inputs)
 
 
 def run(config: EnvConfig, stacks: dict[str, dict], aws: Aws, *, assume: bool = True,

@@ -30,7 +30,14 @@ def dev_stubs() -> dict:
     """Stubber answers for the calls of a dev run that moto does not implement, in call order."""
     ec2 = StubberFor(boto3.client("ec2", region_name="eu-west-1"), stubbed("ec2", "eu-west-1", [
         ("get_ebs_default_kms_key_id", {"KmsKeyId": "alias/aws/ebs"}, {})]), frozenset({"get_ebs_default_kms_key_id"}))
+    from policies.preflight.checks.scp_denials import CREATE_ACTIONS
+
+    simulated = {"EvaluationResults": [{"EvalActionName": a, "EvalResourceName": "*", "EvalDecision": "allowed"}
+                                       for a in sorted(set(CREATE_ACTIONS.values()))], "IsTruncated": False}
+    iam = StubberFor(boto3.client("iam", region_name="us-east-1"), stubbed("iam", "us-east-1", [
+        ("simulate_principal_policy", simulated, None)]), frozenset({"get_paginator", "simulate_principal_policy"}))
     return {
+        ("iam", "us-east-1"): iam,
         ("ec2", "eu-west-1"): ec2,
         ("accessanalyzer", "eu-west-1"): stubbed("accessanalyzer", "eu-west-1", [
             ("list_analyzers", {"analyzers": []}, {"type": "ACCOUNT"})]),
