@@ -24,6 +24,7 @@ from policies.preflight.model import Check
 class Existing:
     ids: tuple[str, ...] = ()  # what identifies each one found (detector ID, name, account ID)
     administrator: str = ""    # the administrator account that manages it for this one, when known
+    note: str = ""             # what else is worth knowing about it (Security Hub: its enabled standards)
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,11 @@ def _securityhub(ctx: Context, region: str) -> Existing:
         if error_code(exc) in ("InvalidAccessException", "ResourceNotFoundException"):
             return Existing()  # "Account is not subscribed to AWS Security Hub"
         raise
-    return Existing((ctx.account_id,), _administrator(client))
+    pages = client.get_paginator("get_enabled_standards").paginate()
+    standards = sorted(str(sub["StandardsArn"]).split(":", 5)[-1] for page in pages
+                       for sub in page.get("StandardsSubscriptions", []))
+    return Existing((ctx.account_id,), _administrator(client),
+                    f"enabled standards: {', '.join(standards) or 'none'}")
 
 
 def _macie(ctx: Context, region: str) -> Existing:
@@ -142,7 +147,7 @@ def judge(ctx: Context, singleton: Singleton, region: str, existing: Existing) -
     governance = ctx.config.governance
     central = singleton.service is not None and governance.is_central(singleton.service)
     adopted = getattr(governance.adopt, key)
-    found = ", ".join(existing.ids)
+    found = ", ".join(existing.ids) + (f" ({existing.note})" if existing.note else "")
     managed_by = f" (managed by {existing.administrator})" if existing.administrator else ""
     if not existing.ids:
         if adopted is not None:

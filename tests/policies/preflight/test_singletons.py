@@ -9,7 +9,7 @@ import yaml
 
 from policies.preflight.checks.singletons import SINGLETONS, judge, singletons
 from policies.preflight.model import Outcome
-from tests.policies.preflight.conftest import context, stubbed
+from tests.policies.preflight.conftest import StubberFor, context, stubbed
 
 DEV = "111122223333"
 
@@ -75,11 +75,32 @@ def test_adopting_a_singleton_that_does_not_exist_fails(dev):
     assert check.status == "fail" and "the import would fail" in check.found
 
 
-def test_centrally_managed_service_is_reported_as_such(dev):
+def securityhub_with_standards(*arns: str):
+    """moto's Security Hub, with its enabled standards answered by a Stubber (moto lacks GetEnabledStandards)."""
+    subscriptions = [{"StandardsSubscriptionArn": f"{arn}/subscription", "StandardsArn": arn, "StandardsInput": {},
+                      "StandardsStatus": "READY"} for arn in arns]
+    return StubberFor(boto3.client("securityhub", region_name="eu-west-1"), stubbed("securityhub", "eu-west-1", [
+        ("get_enabled_standards", {"StandardsSubscriptions": subscriptions}, {})]),
+        frozenset({"get_paginator", "get_enabled_standards"}))
+
+
+def test_centrally_managed_service_is_reported_as_such_with_its_standards(dev):
     boto3.client("securityhub", region_name="eu-west-1").enable_security_hub(EnableDefaultStandards=False)
     ctx = with_governance(dev(), central=["securityhub"])
+    ctx.aws.overrides[("securityhub", "eu-west-1")] = securityhub_with_standards(
+        "arn:aws:securityhub:eu-west-1::standards/aws-foundational-security-best-practices/v/1.0.0")
     check = by_id(singletons(ctx))["singleton.securityhub_account.eu-west-1"]
     assert check.status == "pass" and "provided centrally" in check.found
+    assert "enabled standards: standards/aws-foundational-security-best-practices/v/1.0.0" in check.found
+
+
+def test_security_hub_already_on_is_adopted_by_account(dev):
+    boto3.client("securityhub", region_name="eu-west-1").enable_security_hub(EnableDefaultStandards=False)
+    ctx = dev()
+    ctx.aws.overrides[("securityhub", "eu-west-1")] = securityhub_with_standards()
+    check = by_id(singletons(ctx))["singleton.securityhub_account.eu-west-1"]
+    assert check.status == "fail" and "enabled standards: none" in check.found
+    assert dict(check.paste) == {"governance.adopt.securityhub_account": True}
 
 
 def test_control_tower_recorder_suggests_central(dev):
