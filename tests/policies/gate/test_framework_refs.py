@@ -1,0 +1,144 @@
+"""The versioned framework references: each names its framework and version, lists control IDs with
+titles, and every control ID that the catalog, the plan catalog and the Config rule lists cite is in
+it; a wrong reference or a cited ID missing from it is an error naming file, key and line."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from modules.errors import ConfigError
+from modules.governance.conformance.catalog import FRAMEWORKS_DIR, framework
+from policies.catalog import FRAMEWORKS, load_catalog, reference
+from policies.framework_refs import REFERENCE_DIR, load_reference
+
+ROOT = Path(__file__).resolve().parents[3]
+PLAN_CATALOG = ROOT / "policies" / "plan" / "catalog.yaml"
+RULE_LISTS = sorted(p.stem for p in FRAMEWORKS_DIR.glob("*.yaml"))
+# The version each reference must name (what an auditor checks first).
+VERSIONS = {"hipaa": "45 CFR Part 164, Subpart C", "nist-800-53": "Revision 5", "gdpr": "2016/679",
+            "cis": "v3.0.0", "iso27001": "27001:2022", "pci-dss": "v4.0.1"}
+
+
+def test_every_framework_has_a_versioned_reference():
+    keys = set(FRAMEWORKS) | set(RULE_LISTS)
+    assert sorted(p.stem for p in REFERENCE_DIR.glob("*.yaml")) == sorted(keys)
+    for key in keys:
+        ref = load_reference(key)
+        assert VERSIONS[key] in ref.version, (key, ref.version)
+        assert ref.source.startswith("https://")
+
+
+@pytest.mark.parametrize("key", sorted(FRAMEWORKS))
+def test_reference_ids_are_well_formed(key):
+    ref = reference(key)
+    pattern = FRAMEWORKS[key][1]
+    assert [c for c in ref.controls if not pattern.match(c)] == []
+    assert all(len(t) >= 3 for t in ref.controls.values())
+
+
+def test_references_are_complete_where_the_framework_is_small():
+    """Full lists, not just the cited IDs: ISO 27001:2022 Annex A has 93 controls; CIS v3.0.0 sections 1–5."""
+    iso = reference("iso27001").controls
+    assert len(iso) == 93 and {"A.5.37", "A.6.8", "A.7.14", "A.8.34"} <= set(iso)
+    cis = reference("cis").controls
+    assert {"1.22", "2.1.1", "2.4.1", "3.9", "4.16", "5.6"} <= set(cis)
+    assert "HTTP" in cis["2.1.1"]  # v3.0.0's 2.1.1 is the deny-HTTP recommendation, not default encryption
+    hipaa = reference("hipaa").controls
+    assert "164.312(b)" in hipaa and hipaa["164.312(b)"] == "Audit controls (standard)"
+    assert reference("nist-800-53").controls["SC-28(1)"] == "Protection of Information at Rest | Cryptographic Protection"
+
+
+@pytest.mark.parametrize("catalog_file", [None, PLAN_CATALOG], ids=["catalog", "plan-catalog"])
+def test_every_catalog_id_is_in_its_reference(catalog_file):
+    catalog = load_catalog(catalog_file) if catalog_file else load_catalog()
+    missing = sorted({(fw, c) for rule in catalog.rules.values() for fw, ids in rule.controls.items()
+                      for c in ids if c not in reference(fw).controls})
+    assert missing == []
+
+
+@pytest.mark.parametrize("key", RULE_LISTS)
+def test_every_config_rule_list_id_is_in_its_reference(key):
+    known = load_reference(key).controls
+    missing = sorted({(use.rule.identifier, c) for use in framework(key).rules for c in use.controls if c not in known})
+    assert missing == []
+
+
+CATALOG = """\
+builtin:
+  CKV_AWS_7:
+    title: KMS key rotates automatically
+    severity: high
+    pillar: data
+    remediation: Set enable_key_rotation on the key.
+    controls: {hipaa: ["164.312(a)(2)(iv)"], nist-800-53: [SC-12], gdpr: [Art. 32(1)(a)], cis: ["3.6"], iso27001: [A.8.24]}
+"""
+
+
+@pytest.mark.parametrize("old,new,framework_key", [
+    ('cis: ["3.6"]', 'cis: ["3.10"]', "cis"),  # well-formed, but v3.0.0 section 3 ends at 3.9
+    ("iso27001: [A.8.24]", "iso27001: [A.8.35]", "iso27001"),
+    ("nist-800-53: [SC-12]", "nist-800-53: [SC-99]", "nist-800-53"),
+    ('hipaa: ["164.312(a)(2)(iv)"]', 'hipaa: ["164.312(a)(2)(v)"]', "hipaa"),
+])
+def test_catalog_cites_an_id_missing_from_the_reference(tmp_path, old, new, framework_key):
+    text = _with_all_frameworks(CATALOG.replace(old, new))
+    path = tmp_path / "catalog.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_catalog(path)
+    assert (err.value.file, err.value.key_path, err.value.line) == (
+        "catalog.yaml", f"builtin.CKV_AWS_7.controls.{framework_key}", 7)
+    assert f"policies/frameworks/{framework_key}.yaml" in err.value.message
+
+
+def _with_all_frameworks(text: str) -> str:
+    """The example entry with every catalog framework present (frameworks added later get a reason)."""
+    listed = {"hipaa", "nist-800-53", "gdpr", "cis", "iso27001"}
+    extra = [k for k in FRAMEWORKS if k not in listed]
+    if not extra:
+        return text
+    text = text.replace("iso27001: [A.8.24]}", "iso27001: [A.8.24], " + ", ".join(f"{k}: []" for k in extra) + "}")
+    text = text.replace("iso27001: [A.8.35]}", "iso27001: [A.8.35], " + ", ".join(f"{k}: []" for k in extra) + "}")
+    reasons = ", ".join(f"{k}: An example entry without this framework" for k in extra)
+    return text + f"    unmapped: {{{reasons}}}\n"
+
+
+GOOD_REFERENCE = """\
+framework: cis
+title: CIS AWS Foundations Benchmark
+version: v3.0.0
+source: https://www.cisecurity.org/benchmark/amazon_web_services
+controls:
+  "1.4": The root user has no access key
+  "3.6": Rotation is enabled for customer-created symmetric KMS keys
+"""
+
+
+@pytest.mark.parametrize("old,new,key,line,words", [
+    ("framework: cis", "framework: iso27001", "framework", 1, "must be 'cis'"),
+    ("version: v3.0.0\n", "", "", 1, "'version' is missing"),
+    ("title: CIS", "titel: CIS", "titel", 2, "unknown key"),
+    ('  "3.6": Rotation', '  "3.6.x": Rotation', "controls.3.6.x", 7, "not a CIS"),
+    ('  "3.6": Rotation is enabled for customer-created symmetric KMS keys', '  "3.6": ""', "controls.3.6", 7,
+     "title must be text"),
+    ('  "3.6": Rotation', '  "1.4": Rotation', "controls.1.4", 7, "duplicate key"),
+])
+def test_bad_reference_names_file_key_and_line(tmp_path, old, new, key, line, words):
+    assert old in GOOD_REFERENCE
+    path = tmp_path / "cis.yaml"
+    path.write_text(GOOD_REFERENCE.replace(old, new, 1))
+    with pytest.raises(ConfigError) as err:
+        load_reference("cis", FRAMEWORKS["cis"][1], path)
+    assert (err.value.file, err.value.key_path, err.value.line) == ("cis.yaml", key, line), str(err.value)
+    assert words in err.value.message
+    path.write_text(GOOD_REFERENCE)
+    assert load_reference("cis", FRAMEWORKS["cis"][1], path).title_of("1.4") == "The root user has no access key"
+
+
+def test_reference_titles_are_not_empty_patterns():
+    """A title is words, not a restated ID (a placeholder would pass the length check)."""
+    for key in set(FRAMEWORKS) | set(RULE_LISTS):
+        ref = load_reference(key)
+        assert [c for c, t in ref.controls.items() if re.fullmatch(r"[\w.() -]{0,12}", t) and c in t] == []
