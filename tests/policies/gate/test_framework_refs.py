@@ -142,3 +142,56 @@ def test_reference_titles_are_not_empty_patterns():
     for key in set(FRAMEWORKS) | set(RULE_LISTS):
         ref = load_reference(key)
         assert [c for c, t in ref.controls.items() if re.fullmatch(r"[\w.() -]{0,12}", t) and c in t] == []
+
+
+# Mappings an audit found wrong, each checked against the framework's own text: (check, framework,
+# IDs it must not cite, IDs it must cite).
+CORRECTED = [
+    ("CKV_AWS_19", "cis", {"2.1.1"}, set()),  # CIS v3.0.0 2.1.1 is deny-HTTP; S3 default encryption was dropped
+    ("CKV_AWS_145", "cis", {"2.1.1"}, set()),
+    ("AEGIS_STATE_BACKEND_KEY", "cis", {"2.1.1"}, set()),
+    ("CKV_AEGIS_7", "cis", set(), {"2.1.1"}),  # the check that does deny HTTP
+    ("CKV_AWS_41", "cis", {"1.4"}, set()),  # keys in the provider block, not the root user's access key
+    ("CKV_AWS_273", "cis", {"1.15"}, {"1.21"}),  # identity federation / central management
+    ("CKV2_AWS_41", "cis", set(), {"1.18"}),  # IAM instance roles
+    ("CKV_AWS_229", "cis", {"5.1"}, set()),  # FTP ports are not remote administration ports
+    ("CKV_AWS_230", "cis", {"5.1"}, set()),
+    ("CKV2_AWS_61", "hipaa", {"164.310(d)(2)(iv)"}, set()),
+    ("CKV_AWS_300", "hipaa", {"164.310(d)(2)(iv)"}, set()),
+    ("CKV_AWS_23", "hipaa", {"164.308(a)(1)(ii)(B)"}, set()),
+    ("CKV_AWS_66", "hipaa", {"164.316(b)(2)(i)"}, {"164.312(b)"}),
+    ("CKV_AWS_319", "gdpr", {"Art. 33(1)"}, set()),
+    ("CKV_AWS_23", "gdpr", {"Art. 30"}, set()),
+    ("CKV2_AWS_48", "gdpr", {"Art. 30"}, {"Art. 5(2)"}),
+    ("CKV_AWS_153", "gdpr", {"Art. 30"}, set()),
+    ("CKV2_AWS_19", "gdpr", {"Art. 25(2)"}, set()),
+    ("CKV_AWS_116", "nist-800-53", {"SI-11"}, {"CP-10"}),
+    ("CKV_AWS_51", "nist-800-53", {"CM-14"}, {"SI-7"}),
+    ("CKV_AWS_386", "nist-800-53", {"CM-14"}, {"SR-4"}),
+    ("CKV_AWS_272", "nist-800-53", set(), {"CM-14"}),  # code signing is what CM-14 (signed components) is
+]
+
+
+@pytest.mark.parametrize("check_id,framework_key,wrong,right", CORRECTED)
+def test_corrected_mappings(check_id, framework_key, wrong, right):
+    controls = set(load_catalog().get(check_id).controls[framework_key])
+    assert not controls & wrong and right <= controls, (check_id, framework_key, sorted(controls))
+
+
+def test_logging_checks_evidence_accountability_not_testing():
+    """GDPR: audit logging demonstrates compliance (Art. 5(2)), as the GDPR rule list maps it; it is not
+    the regular testing of measures (Art. 32(1)(d)). No check cites an alarm as a breach notification."""
+    catalog = load_catalog()
+    for check_id in ("CKV_AWS_18", "CKV2_AWS_11", "CKV_AWS_91", "CKV_AWS_86", "CKV_AWS_67", "CKV2_AWS_39"):
+        assert catalog.get(check_id).controls["gdpr"] == ("Art. 5(2)",), check_id
+
+
+def test_no_waf_check_cites_web_filtering():
+    """ISO 27001:2022 A.8.23 is filtering users' access to external websites; a WAF protects the
+    application (A.8.20 network security, A.8.26 application security requirements)."""
+    catalog = load_catalog()
+    waf = [r for r in catalog.rules.values() if "WAF" in r.title]
+    assert len(waf) >= 8
+    assert [r.id for r in waf if "A.8.23" in r.controls["iso27001"]] == []
+    for check_id in ("CKV2_AWS_28", "CKV_AWS_68", "CKV_AWS_175", "CKV_AWS_342"):
+        assert {"A.8.20", "A.8.26"} <= set(catalog.get(check_id).controls["iso27001"]), check_id
