@@ -35,6 +35,7 @@ FRAMEWORKS: dict[str, tuple[str, re.Pattern[str]]] = {
     "gdpr": ("GDPR", re.compile(r"^Art\. \d{1,2}(\(\d\))?(\([a-z]\))?$")),
     "cis": ("CIS AWS Foundations Benchmark v3.0.0", re.compile(r"^[1-5](\.\d{1,2}){1,2}$")),
     "iso27001": ("ISO/IEC 27001:2022 Annex A", re.compile(r"^A\.[5-8]\.\d{1,2}$")),
+    "pci-dss": ("PCI DSS v4.0.1", re.compile(r"^\d{1,2}(\.\d{1,2}){2,4}$")),
 }
 MIN_REASON = 15
 _BUILTIN_ID = re.compile(r"^CKV2?_(?!AEGIS)[A-Z0-9]+_\d+$")

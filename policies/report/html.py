@@ -41,7 +41,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 ORDER = tuple(reversed(SEVERITIES))  # critical first
 NEAR_EXPIRY_DAYS = 30
 # Frameworks an environment may list (modules/config) that the catalog does not map to checks.
-FRAMEWORK_LABELS = {"pci-dss": "PCI DSS v4.0", **{k: v[0] for k, v in FRAMEWORKS.items()}}
+FRAMEWORK_LABELS = {k: v[0] for k, v in FRAMEWORKS.items()}
 
 
 # ---------------------------------------------------------------- inputs besides the gate JSON
