@@ -2,8 +2,9 @@
 review security results in a browser or attach them to a ticket.
 
 It shows, per environment: the verdict and threshold, a summary per pillar by status and severity,
-the compliance coverage matrix of each framework the environment lists (control → the checks that
-evidence it → pass / fail / suppressed, from the catalog's control mappings), the architecture
+the compliance coverage matrix of each framework the environment lists (control and its title → the
+checks that evidence it → pass / fail / findings below threshold / suppressed with their approvers,
+from the catalog's control mappings and the frameworks' references), the architecture
 diagram and the resource inventory drawn from the synthesized stacks, and the planned changes when
 a plan gate produced the result. Then every failed and suppressed finding (severity, resource,
 construct path, remediation, controls) and every suppression (reason, owner, expiry; expired and

@@ -238,3 +238,11 @@ def test_deployed_pci_pack_is_labelled_v4_0_1():
     assert framework("pci-dss").title == "PCI DSS v4.0.1"
     assert STANDARDS["pci-dss"].endswith("/v/4.0.1")
     assert FRAMEWORKS["pci-dss"][0] == "PCI DSS v4.0.1" and reference("pci-dss").version == "v4.0.1"
+
+
+def test_gdpr_ids_are_written_one_way_everywhere():
+    """`Art. 32(1)(a)`, as the regulation cites itself: in both catalogs, the rule list and the README."""
+    texts = [ROOT / "policies" / "catalog.yaml", PLAN_CATALOG, FRAMEWORKS_DIR / "gdpr.yaml", ROOT / "README.md",
+             REFERENCE_DIR / "gdpr.yaml"]
+    for path in texts:
+        assert re.findall(r"Art\.\d", path.read_text(encoding="utf-8")) == [], path.name
