@@ -12,7 +12,8 @@ from policies.app_checks.base import app_check, fail, judge
 from policies.app_checks.view import AppView
 
 
-@app_check("AEGIS_CONFORMANCE_PACKS", "A conformance pack exists for every compliance framework the environment lists")
+@app_check("AEGIS_CONFORMANCE_PACKS",
+           "A conformance pack exists for every listed compliance framework that has a Config rule list")
 def conformance_packs(app: AppView):
     for env in app.envs:
         packs = list(env.resources("aws_config_conformance_pack"))
