@@ -25,7 +25,7 @@ from modules.yaml_source import SourceMap, deep_merge, dotted, load_yaml
 
 BASE_FILE = "base.yaml"
 Tier = Literal["dev", "staging", "prod"]
-Framework = Literal["hipaa", "gdpr", "nist-800-53", "pci-dss"]
+Framework = Literal["hipaa", "gdpr", "nist-800-53", "pci-dss", "cis", "iso27001"]
 Severity = Literal["low", "medium", "high", "critical"]
 
 

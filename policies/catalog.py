@@ -16,6 +16,7 @@ import yaml
 
 from modules.errors import ConfigError
 from modules.yaml_source import KeyPath, SourceMap, _BaseLoader, _StrictLoader, dotted
+from policies.framework_refs import Reference, load_reference
 
 CATALOG_FILE = Path(__file__).resolve().parent / "catalog.yaml"
 DISPLAY = "policies/catalog.yaml"
@@ -26,13 +27,15 @@ SECTIONS = ("builtin", "custom")
 # A failing check missing from the catalog is judged at this severity and reported as uncatalogued.
 UNCATALOGUED_SEVERITY = "high"
 
-# Framework key → (label, pattern a control ID must match). The patterns catch typos, not meaning.
+# Framework key → (label, pattern a control ID must match). The patterns catch malformed IDs; each ID
+# must also be a control of the framework's versioned reference (policies/frameworks/<key>.yaml).
 FRAMEWORKS: dict[str, tuple[str, re.Pattern[str]]] = {
     "hipaa": ("HIPAA Security Rule (45 CFR)", re.compile(r"^164\.(308|310|312|314|316)\([a-z]\)(\(\d+\))?(\((i|ii|iii|iv|v|vi)\))?(\([A-Z]\))?$")),
     "nist-800-53": ("NIST SP 800-53 rev 5", re.compile(r"^[A-Z]{2}-\d{1,2}(\(\d{1,2}\))?$")),
-    "gdpr": ("GDPR", re.compile(r"^Art\.(5|25|30|32|33|34|35)(\(\d\))?(\([a-z]\))?$")),
+    "gdpr": ("GDPR", re.compile(r"^Art\. \d{1,2}(\(\d\))?(\([a-z]\))?$")),
     "cis": ("CIS AWS Foundations Benchmark v3.0.0", re.compile(r"^[1-5](\.\d{1,2}){1,2}$")),
     "iso27001": ("ISO/IEC 27001:2022 Annex A", re.compile(r"^A\.[5-8]\.\d{1,2}$")),
+    "pci-dss": ("PCI DSS v4.0.1", re.compile(r"^\d{1,2}(\.\d{1,2}){2,4}$")),
 }
 MIN_REASON = 15
 _BUILTIN_ID = re.compile(r"^CKV2?_(?!AEGIS)[A-Z0-9]+_\d+$")
@@ -218,9 +221,12 @@ def _framework_controls(framework: str, controls: dict, reason: Any, key: tuple,
     values = controls[framework]
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise fail(where, "must be a list of control IDs (strings)")
+    known = reference(framework).controls
     for value in values:
         if not control_pattern.match(value):
             raise fail(where, f"'{value}' is not a {label} control ID")
+        if value not in known:
+            raise fail(where, f"'{value}' is not a control of {label} (policies/frameworks/{framework}.yaml)")
     if len(set(values)) != len(values):
         raise fail(where, "control IDs must not repeat")
     if not values and not (isinstance(reason, str) and len(reason.strip()) >= MIN_REASON):
@@ -229,6 +235,11 @@ def _framework_controls(framework: str, controls: dict, reason: Any, key: tuple,
     if values and reason is not None:
         raise fail(key + ("unmapped", framework), "has controls; drop the unmapped reason")
     return tuple(values)
+
+
+def reference(framework: str) -> Reference:
+    """The versioned reference of a catalog framework: its control IDs and their titles."""
+    return load_reference(framework, FRAMEWORKS[framework][1])
 
 
 def check_sort_key(check_id: str) -> tuple:

@@ -9,7 +9,7 @@ from collections import Counter
 
 from policies.catalog import FRAMEWORKS, PILLARS, SEVERITIES, Catalog, check_sort_key
 
-_SHORT = {"hipaa": "HIPAA", "nist-800-53": "NIST", "gdpr": "GDPR", "cis": "CIS", "iso27001": "ISO"}
+_SHORT = {"hipaa": "HIPAA", "nist-800-53": "NIST", "gdpr": "GDPR", "cis": "CIS", "iso27001": "ISO", "pci-dss": "PCI"}
 
 
 def _cell(text: str) -> str:

@@ -13,7 +13,7 @@ from policies.app_checks.view import AppView
 
 ALWAYS = {"AWS Foundational Security Best Practices": "aws-foundational-security-best-practices",
           "CIS AWS Foundations Benchmark": "cis-aws-foundations-benchmark"}
-BY_FRAMEWORK = {"nist-800-53": ("NIST SP 800-53 rev 5", "nist-800-53"), "pci-dss": ("PCI DSS", "pci-dss")}
+BY_FRAMEWORK = {"nist-800-53": ("NIST SP 800-53 rev 5", "nist-800-53"), "pci-dss": ("PCI DSS v4.0.1", "pci-dss")}
 
 
 @app_check("AEGIS_SECURITYHUB_STANDARDS", "Security Hub is enabled with the standards the config asks for")

@@ -2,8 +2,9 @@
 review security results in a browser or attach them to a ticket.
 
 It shows, per environment: the verdict and threshold, a summary per pillar by status and severity,
-the compliance coverage matrix of each framework the environment lists (control → the checks that
-evidence it → pass / fail / suppressed, from the catalog's control mappings), the architecture
+the compliance coverage matrix of each framework the environment lists (control and its title → the
+checks that evidence it → pass / fail / findings below threshold / suppressed with their approvers,
+from the catalog's control mappings and the frameworks' references), the architecture
 diagram and the resource inventory drawn from the synthesized stacks, and the planned changes when
 a plan gate produced the result. Then every failed and suppressed finding (severity, resource,
 construct path, remediation, controls) and every suppression (reason, owner, expiry; expired and
@@ -40,8 +41,10 @@ from policies.catalog import FRAMEWORKS, SEVERITIES
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ORDER = tuple(reversed(SEVERITIES))  # critical first
 NEAR_EXPIRY_DAYS = 30
-# Frameworks an environment may list (modules/config) that the catalog does not map to checks.
-FRAMEWORK_LABELS = {"pci-dss": "PCI DSS v4.0", **{k: v[0] for k, v in FRAMEWORKS.items()}}
+FRAMEWORK_LABELS = {k: v[0] for k, v in FRAMEWORKS.items()}
+# A control's status in the matrix, worst first: a failure at or above the environment's threshold,
+# failures below it only, passing only with suppressions, passing, no check of it ran here.
+CONTROL_STATUSES = ("fail", "below-threshold", "suppressed", "pass", "none")
 
 
 # ---------------------------------------------------------------- inputs besides the gate JSON
@@ -110,8 +113,10 @@ def summarize(findings: list[dict]) -> dict[str, dict[str, dict]]:
 
 
 def _status_of(counts: Counter) -> str:
-    if counts["failed"]:
+    if counts["blocking"]:
         return "fail"
+    if counts["failed"]:
+        return "below-threshold"
     if counts["suppressed"]:
         return "suppressed"
     if counts["passed"]:
@@ -119,17 +124,48 @@ def _status_of(counts: Counter) -> str:
     return "none"
 
 
+def control_titles(framework: str) -> dict[str, str]:
+    """Control ID → title from the framework's versioned reference ({} when it cannot be read: the
+    matrix then shows IDs only, as before)."""
+    from modules.errors import ConfigError
+    from policies.catalog import reference
+
+    try:
+        return reference(framework).controls
+    except (ConfigError, KeyError):
+        return {}
+
+
+def _approval(suppression: Mapping[str, Any] | None) -> str:
+    """Who approved a suppression, as the matrix shows it next to a control that passes only with them."""
+    s = suppression or {}
+    if s.get("approver"):
+        return f"{s['approver']} (owner {s.get('owner') or '?'})"
+    if s.get("origin") == "inline":
+        return "reviewed in code (inline, no separate approver)"
+    return f"no approver (owner {s.get('owner') or '?'}, {s.get('origin') or 'unknown origin'})"
+
+
 def compliance(env: str, framework: str, findings: list[dict], rules: Mapping[str, dict]) -> dict:
-    """One framework's coverage in one environment: every control the catalog maps, the checks that
-    evidence it with their results here, and the control's status (fail > suppressed > pass > none)."""
+    """One framework's coverage in one environment: every control the catalog maps with its title, the
+    checks that evidence it with their results here, the control's status (CONTROL_STATUSES, worst
+    wins) and, where suppressions carry it, who approved them."""
     results: dict[str, Counter] = defaultdict(Counter)
+    approvals: dict[str, set[str]] = defaultdict(set)
     for f in findings:
-        if f.get("env") == env:
-            results[f["check_id"]][f["status"]] += 1
+        if f.get("env") != env:
+            continue
+        counts = results[f["check_id"]]
+        counts[f["status"]] += 1
+        # A result without `blocking` (an older document) counts as blocking: never shown milder than it was.
+        counts["blocking"] += f["status"] == "failed" and bool(f.get("blocking", True))
+        if f["status"] == "suppressed":
+            approvals[f["check_id"]].add(_approval(f.get("suppression")))
     controls: dict[str, list[str]] = defaultdict(list)
     for check_id, rule in rules.items():
         for control in rule.get("controls", {}).get(framework, []):
             controls[control].append(check_id)
+    titles = control_titles(framework)
     rows = []
     for control in sorted(controls, key=_natural):
         checks = []
@@ -137,14 +173,18 @@ def compliance(env: str, framework: str, findings: list[dict], rules: Mapping[st
             counts = results.get(check_id, Counter())
             checks.append({"id": check_id, "title": rules[check_id].get("title", ""),
                            "severity": rules[check_id].get("severity", ""), "status": _status_of(counts),
-                           "passed": counts["passed"], "failed": counts["failed"], "suppressed": counts["suppressed"]})
+                           "passed": counts["passed"], "failed": counts["failed"], "suppressed": counts["suppressed"],
+                           "blocking": counts["blocking"]})
         evaluated = [c for c in checks if c["status"] != "none"]
-        status = _status_of(Counter({s: sum(c[s] for c in evaluated) for s in ("passed", "failed", "suppressed")}))
-        rows.append({"control": control, "status": status, "checks": evaluated,
-                     "unevaluated": [c["id"] for c in checks if c["status"] == "none"]})
+        status = _status_of(Counter({s: sum(c[s] for c in evaluated)
+                                     for s in ("passed", "failed", "suppressed", "blocking")}))
+        approved = sorted({a for c in evaluated if c["suppressed"] for a in approvals[c["id"]]})
+        rows.append({"control": control, "title": titles.get(control, ""), "status": status, "checks": evaluated,
+                     "unevaluated": [c["id"] for c in checks if c["status"] == "none"],
+                     "approvals": approved if status == "suppressed" else []})
     tally = Counter(r["status"] for r in rows)
     return {"key": framework, "label": FRAMEWORK_LABELS.get(framework, framework), "mapped": bool(rows),
-            "controls": rows, "tally": {s: tally[s] for s in ("pass", "fail", "suppressed", "none")}}
+            "controls": rows, "tally": {s: tally[s] for s in CONTROL_STATUSES}}
 
 
 def suppression_state(item: dict, today: dt.date) -> tuple[str, int | None]:
@@ -244,10 +284,14 @@ def build_context(doc: Mapping[str, Any], *, stacks: Mapping[str, dict] | None =
     views = []
     for i, f in enumerate(shown, 1):
         state = "blocking" if f.get("blocking") else ("below threshold" if f["status"] == "failed" else "suppressed")
-        controls = [f"{FRAMEWORK_LABELS.get(k, k).split(' ')[0]} {c}" for k in FRAMEWORKS
-                    for c in (f.get("controls") or {}).get(k, [])]
+        controls, titles = [], {}
+        for k in FRAMEWORKS:
+            for c in (f.get("controls") or {}).get(k, []):
+                label = f"{FRAMEWORK_LABELS[k].split(' ')[0]} {c}"
+                controls.append(label)
+                titles[label] = control_titles(k).get(c, "")
         location = f"{doc.get('target', '').rstrip('/')}/{f['file']}".lstrip("/") if f.get("file") else ""
-        views.append({**f, "n": i, "state": state, "control_labels": controls,
+        views.append({**f, "n": i, "state": state, "control_labels": controls, "control_titles": titles,
                       "location": location + (f":{f['line']}" if f.get("line") else "")})
 
     suppressions = []

@@ -139,3 +139,16 @@ BAD_RULE_LISTS = [
 def test_rule_list_mistakes_are_rejected(entries, fragment):
     with pytest.raises(RuleListError, match=re.escape(fragment)):
         parse_rules(entries, "frameworks/test.yaml", controls_pattern=framework("nist-800-53").control_pattern)
+
+
+def test_frameworks_without_a_pack_are_evaluated_otherwise():
+    """CIS and ISO/IEC 27001 get no conformance pack of their own; CIS is Security Hub's always-on standard."""
+    from modules.governance.conformance.catalog import WITHOUT_PACK, framework_path, packed
+    from modules.governance.security_hub import ALWAYS
+
+    assert packed(["iso27001", "pci-dss", "cis", "hipaa"]) == ["hipaa", "pci-dss"]
+    assert "cis-aws-foundations-benchmark" in ALWAYS
+    for key in WITHOUT_PACK:
+        assert not framework_path(key).is_file(), f"{key} has a rule list: give it its pack"
+    for key in FRAMEWORKS:
+        assert framework_path(key).is_file() and key not in WITHOUT_PACK

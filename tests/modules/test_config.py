@@ -76,7 +76,7 @@ INVALID = [
      "data.replication.enabled", 20, "DR region different from the primary region"),
     ("missing-required-key", "dev.yaml", VALID_DEV.replace("tier: dev\n", ""), "tier", 1, "required key is missing"),
     ("unknown-framework", "dev.yaml", VALID_DEV.replace("compliance: [gdpr]", "compliance: [gdpr, sox]"),
-     "compliance[1]", 11, "'hipaa', 'gdpr', 'nist-800-53' or 'pci-dss'"),
+     "compliance[1]", 11, "'hipaa', 'gdpr', 'nist-800-53', 'pci-dss', 'cis' or 'iso27001'"),
     ("repeated-framework", "dev.yaml", VALID_DEV.replace("compliance: [gdpr]", "compliance: [gdpr, gdpr]"),
      "compliance", 11, "frameworks must not repeat"),
     ("role-in-other-account", "dev.yaml",
@@ -199,3 +199,11 @@ def test_envs_command_lists_region_account_and_stacks():
     assert "eu-west-1" in prod and "777788889999" in prod
     for pillar in ("bootstrap", "data", "platform", "access", "governance"):
         assert f"prod-{pillar}" in prod
+
+
+def test_cis_and_iso27001_are_framework_choices(tmp_path):
+    """The catalog maps CIS and ISO/IEC 27001 controls: an environment may list them (and the report shows them)."""
+    text = VALID_DEV.replace("compliance: [gdpr]", "compliance: [gdpr, cis, iso27001]")
+    assert text != VALID_DEV
+    config = load_env("dev", write_envs(tmp_path, {"dev.yaml": text}))
+    assert list(config.compliance) == ["gdpr", "cis", "iso27001"]

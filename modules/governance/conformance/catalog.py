@@ -287,6 +287,19 @@ def account_rules() -> tuple[RuleUse, ...]:
     return parse_rules((raw or {}).get("rules"), _display(ACCOUNT_RULES), controls_pattern=None)
 
 
+# Frameworks an environment may list that get no conformance pack of their own, and what evaluates
+# them in the account instead (the policy gate's catalog maps every framework's controls).
+WITHOUT_PACK = {
+    "cis": "Security Hub's CIS AWS Foundations Benchmark v3.0.0 standard, subscribed in every environment",
+    "iso27001": "no AWS Config rule list is kept for ISO/IEC 27001:2022; the policy gate's catalog mapping evidences it",
+}
+
+
+def packed(frameworks: list[str]) -> list[str]:
+    """The frameworks of `frameworks` that get a conformance pack, sorted."""
+    return sorted(f for f in frameworks if f not in WITHOUT_PACK)
+
+
 def framework_path(key: str) -> Path:
     return FRAMEWORKS_DIR / f"{key}.yaml"
 

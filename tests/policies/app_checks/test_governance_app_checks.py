@@ -78,6 +78,16 @@ class TestConformancePacks:
         results = run("AEGIS_CONFORMANCE_PACKS", packs("prod", frameworks[1:]))
         assert [r.message for r in results if not r.passed] == [f"no conformance pack for {frameworks[0]}"]
 
+    def test_cis_and_iso27001_need_no_pack_of_their_own(self):
+        """Security Hub's CIS standard evaluates CIS; no rule list exists for ISO 27001: neither wants a pack,
+        while every other listed framework still does."""
+        cfg = config("prod")
+        listed = cfg.model_copy(update={"compliance": [*cfg.compliance, "cis", "iso27001"]})
+        results = run("AEGIS_CONFORMANCE_PACKS", packs("prod", cfg.compliance), configs={"prod": listed})
+        assert not failures(results) and len(results) == len(cfg.compliance)
+        results = run("AEGIS_CONFORMANCE_PACKS", packs("prod", cfg.compliance[1:]), configs={"prod": listed})
+        assert [r.message for r in results if not r.passed] == [f"no conformance pack for {cfg.compliance[0]}"]
+
 
 def inspector(env, types, account=None):
     return app(env, governance=resources(aws_inspector2_enabler={"scan": {

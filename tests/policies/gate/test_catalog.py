@@ -20,14 +20,14 @@ builtin:
     severity: high
     pillar: data
     remediation: Set enable_key_rotation on the key.
-    controls: {hipaa: ["164.312(a)(2)(iv)"], nist-800-53: [SC-12], gdpr: [Art.32(1)(a)], cis: ["3.6"], iso27001: [A.8.24]}
+    controls: {hipaa: ["164.312(a)(2)(iv)"], nist-800-53: [SC-12], gdpr: [Art. 32(1)(a)], cis: ["3.6"], iso27001: [A.8.24], pci-dss: ["3.7.4"]}
 custom:
   AEGIS_EXAMPLE:
     title: An app-level example check
     severity: low
     pillar: governance
     remediation: Do what the example says to do.
-    controls: {hipaa: [], nist-800-53: [CM-8], gdpr: [Art.30], cis: [], iso27001: [A.5.9]}
+    controls: {hipaa: [], nist-800-53: [CM-8], gdpr: [Art. 30(1)], cis: [], iso27001: [A.5.9], pci-dss: ["12.5.1"]}
     unmapped: {hipaa: Inventory is not a Security Rule safeguard, cis: No CIS recommendation covers this}
 """
 
@@ -48,7 +48,7 @@ def test_valid_catalog_loads(tmp_path):
     ("severity: high", "severity: severe", "builtin.CKV_AWS_7.severity", 4, "not one of"),
     ("pillar: data", "pillar: storage", "builtin.CKV_AWS_7.pillar", 5, "not one of"),
     ('cis: ["3.6"]', 'cis: ["three"]', "builtin.CKV_AWS_7.controls.cis", 7, "not a CIS"),
-    ("gdpr: [Art.32(1)(a)], cis", "cis", "builtin.CKV_AWS_7.controls", 7, "'gdpr' is missing"),
+    ("gdpr: [Art. 32(1)(a)], cis", "cis", "builtin.CKV_AWS_7.controls", 7, "'gdpr' is missing"),
     ("cis: [], iso27001: [A.5.9]", "cis: [], iso27001: []", "custom.AEGIS_EXAMPLE.controls.iso27001", 14,
      "needs `unmapped.iso27001`"),
     ("    title: KMS key rotates automatically\n", "", "builtin.CKV_AWS_7", 2, "'title' is missing"),

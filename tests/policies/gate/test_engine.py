@@ -108,8 +108,8 @@ def test_below_threshold_failures_do_not_block(tmp_path, no_exceptions):
 def _entry(check_id: str, severity: str) -> str:
     return (f"  {check_id}:\n    title: A check used by the threshold test\n    severity: {severity}\n"
             "    pillar: data\n    remediation: Fix the thing the check is about.\n"
-            '    controls: {hipaa: ["164.312(b)"], nist-800-53: [AU-2], gdpr: [Art.32(1)(d)], cis: ["3.4"], '
-            "iso27001: [A.8.15]}\n")
+            '    controls: {hipaa: ["164.312(b)"], nist-800-53: [AU-2], gdpr: [Art. 32(1)(d)], cis: ["3.4"], '
+            "iso27001: [A.8.15], pci-dss: [\"10.2.1\"]}\n")
 
 
 def test_env_selection_judges_only_that_env(synthesized, no_exceptions):

@@ -143,8 +143,8 @@ def test_catalogued_custom_check_that_did_not_load(small_out, no_exceptions, tmp
     catalog.write_text(
         "builtin: {}\ncustom:\n  CKV_AEGIS_999:\n    title: A check that does not exist\n    severity: high\n"
         "    pillar: data\n    remediation: Nothing to remediate here.\n"
-        '    controls: {hipaa: ["164.312(b)"], nist-800-53: [AU-2], gdpr: [Art.32(1)(d)], cis: ["3.4"], '
-        "iso27001: [A.8.15]}\n")
+        '    controls: {hipaa: ["164.312(b)"], nist-800-53: [AU-2], gdpr: [Art. 32(1)(d)], cis: ["3.4"], '
+        "iso27001: [A.8.15], pci-dss: [\"10.2.1\"]}\n")
     result = run_gate(small_out, exceptions_file=no_exceptions, checks_dir=checks, catalog_file=catalog,
                       app_checks=False)
     _assert_error(result, "CKV_AEGIS_999", "did not load")

@@ -127,20 +127,119 @@ def test_compliance_matrix_covers_each_listed_framework(report_html):
         assert block, name
         found = re.findall(r'data-framework="([^"]+)"', block.group(0))
         assert found == list(config.compliance), name
-    # pci-dss has no catalog mapping: the report says so instead of showing an empty matrix
+    # every listed framework is mapped in the catalog (PCI DSS v4.0.1 too): no empty matrix
+    assert "no control mapping in the policy catalog" not in report_html
     if any("pci-dss" in c.compliance for c in configs.values()):
-        assert "no control mapping in the policy catalog" in report_html
+        assert re.search(r'data-framework="pci-dss".*?<td class="mono nowrap">10\.2\.1</td>', report_html, re.S)
 
 
-def test_a_failing_check_fails_every_control_it_evidences(gate_doc):
+def test_a_failing_check_marks_every_control_it_evidences(gate_doc):
+    """The default app passes its gate: its failures are below the threshold, and the matrix says so
+    instead of a red "fail"; made blocking, the same failure fails every control it evidences."""
     failed = next(f for f in gate_doc["findings"] if f["status"] == "failed" and f["controls"].get("nist-800-53"))
-    view = compliance(failed["env"], "nist-800-53", gate_doc["findings"], gate_doc["rules"])
+    assert not failed["blocking"]
+    for blocking, expected in ((False, ("below-threshold", "fail")), (True, ("fail",))):
+        findings = [{**f, "blocking": blocking} if f is failed else f for f in gate_doc["findings"]]
+        view = compliance(failed["env"], "nist-800-53", findings, gate_doc["rules"])
+        rows = {r["control"]: r for r in view["controls"]}
+        for control in failed["controls"]["nist-800-53"]:
+            row = rows[control]
+            assert row["status"] in expected
+            evidence = next(c for c in row["checks"] if c["id"] == failed["check_id"])
+            assert evidence["status"] == expected[0] and evidence["failed"] >= 1
+
+
+RULES = {"A": {"title": "a", "severity": "low", "controls": {"hipaa": ["164.312(b)"]}},
+         "B": {"title": "b", "severity": "high", "controls": {"hipaa": ["164.312(b)", "164.312(e)(1)"]}},
+         "C": {"title": "c", "severity": "low", "controls": {"hipaa": ["164.310(d)(1)"]}},
+         "D": {"title": "d", "severity": "critical", "controls": {"hipaa": ["164.308(a)(1)(ii)(D)"]}}}
+
+
+def _suppressed(check_id: str, **suppression) -> dict:
+    return {"env": "prod", "check_id": check_id, "status": "suppressed",
+            "suppression": {"origin": "exceptions", "owner": "platform-oncall", **suppression}}
+
+
+def test_failures_below_the_threshold_are_not_a_red_fail():
+    findings = [{"env": "prod", "check_id": "A", "status": "passed"},
+                {"env": "prod", "check_id": "B", "status": "failed", "blocking": False},
+                {"env": "prod", "check_id": "C", "status": "failed", "blocking": True}]
+    view = compliance("prod", "hipaa", findings, RULES)
     rows = {r["control"]: r for r in view["controls"]}
-    for control in failed["controls"]["nist-800-53"]:
-        row = rows[control]
-        assert row["status"] == "fail"
-        evidence = next(c for c in row["checks"] if c["id"] == failed["check_id"])
-        assert evidence["status"] == "fail" and evidence["failed"] >= 1
+    assert rows["164.312(b)"]["status"] == "below-threshold"  # A passed, B failed below the threshold
+    assert rows["164.312(e)(1)"]["status"] == "below-threshold"
+    assert rows["164.310(d)(1)"]["status"] == "fail"  # C failed at or above it
+    assert view["tally"] == {"fail": 1, "below-threshold": 2, "suppressed": 0, "pass": 0, "none": 1}
+    # a result from an older document without `blocking` is never shown milder than a failure
+    legacy = compliance("prod", "hipaa", [{"env": "prod", "check_id": "B", "status": "failed"}], RULES)
+    assert {r["control"]: r["status"] for r in legacy["controls"]}["164.312(b)"] == "fail"
+
+
+def test_a_control_passing_only_by_suppressions_names_their_approvers():
+    findings = [_suppressed("D", approver="security-lead"),
+                _suppressed("B", origin="inline", owner=""),
+                {"env": "prod", "check_id": "A", "status": "passed"}]
+    rows = {r["control"]: r for r in compliance("prod", "hipaa", findings, RULES)["controls"]}
+    assert rows["164.308(a)(1)(ii)(D)"]["status"] == "suppressed"
+    assert rows["164.308(a)(1)(ii)(D)"]["approvals"] == ["security-lead (owner platform-oncall)"]
+    assert rows["164.312(e)(1)"]["approvals"] == ["reviewed in code (inline, no separate approver)"]
+    assert rows["164.312(b)"]["status"] == "suppressed" and len(rows["164.312(b)"]["approvals"]) == 1
+    assert rows["164.310(d)(1)"]["approvals"] == []  # no evidence, nothing approved
+
+
+def test_matrix_rows_carry_the_reference_titles():
+    rows = {r["control"]: r for r in compliance("prod", "hipaa", [], RULES)["controls"]}
+    assert rows["164.312(b)"]["title"] == "Audit controls (standard)"
+    assert rows["164.308(a)(1)(ii)(D)"]["title"] == "Information system activity review (R)"
+
+
+def _finding(check_id: str, status: str, blocking: bool = False, suppression=None) -> dict:
+    from policies.catalog import load_catalog
+    from policies.findings import Finding
+
+    rule = load_catalog().get(check_id)
+    return Finding(check_id=check_id, status=status, severity=rule.severity, env="prod", stack="prod-platform",
+                   pillar="platform", address=f"aws_example.{check_id.lower()}", construct_path="prod-platform/x",
+                   title=rule.title, remediation=rule.remediation,
+                   controls={k: list(v) for k, v in rule.controls.items()}, file="stacks/prod-platform/cdk.tf.json",
+                   blocking=blocking, suppression=suppression).as_dict()
+
+
+def test_the_page_shows_titles_below_threshold_approvers_and_cis_iso():
+    """An environment listing CIS and ISO/IEC 27001 gets their matrices, with titles; a control whose only
+    failure is below the threshold reads "findings below threshold"; a suppressed-only control names its
+    approver."""
+    from policies.findings import Suppression
+
+    approved = Suppression(check_id="CKV_AWS_24", reason="Break-glass bastion, closed by an SCP outside incidents",
+                           expires="2027-01-31", origin="exceptions", where="policies/exceptions.yaml:2",
+                           owner="platform-oncall", approver="security-lead")
+    doc = {"verdict": "pass", "thresholds": {"prod": "high"}, "findings": [
+        _finding("CKV_AWS_18", "failed", blocking=False),  # CIS 3.4, medium: below prod's threshold here
+        _finding("CKV_AWS_24", "suppressed", suppression=approved),  # CIS 5.2 and 5.3
+        _finding("CKV_AWS_7", "passed"),  # CIS 3.6
+    ]}
+    env_info = {"prod": report_html_module.EnvInfo("prod", "prod", "eu-west-1", ["cis", "iso27001", "pci-dss"])}
+    page = render_document(doc, stacks={}, env_info=env_info, generated=GENERATED)
+    section = page[page.index('id="compliance"'):page.index('id="architecture"')]
+    assert re.findall(r'data-framework="([^"]+)"', section) == ["cis", "iso27001", "pci-dss"]
+    for label in ("CIS AWS Foundations Benchmark v3.0.0", "ISO/IEC 27001:2022 Annex A", "PCI DSS v4.0.1"):
+        assert label in section
+
+    def row(control: str) -> re.Match:
+        found = re.search(rf'<tr data-status="([^"]+)"><td class="mono nowrap">{re.escape(control)}</td>'
+                          r'<td>([^<]*)</td>.*?</tr>', section, re.S)
+        assert found, control
+        return found
+
+    assert row("3.4").group(1) == "below-threshold" and "findings below threshold" in row("3.4").group(0)
+    assert row("3.4").group(2) == "Server access logging is enabled on the CloudTrail S3 bucket"
+    assert row("3.6").group(1) == "pass"
+    assert row("5.2").group(1) == "suppressed"
+    assert "suppressions approved by: security-lead (owner platform-oncall)" in row("5.2").group(0)
+    assert row("A.8.24").group(2) == "Use of cryptography"
+    assert row("3.7.4").group(2).startswith("Keys are changed at the end of their defined cryptoperiod")
+    assert '<span class="st fail">' not in section  # nothing here fails at or above the threshold
 
 
 def test_control_status_precedence():

@@ -1,0 +1,1 @@
+"""The versioned reference of each compliance framework (a package only so that packaging ships the YAML files)."""
