@@ -1,0 +1,105 @@
+"""App-level checks for what would apply cleanly yet not work: CloudTrail digests the audit bucket refuses,
+GPU fleets the GuardDuty and Inspector agents never reach, execution roles the ml-engineer could hand to
+training jobs, edge resources no persona may operate, and session lengths role chaining cannot give.
+
+Each check is shown both ways on small stacks, and fires on the broken shape trimmed from the output
+synthesized before the fixes (tests/policies/fixtures/broken/)."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from modules.naming import Naming
+from tests.policies.app_checks.helpers import app, config, doc, failures, run, verdict
+
+BROKEN = Path(__file__).resolve().parent.parent / "fixtures" / "broken"
+
+
+def broken(name: str) -> dict[str, dict]:
+    """The stacks of a broken fixture, every other stack of its environment empty."""
+    stacks = json.loads((BROKEN / f"{name}.json").read_text())["stacks"]
+    env = next(iter(stacks)).rsplit("-", 1)[0]
+    return {**app(env), **copy.deepcopy(stacks)}
+
+
+def fails_on(results, address: str, stack: str | None = None) -> str:
+    found = [r for r in results if r.address == address and (stack is None or r.stack == stack) and not r.passed]
+    assert found, f"no failure on {stack}/{address}: {[(r.stack, r.address, r.passed) for r in results]}"
+    return found[0].message
+
+
+# ---- AEGIS_TRAIL_DIGEST_DELIVERY -----------------------------------------------------------------
+
+PROD = Naming.of(config("prod"))
+AUDIT = PROD.bucket("audit")
+OBJECTS = f"arn:aws:s3:::{AUDIT}/*"
+DIGESTS = f"arn:aws:s3:::{AUDIT}/cloudtrail/AWSLogs/{PROD.account_id}/CloudTrail-Digest/*"
+TRAIL_WRITE = {"Sid": "CloudTrailWrite", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+               "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{AUDIT}/cloudtrail/AWSLogs/{PROD.account_id}/*",
+               "Condition": {"StringEquals": {"aws:SourceArn": PROD.trail_arn(),
+                                              "s3:x-amz-acl": "bucket-owner-full-control"}}}
+
+
+def kms_only(**where) -> list[dict]:
+    return [{"Sid": "DenyNonKmsEncryption", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", **where,
+             "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}},
+            {"Sid": "DenyOtherKmsKeys", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", **where,
+             "Condition": {"StringNotEqualsIfExists": {
+                 "s3:x-amz-server-side-encryption-aws-kms-key-id": "${aws_kms_key.audit.arn}"}}}]
+
+
+DIGESTS_SSE_S3 = {"Sid": "DenyNonS3EncryptionOfServiceDigests", "Effect": "Deny", "Principal": "*",
+                  "Action": "s3:PutObject", "Resource": [DIGESTS],
+                  "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "AES256"}}}
+
+
+def trail_app(*statements: dict, validation=True, prefix="cloudtrail", policy: str | None = None):
+    trail = {"name": PROD.resource("trail"), "s3_bucket_name": AUDIT, "s3_key_prefix": prefix,
+             "enable_log_file_validation": validation}
+    bucket_policy = {"bucket": "${aws_s3_bucket.audit.id}", "policy": policy or doc(*statements)}
+    return app("prod", access={"provider": {"aws": [{"region": "eu-west-1"}]},
+                               "resource": {"aws_cloudtrail": {"trail": trail}}},
+               data={"resource": {"aws_s3_bucket": {"audit": {"bucket": AUDIT}},
+                                  "aws_s3_bucket_policy": {"audit": bucket_policy}}})
+
+
+class TestTrailDigestDelivery:
+    def test_digest_prefix_exempt_for_sse_s3_passes(self):
+        stacks = trail_app(*kms_only(NotResource=[DIGESTS]), DIGESTS_SSE_S3, TRAIL_WRITE)
+        assert verdict(run("AEGIS_TRAIL_DIGEST_DELIVERY", stacks), "aws_cloudtrail.trail"), failures(
+            run("AEGIS_TRAIL_DIGEST_DELIVERY", stacks))
+
+    def test_kms_only_on_every_object_fails(self):
+        message = fails_on(run("AEGIS_TRAIL_DIGEST_DELIVERY", trail_app(*kms_only(Resource=OBJECTS), TRAIL_WRITE)),
+                           "aws_cloudtrail.trail")
+        assert "denies CloudTrail's SSE-S3 digest files" in message and "CloudTrail-Digest/eu-west-1/" in message
+
+    def test_exempting_the_whole_trail_prefix_fails(self):
+        trail_prefix = f"arn:aws:s3:::{AUDIT}/cloudtrail/*"
+        message = fails_on(run("AEGIS_TRAIL_DIGEST_DELIVERY",
+                               trail_app(*kms_only(NotResource=[trail_prefix]), TRAIL_WRITE)), "aws_cloudtrail.trail")
+        assert "also accepts SSE-S3 log files" in message
+
+    def test_no_allow_for_cloudtrail_fails(self):
+        message = fails_on(run("AEGIS_TRAIL_DIGEST_DELIVERY",
+                               trail_app(*kms_only(NotResource=[DIGESTS]), DIGESTS_SSE_S3)), "aws_cloudtrail.trail")
+        assert "does not allow" in message
+
+    def test_policy_that_is_not_literal_json_fails_closed(self):
+        message = fails_on(run("AEGIS_TRAIL_DIGEST_DELIVERY", trail_app(policy="${data.aws_iam_policy_document.x.json}")),
+                           "aws_cloudtrail.trail")
+        assert "not a literal JSON document" in message
+
+    def test_bucket_outside_the_app_fails_closed(self):
+        stacks = trail_app(TRAIL_WRITE)
+        stacks["prod-data"] = {}
+        assert "is not in the app" in fails_on(run("AEGIS_TRAIL_DIGEST_DELIVERY", stacks), "aws_cloudtrail.trail")
+
+    def test_trail_without_log_file_validation_is_not_judged(self):
+        assert run("AEGIS_TRAIL_DIGEST_DELIVERY", trail_app(*kms_only(Resource=OBJECTS), validation=False)) == []
+
+    def test_fires_on_the_audit_bucket_synthesized_before_the_fix(self):
+        results = run("AEGIS_TRAIL_DIGEST_DELIVERY", broken("trail_digest_denied"))
+        assert "denies CloudTrail's SSE-S3 digest files" in fails_on(results, "aws_cloudtrail.trail_3987B402",
+                                                                      "prod-access")
