@@ -103,3 +103,52 @@ class TestTrailDigestDelivery:
         results = run("AEGIS_TRAIL_DIGEST_DELIVERY", broken("trail_digest_denied"))
         assert "denies CloudTrail's SSE-S3 digest files" in fails_on(results, "aws_cloudtrail.trail_3987B402",
                                                                       "prod-access")
+
+
+# ---- AEGIS_CHAINED_SESSION_LENGTH ----------------------------------------------------------------
+
+SSO_TRUST = {"Sid": "AssumeFromIdentityCenter", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999900001111:root"},
+             "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+             "Condition": {"ArnLike": {"aws:PrincipalArn": [
+                 "arn:aws:iam::999900001111:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_AegisDevMlEngineer_*"]}}}
+
+
+def session_app(trust: dict | str, seconds: int | None):
+    role = {"name": "aegis-dev-ml-engineer", "assume_role_policy": trust if isinstance(trust, str) else doc(trust)}
+    if seconds is not None:
+        role["max_session_duration"] = seconds
+    return app("dev", access={"resource": {"aws_iam_role": {"persona": role}}})
+
+
+class TestChainedSessionLength:
+    def test_identity_center_role_with_one_hour_passes_silently(self):
+        assert run("AEGIS_CHAINED_SESSION_LENGTH", session_app(SSO_TRUST, 3600)) == []
+        assert run("AEGIS_CHAINED_SESSION_LENGTH", session_app(SSO_TRUST, None)) == []
+
+    def test_identity_center_role_with_four_hours_fails(self):
+        message = fails_on(run("AEGIS_CHAINED_SESSION_LENGTH", session_app(SSO_TRUST, 14400)), "aws_iam_role.persona")
+        assert "14400s" in message and "caps at 3600s" in message
+
+    def test_role_arn_principal_is_chaining_too(self):
+        trust = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999900001111:role/ci"}, "Action": "sts:AssumeRole"}
+        assert fails_on(run("AEGIS_CHAINED_SESSION_LENGTH", session_app(trust, 7200)), "aws_iam_role.persona")
+
+    def test_saml_users_and_unnarrowed_accounts_may_have_longer_sessions(self):
+        saml = {"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::999900001111:saml-provider/corp"},
+                "Action": "sts:AssumeRoleWithSAML"}
+        user = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999900001111:user/alice"}, "Action": "sts:AssumeRole"}
+        account = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999900001111:root"}, "Action": "sts:AssumeRole",
+                   "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}
+        for trust in (saml, user, account):
+            assert verdict(run("AEGIS_CHAINED_SESSION_LENGTH", session_app(trust, 28800)), "aws_iam_role.persona")
+
+    def test_trust_that_is_not_literal_json_fails_closed(self):
+        message = fails_on(run("AEGIS_CHAINED_SESSION_LENGTH",
+                               session_app("${data.aws_iam_policy_document.t.json}", 14400)), "aws_iam_role.persona")
+        assert "not a literal JSON document" in message
+
+    def test_fires_on_the_personas_synthesized_before_the_fix(self):
+        results = run("AEGIS_CHAINED_SESSION_LENGTH", broken("chained_session_too_long"))
+        assert sorted(r.address for r in results if not r.passed) == [
+            "aws_iam_role.personas_data-scientist_8B637E70", "aws_iam_role.personas_ml-engineer_2BF21427",
+            "aws_iam_role.personas_security-auditor_D151469A"]
