@@ -8,7 +8,11 @@ Rules kept here:
 - "*" resource only for actions that have no resource-level permissions; every such grant is a
   statement whose Sid ends in `NoResourceLevel` and is listed in the comment above it;
 - separation of duties: only ml-engineer deploys (SageMaker models, endpoint configs, endpoints,
-  Lambda versions and aliases); the permission boundary repeats that as a deny for everyone else.
+  Lambda versions and aliases); the permission boundary repeats that as a deny for everyone else;
+- whoever may pass the models' execution roles (ml-engineer) starts nothing else that runs with a
+  role: iam:PassRole cannot tell CreateModel from CreateTrainingJob (it sees only the role and the
+  service), and no SageMaker condition key names the role a job runs with, so a training job with an
+  execution role (inference key, data capture) is stopped by denying the job APIs themselves.
 """
 from __future__ import annotations
 
@@ -19,6 +23,20 @@ from modules.iam_doc import Statement, document, statement
 from modules.naming import Naming
 from modules.serving import EXECUTION_ROLE_SUFFIX, KINDS, invoke_actions, invoke_grants
 
+# SageMaker APIs that start compute (or define it) with a role the caller passes: a persona that may
+# pass the models' execution roles may call none of them.
+ROLE_TAKING_SAGEMAKER_ACTIONS = (
+    "sagemaker:CreateAutoMLJob", "sagemaker:CreateAutoMLJobV2", "sagemaker:CreateCompilationJob",
+    "sagemaker:CreateDataQualityJobDefinition", "sagemaker:CreateDomain", "sagemaker:CreateEdgePackagingJob",
+    "sagemaker:CreateFlowDefinition", "sagemaker:CreateHyperParameterTuningJob",
+    "sagemaker:CreateInferenceRecommendationsJob", "sagemaker:CreateLabelingJob",
+    "sagemaker:CreateModelBiasJobDefinition", "sagemaker:CreateModelExplainabilityJobDefinition",
+    "sagemaker:CreateModelQualityJobDefinition", "sagemaker:CreateMonitoringSchedule",
+    "sagemaker:CreateNotebookInstance", "sagemaker:CreateOptimizationJob", "sagemaker:CreatePipeline",
+    "sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob", "sagemaker:CreateUserProfile",
+    "sagemaker:UpdateDomain", "sagemaker:UpdateMonitoringSchedule", "sagemaker:UpdateNotebookInstance",
+    "sagemaker:UpdatePipeline", "sagemaker:UpdateUserProfile",
+)
 # Whatever invokes a model of any serving kind (modules/serving.py).
 INVOKE_ACTIONS = invoke_actions()
 KMS_USE = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
@@ -269,8 +287,9 @@ def platform_admin(arns: EnvArns) -> list[Statement]:
 
 
 def ml_engineer(arns: EnvArns) -> list[Statement]:
-    """Trains and deploys models: the only persona that creates or updates SageMaker models,
-    endpoint configs and endpoints, and publishes Lambda code, versions and aliases."""
+    """Registers and deploys models: the only persona that creates or updates SageMaker models,
+    endpoint configs and endpoints, and publishes Lambda code, versions and aliases. It watches and
+    stops training, but starts no job: it may pass the models' execution roles (see the module doc)."""
     return [
         _allow("DeployModels", [
             "sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig", "sagemaker:CreateModel",
@@ -279,10 +298,10 @@ def ml_engineer(arns: EnvArns) -> list[Statement]:
             "sagemaker:InvokeEndpoint", "sagemaker:ListTags", "sagemaker:UpdateEndpoint",
             "sagemaker:UpdateEndpointWeightsAndCapacities"],
             [arns.sagemaker(k) for k in ("endpoint", "endpoint-config", "model")]),
-        _allow("TrainAndRegisterModels", [
+        _allow("RegisterModelsAndWatchTraining", [
             "sagemaker:AddTags", "sagemaker:CreateModelPackage", "sagemaker:CreateModelPackageGroup",
-            "sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob", "sagemaker:DescribeModelPackage",
-            "sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeProcessingJob", "sagemaker:DescribeTrainingJob",
+            "sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeProcessingJob",
+            "sagemaker:DescribeTrainingJob",
             "sagemaker:StopProcessingJob", "sagemaker:StopTrainingJob", "sagemaker:UpdateModelPackage"],
             [arns.sagemaker(k) for k in ("model-package", "model-package-group", "processing-job", "training-job")]
             + [f"arn:aws:sagemaker:{arns.region}:{arns.account}:model-package/{arns.prefix}-*/*"]),
@@ -314,8 +333,10 @@ def ml_engineer(arns: EnvArns) -> list[Statement]:
         _allow("InferenceKeyGrantsForEndpoints", ["kms:CreateGrant"], arns.keys,
                {**arns.key_condition("inference", via=("sagemaker",)),
                 "Bool": {"kms:GrantIsForAWSResource": "true"}}),
-        # The execution roles of the SageMaker models it deploys, to SageMaker only.
+        # The execution roles of the SageMaker models it deploys, to SageMaker only; PassRole cannot tell
+        # which API the role goes to, so no API that runs a job with a passed role.
         *_pass_role(arns, "PassModelExecutionRoles", arns.execution_roles(SAGEMAKER), SAGEMAKER),
+        _deny("DenyJobsWithPassedRoles", ROLE_TAKING_SAGEMAKER_ACTIONS, "*"),
         *_monitoring_read(arns),
     ]
 

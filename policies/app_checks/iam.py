@@ -53,6 +53,20 @@ def literal_documents(stack: Stack, name: str, role: dict) -> list[dict]:
     return out
 
 
+def policies_and_boundary(env: Env, stack: Stack, name: str, role: dict) -> tuple[str, list[dict], dict | None]:
+    """(role ARN, its policy documents, its permission boundary's document or None when it has none);
+    NotJudged when a policy or the boundary cannot be read."""
+    documents = literal_documents(stack, name, role)
+    boundary = None
+    if role.get("permissions_boundary"):
+        wanted = str(role["permissions_boundary"]).rsplit("/", 1)[-1]
+        policies = [c for _, _, c in env.resources("aws_iam_policy") if c.get("name") == wanted]
+        boundary = document(policies[0].get("policy")) if policies else None
+        if boundary is None:
+            raise NotJudged(f"its permission boundary {role['permissions_boundary']} is not a policy of the app")
+    return f"arn:aws:iam::{env.naming.account_id}:role/{role.get('name')}", documents, boundary
+
+
 def roles_named(env: Env, role_name: str) -> list[tuple[Stack, str, dict]]:
     """(stack, logical id, conf) of the environment's roles with this name."""
     return [(s, n, c) for s, n, c in env.resources("aws_iam_role") if c.get("name") == role_name]

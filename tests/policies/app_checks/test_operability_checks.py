@@ -152,3 +152,60 @@ class TestChainedSessionLength:
         assert sorted(r.address for r in results if not r.passed) == [
             "aws_iam_role.personas_data-scientist_8B637E70", "aws_iam_role.personas_ml-engineer_2BF21427",
             "aws_iam_role.personas_security-auditor_D151469A"]
+
+
+# ---- AEGIS_EXECUTION_ROLE_JOBS -------------------------------------------------------------------
+
+EXEC = PROD.role_arn("fraud-scorer-exec")
+PASS_EXEC = {"Sid": "PassModelExecutionRoles", "Effect": "Allow", "Action": "iam:PassRole", "Resource": [EXEC],
+             "Condition": {"StringEquals": {"iam:PassedToService": ["sagemaker.amazonaws.com"]}}}
+TRAIN = {"Sid": "Train", "Effect": "Allow", "Action": ["sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob"],
+         "Resource": [f"arn:aws:sagemaker:eu-west-1:{PROD.account_id}:training-job/{PROD.prefix}-*",
+                      f"arn:aws:sagemaker:eu-west-1:{PROD.account_id}:processing-job/{PROD.prefix}-*"]}
+DENY_JOBS = {"Sid": "DenyJobsWithPassedRoles", "Effect": "Deny", "Action": ["sagemaker:CreateProcessingJob",
+                                                                            "sagemaker:CreateTrainingJob"],
+             "Resource": "*"}
+BOUNDARY = doc({"Sid": "AllowArchitectureServices", "Effect": "Allow", "Action": ["sagemaker:*", "iam:PassRole"],
+                "Resource": "*"})
+
+
+def jobs_app(*statements: dict, boundary: str | None = BOUNDARY):
+    persona = {"name": PROD.role("ml-engineer"), "assume_role_policy": doc(SSO_TRUST)}
+    if boundary is not None:
+        persona["permissions_boundary"] = f"arn:aws:iam::{PROD.account_id}:policy/{PROD.resource('permission-boundary')}"
+    return app("prod", access={"resource": {
+        "aws_iam_role": {"persona": persona},
+        "aws_iam_role_policy": {"persona": {"role": "${aws_iam_role.persona.id}", "policy": doc(*statements)}}}},
+        bootstrap={"resource": {"aws_iam_policy": {"boundary": {"name": PROD.resource("permission-boundary"),
+                                                                "policy": boundary or "{}"}}}},
+        platform={"resource": {
+            "aws_iam_role": {"exec": {"name": PROD.role("fraud-scorer-exec")}},
+            "aws_sagemaker_model": {"fraud": {"execution_role_arn": "${aws_iam_role.exec.arn}"}}}})
+
+
+class TestExecutionRoleJobs:
+    def test_passing_execution_roles_without_job_apis_passes(self):
+        results = run("AEGIS_EXECUTION_ROLE_JOBS", jobs_app(PASS_EXEC, TRAIN, DENY_JOBS))
+        assert verdict(results, "aws_iam_role.persona"), failures(results)
+
+    def test_training_without_passing_execution_roles_passes(self):
+        assert verdict(run("AEGIS_EXECUTION_ROLE_JOBS", jobs_app(TRAIN)), "aws_iam_role.persona")
+
+    def test_passing_execution_roles_and_starting_jobs_fails(self):
+        message = fails_on(run("AEGIS_EXECUTION_ROLE_JOBS", jobs_app(PASS_EXEC, TRAIN)), "aws_iam_role.persona")
+        assert EXEC in message and "sagemaker:CreateTrainingJob" in message and "sagemaker:CreateProcessingJob" in message
+
+    def test_boundary_that_denies_the_jobs_is_enough(self):
+        boundary = doc(json.loads(BOUNDARY)["Statement"][0], DENY_JOBS)
+        assert verdict(run("AEGIS_EXECUTION_ROLE_JOBS", jobs_app(PASS_EXEC, TRAIN, boundary=boundary)),
+                       "aws_iam_role.persona")
+
+    def test_boundary_missing_from_the_app_fails_closed(self):
+        stacks = jobs_app(PASS_EXEC, TRAIN)
+        stacks["prod-bootstrap"] = {}
+        assert "not a policy of the app" in fails_on(run("AEGIS_EXECUTION_ROLE_JOBS", stacks), "aws_iam_role.persona")
+
+    def test_fires_on_the_ml_engineer_synthesized_before_the_fix(self):
+        results = run("AEGIS_EXECUTION_ROLE_JOBS", broken("execution_role_jobs"))
+        message = fails_on(results, "aws_iam_role.personas_ml-engineer_2BF21427", "prod-access")
+        assert "sagemaker:CreateTrainingJob" in message and "fraud-scorer-exec" in message
