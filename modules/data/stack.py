@@ -65,7 +65,8 @@ class DataStack(PillarStack):
         keys = self.dr_keys if dr else self.keys
         name = naming.bucket(purpose, region)
         log_bucket_name = naming.bucket(LOG_BUCKET, region)
-        extra, sse_s3_prefixes = [], ()
+        extra: list = []
+        sse_s3_prefixes: tuple[str, ...] = ()
         if purpose == LOG_BUCKET:
             sources = [naming.bucket_arn(p, region) for p in BUCKETS if p != LOG_BUCKET]
             extra = access_log_delivery(f"arn:aws:s3:::{name}", naming.account_id, sources)
