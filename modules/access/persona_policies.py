@@ -19,6 +19,7 @@ from __future__ import annotations
 from modules.access.settings import PERSONAS
 from modules.boundary import DEPLOY_ACTIONS
 from modules.config import EnvConfig
+from modules.edge import managed_outside
 from modules.iam_doc import Statement, document, statement
 from modules.naming import Naming
 from modules.serving import EXECUTION_ROLE_SUFFIX, KINDS, invoke_actions, invoke_grants
@@ -52,6 +53,13 @@ class EnvArns:
 
     def sagemaker(self, kind: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account}:{kind}/{self.prefix}-*"
+
+    @property
+    def edge_region(self) -> str | None:
+        """The region outside the environment's where the platform manages CloudFront's WAF, log groups and
+        key (modules/edge.py), or None when no model is behind CloudFront."""
+        outside = managed_outside(self.config, sorted({self.region, self.config.dr_region}))
+        return next(iter(outside), None)
 
     @property
     def functions(self) -> list[str]:
@@ -151,6 +159,23 @@ def _monitoring_read(arns: EnvArns) -> list[Statement]:
     ]
 
 
+def _edge_read(arns: EnvArns) -> list[Statement]:
+    """CloudFront's regional parts in us-east-1: its WAF web ACLs (CLOUDFRONT scope, `global/` ARNs), their
+    log groups and CloudFront's, and the edge key's configuration. Nothing when no model is behind CloudFront."""
+    edge, a = arns.edge_region, arns.account
+    if edge is None:
+        return []
+    return [
+        _allow("EdgeWebAclRead", ["wafv2:GetLoggingConfiguration", "wafv2:GetWebACL"],
+               f"arn:aws:wafv2:{edge}:{a}:global/webacl/{arns.prefix}-*/*"),
+        _allow("EdgeLogRead", ["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents",
+                               "logs:GetLogGroupFields", "logs:GetQueryResults", "logs:StartQuery"],
+               f"arn:aws:logs:{edge}:{a}:log-group:*"),
+        _allow("EdgeKeyRead", ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListGrants",
+                               "kms:ListResourceTags"], f"arn:aws:kms:{edge}:{a}:key/*"),
+    ]
+
+
 def _audit_read(arns: EnvArns) -> list[Statement]:
     r, a = arns.region, arns.account
     regions = sorted({r, arns.config.dr_region})
@@ -235,6 +260,7 @@ def _audit_read(arns: EnvArns) -> list[Statement]:
         _allow("AlertingRead", ["events:DescribeRule", "events:ListTargetsByRule", "sns:GetTopicAttributes",
                                 "sns:ListSubscriptionsByTopic"],
                [f"arn:aws:events:{r}:{a}:rule/{arns.prefix}-*", arns.naming.alert_topic_arn()]),
+        *_edge_read(arns),
         *_monitoring_read(arns),
     ]
 
@@ -271,8 +297,10 @@ def platform_admin(arns: EnvArns) -> list[Statement]:
                f"arn:aws:autoscaling:{r}:{a}:autoScalingGroup:*:autoScalingGroupName/{p}-*"),
         _allow("ThrottleFunctions", ["lambda:DeleteFunctionConcurrency", "lambda:PutFunctionConcurrency"],
                arns.functions[0]),
-        # Regional IP sets only: the boundary denies calls outside the environment's regions.
-        _allow("BlockAddresses", ["wafv2:GetIPSet", "wafv2:UpdateIPSet"], f"arn:aws:wafv2:{r}:{a}:regional/ipset/{p}-*/*"),
+        # The ALBs' regional IP sets, and CloudFront's (CLOUDFRONT scope, in us-east-1) when a model is behind it.
+        _allow("BlockAddresses", ["wafv2:GetIPSet", "wafv2:UpdateIPSet"],
+               [f"arn:aws:wafv2:{r}:{a}:regional/ipset/{p}-*/*"]
+               + ([f"arn:aws:wafv2:{arns.edge_region}:{a}:global/ipset/{p}-*/*"] if arns.edge_region else [])),
         # No resource-level permissions: guardduty:ArchiveFindings, guardduty:UnarchiveFindings,
         # guardduty:UpdateFindingsFeedback.
         _allow("TriageFindingsNoResourceLevel", ["guardduty:ArchiveFindings", "guardduty:UnarchiveFindings",

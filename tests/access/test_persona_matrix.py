@@ -382,3 +382,31 @@ def test_whoever_passes_execution_roles_starts_no_job_with_one(env_iam, action):
                "sagemaker:VolumeKmsKey": f"arn:aws:kms:{n.region}:{n.account_id}:key/k",
                "sagemaker:OutputKmsKey": f"arn:aws:kms:{n.region}:{n.account_id}:key/k"}
     assert not decide(env_iam, ML, action, job, context), f"ml-engineer may {action} with {exec_arn}"
+
+
+def _edge(n: Naming, kind: str) -> str:
+    return {"web-acl": f"arn:aws:wafv2:us-east-1:{n.account_id}:global/webacl/{n.prefix}-vision-edge/0a1b",
+            "ip-set": f"arn:aws:wafv2:us-east-1:{n.account_id}:global/ipset/{n.prefix}-blocked/0a1b",
+            "log-group": f"arn:aws:logs:us-east-1:{n.account_id}:log-group:aws-waf-logs-{n.prefix}-vision-edge",
+            "endpoint": f"arn:aws:sagemaker:us-east-1:{n.account_id}:endpoint/{n.prefix}-chat"}[kind]
+
+
+# (action, edge resource kind, personas allowed where a model is behind CloudFront)
+EDGE_ROWS = [
+    ("wafv2:GetWebACL", "web-acl", {ADM, AUD}),
+    ("logs:FilterLogEvents", "log-group", {ADM, AUD}),
+    ("wafv2:UpdateIPSet", "ip-set", {ADM}),
+    ("sagemaker:DescribeEndpoint", "endpoint", set()),  # the boundary admits only the edge's services there
+]
+
+
+@pytest.mark.parametrize("action, kind, allowed", EDGE_ROWS, ids=[r[0] for r in EDGE_ROWS])
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_edge_in_us_east_1_is_operable_where_it_exists(env_iam, env, persona, action, kind, allowed):
+    """Boundary and persona policy together: the break-glass admin and the auditor reach CloudFront's WAF and
+    log groups in us-east-1 where a model is behind CloudFront (prod), nobody anything else there, and
+    nobody anything there in an environment without an edge."""
+    n = env_iam.naming
+    has_edge = any(m.serving == "ec2" and m.ec2_settings.cloudfront is not None for m in load_env(env).platform.models)
+    expected = persona in allowed and has_edge
+    assert decide(env_iam, persona, action, _edge(n, kind), region="us-east-1") is expected, (env, persona, action)

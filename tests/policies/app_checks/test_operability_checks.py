@@ -209,3 +209,71 @@ class TestExecutionRoleJobs:
         results = run("AEGIS_EXECUTION_ROLE_JOBS", broken("execution_role_jobs"))
         message = fails_on(results, "aws_iam_role.personas_ml-engineer_2BF21427", "prod-access")
         assert "sagemaker:CreateTrainingJob" in message and "fraud-scorer-exec" in message
+
+
+# ---- AEGIS_BOUNDARY_REGION_EXEMPTIONS ------------------------------------------------------------
+
+GLOBALS = ["iam:*", "sts:*", "cloudfront:*", "budgets:*", "ce:*", "organizations:*", "support:*"]
+
+
+def region_guard(*extra: dict) -> str:
+    outside = {"Sid": "DenyOutsideEnvironmentRegions", "Effect": "Deny", "NotAction": GLOBALS, "Resource": "*",
+               "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-central-1", "eu-west-1", "us-east-1"]}}}
+    return doc({"Sid": "AllowArchitectureServices", "Effect": "Allow", "Action": "*", "Resource": "*"}, outside, *extra)
+
+
+def edge_guard(*services: str) -> dict:
+    return {"Sid": "DenyInManagedRegionExceptItsServicesUsEast1", "Effect": "Deny", "Resource": "*",
+            "NotAction": sorted({*GLOBALS, *(f"{s}:*" for s in services)}),
+            "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}}
+
+
+def boundary_app(policy: str) -> dict:
+    name = PROD.resource("permission-boundary")
+    home = {"aws": [{"region": "eu-west-1"}]}
+    return app("prod", bootstrap={"provider": home,
+                                  "resource": {"aws_iam_policy": {"boundary": {"name": name, "policy": policy}}}},
+               access={"provider": home, "resource": {"aws_iam_role": {"admin": {
+                   "name": PROD.role("platform-admin"),
+                   "permissions_boundary": f"arn:aws:iam::{PROD.account_id}:policy/{name}"}}}},
+               platform={"provider": home, "resource": {
+                   "aws_kms_key": {"edge": {"region": "us-east-1"}, "home": {}},
+                   "aws_wafv2_web_acl": {"edge": {"region": "us-east-1"}},
+                   "aws_cloudwatch_log_group": {"edge": {"region": "us-east-1"}},
+                   "aws_sagemaker_model": {"m": {}}, "aws_vpc": {"main": {}}}})
+
+
+class TestBoundaryRegionExemptions:
+    def test_edge_services_exempt_in_us_east_1_only_passes(self):
+        results = run("AEGIS_BOUNDARY_REGION_EXEMPTIONS", boundary_app(region_guard(edge_guard("kms", "logs", "wafv2"))))
+        assert not failures(results), failures(results)
+        (passed,) = results
+        assert passed.address == "aws_iam_policy.boundary" and "kms, logs, wafv2 in us-east-1" in passed.message
+
+    def test_guard_exempting_only_global_services_fails_on_each_edge_resource(self):
+        results = run("AEGIS_BOUNDARY_REGION_EXEMPTIONS", boundary_app(region_guard(edge_guard())))
+        assert sorted(r.address for r in results if not r.passed) == [
+            "aws_cloudwatch_log_group.edge", "aws_kms_key.edge", "aws_wafv2_web_acl.edge"]
+        assert "denies wafv2 in us-east-1" in fails_on(results, "aws_wafv2_web_acl.edge")
+
+    def test_guard_admitting_more_than_the_edge_fails_on_the_boundary(self):
+        results = run("AEGIS_BOUNDARY_REGION_EXEMPTIONS",
+                      boundary_app(region_guard(edge_guard("kms", "logs", "wafv2", "sagemaker", "ec2"))))
+        message = fails_on(results, "aws_iam_policy.boundary")
+        assert "also admits ec2, sagemaker in us-east-1" in message
+
+    def test_guard_admitting_a_service_in_a_region_with_nothing_managed_fails(self):
+        loose = {**json.loads(region_guard(edge_guard("kms", "logs", "wafv2")))}
+        loose["Statement"][1]["Condition"]["StringNotEquals"]["aws:RequestedRegion"].append("ap-south-1")
+        message = fails_on(run("AEGIS_BOUNDARY_REGION_EXEMPTIONS", boundary_app(json.dumps(loose))),
+                           "aws_iam_policy.boundary")
+        assert "in ap-south-1" in message
+
+    def test_boundary_that_is_not_literal_json_fails_closed(self):
+        results = run("AEGIS_BOUNDARY_REGION_EXEMPTIONS", boundary_app("${data.aws_iam_policy_document.b.json}"))
+        assert "not a literal document" in fails_on(results, "aws_iam_policy.boundary")
+
+    def test_fires_on_the_prod_boundary_synthesized_before_the_fix(self):
+        results = run("AEGIS_BOUNDARY_REGION_EXEMPTIONS", broken("boundary_denies_edge_region"))
+        denied = {r.address.split(".")[0] for r in results if not r.passed}
+        assert {"aws_kms_key", "aws_wafv2_web_acl", "aws_cloudwatch_log_group", "aws_cloudwatch_log_delivery"} <= denied
