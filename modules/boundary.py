@@ -33,6 +33,7 @@ from modules.naming import Naming
 ALLOWED_SERVICES = (
     "application-autoscaling", "autoscaling", "cloudwatch", "dynamodb", "ec2", "ecr", "elasticfilesystem",
     "elasticloadbalancing", "events", "kms", "lambda", "logs", "s3", "sagemaker", "sns", "sqs", "ssm",
+    "ssmmessages", "ec2messages",  # SSM Agent on the GPU fleets (AmazonSSMManagedInstanceCore)
     "sts", "xray", "cloudtrail", "config", "guardduty", "securityhub", "inspector2", "macie2",
     "access-analyzer", "backup", "budgets", "ce", "wafv2", "cloudfront", "signer", "tag",
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from policies.app_checks.aws_managed_policies import KNOWN as AWS_MANAGED
 from policies.app_checks.lookups import attached
 from policies.app_checks.view import Env, Stack, nested, ref
 from policies.checks.aegis_values import as_list, document
@@ -43,10 +44,11 @@ class NotJudged(Exception):
 
 
 def literal_documents(stack: Stack, name: str, role: dict) -> list[dict]:
-    """The policy documents that grant a role permissions; NotJudged when one cannot be read."""
+    """The policy documents that grant a role permissions (AWS managed ones whose content the gate holds:
+    policies/app_checks/aws_managed_policies.py); NotJudged when one cannot be read."""
     out = []
     for label, raw, managed in role_policies(stack, name, role):
-        doc = document(raw) if managed is None else None
+        doc = document(raw) if managed is None else AWS_MANAGED.get(managed)
         if doc is None:
             raise NotJudged(f"{label} cannot be judged (managed or not literal JSON)")
         out.append(doc)

@@ -277,3 +277,111 @@ class TestBoundaryRegionExemptions:
         results = run("AEGIS_BOUNDARY_REGION_EXEMPTIONS", broken("boundary_denies_edge_region"))
         denied = {r.address.split(".")[0] for r in results if not r.passed}
         assert {"aws_kms_key", "aws_wafv2_web_acl", "aws_cloudwatch_log_group", "aws_cloudwatch_log_delivery"} <= denied
+
+
+# ---- AEGIS_FLEET_AGENT_REACH ---------------------------------------------------------------------
+
+STAGING = Naming.of(config("staging"))
+AGENT_STATEMENTS = [
+    {"Sid": "SystemsManagerCore", "Effect": "Allow", "Resource": "*", "Action": [
+        "ssm:GetDocument", "ssm:ListInstanceAssociations", "ssm:PutInventory", "ssm:UpdateInstanceAssociationStatus",
+        "ssm:UpdateInstanceInformation"]},
+    {"Sid": "Channels", "Effect": "Allow", "Resource": "*", "Action": [
+        "ssmmessages:CreateControlChannel", "ssmmessages:OpenControlChannel", "ec2messages:AcknowledgeMessage",
+        "ec2messages:GetMessages", "ec2messages:SendReply"]}]
+MODEL_ONLY = {"Sid": "ReadOwnModel", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/m/*"}
+AGENT_BOUNDARY = doc({"Effect": "Allow", "Action": ["s3:*", "ssm:*", "ssmmessages:*", "ec2messages:*"], "Resource": "*"})
+
+
+def fleet_app(*statements: dict, endpoints=("ssm", "ssmmessages", "ec2messages"),
+              nat=False, egress=True, boundary: str = AGENT_BOUNDARY, automated=True, inspector=True, runtime=True):
+    name = STAGING.resource("permission-boundary")
+    platform = {
+        "aws_launch_template": {"lt": {"iam_instance_profile": {"arn": "${aws_iam_instance_profile.p.arn}"},
+                                       "network_interfaces": [{"security_groups": ["${aws_security_group.sg.id}"]}]}},
+        "aws_iam_instance_profile": {"p": {"name": "aegis-staging-vision-exec", "role": "${aws_iam_role.r.name}"}},
+        "aws_iam_role": {"r": {"name": "aegis-staging-vision-exec",
+                               "permissions_boundary": f"arn:aws:iam::{STAGING.account_id}:policy/{name}"}},
+        "aws_iam_role_policy": {"r": {"role": "${aws_iam_role.r.id}", "policy": doc(*statements)}},
+        "aws_security_group": {"sg": {"name": "fleet"}},
+        "aws_vpc_endpoint": {s: {"service_name": f"com.amazonaws.eu-west-1.{s}", "vpc_endpoint_type": "Interface",
+                                 "private_dns_enabled": True} for s in endpoints},
+    }
+    if egress:
+        platform["aws_vpc_security_group_egress_rule"] = {"https": {
+            "security_group_id": "${aws_security_group.sg.id}", "ip_protocol": "tcp", "from_port": 443, "to_port": 443,
+            "cidr_ipv4": "10.20.0.0/16"}}
+    if nat:
+        platform["aws_nat_gateway"] = {"a": {}}
+    feature = {"name": "RUNTIME_MONITORING", "status": "ENABLED" if runtime else "DISABLED",
+               "additional_configuration": [{"name": "EC2_AGENT_MANAGEMENT",
+                                             "status": "ENABLED" if automated else "DISABLED"}]}
+    return app("staging", platform={"resource": platform},
+               bootstrap={"resource": {"aws_iam_policy": {"b": {"name": name, "policy": boundary}}}},
+               access={"resource": {"aws_guardduty_detector_feature": {"runtime": feature}}},
+               governance={"resource": {"aws_inspector2_enabler": {"i": {
+                   "resource_types": ["EC2", "ECR"] if inspector else ["ECR"]}}}})
+
+
+class TestFleetAgentReach:
+    def test_ssm_managed_fleet_with_endpoints_passes(self):
+        results = run("AEGIS_FLEET_AGENT_REACH", fleet_app(MODEL_ONLY, *AGENT_STATEMENTS))
+        assert verdict(results, "aws_launch_template.lt"), failures(results)
+
+    def test_aws_managed_ssm_core_policy_attachment_passes(self):
+        stacks = fleet_app(MODEL_ONLY)
+        stacks["staging-platform"]["resource"]["aws_iam_role_policy_attachment"] = {"ssm": {
+            "role": "${aws_iam_role.r.name}", "policy_arn": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"}}
+        assert verdict(run("AEGIS_FLEET_AGENT_REACH", stacks), "aws_launch_template.lt")
+
+    def test_managed_policy_the_gate_cannot_read_fails_closed(self):
+        stacks = fleet_app(*AGENT_STATEMENTS)
+        stacks["staging-platform"]["resource"]["aws_iam_role_policy_attachment"] = {"x": {
+            "role": "${aws_iam_role.r.name}", "policy_arn": "arn:aws:iam::aws:policy/SomethingElse"}}
+        assert "cannot be judged" in fails_on(run("AEGIS_FLEET_AGENT_REACH", stacks), "aws_launch_template.lt")
+
+    def test_nat_instead_of_endpoints_passes(self):
+        assert verdict(run("AEGIS_FLEET_AGENT_REACH", fleet_app(*AGENT_STATEMENTS, endpoints=(), nat=True)),
+                       "aws_launch_template.lt")
+
+    def test_role_without_ssm_agent_permissions_fails(self):
+        message = fails_on(run("AEGIS_FLEET_AGENT_REACH", fleet_app(MODEL_ONLY)), "aws_launch_template.lt")
+        assert "may not ssm:UpdateInstanceInformation" in message and "ec2messages:GetMessages" in message
+
+    def test_boundary_that_denies_the_agent_channels_fails(self):
+        boundary = doc({"Effect": "Allow", "Action": ["s3:*", "ssm:*"], "Resource": "*"})
+        message = fails_on(run("AEGIS_FLEET_AGENT_REACH", fleet_app(*AGENT_STATEMENTS, boundary=boundary)),
+                           "aws_launch_template.lt")
+        assert "ssmmessages:CreateControlChannel" in message and "ssm:UpdateInstanceInformation" not in message
+
+    def test_no_nat_and_a_missing_endpoint_fails(self):
+        message = fails_on(run("AEGIS_FLEET_AGENT_REACH", fleet_app(*AGENT_STATEMENTS, endpoints=("ssm",))),
+                           "aws_launch_template.lt")
+        assert "no ssmmessages, ec2messages interface endpoint" in message
+
+    def test_no_https_egress_fails(self):
+        message = fails_on(run("AEGIS_FLEET_AGENT_REACH", fleet_app(*AGENT_STATEMENTS, egress=False)),
+                           "aws_launch_template.lt")
+        assert "allows HTTPS egress" in message
+
+    def test_manual_guardduty_agent_needs_its_data_endpoint(self):
+        message = fails_on(run("AEGIS_FLEET_AGENT_REACH", fleet_app(*AGENT_STATEMENTS, automated=False)),
+                           "aws_launch_template.lt")
+        assert "guardduty-data" in message
+
+    def test_nothing_watching_the_instances_is_not_judged(self):
+        assert run("AEGIS_FLEET_AGENT_REACH", fleet_app(MODEL_ONLY, inspector=False, runtime=False)) == []
+
+    def test_fires_on_the_staging_fleet_synthesized_before_the_fix(self):
+        message = fails_on(run("AEGIS_FLEET_AGENT_REACH", broken("fleet_agent_unreachable")),
+                           "aws_launch_template.model-vision-detector_launch-template_DFAAB8EF", "staging-platform")
+        assert "may not ssm:UpdateInstanceInformation" in message
+        assert "no ssm, ssmmessages, ec2messages interface endpoint" in message
+
+
+def test_s3_endpoint_check_fires_on_the_nat_vpc_synthesized_before_the_fix():
+    """With a NAT gateway the generator left the agents' buckets out of the endpoint policy, yet the endpoint's
+    prefix-list route wins over the NAT's default route: the agents' downloads were refused."""
+    results = run("AEGIS_S3_ENDPOINT_WORKLOADS", broken("s3_endpoint_nat_without_agent_buckets"))
+    message = fails_on(results, "aws_vpc_endpoint.endpoints_s3_6279BB42", "dev-platform")
+    assert "amazon-ssm-eu-west-1/*" in message and "guardduty-agent-deb-artifacts/*" in message
