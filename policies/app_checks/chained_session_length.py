@@ -5,17 +5,15 @@ longer DurationSeconds, whatever the role's `max_session_duration` says (IAM use
 chaining). IAM Identity Center reaches a persona that way (from the permission set's
 `AWSReservedSSO_*` role), so a 4- or 8-hour persona there is a promise AWS does not keep.
 
-Judged for every `aws_iam_role` with a `max_session_duration` above 3600 seconds: when each Allow
-statement of its trust admits only role principals (a role ARN, or an account whose
-`aws:PrincipalArn` condition names only roles), it fails. A trust that also admits users, SAML or
-web identity federation, or services may reach longer sessions and passes; one that is not a
-literal JSON document fails (not judged).
+Judged for every `aws_iam_role` whose trust admits only role principals in each Allow statement (a
+role ARN, or an account whose `aws:PrincipalArn` condition names only roles): a
+`max_session_duration` above 3600 seconds fails. A trust that also admits users, SAML or web
+identity federation, or services may reach longer sessions and is not judged; a role promising
+more than an hour whose trust is not a literal JSON document fails (not judged).
 """
 from __future__ import annotations
 
-from typing import Iterator
-
-from policies.app_checks.base import app_check, judge
+from policies.app_checks.base import app_check, fail, judge
 from policies.app_checks.iam import allow_statements
 from policies.app_checks.view import AppView
 from policies.checks.aegis_values import as_list, document
@@ -54,17 +52,17 @@ def chained_session_length(app: AppView):
     for env in app.envs:
         for stack, name, conf in env.resources("aws_iam_role"):
             seconds = conf.get("max_session_duration", CHAINED_LIMIT_SECONDS)
-            if not isinstance(seconds, (int, float)) or seconds <= CHAINED_LIMIT_SECONDS:
+            longer = not isinstance(seconds, (int, float)) or seconds > CHAINED_LIMIT_SECONDS
+            trust = document(conf.get("assume_role_policy"))
+            if trust is None:
+                if longer:
+                    yield fail(stack.name, f"aws_iam_role.{name}", f"max_session_duration is {seconds}, and its trust "
+                               "policy is not a literal JSON document: cannot judge whether AWS can give that")
                 continue
-            yield judge(stack.name, f"aws_iam_role.{name}", _problems(conf, int(seconds)),
-                        f"its trust admits principals that are not role sessions, which {int(seconds)}s can reach")
-
-
-def _problems(conf: dict, seconds: int) -> Iterator[str]:
-    trust = document(conf.get("assume_role_policy"))
-    if trust is None:
-        yield "its trust policy is not a literal JSON document: cannot judge its session length"
-        return
-    if chained_only(trust):
-        yield (f"max_session_duration is {seconds}s, but only role sessions may assume it (role chaining, as from "
-               "IAM Identity Center), which AWS caps at 3600s: set 3600 (access.personas.<name>.max_session_hours: 1)")
+            if not chained_only(trust):
+                continue
+            problems = [] if not longer else [
+                f"max_session_duration is {seconds}s, but only role sessions may assume it (role chaining, as from "
+                "IAM Identity Center), which AWS caps at 3600s: set 3600 (access.personas.<name>.max_session_hours: 1)"]
+            yield judge(stack.name, f"aws_iam_role.{name}", problems,
+                        "only role sessions assume it, and it promises no more than the 1 hour role chaining gives")

@@ -121,9 +121,9 @@ def session_app(trust: dict | str, seconds: int | None):
 
 
 class TestChainedSessionLength:
-    def test_identity_center_role_with_one_hour_passes_silently(self):
-        assert run("AEGIS_CHAINED_SESSION_LENGTH", session_app(SSO_TRUST, 3600)) == []
-        assert run("AEGIS_CHAINED_SESSION_LENGTH", session_app(SSO_TRUST, None)) == []
+    def test_identity_center_role_with_one_hour_passes(self):
+        assert verdict(run("AEGIS_CHAINED_SESSION_LENGTH", session_app(SSO_TRUST, 3600)), "aws_iam_role.persona")
+        assert verdict(run("AEGIS_CHAINED_SESSION_LENGTH", session_app(SSO_TRUST, None)), "aws_iam_role.persona")
 
     def test_identity_center_role_with_four_hours_fails(self):
         message = fails_on(run("AEGIS_CHAINED_SESSION_LENGTH", session_app(SSO_TRUST, 14400)), "aws_iam_role.persona")
@@ -140,7 +140,7 @@ class TestChainedSessionLength:
         account = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999900001111:root"}, "Action": "sts:AssumeRole",
                    "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}
         for trust in (saml, user, account):
-            assert verdict(run("AEGIS_CHAINED_SESSION_LENGTH", session_app(trust, 28800)), "aws_iam_role.persona")
+            assert run("AEGIS_CHAINED_SESSION_LENGTH", session_app(trust, 28800)) == []  # not chained: not judged
 
     def test_trust_that_is_not_literal_json_fails_closed(self):
         message = fails_on(run("AEGIS_CHAINED_SESSION_LENGTH",
@@ -149,6 +149,8 @@ class TestChainedSessionLength:
 
     def test_fires_on_the_personas_synthesized_before_the_fix(self):
         results = run("AEGIS_CHAINED_SESSION_LENGTH", broken("chained_session_too_long"))
+        assert sorted(r.address for r in results if r.passed) == [  # the one-hour app-invoker and platform-admin
+            "aws_iam_role.personas_app-invoker_4E166C0B", "aws_iam_role.personas_platform-admin_4D28975D"]
         assert sorted(r.address for r in results if not r.passed) == [
             "aws_iam_role.personas_data-scientist_8B637E70", "aws_iam_role.personas_ml-engineer_2BF21427",
             "aws_iam_role.personas_security-auditor_D151469A"]
