@@ -12,19 +12,28 @@ model may be created without one only under the serverless name convention
 `<project>-<env>-serverless-*`, and an endpoint config may not put such a model on instances: a
 real-time model without a VPC stays impossible. The rule names no model of the configuration, so
 adding a model never changes the boundary (applied once, with the bootstrap stack).
-It is created in the `<env>-data` stack, the first stack that creates roles; the others refer to it
-by its conventional ARN.
+It is created in the `<env>-bootstrap` stack, the first stack applied; the others refer to it by
+its conventional ARN.
+
+The region guard mirrors the region SCP (modules/access/scps.py): outside the environment's regions
+only global services, and where the platform manages CloudFront's regional parts (us-east-1: WAF web
+ACL, log groups and log delivery, the edge key; modules/edge.py) also exactly those services there,
+so the personas can operate the edge. Putting the first model behind CloudFront therefore changes the
+boundary: apply `<env>-bootstrap` again before `<env>-platform`.
 """
 from __future__ import annotations
 
+from typing import Mapping
+
 from modules.access.settings import PERSONAS
-from modules.iam_doc import document, statement
+from modules.iam_doc import Statement, document, statement
 from modules.naming import Naming
 
 # Services the project's roles may use at most (each role's own policy narrows this further).
 ALLOWED_SERVICES = (
     "application-autoscaling", "autoscaling", "cloudwatch", "dynamodb", "ec2", "ecr", "elasticfilesystem",
     "elasticloadbalancing", "events", "kms", "lambda", "logs", "s3", "sagemaker", "sns", "sqs", "ssm",
+    "ssmmessages", "ec2messages",  # SSM Agent on the GPU fleets (AmazonSSMManagedInstanceCore)
     "sts", "xray", "cloudtrail", "config", "guardduty", "securityhub", "inspector2", "macie2",
     "access-analyzer", "backup", "budgets", "ce", "wafv2", "cloudfront", "signer", "tag",
 )
@@ -78,7 +87,23 @@ def serverless_model_arn_pattern(naming: Naming) -> str:
     return f"arn:aws:sagemaker:*:{naming.account_id}:model/{naming.resource(SERVERLESS_MODEL_INFIX)}-*"
 
 
-def boundary_document(naming: Naming) -> str:
+def region_guard(naming: Naming, managed_outside: Mapping[str, tuple[str, ...]]) -> list[Statement]:
+    """Deny outside the environment's regions but for global services; in each region outside them where the
+    app manages resources itself (`managed_outside`: region → IAM services, modules/edge.py), deny all but
+    the global services and those resources' services, as the region SCP does."""
+    regions = sorted({naming.region, naming.dr_region})
+    statements = [statement("DenyOutsideEnvironmentRegions", "Deny", list(GLOBAL_SERVICES), "*", not_actions=True,
+                            condition={"StringNotEquals": {"aws:RequestedRegion": sorted([*regions, *managed_outside])}})]
+    for region, services in sorted(managed_outside.items()):
+        sid = "DenyInManagedRegionExceptItsServices" + "".join(p.capitalize() for p in region.split("-"))
+        statements.append(statement(sid, "Deny", sorted({*GLOBAL_SERVICES, *(f"{s}:*" for s in services)}), "*",
+                                    not_actions=True, condition={"StringEquals": {"aws:RequestedRegion": region}}))
+    return statements
+
+
+def boundary_document(naming: Naming, managed_outside: Mapping[str, tuple[str, ...]] | None = None) -> str:
+    """`managed_outside`: region outside the environment's → the IAM services the app manages there
+    (modules/edge.py `managed_outside`); None or empty: none."""
     own_arn = boundary_arn(naming)
     return document(
         # A ceiling, not a grant: service-wide on "*" here; each role's own policy scopes by ARN.
@@ -86,8 +111,7 @@ def boundary_document(naming: Naming) -> str:
         statement("AllowReadIam", "Allow", ["iam:Get*", "iam:List*"], "*"),
         statement("AllowPassingEnvironmentRoles", "Allow", "iam:PassRole", naming.role_arn_pattern,
                   condition={"StringEquals": {"iam:PassedToService": list(PASS_ROLE_SERVICES)}}),
-        statement("DenyOutsideEnvironmentRegions", "Deny", list(GLOBAL_SERVICES), "*", not_actions=True,
-                  condition={"StringNotEquals": {"aws:RequestedRegion": sorted({naming.region, naming.dr_region})}}),
+        *region_guard(naming, managed_outside or {}),
         statement("DenyLongLivedCredentials", "Deny",
                   ["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:CreateUser", "iam:UpdateLoginProfile"], "*"),
         statement("DenyBoundaryEscape", "Deny",

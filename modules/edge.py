@@ -2,8 +2,9 @@
 
 CloudFront is global, but what it leans on is regional and must live in us-east-1: a CLOUDFRONT-scope
 WAF web ACL, the log groups of WAF and standard logging v2 (with the vended log delivery), and the KMS
-key those log groups are encrypted with. A region allow-list (the prod SCP) must admit exactly those
-services there, or Aegis cannot manage its own edge.
+key those log groups are encrypted with. A region allow-list (the prod SCP, and the permission
+boundary's region guard) must admit exactly those services there, or Aegis cannot manage (and its
+personas cannot operate) its own edge.
 """
 from __future__ import annotations
 

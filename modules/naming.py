@@ -35,6 +35,8 @@ BUCKETS = {
 
 # Buckets whose S3 data events (object reads and writes) the environment's CloudTrail trail records.
 TRAIL_DATA_EVENT_BUCKETS = ("datasets", "model-artifacts")
+# The trail's key prefix in the audit bucket (its bucket policy admits CloudTrail only below it).
+TRAIL_PREFIX = "cloudtrail"
 
 # Tags that AWS Config rules are scoped by (conformance rule lists): a bucket's default encryption
 # (`aws:kms` or `AES256`) and whether a SageMaker model runs in a VPC with network isolation (`vpc`)

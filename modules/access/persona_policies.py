@@ -8,17 +8,36 @@ Rules kept here:
 - "*" resource only for actions that have no resource-level permissions; every such grant is a
   statement whose Sid ends in `NoResourceLevel` and is listed in the comment above it;
 - separation of duties: only ml-engineer deploys (SageMaker models, endpoint configs, endpoints,
-  Lambda versions and aliases); the permission boundary repeats that as a deny for everyone else.
+  Lambda versions and aliases); the permission boundary repeats that as a deny for everyone else;
+- whoever may pass the models' execution roles (ml-engineer) starts nothing else that runs with a
+  role: iam:PassRole cannot tell CreateModel from CreateTrainingJob (it sees only the role and the
+  service), and no SageMaker condition key names the role a job runs with, so a training job with an
+  execution role (inference key, data capture) is stopped by denying the job APIs themselves.
 """
 from __future__ import annotations
 
 from modules.access.settings import PERSONAS
 from modules.boundary import DEPLOY_ACTIONS
 from modules.config import EnvConfig
+from modules.edge import managed_outside
 from modules.iam_doc import Statement, document, statement
 from modules.naming import Naming
 from modules.serving import EXECUTION_ROLE_SUFFIX, KINDS, invoke_actions, invoke_grants
 
+# SageMaker APIs that start compute (or define it) with a role the caller passes: a persona that may
+# pass the models' execution roles may call none of them.
+ROLE_TAKING_SAGEMAKER_ACTIONS = (
+    "sagemaker:CreateAutoMLJob", "sagemaker:CreateAutoMLJobV2", "sagemaker:CreateCompilationJob",
+    "sagemaker:CreateDataQualityJobDefinition", "sagemaker:CreateDomain", "sagemaker:CreateEdgePackagingJob",
+    "sagemaker:CreateFlowDefinition", "sagemaker:CreateHyperParameterTuningJob",
+    "sagemaker:CreateInferenceRecommendationsJob", "sagemaker:CreateLabelingJob",
+    "sagemaker:CreateModelBiasJobDefinition", "sagemaker:CreateModelExplainabilityJobDefinition",
+    "sagemaker:CreateModelQualityJobDefinition", "sagemaker:CreateMonitoringSchedule",
+    "sagemaker:CreateNotebookInstance", "sagemaker:CreateOptimizationJob", "sagemaker:CreatePipeline",
+    "sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob", "sagemaker:CreateUserProfile",
+    "sagemaker:UpdateDomain", "sagemaker:UpdateMonitoringSchedule", "sagemaker:UpdateNotebookInstance",
+    "sagemaker:UpdatePipeline", "sagemaker:UpdateUserProfile",
+)
 # Whatever invokes a model of any serving kind (modules/serving.py).
 INVOKE_ACTIONS = invoke_actions()
 KMS_USE = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
@@ -34,6 +53,13 @@ class EnvArns:
 
     def sagemaker(self, kind: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account}:{kind}/{self.prefix}-*"
+
+    @property
+    def edge_region(self) -> str | None:
+        """The region outside the environment's where the platform manages CloudFront's WAF, log groups and
+        key (modules/edge.py), or None when no model is behind CloudFront."""
+        outside = managed_outside(self.config, sorted({self.region, self.config.dr_region}))
+        return next(iter(outside), None)
 
     @property
     def functions(self) -> list[str]:
@@ -133,6 +159,23 @@ def _monitoring_read(arns: EnvArns) -> list[Statement]:
     ]
 
 
+def _edge_read(arns: EnvArns) -> list[Statement]:
+    """CloudFront's regional parts in us-east-1: its WAF web ACLs (CLOUDFRONT scope, `global/` ARNs), their
+    log groups and CloudFront's, and the edge key's configuration. Nothing when no model is behind CloudFront."""
+    edge, a = arns.edge_region, arns.account
+    if edge is None:
+        return []
+    return [
+        _allow("EdgeWebAclRead", ["wafv2:GetLoggingConfiguration", "wafv2:GetWebACL"],
+               f"arn:aws:wafv2:{edge}:{a}:global/webacl/{arns.prefix}-*/*"),
+        _allow("EdgeLogRead", ["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents",
+                               "logs:GetLogGroupFields", "logs:GetQueryResults", "logs:StartQuery"],
+               f"arn:aws:logs:{edge}:{a}:log-group:*"),
+        _allow("EdgeKeyRead", ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListGrants",
+                               "kms:ListResourceTags"], f"arn:aws:kms:{edge}:{a}:key/*"),
+    ]
+
+
 def _audit_read(arns: EnvArns) -> list[Statement]:
     r, a = arns.region, arns.account
     regions = sorted({r, arns.config.dr_region})
@@ -217,6 +260,7 @@ def _audit_read(arns: EnvArns) -> list[Statement]:
         _allow("AlertingRead", ["events:DescribeRule", "events:ListTargetsByRule", "sns:GetTopicAttributes",
                                 "sns:ListSubscriptionsByTopic"],
                [f"arn:aws:events:{r}:{a}:rule/{arns.prefix}-*", arns.naming.alert_topic_arn()]),
+        *_edge_read(arns),
         *_monitoring_read(arns),
     ]
 
@@ -253,8 +297,10 @@ def platform_admin(arns: EnvArns) -> list[Statement]:
                f"arn:aws:autoscaling:{r}:{a}:autoScalingGroup:*:autoScalingGroupName/{p}-*"),
         _allow("ThrottleFunctions", ["lambda:DeleteFunctionConcurrency", "lambda:PutFunctionConcurrency"],
                arns.functions[0]),
-        # Regional IP sets only: the boundary denies calls outside the environment's regions.
-        _allow("BlockAddresses", ["wafv2:GetIPSet", "wafv2:UpdateIPSet"], f"arn:aws:wafv2:{r}:{a}:regional/ipset/{p}-*/*"),
+        # The ALBs' regional IP sets, and CloudFront's (CLOUDFRONT scope, in us-east-1) when a model is behind it.
+        _allow("BlockAddresses", ["wafv2:GetIPSet", "wafv2:UpdateIPSet"],
+               [f"arn:aws:wafv2:{r}:{a}:regional/ipset/{p}-*/*"]
+               + ([f"arn:aws:wafv2:{arns.edge_region}:{a}:global/ipset/{p}-*/*"] if arns.edge_region else [])),
         # No resource-level permissions: guardduty:ArchiveFindings, guardduty:UnarchiveFindings,
         # guardduty:UpdateFindingsFeedback.
         _allow("TriageFindingsNoResourceLevel", ["guardduty:ArchiveFindings", "guardduty:UnarchiveFindings",
@@ -269,8 +315,9 @@ def platform_admin(arns: EnvArns) -> list[Statement]:
 
 
 def ml_engineer(arns: EnvArns) -> list[Statement]:
-    """Trains and deploys models: the only persona that creates or updates SageMaker models,
-    endpoint configs and endpoints, and publishes Lambda code, versions and aliases."""
+    """Registers and deploys models: the only persona that creates or updates SageMaker models,
+    endpoint configs and endpoints, and publishes Lambda code, versions and aliases. It watches and
+    stops training, but starts no job: it may pass the models' execution roles (see the module doc)."""
     return [
         _allow("DeployModels", [
             "sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig", "sagemaker:CreateModel",
@@ -279,10 +326,10 @@ def ml_engineer(arns: EnvArns) -> list[Statement]:
             "sagemaker:InvokeEndpoint", "sagemaker:ListTags", "sagemaker:UpdateEndpoint",
             "sagemaker:UpdateEndpointWeightsAndCapacities"],
             [arns.sagemaker(k) for k in ("endpoint", "endpoint-config", "model")]),
-        _allow("TrainAndRegisterModels", [
+        _allow("RegisterModelsAndWatchTraining", [
             "sagemaker:AddTags", "sagemaker:CreateModelPackage", "sagemaker:CreateModelPackageGroup",
-            "sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob", "sagemaker:DescribeModelPackage",
-            "sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeProcessingJob", "sagemaker:DescribeTrainingJob",
+            "sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeProcessingJob",
+            "sagemaker:DescribeTrainingJob",
             "sagemaker:StopProcessingJob", "sagemaker:StopTrainingJob", "sagemaker:UpdateModelPackage"],
             [arns.sagemaker(k) for k in ("model-package", "model-package-group", "processing-job", "training-job")]
             + [f"arn:aws:sagemaker:{arns.region}:{arns.account}:model-package/{arns.prefix}-*/*"]),
@@ -314,8 +361,10 @@ def ml_engineer(arns: EnvArns) -> list[Statement]:
         _allow("InferenceKeyGrantsForEndpoints", ["kms:CreateGrant"], arns.keys,
                {**arns.key_condition("inference", via=("sagemaker",)),
                 "Bool": {"kms:GrantIsForAWSResource": "true"}}),
-        # The execution roles of the SageMaker models it deploys, to SageMaker only.
+        # The execution roles of the SageMaker models it deploys, to SageMaker only; PassRole cannot tell
+        # which API the role goes to, so no API that runs a job with a passed role.
         *_pass_role(arns, "PassModelExecutionRoles", arns.execution_roles(SAGEMAKER), SAGEMAKER),
+        _deny("DenyJobsWithPassedRoles", ROLE_TAKING_SAGEMAKER_ACTIONS, "*"),
         *_monitoring_read(arns),
     ]
 

@@ -21,6 +21,9 @@ WORKLOAD_PERSONAS = frozenset({"app-invoker"})
 # Shortest sensible sessions by default; the break-glass role gets the shortest.
 DEFAULT_SESSION_HOURS = {"platform-admin": 1, "ml-engineer": 4, "data-scientist": 8,
                          "app-invoker": 1, "security-auditor": 4}
+# Role chaining (a role session assuming another role) is capped at 1 hour (IAM user guide, "Roles terms
+# and concepts": role chaining); identity-center trust reaches every human persona that way.
+CHAINED_SESSION_HOURS = 1
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
@@ -243,7 +246,20 @@ class AccessSettings(Strict):
         return [p for p in PERSONAS if self.persona(p).enabled]
 
     def session_hours(self, name: PersonaName) -> int:
-        return self.persona(name).max_session_hours or DEFAULT_SESSION_HOURS[name]
+        """The role's maximum session. Identity Center reaches a persona from the permission set's role
+        session, which is role chaining: AWS caps it at 1 hour (and refuses a longer DurationSeconds),
+        so the longer defaults apply only to the other trust modes."""
+        own = self.persona(name).max_session_hours
+        if own is not None:
+            return own
+        return CHAINED_SESSION_HOURS if self._chained(name) else DEFAULT_SESSION_HOURS[name]
+
+    def _chained(self, name: PersonaName) -> bool:
+        """Whether people reach this persona by role chaining (identity-center trust)."""
+        if name in WORKLOAD_PERSONAS:
+            return False
+        trust = self.persona(name).trust or self.trust
+        return trust is not None and trust.effective_mode == "identity-center"
 
     def trust_of(self, name: PersonaName, account_id: str, workload_pattern: str) -> Trust:
         """Effective trust of a persona. Workloads never fall back to an account-wide trust: without
@@ -282,6 +298,15 @@ class AccessSettings(Strict):
                 yield f"personas.{name}.permission_set", (
                     f"the conventional name '{derived}' exceeds the 32 characters of a permission set name: set one")
 
+    def _session_problems(self) -> Iterator[Problem]:
+        for name, persona in self.personas.items():
+            hours = persona.max_session_hours
+            if hours is not None and hours > CHAINED_SESSION_HOURS and self._chained(name):
+                yield f"personas.{name}.max_session_hours", (
+                    f"{hours} hours cannot be reached with identity-center trust: a persona assumed from an "
+                    f"Identity Center session is role chaining, which AWS caps at {CHAINED_SESSION_HOURS} hour "
+                    "(set 1, or use the saml trust mode for longer sessions)")
+
     def problems(self, env) -> Iterator[Problem]:
         if env.tier == "prod":
             if self.logs.retention_days < PROD_MIN_RETENTION_DAYS:
@@ -309,6 +334,7 @@ class AccessSettings(Strict):
             yield "trust.idp_enforces_mfa", ("human roles trusted through SAML/OIDC/Identity Center need "
                                              "idp_enforces_mfa: true (those sessions carry no aws:MultiFactorAuthPresent)")
         yield from self._permission_set_problems(env)
+        yield from self._session_problems()
         if self.trust is not None and self.trust.principal_arns and any(
                 a.endswith(":root") for a in self.trust.principal_arns):
             yield "trust.principal_arns", "use identity_account_id for a whole account"

@@ -19,10 +19,9 @@ from modules.config import EnvConfig
 from modules.grants import write_log_streams
 from modules.iam_doc import document, statement
 from modules.lookups import data_key_arn
-from modules.naming import TRAIL_DATA_EVENT_BUCKETS, Naming
+from modules.naming import TRAIL_DATA_EVENT_BUCKETS, TRAIL_PREFIX, Naming
 from modules.suppress import suppress
 
-TRAIL_PREFIX = "cloudtrail"  # modules/data/bucket_policy.py allows CloudTrail to write only here
 DATA_EVENT_BUCKETS = TRAIL_DATA_EVENT_BUCKETS  # the Config rule list scopes its S3 data-events rule to these
 INSIGHT_TYPES = ("ApiCallRateInsight", "ApiErrorRateInsight")
 

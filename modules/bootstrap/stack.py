@@ -19,6 +19,7 @@ from modules.data.bucket_policy import access_log_delivery
 from modules.data.data_key import DataKey
 from modules.data.replication import BucketReplication, ReplicationPair
 from modules.data.secure_bucket import BucketOptions, SecureBucket
+from modules.edge import managed_outside
 from modules.naming import BOOTSTRAP
 from modules.pillar_stack import PillarStack
 from modules.suppress import suppress
@@ -30,7 +31,7 @@ class BootstrapStack(PillarStack):
     def __init__(self, scope: Construct, config: EnvConfig):
         super().__init__(scope, config, BOOTSTRAP, local_backend=True)
         self.boundary = aws.iam_policy.IamPolicy(
-            self, "permission-boundary", name=boundary_name(self.naming), policy=boundary_document(self.naming),
+            self, "permission-boundary", name=boundary_name(self.naming), policy=boundary_document(self.naming, managed_outside(config, sorted({config.region, config.dr_region}))),
             description=f"Permission boundary of every role in {config.name}")
         self.key, self.state_bucket = self._state(dr=False)
         if config.data.replication.enabled:

@@ -1,12 +1,27 @@
 """Bucket policy statements: deny non-TLS, deny TLS < 1.2, deny puts that bypass the bucket's key,
-plus narrowly-scoped grants for the AWS services that deliver into a bucket."""
+plus narrowly-scoped grants for the AWS services that deliver into a bucket.
+
+CloudTrail encrypts log files with the trail's KMS key but always writes its digest files (log file
+integrity validation) with SSE-S3 ("Encrypting CloudTrail log files with AWS KMS keys", CloudTrail
+user guide). So the audit bucket requires SSE-S3 under exactly the digest prefix, and its key everywhere
+else."""
 from __future__ import annotations
 
 from modules.grants import deny_insecure_transport
 from modules.iam_doc import Statement, statement
+from modules.naming import TRAIL_PREFIX
 
 
-def transport_and_encryption_denies(bucket_arn: str, kms_key_arn: str | None) -> list[Statement]:
+def cloudtrail_digest_prefix(account_id: str) -> str:
+    """Where CloudTrail writes the digest files of this account's trail (a multi-region trail writes one
+    folder per region below it)."""
+    return f"{TRAIL_PREFIX}/AWSLogs/{account_id}/CloudTrail-Digest/"
+
+
+def transport_and_encryption_denies(bucket_arn: str, kms_key_arn: str | None,
+                                    sse_s3_prefixes: tuple[str, ...] = ()) -> list[Statement]:
+    """`sse_s3_prefixes`: object key prefixes where a service writes with SSE-S3 although the bucket's
+    default is its KMS key (CloudTrail digests): there SSE-S3 is required instead of the key."""
     objects = f"{bucket_arn}/*"
     denies = [
         deny_insecure_transport("s3:*", [bucket_arn, objects]),
@@ -14,14 +29,22 @@ def transport_and_encryption_denies(bucket_arn: str, kms_key_arn: str | None) ->
                   condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}}),
     ]
     if kms_key_arn:
+        # NotResource: this bucket's objects outside the exempt prefixes (a bucket policy applies only
+        # to its own bucket). An exempt prefix gets its own SSE-S3 rule below instead.
+        exempt = [f"{bucket_arn}/{prefix}*" for prefix in sse_s3_prefixes]
+        kms_objects = {"resources": exempt, "not_resources": True} if exempt else {"resources": objects}
         denies += [
             # Absent headers fall back to the bucket default (this key); present ones must match it.
-            statement("DenyNonKmsEncryption", "Deny", "s3:PutObject", objects, principal="*",
+            statement("DenyNonKmsEncryption", "Deny", "s3:PutObject", **kms_objects, principal="*",
                       condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}),
-            statement("DenyOtherKmsKeys", "Deny", "s3:PutObject", objects, principal="*",
+            statement("DenyOtherKmsKeys", "Deny", "s3:PutObject", **kms_objects, principal="*",
                       condition={"StringNotEqualsIfExists": {
                           "s3:x-amz-server-side-encryption-aws-kms-key-id": kms_key_arn}}),
         ]
+        if exempt:
+            denies.append(statement(
+                "DenyNonS3EncryptionOfServiceDigests", "Deny", "s3:PutObject", exempt, principal="*",
+                condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "AES256"}}))
     else:
         denies.append(statement("DenyNonS3Encryption", "Deny", "s3:PutObject", objects, principal="*",
                                 condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "AES256"}}))
@@ -52,7 +75,7 @@ def audit_log_delivery(bucket_arn: str, account_id: str, trail_arn: str,
         statement("CloudTrailAclCheck", "Allow", "s3:GetBucketAcl", bucket_arn,
                   principal={"Service": "cloudtrail.amazonaws.com"},
                   condition={"StringEquals": {"aws:SourceArn": trail_arn}}),
-        statement("CloudTrailWrite", "Allow", "s3:PutObject", f"{bucket_arn}/cloudtrail/AWSLogs/{account_id}/*",
+        statement("CloudTrailWrite", "Allow", "s3:PutObject", f"{bucket_arn}/{TRAIL_PREFIX}/AWSLogs/{account_id}/*",
                   principal={"Service": "cloudtrail.amazonaws.com"},
                   condition={"StringEquals": {"aws:SourceArn": trail_arn,
                                               "s3:x-amz-acl": "bucket-owner-full-control"}}),

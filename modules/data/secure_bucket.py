@@ -37,6 +37,8 @@ class BucketOptions:
     # False only where another stack owns the bucket's single notification configuration.
     event_notifications: bool = True
     extra_statements: list[Statement] = field(default_factory=list)
+    # Key prefixes where an AWS service writes with SSE-S3 despite the KMS default (CloudTrail digests).
+    sse_s3_prefixes: tuple[str, ...] = ()
 
 
 class SecureBucket(Construct):
@@ -73,7 +75,8 @@ class SecureBucket(Construct):
         arn = f"arn:aws:s3:::{options.name}"
         self.policy = aws.s3_bucket_policy.S3BucketPolicy(
             self, "policy", bucket=bucket_id, provider=provider,
-            policy=document(*transport_and_encryption_denies(arn, options.kms_key_arn), *options.extra_statements),
+            policy=document(*transport_and_encryption_denies(arn, options.kms_key_arn, options.sse_s3_prefixes),
+                            *options.extra_statements),
             depends_on=[self.public_access_block])
         if options.log_bucket:
             self.logging = aws.s3_bucket_logging.S3BucketLoggingA(

@@ -6,7 +6,7 @@ from constructs import Construct
 
 from modules import aws
 from modules.config import EnvConfig
-from modules.data.bucket_policy import access_log_delivery, audit_log_delivery
+from modules.data.bucket_policy import access_log_delivery, audit_log_delivery, cloudtrail_digest_prefix
 from modules.data.data_key import DataKey
 from modules.data.key_users import EBS_KEY_CLASS, key_users
 from modules.data.model_repository import ModelRepository
@@ -65,13 +65,15 @@ class DataStack(PillarStack):
         keys = self.dr_keys if dr else self.keys
         name = naming.bucket(purpose, region)
         log_bucket_name = naming.bucket(LOG_BUCKET, region)
-        extra = []
+        extra: list = []
+        sse_s3_prefixes: tuple[str, ...] = ()
         if purpose == LOG_BUCKET:
             sources = [naming.bucket_arn(p, region) for p in BUCKETS if p != LOG_BUCKET]
             extra = access_log_delivery(f"arn:aws:s3:::{name}", naming.account_id, sources)
         elif purpose == "audit" and not dr:
             extra = audit_log_delivery(f"arn:aws:s3:::{name}", naming.account_id, naming.trail_arn(),
                                        naming.macie_results_source_arns())
+            sse_s3_prefixes = (cloudtrail_digest_prefix(naming.account_id),)
         lock = settings.object_lock
         bucket = SecureBucket(
             self, f"bucket-{purpose}" + ("-dr" if dr else ""),
@@ -86,6 +88,7 @@ class DataStack(PillarStack):
                 event_notifications=not (purpose == "inference" and not dr
                                          and self.config.platform.owns_inference_notifications),
                 extra_statements=extra,
+                sse_s3_prefixes=sse_s3_prefixes,
             ),
             provider=self.dr_provider if dr else None)
         if purpose == "inference" and not dr and self.config.platform.owns_inference_notifications:

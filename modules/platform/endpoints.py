@@ -5,8 +5,16 @@ HTTPS from the VPC CIDR only. Their policies admit only principals of this accou
 endpoint admits this account's principals to the project's buckets the workloads use, and anyone
 in the VPC to exactly the AWS-owned buckets they download from (read only, see
 modules/platform/aws_owned_buckets.py): ECR image layers always, the SSM and GuardDuty agents'
-packages when the endpoint is the instances' only way to S3. The DynamoDB one admits only the
-project's tables.
+packages whenever the VPC runs instances. A gateway endpoint's prefix-list route is more specific
+than a NAT gateway's 0.0.0.0/0, so in-region S3 traffic goes through the endpoint (and its policy)
+even when there is a NAT gateway. The DynamoDB one admits only the project's tables.
+
+A VPC that runs instances (GPU fleets) also gets the Systems Manager endpoints (ssm, ssmmessages,
+ec2messages): SSM Agent registers the instance and receives commands through them, and both
+GuardDuty's automated agent management and Inspector's EC2 scanning reach instances only through
+SSM. They keep AWS's default endpoint policy: the agent's message channels authenticate with the
+instance role, whose own policy is the control. GuardDuty creates its `guardduty-data` endpoint
+itself (automated agent configuration), behind a security group admitting 443 from the VPC.
 """
 from __future__ import annotations
 
@@ -44,12 +52,20 @@ DYNAMODB_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamod
                     "dynamodb:Query", "dynamodb:UpdateItem"]
 
 
+# Systems Manager's endpoints, for SSM Agent on the instances (registration, documents, commands).
+SSM_AGENT_SERVICES = ("ssm", "ssmmessages", "ec2messages")
+
+
+def runs_instances(config: EnvConfig) -> bool:
+    return any(KINDS[m.serving].instances for m in config.platform.models)
+
+
 def agent_buckets(config: EnvConfig) -> list[str]:
-    """AWS-owned buckets the instances' agents download from through the endpoint: only when it is
-    their only way to S3 (no internet egress) and the VPC runs instances (GPU fleets). SSM Agent
-    always; GuardDuty's security agent when runtime monitoring installs it."""
+    """AWS-owned buckets the instances' agents download from through the S3 endpoint, whenever the VPC
+    runs instances (GPU fleets): with or without NAT, in-region S3 traffic takes the gateway endpoint.
+    SSM Agent always; GuardDuty's security agent when runtime monitoring installs it."""
     region = config.region
-    if config.platform.network.egress or not any(KINDS[m.serving].instances for m in config.platform.models):
+    if not runs_instances(config):
         return []
     buckets = ssm_agent_buckets(region)
     if config.access.guardduty.runtime_monitoring:
@@ -82,7 +98,8 @@ def dynamodb_endpoint_policy(ctx: PlatformContext) -> str:
 
 class Endpoints(Construct):
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, network: Network,
-                 agent_buckets: list[str]):
+                 agent_buckets: list[str], ssm_agents: bool = False):
+        """`ssm_agents`: the VPC runs instances whose SSM Agent needs Systems Manager's endpoints."""
         super().__init__(scope, construct_id)
         naming, region = ctx.naming, ctx.naming.region
         self.security_group = aws.security_group.SecurityGroup(
@@ -103,6 +120,11 @@ class Endpoints(Construct):
                     "ThisAccountOnly", "Allow", f"{iam_prefix}:*", "*", principal="*",
                     condition={"StringEquals": {"aws:PrincipalAccount": naming.account_id}})),
                 tags={"Name": naming.resource(service.replace(".", "-"))})
+        for service in SSM_AGENT_SERVICES if ssm_agents else ():
+            self.interface[service] = aws.vpc_endpoint.VpcEndpoint(
+                self, service, vpc_id=network.vpc.id, service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Interface", private_dns_enabled=True, subnet_ids=network.private_subnet_ids,
+                security_group_ids=[self.security_group.id], tags={"Name": naming.resource(service)})
         route_tables = [t.id for t in network.private_route_tables]
         self.s3 = aws.vpc_endpoint.VpcEndpoint(
             self, "s3", vpc_id=network.vpc.id, service_name=f"com.amazonaws.{region}.s3",

@@ -3,7 +3,8 @@
 Launch template: AMI from the SSM public parameter in config (resolved at plan time, so an AMI
 change is a reviewable diff that triggers an instance refresh), IMDSv2 only with hop limit 1,
 encrypted gp3 root volume with the model key, no public IP, an instance profile limited to this
-model, and the boot script of fleet_boot.py: the host stages and verifies the model, the container
+model (plus AmazonSSMManagedInstanceCore, so SSM Agent manages the instances for GuardDuty's and
+Inspector's agents), and the boot script of fleet_boot.py: the host stages and verifies the model, the container
 gets no credentials. The image (by digest, from the repository `<env>-data` created) and the
 artifact are verified when the stack is planned (published.py). The group mixes on-demand and spot
 (price-capacity-optimized, capacity rebalance), is health-checked by the ALB, tracks requests per
@@ -31,6 +32,8 @@ from modules.platform.settings import ROLE_SUFFIX, ModelSettings
 from modules.platform.storage import SharedStorage
 from modules.platform.waf import WebAcl
 
+# The AWS managed policy AWS documents as an instance profile's minimum for Systems Manager.
+SSM_MANAGED_INSTANCE_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 ASG_METRICS = ["GroupDesiredCapacity", "GroupInServiceInstances", "GroupMaxSize", "GroupMinSize",
                "GroupPendingInstances", "GroupTerminatingInstances", "GroupTotalInstances"]
 
@@ -72,6 +75,10 @@ class GpuFleet(Construct):
             self, "instance-role", naming=n, purpose=f"{model.name}{ROLE_SUFFIX}", service="ec2.amazonaws.com",
             description=f"Instance role of the GPU fleet of model {model.name}", instance_profile=True,
             statements=statements)
+        # SSM Agent makes the instances managed: GuardDuty's automated agent management and Inspector's
+        # EC2 scanning reach instances only that way. AWS's own minimum for it, maintained by AWS.
+        self.agent_policy = aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+            self, "systems-manager-agent", role=self.role.name, policy_arn=SSM_MANAGED_INSTANCE_CORE)
 
         # Security groups first, rules after: the ALB and the fleet refer to each other.
         self.security_group = workload_security_group(
@@ -128,7 +135,7 @@ class GpuFleet(Construct):
                 region=n.region, registry=n.registry, image=self.published.image, port=s.container_port,
                 log_group=log_group_name, model=model, artifact=self.published.artifact,
                 cache=ModelCache(storage.file_system.id, storage.access_point.id) if s.model_cache else None),
-            depends_on=[self.role.policy])
+            depends_on=[self.role.policy, self.agent_policy])
 
         g = aws.autoscaling_group
         self.group = g.AutoscalingGroup(

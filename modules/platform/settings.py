@@ -506,15 +506,15 @@ class PlatformSettings(Strict):
         yield from self._agent_bucket_known(env)
 
     def _agent_bucket_known(self, env) -> Iterator[Problem]:
-        """Without egress the fleets' GuardDuty agent comes through the S3 endpoint, whose policy must name its bucket."""
-        if (self.network.egress or not env.access.guardduty.runtime_monitoring
-                or not any(KINDS[m.serving].instances for m in self.models)):
+        """The fleets' GuardDuty agent comes through the S3 gateway endpoint (NAT or not: its route is the more
+        specific one), whose policy must name its bucket."""
+        if not env.access.guardduty.runtime_monitoring or not any(KINDS[m.serving].instances for m in self.models):
             return
         if env.region not in GUARDDUTY_AGENT_BUCKET_OWNERS:
-            yield "network.egress", (
+            yield "models", (
                 f"the GPU fleets' GuardDuty agent downloads from an AWS-owned bucket in {env.region} through the S3 "
-                "endpoint, but Aegis does not know that bucket: add its owner to modules/platform/aws_owned_buckets.py "
-                "(GuardDuty user guide: Installing the security agent manually) or enable egress")
+                "gateway endpoint, but Aegis does not know that bucket: add its owner to "
+                "modules/platform/aws_owned_buckets.py (GuardDuty user guide: Installing the security agent manually)")
 
     def _prefixes_disjoint(self) -> Iterator[Problem]:
         """S3 refuses overlapping notification prefixes in one bucket; each function owns its prefixes."""

@@ -17,7 +17,7 @@ from modules.platform import lambda_package
 from modules.platform.code_signing import CodeSigning
 from modules.platform.context import Keys, PlatformContext
 from modules.platform.edge_key import EdgeAuditKey
-from modules.platform.endpoints import Endpoints, agent_buckets
+from modules.platform.endpoints import Endpoints, agent_buckets, runs_instances
 from modules.platform.lambda_inference import bucket_notification
 from modules.platform.network import Network
 from modules.platform.security_groups import workload_security_group
@@ -33,7 +33,8 @@ class PlatformStack(PillarStack):
                     audit=data_key_arn(self, "audit"))
         self.ctx = ctx = PlatformContext.of(config, self.naming, keys)
         self.network = Network(self, "network", ctx, settings.network)
-        self.endpoints = Endpoints(self, "endpoints", ctx, self.network, agent_buckets(config))
+        self.endpoints = Endpoints(self, "endpoints", ctx, self.network, agent_buckets(config),
+                                   ssm_agents=runs_instances(config))
         self.storage = SharedStorage(self, "storage", ctx, self.network, settings.storage)
         self._asset: TerraformAsset | None = None
         self._code_signing: CodeSigning | None = None

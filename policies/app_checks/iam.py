@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from policies.app_checks.aws_managed_policies import KNOWN as AWS_MANAGED
 from policies.app_checks.lookups import attached
 from policies.app_checks.view import Env, Stack, nested, ref
 from policies.checks.aegis_values import as_list, document
@@ -43,14 +44,29 @@ class NotJudged(Exception):
 
 
 def literal_documents(stack: Stack, name: str, role: dict) -> list[dict]:
-    """The policy documents that grant a role permissions; NotJudged when one cannot be read."""
+    """The policy documents that grant a role permissions (AWS managed ones whose content the gate holds:
+    policies/app_checks/aws_managed_policies.py); NotJudged when one cannot be read."""
     out = []
     for label, raw, managed in role_policies(stack, name, role):
-        doc = document(raw) if managed is None else None
+        doc = document(raw) if managed is None else AWS_MANAGED.get(managed)
         if doc is None:
             raise NotJudged(f"{label} cannot be judged (managed or not literal JSON)")
         out.append(doc)
     return out
+
+
+def policies_and_boundary(env: Env, stack: Stack, name: str, role: dict) -> tuple[str, list[dict], dict | None]:
+    """(role ARN, its policy documents, its permission boundary's document or None when it has none);
+    NotJudged when a policy or the boundary cannot be read."""
+    documents = literal_documents(stack, name, role)
+    boundary = None
+    if role.get("permissions_boundary"):
+        wanted = str(role["permissions_boundary"]).rsplit("/", 1)[-1]
+        policies = [c for _, _, c in env.resources("aws_iam_policy") if c.get("name") == wanted]
+        boundary = document(policies[0].get("policy")) if policies else None
+        if boundary is None:
+            raise NotJudged(f"its permission boundary {role['permissions_boundary']} is not a policy of the app")
+    return f"arn:aws:iam::{env.naming.account_id}:role/{role.get('name')}", documents, boundary
 
 
 def roles_named(env: Env, role_name: str) -> list[tuple[Stack, str, dict]]:

@@ -4,7 +4,7 @@ attached to a resource, which data class a KMS key belongs to, an endpoint's pro
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Iterator
 
 from policies.app_checks.view import NAME_ATTRIBUTES, Env, Stack, nested, one, ref
 from policies.checks.aegis_values import as_list
@@ -102,6 +102,18 @@ def provider_of(stack: Stack, conf: dict) -> dict | None:
         if isinstance(config, dict) and config.get("alias") == alias:
             return config
     return None
+
+
+def managed_resources(env: Env) -> Iterator[tuple[Stack, str, str, dict]]:
+    """Every AWS resource and data source of the environment: (stack, address, type, conf)."""
+    for stack in env.stacks.values():
+        for kind, prefix in (("resource", ""), ("data", "data.")):
+            for rtype, items in sorted((stack.doc.get(kind) or {}).items()):
+                if not rtype.startswith("aws_") or not isinstance(items, dict):
+                    continue
+                for name, conf in sorted(items.items()):
+                    if isinstance(conf, dict):
+                        yield stack, f"{prefix}{rtype}.{name}", rtype, conf
 
 
 def region_of(stack: Stack, conf: dict) -> str | None:

@@ -9,9 +9,11 @@ of an environment must allow:
   bucket and s3:PutObject on the inference bucket;
 - anyone: s3:GetObject on the region's ECR layer bucket. ECR presigns layer URLs with its own
   account, so an `aws:PrincipalAccount` condition fails every image pull;
-- when its stack has no NAT gateway but runs instances (launch templates): s3:GetObject, again for
-  anyone, on the SSM agent's buckets and, with GuardDuty runtime monitoring on, on its security
-  agent's buckets (modules/platform/aws_owned_buckets.py; their downloads may be unauthenticated).
+- when its stack runs instances (launch templates): s3:GetObject, again for anyone, on the SSM
+  agent's buckets and, with GuardDuty runtime monitoring on, on its security agent's buckets
+  (modules/platform/aws_owned_buckets.py; their downloads may be unauthenticated). A NAT gateway
+  changes nothing: the endpoint's prefix-list route is more specific than the NAT's 0.0.0.0/0, so
+  in-region S3 requests take the endpoint, and its policy, either way.
 Each request is evaluated with policies/iam_eval.py: for this account's principals as a role of
 the account (`aws:PrincipalAccount` set), for anyone both as another account's principal and
 unauthenticated. An explicit Deny fails it; a policy that is not a literal JSON document, or that
@@ -52,7 +54,7 @@ def required(env: Env, stack: Stack) -> list[tuple[str, str, str]]:
              ("s3:GetObject", f"{naming.bucket_arn('model-artifacts')}/*", account),
              ("s3:PutObject", f"{naming.bucket_arn('inference')}/*", account),
              ("s3:GetObject", f"arn:aws:s3:::{ecr_layer_bucket(region)}/*", ANYONE)]
-    if not stack.resources("aws_nat_gateway") and stack.resources("aws_launch_template"):
+    if stack.resources("aws_launch_template"):
         agents = ssm_agent_buckets(region)
         if env.config.access.guardduty.runtime_monitoring:
             try:

@@ -17,8 +17,8 @@ from typing import Iterator
 
 from modules.iam_services import service_of
 from policies.app_checks.base import app_check, fail, judge
-from policies.app_checks.lookups import region_of
-from policies.app_checks.view import AppView, Env, Stack
+from policies.app_checks.lookups import managed_resources, region_of
+from policies.app_checks.view import AppView, Env
 from policies.checks.aegis_values import document
 from policies.iam_eval import DENY, Request, UnsupportedPolicy, evaluate
 
@@ -43,7 +43,7 @@ def scp_region_exemptions(app: AppView):
         # on each resource it stops; what passes is reported once, on each SCP, not once per resource.
         verdicts: dict[tuple[str, str | None], list[str]] = {}
         admitted = 0
-        for stack, address, rtype, conf in _managed(env):
+        for stack, address, rtype, conf in managed_resources(env):
             region = region_of(stack, conf)
             problems = verdicts.setdefault((rtype, region), list(_problems(env, documents, rtype, region)))
             if problems:
@@ -54,18 +54,6 @@ def scp_region_exemptions(app: AppView):
         for stack_name, name, _ in scps:
             yield judge(stack_name, f"aws_organizations_policy.{name}", (),
                         f"admits the {admitted} resources the environment manages, in {', '.join(regions) or 'no region'}")
-
-
-def _managed(env: Env) -> Iterator[tuple[Stack, str, str, dict]]:
-    """Every AWS resource and data source of the environment: (stack, address, type, conf)."""
-    for stack in env.stacks.values():
-        for kind, prefix in (("resource", ""), ("data", "data.")):
-            for rtype, items in sorted((stack.doc.get(kind) or {}).items()):
-                if not rtype.startswith("aws_") or not isinstance(items, dict):
-                    continue
-                for name, conf in sorted(items.items()):
-                    if isinstance(conf, dict):
-                        yield stack, f"{prefix}{rtype}.{name}", rtype, conf
 
 
 def _problems(env: Env, documents: list[dict], rtype: str, region: str | None) -> Iterator[str]:

@@ -74,7 +74,8 @@ ROWS = [
     ("publish-version-other-env", "lambda:PublishVersion", lambda n, o: o.function_arn("fraud"), None, set()),
     ("create-model-without-vpc", "sagemaker:CreateModel", lambda n, o: sm(n, "model"), None, set()),
     ("training-job-without-vpc", "sagemaker:CreateTrainingJob", lambda n, o: sm(n, "training-job", "t1"), None, set()),
-    ("training-job-with-vpc", "sagemaker:CreateTrainingJob", lambda n, o: sm(n, "training-job", "t1"), VPC, {ML, DS}),
+    # ... and never by the ML engineer, who may pass the models' execution roles (a job would run with one).
+    ("training-job-with-vpc", "sagemaker:CreateTrainingJob", lambda n, o: sm(n, "training-job", "t1"), VPC, {DS}),
     # Nobody: long-lived credentials, boundary escape, audit tampering, persona role edits, org exit.
     ("create-user", "iam:CreateUser", lambda n, o: f"arn:aws:iam::{n.account_id}:user/x", None, set()),
     ("create-access-key", "iam:CreateAccessKey", lambda n, o: f"arn:aws:iam::{n.account_id}:user/x", None, set()),
@@ -352,3 +353,60 @@ def test_ml_engineer_passes_exactly_the_sagemaker_execution_roles(env_iam):
         assert not decide(env_iam, ML, "iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
     for other in ("s3-replication", "backup", "cloudtrail-logs", "vpc-flow-logs", "guardduty-forwarder"):
         assert not decide(env_iam, ML, "iam:PassRole", n.role_arn(other), SAGEMAKER), other
+
+
+# Every SageMaker API that runs compute with a role its caller passes (RoleArn / ExecutionRole), listed
+# here from the SageMaker API reference, independently of the generator's own list.
+JOBS_TAKING_A_ROLE = {
+    "sagemaker:CreateTrainingJob": "training-job", "sagemaker:CreateProcessingJob": "processing-job",
+    "sagemaker:CreateHyperParameterTuningJob": "hyper-parameter-tuning-job", "sagemaker:CreateAutoMLJob": "automl-job",
+    "sagemaker:CreateAutoMLJobV2": "automl-job", "sagemaker:CreateCompilationJob": "compilation-job",
+    "sagemaker:CreateLabelingJob": "labeling-job", "sagemaker:CreateNotebookInstance": "notebook-instance",
+    "sagemaker:CreateOptimizationJob": "optimization-job", "sagemaker:CreatePipeline": "pipeline",
+    "sagemaker:CreateMonitoringSchedule": "monitoring-schedule",
+    "sagemaker:CreateDataQualityJobDefinition": "data-quality-job-definition",
+    "sagemaker:CreateInferenceRecommendationsJob": "inference-recommendations-job",
+}
+
+
+@pytest.mark.parametrize("action", sorted(JOBS_TAKING_A_ROLE))
+def test_whoever_passes_execution_roles_starts_no_job_with_one(env_iam, action):
+    """The ML engineer passes the SageMaker models' execution roles (inference key, data capture) to
+    SageMaker for CreateModel. PassRole cannot tell CreateModel from CreateTrainingJob, so the ML engineer
+    may start no SageMaker job at all, even in the VPC, with network isolation and the training key."""
+    n = env_iam.naming
+    exec_arn = exec_role(n, "sagemaker")
+    assert decide(env_iam, ML, "iam:PassRole", exec_arn, {"iam:PassedToService": "sagemaker.amazonaws.com"})
+    job = sm(n, JOBS_TAKING_A_ROLE[action], "job")
+    context = {**VPC, "sagemaker:VpcSecurityGroupIds": ["sg-0123456789abcdef0"], "sagemaker:NetworkIsolation": True,
+               "sagemaker:VolumeKmsKey": f"arn:aws:kms:{n.region}:{n.account_id}:key/k",
+               "sagemaker:OutputKmsKey": f"arn:aws:kms:{n.region}:{n.account_id}:key/k"}
+    assert not decide(env_iam, ML, action, job, context), f"ml-engineer may {action} with {exec_arn}"
+
+
+def _edge(n: Naming, kind: str) -> str:
+    return {"web-acl": f"arn:aws:wafv2:us-east-1:{n.account_id}:global/webacl/{n.prefix}-vision-edge/0a1b",
+            "ip-set": f"arn:aws:wafv2:us-east-1:{n.account_id}:global/ipset/{n.prefix}-blocked/0a1b",
+            "log-group": f"arn:aws:logs:us-east-1:{n.account_id}:log-group:aws-waf-logs-{n.prefix}-vision-edge",
+            "endpoint": f"arn:aws:sagemaker:us-east-1:{n.account_id}:endpoint/{n.prefix}-chat"}[kind]
+
+
+# (action, edge resource kind, personas allowed where a model is behind CloudFront)
+EDGE_ROWS = [
+    ("wafv2:GetWebACL", "web-acl", {ADM, AUD}),
+    ("logs:FilterLogEvents", "log-group", {ADM, AUD}),
+    ("wafv2:UpdateIPSet", "ip-set", {ADM}),
+    ("sagemaker:DescribeEndpoint", "endpoint", set()),  # the boundary admits only the edge's services there
+]
+
+
+@pytest.mark.parametrize("action, kind, allowed", EDGE_ROWS, ids=[r[0] for r in EDGE_ROWS])
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_edge_in_us_east_1_is_operable_where_it_exists(env_iam, env, persona, action, kind, allowed):
+    """Boundary and persona policy together: the break-glass admin and the auditor reach CloudFront's WAF and
+    log groups in us-east-1 where a model is behind CloudFront (prod), nobody anything else there, and
+    nobody anything there in an environment without an edge."""
+    n = env_iam.naming
+    has_edge = any(m.serving == "ec2" and m.ec2_settings.cloudfront is not None for m in load_env(env).platform.models)
+    expected = persona in allowed and has_edge
+    assert decide(env_iam, persona, action, _edge(n, kind), region="us-east-1") is expected, (env, persona, action)

@@ -102,6 +102,15 @@ INVALID = [
     ("permission-set-on-a-workload", "dev",
      "access:\n  personas:\n    app-invoker: {permission_set: Apps}\n",
      "access.personas.app-invoker.permission_set", "human personas"),
+    # Identity Center reaches personas by role chaining, which AWS caps at 1 hour.
+    ("identity-center-session-over-an-hour", "dev",
+     "access:\n  trust:\n    mode: identity-center\n    identity_account_id: \"999900001111\"\n"
+     "    idp_enforces_mfa: true\n  personas:\n    data-scientist: {max_session_hours: 8}\n",
+     "access.personas.data-scientist.max_session_hours", "role chaining, which AWS caps at 1 hour"),
+    ("identity-center-persona-session-over-an-hour", "dev",
+     "access:\n  personas:\n    ml-engineer:\n      max_session_hours: 2\n      trust:\n"
+     "        mode: identity-center\n        identity_account_id: \"999900001111\"\n        idp_enforces_mfa: true\n",
+     "access.personas.ml-engineer.max_session_hours", "cannot be reached with identity-center trust"),
     ("permission-set-name-too-long", "dev",
      "access:\n  trust:\n    mode: identity-center\n    identity_account_id: \"999900001111\"\n"
      "    idp_enforces_mfa: true\n  personas:\n    ml-engineer: {permission_set: " + "A" * 33 + "}\n",
@@ -124,6 +133,37 @@ def test_problems_point_at_the_line(tmp_path):
         load(tmp_path, "prod", "access:\n  logs:\n    retention_days: 180\n")
     lines = (tmp_path / "environments" / "prod.yaml").read_text().splitlines()
     assert lines[info.value.line - 1] == "    retention_days: 180"
+
+
+def test_identity_center_session_error_points_at_the_line(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, "staging", "access:\n  trust:\n    mode: identity-center\n    identity_account_id: \"999900001111\"\n"
+                                  "    idp_enforces_mfa: true\n  personas:\n    ml-engineer:\n      max_session_hours: 4\n")
+    lines = (tmp_path / "environments" / "staging.yaml").read_text().splitlines()
+    assert lines[info.value.line - 1] == "      max_session_hours: 4"
+
+
+def test_session_lengths_follow_the_trust_mode(tmp_path):
+    """Identity Center (role chaining): 1 hour for every human persona; SAML and IAM users keep the longer
+    defaults and may set up to 12 hours."""
+    chained = load(tmp_path / "ic", "dev", "access:\n  trust:\n    mode: identity-center\n"
+                                           "    identity_account_id: \"999900001111\"\n    idp_enforces_mfa: true\n"
+                                           "  personas:\n    platform-admin: {max_session_hours: 1}\n")
+    assert {p: chained.access.session_hours(p) for p in ("platform-admin", "ml-engineer", "data-scientist",
+                                                          "security-auditor")} == dict.fromkeys(
+        ("platform-admin", "ml-engineer", "data-scientist", "security-auditor"), 1)
+    direct = load(tmp_path / "saml", "dev", f"access:\n  trust:\n    saml_provider_arn: {SAML}\n"
+                                            "    idp_enforces_mfa: true\n  personas:\n    data-scientist: {max_session_hours: 12}\n")
+    assert direct.access.session_hours("data-scientist") == 12 and direct.access.session_hours("ml-engineer") == 4
+    assert load(tmp_path / "iam", "dev", "").access.session_hours("data-scientist") == 8
+
+
+def test_shipped_environments_give_identity_center_personas_one_hour_sessions():
+    for env in ("dev", "staging", "prod"):
+        access = load_env(env).access
+        assert access.trust is not None and access.trust.effective_mode == "identity-center"
+        for persona in ("platform-admin", "ml-engineer", "data-scientist", "security-auditor"):
+            assert access.session_hours(persona) == 1, (env, persona)
 
 
 def test_empty_access_section_is_valid_and_secure(tmp_path):

@@ -186,3 +186,11 @@ def test_human_trust_defaults_to_the_environment_account_with_mfa():
     me = {"AWS": f"arn:aws:iam::{config.account_id}:role/sso-auditors"}
     assert may_assume(trust, me, context={"aws:MultiFactorAuthPresent": "true"})
     assert not may_assume(trust, me)
+
+
+def test_persona_inline_policies_fit_the_iam_role_policy_quota(env_iam):
+    """IAM refuses a role whose inline policies together exceed 10,240 characters (whitespace not counted):
+    the edge statements pushed the break-glass admin's policy close to it, so its margin is held here."""
+    for persona in PERSONAS:
+        size = sum(len("".join(json.dumps(doc, separators=(",", ":")).split())) for doc in env_iam.persona(persona).inline)
+        assert size <= 10_240, (persona, size)

@@ -354,3 +354,35 @@ def test_bootstrap_replication_role_is_ordered_after_its_boundary(synthesized, e
     (boundary_name,) = policies
     for name, role in synthesized.resources(f"{env}-bootstrap", "aws_iam_role").items():
         assert role["permissions_boundary"] == "${aws_iam_policy." + boundary_name + ".arn}", name
+
+
+def test_audit_bucket_takes_the_trails_sse_s3_digests_and_only_kms_log_files(data):
+    """CloudTrail writes digest files with SSE-S3 whatever the trail's key; everything else stays on the key."""
+    from policies.app_checks.trail_digest_delivery import delivery_keys
+    from policies.iam_eval import ALLOW, DENY, as_principal, as_service, evaluate
+
+    n = data.naming
+    bucket = n.bucket("audit")
+    conf = data.by_bucket("aws_s3_bucket_policy")[bucket]
+    key_arn = data.by_bucket("aws_s3_bucket_server_side_encryption_configuration")[bucket]["rule"][0][
+        "apply_server_side_encryption_by_default"]["kms_master_key_id"]
+    policy = json.loads(conf["policy"])
+    digest, log = delivery_keys("cloudtrail", n.account_id, n.region, n.resource("trail"))
+    trail = {"aws:SourceArn": n.trail_arn(), "aws:SourceAccount": n.account_id,
+             "s3:x-amz-acl": "bucket-owner-full-control"}
+    sse_s3 = {"s3:x-amz-server-side-encryption": "AES256"}
+    sse_kms = {"s3:x-amz-server-side-encryption": "aws:kms", "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}
+
+    def put(key: str, context: dict, caller=None) -> str:
+        request = (caller or as_service)("cloudtrail.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/{key}",
+                                         {**trail, **context})
+        return evaluate([policy], request)
+
+    assert put(digest, sse_s3) == ALLOW
+    assert put(log, sse_kms) == ALLOW
+    assert put(log, sse_s3) == DENY  # log files stay on the audit key
+    assert put(digest, sse_kms) == DENY  # the digest prefix takes SSE-S3 only, nothing else
+    # The exemption is no way around the key for anyone else writing elsewhere in the bucket.
+    admin = as_principal(f"arn:aws:iam::{n.account_id}:role/admin", "s3:PutObject",
+                         f"arn:aws:s3:::{bucket}/config/AWSLogs/{n.account_id}/x.json", sse_s3)
+    assert evaluate([policy], admin) == DENY

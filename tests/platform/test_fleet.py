@@ -2,6 +2,8 @@
 Auto Scaling group, the HTTPS-only internal ALB with WAF, and their security groups."""
 from __future__ import annotations
 
+import json
+
 from modules.platform.waf import MANAGED_GROUPS
 from tests.platform.conftest import as_list, ref, ref_parts, statements
 
@@ -46,6 +48,38 @@ def test_instance_profile_is_limited_to_the_model(view):
             assert resources == [view.naming.model_repository_arn(model.name)]
         if stmt["Sid"] == "ReadOwnModelArtifacts":
             assert resources == [f"{view.naming.bucket_arn('model-artifacts')}/models/{model.name}/*"]
+
+
+def test_instances_are_ssm_managed_so_guardduty_and_inspector_reach_them(view, synthesized):
+    """GuardDuty's automated agent management and Inspector's EC2 scanning work only on SSM-managed
+    instances: the role (within its boundary) lets SSM Agent register and take commands, and the agent
+    reaches Systems Manager through interface endpoints (every environment, NAT or not)."""
+    from policies.app_checks.aws_managed_policies import KNOWN as AWS_MANAGED
+    from policies.iam_eval import Request, is_allowed
+
+    model, _ = _fleet(view)
+    _, lt = view.one_of_model("aws_launch_template", model.name)
+    role_logical = ref_parts(view.get(lt["iam_instance_profile"]["arn"])["role"])[1]
+    role = view.res("aws_iam_role")[role_logical]
+    attached = [a["policy_arn"] for a in view.res("aws_iam_role_policy_attachment").values()
+                if a["role"] == ref("aws_iam_role", role_logical, "name")]
+    assert attached == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
+    documents = [view.role_policy(role_logical), AWS_MANAGED[attached[0]]]
+    (boundary,) = [json.loads(p["policy"]) for p in synthesized.resources(f"{view.env}-bootstrap", "aws_iam_policy").values()
+                   if role["permissions_boundary"].endswith(f"/{p['name']}")]
+    n = view.naming
+    context = {"aws:RequestedRegion": n.region}
+    instance = f"arn:aws:ec2:{n.region}:{n.account_id}:instance/i-0123456789abcdef0"
+    for action in ("ssm:UpdateInstanceInformation", "ssm:ListInstanceAssociations", "ssm:PutInventory",
+                   "ssm:GetParameter", "ssmmessages:CreateControlChannel", "ssmmessages:OpenDataChannel",
+                   "ec2messages:GetMessages", "ec2messages:SendReply"):
+        resource = instance if action.startswith("ssm:") else "*"
+        assert is_allowed(documents, Request(action, resource, context), boundary=boundary), action
+    # ... and nothing beyond the agent's needs: not sending commands to other instances.
+    assert not is_allowed(documents, Request("ssm:SendCommand", instance, context), boundary=boundary)
+    endpoints = {e["service_name"].rsplit(".", 1)[-1] for e in view.res("aws_vpc_endpoint").values()
+                 if e["vpc_endpoint_type"] == "Interface" and e["private_dns_enabled"] is True}
+    assert {"ssm", "ssmmessages", "ec2messages"} <= endpoints
 
 
 def test_user_data_runs_own_image_by_digest(view):

@@ -6,7 +6,13 @@ import ipaddress
 import json
 
 from modules.platform.aws_owned_buckets import ecr_layer_bucket, objects
-from modules.platform.endpoints import INTERFACE_SERVICES, WORKLOAD_BUCKETS, agent_buckets
+from modules.platform.endpoints import (
+    INTERFACE_SERVICES,
+    SSM_AGENT_SERVICES,
+    WORKLOAD_BUCKETS,
+    agent_buckets,
+    runs_instances,
+)
 from tests.platform.conftest import as_list, ref, statements
 
 
@@ -98,14 +104,19 @@ def test_interface_endpoints_private_dns_in_private_subnets(view):
     region = view.config.region
     interface = {v["service_name"]: v for v in view.res("aws_vpc_endpoint").values()
                  if v["vpc_endpoint_type"] == "Interface"}
-    assert set(interface) == {f"com.amazonaws.{region}.{s}" for s in INTERFACE_SERVICES}
+    # Every environment runs a GPU fleet: its SSM Agent needs Systems Manager's three endpoints, NAT or not.
+    assert runs_instances(view.config)
+    assert set(interface) == {f"com.amazonaws.{region}.{s}" for s in (*INTERFACE_SERVICES, *SSM_AGENT_SERVICES)}
     assert {"sagemaker.api", "sagemaker.runtime", "sts", "kms", "logs", "monitoring", "ecr.api", "ecr.dkr"} \
         == set(INTERFACE_SERVICES)
     (sg_logical, _) = view.one("aws_security_group", name=view.naming.resource("vpc-endpoints"))
-    for endpoint in interface.values():
+    for name, endpoint in interface.items():
         assert endpoint["private_dns_enabled"] is True
         assert sorted(endpoint["subnet_ids"]) == view.private_subnet_refs()
         assert endpoint["security_group_ids"] == [ref("aws_security_group", sg_logical, "id")]
+        if name.rsplit(".", 1)[-1] in SSM_AGENT_SERVICES:
+            assert "policy" not in endpoint  # AWS's default policy; the instance role is the control
+            continue
         for stmt in statements(json.loads(endpoint["policy"])):
             assert stmt["Condition"] == {"StringEquals": {"aws:PrincipalAccount": view.config.account_id}}
 
@@ -153,8 +164,8 @@ def test_s3_endpoint_policy_names_only_project_buckets(view):
 
 
 def test_s3_endpoint_admits_the_buckets_vpc_workloads_need(view):
-    """Training jobs run in the VPC (the boundary requires it) and read datasets; a VPC without
-    egress reaches the agents' AWS-owned buckets only through this endpoint; image layers come from
+    """Training jobs run in the VPC (the boundary requires it) and read datasets; a VPC with instances
+    reaches the agents' AWS-owned buckets through this endpoint, NAT or not; image layers come from
     an ECR-presigned URL, which no aws:PrincipalAccount condition admits."""
     policy = json.loads(_gateway(view, "s3")["policy"])
     region, account = view.config.region, view.config.account_id
@@ -170,10 +181,9 @@ def test_s3_endpoint_admits_the_buckets_vpc_workloads_need(view):
     agents = [f"arn:aws:s3:::{b}/*" for b in (f"amazon-ssm-{region}", f"{region}-birdwatcher-prod",
                                                f"aws-ssm-document-attachments-{region}",
                                                f"694911143906-{region}-guardduty-agent-deb-artifacts")]
-    no_nat = not view.config.platform.network.egress
-    assert no_nat == (view.env == "staging")
+    # Every environment runs GPU fleets: NAT or not, their agents download through this endpoint.
     for agent in agents:
-        assert admits(agent, "s3:GetObject", "unauthenticated") is no_nat, agent
+        assert admits(agent, "s3:GetObject", "unauthenticated"), agent
 
 
 def test_dynamodb_endpoint_policy_names_only_project_tables(view):

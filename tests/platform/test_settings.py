@@ -231,18 +231,17 @@ def test_prod_refuses_a_model_until_its_image_digest_and_artifact_checksum_are_c
     assert where in error.message and "README: Publishing a model" in error.message
 
 
-def test_fleet_agents_without_egress_need_a_known_guardduty_bucket():
-    """Without egress the GuardDuty agent comes through the S3 endpoint, whose policy must name its
-    region's bucket exactly; a region Aegis does not know the bucket of is refused, not guessed."""
-    staging = load_env("staging")
-    assert not staging.platform.network.egress and staging.access.guardduty.runtime_monitoring
-    assert not [p for p in staging.platform.problems(staging) if p[0] == "network.egress"]
-    elsewhere = staging.model_copy(update={"region": "ap-south-1"})
-    (problem,) = [p for p in staging.platform.problems(elsewhere) if p[0] == "network.egress"]
-    assert "ap-south-1" in problem[1] and "aws_owned_buckets.py" in problem[1]
-    with_egress = elsewhere.platform.model_copy(update={"network": elsewhere.platform.network.model_copy(
-        update={"egress": True})})
-    assert not [p for p in with_egress.problems(elsewhere) if p[0] == "network.egress"]
+def test_fleet_agents_need_a_known_guardduty_bucket_with_or_without_egress():
+    """The GuardDuty agent comes through the S3 gateway endpoint (its route beats a NAT gateway's default
+    route), whose policy must name its region's bucket exactly; a region Aegis does not know the bucket of
+    is refused, not guessed, whether or not the VPC has egress."""
+    for env in ("staging", "prod"):
+        config = load_env(env)
+        assert config.access.guardduty.runtime_monitoring
+        assert not [p for p in config.platform.problems(config) if "GuardDuty agent" in p[1]]
+        elsewhere = config.model_copy(update={"region": "ap-south-1"})
+        (problem,) = [p for p in config.platform.problems(elsewhere) if "GuardDuty agent" in p[1]]
+        assert problem[0] == "models" and "ap-south-1" in problem[1] and "aws_owned_buckets.py" in problem[1]
 
 
 def test_error_names_the_line(tmp_path):

@@ -388,6 +388,41 @@ def unlocked_vault(doc):
     return {"AEGIS_BACKUP_VAULT_LOCK": f"aws_backup_vault.{vault}"}
 
 
+def persona_promises_four_hours(doc):
+    role, conf = find(doc, "aws_iam_role", named("-security-auditor"))
+    conf["max_session_duration"] = 14400
+    return {"AEGIS_CHAINED_SESSION_LENGTH": f"aws_iam_role.{role}"}
+
+
+def ml_engineer_starts_training_jobs(doc):
+    role, _ = find(doc, "aws_iam_role", named("-ml-engineer"))
+    _, conf = find(doc, "aws_iam_role_policy", lambda n, c: c.get("role") in (
+        f"${{aws_iam_role.{role}.name}}", f"${{aws_iam_role.{role}.id}}"))
+    document = policy_doc(conf)
+    document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != "DenyJobsWithPassedRoles"]
+    document["Statement"].append({"Sid": "Train", "Effect": "Allow", "Action": "sagemaker:CreateTrainingJob",
+                                  "Resource": "arn:aws:sagemaker:eu-west-1:777788889999:training-job/aegis-prod-*"})
+    set_policy(conf, document)
+    return {"AEGIS_EXECUTION_ROLE_JOBS": f"aws_iam_role.{role}"}
+
+
+def fleet_role_without_ssm(doc):
+    name, _ = find(doc, "aws_iam_role_policy_attachment",
+                   lambda n, c: c.get("policy_arn", "").endswith("/AmazonSSMManagedInstanceCore"))
+    del doc["resource"]["aws_iam_role_policy_attachment"][name]
+    template, _ = find(doc, "aws_launch_template")
+    return {"AEGIS_FLEET_AGENT_REACH": f"aws_launch_template.{template}"}
+
+
+def boundary_admits_sagemaker_at_the_edge(doc):
+    name, conf = find(doc, "aws_iam_policy", named("-permission-boundary"))
+    document = policy_doc(conf)
+    (edge,) = [s for s in document["Statement"] if s["Sid"].startswith("DenyInManagedRegionExceptItsServices")]
+    edge["NotAction"] = sorted({*edge["NotAction"], "sagemaker:*"})
+    set_policy(conf, document)
+    return {"AEGIS_BOUNDARY_REGION_EXEMPTIONS": f"aws_iam_policy.{name}"}
+
+
 # Checks that guard against something the default app never creates, so they judge nothing there;
 # a mutation adds the thing and proves they fire.
 GUARDS_AGAINST_ABSENT = {
@@ -438,6 +473,10 @@ MUTATIONS = [
     Mutation("no budget", "dev-governance", no_budget),
     Mutation("provider without a required tag", "staging-governance", untagged_provider),
     Mutation("backup vault without lock", "staging-governance", unlocked_vault),
+    Mutation("Identity Center persona promises 4-hour sessions", "staging-access", persona_promises_four_hours),
+    Mutation("ml-engineer starts training jobs", "prod-access", ml_engineer_starts_training_jobs),
+    Mutation("GPU fleet role without SSM Agent's policy", "dev-platform", fleet_role_without_ssm),
+    Mutation("boundary admits SageMaker at the edge", "prod-bootstrap", boundary_admits_sagemaker_at_the_edge),
 ]
 
 

@@ -141,9 +141,10 @@ def endpoint_verdict(stacks: dict, env: str) -> tuple[bool, str]:
 
 
 @pytest.mark.parametrize("env, nat, fleet, agents", [
-    ("staging", False, True, True),  # no NAT, instances: their agents' buckets too
-    ("dev", True, True, False),  # a NAT gateway reaches the agents' buckets
-    ("staging", False, False, False),  # no instances, no agents
+    ("staging", False, True, True),  # instances: their agents' buckets too
+    ("dev", True, True, True),  # a NAT gateway changes nothing: in-region S3 takes the endpoint's route
+    ("dev", True, False, False),  # no instances, no agents
+    ("staging", False, False, False),
 ])
 def test_an_endpoint_that_admits_what_the_vpc_needs_passes(env, nat, fleet, agents):
     passed, message = endpoint_verdict(vpc(env, endpoint_policy(env, agents=agents), nat=nat, fleet=fleet), env)
@@ -163,6 +164,8 @@ def test_the_default_app_endpoints_admit_what_their_vpcs_need(synthesized):
                                                      nat=True), "starport-layer-bucket/* for anyone"),
     ("no-nat-no-agent-buckets", lambda: vpc("staging", endpoint_policy("staging", agents=False)),
      "amazon-ssm-eu-west-1"),
+    ("nat-no-agent-buckets", lambda: vpc("dev", endpoint_policy("dev", agents=False), nat=True),
+     "694911143906-eu-west-1-guardduty-agent-deb-artifacts"),
     ("a-deny", lambda: vpc("dev", json.dumps({**json.loads(endpoint_policy("dev", agents=False)), "Statement": [
         *json.loads(endpoint_policy("dev", agents=False))["Statement"],
         {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::aegis-dev-datasets-*"}]}),
