@@ -40,6 +40,9 @@ TRAIL_DATA_EVENT_BUCKETS = ("datasets", "model-artifacts")
 # (`aws:kms` or `AES256`) and whether a SageMaker model runs in a VPC with network isolation (`vpc`)
 # or cannot (`none`: serverless inference supports neither).
 ENCRYPTION_TAG_KEY = "DefaultEncryption"
+# Whether a bucket writes server access logs (`enabled`) or is itself where they land (`log-target`:
+# logging a log bucket would log its own log deliveries without end).
+ACCESS_LOGGING_TAG_KEY = "AccessLogging"
 NETWORK_ISOLATION_TAG_KEY = "NetworkIsolation"
 
 # Tag that opts a DynamoDB table or EFS file system into the environment's AWS Backup plan

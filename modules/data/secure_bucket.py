@@ -15,7 +15,7 @@ from modules import aws
 from modules.data.bucket_policy import transport_and_encryption_denies
 from modules.data.settings import LifecycleSettings
 from modules.iam_doc import Statement, document
-from modules.naming import ENCRYPTION_TAG_KEY
+from modules.naming import ACCESS_LOGGING_TAG_KEY, ENCRYPTION_TAG_KEY
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,9 @@ class SecureBucket(Construct):
         self.bucket = aws.s3_bucket.S3Bucket(
             self, "bucket", bucket=options.name, object_lock_enabled=options.object_lock is not None,
             force_destroy=False, provider=provider,
-            # AWS Config's S3 KMS-encryption rule is scoped by this tag (conformance rule lists).
-            tags={ENCRYPTION_TAG_KEY: default["sse_algorithm"]},
+            # AWS Config's S3 KMS-encryption and logging rules are scoped by these tags (conformance rule lists).
+            tags={ENCRYPTION_TAG_KEY: default["sse_algorithm"],
+                  ACCESS_LOGGING_TAG_KEY: "enabled" if options.log_bucket else "log-target"},
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if options.prevent_destroy else None)
         bucket_id = self.bucket.id
         self.arn = self.bucket.arn
