@@ -71,7 +71,8 @@ class Network(Construct):
         self.private_route_tables = []
         for i, subnet in enumerate(self.private_subnets):
             table = aws.route_table.RouteTable(
-                self, f"private-routes-{i}", vpc_id=self.vpc.id, tags={"Name": naming.resource(f"private-{i}")})
+                self, f"private-routes-{i}", vpc_id=self.vpc.id,
+                tags={"Name": naming.resource(f"private-{i}"), "Tier": "private"})
             if self.nat_gateways:
                 nat = self.nat_gateways[i] if settings.nat_gateway_per_az else self.nat_gateways[0]
                 aws.route.Route(self, f"private-routes-{i}-egress", route_table_id=table.id,
@@ -94,7 +95,7 @@ class Network(Construct):
         igw = aws.internet_gateway.InternetGateway(
             self, "internet-gateway", vpc_id=self.vpc.id, tags={"Name": naming.resource("igw")})
         table = aws.route_table.RouteTable(
-            self, "public-routes", vpc_id=self.vpc.id, tags={"Name": naming.resource("public")})
+            self, "public-routes", vpc_id=self.vpc.id, tags={"Name": naming.resource("public"), "Tier": "public"})
         aws.route.Route(self, "public-routes-internet", route_table_id=table.id,
                         destination_cidr_block="0.0.0.0/0", gateway_id=igw.id)
         for i, cidr in enumerate(public_cidrs):
