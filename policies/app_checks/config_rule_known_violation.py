@@ -41,8 +41,8 @@ import yaml
 from policies.app_checks.base import app_check, judge
 from policies.app_checks.lookups import attached, effective_tags, region_of
 from policies.app_checks.view import AppView, Env, Stack, nested, one
-from policies.checks.aegis_checklib import action_matches, actions, is_deny, principals, resources, statements
 from policies.checks.aegis_values import as_list, document, is_true
+from policies.iam_eval import wildcard_match
 
 GLOBAL_TYPES = {"AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"}  # recorded once, in the home region
 CFN_TYPES = {"aws_iam_role": "AWS::IAM::Role", "aws_iam_user": "AWS::IAM::User", "aws_iam_group": "AWS::IAM::Group",
@@ -238,11 +238,17 @@ MANUAL_DELETION_ACTIONS = ("backup:DeleteRecoveryPoint", "backup:UpdateRecoveryP
                            "backup:PutBackupVaultAccessPolicy")
 
 
-def _denies_manual_deletion(statement: dict) -> bool:
+def _denies_manual_deletion(statement: Any) -> bool:
     """The Deny the rule requires: every principal (`*`), every resource (`*`), the three actions, no condition."""
-    everyone = principals(statement) in ({"*": ["*"]}, {"AWS": ["*"]})
-    return (is_deny(statement) and everyone and resources(statement) == ["*"] and "Condition" not in statement
-            and all(any(action_matches(p, a) for p in actions(statement)) for a in MANUAL_DELETION_ACTIONS))
+    if not isinstance(statement, dict):
+        return False
+    principal = statement.get("Principal")
+    everyone = principal == "*" or (isinstance(principal, dict) and as_list(principal.get("AWS")) == ["*"]
+                                    and set(principal) == {"AWS"})
+    patterns = [p for p in as_list(statement.get("Action")) if isinstance(p, str)]
+    return (statement.get("Effect") == "Deny" and everyone and as_list(statement.get("Resource")) == ["*"]
+            and "Condition" not in statement
+            and all(any(wildcard_match(p, a, ignore_case=True) for p in patterns) for a in MANUAL_DELETION_ACTIONS))
 
 
 def _vaults_deletable_by_hand(env: Env, rule: DeployedRule) -> Iterator[str]:
@@ -252,7 +258,7 @@ def _vaults_deletable_by_hand(env: Env, rule: DeployedRule) -> Iterator[str]:
         docs = [document(p) for p in policies]
         if any(d is None for d in docs):
             yield f"{target.label} (its vault access policy is not a literal document: not judged)"
-        elif not any(_denies_manual_deletion(st) for d in docs if d for st in statements(d)):
+        elif not any(_denies_manual_deletion(st) for d in docs if d for st in as_list(d.get("Statement"))):
             yield target.label
 
 
