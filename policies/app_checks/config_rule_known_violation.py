@@ -25,7 +25,13 @@ tag key and value, resource id), its region and its parameters:
   VPC_DEFAULT_SECURITY_GROUP_CLOSED   a VPC of the rule's region whose default security group is not adopted
                                       with no rules, the default VPC's included (as above);
   IAM_PASSWORD_POLICY                 no aws_iam_account_password_policy, or one weaker than the rule's
-                                      parameters (the documented defaults where a parameter is not given).
+                                      parameters (the documented defaults where a parameter is not given);
+  S3_BUCKET_REPLICATION_ENABLED       a bucket without an enabled replication rule;
+  S3_BUCKET_DEFAULT_LOCK_ENABLED      a bucket without object lock and a default retention (of `mode`);
+  ELB_DELETION_PROTECTION_ENABLED     a load balancer without deletion protection;
+  BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK
+                                      a backup plan rule that runs less often than daily when days are
+                                      asked for, or keeps recovery points shorter than requiredRetentionDays.
 
 Tags are the effective ones (provider default tags, then the resource's own). A template that is not a
 literal document, or a rule parameter that is not literal, fails: never passed unjudged.
@@ -48,7 +54,8 @@ GLOBAL_TYPES = {"AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"}  # record
 CFN_TYPES = {"aws_iam_role": "AWS::IAM::Role", "aws_iam_user": "AWS::IAM::User", "aws_iam_group": "AWS::IAM::Group",
              "aws_sagemaker_model": "AWS::SageMaker::Model", "aws_s3_bucket": "AWS::S3::Bucket",
              "aws_backup_vault": "AWS::Backup::BackupVault", "aws_vpc": "AWS::EC2::VPC",
-             "aws_default_security_group": "AWS::EC2::SecurityGroup"}
+             "aws_default_security_group": "AWS::EC2::SecurityGroup",
+             "aws_lb": "AWS::ElasticLoadBalancingV2::LoadBalancer", "aws_backup_plan": "AWS::Backup::BackupPlan"}
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 
 
@@ -348,6 +355,51 @@ def _password_policy_weaker(env: Env, rule: DeployedRule) -> Iterator[str]:
             yield f"{stack.name}/aws_iam_account_password_policy.{name} ({'; '.join(weak)})"
 
 
+def _buckets_not_replicating(env: Env, rule: DeployedRule) -> Iterator[str]:
+    for target in _targets(env, ("aws_s3_bucket",), rule):
+        configs = [c for _, c in attached(target.stack, "aws_s3_bucket_replication_configuration", "aws_s3_bucket",
+                                           target.name, target.conf, "bucket")]
+        if not any(r.get("status") == "Enabled" for c in configs for r in nested(c, "rule")):
+            yield target.label
+
+
+def _buckets_without_default_lock(env: Env, rule: DeployedRule) -> Iterator[str]:
+    mode = rule.parameters.get("mode")
+    for target in _targets(env, ("aws_s3_bucket",), rule):
+        locks = [c for _, c in attached(target.stack, "aws_s3_bucket_object_lock_configuration", "aws_s3_bucket",
+                                         target.name, target.conf, "bucket")]
+        retentions = [one(r, "default_retention") or {} for c in locks for r in nested(c, "rule")]
+        if not is_true(target.conf.get("object_lock_enabled")) or not any(
+                r.get("mode") and (mode is None or r.get("mode") == mode) for r in retentions):
+            yield target.label
+
+
+def _load_balancers_deletable(env: Env, rule: DeployedRule) -> Iterator[str]:
+    for target in _targets(env, ("aws_lb",), rule):
+        if not is_true(target.conf.get("enable_deletion_protection")):
+            yield target.label
+
+
+DAILY = re.compile(r"^cron\(\d{1,2} \d{1,2} \* \* \? \*\)$")  # minute and hour fixed: once a day
+
+
+def _backup_plans_too_weak(env: Env, rule: DeployedRule) -> Iterator[str]:
+    unit = str(rule.parameters.get("requiredFrequencyUnit") or "days")
+    every, keep = _number(rule.parameters.get("requiredFrequencyValue") or "1"), \
+        _number(rule.parameters.get("requiredRetentionDays") or "35")
+    if every is None or keep is None or unit not in ("days", "hours"):
+        yield "the rule's parameters are not literal numbers and units: not judged"
+        return
+    for target in _targets(env, ("aws_backup_plan",), rule):
+        for plan_rule in nested(target.conf, "rule"):
+            schedule = str(plan_rule.get("schedule", ""))
+            often_enough = bool(DAILY.match(schedule)) and (unit == "days" and every >= 1 or unit == "hours"
+                                                             and every >= 24)
+            kept = _number((one(plan_rule, "lifecycle") or {}).get("delete_after"))
+            if not often_enough or (kept is not None and kept < keep):
+                yield f"{target.label} rule {plan_rule.get('rule_name')} ({schedule}, kept {kept} days)"
+
+
 KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "IAM_NO_INLINE_POLICY_CHECK": _inline_policies,
     "SAGEMAKER_MODEL_IN_VPC": _models_outside_vpc,
@@ -359,6 +411,10 @@ KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "VPC_FLOW_LOGS_ENABLED": _vpcs_without_flow_logs,
     "VPC_DEFAULT_SECURITY_GROUP_CLOSED": _default_security_groups_open,
     "IAM_PASSWORD_POLICY": _password_policy_weaker,
+    "S3_BUCKET_REPLICATION_ENABLED": _buckets_not_replicating,
+    "S3_BUCKET_DEFAULT_LOCK_ENABLED": _buckets_without_default_lock,
+    "ELB_DELETION_PROTECTION_ENABLED": _load_balancers_deletable,
+    "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK": _backup_plans_too_weak,
 }
 
 

@@ -404,13 +404,46 @@ class TestRulesTheAppUsedToViolate:
             access={"aws_iam_account_password_policy": {"p": stronger}}))
         assert verdict(results, "aws_config_config_rule.r"), failures(results)
 
+    @pytest.mark.parametrize("identifier, extra, fixed, broken, fragment", [
+        ("S3_BUCKET_REPLICATION_ENABLED", {"scope": {"tag_key": "Replication", "tag_value": "enabled"}},
+         {"aws_s3_bucket_replication_configuration": {"r": {"bucket": "${aws_s3_bucket.b.id}",
+                                                            "rule": [{"status": "Enabled"}]}}},
+         {"aws_s3_bucket_replication_configuration": {"r": {"bucket": "${aws_s3_bucket.b.id}",
+                                                            "rule": [{"status": "Disabled"}]}}}, "aws_s3_bucket.b"),
+        ("S3_BUCKET_DEFAULT_LOCK_ENABLED", {"input_parameters": json.dumps({"mode": "COMPLIANCE"})},
+         {"aws_s3_bucket_object_lock_configuration": {"l": {"bucket": "${aws_s3_bucket.b.id}", "rule": {
+             "default_retention": {"mode": "COMPLIANCE", "days": 365}}}}},
+         {"aws_s3_bucket_object_lock_configuration": {"l": {"bucket": "${aws_s3_bucket.b.id}", "rule": {
+             "default_retention": {"mode": "GOVERNANCE", "days": 365}}}}}, "aws_s3_bucket.b"),
+        ("ELB_DELETION_PROTECTION_ENABLED", {}, {"aws_lb": {"alb": {"enable_deletion_protection": True}}},
+         {"aws_lb": {"alb": {"enable_deletion_protection": False}}}, "aws_lb.alb"),
+        ("BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK",
+         {"input_parameters": json.dumps({"requiredFrequencyValue": "1", "requiredFrequencyUnit": "days",
+                                          "requiredRetentionDays": "35"})},
+         {"aws_backup_plan": {"p": {"rule": [{"rule_name": "daily", "schedule": "cron(0 3 * * ? *)",
+                                              "lifecycle": {"delete_after": 35}}]}}},
+         {"aws_backup_plan": {"p": {"rule": [{"rule_name": "daily", "schedule": "cron(0 3 * * ? *)",
+                                              "lifecycle": {"delete_after": 7}}]}}}, "kept 7 days"),
+    ])
+    def test_rules_an_environment_can_break_by_its_settings(self, identifier, extra, fixed, broken, fragment):
+        bucket = {"aws_s3_bucket": {"b": {"bucket": "aegis-dev-audit", "object_lock_enabled": True,
+                                          "tags": {"Replication": "enabled"}}}}
+        ok = run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", rules_app({"r": rule(identifier, **extra)},
+                                                                data={**bucket, **fixed}))
+        assert verdict(ok, "aws_config_config_rule.r"), failures(ok)
+        bad = run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", rules_app({"r": rule(identifier, **extra)},
+                                                                 data={**bucket, **broken}))
+        assert fragment in fails_on(bad, "aws_config_config_rule.r")
+
     def test_the_default_app_violates_none_of_its_packs_rules(self, synthesized):
         stacks = {name: synthesized.stack(name) for name in synthesized.stack_names}
         results = run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", stacks)
         assert results and all(r.passed for r in results), failures(results)
         packs = " ".join(r.message for r in results if r.address.startswith("aws_config_conformance_pack."))
         for identifier in ("S3_BUCKET_LOGGING_ENABLED", "BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED",
-                           "VPC_FLOW_LOGS_ENABLED", "VPC_DEFAULT_SECURITY_GROUP_CLOSED", "IAM_PASSWORD_POLICY"):
+                           "VPC_FLOW_LOGS_ENABLED", "VPC_DEFAULT_SECURITY_GROUP_CLOSED", "IAM_PASSWORD_POLICY",
+                           "S3_BUCKET_REPLICATION_ENABLED", "S3_BUCKET_DEFAULT_LOCK_ENABLED",
+                           "ELB_DELETION_PROTECTION_ENABLED", "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK"):
             assert identifier in packs, identifier
 
 
