@@ -45,11 +45,20 @@ def rows(record: dict[str, Any]) -> Iterator[dict[str, Any]]:
                            "suppression_expires": why.get("expires", ""), "config_rules": rules}
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: values from the judged code (messages, addresses) that start
+    like a formula get a leading apostrophe, so opening the CSV never evaluates them."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def render_csv(record: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows(record))
+    writer.writerows({k: _inert(v) for k, v in row.items()} for row in rows(record))
     return buffer.getvalue()
 
 

@@ -100,6 +100,15 @@ def test_csv_has_one_row_per_control_check_and_resource():
     assert "CLOUD_TRAIL_ENABLED" in suppressed["config_rules"].split()
 
 
+def test_csv_cells_from_the_judged_code_never_start_a_formula():
+    data = built(gate(finding("CKV_AWS_21", "failed", "=HYPERLINK(\"http://x\")", {"hipaa": ["164.312(c)(1)"]})))
+    (row,) = [r for r in csv.DictReader(io.StringIO(files.render_csv(data))) if r["check"] == "CKV_AWS_21"]
+    assert row["resource"] == "prod-data/=HYPERLINK(\"http://x\")"  # not at the start: left as it is
+    data["frameworks"]["hipaa"]["controls"]["164.312(c)(1)"]["checks"][0]["resources"][0]["resource"] = "=1+1"
+    (row,) = [r for r in csv.DictReader(io.StringIO(files.render_csv(data))) if r["check"] == "CKV_AWS_21"]
+    assert row["resource"] == "'=1+1"
+
+
 def test_html_is_self_contained_and_escapes_what_the_judged_code_says():
     page = files.render_html(built(), signed=False)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
