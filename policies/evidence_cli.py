@@ -58,7 +58,7 @@ def register(cli: click.Group) -> None:
                   help="Check a written evidence file instead (its signature, and its digest in the record).")
     def evidence(env_name, frameworks, out, synth_out, verify_file):
         """Write the compliance evidence of an environment, signed when AEGIS_ATTESTATION_KEY is set."""
-        from policies.plan.attestation import configured_key
+        from policies.signing import configured_key
 
         if verify_file:
             from policies.evidence.verify import verify

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import jinja2
 
 from modules.atomic import write_text_atomic
-from policies.plan.attestation import sign
+from policies.signing import sign
 
 TEMPLATE = Path(__file__).resolve().parent / "evidence.html.j2"
 CSV_COLUMNS = ("framework", "control", "check", "check_title", "severity", "resource", "file", "line", "result",

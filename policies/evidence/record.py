@@ -14,7 +14,7 @@ from modules.governance.conformance.catalog import RuleListError, framework, fra
 from policies.catalog import CATALOG_FILE, FRAMEWORKS
 from policies.findings import Finding, Suppression
 from policies.gate_result import GateResult
-from policies.plan.attestation import catalog_version, gate_version, stamp
+from policies.signing import catalog_version, gate_version, utc_stamp
 
 if TYPE_CHECKING:
     from modules.config import EnvConfig
@@ -118,7 +118,7 @@ def build(result: GateResult, config: "EnvConfig", frameworks: list[str], *, syn
         "format": FORMAT,
         "environment": {"name": config.name, "tier": str(config.tier), "account": config.account_id,
                         "region": config.region, "threshold": result.thresholds.get(config.name, "")},
-        "generated_at": stamp(now),
+        "generated_at": utc_stamp(now),
         "gate": {"version": gate_version(), "verdict": result.verdict, "checkov": result.checkov_version,
                  "target": result.target},
         "catalog": {**catalog_version([CATALOG_FILE], rules), "file": Path(CATALOG_FILE).name},

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from policies.evidence.record import FORMAT
-from policies.plan.attestation import KEY_ENV, sign
+from policies.signing import KEY_ENV, sign
 
 VALID, TAMPERED, UNVERIFIABLE = 0, 1, 2
 _NAME = re.compile(r"^(evidence-[a-z0-9-]+)\.(json|csv|html)$")
