@@ -71,9 +71,9 @@ def envs() -> None:
 def _register_policy_commands() -> None:
     """The command groups of `policies`, each a module with `register(cli)`."""
     from policies import cli as gate_commands
-    from policies import plan_cli, preflight_cli, report_cli
+    from policies import evidence_cli, plan_cli, preflight_cli, report_cli
 
-    for commands in (gate_commands, plan_cli, report_cli, preflight_cli):
+    for commands in (gate_commands, plan_cli, report_cli, preflight_cli, evidence_cli):
         commands.register(cli)
 
 

@@ -42,6 +42,13 @@ TRAIL_PREFIX = "cloudtrail"
 # (`aws:kms` or `AES256`) and whether a SageMaker model runs in a VPC with network isolation (`vpc`)
 # or cannot (`none`: serverless inference supports neither).
 ENCRYPTION_TAG_KEY = "DefaultEncryption"
+# Whether a bucket writes server access logs (`enabled`) or is itself where they land (`log-target`:
+# logging a log bucket would log its own log deliveries without end).
+ACCESS_LOGGING_TAG_KEY = "AccessLogging"
+# Whether a bucket has object lock with a default retention (`enabled`) or not (`none`).
+OBJECT_LOCK_TAG_KEY = "ObjectLock"
+# Whether a bucket replicates to the DR region (`enabled`) or not (`none`: log buckets, replicas, no DR).
+REPLICATION_TAG_KEY = "Replication"
 NETWORK_ISOLATION_TAG_KEY = "NetworkIsolation"
 
 # Tag that opts a DynamoDB table or EFS file system into the environment's AWS Backup plan

@@ -1,6 +1,6 @@
 """`<env>-access`: the Access Control and Monitoring pillar.
 
-Persona roles, the CloudTrail trail with its log group, security metric filters and alarms,
+Persona roles, the account's IAM password policy, the CloudTrail trail with its log group, security metric filters and alarms,
 per-model alarms, the alert topic, the dashboard, GuardDuty and, when configured, Organizations
 SCPs. Resources of earlier stacks are found by naming convention (bucket names, key aliases, the
 boundary ARN, model resource names), never by cross-stack reference.
@@ -14,6 +14,7 @@ from modules.access.alert_topic import AlertTopic, AlertTopicProps
 from modules.access.dashboard import Dashboard, DashboardProps
 from modules.access.guardduty import ThreatDetection, ThreatDetectionProps
 from modules.access.model_alarms import ModelAlarms, ModelAlarmsProps
+from modules.access.password_policy import AccountPasswordPolicy
 from modules.access.personas import PersonaRoles
 from modules.access.scps import ScpProps, ServiceControlPolicies
 from modules.access.security_alarms import SecurityAlarms, SecurityAlarmsProps
@@ -27,6 +28,7 @@ class AccessStack(PillarStack):
         super().__init__(scope, config, "access")
         naming, settings = self.naming, config.access
         self.personas = PersonaRoles(self, "personas", config=config)
+        self.password_policy = AccountPasswordPolicy(self, "password-policy")
         self.alerts = AlertTopic(self, "alerts", AlertTopicProps(naming, config.name, settings.alerts))
         topic = self.alerts.arn
         self.trail = Trail(self, "trail", TrailProps.of(config))

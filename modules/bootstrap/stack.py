@@ -73,5 +73,5 @@ class BootstrapStack(PillarStack):
                      "while the state they describe is replicated to the DR region", "2027-11-30")
         state = SecureBucket(self, f"state{suffix}", BucketOptions(
             name=state_name, kms_key_arn=key.arn, lifecycle=config.data.lifecycle, log_bucket=logs_name,
-            prevent_destroy=prod), provider=provider)
+            prevent_destroy=prod, replicated=config.data.replication.enabled and not dr), provider=provider)
         return key, state

@@ -15,7 +15,7 @@ from modules import aws
 from modules.data.bucket_policy import transport_and_encryption_denies
 from modules.data.settings import LifecycleSettings
 from modules.iam_doc import Statement, document
-from modules.naming import ENCRYPTION_TAG_KEY
+from modules.naming import ACCESS_LOGGING_TAG_KEY, ENCRYPTION_TAG_KEY, OBJECT_LOCK_TAG_KEY, REPLICATION_TAG_KEY
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class BucketOptions:
     object_lock: ObjectLock | None = None
     tiering: bool = False  # datasets move to cheaper storage classes as they age
     prevent_destroy: bool = False  # prod: Terraform refuses any plan that deletes or replaces the bucket
+    replicated: bool = False  # the owning stack replicates it to the DR region (tag only: it owns the rule)
     # Object events to EventBridge (monitoring rules can react to deletes or unexpected writes).
     # False only where another stack owns the bucket's single notification configuration.
     event_notifications: bool = True
@@ -50,8 +51,11 @@ class SecureBucket(Construct):
         self.bucket = aws.s3_bucket.S3Bucket(
             self, "bucket", bucket=options.name, object_lock_enabled=options.object_lock is not None,
             force_destroy=False, provider=provider,
-            # AWS Config's S3 KMS-encryption rule is scoped by this tag (conformance rule lists).
-            tags={ENCRYPTION_TAG_KEY: default["sse_algorithm"]},
+            # AWS Config's S3 KMS-encryption, logging, object-lock and replication rules are scoped by these tags (conformance rule lists).
+            tags={ENCRYPTION_TAG_KEY: default["sse_algorithm"],
+                  ACCESS_LOGGING_TAG_KEY: "enabled" if options.log_bucket else "log-target",
+                  OBJECT_LOCK_TAG_KEY: "enabled" if options.object_lock else "none",
+                  REPLICATION_TAG_KEY: "enabled" if options.replicated else "none"},
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if options.prevent_destroy else None)
         bucket_id = self.bucket.id
         self.arn = self.bucket.arn

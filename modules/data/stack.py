@@ -85,6 +85,7 @@ class DataStack(PillarStack):
                 object_lock=ObjectLock(lock.mode, lock.retention_days) if purpose in LOCKED_BUCKETS else None,
                 tiering=purpose == "datasets",
                 prevent_destroy=self.config.tier == "prod",
+                replicated=settings.replication.enabled and not dr and purpose in REPLICATED_BUCKETS,
                 event_notifications=not (purpose == "inference" and not dr
                                          and self.config.platform.owns_inference_notifications),
                 extra_statements=extra,

@@ -8,6 +8,13 @@ Vault lock mode. The provider has no "mode" argument; the mode follows from
   backup:DeleteBackupVaultLockConfiguration can still remove or change the lock (dev, staging);
 - set (≥ 3 days) → compliance mode: after that cooling-off period the lock is immutable; no one,
   not even the root user or AWS, can shorten retention or delete a recovery point early (prod).
+
+Each vault also carries an access policy that denies everyone the manual deletion of recovery points,
+the change of their lifecycle and the replacement of the policy itself: the shape AWS Config's
+BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED accepts (a Deny with `*` as principal and resource).
+AWS Backup still expires recovery points by their lifecycle. Because the policy denies its own
+replacement, changing it means deleting it first (backup:DeleteBackupVaultAccessPolicy is not denied):
+`terraform apply -replace` on the aws_backup_vault_policy.
 """
 from __future__ import annotations
 
@@ -16,13 +23,16 @@ from constructs import Construct
 from modules import aws
 from modules.boundary import boundary_arn
 from modules.governance.settings import BackupSettings
-from modules.iam_doc import service_trust
+from modules.iam_doc import document, service_trust, statement
 from modules.naming import BACKUP_TAG_KEY, Naming
 
 # DynamoDB and EFS by ARN and tag together: with an explicit resource type the plan does not
 # depend on the region's service opt-in settings.
 SELECTED_RESOURCE_PATTERNS = ("arn:aws:dynamodb:{region}:{account}:table/*",
                               "arn:aws:elasticfilesystem:{region}:{account}:file-system/*")
+# What the vault access policy denies to every principal (the actions the Config rule requires).
+MANUAL_DELETION_ACTIONS = ("backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle",
+                           "backup:PutBackupVaultAccessPolicy")
 SERVICE_POLICIES = ("arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
                     "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores")
 
@@ -36,11 +46,13 @@ class Backup(Construct):
         self.vault = aws.backup_vault.BackupVault(
             self, "vault", name=name, kms_key_arn=vault_key_arn, force_destroy=False)
         self.lock = self._lock("vault-lock", self.vault, settings)
-        self.dr_vault = self.dr_lock = None
+        self.vault_policy = self._deny_manual_deletion("vault-policy", self.vault)
+        self.dr_vault = self.dr_lock = self.dr_vault_policy = None
         if dr_vault_key_arn is not None:
             self.dr_vault = aws.backup_vault.BackupVault(
                 self, "dr-vault", name=name, kms_key_arn=dr_vault_key_arn, force_destroy=False, provider=dr_provider)
             self.dr_lock = self._lock("dr-vault-lock", self.dr_vault, settings, provider=dr_provider)
+            self.dr_vault_policy = self._deny_manual_deletion("dr-vault-policy", self.dr_vault, provider=dr_provider)
         self.role = self._role(naming)
         self.plan = self._plan(naming, settings)
         s = aws.backup_selection
@@ -58,6 +70,12 @@ class Backup(Construct):
             # Present only in compliance mode: see the module docstring.
             changeable_for_days=lock.changeable_for_days if self.lock_mode == "compliance" else None,
             provider=provider)
+
+    def _deny_manual_deletion(self, construct_id: str, vault, provider=None):
+        return aws.backup_vault_policy.BackupVaultPolicy(
+            self, construct_id, backup_vault_name=vault.name, provider=provider,
+            policy=document(statement("DenyManualRecoveryPointDeletion", "Deny", list(MANUAL_DELETION_ACTIONS), "*",
+                                      principal="*")))
 
     def _role(self, naming: Naming):
         role = aws.iam_role.IamRole(

@@ -5,6 +5,12 @@ public subnets (only with egress, for NAT gateways and internet-facing ALBs) blo
 AZs are pinned by name (config), so a new AZ never
 silently joins. No subnet ever maps public IPs to instances. Without egress there is no internet gateway at all:
 AWS APIs are reached through VPC endpoints (modules/platform/endpoints.py).
+
+The account's default VPC in the region (if it still exists; the data source finds none otherwise)
+gets the same treatment without being managed: its default security group is adopted and emptied and
+its traffic goes to the flow-log group. AWS Config's VPC_DEFAULT_SECURITY_GROUP_CLOSED and
+VPC_FLOW_LOGS_ENABLED judge every VPC of the region, not only the environment's.
+`aws_default_vpc` is not used: it would create a default VPC where none exists.
 """
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import functools
 import ipaddress
 from typing import Any
 
+from cdktf import TerraformIterator, Token
 from constructs import Construct
 
 from modules import aws
@@ -64,7 +71,8 @@ class Network(Construct):
         self.private_route_tables = []
         for i, subnet in enumerate(self.private_subnets):
             table = aws.route_table.RouteTable(
-                self, f"private-routes-{i}", vpc_id=self.vpc.id, tags={"Name": naming.resource(f"private-{i}")})
+                self, f"private-routes-{i}", vpc_id=self.vpc.id,
+                tags={"Name": naming.resource(f"private-{i}"), "Tier": "private"})
             if self.nat_gateways:
                 nat = self.nat_gateways[i] if settings.nat_gateway_per_az else self.nat_gateways[0]
                 aws.route.Route(self, f"private-routes-{i}-egress", route_table_id=table.id,
@@ -87,7 +95,7 @@ class Network(Construct):
         igw = aws.internet_gateway.InternetGateway(
             self, "internet-gateway", vpc_id=self.vpc.id, tags={"Name": naming.resource("igw")})
         table = aws.route_table.RouteTable(
-            self, "public-routes", vpc_id=self.vpc.id, tags={"Name": naming.resource("public")})
+            self, "public-routes", vpc_id=self.vpc.id, tags={"Name": naming.resource("public"), "Tier": "public"})
         aws.route.Route(self, "public-routes-internet", route_table_id=table.id,
                         destination_cidr_block="0.0.0.0/0", gateway_id=igw.id)
         for i, cidr in enumerate(public_cidrs):
@@ -124,3 +132,19 @@ class Network(Construct):
             log_destination=group.arn, iam_role_arn=role.arn,
             max_aggregation_interval=aggregation_seconds,
             tags={"Name": naming.resource("vpc-flow-logs")})
+        self._lock_down_default_vpc(ctx, group.arn, role.arn, aggregation_seconds)
+
+    def _lock_down_default_vpc(self, ctx: PlatformContext, log_group_arn: str, role_arn: str,
+                               aggregation_seconds: int) -> None:
+        naming = ctx.naming
+        found = aws.data_aws_vpcs.DataAwsVpcs(
+            self, "default-vpc", filter=[aws.data_aws_vpcs.DataAwsVpcsFilter(name="isDefault", values=["true"])])
+        each = TerraformIterator.from_list(found.ids)
+        self.default_vpc_security_group = aws.default_security_group.DefaultSecurityGroup(
+            self, "default-vpc-security-group", for_each=each, vpc_id=Token.as_string(each.value), ingress=[], egress=[],
+            tags={"Name": naming.resource("default-vpc-do-not-use")})
+        each = TerraformIterator.from_list(found.ids)
+        self.default_vpc_flow_log = aws.flow_log.FlowLog(
+            self, "default-vpc-flow-log", for_each=each, vpc_id=Token.as_string(each.value), traffic_type="ALL",
+            log_destination_type="cloud-watch-logs", log_destination=log_group_arn, iam_role_arn=role_arn,
+            max_aggregation_interval=aggregation_seconds, tags={"Name": naming.resource("default-vpc-flow-logs")})

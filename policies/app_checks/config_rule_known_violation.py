@@ -11,13 +11,34 @@ tag key and value, resource id), its region and its parameters:
   SAGEMAKER_MODEL_ISOLATION_ENABLED   a SageMaker model without network isolation;
   S3_DEFAULT_ENCRYPTION_KMS           a bucket whose default encryption is not KMS;
   CLOUDTRAIL_S3_DATAEVENTS_ENABLED    a bucket (those of S3BucketNames, else every bucket) whose S3 data
-                                      events no trail records.
+                                      events no trail records;
+  S3_BUCKET_LOGGING_ENABLED           a bucket without server access logging (to targetBucket and
+                                      targetPrefix when the rule names them);
+  BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED
+                                      a backup vault without an access policy that denies, to principal `*`
+                                      on resource `*` and without conditions, backup:DeleteRecoveryPoint,
+                                      backup:UpdateRecoveryPointLifecycle and backup:PutBackupVaultAccessPolicy;
+  VPC_FLOW_LOGS_ENABLED               a VPC of the rule's region without a flow log (of trafficType when
+                                      given), and the account's default VPC there: AWS judges every VPC of
+                                      the region, so a flow log must follow the default VPCs the platform
+                                      finds (for_each over data.aws_vpcs filtered by isDefault);
+  VPC_DEFAULT_SECURITY_GROUP_CLOSED   a VPC of the rule's region whose default security group is not adopted
+                                      with no rules, the default VPC's included (as above);
+  IAM_PASSWORD_POLICY                 no aws_iam_account_password_policy, or one weaker than the rule's
+                                      parameters (the documented defaults where a parameter is not given);
+  S3_BUCKET_REPLICATION_ENABLED       a bucket without an enabled replication rule;
+  S3_BUCKET_DEFAULT_LOCK_ENABLED      a bucket without object lock and a default retention (of `mode`);
+  ELB_DELETION_PROTECTION_ENABLED     a load balancer without deletion protection;
+  BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK
+                                      a backup plan rule that runs less often than daily when days are
+                                      asked for, or keeps recovery points shorter than requiredRetentionDays.
 
 Tags are the effective ones (provider default tags, then the resource's own). A template that is not a
 literal document, or a rule parameter that is not literal, fails: never passed unjudged.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -27,10 +48,14 @@ from policies.app_checks.base import app_check, judge
 from policies.app_checks.lookups import attached, effective_tags, region_of
 from policies.app_checks.view import AppView, Env, Stack, nested, one
 from policies.checks.aegis_values import as_list, document, is_true
+from policies.iam_eval import wildcard_match
 
 GLOBAL_TYPES = {"AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"}  # recorded once, in the home region
 CFN_TYPES = {"aws_iam_role": "AWS::IAM::Role", "aws_iam_user": "AWS::IAM::User", "aws_iam_group": "AWS::IAM::Group",
-             "aws_sagemaker_model": "AWS::SageMaker::Model", "aws_s3_bucket": "AWS::S3::Bucket"}
+             "aws_sagemaker_model": "AWS::SageMaker::Model", "aws_s3_bucket": "AWS::S3::Bucket",
+             "aws_backup_vault": "AWS::Backup::BackupVault", "aws_vpc": "AWS::EC2::VPC",
+             "aws_default_security_group": "AWS::EC2::SecurityGroup",
+             "aws_lb": "AWS::ElasticLoadBalancingV2::LoadBalancer", "aws_backup_plan": "AWS::Backup::BackupPlan"}
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 
 
@@ -201,12 +226,195 @@ def _records_objects_of(selector: dict, bucket: str) -> bool:
     return any(prefix.startswith(str(p)) for p in as_list(arn.get("starts_with")))
 
 
+def _buckets_without_logging(env: Env, rule: DeployedRule) -> Iterator[str]:
+    wanted = {key: rule.parameters.get(param) for key, param in (("target_bucket", "targetBucket"),
+                                                                  ("target_prefix", "targetPrefix"))}
+    for key, value in wanted.items():
+        if value is not None and (not isinstance(value, str) or "${" in value):
+            yield f"{key} parameter {value!r} is not literal: not judged"
+            return
+    for target in _targets(env, ("aws_s3_bucket",), rule):
+        configs = [c for _, c in attached(target.stack, "aws_s3_bucket_logging", "aws_s3_bucket", target.name,
+                                           target.conf, "bucket")] + nested(target.conf, "logging")
+        if not any(all(v is None or c.get(k) == v for k, v in wanted.items()) and c.get("target_bucket")
+                   for c in configs):
+            yield target.label
+
+
+MANUAL_DELETION_ACTIONS = ("backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle",
+                           "backup:PutBackupVaultAccessPolicy")
+
+
+def _denies_manual_deletion(statement: Any) -> bool:
+    """The Deny the rule requires: every principal (`*`), every resource (`*`), the three actions, no condition."""
+    if not isinstance(statement, dict):
+        return False
+    principal = statement.get("Principal")
+    everyone = principal == "*" or (isinstance(principal, dict) and as_list(principal.get("AWS")) == ["*"]
+                                    and set(principal) == {"AWS"})
+    patterns = [p for p in as_list(statement.get("Action")) if isinstance(p, str)]
+    return (statement.get("Effect") == "Deny" and everyone and as_list(statement.get("Resource")) == ["*"]
+            and "Condition" not in statement
+            and all(any(wildcard_match(p, a, ignore_case=True) for p in patterns) for a in MANUAL_DELETION_ACTIONS))
+
+
+def _vaults_deletable_by_hand(env: Env, rule: DeployedRule) -> Iterator[str]:
+    for target in _targets(env, ("aws_backup_vault",), rule):
+        policies = [c.get("policy") for _, c in attached(target.stack, "aws_backup_vault_policy", "aws_backup_vault",
+                                                          target.name, target.conf, "backup_vault_name")]
+        docs = [document(p) for p in policies]
+        if any(d is None for d in docs):
+            yield f"{target.label} (its vault access policy is not a literal document: not judged)"
+        elif not any(_denies_manual_deletion(st) for d in docs if d for st in as_list(d.get("Statement"))):
+            yield target.label
+
+
+DEFAULT_VPCS = re.compile(r"^\$\{toset\(data\.aws_vpcs\.([A-Za-z0-9_-]+)\.ids\)\}$")
+
+
+def _follows_default_vpcs(stack: Stack, conf: dict) -> bool:
+    """A resource repeated for every default VPC of its region: for_each over data.aws_vpcs filtered by
+    isDefault = true, with vpc_id = each.value."""
+    match = DEFAULT_VPCS.match(str(conf.get("for_each", "")))
+    lookup = stack.data("aws_vpcs").get(match.group(1)) if match else None
+    return lookup is not None and conf.get("vpc_id") == "${each.value}" and region_of(stack, lookup) == \
+        region_of(stack, conf) and any(f.get("name") == "isDefault" and as_list(f.get("values")) == ["true"]
+                                       for f in nested(lookup, "filter"))
+
+
+def _vpcs_of_region(env: Env, rule: DeployedRule) -> Iterator[Target]:
+    for stack, name, conf in env.resources("aws_vpc"):
+        if region_of(stack, conf) == rule.region:
+            yield Target(stack, "aws_vpc", name, conf)
+
+
+def _vpcs_without_flow_logs(env: Env, rule: DeployedRule) -> Iterator[str]:
+    traffic = rule.parameters.get("trafficType")
+
+    def records(conf: dict) -> bool:
+        return traffic is None or conf.get("traffic_type") == traffic
+    for target in _vpcs_of_region(env, rule):
+        logs = attached(target.stack, "aws_flow_log", "aws_vpc", target.name, target.conf, "vpc_id", ())
+        if not any(records(c) for _, c in logs):
+            yield target.label
+    if not any(records(conf) and _follows_default_vpcs(stack, conf) for stack, _, conf in env.resources("aws_flow_log")
+               if region_of(stack, conf) == rule.region):
+        yield f"the default VPC of {rule.region} (no flow log follows data.aws_vpcs with isDefault = true)"
+
+
+def _closed(conf: dict) -> bool:
+    # Adopting a default security group removes every rule; only the rules written here come back.
+    return not nested(conf, "ingress") and not nested(conf, "egress")
+
+
+def _default_security_groups_open(env: Env, rule: DeployedRule) -> Iterator[str]:
+    if rule.resource_types and "AWS::EC2::SecurityGroup" not in rule.resource_types:
+        return
+    for target in _vpcs_of_region(env, rule):
+        groups = attached(target.stack, "aws_default_security_group", "aws_vpc", target.name, target.conf, "vpc_id", ())
+        if not any(_closed(c) for _, c in groups):
+            yield f"{target.label} (its default security group is not adopted with no rules)"
+    if not any(_closed(conf) and _follows_default_vpcs(stack, conf)
+               for stack, _, conf in env.resources("aws_default_security_group") if region_of(stack, conf) == rule.region):
+        yield f"the default VPC of {rule.region} (its default security group is not adopted with no rules)"
+
+
+# The rule's documented defaults: a parameter not given is still required.
+PASSWORD_DEFAULTS = {"RequireUppercaseCharacters": "true", "RequireLowercaseCharacters": "true",
+                     "RequireSymbols": "true", "RequireNumbers": "true", "MinimumPasswordLength": "14",
+                     "PasswordReusePrevention": "24", "MaxPasswordAge": "90"}
+PASSWORD_FLAGS = {"RequireUppercaseCharacters": "require_uppercase_characters",
+                  "RequireLowercaseCharacters": "require_lowercase_characters",
+                  "RequireSymbols": "require_symbols", "RequireNumbers": "require_numbers"}
+
+
+def _number(raw: Any) -> int | None:
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) else \
+        int(raw) if isinstance(raw, str) and raw.isdigit() else None
+
+
+def _password_policy_weaker(env: Env, rule: DeployedRule) -> Iterator[str]:
+    wanted = {**PASSWORD_DEFAULTS, **{k: str(v).lower() if isinstance(v, bool) else str(v)
+                                      for k, v in rule.parameters.items() if v is not None}}
+    policies = [(stack, name, conf) for stack, name, conf in env.resources("aws_iam_account_password_policy")]
+    if not policies:
+        yield "the account (no aws_iam_account_password_policy: AWS Config judges the IAM default policy NON_COMPLIANT)"
+        return
+    for stack, name, conf in policies:
+        weak = [f"{attr} is not true" for param, attr in PASSWORD_FLAGS.items()
+                if wanted[param] == "true" and not is_true(conf.get(attr))]
+        for param, attr, at_least in (("MinimumPasswordLength", "minimum_password_length", True),
+                                      ("PasswordReusePrevention", "password_reuse_prevention", True),
+                                      ("MaxPasswordAge", "max_password_age", False)):
+            need, have = _number(wanted[param]), _number(conf.get(attr))
+            if need is None:
+                continue
+            if have is None or (have < need if at_least else not 0 < have <= need):
+                weak.append(f"{attr} {conf.get(attr)!r} ({'at least' if at_least else 'at most'} {need})")
+        if weak:
+            yield f"{stack.name}/aws_iam_account_password_policy.{name} ({'; '.join(weak)})"
+
+
+def _buckets_not_replicating(env: Env, rule: DeployedRule) -> Iterator[str]:
+    for target in _targets(env, ("aws_s3_bucket",), rule):
+        configs = [c for _, c in attached(target.stack, "aws_s3_bucket_replication_configuration", "aws_s3_bucket",
+                                           target.name, target.conf, "bucket")]
+        if not any(r.get("status") == "Enabled" for c in configs for r in nested(c, "rule")):
+            yield target.label
+
+
+def _buckets_without_default_lock(env: Env, rule: DeployedRule) -> Iterator[str]:
+    mode = rule.parameters.get("mode")
+    for target in _targets(env, ("aws_s3_bucket",), rule):
+        locks = [c for _, c in attached(target.stack, "aws_s3_bucket_object_lock_configuration", "aws_s3_bucket",
+                                         target.name, target.conf, "bucket")]
+        retentions = [one(r, "default_retention") or {} for c in locks for r in nested(c, "rule")]
+        if not is_true(target.conf.get("object_lock_enabled")) or not any(
+                r.get("mode") and (mode is None or r.get("mode") == mode) for r in retentions):
+            yield target.label
+
+
+def _load_balancers_deletable(env: Env, rule: DeployedRule) -> Iterator[str]:
+    for target in _targets(env, ("aws_lb",), rule):
+        if not is_true(target.conf.get("enable_deletion_protection")):
+            yield target.label
+
+
+DAILY = re.compile(r"^cron\(\d{1,2} \d{1,2} \* \* \? \*\)$")  # minute and hour fixed: once a day
+
+
+def _backup_plans_too_weak(env: Env, rule: DeployedRule) -> Iterator[str]:
+    unit = str(rule.parameters.get("requiredFrequencyUnit") or "days")
+    every, keep = _number(rule.parameters.get("requiredFrequencyValue") or "1"), \
+        _number(rule.parameters.get("requiredRetentionDays") or "35")
+    if every is None or keep is None or unit not in ("days", "hours"):
+        yield "the rule's parameters are not literal numbers and units: not judged"
+        return
+    for target in _targets(env, ("aws_backup_plan",), rule):
+        for plan_rule in nested(target.conf, "rule"):
+            schedule = str(plan_rule.get("schedule", ""))
+            often_enough = bool(DAILY.match(schedule)) and (unit == "days" and every >= 1 or unit == "hours"
+                                                             and every >= 24)
+            kept = _number((one(plan_rule, "lifecycle") or {}).get("delete_after"))
+            if not often_enough or (kept is not None and kept < keep):
+                yield f"{target.label} rule {plan_rule.get('rule_name')} ({schedule}, kept {kept} days)"
+
+
 KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "IAM_NO_INLINE_POLICY_CHECK": _inline_policies,
     "SAGEMAKER_MODEL_IN_VPC": _models_outside_vpc,
     "SAGEMAKER_MODEL_ISOLATION_ENABLED": _models_not_isolated,
     "S3_DEFAULT_ENCRYPTION_KMS": _buckets_without_kms,
     "CLOUDTRAIL_S3_DATAEVENTS_ENABLED": _buckets_without_data_events,
+    "S3_BUCKET_LOGGING_ENABLED": _buckets_without_logging,
+    "BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED": _vaults_deletable_by_hand,
+    "VPC_FLOW_LOGS_ENABLED": _vpcs_without_flow_logs,
+    "VPC_DEFAULT_SECURITY_GROUP_CLOSED": _default_security_groups_open,
+    "IAM_PASSWORD_POLICY": _password_policy_weaker,
+    "S3_BUCKET_REPLICATION_ENABLED": _buckets_not_replicating,
+    "S3_BUCKET_DEFAULT_LOCK_ENABLED": _buckets_without_default_lock,
+    "ELB_DELETION_PROTECTION_ENABLED": _load_balancers_deletable,
+    "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK": _backup_plans_too_weak,
 }
 
 

@@ -39,11 +39,18 @@ from typing import TYPE_CHECKING, Any
 
 from modules.atomic import write_text_atomic
 
+# Shared with the compliance evidence (policies/evidence/); named here too, where the plan code uses them.
+from policies.signing import KEY_ENV as KEY_ENV
+from policies.signing import catalog_version as catalog_version
+from policies.signing import configured_key as configured_key
+from policies.signing import gate_version as gate_version
+from policies.signing import sign as sign
+from policies.signing import utc_stamp as _stamp
+
 if TYPE_CHECKING:
     from modules.config import EnvConfig
 
 FORMAT = "aegis-plan-attestation/2"
-KEY_ENV = "AEGIS_ATTESTATION_KEY"
 MAX_AGE_ENV = "AEGIS_ATTESTATION_MAX_AGE"
 DEFAULT_MAX_AGE = "24h"
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -78,10 +85,6 @@ class Binding:
 
     def as_dict(self) -> dict[str, Any]:
         return {"env": self.env, "tier": self.tier, "account": self.account, "threshold": self.threshold}
-
-
-def configured_key() -> str | None:
-    return os.environ.get(KEY_ENV) or None
 
 
 def require_key(tier: str | None, env: str | None, key: str | None) -> None:
@@ -132,22 +135,6 @@ def input_files(exceptions_file: Path | None, approvals_file: Path | None) -> di
                                ("approvals", approvals_file or APPROVALS_FILE))}
 
 
-def catalog_version(files: list[Path], rules: int) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.read_bytes() + b"\0")
-    return {"sha256": digest.hexdigest(), "rules": rules}
-
-
-def gate_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("aegis")
-    except PackageNotFoundError:  # pragma: no cover - the project is installed with `pip install -e .`
-        return "unknown"
-
-
 def parse_duration(text: str) -> dt.timedelta:
     """`90m`, `12h`, `2d`, `3600s` → timedelta."""
     match = _DURATION.match(str(text))
@@ -156,21 +143,8 @@ def parse_duration(text: str) -> dt.timedelta:
     return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
-def _canonical(record: dict[str, Any]) -> bytes:
-    body = {k: v for k, v in record.items() if k != "signature"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-
-
-def sign(record: dict[str, Any], key: str) -> str:
-    return hmac.new(key.encode("utf-8"), _canonical(record), hashlib.sha256).hexdigest()
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
-
-
-def _stamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def stamp(now: dt.datetime | None = None) -> str:

@@ -104,3 +104,17 @@ def test_platform_tables_and_file_systems_carry_the_backup_tag(gov, synthesized,
                 stateful += [(stack, name, conf) for name, conf in synthesized.resources(stack, rtype).items()]
     for stack, name, conf in stateful:
         assert conf.get("tags", {}).get(BACKUP_TAG_KEY) == gov.naming.backup_tag_value, f"{stack} {name}"
+
+
+def test_every_vault_denies_manual_recovery_point_deletion_to_everyone(gov, env):
+    """The access policy AWS Config's BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED accepts: a Deny with
+    `*` as principal and resource, covering deletion, lifecycle changes and the policy's own replacement."""
+    for vault in filter(None, _vaults(gov)):
+        (policy,) = [c for c in gov.res("aws_backup_vault_policy").values()
+                     if c["backup_vault_name"] == gov.ref("aws_backup_vault", vault, "name")]
+        assert policy.get("provider") == gov.res("aws_backup_vault")[vault].get("provider")
+        (deny,) = json.loads(policy["policy"])["Statement"]
+        assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Resource"] == "*"
+        assert "Condition" not in deny
+        assert set(deny["Action"]) == {"backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle",
+                                       "backup:PutBackupVaultAccessPolicy"}

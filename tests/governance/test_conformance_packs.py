@@ -79,7 +79,10 @@ def test_generated_pack_is_well_formed(key):
         assert len(props["Description"]) <= 256
         use = uses[identifier]
         if rule.trigger in ("change", "both") and use.scope is not None and use.scope.tag_key:
-            assert props["Scope"] == {"TagKey": use.scope.tag_key, "TagValue": use.scope.tag_value}, where
+            expected = {"TagKey": use.scope.tag_key}  # a tag key alone scopes to every value
+            if use.scope.tag_value is not None:
+                expected["TagValue"] = use.scope.tag_value
+            assert props["Scope"] == expected, where
         elif rule.trigger in ("change", "both"):
             assert props["Scope"]["ComplianceResourceTypes"] == list(use.resource_types), where
             assert set(use.resource_types) <= set(rule.resource_types), where

@@ -78,7 +78,7 @@ def test_private_routes_go_through_nat_never_the_igw(view):
 
 
 def test_flow_logs_capture_all_traffic_into_an_encrypted_group(view):
-    (flow,) = view.res("aws_flow_log").values()
+    (flow,) = [f for f in view.res("aws_flow_log").values() if "for_each" not in f]
     assert flow["traffic_type"] == "ALL"
     assert flow["vpc_id"] == view.vpc_ref()
     assert flow["log_destination_type"] == "cloud-watch-logs"
@@ -95,9 +95,23 @@ def test_flow_logs_capture_all_traffic_into_an_encrypted_group(view):
 
 
 def test_default_security_group_has_no_rules(view):
-    (default,) = view.res("aws_default_security_group").values()
+    (default,) = [g for g in view.res("aws_default_security_group").values() if "for_each" not in g]
     assert default["vpc_id"] == view.vpc_ref()
     assert default.get("ingress", []) == [] and default.get("egress", []) == []
+
+
+def test_the_accounts_default_vpc_is_closed_and_logged_without_being_managed(view):
+    """AWS Config judges every VPC of the region; the default VPC is found, never created."""
+    (lookup_id, lookup), = view.stack.get("data", {}).get("aws_vpcs", {}).items()
+    assert lookup["filter"] == [{"name": "isDefault", "values": ["true"]}]
+    assert "aws_default_vpc" not in view.stack["resource"]
+    each_default = "${toset(data.aws_vpcs." + lookup_id + ".ids)}"
+    (group,) = [g for g in view.res("aws_default_security_group").values() if g.get("for_each") == each_default]
+    assert group["vpc_id"] == "${each.value}" and group["ingress"] == [] and group["egress"] == []
+    (flow,) = [f for f in view.res("aws_flow_log").values() if f.get("for_each") == each_default]
+    (own,) = [f for f in view.res("aws_flow_log").values() if "for_each" not in f]
+    assert flow["vpc_id"] == "${each.value}" and flow["traffic_type"] == "ALL"
+    assert (flow["log_destination"], flow["iam_role_arn"]) == (own["log_destination"], own["iam_role_arn"])
 
 
 def test_interface_endpoints_private_dns_in_private_subnets(view):

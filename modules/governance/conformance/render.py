@@ -14,8 +14,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from modules.governance.conformance.catalog import HERE, Framework, RuleListError, RuleUse
 
 TEMPLATE = "pack.yaml.j2"
-# AWS Config limits: template body size, rule description length.
+# AWS Config limits: template body size (PutConformancePack TemplateBody), rules per pack, rule
+# description length.
 MAX_TEMPLATE_BYTES = 51_200
+MAX_RULES = 130
 MAX_DESCRIPTION = 256
 
 
@@ -77,6 +79,9 @@ def _rules_and_parameters(framework: Framework, periodic_frequency: str,
 
 def render_pack(framework: Framework, periodic_frequency: str, environment: dict[str, str] | None = None) -> str:
     """The pack template; `environment` supplies the values rule lists take from the environment."""
+    if len(framework.rules) > MAX_RULES:
+        raise RuleListError(f"{framework.key}: {len(framework.rules)} rules; AWS Config accepts at most {MAX_RULES} "
+                            "in one conformance pack (split the rule list)")
     rules, parameters = _rules_and_parameters(framework, periodic_frequency, environment or {})
     body = _environment().get_template(TEMPLATE).render(
         key=framework.key, title=framework.title, rules=rules, parameters=parameters)

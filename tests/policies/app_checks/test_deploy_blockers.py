@@ -257,6 +257,196 @@ class TestConfigRuleKnownViolation:
             assert f"{identifier} is permanently violated" in failed, identifier
 
 
+def logged_buckets(target_bucket: str = "aegis-dev-access-logs") -> dict:
+    return {"aws_s3_bucket": {
+        "data": {"bucket": "aegis-dev-datasets", "tags": {"AccessLogging": "enabled"}},
+        "logs": {"bucket": "aegis-dev-access-logs", "tags": {"AccessLogging": "log-target"}}},
+        "aws_s3_bucket_logging": {"data": {"bucket": "${aws_s3_bucket.data.id}", "target_bucket": target_bucket,
+                                           "target_prefix": "s3/aegis-dev-datasets/"}}}
+
+
+DENY_MANUAL_DELETION = {"Sid": "Deny", "Effect": "Deny", "Principal": "*", "Resource": "*", "Action": [
+    "backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle", "backup:PutBackupVaultAccessPolicy"]}
+
+
+def vault(*statements: dict) -> dict:
+    out: dict = {"aws_backup_vault": {"vault": {"name": "aegis-dev-backup"}}}
+    if statements:
+        out["aws_backup_vault_policy"] = {"vault": {"backup_vault_name": "${aws_backup_vault.vault.name}",
+                                                    "policy": doc(*statements)}}
+    return out
+
+
+DEFAULT_VPCS = "${toset(data.aws_vpcs.default.ids)}"
+
+
+def network(*, flow_log: bool = True, default_vpc_flow_log: bool = True, traffic: str = "ALL",
+            default_group_rules: list | None = None, default_vpc_group: bool = True, filter_value: str = "true") -> dict:
+    resource: dict = {"aws_vpc": {"vpc": {"cidr_block": "10.0.0.0/16"}}, "aws_flow_log": {},
+                      "aws_default_security_group": {"vpc": {"vpc_id": "${aws_vpc.vpc.id}", "ingress": [],
+                                                             "egress": default_group_rules or []}}}
+    if flow_log:
+        resource["aws_flow_log"]["vpc"] = {"vpc_id": "${aws_vpc.vpc.id}", "traffic_type": traffic}
+    if default_vpc_flow_log:
+        resource["aws_flow_log"]["default"] = {"for_each": DEFAULT_VPCS, "vpc_id": "${each.value}",
+                                               "traffic_type": traffic}
+    if default_vpc_group:
+        resource["aws_default_security_group"]["default"] = {"for_each": DEFAULT_VPCS, "vpc_id": "${each.value}",
+                                                             "ingress": [], "egress": []}
+    return {"provider": PROVIDER, "resource": resource,
+            "data": {"aws_vpcs": {"default": {"filter": [{"name": "isDefault", "values": [filter_value]}]}}}}
+
+
+STRONG_PASSWORDS = {"minimum_password_length": 14, "require_uppercase_characters": True,
+                    "require_lowercase_characters": True, "require_numbers": True, "require_symbols": True,
+                    "password_reuse_prevention": 24, "max_password_age": 90}
+
+
+def network_rules_app(identifier: str, parameters: dict | None = None, **shape) -> dict:
+    extra = {"input_parameters": json.dumps(parameters)} if parameters else {}
+    scope = {"scope": {"compliance_resource_types": ["AWS::EC2::SecurityGroup"]}} \
+        if identifier == "VPC_DEFAULT_SECURITY_GROUP_CLOSED" else {}
+    stacks = rules_app({"r": rule(identifier, **extra, **scope)})
+    stacks["dev-platform"] = network(**shape)
+    return stacks
+
+
+class TestRulesTheAppUsedToViolate:
+    """S3 logging, backup vault deletion, flow logs and default security groups of every VPC of the
+    region (the account's default VPC too), and the account password policy: each fails on the shape
+    Aegis had and passes on the fixed one."""
+
+    def test_logging_rule_scoped_to_logged_buckets_passes_and_unscoped_fails(self):
+        scoped = rule("S3_BUCKET_LOGGING_ENABLED", scope={"tag_key": "AccessLogging", "tag_value": "enabled"})
+        ok = run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", rules_app({"r": scoped}, data=logged_buckets()))
+        assert verdict(ok, "aws_config_config_rule.r"), failures(ok)
+        bad = run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION",
+                  rules_app({"r": rule("S3_BUCKET_LOGGING_ENABLED")}, data=logged_buckets()))
+        message = fails_on(bad, "aws_config_config_rule.r")
+        assert "aws_s3_bucket.logs" in message and "aws_s3_bucket.data" not in message
+
+    def test_logging_to_another_bucket_than_the_rule_names_fails(self):
+        scoped = rule("S3_BUCKET_LOGGING_ENABLED", scope={"tag_key": "AccessLogging", "tag_value": "enabled"},
+                      input_parameters=json.dumps({"targetBucket": "aegis-dev-access-logs"}))
+        assert verdict(run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", rules_app({"r": scoped}, data=logged_buckets())),
+                       "aws_config_config_rule.r")
+        elsewhere = run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", rules_app({"r": scoped}, data=logged_buckets("other")))
+        assert "aws_s3_bucket.data" in fails_on(elsewhere, "aws_config_config_rule.r")
+
+    @pytest.mark.parametrize("statement, passes", [
+        (DENY_MANUAL_DELETION, True),
+        ({**DENY_MANUAL_DELETION, "Action": ["backup:Delete*", "backup:UpdateRecoveryPointLifecycle",
+                                             "backup:PutBackupVaultAccessPolicy"]}, True),
+        ({**DENY_MANUAL_DELETION, "Principal": {"AWS": "*"}}, True),
+        (None, False),
+        ({**DENY_MANUAL_DELETION, "Action": ["backup:DeleteRecoveryPoint"]}, False),
+        ({**DENY_MANUAL_DELETION, "Principal": {"AWS": "arn:aws:iam::111122223333:root"}}, False),
+        ({**DENY_MANUAL_DELETION, "Resource": "arn:aws:backup:eu-west-1:111122223333:recovery-point:*"}, False),
+        ({**DENY_MANUAL_DELETION, "Condition": {"StringNotLike": {"aws:PrincipalArn": "arn:aws:iam::1:role/x"}}}, False),
+        ({**DENY_MANUAL_DELETION, "Effect": "Allow"}, False),
+    ])
+    def test_vault_must_deny_manual_deletion_to_everyone(self, statement, passes):
+        statements = (statement,) if statement else ()
+        results = run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", rules_app(
+            {"r": rule("BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED")}, access=vault(*statements)))
+        if passes:
+            assert verdict(results, "aws_config_config_rule.r"), failures(results)
+        else:
+            assert "aws_backup_vault.vault" in fails_on(results, "aws_config_config_rule.r")
+
+    def test_vault_policy_that_is_not_literal_is_not_judged(self):
+        stacks = rules_app({"r": rule("BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED")}, access=vault(DENY_MANUAL_DELETION))
+        stacks["dev-access"]["resource"]["aws_backup_vault_policy"]["vault"]["policy"] = "${data.x.json}"
+        assert "not judged" in fails_on(run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", stacks), "aws_config_config_rule.r")
+
+    @pytest.mark.parametrize("identifier, parameters, shape, fragment", [
+        ("VPC_FLOW_LOGS_ENABLED", {"trafficType": "ALL"}, {"flow_log": False}, "aws_vpc.vpc"),
+        ("VPC_FLOW_LOGS_ENABLED", {"trafficType": "ALL"}, {"default_vpc_flow_log": False}, "default VPC of eu-west-1"),
+        ("VPC_FLOW_LOGS_ENABLED", {"trafficType": "ALL"}, {"traffic": "REJECT"}, "aws_vpc.vpc"),
+        ("VPC_FLOW_LOGS_ENABLED", None, {"filter_value": "false"}, "default VPC of eu-west-1"),
+        ("VPC_DEFAULT_SECURITY_GROUP_CLOSED", None, {"default_group_rules": [{"protocol": "-1", "from_port": 0,
+                                                                              "to_port": 0, "self": True}]},
+         "aws_vpc.vpc"),
+        ("VPC_DEFAULT_SECURITY_GROUP_CLOSED", None, {"default_vpc_group": False}, "default VPC of eu-west-1"),
+    ])
+    def test_every_vpc_of_the_region_default_included(self, identifier, parameters, shape, fragment):
+        ok = run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", network_rules_app(identifier, parameters))
+        assert verdict(ok, "aws_config_config_rule.r"), failures(ok)
+        bad = run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", network_rules_app(identifier, parameters, **shape))
+        assert fragment in fails_on(bad, "aws_config_config_rule.r")
+
+    def test_vpc_in_another_region_is_not_the_rules_business(self):
+        stacks = network_rules_app("VPC_FLOW_LOGS_ENABLED", flow_log=False)
+        stacks["dev-platform"]["provider"] = {"aws": [{"region": "eu-west-1"}, {"alias": "dr", "region": "eu-central-1"}]}
+        stacks["dev-platform"]["resource"]["aws_vpc"]["vpc"]["provider"] = "aws.dr"
+        assert verdict(run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", stacks), "aws_config_config_rule.r")
+
+    @pytest.mark.parametrize("policy, parameters, fragment", [
+        (None, None, "no aws_iam_account_password_policy"),
+        ({**STRONG_PASSWORDS, "minimum_password_length": 8}, None, "minimum_password_length 8"),
+        ({**STRONG_PASSWORDS, "require_symbols": False}, None, "require_symbols is not true"),
+        ({k: v for k, v in STRONG_PASSWORDS.items() if k != "max_password_age"}, None, "max_password_age None"),
+        (STRONG_PASSWORDS, {"MinimumPasswordLength": "16"}, "minimum_password_length 14 (at least 16)"),
+        ({**STRONG_PASSWORDS, "password_reuse_prevention": 5}, {"PasswordReusePrevention": "24"},
+         "password_reuse_prevention 5"),
+    ])
+    def test_password_policy_weaker_than_the_rule_fails(self, policy, parameters, fragment):
+        extra = {"input_parameters": json.dumps(parameters)} if parameters else {}
+        access = {"aws_iam_account_password_policy": {"p": policy}} if policy else None
+        results = run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", rules_app({"r": rule("IAM_PASSWORD_POLICY", **extra)},
+                                                                     access=access))
+        assert fragment in fails_on(results, "aws_config_config_rule.r")
+
+    def test_password_policy_meeting_the_rule_passes(self):
+        stronger = {**STRONG_PASSWORDS, "minimum_password_length": 20, "max_password_age": 60}
+        results = run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", rules_app(
+            {"r": rule("IAM_PASSWORD_POLICY", input_parameters=json.dumps({"RequireSymbols": "true"}))},
+            access={"aws_iam_account_password_policy": {"p": stronger}}))
+        assert verdict(results, "aws_config_config_rule.r"), failures(results)
+
+    @pytest.mark.parametrize("identifier, extra, fixed, broken, fragment", [
+        ("S3_BUCKET_REPLICATION_ENABLED", {"scope": {"tag_key": "Replication", "tag_value": "enabled"}},
+         {"aws_s3_bucket_replication_configuration": {"r": {"bucket": "${aws_s3_bucket.b.id}",
+                                                            "rule": [{"status": "Enabled"}]}}},
+         {"aws_s3_bucket_replication_configuration": {"r": {"bucket": "${aws_s3_bucket.b.id}",
+                                                            "rule": [{"status": "Disabled"}]}}}, "aws_s3_bucket.b"),
+        ("S3_BUCKET_DEFAULT_LOCK_ENABLED", {"input_parameters": json.dumps({"mode": "COMPLIANCE"})},
+         {"aws_s3_bucket_object_lock_configuration": {"l": {"bucket": "${aws_s3_bucket.b.id}", "rule": {
+             "default_retention": {"mode": "COMPLIANCE", "days": 365}}}}},
+         {"aws_s3_bucket_object_lock_configuration": {"l": {"bucket": "${aws_s3_bucket.b.id}", "rule": {
+             "default_retention": {"mode": "GOVERNANCE", "days": 365}}}}}, "aws_s3_bucket.b"),
+        ("ELB_DELETION_PROTECTION_ENABLED", {}, {"aws_lb": {"alb": {"enable_deletion_protection": True}}},
+         {"aws_lb": {"alb": {"enable_deletion_protection": False}}}, "aws_lb.alb"),
+        ("BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK",
+         {"input_parameters": json.dumps({"requiredFrequencyValue": "1", "requiredFrequencyUnit": "days",
+                                          "requiredRetentionDays": "35"})},
+         {"aws_backup_plan": {"p": {"rule": [{"rule_name": "daily", "schedule": "cron(0 3 * * ? *)",
+                                              "lifecycle": {"delete_after": 35}}]}}},
+         {"aws_backup_plan": {"p": {"rule": [{"rule_name": "daily", "schedule": "cron(0 3 * * ? *)",
+                                              "lifecycle": {"delete_after": 7}}]}}}, "kept 7 days"),
+    ])
+    def test_rules_an_environment_can_break_by_its_settings(self, identifier, extra, fixed, broken, fragment):
+        bucket = {"aws_s3_bucket": {"b": {"bucket": "aegis-dev-audit", "object_lock_enabled": True,
+                                          "tags": {"Replication": "enabled"}}}}
+        ok = run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", rules_app({"r": rule(identifier, **extra)},
+                                                                data={**bucket, **fixed}))
+        assert verdict(ok, "aws_config_config_rule.r"), failures(ok)
+        bad = run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", rules_app({"r": rule(identifier, **extra)},
+                                                                 data={**bucket, **broken}))
+        assert fragment in fails_on(bad, "aws_config_config_rule.r")
+
+    def test_the_default_app_violates_none_of_its_packs_rules(self, synthesized):
+        stacks = {name: synthesized.stack(name) for name in synthesized.stack_names}
+        results = run("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", stacks)
+        assert results and all(r.passed for r in results), failures(results)
+        packs = " ".join(r.message for r in results if r.address.startswith("aws_config_conformance_pack."))
+        for identifier in ("S3_BUCKET_LOGGING_ENABLED", "BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED",
+                           "VPC_FLOW_LOGS_ENABLED", "VPC_DEFAULT_SECURITY_GROUP_CLOSED", "IAM_PASSWORD_POLICY",
+                           "S3_BUCKET_REPLICATION_ENABLED", "S3_BUCKET_DEFAULT_LOCK_ENABLED",
+                           "ELB_DELETION_PROTECTION_ENABLED", "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK"):
+            assert identifier in packs, identifier
+
+
 # ---- AEGIS_PROD_KMS_PREVENT_DESTROY --------------------------------------------------------------
 
 class TestProdKmsPreventDestroy:

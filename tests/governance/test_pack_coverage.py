@@ -1,0 +1,92 @@
+"""Each generated conformance pack against AWS's own pack for the framework (aws_packs.yaml): every
+applicable AWS rule is deployed or left out with its reason, and at least MIN_COVERAGE of them are
+deployed; the packs stay within AWS Config's limits."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from modules.governance.conformance import coverage as coverage_module
+from modules.governance.conformance.catalog import RuleListError, framework
+from modules.governance.conformance.coverage import MIN_COVERAGE, pack_coverage
+from modules.governance.conformance.render import MAX_RULES, render_pack
+from modules.platform.lambda_inference import RUNTIME
+
+# PCI DSS: AWS's v4.0 pack asks for 13 rules Aegis leaves out (recorded with reasons in aws_packs.yaml):
+# parameter-only templates, stateless EC2/EBS backups, MFA delete, Macie automated discovery, SNS
+# delivery logging, the default network ACL. Strict: the marker must go once the pack reaches the bar.
+
+
+@pytest.mark.parametrize("key", ["hipaa", "nist-800-53",
+                                 pytest.param("pci-dss", marks=pytest.mark.xfail(strict=True, reason="13 left out"))])
+def test_pack_covers_at_least_the_bar_of_the_applicable_aws_rules(key):
+    found = pack_coverage()[key]
+    assert len(found.applicable) >= 40  # the comparison is with a real pack, not an empty list
+    assert found.coverage >= MIN_COVERAGE, (f"{key}: {found.coverage:.3f}; left out: {sorted(found.left_out)}")
+
+
+def test_every_applicable_aws_rule_is_deployed_or_has_a_reason():
+    for key, found in pack_coverage().items():
+        ours = {use.rule.identifier for use in framework(key).rules}
+        for rule in found.applicable:
+            assert rule in ours or found.left_out.get(rule), (key, rule)
+        assert set(found.deployed) == set(found.applicable) - set(found.left_out)
+
+
+def test_the_rules_the_review_named_are_deployed_where_aws_has_them():
+    named = {"ALB_WAF_ENABLED", "RESTRICTED_INCOMING_TRAFFIC", "ELB_DELETION_PROTECTION_ENABLED",
+             "ALB_HTTP_TO_HTTPS_REDIRECTION_CHECK", "ELBV2_ACM_CERTIFICATE_REQUIRED", "S3_BUCKET_DEFAULT_LOCK_ENABLED",
+             "S3_BUCKET_ACL_PROHIBITED", "S3_VERSION_LIFECYCLE_POLICY_CHECK", "DYNAMODB_IN_BACKUP_PLAN",
+             "EFS_IN_BACKUP_PLAN", "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK", "WAFV2_LOGGING_ENABLED",
+             "CLOUDWATCH_ALARM_ACTION_CHECK", "AUTOSCALING_GROUP_ELB_HEALTHCHECK_REQUIRED"}
+    hipaa = pack_coverage()["hipaa"]
+    assert named <= set(hipaa.deployed), sorted(named - set(hipaa.deployed))
+
+
+def test_gdpr_has_no_aws_pack_to_compare_with():
+    assert "gdpr" not in pack_coverage()
+    raw = yaml.safe_load(coverage_module.AWS_PACKS.read_text())
+    assert raw["packs"]["gdpr"]["template"] is None
+
+
+@pytest.mark.parametrize("key", ["hipaa", "nist-800-53", "pci-dss", "gdpr"])
+def test_packs_stay_within_aws_config_limits(key):
+    rules = framework(key).rules
+    assert len(rules) <= MAX_RULES
+    body = render_pack(framework(key), "TwentyFour_Hours", {"trail_data_event_buckets": "a,b"})
+    assert len(body.encode()) <= 51_200
+
+
+def test_lambda_runtime_rule_names_the_runtime_aegis_deploys():
+    (use,) = [u for u in framework("pci-dss").rules if u.rule.identifier == "LAMBDA_FUNCTION_SETTINGS_CHECK"]
+    assert dict(use.parameters)["runtime"] == RUNTIME
+
+
+@pytest.mark.parametrize("change, fragment", [
+    (lambda d: d["packs"]["hipaa"]["left_out"].pop("EBS_IN_BACKUP_PLAN"), "neither in frameworks/hipaa.yaml"),
+    (lambda d: d["packs"]["hipaa"]["left_out"].update({"EBS_IN_BACKUP_PLAN": "no"}), "must be a sentence"),
+    (lambda d: d["packs"]["hipaa"]["left_out"].update({"ALB_WAF_ENABLED": "Left out for a long enough reason."}),
+     "deployed by the pack and excused too"),
+    (lambda d: d["packs"]["hipaa"]["left_out"].update({"NOT_IN_AWS_PACK": "Left out for a long enough reason."}),
+     "does not have"),
+    (lambda d: d.pop("source"), "expected `source`"),
+])
+def test_mistakes_in_the_coverage_file_are_refused(tmp_path: Path, monkeypatch, change, fragment):
+    raw = yaml.safe_load(coverage_module.AWS_PACKS.read_text())
+    broken = copy.deepcopy(raw)
+    change(broken)
+    path = coverage_module.HERE / "aws_packs.yaml"
+    written = tmp_path / "aws_packs.yaml"
+    written.write_text(yaml.safe_dump(broken))
+    monkeypatch.setattr(coverage_module, "AWS_PACKS", written)
+    monkeypatch.setattr(coverage_module, "_display", lambda p: "aws_packs.yaml" if p == written else str(p))
+    pack_coverage.cache_clear()
+    try:
+        with pytest.raises(RuleListError, match=fragment):
+            pack_coverage()
+    finally:
+        pack_coverage.cache_clear()
+    assert path.exists()
