@@ -69,6 +69,14 @@ def shows_construct(f: Finding) -> bool:
     return bool(f.construct_path) and f.construct_path not in (f.address, f.stack, f"{f.stack}/{f.address}")
 
 
+def artifact_uri(result, file: str) -> str:
+    """A finding's file as code scanning maps it: from the repository root when the gate knew it
+    (`gate --path`), else from the judged folder as the working directory shows it."""
+    root = getattr(result, "source_root", "") or ""
+    base = (root if root != "." else "") if root else result.target.rstrip("/")
+    return f"{base}/{file}" if base else file
+
+
 def location(f: Finding) -> str:
     """`file:line`, and the module call's `file:line` when the resource is inside a module."""
     here = f"{f.file}:{f.line}" if f.line else f.file
