@@ -84,6 +84,7 @@ def register(cli: click.Group) -> None:
     from policies.report import available_formats
 
     formats = available_formats()
+    _register_checkov_copy(cli)
 
     @cli.command()
     @click.option("--env", "envs", multiple=True, help="Environment to judge (repeatable; default all).")
@@ -182,3 +183,24 @@ def register(cli: click.Group) -> None:
         for _section, rule in sorted(rules, key=lambda item: (item[0], check_sort_key(item[1].id))):
             click.echo(f"{rule.id:<{width}}{rule.severity:<10}{rule.pillar:<12}{rule.title[:62]}")
         click.echo(f"{len(rules)} of {len(listed)} checks", err=True)
+
+
+def _register_checkov_copy(cli: click.Group) -> None:
+    @cli.command("checkov-copy")
+    @click.argument("dest", type=click.Path(file_okay=False))
+    @click.option("--synth-out", default=default_synth_out, show_default="cdktf.out", type=click.Path(file_okay=False),
+                  help="Synth output folder to copy.")
+    def checkov_copy(dest, synth_out):
+        """Write a copy of the synth output that plain checkov can parse into DEST (replaced whole).
+
+        The stacks without `terraform.required_version`, which checkov 3.3.30 cannot parse (README
+        "Plain checkov"); `gate` needs no copy.
+        """
+        from modules.synth_output import SynthOutputError
+        from policies.plain_checkov import write_checkov_copy
+
+        try:
+            names = write_checkov_copy(Path(synth_out), Path(dest))
+        except SynthOutputError as exc:
+            fail(str(exc))
+        click.echo(f"{len(names)} stack(s) of {Path(synth_out).name}/ copied to {Path(dest).name}/ for plain checkov")
