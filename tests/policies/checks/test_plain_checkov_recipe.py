@@ -78,3 +78,17 @@ def test_plain_checkov_on_the_output_itself_checks_nothing(recipe_run):
     report = json.loads(proc.stdout)
     report = report[0] if isinstance(report, list) else report
     assert report["summary"]["parsing_errors"] >= 1 and report["summary"]["passed"] == 0
+
+
+def test_checkov_copy_refuses_to_write_over_or_into_the_output(recipe_run, tmp_path):
+    from click.testing import CliRunner
+
+    from main import cli
+
+    out, _dest, _proc = recipe_run
+    for dest in (out, out / "stacks" / "copy"):
+        result = CliRunner().invoke(cli, ["checkov-copy", str(dest), "--synth-out", str(out)])
+        assert result.exit_code == 2 and "write the copy elsewhere" in result.output
+    assert (out / "stacks" / "dev-data" / "cdk.tf.json").is_file()
+    missing = CliRunner().invoke(cli, ["checkov-copy", str(tmp_path / "copy"), "--synth-out", str(tmp_path / "none")])
+    assert missing.exit_code == 2 and not (tmp_path / "copy").exists()

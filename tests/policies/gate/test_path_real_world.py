@@ -146,3 +146,20 @@ def test_checks_resting_on_aegis_naming_do_not_run_on_third_party_code(judged):
     result = judged("function_module")
     assert by_check(result, "CKV_AWS_158")  # the log groups are judged by checkov …
     assert not by_check(result, "CKV_AEGIS_14")  # … but not against Aegis's audit-key naming
+
+
+def test_cli_exit_codes_on_the_examples_layout(tmp_path):
+    from click.testing import CliRunner
+
+    from main import cli
+
+    def invoke(*args: str):
+        return CliRunner().invoke(cli, ["gate", *args, "--out", str(tmp_path / "r"), "--format", "json"],
+                                  catch_exceptions=False)
+
+    example = str(FIXTURES / "function_module" / "examples" / "complete")
+    assert invoke("--path", example).exit_code == EXIT_FAIL
+    strict = invoke("--path", example, "--strict")
+    assert strict.exit_code == EXIT_FAIL and "not evaluated" not in strict.output
+    lonely = invoke("--strict")
+    assert lonely.exit_code == EXIT_ERROR and "--strict applies to --path" in lonely.output
