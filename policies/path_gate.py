@@ -196,6 +196,8 @@ class TerraformFolder(Source[GateResult]):
 
     def scanned(self, result: GateResult) -> None:
         result.errors += self.unread
+        if self.base != self.root:  # files are named from the folder holding the modules too
+            result.target = display_path(self.base)
         repository = repository_root(self.base)
         if repository is not None:
             result.source_root = self.base.relative_to(repository).as_posix()

@@ -24,6 +24,9 @@ class S3ObjectLockDefaultRetention(AegisCheck):
 
     def evaluate(self, conf):
         self.evaluated_keys = ["object_lock_enabled", "rule"]
+        if is_reference(value(conf, "object_lock_enabled")):
+            return self.not_evaluated(f"object_lock_enabled is {value(conf, 'object_lock_enabled')}, which this "
+                                      "check cannot resolve")
         if value(conf, "object_lock_enabled", "Enabled") != "Enabled":
             return self.fail("object_lock_enabled is not 'Enabled'")
         retention = block(block(conf, "rule"), "default_retention")

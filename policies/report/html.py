@@ -242,12 +242,14 @@ def build_context(doc: Mapping[str, Any], *, stacks: Mapping[str, dict] | None =
                               if f["severity"] in ORDER else 9, f.get("env") or "", _pillar_order(f.get("pillar") or ""),
                               _natural(f["check_id"]), f.get("stack", ""), f.get("address", "")))
     views = []
+    root = doc.get("source_root") or ""  # `gate --path`: files from the repository root, like SARIF's
+    base = (root if root != "." else "") if root else (doc.get("target") or "").rstrip("/")
     for i, f in enumerate(shown, 1):
         state = "blocking" if f.get("blocking") else {"failed": "below threshold", "not_evaluated": "not evaluated"}.get(
             f["status"], "suppressed")
         controls = [f"{FRAMEWORK_LABELS.get(k, k).split(' ')[0]} {c}" for k in FRAMEWORKS
                     for c in (f.get("controls") or {}).get(k, [])]
-        location = f"{doc.get('target', '').rstrip('/')}/{f['file']}".lstrip("/") if f.get("file") else ""
+        location = f"{base}/{f['file']}".lstrip("/") if f.get("file") else ""
         construct = f.get("construct_path") or ""
         caller = f.get("caller_file") or ""
         views.append({**f, "n": i, "state": state, "control_labels": controls,

@@ -140,3 +140,17 @@ def test_references_are_told_from_values():
         assert is_reference(raw), raw
     for raw in ("arn:aws:iam::111122223333:policy/b", "COMPLIANCE", "variable", None, 3, ""):
         assert not is_reference(raw), raw
+
+
+def test_settings_given_by_variables_could_not_be_evaluated():
+    from policies.checks.securityhub_aws_product_subscription import check as product_subscription
+
+    assert object_lock.scan_resource_conf({"object_lock_enabled": ["var.object_lock_enabled"]}) == FAILED
+    assert object_lock.details[0].startswith(NOT_EVALUATED)
+    assert object_lock.scan_resource_conf({"object_lock_enabled": ["Disabled"]}) == FAILED
+    assert not object_lock.details[0].startswith(NOT_EVALUATED)
+    arn = "arn:aws:securityhub:${var.region}:733251395267:product/alertlogic/althreatmanagement"
+    assert product_subscription.scan_resource_conf({"product_arn": [arn]}) == FAILED
+    assert product_subscription.details[0].startswith(NOT_EVALUATED)
+    assert product_subscription.scan_resource_conf({"product_arn": ["not-an-arn"]}) == FAILED
+    assert not product_subscription.details[0].startswith(NOT_EVALUATED)
