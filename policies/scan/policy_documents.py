@@ -17,7 +17,8 @@ import re
 from typing import Any, Iterator
 
 DOCUMENTS_KEY = "__aegis_policy_documents__"
-_REFERENCE = re.compile(r"^\$?\{?data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json\}?$")
+# `data.aws_iam_policy_document.<name>.json`, also of one instance (`<name>[0]`: the block has a count).
+_REFERENCE = re.compile(r"^\$?\{?data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)(?:\[[^]]*\])?\.json\}?$")
 _UNRESOLVED = re.compile(r"^(var|local|module|data|each|count)\.|\$\{")
 _COMPOSED = ("source_policy_documents", "override_policy_documents", "source_json", "override_json", "dynamic")
 

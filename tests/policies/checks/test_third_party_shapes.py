@@ -154,3 +154,15 @@ def test_settings_given_by_variables_could_not_be_evaluated():
     assert product_subscription.details[0].startswith(NOT_EVALUATED)
     assert product_subscription.scan_resource_conf({"product_arn": ["not-an-arn"]}) == FAILED
     assert not product_subscription.details[0].startswith(NOT_EVALUATED)
+
+
+def test_a_document_with_a_count_is_rendered_for_its_instance_reference():
+    indexed = "data.aws_iam_policy_document.assume[0].json"  # how module code refers to a counted block
+    definition = {"data": [{"aws_iam_policy_document": {"assume": {"count": [1], **hcl_document(
+                      service_trust("lambda.amazonaws.com"))}}}],
+                  "resource": [{"aws_iam_role": {"this[0]": {"assume_role_policy": [indexed]}}}]}
+    policy_documents.attach({"/m/main.tf": definition})
+    conf = definition["resource"][0]["aws_iam_role"]["this[0]"]
+    assert json.loads(conf[policy_documents.DOCUMENTS_KEY][indexed])["Statement"][0]["Principal"] == {
+        "Service": ["lambda.amazonaws.com"]}
+    assert human_mfa.scan_resource_conf(conf) == UNKNOWN  # a service role: no human persona check

@@ -74,7 +74,7 @@ def test_example_calling_its_module_root_is_judged_with_both_locations(judged):
     # Three function instances (the fourth has create = false, count 0): one finding each.
     assert set(tracing) == {f"module.{m}.aws_lambda_function.this[0]" for m in ("ingest", "transform", "publish")}
     calls = {address: (f.file, f.line, f.caller_file, f.caller_line) for address, f in tracing.items()}
-    assert calls["module.ingest.aws_lambda_function.this[0]"] == ("main.tf", 60, "examples/complete/main.tf", 5)
+    assert calls["module.ingest.aws_lambda_function.this[0]"] == ("main.tf", 62, "examples/complete/main.tf", 5)
     assert calls["module.transform.aws_lambda_function.this[0]"][2:] == ("examples/complete/main.tf", 12)
     assert calls["module.publish.aws_lambda_function.this[0]"][2:] == ("examples/complete/main.tf", 20)
     assert not any(f.file.startswith(("/", "..")) for f in result.findings)

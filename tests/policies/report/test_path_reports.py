@@ -74,14 +74,14 @@ def test_module_findings_carry_the_module_call_in_every_format(module_result):
     assert related["artifactLocation"]["uri"].endswith("function_module/examples/complete/main.tf")
     assert related["region"]["startLine"] == 12
     assert entry["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("function_module/main.tf")
-    called = "main.tf:60 (called from examples/complete/main.tf:12)"
+    called = "main.tf:62 (called from examples/complete/main.tf:12)"
     for fmt in ("junit", "markdown"):
         assert called in html_text.unescape(render(module_result, fmt)), fmt
     assert called in " ".join(terminal(module_result).split())
     html = render(module_result, "html")
     assert "examples/complete/main.tf:12" in html
     module_file = (FIXTURES / "function_module" / "main.tf").relative_to(REPO).as_posix()
-    assert f"{module_file}:60" in html  # the module's own file, not the example's folder
+    assert f"{module_file}:62" in html  # the module's own file, not the example's folder
 
 
 def test_hand_written_terraform_reports_no_synth_sections_and_no_repeated_address(module_result):
