@@ -80,7 +80,8 @@ def repository_root(path: Path) -> Path | None:
 
 
 class TerraformFolder(Source[GateResult]):
-    """A folder's Terraform files; a file's stack is its folder relative to the root (the root's name at the top)."""
+    """A folder's Terraform files; a file's stack is its folder relative to the base (the root, or the folder
+    holding the root and the modules it calls from outside it; the base's name at the top)."""
 
     def __init__(self, directory: Path, strict: bool = False) -> None:
         self.directory = directory
@@ -89,6 +90,7 @@ class TerraformFolder(Source[GateResult]):
         self.base = self.root  # what locations are relative to: the root, or a folder holding its modules too
         self.json_files: list[Path] = []
         self.hcl_files: list[Path] = []
+        self.docs: dict[Path, dict] = {}  # the `.tf.json` files, read
         self.resources: dict[tuple[str, str], Resource] = {}
         self.scans: list[scanner.Scan] = []
         self.skipped: list[Suppression] = []  # checkov skip comments, in the order of the results
@@ -111,7 +113,6 @@ class TerraformFolder(Source[GateResult]):
         self.hcl_files = _terraform_files(directory, ".tf")
         if not self.json_files and not self.hcl_files:
             raise GateError(f"{directory.name}/ holds no Terraform (.tf or .tf.json) file")
-        self.docs = {}
         for path in self.json_files:
             doc = read_json(path, path.relative_to(directory).as_posix())
             if not isinstance(doc, dict):
