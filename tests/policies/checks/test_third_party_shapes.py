@@ -166,3 +166,15 @@ def test_a_document_with_a_count_is_rendered_for_its_instance_reference():
     assert json.loads(conf[policy_documents.DOCUMENTS_KEY][indexed])["Statement"][0]["Principal"] == {
         "Service": ["lambda.amazonaws.com"]}
     assert human_mfa.scan_resource_conf(conf) == UNKNOWN  # a service role: no human persona check
+
+
+def test_an_image_given_by_a_variable_could_not_be_evaluated():
+    from policies.checks.container_image_digest import check as image_digest
+
+    def judge(uri: str):
+        return image_digest.scan_entity_conf({"image_uri": [uri]}, "aws_lambda_function")
+
+    assert judge("var.image_uri") == FAILED and image_digest.details[0].startswith(NOT_EVALUATED)
+    assert judge("${aws_ecr_repository.fn.repository_url}:latest") == FAILED  # the tag is right there
+    assert not image_digest.details[0].startswith(NOT_EVALUATED)
+    assert judge("${aws_ecr_repository.fn.repository_url}@sha256:" + "a" * 64) == PASSED
