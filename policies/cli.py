@@ -69,10 +69,22 @@ def _gate_plans(plan_files: tuple[str, ...] | list[str], envs: tuple[str, ...], 
     sys.exit(result.exit_code)
 
 
+def _gate_path(tf_path: str | None, envs, no_synth: bool, strict: bool, exceptions_file: Path | None):
+    from policies.gate import run_path_gate
+
+    if not tf_path:
+        fail("--strict applies to --path (Aegis's own output is always judged strictly)")
+    if envs or no_synth:
+        fail("--path judges a Terraform folder: it takes no --env or --no-synth")
+    with step(f"Judging {Path(tf_path).name}/ with checkov"):
+        return run_path_gate(Path(tf_path), exceptions_file=exceptions_file, strict=strict)
+
+
 def register(cli: click.Group) -> None:
     from policies.report import available_formats
 
     formats = available_formats()
+    _register_checkov_copy(cli)
 
     @cli.command()
     @click.option("--env", "envs", multiple=True, help="Environment to judge (repeatable; default all).")
@@ -86,6 +98,8 @@ def register(cli: click.Group) -> None:
                   help="Synth output folder to judge.")
     @click.option("--path", "tf_path", type=click.Path(file_okay=False),
                   help="Judge this Terraform folder (HCL .tf or .tf.json) instead of the synthesized app.")
+    @click.option("--strict", is_flag=True,
+                  help="With --path: a resource a pack check could not evaluate fails (default: shown, not failed).")
     @click.option("--exceptions", type=click.Path(dir_okay=False), default=None,
                   help="Exceptions file (default policies/exceptions.yaml).")
     @click.option("--plan", "plans", multiple=True, type=click.Path(dir_okay=False),
@@ -93,12 +107,12 @@ def register(cli: click.Group) -> None:
     @click.option("--no-cache", is_flag=True,
                   help="Read nothing from the cache: run checkov on every stack (and synthesize, when needed), "
                        "then replace the cache's entries with the fresh results.")
-    def gate(envs, reports, fmts, no_synth, synth_out, tf_path, exceptions, plans, no_cache):
+    def gate(envs, reports, fmts, no_synth, synth_out, tf_path, strict, exceptions, plans, no_cache):
         """Judge the synthesized stacks (or a Terraform folder) against the policy pack.
 
         Exit 0 pass, 1 failures at or above an environment's `gate.fail_on`, 2 error.
         """
-        from policies.gate import run_gate, run_path_gate
+        from policies.gate import run_gate
 
         selected = list(fmts) or formats
         exceptions_file = Path(exceptions) if exceptions else None
@@ -106,11 +120,8 @@ def register(cli: click.Group) -> None:
             if tf_path or no_synth:
                 fail("--plan judges plan JSON files: it takes no --path or --no-synth")
             _gate_plans(plans, envs, reports, selected, exceptions_file)
-        if tf_path:
-            if envs or no_synth:
-                fail("--path judges a Terraform folder: it takes no --env or --no-synth")
-            with step(f"Judging {Path(tf_path).name}/ with checkov"):
-                result = run_path_gate(Path(tf_path), exceptions_file=exceptions_file)
+        if tf_path or strict:
+            result = _gate_path(tf_path, envs, no_synth, strict, exceptions_file)
         else:
             from modules.config import load_all
 
@@ -172,3 +183,24 @@ def register(cli: click.Group) -> None:
         for _section, rule in sorted(rules, key=lambda item: (item[0], check_sort_key(item[1].id))):
             click.echo(f"{rule.id:<{width}}{rule.severity:<10}{rule.pillar:<12}{rule.title[:62]}")
         click.echo(f"{len(rules)} of {len(listed)} checks", err=True)
+
+
+def _register_checkov_copy(cli: click.Group) -> None:
+    @cli.command("checkov-copy")
+    @click.argument("dest", type=click.Path(file_okay=False))
+    @click.option("--synth-out", default=default_synth_out, show_default="cdktf.out", type=click.Path(file_okay=False),
+                  help="Synth output folder to copy.")
+    def checkov_copy(dest, synth_out):
+        """Write a copy of the synth output that plain checkov can parse into DEST (replaced whole).
+
+        The stacks without `terraform.required_version`, which checkov 3.3.30 cannot parse (README
+        "Plain checkov"); `gate` needs no copy.
+        """
+        from modules.synth_output import SynthOutputError
+        from policies.plain_checkov import write_checkov_copy
+
+        try:
+            names = write_checkov_copy(Path(synth_out), Path(dest))
+        except SynthOutputError as exc:
+            fail(str(exc))
+        click.echo(f"{len(names)} stack(s) of {Path(synth_out).name}/ copied to {Path(dest).name}/ for plain checkov")

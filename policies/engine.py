@@ -162,7 +162,7 @@ def checkov_finding(catalog: Catalog, raw: scanner.RawResult, **where) -> Findin
     """A finding from one checkov result; `where` places it (env, stack, pillar, construct_path, file)."""
     return make_finding(catalog, raw.check_id, PASSED if raw.passed else FAILED, raw.check_name,
                         address=raw.address, line=raw.lines[0] or None, end_line=raw.lines[1] or None,
-                        source="checkov", message=raw.check_name, **where)
+                        source="checkov", message=raw.check_name, why="; ".join(raw.details), **where)
 
 
 def check_custom_loaded(catalog: Catalog, scan: scanner.Scan, checks_dir: Path | None) -> None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 PASSED, FAILED, SUPPRESSED = "passed", "failed", "suppressed"
+# A pack check that could not decide (a reference it cannot resolve) on hand-written Terraform: shown and
+# counted, not a failure unless `gate --path --strict` (policies/path_gate.py).
+NOT_EVALUATED = "not_evaluated"
+NOT_EVALUATED_PREFIX = "could not evaluate: "  # how a pack check says so (policies/checks/aegis_checklib.py)
 SKIP_COMMENT = "skip-comment"  # the origin of a checkov skip comment in HCL (`gate --path`)
 # The plan checks that find a stateful deletion: only an approval (policies/plan/approvals.py) of the exact
 # address relaxes them, and no exception may name them with a wildcard (policies/suppression_policy.py).
@@ -36,7 +40,7 @@ class Suppression:
 @dataclass
 class Finding:
     check_id: str
-    status: str  # passed | failed | suppressed
+    status: str  # passed | failed | suppressed | not_evaluated
     severity: str  # low | medium | high | critical (the catalog's; HIGH when uncatalogued)
     env: str | None
     stack: str
@@ -55,6 +59,14 @@ class Finding:
     message: str = ""
     blocking: bool = False  # failed, at or above the environment's threshold
     suppression: Suppression | None = None
+    why: str = ""  # why the check decided so: checkov's result detail, an app-level check's message
+    caller_file: str = ""  # a resource inside a module: the file of the module call (`gate --path`)
+    caller_line: int | None = None
+
+    @property
+    def not_evaluated(self) -> bool:
+        """The check said it could not evaluate the resource (whatever the status made of it)."""
+        return self.why.startswith(NOT_EVALUATED_PREFIX)
 
     @property
     def failed(self) -> bool:

@@ -188,7 +188,7 @@ class GateCache:
         path = path.resolve()
         if scan.parsing_errors or path not in scan.parsed:
             return  # the gate fails on these anyway: nothing worth keeping
-        results = [[r.check_id, r.check_name, r.passed, r.address, list(r.lines)]
+        results = [[r.check_id, r.check_name, r.passed, r.address, list(r.lines), list(r.details)]
                    for r in scan.results if r.file == path]
         lines = {address: list(span) for (file, address), span in scan.lines.items() if file == path}
         self._write(key, {"scanned": self.scanned(facts, config_digest), "results": results,
@@ -228,9 +228,12 @@ def _scan_from(payload: dict, path: Path) -> scanner.Scan:
     scan.parsed[path] = set(payload["parsed"])
     for address, (start, end) in payload["lines"].items():
         scan.lines[(path, address)] = (int(start), int(end))
-    for check_id, name, passed, address, (start, end) in payload["results"]:
+    for check_id, name, passed, address, (start, end), details in payload["results"]:
         if not isinstance(passed, bool):
             raise ValueError("passed is not a boolean")
+        if not isinstance(details, list) or not all(isinstance(d, str) for d in details):
+            raise ValueError("details are not a list of text")
         scan.results.append(scanner.RawResult(check_id=str(check_id), check_name=str(name), passed=passed,
-                                              file=path, address=str(address), lines=(int(start), int(end))))
+                                              file=path, address=str(address), lines=(int(start), int(end)),
+                                              details=tuple(details)))
     return scan

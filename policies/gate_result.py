@@ -8,7 +8,7 @@ from typing import Mapping
 
 from policies import scanner
 from policies.catalog import UNCATALOGUED_SEVERITY, Catalog, severity_rank
-from policies.findings import FAILED, Finding, Suppression
+from policies.findings import FAILED, PASSED, Finding, Suppression
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 PATH_MODE_THRESHOLD = "low"  # no environment (`--path`, a plan of unknown environment): judge every severity
@@ -27,6 +27,10 @@ class GateResult:
     thresholds: dict[str, str] = field(default_factory=dict)  # env → fail_on
     stacks: dict[str, int] = field(default_factory=dict)  # stack → resources scanned
     target: str = ""  # what was judged, for reports (a folder name, never a machine path)
+    mode: str = "app"  # "path" under `gate --path` (reports leave out what needs a synth output)
+    # `gate --path`: the folder findings' files are relative to, from its repository's root (posix; "" when
+    # unknown), so SARIF locations map in code scanning wherever the gate ran from.
+    source_root: str = ""
     checkov_version: str = scanner.CHECKOV_VERSION
     seconds: float = 0.0
     catalog: Catalog | None = None
@@ -55,13 +59,18 @@ class GateResult:
 def make_finding(catalog: Catalog, check_id: str, status: str, check_name: str, **where) -> Finding:
     rule = catalog.get(check_id)
     if rule:
-        return Finding(check_id=check_id, status=status, severity=rule.severity, title=rule.title,
-                       remediation=rule.remediation, controls={k: list(v) for k, v in rule.controls.items()},
-                       check_pillar=rule.pillar, **where)
-    return Finding(check_id=check_id, status=status, severity=UNCATALOGUED_SEVERITY, title=check_name,
-                   remediation="Uncatalogued check: fix the resource, and add the check to policies/catalog.yaml "
-                               "with a severity, remediation and controls.",
-                   controls={}, catalogued=False, **where)
+        finding = Finding(check_id=check_id, status=status, severity=rule.severity, title=rule.title,
+                          remediation=rule.remediation, controls={k: list(v) for k, v in rule.controls.items()},
+                          check_pillar=rule.pillar, **where)
+    else:
+        finding = Finding(check_id=check_id, status=status, severity=UNCATALOGUED_SEVERITY, title=check_name,
+                          remediation="Uncatalogued check: fix the resource, and add the check to "
+                                      "policies/catalog.yaml with a severity, remediation and controls.",
+                          controls={}, catalogued=False, **where)
+    if (not finding.why and status != PASSED and finding.source != "checkov" and finding.message
+            and finding.message != finding.title):
+        finding.why = finding.message  # an app-level or plan check's own words, on what it did not pass
+    return finding
 
 
 def verdict_of(findings: list[Finding], thresholds: Mapping[str, str]) -> int:

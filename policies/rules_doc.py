@@ -45,7 +45,8 @@ def render_rules(catalog: Catalog, plan: Catalog | None = None) -> str:
         "`python main.py checks --write-docs`; do not edit. -->",
         "",
         f"{len(rules)} checks: {by_section['builtin']} built-in checkov checks that can fire on the resource "
-        f"types Aegis emits, and {by_section['custom']} Aegis checks (checkov custom checks in "
+        f"types Aegis emits (and on module calls, under `gate --path`), and {by_section['custom']} Aegis checks "
+        "(checkov custom checks in "
         "`policies/checks/`, app-level checks in `policies/app_checks/`)"
         + (f"; and {len(plan)} plan checks, judged on Terraform plans only (last section)." if plan else "."),
         "",

@@ -18,10 +18,18 @@ import sys
 from pathlib import Path
 
 from policies.scan import passes
-from policies.scan.registry import CHECKOV_VERSION, OFFLINE_ENV, builtin_checks, import_checkov, load_external
+from policies.scan.registry import (
+    CHECKOV_VERSION,
+    OFFLINE_ENV,
+    builtin_checks,
+    import_checkov,
+    load_external,
+    pack_traits,
+)
 from policies.scan.result import RawResult, Scan, ScanError
 
 __all__ = ["CHECKOV_VERSION", "OFFLINE_ENV", "RawResult", "Scan", "ScanError", "builtin_checks", "load_external",
+           "pack_traits",
            "prewarm", "scan_hcl", "scan_json"]
 
 
@@ -138,17 +146,27 @@ def scan_json(files: list[Path], external_dir: Path | None = None, workers: int 
 
 
 def scan_hcl(directory: Path, external_dir: Path | None = None) -> Scan:
-    """Scan a directory of HCL (`.tf`) with checkov's terraform framework (for `gate --path`)."""
+    """Scan a directory of HCL (`.tf`) with checkov's terraform framework (for `gate --path`): every
+    built-in check (resource, data, provider and module checks) plus the external dir. The Aegis pack
+    sees `aws_iam_policy_document` data sources rendered (policies/scan/policy_documents.py)."""
     import_checkov()
     from checkov.common.models.enums import CheckResult
     from checkov.runner_filter import RunnerFilter
     from checkov.terraform.runner import Runner
 
+    from policies.scan import policy_documents
+
+    class DocumentRunner(Runner):
+        def check_tf_definition(self, *args, **kwargs):
+            policy_documents.attach(self.definitions or {})
+            return super().check_tf_definition(*args, **kwargs)
+
     external = load_external(external_dir) if external_dir else {}
     builtin = builtin_checks()
-    runner = Runner()
+    runner = DocumentRunner()
+    root = directory.resolve()
     try:
-        report = runner.run(root_folder=str(directory.resolve()),
+        report = runner.run(root_folder=str(root),
                             runner_filter=RunnerFilter(framework=["terraform"], show_progress_bar=False))
     except Exception as exc:
         raise ScanError(f"checkov crashed: {type(exc).__name__}: {exc}") from exc
@@ -157,7 +175,9 @@ def scan_hcl(directory: Path, external_dir: Path | None = None) -> Scan:
     scan = Scan(builtin_checks=builtin, external_checks=dict(external))
     scan.parsing_errors = [str(p) for p in report.parsing_errors]
     for key, definition in (runner.definitions or {}).items():
-        scan.record_parsed(Path(getattr(key, "file_path", key)).resolve(), definition)
+        path = Path(getattr(key, "file_path", key)).resolve()
+        scan.record_parsed(path, definition)
+        scan.unresolved_modules += _unresolved_modules(path, definition)
     wanted = set(builtin) | set(external)
     groups = ((report.passed_checks, CheckResult.PASSED), (report.failed_checks, CheckResult.FAILED),
               (report.skipped_checks, CheckResult.SKIPPED))
@@ -169,8 +189,28 @@ def scan_hcl(directory: Path, external_dir: Path | None = None) -> Scan:
             skip = None
             if status == CheckResult.SKIPPED:
                 skip = record.check_result.get("suppress_comment") or "checkov skip comment"
+            address = record.resource
+            if record.check_class.startswith("checkov.terraform.checks.module") and "." not in address:
+                address = f"module.{address}"  # checkov names a module call by its bare name
+            caller = caller_lines = None
+            if record.caller_file_path:  # relative to the root, with a leading separator
+                caller = (root / record.caller_file_path.lstrip("/\\")).resolve()
+                caller_lines = tuple(record.caller_file_line_range or (0, 0))
             scan.results.append(RawResult(
                 check_id=record.check_id, check_name=record.check_name, passed=status == CheckResult.PASSED,
-                file=Path(record.file_abs_path).resolve(), address=record.resource, lines=(start, end),
-                skip_reason=skip))
+                file=Path(record.file_abs_path).resolve(), address=address, lines=(start, end),
+                skip_reason=skip, details=tuple(record.details or ()), caller_file=caller,
+                caller_lines=caller_lines))
     return scan
+
+
+def _unresolved_modules(path: Path, definition: dict) -> list[tuple[Path, tuple[int, int], str, str]]:
+    """Module calls of one parsed file that checkov did not resolve to any file (not downloaded)."""
+    out = []
+    for entity in definition.get("module", []) or []:
+        for name, conf in entity.items():
+            if isinstance(conf, dict) and not conf.get("__resolved__"):
+                source = conf.get("source")
+                source = source[0] if isinstance(source, list) and source else source
+                out.append((path, (conf.get("__start_line__", 0), conf.get("__end_line__", 0)), name, str(source)))
+    return out

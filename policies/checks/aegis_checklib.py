@@ -12,7 +12,13 @@ Conventions the checks rely on (all produced by the Aegis constructs):
   AEGIS_KEY_PER_DATA_CLASS verifies that each lookup really resolves to its class's alias, which is
   what makes a class decidable from a reference here.
 - a value still holding a Terraform reference (`${...}`) that the check cannot map to a class or a
-  document is "not judged": checks fail it deliberately (fail closed) instead of passing it.
+  document is "not judged": checks fail it deliberately (fail closed) instead of passing it, with a
+  detail starting `NOT_EVALUATED` ("could not evaluate: …"). Plain checkov shows a failure; the gate
+  shows its own status, a failure only in strict mode and in Aegis's own output (policies/engine.py).
+- a check whose verdict rests on these naming conventions sets `aegis_output_only`: the gate runs it
+  on Aegis's synthesized output only, never on hand-written Terraform (`gate --path`).
+- `duplicates`: the checkov built-ins that judge the same thing; under `gate --path` the pack's failure
+  is dropped when one of them fails on the same resource.
 """
 from __future__ import annotations
 
@@ -37,6 +43,9 @@ except ImportError:  # loaded by plain checkov from this folder
     from aegis_values import unset_or_false as unset_or_false
 
 # Same as modules.naming.KEY_CLASSES (a test keeps them equal); duplicated so plain checkov works.
+NOT_EVALUATED = "could not evaluate: "
+# Same as policies.scan.policy_documents.DOCUMENTS_KEY: `aws_iam_policy_document`s rendered by the gate.
+DOCUMENTS_KEY = "__aegis_policy_documents__"
 KEY_CLASSES = ("training", "model", "inference", "audit")
 GUIDELINE = "See policies/catalog.yaml in the Aegis repository for severity, controls and remediation."
 
@@ -58,6 +67,9 @@ class AegisCheck(BaseResourceCheck):
     attribute wrapped in a list and nested blocks as lists of dicts.
     """
 
+    aegis_output_only = False
+    duplicates: tuple[str, ...] = ()
+
     def __init__(self, check_id: str, name: str, resources: Iterable[str],
                  categories: Iterable[CheckCategories]) -> None:
         super().__init__(name=name, id=check_id, categories=list(categories),
@@ -66,6 +78,9 @@ class AegisCheck(BaseResourceCheck):
     def scan_resource_conf(self, conf: dict[str, list[Any]]) -> CheckResult:
         self.details = []
         self.evaluated_keys = []
+        documents = conf.get(DOCUMENTS_KEY) if isinstance(conf, dict) else None
+        if documents:
+            conf = _with_documents(conf, documents)
         return self.evaluate(conf)
 
     def evaluate(self, conf: dict[str, list[Any]]) -> CheckResult:  # pragma: no cover - abstract
@@ -75,12 +90,45 @@ class AegisCheck(BaseResourceCheck):
         self.details.append(message)
         return CheckResult.FAILED
 
+    def not_evaluated(self, message: str) -> CheckResult:
+        """The check could not decide (a reference it cannot resolve): a failure unless the gate says otherwise."""
+        self.details.append(NOT_EVALUATED + message)
+        return CheckResult.FAILED
+
+    def unreadable(self, raw: Any, message: str) -> CheckResult:
+        """`raw` could not be read: "could not evaluate" when it is an unresolved reference, else a failure."""
+        if isinstance(raw, list) and len(raw) == 1:
+            raw = raw[0]
+        if is_reference(raw):
+            return self.not_evaluated(f"{message} ({str(raw)[:80]} is not resolved here)")
+        return self.fail(f"{message} and cannot be judged")
+
     def not_applicable(self) -> CheckResult:
         """The control does not exist for this resource (e.g. data capture on serverless)."""
         return CheckResult.UNKNOWN
 
 
 # ---- checkov conf access -------------------------------------------------------------------------
+
+def _with_documents(conf: Any, documents: dict[str, str]) -> Any:
+    """`conf` with each policy-document reference replaced by its rendered JSON (a copy; checkov's untouched)."""
+    if isinstance(conf, str):
+        return documents.get(conf, conf)
+    if isinstance(conf, list):
+        return [_with_documents(item, documents) for item in conf]
+    if isinstance(conf, dict):
+        return {k: (v if str(k).startswith("__") else _with_documents(v, documents)) for k, v in conf.items()}
+    return conf
+
+
+# What checkov leaves of an HCL expression it could not render: a reference or a function call.
+_EXPRESSION = re.compile(r"^((var|local|module|data|each|count)\.|[a-z][a-z0-9_]*\()")
+
+
+def is_reference(raw: Any) -> bool:
+    """An unresolved Terraform reference: `${…}` in JSON, or an expression text checkov left in HCL."""
+    return isinstance(raw, str) and ("${" in raw or _EXPRESSION.match(raw.strip()) is not None)
+
 
 def value(conf: dict | None, key: str, default: Any = None) -> Any:
     """The attribute's value, unwrapped from checkov's one-element list."""
@@ -169,7 +217,7 @@ def judge_identity_statements(check: "AegisCheck", conf: dict, problem: Callable
     for label, raw in identity_documents(conf):
         doc = policy_document(raw)
         if doc is None:
-            return check.fail(f"{label} is not a literal JSON document and cannot be judged")
+            return check.unreadable(raw, f"{label} is not a literal JSON document")
         for stmt in statements(doc):
             found = problem(stmt)
             if found:

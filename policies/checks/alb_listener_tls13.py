@@ -18,6 +18,9 @@ TLS13_POLICY = re.compile(r"^ELBSecurityPolicy-TLS13-1-[23]-[A-Za-z0-9-]+$")
 
 
 class LoadBalancerListenerTls13(AegisCheck):
+    # checkov's own checks of the same control (TLS version, HTTPS).
+    duplicates = ("CKV_AWS_103", "CKV_AWS_2")
+
     def __init__(self) -> None:
         super().__init__(
             "CKV_AEGIS_6", "Load balancer listener uses a TLS 1.3 security policy; HTTP only redirects to HTTPS",

@@ -22,6 +22,9 @@ KEY_ATTRIBUTE = {
 
 
 class AuditKeyClass(AegisCheck):
+    # Aegis's naming conventions decide it (the data classes of its keys): run on Aegis's own output only.
+    aegis_output_only = True
+
     def __init__(self) -> None:
         super().__init__(
             "CKV_AEGIS_14", "Audit records (CloudTrail, log groups, Config delivery, backup vault) use the audit key",

@@ -16,6 +16,9 @@ except ImportError:  # loaded by plain checkov from this folder
 
 
 class ConfigRecorderAllResources(AegisCheck):
+    # checkov's own checks of the same control (all resource types).
+    duplicates = ("CKV2_AWS_48",)
+
     def __init__(self) -> None:
         super().__init__(
             "CKV_AEGIS_16", "AWS Config recorder records all supported resource types",

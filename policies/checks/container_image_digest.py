@@ -15,13 +15,23 @@ import re
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 try:
-    from policies.checks.aegis_checklib import AegisCheck, blocks, value
+    from policies.checks.aegis_checklib import AegisCheck, blocks, is_reference, value
     from policies.checks.aegis_user_data import container_runs, script
 except ImportError:  # loaded by plain checkov from this folder
-    from aegis_checklib import AegisCheck, blocks, value
+    from aegis_checklib import AegisCheck, blocks, is_reference, value
     from aegis_user_data import container_runs, script
 
 BY_DIGEST = re.compile(r"@(sha256:[0-9a-f]{64}|\$\{data\.aws_ecr_image\.[A-Za-z0-9_-]+\.(image_digest|id)\})$")
+
+
+UNREADABLE = "user_data is not a literal script this check can read: its images"
+
+
+def _whole_reference(image: object) -> bool:
+    """An image given by a reference alone (HCL `var.image_uri`, JSON `${var.image}`): no tag or digest to see."""
+    if not isinstance(image, str) or not is_reference(image):
+        return False
+    return "${" not in image or not re.sub(r"\$\{[^}]*\}", "", image).strip()
 
 
 class ContainerImageDigest(AegisCheck):
@@ -33,11 +43,15 @@ class ContainerImageDigest(AegisCheck):
 
     def evaluate(self, conf):
         images, problem = self._images(conf)
+        if problem == UNREADABLE:
+            return self.unreadable(value(conf, "user_data"), problem)
         if problem:
             return self.fail(problem)
         if images is None:
             return self.not_applicable()
         for where, image in images:
+            if _whole_reference(image):  # `var.image_uri`: no tag or digest to see (`${repo}:latest` has one)
+                return self.not_evaluated(f"{where} runs {image}, which this check cannot resolve")
             if not isinstance(image, str) or not BY_DIGEST.search(image.strip()):
                 return self.fail(f"{where} runs {image!r}, not an image by digest (@sha256:…): a tag can name "
                                  "another image, or none, by the time it is pulled")
@@ -56,7 +70,7 @@ class ContainerImageDigest(AegisCheck):
                 return None, None
             text = script(raw)
             if text is None:
-                return None, "user_data is not a literal script this check can read: its images cannot be judged"
+                return None, UNREADABLE
             runs = container_runs(text)
             if any(run.image is None for run in runs):
                 return None, "a container run in user_data names no image this check can find"

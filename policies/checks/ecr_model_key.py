@@ -14,6 +14,9 @@ except ImportError:  # loaded by plain checkov from this folder
 
 
 class EcrModelKey(AegisCheck):
+    # Aegis's naming conventions decide it (the data classes of its keys): run on Aegis's own output only.
+    aegis_output_only = True
+
     def __init__(self) -> None:
         super().__init__(
             "CKV_AEGIS_15", "ECR repository is encrypted with the model-data KMS key",

@@ -23,7 +23,7 @@ class EfsPolicyDeniesInsecureTransport(AegisCheck):
         self.evaluated_keys = ["policy"]
         doc = policy_document(value(conf, "policy"))
         if doc is None:
-            return self.fail("the file system policy is not a literal JSON document and cannot be judged")
+            return self.unreadable(value(conf, "policy"), "the file system policy is not a literal JSON document")
         if not insecure_transport_denies(doc, "elasticfilesystem:"):
             return self.fail("no Deny of elasticfilesystem:* for every principal when aws:SecureTransport is false")
         return CheckResult.PASSED

@@ -85,7 +85,7 @@ class IamHumanRoleRequiresMfa(AegisCheck):
         self.evaluated_keys = ["assume_role_policy"]
         doc = policy_document(value(conf, "assume_role_policy"))
         if doc is None:
-            return self.fail("the trust policy is not a literal JSON document and cannot be judged")
+            return self.unreadable(value(conf, "assume_role_policy"), "the trust policy is not a literal JSON document")
         human = False
         for stmt in statements(doc):
             if not is_allow(stmt):

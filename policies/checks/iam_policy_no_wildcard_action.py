@@ -30,6 +30,9 @@ def wildcard_problem(stmt: dict) -> str | None:
 
 
 class IamPolicyNoWildcardAction(AegisCheck):
+    # checkov's own checks of the same control ("*" actions).
+    duplicates = ("CKV_AWS_62", "CKV_AWS_63")
+
     def __init__(self) -> None:
         super().__init__(
             "CKV_AEGIS_9", "IAM policy allows no '*' action and no Allow with NotAction",

@@ -16,6 +16,9 @@ except ImportError:  # loaded by plain checkov from this folder
 
 
 class InferenceStoreKey(AegisCheck):
+    # Aegis's naming conventions decide it (the data classes of its keys): run on Aegis's own output only.
+    aegis_output_only = True
+
     def __init__(self) -> None:
         super().__init__(
             "CKV_AEGIS_13", "Inference data stores (DynamoDB, EFS, SQS, Lambda environment) use the inference-data key",

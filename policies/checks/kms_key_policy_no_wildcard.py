@@ -50,7 +50,7 @@ class KmsKeyPolicyNoWildcard(AegisCheck):
             return self.fail("no explicit key policy: the data key's users and administrators are not named")
         doc = policy_document(raw)
         if doc is None:
-            return self.fail("the key policy is not a literal JSON document and cannot be judged")
+            return self.unreadable(raw, "the key policy is not a literal JSON document")
         wide = [s for s in statements(doc) if grants_all(s)]
         admin = next((s for s in wide if is_admin_statement(s)), None)
         extra = [s for s in wide if s is not admin]

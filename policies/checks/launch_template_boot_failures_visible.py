@@ -39,7 +39,7 @@ class LaunchTemplateBootFailuresVisible(AegisCheck):
             return self.not_applicable()
         text = script(raw)
         if text is None:
-            return self.fail("user_data is not a literal script this check can read: its failures cannot be judged")
+            return self.unreadable(raw, "user_data is not a literal script this check can read: its failures")
         if text.lstrip().startswith("#cloud-config"):
             return self.not_applicable()
         if not ERREXIT.search(text):

@@ -36,7 +36,7 @@ class LaunchTemplateContainerCredentials(AegisCheck):
             return self.not_applicable()
         text = script(raw)
         if text is None:
-            return self.fail("user_data is not a literal script this check can read: its containers cannot be judged")
+            return self.unreadable(raw, "user_data is not a literal script this check can read: its containers")
         runs = container_runs(text)
         if not runs:
             return self.not_applicable()

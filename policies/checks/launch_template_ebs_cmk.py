@@ -16,6 +16,9 @@ except ImportError:  # loaded by plain checkov from this folder
 
 
 class LaunchTemplateEbsCmk(AegisCheck):
+    # Aegis's naming conventions decide it (the data classes of its keys): run on Aegis's own output only.
+    aegis_output_only = True
+
     def __init__(self) -> None:
         super().__init__(
             "CKV_AEGIS_4", "Launch template encrypts every EBS volume with the model-data CMK",

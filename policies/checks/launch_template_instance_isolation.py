@@ -16,6 +16,9 @@ except ImportError:  # loaded by plain checkov from this folder
 
 
 class LaunchTemplateInstanceIsolation(AegisCheck):
+    # checkov's own checks of the same control (IMDSv1, hop limit, public IP).
+    duplicates = ("CKV_AWS_79", "CKV_AWS_341", "CKV_AWS_88")
+
     def __init__(self) -> None:
         super().__init__(
             "CKV_AEGIS_5", "Launch template requires IMDSv2 with hop limit 1 and assigns no public IP",

@@ -68,7 +68,7 @@ class S3BucketPolicyDeniesInsecureTransport(AegisCheck):
         self.evaluated_keys = ["policy"]
         doc = policy_document(value(conf, "policy"))
         if doc is None:
-            return self.fail("the bucket policy is not a literal JSON document and cannot be judged")
+            return self.unreadable(value(conf, "policy"), "the bucket policy is not a literal JSON document")
         if not any(covers_bucket_and_objects(s) for s in insecure_transport_denies(doc, "s3:")):
             return self.fail("no Deny of s3:* on the bucket and its objects for every principal "
                              "when aws:SecureTransport is false")

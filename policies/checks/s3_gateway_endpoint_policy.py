@@ -37,7 +37,7 @@ class S3GatewayEndpointPolicy(AegisCheck):
             return self.fail("no endpoint policy: the endpoint reaches every bucket in every account")
         doc = policy_document(raw)
         if doc is None:
-            return self.fail("the endpoint policy is not a literal JSON document and cannot be judged")
+            return self.unreadable(raw, "the endpoint policy is not a literal JSON document")
         for stmt in statements(doc):
             if not is_allow(stmt):
                 continue

@@ -5,14 +5,15 @@ Object lock protects deployed model artifacts and audit logs from being overwrit
 protected when each writer remembers to ask. Required: `object_lock_enabled = Enabled` and a
 `rule.default_retention` with a mode (GOVERNANCE or COMPLIANCE) and a positive `days` or `years`.
 Which buckets need it, and COMPLIANCE mode in prod, is judged by AEGIS_OBJECT_LOCK_BUCKETS (environment-aware).
-A referenced period fails (not judged).
+A mode or period given by an expression the check cannot resolve (`try(var.…)`, as modules write a
+configuration that exists only when a variable asks for it) could not be evaluated.
 """
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 try:
-    from policies.checks.aegis_checklib import AegisCheck, as_int, block, value
+    from policies.checks.aegis_checklib import AegisCheck, as_int, block, is_reference, value
 except ImportError:  # loaded by plain checkov from this folder
-    from aegis_checklib import AegisCheck, as_int, block, value
+    from aegis_checklib import AegisCheck, as_int, block, is_reference, value
 
 
 class S3ObjectLockDefaultRetention(AegisCheck):
@@ -23,11 +24,19 @@ class S3ObjectLockDefaultRetention(AegisCheck):
 
     def evaluate(self, conf):
         self.evaluated_keys = ["object_lock_enabled", "rule"]
+        if is_reference(value(conf, "object_lock_enabled")):
+            return self.not_evaluated(f"object_lock_enabled is {value(conf, 'object_lock_enabled')}, which this "
+                                      "check cannot resolve")
         if value(conf, "object_lock_enabled", "Enabled") != "Enabled":
             return self.fail("object_lock_enabled is not 'Enabled'")
         retention = block(block(conf, "rule"), "default_retention")
         if retention is None:
             return self.fail("no rule.default_retention: objects are not locked unless each writer asks")
+        unresolved = [k for k in ("mode", "days", "years")
+                      if is_reference(value(retention, k)) or isinstance(value(retention, k), (dict, list))]
+        if unresolved:
+            return self.not_evaluated(f"default retention {', '.join(unresolved)} is an expression this check "
+                                      f"cannot resolve ({value(retention, unresolved[0])})")
         if value(retention, "mode") not in ("GOVERNANCE", "COMPLIANCE"):
             return self.fail(f"default retention mode {value(retention, 'mode')!r} is not GOVERNANCE or COMPLIANCE")
         period = [as_int(value(retention, k)) for k in ("days", "years") if value(retention, k) is not None]

@@ -22,6 +22,9 @@ INFERENCE_BUCKET = re.compile(r"^s3://[a-z0-9-]+-inference-\d{12}-[a-z0-9-]+(/|$
 
 
 class SageMakerDataCapture(AegisCheck):
+    # Aegis's naming conventions decide it (the data classes of its keys): run on Aegis's own output only.
+    aegis_output_only = True
+
     def __init__(self) -> None:
         super().__init__(
             "CKV_AEGIS_2", "SageMaker endpoint captures inference data, encrypted with the inference-data key",

@@ -14,6 +14,9 @@ except ImportError:  # loaded by plain checkov from this folder
 
 
 class SageMakerEndpointConfigInferenceKey(AegisCheck):
+    # Aegis's naming conventions decide it (the data classes of its keys): run on Aegis's own output only.
+    aegis_output_only = True
+
     def __init__(self) -> None:
         super().__init__(
             "CKV_AEGIS_1", "SageMaker endpoint configuration is encrypted with the inference-data KMS key",

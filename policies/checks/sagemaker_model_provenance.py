@@ -24,6 +24,9 @@ MODEL_BUCKET_URI = re.compile(r"^s3://[a-z0-9-]+-model-artifacts-\d{12}-[a-z0-9-
 
 
 class SageMakerModelProvenance(AegisCheck):
+    # Aegis's naming conventions decide it (the project's bucket and repository names): run on Aegis's own output only.
+    aegis_output_only = True
+
     def __init__(self) -> None:
         super().__init__(
             "CKV_AEGIS_3", "SageMaker model artifacts come from the project's model bucket and images from private ECR",

@@ -30,7 +30,7 @@ class SecurityHubAwsProductSubscription(AegisCheck):
         arn = value(conf, "product_arn")
         match = PRODUCT_ARN.match(arn) if isinstance(arn, str) else None
         if match is None:
-            return self.fail(f"product_arn {arn!r} is not a literal Security Hub product ARN")
+            return self.unreadable(arn, f"product_arn {arn!r} is not a literal Security Hub product ARN")
         if match["owner"] == "aws":
             return self.fail(f"{match['name']} is an AWS service integration that Security Hub activates by itself; "
                              "a product subscription conflicts with it: remove the subscription")

@@ -72,7 +72,7 @@ class WafAclInferenceProtection(AegisCheck):
         if raw_json is not None:
             parsed = _rules_from_json(raw_json)
             if parsed is None:
-                return self.fail("rule_json is not a literal JSON list and cannot be judged")
+                return self.unreadable(raw_json, "rule_json is not a literal JSON list")
             rules += parsed
         if not any(r["kind"] == "rate" and r["enforced"] and (r["limit"] or 0) > 0 for r in rules):
             return self.fail("no enforced rate-based rule with a literal limit")

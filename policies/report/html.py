@@ -91,8 +91,8 @@ def _pillar_order(pillar: str) -> tuple[int, str]:
 
 
 def _cell() -> dict:
-    return {**{f"{status}-{s}": 0 for status in ("failed", "suppressed", "passed") for s in ORDER},
-            "failed": 0, "passed": 0, "suppressed": 0, "blocking": 0, "checks": 0}
+    return {**{f"{status}-{s}": 0 for status in ("failed", "suppressed", "passed", "not_evaluated") for s in ORDER},
+            "failed": 0, "passed": 0, "suppressed": 0, "not_evaluated": 0, "blocking": 0, "checks": 0}
 
 
 def summarize(findings: list[dict]) -> dict[str, dict[str, dict]]:
@@ -282,17 +282,26 @@ def build_context(doc: Mapping[str, Any], *, stacks: Mapping[str, dict] | None =
                               if f["severity"] in ORDER else 9, f.get("env") or "", _pillar_order(f.get("pillar") or ""),
                               _natural(f["check_id"]), f.get("stack", ""), f.get("address", "")))
     views = []
+    root = doc.get("source_root") or ""  # `gate --path`: files from the repository root, like SARIF's
+    base = (root if root != "." else "") if root else (doc.get("target") or "").rstrip("/")
     for i, f in enumerate(shown, 1):
-        state = "blocking" if f.get("blocking") else ("below threshold" if f["status"] == "failed" else "suppressed")
+        state = "blocking" if f.get("blocking") else {"failed": "below threshold", "not_evaluated": "not evaluated"}.get(
+            f["status"], "suppressed")
         controls, titles = [], {}
         for k in FRAMEWORKS:
             for c in (f.get("controls") or {}).get(k, []):
-                label = f"{FRAMEWORK_LABELS[k].split(' ')[0]} {c}"
+                label = f"{FRAMEWORK_LABELS.get(k, k).split(' ')[0]} {c}"
                 controls.append(label)
                 titles[label] = control_titles(k).get(c, "")
-        location = f"{doc.get('target', '').rstrip('/')}/{f['file']}".lstrip("/") if f.get("file") else ""
+        location = f"{base}/{f['file']}".lstrip("/") if f.get("file") else ""
+        construct = f.get("construct_path") or ""
+        caller = f.get("caller_file") or ""
         views.append({**f, "n": i, "state": state, "control_labels": controls, "control_titles": titles,
-                      "location": location + (f":{f['line']}" if f.get("line") else "")})
+                      "location": location + (f":{f['line']}" if f.get("line") else ""),
+                      "construct_shown": construct not in ("", f.get("address"), f.get("stack"),
+                                                           f"{f.get('stack')}/{f.get('address')}"),
+                      "called_from": caller + (f":{f['caller_line']}" if caller and f.get("caller_line") else ""),
+                      "why": f.get("why") or ""})
 
     suppressions = []
     for s in sorted(doc.get("suppressions") or [], key=lambda s: (s.get("expires") or "9999", s["check_id"],
@@ -305,7 +314,7 @@ def build_context(doc: Mapping[str, Any], *, stacks: Mapping[str, dict] | None =
         "doc": doc, "tool": doc.get("tool", "aegis-gate"), "verdict": doc.get("verdict", "error"),
         "target": doc.get("target", ""), "checkov_version": doc.get("checkov_version", ""),
         "summary": doc.get("summary") or {}, "errors": errors, "notes": notes + list(doc.get("notes") or []),
-        "envs": envs, "findings": views, "suppressions": suppressions, "severities": ORDER,
+        "envs": envs, "findings": views, "app_sections": bool(envs) or doc.get("mode") != "path", "suppressions": suppressions, "severities": ORDER,
         "pillars": pillars_seen, "plans": plans, "blocked": _blocked(findings, plans),
         "plan_kinds": [k for k in ("create", "update", "replace", "delete", "forget", "no-op")
                        if k != "forget" or any("forget" in (p.get("changes") or {}) for p in plans)],
@@ -339,7 +348,7 @@ def render_document(doc: Mapping[str, Any], *, synth_out: Path | None = None, st
                 stacks = load_stacks(folder)
             except (SynthOutputError, OSError, ValueError, KeyError) as exc:
                 notes.append(f"synth output {folder.name}/ not readable ({exc}): no inventory or diagrams")
-        else:
+        elif doc.get("mode") != "path":  # hand-written Terraform has no synth output to draw
             notes.append("no synth output found next to this result: no inventory or diagrams "
                          "(render with `python main.py report --synth-out DIR`)")
     if env_info is None:

@@ -11,6 +11,8 @@ def document(result) -> dict:
         "tool": TOOL,
         "checkov_version": result.checkov_version,
         "target": result.target,
+        "mode": result.mode,
+        "source_root": result.source_root,
         "verdict": result.verdict,
         "exit_code": result.exit_code,
         "thresholds": dict(sorted(result.thresholds.items())),

@@ -8,8 +8,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
-from policies.findings import FAILED, SUPPRESSED
-from policies.report.model import TOOL
+from policies.findings import FAILED, NOT_EVALUATED, SUPPRESSED
+from policies.report.model import TOOL, location, shows_construct
 
 
 def render(result) -> str:
@@ -29,7 +29,7 @@ def render(result) -> str:
     for stack in sorted(by_stack):
         findings = by_stack[stack]
         failed = sum(f.status == FAILED for f in findings)
-        skipped = sum(f.status == SUPPRESSED for f in findings)
+        skipped = sum(f.status in (SUPPRESSED, NOT_EVALUATED) for f in findings)
         suite = ET.SubElement(root, "testsuite", name=stack, tests=str(len(findings)), failures=str(failed),
                               errors="0", skipped=str(skipped))
         props = ET.SubElement(suite, "properties")
@@ -46,8 +46,13 @@ def render(result) -> str:
                 case.set("line", str(f.line))
             if f.status == FAILED:
                 detail = (f"{f.title}\nseverity: {f.severity}{' (blocking)' if f.blocking else ''}\n"
-                          f"resource: {f.address}\nconstruct: {f.construct_path}\nfix: {f.remediation}")
+                          f"resource: {f.address}\n"
+                          + (f"construct: {f.construct_path}\n" if shows_construct(f) else "")
+                          + (f"at: {location(f)}\n" if f.caller_file else "")
+                          + (f"why: {f.why}\n" if f.why else "") + f"fix: {f.remediation}")
                 ET.SubElement(case, "failure", message=f.title, type=f.severity).text = detail
+            elif f.status == NOT_EVALUATED:
+                ET.SubElement(case, "skipped", message=f"not evaluated: {f.why}")
             elif f.status == SUPPRESSED and f.suppression:
                 ET.SubElement(case, "skipped", message=f"suppressed until {f.suppression.expires}: "
                                                        f"{f.suppression.reason}")

@@ -16,7 +16,17 @@ from urllib.parse import quote
 
 from policies.findings import Suppression
 from policies.report.markdown_text import code, own, text
-from policies.report.model import ORDER, TOOL, counts, failures, matrix
+from policies.report.model import (
+    ORDER,
+    TOOL,
+    artifact_uri,
+    counts,
+    failures,
+    location,
+    matrix,
+    not_evaluated,
+    shows_construct,
+)
 
 # GitHub refuses comments over 65,536 characters; leave room for the sticky-comment marker and for
 # sections other writers add (the plan gate's planned changes).
@@ -43,9 +53,7 @@ def alert_link(check_id: str) -> str | None:
 
 def _location(result, f) -> str:
     """The finding's SARIF location: artifact URI and line, linked to its alerts when possible."""
-    base = result.target.rstrip("/")
-    uri = f"{base}/{f.file}" if base else f.file
-    span = code(f"{uri}:{f.line or 1}")
+    span = code(f"{artifact_uri(result, f.file)}:{f.line or 1}")
     link = alert_link(f.check_id)
     return f"[{span}]({link})" if link else span
 
@@ -87,7 +95,9 @@ def render(result) -> str:
     head = [f"## {ICON[result.verdict]} Aegis policy gate: {result.verdict.upper()}", ""]
     thresholds = ", ".join(f"{text(env)} ≥ {level}" for env, level in sorted(result.thresholds.items()))
     head.append(f"**{c['blocking']} blocking** failure(s), {c['failed'] - c['blocking']} below threshold, "
-                f"{c['suppressed']} suppressed, {c['passed']} passed: {c['checks']} results on {len(result.stacks)} "
+                f"{c['suppressed']} suppressed, {c['passed']} passed"
+                + (f", {c['not_evaluated']} not evaluated" if c["not_evaluated"] else "")
+                + f": {c['checks']} results on {len(result.stacks)} "
                 f"stacks ({sum(result.stacks.values())} resources), checkov {result.checkov_version}."
                 + (f" Fails on: {thresholds}." if thresholds else ""))
     budget.add(0, head, [])
@@ -126,10 +136,12 @@ def render(result) -> str:
             rows = []
             for f in items:
                 resource = f"{f.stack}/{f.address or '(stack)'}"
-                where = f"{code(resource)}<br>{text(f.construct_path)}"
+                where = code(resource) + (f"<br>{text(f.construct_path)}" if shows_construct(f) else "")
+                if f.caller_file:
+                    where += f"<br><sub>{text(location(f))}</sub>"
                 check = f"{code(f.check_id)} {own(f.title) if f.catalogued else text(f.title)}" + ("" if f.catalogued else " (uncatalogued)")
-                if f.source == "app" and f.message and f.message != f.title:
-                    check += f"<br><sub>{text(f.message)}</sub>"
+                if f.why:
+                    check += f"<br><sub>why: {text(f.why)}</sub>"
                 rows.append(f"| {f.severity} | {check} | {where} | {_location(result, f)} |")
             budget.add(priority, head, rows, ["", "</details>"], what=label.lower())
         fixes = {}
@@ -140,6 +152,8 @@ def render(result) -> str:
         budget.add(4, ["", f"<details><summary><b>How to fix</b> ({len(order)} check(s))</summary>", ""],
                    [f"- {code(i)} {title}: {fix}" for i, (_, _, title, fix) in order],
                    ["", "</details>"], what="remediations")
+
+    _not_evaluated(result, budget)
 
     if result.suppressions:
         problems = [s for s in result.suppressions if s.problem]
@@ -161,6 +175,17 @@ def render(result) -> str:
                     + ", ".join(f"{n} row(s) of {what}" for what, n in cut.items())
                     + " not shown. The JSON, SARIF and HTML reports (workflow artifacts) list everything.\n")
     return comment
+
+
+def _not_evaluated(result, budget: _Budget) -> None:
+    """What a check could not evaluate (`gate --path`): not failures, listed with why."""
+    pending = not_evaluated(result.findings)
+    if pending:
+        budget.add(5, ["", f"<details><summary><b>Not evaluated</b>: {len(pending)} (not failures; "
+                           "<code>--strict</code> fails them)</summary>", "",
+                       "| severity | check | resource | why |", "|---|---|---|---|"],
+                   [f"| {f.severity} | {code(f.check_id)} | {code(f.stack + '/' + f.address)} | {text(f.why)} |"
+                    for f in pending], ["", "</details>"], what="not evaluated")
 
 
 def _people(s: Suppression) -> str:

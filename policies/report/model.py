@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from policies.catalog import FRAMEWORKS, SEVERITIES
-from policies.findings import FAILED, PASSED, SUPPRESSED, Finding
+from policies.findings import FAILED, NOT_EVALUATED, PASSED, SUPPRESSED, Finding
 
 TOOL = "aegis-gate"
 ORDER = tuple(reversed(SEVERITIES))  # critical first
@@ -19,6 +19,7 @@ def counts(findings: list[Finding]) -> dict:
         "passed": by_status[PASSED],
         "failed": by_status[FAILED],
         "suppressed": by_status[SUPPRESSED],
+        "not_evaluated": by_status[NOT_EVALUATED],
         "blocking": sum(f.blocking for f in findings),
         "failed_by_severity": {s: failed[s] for s in ORDER},
         "uncatalogued": len({f.check_id for f in findings if not f.catalogued and f.status == FAILED}),
@@ -28,7 +29,7 @@ def counts(findings: list[Finding]) -> dict:
 def matrix(findings: list[Finding]) -> dict[tuple[str, str], dict]:
     """(env, pillar) → {severity: failed count, passed, suppressed, blocking}."""
     cells: dict[tuple[str, str], dict] = defaultdict(lambda: {**{s: 0 for s in ORDER}, "passed": 0,
-                                                              "suppressed": 0, "blocking": 0})
+                                                              "suppressed": 0, "not_evaluated": 0, "blocking": 0})
     for f in findings:
         cell = cells[(f.env or "-", f.pillar or "-")]
         if f.status == FAILED:
@@ -55,6 +56,33 @@ def rules(result) -> dict[str, dict]:
         out[f.check_id] = {"title": f.title, "severity": f.severity, "pillar": f.check_pillar,
                            "remediation": f.remediation, "controls": f.controls, "catalogued": f.catalogued}
     return dict(sorted(out.items()))
+
+
+def not_evaluated(findings: list[Finding]) -> list[Finding]:
+    """What a check could not evaluate (`gate --path`, not strict), most severe first."""
+    return sorted((f for f in findings if f.status == NOT_EVALUATED),
+                  key=lambda f: (ORDER.index(f.severity), f.stack, f.check_id, f.address))
+
+
+def shows_construct(f: Finding) -> bool:
+    """A construct path worth a column: not empty and not the address again (hand-written Terraform)."""
+    return bool(f.construct_path) and f.construct_path not in (f.address, f.stack, f"{f.stack}/{f.address}")
+
+
+def artifact_uri(result, file: str) -> str:
+    """A finding's file as code scanning maps it: from the repository root when the gate knew it
+    (`gate --path`), else from the judged folder as the working directory shows it."""
+    root = getattr(result, "source_root", "") or ""
+    base = (root if root != "." else "") if root else result.target.rstrip("/")
+    return f"{base}/{file}" if base else file
+
+
+def location(f: Finding) -> str:
+    """`file:line`, and the module call's `file:line` when the resource is inside a module."""
+    here = f"{f.file}:{f.line}" if f.line else f.file
+    if f.caller_file:
+        here += f" (called from {f.caller_file}:{f.caller_line})" if f.caller_line else f" (called from {f.caller_file})"
+    return here
 
 
 def control_labels(controls: dict[str, list[str]]) -> list[str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from policies.findings import PASSED, SUPPRESSED
-from policies.report.model import TOOL, control_labels, rules
+from policies.findings import NOT_EVALUATED, PASSED, SUPPRESSED
+from policies.report.model import TOOL, artifact_uri, control_labels, rules, shows_construct
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
@@ -35,12 +35,17 @@ def _location(result, f) -> dict:
     region = {"startLine": f.line or 1}
     if f.end_line and f.end_line >= region["startLine"]:
         region["endLine"] = f.end_line
-    base = result.target.rstrip("/")
-    location = {"physicalLocation": {"artifactLocation": {"uri": f"{base}/{f.file}" if base else f.file},
-                                     "region": region}}
+    location = {"physicalLocation": {"artifactLocation": {"uri": artifact_uri(result, f.file)}, "region": region}}
     if f.construct_path:
         location["logicalLocations"] = [{"fullyQualifiedName": f.construct_path, "kind": "resource"}]
     return location
+
+
+def _caller(result, f) -> dict:
+    """The module call that instantiated a resource inside a module (`gate --path`)."""
+    return {"id": 1, "message": {"text": "module call"},
+            "physicalLocation": {"artifactLocation": {"uri": artifact_uri(result, f.caller_file)},
+                                 "region": {"startLine": f.caller_line or 1}}}
 
 
 def document(result) -> dict:
@@ -51,16 +56,23 @@ def document(result) -> dict:
         if f.status == PASSED:
             continue
         where = f"{f.stack}/{f.address}" if f.address else f.stack
+        if shows_construct(f):
+            where += f" ({f.construct_path})"
+        why = f" Why: {f.why}." if f.why else ""
         entry = {
             "ruleId": f.check_id,
             "ruleIndex": ids.index(f.check_id),
             "level": LEVELS[f.severity],
-            "message": {"text": f"{f.title} — {where} ({f.construct_path}). {f.remediation}"},
+            "message": {"text": f"{f.title} — {where}.{why} {f.remediation}"},
             "locations": [_location(result, f)],
             "partialFingerprints": {"aegisResource/v1": f"{f.check_id}|{f.stack}|{f.address}"},
             "properties": {"severity": f.severity, "env": f.env or "", "stack": f.stack, "pillar": f.pillar,
-                           "blocking": f.blocking, "source": f.source},
+                           "blocking": f.blocking, "source": f.source, "why": f.why},
         }
+        if f.status == NOT_EVALUATED:  # SARIF's own word for it: the analysis could not decide
+            entry["kind"], entry["level"] = "review", "none"
+        if f.caller_file:
+            entry["relatedLocations"] = [_caller(result, f)]
         if f.status == SUPPRESSED and f.suppression:
             s = f.suppression
             entry["suppressions"] = [{

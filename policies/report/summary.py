@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from modules.console import paint, printable
 from policies.findings import Finding, Suppression
-from policies.report.model import ORDER, counts, failures, matrix
+from policies.report.model import ORDER, counts, failures, location, matrix, not_evaluated, shows_construct
 
 if TYPE_CHECKING:
     from policies.gate_result import GateResult
@@ -32,6 +32,7 @@ def render(result: GateResult, stream: TextIO = sys.stdout) -> str:
     out = _header(result, c, stream)
     out += _matrix(result.findings, stream)
     out += _failures(result.findings, c["blocking"], stream)
+    out += _not_evaluated(result.findings, stream)
     out += _suppressions(result.suppressions, stream)
     out += _errors(result.errors, stream)
     return "\n".join(out) + "\n"
@@ -40,7 +41,8 @@ def render(result: GateResult, stream: TextIO = sys.stdout) -> str:
 def _header(result: GateResult, c: dict, stream: TextIO) -> list[str]:
     out = [paint(f"Aegis gate: {result.verdict.upper()}", "bold", stream) + "  "
            + paint(f"{c['blocking']} blocking", _VERDICT_STYLE[result.verdict] if c["blocking"] else "green", stream)
-           + f", {c['failed'] - c['blocking']} below threshold, {c['suppressed']} suppressed, {c['passed']} passed",
+           + f", {c['failed'] - c['blocking']} below threshold, {c['suppressed']} suppressed, {c['passed']} passed"
+           + (f", {c['not_evaluated']} not evaluated" if c["not_evaluated"] else ""),
            f"{len(result.stacks)} stacks, {sum(result.stacks.values())} resources, checkov {result.checkov_version}, "
            f"{result.seconds:.1f}s"]
     if result.thresholds:
@@ -84,12 +86,28 @@ def _failed_check(check_id: str, blocking: bool, group: list[Finding], stream: T
             for i, line in enumerate(_wrap(f"{head}  {first.title}  ({len(group)})", ""))]
     for f in group[:MAX_PER_CHECK]:
         out += _wrap(f"{f.stack}  {f.address or '(stack)'}", "  ")
-        out += _wrap(f"construct: {f.construct_path}", "    ")
-        if f.source == "app" and f.message and f.message != f.title:
-            out += _wrap(f"why: {f.message}", "    ")
+        if shows_construct(f):
+            out += _wrap(f"construct: {f.construct_path}", "    ")
+        if f.caller_file:
+            out += _wrap(f"at: {location(f)}", "    ")
+        if f.why:
+            out += _wrap(f"why: {f.why}", "    ")
     if len(group) > MAX_PER_CHECK:
         out.append(f"  …and {len(group) - MAX_PER_CHECK} more (see the reports)")
     out += _wrap(f"fix: {first.remediation}", "  ")
+    return out
+
+
+def _not_evaluated(findings: list[Finding], stream: TextIO) -> list[str]:
+    """Resources a check could not evaluate (not failures: `gate --path --strict` makes them so)."""
+    pending = not_evaluated(findings)
+    if not pending:
+        return []
+    out = ["", paint(f"Not evaluated ({len(pending)}: not failures; --strict fails them)", "bold", stream)]
+    for f in pending[:MAX_PER_CHECK * 2]:
+        out += _wrap(f"{f.check_id}  {f.stack}  {f.address}: {f.why}", "  ")
+    if len(pending) > MAX_PER_CHECK * 2:
+        out.append(f"  …and {len(pending) - MAX_PER_CHECK * 2} more (see the reports)")
     return out
 
 

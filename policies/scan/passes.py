@@ -102,7 +102,7 @@ def _scan_file(file: Path, passes: tuple[str, ...], wanted: set[str], scan: Scan
                 where = resolved[record.file_abs_path] = Path(record.file_abs_path).resolve()
             scan.results.append(RawResult(
                 check_id=record.check_id, check_name=record.check_name, passed=status == CheckResult.PASSED,
-                file=where, address=record.resource, lines=(start, end)))
+                file=where, address=record.resource, lines=(start, end), details=tuple(record.details or ())))
 
 
 def worker_count(files: int) -> int:

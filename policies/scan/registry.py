@@ -58,16 +58,17 @@ class _LoadErrors(logging.Handler):
 
 
 def registries():
-    """checkov's Terraform check registries: resource, data, provider and graph (its checks loaded)."""
+    """checkov's Terraform check registries: resource, data, provider, module and graph (its checks loaded)."""
     from checkov.common.bridgecrew.check_type import CheckType
     from checkov.common.checks_infra.registry import get_graph_checks_registry
     from checkov.terraform.checks.data.registry import data_registry
+    from checkov.terraform.checks.module.registry import module_registry
     from checkov.terraform.checks.provider.registry import provider_registry
     from checkov.terraform.checks.resource.registry import resource_registry
 
     graph = get_graph_checks_registry(CheckType.TERRAFORM)
     graph.load_checks()
-    return resource_registry, data_registry, provider_registry, graph
+    return resource_registry, data_registry, provider_registry, module_registry, graph
 
 
 def _origin(check) -> str:
@@ -82,9 +83,9 @@ def _origin(check) -> str:
 def registered_checks() -> dict[str, tuple[str, str]]:
     """Every Terraform check registered now: id → (name, file it came from)."""
     import_checkov()
-    resource, data, provider, graph = registries()
+    resource, data, provider, module, graph = registries()
     out: dict[str, tuple[str, str]] = {}
-    for registry in (resource, data, provider):
+    for registry in (resource, data, provider, module):  # module: CKV_TF_1/2 (sources pinned), on HCL only
         for checks in list(registry.checks.values()) + list(registry.wildcard_checks.values()):
             for check in checks:
                 if check.id not in out:
@@ -118,7 +119,7 @@ def load_external(directory: Path) -> dict[str, str]:
     if key not in _external_loaded:
         import_checkov()
         builtin_checks()  # fixed before anything external registers
-        resource, _data, _provider, graph = registries()
+        resource, _data, _provider, _module, graph = registries()
         if not (directory / "__init__.py").is_file():
             raise ScanError(f"{directory.name}/ has no __init__.py: checkov would load no check from it")
         handler = _LoadErrors()
@@ -135,3 +136,20 @@ def load_external(directory: Path) -> dict[str, str]:
             raise ScanError(f"custom checks in {directory.name}/ did not load: " + "; ".join(handler.messages))
         _external_loaded[key] = {i: name for i, (name, origin) in registered_checks().items() if _under(origin, key)}
     return dict(_external_loaded[key])
+
+
+def pack_traits(directory: Path) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
+    """Of an external dir's loaded checks (policies/checks/aegis_checklib.py): the IDs that run on Aegis's
+    own output only, and the checkov built-ins each one duplicates (id → their IDs)."""
+    external = load_external(directory)
+    resource = registries()[0]
+    output_only: set[str] = set()
+    duplicates: dict[str, tuple[str, ...]] = {}
+    for checks in list(resource.checks.values()) + list(resource.wildcard_checks.values()):
+        for check in checks:
+            if check.id in external:
+                if getattr(check, "aegis_output_only", False):
+                    output_only.add(check.id)
+                if getattr(check, "duplicates", ()):
+                    duplicates[check.id] = tuple(check.duplicates)
+    return frozenset(output_only), duplicates

@@ -23,6 +23,10 @@ class RawResult:
     address: str  # "<type>.<name>", "data.<type>.<name>" or "provider.<name>"
     lines: tuple[int, int]
     skip_reason: str | None = None  # a checkov skip comment (HCL only)
+    details: tuple[str, ...] = ()  # why the check decided so, when it says (a check's `details`)
+    # A resource inside a module: the module call that instantiated it (HCL only), absolute, and its lines.
+    caller_file: Path | None = None
+    caller_lines: tuple[int, int] | None = None
 
 
 @dataclass
@@ -35,6 +39,9 @@ class Scan:
     builtin_checks: dict[str, str] = field(default_factory=dict)  # id → name
     external_checks: dict[str, str] = field(default_factory=dict)  # id → name, from the external dir
     passes: dict[Path, set[str]] = field(default_factory=dict)  # file → checkov passes run on it
+    # Module calls checkov could not resolve (a registry or git source not downloaded): none of their
+    # resources reached a check. (calling file, its lines, module name, source); HCL only.
+    unresolved_modules: list[tuple[Path, tuple[int, int], str, str]] = field(default_factory=list)
 
     def record_parsed(self, path: Path, definition: dict[str, Any]) -> None:
         """Note what checkov parsed of one file: its resources and data sources, and their lines."""

@@ -42,7 +42,7 @@ def emitted_types(out_dir: Path) -> set[str]:
 def applicable_checks(types: set[str]) -> dict[str, CheckInfo]:
     """checkov's built-in Terraform checks whose supported types include any of `types`."""
     import_checkov()
-    resource, data, provider, graph = registries()
+    resource, data, provider, _module, graph = registries()
     builtin = builtin_checks()
     hits: dict[str, tuple[str, str, set[str]]] = {}
 
