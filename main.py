@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from modules.commands import default_synth_out, environments_dir, fail
+from modules.commands import default_synth_out, environments_dir, fail, synth_out_option
 from modules.config import load_all
 from modules.errors import ConfigError
 from modules.naming import STACK_ORDER, Naming
@@ -43,8 +43,7 @@ def cli(ctx: click.Context, environments: str | None) -> None:
 
 @cli.command()
 @click.option("--env", "envs", multiple=True, help="Environment to synthesize (repeatable; default all).")
-@click.option("--out", default=default_synth_out, show_default="cdktf.out",
-              help="Output folder.")
+@synth_out_option("--out", help="Output folder.", refuse_file=False)
 @click.option("--no-cache", is_flag=True, help="Synthesize even when the synth cache holds this output.")
 def synth(envs: tuple[str, ...], out: str, no_cache: bool) -> None:
     """Synthesize Terraform JSON for the selected environments (skipped when nothing it depends on changed)."""

@@ -13,13 +13,14 @@ from pathlib import Path
 import click
 
 from modules.atomic import write_text_atomic
-from modules.commands import default_synth_out, environments_dir, fail
-from modules.console import step
+from modules.commands import environments_dir, fail, synth_out_option
+from modules.console import clip, step
 from modules.errors import ConfigError
 from modules.synth_command import ensure_synthesized
 from policies.commands import DEFAULT_REPORTS, emit_plan_result, prewarm_checkov
 
 RULES_DOC = Path(__file__).resolve().parent.parent / "docs" / "RULES.md"
+CHECKS_TITLE_WIDTH = 62  # `checks` lists one check a line: id, severity, pillar, then the title cut to this
 
 
 def _run_memo(out: Path, configs, env_dir, exceptions_file, today, formats, read: bool = True):
@@ -82,8 +83,7 @@ def register(cli: click.Group) -> None:
                   help=f"Report format (repeatable; default all: {', '.join(formats)}).")
     @click.option("--no-synth", is_flag=True,
                   help="Judge the existing synth output; fail if it is older than its configuration.")
-    @click.option("--synth-out", default=default_synth_out, show_default="cdktf.out", type=click.Path(file_okay=False),
-                  help="Synth output folder to judge.")
+    @synth_out_option("--synth-out", help="Synth output folder to judge.")
     @click.option("--path", "tf_path", type=click.Path(file_okay=False),
                   help="Judge this Terraform folder (HCL .tf or .tf.json) instead of the synthesized app.")
     @click.option("--exceptions", type=click.Path(dir_okay=False), default=None,
@@ -170,5 +170,5 @@ def register(cli: click.Group) -> None:
                  if (section is None or where == section) and (severity is None or r.severity == severity)]
         width = max([16] + [len(r.id) + 2 for _, r in rules])
         for _section, rule in sorted(rules, key=lambda item: (item[0], check_sort_key(item[1].id))):
-            click.echo(f"{rule.id:<{width}}{rule.severity:<10}{rule.pillar:<12}{rule.title[:62]}")
+            click.echo(f"{rule.id:<{width}}{rule.severity:<10}{rule.pillar:<12}{clip(rule.title, CHECKS_TITLE_WIDTH)}")
         click.echo(f"{len(rules)} of {len(listed)} checks", err=True)
