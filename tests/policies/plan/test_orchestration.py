@@ -85,6 +85,19 @@ def test_plan_runs_init_plan_show_per_stack_in_dependency_order_then_gates(fake_
     assert not any("beside the plan is not used" in note for note in report["notes"])  # the stacks synth wrote
 
 
+def test_a_relative_terraform_path_is_resolved_once_before_the_stack_folders(fake_terraform, synth_copy,
+                                                                            monkeypatch):
+    """`--terraform ./bin/terraform` passed the version check (run here) and then was not found in the stack
+    folders terraform runs in: it is made absolute once, so every call runs the file that was checked."""
+    monkeypatch.chdir(FAKE_TERRAFORM.parent.parent)
+    relative = str(Path(FAKE_TERRAFORM.parent.name) / FAKE_TERRAFORM.name)
+    fake_terraform.default_plan(PASSING)
+    result = run("plan", "--env", "dev", "--synth-out", str(synth_copy), "--terraform", relative, "--no-synth",
+                 "--out", str(synth_copy.parent / "reports"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert [step for _, step in fake_terraform.commands()] == ["init", "plan", "show"] * len(ORDER)
+
+
 def test_the_manifest_dependencies_give_the_order(synth_copy):
     manifest = json.loads((synth_copy / "manifest.json").read_text())
     manifest["stacks"]["dev-access"]["dependencies"] = ["dev-data"]  # access no longer waits for platform
