@@ -120,7 +120,9 @@ def register(cli: click.Group) -> None:
             except ConfigError as exc:
                 fail(str(exc))
             out = Path(synth_out)
-            ensure_synthesized(configs, out, no_synth=no_synth, use_cache=not no_cache,
+            # keep_others: `gate --env dev` on a stale output must not leave it holding dev alone, or the next
+            # full gate (or plan of prod) finds prod missing and synthesizes it again.
+            ensure_synthesized(configs, out, no_synth=no_synth, use_cache=not no_cache, keep_others=True,
                                while_synthesizing=prewarm_checkov)
             names = [c.name for c in configs]
             started, today = time.monotonic(), dt.date.today()

@@ -34,7 +34,8 @@ def _fresh_synth(envs: tuple[str, ...], synth_out: Path, *, gate_follows: bool) 
         configs = load_all(envs, environments_dir())
     except ConfigError as exc:
         fail(str(exc))
-    ensure_synthesized(configs, synth_out, while_synthesizing=prewarm_checkov if gate_follows else None)
+    ensure_synthesized(configs, synth_out, keep_others=True,
+                       while_synthesizing=prewarm_checkov if gate_follows else None)
     return configs
 
 
