@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import click
 
-from modules.commands import default_synth_out, environments_dir, fail, synth_out_option
-from modules.config import load_all
-from modules.errors import ConfigError
+from modules.commands import default_synth_out, environments_dir, fail_config, synth_out_option
+from modules.config import env_files, load_all, load_env
+from modules.config import environments_dir as default_environments_dir
+from modules.errors import ConfigError, combined
 from modules.naming import STACK_ORDER, Naming
 from modules.synth_command import synthesize_cached
 from policies.commands import FailClosedGroup
@@ -19,7 +20,7 @@ def _load(envs: tuple[str, ...]):
     try:
         return load_all(envs, environments_dir())
     except ConfigError as exc:
-        fail(str(exc))
+        fail_config(exc)
 
 
 def run_synth(envs: tuple[str, ...], out: str, use_cache: bool = True) -> list[str]:
@@ -53,9 +54,20 @@ def synth(envs: tuple[str, ...], out: str, no_cache: bool) -> None:
 @cli.command()
 @click.option("--env", "envs", multiple=True, help="Environment to validate (repeatable; default all).")
 def validate(envs: tuple[str, ...]) -> None:
-    """Validate environment files only (no synth)."""
-    for config in _load(envs):
-        click.echo(f"  {config.name}: ok")
+    """Validate environment files only (no synth); every problem of every file is listed, grouped per file."""
+    directory = environments_dir()
+    try:
+        names = list(envs) or list(env_files(directory or default_environments_dir()))
+    except ConfigError as exc:
+        fail_config(exc)
+    errors = []
+    for name in dict.fromkeys(names):
+        try:
+            click.echo(f"  {load_env(name, directory).name}: ok")
+        except ConfigError as exc:
+            errors.append(exc)
+    if errors:
+        fail_config(combined(errors))
 
 
 @cli.command()

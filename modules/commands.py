@@ -10,6 +10,7 @@ from typing import NoReturn
 import click
 
 from modules.console import paint, printable
+from modules.errors import ConfigError, grouped_lines
 
 EXIT_ERROR = 2  # could not do the job: bad input, a failed step, anything not judged
 DEFAULT_SYNTH_OUT = "cdktf.out"
@@ -24,6 +25,14 @@ def fail(message: str, *details: str) -> NoReturn:
     for detail in details:
         click.echo(paint(f"  {printable(detail)}", "red", sys.stderr), err=True)
     sys.exit(EXIT_ERROR)
+
+
+def fail_config(error: ConfigError) -> NoReturn:
+    """`fail` with every problem of `error`: one line for one problem, else a summary and one line per problem,
+    grouped per file, each naming file, line and key."""
+    if len(error.problems) == 1:
+        fail(str(error))
+    fail(*grouped_lines(error)[:1], *grouped_lines(error)[1])
 
 
 def environments_dir() -> Path | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from modules.atomic import write_text_atomic
-from modules.commands import environments_dir, fail, synth_out_option
+from modules.commands import environments_dir, fail, fail_config, synth_out_option
 from modules.console import clip, step
 from modules.errors import ConfigError
 from modules.synth_command import ensure_synthesized
@@ -118,7 +118,7 @@ def register(cli: click.Group) -> None:
             try:
                 configs = load_all(envs, env_dir)
             except ConfigError as exc:
-                fail(str(exc))
+                fail_config(exc)
             out = Path(synth_out)
             # keep_others: `gate --env dev` on a stale output must not leave it holding dev alone, or the next
             # full gate (or plan of prod) finds prod missing and synthesizes it again.
@@ -162,7 +162,7 @@ def register(cli: click.Group) -> None:
             catalog = load_catalog()
             plan = plan_checks_catalog()
         except ConfigError as exc:
-            fail(str(exc))
+            fail_config(exc)
         if write_docs:
             write_text_atomic(RULES_DOC, render_rules(catalog, plan))
             click.echo(f"wrote docs/RULES.md ({len(catalog)} checks, {len(plan)} plan checks)")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from modules.commands import environments_dir, fail, synth_out_option
+from modules.commands import environments_dir, fail, fail_config, synth_out_option
 from modules.console import printable
 from modules.errors import ConfigError
 from modules.synth_command import ensure_synthesized
@@ -23,7 +23,7 @@ def _config(env: str):
     try:
         return load_env(env, environments_dir())
     except ConfigError as exc:
-        fail(str(exc))
+        fail_config(exc)
 
 
 def _progress(message: str) -> None:
@@ -130,8 +130,10 @@ def register(cli: click.Group) -> None:
                                approvals_file=Path(approvals) if approvals else None, echo=_progress)
         except DeployError as exc:
             fail(exc.message, *exc.details)
-        except (TerraformError, ConfigError) as exc:
+        except TerraformError as exc:
             fail(str(exc))
+        except ConfigError as exc:
+            fail_config(exc)
         if not configured_key():
             click.echo("note: AEGIS_ATTESTATION_KEY is not set: attestations were checked by hash, unsigned", err=True)
         click.echo(printable(f"applied: {', '.join(result.applied) or 'nothing'}"

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from modules.atomic import write_text_atomic
-from modules.commands import environments_dir, fail, synth_out_option
+from modules.commands import environments_dir, fail, fail_config, synth_out_option
 from modules.console import step
 from modules.errors import ConfigError
 from modules.synth_command import ensure_synthesized
@@ -33,7 +33,7 @@ def _fresh_synth(envs: tuple[str, ...], synth_out: Path, *, gate_follows: bool) 
     try:
         configs = load_all(envs, environments_dir())
     except ConfigError as exc:
-        fail(str(exc))
+        fail_config(exc)
     ensure_synthesized(configs, synth_out, keep_others=True,
                        while_synthesizing=prewarm_checkov if gate_follows else None)
     return configs
