@@ -26,6 +26,7 @@ class Suppression:
     environments: tuple[str, ...] = ()
     matched: list[str] = field(default_factory=list)  # "<stack>/<address>" of the failures it suppressed
     problem: str = ""  # expired | unused | unknown check | invalid …; empty when fine
+    title: str = ""  # the check's title (catalog, else checkov's name), so a list of suppressions reads on its own
 
     def as_dict(self) -> dict:
         data = asdict(self)
