@@ -5,15 +5,21 @@ so `cdktf synth` through cdktf.json keeps working.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from modules.atomic import write_text_atomic
 from modules.commands import default_synth_out, environments_dir, fail_config, synth_out_option
 from modules.config import env_files, load_all, load_env
 from modules.config import environments_dir as default_environments_dir
+from modules.config_docs import DOC_PATH as CONFIG_DOC
 from modules.errors import ConfigError, combined
 from modules.naming import STACK_ORDER, Naming
 from modules.synth_command import synthesize_cached
 from policies.commands import FailClosedGroup
+
+ROOT = Path(__file__).resolve().parent
 
 
 def _load(envs: tuple[str, ...]):
@@ -53,8 +59,16 @@ def synth(envs: tuple[str, ...], out: str, no_cache: bool) -> None:
 
 @cli.command()
 @click.option("--env", "envs", multiple=True, help="Environment to validate (repeatable; default all).")
-def validate(envs: tuple[str, ...]) -> None:
+@click.option("--write-docs", is_flag=True,
+              help=f"Regenerate {CONFIG_DOC} (every key, type, default, allowed values and rule) from the models.")
+def validate(envs: tuple[str, ...], write_docs: bool) -> None:
     """Validate environment files only (no synth); every problem of every file is listed, grouped per file."""
+    if write_docs:
+        from modules.config_docs import render_config_docs
+
+        write_text_atomic(ROOT / CONFIG_DOC, render_config_docs())
+        click.echo(f"wrote {CONFIG_DOC}")
+        return
     directory = environments_dir()
     try:
         names = list(envs) or list(env_files(directory or default_environments_dir()))

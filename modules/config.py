@@ -31,6 +31,7 @@ Severity = Literal["low", "medium", "high", "critical"]
 
 
 def _known_region(value: str) -> str:
+    """An AWS region name (modules/regions.py)."""
     if value not in AWS_REGIONS:
         raise ValueError(f"'{value}' is not an AWS region name")
     return value
@@ -51,6 +52,7 @@ STATE_KEY_OUTPUT = "state-kms-key-arn"  # the `<env>-bootstrap` output that hold
 
 
 def _state_key_arn(value: str) -> str:
+    """A KMS key ARN, arn:aws:kms:<region>:<account>:key/<key id> (an alias is refused)."""
     if not KMS_KEY_ARN.match(value):
         raise ValueError(
             f"'{value}' is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>): record the ARN of the "

@@ -26,6 +26,7 @@ MAX_BUDGET_NOTIFICATIONS = 5
 
 
 def _known_region(value: str) -> str:
+    """An AWS region name (modules/regions.py)."""
     if value not in AWS_REGIONS:
         raise ValueError(f"'{value}' is not an AWS region name")
     return value
