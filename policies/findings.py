@@ -56,6 +56,7 @@ class Finding:
     message: str = ""
     blocking: bool = False  # failed, at or above the environment's threshold
     suppression: Suppression | None = None
+    config_key: str = ""  # the environment-file key that decides the judged value (policies/config_keys.py)
 
     @property
     def failed(self) -> bool:
