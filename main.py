@@ -40,7 +40,7 @@ def run_synth(envs: tuple[str, ...], out: str, use_cache: bool = True) -> list[s
 
 @click.group(cls=FailClosedGroup, invoke_without_command=True)
 @click.option("--environments", type=click.Path(file_okay=False), default=None,
-              help="Folder of environment files (default: environments/ of this project).")
+              help="Folder of environment files (default: $AEGIS_ENVIRONMENTS, else environments/ of this project).")
 @click.pass_context
 def cli(ctx: click.Context, environments: str | None) -> None:
     """Aegis: secure, scalable AI workloads on AWS as CDKTF code, gated by policy."""

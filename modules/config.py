@@ -8,6 +8,7 @@ the file, the key path and, where the YAML gives it, the line; a load reports al
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Iterator, Literal, Union
@@ -159,7 +160,13 @@ class EnvConfig(Strict):
             yield "compliance", "prod must declare at least one compliance framework"
 
 
+ENVIRONMENTS_ENV_VAR = "AEGIS_ENVIRONMENTS"  # another folder of environment files, like `--environments`
+
+
 def environments_dir(root: Path | None = None) -> Path:
+    """`environments/` of `root` (default this project), or the folder $AEGIS_ENVIRONMENTS names."""
+    if root is None and os.environ.get(ENVIRONMENTS_ENV_VAR):
+        return Path(os.environ[ENVIRONMENTS_ENV_VAR])
     return (root or Path(__file__).resolve().parent.parent) / "environments"
 
 
