@@ -428,8 +428,10 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _tiers_text(tiers: tuple[str, ...]) -> str:
-    return "every tier" if tiers == TIERS else (", ".join(tiers) or "never")
+def _tiers_text(rule: Rule) -> str:
+    if rule.tiers == TIERS:
+        return "as *when* says" if "tier" in rule.when else "every tier"
+    return ", ".join(rule.tiers) or "never"
 
 
 def render_config_docs() -> str:
@@ -458,7 +460,7 @@ def render_config_docs() -> str:
         "| key | tiers | rule | when |",
         "|---|---|---|---|",
     ]
-    lines += [f"| `{r.key}` | {_tiers_text(r.tiers)} | {_cell(r.message)} | "
+    lines += [f"| `{r.key}` | {_tiers_text(r)} | {_cell(r.message)} | "
               f"{'`' + _cell(r.when) + '`' if r.when else '—'} |" for r in by_tier]
     lines += ["", "## Keys", ""]
     for section in found:
