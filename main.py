@@ -5,21 +5,28 @@ so `cdktf synth` through cdktf.json keeps working.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from modules.commands import default_synth_out, environments_dir, fail
-from modules.config import load_all
-from modules.errors import ConfigError
+from modules.atomic import write_text_atomic
+from modules.commands import default_synth_out, environments_dir, fail_config, synth_out_option
+from modules.config import env_files, load_all, load_env
+from modules.config import environments_dir as default_environments_dir
+from modules.config_docs import DOC_PATH as CONFIG_DOC
+from modules.errors import ConfigError, combined
 from modules.naming import STACK_ORDER, Naming
 from modules.synth_command import synthesize_cached
 from policies.commands import FailClosedGroup
+
+ROOT = Path(__file__).resolve().parent
 
 
 def _load(envs: tuple[str, ...]):
     try:
         return load_all(envs, environments_dir())
     except ConfigError as exc:
-        fail(str(exc))
+        fail_config(exc)
 
 
 def run_synth(envs: tuple[str, ...], out: str, use_cache: bool = True) -> list[str]:
@@ -33,7 +40,7 @@ def run_synth(envs: tuple[str, ...], out: str, use_cache: bool = True) -> list[s
 
 @click.group(cls=FailClosedGroup, invoke_without_command=True)
 @click.option("--environments", type=click.Path(file_okay=False), default=None,
-              help="Folder of environment files (default: environments/ of this project).")
+              help="Folder of environment files (default: $AEGIS_ENVIRONMENTS, else environments/ of this project).")
 @click.pass_context
 def cli(ctx: click.Context, environments: str | None) -> None:
     """Aegis: secure, scalable AI workloads on AWS as CDKTF code, gated by policy."""
@@ -43,8 +50,7 @@ def cli(ctx: click.Context, environments: str | None) -> None:
 
 @cli.command()
 @click.option("--env", "envs", multiple=True, help="Environment to synthesize (repeatable; default all).")
-@click.option("--out", default=default_synth_out, show_default="cdktf.out",
-              help="Output folder.")
+@synth_out_option("--out", help="Output folder.", refuse_file=False)
 @click.option("--no-cache", is_flag=True, help="Synthesize even when the synth cache holds this output.")
 def synth(envs: tuple[str, ...], out: str, no_cache: bool) -> None:
     """Synthesize Terraform JSON for the selected environments (skipped when nothing it depends on changed)."""
@@ -53,10 +59,29 @@ def synth(envs: tuple[str, ...], out: str, no_cache: bool) -> None:
 
 @cli.command()
 @click.option("--env", "envs", multiple=True, help="Environment to validate (repeatable; default all).")
-def validate(envs: tuple[str, ...]) -> None:
-    """Validate environment files only (no synth)."""
-    for config in _load(envs):
-        click.echo(f"  {config.name}: ok")
+@click.option("--write-docs", is_flag=True,
+              help=f"Regenerate {CONFIG_DOC} (every key, type, default, allowed values and rule) from the models.")
+def validate(envs: tuple[str, ...], write_docs: bool) -> None:
+    """Validate environment files only (no synth); every problem of every file is listed, grouped per file."""
+    if write_docs:
+        from modules.config_docs import render_config_docs
+
+        write_text_atomic(ROOT / CONFIG_DOC, render_config_docs())
+        click.echo(f"wrote {CONFIG_DOC}")
+        return
+    directory = environments_dir()
+    try:
+        names = list(envs) or list(env_files(directory or default_environments_dir()))
+    except ConfigError as exc:
+        fail_config(exc)
+    errors = []
+    for name in dict.fromkeys(names):
+        try:
+            click.echo(f"  {load_env(name, directory).name}: ok")
+        except ConfigError as exc:
+            errors.append(exc)
+    if errors:
+        fail_config(combined(errors))
 
 
 @cli.command()

@@ -1,12 +1,14 @@
 """Environment configuration: schema and loader (YAML → typed, validated `EnvConfig`).
 
 `environments/base.yaml` (optional) is deep-merged under every other `environments/*.yaml`;
-each of those files is one environment, named by its file stem. Every error is a single
-`ConfigError` naming the file, the key path and, where the YAML gives it, the line.
+each of those files is one environment, named by its file stem. Every problem is a `ConfigError` naming
+the file, the key path and, where the YAML gives it, the line; a load reports all of them at once
+(`ConfigErrors`), except that a file which cannot be read or parsed stops it.
 """
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Iterator, Literal, Union
@@ -16,7 +18,7 @@ from pydantic_core import ErrorDetails
 
 from modules.access.settings import AccessSettings
 from modules.data.settings import DataSettings
-from modules.errors import ConfigError
+from modules.errors import ConfigError, combined
 from modules.governance.settings import GovernanceSettings
 from modules.platform.settings import PlatformSettings
 from modules.regions import AWS_REGIONS
@@ -30,6 +32,7 @@ Severity = Literal["low", "medium", "high", "critical"]
 
 
 def _known_region(value: str) -> str:
+    """An AWS region name (modules/regions.py)."""
     if value not in AWS_REGIONS:
         raise ValueError(f"'{value}' is not an AWS region name")
     return value
@@ -50,6 +53,7 @@ STATE_KEY_OUTPUT = "state-kms-key-arn"  # the `<env>-bootstrap` output that hold
 
 
 def _state_key_arn(value: str) -> str:
+    """A KMS key ARN, arn:aws:kms:<region>:<account>:key/<key id> (an alias is refused)."""
     if not KMS_KEY_ARN.match(value):
         raise ValueError(
             f"'{value}' is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>): record the ARN of the "
@@ -156,7 +160,13 @@ class EnvConfig(Strict):
             yield "compliance", "prod must declare at least one compliance framework"
 
 
+ENVIRONMENTS_ENV_VAR = "AEGIS_ENVIRONMENTS"  # another folder of environment files, like `--environments`
+
+
 def environments_dir(root: Path | None = None) -> Path:
+    """`environments/` of `root` (default this project), or the folder $AEGIS_ENVIRONMENTS names."""
+    if root is None and os.environ.get(ENVIRONMENTS_ENV_VAR):
+        return Path(os.environ[ENVIRONMENTS_ENV_VAR])
     return (root or Path(__file__).resolve().parent.parent) / "environments"
 
 
@@ -181,6 +191,9 @@ def _display(path: Path, directory: Path) -> str:
 
 
 def load_env(name: str, directory: Path | None = None) -> EnvConfig:
+    """The validated environment `name`. Every problem of its files is reported in one ConfigError
+    (a ConfigErrors when there are several), each naming file, key path and line; only a file that cannot be
+    read or parsed stops the search early."""
     directory = directory or environments_dir()
     files = env_files(directory)
     if name not in files:
@@ -197,42 +210,46 @@ def load_env(name: str, directory: Path | None = None) -> EnvConfig:
     own = load_yaml(path, display, source)
     if not isinstance(own, dict):
         raise ConfigError(display, "", "top level must be a mapping", 1)
+    errors: list[ConfigError] = []
     if "production_account_ids" in own:
         file, line = source.locate(("production_account_ids",), display)
-        raise ConfigError(file, "production_account_ids", f"declared in {BASE_FILE} only: an environment file "
-                                                          "must not decide whether its own account is production", line)
+        errors.append(ConfigError(file, "production_account_ids", f"declared in {BASE_FILE} only: an environment "
+                                  "file must not decide whether its own account is production", line))
     merged = deep_merge(raw, own)
     if merged.get("name", name) != name:
         file, line = source.locate(("name",), display)
-        raise ConfigError(file, "name", f"must equal the file name '{name}'", line)
+        errors.append(ConfigError(file, "name", f"must equal the file name '{name}'", line))
     merged.setdefault("name", name)
     try:
         config = EnvConfig.model_validate(merged)
     except ValidationError as exc:
-        raise _first_error(exc, source, display) from None
+        raise combined(errors + _validation_errors(exc, source, display)) from None
     for key_path, message in config.problems():
         parts = tuple(int(p) if p.isdigit() else p for p in key_path.replace("[", ".").replace("]", "").split("."))
         file, line = source.locate(parts, display)
-        raise ConfigError(file, key_path, message, line)
-    _refuse_ambiguous_name(config, files, source, display)
-    _refuse_shared_account(config, files, directory, source, display)
+        errors.append(ConfigError(file, key_path, message, line))
+    errors += _ambiguous_name(config, files, source, display)
+    errors += _shared_account(config, files, directory, source, display)
+    if errors:
+        raise combined(errors)
     return config
 
 
-def _refuse_ambiguous_name(config: EnvConfig, files: dict[str, Path], source: SourceMap, display: str) -> None:
+def _ambiguous_name(config: EnvConfig, files: dict[str, Path], source: SourceMap,
+                    display: str) -> Iterator[ConfigError]:
     """Names, key policies and PassRole statements select an environment's roles and resources by the prefix
     `<project>-<env>-`: with environments `dev` and `dev-sandbox`, `aegis-dev-*` would also select the other's."""
     for other in files:
         if other != config.name and (other.startswith(config.name + "-") or config.name.startswith(other + "-")):
             file, line = source.locate(("name",), display)
-            raise ConfigError(file, "name", f"environment names '{config.name}' and '{other}' are ambiguous: the "
-                                            f"name patterns of '{min(other, config.name, key=len)}' "
-                                            f"(`<project>-{min(other, config.name, key=len)}-*`) would also match "
-                                            "the other's resources; rename one", line)
+            shorter = min(other, config.name, key=len)
+            yield ConfigError(file, "name", f"environment names '{config.name}' and '{other}' are ambiguous: the "
+                                            f"name patterns of '{shorter}' (`<project>-{shorter}-*`) would also "
+                                            "match the other's resources; rename one", line)
 
 
-def _refuse_shared_account(config: EnvConfig, files: dict[str, Path], directory: Path, source: SourceMap,
-                           display: str) -> None:
+def _shared_account(config: EnvConfig, files: dict[str, Path], directory: Path, source: SourceMap,
+                    display: str) -> Iterator[ConfigError]:
     """Each environment manages its account's singletons (GuardDuty detector, Security Hub, Config recorder,
     Macie, Inspector, EBS default encryption, S3 account public access block, cost anomaly monitor), and key
     policies and PassRole name its roles by prefix: two environments on one account would fight over the
@@ -245,28 +262,28 @@ def _refuse_shared_account(config: EnvConfig, files: dict[str, Path], directory:
         raw = deep_merge(base, load_yaml(path, _display(path, directory), SourceMap()))
         if isinstance(raw, dict) and str(raw.get("account_id", "")) == config.account_id:
             file, line = source.locate(("account_id",), display)
-            raise ConfigError(file, "account_id", f"account {config.account_id} is also the account of environment "
+            yield ConfigError(file, "account_id", f"account {config.account_id} is also the account of environment "
                                                   f"'{other}' ({_display(path, directory)}): environments share no "
                                                   "account (each manages the account's security singletons)", line)
 
 
-def _first_error(exc: ValidationError, source: SourceMap, display: str) -> ConfigError:
+def _validation_errors(exc: ValidationError, source: SourceMap, display: str) -> list[ConfigError]:
+    """Every problem pydantic found, each with file, key path and line."""
     # An unknown key is usually the cause of a "missing" one beside it (a typo): report it first.
     errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
-    first = errors[0]
-    loc = tuple(first["loc"])
-    if loc[:1] == ("backend",) and len(loc) > 1 and loc[1] in ("local", "s3"):
-        loc = loc[:1] + loc[2:]  # pydantic adds the union tag; it is not a key of the file
-    file, line = source.locate(loc, display)
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        message = "unknown key" + _did_you_mean(loc, errors)
-    elif first["type"] == "missing":
-        message = "required key is missing"
-    more = len(errors) - 1
-    if more:
-        message += f" (and {more} more problem{'s' if more > 1 else ''})"
-    return ConfigError(file, dotted(loc), message, line)
+    problems = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        if loc[:1] == ("backend",) and len(loc) > 1 and loc[1] in ("local", "s3"):
+            loc = loc[:1] + loc[2:]  # pydantic adds the union tag; it is not a key of the file
+        file, line = source.locate(loc, display)
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key" + _did_you_mean(loc, errors)
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        problems.append(ConfigError(file, dotted(loc), message, line))
+    return problems
 
 
 def _did_you_mean(loc: tuple, errors: list[ErrorDetails]) -> str:
@@ -277,7 +294,16 @@ def _did_you_mean(loc: tuple, errors: list[ErrorDetails]) -> str:
 
 
 def load_all(names: list[str] | tuple[str, ...] = (), directory: Path | None = None) -> list[EnvConfig]:
-    """Load the named environments (all when none are named). Names equal file stems, so they are unique."""
+    """Load the named environments (all when none are named). Names equal file stems, so they are unique.
+    The problems of every environment are reported together (see load_env)."""
     directory = directory or environments_dir()
     selected = list(names) or list(env_files(directory))
-    return [load_env(name, directory) for name in dict.fromkeys(selected)]
+    configs, errors = [], []
+    for name in dict.fromkeys(selected):
+        try:
+            configs.append(load_env(name, directory))
+        except ConfigError as exc:
+            errors.append(exc)
+    if errors:
+        raise combined(errors)
+    return configs

@@ -29,6 +29,11 @@ def printable(value: object) -> str:
     return _CONTROL.sub(lambda m: _NAMED.get(m.group()) or f"\\x{ord(m.group()):02x}", str(value))
 
 
+def clip(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters; a cut one ends in "…", so it never reads as the whole."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def colour_enabled(stream: TextIO) -> bool:
     return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
 

@@ -15,7 +15,7 @@ from typing import Callable
 import click
 
 from modules import node, synth, synth_cache
-from modules.commands import environments_dir, fail
+from modules.commands import environments_dir, fail, fail_config
 from modules.config import EnvConfig, load_all
 from modules.console import step
 from modules.errors import ConfigError
@@ -42,7 +42,7 @@ def synthesize_cached(envs: list[str] | tuple[str, ...], out: str | Path, *, con
         if configs is None:
             configs = load_all(envs, directory)
     except ConfigError as exc:
-        fail(str(exc))
+        fail_config(exc)
     problem = node.node_problem()
     if problem:
         fail(problem)

@@ -13,13 +13,14 @@ from pathlib import Path
 import click
 
 from modules.atomic import write_text_atomic
-from modules.commands import default_synth_out, environments_dir, fail
-from modules.console import step
+from modules.commands import environments_dir, fail, fail_config, synth_out_option
+from modules.console import clip, step
 from modules.errors import ConfigError
 from modules.synth_command import ensure_synthesized
 from policies.commands import DEFAULT_REPORTS, emit_plan_result, prewarm_checkov
 
 RULES_DOC = Path(__file__).resolve().parent.parent / "docs" / "RULES.md"
+CHECKS_TITLE_WIDTH = 62  # `checks` lists one check a line: id, severity, pillar, then the title cut to this
 
 
 def _run_memo(out: Path, configs, env_dir, exceptions_file, today, formats, read: bool = True):
@@ -94,8 +95,7 @@ def register(cli: click.Group) -> None:
                   help=f"Report format (repeatable; default all: {', '.join(formats)}).")
     @click.option("--no-synth", is_flag=True,
                   help="Judge the existing synth output; fail if it is older than its configuration.")
-    @click.option("--synth-out", default=default_synth_out, show_default="cdktf.out", type=click.Path(file_okay=False),
-                  help="Synth output folder to judge.")
+    @synth_out_option("--synth-out", help="Synth output folder to judge.")
     @click.option("--path", "tf_path", type=click.Path(file_okay=False),
                   help="Judge this Terraform folder (HCL .tf or .tf.json) instead of the synthesized app.")
     @click.option("--strict", is_flag=True,
@@ -129,9 +129,11 @@ def register(cli: click.Group) -> None:
             try:
                 configs = load_all(envs, env_dir)
             except ConfigError as exc:
-                fail(str(exc))
+                fail_config(exc)
             out = Path(synth_out)
-            ensure_synthesized(configs, out, no_synth=no_synth, use_cache=not no_cache,
+            # keep_others: `gate --env dev` on a stale output must not leave it holding dev alone, or the next
+            # full gate (or plan of prod) finds prod missing and synthesizes it again.
+            ensure_synthesized(configs, out, no_synth=no_synth, use_cache=not no_cache, keep_others=True,
                                while_synthesizing=prewarm_checkov)
             names = [c.name for c in configs]
             started, today = time.monotonic(), dt.date.today()
@@ -171,7 +173,7 @@ def register(cli: click.Group) -> None:
             catalog = load_catalog()
             plan = plan_checks_catalog()
         except ConfigError as exc:
-            fail(str(exc))
+            fail_config(exc)
         if write_docs:
             write_text_atomic(RULES_DOC, render_rules(catalog, plan))
             click.echo(f"wrote docs/RULES.md ({len(catalog)} checks, {len(plan)} plan checks)")
@@ -181,15 +183,14 @@ def register(cli: click.Group) -> None:
                  if (section is None or where == section) and (severity is None or r.severity == severity)]
         width = max([16] + [len(r.id) + 2 for _, r in rules])
         for _section, rule in sorted(rules, key=lambda item: (item[0], check_sort_key(item[1].id))):
-            click.echo(f"{rule.id:<{width}}{rule.severity:<10}{rule.pillar:<12}{rule.title[:62]}")
+            click.echo(f"{rule.id:<{width}}{rule.severity:<10}{rule.pillar:<12}{clip(rule.title, CHECKS_TITLE_WIDTH)}")
         click.echo(f"{len(rules)} of {len(listed)} checks", err=True)
 
 
 def _register_checkov_copy(cli: click.Group) -> None:
     @cli.command("checkov-copy")
     @click.argument("dest", type=click.Path(file_okay=False))
-    @click.option("--synth-out", default=default_synth_out, show_default="cdktf.out", type=click.Path(file_okay=False),
-                  help="Synth output folder to copy.")
+    @synth_out_option("--synth-out", help="Synth output folder to copy.")
     def checkov_copy(dest, synth_out):
         """Write a copy of the synth output that plain checkov can parse into DEST (replaced whole).
 

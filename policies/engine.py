@@ -132,6 +132,9 @@ def judge(source: Source[ResultT], options: JudgeOptions, result: ResultT) -> No
     reopen(findings, refused)
     listed = source.listed_suppressions(problems + refused, suppressions, result)
     result.findings = sort_findings(findings)
+    for item in listed:
+        rule = catalog.rules.get(item.check_id)
+        item.title = rule.title if rule else result.check_names.get(item.check_id, "")
     result.suppressions = listed
     source.conclude(result)
 

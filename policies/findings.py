@@ -30,6 +30,7 @@ class Suppression:
     environments: tuple[str, ...] = ()
     matched: list[str] = field(default_factory=list)  # "<stack>/<address>" of the failures it suppressed
     problem: str = ""  # expired | unused | unknown check | invalid …; empty when fine
+    title: str = ""  # the check's title (catalog, else checkov's name), so a list of suppressions reads on its own
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -62,6 +63,7 @@ class Finding:
     why: str = ""  # why the check decided so: checkov's result detail, an app-level check's message
     caller_file: str = ""  # a resource inside a module: the file of the module call (`gate --path`)
     caller_line: int | None = None
+    config_key: str = ""  # the environment-file key that decides the judged value (policies/config_keys.py)
 
     @property
     def not_evaluated(self) -> bool:

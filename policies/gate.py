@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from modules.synth_output import MANIFEST, load_stack, manifest_stacks, split_stack
 from policies import scanner
 from policies.catalog import Catalog
+from policies.config_keys import name_config_key
 from policies.engine import (
     CHECKS_DIR,
     JudgeOptions,
@@ -203,6 +204,8 @@ class SynthOutput(Source[GateResult]):
     def conclude(self, result: GateResult) -> None:
         scan = self.scan_result
         result.stacks = {name: len(scan.parsed.get(path.resolve(), ())) for name, path in self.stacks.items()}
+        for finding in result.findings:  # the failures left once suppressions applied: those are to fix
+            name_config_key(finding)
         super().conclude(result)
 
 

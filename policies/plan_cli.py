@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from modules.commands import default_synth_out, environments_dir, fail
+from modules.commands import environments_dir, fail, fail_config, synth_out_option
 from modules.console import printable
 from modules.errors import ConfigError
 from modules.synth_command import ensure_synthesized
@@ -23,7 +23,7 @@ def _config(env: str):
     try:
         return load_env(env, environments_dir())
     except ConfigError as exc:
-        fail(str(exc))
+        fail_config(exc)
 
 
 def _progress(message: str) -> None:
@@ -39,9 +39,7 @@ def register(cli: click.Group) -> None:
     terraform_option = click.option(
         "--terraform", "terraform_path", default=None,
         help=f"terraform executable (default: ${ENV_VAR}, else `terraform` on PATH; must be ≥ 1.10).")
-    synth_out_option = click.option(
-        "--synth-out", default=default_synth_out, show_default="cdktf.out",
-        type=click.Path(file_okay=False), help="Synth output folder (terraform runs in its stack folders).")
+    synth_out = synth_out_option("--synth-out", help="Synth output folder (terraform runs in its stack folders).")
     stack_option = click.option("--stack", "stacks", multiple=True,
                                 help="Only this stack (name or pillar; repeatable; default every stack of the env).")
     approvals_option = click.option("--approvals", type=click.Path(dir_okay=False), default=None,
@@ -54,7 +52,7 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @click.option("--env", required=True, help="Environment to plan.")
     @stack_option
-    @synth_out_option
+    @synth_out
     @terraform_option
     @click.option("--out", "reports", default=DEFAULT_REPORTS, show_default=True, type=click.Path(file_okay=False),
                   help="Folder for the reports (aegis-plan.*).")
@@ -100,7 +98,7 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @click.option("--env", required=True, help="Environment to apply.")
     @stack_option
-    @synth_out_option
+    @synth_out
     @terraform_option
     @click.option("--confirm-prod", is_flag=True, help="Required to apply an environment whose tier is prod.")
     @click.option("--max-age", default=None,
@@ -132,8 +130,10 @@ def register(cli: click.Group) -> None:
                                approvals_file=Path(approvals) if approvals else None, echo=_progress)
         except DeployError as exc:
             fail(exc.message, *exc.details)
-        except (TerraformError, ConfigError) as exc:
+        except TerraformError as exc:
             fail(str(exc))
+        except ConfigError as exc:
+            fail_config(exc)
         if not configured_key():
             click.echo("note: AEGIS_ATTESTATION_KEY is not set: attestations were checked by hash, unsigned", err=True)
         click.echo(printable(f"applied: {', '.join(result.applied) or 'nothing'}"

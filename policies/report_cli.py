@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from modules.atomic import write_text_atomic
-from modules.commands import default_synth_out, environments_dir, fail
+from modules.commands import environments_dir, fail, fail_config, synth_out_option
 from modules.console import step
 from modules.errors import ConfigError
 from modules.synth_command import ensure_synthesized
@@ -33,8 +33,9 @@ def _fresh_synth(envs: tuple[str, ...], synth_out: Path, *, gate_follows: bool) 
     try:
         configs = load_all(envs, environments_dir())
     except ConfigError as exc:
-        fail(str(exc))
-    ensure_synthesized(configs, synth_out, while_synthesizing=prewarm_checkov if gate_follows else None)
+        fail_config(exc)
+    ensure_synthesized(configs, synth_out, keep_others=True,
+                       while_synthesizing=prewarm_checkov if gate_follows else None)
     return configs
 
 
@@ -70,8 +71,7 @@ def register(cli: click.Group) -> None:
                   help=f"Saved gate result to render (default {DEFAULT_RESULT} when it exists).")
     @click.option("--run", is_flag=True, help="Run the gate now (synthesizing when needed) and write every report.")
     @click.option("--env", "envs", multiple=True, help="Environment to judge with --run (repeatable; default all).")
-    @click.option("--synth-out", default=default_synth_out, show_default="cdktf.out",
-                  type=click.Path(file_okay=False), help="Synth output for the inventory and the diagrams.")
+    @synth_out_option("--synth-out", help="Synth output for the inventory and the diagrams.")
     @click.option("--out", "reports", default=DEFAULT_REPORTS, show_default=True, type=click.Path(file_okay=False),
                   help="Folder for the report.")
     @click.option("--write-architecture", "architecture", is_flag=True,

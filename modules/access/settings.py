@@ -57,6 +57,7 @@ OidcProviderArn = Annotated[str, Field(pattern=r"^arn:aws:iam::[0-9]{12}:oidc-pr
 
 
 def _known_region(value: str) -> str:
+    """An AWS region name (modules/regions.py)."""
     if value not in AWS_REGIONS:
         raise ValueError(f"'{value}' is not an AWS region name")
     return value

@@ -52,6 +52,11 @@ class DataSettings(Strict):
                 yield "object_lock.mode", "prod must use object lock in COMPLIANCE mode"
             if self.kms_deletion_window_days != 30:
                 yield "kms_deletion_window_days", "prod must use a KMS deletion window of 30 days"
+        if not self.replication.enabled and env.governance.backup.dr_copy_required(env.tier):
+            # The only fix is here: the tier requires the DR copy (prod refuses copy_to_dr: false).
+            yield "replication.enabled", (
+                f"{env.tier} copies backups to the DR region (governance.backup.copy_to_dr), into a vault encrypted "
+                "with the DR key that replication creates: set data.replication.enabled: true")
         if self.replication.enabled and env.dr_region == env.region:
             yield "replication.enabled", (
                 f"replication needs a DR region different from the primary region ({env.region})")

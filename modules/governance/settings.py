@@ -27,6 +27,7 @@ MAX_BUDGET_NOTIFICATIONS = 5
 
 
 def _known_region(value: str) -> str:
+    """An AWS region name (modules/regions.py)."""
     if value not in AWS_REGIONS:
         raise ValueError(f"'{value}' is not an AWS region name")
     return value
@@ -133,6 +134,11 @@ class BackupSettings(Strict):
     def copies_to_dr(self, tier: str) -> bool:
         return self.copy_to_dr if self.copy_to_dr is not None else tier == "prod"
 
+    def dr_copy_required(self, tier: str) -> bool:
+        """The DR copy is on and only replication can satisfy it: the tier's default, or prod (which refuses
+        copy_to_dr: false)."""
+        return self.copies_to_dr(tier) and (self.copy_to_dr is None or tier == "prod")
+
     @property
     def effective_dr_retention_days(self) -> int:
         return self.dr_retention_days or self.retention_days
@@ -211,9 +217,11 @@ class GovernanceSettings(Strict):
         if backup.copies_to_dr(env.tier):
             if env.dr_region == env.region:
                 yield "backup.copy_to_dr", f"copying to the DR region needs a dr_region different from {env.region}"
-            elif not env.data.replication.enabled:
+            elif not env.data.replication.enabled and not backup.dr_copy_required(env.tier):
                 # The DR copy vault is encrypted with the DR audit key that `<env>-data` creates with replication.
-                yield "backup.copy_to_dr", "copying to the DR region needs data.replication.enabled (it creates the DR keys)"
+                # (When the tier requires the copy, data.replication.enabled reports it: the key to set.)
+                yield "backup.copy_to_dr", ("copying to the DR region needs data.replication.enabled: true (it creates "
+                                            "the DR keys), or set copy_to_dr: false")
         if backup.completion_window_minutes < backup.start_window_minutes + 60:
             yield "backup.completion_window_minutes", "must be at least 60 minutes longer than start_window_minutes"
         if lock.min_retention_days > lock.max_retention_days:

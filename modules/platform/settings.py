@@ -35,6 +35,7 @@ _LOCAL_STORAGE_FAMILY = re.compile(
 
 
 def _check_cidr(value: str) -> str:
+    """A private (RFC 1918) IPv4 CIDR block, /16 to /22, host bits zero."""
     try:
         network = ipaddress.IPv4Network(value, strict=True)
     except ValueError as exc:
@@ -47,6 +48,7 @@ def _check_cidr(value: str) -> str:
 
 
 def _check_any_cidr(value: str) -> str:
+    """An IPv4 CIDR block, host bits zero."""
     try:
         ipaddress.IPv4Network(value, strict=True)
     except ValueError as exc:

@@ -64,6 +64,9 @@ class Terraform:
             raise TerraformError(
                 f"terraform not found ({given!r} from {source}): install Terraform ≥ {MIN_VERSION_TEXT} "
                 f"(https://developer.hashicorp.com/terraform/install), or point --terraform / ${ENV_VAR} at it")
+        # Terraform runs in each stack folder: a relative path (`./bin/terraform`, a relative PATH entry) is
+        # made absolute here, once, so the version check and every run use the same file.
+        path = os.path.abspath(path)
         version = cls._version(path, given)
         found = version_tuple(version)
         if found is None or found[:2] < MIN_VERSION:

@@ -164,7 +164,7 @@ def render(result) -> str:
                 continue
             head = ["", f"<details{opened}><summary><b>{label}</b> ({len(items)})</summary>", "",
                     "| check | where | expires | owner | reason | status |", "|---|---|---|---|---|---|"]
-            rows = [f"| {code(s.check_id)} | {code(s.where)} | {text(s.expires or '-')} | {text(_people(s))} | "
+            rows = [f"| {code(s.check_id)} {text(s.title)} | {code(s.where)} | {text(s.expires or '-')} | {text(_people(s))} | "
                     f"{text(s.reason)} | {'⛔ ' + text(s.problem) if s.problem else f'ok ({len(s.matched)} finding(s))'} |"
                     for s in sorted(items, key=lambda s: (s.expires or "9999", s.check_id, s.where))]
             budget.add(priority, head, rows, ["", "</details>"], what=label.lower())

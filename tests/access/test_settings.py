@@ -10,20 +10,21 @@ from modules.config import load_env
 from modules.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_ENVIRONMENTS = ROOT / "tests" / "fixtures" / "environments"
 SECTION = re.compile(r"^access:\n(?:(?:[ #].*)?\n)*", re.M)
 
 
 def env_file(name: str, access: str) -> str:
     """The project's own environment file with its `access:` section replaced, so the other
     sections stay valid as their pillars evolve."""
-    text = (ROOT / "environments" / f"{name}.yaml").read_text()
+    text = (FIXTURE_ENVIRONMENTS / f"{name}.yaml").read_text()
     return SECTION.sub("", text).rstrip("\n") + "\n" + access
 
 
 def load(tmp_path: Path, name: str, access: str):
     directory = tmp_path / "environments"
     directory.mkdir(parents=True, exist_ok=True)
-    base = (ROOT / "environments" / "base.yaml").read_text()
+    base = (FIXTURE_ENVIRONMENTS / "base.yaml").read_text()
     (directory / "base.yaml").write_text(SECTION.sub("", base))  # the defaults of the code, not of base.yaml
     (directory / f"{name}.yaml").write_text(env_file(name, access))
     return load_env(name, directory)
@@ -242,9 +243,9 @@ access:
 def test_a_long_project_name_needs_explicit_permission_sets(tmp_path):
     directory = tmp_path / "environments"
     directory.mkdir()
-    base = (ROOT / "environments" / "base.yaml").read_text().replace("project: aegis", "project: aegisplatform")
+    base = (FIXTURE_ENVIRONMENTS / "base.yaml").read_text().replace("project: aegis", "project: aegisplatform")
     (directory / "base.yaml").write_text(base)
-    (directory / "staging.yaml").write_text((ROOT / "environments" / "staging.yaml").read_text())
+    (directory / "staging.yaml").write_text((FIXTURE_ENVIRONMENTS / "staging.yaml").read_text())
     with pytest.raises(ConfigError) as info:
         load_env("staging", directory)
     assert info.value.key_path == "access.personas.platform-admin.permission_set", str(info.value)

@@ -16,7 +16,7 @@ import yaml
 from modules.config import EnvConfig, load_env
 from modules.naming import Naming
 from modules.yaml_source import SourceMap, load_yaml
-from tests.conftest import ROOT
+from tests.conftest import FIXTURE_ENVIRONMENTS
 
 
 def deep_merge(base: dict, patch: dict) -> dict:
@@ -29,7 +29,7 @@ def deep_merge(base: dict, patch: dict) -> dict:
 def environments_with(tmp_path: Path, env: str, patch: dict) -> Path:
     """A copy of environments/ where `<env>.yaml` has `patch` deep-merged into it."""
     directory = tmp_path / "environments"
-    shutil.copytree(ROOT / "environments", directory)
+    shutil.copytree(FIXTURE_ENVIRONMENTS, directory)
     path = directory / f"{env}.yaml"
     # Read with the project's loader (YAML 1.2 booleans: the country code NO stays a string).
     original = load_yaml(path, path.name, SourceMap())

@@ -98,3 +98,21 @@ def test_tier_defaults_when_values_are_left_out(tmp_path):
     assert settings.backup.copies_to_dr("prod") and not settings.backup.copies_to_dr("staging")
     assert settings.access_analyzer.unused_access_for("prod") and not settings.access_analyzer.unused_access_for("dev")
     assert settings.budget.limit_for("prod") > settings.budget.limit_for("dev")
+
+
+@pytest.mark.parametrize("copy_to_dr", [True, None], ids=["copy-to-dr-in-the-file", "copy-to-dr-from-the-tier"])
+def test_prod_without_replication_names_the_key_to_set(tmp_path, copy_to_dr):
+    """Prod copies backups to the DR region whether or not its file says so, and only replication creates the
+    DR key that copy needs: the error names data.replication.enabled (the line the user must change), never a
+    governance key the file may not even hold."""
+    directory = environments_with(tmp_path, "prod", {"data": {"replication": {"enabled": False}}})
+    path = directory / "prod.yaml"
+    if copy_to_dr is None:
+        path.write_text("".join(line for line in path.read_text().splitlines(keepends=True)
+                                if "copy_to_dr:" not in line))
+    with pytest.raises(ConfigError) as info:
+        load_env("prod", directory)
+    error = info.value
+    assert error.key_path == "data.replication.enabled"
+    assert "set data.replication.enabled: true" in error.message
+    assert path.read_text().splitlines()[error.line - 1].strip() == "enabled: false"

@@ -13,7 +13,7 @@ from modules.naming import Naming
 from modules.pillar_stack import PillarStack
 from modules.suppress import METADATA_KEY, suppress
 from modules.yaml_source import SourceMap, load_yaml
-from tests.conftest import ROOT
+from tests.conftest import FIXTURE_ENVIRONMENTS
 from tests.governance.conftest import environments_with
 
 
@@ -136,7 +136,7 @@ def test_attack_guardduty_without_runtime_monitoring_claims_no_plan_it_does_not_
 def test_attack_security_group_no_model_attaches_carries_no_attachment_suppression(tmp_path, synthesized):
     from modules.platform.stack import PlatformStack
 
-    dev = ROOT / "environments" / "dev.yaml"
+    dev = FIXTURE_ENVIRONMENTS / "dev.yaml"
     lambdas = [m for m in load_yaml(dev, dev.name, SourceMap())["platform"]["models"] if m["serving"] == "lambda"]
     config = load_env("dev", environments_with(tmp_path, "dev", {"platform": {"models": lambdas}}))
     stack = PlatformStack(app(), config)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 import modules.node
 import modules.synth
@@ -84,3 +85,26 @@ def test_keep_others_synthesizes_the_other_environments_of_the_output_too(events
     _stale(out, "prod")
     ensure_synthesized(load_all(["prod"]), out, use_cache=False)
     assert events[1:] == [("synth", ["prod"])]
+
+
+class _Judged(Exception):
+    """Raised in place of the gate's scan: the test is about what was synthesized before it."""
+
+
+def test_gate_of_one_environment_keeps_the_others_in_the_output(events, synthesized, tmp_path, monkeypatch):
+    """`gate --env dev` on a stale output used to replace it with dev's stacks alone, so the next full gate
+    found prod missing and synthesized again; it now synthesizes the output's other environments too."""
+    import policies.gate
+
+    def judged(*args, **kwargs):
+        raise _Judged
+
+    monkeypatch.setattr(policies.gate, "run_gate", judged)
+    monkeypatch.setattr("policies.cli.prewarm_checkov", lambda: None)
+    out = tmp_path / "cdktf.out"
+    shutil.copytree(synthesized.out, out)
+    _stale(out, "dev")
+    result = CliRunner().invoke(cli, ["gate", "--env", "dev", "--synth-out", str(out), "--no-cache",
+                                      "--out", str(tmp_path / "reports")])
+    assert isinstance(result.exception, _Judged) or "_Judged" in result.output, result.output
+    assert events == [("synth", ["dev", "prod", "staging"])]

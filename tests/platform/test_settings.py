@@ -14,9 +14,9 @@ from modules.config import load_env
 from modules.errors import ConfigError
 from modules.platform.settings import SECTION
 from modules.yaml_source import _StrictLoader
-from tests.platform.conftest import ROOT
+from tests.conftest import FIXTURE_ENVIRONMENTS
 
-ENVIRONMENTS = ROOT / "environments"
+ENVIRONMENTS = FIXTURE_ENVIRONMENTS
 
 
 def env_dir(tmp_path: Path, env: str, mutate) -> Path:

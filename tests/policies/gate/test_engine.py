@@ -27,8 +27,10 @@ def test_findings_carry_catalog_metadata_and_construct_paths(app_gate):
     for f in app_gate.findings:
         rule = catalog.get(f.check_id)
         assert rule is not None
-        assert (f.severity, f.title, f.remediation, f.check_pillar) == (rule.severity, rule.title, rule.remediation,
-                                                                         rule.pillar)
+        assert (f.severity, f.title, f.check_pillar) == (rule.severity, rule.title, rule.pillar)
+        # the catalog's remediation, plus the config key to change when the configuration decides the value
+        assert f.remediation == rule.remediation or (
+            f.config_key and f.remediation.startswith(rule.remediation + " ") and f"`{f.config_key}`" in f.remediation)
         assert f.controls == {k: list(v) for k, v in rule.controls.items()}
         assert f.stack.startswith(f.env + "-") and split_stack(f.stack) == (f.env, f.pillar)
         if f.address.startswith("aws_"):

@@ -120,3 +120,18 @@ def test_inline_suppressions_are_validated_again():
     items = inline_suppressions("dev-data", "aws_s3_bucket.b", conf)
     assert [bool(i.problem) for i in items] == [True, True, True, False, True, True]
     assert all(i.where == "dev-data/aws_s3_bucket.b" for i in items)
+
+
+def test_every_listed_suppression_carries_its_checks_title(app_gate):
+    """A list of suppressions names what each one relaxes, not only an id to look up: the JSON, the PR comment
+    and the HTML report all show the catalog's title beside the id."""
+    from policies.report import markdown
+
+    assert app_gate.suppressions, "the default app suppresses some checks inline"
+    for item in app_gate.suppressions:
+        rule = app_gate.catalog.rules.get(item.check_id)
+        assert item.title and item.title == (rule.title if rule else app_gate.check_names[item.check_id]), item
+        assert item.as_dict()["title"] == item.title
+    comment = markdown.render(app_gate)
+    item = app_gate.suppressions[0]
+    assert f"| `{item.check_id}` {item.title} |" in comment

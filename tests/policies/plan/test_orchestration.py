@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -83,6 +84,19 @@ def test_plan_runs_init_plan_show_per_stack_in_dependency_order_then_gates(fake_
     assert all(p["changes"]["create"] == 1 for p in report["plans"])
     assert "Planned changes" in result.output
     assert not any("beside the plan is not used" in note for note in report["notes"])  # the stacks synth wrote
+
+
+def test_a_relative_terraform_path_is_resolved_once_before_the_stack_folders(fake_terraform, synth_copy,
+                                                                            monkeypatch):
+    """`--terraform ./bin/terraform` passed the version check (run here) and then was not found in the stack
+    folders terraform runs in: it is made absolute once, so every call runs the file that was checked."""
+    monkeypatch.chdir(FAKE_TERRAFORM.parent.parent)
+    relative = str(Path(FAKE_TERRAFORM.parent.name) / FAKE_TERRAFORM.name)
+    fake_terraform.default_plan(PASSING)
+    result = run("plan", "--env", "dev", "--synth-out", str(synth_copy), "--terraform", relative, "--no-synth",
+                 "--out", str(synth_copy.parent / "reports"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert [step for _, step in fake_terraform.commands()] == ["init", "plan", "show"] * len(ORDER)
 
 
 def test_the_manifest_dependencies_give_the_order(synth_copy):
@@ -589,3 +603,48 @@ def test_a_damaged_or_relocated_ledger(fake_terraform, planned, tmp_path, monkey
     monkeypatch.setenv("AEGIS_APPLY_LEDGER", str(elsewhere))
     assert apply(fake_terraform, planned, "dev", "--stack", "data").exit_code == 0
     assert json.loads(elsewhere.read_text())["stack"] == "dev-data"
+
+
+# ---------------------------------------------------------------- the README's offline try-out
+
+TRY_HEADING = "### Trying `plan` and `apply` without AWS"
+
+
+def _readme_steps() -> list[str]:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    section = readme.split(TRY_HEADING, 1)[1]
+    return section.split("```\n", 2)[1].strip().splitlines()
+
+
+def test_the_readme_try_out_of_plan_and_apply_runs_as_written(fake_terraform, synth_copy, tmp_path, monkeypatch):
+    """The README's steps, run in a folder beside the repository's tests/, each `python main.py` step with the
+    exit code its comment states; the second apply is refused (a plan applies once)."""
+    work = tmp_path / "try"
+    work.mkdir()
+    (work / "tests").symlink_to(FAKE_TERRAFORM.parents[3])
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("CDKTF_OUTDIR", str(synth_copy))  # the session's synth output, as `cdktf synth` would say
+    ran = []
+    for step in _readme_steps():
+        command, _, comment = step.partition("#")
+        words = command.replace("$PWD", str(work)).split()
+        if words[0] == "mkdir":
+            (work / words[-1]).mkdir(parents=True, exist_ok=True)
+        elif words[0] == "cp":
+            shutil.copyfile(work / words[1], work / words[2])
+        elif words[0] == "export":
+            for assignment in words[1:]:
+                name, value = assignment.split("=", 1)
+                monkeypatch.setenv(name, value)
+        else:
+            assert words[:2] == ["python", "main.py"], step
+            result = run(*words[2:])
+            expected = int(comment.split("exit ", 1)[1][0]) if "exit " in comment else 0
+            assert result.exit_code == expected, (step, result.output)
+            ran.append(words[2])
+            if words[2] == "apply":
+                again = run(*words[2:])
+                assert again.exit_code == 2 and "already applied" in again.output, again.output
+    assert ran == ["plan", "apply", "plan"]
+    assert [c["args"][0] for c in fake_terraform.calls()].count("apply") == len(ORDER)
+    assert Path(str(FAKE_TERRAFORM)) == Path(os.environ["AEGIS_TERRAFORM"]).resolve()

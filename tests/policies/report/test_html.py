@@ -275,7 +275,7 @@ def test_every_failed_and_suppressed_finding_is_listed_with_its_details(report_h
 def test_suppressions_show_reason_owner_expiry_and_highlight_expiry():
     today = dt.date(2026, 11, 2)
     items = [
-        {"check_id": "CKV_AWS_1", "reason": "r" * 30, "expires": "2026-10-01", "origin": "exceptions",
+        {"check_id": "CKV_AWS_1", "title": "Bucket names a <b>check</b> title", "reason": "r" * 30, "expires": "2026-10-01", "origin": "exceptions",
          "where": "policies/exceptions.yaml:3", "owner": "team-a", "pattern": "*", "environments": [],
          "matched": [], "problem": "expired on 2026-10-01"},
         {"check_id": "CKV_AWS_2", "reason": "s" * 30, "expires": "2026-11-20", "origin": "inline",
@@ -290,9 +290,10 @@ def test_suppressions_show_reason_owner_expiry_and_highlight_expiry():
            "stacks": {}, "rules": {}, "findings": [], "suppressions": items}
     text = render_document(doc, stacks={}, env_info={}, catalog_rules={},
                            generated=dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc))
-    rows = re.findall(r'<tr class="([a-z-]+)" data-state="[a-z-]+"><td class="mono">(CKV_AWS_\d)</td>', text)
+    rows = re.findall(r'<tr class="([a-z-]+)" data-state="[a-z-]+"><td class="mono">(CKV_AWS_\d)(?:<br>|</td>)', text)
     assert rows == [("expired", "CKV_AWS_1"), ("near-expiry", "CKV_AWS_2"), ("ok", "CKV_AWS_3")]
     assert "team-a" in text and "team-b" in text and "r" * 30 in text
+    assert '<br><span class="muted">Bucket names a &lt;b&gt;check&lt;/b&gt; title</span>' in text  # titled, escaped
     assert "32 days ago" in text and "in 18 days" in text
 
 
