@@ -185,8 +185,11 @@ def _keys(env: Env, resolver: _Resolver) -> dict[str, Key]:
     for stack, name, conf in env.resources("aws_kms_key"):
         arn = resolver.key_arn(stack, name, conf)
         names = tuple(sorted(aliases.get(arn, [])))
-        infos = {alias_info(env, a) for a in names} - {None}
-        key_class, dr = (sorted(infos)[0] if len(infos) == 1 else (None, False))  # type: ignore[misc]
+        infos = {info for info in (alias_info(env, a) for a in names) if info is not None}
+        key_class: str | None = None
+        dr = False
+        if len(infos) == 1:
+            key_class, dr = next(iter(infos))
         if key_class is None:
             tagged = (conf.get("tags") or {}).get("DataClass")
             key_class = tagged if isinstance(tagged, str) and not infos else None
@@ -235,8 +238,7 @@ def _roles(env: Env, intent: Intent, resolver: _Resolver) -> list[Role]:
             _identity(role, stack, label, raw, managed, resolver, policies_by_arn, intent)
         boundary = conf.get("permissions_boundary")
         if boundary is not None:
-            arn = resolver.text(stack, boundary) if isinstance(boundary, str) else None
-            found = policies_by_arn.get(arn or "")
+            found = policies_by_arn.get(resolver.text(stack, boundary) if isinstance(boundary, str) else "")
             role.boundary = resolver.doc(found[0], f"aws_iam_policy.{found[1]}", found[2].get("policy")) if found else None
             if role.boundary is None:
                 role.unreadable.append(f"{stack.name}/{address}: permission boundary {boundary} is not a policy of "
