@@ -116,6 +116,7 @@ def _pattern(pattern: str, ignore_case: bool) -> re.Pattern:
     return re.compile(regex + r"\Z", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
+@lru_cache(maxsize=65536)
 def wildcard_match(pattern: str, value: str, ignore_case: bool = False) -> bool:
     return bool(_pattern(pattern, ignore_case).match(value))
 
@@ -226,7 +227,7 @@ def conditions_hold(condition: Mapping[str, Mapping[str, Any]] | None, context: 
         return True
     lowered = {k.lower(): v for k, v in context.items()}
     for operator, pairs in condition.items():
-        if not isinstance(pairs, Mapping):
+        if not isinstance(pairs, dict) and not isinstance(pairs, Mapping):
             raise UnsupportedPolicy(f"condition operator '{operator}' does not map keys to values")
         for key, values in pairs.items():
             if known_keys is not None and not _known(key.lower(), known_keys):
@@ -247,7 +248,7 @@ def _principal_matches(principal_element: Any, caller: Mapping[str, str] | None)
         return True
     if caller is None:
         return False
-    if not isinstance(principal_element, Mapping):
+    if not isinstance(principal_element, dict) and not isinstance(principal_element, Mapping):
         raise UnsupportedPolicy(f"unexpected Principal element: {principal_element!r}")
     for kind, wanted in principal_element.items():
         if kind not in caller:
@@ -276,7 +277,7 @@ def _names_caller(principal_element: Any, caller: Mapping[str, str] | None) -> b
 
 
 def _action_matches(stmt: Mapping[str, Any], action: str) -> bool:
-    if not isinstance(stmt, Mapping):
+    if not isinstance(stmt, dict) and not isinstance(stmt, Mapping):  # dict first: Mapping checks are slow
         raise UnsupportedPolicy(f"a statement is not an object: {stmt!r}")
     if "Action" in stmt:
         return any(wildcard_match(a, action, ignore_case=True) for a in as_list(stmt["Action"]))

@@ -142,7 +142,8 @@ class _Judge:
         self.model = model
         self.scps = [d.policy for d in model.scps]
         self.via = self._via_services()
-        self._grants: dict[int, dict[tuple[str, str], bool]] = {}
+        self._grants: dict[tuple[str, str, str, int], bool] = {}
+        self._witness_memo: dict[tuple, list[str]] = {}
 
     # --- requests ----------------------------------------------------------------------------------
 
@@ -201,6 +202,8 @@ class _Judge:
         docs = [d for d in role.identity] + ([bucket.policy] if bucket.policy else [])
         scope = f"{bucket.arn}/*"
         for resource in self._witnesses(docs, s3_action, (scope,)):
+            if not self._may_grant(role, s3_action, resource, bucket.policy):
+                continue
             extra = {"s3:TlsVersion": "1.3"}
             if mode == "write" and bucket.key is not None:
                 extra.update({"s3:x-amz-server-side-encryption": "aws:kms",
@@ -219,12 +222,16 @@ class _Judge:
 
     def _key_use(self, role: Role, key: Key) -> str:
         for action in KEY_USE:
+            if not self._may_grant(role, action, key.arn, key.policy):
+                continue
             for via in (None, *self.via.get(key.region, ())):
                 if self._kms(role, key, action, {"kms:ViaService": via} if via else {}):
                     return f"{action} on {_key_name(key)}" + (f" via {via}" if via else "")
         return ""
 
     def _kms(self, role: Role, key: Key, action: str, extra: dict) -> bool:
+        if not self._may_grant(role, action, key.arn, key.policy):
+            return False
         ctx = self.context(role, key.region, "kms", **extra, **{"kms:ResourceAliases": list(key.aliases)})
         return self._allowed(role, self.request(role, action, key.arn, ctx), key.policy, policy_required=True)
 
@@ -236,6 +243,8 @@ class _Judge:
             return ""
         patterns = tuple(self._fill(t) for t in templates)
         for resource in self._witnesses(role.identity, action, patterns):
+            if not self._may_grant(role, action, resource, None):
+                continue
             region = resource.split(":")[3] if resource.count(":") >= 3 and resource.split(":")[3] else self.model.region
             ctx = self.context(role, region, action.split(":")[0])
             if self._allowed(role, self.request(role, action, resource, ctx), None, policy_required=False):
@@ -273,7 +282,7 @@ class _Judge:
     def _allowed(self, role: Role, request: Request, resource_policy: Doc | None, *, policy_required: bool,
                  edge: bool = False) -> bool:
         boundary = role.boundary.policy if role.boundary else None
-        if not self._may_grant(role, request, resource_policy):
+        if not self._may_grant(role, request.action, request.resource, resource_policy):
             return False
         try:
             return same_account_allowed(resource_policy.policy if resource_policy else None,
@@ -282,23 +291,19 @@ class _Judge:
         except UnsupportedPolicy as exc:
             raise _NotJudged(self._locate(role, request, resource_policy, exc)) from None
 
-    def _may_grant(self, role: Role, request: Request, resource_policy: Doc | None) -> bool:
+    def _may_grant(self, role: Role, action: str, resource: str, resource_policy: Doc | None) -> bool:
         """Whether any Allow could grant the request, conditions aside: conditions only narrow a statement, so
         without one the answer is no, and the many requests no policy speaks of cost a lookup each."""
-        key = (request.action, request.resource)
-        grants = self._grants.get(id(role))
-        if grants is None:
-            grants = self._grants[id(role)] = {}
-        found = grants.get(key)
+        key = (role.name, action, resource, id(resource_policy))
+        found = self._grants.get(key)
         if found is None:
-            found = grants[key] = any(_could_allow(stmt, request) for doc in role.identity
-                                      for stmt in statements_for(doc.policy, request.action))
-        if found:
-            return True
-        if resource_policy is None:
-            return False
-        return any(_could_allow(stmt, request, resource_policy=True)
-                   for stmt in statements_for(resource_policy.policy, request.action))
+            found = any(_could_allow(stmt, resource) for doc in role.identity
+                        for stmt in statements_for(doc.policy, action))
+            if not found and resource_policy is not None:
+                found = any(_could_allow(stmt, resource, role.arn)
+                            for stmt in statements_for(resource_policy.policy, action))
+            self._grants[key] = found
+        return found
 
     def _locate(self, role: Role, request: Request, resource_policy: Doc | None, exc: Exception) -> str:
         docs = [*role.identity, *([role.boundary] if role.boundary else []), *self.model.scps,
@@ -313,6 +318,13 @@ class _Judge:
     def _witnesses(self, docs: list[Doc], action: str, scopes: tuple[str, ...]) -> list[str]:
         """Concrete resources to try: each scope's probe, and one resource of each Allow statement for the
         action that lies in a scope."""
+        key = (tuple(id(d) for d in docs), action, scopes)
+        found = self._witness_memo.get(key)
+        if found is None:
+            found = self._witness_memo[key] = self._find_witnesses(docs, action, scopes)
+        return found
+
+    def _find_witnesses(self, docs: list[Doc], action: str, scopes: tuple[str, ...]) -> list[str]:
         out = [s.replace("*", PROBE) if s != "*" else "*" for s in scopes]
         for doc in docs:
             for stmt in statements_for(doc.policy, action):
@@ -355,20 +367,19 @@ class _NotJudged(Exception):
     pass
 
 
-def _could_allow(stmt: dict, request: Request, resource_policy: bool = False) -> bool:
-    """An Allow statement (already matched by action) whose resource and principal admit the request."""
+def _could_allow(stmt: dict, resource: str, caller: str | None = None) -> bool:
+    """An Allow statement (already matched by action) whose resource, and in a resource policy whose
+    principal (`caller` given), admit the request."""
     if stmt.get("Effect") != "Allow":
         return False
-    if resource_policy and "Principal" in stmt:
+    if caller is not None and "Principal" in stmt:
         principal = stmt["Principal"]
         named = principal == "*" or (isinstance(principal, dict) and any(
-            p in ("*", request.principal.get(kind) if request.principal else None)
-            for kind, value in principal.items() for p in as_list(value)))
+            p in ("*", caller) for value in principal.values() for p in as_list(value)))
         if not named:
             return False  # naming the account only delegates: the identity policies must grant then
     if "Resource" in stmt:
-        return any(isinstance(r, str) and ("${" in r or wildcard_match(r, request.resource))
-                   for r in as_list(stmt["Resource"]))
+        return any(isinstance(r, str) and ("${" in r or wildcard_match(r, resource)) for r in as_list(stmt["Resource"]))
     return True  # NotResource: leave it to the evaluator
 
 
