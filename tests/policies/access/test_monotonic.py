@@ -61,7 +61,7 @@ def decisions(identity, resource, boundary, required):
             for request in REQUESTS]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(identity_docs, resource_docs, st.none() | identity_docs, st.booleans(), statement("Deny"),
        st.sampled_from(["identity", "resource", "boundary"]))
 def test_adding_a_deny_anywhere_never_widens(identity, resource, boundary, required, extra, where):
@@ -76,7 +76,7 @@ def test_adding_a_deny_anywhere_never_widens(identity, resource, boundary, requi
     assert all(b or not a for b, a in zip(before, after, strict=True))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(identity_docs, resource_docs, st.none() | identity_docs, st.booleans(), statement("Allow"),
        st.sampled_from(["identity", "resource", "boundary"]))
 def test_adding_an_allow_anywhere_never_narrows(identity, resource, boundary, required, extra, where):
@@ -102,7 +102,7 @@ def effective(access) -> set[tuple[str, str]]:
     return {k for k, v in cells.items() if v}
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(identity_docs, st.lists(principal_statement("Allow"), max_size=2), statement("Deny"), statement("Allow"))
 def test_in_the_analysis_a_deny_never_widens_and_an_allow_never_narrows(ds, key_extra, new_deny, new_allow):
     from tests.policies.access.small_app import ROOT_DELEGATION
