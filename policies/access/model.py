@@ -315,9 +315,8 @@ def _buckets(env: Env, resolver: _Resolver, keys: dict[str, Key]) -> list[Bucket
                               conf, "bucket")
         rule = one(encryption[0][1], "rule") if encryption else None
         default = one(rule, "apply_server_side_encryption_by_default") if rule else None
-        if default is None:
-            bucket.key_problem = bucket.key_problem or f"{stack.name}/aws_s3_bucket.{name}: no default encryption"
-        elif default.get("sse_algorithm") in ("aws:kms", "aws:kms:dsse"):
+        # Without a configuration S3 encrypts with SSE-S3 (every bucket since January 2023): no key to ask.
+        if default is not None and default.get("sse_algorithm") in ("aws:kms", "aws:kms:dsse"):
             found = key_resource(env, stack, default.get("kms_master_key_id"))
             bucket.key = keys.get(resolver.key_arn(*found)) if found else None
             bucket.bucket_key = bool((rule or {}).get("bucket_key_enabled"))

@@ -188,3 +188,16 @@ def test_a_role_policy_naming_a_key_of_another_stack_by_reference_cannot_be_judg
     # CDKTF has no cross-stack references: such a token resolves to nothing and is never guessed.
     access, _ = analyze(tmp_path, exec_grants=(allow("kms:Decrypt", KEY_REF),))
     assert cell(access, "fraud-scorer-exec", "use-key:inference").effective is None
+
+
+def test_a_bucket_without_an_encryption_configuration_is_read_under_sse_s3(tmp_path):
+    from policies.access import access_of, load_intent
+    from policies.app_checks.view import AppView
+    from tests.policies.access.small_app import intent_file, stacks
+    from tests.policies.app_checks.helpers import config
+
+    apps = stacks(ds=(allow("s3:GetObject", f"arn:aws:s3:::{INFERENCE_BUCKET}/*"),))
+    del apps["dev-data"]["resource"]["aws_s3_bucket_server_side_encryption_configuration"]["inference"]
+    access = access_of(AppView.build(apps, {"dev": config("dev")}), load_intent(intent_file(tmp_path)))["dev"]
+    got = cell(access, "data-scientist", "read:inference")
+    assert got.effective is True and "kms" not in got.path  # no key to ask: S3 alone decides
