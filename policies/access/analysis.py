@@ -107,26 +107,28 @@ def _reachable(start: RoleResult, by_name: dict[str, RoleResult], capabilities: 
     cells: dict[str, Cell] = {}
     seen = {start.role.name: _label(start.role)}
     queue = deque([(start, _label(start.role))])
+    def settle(cap: str, cell: Cell) -> None:
+        # A path that grants settles the cell (the shortest, found first); one that cannot be judged
+        # leaves it open to a later grant, but never reads as denied.
+        known = cells.get(cap)
+        if known is None or (known.effective is None and cell.effective):
+            cells[cap] = cell
+
     while queue:
         current, prefix = queue.popleft()
         for cap in capabilities:
             own = current.own.get(cap)
-            if own is None or cap in cells and cells[cap].effective is not False:
-                continue
-            if own.effective is None:
-                cells[cap] = Cell(None, f"{prefix} → …", own.problem)
-            elif own.effective:
-                cells[cap] = Cell(True, f"{prefix} → {own.path}")
+            if own is not None and own.effective is None:
+                settle(cap, Cell(None, f"{prefix} → …", own.problem))
+            elif own is not None and own.effective:
+                settle(cap, Cell(True, f"{prefix} → {own.path}"))
         if current.role.unreadable:
             for cap in capabilities:
-                if cells.get(cap) is None or cells[cap].effective is False:
-                    cells[cap] = Cell(None, f"{prefix} → …", "; ".join(current.role.unreadable))
+                settle(cap, Cell(None, f"{prefix} → …", "; ".join(current.role.unreadable)))
         for kind, action, target, via in current.edges:
             step = f"{prefix} → {action} → {target.name}" + (f" (via {via})" if via else "")
             if target.declared:
-                cap = f"{kind}:{target.declared}"
-                if cap not in cells or cells[cap].effective is False:
-                    cells[cap] = Cell(True, step)
+                settle(f"{kind}:{target.declared}", Cell(True, step))
             if target.name not in seen:
                 seen[target.name] = step
                 queue.append((by_name[target.name], step))

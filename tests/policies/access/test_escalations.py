@@ -201,3 +201,12 @@ def test_a_bucket_without_an_encryption_configuration_is_read_under_sse_s3(tmp_p
     access = access_of(AppView.build(apps, {"dev": config("dev")}), load_intent(intent_file(tmp_path)))["dev"]
     got = cell(access, "data-scientist", "read:inference")
     assert got.effective is True and "kms" not in got.path  # no key to ask: S3 alone decides
+
+
+def test_a_grant_found_on_one_path_settles_a_cell_another_path_cannot_judge(tmp_path):
+    # The persona's own statement cannot be judged, but the role it may pass grants the key for certain.
+    odd = allow("kms:Decrypt", "*", Condition={"StringEquals": {"aws:SourceIp": "10.0.0.1"}})
+    access, _ = analyze(tmp_path, ds=(odd, PASS_EXEC))
+    assert cell(access, "data-scientist", "use-key:inference").effective is True
+    access, _ = analyze(tmp_path, ds=(odd,))
+    assert cell(access, "data-scientist", "use-key:inference").effective is None  # nothing else decides it
