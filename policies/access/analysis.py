@@ -6,6 +6,9 @@ resource's own policy (bucket and key policies; KMS needs the key policy to allo
 Then the chains: a role that may `iam:PassRole` another role to a service the other trusts, or
 `sts:AssumeRole` it under its trust policy, gains what that role can do; reachability is followed
 to a fixed point (breadth first, so each capability carries its shortest path as evidence).
+Passing is judged on `iam:PassRole` alone, not on the create call that goes with it (CreateTrainingJob,
+CreateFunction, RunInstances): an over-approximation, so a PassRole grant is never excused by a
+missing create permission that another edit could add.
 
 Requests are made as the principal would make them at best: with MFA for people, over TLS 1.3, in the
 environment's region, through the environment's VPC and endpoints for workloads, with the headers
