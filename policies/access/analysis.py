@@ -246,6 +246,14 @@ class _Judge:
                 if self._kms(role, key, action, {}):
                     return f"{action} on {_key_name(key)}"
             return ""
+        if action.startswith("sns:"):  # topics have their own policy
+            for topic in self.model.topics:
+                if not self._may_grant(role, action, topic.arn, topic.policy):
+                    continue
+                request = self.request(role, action, topic.arn, self.context(role, topic.arn.split(":")[3], "sns"))
+                if self._allowed(role, request, topic.policy, policy_required=False):
+                    return f"{action} on {topic.arn}"
+            return ""
         patterns = tuple(self._fill(t) for t in templates)
         for resource in self._witnesses(role.identity, action, patterns):
             if not self._may_grant(role, action, resource, None):

@@ -51,7 +51,7 @@ API_CAPABILITIES: tuple[ApiCapability, ...] = (
         "config:StopConfigurationRecorder", "config:DeleteConfigurationRecorder", "config:PutConfigurationRecorder",
         "config:DeleteDeliveryChannel", "securityhub:DisableSecurityHub", "securityhub:BatchDisableStandards",
         "macie2:DisableMacie", "inspector2:Disable", "access-analyzer:DeleteAnalyzer", "kms:DisableKey",
-        "kms:ScheduleKeyDeletion", "logs:DeleteLogGroup"),
+        "kms:ScheduleKeyDeletion", "logs:DeleteLogGroup", "sns:DeleteTopic", "sns:SetTopicAttributes"),
         ("arn:aws:cloudtrail:{region}:{account}:trail/{prefix}-trail",
          "arn:aws:guardduty:{region}:{account}:detector/*",
          "arn:aws:config:{region}:{account}:configuration-recorder/*",
@@ -61,7 +61,7 @@ API_CAPABILITIES: tuple[ApiCapability, ...] = (
          "arn:aws:logs:{region}:{account}:log-group:*",
          "*"),
         "switch off or reconfigure CloudTrail, GuardDuty, Config, Security Hub, Macie, Inspector, "
-        "Access Analyzer, keys or log groups"),
+        "Access Analyzer, keys, log groups or the alert topics"),
 )
 
 

@@ -86,6 +86,12 @@ class Bucket:
 
 
 @dataclass
+class Topic:
+    arn: str
+    policy: Doc | None  # None: no topic policy (the default one admits the owner account through IAM)
+
+
+@dataclass
 class AccessModel:
     env: str
     tier: str
@@ -96,6 +102,7 @@ class AccessModel:
     keys: list[Key]
     buckets: list[Bucket]
     scps: list[Doc]
+    topics: list[Topic]
     vpc: str | None  # symbolic id of the environment's VPC, for requests its workloads make
     endpoints: dict[str, str]  # service (s3, kms, sts, …) → symbolic VPC endpoint id
     ambiguous: dict[str, list[str]] = field(default_factory=dict)  # role name → principals it matches
@@ -107,7 +114,8 @@ def build(env: Env, intent: Intent) -> AccessModel:
     keys = _keys(env, resolver)
     roles = _roles(env, intent, resolver)
     model = AccessModel(env.name, env.tier, naming.account_id, naming.region, naming.prefix, roles, list(keys.values()),
-                        _buckets(env, resolver, keys), _scps(env, resolver), _vpc(env), _endpoints(env))
+                        _buckets(env, resolver, keys), _scps(env, resolver), _topics(env, resolver), _vpc(env),
+                        _endpoints(env))
     for role in roles:
         matches = intent.match(role.name, naming.prefix)
         if len(matches) > 1:
@@ -341,6 +349,23 @@ def _scps(env: Env, resolver: _Resolver) -> list[Doc]:
     return out
 
 
+def _topics(env: Env, resolver: _Resolver) -> list[Topic]:
+    out = []
+    for stack, name, conf in env.resources("aws_sns_topic"):
+        if not isinstance(conf.get("name"), str):
+            continue
+        arn = resolver.text(stack, f"${{aws_sns_topic.{name}.arn}}")
+        policies = attached(stack, "aws_sns_topic_policy", "aws_sns_topic", name, conf, "arn", ())
+        policy = None
+        if policies:
+            policy = resolver.doc(stack, f"aws_sns_topic_policy.{policies[0][0]}", policies[0][1].get("policy"))
+            if policy is None:  # unreadable: any question about the topic cannot be judged
+                policy = Doc(f"{stack.name}/aws_sns_topic_policy.{policies[0][0]}", Indexed(
+                    {"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "${unreadable topic policy}"}]}))
+        out.append(Topic(arn, policy))
+    return out
+
+
 def _vpc(env: Env) -> str | None:
     vpcs = [name for _, name, _ in env.resources("aws_vpc")]
     return f"vpc-{vpcs[0]}" if len(vpcs) == 1 else None
@@ -355,4 +380,4 @@ def _endpoints(env: Env) -> dict[str, str]:
     return out
 
 
-__all__ = ["AccessModel", "Bucket", "Doc", "Key", "Role", "build"]
+__all__ = ["AccessModel", "Bucket", "Doc", "Key", "Role", "Topic", "build"]

@@ -71,7 +71,8 @@ def stacks(*, ds: tuple[dict, ...] = (), exec_grants: tuple[dict, ...] = EXEC_GR
            bucket_policy: tuple[dict, ...] | None = None, datasets_policy: tuple[dict, ...] | None = None,
            ds_boundary: str | None = None, boundary_policy: tuple[dict, ...] | None = None,
            scp: tuple[dict, ...] | None = None, scp_attached: bool = True,
-           extra_roles: dict[str, tuple[str, tuple[dict, ...]]] | None = None) -> dict[str, dict]:
+           extra_roles: dict[str, tuple[str, tuple[dict, ...]]] | None = None,
+           topic_policy: tuple[dict, ...] | None = None) -> dict[str, dict]:
     roles, policies = {}, {}
     specs = {"data-scientist": (doc(HUMAN_TRUST), ds, ds_boundary),
              "fraud-scorer-exec": (exec_trust or service_trust(), exec_grants, None)}
@@ -98,7 +99,10 @@ def stacks(*, ds: tuple[dict, ...] = (), exec_grants: tuple[dict, ...] = EXEC_GR
     if datasets_policy is not None:
         data.setdefault("aws_s3_bucket_policy", {})["datasets"] = {"bucket": "${aws_s3_bucket.datasets.id}",
                                                                   "policy": doc(*datasets_policy)}
-    access: dict = {"aws_iam_role": roles, "aws_iam_role_policy": policies}
+    access: dict = {"aws_iam_role": roles, "aws_iam_role_policy": policies,
+                    "aws_sns_topic": {"alerts": {"name": f"{PREFIX}-alerts"}}}
+    if topic_policy is not None:
+        access["aws_sns_topic_policy"] = {"alerts": {"arn": "${aws_sns_topic.alerts.arn}", "policy": doc(*topic_policy)}}
     if boundary_policy is not None:
         access["aws_iam_policy"] = {"boundary": {"name": f"{PREFIX}-permission-boundary", "policy": doc(*boundary_policy)}}
     if scp is not None:

@@ -210,3 +210,13 @@ def test_a_grant_found_on_one_path_settles_a_cell_another_path_cannot_judge(tmp_
     assert cell(access, "data-scientist", "use-key:inference").effective is True
     access, _ = analyze(tmp_path, ds=(odd,))
     assert cell(access, "data-scientist", "use-key:inference").effective is None  # nothing else decides it
+
+
+def test_reconfiguring_the_alert_topic_is_disabling_security_unless_its_topic_policy_denies_it(tmp_path):
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:{PREFIX}-alerts"
+    access, _ = analyze(tmp_path, ds=(allow("sns:SetTopicAttributes", topic),))
+    assert cell(access, "data-scientist", "disable-security").path == f"data-scientist → sns:SetTopicAttributes on {topic}"
+    guard = {"Effect": "Deny", "Principal": "*", "Action": ["sns:SetTopicAttributes", "sns:DeleteTopic"], "Resource": topic,
+             "Condition": {"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/deployer"}}}
+    access, _ = analyze(tmp_path, ds=(allow("sns:SetTopicAttributes", topic),), topic_policy=(guard,))
+    assert cell(access, "data-scientist", "disable-security").effective is False
