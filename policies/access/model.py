@@ -1,5 +1,5 @@
 """What an environment's access is made of, read once from its synthesized stacks: every role
-(identity policies, permission boundary, trust policy), every key and bucket with its resource
+(identity policies, permission boundary, trust policy), every key, bucket and topic with its resource
 policy, and the SCPs the environment attaches.
 
 Terraform references inside policy documents are replaced before parsing by what they stand for:
