@@ -172,10 +172,18 @@ class SynthOutput(Source[GateResult]):
         if missing:  # fail closed even when none registered: a catalogued check that never runs never fails
             raise GateError(f"app-level check(s) in the catalog are not registered in policies/app_checks: "
                             f"{', '.join(missing)}")
+        from policies.access.matrix import access_matrix_of
+        from policies.app_checks import AppCheckNotJudged
+        from policies.app_checks.view import AppView
+
+        app_view = AppView.build(self.docs, self.configs)
         try:
-            app_findings = run_app_checks(self.docs, self.configs)
+            app_findings = run_app_checks(self.docs, self.configs, app_view)
+        except AppCheckNotJudged as exc:
+            raise GateError(str(exc)) from exc
         except Exception as exc:
             raise GateError(f"app-level checks crashed: {type(exc).__name__}: {exc}") from exc
+        result.access_matrix = access_matrix_of(app_view)
         findings = []
         for app in app_findings:
             if app.stack not in self.stacks:

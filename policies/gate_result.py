@@ -36,6 +36,8 @@ class GateResult:
     catalog: Catalog | None = None
     check_names: dict[str, str] = field(default_factory=dict)  # id → checkov's own name (uncatalogued)
     cache_note: str = ""  # what the gate cache did, when the run used it (policies/gate_cache.py)
+    # env → the effective-access matrix the app-level checks judged (policies/report/access.py), plain JSON data.
+    access_matrix: dict[str, dict] = field(default_factory=dict)
     # The stacks the synth gate read and verified (name → cdk.tf.json), for the reports of the same run:
     # the HTML inventory and diagrams need them, and reading them again is per-resource work. Not reported.
     stack_docs: dict[str, dict] = field(default_factory=dict, repr=False, compare=False)

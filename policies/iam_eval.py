@@ -13,12 +13,21 @@ naming it (or "*") or by naming the caller's account, which delegates to IAM: th
 policies (and the boundary) must allow as well. An explicit Deny in the key policy binds every
 caller, the account root and the service-linked roles included.
 
+Within one account a resource policy (bucket, topic, trust) may grant on its own
+(`same_account_allowed`): naming the caller's role ARN allows within the caller's boundary, naming
+the account delegates to IAM; trust and key policies must allow, a bucket policy need not.
+
 Supported: Action/NotAction, Resource/NotResource, Principal (AWS, Service, Federated, "*"),
 wildcards `*` and `?` (actions case-insensitive, resources case-sensitive), and the condition
 operators the generated documents use: String*, Arn*, Bool, Null, Numeric*, the `IfExists` suffix
 and the `ForAnyValue:` / `ForAllValues:` set qualifiers. Anything else (NotPrincipal, Date*,
 IpAddress, policy variables) raises `UnsupportedPolicy`: a check built on this evaluator must
-fail closed instead of guessing.
+fail closed instead of guessing. A request may name the condition keys its context models
+(`Request.known_keys`): a condition on any other key then raises too, instead of reading as absent.
+
+`Indexed(document)` parses a document once and keeps, per action, the statements whose
+Action/NotAction match it: every evaluation function takes it in place of a document, so an analysis
+asking many questions of the same policies never re-parses or re-matches them.
 """
 from __future__ import annotations
 
@@ -48,6 +57,33 @@ class Request:
     resource: str = "*"
     context: Mapping[str, ContextValue] = field(default_factory=dict)
     principal: Mapping[str, str] | None = None
+    # Lower-case condition keys the context models (an entry ending in "*" is a prefix); None: any.
+    known_keys: frozenset[str] | None = None
+
+
+class Indexed:
+    """A policy document parsed once, with its statements per action (memoized)."""
+
+    __slots__ = ("document", "statements", "_by_action")
+
+    def __init__(self, document: str | Mapping) -> None:
+        self.document = load(document)
+        raw = self.document.get("Statement")
+        self.statements = [s for s in as_list(raw)]
+        self._by_action: dict[str, list[dict]] = {}
+
+    def for_action(self, action: str) -> list[dict]:
+        """The statements whose Action (or NotAction) admits `action`, in document order."""
+        found = self._by_action.get(action)
+        if found is None:
+            found = self._by_action[action] = [s for s in self.statements if _action_matches(s, action)]
+        return found
+
+
+def statements_for(document: "str | Mapping | Indexed", action: str) -> list[dict]:
+    if isinstance(document, Indexed):
+        return document.for_action(action)
+    return [s for s in as_list(load(document).get("Statement")) if _action_matches(s, action)]
 
 
 def as_principal(principal_arn: str, action: str, resource: str = "*",
@@ -80,6 +116,7 @@ def _pattern(pattern: str, ignore_case: bool) -> re.Pattern:
     return re.compile(regex + r"\Z", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
+@lru_cache(maxsize=65536)
 def wildcard_match(pattern: str, value: str, ignore_case: bool = False) -> bool:
     return bool(_pattern(pattern, ignore_case).match(value))
 
@@ -141,8 +178,8 @@ _OPERATORS = {
 }
 
 
-def _context_value(context: Mapping[str, ContextValue], key: str) -> list[str] | None:
-    lowered = {k.lower(): v for k, v in context.items()}  # condition keys are case-insensitive
+def _context_value(lowered: Mapping[str, ContextValue], key: str) -> list[str] | None:
+    """The context's values of a key; `lowered` has lower-case keys (condition keys are case-insensitive)."""
     if key.lower() not in lowered:
         return None
     value = lowered[key.lower()]
@@ -184,12 +221,24 @@ def _condition_holds(operator: str, key: str, policy_values: list, context: Mapp
     return any(one(v) for v in actual)
 
 
-def conditions_hold(condition: Mapping[str, Mapping[str, Any]] | None, context: Mapping[str, ContextValue]) -> bool:
-    for operator, pairs in (condition or {}).items():
+def conditions_hold(condition: Mapping[str, Mapping[str, Any]] | None, context: Mapping[str, ContextValue],
+                    known_keys: frozenset[str] | None = None) -> bool:
+    if not condition:
+        return True
+    lowered = {k.lower(): v for k, v in context.items()}
+    for operator, pairs in condition.items():
+        if not isinstance(pairs, dict) and not isinstance(pairs, Mapping):
+            raise UnsupportedPolicy(f"condition operator '{operator}' does not map keys to values")
         for key, values in pairs.items():
-            if not _condition_holds(operator, key, as_list(values), context):
+            if known_keys is not None and not _known(key.lower(), known_keys):
+                raise UnsupportedPolicy(f"condition key '{key}' is not modelled for {operator}")
+            if not _condition_holds(operator, key, as_list(values), lowered):
                 return False
     return True
+
+
+def _known(key: str, known_keys: frozenset[str]) -> bool:
+    return key in known_keys or any(k.endswith("*") and key.startswith(k[:-1]) for k in known_keys)
 
 
 # --- statements and documents ------------------------------------------------------------------
@@ -199,7 +248,7 @@ def _principal_matches(principal_element: Any, caller: Mapping[str, str] | None)
         return True
     if caller is None:
         return False
-    if not isinstance(principal_element, Mapping):
+    if not isinstance(principal_element, dict) and not isinstance(principal_element, Mapping):
         raise UnsupportedPolicy(f"unexpected Principal element: {principal_element!r}")
     for kind, wanted in principal_element.items():
         if kind not in caller:
@@ -227,33 +276,40 @@ def _names_caller(principal_element: Any, caller: Mapping[str, str] | None) -> b
     return False
 
 
-def statement_applies(stmt: Mapping[str, Any], request: Request) -> bool:
+def _action_matches(stmt: Mapping[str, Any], action: str) -> bool:
+    if not isinstance(stmt, dict) and not isinstance(stmt, Mapping):  # dict first: Mapping checks are slow
+        raise UnsupportedPolicy(f"a statement is not an object: {stmt!r}")
+    if "Action" in stmt:
+        return any(wildcard_match(a, action, ignore_case=True) for a in as_list(stmt["Action"]))
+    if "NotAction" in stmt:
+        return not any(wildcard_match(a, action, ignore_case=True) for a in as_list(stmt["NotAction"]))
+    raise UnsupportedPolicy(f"statement {stmt.get('Sid', '?')} has neither Action nor NotAction")
+
+
+def statement_applies(stmt: Mapping[str, Any], request: Request, *, action_checked: bool = False) -> bool:
     if "NotPrincipal" in stmt:
         raise UnsupportedPolicy("NotPrincipal is not supported")
     if "Principal" in stmt and not _principal_matches(stmt["Principal"], request.principal):
         return False
-    if "Action" in stmt:
-        if not any(wildcard_match(a, request.action, ignore_case=True) for a in as_list(stmt["Action"])):
-            return False
-    elif "NotAction" in stmt:
-        if any(wildcard_match(a, request.action, ignore_case=True) for a in as_list(stmt["NotAction"])):
-            return False
-    else:
-        raise UnsupportedPolicy(f"statement {stmt.get('Sid', '?')} has neither Action nor NotAction")
+    if not action_checked and not _action_matches(stmt, request.action):
+        return False
     if "Resource" in stmt:
         if not any(wildcard_match(r, request.resource) for r in as_list(stmt["Resource"])):
             return False
     elif "NotResource" in stmt and any(wildcard_match(r, request.resource) for r in as_list(stmt["NotResource"])):
         return False
-    return conditions_hold(stmt.get("Condition"), request.context)
+    return conditions_hold(stmt.get("Condition"), request.context, request.known_keys)
 
 
-def evaluate(documents: Iterable[str | Mapping], request: Request) -> str:
+Document = str | Mapping | Indexed
+
+
+def evaluate(documents: Iterable[Document], request: Request) -> str:
     """Decision of a set of policies of one kind: Deny (explicit), Allow, or ImplicitDeny."""
     allowed = False
     for document in documents:
-        for stmt in as_list(load(document).get("Statement")):
-            if statement_applies(stmt, request):
+        for stmt in statements_for(document, request.action):
+            if statement_applies(stmt, request, action_checked=True):
                 if stmt["Effect"] == "Deny":
                     return DENY
                 if stmt["Effect"] == "Allow":
@@ -263,8 +319,8 @@ def evaluate(documents: Iterable[str | Mapping], request: Request) -> str:
     return ALLOW if allowed else IMPLICIT_DENY
 
 
-def is_allowed(identity: Iterable[str | Mapping], request: Request, *, boundary: str | Mapping | None = None,
-               scps: Iterable[str | Mapping] = ()) -> bool:
+def is_allowed(identity: Iterable[Document], request: Request, *, boundary: Document | None = None,
+               scps: Iterable[Document] = ()) -> bool:
     """Effective decision for a principal: identity policies ∧ boundary ∧ every SCP; any Deny wins."""
     identity = list(identity)
     layers = [evaluate(identity, request)]
@@ -279,8 +335,8 @@ def is_allowed(identity: Iterable[str | Mapping], request: Request, *, boundary:
     return all(layer == ALLOW for layer in layers)
 
 
-def kms_is_allowed(key_policy: str | Mapping, identity: Iterable[str | Mapping], request: Request, *,
-                   boundary: str | Mapping | None = None, scps: Iterable[str | Mapping] = ()) -> bool:
+def kms_is_allowed(key_policy: Document, identity: Iterable[Document], request: Request, *,
+                   boundary: Document | None = None, scps: Iterable[Document] = ()) -> bool:
     """Whether `request` (with its principal) may use a KMS key under this key policy.
 
     Any explicit Deny (key policy, identity policies, boundary, SCPs) wins. Otherwise a key-policy
@@ -288,12 +344,25 @@ def kms_is_allowed(key_policy: str | Mapping, identity: Iterable[str | Mapping],
     only the caller's account delegates to IAM, so the identity policies, the boundary and the SCPs
     must allow too. Without either, nothing (not even an administrator's `kms:*`) reaches the key.
     """
+    return same_account_allowed(key_policy, identity, request, boundary=boundary, scps=scps, policy_required=True)
+
+
+def same_account_allowed(resource_policy: Document | None, identity: Iterable[Document], request: Request, *,
+                         boundary: Document | None = None, scps: Iterable[Document] = (),
+                         policy_required: bool = False) -> bool:
+    """Whether a principal may act on a resource of its own account under the resource's policy.
+
+    Any explicit Deny (resource policy, identity policies, boundary, SCPs) wins. A resource-policy
+    statement that names the caller itself allows within the caller's boundary (and the SCPs); one
+    that names only the caller's account delegates to IAM. Without a resource-policy Allow, the
+    identity policies decide alone, unless the policy must allow (KMS key policies, trust policies).
+    """
     identity = list(identity)
     if request.principal is None:
-        raise UnsupportedPolicy("a KMS request needs its principal")
+        raise UnsupportedPolicy("a resource-policy request needs its principal")
     direct = delegated = False
-    for stmt in as_list(load(key_policy).get("Statement")):
-        if not statement_applies(stmt, request):
+    for stmt in statements_for(resource_policy, request.action) if resource_policy is not None else ():
+        if not statement_applies(stmt, request, action_checked=True):
             continue
         if stmt["Effect"] == "Deny":
             return False
@@ -308,7 +377,9 @@ def kms_is_allowed(key_policy: str | Mapping, identity: Iterable[str | Mapping],
         return False
     if direct:
         return boundary is None or evaluate([boundary], request) == ALLOW
-    return delegated and is_allowed(identity, request, boundary=boundary, scps=scps)
+    if policy_required and not delegated:
+        return False
+    return is_allowed(identity, request, boundary=boundary, scps=scps)
 
 
 def may_assume(trust_policy: str | Mapping, principal: Mapping[str, str], action: str = "sts:AssumeRole",
@@ -317,5 +388,6 @@ def may_assume(trust_policy: str | Mapping, principal: Mapping[str, str], action
     return evaluate([trust_policy], Request(action, "*", context or {}, principal)) == ALLOW
 
 
-__all__ = ["ALLOW", "DENY", "IMPLICIT_DENY", "Request", "UnsupportedPolicy", "as_principal", "as_service", "evaluate",
-           "is_allowed", "kms_is_allowed", "may_assume", "wildcard_match", "conditions_hold", "statement_applies"]
+__all__ = ["ALLOW", "DENY", "IMPLICIT_DENY", "Document", "Indexed", "Request", "UnsupportedPolicy", "as_principal",
+           "as_service", "evaluate", "is_allowed", "kms_is_allowed", "may_assume", "same_account_allowed",
+           "statements_for", "wildcard_match", "conditions_hold", "statement_applies"]

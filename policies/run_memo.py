@@ -32,7 +32,8 @@ from policies.gate_cache import GateCache
 from policies.gate_result import EXIT_FAIL, EXIT_PASS, GateResult, verdict_of
 
 HIT = "cache hit (nothing changed since the last gate of these inputs: verdict and reports reused)"
-_RESULT_FIELDS = ("exit_code", "errors", "thresholds", "stacks", "target", "checkov_version", "check_names")
+_RESULT_FIELDS = ("exit_code", "errors", "thresholds", "stacks", "target", "checkov_version", "check_names",
+                  "access_matrix")
 
 
 class RunMemo:

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from policies.app_checks.view import AppView
 
 
+class CannotJudge(Exception):
+    """A check met something it cannot evaluate (an unresolved reference, an unsupported condition):
+    the gate errors (exit 2) with this message, which names where, instead of passing or failing."""
+
+
 @dataclass(frozen=True)
 class AppFinding:
     check_id: str

@@ -146,6 +146,8 @@ class Env:
 class AppView:
     envs: list[Env]
     orphans: list[str]  # stacks that belong to no configured environment
+    # What checks derive from the whole app once and share (the effective-access analysis).
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(cls, stacks: dict[str, dict], configs: dict[str, EnvConfig]) -> "AppView":

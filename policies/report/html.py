@@ -275,6 +275,7 @@ def build_context(doc: Mapping[str, Any], *, stacks: Mapping[str, dict] | None =
             "totals": cells.get("all", _cell()), "frameworks": frameworks, "compliance_known": name in env_info,
             "svg": svg, "inventory": inventory(stacks, name),
             "plans": [p for p in plans if p.get("env") == name],
+            "access": (doc.get("access_matrix") or {}).get(name),
         })
 
     shown = [f for f in findings if f["status"] != "passed"]

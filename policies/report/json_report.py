@@ -22,6 +22,8 @@ def document(result) -> dict:
         "rules": rules(result),
         "findings": [f.as_dict() for f in result.findings],
         "suppressions": [s.as_dict() for s in result.suppressions],
+        # env → principals × capabilities: effective, intended, verdict, path (policies/access/matrix.py)
+        "access_matrix": dict(sorted(getattr(result, "access_matrix", {}).items())),
     }
 
 

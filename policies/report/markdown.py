@@ -155,6 +155,13 @@ def render(result) -> str:
 
     _not_evaluated(result, budget)
 
+    access_rows = _access_rows(result)
+    if access_rows:
+        budget.add(2, ["", f"<details open><summary><b>Effective access beyond intent</b>: {len(access_rows)} "
+                           "cell(s) of the access matrix</summary>", "",
+                       "| env | role (principal) | capability | verdict | path |", "|---|---|---|---|---|"],
+                   access_rows, ["", "</details>"], what="access matrix violations")
+
     if result.suppressions:
         problems = [s for s in result.suppressions if s.problem]
         fine = [s for s in result.suppressions if not s.problem]
@@ -191,3 +198,16 @@ def _not_evaluated(result, budget: _Budget) -> None:
 def _people(s: Suppression) -> str:
     """Who owns a suppression, and who approved it when someone else did."""
     return (s.owner or "-") + (f", approved by {s.approver}" if s.approver else "")
+
+
+def _access_rows(result) -> list[str]:
+    """One table row per access-matrix cell that differs from the declared intent."""
+    rows = []
+    for env, matrix_of_env in sorted((getattr(result, "access_matrix", None) or {}).items()):
+        for row in matrix_of_env.get("principals", []):
+            for capability, cell in row["cells"].items():
+                if cell["verdict"] in ("violation", "missing", "cannot-judge"):
+                    rows.append(f"| {text(env)} | {code(row['role'])} ({text(row['principal'] or 'undeclared')}) | "
+                                f"{code(capability)} | {text(cell['verdict'])} (intended {text(cell['intended'])}) | "
+                                f"{text(cell.get('path') or '-')} |")
+    return rows

@@ -240,3 +240,54 @@ def test_principal_requests_carry_the_keys_aws_sets():
     assert request.context["aws:PrincipalAccount"] == "111122223333"
     assert request.principal == {"AWS": USER}
     assert as_service("cloudtrail.amazonaws.com", "kms:Decrypt").context["aws:PrincipalIsAWSService"] is True
+
+
+# --- indexed documents, modelled condition keys, same-account resource policies ------------------
+
+ROLE = "arn:aws:iam::111122223333:role/aegis-dev-data-scientist"
+OTHER = "arn:aws:iam::111122223333:role/aegis-dev-ml-engineer"
+
+
+def test_an_indexed_document_decides_like_the_document_itself():
+    from policies.iam_eval import Indexed
+
+    policy = doc(allow("s3:Get*", f"{BUCKET}/*"), deny("s3:GetObject", f"{BUCKET}/secret/*"),
+                 {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})
+    indexed = Indexed(policy)
+    for action, resource in (("s3:GetObject", f"{BUCKET}/a"), ("s3:GetObject", f"{BUCKET}/secret/a"),
+                             ("iam:PassRole", "*"), ("kms:Decrypt", "*")):
+        request = Request(action, resource)
+        assert evaluate([indexed], request) == evaluate([policy], request)
+    assert [s["Action"] for s in indexed.for_action("s3:GetObject")[:2]] == ["s3:Get*", "s3:GetObject"]
+
+
+def test_a_condition_on_a_key_the_request_does_not_model_cannot_be_judged():
+    policy = doc(allow("s3:GetObject", Condition={"IpAddressLike": {"aws:SourceIp": "10.0.0.0/8"}}))
+    known = frozenset({"aws:principalarn"})
+    with pytest.raises(UnsupportedPolicy, match="aws:SourceIp"):
+        evaluate([doc(allow("s3:GetObject", Condition={"StringEquals": {"aws:SourceIp": "10.0.0.1"}}))],
+                 Request("s3:GetObject", known_keys=known))
+    with pytest.raises(UnsupportedPolicy):
+        evaluate([policy], Request("s3:GetObject"))
+    # a prefix entry admits a family of keys; absent from the context it reads as absent
+    ctx = doc(allow("kms:Decrypt", Condition={"StringEquals": {"kms:EncryptionContext:aws:logs:arn": "x"}}))
+    assert evaluate([ctx], Request("kms:Decrypt", known_keys=frozenset({"kms:encryptioncontext:*"}))) == IMPLICIT_DENY
+
+
+def test_a_bucket_policy_grants_on_its_own_within_the_boundary_and_delegates_for_the_account():
+    from policies.iam_eval import same_account_allowed
+
+    names_role = doc({"Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": "s3:GetObject", "Resource": "*"})
+    names_account = doc({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+                         "Action": "s3:GetObject", "Resource": "*"})
+    request = as_principal(ROLE, "s3:GetObject", f"{BUCKET}/k")
+    assert same_account_allowed(names_role, [], request)  # no identity grant needed
+    assert not same_account_allowed(names_role, [], request, boundary=doc(allow("kms:*")))  # boundary limits
+    assert not same_account_allowed(names_account, [], request)  # the account delegates to IAM
+    assert same_account_allowed(names_account, [doc(allow("s3:GetObject"))], request)
+    assert same_account_allowed(None, [doc(allow("s3:GetObject"))], request)  # no bucket policy: IAM alone
+    assert not same_account_allowed(None, [doc(allow("s3:GetObject"))], request, policy_required=True)
+    other = as_principal(OTHER, "s3:GetObject", f"{BUCKET}/k")
+    assert not same_account_allowed(names_role, [], other)
+    deny_all = doc({"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"})
+    assert not same_account_allowed(deny_all, [doc(allow("s3:*"))], request)
