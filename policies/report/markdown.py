@@ -89,6 +89,15 @@ class _Budget:
         return text, cut
 
 
+def _access_beyond_intent(result, budget: _Budget) -> None:
+    access_rows = _access_rows(result)
+    if access_rows:
+        budget.add(2, ["", f"<details open><summary><b>Effective access beyond intent</b>: {len(access_rows)} "
+                           "cell(s) of the access matrix</summary>", "",
+                       "| env | role (principal) | capability | verdict | path |", "|---|---|---|---|---|"],
+                   access_rows, ["", "</details>"], what="access matrix violations")
+
+
 def render(result) -> str:
     c = counts(result.findings)
     budget = _Budget()
@@ -155,12 +164,7 @@ def render(result) -> str:
 
     _not_evaluated(result, budget)
 
-    access_rows = _access_rows(result)
-    if access_rows:
-        budget.add(2, ["", f"<details open><summary><b>Effective access beyond intent</b>: {len(access_rows)} "
-                           "cell(s) of the access matrix</summary>", "",
-                       "| env | role (principal) | capability | verdict | path |", "|---|---|---|---|---|"],
-                   access_rows, ["", "</details>"], what="access matrix violations")
+    _access_beyond_intent(result, budget)
 
     if result.suppressions:
         problems = [s for s in result.suppressions if s.problem]
