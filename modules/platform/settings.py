@@ -15,6 +15,7 @@ from typing import Annotated, Iterator, Literal, TypeVar
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from modules.platform.aws_owned_buckets import GUARDDUTY_AGENT_BUCKET_OWNERS
+from modules.platform.training_settings import TrainingSettings
 from modules.schema_base import DnsName, Problem, Strict
 from modules.serving import EXECUTION_ROLE_SUFFIX, KINDS, ServingKindName
 
@@ -478,6 +479,7 @@ class PlatformSettings(Strict):
     deletion_protection: bool = True
     storage: StorageSettings = StorageSettings()
     models: list[ModelSettings] = Field(default_factory=list, max_length=50)
+    training: TrainingSettings = TrainingSettings()  # modules/platform/training_settings.py
 
     @property
     def owns_inference_notifications(self) -> bool:
@@ -504,6 +506,8 @@ class PlatformSettings(Strict):
                 yield f"models[{i}].{path}", message
         yield from self._prefixes_disjoint()
         yield from self._agent_bucket_known(env)
+        for path, message in self.training.problems(env):
+            yield f"training.{path}", message
 
     def _agent_bucket_known(self, env) -> Iterator[Problem]:
         """Without egress the fleets' GuardDuty agent comes through the S3 endpoint, whose policy must name its bucket."""

@@ -22,7 +22,10 @@ from modules.platform.lambda_inference import bucket_notification
 from modules.platform.network import Network
 from modules.platform.security_groups import workload_security_group
 from modules.platform.storage import SharedStorage
+from modules.platform.studio import StudioDomain, StudioProps
+from modules.platform.training_role import TrainingExecution
 from modules.serving import KINDS
+from modules.training import studio_personas
 
 
 class PlatformStack(PillarStack):
@@ -48,7 +51,16 @@ class PlatformStack(PillarStack):
                 triggered.append(built)
             self.models[model.name] = built
         self.notification = bucket_notification(self, "inference-bucket-notification", ctx, triggered)
+        self._training_lane()
         self._outputs()
+
+    def _training_lane(self) -> None:
+        """The training execution role and, for the personas that work in Studio, the Studio domain."""
+        training = self.config.platform.training
+        self.training = TrainingExecution(self, "training", self.ctx) if training.enabled else None
+        personas = tuple(studio_personas(self.config))
+        self.studio = StudioDomain(self, "studio", self.ctx, self.network, self.endpoints,
+                                   StudioProps(training.studio, personas)) if personas else None
 
     # --- what serving constructs share (modules/platform/context.py: ServingDependencies) -------
 
@@ -88,6 +100,8 @@ class PlatformStack(PillarStack):
             TerraformOutput(self, "predictions-table", value=self.storage.table.name)
         if self.storage.has_model_cache:
             TerraformOutput(self, "model-cache-file-system", value=self.storage.file_system.id)
+        if self.studio is not None:
+            TerraformOutput(self, "studio-domain-id", value=self.studio.domain.id)
         for name, built in self.models.items():
             for suffix, value in built.outputs().items():
                 TerraformOutput(self, f"{name}-{suffix}", value=value)
