@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from modules import model_cli
 from modules.commands import default_synth_out, environments_dir, fail
 from modules.config import load_all
 from modules.errors import ConfigError
@@ -75,6 +76,7 @@ def _register_policy_commands() -> None:
 
     for commands in (gate_commands, plan_cli, report_cli):
         commands.register(cli)
+    model_cli.register(cli)
 
 
 _register_policy_commands()

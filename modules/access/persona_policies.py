@@ -313,7 +313,9 @@ def ml_engineer(arns: EnvArns) -> list[Statement]:
         _allow("ListDataBuckets", ["s3:GetBucketLocation", "s3:ListBucket"],
                [arns.bucket("datasets"), arns.bucket("model-artifacts")]),
         _allow("ReadDatasets", ["s3:GetObject"], arns.objects("datasets")),
-        _allow("WriteModelArtifacts", ["s3:GetObject", "s3:PutObject"], arns.objects("model-artifacts")),
+        # PutObjectRetention: `model publish` sets the environment's object lock on each artifact.
+        _allow("WriteModelArtifacts", ["s3:GetObject", "s3:PutObject", "s3:PutObjectRetention"],
+               arns.objects("model-artifacts")),
         _allow("UseTrainingAndModelKeys", KMS_USE, arns.keys,
                arns.key_condition("training", "model", via=("s3", "sagemaker"))),
         # Endpoint configs encrypt their storage and captured data with the inference key: SageMaker
