@@ -83,3 +83,33 @@ def trusted_principal_kinds(role: dict) -> set[str]:
 def is_persona(role: dict) -> bool:
     """A role for people or applications: its trust admits something other than AWS services."""
     return bool(trusted_principal_kinds(role) - {"Service"})
+
+
+def role_with_boundary(env: Env, stack: Stack, name: str, role: dict) -> tuple[str, list[dict], dict | None]:
+    """(role ARN, its policy documents, its permission boundary's document or None without one).
+    NotJudged when a policy cannot be read or the boundary is not a policy of the app."""
+    documents = literal_documents(stack, name, role)
+    boundary = None
+    raw = role.get("permissions_boundary")
+    if raw:
+        local = stack.target(raw, "aws_iam_policy")  # a reference to a policy of the same stack
+        wanted = str(raw).rsplit("/", 1)[-1]
+        policies = [local[1]] if local else [c for _, _, c in env.resources("aws_iam_policy") if c.get("name") == wanted]
+        boundary = document(policies[0].get("policy")) if policies else None
+        if boundary is None:
+            raise NotJudged(f"its permission boundary {role['permissions_boundary']} is not a policy of the app")
+    return f"arn:aws:iam::{env.naming.account_id}:role/{role.get('name')}", documents, boundary
+
+
+def acts_for_code_or_people(role: dict, code_services: tuple[str, ...]) -> bool:
+    """Whether people or the account's code can act as the role: a persona, or a service role that one of
+    `code_services` (the services that run the account's code with a passed role) assumes. A role only
+    other AWS services assume (backup, replication, flow logs) acts only through them."""
+    if is_persona(role):
+        return True
+    doc = document(role.get("assume_role_policy"))
+    if doc is None:
+        return True  # unknown: judged
+    services = {str(s) for stmt in allow_statements(doc) if isinstance(stmt.get("Principal"), dict)
+                for s in as_list(stmt["Principal"].get("Service"))}
+    return bool(services & set(code_services)) or not services

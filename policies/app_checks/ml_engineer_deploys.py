@@ -20,7 +20,7 @@ from typing import Iterator
 
 from modules.boundary import SERVERLESS_MODEL_INFIX
 from policies.app_checks.base import app_check, fail, judge
-from policies.app_checks.iam import NotJudged, literal_documents, roles_named
+from policies.app_checks.iam import NotJudged, role_with_boundary, roles_named
 from policies.app_checks.lookups import key_policy, key_resource
 from policies.app_checks.view import AppView, Env, Stack, nested, one, ref
 from policies.checks.aegis_values import document
@@ -43,26 +43,13 @@ def ml_engineer_deploys(app: AppView):
             yield fail(env.home_stack("access"), "", f"no {role_name} role: nobody may deploy the models by hand")
             continue
         try:
-            persona = _persona(env, *found[0])
+            persona = role_with_boundary(env, *found[0])
         except NotJudged as exc:
             yield fail(found[0][0].name, f"aws_iam_role.{found[0][1]}", str(exc))
             continue
         for stack, name, conf in models:
             yield judge(stack.name, f"aws_sagemaker_model.{name}", _problems(env, persona, stack, name, conf),
                         f"{role_name} can deploy it, and no real-time model without a VPC")
-
-
-def _persona(env: Env, stack: Stack, name: str, role: dict) -> tuple[str, list[dict], dict | None]:
-    """(role ARN, its policies, its boundary)."""
-    documents = literal_documents(stack, name, role)
-    boundary = None
-    if role.get("permissions_boundary"):
-        wanted = str(role["permissions_boundary"]).rsplit("/", 1)[-1]
-        policies = [c for _, _, c in env.resources("aws_iam_policy") if c.get("name") == wanted]
-        boundary = document(policies[0].get("policy")) if policies else None
-        if boundary is None:
-            raise NotJudged(f"its permission boundary {role['permissions_boundary']} is not a policy of the app")
-    return f"arn:aws:iam::{env.naming.account_id}:role/{role.get('name')}", documents, boundary
 
 
 def _problems(env: Env, persona, stack: Stack, name: str, model: dict) -> Iterator[str]:

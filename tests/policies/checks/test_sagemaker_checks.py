@@ -4,9 +4,10 @@ from __future__ import annotations
 import pytest
 
 from policies.checks.sagemaker_data_capture import check as data_capture
+from policies.checks.sagemaker_domain_private import check as domain_check
 from policies.checks.sagemaker_endpoint_config_key import check as endpoint_key
 from policies.checks.sagemaker_model_provenance import check as provenance
-from tests.policies.checks.helpers import FAILED, INFERENCE_KEY, PASSED, TRAINING_KEY, UNKNOWN, mutate, scan
+from tests.policies.checks.helpers import FAILED, INFERENCE_KEY, MODEL_KEY, PASSED, TRAINING_KEY, UNKNOWN, mutate, scan
 
 EC = "aws_sagemaker_endpoint_configuration"
 CAPTURE_URI = "s3://aegis-dev-inference-111122223333-eu-west-1/data-capture/fraud"
@@ -136,3 +137,22 @@ class TestModelProvenance:
         conf = mutate(MODEL, "primary_container", delete=True)
         conf["container"] = [MODEL["primary_container"], {"image": "public.ecr.aws/x/y:1"}]
         assert scan(provenance, "aws_sagemaker_model", conf) == FAILED
+
+
+# --- CKV_AEGIS_43: Studio domain ---------------------------------------------------------------------
+
+DOMAIN = {"domain_name": "aegis-dev-studio", "auth_mode": "IAM", "app_network_access_type": "VpcOnly",
+          "kms_key_id": TRAINING_KEY, "vpc_id": "${aws_vpc.v.id}", "subnet_ids": ["${aws_subnet.a.id}"],
+          "default_user_settings": {"execution_role": "${aws_iam_role.r.arn}"}}
+
+
+def test_a_vpc_only_domain_with_the_training_key_passes():
+    assert scan(domain_check, "aws_sagemaker_domain", DOMAIN) == PASSED
+
+
+@pytest.mark.parametrize("changes", [
+    {"app_network_access_type": "PublicInternetOnly"}, {"app_network_access_type": None},
+    {"kms_key_id": None}, {"kms_key_id": MODEL_KEY}, {"kms_key_id": "alias/aws/sagemaker"}])
+def test_internet_access_or_another_key_fails(changes):
+    conf = {k: v for k, v in {**DOMAIN, **changes}.items() if v is not None}
+    assert scan(domain_check, "aws_sagemaker_domain", conf) == FAILED
