@@ -55,6 +55,7 @@ def register(cli: click.Group) -> None:
                    f"{published.retain_until.isoformat()})")
         if published.package_arn:
             click.echo(f"registered {published.package_arn} (PendingManualApproval: the model-approver approves it)")
-        click.echo(f"put on model {model_name} in environments/{env}.yaml:")
+        click.echo(f"put on model {model_name} in environments/{env}.yaml"
+                   + (" once the model-approver approved it:" if published.package_arn else ":"))
         for line in config_lines(request, published):
             click.echo(f"  {line}")

@@ -203,8 +203,11 @@ def _register(request: PublishRequest, session: Any, model, naming: Naming, uri:
 
 
 def config_lines(request: PublishRequest, published: Published) -> list[str]:
-    """What to write on the model's entry in environments/<env>.yaml."""
+    """What to write on the model's entry in environments/<env>.yaml: the registered version once the
+    model-approver approved it (the package pins image and artifact), else the digest and checksum."""
     lines = [f"- name: {request.model}", f"  version: {request.version}"]
+    if published.package_arn:
+        return [*lines, f"  model_package_version: {published.package_arn.rsplit('/', 1)[1]}"]
     if published.image_digest:
         lines.append(f"  image_digest: {published.image_digest}")
     lines.append(f"  artifact_sha256: {published.sha256}")

@@ -89,8 +89,11 @@ def test_register_creates_a_pending_package_with_image_and_artifact(aws, tmp_pat
     (container,) = package["InferenceSpecification"]["Containers"]
     assert container["Image"].endswith(f"@{DIGEST}")
     assert container["ModelDataUrl"] == published.uri
-    assert config_lines(request, published) == [
-        "- name: fraud-scorer", "  version: 1.5.0", f"  image_digest: {DIGEST}",
+    assert published.package_arn.endswith(f"model-package/{naming.resource('fraud-scorer')}/1")
+    assert config_lines(request, published) == ["- name: fraud-scorer", "  version: 1.5.0", "  model_package_version: 1"]
+    unregistered = PublishRequest(config, "fraud-scorer", "1.6.0", request.artifact, image=request.image)
+    assert config_lines(unregistered, publish(unregistered, boto3.session.Session())) == [
+        "- name: fraud-scorer", "  version: 1.6.0", f"  image_digest: {DIGEST}",
         f"  artifact_sha256: {published.sha256}"]
 
 
@@ -149,6 +152,6 @@ def test_the_cli_prints_the_config_lines(aws, tmp_path, monkeypatch):
                                       "--register"])
     assert result.exit_code == 0, result.output
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    assert f"    artifact_sha256: {digest}" in result.output.splitlines()
-    assert f"    image_digest: {DIGEST}" in result.output.splitlines()
+    assert f"(sha256 {digest}," in result.output
+    assert "    model_package_version: 1" in result.output.splitlines()
     assert "PendingManualApproval" in result.output
