@@ -38,6 +38,17 @@ ISOLATED_JOB_ACTIONS = ("sagemaker:CreateHyperParameterTuningJob", "sagemaker:Cr
 JOB_LOG_GROUPS = ("/aws/sagemaker/TrainingJobs", "/aws/sagemaker/ProcessingJobs")
 
 
+def template_parameter_name(naming: Naming) -> str:
+    """The SSM parameter holding the environment's training job template (modules/platform/training_template.py)."""
+    return f"/{naming.project}/{naming.env}/training/job-template"
+
+
+def read_job_template(naming: Naming) -> Statement:
+    """Read the environment's training job template (a String parameter: no key needed)."""
+    return statement("ReadTrainingJobTemplate", "Allow", "ssm:GetParameter",
+                     f"arn:aws:ssm:{naming.region}:{naming.account_id}:parameter{template_parameter_name(naming)}")
+
+
 def studio_role(persona: str) -> str:
     return f"studio-{persona}"
 
@@ -172,6 +183,7 @@ def studio_statements(naming: Naming, persona: str, domain_id: str) -> list[Stat
             "sagemaker:StopHyperParameterTuningJob", "sagemaker:StopProcessingJob", "sagemaker:StopTrainingJob"],
             jobs),
         pass_training_role(naming),
+        read_job_template(naming),
     ]
     if persona == "ml-engineer":
         groups, versions = f"{sm}:model-package-group/{p}-*", f"{sm}:model-package/{p}-*/*"

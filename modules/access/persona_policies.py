@@ -22,7 +22,7 @@ from modules.config import EnvConfig
 from modules.iam_doc import Statement, document, statement
 from modules.naming import Naming
 from modules.serving import EXECUTION_ROLE_SUFFIX, KINDS, invoke_actions, invoke_grants
-from modules.training import JOB_ACTIONS, MODELS_PREFIX, job_guards, training_roles
+from modules.training import JOB_ACTIONS, MODELS_PREFIX, job_guards, read_job_template, training_roles
 
 # Whatever invokes a model of any serving kind (modules/serving.py).
 INVOKE_ACTIONS = invoke_actions()
@@ -328,6 +328,7 @@ def ml_engineer(arns: EnvArns) -> list[Statement]:
         # The execution roles of the SageMaker models it deploys, to SageMaker only.
         *_pass_role(arns, "PassModelExecutionRoles", arns.execution_roles(SAGEMAKER), SAGEMAKER),
         *_monitoring_read(arns),
+        *([read_job_template(arns.naming)] if arns.training_role() else []),
         *job_guards(),
         _deny_approval(),
     ]
@@ -367,6 +368,7 @@ def data_scientist(arns: EnvArns) -> list[Statement]:
         # model execution roles hold the model and inference keys.
         *_pass_role(arns, "PassTrainingRoles", arns.training_role(), SAGEMAKER),
         *_monitoring_read(arns),
+        *([read_job_template(arns.naming)] if arns.training_role() else []),
         *job_guards(),
         _deny_approval(),
         _deny("DenyDeployment", DEPLOY_ACTIONS + (

@@ -24,6 +24,7 @@ from modules.platform.security_groups import workload_security_group
 from modules.platform.storage import SharedStorage
 from modules.platform.studio import StudioDomain, StudioProps
 from modules.platform.training_role import TrainingExecution
+from modules.platform.training_template import TrainingTemplate
 from modules.serving import KINDS
 from modules.training import studio_personas
 
@@ -58,6 +59,10 @@ class PlatformStack(PillarStack):
         """The training execution role and, for the personas that work in Studio, the Studio domain."""
         training = self.config.platform.training
         self.training = TrainingExecution(self, "training", self.ctx) if training.enabled else None
+        if training.enabled:
+            self.training_template = TrainingTemplate(
+                self, "training-template", self.ctx, subnet_ids=self.network.private_subnet_ids,
+                security_group=self.security_group("training"), spot=training.spot)
         personas = tuple(studio_personas(self.config))
         self.studio = StudioDomain(self, "studio", self.ctx, self.network, self.endpoints,
                                    StudioProps(training.studio, personas)) if personas else None

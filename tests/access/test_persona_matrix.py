@@ -116,6 +116,9 @@ ROWS = [
     ("describe-version", "sagemaker:DescribeModelPackage", lambda n, o: package(n), None, {ML, APR}),
     ("pass-training-role", "iam:PassRole", lambda n, o: n.role_arn("sagemaker-training"),
      {"iam:PassedToService": "sagemaker.amazonaws.com"}, {DS}),
+    ("read-job-template", "ssm:GetParameter",
+     lambda n, o: f"arn:aws:ssm:{n.region}:{n.account_id}:parameter/{n.project}/{n.env}/training/job-template", None,
+     {ML, DS}),
     ("pass-training-role-to-lambda", "iam:PassRole", lambda n, o: n.role_arn("sagemaker-training"),
      {"iam:PassedToService": "lambda.amazonaws.com"}, set()),
     # Nobody: long-lived credentials, boundary escape, audit tampering, persona role edits, org exit.

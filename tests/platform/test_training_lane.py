@@ -95,3 +95,19 @@ def test_studio_roles_start_only_guarded_jobs_and_never_approve(view):
         assert not is_allowed(policies, approve)
         assert all(s["Effect"] == "Deny" or "sagemaker:CreateEndpoint" not in s["Action"]
                    for s in statements(policies[0]))
+
+
+def test_the_job_template_carries_spot_checkpoints_and_the_isolation_jobs_need(view):
+    n, spot = view.naming, view.config.platform.training.spot
+    (parameter,) = [p for p in view.res("aws_ssm_parameter").values()
+                    if p["name"] == f"/{n.project}/{n.env}/training/job-template"]
+    template = json.loads(parameter["value"])
+    assert template["RoleArn"] == n.role_arn("sagemaker-training")
+    assert sorted(template["VpcConfig"]["Subnets"]) == view.private_subnet_refs()
+    assert template["EnableNetworkIsolation"] is True and template["EnableInterContainerTrafficEncryption"] is True
+    assert template["ResourceConfig"]["VolumeKmsKeyId"] == view.key_ref("training")
+    assert template["OutputDataConfig"]["KmsKeyId"] == view.key_ref("model")
+    assert template["EnableManagedSpotTraining"] is spot.enabled
+    assert template["StoppingCondition"] == {"MaxRuntimeInSeconds": spot.max_run_seconds,
+                                             "MaxWaitTimeInSeconds": spot.max_wait_seconds}
+    assert template["CheckpointConfig"]["S3Uri"] == f"s3://{n.bucket('model-artifacts')}/{CHECKPOINT_PREFIX}"
