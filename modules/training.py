@@ -49,6 +49,18 @@ def read_job_template(naming: Naming) -> Statement:
                      f"arn:aws:ssm:{naming.region}:{naming.account_id}:parameter{template_parameter_name(naming)}")
 
 
+def db_user(persona: str) -> str:
+    """The training data store's database user of a persona (IAM authentication: created once with
+    `CREATE USER data_scientist; GRANT rds_iam TO data_scientist;`)."""
+    return persona.replace("-", "_")
+
+
+def connect_to_data_store(naming: Naming, persona: str) -> Statement:
+    """An IAM authentication token for the persona's own database user of the training data store."""
+    return statement("ConnectToTrainingDataStore", "Allow", "rds-db:connect",
+                     f"arn:aws:rds-db:{naming.region}:{naming.account_id}:dbuser:*/{db_user(persona)}")
+
+
 def studio_role(persona: str) -> str:
     return f"studio-{persona}"
 
@@ -144,7 +156,7 @@ def package_versions_arn(naming: Naming, model: str) -> str:
     return f"arn:aws:sagemaker:{naming.region}:{naming.account_id}:model-package/{package_group(naming, model)}/*"
 
 
-def studio_statements(naming: Naming, persona: str, domain_id: str) -> list[Statement]:
+def studio_statements(naming: Naming, persona: str, domain_id: str, *, data_store: bool = False) -> list[Statement]:
     """What a persona's Studio apps may do as its Studio execution role: run its own apps and spaces in
     the environment's domain, read datasets, start guarded jobs as the training role; the data
     scientist writes experiments, the ML engineer reads model artifacts and registers versions (never
@@ -184,6 +196,7 @@ def studio_statements(naming: Naming, persona: str, domain_id: str) -> list[Stat
             jobs),
         pass_training_role(naming),
         read_job_template(naming),
+        *([connect_to_data_store(naming, persona)] if data_store else []),
     ]
     if persona == "ml-engineer":
         groups, versions = f"{sm}:model-package-group/{p}-*", f"{sm}:model-package/{p}-*/*"

@@ -22,7 +22,14 @@ from modules.config import EnvConfig
 from modules.iam_doc import Statement, document, statement
 from modules.naming import Naming
 from modules.serving import EXECUTION_ROLE_SUFFIX, KINDS, invoke_actions, invoke_grants
-from modules.training import JOB_ACTIONS, MODELS_PREFIX, job_guards, read_job_template, training_roles
+from modules.training import (
+    JOB_ACTIONS,
+    MODELS_PREFIX,
+    connect_to_data_store,
+    job_guards,
+    read_job_template,
+    training_roles,
+)
 
 # Whatever invokes a model of any serving kind (modules/serving.py).
 INVOKE_ACTIONS = invoke_actions()
@@ -78,6 +85,12 @@ class EnvArns:
         """The models' execution roles that are passed to `service` (modules/serving.py)."""
         return sorted(self.naming.role_arn(f"{m.name}{EXECUTION_ROLE_SUFFIX}") for m in self.config.platform.models
                       if KINDS[m.serving].execution_service == service)
+
+    @property
+    def data_store(self) -> bool:
+        """The environment has a training data store (IAM-authenticated PostgreSQL)."""
+        training = self.config.platform.training
+        return training.enabled and training.data_store.enabled
 
     def training_role(self) -> list[str]:
         """The training execution role, when the environment has a training lane (modules/training.py)."""
@@ -329,6 +342,7 @@ def ml_engineer(arns: EnvArns) -> list[Statement]:
         *_pass_role(arns, "PassModelExecutionRoles", arns.execution_roles(SAGEMAKER), SAGEMAKER),
         *_monitoring_read(arns),
         *([read_job_template(arns.naming)] if arns.training_role() else []),
+        *([connect_to_data_store(arns.naming, "ml-engineer")] if arns.data_store else []),
         *job_guards(),
         _deny_approval(),
     ]
@@ -369,6 +383,7 @@ def data_scientist(arns: EnvArns) -> list[Statement]:
         *_pass_role(arns, "PassTrainingRoles", arns.training_role(), SAGEMAKER),
         *_monitoring_read(arns),
         *([read_job_template(arns.naming)] if arns.training_role() else []),
+        *([connect_to_data_store(arns.naming, "data-scientist")] if arns.data_store else []),
         *job_guards(),
         _deny_approval(),
         _deny("DenyDeployment", DEPLOY_ACTIONS + (

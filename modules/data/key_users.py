@@ -29,8 +29,9 @@ from modules.training import TRAINING_ROLE, studio_role, training_roles
 
 # AWS services through which the environment's roles may use each class of key.
 VIA_SERVICES: dict[str, tuple[str, ...]] = {
-    # elasticfilesystem and ec2: the Studio domain's home file system and app volumes (modules/platform/studio.py).
-    "training": ("s3", "sagemaker", "elasticfilesystem", "ec2"),
+    # elasticfilesystem and ec2: the Studio domain's home file system and app volumes (modules/platform/studio.py);
+    # rds and secretsmanager: the training data store and its master secret (modules/platform/data_store.py).
+    "training": ("s3", "sagemaker", "elasticfilesystem", "ec2", "rds", "secretsmanager", "backup"),
     "model": ("s3", "sagemaker", "ecr", "ec2", "lambda"),
     "inference": ("s3", "sagemaker", "lambda", "dynamodb", "elasticfilesystem", "sqs", "sns", "backup"),
     "audit": ("s3", "logs", "sns", "cloudtrail", "backup"),
@@ -56,7 +57,7 @@ REPLICATION_ROLE = "s3-replication"  # modules/data/replication.py
 STATE_REPLICATION_ROLE = "tfstate-replication"  # modules/bootstrap/stack.py
 BACKUP_ROLE = "backup"  # modules/governance/backup.py: vault (audit key), restores of tables and file systems
 WORKLOAD_KEYS: dict[str, tuple[str, ...]] = {
-    BACKUP_ROLE: ("inference", "audit"),
+    BACKUP_ROLE: ("inference", "audit", "training"),  # training: the training data store's snapshots
 }
 # The training lane's roles (modules/training.py), when the environment has one: the training role
 # reads datasets and writes under models/ of the model-artifacts bucket (whose key is the model key);

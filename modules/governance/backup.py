@@ -19,10 +19,11 @@ from modules.governance.settings import BackupSettings
 from modules.iam_doc import service_trust
 from modules.naming import BACKUP_TAG_KEY, Naming
 
-# DynamoDB and EFS by ARN and tag together: with an explicit resource type the plan does not
+# DynamoDB, EFS and the training data store (RDS) by ARN and tag together: with an explicit resource type the plan does not
 # depend on the region's service opt-in settings.
 SELECTED_RESOURCE_PATTERNS = ("arn:aws:dynamodb:{region}:{account}:table/*",
-                              "arn:aws:elasticfilesystem:{region}:{account}:file-system/*")
+                              "arn:aws:elasticfilesystem:{region}:{account}:file-system/*",
+                              "arn:aws:rds:{region}:{account}:cluster:*")  # the training data store
 SERVICE_POLICIES = ("arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
                     "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores")
 

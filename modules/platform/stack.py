@@ -16,6 +16,7 @@ from modules.pillar_stack import PillarStack
 from modules.platform import lambda_package
 from modules.platform.code_signing import CodeSigning
 from modules.platform.context import Keys, PlatformContext
+from modules.platform.data_store import DataStoreProps, TrainingDataStore
 from modules.platform.edge_key import EdgeAuditKey
 from modules.platform.endpoints import Endpoints, agent_buckets
 from modules.platform.lambda_inference import bucket_notification
@@ -56,7 +57,8 @@ class PlatformStack(PillarStack):
         self._outputs()
 
     def _training_lane(self) -> None:
-        """The training execution role and, for the personas that work in Studio, the Studio domain."""
+        """The training execution role and job template, for the personas that work in Studio the Studio
+        domain, and the training data store when enabled."""
         training = self.config.platform.training
         self.training = TrainingExecution(self, "training", self.ctx) if training.enabled else None
         if training.enabled:
@@ -65,7 +67,16 @@ class PlatformStack(PillarStack):
                 security_group=self.security_group("training"), spot=training.spot)
         personas = tuple(studio_personas(self.config))
         self.studio = StudioDomain(self, "studio", self.ctx, self.network, self.endpoints,
-                                   StudioProps(training.studio, personas)) if personas else None
+                                   StudioProps(training.studio, personas, training.data_store.enabled)) \
+            if personas else None
+        self.data_store = None
+        if training.enabled and training.data_store.enabled:
+            clients = [("training", self.security_group("training").id)]
+            clients += [("studio", self.studio.security_group.id)] if self.studio is not None else []
+            if "sagemaker" in self._security_groups:  # built by the SageMaker models
+                clients.append(("sagemaker", self.security_group("sagemaker").id))
+            self.data_store = TrainingDataStore(self, "training-store", self.ctx, self.network,
+                                                DataStoreProps(training.data_store, tuple(clients)))
 
     # --- what serving constructs share (modules/platform/context.py: ServingDependencies) -------
 
@@ -107,6 +118,8 @@ class PlatformStack(PillarStack):
             TerraformOutput(self, "model-cache-file-system", value=self.storage.file_system.id)
         if self.studio is not None:
             TerraformOutput(self, "studio-domain-id", value=self.studio.domain.id)
+        if self.data_store is not None:
+            TerraformOutput(self, "training-store-endpoint", value=self.data_store.cluster.endpoint)
         for name, built in self.models.items():
             for suffix, value in built.outputs().items():
                 TerraformOutput(self, f"{name}-{suffix}", value=value)

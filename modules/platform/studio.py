@@ -35,6 +35,7 @@ INTERNAL_PORTS = ((2049, 2049, "NFS to the domain's home file system"),
 class StudioProps:
     settings: StudioSettings
     personas: tuple[str, ...]  # enabled personas that get a user profile; the first is the default user
+    data_store: bool = False  # the training data store exists: profiles connect to it (IAM authentication)
 
 
 def idle_settings(settings: StudioSettings) -> dict:
@@ -94,7 +95,7 @@ class StudioDomain(Construct):
         self.profiles = {}
         for persona, role in roles.items():
             # Scoped to this domain's apps, spaces and profiles, so created once the domain exists.
-            role.add_policy(studio_statements(n, persona, domain_id))
+            role.add_policy(studio_statements(n, persona, domain_id, data_store=props.data_store))
             self.profiles[persona] = aws.sagemaker_user_profile.SagemakerUserProfile(
                 self, f"profile-{persona}", domain_id=domain_id, user_profile_name=persona,
                 user_settings=aws.sagemaker_user_profile.SagemakerUserProfileUserSettings(

@@ -76,7 +76,8 @@ def test_every_log_group_is_encrypted_with_a_retention(view):
 def test_every_role_is_bounded_and_named_for_the_environment(view):
     roles = view.res("aws_iam_role")
     # flow logs + one per model + the training lane's (training role, a Studio role per Studio persona)
-    assert len(roles) == 1 + len(view.config.platform.models) + len(training_roles(view.config))
+    store = view.config.platform.training.data_store.enabled  # its enhanced monitoring role
+    assert len(roles) == 1 + len(view.config.platform.models) + len(training_roles(view.config)) + store
     for role in roles.values():
         assert role["name"].startswith(view.naming.prefix + "-")
         assert role["permissions_boundary"] == boundary_arn(view.naming)

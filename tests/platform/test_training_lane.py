@@ -111,3 +111,23 @@ def test_the_job_template_carries_spot_checkpoints_and_the_isolation_jobs_need(v
     assert template["StoppingCondition"] == {"MaxRuntimeInSeconds": spot.max_run_seconds,
                                              "MaxWaitTimeInSeconds": spot.max_wait_seconds}
     assert template["CheckpointConfig"]["S3Uri"] == f"s3://{n.bucket('model-artifacts')}/{CHECKPOINT_PREFIX}"
+
+
+def test_the_data_store_is_serverless_v2_private_and_reached_only_from_the_workloads(view):
+    clusters = view.res("aws_rds_cluster")
+    store = view.config.platform.training.data_store
+    if not store.enabled:
+        assert clusters == {} and view.res("aws_rds_cluster_instance") == {}
+        return
+    (cluster,) = clusters.values()
+    assert (cluster["engine"], cluster["engine_mode"]) == ("aurora-postgresql", "provisioned")
+    assert cluster["serverlessv2_scaling_configuration"] == {"min_capacity": store.min_capacity,
+                                                             "max_capacity": store.max_capacity}
+    assert cluster["kms_key_id"] == cluster["master_user_secret_kms_key_id"] == view.key_ref("training")
+    (instance,) = view.res("aws_rds_cluster_instance").values()
+    assert instance["instance_class"] == "db.serverless" and instance["publicly_accessible"] is False
+    (group_ref,) = cluster["vpc_security_group_ids"]
+    ingress = view.rules_of(group_ref.split(".")[1], "ingress")
+    assert ingress and all(r["from_port"] == r["to_port"] == 5432 and "cidr_ipv4" not in r for r in ingress)
+    (subnets,) = view.res("aws_db_subnet_group").values()
+    assert sorted(subnets["subnet_ids"]) == view.private_subnet_refs()
