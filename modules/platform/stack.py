@@ -38,7 +38,8 @@ class PlatformStack(PillarStack):
                     audit=data_key_arn(self, "audit"))
         self.ctx = ctx = PlatformContext.of(config, self.naming, keys)
         self.network = Network(self, "network", ctx, settings.network)
-        self.endpoints = Endpoints(self, "endpoints", ctx, self.network, agent_buckets(config))
+        self.endpoints = Endpoints(self, "endpoints", ctx, self.network, agent_buckets(config),
+                                   training=settings.training.enabled)
         self.storage = SharedStorage(self, "storage", ctx, self.network, settings.storage)
         self._asset: TerraformAsset | None = None
         self._code_signing: CodeSigning | None = None
