@@ -30,6 +30,7 @@ MODELS_PREFIX = "models/"
 TRAINING_OUTPUT_PREFIX = f"{MODELS_PREFIX}_training/"
 CHECKPOINT_PREFIX = f"{MODELS_PREFIX}_checkpoints/"
 
+DATA_STORE = "training-store"  # the training data store's cluster: `<prefix>-training-store`
 JOB_ACTIONS = ("sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateProcessingJob",
                "sagemaker:CreateTrainingJob")
 # Network isolation only for training and tuning: processing scripts often call AWS APIs themselves.

@@ -28,6 +28,7 @@ from modules.platform.network import Network
 from modules.platform.service_roles import ServiceRole
 from modules.platform.training_settings import DataStoreSettings
 from modules.suppress import suppress
+from modules.training import DATA_STORE
 
 PORT = 5432
 ENGINE = "aurora-postgresql"
@@ -52,7 +53,7 @@ class TrainingDataStore(Construct):
                  props: DataStoreProps):
         super().__init__(scope, construct_id)
         n, s = ctx.naming, props.settings
-        name = n.resource("training-store")
+        name = n.resource(DATA_STORE)
         key = data_key_arn(self, "training")
         family = f"{ENGINE}{s.engine_version.split('.')[0]}"
         self.security_group = aws.security_group.SecurityGroup(
