@@ -113,3 +113,22 @@ def acts_for_code_or_people(role: dict, code_services: tuple[str, ...]) -> bool:
     services = {str(s) for stmt in allow_statements(doc) if isinstance(stmt.get("Principal"), dict)
                 for s in as_list(stmt["Principal"].get("Service"))}
     return bool(services & set(code_services)) or not services
+
+
+def may_name_any(documents: list[dict], actions: tuple[str, ...]) -> bool:
+    """Whether an Allow statement of the documents could grant one of `actions` (by Action pattern, or any
+    NotAction): a cheap test before the evaluator, which answers the rest. False means none can be allowed."""
+    from policies.iam_eval import wildcard_match
+
+    wanted = {a.lower() for a in actions}
+    for doc in documents:
+        for stmt in allow_statements(doc):
+            if "NotAction" in stmt:
+                return True
+            for pattern in (str(a) for a in as_list(stmt.get("Action"))):
+                if "*" in pattern or "?" in pattern:  # only wildcards need the evaluator's matching
+                    if any(wildcard_match(pattern, a, ignore_case=True) for a in actions):
+                        return True
+                elif pattern.lower() in wanted:
+                    return True
+    return False

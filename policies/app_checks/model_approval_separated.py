@@ -22,7 +22,7 @@ from typing import Iterator
 
 from modules.boundary import PASS_ROLE_SERVICES, boundary_name
 from policies.app_checks.base import app_check, fail, judge
-from policies.app_checks.iam import NotJudged, acts_for_code_or_people, role_with_boundary
+from policies.app_checks.iam import NotJudged, acts_for_code_or_people, may_name_any, role_with_boundary
 from policies.app_checks.training_job_guards import ALLOW_ALL, guarded
 from policies.app_checks.view import AppView, Env
 from policies.checks.aegis_values import document
@@ -77,6 +77,8 @@ def _role_problems(env: Env, stack, name: str, role: dict, package: str) -> Iter
     except NotJudged as exc:
         yield str(exc)
         return
+    if not may_name_any(documents, ("sagemaker:UpdateModelPackage", "sagemaker:CreateModelPackage")):
+        return  # no statement can allow approving
     n = env.naming
     sm = f"arn:aws:sagemaker:{n.region}:{n.account_id}"
     base = guarded(env, **{"aws:PrincipalArn": arn})

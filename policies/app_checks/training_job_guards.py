@@ -22,7 +22,7 @@ from typing import Iterator
 
 from modules.boundary import PASS_ROLE_SERVICES, boundary_name
 from policies.app_checks.base import app_check, fail, judge
-from policies.app_checks.iam import NotJudged, acts_for_code_or_people, role_with_boundary
+from policies.app_checks.iam import NotJudged, acts_for_code_or_people, may_name_any, role_with_boundary
 from policies.app_checks.view import AppView, Env
 from policies.checks.aegis_values import document
 from policies.iam_eval import Request, UnsupportedPolicy, is_allowed
@@ -105,6 +105,8 @@ def _role_problems(env: Env, stack, name: str, role: dict) -> Iterator[str]:
     except NotJudged as exc:
         yield str(exc)
         return
+    if not may_name_any(documents, tuple(JOBS)):
+        return  # no statement can allow a job
     try:
         for action in JOBS:
             base = {"aws:PrincipalArn": arn}
