@@ -155,4 +155,6 @@ def boundary_document(naming: Naming) -> str:
         # service the rest of the architecture uses, so it is allowed here, for this account only.
         statement("AllowTrainingDataStoreConnect", "Allow", "rds-db:connect",
                   f"arn:aws:rds-db:{naming.region}:{naming.account_id}:dbuser:*/*"),
+        # RDS itself, for the roles that manage or back up the data store (the AWS Backup role).
+        statement("AllowTrainingDataStoreService", "Allow", "rds:*", "*"),
     )

@@ -28,6 +28,7 @@ from modules.training import (
     connect_to_data_store,
     job_guards,
     read_job_template,
+    studio_personas,
     training_roles,
 )
 
@@ -91,6 +92,13 @@ class EnvArns:
         """The environment has a training data store (IAM-authenticated PostgreSQL)."""
         training = self.config.platform.training
         return training.enabled and training.data_store.enabled
+
+    def open_studio(self, persona: str) -> list[Statement]:
+        """Open the persona's own Studio user profile (a presigned URL), when it has one."""
+        if persona not in studio_personas(self.config):
+            return []
+        return [_allow("OpenOwnStudioProfile", ["sagemaker:CreatePresignedDomainUrl"],
+                       f"arn:aws:sagemaker:{self.region}:{self.account}:user-profile/*/{persona}")]
 
     def training_role(self) -> list[str]:
         """The training execution role, when the environment has a training lane (modules/training.py)."""
@@ -343,6 +351,7 @@ def ml_engineer(arns: EnvArns) -> list[Statement]:
         *_monitoring_read(arns),
         *([read_job_template(arns.naming)] if arns.training_role() else []),
         *([connect_to_data_store(arns.naming, "ml-engineer")] if arns.data_store else []),
+        *arns.open_studio("ml-engineer"),
         *job_guards(),
         _deny_approval(),
     ]
@@ -384,6 +393,7 @@ def data_scientist(arns: EnvArns) -> list[Statement]:
         *_monitoring_read(arns),
         *([read_job_template(arns.naming)] if arns.training_role() else []),
         *([connect_to_data_store(arns.naming, "data-scientist")] if arns.data_store else []),
+        *arns.open_studio("data-scientist"),
         *job_guards(),
         _deny_approval(),
         _deny("DenyDeployment", DEPLOY_ACTIONS + (

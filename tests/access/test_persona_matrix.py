@@ -119,6 +119,12 @@ ROWS = [
     ("read-job-template", "ssm:GetParameter",
      lambda n, o: f"arn:aws:ssm:{n.region}:{n.account_id}:parameter/{n.project}/{n.env}/training/job-template", None,
      {ML, DS}),
+    ("open-own-studio-profile", "sagemaker:CreatePresignedDomainUrl",
+     lambda n, o: f"arn:aws:sagemaker:{n.region}:{n.account_id}:user-profile/d-abc123/data-scientist", None, {DS}),
+    ("open-ml-engineer-studio-profile", "sagemaker:CreatePresignedDomainUrl",
+     lambda n, o: f"arn:aws:sagemaker:{n.region}:{n.account_id}:user-profile/d-abc123/ml-engineer", None, {ML}),
+    ("connect-to-data-store-as-another-user", "rds-db:connect",
+     lambda n, o: f"arn:aws:rds-db:{n.region}:{n.account_id}:dbuser:cluster-ABC/aegis_admin", None, set()),
     ("pass-training-role-to-lambda", "iam:PassRole", lambda n, o: n.role_arn("sagemaker-training"),
      {"iam:PassedToService": "lambda.amazonaws.com"}, set()),
     # Nobody: long-lived credentials, boundary escape, audit tampering, persona role edits, org exit.
@@ -409,3 +415,12 @@ def test_ml_engineer_passes_exactly_the_sagemaker_execution_roles(env_iam):
         assert not decide(env_iam, ML, "iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
     for other in ("s3-replication", "backup", "cloudtrail-logs", "vpc-flow-logs", "guardduty-forwarder"):
         assert not decide(env_iam, ML, "iam:PassRole", n.role_arn(other), SAGEMAKER), other
+
+
+def test_personas_connect_to_the_data_store_as_their_own_user_where_it_exists(env_iam):
+    n = env_iam.naming
+    enabled = env_iam.config.platform.training.data_store.enabled
+    for persona, user in ((DS, "data_scientist"), (ML, "ml_engineer")):
+        own = f"arn:aws:rds-db:{n.region}:{n.account_id}:dbuser:cluster-ABC/{user}"
+        assert decide(env_iam, persona, "rds-db:connect", own) is enabled, persona
+    assert not decide(env_iam, APR, "rds-db:connect", f"arn:aws:rds-db:{n.region}:{n.account_id}:dbuser:c/model_approver")
