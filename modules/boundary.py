@@ -151,10 +151,8 @@ def boundary_document(naming: Naming) -> str:
                   sorted(naming.role_arn(p) for p in PERSONAS)),
         *training_job_statements(naming),
         approval_statement(naming),
-        # The training data store's IAM authentication (modules/platform/data_store.py); rds-db is not a
-        # service the rest of the architecture uses, so it is allowed here, for this account only.
-        statement("AllowTrainingDataStoreConnect", "Allow", "rds-db:connect",
-                  f"arn:aws:rds-db:{naming.region}:{naming.account_id}:dbuser:*/*"),
-        # RDS itself, for the roles that manage or back up the data store (the AWS Backup role).
-        statement("AllowTrainingDataStoreService", "Allow", "rds:*", "*"),
+        # The training data store (modules/platform/data_store.py): IAM authentication to it, and RDS itself
+        # for the roles that back it up (AWS Backup). A ceiling like AllowArchitectureServices: each role's
+        # own policy scopes (a persona connects only as its own database user).
+        statement("AllowTrainingDataStore", "Allow", ["rds-db:connect", "rds:*"], "*"),
     )
