@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from modules import model_cli
 from modules.atomic import write_text_atomic
 from modules.commands import default_synth_out, environments_dir, fail_config, synth_out_option
 from modules.config import env_files, load_all, load_env
@@ -100,6 +101,7 @@ def _register_policy_commands() -> None:
 
     for commands in (gate_commands, plan_cli, report_cli, preflight_cli, evidence_cli):
         commands.register(cli)
+    model_cli.register(cli)
 
 
 _register_policy_commands()

@@ -48,6 +48,14 @@ DEPLOYER_PERSONA = "ml-engineer"
 VPC_REQUIRED_ACTIONS = (
     "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob",
 )
+# Training-side jobs run only with this account's KMS keys for their volumes and outputs; the VPC rule
+# above covers their network (VpcConfig needs subnets and security groups together, so requiring
+# sagemaker:VpcSubnets requires both). Traffic encryption and network isolation are required by the
+# policies of every role that may start such jobs (modules/training.py: JOB_GUARDS), to keep this
+# managed policy under IAM's 6,144-character limit.
+# Approving a model version: only the model-approver persona, who neither trains, registers nor deploys.
+APPROVER_PERSONA = "model-approver"
+APPROVED = "Approved"  # sagemaker:ModelApprovalStatus value that makes a package deployable
 # Models served by SageMaker Serverless Inference are named `<prefix>-serverless-<model>-…`.
 SERVERLESS_MODEL_INFIX = "serverless"
 # Switching off detection or evidence. Resource "*": these are denies, and several of the actions
@@ -101,6 +109,34 @@ def region_guard(naming: Naming, managed_outside: Mapping[str, tuple[str, ...]])
     return statements
 
 
+def own_key_pattern(naming: Naming) -> str:
+    """KMS keys of this account in the environment's region (training jobs run there)."""
+    return f"arn:aws:kms:{naming.region}:{naming.account_id}:key/*"
+
+
+def training_job_statements(naming: Naming) -> list:
+    """Training, processing and tuning jobs encrypt volumes and outputs with this account's keys.
+    One condition key per statement (keys inside one condition block are ANDed); `ArnNotLikeIfExists`
+    also matches an absent key, so a job that names no key (AWS-managed encryption) is denied too."""
+    jobs, keys = list(VPC_REQUIRED_ACTIONS), own_key_pattern(naming)
+    return [
+        statement("DenyJobsWithoutOwnVolumeKey", "Deny", jobs, "*",
+                  condition={"ArnNotLikeIfExists": {"sagemaker:VolumeKmsKey": keys}}),
+        statement("DenyJobsWithoutOwnOutputKey", "Deny", jobs, "*",
+                  condition={"ArnNotLikeIfExists": {"sagemaker:OutputKmsKey": keys}}),
+    ]
+
+
+def approval_statement(naming: Naming):
+    """Separation of duties in the model registry: nobody but the approver sets a package Approved,
+    whether by updating it or by registering it so (the approver's own policy denies it training and
+    registration; the deployment rule above denies it deployment)."""
+    return statement("DenyModelApprovalExceptApprover", "Deny",
+                     ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"], "*",
+                     condition={"StringEquals": {"sagemaker:ModelApprovalStatus": APPROVED},
+                                "ArnNotEquals": {"aws:PrincipalArn": naming.role_arn(APPROVER_PERSONA)}})
+
+
 def boundary_document(naming: Naming, managed_outside: Mapping[str, tuple[str, ...]] | None = None) -> str:
     """`managed_outside`: region outside the environment's → the IAM services the app manages there
     (modules/edge.py `managed_outside`); None or empty: none."""
@@ -137,4 +173,10 @@ def boundary_document(naming: Naming, managed_outside: Mapping[str, tuple[str, .
         statement("DenyAuditAndDetectionTampering", "Deny", list(TAMPER_ACTIONS), "*"),
         statement("DenyPersonaRoleChanges", "Deny", list(ROLE_CHANGE_ACTIONS),
                   sorted(naming.role_arn(p) for p in PERSONAS)),
+        *training_job_statements(naming),
+        approval_statement(naming),
+        # The training data store (modules/platform/data_store.py): IAM authentication to it, and RDS itself
+        # for the roles that back it up (AWS Backup). A ceiling like AllowArchitectureServices: each role's
+        # own policy scopes (a persona connects only as its own database user).
+        statement("AllowTrainingDataStore", "Allow", ["rds-db:connect", "rds:*"], "*"),
     )

@@ -21,7 +21,7 @@ _PREFIXES = {
     "aws_security_group": "ec2", "aws_shield_": "shield", "aws_signer_": "signer", "aws_sns_": "sns",
     "aws_sqs_": "sqs", "aws_ssm_": "ssm", "aws_subnet": "ec2", "aws_vpc": "ec2", "aws_wafv2_": "wafv2",
     "aws_ami": "ec2", "aws_availability_zones": "ec2", "aws_caller_identity": "sts", "aws_region": "ec2",
-    "aws_xray_": "xray",
+    "aws_xray_": "xray", "aws_db_": "rds", "aws_rds_": "rds",
 }
 
 

@@ -13,6 +13,7 @@ from modules.access.model_alarms import ModelMetrics
 from modules.access.security_alarms import metric_namespace, security_events
 from modules.naming import Naming
 from modules.serving import KINDS
+from modules.training import JOB_LOG_GROUPS
 
 WIDTH = 24  # dashboard grid width
 DAY = 86400
@@ -30,7 +31,9 @@ class DashboardProps:
     """- `env_name`, `tier`: the dashboard's heading;
     - `alarm_arns`: the alarms whose states it shows (sorted, at most 100: CloudWatch's limit);
     - `models`: each served model's metrics, in config order, one widget each;
-    - `guardduty_rule`: the EventBridge rule that routes GuardDuty findings."""
+    - `guardduty_rule`: the EventBridge rule that routes GuardDuty findings;
+    - `training`: the environment has a training lane (its job logs); `data_store`: the training data
+      store's cluster identifier, if it has one."""
 
     naming: Naming
     env_name: str
@@ -38,6 +41,25 @@ class DashboardProps:
     alarm_arns: tuple[str, ...]
     models: tuple[ModelMetrics, ...]
     guardduty_rule: str
+    training: bool = False
+    data_store: str | None = None
+
+
+def _training_widgets(props: DashboardProps, region: str) -> list[dict]:
+    """Training jobs that failed or logged errors (Logs Insights), and the data store's capacity and load."""
+    widgets: list[dict] = []
+    if props.training:
+        sources = " | ".join(f"SOURCE '{g}'" for g in JOB_LOG_GROUPS)
+        widgets.append({"type": "log", "width": 12, "height": 6, "properties": {
+            "title": "Training: job errors", "region": region, "view": "table",
+            "query": (f"{sources} | fields @timestamp, @logStream, @message "
+                      "| filter @message like /(?i)(error|exception|traceback)/ | sort @timestamp desc | limit 50")}})
+    if props.data_store:
+        dims = ["DBClusterIdentifier", props.data_store]
+        widgets.append(_metrics_widget("Training: data store", [
+            ["AWS/RDS", "ServerlessDatabaseCapacity", *dims], ["AWS/RDS", "DatabaseConnections", *dims],
+            ["AWS/RDS", "CPUUtilization", *dims, {"yAxis": "right"}]], region, stat="Average"))
+    return widgets
 
 
 def _model_widgets(model: ModelMetrics, region: str) -> list[dict]:
@@ -65,6 +87,7 @@ def dashboard_body(props: DashboardProps) -> str:
     ]
     for model in props.models:
         widgets += _model_widgets(model, region)
+    widgets += _training_widgets(props, region)
     widgets += [
         _metrics_widget("Data: bucket size", [
             ["AWS/S3", "BucketSizeBytes", "BucketName", naming.bucket(p), "StorageType", "StandardStorage"]

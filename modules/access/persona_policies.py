@@ -13,16 +13,29 @@ Rules kept here:
   role: iam:PassRole cannot tell CreateModel from CreateTrainingJob (it sees only the role and the
   service), and no SageMaker condition key names the role a job runs with, so a training job with an
   execution role (inference key, data capture) is stopped by denying the job APIs themselves.
+- only model-approver approves a registered model version, and it neither trains, registers nor
+  deploys (the boundary denies approval to everyone else, and deployment to everyone but ml-engineer);
+- every persona that starts training, processing or tuning jobs carries the job guards
+  (modules/training.py): inter-container traffic encryption and network isolation, or denied.
 """
 from __future__ import annotations
 
 from modules.access.settings import PERSONAS
-from modules.boundary import DEPLOY_ACTIONS
+from modules.boundary import APPROVED, DEPLOY_ACTIONS
 from modules.config import EnvConfig
 from modules.edge import managed_outside
 from modules.iam_doc import Statement, document, statement
 from modules.naming import Naming
 from modules.serving import EXECUTION_ROLE_SUFFIX, KINDS, invoke_actions, invoke_grants
+from modules.training import (
+    JOB_ACTIONS,
+    MODELS_PREFIX,
+    connect_to_data_store,
+    job_guards,
+    read_job_template,
+    studio_personas,
+    training_roles,
+)
 
 # SageMaker APIs that start compute (or define it) with a role the caller passes: a persona that may
 # pass the models' execution roles may call none of them.
@@ -99,6 +112,23 @@ class EnvArns:
         """The models' execution roles that are passed to `service` (modules/serving.py)."""
         return sorted(self.naming.role_arn(f"{m.name}{EXECUTION_ROLE_SUFFIX}") for m in self.config.platform.models
                       if KINDS[m.serving].execution_service == service)
+
+    @property
+    def data_store(self) -> bool:
+        """The environment has a training data store (IAM-authenticated PostgreSQL)."""
+        training = self.config.platform.training
+        return training.enabled and training.data_store.enabled
+
+    def open_studio(self, persona: str) -> list[Statement]:
+        """Open the persona's own Studio user profile (a presigned URL), when it has one."""
+        if persona not in studio_personas(self.config):
+            return []
+        return [_allow("OpenOwnStudioProfile", ["sagemaker:CreatePresignedDomainUrl"],
+                       f"arn:aws:sagemaker:{self.region}:{self.account}:user-profile/*/{persona}")]
+
+    def training_role(self) -> list[str]:
+        """The training execution role, when the environment has a training lane (modules/training.py)."""
+        return [self.naming.role_arn(r) for r in training_roles(self.config)[:1]]
 
     def key_condition(self, *key_classes: str, via: tuple[str, ...] = ("s3",)) -> dict:
         """Use of the data keys of these classes (identified by alias), only through these services."""
@@ -351,7 +381,9 @@ def ml_engineer(arns: EnvArns) -> list[Statement]:
         _allow("ListDataBuckets", ["s3:GetBucketLocation", "s3:ListBucket"],
                [arns.bucket("datasets"), arns.bucket("model-artifacts")]),
         _allow("ReadDatasets", ["s3:GetObject"], arns.objects("datasets")),
-        _allow("WriteModelArtifacts", ["s3:GetObject", "s3:PutObject"], arns.objects("model-artifacts")),
+        # PutObjectRetention: `model publish` sets the environment's object lock on each artifact.
+        _allow("WriteModelArtifacts", ["s3:GetObject", "s3:PutObject", "s3:PutObjectRetention"],
+               arns.objects("model-artifacts")),
         _allow("UseTrainingAndModelKeys", KMS_USE, arns.keys,
                arns.key_condition("training", "model", via=("s3", "sagemaker"))),
         # Endpoint configs encrypt their storage and captured data with the inference key: SageMaker
@@ -366,18 +398,30 @@ def ml_engineer(arns: EnvArns) -> list[Statement]:
         *_pass_role(arns, "PassModelExecutionRoles", arns.execution_roles(SAGEMAKER), SAGEMAKER),
         _deny("DenyJobsWithPassedRoles", ROLE_TAKING_SAGEMAKER_ACTIONS, "*"),
         *_monitoring_read(arns),
+        *([read_job_template(arns.naming)] if arns.training_role() else []),
+        *([connect_to_data_store(arns.naming, "ml-engineer")] if arns.data_store else []),
+        *arns.open_studio("ml-engineer"),
+        *job_guards(),
+        _deny_approval(),
     ]
 
 
 def data_scientist(arns: EnvArns) -> list[Statement]:
-    """Reads datasets, writes experiment prefixes, runs training and tracks experiments; may not
-    deploy and may not touch the inference or audit data classes."""
+    """Reads datasets, writes experiment prefixes, runs training as the training role and reads what
+    it wrote, tracks experiments; may not deploy or approve, and may not touch the inference or audit
+    data classes."""
     experiments = [arns.sagemaker(k) for k in ("experiment", "experiment-trial", "experiment-trial-component")]
     return [
         _allow("ListDatasets", ["s3:GetBucketLocation", "s3:ListBucket"], arns.bucket("datasets")),
         _allow("ReadDatasets", ["s3:GetObject"], arns.objects("datasets")),
         _allow("WriteExperiments", ["s3:DeleteObject", "s3:PutObject"], arns.objects("datasets", "experiments/")),
         _allow("UseTrainingKey", KMS_USE, arns.keys, arns.key_condition("training", via=("s3", "sagemaker"))),
+        # What training jobs wrote (models/ of the model-artifacts bucket, under the model key): it passes
+        # the training role, which writes there, so it holds that role's data classes itself.
+        _allow("ListTrainedModels", ["s3:ListBucket"], arns.bucket("model-artifacts"),
+               {"StringLike": {"s3:prefix": [MODELS_PREFIX + "*"]}}),
+        _allow("ReadTrainedModels", ["s3:GetObject"], arns.objects("model-artifacts", MODELS_PREFIX)),
+        _allow("DecryptTrainedModelsViaS3", ["kms:Decrypt", "kms:DescribeKey"], arns.keys, arns.key_condition("model")),
         _allow("TrackExperiments", [
             "sagemaker:AddTags", "sagemaker:AssociateTrialComponent", "sagemaker:CreateExperiment",
             "sagemaker:CreateTrial", "sagemaker:CreateTrialComponent", "sagemaker:DescribeExperiment",
@@ -392,10 +436,15 @@ def data_scientist(arns: EnvArns) -> list[Statement]:
         _allow("ListNoResourceLevel", [
             "sagemaker:ListExperiments", "sagemaker:ListProcessingJobs", "sagemaker:ListTrainingJobs",
             "sagemaker:ListTrialComponents", "sagemaker:ListTrials", "sagemaker:Search"], "*"),
-        # Training roles (training data key only) are what a data scientist may pass; the project
-        # has none yet, so none: the model execution roles hold the model and inference keys.
-        *_pass_role(arns, "PassTrainingRoles", [], SAGEMAKER),
+        # The training role (datasets in, models/ out) is the only role a data scientist may pass: the
+        # model execution roles hold the model and inference keys.
+        *_pass_role(arns, "PassTrainingRoles", arns.training_role(), SAGEMAKER),
         *_monitoring_read(arns),
+        *([read_job_template(arns.naming)] if arns.training_role() else []),
+        *([connect_to_data_store(arns.naming, "data-scientist")] if arns.data_store else []),
+        *arns.open_studio("data-scientist"),
+        *job_guards(),
+        _deny_approval(),
         _deny("DenyDeployment", DEPLOY_ACTIONS + (
             "ecr:PutImage", "lambda:DeleteFunction", "lambda:UpdateFunctionConfiguration",
             "sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"), "*"),
@@ -406,6 +455,33 @@ def data_scientist(arns: EnvArns) -> list[Statement]:
                   arns.naming.kms_alias(c) for c in ("inference", "audit"))}}),
         # Inference data also lives in DynamoDB, SQS, EFS and the endpoints' payloads.
         _deny("DenyInferenceStores", ["dynamodb:*", "elasticfilesystem:*", "sqs:*"] + list(INVOKE_ACTIONS), "*"),
+    ]
+
+
+def _deny_approval() -> Statement:
+    """Whoever trains or registers never approves (the boundary says so for every role but the approver)."""
+    return _deny("DenyModelApproval", ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"], "*",
+                 {"StringEquals": {"sagemaker:ModelApprovalStatus": APPROVED}})
+
+
+def model_approver(arns: EnvArns) -> list[Statement]:
+    """Reviews registered model versions and approves or rejects them; reads what it judges on (the
+    package, its training job, the dashboards). It trains, registers, deploys and passes nothing."""
+    packages = f"arn:aws:sagemaker:{arns.region}:{arns.account}:model-package/{arns.prefix}-*/*"
+    return [
+        _allow("ReviewModelPackages", ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup",
+                                       "sagemaker:ListModelPackages", "sagemaker:ListTags"],
+               [packages, arns.sagemaker("model-package-group")]),
+        _allow("ApproveModelPackages", ["sagemaker:UpdateModelPackage"], packages),
+        _allow("ReviewTrainingJobs", ["sagemaker:DescribeProcessingJob", "sagemaker:DescribeTrainingJob"],
+               [arns.sagemaker("processing-job"), arns.sagemaker("training-job")]),
+        # No resource-level permissions: sagemaker:ListModelPackageGroups, sagemaker:ListTrainingJobs.
+        _allow("ListNoResourceLevel", ["sagemaker:ListModelPackageGroups", "sagemaker:ListTrainingJobs"], "*"),
+        *_pass_role(arns, "PassNoRole", [], SAGEMAKER),
+        *_monitoring_read(arns),
+        _deny("DenyTrainingRegistrationAndDeployment", list(JOB_ACTIONS) + list(DEPLOY_ACTIONS) + [
+            "sagemaker:CreateModelPackage", "sagemaker:CreateModelPackageGroup", "sagemaker:DeleteModelPackage",
+            "sagemaker:DeleteModelPackageGroup"], "*"),
     ]
 
 
@@ -431,6 +507,7 @@ BUILDERS = {
     "data-scientist": data_scientist,
     "app-invoker": app_invoker,
     "security-auditor": security_auditor,
+    "model-approver": model_approver,
 }
 
 

@@ -14,13 +14,15 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from modules.regions import AWS_REGIONS
 from modules.schema_base import AccountId, Problem, Strict
 
-PersonaName = Literal["platform-admin", "ml-engineer", "data-scientist", "app-invoker", "security-auditor"]
-PERSONAS: tuple[PersonaName, ...] = ("platform-admin", "ml-engineer", "data-scientist", "app-invoker", "security-auditor")
+PersonaName = Literal["platform-admin", "ml-engineer", "data-scientist", "app-invoker", "security-auditor",
+                      "model-approver"]
+PERSONAS: tuple[PersonaName, ...] = ("platform-admin", "ml-engineer", "data-scientist", "app-invoker", "security-auditor",
+                                     "model-approver")
 # Workload personas are assumed by software, not people: no MFA, only named principals.
 WORKLOAD_PERSONAS = frozenset({"app-invoker"})
 # Shortest sensible sessions by default; the break-glass role gets the shortest.
 DEFAULT_SESSION_HOURS = {"platform-admin": 1, "ml-engineer": 4, "data-scientist": 8,
-                         "app-invoker": 1, "security-auditor": 4}
+                         "app-invoker": 1, "security-auditor": 4, "model-approver": 2}
 # Role chaining (a role session assuming another role) is capped at 1 hour (IAM user guide, "Roles terms
 # and concepts": role chaining); identity-center trust reaches every human persona that way.
 CHAINED_SESSION_HOURS = 1

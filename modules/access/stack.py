@@ -21,6 +21,7 @@ from modules.access.security_alarms import SecurityAlarms, SecurityAlarmsProps
 from modules.access.trail import Trail, TrailProps
 from modules.config import EnvConfig
 from modules.pillar_stack import PillarStack
+from modules.training import DATA_STORE
 
 
 class AccessStack(PillarStack):
@@ -49,7 +50,9 @@ class AccessStack(PillarStack):
         self.dashboard = Dashboard(self, "dashboard", DashboardProps(
             naming, config.name, config.tier, alarm_arns=tuple(alarm_arns),
             models=tuple(m.metrics for m in self.model_alarms.values()),
-            guardduty_rule=self.threat_detection.rule_name))
+            guardduty_rule=self.threat_detection.rule_name, training=config.platform.training.enabled,
+            data_store=naming.resource(DATA_STORE) if config.platform.training.enabled
+            and config.platform.training.data_store.enabled else None))
 
         TerraformOutput(self, "alert-topic-arn", value=topic, description="SNS topic every alarm notifies")
         TerraformOutput(self, "trail-arn", value=self.trail.trail.arn)

@@ -25,10 +25,13 @@ from dataclasses import dataclass
 from modules.config import EnvConfig
 from modules.naming import Naming
 from modules.serving import EXECUTION_ROLE_SUFFIX, KINDS
+from modules.training import TRAINING_ROLE, studio_role, training_roles
 
 # AWS services through which the environment's roles may use each class of key.
 VIA_SERVICES: dict[str, tuple[str, ...]] = {
-    "training": ("s3", "sagemaker"),
+    # elasticfilesystem and ec2: the Studio domain's home file system and app volumes (modules/platform/studio.py);
+    # rds and secretsmanager: the training data store and its master secret (modules/platform/data_store.py).
+    "training": ("s3", "sagemaker", "elasticfilesystem", "ec2", "rds", "secretsmanager", "backup"),
     "model": ("s3", "sagemaker", "ecr", "ec2", "lambda"),
     "inference": ("s3", "sagemaker", "lambda", "dynamodb", "elasticfilesystem", "sqs", "sns", "backup"),
     "audit": ("s3", "logs", "sns", "cloudtrail", "backup"),
@@ -40,7 +43,7 @@ DATA_SERVICES = ("s3", "sqs", "sns")
 # Personas and the key classes their policies use (modules/access/persona_policies.py).
 PERSONA_KEYS: dict[str, tuple[str, ...]] = {
     "ml-engineer": ("training", "model", "inference"),  # inference: the endpoint configs it deploys
-    "data-scientist": ("training",),
+    "data-scientist": ("training", "model"),  # model: reads what training wrote under models/
     "security-auditor": ("audit",),
 }
 # Personas that use a key class only through fewer services than the class's (VIA_SERVICES):
@@ -54,7 +57,15 @@ REPLICATION_ROLE = "s3-replication"  # modules/data/replication.py
 STATE_REPLICATION_ROLE = "tfstate-replication"  # modules/bootstrap/stack.py
 BACKUP_ROLE = "backup"  # modules/governance/backup.py: vault (audit key), restores of tables and file systems
 WORKLOAD_KEYS: dict[str, tuple[str, ...]] = {
-    BACKUP_ROLE: ("inference", "audit"),
+    BACKUP_ROLE: ("inference", "audit", "training"),  # training: the training data store's snapshots
+}
+# The training lane's roles (modules/training.py), when the environment has one: the training role
+# reads datasets and writes under models/ of the model-artifacts bucket (whose key is the model key);
+# the Studio roles work with datasets, and the ml-engineer's also reads model artifacts.
+TRAINING_WORKLOAD_KEYS: dict[str, tuple[str, ...]] = {
+    TRAINING_ROLE: ("training", "model"),
+    studio_role("data-scientist"): ("training",),
+    studio_role("ml-engineer"): ("training", "model"),
 }
 
 
@@ -128,6 +139,8 @@ def key_users(config: EnvConfig, key_class: str) -> KeyUsers:
     roles += [naming.role_arn(f"{m.name}{EXECUTION_ROLE_SUFFIX}") for m in config.platform.models
               if key_class in KINDS[m.serving].execution_keys]
     roles += [naming.role_arn(purpose) for purpose, classes in WORKLOAD_KEYS.items() if key_class in classes]
+    roles += [naming.role_arn(purpose) for purpose in training_roles(config)
+              if key_class in TRAINING_WORKLOAD_KEYS.get(purpose, ())]
     if config.data.replication.enabled:
         roles.append(naming.role_arn(REPLICATION_ROLE))
     narrow = tuple((naming.role_arn(p), PERSONA_KEYS_THROUGH[p][key_class])

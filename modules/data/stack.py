@@ -9,6 +9,7 @@ from modules.config import EnvConfig
 from modules.data.bucket_policy import access_log_delivery, audit_log_delivery, cloudtrail_digest_prefix
 from modules.data.data_key import DataKey
 from modules.data.key_users import EBS_KEY_CLASS, key_users
+from modules.data.model_registry import ModelRegistry, ModelRegistryProps
 from modules.data.model_repository import ModelRepository
 from modules.data.replication import BucketReplication, ReplicationPair
 from modules.data.secure_bucket import BucketOptions, ObjectLock, SecureBucket
@@ -41,6 +42,13 @@ class DataStack(PillarStack):
                 self, f"image-{model.name}", name=self.naming.model_repository(model.name), model_name=model.name,
                 kms_key_arn=self.keys[IMAGE_KEY_CLASS].arn, prevent_destroy=config.tier == "prod")
             for model in config.platform.models if KINDS[model.serving].image}
+        # Model registries: versions are registered between this stack and <env>-platform (model publish).
+        training = config.platform.training
+        self.registries = {
+            model.name: ModelRegistry(self, f"registry-{model.name}", ModelRegistryProps(
+                naming=self.naming, model_name=model.name, deployer_role_arn=config.deployer_role_arn,
+                promotion_source_account_id=training.registry.promotion_source_account_id))
+            for model in config.platform.models if training.enabled}
 
         aws.s3_account_public_access_block.S3AccountPublicAccessBlock(
             self, "account-public-access-block", account_id=config.account_id,
@@ -144,3 +152,6 @@ class DataStack(PillarStack):
         for model_name, repository in self.repositories.items():
             TerraformOutput(self, f"repository-{model_name}-url", value=repository.repository.repository_url,
                             description=f"Where to push the images of model {model_name} (README: Publishing a model)")
+        for model_name, registry in self.registries.items():
+            TerraformOutput(self, f"registry-{model_name}-arn", value=registry.group.arn,
+                            description=f"Model package group of model {model_name} (model publish --register)")

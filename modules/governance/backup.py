@@ -26,10 +26,11 @@ from modules.governance.settings import BackupSettings
 from modules.iam_doc import document, service_trust, statement
 from modules.naming import BACKUP_TAG_KEY, Naming
 
-# DynamoDB and EFS by ARN and tag together: with an explicit resource type the plan does not
+# DynamoDB, EFS and the training data store (RDS) by ARN and tag together: with an explicit resource type the plan does not
 # depend on the region's service opt-in settings.
 SELECTED_RESOURCE_PATTERNS = ("arn:aws:dynamodb:{region}:{account}:table/*",
-                              "arn:aws:elasticfilesystem:{region}:{account}:file-system/*")
+                              "arn:aws:elasticfilesystem:{region}:{account}:file-system/*",
+                              "arn:aws:rds:{region}:{account}:cluster:*")  # the training data store
 # What the vault access policy denies to every principal (the actions the Config rule requires).
 MANUAL_DELETION_ACTIONS = ("backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle",
                            "backup:PutBackupVaultAccessPolicy")

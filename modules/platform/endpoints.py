@@ -41,6 +41,9 @@ INTERFACE_SERVICES = {
     "ecr.api": "ecr",
     "ecr.dkr": "ecr",
 }
+# The training lane's own (modules/training.py): Studio apps and processing jobs read the training job
+# template from SSM Parameter Store.
+TRAINING_INTERFACE_SERVICES = {"ssm": "ssm"}
 # Buckets the VPC's workloads read and write: training jobs (the boundary keeps them in the VPC)
 # read datasets and write artifacts; endpoints, fleets and functions read artifacts and write
 # inference data.
@@ -98,8 +101,9 @@ def dynamodb_endpoint_policy(ctx: PlatformContext) -> str:
 
 class Endpoints(Construct):
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, network: Network,
-                 agent_buckets: list[str], ssm_agents: bool = False):
-        """`ssm_agents`: the VPC runs instances whose SSM Agent needs Systems Manager's endpoints."""
+                 agent_buckets: list[str], *, ssm_agents: bool = False, training: bool = False):
+        """`ssm_agents`: the VPC runs instances whose SSM Agent needs Systems Manager's endpoints;
+        `training`: Studio apps read the training job template from SSM."""
         super().__init__(scope, construct_id)
         naming, region = ctx.naming, ctx.naming.region
         self.security_group = aws.security_group.SecurityGroup(
@@ -110,7 +114,8 @@ class Endpoints(Construct):
             self, "https-from-vpc", security_group_id=self.security_group.id, ip_protocol="tcp",
             from_port=443, to_port=443, cidr_ipv4=network.cidr, description="HTTPS from the VPC CIDR")
         self.interface = {}
-        for service, iam_prefix in INTERFACE_SERVICES.items():
+        services = {**INTERFACE_SERVICES, **(TRAINING_INTERFACE_SERVICES if training else {})}
+        for service, iam_prefix in services.items():
             self.interface[service] = aws.vpc_endpoint.VpcEndpoint(
                 self, service.replace(".", "-"), vpc_id=network.vpc.id,
                 service_name=f"com.amazonaws.{region}.{service}", vpc_endpoint_type="Interface",
@@ -121,6 +126,8 @@ class Endpoints(Construct):
                     condition={"StringEquals": {"aws:PrincipalAccount": naming.account_id}})),
                 tags={"Name": naming.resource(service.replace(".", "-"))})
         for service in SSM_AGENT_SERVICES if ssm_agents else ():
+            if service in self.interface:  # one endpoint per service and VPC (private DNS names collide)
+                continue
             self.interface[service] = aws.vpc_endpoint.VpcEndpoint(
                 self, service, vpc_id=network.vpc.id, service_name=f"com.amazonaws.{region}.{service}",
                 vpc_endpoint_type="Interface", private_dns_enabled=True, subnet_ids=network.private_subnet_ids,

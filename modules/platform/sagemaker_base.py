@@ -24,6 +24,7 @@ from modules.naming import NETWORK_ISOLATION_TAG_KEY, Naming
 from modules.platform.context import PlatformContext
 from modules.platform.log_group import encrypted_log_group
 from modules.platform.published import PublishedModel
+from modules.platform.registered import RegisteredModel
 from modules.platform.service_roles import ServiceRole
 from modules.platform.settings import ROLE_SUFFIX, ModelSettings
 from modules.serving import PRODUCTION_VARIANT
@@ -100,8 +101,17 @@ class SageMakerModelBase(Construct):
         self.ctx, self.model_settings = ctx, model
         self.network_isolated = vpc_config is not None  # enable_network_isolation below
         self.endpoint_name = ctx.naming.model_resource(model.name)
-        self.published = PublishedModel(self, "published", ctx, model)
-        assert self.published.image is not None, f"serving '{model.serving}' runs an image of its own"
+        environment = {"MODEL_NAME": model.name, "MODEL_VERSION": model.version}
+        m = aws.sagemaker_model
+        if model.model_package_version is not None:  # a registered, approved version, by ARN
+            self.registered = RegisteredModel(self, "registered", ctx, model)
+            container = m.SagemakerModelPrimaryContainer(model_package_name=self.registered.arn,
+                                                         environment=environment)
+        else:
+            self.published = PublishedModel(self, "published", ctx, model)
+            assert self.published.image is not None, f"serving '{model.serving}' runs an image of its own"
+            container = m.SagemakerModelPrimaryContainer(
+                image=self.published.image, model_data_url=self.published.artifact.uri, environment=environment)
         self.role = ServiceRole(
             self, "execution-role", naming=ctx.naming, purpose=f"{model.name}{ROLE_SUFFIX}",
             service="sagemaker.amazonaws.com", description=f"SageMaker execution role of model {model.name}",
@@ -110,13 +120,10 @@ class SageMakerModelBase(Construct):
         self.log_group = encrypted_log_group(
             self, "log-group", name=endpoint_log_group_name(self.endpoint_name), kms_key_arn=ctx.keys.audit,
             retention_days=ctx.log_retention_days, protected=ctx.deletion_protection)
-        m = aws.sagemaker_model
         self.model = m.SagemakerModel(
             self, "model", name=sagemaker_model_name(ctx.naming, model, vpc=vpc_config is not None),
             execution_role_arn=self.role.arn,
-            primary_container=m.SagemakerModelPrimaryContainer(
-                image=self.published.image, model_data_url=self.published.artifact.uri,
-                environment={"MODEL_NAME": model.name, "MODEL_VERSION": model.version}),
+            primary_container=container,
             enable_network_isolation=self.network_isolated,
             vpc_config=vpc_config,
             # AWS Config's VPC and isolation rules are scoped by this tag (serverless models support neither).

@@ -2,6 +2,8 @@
 this account only, with one inline policy that lists exactly what the workload needs."""
 from __future__ import annotations
 
+from typing import Any
+
 from constructs import Construct
 
 from modules import aws
@@ -26,12 +28,17 @@ class ServiceRole(Construct):
             assume_role_policy=(plain_trust(service) if instance_profile
                                 else service_trust(service, naming.account_id)),
             permissions_boundary=boundary_arn(naming), max_session_duration=3600)
-        self.policy = aws.iam_role_policy.IamRolePolicy(
-            self, "policy", role=self.role.id, name="least-privilege", policy=document(*statements))
+        self.policy: Any = self.add_policy(statements) if statements else None
         self.profile = None
         if instance_profile:
             self.profile = aws.iam_instance_profile.IamInstanceProfile(
                 self, "instance-profile", name=naming.role(purpose), role=self.role.name)
+
+    def add_policy(self, statements: list[Statement]):
+        """The role's one inline policy; created later when it names resources made with the role's ARN."""
+        self.policy = aws.iam_role_policy.IamRolePolicy(
+            self, "policy", role=self.role.id, name="least-privilege", policy=document(*statements))
+        return self.policy
 
     @property
     def arn(self) -> str:

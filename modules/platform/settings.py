@@ -15,6 +15,7 @@ from typing import Annotated, Iterator, Literal, TypeVar
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from modules.platform.aws_owned_buckets import GUARDDUTY_AGENT_BUCKET_OWNERS
+from modules.platform.training_settings import TrainingSettings
 from modules.schema_base import DnsName, Problem, Strict
 from modules.serving import EXECUTION_ROLE_SUFFIX, KINDS, ServingKindName
 
@@ -360,13 +361,17 @@ class ModelSettings(Strict):
     """One model: its name (DNS-safe, unique), serving kind, version and that kind's section, and
     what was published for the version: `image_digest` (kinds that run the model's own image) and
     `artifact_sha256`. Both are required in prod; elsewhere the plan resolves the version's image
-    tag and takes the artifact's checksum from S3 (modules/platform/published.py)."""
+    tag and takes the artifact's checksum from S3 (modules/platform/published.py).
+    Or, for SageMaker kinds, `model_package_version`: the version of the model's package group
+    (`model publish --register`) to deploy by ARN; the plan refuses it unless it is Approved
+    (modules/platform/registered.py), and the package pins its image digest and artifact itself."""
 
     name: DnsName
     serving: ServingKindName
     version: ModelVersion
     image_digest: ImageDigest | None = None
     artifact_sha256: Sha256Hex | None = None
+    model_package_version: int | None = Field(default=None, ge=1)
     sagemaker: RealtimeSettings | None = None
     serverless: ServerlessSettings | None = None
     function: FunctionSettings | None = Field(default=None, alias="lambda")
@@ -445,6 +450,9 @@ class ModelSettings(Strict):
         bucket = f"{env.project}-{env.name}-model-artifacts-{env.account_id}-{env.region}"
         if not KINDS[self.serving].image and self.image_digest is not None:
             yield "image_digest", f"serving '{self.serving}' runs no image of its own; remove image_digest"
+        if self.model_package_version is not None:
+            yield from self._package_problems(env)
+            return
         if env.tier != "prod":
             return
         if KINDS[self.serving].image and self.image_digest is None:
@@ -455,6 +463,22 @@ class ModelSettings(Strict):
             yield "artifact_sha256", (
                 f"prod pins every artifact by checksum: upload s3://{bucket}/{self.artifact_key()} with its "
                 "SHA-256 checksum, then set artifact_sha256 to its sha256sum (README: Publishing a model)")
+
+
+    def _package_problems(self, env) -> Iterator[Problem]:
+        """A registered version replaces the published image and artifact; only SageMaker deploys packages."""
+        if self.serving not in REGISTRY_KINDS:
+            yield "model_package_version", (f"serving '{self.serving}' does not deploy SageMaker model packages (only "
+                                            f"{', '.join(REGISTRY_KINDS)})")
+        if not env.platform.training.enabled:
+            yield "model_package_version", "the model registry is part of the training lane: enable platform.training"
+        for key in ("image_digest", "artifact_sha256"):
+            if getattr(self, key) is not None:
+                yield key, "the model package pins the image and artifact: remove it, or model_package_version"
+
+
+# Serving kinds whose SageMaker model can be created from a model package (by its ARN).
+REGISTRY_KINDS = ("sagemaker", "sagemaker-serverless")
 
 
 def _present(section: _Section | None, model: ModelSettings, key: str) -> _Section:
@@ -480,6 +504,7 @@ class PlatformSettings(Strict):
     deletion_protection: bool = True
     storage: StorageSettings = StorageSettings()
     models: list[ModelSettings] = Field(default_factory=list, max_length=50)
+    training: TrainingSettings = TrainingSettings()  # modules/platform/training_settings.py
 
     @property
     def owns_inference_notifications(self) -> bool:
@@ -506,6 +531,8 @@ class PlatformSettings(Strict):
                 yield f"models[{i}].{path}", message
         yield from self._prefixes_disjoint()
         yield from self._agent_bucket_known(env)
+        for path, message in self.training.problems(env):
+            yield f"training.{path}", message
 
     def _agent_bucket_known(self, env) -> Iterator[Problem]:
         """The fleets' GuardDuty agent comes through the S3 gateway endpoint (NAT or not: its route is the more

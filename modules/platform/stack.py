@@ -16,13 +16,18 @@ from modules.pillar_stack import PillarStack
 from modules.platform import lambda_package
 from modules.platform.code_signing import CodeSigning
 from modules.platform.context import Keys, PlatformContext
+from modules.platform.data_store import DataStoreProps, TrainingDataStore
 from modules.platform.edge_key import EdgeAuditKey
 from modules.platform.endpoints import Endpoints, agent_buckets, runs_instances
 from modules.platform.lambda_inference import bucket_notification
 from modules.platform.network import Network
 from modules.platform.security_groups import workload_security_group
 from modules.platform.storage import SharedStorage
+from modules.platform.studio import StudioDomain, StudioProps
+from modules.platform.training_role import TrainingExecution
+from modules.platform.training_template import TrainingTemplate
 from modules.serving import KINDS
+from modules.training import studio_personas
 
 
 class PlatformStack(PillarStack):
@@ -34,7 +39,7 @@ class PlatformStack(PillarStack):
         self.ctx = ctx = PlatformContext.of(config, self.naming, keys)
         self.network = Network(self, "network", ctx, settings.network)
         self.endpoints = Endpoints(self, "endpoints", ctx, self.network, agent_buckets(config),
-                                   ssm_agents=runs_instances(config))
+                                   ssm_agents=runs_instances(config), training=settings.training.enabled)
         self.storage = SharedStorage(self, "storage", ctx, self.network, settings.storage)
         self._asset: TerraformAsset | None = None
         self._code_signing: CodeSigning | None = None
@@ -49,7 +54,30 @@ class PlatformStack(PillarStack):
                 triggered.append(built)
             self.models[model.name] = built
         self.notification = bucket_notification(self, "inference-bucket-notification", ctx, triggered)
+        self._training_lane()
         self._outputs()
+
+    def _training_lane(self) -> None:
+        """The training execution role and job template, for the personas that work in Studio the Studio
+        domain, and the training data store when enabled."""
+        training = self.config.platform.training
+        self.training = TrainingExecution(self, "training", self.ctx) if training.enabled else None
+        if training.enabled:
+            self.training_template = TrainingTemplate(
+                self, "training-template", self.ctx, subnet_ids=self.network.private_subnet_ids,
+                security_group=self.security_group("training"), spot=training.spot)
+        personas = tuple(studio_personas(self.config))
+        self.studio = StudioDomain(self, "studio", self.ctx, self.network, self.endpoints,
+                                   StudioProps(training.studio, personas, training.data_store.enabled)) \
+            if personas else None
+        self.data_store = None
+        if training.enabled and training.data_store.enabled:
+            clients = [("training", self.security_group("training").id)]
+            clients += [("studio", self.studio.security_group.id)] if self.studio is not None else []
+            if "sagemaker" in self._security_groups:  # built by the SageMaker models
+                clients.append(("sagemaker", self.security_group("sagemaker").id))
+            self.data_store = TrainingDataStore(self, "training-store", self.ctx, self.network,
+                                                DataStoreProps(training.data_store, tuple(clients)))
 
     # --- what serving constructs share (modules/platform/context.py: ServingDependencies) -------
 
@@ -89,6 +117,10 @@ class PlatformStack(PillarStack):
             TerraformOutput(self, "predictions-table", value=self.storage.table.name)
         if self.storage.has_model_cache:
             TerraformOutput(self, "model-cache-file-system", value=self.storage.file_system.id)
+        if self.studio is not None:
+            TerraformOutput(self, "studio-domain-id", value=self.studio.domain.id)
+        if self.data_store is not None:
+            TerraformOutput(self, "training-store-endpoint", value=self.data_store.cluster.endpoint)
         for name, built in self.models.items():
             for suffix, value in built.outputs().items():
                 TerraformOutput(self, f"{name}-{suffix}", value=value)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from policies.app_checks.base import app_check, judge
-from policies.app_checks.iam import NotJudged, policies_and_boundary
+from policies.app_checks.iam import NotJudged, role_with_boundary
 from policies.app_checks.view import AppView, Env, Stack, nested, one, ref
 from policies.checks.aegis_values import as_list
 from policies.iam_eval import Request, UnsupportedPolicy, is_allowed
@@ -81,7 +81,7 @@ def _role_problems(env: Env, stack: Stack, template: dict, who: str) -> Iterator
         yield f"the role of instance profile {profile[0]} is not a role of the app: not judged"
         return
     try:
-        arn, documents, boundary = policies_and_boundary(env, stack, *role)
+        arn, documents, boundary = role_with_boundary(env, stack, *role)
     except NotJudged as exc:
         yield f"its instance role cannot be judged: {exc}"
         return

@@ -55,20 +55,6 @@ def literal_documents(stack: Stack, name: str, role: dict) -> list[dict]:
     return out
 
 
-def policies_and_boundary(env: Env, stack: Stack, name: str, role: dict) -> tuple[str, list[dict], dict | None]:
-    """(role ARN, its policy documents, its permission boundary's document or None when it has none);
-    NotJudged when a policy or the boundary cannot be read."""
-    documents = literal_documents(stack, name, role)
-    boundary = None
-    if role.get("permissions_boundary"):
-        wanted = str(role["permissions_boundary"]).rsplit("/", 1)[-1]
-        policies = [c for _, _, c in env.resources("aws_iam_policy") if c.get("name") == wanted]
-        boundary = document(policies[0].get("policy")) if policies else None
-        if boundary is None:
-            raise NotJudged(f"its permission boundary {role['permissions_boundary']} is not a policy of the app")
-    return f"arn:aws:iam::{env.naming.account_id}:role/{role.get('name')}", documents, boundary
-
-
 def roles_named(env: Env, role_name: str) -> list[tuple[Stack, str, dict]]:
     """(stack, logical id, conf) of the environment's roles with this name."""
     return [(s, n, c) for s, n, c in env.resources("aws_iam_role") if c.get("name") == role_name]
@@ -99,3 +85,52 @@ def trusted_principal_kinds(role: dict) -> set[str]:
 def is_persona(role: dict) -> bool:
     """A role for people or applications: its trust admits something other than AWS services."""
     return bool(trusted_principal_kinds(role) - {"Service"})
+
+
+def role_with_boundary(env: Env, stack: Stack, name: str, role: dict) -> tuple[str, list[dict], dict | None]:
+    """(role ARN, its policy documents, its permission boundary's document or None without one).
+    NotJudged when a policy cannot be read or the boundary is not a policy of the app."""
+    documents = literal_documents(stack, name, role)
+    boundary = None
+    raw = role.get("permissions_boundary")
+    if raw:
+        local = stack.target(raw, "aws_iam_policy")  # a reference to a policy of the same stack
+        wanted = str(raw).rsplit("/", 1)[-1]
+        policies = [local[1]] if local else [c for _, _, c in env.resources("aws_iam_policy") if c.get("name") == wanted]
+        boundary = document(policies[0].get("policy")) if policies else None
+        if boundary is None:
+            raise NotJudged(f"its permission boundary {role['permissions_boundary']} is not a policy of the app")
+    return f"arn:aws:iam::{env.naming.account_id}:role/{role.get('name')}", documents, boundary
+
+
+def acts_for_code_or_people(role: dict, code_services: tuple[str, ...]) -> bool:
+    """Whether people or the account's code can act as the role: a persona, or a service role that one of
+    `code_services` (the services that run the account's code with a passed role) assumes. A role only
+    other AWS services assume (backup, replication, flow logs) acts only through them."""
+    if is_persona(role):
+        return True
+    doc = document(role.get("assume_role_policy"))
+    if doc is None:
+        return True  # unknown: judged
+    services = {str(s) for stmt in allow_statements(doc) if isinstance(stmt.get("Principal"), dict)
+                for s in as_list(stmt["Principal"].get("Service"))}
+    return bool(services & set(code_services)) or not services
+
+
+def may_name_any(documents: list[dict], actions: tuple[str, ...]) -> bool:
+    """Whether an Allow statement of the documents could grant one of `actions` (by Action pattern, or any
+    NotAction): a cheap test before the evaluator, which answers the rest. False means none can be allowed."""
+    from policies.iam_eval import wildcard_match
+
+    wanted = {a.lower() for a in actions}
+    for doc in documents:
+        for stmt in allow_statements(doc):
+            if "NotAction" in stmt:
+                return True
+            for pattern in (str(a) for a in as_list(stmt.get("Action"))):
+                if "*" in pattern or "?" in pattern:  # only wildcards need the evaluator's matching
+                    if any(wildcard_match(pattern, a, ignore_case=True) for a in actions):
+                        return True
+                elif pattern.lower() in wanted:
+                    return True
+    return False

@@ -20,7 +20,7 @@ from typing import Iterator
 
 from modules.boundary import SERVERLESS_MODEL_INFIX
 from policies.app_checks.base import app_check, fail, judge
-from policies.app_checks.iam import NotJudged, policies_and_boundary, roles_named
+from policies.app_checks.iam import NotJudged, role_with_boundary, roles_named
 from policies.app_checks.lookups import key_policy, key_resource
 from policies.app_checks.view import AppView, Env, Stack, nested, one, ref
 from policies.checks.aegis_values import document
@@ -43,7 +43,7 @@ def ml_engineer_deploys(app: AppView):
             yield fail(env.home_stack("access"), "", f"no {role_name} role: nobody may deploy the models by hand")
             continue
         try:
-            persona = policies_and_boundary(env, *found[0])
+            persona = role_with_boundary(env, *found[0])
         except NotJudged as exc:
             yield fail(found[0][0].name, f"aws_iam_role.{found[0][1]}", str(exc))
             continue

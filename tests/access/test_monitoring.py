@@ -276,3 +276,19 @@ def test_short_retention_outside_prod_is_a_declared_suppression(synthesized, kin
     for group in synthesized.resources(f"{kind}-access", "aws_cloudwatch_log_group").values():
         suppressions = {s["id"] for s in group.get("//", {}).get("aegis_suppressions", [])}
         assert ("CKV_AWS_338" in suppressions) is (config.access.logs.retention_days < 365)
+
+
+def test_dashboard_shows_training_job_errors_and_the_data_store(synthesized, env):
+    config = load_env(env)
+    n = Naming.of(config)
+    (dashboard,) = synthesized.resources(f"{env}-access", "aws_cloudwatch_dashboard").values()
+    widgets = {w["properties"].get("title"): w for w in json.loads(dashboard["dashboard_body"])["widgets"]}
+    query = widgets["Training: job errors"]["properties"]["query"]
+    assert query.startswith("SOURCE '/aws/sagemaker/TrainingJobs' | SOURCE '/aws/sagemaker/ProcessingJobs' |")
+    store = widgets.get("Training: data store")
+    if config.platform.training.data_store.enabled:
+        assert store is not None
+        assert {tuple(m[:4]) for m in store["properties"]["metrics"]} >= {
+            ("AWS/RDS", "ServerlessDatabaseCapacity", "DBClusterIdentifier", n.resource("training-store"))}
+    else:
+        assert store is None

@@ -18,7 +18,23 @@ from tests.access.conftest import EnvIam
 from tests.synthesized import ENVS
 
 ML, DS, INV, AUD, ADM = "ml-engineer", "data-scientist", "app-invoker", "security-auditor", "platform-admin"
+APR = "model-approver"
 VPC = {"sagemaker:VpcSubnets": ["subnet-0123456789abcdef0"]}
+
+
+def guarded_job(n: Naming, **changes) -> dict:
+    """A training job request as the provided template makes it: VPC, this account's keys, traffic
+    encryption and network isolation; `changes` overrides keys (None drops one)."""
+    key = f"arn:aws:kms:{n.region}:{n.account_id}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    context = {**VPC, "sagemaker:VpcSecurityGroupIds": ["sg-0123456789abcdef0"], "sagemaker:VolumeKmsKey": key,
+               "sagemaker:OutputKmsKey": key, "sagemaker:InterContainerTrafficEncryption": True,
+               "sagemaker:NetworkIsolation": True}
+    context.update(changes)
+    return {k: v for k, v in context.items() if v is not None}
+
+
+def package(n: Naming) -> str:
+    return f"arn:aws:sagemaker:{n.region}:{n.account_id}:model-package/{n.prefix}-chat/3"
 
 
 @lru_cache(maxsize=None)
@@ -74,8 +90,45 @@ ROWS = [
     ("publish-version-other-env", "lambda:PublishVersion", lambda n, o: o.function_arn("fraud"), None, set()),
     ("create-model-without-vpc", "sagemaker:CreateModel", lambda n, o: sm(n, "model"), None, set()),
     ("training-job-without-vpc", "sagemaker:CreateTrainingJob", lambda n, o: sm(n, "training-job", "t1"), None, set()),
-    # ... and never by the ML engineer, who may pass the models' execution roles (a job would run with one).
-    ("training-job-with-vpc", "sagemaker:CreateTrainingJob", lambda n, o: sm(n, "training-job", "t1"), VPC, {DS}),
+    # Jobs: only the data scientist, with the guards; never the ML engineer, who may pass the models'
+    # execution roles (a job would run with one).
+    ("training-job-vpc-only", "sagemaker:CreateTrainingJob", lambda n, o: sm(n, "training-job", "t1"), VPC, set()),
+    ("training-job-guarded", "sagemaker:CreateTrainingJob", lambda n, o: sm(n, "training-job", "t1"), "job", {DS}),
+    ("processing-job-guarded", "sagemaker:CreateProcessingJob", lambda n, o: sm(n, "processing-job", "p1"), "job",
+     {DS}),
+    ("training-job-without-volume-key", "sagemaker:CreateTrainingJob", lambda n, o: sm(n, "training-job", "t1"),
+     "job-no-volume-key", set()),
+    ("training-job-with-foreign-output-key", "sagemaker:CreateTrainingJob",
+     lambda n, o: sm(n, "training-job", "t1"), "job-foreign-output-key", set()),
+    ("training-job-without-traffic-encryption", "sagemaker:CreateTrainingJob",
+     lambda n, o: sm(n, "training-job", "t1"), "job-no-traffic-encryption", set()),
+    ("training-job-traffic-encryption-off", "sagemaker:CreateTrainingJob",
+     lambda n, o: sm(n, "training-job", "t1"), "job-traffic-encryption-off", set()),
+    ("training-job-without-isolation", "sagemaker:CreateTrainingJob", lambda n, o: sm(n, "training-job", "t1"),
+     "job-no-isolation", set()),
+    # Processing jobs may call AWS APIs themselves: no network isolation required.
+    ("processing-job-without-isolation", "sagemaker:CreateProcessingJob", lambda n, o: sm(n, "processing-job", "p1"),
+     "job-no-isolation", {DS}),
+    # The registry: trainers register pending versions, only the approver approves, and it deploys nothing.
+    ("register-pending", "sagemaker:CreateModelPackage", lambda n, o: package(n), "pending", {ML}),
+    ("register-approved", "sagemaker:CreateModelPackage", lambda n, o: package(n), "approved", set()),
+    ("approve-version", "sagemaker:UpdateModelPackage", lambda n, o: package(n), "approved", {APR}),
+    ("reject-version", "sagemaker:UpdateModelPackage", lambda n, o: package(n), "rejected", {ML, APR}),
+    ("approve-other-env-version", "sagemaker:UpdateModelPackage", lambda n, o: package(o), "approved", set()),
+    ("describe-version", "sagemaker:DescribeModelPackage", lambda n, o: package(n), None, {ML, APR}),
+    ("pass-training-role", "iam:PassRole", lambda n, o: n.role_arn("sagemaker-training"),
+     {"iam:PassedToService": "sagemaker.amazonaws.com"}, {DS}),
+    ("read-job-template", "ssm:GetParameter",
+     lambda n, o: f"arn:aws:ssm:{n.region}:{n.account_id}:parameter/{n.project}/{n.env}/training/job-template", None,
+     {ML, DS}),
+    ("open-own-studio-profile", "sagemaker:CreatePresignedDomainUrl",
+     lambda n, o: f"arn:aws:sagemaker:{n.region}:{n.account_id}:user-profile/d-abc123/data-scientist", None, {DS}),
+    ("open-ml-engineer-studio-profile", "sagemaker:CreatePresignedDomainUrl",
+     lambda n, o: f"arn:aws:sagemaker:{n.region}:{n.account_id}:user-profile/d-abc123/ml-engineer", None, {ML}),
+    ("connect-to-data-store-as-another-user", "rds-db:connect",
+     lambda n, o: f"arn:aws:rds-db:{n.region}:{n.account_id}:dbuser:cluster-ABC/aegis_admin", None, set()),
+    ("pass-training-role-to-lambda", "iam:PassRole", lambda n, o: n.role_arn("sagemaker-training"),
+     {"iam:PassedToService": "lambda.amazonaws.com"}, set()),
     # Nobody: long-lived credentials, boundary escape, audit tampering, persona role edits, org exit.
     ("create-user", "iam:CreateUser", lambda n, o: f"arn:aws:iam::{n.account_id}:user/x", None, set()),
     ("create-access-key", "iam:CreateAccessKey", lambda n, o: f"arn:aws:iam::{n.account_id}:user/x", None, set()),
@@ -150,7 +203,7 @@ ROWS = [
     ("config-compliance", "config:GetComplianceDetailsByConfigRule",
      lambda n, o: f"arn:aws:config:{n.region}:{n.account_id}:config-rule/config-rule-abc", None, {AUD, ADM}),
     ("key-policy", "kms:GetKeyPolicy", lambda n, o: f"arn:aws:kms:{n.region}:{n.account_id}:key/k", None, {AUD, ADM}),
-    ("alarms", "cloudwatch:DescribeAlarms", lambda n, o: n.alarm_arn(f"{n.prefix}-x"), None, {AUD, ADM, ML, DS}),
+    ("alarms", "cloudwatch:DescribeAlarms", lambda n, o: n.alarm_arn(f"{n.prefix}-x"), None, {AUD, ADM, ML, DS, APR}),
     # Break-glass containment, which deploys nothing.
     ("stop-instance", "ec2:StopInstances", lambda n, o: f"arn:aws:ec2:{n.region}:{n.account_id}:instance/i-0abc",
      None, {ADM}),
@@ -174,6 +227,16 @@ CONTEXTS = {
     "serverless-on-instances": lambda n: {"sagemaker:ModelArn": serverless_model(n),
                                           "sagemaker:InstanceTypes": ["ml.m5.large"]},
     "audit-key": lambda n: kms(n, "audit"),
+    "job": guarded_job,
+    "job-no-volume-key": lambda n: guarded_job(n, **{"sagemaker:VolumeKmsKey": None}),
+    "job-foreign-output-key": lambda n: guarded_job(
+        n, **{"sagemaker:OutputKmsKey": "arn:aws:kms:eu-west-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab"}),
+    "job-no-traffic-encryption": lambda n: guarded_job(n, **{"sagemaker:InterContainerTrafficEncryption": None}),
+    "job-traffic-encryption-off": lambda n: guarded_job(n, **{"sagemaker:InterContainerTrafficEncryption": False}),
+    "job-no-isolation": lambda n: guarded_job(n, **{"sagemaker:NetworkIsolation": None}),
+    "pending": lambda n: {"sagemaker:ModelApprovalStatus": "PendingManualApproval"},
+    "approved": lambda n: {"sagemaker:ModelApprovalStatus": "Approved"},
+    "rejected": lambda n: {"sagemaker:ModelApprovalStatus": "Rejected"},
 }
 
 
@@ -193,7 +256,8 @@ def test_separation_of_duties(env_iam, env, persona, case, action, resource, ext
 def _allowed_action(n: Naming, persona: str) -> tuple[str, str]:
     return {ML: ("sagemaker:DescribeEndpoint", sm(n, "endpoint")),
             DS: ("s3:GetObject", f"{n.bucket_arn('datasets')}/raw/x"),
-            AUD: ("cloudtrail:LookupEvents", "*"), ADM: ("cloudtrail:LookupEvents", "*")}[persona]
+            AUD: ("cloudtrail:LookupEvents", "*"), ADM: ("cloudtrail:LookupEvents", "*"),
+            APR: ("sagemaker:DescribeModelPackage", package(n))}[persona]
 
 
 @pytest.mark.parametrize("persona", sorted(set(PERSONAS) - WORKLOAD_PERSONAS))
@@ -410,3 +474,12 @@ def test_the_edge_in_us_east_1_is_operable_where_it_exists(env_iam, env, persona
     has_edge = any(m.serving == "ec2" and m.ec2_settings.cloudfront is not None for m in load_env(env).platform.models)
     expected = persona in allowed and has_edge
     assert decide(env_iam, persona, action, _edge(n, kind), region="us-east-1") is expected, (env, persona, action)
+
+
+def test_personas_connect_to_the_data_store_as_their_own_user_where_it_exists(env_iam):
+    n = env_iam.naming
+    enabled = env_iam.config.platform.training.data_store.enabled
+    for persona, user in ((DS, "data_scientist"), (ML, "ml_engineer")):
+        own = f"arn:aws:rds-db:{n.region}:{n.account_id}:dbuser:cluster-ABC/{user}"
+        assert decide(env_iam, persona, "rds-db:connect", own) is enabled, persona
+    assert not decide(env_iam, APR, "rds-db:connect", f"arn:aws:rds-db:{n.region}:{n.account_id}:dbuser:c/model_approver")

@@ -174,7 +174,7 @@ def test_empty_access_section_is_valid_and_secure(tmp_path):
         assert access.logs.retention_days >= 365
         assert access.insights_enabled(config.tier) is (env == "prod")
         assert access.enabled_personas() == ["platform-admin", "ml-engineer", "data-scientist", "app-invoker",
-                                             "security-auditor"]
+                                             "security-auditor", "model-approver"]
         assert access.trust is None
         assert access.trust_of("ml-engineer", config.account_id, "unused").identity_account_id == config.account_id
         workload = f"arn:aws:iam::{config.account_id}:role/aegis-{env}-workload-*"

@@ -78,7 +78,8 @@ def test_selection_by_backup_tag(gov):
     region, account = gov.config.region, gov.config.account_id
     assert selection["plan_id"] == gov.ref("aws_backup_plan", plan, "id")
     assert sorted(selection["resources"]) == sorted([f"arn:aws:dynamodb:{region}:{account}:table/*",
-                                                     f"arn:aws:elasticfilesystem:{region}:{account}:file-system/*"])
+                                                     f"arn:aws:elasticfilesystem:{region}:{account}:file-system/*",
+                                                     f"arn:aws:rds:{region}:{account}:cluster:*"])
     (condition,) = selection["condition"]
     assert condition["string_equals"] == [{"key": f"aws:ResourceTag/{BACKUP_TAG_KEY}",
                                            "value": gov.naming.backup_tag()[BACKUP_TAG_KEY]}]

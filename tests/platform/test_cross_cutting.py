@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from modules.boundary import boundary_arn
+from modules.training import training_roles
 from tests.platform.conftest import as_list, statements
 
 
@@ -74,7 +75,9 @@ def test_every_log_group_is_encrypted_with_a_retention(view):
 
 def test_every_role_is_bounded_and_named_for_the_environment(view):
     roles = view.res("aws_iam_role")
-    assert len(roles) == 1 + len(view.config.platform.models)  # flow logs + one per model
+    # flow logs + one per model + the training lane's (training role, a Studio role per Studio persona)
+    store = view.config.platform.training.data_store.enabled  # its enhanced monitoring role
+    assert len(roles) == 1 + len(view.config.platform.models) + len(training_roles(view.config)) + store
     for role in roles.values():
         assert role["name"].startswith(view.naming.prefix + "-")
         assert role["permissions_boundary"] == boundary_arn(view.naming)
@@ -86,10 +89,18 @@ def test_every_role_is_bounded_and_named_for_the_environment(view):
 def test_role_policies_have_no_wildcard_actions(view):
     allowed_star_resources = {"ecr:GetAuthorizationToken", "xray:PutTelemetryRecords", "xray:PutTraceSegments",
                               "ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces",
-                              "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"}
+                              "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
+                              # modules/training.py: List* and Search have no resource-level permissions;
+                              # PutMetricData is narrowed by its namespace condition
+                              "sagemaker:ListApps", "sagemaker:ListHyperParameterTuningJobs",
+                              "sagemaker:ListModelPackageGroups", "sagemaker:ListProcessingJobs",
+                              "sagemaker:ListSpaces", "sagemaker:ListTrainingJobs", "sagemaker:ListUserProfiles",
+                              "sagemaker:Search", "cloudwatch:PutMetricData"}
     for policy in view.res("aws_iam_role_policy").values():
         for stmt in statements(json.loads(policy["policy"])):
-            assert stmt["Effect"] == "Allow"
+            if stmt["Effect"] == "Deny":  # the training job guards (modules/training.py: job_guards)
+                assert stmt["Sid"].startswith("DenyJobsWithout"), stmt
+                continue
             actions = as_list(stmt["Action"])
             assert all("*" not in a.split(":")[1] or a.endswith(("GenerateDataKey*", "ReEncrypt*")) for a in actions), \
                 actions

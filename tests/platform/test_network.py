@@ -9,6 +9,7 @@ from modules.platform.aws_owned_buckets import ecr_layer_bucket, objects
 from modules.platform.endpoints import (
     INTERFACE_SERVICES,
     SSM_AGENT_SERVICES,
+    TRAINING_INTERFACE_SERVICES,
     WORKLOAD_BUCKETS,
     agent_buckets,
     runs_instances,
@@ -118,9 +119,12 @@ def test_interface_endpoints_private_dns_in_private_subnets(view):
     region = view.config.region
     interface = {v["service_name"]: v for v in view.res("aws_vpc_endpoint").values()
                  if v["vpc_endpoint_type"] == "Interface"}
-    # Every environment runs a GPU fleet: its SSM Agent needs Systems Manager's three endpoints, NAT or not.
+    # Every environment runs a GPU fleet: its SSM Agent needs Systems Manager's three endpoints, NAT or not;
+    # Studio apps read the training job template from SSM (one endpoint per service).
     assert runs_instances(view.config)
-    assert set(interface) == {f"com.amazonaws.{region}.{s}" for s in (*INTERFACE_SERVICES, *SSM_AGENT_SERVICES)}
+    services = {*INTERFACE_SERVICES, *SSM_AGENT_SERVICES,
+                *(TRAINING_INTERFACE_SERVICES if view.config.platform.training.enabled else ())}
+    assert set(interface) == {f"com.amazonaws.{region}.{s}" for s in services}
     assert {"sagemaker.api", "sagemaker.runtime", "sts", "kms", "logs", "monitoring", "ecr.api", "ecr.dkr"} \
         == set(INTERFACE_SERVICES)
     (sg_logical, _) = view.one("aws_security_group", name=view.naming.resource("vpc-endpoints"))

@@ -82,6 +82,7 @@ class Architecture:
     state: list[str] = field(default_factory=list)
     network: Network | None = None
     models: list[Model] = field(default_factory=list)
+    training: list[Stage] = field(default_factory=list)  # the training lane (diagram/training.py)
     storage: list[Service] = field(default_factory=list)
     access: list[Service] = field(default_factory=list)
     governance: list[Service] = field(default_factory=list)

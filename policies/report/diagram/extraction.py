@@ -23,6 +23,7 @@ from policies.report.diagram.architecture import (
 )
 from policies.report.diagram.serving import add_models
 from policies.report.diagram.stacks import Doc, as_list, blocks, first, of_type, refs, resources
+from policies.report.diagram.training import add_training
 
 
 def extract(env: str, stacks: Mapping[str, Doc]) -> Architecture:
@@ -39,6 +40,7 @@ def extract(env: str, stacks: Mapping[str, Doc]) -> Architecture:
     platform = mine.get("platform", {})
     _network(arch, platform)
     add_models(arch, platform, mine.get("access", {}))
+    add_training(arch, platform, data)
     _storage(arch, platform)
     _access(arch, mine.get("access", {}))
     _governance(arch, mine.get("governance", {}))

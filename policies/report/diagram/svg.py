@@ -281,31 +281,14 @@ def _platform(c: _Canvas, arch: Architecture, nodes: dict[str, Box], x: int, top
         c.text(inner_x, y + 12, "No VPC in this environment's platform stack.", size=10, colour=MUTED)
         y += 24
     lane_x = inner_x + 10
-    label_w = 128
+    if arch.training:
+        y = _lane(c, nodes, "model:_training", "training", ["Studio, jobs, registry"], arch.training, [], lane_x, y,
+                  inner_x + inner_w - 10, stroke)
     for model in arch.models:
         stages = model.stages or [Stage(KINDS[model.kind].lane)]
-        label = Box(lane_x, y, label_w, 46)
         lines = [KINDS[model.kind].lane] + ([f"{model.alarms} alarms"] if model.alarms else [])
-        c.box(label, model.name, lines, "platform", strong=True)
-        nodes[f"model:{model.name}"] = label
-        sx = label.right + 20
-        avail = inner_x + inner_w - 10 - sx
-        sgap = 16
-        sw = int((avail - sgap * (len(stages) - 1)) / len(stages)) if len(stages) > 1 else min(avail, 200)
-        sw = min(sw, 200)
-        boxes: list[Box] = []
-        c.line([(label.right + 1, label.cy), (sx - 2, label.cy)], stroke)
-        for i, stage in enumerate(stages):
-            box = Box(sx + i * (sw + sgap), y + 3, sw, 40)
-            c.box(box, stage.title, [stage.detail] if stage.detail else [], "platform")
-            if i:
-                prev = boxes[-1]
-                c.line([(prev.right + 1, prev.cy), (box.x - 2, box.cy)], stroke)
-            boxes.append(box)
-        nodes[f"model-last:{model.name}"] = boxes[-1]
-        if model.notes:
-            c.text(sx, y + 58, " · ".join(model.notes), size=9.5, colour=MUTED, width=avail)
-        y += 68
+        y = _lane(c, nodes, f"model:{model.name}", model.name, lines, stages, model.notes, lane_x, y,
+                  inner_x + inner_w - 10, stroke)
     if not arch.models:
         c.text(lane_x, y + 12, "No model is served in this environment.", size=10, colour=MUTED)
         y += 24
@@ -322,6 +305,33 @@ def _platform(c: _Canvas, arch: Architecture, nodes: dict[str, Box], x: int, top
             nodes[f"storage:{item.key}"] = box
         y += 54
     return y + 6
+
+
+def _lane(c: _Canvas, nodes: dict[str, Box], node: str, title: str, lines: list[str], stages: list[Stage],
+          notes: list[str], lane_x: int, y: int, right: int, stroke: str) -> int:
+    """One lane of the platform band: its label box, then its stages left to right, joined by lines."""
+    label_w = 128
+    label = Box(lane_x, y, label_w, 46)
+    c.box(label, title, lines, "platform", strong=True)
+    nodes[node] = label
+    sx = label.right + 20
+    avail = right - sx
+    sgap = 16
+    sw = int((avail - sgap * (len(stages) - 1)) / len(stages)) if len(stages) > 1 else min(avail, 200)
+    sw = min(sw, 200)
+    boxes: list[Box] = []
+    c.line([(label.right + 1, label.cy), (sx - 2, label.cy)], stroke)
+    for i, stage in enumerate(stages):
+        box = Box(sx + i * (sw + sgap), y + 3, sw, 40)
+        c.box(box, stage.title, [stage.detail] if stage.detail else [], "platform")
+        if i:
+            prev = boxes[-1]
+            c.line([(prev.right + 1, prev.cy), (box.x - 2, box.cy)], stroke)
+        boxes.append(box)
+    nodes[f"{node.replace('model:', 'model-last:', 1)}"] = boxes[-1]
+    if notes:
+        c.text(sx, y + 58, " · ".join(notes), size=9.5, colour=MUTED, width=avail)
+    return y + 68
 
 
 def _access_column(c: _Canvas, arch: Architecture, nodes: dict[str, Box], x: int, top: int) -> int:

@@ -240,24 +240,27 @@ def with_access(access: dict):
 
 
 IAM_MFA = {"trust": {"mode": "iam-mfa", "identity_account_id": "999900001111"}}
+# The fixture's stacks predate the model-approver persona: judge them with the personas they had.
+FIXTURE_PERSONAS = {"personas": {**config("dev").access.model_dump(exclude_unset=True).get("personas", {}),
+                                 "model-approver": {"enabled": False}}}
 
 
 def test_human_trust_mode_fires_on_todays_broken_shape():
-    results = run(TRUST, broken("human_trust_mode"), "dev")
+    results = run(TRUST, broken("human_trust_mode"), configs={"dev": with_access(FIXTURE_PERSONAS)})
     assert len(results) == 4 and not any(r.passed for r in results)
     assert all("never carry aws:MultiFactorAuthPresent" in r.message for r in results)
     assert all("denies on the MFA key" in r.message for r in results)
 
 
 def test_the_same_trust_is_right_in_iam_mfa_mode():
-    results = run(TRUST, broken("human_trust_mode"), configs={"dev": with_access(IAM_MFA)})
+    results = run(TRUST, broken("human_trust_mode"), configs={"dev": with_access({**IAM_MFA, **FIXTURE_PERSONAS})})
     assert len(results) == 4 and all(r.passed for r in results)
 
 
 def test_an_identity_center_trust_in_iam_mfa_mode_fails(default_app):
     stacks = {k: v for k, v in default_app.items() if k.startswith("dev-")}
     results = run(TRUST, stacks, configs={"dev": with_access(IAM_MFA)})
-    assert len(results) == 4 and all("cannot assume it even with MFA" in r.message for r in results)
+    assert len(results) == 5 and all("cannot assume it even with MFA" in r.message for r in results)
 
 
 def test_an_identity_center_trust_of_every_permission_set_fails(default_app):

@@ -4,9 +4,11 @@ from __future__ import annotations
 import pytest
 
 from policies.checks.sagemaker_data_capture import check as data_capture
+from policies.checks.sagemaker_domain_private import check as domain_check
 from policies.checks.sagemaker_endpoint_config_key import check as endpoint_key
 from policies.checks.sagemaker_model_provenance import check as provenance
-from tests.policies.checks.helpers import FAILED, INFERENCE_KEY, PASSED, TRAINING_KEY, UNKNOWN, mutate, scan
+from policies.checks.training_template_spot_checkpoint import check as template_check
+from tests.policies.checks.helpers import FAILED, INFERENCE_KEY, MODEL_KEY, PASSED, TRAINING_KEY, UNKNOWN, mutate, scan
 
 EC = "aws_sagemaker_endpoint_configuration"
 CAPTURE_URI = "s3://aegis-dev-inference-111122223333-eu-west-1/data-capture/fraud"
@@ -136,3 +138,75 @@ class TestModelProvenance:
         conf = mutate(MODEL, "primary_container", delete=True)
         conf["container"] = [MODEL["primary_container"], {"image": "public.ecr.aws/x/y:1"}]
         assert scan(provenance, "aws_sagemaker_model", conf) == FAILED
+
+
+# --- CKV_AEGIS_43: Studio domain ---------------------------------------------------------------------
+
+DOMAIN = {"domain_name": "aegis-dev-studio", "auth_mode": "IAM", "app_network_access_type": "VpcOnly",
+          "kms_key_id": TRAINING_KEY, "vpc_id": "${aws_vpc.v.id}", "subnet_ids": ["${aws_subnet.a.id}"],
+          "default_user_settings": {"execution_role": "${aws_iam_role.r.arn}"}}
+
+
+def test_a_vpc_only_domain_with_the_training_key_passes():
+    assert scan(domain_check, "aws_sagemaker_domain", DOMAIN) == PASSED
+
+
+@pytest.mark.parametrize("changes", [
+    {"app_network_access_type": "PublicInternetOnly"}, {"app_network_access_type": None},
+    {"kms_key_id": None}, {"kms_key_id": MODEL_KEY}, {"kms_key_id": "alias/aws/sagemaker"}])
+def test_internet_access_or_another_key_fails(changes):
+    conf = {k: v for k, v in {**DOMAIN, **changes}.items() if v is not None}
+    assert scan(domain_check, "aws_sagemaker_domain", conf) == FAILED
+
+
+# --- CKV_AEGIS_44: training job template -------------------------------------------------------------
+
+def _template(**changes) -> dict:
+    import json
+
+    template = {
+        "RoleArn": "arn:aws:iam::111122223333:role/aegis-dev-sagemaker-training",
+        "VpcConfig": {"Subnets": ["${aws_subnet.a.id}"], "SecurityGroupIds": ["${aws_security_group.t.id}"]},
+        "EnableNetworkIsolation": True, "EnableInterContainerTrafficEncryption": True,
+        "ResourceConfig": {"VolumeKmsKeyId": TRAINING_KEY},
+        "OutputDataConfig": {"S3OutputPath": "s3://b/models/_training/", "KmsKeyId": MODEL_KEY},
+        "EnableManagedSpotTraining": True,
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200},
+        "CheckpointConfig": {"S3Uri": "s3://b/models/_checkpoints/"}}
+    template.update(changes)
+    return {"name": "/aegis/dev/training/job-template", "type": "String",
+            "value": json.dumps({k: v for k, v in template.items() if v is not None})}
+
+
+def test_the_generated_template_passes():
+    import json
+
+    from modules.config import load_env
+    from modules.naming import Naming
+    from modules.platform.context import Keys, PlatformContext
+    from modules.platform.training_template import job_template
+
+    config = load_env("dev")
+    ctx = PlatformContext.of(config, Naming.of(config), Keys(model=MODEL_KEY, inference=INFERENCE_KEY, audit="a"))
+    for spot in (config.platform.training.spot, config.platform.training.spot.model_copy(update={"enabled": False})):
+        template = job_template(ctx, subnet_ids=["${aws_subnet.a.id}"], security_group_id="${aws_security_group.t.id}",
+                                training_key=TRAINING_KEY, spot=spot)
+        conf = {"name": "/aegis/dev/training/job-template", "type": "String", "value": json.dumps(template)}
+        assert scan(template_check, "aws_ssm_parameter", conf) == PASSED
+
+
+@pytest.mark.parametrize("changes", [
+    {"CheckpointConfig": None}, {"StoppingCondition": {"MaxRuntimeInSeconds": 3600}},
+    {"StoppingCondition": {"MaxRuntimeInSeconds": 7200, "MaxWaitTimeInSeconds": 3600}},
+    {"EnableNetworkIsolation": False}, {"EnableInterContainerTrafficEncryption": None}, {"VpcConfig": None},
+    {"ResourceConfig": {}}, {"OutputDataConfig": {"S3OutputPath": "s3://b/models/_training/"}}])
+def test_spot_without_checkpoint_or_wait_or_an_unisolated_template_fails(changes):
+    assert scan(template_check, "aws_ssm_parameter", _template(**changes)) == FAILED
+
+
+def test_on_demand_needs_no_checkpoint_and_other_parameters_are_not_judged():
+    assert scan(template_check, "aws_ssm_parameter",
+                _template(EnableManagedSpotTraining=False, CheckpointConfig=None,
+                          StoppingCondition={"MaxRuntimeInSeconds": 3600})) == PASSED
+    assert scan(template_check, "aws_ssm_parameter", {"name": "/other", "type": "String", "value": "x"}) == UNKNOWN
+    assert scan(template_check, "aws_ssm_parameter", {**_template(), "value": "not json"}) == FAILED

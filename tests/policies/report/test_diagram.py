@@ -152,3 +152,16 @@ def test_model_namer_sees_every_model_a_string_names():
     namer = serving._ModelNamer(["a", "a-b", "c"], "p-")
     assert namer.named("p-a-b/p-c") == {"a", "a-b", "c"}
     assert namer.owner("p-a-b/p-c") == "a-b"
+
+
+def test_the_training_lane_shows_studio_jobs_registry_and_store_and_its_flows(stacks):
+    arch = diagram.extract("prod", stacks)
+    titles = [s.title for s in arch.training]
+    assert titles == ["Studio domain", "Training jobs", "Model registry", "Aurora data store"]
+    assert arch.training[0].detail.startswith("VpcOnly · KMS · 2 profiles · idle 60 min")
+    assert arch.training[1].detail == "Spot + checkpoints · isolated · VPC"
+    flows = {(f.source, f.target, f.label) for f in arch.flows if "_training" in f.source + f.target}
+    assert flows == {("bucket:datasets", "model:_training", "reads"), ("model:_training", "bucket:model-artifacts", "writes")}
+    dev = diagram.extract("dev", stacks)
+    assert [s.title for s in dev.training] == ["Studio domain", "Training jobs", "Model registry"]  # no store in dev
+    assert "Studio domain" in diagram.environment_svg("prod", stacks)

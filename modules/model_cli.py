@@ -1,0 +1,61 @@
+"""`model` commands: `model publish` (modules/model_publish.py) on the command line."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from modules.commands import environments_dir, fail
+from modules.config import load_env
+from modules.errors import ConfigError
+from modules.model_publish import PublishError, PublishRequest, config_lines, publish
+
+
+def _progress_bar(sent: int, total: int) -> None:
+    if total and sys.stderr.isatty():
+        done = sent * 30 // total
+        sys.stderr.write(f"\r  [{'#' * done}{'.' * (30 - done)}] {sent * 100 // total:3d}%")
+        if sent >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def register(cli: click.Group) -> None:
+    @cli.group()
+    def model() -> None:
+        """Publish model versions."""
+
+    @model.command("publish")
+    @click.option("--env", "env", required=True, help="Environment whose bucket and registry receive the version.")
+    @click.option("--model", "model_name", required=True, help="Model name, as in the environment file.")
+    @click.option("--version", required=True, help="Version to publish (semantic version, e.g. 1.5.0).")
+    @click.option("--artifact", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                  help="model.tar.gz (container kinds) or model.json (lambda).")
+    @click.option("--image", default=None, help="The version's image, by digest: <registry>/<repository>@sha256:…")
+    @click.option("--register", "register_package", is_flag=True,
+                  help="Also register a model package version (PendingManualApproval).")
+    def publish_command(env: str, model_name: str, version: str, artifact: Path, image: str | None,
+                        register_package: bool) -> None:
+        """Upload a model artifact with its SHA-256 and the environment's object lock, never over an existing
+        version; optionally register it; print the lines for the environment file. Uses the AWS credentials
+        of the environment's ml-engineer (or deployer) role."""
+        try:
+            config = load_env(env, environments_dir())
+        except ConfigError as exc:
+            fail(str(exc))
+        request = PublishRequest(config, model_name, version, artifact, image, register_package)
+        import boto3
+
+        try:
+            published = publish(request, boto3.session.Session(), _progress_bar)
+        except PublishError as exc:
+            fail(str(exc))
+        click.echo(f"published {published.uri} (sha256 {published.sha256}, object lock until "
+                   f"{published.retain_until.isoformat()})")
+        if published.package_arn:
+            click.echo(f"registered {published.package_arn} (PendingManualApproval: the model-approver approves it)")
+        click.echo(f"put on model {model_name} in environments/{env}.yaml"
+                   + (" once the model-approver approved it:" if published.package_arn else ":"))
+        for line in config_lines(request, published):
+            click.echo(f"  {line}")

@@ -1,0 +1,56 @@
+"""What a model serves when its configuration names a registered version (`model_package_version`):
+the version's model package, deployed by ARN, verified when the platform stack is planned.
+
+The package was registered by `model publish --register` (image by digest, artifact in the model's
+own folder) and stays PendingManualApproval until the model-approver approves it. Terraform reads it
+through the Cloud Control API (`AWS::SageMaker::ModelPackage`, identified by its ARN) and lifecycle
+postconditions stop the plan, before anything is created, unless it is Approved, runs an image by
+digest from the model's own repository and serves an artifact from the model's own folder of the
+model-artifacts bucket. A version that does not exist fails the read itself.
+"""
+from __future__ import annotations
+
+from cdktf import Postcondition, TerraformResourceLifecycle
+from constructs import Construct
+
+from modules import aws
+from modules.platform.context import PlatformContext
+from modules.platform.published import PUBLISHING
+from modules.platform.settings import ModelSettings
+from modules.training import package_group
+
+APPROVED = "Approved"
+PROPERTIES = "jsondecode(self.properties)"
+
+
+def package_arn(ctx: PlatformContext, model: ModelSettings) -> str:
+    n = ctx.naming
+    return (f"arn:aws:sagemaker:{n.region}:{n.account_id}:model-package/"
+            f"{package_group(n, model.name)}/{model.model_package_version}")
+
+
+class RegisteredModel(Construct):
+    def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings):
+        super().__init__(scope, construct_id)
+        n = ctx.naming
+        self.arn = package_arn(ctx, model)
+        what = f"{n.env} model {model.name} package version {model.model_package_version}"
+        repository = f"{n.registry}/{n.model_repository(model.name)}@sha256:"
+        folder = f"s3://{ctx.bucket('model-artifacts')}/{model.artifact_prefix()}"
+        containers = f"{PROPERTIES}.InferenceSpecification.Containers"
+        aws.data_aws_cloudcontrolapi_resource.DataAwsCloudcontrolapiResource(
+            self, "package", type_name="AWS::SageMaker::ModelPackage", identifier=self.arn,
+            lifecycle=TerraformResourceLifecycle(postcondition=[
+                Postcondition(
+                    condition=f'${{{PROPERTIES}.ModelApprovalStatus == "{APPROVED}"}}',
+                    error_message=f"{what} ({self.arn}) is not Approved: the model-approver approves it in the "
+                                  f"registry before it is deployed ({PUBLISHING})."),
+                Postcondition(
+                    condition=f'${{alltrue([for c in {containers} : startswith(c.Image, "{repository}")])}}',
+                    error_message=f"{what} runs an image that is not in {n.model_repository(model.name)} by digest: "
+                                  "register versions with model publish --register --image <repository>@sha256:…"),
+                Postcondition(
+                    condition=f'${{alltrue([for c in {containers} : startswith(c.ModelDataUrl, "{folder}")])}}',
+                    error_message=f"{what} serves an artifact outside {folder}: register versions with model "
+                                  "publish --register"),
+            ]))

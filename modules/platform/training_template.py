@@ -1,0 +1,64 @@
+"""The environment's training job template: the parts of a `CreateTrainingJob` request that make a
+job acceptable here, as a JSON document in SSM Parameter Store (`/<project>/<env>/training/job-template`),
+for notebooks, pipelines and the CLI to merge their algorithm, data and instances into:
+
+- the training role, the VPC (private subnets, the training security group), network isolation and
+  inter-container traffic encryption, the training key on the job's volumes and the model key on its
+  output (the model-artifacts bucket requires it) under `models/_training/`: what the boundary and the
+  persona policies require, so a job built from the template is never denied;
+- managed Spot training (`platform.training.spot`), the seed's cost point: `MaxWaitTimeInSeconds`
+  bounds the wait for capacity, and the checkpoint location under `models/_checkpoints/` lets an
+  interrupted job resume instead of starting over.
+
+The parameter holds no secret (IDs, ARNs, S3 locations), so it is a String parameter.
+"""
+from __future__ import annotations
+
+import json
+
+from constructs import Construct
+
+from modules import aws
+from modules.lookups import data_key_arn
+from modules.platform.context import PlatformContext
+from modules.platform.training_settings import SpotSettings
+from modules.suppress import suppress
+from modules.training import CHECKPOINT_PREFIX, TRAINING_OUTPUT_PREFIX, template_parameter_name, training_role_arn
+
+
+def job_template(ctx: PlatformContext, *, subnet_ids: list[str], security_group_id: str, training_key: str,
+                 spot: SpotSettings) -> dict:
+    artifacts = ctx.bucket("model-artifacts")
+    stopping: dict = {"MaxRuntimeInSeconds": spot.max_run_seconds}
+    template: dict = {
+        "RoleArn": training_role_arn(ctx.naming),
+        "VpcConfig": {"Subnets": list(subnet_ids), "SecurityGroupIds": [security_group_id]},
+        "EnableNetworkIsolation": True,
+        "EnableInterContainerTrafficEncryption": True,
+        "ResourceConfig": {"VolumeKmsKeyId": training_key},
+        "OutputDataConfig": {"S3OutputPath": f"s3://{artifacts}/{TRAINING_OUTPUT_PREFIX}", "KmsKeyId": ctx.keys.model},
+        "EnableManagedSpotTraining": spot.enabled,
+        "StoppingCondition": stopping,
+    }
+    if spot.enabled:
+        stopping["MaxWaitTimeInSeconds"] = spot.max_wait_seconds
+        template["CheckpointConfig"] = {"S3Uri": f"s3://{artifacts}/{CHECKPOINT_PREFIX}"}
+    return template
+
+
+class TrainingTemplate(Construct):
+    def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, *, subnet_ids: list[str],
+                 security_group, spot: SpotSettings):
+        super().__init__(scope, construct_id)
+        template = job_template(ctx, subnet_ids=subnet_ids, security_group_id=security_group.id,
+                                training_key=data_key_arn(self, "training"), spot=spot)
+        self.parameter = aws.ssm_parameter.SsmParameter(
+            self, "parameter", name=template_parameter_name(ctx.naming), type="String", tier="Standard",
+            description="CreateTrainingJob settings every training job of the environment starts from",
+            value=json.dumps(template, sort_keys=True))
+        suppress(self.parameter, "CKV2_AWS_34",
+                 "Holds no secret: subnet and security group IDs, role and key ARNs and S3 locations of the "
+                 "training job template, which every training persona reads", "2027-11-30")
+        suppress(security_group, "CKV2_AWS_5",
+                 "Attached to the training jobs launched from the job template (VpcConfig.SecurityGroupIds), "
+                 "which are not Terraform resources", "2027-11-30")

@@ -1,0 +1,217 @@
+"""The training lane's names and IAM rules, shared by the platform pillar (which creates the training
+execution role, the Studio domain and its roles) and the access pillar (whose personas pass the
+training role and start jobs).
+
+- The training execution role `<prefix>-sagemaker-training` reads the datasets and writes under
+  `models/` of the model-artifacts bucket only (training output and Spot checkpoints), with the
+  training key (datasets, job volumes) and the model key (the model-artifacts bucket's key, which its
+  bucket policy requires). Its name does not end in `-exec`: model execution roles are never passed
+  to training jobs.
+- Studio execution roles `<prefix>-studio-<persona>`, one per human persona that works in Studio.
+- `JOB_GUARDS`: the deny-unless rules for training, processing and tuning jobs that the policy of
+  every role allowed to start them carries (the permission boundary holds the VPC and key rules).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from modules.iam_doc import Statement, statement
+from modules.naming import Naming
+
+if TYPE_CHECKING:
+    from modules.config import EnvConfig
+
+TRAINING_ROLE = "sagemaker-training"
+# Human personas that get a Studio user profile and execution role (in this order).
+STUDIO_PERSONAS = ("data-scientist", "ml-engineer")
+# Where training writes in the model-artifacts bucket. Model names are DNS names (no "_"), so these
+# prefixes never collide with a published version's `models/<model>/<version>/`.
+MODELS_PREFIX = "models/"
+TRAINING_OUTPUT_PREFIX = f"{MODELS_PREFIX}_training/"
+CHECKPOINT_PREFIX = f"{MODELS_PREFIX}_checkpoints/"
+
+DATA_STORE = "training-store"  # the training data store's cluster: `<prefix>-training-store`
+JOB_ACTIONS = ("sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateProcessingJob",
+               "sagemaker:CreateTrainingJob")
+# Network isolation only for training and tuning: processing scripts often call AWS APIs themselves.
+ISOLATED_JOB_ACTIONS = ("sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateTrainingJob")
+# Log groups SageMaker writes job logs to (AWS-fixed names); the platform creates them encrypted.
+JOB_LOG_GROUPS = ("/aws/sagemaker/TrainingJobs", "/aws/sagemaker/ProcessingJobs")
+
+
+def template_parameter_name(naming: Naming) -> str:
+    """The SSM parameter holding the environment's training job template (modules/platform/training_template.py)."""
+    return f"/{naming.project}/{naming.env}/training/job-template"
+
+
+def read_job_template(naming: Naming) -> Statement:
+    """Read the environment's training job template (a String parameter: no key needed)."""
+    return statement("ReadTrainingJobTemplate", "Allow", "ssm:GetParameter",
+                     f"arn:aws:ssm:{naming.region}:{naming.account_id}:parameter{template_parameter_name(naming)}")
+
+
+def db_user(persona: str) -> str:
+    """The training data store's database user of a persona (IAM authentication: created once with
+    `CREATE USER data_scientist; GRANT rds_iam TO data_scientist;`)."""
+    return persona.replace("-", "_")
+
+
+def connect_to_data_store(naming: Naming, persona: str) -> Statement:
+    """An IAM authentication token for the persona's own database user of the training data store."""
+    return statement("ConnectToTrainingDataStore", "Allow", "rds-db:connect",
+                     f"arn:aws:rds-db:{naming.region}:{naming.account_id}:dbuser:*/{db_user(persona)}")
+
+
+def studio_role(persona: str) -> str:
+    return f"studio-{persona}"
+
+
+def training_role_arn(naming: Naming) -> str:
+    return naming.role_arn(TRAINING_ROLE)
+
+
+def job_guards() -> list[Statement]:
+    """Deny-unless rules AWS enforces on every job request. `BoolIfExists … false` matches an absent
+    key too, so a request that leaves the setting out (the API's default, off) is denied."""
+    return [
+        statement("DenyJobsWithoutTrafficEncryption", "Deny", list(JOB_ACTIONS), "*",
+                  condition={"BoolIfExists": {"sagemaker:InterContainerTrafficEncryption": "false"}}),
+        statement("DenyJobsWithoutNetworkIsolation", "Deny", list(ISOLATED_JOB_ACTIONS), "*",
+                  condition={"BoolIfExists": {"sagemaker:NetworkIsolation": "false"}}),
+    ]
+
+
+def pass_training_role(naming: Naming) -> Statement:
+    """iam:PassRole of the training execution role, to SageMaker only."""
+    return statement("PassTrainingRole", "Allow", "iam:PassRole", training_role_arn(naming),
+                     condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}})
+
+
+def training_execution_statements(naming: Naming, keys_pattern: str) -> list[Statement]:
+    """What a training or processing job may do as the training role (`keys_pattern`: this account's
+    keys; the key conditions pick the class by alias)."""
+    r, a, p = naming.region, naming.account_id, naming.prefix
+    datasets, artifacts = naming.bucket_arn("datasets"), naming.bucket_arn("model-artifacts")
+    log_groups = [f"arn:aws:logs:{r}:{a}:log-group:{g}" for g in JOB_LOG_GROUPS]
+
+    def keys(key_class: str) -> dict:
+        return {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [naming.kms_alias(key_class)]},
+                "StringEquals": {"kms:ViaService": [f"s3.{r}.amazonaws.com", f"sagemaker.{r}.amazonaws.com"]}}
+
+    return [
+        statement("ListDatasets", "Allow", "s3:ListBucket", datasets),
+        statement("ReadDatasets", "Allow", "s3:GetObject", f"{datasets}/*"),
+        statement("ListModelsPrefix", "Allow", "s3:ListBucket", artifacts,
+                  condition={"StringLike": {"s3:prefix": f"{MODELS_PREFIX}*"}}),
+        statement("WriteModelsPrefix", "Allow", ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+                  f"{artifacts}/{MODELS_PREFIX}*"),
+        statement("UseTrainingKey", "Allow", ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey",
+                                              "kms:GenerateDataKey"], keys_pattern, condition=keys("training")),
+        statement("UseModelKey", "Allow", ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+                  keys_pattern, condition=keys("model")),
+        statement("PullEnvironmentImages", "Allow",
+                  ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                  f"arn:aws:ecr:{r}:{a}:repository/{p}-*"),
+        # No resource-level permissions: ecr:GetAuthorizationToken and the ec2:Describe* calls.
+        statement("JobNetworkNoResourceLevel", "Allow",
+                  ["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups",
+                   "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ecr:GetAuthorizationToken"], "*"),
+        statement("ManageJobNetworkInterfaces", "Allow",
+                  ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
+                   "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+                  f"arn:aws:ec2:{r}:{a}:*"),
+        statement("WriteJobLogs", "Allow", ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                  [f"{g}:log-stream:*" for g in log_groups] + log_groups),
+        statement("PublishJobMetrics", "Allow", "cloudwatch:PutMetricData", "*",
+                  condition={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}),
+    ]
+
+
+def studio_personas(config: "EnvConfig") -> list[str]:
+    """The enabled personas that get a Studio user profile (none without training or Studio)."""
+    training = config.platform.training
+    if not (training.enabled and training.studio.enabled):
+        return []
+    enabled = config.access.enabled_personas()
+    return [p for p in STUDIO_PERSONAS if p in enabled]
+
+
+def training_roles(config: "EnvConfig") -> list[str]:
+    """Purposes (`<prefix>-<purpose>`) of the roles the training lane creates in this environment."""
+    if not config.platform.training.enabled:
+        return []
+    return [TRAINING_ROLE, *(studio_role(p) for p in studio_personas(config))]
+
+
+def package_group(naming: Naming, model: str) -> str:
+    """A model's model package group (its registry): `<prefix>-<model>`."""
+    return naming.model_resource(model)
+
+
+def package_group_arn(naming: Naming, model: str) -> str:
+    return f"arn:aws:sagemaker:{naming.region}:{naming.account_id}:model-package-group/{package_group(naming, model)}"
+
+
+def package_versions_arn(naming: Naming, model: str) -> str:
+    """Every version of a model's group (versioned packages are `model-package/<group>/<version>`)."""
+    return f"arn:aws:sagemaker:{naming.region}:{naming.account_id}:model-package/{package_group(naming, model)}/*"
+
+
+def studio_statements(naming: Naming, persona: str, domain_id: str, *, data_store: bool = False) -> list[Statement]:
+    """What a persona's Studio apps may do as its Studio execution role: run its own apps and spaces in
+    the environment's domain, read datasets, start guarded jobs as the training role; the data
+    scientist writes experiments, the ML engineer reads model artifacts and registers versions (never
+    approves: the boundary leaves that to the model-approver, and nobody deploys from Studio: the
+    boundary leaves deployment to the ml-engineer persona role itself)."""
+    r, a, p = naming.region, naming.account_id, naming.prefix
+    sm = f"arn:aws:sagemaker:{r}:{a}"
+    datasets, artifacts = naming.bucket_arn("datasets"), naming.bucket_arn("model-artifacts")
+    via = [f"s3.{r}.amazonaws.com", f"sagemaker.{r}.amazonaws.com"]
+
+    def key_use(sid: str, *classes: str) -> Statement:
+        return statement(sid, "Allow", ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+                         f"arn:aws:kms:{r}:{a}:key/*",
+                         condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": sorted(
+                             naming.kms_alias(c) for c in classes)}, "StringEquals": {"kms:ViaService": via}})
+
+    jobs = [f"{sm}:{kind}/{p}-*" for kind in ("hyper-parameter-tuning-job", "processing-job", "training-job")]
+    statements = [
+        statement("OwnStudioApps", "Allow", ["sagemaker:AddTags", "sagemaker:CreateApp", "sagemaker:DeleteApp",
+                                             "sagemaker:DescribeApp"], f"{sm}:app/{domain_id}/*"),
+        statement("OwnStudioSpaces", "Allow", ["sagemaker:AddTags", "sagemaker:CreateSpace", "sagemaker:DeleteSpace",
+                                               "sagemaker:DescribeSpace", "sagemaker:UpdateSpace"],
+                  f"{sm}:space/{domain_id}/*"),
+        statement("DescribeStudio", "Allow", ["sagemaker:DescribeDomain", "sagemaker:DescribeUserProfile"],
+                  [f"{sm}:domain/{domain_id}", f"{sm}:user-profile/{domain_id}/*"]),
+        # No resource-level permissions: the sagemaker:List* calls and sagemaker:Search.
+        statement("ListNoResourceLevel", "Allow", [
+            "sagemaker:ListApps", "sagemaker:ListHyperParameterTuningJobs", "sagemaker:ListModelPackageGroups",
+            "sagemaker:ListProcessingJobs", "sagemaker:ListSpaces", "sagemaker:ListTrainingJobs",
+            "sagemaker:ListUserProfiles", "sagemaker:Search"], "*"),
+        statement("ListDatasets", "Allow", ["s3:GetBucketLocation", "s3:ListBucket"], datasets),
+        statement("ReadDatasets", "Allow", "s3:GetObject", f"{datasets}/*"),
+        statement("RunJobs", "Allow", [
+            "sagemaker:AddTags", *JOB_ACTIONS, "sagemaker:DescribeHyperParameterTuningJob",
+            "sagemaker:DescribeProcessingJob", "sagemaker:DescribeTrainingJob",
+            "sagemaker:StopHyperParameterTuningJob", "sagemaker:StopProcessingJob", "sagemaker:StopTrainingJob"],
+            jobs),
+        pass_training_role(naming),
+        read_job_template(naming),
+        *([connect_to_data_store(naming, persona)] if data_store else []),
+    ]
+    if persona == "ml-engineer":
+        groups, versions = f"{sm}:model-package-group/{p}-*", f"{sm}:model-package/{p}-*/*"
+        statements += [
+            statement("ReadModelArtifacts", "Allow", ["s3:GetObject", "s3:ListBucket"], [artifacts, f"{artifacts}/*"]),
+            key_use("UseTrainingAndModelKeys", "training", "model"),
+            statement("RegisterModelVersions", "Allow", [
+                "sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
+                "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages"], [groups, versions]),
+        ]
+    else:
+        statements += [
+            statement("WriteExperiments", "Allow", ["s3:DeleteObject", "s3:PutObject"],
+                      f"{datasets}/experiments/*"),
+            key_use("UseTrainingKey", "training"),
+        ]
+    return [*statements, *job_guards()]

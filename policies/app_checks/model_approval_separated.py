@@ -1,0 +1,105 @@
+"""AEGIS_MODEL_APPROVAL_SEPARATED: whoever can approve a model version can neither train or register
+one nor deploy one, and the permission boundary keeps approval from every role it does not name.
+
+A registry's approval is the control between training and serving: a version turns `Approved`
+(`sagemaker:UpdateModelPackage`, or `CreateModelPackage` registering it so, with
+`sagemaker:ModelApprovalStatus`) and only then may it be deployed. If the role that trained or
+registered a version could approve it, or the approver could deploy it, one person could take a model
+from training to production alone.
+
+Judged with the IAM evaluator, for each environment with a model package group: each role of the
+environment with its policies and boundary (approve a version of the environment's first group;
+register a pending version or start a guarded training job; create an endpoint or a model), and the
+boundary against an identity policy that allows everything for a role it does not name (it must deny
+approving). A role whose policies cannot be read fails (not judged). Roles that only AWS services
+which run none of the account's code assume (AWS Backup, S3 replication, flow logs) are left out: the
+boundary lets roles be passed only to SageMaker, Lambda and EC2 (PASS_ROLE_SERVICES), so no person or
+program of the account can act as them.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+from modules.boundary import PASS_ROLE_SERVICES, boundary_name
+from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.iam import NotJudged, acts_for_code_or_people, may_name_any, role_with_boundary
+from policies.app_checks.training_job_guards import ALLOW_ALL, guarded
+from policies.app_checks.view import AppView, Env
+from policies.checks.aegis_values import document
+from policies.iam_eval import Request, UnsupportedPolicy, is_allowed
+
+APPROVED = {"sagemaker:ModelApprovalStatus": "Approved"}
+PENDING = {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+
+
+@app_check("AEGIS_MODEL_APPROVAL_SEPARATED",
+           "Model approval is separated from training, registration and deployment")
+def model_approval_separated(app: AppView):
+    for env in app.envs:
+        groups = sorted(c.get("model_package_group_name") for _, _, c in
+                        env.resources("aws_sagemaker_model_package_group"))
+        if not groups:
+            continue
+        n = env.naming
+        package = f"arn:aws:sagemaker:{n.region}:{n.account_id}:model-package/{groups[0]}/1"
+        wanted = boundary_name(n)
+        boundaries = [(s, name, c) for s, name, c in env.resources("aws_iam_policy") if c.get("name") == wanted]
+        if not boundaries:
+            yield fail(env.home_stack("data"), "", f"no permission boundary {wanted}: nothing keeps approval separate")
+        for stack, name, conf in boundaries:
+            yield judge(stack.name, f"aws_iam_policy.{name}", _boundary_problems(env, conf, package),
+                        "denies approval to every role it does not name")
+        for stack, name, role in env.resources("aws_iam_role"):
+            if not acts_for_code_or_people(role, PASS_ROLE_SERVICES):
+                continue  # only AWS services that run none of the account's code assume it
+            yield judge(stack.name, f"aws_iam_role.{name}", _role_problems(env, stack, name, role, package),
+                        "does not both approve and train, register or deploy")
+
+
+def _boundary_problems(env: Env, conf: dict, package: str) -> Iterator[str]:
+    boundary = document(conf.get("policy"))
+    if boundary is None:
+        yield "the boundary is not literal JSON: not judged"
+        return
+    context = {"aws:RequestedRegion": env.naming.region, "aws:PrincipalArn": env.naming.role_arn("any-role"),
+               "aws:PrincipalAccount": env.naming.account_id, **APPROVED}
+    try:
+        for action in ("sagemaker:UpdateModelPackage", "sagemaker:CreateModelPackage"):
+            if is_allowed([ALLOW_ALL], Request(action, package, context), boundary=boundary):
+                yield f"the boundary lets any role {action.split(':')[1]} with status Approved"
+    except UnsupportedPolicy as exc:
+        yield f"the boundary cannot be judged: {exc}"
+
+
+def _role_problems(env: Env, stack, name: str, role: dict, package: str) -> Iterator[str]:
+    try:
+        arn, documents, boundary = role_with_boundary(env, stack, name, role)
+    except NotJudged as exc:
+        yield str(exc)
+        return
+    if not may_name_any(documents, ("sagemaker:UpdateModelPackage", "sagemaker:CreateModelPackage")):
+        return  # no statement can allow approving
+    n = env.naming
+    sm = f"arn:aws:sagemaker:{n.region}:{n.account_id}"
+    base = guarded(env, **{"aws:PrincipalArn": arn})
+
+    def may(action: str, resource: str, extra: dict | None = None) -> bool:
+        return is_allowed(documents, Request(action, resource, {**base, **(extra or {})}), boundary=boundary)
+
+    try:
+        if not (may("sagemaker:UpdateModelPackage", package, APPROVED)
+                or may("sagemaker:CreateModelPackage", package, APPROVED)):
+            return
+        duties = {
+            "register versions": may("sagemaker:CreateModelPackage", package, PENDING),
+            "start training jobs": may("sagemaker:CreateTrainingJob", f"{sm}:training-job/{n.prefix}-job"),
+            "create endpoints": may("sagemaker:CreateEndpoint", f"{sm}:endpoint/{n.prefix}-model"),
+            "update endpoints": may("sagemaker:UpdateEndpoint", f"{sm}:endpoint/{n.prefix}-model"),
+            "create models": may("sagemaker:CreateModel", f"{sm}:model/{n.prefix}-model"),
+        }
+    except UnsupportedPolicy as exc:
+        yield f"the policies cannot be judged: {exc}"
+        return
+    also = [duty for duty, allowed in duties.items() if allowed]
+    if also:
+        yield f"{role.get('name')} may approve model versions and also {', '.join(also)}"

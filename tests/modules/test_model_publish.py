@@ -1,0 +1,157 @@
+"""`model publish` against moto: the artifact lands where the platform plan verifies it (full-object
+SHA-256, binary, metadata digest, object lock), versions are never overwritten, registration is pending
+approval, and every refusal is one line with exit 2 and nothing uploaded."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import boto3
+import pytest
+from click.testing import CliRunner
+from moto import mock_aws
+
+from main import cli
+from modules.config import load_env
+from modules.model_publish import PublishError, PublishRequest, config_lines, publish
+from modules.naming import Naming
+from modules.platform.published import FULL_OBJECT_SHA256
+
+ENV = "dev"
+ACCOUNT = "111122223333"  # environments/dev.yaml; moto's default account is 123456789012
+DIGEST = "sha256:" + "ab" * 32
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", ACCOUNT)
+    for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                       ("AWS_SESSION_TOKEN", "testing"), ("AWS_DEFAULT_REGION", "eu-west-1")):
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        config = load_env(ENV)
+        naming = Naming.of(config)
+        s3 = boto3.client("s3", region_name=config.region)
+        s3.create_bucket(Bucket=naming.bucket("model-artifacts"), ObjectLockEnabledForBucket=True,
+                         CreateBucketConfiguration={"LocationConstraint": config.region})
+        sagemaker = boto3.client("sagemaker", region_name=config.region)
+        for model in config.platform.models:
+            sagemaker.create_model_package_group(ModelPackageGroupName=naming.model_resource(model.name))
+        yield config, naming, s3, sagemaker
+
+
+def _artifact(tmp_path: Path, name: str = "model.tar.gz", content: bytes = b"\x1f\x8b weights") -> Path:
+    path = tmp_path / name
+    path.write_bytes(content)
+    return path
+
+
+def _image(naming: Naming, model: str) -> str:
+    return f"{naming.registry}/{naming.model_repository(model)}@{DIGEST}"
+
+
+def test_upload_carries_what_the_plan_verifies(aws, tmp_path):
+    config, naming, s3, _ = aws
+    path = _artifact(tmp_path)
+    published = publish(PublishRequest(config, "fraud-scorer", "1.5.0", path), boto3.session.Session())
+    head = s3.head_object(Bucket=published.bucket, Key=published.key, ChecksumMode="ENABLED")
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert published.key == "models/fraud-scorer/1.5.0/model.tar.gz"
+    assert head["ChecksumSHA256"] == base64.b64encode(bytes.fromhex(expected)).decode()
+    assert re.match(FULL_OBJECT_SHA256, head["ChecksumSHA256"])  # a full-object checksum, not of parts
+    assert head["ContentType"] == "application/octet-stream"
+    assert head["Metadata"]["sha256"] == expected
+    assert head["ObjectLockMode"] == config.data.object_lock.mode
+    assert head["ObjectLockRetainUntilDate"] >= published.retain_until.replace(microsecond=0)
+
+
+def test_an_existing_version_is_never_overwritten(aws, tmp_path):
+    config, naming, s3, _ = aws
+    first = _artifact(tmp_path, content=b"first")
+    publish(PublishRequest(config, "fraud-scorer", "1.5.0", first), boto3.session.Session())
+    second = _artifact(tmp_path, content=b"second")
+    with pytest.raises(PublishError, match="already exists"):
+        publish(PublishRequest(config, "fraud-scorer", "1.5.0", second), boto3.session.Session())
+    body = s3.get_object(Bucket=naming.bucket("model-artifacts"), Key="models/fraud-scorer/1.5.0/model.tar.gz")
+    assert body["Body"].read() == b"first"
+
+
+def test_register_creates_a_pending_package_with_image_and_artifact(aws, tmp_path):
+    config, naming, _, sagemaker = aws
+    request = PublishRequest(config, "fraud-scorer", "1.5.0", _artifact(tmp_path),
+                             image=_image(naming, "fraud-scorer"), register=True)
+    published = publish(request, boto3.session.Session())
+    package = sagemaker.describe_model_package(ModelPackageName=published.package_arn)
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"
+    (container,) = package["InferenceSpecification"]["Containers"]
+    assert container["Image"].endswith(f"@{DIGEST}")
+    assert container["ModelDataUrl"] == published.uri
+    assert published.package_arn.endswith(f"model-package/{naming.resource('fraud-scorer')}/1")
+    assert config_lines(request, published) == ["- name: fraud-scorer", "  version: 1.5.0", "  model_package_version: 1"]
+    unregistered = PublishRequest(config, "fraud-scorer", "1.6.0", request.artifact, image=request.image)
+    assert config_lines(unregistered, publish(unregistered, boto3.session.Session())) == [
+        "- name: fraud-scorer", "  version: 1.6.0", f"  image_digest: {DIGEST}",
+        f"  artifact_sha256: {published.sha256}"]
+
+
+def test_the_lambda_reference_model_json_carries_its_digest(aws, tmp_path):
+    config, naming, s3, _ = aws
+    path = _artifact(tmp_path, "model.json", json.dumps({"labels": ["a", "b"]}).encode())
+    published = publish(PublishRequest(config, "doc-classifier", "1.1.0", path), boto3.session.Session())
+    head = s3.head_object(Bucket=published.bucket, Key=published.key)
+    assert published.key == "models/doc-classifier/1.1.0/model.json"
+    assert head["Metadata"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert head["ContentType"] == "application/octet-stream"  # never read into the plan
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"--artifact": "missing/model.tar.gz"}, "no such file"),
+    ({"--artifact": "weights.bin"}, "serves model.tar.gz"),
+    ({"--version": "latest"}, "not a semantic version"),
+    ({"--model": "nope"}, "is not in environments/dev.yaml"),
+    ({"--register": None}, "--register needs --image"),
+    ({"--image": "nginx:latest"}, "is not <registry>"),
+    ({"--image": f"{'2' * 12}.dkr.ecr.eu-west-1.amazonaws.com/other@{DIGEST}"}, "is not in 111122223333.dkr.ecr"),
+])
+def test_refusals_before_aws_are_one_line_and_exit_2(aws, tmp_path, monkeypatch, changes, message):
+    monkeypatch.chdir(tmp_path)
+    _artifact(tmp_path)
+    _artifact(tmp_path, "weights.bin")
+    options = {"--env": ENV, "--model": "fraud-scorer", "--version": "1.5.0", "--artifact": "model.tar.gz", **changes}
+    argv = ["model", "publish", *[x for key, value in options.items() for x in ([key] if value is None else [key, value])]]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: ") and message in line, line
+
+
+def test_wrong_account_is_refused_and_nothing_is_uploaded(aws, tmp_path, monkeypatch):
+    config, naming, s3, _ = aws
+    other = config.model_copy(update={"account_id": "999988887777"})
+    with pytest.raises(PublishError, match="credentials are of account 111122223333"):
+        publish(PublishRequest(other, "fraud-scorer", "1.5.0", _artifact(tmp_path)), boto3.session.Session())
+    assert s3.list_objects_v2(Bucket=naming.bucket("model-artifacts")).get("KeyCount", 0) == 0
+
+
+def test_a_missing_bucket_says_to_apply_the_data_stack(aws, tmp_path):
+    config, naming, s3, _ = aws
+    s3.delete_bucket(Bucket=naming.bucket("model-artifacts"))
+    with pytest.raises(PublishError, match=f"bucket {naming.bucket('model-artifacts')} does not exist: apply dev-data"):
+        publish(PublishRequest(config, "fraud-scorer", "1.5.0", _artifact(tmp_path)), boto3.session.Session())
+
+
+def test_the_cli_prints_the_config_lines(aws, tmp_path, monkeypatch):
+    _, naming, _, _ = aws
+    monkeypatch.chdir(tmp_path)
+    path = _artifact(tmp_path)
+    result = CliRunner().invoke(cli, ["model", "publish", "--env", ENV, "--model", "fraud-scorer", "--version", "1.5.0",
+                                      "--artifact", str(path.name), "--image", _image(naming, "fraud-scorer"),
+                                      "--register"])
+    assert result.exit_code == 0, result.output
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert f"(sha256 {digest}," in result.output
+    assert "    model_package_version: 1" in result.output.splitlines()
+    assert "PendingManualApproval" in result.output

@@ -1,0 +1,129 @@
+"""Serving from the registry: a model that names `model_package_version` deploys that package by ARN,
+and the plan refuses it unless it is Approved (and runs its own repository's image by digest and its
+own folder's artifact); AEGIS_SERVING_INPUTS_VERIFIED holds the stack to it."""
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+
+import pytest
+
+from modules.config import load_env
+from modules.errors import ConfigError
+from policies.app_checks import REGISTRY, all_checks
+from policies.app_checks.view import AppView
+from tests.platform.conftest import PlatformView
+from tests.synthesized import Synthesized
+
+VERSION = 7
+
+
+@pytest.fixture(scope="module")
+def registered(tmp_path_factory) -> PlatformView:
+    """staging's platform stack with fraud-scorer (real-time) and churn-predictor (serverless) deployed
+    from registered versions (synthesized once)."""
+    from cdktf import App
+
+    from modules.platform.stack import PlatformStack
+
+    config = load_env("staging")
+    models = [m.model_copy(update={"model_package_version": VERSION}) if m.serving.startswith("sagemaker") else m
+              for m in config.platform.models]
+    config = config.model_copy(update={"platform": config.platform.model_copy(update={"models": models})})
+    out = tmp_path_factory.mktemp("registered") / "out"
+    with contextlib.redirect_stderr(io.StringIO()):
+        app = App(outdir=str(out), stack_traces=False)
+        PlatformStack(app, config)
+        app.synth()
+    view = PlatformView(Synthesized(out), "staging")
+    view.config = config
+    return view
+
+
+def _arn(view: PlatformView, model: str) -> str:
+    n = view.naming
+    return f"arn:aws:sagemaker:{n.region}:{n.account_id}:model-package/{n.resource(model)}/{VERSION}"
+
+
+@pytest.mark.parametrize("model", ["fraud-scorer", "churn-predictor"])
+def test_the_model_deploys_the_package_by_arn_and_nothing_else(registered, model):
+    (_, conf), = registered.of_model("aws_sagemaker_model", model).items()
+    container = conf["primary_container"]
+    assert container["model_package_name"] == _arn(registered, model)
+    assert "image" not in container and "model_data_url" not in container
+    # no published image or artifact lookups for it: the package pins both
+    assert registered.of_model("aws_iam_role", model)  # its execution role stays
+    marker = f"/model-{model}/"
+    assert not [k for k, v in registered.data("aws_s3_object").items() if marker in v["//"]["metadata"]["path"]]
+    assert not [k for k, v in registered.data("aws_ecr_image").items() if marker in v["//"]["metadata"]["path"]]
+
+
+@pytest.mark.parametrize("model", ["fraud-scorer", "churn-predictor"])
+def test_the_plan_refuses_a_package_that_is_not_approved(registered, model):
+    (read,) = [v for v in registered.data("aws_cloudcontrolapi_resource").values()
+               if v["identifier"] == _arn(registered, model)]
+    assert read["type_name"] == "AWS::SageMaker::ModelPackage"
+    conditions = [c["condition"] for c in read["lifecycle"]["postcondition"]]
+    assert '${jsondecode(self.properties).ModelApprovalStatus == "Approved"}' in conditions
+    n = registered.naming
+    assert any(f'"{n.registry}/{n.model_repository(model)}@sha256:"' in c for c in conditions)
+    assert any(f'"s3://{n.bucket("model-artifacts")}/models/{model}/"' in c for c in conditions)
+
+
+def _verdicts(stack: dict, config) -> list:
+    all_checks()
+    view = AppView.build({"staging-platform": stack}, {"staging": config})
+    return [r for r in REGISTRY["AEGIS_SERVING_INPUTS_VERIFIED"].func(view) if r.address.startswith("aws_sagemaker_model")]
+
+
+def test_the_serving_inputs_check_passes_it_and_fails_it_unverified(registered):
+    assert all(r.passed for r in _verdicts(registered.stack, registered.config))
+    broken = copy.deepcopy(registered.stack)
+    for read in broken["data"]["aws_cloudcontrolapi_resource"].values():
+        read["lifecycle"]["postcondition"] = [c for c in read["lifecycle"]["postcondition"]
+                                              if "ModelApprovalStatus" not in c["condition"]]
+    failed = [r for r in _verdicts(broken, registered.config) if not r.passed]
+    assert len(failed) == 2 and all("not verified Approved" in r.message for r in failed)
+    group = copy.deepcopy(registered.stack)
+    for conf in group["resource"]["aws_sagemaker_model"].values():
+        if "model_package_name" in conf["primary_container"]:
+            conf["primary_container"]["model_package_name"] = conf["primary_container"]["model_package_name"].rsplit(
+                "/", 1)[0].replace("model-package/", "model-package-group/")
+    failed = [r for r in _verdicts(group, registered.config) if not r.passed]
+    assert len(failed) == 2 and all("not one registered version" in r.message for r in failed)
+
+
+def _load_with(tmp_path, model_patch: dict, env: str = "prod"):
+    from tests.governance.conftest import environments_with
+
+    config = load_env(env)
+    models = [json.loads(m.model_dump_json(by_alias=True, exclude_none=True)) for m in config.platform.models]
+    models[0] = {k: v for k, v in {**models[0], **model_patch}.items() if v is not None}
+    return load_env(env, environments_with(tmp_path, env, {"platform": {"models": models}}))
+
+
+def test_prod_takes_a_registered_version_instead_of_digest_and_checksum(tmp_path):
+    config = _load_with(tmp_path, {"model_package_version": 3, "image_digest": None, "artifact_sha256": None})
+    assert config.platform.models[0].model_package_version == 3
+
+
+@pytest.mark.parametrize("patch, message", [
+    ({"model_package_version": 3}, "the model package pins the image and artifact"),
+    ({"model_package_version": 0}, "greater than or equal to 1"),
+])
+def test_a_registered_version_with_a_digest_or_out_of_range_is_refused(tmp_path, patch, message):
+    with pytest.raises(ConfigError, match=message):
+        _load_with(tmp_path, patch)
+
+
+def test_a_lambda_model_cannot_name_a_package(tmp_path):
+    from tests.governance.conftest import environments_with
+
+    config = load_env("dev")
+    models = [json.loads(m.model_dump_json(by_alias=True, exclude_none=True)) for m in config.platform.models]
+    index = next(i for i, m in enumerate(models) if m["serving"] == "lambda")
+    models[index]["model_package_version"] = 2
+    with pytest.raises(ConfigError, match="does not deploy SageMaker model packages"):
+        load_env("dev", environments_with(tmp_path, "dev", {"platform": {"models": models}}))

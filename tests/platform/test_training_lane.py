@@ -1,0 +1,133 @@
+"""The training lane of `<env>-platform`: the VPC-only Studio domain and its profiles, and the training
+execution role, judged on the synthesized stacks and with the IAM evaluator."""
+from __future__ import annotations
+
+import json
+
+from modules.boundary import boundary_arn
+from modules.training import CHECKPOINT_PREFIX, STUDIO_PERSONAS, studio_role
+from policies.iam_eval import Request, is_allowed
+from tests.platform.conftest import ref, statements
+
+
+def test_the_domain_is_vpc_only_in_the_private_subnets_with_the_training_key(view):
+    (logical, domain), = view.res("aws_sagemaker_domain").items()
+    assert domain["app_network_access_type"] == "VpcOnly"
+    assert domain["auth_mode"] == "IAM"
+    assert domain["kms_key_id"] == view.key_ref("training")
+    assert domain["vpc_id"] == view.vpc_ref()
+    assert sorted(domain["subnet_ids"]) == view.private_subnet_refs()
+    assert domain["retention_policy"]["home_efs_file_system"] == "Retain"
+    users = domain["default_user_settings"]
+    assert users["sharing_settings"]["notebook_output_option"] == "Disabled"
+    studio = view.config.platform.training.studio
+    for settings in (users["jupyter_lab_app_settings"], users["code_editor_app_settings"],
+                     domain["default_space_settings"]["jupyter_lab_app_settings"]):
+        idle = settings["app_lifecycle_management"]["idle_settings"]
+        assert idle["lifecycle_management"] == "ENABLED"
+        assert idle["idle_timeout_in_minutes"] == studio.idle_timeout_minutes
+        assert idle["max_idle_timeout_in_minutes"] == studio.max_idle_timeout_minutes
+
+
+def test_studio_security_group_admits_only_its_own_members(view):
+    (domain,) = view.res("aws_sagemaker_domain").values()
+    (group_ref,) = domain["default_user_settings"]["security_groups"]
+    logical = group_ref.split(".")[1]
+    ingress = view.rules_of(logical, "ingress")
+    assert {(r["from_port"], r["to_port"]) for r in ingress} == {(2049, 2049), (8192, 65535)}
+    assert all(r["referenced_security_group_id"] == group_ref and "cidr_ipv4" not in r for r in ingress)
+
+
+def test_each_studio_persona_has_a_profile_with_its_own_bounded_role(view):
+    profiles = view.res("aws_sagemaker_user_profile")
+    assert sorted(p["user_profile_name"] for p in profiles.values()) == sorted(STUDIO_PERSONAS)
+    roles = {r["name"]: (k, r) for k, r in view.res("aws_iam_role").items()}
+    for profile in profiles.values():
+        name = view.naming.role(studio_role(profile["user_profile_name"]))
+        logical, role = roles[name]
+        assert profile["user_settings"]["execution_role"] == ref("aws_iam_role", logical, "arn")
+        assert role["permissions_boundary"] == boundary_arn(view.naming)
+        assert json.loads(role["assume_role_policy"])["Statement"][0]["Principal"] == {
+            "Service": "sagemaker.amazonaws.com"}
+
+
+def _role(view, purpose: str) -> list[dict]:
+    (logical,) = [k for k, r in view.res("aws_iam_role").items() if r["name"] == view.naming.role(purpose)]
+    return [view.role_policy(logical)]
+
+
+def test_training_role_reads_datasets_and_writes_only_under_models(view):
+    n = view.naming
+    policies = _role(view, "sagemaker-training")
+    ctx = {"aws:RequestedRegion": n.region}
+
+    def allowed(action: str, resource: str) -> bool:
+        return is_allowed(policies, Request(action, resource, ctx))
+
+    assert allowed("s3:GetObject", f"{n.bucket_arn('datasets')}/raw/part-0.parquet")
+    assert allowed("s3:PutObject", f"{n.bucket_arn('model-artifacts')}/{CHECKPOINT_PREFIX}job-1/ckpt.pt")
+    assert allowed("s3:PutObject", f"{n.bucket_arn('model-artifacts')}/models/_training/job-1/model.tar.gz")
+    assert not allowed("s3:PutObject", f"{n.bucket_arn('model-artifacts')}/elsewhere/x")
+    assert not allowed("s3:PutObject", f"{n.bucket_arn('datasets')}/raw/part-0.parquet")
+    assert not allowed("s3:GetObject", f"{n.bucket_arn('inference')}/data-capture/x.jsonl")
+    assert not allowed("sagemaker:CreateEndpoint", f"arn:aws:sagemaker:{n.region}:{n.account_id}:endpoint/x")
+
+
+def test_studio_roles_start_only_guarded_jobs_and_never_approve(view):
+    n = view.naming
+    job = f"arn:aws:sagemaker:{n.region}:{n.account_id}:training-job/{n.prefix}-t1"
+    key = f"arn:aws:kms:{n.region}:{n.account_id}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    guarded = {"aws:RequestedRegion": n.region, "sagemaker:VpcSubnets": ["subnet-1"], "sagemaker:VolumeKmsKey": key,
+               "sagemaker:OutputKmsKey": key, "sagemaker:InterContainerTrafficEncryption": True,
+               "sagemaker:NetworkIsolation": True}
+    for persona in STUDIO_PERSONAS:
+        policies = _role(view, studio_role(persona))
+        assert is_allowed(policies, Request("sagemaker:CreateTrainingJob", job, guarded))
+        for missing in ("sagemaker:InterContainerTrafficEncryption", "sagemaker:NetworkIsolation"):
+            context = {k: v for k, v in guarded.items() if k != missing}
+            assert not is_allowed(policies, Request("sagemaker:CreateTrainingJob", job, context)), missing
+        assert is_allowed(policies, Request(
+            "iam:PassRole", n.role_arn("sagemaker-training"),
+            {"aws:RequestedRegion": n.region, "iam:PassedToService": "sagemaker.amazonaws.com"}))
+        package = f"arn:aws:sagemaker:{n.region}:{n.account_id}:model-package/{n.prefix}-m/1"
+        approve = Request("sagemaker:UpdateModelPackage", package,
+                          {"aws:RequestedRegion": n.region, "sagemaker:ModelApprovalStatus": "Approved"})
+        assert not is_allowed(policies, approve)
+        assert all(s["Effect"] == "Deny" or "sagemaker:CreateEndpoint" not in s["Action"]
+                   for s in statements(policies[0]))
+
+
+def test_the_job_template_carries_spot_checkpoints_and_the_isolation_jobs_need(view):
+    n, spot = view.naming, view.config.platform.training.spot
+    (parameter,) = [p for p in view.res("aws_ssm_parameter").values()
+                    if p["name"] == f"/{n.project}/{n.env}/training/job-template"]
+    template = json.loads(parameter["value"])
+    assert template["RoleArn"] == n.role_arn("sagemaker-training")
+    assert sorted(template["VpcConfig"]["Subnets"]) == view.private_subnet_refs()
+    assert template["EnableNetworkIsolation"] is True and template["EnableInterContainerTrafficEncryption"] is True
+    assert template["ResourceConfig"]["VolumeKmsKeyId"] == view.key_ref("training")
+    assert template["OutputDataConfig"]["KmsKeyId"] == view.key_ref("model")
+    assert template["EnableManagedSpotTraining"] is spot.enabled
+    assert template["StoppingCondition"] == {"MaxRuntimeInSeconds": spot.max_run_seconds,
+                                             "MaxWaitTimeInSeconds": spot.max_wait_seconds}
+    assert template["CheckpointConfig"]["S3Uri"] == f"s3://{n.bucket('model-artifacts')}/{CHECKPOINT_PREFIX}"
+
+
+def test_the_data_store_is_serverless_v2_private_and_reached_only_from_the_workloads(view):
+    clusters = view.res("aws_rds_cluster")
+    store = view.config.platform.training.data_store
+    if not store.enabled:
+        assert clusters == {} and view.res("aws_rds_cluster_instance") == {}
+        return
+    (cluster,) = clusters.values()
+    assert (cluster["engine"], cluster["engine_mode"]) == ("aurora-postgresql", "provisioned")
+    assert cluster["serverlessv2_scaling_configuration"] == {"min_capacity": store.min_capacity,
+                                                             "max_capacity": store.max_capacity}
+    assert cluster["kms_key_id"] == cluster["master_user_secret_kms_key_id"] == view.key_ref("training")
+    (instance,) = view.res("aws_rds_cluster_instance").values()
+    assert instance["instance_class"] == "db.serverless" and instance["publicly_accessible"] is False
+    (group_ref,) = cluster["vpc_security_group_ids"]
+    ingress = view.rules_of(group_ref.split(".")[1], "ingress")
+    assert ingress and all(r["from_port"] == r["to_port"] == 5432 and "cidr_ipv4" not in r for r in ingress)
+    (subnets,) = view.res("aws_db_subnet_group").values()
+    assert sorted(subnets["subnet_ids"]) == view.private_subnet_refs()

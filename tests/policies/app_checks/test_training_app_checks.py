@@ -1,0 +1,103 @@
+"""AEGIS_TRAINING_JOB_GUARDS and AEGIS_MODEL_APPROVAL_SEPARATED: fixtures both ways, built from the
+generator's own documents (boundary, persona policies) with one rule taken out."""
+from __future__ import annotations
+
+import json
+
+from modules.access.persona_policies import persona_policy
+from modules.boundary import boundary_arn, boundary_document, boundary_name
+from modules.iam_doc import document, service_trust
+from modules.naming import Naming
+from tests.policies.app_checks.helpers import app, config, failures, resources, run
+
+GUARDS, APPROVAL = "AEGIS_TRAINING_JOB_GUARDS", "AEGIS_MODEL_APPROVAL_SEPARATED"
+N = Naming.of(config("dev"))
+HUMAN_TRUST = document({"Sid": "T", "Effect": "Allow", "Action": "sts:AssumeRole",
+                        "Principal": {"AWS": "arn:aws:iam::999900001111:root"}})
+
+
+def without(doc: str, *sids: str) -> str:
+    parsed = json.loads(doc)
+    parsed["Statement"] = [s for s in parsed["Statement"] if s.get("Sid") not in sids]
+    return json.dumps(parsed)
+
+
+def role(name: str, policy: str, trust: str = HUMAN_TRUST) -> dict:
+    return {"name": N.role(name), "assume_role_policy": trust, "permissions_boundary": boundary_arn(N),
+            "inline_policy": [{"name": name, "policy": policy}]}
+
+
+def stacks(boundary: str | None = None, **policies: str) -> dict:
+    """dev with the boundary, one model package group and the named personas (their real policies
+    unless given)."""
+    roles = {p.replace("-", "_"): role(p, policies.get(p) or persona_policy(p, config("dev"), mfa_guard_statement=False))
+             for p in ("ml-engineer", "data-scientist", "model-approver")}
+    return app("dev",
+               data=resources(aws_iam_policy={"boundary": {"name": boundary_name(N),
+                                                           "policy": boundary or boundary_document(N)}},
+                              aws_sagemaker_model_package_group={"g": {"model_package_group_name": N.resource("m")}}),
+               access=resources(aws_iam_role=roles))
+
+
+def test_the_generated_boundary_and_personas_pass_both_checks():
+    assert failures(run(GUARDS, stacks(), "dev")) == []
+    assert failures(run(APPROVAL, stacks(), "dev")) == []
+
+
+def test_a_boundary_without_the_key_rules_fails():
+    broken = without(boundary_document(N), "DenyJobsWithoutOwnVolumeKey")
+    (failure,) = failures(run(GUARDS, stacks(boundary=broken), "dev"))
+    assert "aws_iam_policy.boundary" in failure and "without a volume key" in failure
+
+
+def test_a_boundary_without_the_vpc_rule_fails():
+    broken = without(boundary_document(N), "DenySageMakerComputeWithoutVpc")
+    (failure,) = failures(run(GUARDS, stacks(boundary=broken), "dev"))
+    assert "without VPC subnets" in failure
+
+
+def test_a_persona_without_the_job_guards_fails():
+    policy = without(persona_policy("data-scientist", config("dev"), mfa_guard_statement=False),
+                     "DenyJobsWithoutTrafficEncryption", "DenyJobsWithoutNetworkIsolation")
+    (failure,) = failures(run(GUARDS, stacks(**{"data-scientist": policy}), "dev"))
+    assert "aegis-dev-data-scientist may CreateTrainingJob without inter-container traffic encryption" in failure
+    assert "without network isolation" in failure
+
+
+def test_a_service_role_that_sagemaker_runs_is_judged_and_an_unreadable_one_fails():
+    fixture = stacks()
+    runs_jobs = role("sagemaker-training", document({"Sid": "A", "Effect": "Allow",
+                                                     "Action": "sagemaker:CreateTrainingJob", "Resource": "*"}),
+                     trust=service_trust("sagemaker.amazonaws.com", N.account_id))
+    fixture["dev-platform"] = resources(aws_iam_role={"t": runs_jobs, "managed": {
+        **role("other", "{}", trust=service_trust("lambda.amazonaws.com", N.account_id)),
+        "inline_policy": [], "managed_policy_arns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}})
+    found = failures(run(GUARDS, fixture, "dev"))
+    assert any("aws_iam_role.t" in f and "without inter-container traffic encryption" in f for f in found)
+    assert any("aws_iam_role.managed" in f and "cannot be judged" in f for f in found)
+
+
+def test_without_the_boundary_rule_a_trainer_who_can_approve_fails():
+    boundary = without(boundary_document(N), "DenyModelApprovalExceptApprover")
+    ml = without(persona_policy("ml-engineer", config("dev"), mfa_guard_statement=False), "DenyModelApproval")
+    found = failures(run(APPROVAL, stacks(boundary=boundary, **{"ml-engineer": ml}), "dev"))
+    assert any("aws_iam_policy.boundary" in f and "UpdateModelPackage with status Approved" in f for f in found)
+    assert any("aegis-dev-ml-engineer may approve model versions and also register versions" in f
+               and "create endpoints" in f for f in found)
+
+
+def test_an_approver_who_may_also_train_fails():
+    approver = json.loads(persona_policy("model-approver", config("dev"), mfa_guard_statement=False))
+    approver["Statement"] = [s for s in approver["Statement"] if s["Effect"] == "Allow"] + [
+        {"Sid": "AlsoTrain", "Effect": "Allow", "Action": "sagemaker:CreateTrainingJob", "Resource": "*"}]
+    boundary = json.loads(boundary_document(N))  # the boundary leaves training to the personas' own policies
+    found = failures(run(APPROVAL, stacks(boundary=json.dumps(boundary), **{"model-approver": json.dumps(approver)}),
+                         "dev"))
+    assert found == ["dev-access aws_iam_role.model_approver: aegis-dev-model-approver may approve model versions "
+                     "and also start training jobs"]
+
+
+def test_no_registry_no_judgement():
+    fixture = stacks()
+    del fixture["dev-data"]["resource"]["aws_sagemaker_model_package_group"]
+    assert run(APPROVAL, fixture, "dev") == []
