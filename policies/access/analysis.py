@@ -33,6 +33,7 @@ from policies.access.capabilities import (
     EDGE_KINDS,
     KEY_CLASSES,
     KEY_USE,
+    ApiCapability,
     static_capabilities,
 )
 from policies.access.intent import Intent
@@ -54,7 +55,7 @@ KNOWN_KEYS = frozenset({
     "aws:multifactorauthpresent", "aws:securetransport", "aws:requestedregion", "aws:sourcevpc", "aws:sourcevpce",
     "kms:calleraccount", "kms:viaservice", "kms:resourcealiases", "kms:grantisforawsresource",
     "kms:encryptioncontext:*", "iam:passedtoservice", "s3:tlsversion", "s3:x-amz-server-side-encryption",
-    "s3:x-amz-server-side-encryption-aws-kms-key-id", "s3:x-amz-acl",
+    "s3:x-amz-server-side-encryption-aws-kms-key-id", "s3:x-amz-acl", "sagemaker:modelapprovalstatus",
 })
 PROBE = "aegis-probe"
 
@@ -182,8 +183,7 @@ class _Judge:
             keys = [k for k in self.model.keys if k.key_class == key_class]
             cells[f"use-key:{key_class}"] = self._first(role, [(self._key_use, (role, k)) for k in keys])
         for capability in API_CAPABILITIES:
-            cells[capability.name] = self._first(role, [(self._api, (role, capability.name, a, capability.resources))
-                                                        for a in capability.actions])
+            cells[capability.name] = self._first(role, [(self._api, (role, capability, a)) for a in capability.actions])
         return cells
 
     def _first(self, role: Role, attempts) -> Cell:
@@ -240,7 +240,7 @@ class _Judge:
         ctx = self.context(role, key.region, "kms", **extra, **{"kms:ResourceAliases": list(key.aliases)})
         return self._allowed(role, self.request(role, action, key.arn, ctx), key.policy, policy_required=True)
 
-    def _api(self, role: Role, name: str, action: str, templates: tuple[str, ...]) -> str:
+    def _api(self, role: Role, capability: ApiCapability, action: str) -> str:
         if action.startswith("kms:"):
             for key in self.model.keys:
                 if self._kms(role, key, action, {}):
@@ -254,12 +254,12 @@ class _Judge:
                 if self._allowed(role, request, topic.policy, policy_required=False):
                     return f"{action} on {topic.arn}"
             return ""
-        patterns = tuple(self._fill(t) for t in templates)
+        patterns = tuple(self._fill(t) for t in capability.resources)
         for resource in self._witnesses(role.identity, action, patterns):
             if not self._may_grant(role, action, resource, None):
                 continue
             region = resource.split(":")[3] if resource.count(":") >= 3 and resource.split(":")[3] else self.model.region
-            ctx = self.context(role, region, action.split(":")[0])
+            ctx = self.context(role, region, action.split(":")[0], **dict(capability.context))
             if self._allowed(role, self.request(role, action, resource, ctx), None, policy_required=False):
                 return f"{action} on {resource}"
         return ""

@@ -33,6 +33,8 @@ class ApiCapability:
     actions: tuple[str, ...]
     resources: tuple[str, ...]
     title: str
+    # Request context that makes a call this capability (approving is UpdateModelPackage *to* Approved).
+    context: tuple[tuple[str, str], ...] = ()
 
 
 API_CAPABILITIES: tuple[ApiCapability, ...] = (
@@ -44,7 +46,8 @@ API_CAPABILITIES: tuple[ApiCapability, ...] = (
                   "deploy or change serving (endpoints, functions)"),
     ApiCapability("approve-models", ("sagemaker:UpdateModelPackage",),
                   ("arn:aws:sagemaker:{region}:{account}:model-package/{prefix}-*/*",),
-                  "approve a model package for deployment"),
+                  "approve a model package for deployment",
+                  (("sagemaker:ModelApprovalStatus", "Approved"),)),
     ApiCapability("disable-security", (
         "cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:UpdateTrail", "cloudtrail:PutEventSelectors",
         "guardduty:DeleteDetector", "guardduty:UpdateDetector", "guardduty:DisassociateFromAdministratorAccount",

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from policies.app_checks.base import app_check, judge
-from policies.app_checks.iam import NotJudged, is_persona, policies_and_boundary
+from policies.app_checks.iam import NotJudged, is_persona, role_with_boundary
 from policies.app_checks.view import AppView, Env
 from policies.iam_eval import Request, UnsupportedPolicy, is_allowed
 
@@ -67,7 +67,7 @@ def execution_role_jobs(app: AppView):
 
 def _problems(env: Env, stack, name: str, role: dict, execution_arns: list[str]) -> Iterator[str]:
     try:
-        arn, documents, boundary = policies_and_boundary(env, stack, name, role)
+        arn, documents, boundary = role_with_boundary(env, stack, name, role)
     except NotJudged as exc:
         yield str(exc)
         return
