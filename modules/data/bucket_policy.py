@@ -4,12 +4,21 @@ plus narrowly-scoped grants for the AWS services that deliver into a bucket.
 CloudTrail encrypts log files with the trail's KMS key but always writes its digest files (log file
 integrity validation) with SSE-S3 ("Encrypting CloudTrail log files with AWS KMS keys", CloudTrail
 user guide). So the audit bucket requires SSE-S3 under exactly the digest prefix, and its key everywhere
-else."""
+else.
+
+The encryption denies judge only requests that name an encryption (`Null` … `false`): a request that
+sends no encryption header gets the bucket's default encryption, and a negated condition operator
+(`StringNotEquals…IfExists` included) matches an absent key, so without that guard the deny would
+refuse the writers that never send one: S3 server access logging and load balancer access logs
+(IAM user guide, "Condition operators"; AEGIS_LOG_DELIVERY_WITHOUT_HEADERS)."""
 from __future__ import annotations
 
 from modules.grants import deny_insecure_transport
 from modules.iam_doc import Statement, statement
 from modules.naming import TRAIL_PREFIX
+
+# Only requests that name an encryption: one that names none gets the bucket's default encryption.
+NAMES_AN_ENCRYPTION = {"Null": {"s3:x-amz-server-side-encryption": "false"}}
 
 
 def cloudtrail_digest_prefix(account_id: str) -> str:
@@ -34,20 +43,24 @@ def transport_and_encryption_denies(bucket_arn: str, kms_key_arn: str | None,
         exempt = [f"{bucket_arn}/{prefix}*" for prefix in sse_s3_prefixes]
         kms_objects = {"resources": exempt, "not_resources": True} if exempt else {"resources": objects}
         denies += [
-            # Absent headers fall back to the bucket default (this key); present ones must match it.
+            # No header: the bucket default (this key). A named encryption must be SSE-KMS with this key
+            # (aws:kms without a key id would mean the AWS managed key aws/s3, so it is refused too).
             statement("DenyNonKmsEncryption", "Deny", "s3:PutObject", **kms_objects, principal="*",
-                      condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}),
+                      condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                                 **NAMES_AN_ENCRYPTION}),
             statement("DenyOtherKmsKeys", "Deny", "s3:PutObject", **kms_objects, principal="*",
                       condition={"StringNotEqualsIfExists": {
-                          "s3:x-amz-server-side-encryption-aws-kms-key-id": kms_key_arn}}),
+                          "s3:x-amz-server-side-encryption-aws-kms-key-id": kms_key_arn}, **NAMES_AN_ENCRYPTION}),
         ]
         if exempt:
             denies.append(statement(
                 "DenyNonS3EncryptionOfServiceDigests", "Deny", "s3:PutObject", exempt, principal="*",
-                condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "AES256"}}))
+                condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "AES256"},
+                           **NAMES_AN_ENCRYPTION}))
     else:
         denies.append(statement("DenyNonS3Encryption", "Deny", "s3:PutObject", objects, principal="*",
-                                condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "AES256"}}))
+                                condition={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "AES256"},
+                                           **NAMES_AN_ENCRYPTION}))
     return denies
 
 
