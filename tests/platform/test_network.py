@@ -122,8 +122,8 @@ def test_interface_endpoints_private_dns_in_private_subnets(view):
     # Every environment runs a GPU fleet: its SSM Agent needs Systems Manager's three endpoints, NAT or not;
     # Studio apps read the training job template from SSM (one endpoint per service).
     assert runs_instances(view.config)
-    services = {*INTERFACE_SERVICES, *SSM_AGENT_SERVICES,
-                *(TRAINING_INTERFACE_SERVICES if view.config.platform.training.enabled else ())}
+    training = view.config.platform.training.enabled
+    services = {*INTERFACE_SERVICES, *SSM_AGENT_SERVICES, *(TRAINING_INTERFACE_SERVICES if training else ())}
     assert set(interface) == {f"com.amazonaws.{region}.{s}" for s in services}
     assert {"sagemaker.api", "sagemaker.runtime", "sts", "kms", "logs", "monitoring", "ecr.api", "ecr.dkr"} \
         == set(INTERFACE_SERVICES)
@@ -132,7 +132,8 @@ def test_interface_endpoints_private_dns_in_private_subnets(view):
         assert endpoint["private_dns_enabled"] is True
         assert sorted(endpoint["subnet_ids"]) == view.private_subnet_refs()
         assert endpoint["security_group_ids"] == [ref("aws_security_group", sg_logical, "id")]
-        if name.rsplit(".", 1)[-1] in SSM_AGENT_SERVICES:
+        service = name.rsplit(".", 1)[-1]
+        if service in SSM_AGENT_SERVICES and not (training and service in TRAINING_INTERFACE_SERVICES):
             assert "policy" not in endpoint  # AWS's default policy; the instance role is the control
             continue
         for stmt in statements(json.loads(endpoint["policy"])):

@@ -76,7 +76,7 @@ def trust_the_data_scientist(out: Path) -> None:
 def an_unmodelled_condition(out: Path) -> None:
     """A grant the evaluator cannot judge: a condition on the caller's IP address."""
     _edit_policy(out, "prod-access", "aws_iam_role_policy", "data-scientist", "policy", lambda s: s.append({
-        "Sid": "FromTheOffice", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
+        "Sid": "FromTheOffice", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
         "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}))
 
 
