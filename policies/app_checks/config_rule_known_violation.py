@@ -35,7 +35,9 @@ tag key and value, resource id), its region and its parameters:
   CLOUDWATCH_ALARM_SETTINGS_CHECK     an alarm on metricName whose period (300 when not given), threshold,
                                       evaluation periods, statistic or comparison differs from the rule's;
   IAM_POLICY_IN_USE                   policyARN attached to no role (IAM_ROLE), user (IAM_USER) or either
-                                      (ANY) of the app; group usage needs members and is not judged.
+                                      (ANY) of the app; group usage needs members and is not judged;
+  SECURITY_ACCOUNT_INFORMATION_PROVIDED
+                                      no aws_account_alternate_contact of type SECURITY for the account.
 
 Tags are the effective ones (provider default tags, then the resource's own). A template that is not a
 literal document, or a rule parameter that is not literal, fails: never passed unjudged.
@@ -451,6 +453,13 @@ def _policy_unused(env: Env, rule: DeployedRule) -> Iterator[str]:
         yield f"policy {arn} (attached to no {' or '.join(k.split('_')[1].lower() for k in kinds)} of the app)"
 
 
+def _no_security_contact(env: Env, rule: DeployedRule) -> Iterator[str]:
+    # account_id names another account (set from an organization's management account): not this one.
+    if not any(conf.get("alternate_contact_type") == "SECURITY" and conf.get("account_id") in (None, env.config.account_id)
+               for _, _, conf in env.resources("aws_account_alternate_contact")):
+        yield "the account (no aws_account_alternate_contact of type SECURITY: set governance.security_contact)"
+
+
 KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "IAM_NO_INLINE_POLICY_CHECK": _inline_policies,
     "SAGEMAKER_MODEL_IN_VPC": _models_outside_vpc,
@@ -468,6 +477,7 @@ KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK": _backup_plans_too_weak,
     "CLOUDWATCH_ALARM_SETTINGS_CHECK": _alarms_set_otherwise,
     "IAM_POLICY_IN_USE": _policy_unused,
+    "SECURITY_ACCOUNT_INFORMATION_PROVIDED": _no_security_contact,
 }
 
 

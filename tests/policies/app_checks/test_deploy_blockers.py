@@ -445,6 +445,12 @@ class TestRulesTheAppUsedToViolate:
              "p": {"role": "${aws_iam_role.backup.name}", "policy_arn": BACKUP_POLICY + "ForRestores"}},
           "aws_iam_user_policy_attachment": {"u": {"user": "someone", "policy_arn": BACKUP_POLICY}}},
          "attached to no role"),
+        ("SECURITY_ACCOUNT_INFORMATION_PROVIDED", {},
+         {"aws_account_alternate_contact": {"c": {"alternate_contact_type": "SECURITY", "name": "n", "title": "t",
+                                                  "email_address": "s@example.com", "phone_number": "+1 555"}}},
+         {"aws_account_alternate_contact": {"c": {"alternate_contact_type": "OPERATIONS", "name": "n", "title": "t",
+                                                  "email_address": "s@example.com", "phone_number": "+1 555"}}},
+         "no aws_account_alternate_contact of type SECURITY"),
     ])
     def test_rules_an_environment_can_break_by_its_settings(self, identifier, extra, fixed, broken, fragment):
         bucket = {"aws_s3_bucket": {"b": {"bucket": "aegis-dev-audit", "object_lock_enabled": True,
@@ -465,7 +471,8 @@ class TestRulesTheAppUsedToViolate:
                            "VPC_FLOW_LOGS_ENABLED", "VPC_DEFAULT_SECURITY_GROUP_CLOSED", "IAM_PASSWORD_POLICY",
                            "S3_BUCKET_REPLICATION_ENABLED", "S3_BUCKET_DEFAULT_LOCK_ENABLED",
                            "ELB_DELETION_PROTECTION_ENABLED", "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK",
-                           "CLOUDWATCH_ALARM_SETTINGS_CHECK", "IAM_POLICY_IN_USE"):
+                           "CLOUDWATCH_ALARM_SETTINGS_CHECK", "IAM_POLICY_IN_USE",
+                           "SECURITY_ACCOUNT_INFORMATION_PROVIDED"):
             assert identifier in packs, identifier
 
 
