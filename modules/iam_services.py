@@ -8,7 +8,7 @@ from __future__ import annotations
 
 # Resource type prefix → IAM action prefix. Longer prefixes win (aws_cloudwatch_log_ before aws_cloudwatch_).
 _PREFIXES = {
-    "aws_accessanalyzer_": "access-analyzer", "aws_appautoscaling_": "application-autoscaling",
+    "aws_accessanalyzer_": "access-analyzer", "aws_account_": "account", "aws_appautoscaling_": "application-autoscaling",
     "aws_autoscaling_": "autoscaling", "aws_backup_": "backup", "aws_budgets_": "budgets", "aws_ce_": "ce",
     "aws_cloudfront_": "cloudfront", "aws_cloudtrail": "cloudtrail", "aws_cloudwatch_": "cloudwatch",
     "aws_cloudwatch_event_": "events", "aws_cloudwatch_log_": "logs", "aws_config_": "config",

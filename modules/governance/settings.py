@@ -81,6 +81,15 @@ class ShieldSettings(Strict):
     protect_cloudfront: bool = True      # CloudFront distributions of this environment
 
 
+class SecurityContactSettings(Strict):
+    """The account's security alternate contact, whom AWS notifies about security issues in the account
+    (AWS Account Management; the limits and patterns are the PutAlternateContact API's)."""
+    name: str = Field(min_length=1, max_length=64)
+    title: str = Field(min_length=1, max_length=50)
+    email: str = Field(max_length=254, pattern=r"^[\w+=.#|!&-]+@[\w.-]+\.\w+$")
+    phone: str = Field(min_length=1, max_length=25, pattern=r"^[\s0-9()+-]+$")
+
+
 class BudgetSettings(Strict):
     monthly_limit_usd: int | None = Field(default=None, ge=1, le=10_000_000)
     actual_alert_percents: list[Annotated[int, Field(ge=1, le=1000)]] = Field(default_factory=lambda: [80, 100])
@@ -150,6 +159,8 @@ class GovernanceSettings(Strict):
     macie: MacieSettings = MacieSettings()
     access_analyzer: AccessAnalyzerSettings = AccessAnalyzerSettings()
     shield: ShieldSettings = ShieldSettings()
+    # Required where the environment lists pci-dss: its pack checks that the account has one.
+    security_contact: SecurityContactSettings | None = None
     budget: BudgetSettings = BudgetSettings()
     cost_anomaly: CostAnomalySettings = CostAnomalySettings()
     backup: BackupSettings = BackupSettings()
@@ -169,6 +180,9 @@ class GovernanceSettings(Strict):
             yield "access_analyzer.unused_access", "prod must run the unused-access analyzer"
         if self.shield.enabled and not (self.shield.protect_load_balancers or self.shield.protect_cloudfront):
             yield "shield.enabled", "Shield Advanced is enabled but protects nothing (both protect_* are false)"
+        if "pci-dss" in env.compliance and self.security_contact is None:
+            yield "security_contact", ("the pci-dss conformance pack checks the account's security contact: "
+                                       "name the person or team AWS should notify")
         yield from self._budget_problems(env)
         for path, message in self.cost_anomaly.problems(env):
             yield f"cost_anomaly.{path}", message

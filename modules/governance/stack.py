@@ -20,6 +20,7 @@ from modules.governance.conformance_packs import ConformancePacks
 from modules.governance.cost_anomaly import CostAnomalyDetection
 from modules.governance.inspector import Inspector
 from modules.governance.macie import Macie
+from modules.governance.security_contact import SecurityContact
 from modules.governance.security_events import SecurityEvents
 from modules.governance.security_hub import SecurityHub
 from modules.governance.shield import ShieldAdvanced
@@ -68,6 +69,8 @@ class GovernanceStack(PillarStack):
                                          protect_load_balancers=settings.shield.protect_load_balancers,
                                          protect_cloudfront=settings.shield.protect_cloudfront)
         self.security_events = SecurityEvents(self, "security-events", naming=naming)
+        self.security_contact = SecurityContact(self, "security-contact", settings=settings.security_contact) \
+            if settings.security_contact is not None else None
 
         self.budget = CostBudget(self, "budget", naming=naming, settings=settings.budget, tier=tier)
         self.cost_anomaly = CostAnomalyDetection(self, "cost-anomaly", naming=naming, settings=settings.cost_anomaly)

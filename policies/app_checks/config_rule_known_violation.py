@@ -31,7 +31,13 @@ tag key and value, resource id), its region and its parameters:
   ELB_DELETION_PROTECTION_ENABLED     a load balancer without deletion protection;
   BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK
                                       a backup plan rule that runs less often than daily when days are
-                                      asked for, or keeps recovery points shorter than requiredRetentionDays.
+                                      asked for, or keeps recovery points shorter than requiredRetentionDays;
+  CLOUDWATCH_ALARM_SETTINGS_CHECK     an alarm on metricName whose period (300 when not given), threshold,
+                                      evaluation periods, statistic or comparison differs from the rule's;
+  IAM_POLICY_IN_USE                   policyARN attached to no role (IAM_ROLE), user (IAM_USER) or either
+                                      (ANY) of the app; group usage needs members and is not judged;
+  SECURITY_ACCOUNT_INFORMATION_PROVIDED
+                                      no aws_account_alternate_contact of type SECURITY for the account.
 
 Tags are the effective ones (provider default tags, then the resource's own). A template that is not a
 literal document, or a rule parameter that is not literal, fails: never passed unjudged.
@@ -55,7 +61,8 @@ CFN_TYPES = {"aws_iam_role": "AWS::IAM::Role", "aws_iam_user": "AWS::IAM::User",
              "aws_sagemaker_model": "AWS::SageMaker::Model", "aws_s3_bucket": "AWS::S3::Bucket",
              "aws_backup_vault": "AWS::Backup::BackupVault", "aws_vpc": "AWS::EC2::VPC",
              "aws_default_security_group": "AWS::EC2::SecurityGroup",
-             "aws_lb": "AWS::ElasticLoadBalancingV2::LoadBalancer", "aws_backup_plan": "AWS::Backup::BackupPlan"}
+             "aws_lb": "AWS::ElasticLoadBalancingV2::LoadBalancer", "aws_backup_plan": "AWS::Backup::BackupPlan",
+             "aws_cloudwatch_metric_alarm": "AWS::CloudWatch::Alarm"}
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 
 
@@ -400,6 +407,59 @@ def _backup_plans_too_weak(env: Env, rule: DeployedRule) -> Iterator[str]:
                 yield f"{target.label} rule {plan_rule.get('rule_name')} ({schedule}, kept {kept} days)"
 
 
+# Rule parameter → the alarm's attribute; the rule's documented default period is 300 seconds.
+ALARM_SETTINGS = {"period": "period", "threshold": "threshold", "evaluationPeriods": "evaluation_periods",
+                  "statistic": "statistic", "comparisonOperator": "comparison_operator"}
+
+
+def _same(wanted: Any, have: Any) -> bool:
+    try:
+        return float(wanted) == float(have)
+    except (TypeError, ValueError):
+        return str(wanted) == str(have)
+
+
+def _alarms_set_otherwise(env: Env, rule: DeployedRule) -> Iterator[str]:
+    wanted = {"period": 300, **{k: v for k, v in rule.parameters.items() if k in ALARM_SETTINGS and v is not None}}
+    metric = rule.parameters.get("metricName")
+    literal = [metric, *wanted.values()]
+    if not isinstance(metric, str) or any(not isinstance(v, (str, int, float)) or "${" in str(v) for v in literal):
+        yield "the rule's metricName and settings are not literal: not judged"
+        return
+    for target in _targets(env, ("aws_cloudwatch_metric_alarm",), rule):
+        if target.conf.get("metric_name") != metric:
+            continue
+        differ = [f"{attr} {target.conf.get(attr)!r} (rule: {wanted[param]})" for param, attr in ALARM_SETTINGS.items()
+                  if param in wanted and not _same(wanted[param], target.conf.get(attr))]
+        if differ:
+            yield f"{target.label} ({'; '.join(differ)})"
+
+
+POLICY_HOLDERS = {"IAM_ROLE": (("aws_iam_role_policy_attachment", "role"), ("aws_iam_policy_attachment", "roles")),
+                  "IAM_USER": (("aws_iam_user_policy_attachment", "user"), ("aws_iam_policy_attachment", "users"))}
+
+
+def _policy_unused(env: Env, rule: DeployedRule) -> Iterator[str]:
+    arn, usage = rule.parameters.get("policyARN"), str(rule.parameters.get("policyUsageType") or "ANY")
+    if not isinstance(arn, str) or "${" in arn or usage not in ("IAM_ROLE", "IAM_USER", "ANY"):
+        yield f"policyARN {arn!r} with policyUsageType {usage!r} is not judged (a literal ARN; roles or users)"
+        return
+    kinds = [k for k in POLICY_HOLDERS if usage in (k, "ANY")]
+    attachments = [(rtype, conf.get(attr)) for kind in kinds for rtype, attr in POLICY_HOLDERS[kind]
+                   for _, _, conf in env.resources(rtype) if conf.get("policy_arn") == arn]
+    inline = [conf for _, _, conf in env.resources("aws_iam_role") if "IAM_ROLE" in kinds
+              and arn in as_list(conf.get("managed_policy_arns"))]
+    if not inline and not any(holder for _, holder in attachments):
+        yield f"policy {arn} (attached to no {' or '.join(k.split('_')[1].lower() for k in kinds)} of the app)"
+
+
+def _no_security_contact(env: Env, rule: DeployedRule) -> Iterator[str]:
+    # account_id names another account (set from an organization's management account): not this one.
+    if not any(conf.get("alternate_contact_type") == "SECURITY" and conf.get("account_id") in (None, env.config.account_id)
+               for _, _, conf in env.resources("aws_account_alternate_contact")):
+        yield "the account (no aws_account_alternate_contact of type SECURITY: set governance.security_contact)"
+
+
 KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "IAM_NO_INLINE_POLICY_CHECK": _inline_policies,
     "SAGEMAKER_MODEL_IN_VPC": _models_outside_vpc,
@@ -415,6 +475,9 @@ KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "S3_BUCKET_DEFAULT_LOCK_ENABLED": _buckets_without_default_lock,
     "ELB_DELETION_PROTECTION_ENABLED": _load_balancers_deletable,
     "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK": _backup_plans_too_weak,
+    "CLOUDWATCH_ALARM_SETTINGS_CHECK": _alarms_set_otherwise,
+    "IAM_POLICY_IN_USE": _policy_unused,
+    "SECURITY_ACCOUNT_INFORMATION_PROVIDED": _no_security_contact,
 }
 
 

@@ -210,6 +210,13 @@ TRAIL = {"aws_cloudtrail": {"trail": {"advanced_event_selector": [{"field_select
     {"field": "resources.ARN", "starts_with": ["arn:aws:s3:::aegis-dev-datasets/"]}]}]}}}
 
 
+ALARM = {"metric_name": "CloudtrailChanges", "namespace": "Aegis/dev/Security", "period": 300, "threshold": 1,
+         "evaluation_periods": 1, "statistic": "Sum", "comparison_operator": "GreaterThanOrEqualToThreshold"}
+ALARM_SETTINGS = {"metricName": "CloudtrailChanges", "threshold": "1", "evaluationPeriods": "1", "period": "300",
+                  "statistic": "Sum", "comparisonOperator": "GreaterThanOrEqualToThreshold"}
+BACKUP_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
+
+
 class TestConfigRuleKnownViolation:
     @pytest.mark.parametrize("identifier, narrowed, resources_", [
         ("SAGEMAKER_MODEL_IN_VPC", {"scope": {"tag_key": "NetworkIsolation", "tag_value": "vpc"}}, {"platform": MODELS}),
@@ -424,6 +431,26 @@ class TestRulesTheAppUsedToViolate:
                                               "lifecycle": {"delete_after": 35}}]}}},
          {"aws_backup_plan": {"p": {"rule": [{"rule_name": "daily", "schedule": "cron(0 3 * * ? *)",
                                               "lifecycle": {"delete_after": 7}}]}}}, "kept 7 days"),
+        ("CLOUDWATCH_ALARM_SETTINGS_CHECK", {"input_parameters": json.dumps(ALARM_SETTINGS)},
+         {"aws_cloudwatch_metric_alarm": {"a": ALARM, "other": {**ALARM, "metric_name": "Other", "threshold": 9}}},
+         {"aws_cloudwatch_metric_alarm": {"a": {**ALARM, "threshold": 5}}}, "threshold 5"),
+        # Without `period` the rule still asks for its documented default, 300 seconds.
+        ("CLOUDWATCH_ALARM_SETTINGS_CHECK", {"input_parameters": json.dumps({"metricName": "CloudtrailChanges"})},
+         {"aws_cloudwatch_metric_alarm": {"a": ALARM}},
+         {"aws_cloudwatch_metric_alarm": {"a": {**ALARM, "period": 60}}}, "period 60"),
+        ("IAM_POLICY_IN_USE", {"input_parameters": json.dumps({"policyARN": BACKUP_POLICY, "policyUsageType": "IAM_ROLE"})},
+         {"aws_iam_role": {"backup": {"name": "aegis-dev-backup"}}, "aws_iam_role_policy_attachment": {
+             "p": {"role": "${aws_iam_role.backup.name}", "policy_arn": BACKUP_POLICY}}},
+         {"aws_iam_role": {"backup": {"name": "aegis-dev-backup"}}, "aws_iam_role_policy_attachment": {
+             "p": {"role": "${aws_iam_role.backup.name}", "policy_arn": BACKUP_POLICY + "ForRestores"}},
+          "aws_iam_user_policy_attachment": {"u": {"user": "someone", "policy_arn": BACKUP_POLICY}}},
+         "attached to no role"),
+        ("SECURITY_ACCOUNT_INFORMATION_PROVIDED", {},
+         {"aws_account_alternate_contact": {"c": {"alternate_contact_type": "SECURITY", "name": "n", "title": "t",
+                                                  "email_address": "s@example.com", "phone_number": "+1 555"}}},
+         {"aws_account_alternate_contact": {"c": {"alternate_contact_type": "OPERATIONS", "name": "n", "title": "t",
+                                                  "email_address": "s@example.com", "phone_number": "+1 555"}}},
+         "no aws_account_alternate_contact of type SECURITY"),
     ])
     def test_rules_an_environment_can_break_by_its_settings(self, identifier, extra, fixed, broken, fragment):
         bucket = {"aws_s3_bucket": {"b": {"bucket": "aegis-dev-audit", "object_lock_enabled": True,
@@ -443,7 +470,9 @@ class TestRulesTheAppUsedToViolate:
         for identifier in ("S3_BUCKET_LOGGING_ENABLED", "BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED",
                            "VPC_FLOW_LOGS_ENABLED", "VPC_DEFAULT_SECURITY_GROUP_CLOSED", "IAM_PASSWORD_POLICY",
                            "S3_BUCKET_REPLICATION_ENABLED", "S3_BUCKET_DEFAULT_LOCK_ENABLED",
-                           "ELB_DELETION_PROTECTION_ENABLED", "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK"):
+                           "ELB_DELETION_PROTECTION_ENABLED", "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK",
+                           "CLOUDWATCH_ALARM_SETTINGS_CHECK", "IAM_POLICY_IN_USE",
+                           "SECURITY_ACCOUNT_INFORMATION_PROVIDED"):
             assert identifier in packs, identifier
 
 
