@@ -11,7 +11,11 @@ from modules.platform.network import Network
 
 
 def workload_security_group(scope: Construct, construct_id: str, *, name: str, description: str,
-                            network: Network, endpoints: Endpoints):
+                            network: Network, endpoints: Endpoints, between_members: bool = False):
+    """`between_members`: members reach each other on every protocol. Distributed training needs it, and
+    inter-container traffic encryption (which the job guards force) runs IPsec between the instances:
+    UDP 500 and ESP, IP protocol 50 (SageMaker developer guide, "Protect communications between ML compute
+    instances in a distributed training job")."""
     sg = aws.security_group.SecurityGroup(
         scope, construct_id, name=name, vpc_id=network.vpc.id, description=description, tags={"Name": name})
     egress = aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule
@@ -22,6 +26,12 @@ def workload_security_group(scope: Construct, construct_id: str, *, name: str, d
         egress(scope, f"{construct_id}-https-to-gateway-{i}", security_group_id=sg_id, ip_protocol="tcp",
                from_port=443, to_port=443, prefix_list_id=prefix_list,
                description="HTTPS to the S3 and DynamoDB gateway endpoints")
+    if between_members:
+        aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+            scope, f"{construct_id}-from-members", security_group_id=sg_id, ip_protocol="-1",
+            referenced_security_group_id=sg_id, description="Distributed jobs: traffic between members (IPsec)")
+        egress(scope, f"{construct_id}-to-members", security_group_id=sg_id, ip_protocol="-1",
+               referenced_security_group_id=sg_id, description="Distributed jobs: traffic between members (IPsec)")
     if network.egress:
         egress(scope, f"{construct_id}-https-to-internet", security_group_id=sg_id, ip_protocol="tcp",
                from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0",

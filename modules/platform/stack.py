@@ -85,9 +85,12 @@ class PlatformStack(PillarStack):
         """One egress-only security group per workload kind (SageMaker models, Lambda functions)."""
         if kind not in self._security_groups:
             name = self.naming.resource(f"{kind}-workloads")
+            between = kind == "training"  # multi-instance jobs, with inter-container traffic encryption
             self._security_groups[kind] = workload_security_group(
                 self, f"{kind}-security-group", name=name, network=self.network, endpoints=self.endpoints,
-                description=f"{kind} workloads: no ingress, HTTPS egress to VPC endpoints only")
+                between_members=between,
+                description=(f"{kind} workloads: traffic between members, HTTPS egress to VPC endpoints"
+                             if between else f"{kind} workloads: no ingress, HTTPS egress to VPC endpoints only"))
         return self._security_groups[kind]
 
     def function_asset(self) -> TerraformAsset:

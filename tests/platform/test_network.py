@@ -226,4 +226,29 @@ def test_internet_egress_only_with_egress_enabled_and_only_https(view):
     for rule in wide:
         assert (rule["ip_protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 443, 443)
     for rule in view.res("aws_vpc_security_group_egress_rule").values():
-        assert rule["ip_protocol"] != "-1"  # never all protocols/ports
+        # All protocols only between the members of one group (distributed training), never to addresses.
+        if rule["ip_protocol"] == "-1":
+            assert rule.get("referenced_security_group_id") == rule["security_group_id"], rule
+            assert "cidr_ipv4" not in rule and "prefix_list_id" not in rule
+
+
+def test_only_the_training_group_lets_its_members_reach_each_other(view):
+    """Distributed training with inter-container traffic encryption (forced by the job guards) runs IPsec
+    between the instances (UDP 500, ESP): the training group admits its own members on every protocol, both
+    ways; every other workload group stays without ingress."""
+    groups = {conf["name"]: logical for logical, conf in view.res("aws_security_group").items()}
+    ingress = view.res("aws_vpc_security_group_ingress_rule").values()
+    egress = view.res("aws_vpc_security_group_egress_rule").values()
+    for kind in ("training", "sagemaker"):
+        logical = groups.get(view.naming.resource(f"{kind}-workloads"))
+        if logical is None:
+            continue
+        group = ref("aws_security_group", logical, "id")
+        to_self = [r for r in ingress if r["security_group_id"] == group and r.get("referenced_security_group_id") == group]
+        from_self = [r for r in egress if r["security_group_id"] == group and r.get("referenced_security_group_id") == group]
+        if kind == "training":
+            assert view.config.platform.training.enabled
+            assert [r["ip_protocol"] for r in to_self] == ["-1"] and [r["ip_protocol"] for r in from_self] == ["-1"]
+        else:
+            assert not to_self and not from_self
+            assert not [r for r in ingress if r["security_group_id"] == group]
