@@ -29,7 +29,8 @@ class AccessStack(PillarStack):
         super().__init__(scope, config, "access")
         naming, settings = self.naming, config.access
         self.personas = PersonaRoles(self, "personas", config=config)
-        self.password_policy = AccountPasswordPolicy(self, "password-policy")
+        self.password_policy = AccountPasswordPolicy(self, "password-policy",
+                                                     prevent_destroy=config.tier == "prod")
         self.alerts = AlertTopic(self, "alerts", AlertTopicProps(naming, config.name, settings.alerts))
         topic = self.alerts.arn
         self.trail = Trail(self, "trail", TrailProps.of(config))
