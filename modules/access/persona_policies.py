@@ -25,7 +25,7 @@ from modules.boundary import APPROVED, DEPLOY_ACTIONS
 from modules.config import EnvConfig
 from modules.edge import managed_outside
 from modules.iam_doc import Statement, document, statement
-from modules.naming import Naming
+from modules.naming import BLOCKED_IP_SET_SUFFIX, Naming
 from modules.serving import EXECUTION_ROLE_SUFFIX, KINDS, invoke_actions, invoke_grants
 from modules.training import (
     JOB_ACTIONS,
@@ -327,10 +327,12 @@ def platform_admin(arns: EnvArns) -> list[Statement]:
                f"arn:aws:autoscaling:{r}:{a}:autoScalingGroup:*:autoScalingGroupName/{p}-*"),
         _allow("ThrottleFunctions", ["lambda:DeleteFunctionConcurrency", "lambda:PutFunctionConcurrency"],
                arns.functions[0]),
-        # The ALBs' regional IP sets, and CloudFront's (CLOUDFRONT scope, in us-east-1) when a model is behind it.
+        # The blocked-address IP sets of the ALBs' web ACLs (REGIONAL), and of CloudFront's (CLOUDFRONT scope,
+        # `global/` ARNs in us-east-1) when a model is behind it (modules/platform/waf.py).
         _allow("BlockAddresses", ["wafv2:GetIPSet", "wafv2:UpdateIPSet"],
-               [f"arn:aws:wafv2:{r}:{a}:regional/ipset/{p}-*/*"]
-               + ([f"arn:aws:wafv2:{arns.edge_region}:{a}:global/ipset/{p}-*/*"] if arns.edge_region else [])),
+               [f"arn:aws:wafv2:{r}:{a}:regional/ipset/{p}-*{BLOCKED_IP_SET_SUFFIX}/*"]
+               + ([f"arn:aws:wafv2:{arns.edge_region}:{a}:global/ipset/{p}-*{BLOCKED_IP_SET_SUFFIX}/*"]
+                  if arns.edge_region else [])),
         # No resource-level permissions: guardduty:ArchiveFindings, guardduty:UnarchiveFindings,
         # guardduty:UpdateFindingsFeedback.
         _allow("TriageFindingsNoResourceLevel", ["guardduty:ArchiveFindings", "guardduty:UnarchiveFindings",
