@@ -450,7 +450,7 @@ def test_whoever_passes_execution_roles_starts_no_job_with_one(env_iam, action):
 
 def _edge(n: Naming, kind: str) -> str:
     return {"web-acl": f"arn:aws:wafv2:us-east-1:{n.account_id}:global/webacl/{n.prefix}-vision-edge/0a1b",
-            "ip-set": f"arn:aws:wafv2:us-east-1:{n.account_id}:global/ipset/{n.prefix}-vision-edge-ipv4-blocked/0a1b",
+            "ip-set": f"arn:aws:wafv2:us-east-1:{n.account_id}:global/ipset/{n.prefix}-vision-detector-edge-ipv4-blocked/0a1b",
             "log-group": f"arn:aws:logs:us-east-1:{n.account_id}:log-group:aws-waf-logs-{n.prefix}-vision-edge",
             "endpoint": f"arn:aws:sagemaker:us-east-1:{n.account_id}:endpoint/{n.prefix}-chat"}[kind]
 
