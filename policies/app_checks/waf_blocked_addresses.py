@@ -29,6 +29,7 @@ from policies.app_checks.view import AppView, Env, Stack, nested, one, ref
 from policies.checks.aegis_values import as_list
 from policies.iam_eval import statements_for, wildcard_match
 
+# The IP-set actions that take an IP set resource (wafv2:ListIPSets takes "*": it has no resource-level permissions).
 IP_SET_ACTIONS = ("wafv2:CreateIPSet", "wafv2:DeleteIPSet", "wafv2:GetIPSet", "wafv2:UpdateIPSet")
 # IAM resource type `ipset`: the scope segment is `regional` or `global` (CLOUDFRONT, always in us-east-1).
 ARN_SCOPE = {"REGIONAL": "regional", "CLOUDFRONT": "global"}
