@@ -3,6 +3,7 @@ rule blocks the source IPs in each set."""
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -142,3 +143,31 @@ def test_a_persona_policy_that_is_not_literal_fails_closed():
     role = stacks_[N.stack("access")]["resource"]["aws_iam_role"]["admin"]
     role["inline_policy"][0]["policy"] = "${data.aws_iam_policy_document.admin.json}"
     assert not verdict(run(CHECK, stacks_, "prod"), ROLE)
+
+
+def _synthesized_prod(synthesized) -> dict[str, dict]:
+    return {name: copy.deepcopy(synthesized.stack(name)) for name in synthesized.stack_names
+            if name.startswith("prod-")}
+
+
+def test_the_synthesized_app_passes_and_every_set_and_the_admin_are_judged(synthesized):
+    found = run(CHECK, _synthesized_prod(synthesized), "prod")
+    assert failures(found) == []
+    sets = synthesized.resources(N.stack("platform"), "aws_wafv2_ip_set")
+    assert len(sets) == 4  # IPv4 and IPv6 for the ALB's web ACL and for CloudFront's
+    judged = {r.address for r in found}
+    assert {f"aws_wafv2_ip_set.{name}" for name in sets} <= judged
+    admin = [name for name, role in synthesized.resources(N.stack("access"), "aws_iam_role").items()
+             if role["name"] == N.role("platform-admin")]
+    assert judged - {f"aws_wafv2_ip_set.{name}" for name in sets} == {f"aws_iam_role.{admin[0]}"}
+
+
+def test_the_synthesized_app_with_the_grant_and_the_rule_before_the_fix_fails(synthesized):
+    stacks_ = _synthesized_prod(synthesized)
+    # the grant before the sets existed: every IP set of the prefix
+    access = N.stack("access")
+    stacks_[access] = json.loads(json.dumps(stacks_[access]).replace("-*-blocked/*", "-*/*"))
+    for acl in stacks_[N.stack("platform")]["resource"]["aws_wafv2_web_acl"].values():
+        acl["rule"] = [r for r in acl["rule"] if r["name"] != "blocked-addresses"]
+    found = run(CHECK, stacks_, "prod")
+    assert found and not any(r.passed for r in found), [r.address for r in found if r.passed]
