@@ -20,8 +20,8 @@ EDGE_REGION = "us-east-1"
 # (modules/platform/edge_key.py, waf.py, cloudfront.py; a test holds the synthesized output to this list).
 EDGE_RESOURCE_TYPES = (
     "aws_cloudwatch_log_delivery", "aws_cloudwatch_log_delivery_destination", "aws_cloudwatch_log_delivery_source",
-    "aws_cloudwatch_log_group", "aws_kms_alias", "aws_kms_key", "aws_wafv2_web_acl",
-    "aws_wafv2_web_acl_logging_configuration",
+    "aws_cloudwatch_log_group", "aws_kms_alias", "aws_kms_key", "aws_wafv2_ip_set",
+    "aws_wafv2_web_acl", "aws_wafv2_web_acl_logging_configuration",
 )
 
 

@@ -55,6 +55,15 @@ NETWORK_ISOLATION_TAG_KEY = "NetworkIsolation"
 # (`<env>-governance` selects by it): value `Naming.backup_tag_value` (the environment prefix).
 BACKUP_TAG_KEY = "Backup"
 
+# WAF IP sets of addresses to block, one per web ACL and IP version (modules/platform/waf.py), which the
+# platform-admin persona edits in an incident: its grant names them by this suffix.
+BLOCKED_IP_SET_SUFFIX = "-blocked"
+
+
+def blocked_ip_set_name(web_acl_name: str, ip_address_version: str) -> str:
+    """`<web ACL name>-ipv4-blocked` / `-ipv6-blocked`."""
+    return f"{web_acl_name}-{ip_address_version.lower()}{BLOCKED_IP_SET_SUFFIX}"
+
 
 @dataclass(frozen=True)
 class Naming:

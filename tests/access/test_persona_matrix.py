@@ -450,7 +450,7 @@ def test_whoever_passes_execution_roles_starts_no_job_with_one(env_iam, action):
 
 def _edge(n: Naming, kind: str) -> str:
     return {"web-acl": f"arn:aws:wafv2:us-east-1:{n.account_id}:global/webacl/{n.prefix}-vision-edge/0a1b",
-            "ip-set": f"arn:aws:wafv2:us-east-1:{n.account_id}:global/ipset/{n.prefix}-blocked/0a1b",
+            "ip-set": f"arn:aws:wafv2:us-east-1:{n.account_id}:global/ipset/{n.prefix}-vision-detector-edge-ipv4-blocked/0a1b",
             "log-group": f"arn:aws:logs:us-east-1:{n.account_id}:log-group:aws-waf-logs-{n.prefix}-vision-edge",
             "endpoint": f"arn:aws:sagemaker:us-east-1:{n.account_id}:endpoint/{n.prefix}-chat"}[kind]
 
@@ -474,6 +474,33 @@ def test_the_edge_in_us_east_1_is_operable_where_it_exists(env_iam, env, persona
     has_edge = any(m.serving == "ec2" and m.ec2_settings.cloudfront is not None for m in load_env(env).platform.models)
     expected = persona in allowed and has_edge
     assert decide(env_iam, persona, action, _edge(n, kind), region="us-east-1") is expected, (env, persona, action)
+
+
+def _blocked_ip_sets(synthesized, n: Naming) -> list[tuple[str, str]]:
+    """(ARN with a made-up ID, region) of every IP set the environment's platform stack creates."""
+    out = []
+    for conf in synthesized.resources(n.stack("platform"), "aws_wafv2_ip_set").values():
+        region = conf.get("region", n.region)
+        scope = {"REGIONAL": "regional", "CLOUDFRONT": "global"}[conf["scope"]]
+        out.append((f"arn:aws:wafv2:{region}:{n.account_id}:{scope}/ipset/{conf['name']}/0a1b2c3d", region))
+    return out
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_only_the_platform_admin_blocks_addresses_in_the_sets_the_web_acls_use(synthesized, env_iam, persona):
+    """Every blocked-address IP set (each web ACL's, CloudFront's in us-east-1 as global/ipset) can be read and
+    updated by the break-glass admin, boundary included, and by no other persona; a set the app does not
+    create cannot (the grant names the sets, not every set of the environment)."""
+    n = env_iam.naming
+    sets = _blocked_ip_sets(synthesized, n)
+    fleets = [m for m in env_iam.config.platform.models if m.serving == "ec2"]
+    assert len(sets) == 2 * (len(fleets) + sum(1 for m in fleets if m.ec2_settings.cloudfront))  # IPv4 and IPv6
+    for arn, region in sets:
+        for action in ("wafv2:GetIPSet", "wafv2:UpdateIPSet"):
+            assert decide(env_iam, persona, action, arn, region=region) is (persona == ADM), (arn, action)
+        other = arn.replace("-blocked/", "-allowed/")
+        assert not decide(env_iam, persona, "wafv2:UpdateIPSet", other, region=region), other
+        assert decide(env_iam, persona, "wafv2:ListIPSets", "*", region=region) is (persona == ADM)
 
 
 def test_personas_connect_to_the_data_store_as_their_own_user_where_it_exists(env_iam):

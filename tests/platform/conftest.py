@@ -147,3 +147,25 @@ def opted_in_storage(tmp_path_factory, synthesized) -> PlatformView:
     view = PlatformView(Synthesized(out), "dev")
     view.config = config
     return view
+
+
+def blocked_ip_sets(view, acl: dict) -> dict[str, str]:
+    """The web ACL's first rule blocks the source IPs of its own IP sets, one per IP version, named
+    `<web ACL>-<version>-blocked`, created empty and left to the platform-admin (Terraform ignores their
+    addresses); returns version → scope."""
+    first = min(acl["rule"], key=lambda r: r["priority"])
+    assert first["priority"] == 0 and first["action"] == {"block": {}}
+    assert first["visibility_config"]["cloudwatch_metrics_enabled"] is True
+    assert first["visibility_config"]["sampled_requests_enabled"] is True
+    out = {}
+    for statement in first["statement"]["or_statement"]["statement"]:
+        reference = statement["ip_set_reference_statement"]
+        assert set(reference) == {"arn"}  # the source IP, not a forwarded header
+        ip_set = view.res("aws_wafv2_ip_set")[ref_parts(reference["arn"])[1]]
+        version = ip_set["ip_address_version"]
+        assert ip_set["name"] == f"{acl['name']}-{version.lower()}-blocked"
+        assert ip_set["addresses"] == [] and ip_set["lifecycle"] == {"ignore_changes": ["addresses"]}
+        assert ip_set.get("region") == acl.get("region")
+        out[version] = ip_set["scope"]
+    return out
+

@@ -6,7 +6,7 @@ import json
 
 from modules.platform.edge_key import EDGE_REGION
 from modules.platform.waf import EDGE_GROUPS
-from tests.platform.conftest import as_list, ref, ref_parts, statements
+from tests.platform.conftest import as_list, blocked_ip_sets, ref, ref_parts, statements
 
 
 def test_cloudfront_only_where_configured(view):
@@ -62,6 +62,7 @@ def test_cloudfront_and_edge_waf_log_into_the_edge_audit_key(prod):
     group = prod.get(config["destination_resource_arn"])
     assert group["kms_key_id"] == key_ref and group["region"] == EDGE_REGION
     acl_logical = ref_parts(dist["web_acl_id"])[1]
+    assert blocked_ip_sets(prod, prod.res("aws_wafv2_web_acl")[acl_logical]) == {"IPV4": "CLOUDFRONT", "IPV6": "CLOUDFRONT"}
     (logging,) = [c for c in prod.res("aws_wafv2_web_acl_logging_configuration").values()
                   if c["resource_arn"] == ref("aws_wafv2_web_acl", acl_logical, "arn")]
     waf_group = prod.get(logging["log_destination_configs"][0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from modules.platform.waf import MANAGED_GROUPS
-from tests.platform.conftest import as_list, ref, ref_parts, statements
+from tests.platform.conftest import as_list, blocked_ip_sets, ref, ref_parts, statements
 
 
 def _fleet(view):
@@ -226,6 +226,7 @@ def test_waf_protects_the_alb_and_logs_redacted(view):
     (rate,) = [r for r in acl["rule"] if "rate_based_statement" in r["statement"]]
     assert rate["action"] == {"block": {}}
     assert rate["statement"]["rate_based_statement"]["limit"] == s.waf.rate_limit_per_5_minutes
+    assert blocked_ip_sets(view, acl) == {"IPV4": "REGIONAL", "IPV6": "REGIONAL"}
     (logging,) = [c for c in view.res("aws_wafv2_web_acl_logging_configuration").values()
                   if c["resource_arn"] == ref("aws_wafv2_web_acl", acl_logical, "arn")]
     (destination,) = logging["log_destination_configs"]
