@@ -88,7 +88,9 @@ def sagemaker_model_name(naming: Naming, model: ModelSettings, *, vpc: bool) -> 
     changes with what the model is made of in config (its settings: version, digest, checksum) —
     a fixed name would collide with the model being replaced."""
     base = naming.resource(model.name) if vpc else naming.resource(SERVERLESS_MODEL_INFIX, model.name)
-    digest = hashlib.sha256(f"{model.model_dump_json()}|vpc={vpc}".encode()).hexdigest()[:8]
+    # How an update rolls out is no part of what the model is made of: changing it must not replace the model.
+    made_of = model.model_dump_json(exclude={"sagemaker": {"deployment"}})
+    digest = hashlib.sha256(f"{made_of}|vpc={vpc}".encode()).hexdigest()[:8]
     return f"{naming.shortened(base, MODEL_NAME_MAX - len(digest) - 1)}-{digest}"
 
 
@@ -132,9 +134,10 @@ class SageMakerModelBase(Construct):
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             depends_on=[self.role.policy])
 
-    def endpoint(self, endpoint_config) -> None:
+    def endpoint(self, endpoint_config, deployment_config=None) -> None:
         self.endpoint_resource = aws.sagemaker_endpoint.SagemakerEndpoint(
             self, "endpoint", name=self.endpoint_name, endpoint_config_name=endpoint_config.name,
+            deployment_config=deployment_config,
             tags={"Model": self.model_settings.name}, depends_on=[self.log_group])
 
     def outputs(self) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 Model in the VPC's private subnets with network isolation; endpoint config encrypted with the
 inference key and capturing a sample of requests and responses (encrypted) into the inference
-bucket; a variant autoscaled on invocations per instance, with optional scheduled actions.
+bucket; a variant autoscaled on invocations per instance, with optional scheduled actions; every
+update released blue/green with alarm rollback (release.py).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from constructs import Construct
 from modules import aws
 from modules.platform.autoscaling import SAGEMAKER_INSTANCES, TargetTracking
 from modules.platform.context import PlatformContext, ServingDependencies
+from modules.platform.release import deployment_config, rollback_alarm_names
 from modules.platform.sagemaker_base import VARIANT, SageMakerModelBase, data_capture_uri
 from modules.platform.settings import ModelSettings
 from modules.suppress import suppress
@@ -50,7 +52,8 @@ class SageMakerRealtime(SageMakerModelBase):
                     json_content_types=["application/json"])),
             tags={"Model": model.name},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
-        self.endpoint(self.endpoint_config)
+        self.rollback_alarms = rollback_alarm_names(ctx.naming, model.name, model.serving)
+        self.endpoint(self.endpoint_config, deployment_config(s.deployment, self.rollback_alarms))
         self.scaling = TargetTracking(
             self, "autoscaling", dimension=SAGEMAKER_INSTANCES, resource_id=self.resource_id,
             policy_name=f"{self.endpoint_name}-invocations", scaling=s.autoscaling,

@@ -154,6 +154,21 @@ CASES = [
      "sagemaker", "image_digest", "should match pattern"),
     ("artifact-checksum-not-hex", "dev", _in_model("sagemaker", ["artifact_sha256"], "sha256:" + "a" * 64),
      "sagemaker", "artifact_sha256", "should match pattern"),
+    ("prod-releases-all-at-once", "prod", _in_model("sagemaker", ["sagemaker", "deployment", "traffic"], "ALL_AT_ONCE"),
+     "sagemaker", "sagemaker.deployment.traffic", "prod shifts traffic gradually"),
+    ("linear-step-below-ten-percent", "staging", _in_model("sagemaker", ["sagemaker", "deployment"], {
+        "traffic": "LINEAR", "step_size": 5, "maximum_execution_timeout_seconds": 28800}),
+     "sagemaker", "sagemaker.deployment.step_size", "10-50 percent"),
+    ("canary-above-half-the-variant", "prod", _in_model("sagemaker", ["sagemaker", "deployment", "step_size"], 2),
+     "sagemaker", "sagemaker.deployment.step_size", "not 0-50 % of the variant's 3 instances"),
+    ("prod-canary-shorter-than-alarm-window", "prod",
+     _in_model("sagemaker", ["sagemaker", "deployment", "wait_interval_seconds"], 120),
+     "sagemaker", "sagemaker.deployment.wait_interval_seconds", "evaluation window (300 s"),
+    ("release-outlasts-its-timeout", "staging", _in_model("sagemaker", ["sagemaker", "deployment"], {
+        "traffic": "LINEAR", "step_size": 10}),
+     "sagemaker", "sagemaker.deployment.maximum_execution_timeout_seconds", "waiting time (6000 s"),
+    ("guardrails-excluded-instance", "staging", _in_model("sagemaker", ["sagemaker", "instance_type"], "ml.inf1.xlarge"),
+     "sagemaker", "sagemaker.deployment.traffic", "no deployment guardrails for ml.inf1.xlarge"),
     ("function-has-no-image", "dev", _in_model("lambda", ["image_digest"], "sha256:" + "a" * 64),
      "lambda", "image_digest", "runs no image of its own"),
 ]
