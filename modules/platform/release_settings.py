@@ -1,4 +1,6 @@
-"""How a real-time endpoint takes a new endpoint config (`sagemaker.deployment` of a model).
+"""How a new model version reaches traffic: a real-time endpoint's deployment guardrails
+(`sagemaker.deployment`) and a Lambda model's weighted `live` alias (`lambda.canary`).
+
 
 SageMaker deployment guardrails: a blue/green update that shifts traffic to the new fleet in a
 canary step or in linear steps, waits between steps, bakes on full traffic before the old fleet
@@ -23,13 +25,13 @@ _GUARDRAIL_EXCLUDED_FAMILIES = ("ml.inf1.",)
 
 
 class ReleaseSettings(Strict):
-    traffic: Literal["CANARY", "LINEAR", "ALL_AT_ONCE"] = "CANARY"
+    traffic: Literal["CANARY", "LINEAR", "ALL_AT_ONCE"] = "CANARY"  # how traffic moves to the new fleet
     # CAPACITY_PERCENT: of the variant's instances; INSTANCE_COUNT: instances (API CapacitySize).
     step_unit: Literal["CAPACITY_PERCENT", "INSTANCE_COUNT"] = "CAPACITY_PERCENT"
     step_size: int = Field(default=10, ge=1, le=100)  # the canary, or each linear step
     wait_interval_seconds: int = Field(default=600, ge=0, le=3600)  # between traffic steps
     baking_seconds: int = Field(default=600, ge=0, le=3600)  # on full traffic, before the old fleet goes
-    maximum_execution_timeout_seconds: int = Field(default=3600, ge=600, le=28800)
+    maximum_execution_timeout_seconds: int = Field(default=3600, ge=600, le=28800)  # time limit of the whole update
 
     @property
     def gradual(self) -> bool:
@@ -44,7 +46,7 @@ class ReleaseSettings(Strict):
         whole = 100 if self.step_unit == "CAPACITY_PERCENT" else max_instances
         return max(math.ceil(whole / self.step_size) - 1, 1)
 
-    def problems_for(self, env, *, instance_type: str, min_instances: int,
+    def variant_problems(self, env, *, instance_type: str, min_instances: int,
                      max_instances: int) -> Iterator[Problem]:
         """Rules AWS or the environment's tier impose; `min_instances`/`max_instances` bound the variant."""
         if env.tier == "prod" and not self.gradual:
@@ -74,3 +76,14 @@ class ReleaseSettings(Strict):
         elif not low * min_instances <= 100 * self.step_size <= 50 * min_instances:
             yield "step_size", (f"a {self.traffic.lower()} step of {self.step_size} instances is not "
                                 f"{low}-50 % of the variant's {min_instances} instances (autoscaling min_capacity)")
+
+
+class FunctionCanary(Strict):
+    """A weighted `live` alias while a new function version is tried (README "Releasing a Lambda model"):
+    the alias stays on `stable_version` and sends `weight` of the invocations to the version this
+    apply publishes (Lambda Developer Guide, "Create a routing configuration for a Lambda alias").
+    Removing the section promotes the new version; rolling back keeps `stable_version` and sets
+    `weight: 0` until the change is reverted."""
+
+    stable_version: str = Field(pattern=r"^[1-9][0-9]{0,9}$")  # a published version: never $LATEST
+    weight: float = Field(ge=0, lt=1)  # share of invocations for the new version (0: rolled back)

@@ -169,6 +169,10 @@ CASES = [
      "sagemaker", "sagemaker.deployment.maximum_execution_timeout_seconds", "waiting time (6000 s"),
     ("guardrails-excluded-instance", "staging", _in_model("sagemaker", ["sagemaker", "instance_type"], "ml.inf1.xlarge"),
      "sagemaker", "sagemaker.deployment.traffic", "no deployment guardrails for ml.inf1.xlarge"),
+    ("canary-on-latest", "dev", _in_model("lambda", ["lambda", "canary"], {"stable_version": "$LATEST", "weight": 0.1}),
+     "lambda", "lambda.canary.stable_version", "should match pattern"),
+    ("canary-takes-all-traffic", "dev", _in_model("lambda", ["lambda", "canary"], {"stable_version": "3", "weight": 1.0}),
+     "lambda", "lambda.canary.weight", "less than 1"),
     ("function-has-no-image", "dev", _in_model("lambda", ["image_digest"], "sha256:" + "a" * 64),
      "lambda", "image_digest", "runs no image of its own"),
 ]
