@@ -35,7 +35,10 @@ class SageMakerRealtime(SageMakerModelBase):
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings, *,
                  subnet_ids: list[str], security_group_id: str):
         vpc = aws.sagemaker_model.SagemakerModelVpcConfig(subnets=subnet_ids, security_group_ids=[security_group_id])
-        super().__init__(scope, construct_id, ctx, model, vpc_config=vpc, data_capture=True)
+        rollback_alarms = rollback_alarm_names(ctx.naming, model.name, model.serving)
+        super().__init__(scope, construct_id, ctx, model, vpc_config=vpc, data_capture=True,
+                         rollback_alarms=tuple(rollback_alarms))
+        self.rollback_alarms = rollback_alarms
         s = model.sagemaker_settings
         c = aws.sagemaker_endpoint_configuration
         self.endpoint_config = c.SagemakerEndpointConfiguration(
@@ -52,7 +55,6 @@ class SageMakerRealtime(SageMakerModelBase):
                     json_content_types=["application/json"])),
             tags={"Model": model.name},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
-        self.rollback_alarms = rollback_alarm_names(ctx.naming, model.name, model.serving)
         self.endpoint(self.endpoint_config, deployment_config(s.deployment, self.rollback_alarms))
         self.scaling = TargetTracking(
             self, "autoscaling", dimension=SAGEMAKER_INSTANCES, resource_id=self.resource_id,

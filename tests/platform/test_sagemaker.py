@@ -240,3 +240,16 @@ def test_release_settings_do_not_replace_the_model(view):
     other = sagemaker.model_copy(update={"deployment": sagemaker.deployment.model_copy(update={"baking_seconds": 0})})
     changed = model.model_copy(update={"sagemaker": other})
     assert sagemaker_model_name(view.naming, changed, vpc=True) == sagemaker_model_name(view.naming, model, vpc=True)
+
+
+def test_the_execution_role_reads_only_its_rollback_alarms(view):
+    # SageMaker reads the rollback alarms with the endpoint's execution role during a guarded update.
+    (model,) = view.models("sagemaker")
+    sm_model, _, endpoint = _model_parts(view, model)
+    names = [a["alarm_name"] for a in endpoint["deployment_config"]["auto_rollback_configuration"]["alarms"]]
+    role_logical = ref_parts(sm_model["execution_role_arn"])[1]
+    granted = [s for s in statements(view.role_policy(role_logical))
+               if any(a.startswith("cloudwatch:") for a in as_list(s["Action"]))]
+    (grant,) = granted
+    assert as_list(grant["Action"]) == ["cloudwatch:DescribeAlarms"]
+    assert sorted(as_list(grant["Resource"])) == sorted(view.naming.alarm_arn(n) for n in names)
