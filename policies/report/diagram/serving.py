@@ -250,12 +250,12 @@ def _sagemaker(arch: Architecture, model: Model, by_type: dict[str, list[dict]],
 
 
 def _release_note(deployment: dict) -> str:
-    """How an endpoint update reaches traffic: `canary release, rollback on 3 alarms`."""
+    """How an endpoint update reaches traffic: `canary, 3 rollback alarms`."""
     routing = first(first(deployment.get("blue_green_update_policy")).get("traffic_routing_configuration"))
     alarms = as_list(first(deployment.get("auto_rollback_configuration")).get("alarms"))
-    parts = [f"{str(routing['type']).lower().replace('_', '-')} release"] if routing.get("type") else []
+    parts = [str(routing["type"]).lower().replace("_", "-")] if routing.get("type") else []
     if alarms:
-        parts.append(f"rollback on {len(alarms)} alarm{'s' if len(alarms) > 1 else ''}")
+        parts.append(f"{len(alarms)} rollback alarm{'s' if len(alarms) > 1 else ''}")
     return ", ".join(parts)
 
 

@@ -170,9 +170,9 @@ def test_the_training_lane_shows_studio_jobs_registry_and_store_and_its_flows(st
 def test_each_model_lane_shows_how_a_release_reaches_traffic(stacks, stub_stacks):
     models = {m.name: m for m in diagram.extract("prod", stacks).models}
     (realtime,) = [m for m in models.values() if m.kind == "sagemaker"]
-    assert "canary release, rollback on 3 alarms" in realtime.notes
+    assert "canary, 3 rollback alarms" in realtime.notes
     (serverless,) = [m for m in models.values() if m.kind == "sagemaker-serverless"]
-    assert not any("release" in n for n in serverless.notes)  # no guardrails for serverless endpoints
+    assert not any("rollback" in n for n in serverless.notes)  # no guardrails for serverless endpoints
     releasing = copy.deepcopy(stub_stacks)
     alias = releasing["prod-platform"]["resource"]["aws_lambda_alias"]["batch-alias"]
     alias.update(function_version="7", routing_config={"additional_version_weights": {"${x.version}": 0.1}})
