@@ -44,6 +44,9 @@ class Metrics:
     # The dashboard's rows for one model: traffic and errors (summed), latency last (p99).
     health: tuple[str, ...]
     fixed: tuple[tuple[str, str], ...] = ()
+    # Keys of the per-model alarms (`Naming.alarm("model", <model>, key)`, created by the access
+    # pillar) that judge a new model version: a release rolls back when one of them fires.
+    rollback: tuple[str, ...] = ()
 
     def dimensions(self, resource_id: str) -> dict[str, str]:
         return {self.identity: resource_id, **dict(self.fixed)}
@@ -53,11 +56,13 @@ class Metrics:
 ENDPOINT_METRICS = Metrics(
     family="endpoint", namespace="AWS/SageMaker", identity="EndpointName",
     fixed=(("VariantName", PRODUCTION_VARIANT),),
-    health=("Invocations", "Invocation5XXErrors", "Invocation4XXErrors", "ModelLatency"))
+    health=("Invocations", "Invocation5XXErrors", "Invocation4XXErrors", "ModelLatency"),
+    # The invocation-anomaly alarm judges traffic, not the model: it would roll back a healthy release.
+    rollback=("latency-p99", "5xx-rate", "4xx-rate"))
 # Lambda functions: named `<project>-<env>-<model>` (the metrics of every version and alias).
 FUNCTION_METRICS = Metrics(
     family="function", namespace="AWS/Lambda", identity="FunctionName",
-    health=("Invocations", "Errors", "Throttles", "Duration"))
+    health=("Invocations", "Errors", "Throttles", "Duration"), rollback=("error-rate",))
 # The ALB in front of a GPU fleet: CloudWatch names it by its ARN suffix, which is random, so the
 # access pillar looks the ALB and its target group (`TargetGroup`) up by their conventional names
 # (`Naming.load_balancer`, `Naming.target_group`).

@@ -125,9 +125,15 @@ class LambdaInference(Construct):
             tags={"Model": model.name, "ModelVersion": model.version},
             depends_on=[self.role.policy, self.log_group],
             **code)
+        # During a release (`lambda.canary`) the alias stays on the stable version and sends the canary's
+        # weight to the version this apply publishes; otherwise it points at the newest version.
+        canary = s.canary
         self.alias = aws.lambda_alias.LambdaAlias(
             self, "alias", name=LAMBDA_ALIAS, function_name=self.function.function_name,
-            function_version=self.function.version, description="The version S3 events and callers invoke")
+            function_version=canary.stable_version if canary else self.function.version,
+            routing_config=aws.lambda_alias.LambdaAliasRoutingConfig(
+                additional_version_weights={self.function.version: canary.weight}) if canary else None,
+            description="The version S3 events and callers invoke")
         aws.lambda_function_event_invoke_config.LambdaFunctionEventInvokeConfig(
             self, "async-invoke", function_name=self.function.function_name, qualifier=self.alias.name,
             maximum_retry_attempts=RETRY_ATTEMPTS, maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS)

@@ -42,7 +42,7 @@ def data_capture_uri(ctx: PlatformContext, model: ModelSettings) -> str:
 
 
 def execution_statements(ctx: PlatformContext, model: ModelSettings, repository_arn: str, *,
-                         vpc: bool, data_capture: bool) -> list[Statement]:
+                         vpc: bool, data_capture: bool, rollback_alarms: tuple[str, ...] = ()) -> list[Statement]:
     n = ctx.naming
     artifacts = ctx.bucket_arn("model-artifacts")
     log_group = ctx.log_group_arn(endpoint_log_group_name(n.model_resource(model.name)))
@@ -59,6 +59,11 @@ def execution_statements(ctx: PlatformContext, model: ModelSettings, repository_
                   ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
                   [log_group, f"{log_group}:log-stream:*"]),
     ]
+    if rollback_alarms:
+        # SageMaker reads the rollback alarms of a guarded update with the endpoint's execution role
+        # (Developer Guide, "Auto-Rollback Configuration and Monitoring"); metric alarms allow resource scoping.
+        statements.append(statement("DescribeRollbackAlarms", "Allow", "cloudwatch:DescribeAlarms",
+                                    [n.alarm_arn(name) for name in rollback_alarms]))
     if data_capture:
         statements.append(statement(
             "WriteOwnDataCapture", "Allow", "s3:PutObject",
@@ -88,7 +93,9 @@ def sagemaker_model_name(naming: Naming, model: ModelSettings, *, vpc: bool) -> 
     changes with what the model is made of in config (its settings: version, digest, checksum) —
     a fixed name would collide with the model being replaced."""
     base = naming.resource(model.name) if vpc else naming.resource(SERVERLESS_MODEL_INFIX, model.name)
-    digest = hashlib.sha256(f"{model.model_dump_json()}|vpc={vpc}".encode()).hexdigest()[:8]
+    # How an update rolls out is no part of what the model is made of: changing it must not replace the model.
+    made_of = model.model_dump_json(exclude={"sagemaker": {"deployment"}})
+    digest = hashlib.sha256(f"{made_of}|vpc={vpc}".encode()).hexdigest()[:8]
     return f"{naming.shortened(base, MODEL_NAME_MAX - len(digest) - 1)}-{digest}"
 
 
@@ -96,7 +103,7 @@ class SageMakerModelBase(Construct):
     """Role, verified image and artifact, model and log group; subclasses add the endpoint config and scaling."""
 
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings, *,
-                 vpc_config=None, data_capture: bool):
+                 vpc_config=None, data_capture: bool, rollback_alarms: tuple[str, ...] = ()):
         super().__init__(scope, construct_id)
         self.ctx, self.model_settings = ctx, model
         self.network_isolated = vpc_config is not None  # enable_network_isolation below
@@ -116,7 +123,8 @@ class SageMakerModelBase(Construct):
             self, "execution-role", naming=ctx.naming, purpose=f"{model.name}{ROLE_SUFFIX}",
             service="sagemaker.amazonaws.com", description=f"SageMaker execution role of model {model.name}",
             statements=execution_statements(ctx, model, ctx.naming.model_repository_arn(model.name),
-                                            vpc=vpc_config is not None, data_capture=data_capture))
+                                            vpc=vpc_config is not None, data_capture=data_capture,
+                                            rollback_alarms=rollback_alarms))
         self.log_group = encrypted_log_group(
             self, "log-group", name=endpoint_log_group_name(self.endpoint_name), kms_key_arn=ctx.keys.audit,
             retention_days=ctx.log_retention_days, protected=ctx.deletion_protection)
@@ -132,9 +140,10 @@ class SageMakerModelBase(Construct):
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             depends_on=[self.role.policy])
 
-    def endpoint(self, endpoint_config) -> None:
+    def endpoint(self, endpoint_config, deployment_config=None) -> None:
         self.endpoint_resource = aws.sagemaker_endpoint.SagemakerEndpoint(
             self, "endpoint", name=self.endpoint_name, endpoint_config_name=endpoint_config.name,
+            deployment_config=deployment_config,
             tags={"Model": self.model_settings.name}, depends_on=[self.log_group])
 
     def outputs(self) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 Model in the VPC's private subnets with network isolation; endpoint config encrypted with the
 inference key and capturing a sample of requests and responses (encrypted) into the inference
-bucket; a variant autoscaled on invocations per instance, with optional scheduled actions.
+bucket; a variant autoscaled on invocations per instance, with optional scheduled actions; every
+update released blue/green with alarm rollback (release.py).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from constructs import Construct
 from modules import aws
 from modules.platform.autoscaling import SAGEMAKER_INSTANCES, TargetTracking
 from modules.platform.context import PlatformContext, ServingDependencies
+from modules.platform.release import deployment_config, rollback_alarm_names
 from modules.platform.sagemaker_base import VARIANT, SageMakerModelBase, data_capture_uri
 from modules.platform.settings import ModelSettings
 from modules.suppress import suppress
@@ -33,7 +35,10 @@ class SageMakerRealtime(SageMakerModelBase):
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings, *,
                  subnet_ids: list[str], security_group_id: str):
         vpc = aws.sagemaker_model.SagemakerModelVpcConfig(subnets=subnet_ids, security_group_ids=[security_group_id])
-        super().__init__(scope, construct_id, ctx, model, vpc_config=vpc, data_capture=True)
+        rollback_alarms = rollback_alarm_names(ctx.naming, model.name, model.serving)
+        super().__init__(scope, construct_id, ctx, model, vpc_config=vpc, data_capture=True,
+                         rollback_alarms=tuple(rollback_alarms))
+        self.rollback_alarms = rollback_alarms
         s = model.sagemaker_settings
         c = aws.sagemaker_endpoint_configuration
         self.endpoint_config = c.SagemakerEndpointConfiguration(
@@ -50,7 +55,7 @@ class SageMakerRealtime(SageMakerModelBase):
                     json_content_types=["application/json"])),
             tags={"Model": model.name},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
-        self.endpoint(self.endpoint_config)
+        self.endpoint(self.endpoint_config, deployment_config(s.deployment, self.rollback_alarms))
         self.scaling = TargetTracking(
             self, "autoscaling", dimension=SAGEMAKER_INSTANCES, resource_id=self.resource_id,
             policy_name=f"{self.endpoint_name}-invocations", scaling=s.autoscaling,

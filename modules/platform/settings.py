@@ -15,6 +15,7 @@ from typing import Annotated, Iterator, Literal, TypeVar
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from modules.platform.aws_owned_buckets import GUARDDUTY_AGENT_BUCKET_OWNERS
+from modules.platform.release_settings import FunctionCanary, ReleaseSettings
 from modules.platform.training_settings import TrainingSettings
 from modules.schema_base import DnsName, Problem, Strict
 from modules.serving import EXECUTION_ROLE_SUFFIX, KINDS, ServingKindName
@@ -183,6 +184,7 @@ class RealtimeSettings(Strict):
     initial_instance_count: int = Field(ge=1, le=1000)
     data_capture_percent: int = Field(ge=1, le=100)
     autoscaling: InstanceScaling
+    deployment: ReleaseSettings = ReleaseSettings()  # how updates roll out (release_settings.py)
 
     def problems(self, env) -> Iterator[Problem]:
         if _LOCAL_STORAGE_FAMILY.match(self.instance_type):
@@ -196,6 +198,10 @@ class RealtimeSettings(Strict):
         if not scaling.min_capacity <= self.initial_instance_count <= scaling.max_capacity:
             yield "initial_instance_count", (
                 f"must lie within autoscaling min_capacity..max_capacity ({scaling.min_capacity}..{scaling.max_capacity})")
+        for path, message in self.deployment.variant_problems(env, instance_type=self.instance_type,
+                                                          min_instances=scaling.min_capacity,
+                                                          max_instances=scaling.max_capacity):
+            yield f"deployment.{path}", message
 
 
 class ServerlessSettings(Strict):
@@ -231,6 +237,7 @@ class FunctionSettings(Strict):
     function_url: bool = False  # synchronous access, AWS_IAM auth only
     code_signing: bool = False
     dlq_retention_days: int = Field(default=14, ge=1, le=14)
+    canary: FunctionCanary | None = None  # weighted live alias during a release (release_settings.py)
 
     def problems(self, env) -> Iterator[Problem]:
         pc = self.provisioned_concurrency

@@ -82,3 +82,18 @@ def test_every_serving_kind_is_drawn_in_the_architecture_diagram():
     for name, kind in serving.KINDS.items():
         assert callable(serving_stages(name)), f"{name}: add its metrics family '{kind.metrics.family}' to " \
                                                "policies/report/diagram/serving.py SERVING_STAGES"
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_rollback_alarms_of_every_kind_are_alarms_the_access_pillar_creates(synthesized, env):
+    """A release rolls back on `Metrics.rollback` by conventional name: each must be a per-model alarm that exists."""
+    from modules.config import load_env
+    from modules.naming import Naming
+
+    config = load_env(env)
+    naming = Naming.of(config)
+    alarms = {a["alarm_name"] for a in synthesized.resources(f"{env}-access", "aws_cloudwatch_metric_alarm").values()}
+    wanted = {naming.alarm("model", m.name, key) for m in config.platform.models
+              for key in serving.KINDS[m.serving].metrics.rollback}
+    assert {k for k, kind in serving.KINDS.items() if kind.metrics.rollback} >= {"sagemaker", "lambda"}
+    assert wanted and wanted <= alarms, sorted(wanted - alarms)

@@ -3,11 +3,16 @@ environment, reserved concurrency, a KMS dead-letter queue, the `live` alias wit
 provisioned concurrency, code signing where configured, and the S3 event trigger."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+
+import pytest
 
 from modules.naming import LAMBDA_ALIAS
 from modules.platform import lambda_package
-from tests.platform.conftest import as_list, ref, ref_parts, statements
+from tests.platform.conftest import PlatformView, as_list, ref, ref_parts, statements
+from tests.synthesized import Synthesized
 
 
 def _function(view):
@@ -71,6 +76,7 @@ def test_live_alias_with_autoscaled_provisioned_concurrency(view):
     alias_logical, alias = view.one_of_model("aws_lambda_alias", model.name)
     assert alias["name"] == LAMBDA_ALIAS == "live"
     assert alias["function_version"] == ref("aws_lambda_function", logical, "version")
+    assert "routing_config" not in alias  # no release under way: the newest version takes all traffic
     pc = model.function.provisioned_concurrency
     _, target = view.one_of_model("aws_appautoscaling_target", model.name)
     assert target["resource_id"] == f"function:{fn['function_name']}:{LAMBDA_ALIAS}"
@@ -166,3 +172,39 @@ def test_execution_role_reads_inputs_and_writes_outputs_only(view):
     for sid, stmt in by_sid.items():
         if "*" in as_list(stmt["Resource"]):
             assert sid in ("Tracing", "DescribeNetwork"), sid
+
+
+@pytest.fixture(scope="module")
+def releasing(tmp_path_factory) -> PlatformView:
+    """staging's platform stack while doc-classifier's new version is a 10 % canary over version 7."""
+    from cdktf import App
+
+    from modules.config import load_env
+    from modules.platform.release_settings import FunctionCanary
+    from modules.platform.stack import PlatformStack
+
+    config = load_env("staging")
+    canary = FunctionCanary(stable_version="7", weight=0.1)
+    models = [m.model_copy(update={"function": m.lambda_settings.model_copy(update={"canary": canary})})
+              if m.serving == "lambda" else m for m in config.platform.models]
+    config = config.model_copy(update={"platform": config.platform.model_copy(update={"models": models})})
+    out = tmp_path_factory.mktemp("releasing") / "out"
+    with contextlib.redirect_stderr(io.StringIO()):
+        app = App(outdir=str(out), stack_traces=False)
+        PlatformStack(app, config)
+        app.synth()
+    view = PlatformView(Synthesized(out), "staging")
+    view.config = config
+    return view
+
+
+def test_canary_keeps_the_alias_on_the_stable_version_and_weights_the_new_one(releasing):
+    model, logical, _ = _function(releasing)
+    _, alias = releasing.one_of_model("aws_lambda_alias", model.name)
+    assert alias["function_version"] == "7"
+    # The version this apply publishes gets the canary's share (Terraform evaluates the key as a template).
+    assert alias["routing_config"] == {
+        "additional_version_weights": {ref("aws_lambda_function", logical, "version"): 0.1}}
+    # Everything that invokes the model still goes through the alias.
+    _, permission = releasing.one_of_model("aws_lambda_permission", model.name)
+    assert permission["qualifier"].startswith("${aws_lambda_alias.")

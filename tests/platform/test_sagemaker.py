@@ -195,3 +195,61 @@ def test_model_name_changes_with_what_the_model_is_made_of():
     bumped = model.model_copy(update={"version": model.version + "1"})
     assert sagemaker_model_name(naming, model, vpc=True) != sagemaker_model_name(naming, bumped, vpc=True)
     assert sagemaker_model_name(naming, model, vpc=True) == sagemaker_model_name(naming, model, vpc=True)
+
+
+def test_realtime_endpoint_releases_with_guardrails_and_alarm_rollback(view):
+    (model,) = view.models("sagemaker")
+    release = model.sagemaker.deployment
+    _, _, endpoint = _model_parts(view, model)
+    policy = endpoint["deployment_config"]["blue_green_update_policy"]
+    routing = policy["traffic_routing_configuration"]
+    assert routing["type"] == release.traffic
+    assert routing["wait_interval_in_seconds"] == release.wait_interval_seconds
+    step = {"type": release.step_unit, "value": release.step_size}
+    assert routing.get("canary_size") == (step if release.traffic == "CANARY" else None)
+    assert routing.get("linear_step_size") == (step if release.traffic == "LINEAR" else None)
+    assert policy["termination_wait_in_seconds"] == release.baking_seconds
+    assert policy["maximum_execution_timeout_in_seconds"] == release.maximum_execution_timeout_seconds
+    alarms = [a["alarm_name"] for a in endpoint["deployment_config"]["auto_rollback_configuration"]["alarms"]]
+    # The model's own latency and error alarms, by the names the access pillar gives them.
+    assert alarms == [view.naming.alarm("model", model.name, key) for key in ("latency-p99", "5xx-rate", "4xx-rate")]
+    if view.env == "prod":
+        assert routing["type"] in ("CANARY", "LINEAR")
+
+
+def test_rollback_alarms_exist_in_the_access_stack(view):
+    (model,) = view.models("sagemaker")
+    _, _, endpoint = _model_parts(view, model)
+    access = view.synthesized.stack(f"{view.env}-access").get("resource", {})
+    alarm_names = {a["alarm_name"] for a in access.get("aws_cloudwatch_metric_alarm", {}).values()}
+    wanted = {a["alarm_name"] for a in endpoint["deployment_config"]["auto_rollback_configuration"]["alarms"]}
+    assert wanted and wanted <= alarm_names
+
+
+def test_serverless_endpoint_has_no_guardrails(view):
+    # AWS: deployment guardrails apply to real-time and asynchronous endpoints only.
+    (model,) = view.models("sagemaker-serverless")
+    _, _, endpoint = _model_parts(view, model)
+    assert "deployment_config" not in endpoint
+
+
+def test_release_settings_do_not_replace_the_model(view):
+    from modules.platform.sagemaker_base import sagemaker_model_name
+    (model,) = view.models("sagemaker")
+    sagemaker = model.sagemaker
+    other = sagemaker.model_copy(update={"deployment": sagemaker.deployment.model_copy(update={"baking_seconds": 0})})
+    changed = model.model_copy(update={"sagemaker": other})
+    assert sagemaker_model_name(view.naming, changed, vpc=True) == sagemaker_model_name(view.naming, model, vpc=True)
+
+
+def test_the_execution_role_reads_only_its_rollback_alarms(view):
+    # SageMaker reads the rollback alarms with the endpoint's execution role during a guarded update.
+    (model,) = view.models("sagemaker")
+    sm_model, _, endpoint = _model_parts(view, model)
+    names = [a["alarm_name"] for a in endpoint["deployment_config"]["auto_rollback_configuration"]["alarms"]]
+    role_logical = ref_parts(sm_model["execution_role_arn"])[1]
+    granted = [s for s in statements(view.role_policy(role_logical))
+               if any(a.startswith("cloudwatch:") for a in as_list(s["Action"]))]
+    (grant,) = granted
+    assert as_list(grant["Action"]) == ["cloudwatch:DescribeAlarms"]
+    assert sorted(as_list(grant["Resource"])) == sorted(view.naming.alarm_arn(n) for n in names)

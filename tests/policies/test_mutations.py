@@ -139,6 +139,12 @@ def drop_data_capture(doc):
     return {"CKV_AEGIS_2": f"aws_sagemaker_endpoint_configuration.{name}"}
 
 
+def prod_release_all_at_once(doc):
+    name, conf = find(doc, "aws_sagemaker_endpoint", lambda n, c: "deployment_config" in c)
+    conf["deployment_config"]["blue_green_update_policy"]["traffic_routing_configuration"]["type"] = "ALL_AT_ONCE"
+    return {"AEGIS_ENDPOINT_RELEASE_GUARDRAILS": f"aws_sagemaker_endpoint.{name}"}
+
+
 def endpoint_with_training_key(doc):
     name, conf = find(doc, "aws_sagemaker_endpoint_configuration", lambda n, c: instance_variants(c))
     conf["kms_key_arn"] = "${data.aws_kms_key.kms-training.arn}"
@@ -449,6 +455,7 @@ MUTATIONS = [
     Mutation("ALB without WAF", "staging-platform", no_waf),
     Mutation("Lambda inference without reserved concurrency", "staging-platform", unreserved_lambda),
     Mutation("one instance per prod variant", "prod-platform", one_prod_instance),
+    Mutation("prod endpoint updates all at once", "prod-platform", prod_release_all_at_once),
     Mutation("all-Spot prod GPU fleet", "prod-platform", all_spot_in_prod),
     Mutation("prod model cache without prevent_destroy", "prod-platform", unprotected_prod_model_cache),
     Mutation("prod edge key without prevent_destroy", "prod-platform", unprotected_prod_edge_key),

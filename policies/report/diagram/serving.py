@@ -244,6 +244,19 @@ def _sagemaker(arch: Architecture, model: Model, by_type: dict[str, list[dict]],
     if first(config.get("data_capture_config")):
         pct = first(config.get("data_capture_config")).get("initial_sampling_percentage")
         model.notes.append(f"data capture {pct}%" if pct is not None else "data capture")
+    release = _release_note(first(first(by_type.get("aws_sagemaker_endpoint")).get("deployment_config")))
+    if release:
+        model.notes.append(release)
+
+
+def _release_note(deployment: dict) -> str:
+    """How an endpoint update reaches traffic: `canary, 3 rollback alarms`."""
+    routing = first(first(deployment.get("blue_green_update_policy")).get("traffic_routing_configuration"))
+    alarms = as_list(first(deployment.get("auto_rollback_configuration")).get("alarms"))
+    parts = [str(routing["type"]).lower().replace("_", "-")] if routing.get("type") else []
+    if alarms:
+        parts.append(f"{len(alarms)} rollback alarm{'s' if len(alarms) > 1 else ''}")
+    return ", ".join(parts)
 
 
 def _function(arch: Architecture, model: Model, by_type: dict[str, list[dict]], prefix: str) -> None:
@@ -252,7 +265,13 @@ def _function(arch: Architecture, model: Model, by_type: dict[str, list[dict]], 
         model.stages.append(Stage("S3 event", f"{sorted(model.triggers)[0]}/{prefix}" if prefix else sorted(model.triggers)[0]))
     if by_type.get("aws_lambda_function_url"):
         model.stages.append(Stage("Function URL", "AWS_IAM auth"))
-    alias = first(by_type.get("aws_lambda_alias")).get("name", "")
+    alias_conf = first(by_type.get("aws_lambda_alias"))
+    alias = alias_conf.get("name", "")
+    weights = first(alias_conf.get("routing_config")).get("additional_version_weights")
+    if isinstance(weights, dict) and weights:
+        share = next(iter(weights.values()))
+        model.notes.append(f"canary {share:.0%} beside v{alias_conf.get('function_version', '?')}"
+                           if isinstance(share, (int, float)) else "weighted alias")
     detail = f"{fn.get('memory_size', '?')} MB, {fn.get('timeout', '?')} s"
     model.stages.append(Stage(f"Lambda{':' + alias if alias else ''}", detail))
     provisioned = first(by_type.get("aws_appautoscaling_target"))

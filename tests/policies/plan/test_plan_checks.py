@@ -637,3 +637,58 @@ def test_an_unknown_value_set_with_no_reference_fails():
     rule["_references"] = {"cidr_ipv4": []}  # set, from nothing the plan shows
     [result] = failed(UNK, rule)
     assert "no reference the plan can follow" in result.message
+
+
+# ---------------------------------------------------------------- release guardrails
+
+RG = "AEGIS_PLAN_RELEASE_GUARDRAILS_REMOVED"
+ROLLBACK_ALARMS = ["aegis-prod-model-m-latency-p99", "aegis-prod-model-m-5xx-rate"]
+
+
+def guarded(routing: str | None = "CANARY", alarms: list[str] | None = None) -> dict:
+    """An endpoint's plan values with a deployment_config (None: without one)."""
+    values = {"name": "aegis-prod-m", "endpoint_config_name": "cfg"}
+    if routing is None:
+        return values
+    alarms = ROLLBACK_ALARMS if alarms is None else alarms
+    values["deployment_config"] = [{
+        "blue_green_update_policy": [{"traffic_routing_configuration": [{
+            "type": routing, "wait_interval_in_seconds": 600,
+            "canary_size": [{"type": "INSTANCE_COUNT", "value": 1}] if routing == "CANARY" else []}],
+            "termination_wait_in_seconds": 600, "maximum_execution_timeout_in_seconds": 3600}],
+        "auto_rollback_configuration": [{"alarms": [{"alarm_name": a} for a in alarms]}] if alarms else [],
+        "rolling_update_policy": []}]
+    return values
+
+
+@pytest.mark.parametrize("after, message", [
+    (guarded(None), "stops shifting traffic gradually (CANARY → no deployment_config)"),
+    (guarded("ALL_AT_ONCE"), "stops shifting traffic gradually (CANARY → ALL_AT_ONCE)"),
+    (guarded("CANARY", alarms=ROLLBACK_ALARMS[:1]), "no longer rolls back on aegis-prod-model-m-5xx-rate"),
+    (guarded("LINEAR", alarms=[]), "no longer rolls back on aegis-prod-model-m-5xx-rate, aegis-prod-model-m-latency-p99"),
+])
+def test_an_endpoint_update_dropping_its_guardrails_is_blocked(after, message):
+    (result,) = failed(RG, update("aws_sagemaker_endpoint", "e", guarded("CANARY"), after))
+    assert message in result.message
+
+
+def test_guardrails_known_only_after_apply_are_blocked():
+    change_ = update("aws_sagemaker_endpoint", "e", guarded("CANARY"), {"name": "aegis-prod-m"},
+                     after_unknown={"deployment_config": True})
+    assert "known only after apply" in failed(RG, change_)[0].message
+
+
+@pytest.mark.parametrize("after", [
+    guarded("LINEAR"),  # canary → linear: still gradual, same alarms
+    guarded("CANARY", alarms=[*ROLLBACK_ALARMS, "aegis-prod-model-m-4xx-rate"]),  # one more alarm
+    {**guarded("CANARY"), "endpoint_config_name": "cfg-2"},  # a release under the same guardrails
+])
+def test_an_endpoint_keeping_its_guardrails_passes(after):
+    assert passed(RG, update("aws_sagemaker_endpoint", "e", guarded("CANARY"), after))
+    assert not failed(RG, update("aws_sagemaker_endpoint", "e", guarded("CANARY"), after))
+
+
+def test_endpoints_without_guardrails_or_going_away_are_not_judged():
+    assert not judge_ids(update("aws_sagemaker_endpoint", "e", guarded(None), guarded(None)), RG)
+    assert not judge_ids(delete("aws_sagemaker_endpoint", "e", guarded("CANARY")), RG)
+    assert not judge_ids(create("aws_sagemaker_endpoint", "e", guarded(None)), RG)

@@ -165,3 +165,18 @@ def test_the_training_lane_shows_studio_jobs_registry_and_store_and_its_flows(st
     dev = diagram.extract("dev", stacks)
     assert [s.title for s in dev.training] == ["Studio domain", "Training jobs", "Model registry"]  # no store in dev
     assert "Studio domain" in diagram.environment_svg("prod", stacks)
+
+
+def test_each_model_lane_shows_how_a_release_reaches_traffic(stacks, stub_stacks):
+    models = {m.name: m for m in diagram.extract("prod", stacks).models}
+    (realtime,) = [m for m in models.values() if m.kind == "sagemaker"]
+    assert "canary, 3 rollback alarms" in realtime.notes
+    (serverless,) = [m for m in models.values() if m.kind == "sagemaker-serverless"]
+    assert not any("rollback" in n for n in serverless.notes)  # no guardrails for serverless endpoints
+    releasing = copy.deepcopy(stub_stacks)
+    alias = releasing["prod-platform"]["resource"]["aws_lambda_alias"]["batch-alias"]
+    alias.update(function_version="7", routing_config={"additional_version_weights": {"${x.version}": 0.1}})
+    batch = {m.name: m for m in diagram.extract("prod", releasing).models}["batch"]
+    assert "canary 10% beside v7" in batch.notes
+    assert not any(n.startswith("canary") for n in {m.name: m for m in diagram.extract("prod", stub_stacks).models}[
+        "batch"].notes)
