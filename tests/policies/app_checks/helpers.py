@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import json
 from functools import lru_cache
+from pathlib import Path
 
 from modules.naming import STACK_ORDER, Naming
 from policies.app_checks import REGISTRY, all_checks
@@ -57,3 +58,20 @@ def failures(results: list[Result]) -> list[str]:
 
 def doc(*statements: dict) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+BROKEN = Path(__file__).resolve().parent.parent / "fixtures" / "broken"
+
+
+def broken(name: str) -> dict[str, dict]:
+    """The stacks of a broken fixture (tests/policies/fixtures/broken/), every other stack of its environment empty."""
+    stacks = json.loads((BROKEN / f"{name}.json").read_text())["stacks"]
+    env = next(iter(stacks)).rsplit("-", 1)[0]
+    return {**app(env), **copy.deepcopy(stacks)}
+
+
+def fails_on(results, address: str, stack: str | None = None) -> str:
+    """The message of the failure on `address` (and stack); asserts there is one."""
+    found = [r for r in results if r.address == address and (stack is None or r.stack == stack) and not r.passed]
+    assert found, f"no failure on {stack}/{address}: {[(r.stack, r.address, r.passed) for r in results]}"
+    return found[0].message

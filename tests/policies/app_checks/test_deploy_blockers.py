@@ -6,30 +6,12 @@ Each check is shown both ways on small stacks, and fires on the broken shape tri
 output synthesized before the fixes (tests/policies/fixtures/broken/)."""
 from __future__ import annotations
 
-import copy
 import json
-from pathlib import Path
 
 import pytest
 
 from modules.naming import Naming
-from tests.policies.app_checks.helpers import app, config, doc, failures, resources, run, verdict
-
-BROKEN = Path(__file__).resolve().parent.parent / "fixtures" / "broken"
-
-
-def broken(name: str) -> dict[str, dict]:
-    """The stacks of a broken fixture, every other stack of its environment empty."""
-    stacks = json.loads((BROKEN / f"{name}.json").read_text())["stacks"]
-    env = next(iter(stacks)).rsplit("-", 1)[0]
-    return {**app(env), **copy.deepcopy(stacks)}
-
-
-def fails_on(results, address: str, stack: str | None = None) -> str:
-    found = [r for r in results if r.address == address and (stack is None or r.stack == stack) and not r.passed]
-    assert found, f"no failure on {stack}/{address}: {[(r.stack, r.address, r.passed) for r in results]}"
-    return found[0].message
-
+from tests.policies.app_checks.helpers import app, broken, config, doc, fails_on, failures, resources, run, verdict
 
 # ---- AEGIS_STATE_BACKEND_KEY ---------------------------------------------------------------------
 

@@ -2,18 +2,15 @@
 writes of S3 server access logging and load balancer access logs, and still refuse a wrong named encryption."""
 from __future__ import annotations
 
-import copy
 import json
-from pathlib import Path
 
 from modules.data.bucket_policy import access_log_delivery, transport_and_encryption_denies
 from modules.iam_doc import document
 from modules.naming import Naming
 from policies.iam_eval import ALLOW, DENY, as_service, evaluate
-from tests.policies.app_checks.helpers import app, config, failures, run
+from tests.policies.app_checks.helpers import app, broken, config, failures, run
 
 CHECK = "AEGIS_LOG_DELIVERY_WITHOUT_HEADERS"
-BROKEN = Path(__file__).resolve().parent.parent / "fixtures" / "broken" / "log_delivery_denied.json"
 DEV = Naming.of(config("dev"))
 BUCKET = f"arn:aws:s3:::{DEV.bucket('access-logs')}"
 SOURCE = f"arn:aws:s3:::{DEV.bucket('datasets')}"
@@ -65,8 +62,7 @@ def test_an_unreadable_policy_is_not_judged():
 
 
 def test_fires_on_the_access_log_bucket_synthesized_before_the_fix():
-    stacks = json.loads(BROKEN.read_text())["stacks"]
-    results = run(CHECK, {**app("dev"), **copy.deepcopy(stacks)}, "dev")
+    results = run(CHECK, broken("log_delivery_denied"), "dev")
     message = " ".join(failures(results))
     assert "logging.s3.amazonaws.com cannot write" in message
     assert "logdelivery.elasticloadbalancing.amazonaws.com cannot write" in message
