@@ -68,7 +68,9 @@ FUNCTION_METRICS = Metrics(
 # (`Naming.load_balancer`, `Naming.target_group`).
 LOAD_BALANCER_METRICS = Metrics(
     family="load-balancer", namespace="AWS/ApplicationELB", identity="LoadBalancer",
-    health=("RequestCount", "HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count", "TargetResponseTime"))
+    health=("RequestCount", "HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count", "TargetResponseTime"),
+    # New instances that fail the ALB's health check, answer 5XX or slowly fail an instance refresh.
+    rollback=("5xx", "response-time-p99", "unhealthy-hosts"))
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,7 +8,8 @@ Inspector's agents), and the boot script of fleet_boot.py: the host stages and v
 gets no credentials. The image (by digest, from the repository `<env>-data` created) and the
 artifact are verified when the stack is planned (published.py). The group mixes on-demand and spot
 (price-capacity-optimized, capacity rebalance), is health-checked by the ALB, tracks requests per
-target and refreshes instances on template changes.
+target and refreshes instances on template changes in checkpointed steps, rolling back to the
+previous template version when one of the model's rollback alarms fires (`ec2.refresh`).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from modules.platform.fleet_boot import ModelCache, user_data
 from modules.platform.log_group import encrypted_log_group
 from modules.platform.network import Network
 from modules.platform.published import PublishedModel
+from modules.platform.release import rollback_alarm_names
 from modules.platform.security_groups import workload_security_group
 from modules.platform.service_roles import ServiceRole
 from modules.platform.settings import ROLE_SUFFIX, ModelSettings
@@ -158,11 +160,7 @@ class GpuFleet(Construct):
                         version=Fn.tostring(self.launch_template.latest_version)),
                     override=[g.AutoscalingGroupMixedInstancesPolicyLaunchTemplateOverride(instance_type=t)
                               for t in s.instance_types])),
-            instance_refresh=g.AutoscalingGroupInstanceRefresh(
-                strategy="Rolling",
-                preferences=g.AutoscalingGroupInstanceRefreshPreferences(
-                    min_healthy_percentage=90, max_healthy_percentage=110,
-                    instance_warmup=str(s.instance_warmup_seconds), skip_matching=True, auto_rollback=True)),
+            instance_refresh=self._instance_refresh(ctx, model),
             enabled_metrics=ASG_METRICS, metrics_granularity="1Minute",
             tag=[g.AutoscalingGroupTag(key=k, value=v, propagate_at_launch=True) for k, v in sorted(tags.items())])
         p = aws.autoscaling_policy
@@ -176,6 +174,24 @@ class GpuFleet(Construct):
                     predefined_metric_type="ALBRequestCountPerTarget",
                     resource_label=f"{self.load_balancer.load_balancer.arn_suffix}/"
                                    f"{self.load_balancer.target_group.arn_suffix}")))
+
+    @staticmethod
+    def _instance_refresh(ctx: PlatformContext, model: ModelSettings):
+        """A rolling refresh in checkpointed steps that fails on the model's rollback alarms and then
+        returns the group to the previous launch template version. Rollback needs a concrete template
+        version and an AMI ID (not an SSM parameter) in the template: both hold above. The alarms live
+        in the access stack, under conventional names: Terraform starts a refresh only when the group's
+        template changes, never when it creates the group, so they exist by then."""
+        g, r = aws.autoscaling_group, model.ec2_settings.refresh
+        return g.AutoscalingGroupInstanceRefresh(
+            strategy="Rolling",
+            preferences=g.AutoscalingGroupInstanceRefreshPreferences(
+                min_healthy_percentage=r.min_healthy_percentage, max_healthy_percentage=r.max_healthy_percentage,
+                instance_warmup=str(model.ec2_settings.instance_warmup_seconds),
+                checkpoint_percentages=r.checkpoint_percentages, checkpoint_delay=str(r.checkpoint_delay_seconds),
+                skip_matching=True, auto_rollback=True,
+                alarm_specification=g.AutoscalingGroupInstanceRefreshPreferencesAlarmSpecification(
+                    alarms=rollback_alarm_names(ctx.naming, model.name, model.serving))))
 
     def outputs(self) -> dict[str, str]:
         """Stack outputs of this model, by name suffix."""

@@ -1,5 +1,6 @@
 """How a new model version reaches traffic: a real-time endpoint's deployment guardrails
-(`sagemaker.deployment`) and a Lambda model's weighted `live` alias (`lambda.canary`).
+(`sagemaker.deployment`), a Lambda model's weighted `live` alias (`lambda.canary`) and a GPU
+fleet's instance refresh (`ec2.refresh`).
 
 
 SageMaker deployment guardrails: a blue/green update that shifts traffic to the new fleet in a
@@ -87,3 +88,38 @@ class FunctionCanary(Strict):
 
     stable_version: str = Field(pattern=r"^[1-9][0-9]{0,9}$")  # a published version: never $LATEST
     weight: float = Field(ge=0, lt=1)  # share of invocations for the new version (0: rolled back)
+
+
+class FleetRefresh(Strict):
+    """How a GPU fleet (`ec2.refresh`) replaces its instances when its launch template changes: an
+    instance refresh that replaces `checkpoint_percentages` of the group in steps, waits
+    `checkpoint_delay_seconds` at each checkpoint, fails when one of the model's rollback alarms
+    fires and then rolls the group back to the previous launch template version (EC2 Auto Scaling
+    User Guide, "Instance refresh": checkpoints, alarms, "Undo changes with a rollback"; API
+    RefreshPreferences). The defaults are the safe release: a 20 % first step, ten minutes at each
+    checkpoint, at least 90 % of the group healthy throughout."""
+
+    min_healthy_percentage: int = Field(default=90, ge=0, le=100)  # of desired capacity, kept in service
+    max_healthy_percentage: int = Field(default=110, ge=100, le=200)  # launch before terminate above 100
+    # Ascending, unique, the last 100 (API RefreshPreferences.CheckpointPercentages).
+    checkpoint_percentages: list[int] = Field(default=[20, 50, 100], min_length=1, max_length=100)
+    checkpoint_delay_seconds: int = Field(default=600, ge=0, le=172800)  # wait at each checkpoint
+
+    def problems(self, env) -> Iterator[Problem]:
+        steps = self.checkpoint_percentages
+        if any(not 1 <= p <= 100 for p in steps) or steps != sorted(set(steps)):
+            yield "checkpoint_percentages", "must be unique percentages (1-100) in ascending order"
+        elif steps[-1] != 100:
+            yield "checkpoint_percentages", "the last checkpoint must be 100, or the refresh leaves old instances"
+        if self.max_healthy_percentage - self.min_healthy_percentage > 100:
+            yield "max_healthy_percentage", "AWS allows at most 100 points between min and max healthy percentage"
+        if env.tier != "prod":
+            return
+        if len(steps) < 2:
+            yield "checkpoint_percentages", "prod refreshes in steps: at least one checkpoint below 100"
+        alarms = env.access.model_alarms
+        window = alarms.period_seconds * alarms.evaluation_periods
+        if self.checkpoint_delay_seconds < window:
+            yield "checkpoint_delay_seconds", (
+                f"must be at least the rollback alarms' evaluation window ({window} s: access.model_alarms "
+                "period_seconds × evaluation_periods), or the refresh goes on before an alarm could fire")

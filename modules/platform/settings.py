@@ -15,7 +15,7 @@ from typing import Annotated, Iterator, Literal, TypeVar
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from modules.platform.aws_owned_buckets import GUARDDUTY_AGENT_BUCKET_OWNERS
-from modules.platform.release_settings import FunctionCanary, ReleaseSettings
+from modules.platform.release_settings import FleetRefresh, FunctionCanary, ReleaseSettings
 from modules.platform.training_settings import TrainingSettings
 from modules.schema_base import DnsName, Problem, Strict
 from modules.serving import EXECUTION_ROLE_SUFFIX, KINDS, ServingKindName
@@ -305,6 +305,7 @@ class FleetSettings(Strict):
     # Mount the shared EFS model cache (TLS, IAM) into the container. Needs amazon-efs-utils in the
     # AMI (the Deep Learning Base AMIs lack it; nothing can install it in a VPC without egress).
     model_cache: bool = False
+    refresh: FleetRefresh = FleetRefresh()  # how instances are replaced on a change (release_settings.py)
     alb: AlbSettings
     waf: WafSettings = WafSettings()
     cloudfront: CloudFrontSettings | None = None
@@ -319,6 +320,8 @@ class FleetSettings(Strict):
     def problems(self, env) -> Iterator[Problem]:
         yield from self._capacity_problems(env)
         yield from self._alb_problems(env)
+        for path, message in self.refresh.problems(env):
+            yield f"refresh.{path}", message
         if self.cloudfront is not None:
             yield from self._cloudfront_problems(self.cloudfront, env)
 

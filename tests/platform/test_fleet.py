@@ -140,9 +140,31 @@ def test_mixed_instances_group(view):
     assert policy["launch_template"]["launch_template_specification"]["version"].endswith(".latest_version)}")
     assert group["capacity_rebalance"] is True
     assert group["health_check_type"] == "ELB"
-    assert group["instance_refresh"]["strategy"] == "Rolling"
+    assert group["health_check_grace_period"] == s.health_check_grace_seconds
     (tg,) = group["target_group_arns"]
     assert tg.startswith("${aws_lb_target_group.")
+
+
+def test_instance_refresh_checkpoints_and_rolls_back_on_the_model_alarms(view):
+    model, s = _fleet(view)
+    _, group = view.one_of_model("aws_autoscaling_group", model.name)
+    refresh = group["instance_refresh"]
+    prefs = refresh["preferences"]
+    assert refresh["strategy"] == "Rolling"
+    assert (prefs["auto_rollback"], prefs["skip_matching"]) == (True, True)
+    assert prefs["checkpoint_percentages"] == s.refresh.checkpoint_percentages
+    assert prefs["checkpoint_percentages"][-1] == 100  # the refresh replaces the whole group
+    assert prefs["checkpoint_delay"] == str(s.refresh.checkpoint_delay_seconds)
+    assert (prefs["min_healthy_percentage"], prefs["max_healthy_percentage"]) == (
+        s.refresh.min_healthy_percentage, s.refresh.max_healthy_percentage)
+    alarms = prefs["alarm_specification"]["alarms"]
+    assert alarms == [view.naming.alarm("model", model.name, k) for k in ("5xx", "response-time-p99", "unhealthy-hosts")]
+    # AWS rolls back only to a concrete template version, never $Latest or $Default.
+    version = group["mixed_instances_policy"]["launch_template"]["launch_template_specification"]["version"]
+    assert "$Latest" not in version and "$Default" not in version
+    # The alarms a refresh watches exist in the access stack, and watch this model's target group.
+    access = view.synthesized.stack(f"{view.env}-access").get("resource", {})
+    assert set(alarms) <= {a["alarm_name"] for a in access.get("aws_cloudwatch_metric_alarm", {}).values()}
 
 
 def test_prod_keeps_on_demand_base_dev_may_be_all_spot(view):

@@ -173,6 +173,18 @@ CASES = [
      "lambda", "lambda.canary.stable_version", "should match pattern"),
     ("canary-takes-all-traffic", "dev", _in_model("lambda", ["lambda", "canary"], {"stable_version": "3", "weight": 1.0}),
      "lambda", "lambda.canary.weight", "less than 1"),
+    ("refresh-checkpoints-descending", "dev", _in_model("ec2", ["ec2", "refresh"], {"checkpoint_percentages": [50, 20, 100]}),
+     "ec2", "ec2.refresh.checkpoint_percentages", "ascending order"),
+    ("refresh-stops-short", "dev", _in_model("ec2", ["ec2", "refresh"], {"checkpoint_percentages": [20, 50]}),
+     "ec2", "ec2.refresh.checkpoint_percentages", "the last checkpoint must be 100"),
+    ("refresh-healthy-span-too-wide", "staging", _in_model("ec2", ["ec2", "refresh"], {
+        "min_healthy_percentage": 50, "max_healthy_percentage": 200}),
+     "ec2", "ec2.refresh.max_healthy_percentage", "at most 100 points"),
+    ("prod-refresh-in-one-step", "prod", _in_model("ec2", ["ec2", "refresh"], {"checkpoint_percentages": [100]}),
+     "ec2", "ec2.refresh.checkpoint_percentages", "at least one checkpoint below 100"),
+    ("prod-refresh-outruns-its-alarms", "prod",
+     _in_model("ec2", ["ec2", "refresh"], {"checkpoint_delay_seconds": 60}),
+     "ec2", "ec2.refresh.checkpoint_delay_seconds", "evaluation window (300 s"),
     ("function-has-no-image", "dev", _in_model("lambda", ["image_digest"], "sha256:" + "a" * 64),
      "lambda", "image_digest", "runs no image of its own"),
 ]

@@ -692,3 +692,47 @@ def test_endpoints_without_guardrails_or_going_away_are_not_judged():
     assert not judge_ids(update("aws_sagemaker_endpoint", "e", guarded(None), guarded(None)), RG)
     assert not judge_ids(delete("aws_sagemaker_endpoint", "e", guarded("CANARY")), RG)
     assert not judge_ids(create("aws_sagemaker_endpoint", "e", guarded(None)), RG)
+
+
+# ---------------------------------------------------------------- fleet instance refresh
+
+FR = "AEGIS_PLAN_FLEET_REFRESH_REMOVED"
+REFRESH_ALARMS = ["aegis-prod-model-m-5xx", "aegis-prod-model-m-unhealthy-hosts"]
+
+
+def refreshing(auto_rollback: bool | None = True, alarms: list[str] | None = None) -> dict:
+    """A GPU fleet group's plan values with an instance refresh (auto_rollback None: without one)."""
+    values: dict = {"name": "aegis-prod-m", "health_check_type": "ELB"}
+    if auto_rollback is None:
+        return values
+    alarms = REFRESH_ALARMS if alarms is None else alarms
+    values["instance_refresh"] = [{"strategy": "Rolling", "triggers": [], "preferences": [{
+        "auto_rollback": auto_rollback, "skip_matching": True, "checkpoint_percentages": [20, 50, 100],
+        "checkpoint_delay": "600",
+        "alarm_specification": [{"alarms": alarms}] if alarms else []}]}]
+    return values
+
+
+@pytest.mark.parametrize("after, message", [
+    (refreshing(None), "no longer rolls a failed instance refresh back"),
+    (refreshing(False), "no longer rolls a failed instance refresh back"),
+    (refreshing(True, alarms=REFRESH_ALARMS[:1]), "no longer stops its instance refresh on aegis-prod-model-m-unhealthy-hosts"),
+    (refreshing(True, alarms=[]), "on aegis-prod-model-m-5xx, aegis-prod-model-m-unhealthy-hosts"),
+])
+def test_a_group_update_dropping_its_refresh_guardrails_is_blocked(after, message):
+    (result,) = failed(FR, update("aws_autoscaling_group", "g", refreshing(), after))
+    assert message in result.message
+
+
+def test_refresh_guardrails_known_only_after_apply_are_blocked():
+    change_ = update("aws_autoscaling_group", "g", refreshing(), {"name": "aegis-prod-m"},
+                     after_unknown={"instance_refresh": True})
+    assert "known only after apply" in failed(FR, change_)[0].message
+
+
+def test_a_group_keeping_its_refresh_guardrails_passes():
+    after = refreshing(True, alarms=[*REFRESH_ALARMS, "aegis-prod-model-m-response-time-p99"])
+    assert passed(FR, update("aws_autoscaling_group", "g", refreshing(), after))
+    assert not failed(FR, update("aws_autoscaling_group", "g", refreshing(), after))
+    assert not judge_ids(update("aws_autoscaling_group", "g", refreshing(None), refreshing(None)), FR)
+    assert not judge_ids(delete("aws_autoscaling_group", "g", refreshing()), FR)
