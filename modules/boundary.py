@@ -53,6 +53,13 @@ VPC_REQUIRED_ACTIONS = (
 # sagemaker:VpcSubnets requires both). Traffic encryption and network isolation are required by the
 # policies of every role that may start such jobs (modules/training.py: JOB_GUARDS), to keep this
 # managed policy under IAM's 6,144-character limit.
+# Instance types with local NVMe storage, encrypted by the instance's hardware: SageMaker refuses a
+# VolumeKmsKeyId on them (API reference, ResourceConfig.VolumeKmsKeyId), so the volume-key rule exempts
+# jobs that run only on them. The `*d`/`*dn` families (m5d, c5d, r5d, m6id, p4d, g4dn, p3dn, m5dn …) and
+# the GPU and Trainium families whose every size has instance store (EC2 "Instance store volumes").
+LOCAL_STORAGE_INSTANCE_PATTERNS = (
+    "ml.*d.*", "ml.*dn.*", "ml.g5.*", "ml.g6*", "ml.p4de.*", "ml.p5*", "ml.trn*",  # g6, g6e; p5, p5e, p5en; trn1, trn1n, trn2
+)
 # Approving a model version: only the model-approver persona, who neither trains, registers nor deploys.
 APPROVER_PERSONA = "model-approver"
 APPROVED = "Approved"  # sagemaker:ModelApprovalStatus value that makes a package deployable
@@ -117,11 +124,14 @@ def own_key_pattern(naming: Naming) -> str:
 def training_job_statements(naming: Naming) -> list:
     """Training, processing and tuning jobs encrypt volumes and outputs with this account's keys.
     One condition key per statement (keys inside one condition block are ANDed); `ArnNotLikeIfExists`
-    also matches an absent key, so a job that names no key (AWS-managed encryption) is denied too."""
+    also matches an absent key, so a job that names no key (AWS-managed encryption) is denied too,
+    unless it runs on local-storage instances only, which take no volume key (ANDed second key)."""
     jobs, keys = list(VPC_REQUIRED_ACTIONS), own_key_pattern(naming)
     return [
         statement("DenyJobsWithoutOwnVolumeKey", "Deny", jobs, "*",
-                  condition={"ArnNotLikeIfExists": {"sagemaker:VolumeKmsKey": keys}}),
+                  condition={"ArnNotLikeIfExists": {"sagemaker:VolumeKmsKey": keys},
+                             "ForAllValues:StringNotLike": {
+                                 "sagemaker:InstanceTypes": list(LOCAL_STORAGE_INSTANCE_PATTERNS)}}),
         statement("DenyJobsWithoutOwnOutputKey", "Deny", jobs, "*",
                   condition={"ArnNotLikeIfExists": {"sagemaker:OutputKmsKey": keys}}),
     ]
