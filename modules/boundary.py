@@ -137,14 +137,17 @@ def training_job_statements(naming: Naming) -> list:
     ]
 
 
-def approval_statement(naming: Naming):
-    """Separation of duties in the model registry: nobody but the approver sets a package Approved,
-    whether by updating it or by registering it so (the approver's own policy denies it training and
-    registration; the deployment rule above denies it deployment)."""
-    return statement("DenyModelApprovalExceptApprover", "Deny",
-                     ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"], "*",
-                     condition={"StringEquals": {"sagemaker:ModelApprovalStatus": APPROVED},
-                                "ArnNotEquals": {"aws:PrincipalArn": naming.role_arn(APPROVER_PERSONA)}})
+def approval_statements(naming: Naming) -> list[Statement]:
+    """Separation of duties in the model registry: nobody but the approver registers a package Approved,
+    or updates a package at all: an update that leaves the status alone may still swap an Approved
+    version's inference specification or source (UpdateModelPackage), so no status condition there.
+    The approver's own policy denies it training and registration; the deployment rule above denies
+    it deployment."""
+    not_approver = {"ArnNotEquals": {"aws:PrincipalArn": naming.role_arn(APPROVER_PERSONA)}}
+    return [statement("DenyModelApprovalExceptApprover", "Deny", "sagemaker:CreateModelPackage", "*",
+                      condition={"StringEquals": {"sagemaker:ModelApprovalStatus": APPROVED}, **not_approver}),
+            statement("DenyPackageUpdatesExceptApprover", "Deny", "sagemaker:UpdateModelPackage", "*",
+                      condition=not_approver)]
 
 
 def boundary_document(naming: Naming, managed_outside: Mapping[str, tuple[str, ...]] | None = None) -> str:
@@ -158,18 +161,18 @@ def boundary_document(naming: Naming, managed_outside: Mapping[str, tuple[str, .
         statement("AllowPassingEnvironmentRoles", "Allow", "iam:PassRole", naming.role_arn_pattern,
                   condition={"StringEquals": {"iam:PassedToService": list(PASS_ROLE_SERVICES)}}),
         *region_guard(naming, managed_outside or {}),
-        statement("DenyLongLivedCredentials", "Deny",
-                  ["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:CreateUser", "iam:UpdateLoginProfile"], "*"),
-        statement("DenyBoundaryEscape", "Deny",
-                  ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary",
-                   "iam:PutUserPermissionsBoundary"], "*"),
+        # Long-lived credentials, escaping the boundary, leaving the organization: one statement, as the
+        # boundary must stay under IAM's 6,144-character limit for managed policies.
+        statement("DenyCredentialsBoundaryEscapeAndLeaving", "Deny",
+                  ["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:CreateUser", "iam:UpdateLoginProfile",
+                   "iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary",
+                   "iam:PutUserPermissionsBoundary", "organizations:LeaveOrganization"], "*"),
         statement("DenyRolesWithoutThisBoundary", "Deny",
                   ["iam:CreateRole", "iam:PutRolePermissionsBoundary"], "*",
                   condition={"ArnNotEquals": {"iam:PermissionsBoundary": own_arn}}),
         statement("DenyBoundaryChanges", "Deny",
                   ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
                    "iam:SetDefaultPolicyVersion"], own_arn),
-        statement("DenyLeavingOrganization", "Deny", "organizations:LeaveOrganization", "*"),
         statement("DenyDeploymentExceptMlEngineer", "Deny", list(DEPLOY_ACTIONS), "*",
                   condition={"ArnNotEquals": {"aws:PrincipalArn": naming.role_arn(DEPLOYER_PERSONA)}}),
         statement("DenySageMakerComputeWithoutVpc", "Deny", list(VPC_REQUIRED_ACTIONS), "*",
@@ -184,7 +187,7 @@ def boundary_document(naming: Naming, managed_outside: Mapping[str, tuple[str, .
         statement("DenyPersonaRoleChanges", "Deny", list(ROLE_CHANGE_ACTIONS),
                   sorted(naming.role_arn(p) for p in PERSONAS)),
         *training_job_statements(naming),
-        approval_statement(naming),
+        *approval_statements(naming),
         # The training data store (modules/platform/data_store.py): IAM authentication to it, and RDS itself
         # for the roles that back it up (AWS Backup). A ceiling like AllowArchitectureServices: each role's
         # own policy scopes (a persona connects only as its own database user).

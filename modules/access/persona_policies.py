@@ -370,7 +370,7 @@ def ml_engineer(arns: EnvArns) -> list[Statement]:
             "sagemaker:AddTags", "sagemaker:CreateModelPackage", "sagemaker:CreateModelPackageGroup",
             "sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeProcessingJob",
             "sagemaker:DescribeTrainingJob",
-            "sagemaker:StopProcessingJob", "sagemaker:StopTrainingJob", "sagemaker:UpdateModelPackage"],
+            "sagemaker:StopProcessingJob", "sagemaker:StopTrainingJob"],
             [arns.sagemaker(k) for k in ("model-package", "model-package-group", "processing-job", "training-job")]
             + [f"arn:aws:sagemaker:{arns.region}:{arns.account}:model-package/{arns.prefix}-*/*"]),
         # No resource-level permissions: sagemaker:ListEndpointConfigs, sagemaker:ListEndpoints,

@@ -122,7 +122,9 @@ ROWS = [
     ("register-pending", "sagemaker:CreateModelPackage", lambda n, o: package(n), "pending", {ML}),
     ("register-approved", "sagemaker:CreateModelPackage", lambda n, o: package(n), "approved", set()),
     ("approve-version", "sagemaker:UpdateModelPackage", lambda n, o: package(n), "approved", {APR}),
-    ("reject-version", "sagemaker:UpdateModelPackage", lambda n, o: package(n), "rejected", {ML, APR}),
+    ("reject-version", "sagemaker:UpdateModelPackage", lambda n, o: package(n), "rejected", {APR}),
+    # An update that names no status may still swap an Approved version's inference specification.
+    ("update-version-keeping-its-status", "sagemaker:UpdateModelPackage", lambda n, o: package(n), None, {APR}),
     ("approve-other-env-version", "sagemaker:UpdateModelPackage", lambda n, o: package(o), "approved", set()),
     ("describe-version", "sagemaker:DescribeModelPackage", lambda n, o: package(n), None, {ML, APR}),
     ("pass-training-role", "iam:PassRole", lambda n, o: n.role_arn("sagemaker-training"),
@@ -300,6 +302,19 @@ def test_identity_center_sessions_work_without_the_mfa_key(env_iam, persona):
     policy that denied sessions without it would leave the persona unusable; MFA is at sign-in."""
     assert decide(env_iam, persona, *_allowed_action(env_iam.naming, persona), mfa=None)
     assert all(s.get("Sid") != "DenyWithoutMfa" for s in env_iam.persona(persona).inline[0]["Statement"])
+
+
+def test_boundary_alone_leaves_package_updates_to_the_approver(env_iam):
+    """Any status or none: a role added later with UpdateModelPackage still cannot touch a version."""
+    n = env_iam.naming
+    anything = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sagemaker:UpdateModelPackage", "Resource": "*"}]}
+    for principal, expected in ((n.role_arn(APR), True), (n.role_arn(ML), False),
+                                (n.role_arn("platform-service"), False), (n.role_arn(ADM), False)):
+        for status in ({}, {"sagemaker:ModelApprovalStatus": "Rejected"}):
+            context = {"aws:RequestedRegion": n.region, "aws:PrincipalArn": principal, **status}
+            request = Request("sagemaker:UpdateModelPackage", package(n), context)
+            assert is_allowed([anything], request, boundary=env_iam.boundary) is expected, principal
 
 
 def test_boundary_alone_denies_deployment_to_every_other_role(env_iam):
