@@ -53,6 +53,13 @@ VPC_REQUIRED_ACTIONS = (
 # sagemaker:VpcSubnets requires both). Traffic encryption and network isolation are required by the
 # policies of every role that may start such jobs (modules/training.py: JOB_GUARDS), to keep this
 # managed policy under IAM's 6,144-character limit.
+# Instance types with local NVMe storage, encrypted by the instance's hardware: SageMaker refuses a
+# VolumeKmsKeyId on them (API reference, ResourceConfig.VolumeKmsKeyId), so the volume-key rule exempts
+# jobs that run only on them. The `*d`/`*dn` families (m5d, c5d, r5d, m6id, p4d, g4dn, p3dn, m5dn …) and
+# the GPU and Trainium families whose every size has instance store (EC2 "Instance store volumes").
+LOCAL_STORAGE_INSTANCE_PATTERNS = (
+    "ml.*d.*", "ml.*dn.*", "ml.g5.*", "ml.g6*", "ml.p4de.*", "ml.p5*", "ml.trn*",  # g6, g6e; p5, p5e, p5en; trn1, trn1n, trn2
+)
 # Approving a model version: only the model-approver persona, who neither trains, registers nor deploys.
 APPROVER_PERSONA = "model-approver"
 APPROVED = "Approved"  # sagemaker:ModelApprovalStatus value that makes a package deployable
@@ -117,24 +124,30 @@ def own_key_pattern(naming: Naming) -> str:
 def training_job_statements(naming: Naming) -> list:
     """Training, processing and tuning jobs encrypt volumes and outputs with this account's keys.
     One condition key per statement (keys inside one condition block are ANDed); `ArnNotLikeIfExists`
-    also matches an absent key, so a job that names no key (AWS-managed encryption) is denied too."""
+    also matches an absent key, so a job that names no key (AWS-managed encryption) is denied too,
+    unless it runs on local-storage instances only, which take no volume key (ANDed second key)."""
     jobs, keys = list(VPC_REQUIRED_ACTIONS), own_key_pattern(naming)
     return [
         statement("DenyJobsWithoutOwnVolumeKey", "Deny", jobs, "*",
-                  condition={"ArnNotLikeIfExists": {"sagemaker:VolumeKmsKey": keys}}),
+                  condition={"ArnNotLikeIfExists": {"sagemaker:VolumeKmsKey": keys},
+                             "ForAllValues:StringNotLike": {
+                                 "sagemaker:InstanceTypes": list(LOCAL_STORAGE_INSTANCE_PATTERNS)}}),
         statement("DenyJobsWithoutOwnOutputKey", "Deny", jobs, "*",
                   condition={"ArnNotLikeIfExists": {"sagemaker:OutputKmsKey": keys}}),
     ]
 
 
-def approval_statement(naming: Naming):
-    """Separation of duties in the model registry: nobody but the approver sets a package Approved,
-    whether by updating it or by registering it so (the approver's own policy denies it training and
-    registration; the deployment rule above denies it deployment)."""
-    return statement("DenyModelApprovalExceptApprover", "Deny",
-                     ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"], "*",
-                     condition={"StringEquals": {"sagemaker:ModelApprovalStatus": APPROVED},
-                                "ArnNotEquals": {"aws:PrincipalArn": naming.role_arn(APPROVER_PERSONA)}})
+def approval_statements(naming: Naming) -> list[Statement]:
+    """Separation of duties in the model registry: nobody but the approver registers a package Approved,
+    or updates a package at all: an update that leaves the status alone may still swap an Approved
+    version's inference specification or source (UpdateModelPackage), so no status condition there.
+    The approver's own policy denies it training and registration; the deployment rule above denies
+    it deployment."""
+    not_approver = {"ArnNotEquals": {"aws:PrincipalArn": naming.role_arn(APPROVER_PERSONA)}}
+    return [statement("DenyModelApprovalExceptApprover", "Deny", "sagemaker:CreateModelPackage", "*",
+                      condition={"StringEquals": {"sagemaker:ModelApprovalStatus": APPROVED}, **not_approver}),
+            statement("DenyPackageUpdatesExceptApprover", "Deny", "sagemaker:UpdateModelPackage", "*",
+                      condition=not_approver)]
 
 
 def boundary_document(naming: Naming, managed_outside: Mapping[str, tuple[str, ...]] | None = None) -> str:
@@ -148,18 +161,18 @@ def boundary_document(naming: Naming, managed_outside: Mapping[str, tuple[str, .
         statement("AllowPassingEnvironmentRoles", "Allow", "iam:PassRole", naming.role_arn_pattern,
                   condition={"StringEquals": {"iam:PassedToService": list(PASS_ROLE_SERVICES)}}),
         *region_guard(naming, managed_outside or {}),
-        statement("DenyLongLivedCredentials", "Deny",
-                  ["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:CreateUser", "iam:UpdateLoginProfile"], "*"),
-        statement("DenyBoundaryEscape", "Deny",
-                  ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary",
-                   "iam:PutUserPermissionsBoundary"], "*"),
+        # Long-lived credentials, escaping the boundary, leaving the organization: one statement, as the
+        # boundary must stay under IAM's 6,144-character limit for managed policies.
+        statement("DenyCredentialsBoundaryEscapeAndLeaving", "Deny",
+                  ["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:CreateUser", "iam:UpdateLoginProfile",
+                   "iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary",
+                   "iam:PutUserPermissionsBoundary", "organizations:LeaveOrganization"], "*"),
         statement("DenyRolesWithoutThisBoundary", "Deny",
                   ["iam:CreateRole", "iam:PutRolePermissionsBoundary"], "*",
                   condition={"ArnNotEquals": {"iam:PermissionsBoundary": own_arn}}),
         statement("DenyBoundaryChanges", "Deny",
                   ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
                    "iam:SetDefaultPolicyVersion"], own_arn),
-        statement("DenyLeavingOrganization", "Deny", "organizations:LeaveOrganization", "*"),
         statement("DenyDeploymentExceptMlEngineer", "Deny", list(DEPLOY_ACTIONS), "*",
                   condition={"ArnNotEquals": {"aws:PrincipalArn": naming.role_arn(DEPLOYER_PERSONA)}}),
         statement("DenySageMakerComputeWithoutVpc", "Deny", list(VPC_REQUIRED_ACTIONS), "*",
@@ -174,7 +187,7 @@ def boundary_document(naming: Naming, managed_outside: Mapping[str, tuple[str, .
         statement("DenyPersonaRoleChanges", "Deny", list(ROLE_CHANGE_ACTIONS),
                   sorted(naming.role_arn(p) for p in PERSONAS)),
         *training_job_statements(naming),
-        approval_statement(naming),
+        *approval_statements(naming),
         # The training data store (modules/platform/data_store.py): IAM authentication to it, and RDS itself
         # for the roles that back it up (AWS Backup). A ceiling like AllowArchitectureServices: each role's
         # own policy scopes (a persona connects only as its own database user).

@@ -44,10 +44,17 @@ def template_parameter_name(naming: Naming) -> str:
     return f"/{naming.project}/{naming.env}/training/job-template"
 
 
+def local_storage_template_parameter_name(naming: Naming) -> str:
+    """The same template for jobs on instance types with local NVMe storage, which take no volume key."""
+    return f"{template_parameter_name(naming)}-local-storage"
+
+
 def read_job_template(naming: Naming) -> Statement:
-    """Read the environment's training job template (a String parameter: no key needed)."""
+    """Read the environment's training job templates (String parameters: no key needed)."""
+    parameters = f"arn:aws:ssm:{naming.region}:{naming.account_id}:parameter"
     return statement("ReadTrainingJobTemplate", "Allow", "ssm:GetParameter",
-                     f"arn:aws:ssm:{naming.region}:{naming.account_id}:parameter{template_parameter_name(naming)}")
+                     [f"{parameters}{name(naming)}"
+                      for name in (template_parameter_name, local_storage_template_parameter_name)])
 
 
 def db_user(persona: str) -> str:

@@ -130,11 +130,18 @@ class EnvArns:
         return training.enabled and training.data_store.enabled
 
     def open_studio(self, persona: str) -> list[Statement]:
-        """Open the persona's own Studio user profile (a presigned URL), when it has one."""
+        """Find the environment's Studio domain and open the persona's own user profile (a presigned
+        URL), when it has one: the console's Studio launcher lists the domains and describes the domain
+        and the profile. The domain's ARN carries only its generated ID, so DescribeDomain is scoped to
+        the environment's account and region."""
         if persona not in studio_personas(self.config):
             return []
-        return [_allow("OpenOwnStudioProfile", ["sagemaker:CreatePresignedDomainUrl"],
-                       f"arn:aws:sagemaker:{self.region}:{self.account}:user-profile/*/{persona}")]
+        sm = f"arn:aws:sagemaker:{self.region}:{self.account}"
+        return [_allow("OpenOwnStudioProfile", ["sagemaker:CreatePresignedDomainUrl", "sagemaker:DescribeUserProfile"],
+                       f"{sm}:user-profile/*/{persona}"),
+                _allow("DescribeStudioDomain", ["sagemaker:DescribeDomain"], f"{sm}:domain/*"),
+                # No resource-level permissions: sagemaker:ListDomains.
+                _allow("FindStudioDomainNoResourceLevel", ["sagemaker:ListDomains"], "*")]
 
     def training_role(self) -> list[str]:
         """The training execution role, when the environment has a training lane (modules/training.py)."""
@@ -370,7 +377,7 @@ def ml_engineer(arns: EnvArns) -> list[Statement]:
             "sagemaker:AddTags", "sagemaker:CreateModelPackage", "sagemaker:CreateModelPackageGroup",
             "sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeProcessingJob",
             "sagemaker:DescribeTrainingJob",
-            "sagemaker:StopProcessingJob", "sagemaker:StopTrainingJob", "sagemaker:UpdateModelPackage"],
+            "sagemaker:StopProcessingJob", "sagemaker:StopTrainingJob"],
             [arns.sagemaker(k) for k in ("model-package", "model-package-group", "processing-job", "training-job")]
             + [f"arn:aws:sagemaker:{arns.region}:{arns.account}:model-package/{arns.prefix}-*/*"]),
         # No resource-level permissions: sagemaker:ListEndpointConfigs, sagemaker:ListEndpoints,

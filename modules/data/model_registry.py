@@ -3,7 +3,8 @@
 It belongs to `<env>-data` with the model's image repository: `model publish --register` adds a
 version between `<env>-data` and `<env>-platform`, and the platform plan deploys only an Approved
 one. The policy denies the group to every principal of the account but the environment's roles and
-the deployer (identity policies alone would let an account administrator register or approve), and,
+the deployer (identity policies alone would let an account administrator register or approve), denies
+setting a version Approved to every principal but the model-approver (the deployer included), and,
 when the configuration names a promotion source account, lets that account register versions here,
 always pending this environment's own approval (the boundary leaves approval to the model-approver).
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from modules import aws
+from modules.boundary import APPROVED, APPROVER_PERSONA
 from modules.iam_doc import document, statement
 from modules.naming import Naming
 from modules.training import package_group, package_group_arn, package_versions_arn
@@ -21,8 +23,10 @@ from modules.training import package_group, package_group_arn, package_versions_
 # What a model package group's resource policy can govern (SageMaker Developer Guide, cross-account
 # model registry): the group, and its versions.
 GROUP_ACTIONS = ("sagemaker:DescribeModelPackageGroup",)
-VERSION_ACTIONS = ("sagemaker:CreateModel", "sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
-                   "sagemaker:ListModelPackages", "sagemaker:UpdateModelPackage")
+# (sagemaker:CreateModel authorizes on `model` resources only: a group policy cannot govern it.)
+VERSION_ACTIONS = ("sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages",
+                   "sagemaker:UpdateModelPackage")
+APPROVAL_ACTIONS = ("sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage")
 PROMOTION_ACTIONS = ("sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages")
 PENDING = "PendingManualApproval"
 
@@ -42,7 +46,12 @@ def registry_policy(props: ModelRegistryProps) -> str:
         "DenyOtherPrincipalsOfTheAccount", "Deny", sorted(GROUP_ACTIONS + VERSION_ACTIONS), [group, versions],
         principal="*", condition={"StringEquals": {"aws:PrincipalAccount": n.account_id},
                                   "ArnNotLike": {"aws:PrincipalArn": sorted([n.role_arn_pattern,
-                                                                             props.deployer_role_arn])}})]
+                                                                             props.deployer_role_arn])}}),
+        # The deployer and the account's administrators sit outside the boundary: only here is approval
+        # theirs to lose too.
+        statement("DenyApprovalExceptApprover", "Deny", list(APPROVAL_ACTIONS), versions, principal="*",
+                  condition={"StringEquals": {"sagemaker:ModelApprovalStatus": APPROVED},
+                             "ArnNotEquals": {"aws:PrincipalArn": n.role_arn(APPROVER_PERSONA)}})]
     source = props.promotion_source_account_id
     if source:
         statements += [

@@ -11,7 +11,8 @@ Judged with the IAM evaluator, for each environment with a model package group: 
 environment with its policies and boundary (approve a version of the environment's first group;
 register a pending version or start a guarded training job; create an endpoint or a model), and the
 boundary against an identity policy that allows everything for a role it does not name (it must deny
-approving). A role whose policies cannot be read fails (not judged). Roles that only AWS services
+approving, and any UpdateModelPackage: one that names no status may still change an Approved
+version's inference specification). A role whose policies cannot be read fails (not judged). Roles that only AWS services
 which run none of the account's code assume (AWS Backup, S3 replication, flow logs) are left out: the
 boundary lets roles be passed only to SageMaker, Lambda and EC2 (PASS_ROLE_SERVICES), so no person or
 program of the account can act as them.
@@ -67,6 +68,9 @@ def _boundary_problems(env: Env, conf: dict, package: str) -> Iterator[str]:
         for action in ("sagemaker:UpdateModelPackage", "sagemaker:CreateModelPackage"):
             if is_allowed([ALLOW_ALL], Request(action, package, context), boundary=boundary):
                 yield f"the boundary lets any role {action.split(':')[1]} with status Approved"
+        unset = {k: v for k, v in context.items() if k not in APPROVED}
+        if is_allowed([ALLOW_ALL], Request("sagemaker:UpdateModelPackage", package, unset), boundary=boundary):
+            yield "the boundary lets any role UpdateModelPackage without a status (and so change an Approved version)"
     except UnsupportedPolicy as exc:
         yield f"the boundary cannot be judged: {exc}"
 

@@ -7,7 +7,9 @@ location (`CheckpointConfig.S3Uri`) it starts over from nothing each time, and w
 `MaxWaitTimeInSeconds` (at least `MaxRuntimeInSeconds`, as SageMaker requires) the request is
 refused. The template must also carry what the boundary and the persona policies require of every
 job: VPC subnets and security groups, network isolation, inter-container traffic encryption, a
-volume key and an output key. Parameters of other names are not judged; a template that is not
+volume key and an output key. The local-storage variant (`…/training/job-template-local-storage`,
+for instance types with local NVMe storage, on which SageMaker refuses a volume key) must name none,
+so its jobs are not refused. Parameters of other names are not judged; a template that is not
 JSON fails. Not environment-dependent.
 """
 import json
@@ -20,6 +22,7 @@ except ImportError:  # loaded by plain checkov from this folder
     from aegis_checklib import AegisCheck, value
 
 TEMPLATE_SUFFIX = "/training/job-template"
+LOCAL_STORAGE_SUFFIX = "/training/job-template-local-storage"
 
 
 class TrainingTemplateSpotCheckpoint(AegisCheck):
@@ -29,7 +32,7 @@ class TrainingTemplateSpotCheckpoint(AegisCheck):
 
     def evaluate(self, conf):
         name = value(conf, "name")
-        if not isinstance(name, str) or not name.endswith(TEMPLATE_SUFFIX):
+        if not isinstance(name, str) or not name.endswith((TEMPLATE_SUFFIX, LOCAL_STORAGE_SUFFIX)):
             return self.not_applicable()
         self.evaluated_keys = ["value"]
         try:
@@ -38,19 +41,22 @@ class TrainingTemplateSpotCheckpoint(AegisCheck):
             return self.fail("the training job template is not JSON: its jobs cannot be judged")
         if not isinstance(template, dict):
             return self.fail("the training job template is not a JSON object")
-        for problem in _problems(template):
+        for problem in _problems(template, local_storage=name.endswith(LOCAL_STORAGE_SUFFIX)):
             return self.fail(problem)
         return CheckResult.PASSED
 
 
-def _problems(template: dict):
+def _problems(template: dict, *, local_storage: bool):
     vpc = template.get("VpcConfig") or {}
     if not vpc.get("Subnets") or not vpc.get("SecurityGroupIds"):
         yield "the template has no VpcConfig with subnets and security groups: its jobs are denied or run outside the VPC"
     for flag in ("EnableNetworkIsolation", "EnableInterContainerTrafficEncryption"):
         if template.get(flag) is not True:
             yield f"the template does not set {flag}: true"
-    if not (template.get("ResourceConfig") or {}).get("VolumeKmsKeyId"):
+    volume_key = (template.get("ResourceConfig") or {}).get("VolumeKmsKeyId")
+    if local_storage and volume_key:
+        yield "the local-storage template names a VolumeKmsKeyId, which SageMaker refuses on those instance types"
+    if not local_storage and not volume_key:
         yield "the template names no ResourceConfig.VolumeKmsKeyId"
     if not (template.get("OutputDataConfig") or {}).get("KmsKeyId"):
         yield "the template names no OutputDataConfig.KmsKeyId"

@@ -28,7 +28,7 @@ def guarded_job(n: Naming, **changes) -> dict:
     key = f"arn:aws:kms:{n.region}:{n.account_id}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     context = {**VPC, "sagemaker:VpcSecurityGroupIds": ["sg-0123456789abcdef0"], "sagemaker:VolumeKmsKey": key,
                "sagemaker:OutputKmsKey": key, "sagemaker:InterContainerTrafficEncryption": True,
-               "sagemaker:NetworkIsolation": True}
+               "sagemaker:NetworkIsolation": True, "sagemaker:InstanceTypes": ["ml.m5.xlarge"]}
     context.update(changes)
     return {k: v for k, v in context.items() if v is not None}
 
@@ -98,6 +98,15 @@ ROWS = [
      {DS}),
     ("training-job-without-volume-key", "sagemaker:CreateTrainingJob", lambda n, o: sm(n, "training-job", "t1"),
      "job-no-volume-key", set()),
+    # Local NVMe storage takes no volume key (SageMaker refuses one there): such jobs run without it.
+    ("training-job-on-local-storage-without-volume-key", "sagemaker:CreateTrainingJob",
+     lambda n, o: sm(n, "training-job", "t1"), "job-local-storage-no-volume-key", {DS}),
+    ("processing-job-on-local-storage-without-volume-key", "sagemaker:CreateProcessingJob",
+     lambda n, o: sm(n, "processing-job", "p1"), "job-d-family-no-volume-key", {DS}),
+    ("training-job-mixing-local-storage-and-ebs-without-volume-key", "sagemaker:CreateTrainingJob",
+     lambda n, o: sm(n, "training-job", "t1"), "job-mixed-no-volume-key", {DS}),
+    ("training-job-on-ebs-without-volume-key", "sagemaker:CreateTrainingJob",
+     lambda n, o: sm(n, "training-job", "t1"), "job-ebs-no-volume-key", set()),
     ("training-job-with-foreign-output-key", "sagemaker:CreateTrainingJob",
      lambda n, o: sm(n, "training-job", "t1"), "job-foreign-output-key", set()),
     ("training-job-without-traffic-encryption", "sagemaker:CreateTrainingJob",
@@ -113,7 +122,9 @@ ROWS = [
     ("register-pending", "sagemaker:CreateModelPackage", lambda n, o: package(n), "pending", {ML}),
     ("register-approved", "sagemaker:CreateModelPackage", lambda n, o: package(n), "approved", set()),
     ("approve-version", "sagemaker:UpdateModelPackage", lambda n, o: package(n), "approved", {APR}),
-    ("reject-version", "sagemaker:UpdateModelPackage", lambda n, o: package(n), "rejected", {ML, APR}),
+    ("reject-version", "sagemaker:UpdateModelPackage", lambda n, o: package(n), "rejected", {APR}),
+    # An update that names no status may still swap an Approved version's inference specification.
+    ("update-version-keeping-its-status", "sagemaker:UpdateModelPackage", lambda n, o: package(n), None, {APR}),
     ("approve-other-env-version", "sagemaker:UpdateModelPackage", lambda n, o: package(o), "approved", set()),
     ("describe-version", "sagemaker:DescribeModelPackage", lambda n, o: package(n), None, {ML, APR}),
     ("pass-training-role", "iam:PassRole", lambda n, o: n.role_arn("sagemaker-training"),
@@ -124,6 +135,15 @@ ROWS = [
     ("open-own-studio-profile", "sagemaker:CreatePresignedDomainUrl",
      lambda n, o: f"arn:aws:sagemaker:{n.region}:{n.account_id}:user-profile/d-abc123/data-scientist", None, {DS}),
     ("open-ml-engineer-studio-profile", "sagemaker:CreatePresignedDomainUrl",
+     lambda n, o: f"arn:aws:sagemaker:{n.region}:{n.account_id}:user-profile/d-abc123/ml-engineer", None, {ML}),
+    ("find-studio-domains", "sagemaker:ListDomains", lambda n, o: "*", None, {ML, DS}),
+    ("describe-studio-domain", "sagemaker:DescribeDomain",
+     lambda n, o: f"arn:aws:sagemaker:{n.region}:{n.account_id}:domain/d-abc123", None, {ML, DS}),
+    ("describe-studio-domain-other-env", "sagemaker:DescribeDomain",
+     lambda n, o: f"arn:aws:sagemaker:{o.region}:{o.account_id}:domain/d-abc123", None, set()),
+    ("describe-own-studio-profile", "sagemaker:DescribeUserProfile",
+     lambda n, o: f"arn:aws:sagemaker:{n.region}:{n.account_id}:user-profile/d-abc123/data-scientist", None, {DS}),
+    ("describe-ml-engineer-studio-profile", "sagemaker:DescribeUserProfile",
      lambda n, o: f"arn:aws:sagemaker:{n.region}:{n.account_id}:user-profile/d-abc123/ml-engineer", None, {ML}),
     ("connect-to-data-store-as-another-user", "rds-db:connect",
      lambda n, o: f"arn:aws:rds-db:{n.region}:{n.account_id}:dbuser:cluster-ABC/aegis_admin", None, set()),
@@ -229,6 +249,14 @@ CONTEXTS = {
     "audit-key": lambda n: kms(n, "audit"),
     "job": guarded_job,
     "job-no-volume-key": lambda n: guarded_job(n, **{"sagemaker:VolumeKmsKey": None}),
+    "job-local-storage-no-volume-key": lambda n: guarded_job(
+        n, **{"sagemaker:VolumeKmsKey": None, "sagemaker:InstanceTypes": ["ml.g5.12xlarge", "ml.p4d.24xlarge"]}),
+    "job-d-family-no-volume-key": lambda n: guarded_job(
+        n, **{"sagemaker:VolumeKmsKey": None, "sagemaker:InstanceTypes": ["ml.m5d.xlarge"]}),
+    "job-mixed-no-volume-key": lambda n: guarded_job(
+        n, **{"sagemaker:VolumeKmsKey": None, "sagemaker:InstanceTypes": ["ml.g4dn.xlarge", "ml.c5.xlarge"]}),
+    "job-ebs-no-volume-key": lambda n: guarded_job(
+        n, **{"sagemaker:VolumeKmsKey": None, "sagemaker:InstanceTypes": ["ml.c5.xlarge", "ml.m5.4xlarge"]}),
     "job-foreign-output-key": lambda n: guarded_job(
         n, **{"sagemaker:OutputKmsKey": "arn:aws:kms:eu-west-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab"}),
     "job-no-traffic-encryption": lambda n: guarded_job(n, **{"sagemaker:InterContainerTrafficEncryption": None}),
@@ -283,6 +311,19 @@ def test_identity_center_sessions_work_without_the_mfa_key(env_iam, persona):
     policy that denied sessions without it would leave the persona unusable; MFA is at sign-in."""
     assert decide(env_iam, persona, *_allowed_action(env_iam.naming, persona), mfa=None)
     assert all(s.get("Sid") != "DenyWithoutMfa" for s in env_iam.persona(persona).inline[0]["Statement"])
+
+
+def test_boundary_alone_leaves_package_updates_to_the_approver(env_iam):
+    """Any status or none: a role added later with UpdateModelPackage still cannot touch a version."""
+    n = env_iam.naming
+    anything = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sagemaker:UpdateModelPackage", "Resource": "*"}]}
+    for principal, expected in ((n.role_arn(APR), True), (n.role_arn(ML), False),
+                                (n.role_arn("platform-service"), False), (n.role_arn(ADM), False)):
+        for status in ({}, {"sagemaker:ModelApprovalStatus": "Rejected"}):
+            context = {"aws:RequestedRegion": n.region, "aws:PrincipalArn": principal, **status}
+            request = Request("sagemaker:UpdateModelPackage", package(n), context)
+            assert is_allowed([anything], request, boundary=env_iam.boundary) is expected, principal
 
 
 def test_boundary_alone_denies_deployment_to_every_other_role(env_iam):
@@ -510,3 +551,9 @@ def test_personas_connect_to_the_data_store_as_their_own_user_where_it_exists(en
         own = f"arn:aws:rds-db:{n.region}:{n.account_id}:dbuser:cluster-ABC/{user}"
         assert decide(env_iam, persona, "rds-db:connect", own) is enabled, persona
     assert not decide(env_iam, APR, "rds-db:connect", f"arn:aws:rds-db:{n.region}:{n.account_id}:dbuser:c/model_approver")
+
+
+def test_the_synthesized_boundary_stays_within_the_managed_policy_size_limit(env_iam):
+    """IAM refuses a managed policy over 6,144 characters (whitespace not counted), with the edge's
+    regional statements included."""
+    assert len("".join(json.dumps(env_iam.boundary).split())) <= 6144

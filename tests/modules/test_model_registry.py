@@ -40,6 +40,23 @@ def test_the_policy_denies_other_principals_of_the_account():
     assert _decide(policy, f"arn:aws:iam::{SOURCE}:role/x", "sagemaker:CreateModelPackage", versions) != "Allow"
 
 
+def test_only_the_approver_sets_a_version_approved_not_even_the_deployer():
+    config = load_env("prod")
+    n = Naming.of(config)
+    policy = json.loads(registry_policy(ModelRegistryProps(n, "fraud", config.deployer_role_arn)))
+    versions = f"arn:aws:sagemaker:{n.region}:{n.account_id}:model-package/{n.prefix}-fraud/4"
+    approved = {"sagemaker:ModelApprovalStatus": "Approved"}
+    for action in ("sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"):
+        for principal in (config.deployer_role_arn, n.role_arn("ml-engineer")):
+            assert _decide(policy, principal, action, versions, **approved) == "Deny", (principal, action)
+        assert _decide(policy, n.role_arn("model-approver"), action, versions, **approved) != "Deny"
+    # the deployer still registers pending versions (model publish --register)
+    assert _decide(policy, config.deployer_role_arn, "sagemaker:CreateModelPackage", versions,
+                   **{"sagemaker:ModelApprovalStatus": "PendingManualApproval"}) != "Deny"
+    # a group policy cannot govern CreateModel (it authorizes on model resources): it names none
+    assert all("sagemaker:CreateModel" not in s["Action"] for s in policy["Statement"])
+
+
 def test_a_promotion_source_registers_only_pending_versions():
     config = load_env("prod")
     n = Naming.of(config)

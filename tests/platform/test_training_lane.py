@@ -113,6 +113,16 @@ def test_the_job_template_carries_spot_checkpoints_and_the_isolation_jobs_need(v
     assert template["CheckpointConfig"]["S3Uri"] == f"s3://{n.bucket('model-artifacts')}/{CHECKPOINT_PREFIX}"
 
 
+def test_the_local_storage_job_template_differs_only_by_naming_no_volume_key(view):
+    """SageMaker refuses a VolumeKmsKeyId on instance types with local NVMe storage (g5, p4d, m5d …)."""
+    n = view.naming
+    templates = {p["name"]: json.loads(p["value"]) for p in view.res("aws_ssm_parameter").values()}
+    main = templates[f"/{n.project}/{n.env}/training/job-template"]
+    local = templates[f"/{n.project}/{n.env}/training/job-template-local-storage"]
+    assert "VolumeKmsKeyId" not in local["ResourceConfig"]
+    assert {**local, "ResourceConfig": main["ResourceConfig"]} == main
+
+
 def test_the_data_store_is_serverless_v2_private_and_reached_only_from_the_workloads(view):
     clusters = view.res("aws_rds_cluster")
     store = view.config.platform.training.data_store

@@ -78,12 +78,19 @@ def test_a_service_role_that_sagemaker_runs_is_judged_and_an_unreadable_one_fail
 
 
 def test_without_the_boundary_rule_a_trainer_who_can_approve_fails():
-    boundary = without(boundary_document(N), "DenyModelApprovalExceptApprover")
+    boundary = without(boundary_document(N), "DenyModelApprovalExceptApprover", "DenyPackageUpdatesExceptApprover")
     ml = without(persona_policy("ml-engineer", config("dev"), mfa_guard_statement=False), "DenyModelApproval")
     found = failures(run(APPROVAL, stacks(boundary=boundary, **{"ml-engineer": ml}), "dev"))
     assert any("aws_iam_policy.boundary" in f and "UpdateModelPackage with status Approved" in f for f in found)
     assert any("aegis-dev-ml-engineer may approve model versions and also register versions" in f
                and "create endpoints" in f for f in found)
+
+
+def test_a_boundary_that_lets_any_role_update_packages_without_a_status_fails():
+    boundary = without(boundary_document(N), "DenyPackageUpdatesExceptApprover")
+    found = failures(run(APPROVAL, stacks(boundary=boundary), "dev"))
+    assert any("aws_iam_policy.boundary" in f and "UpdateModelPackage without a status" in f for f in found)
+    assert not any("CreateModelPackage with status Approved" in f for f in found)  # registering stays denied
 
 
 def test_an_approver_who_may_also_train_fails():

@@ -210,3 +210,9 @@ def test_on_demand_needs_no_checkpoint_and_other_parameters_are_not_judged():
                           StoppingCondition={"MaxRuntimeInSeconds": 3600})) == PASSED
     assert scan(template_check, "aws_ssm_parameter", {"name": "/other", "type": "String", "value": "x"}) == UNKNOWN
     assert scan(template_check, "aws_ssm_parameter", {**_template(), "value": "not json"}) == FAILED
+
+
+def test_the_local_storage_template_names_no_volume_key():
+    local = "/aegis/dev/training/job-template-local-storage"
+    assert scan(template_check, "aws_ssm_parameter", {**_template(ResourceConfig={}), "name": local}) == PASSED
+    assert scan(template_check, "aws_ssm_parameter", {**_template(), "name": local}) == FAILED
