@@ -81,14 +81,16 @@ def strict_date(value: Any) -> _dt.date | None:
 
 
 def suppress(resource: Any, check_id: str, reason: str, expires: str) -> None:
-    where = resource.node.path
+    def where() -> str:  # only for an error: the construct path costs two jsii round trips
+        return resource.node.path
+
     if not CHECK_ID.match(check_id):
-        raise ValueError(f"suppression on {where}: '{check_id}' is not a check ID")
+        raise ValueError(f"suppression on {where()}: '{check_id}' is not a check ID")
     problem = reason_problem(reason)
     if problem:
-        raise ValueError(f"suppression of {check_id} on {where}: the reason {problem}")
+        raise ValueError(f"suppression of {check_id} on {where()}: the reason {problem}")
     if strict_date(expires) is None:
-        raise ValueError(f"suppression of {check_id} on {where}: expiry '{expires}' is not a YYYY-MM-DD date")
+        raise ValueError(f"suppression of {check_id} on {where()}: expiry '{expires}' is not a YYYY-MM-DD date")
     entry = {"id": check_id, "reason": reason.strip(), "expires": expires}
     # Kept on the resource object, so several calls on one resource accumulate. The same suppression
     # made twice (one security group, several models attached to it) is one; two different ones of
@@ -96,7 +98,7 @@ def suppress(resource: Any, check_id: str, reason: str, expires: str) -> None:
     entries: list[dict[str, str]] = resource.__dict__.setdefault("_aegis_suppressions", [])
     same = [e for e in entries if e["id"] == check_id]
     if same and same[0] != entry:
-        raise ValueError(f"suppression of {check_id} on {where}: already suppressed with another reason or expiry")
+        raise ValueError(f"suppression of {check_id} on {where()}: already suppressed with another reason or expiry")
     if not same:
         entries.append(entry)
         entries.sort(key=lambda e: e["id"])
