@@ -86,12 +86,13 @@ class GpuFleet(Construct):
         self.security_group = workload_security_group(
             self, "security-group", name=n.resource(f"{model.name}-fleet"), network=network, endpoints=endpoints,
             description=f"GPU fleet of {model.name}: traffic port from its ALB only")
+        fleet_sg = self.security_group.id  # read once: each attribute read is a jsii round trip
         if s.model_cache:
-            storage.admit_nfs_from(self, "model-cache", self.security_group.id)
+            storage.admit_nfs_from(self, "model-cache", fleet_sg)
         self.load_balancer = ModelLoadBalancer(self, "alb", ctx, model, network=network,
-                                               target_security_group_id=self.security_group.id)
+                                               target_security_group_id=fleet_sg)
         aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-            self, "from-alb", security_group_id=self.security_group.id, ip_protocol="tcp",
+            self, "from-alb", security_group_id=fleet_sg, ip_protocol="tcp",
             from_port=s.container_port, to_port=s.container_port,
             referenced_security_group_id=self.load_balancer.security_group.id,
             description="Model traffic port from this model's ALB only")
@@ -129,7 +130,7 @@ class GpuFleet(Construct):
                     delete_on_termination="true"))],
             network_interfaces=[lt.LaunchTemplateNetworkInterfaces(
                 device_index=0, associate_public_ip_address="false", delete_on_termination="true",
-                security_groups=[self.security_group.id])],
+                security_groups=[fleet_sg])],
             monitoring=lt.LaunchTemplateMonitoring(enabled=True),
             tag_specifications=[lt.LaunchTemplateTagSpecifications(resource_type=kind, tags=tags)
                                 for kind in ("instance", "volume", "network-interface")],

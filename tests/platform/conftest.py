@@ -126,6 +126,17 @@ def as_list(value) -> list:
 @pytest.fixture(scope="session")
 def opted_in_storage(tmp_path_factory, synthesized) -> PlatformView:
     """dev's platform stack with the table and the model cache opted in and no GPU fleet (synthesized once)."""
+    config = load_env("dev")
+    platform = config.platform
+    storage = platform.storage.model_copy(update={"predictions_table": True, "model_cache": True})
+    config = config.model_copy(update={"platform": platform.model_copy(update={
+        "storage": storage, "models": [m for m in platform.models if m.serving != "ec2"]})})
+    return synthesize_platform(config, tmp_path_factory.mktemp("platform-storage") / "out")
+
+
+def synthesize_platform(config, out) -> PlatformView:
+    """The platform stack of a changed environment config alone, synthesized into `out` (for the settings
+    the shipped environments do not use; call it from a session or module fixture: a synth costs seconds)."""
     import contextlib
     import io
 
@@ -134,17 +145,11 @@ def opted_in_storage(tmp_path_factory, synthesized) -> PlatformView:
     from modules.platform.stack import PlatformStack
     from tests.synthesized import Synthesized
 
-    config = load_env("dev")
-    platform = config.platform
-    storage = platform.storage.model_copy(update={"predictions_table": True, "model_cache": True})
-    config = config.model_copy(update={"platform": platform.model_copy(update={
-        "storage": storage, "models": [m for m in platform.models if m.serving != "ec2"]})})
-    out = tmp_path_factory.mktemp("platform-storage") / "out"
     with contextlib.redirect_stderr(io.StringIO()):
         app = App(outdir=str(out), stack_traces=False)
         PlatformStack(app, config)
         app.synth()
-    view = PlatformView(Synthesized(out), "dev")
+    view = PlatformView(Synthesized(out), config.name)
     view.config = config
     return view
 

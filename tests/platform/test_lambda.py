@@ -3,16 +3,13 @@ environment, reserved concurrency, a KMS dead-letter queue, the `live` alias wit
 provisioned concurrency, code signing where configured, and the S3 event trigger."""
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 
 import pytest
 
 from modules.naming import LAMBDA_ALIAS
 from modules.platform import lambda_package
-from tests.platform.conftest import PlatformView, as_list, ref, ref_parts, statements
-from tests.synthesized import Synthesized
+from tests.platform.conftest import PlatformView, as_list, ref, ref_parts, statements, synthesize_platform
 
 
 def _function(view):
@@ -177,25 +174,16 @@ def test_execution_role_reads_inputs_and_writes_outputs_only(view):
 @pytest.fixture(scope="module")
 def releasing(tmp_path_factory) -> PlatformView:
     """staging's platform stack while doc-classifier's new version is a 10 % canary over version 7."""
-    from cdktf import App
 
     from modules.config import load_env
     from modules.platform.release_settings import FunctionCanary
-    from modules.platform.stack import PlatformStack
 
     config = load_env("staging")
     canary = FunctionCanary(stable_version="7", weight=0.1)
     models = [m.model_copy(update={"function": m.lambda_settings.model_copy(update={"canary": canary})})
               if m.serving == "lambda" else m for m in config.platform.models]
     config = config.model_copy(update={"platform": config.platform.model_copy(update={"models": models})})
-    out = tmp_path_factory.mktemp("releasing") / "out"
-    with contextlib.redirect_stderr(io.StringIO()):
-        app = App(outdir=str(out), stack_traces=False)
-        PlatformStack(app, config)
-        app.synth()
-    view = PlatformView(Synthesized(out), "staging")
-    view.config = config
-    return view
+    return synthesize_platform(config, tmp_path_factory.mktemp("releasing") / "out")
 
 
 def test_canary_keeps_the_alias_on_the_stable_version_and_weights_the_new_one(releasing):

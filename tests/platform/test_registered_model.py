@@ -3,9 +3,7 @@ and the plan refuses it unless it is Approved (and runs its own repository's ima
 own folder's artifact); AEGIS_SERVING_INPUTS_VERIFIED holds the stack to it."""
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import json
 
 import pytest
@@ -14,8 +12,7 @@ from modules.config import load_env
 from modules.errors import ConfigError
 from policies.app_checks import REGISTRY, all_checks
 from policies.app_checks.view import AppView
-from tests.platform.conftest import PlatformView
-from tests.synthesized import Synthesized
+from tests.platform.conftest import PlatformView, synthesize_platform
 
 VERSION = 7
 
@@ -24,22 +21,13 @@ VERSION = 7
 def registered(tmp_path_factory) -> PlatformView:
     """staging's platform stack with fraud-scorer (real-time) and churn-predictor (serverless) deployed
     from registered versions (synthesized once)."""
-    from cdktf import App
 
-    from modules.platform.stack import PlatformStack
 
     config = load_env("staging")
     models = [m.model_copy(update={"model_package_version": VERSION}) if m.serving.startswith("sagemaker") else m
               for m in config.platform.models]
     config = config.model_copy(update={"platform": config.platform.model_copy(update={"models": models})})
-    out = tmp_path_factory.mktemp("registered") / "out"
-    with contextlib.redirect_stderr(io.StringIO()):
-        app = App(outdir=str(out), stack_traces=False)
-        PlatformStack(app, config)
-        app.synth()
-    view = PlatformView(Synthesized(out), "staging")
-    view.config = config
-    return view
+    return synthesize_platform(config, tmp_path_factory.mktemp("registered") / "out")
 
 
 def _arn(view: PlatformView, model: str) -> str:
