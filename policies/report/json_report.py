@@ -1,8 +1,7 @@
 """Machine-readable report: verdict, counts, every finding and every suppression (deterministic)."""
 from __future__ import annotations
 
-import json
-
+from policies.report.json_text import indented_json
 from policies.report.model import TOOL, counts, rules
 
 
@@ -28,4 +27,4 @@ def document(result) -> dict:
 
 
 def render(result) -> str:
-    return json.dumps(document(result), indent=2, sort_keys=False) + "\n"
+    return indented_json(document(result))

@@ -2,9 +2,8 @@
 located at the resource's lines in its cdk.tf.json; severity → level (and GitHub's security-severity)."""
 from __future__ import annotations
 
-import json
-
 from policies.findings import NOT_EVALUATED, PASSED, SUPPRESSED
+from policies.report.json_text import indented_json
 from policies.report.model import TOOL, artifact_uri, control_labels, rules, shows_construct
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -105,4 +104,4 @@ def document(result) -> dict:
 
 
 def render(result) -> str:
-    return json.dumps(document(result), indent=2) + "\n"
+    return indented_json(document(result))
