@@ -1,6 +1,8 @@
 """One customer-managed KMS key for one data class, with its alias."""
 from __future__ import annotations
 
+import functools
+
 from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
@@ -42,6 +44,6 @@ class DataKey(Construct):
             self, "alias", name=naming.kms_alias(key_class, region), target_key_id=self.key.key_id,
             provider=provider)
 
-    @property
+    @functools.cached_property
     def arn(self) -> str:
-        return self.key.arn
+        return self.key.arn  # read once: each attribute read is a jsii round trip

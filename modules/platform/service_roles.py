@@ -2,6 +2,7 @@
 this account only, with one inline policy that lists exactly what the workload needs."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from constructs import Construct
@@ -40,10 +41,11 @@ class ServiceRole(Construct):
             self, "policy", role=self.role.id, name="least-privilege", policy=document(*statements))
         return self.policy
 
-    @property
+    # Read once: each attribute read is a jsii round trip.
+    @functools.cached_property
     def arn(self) -> str:
         return self.role.arn
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         return self.role.name

@@ -8,6 +8,7 @@ REGIONAL ACLs (ALB) live in the environment's region; CLOUDFRONT ACLs must live 
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from cdktf import TerraformResourceLifecycle
@@ -90,6 +91,6 @@ class WebAcl(Construct):
                 single_header=lc.Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader(name=header))
                 for header in REDACTED_HEADERS])
 
-    @property
+    @functools.cached_property
     def arn(self) -> str:
-        return self.web_acl.arn
+        return self.web_acl.arn  # read once: each attribute read is a jsii round trip
