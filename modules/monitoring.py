@@ -9,6 +9,7 @@ end in `-exec`: it is no model's execution role and serves nothing.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from modules.iam_doc import Statement, statement
@@ -61,6 +62,32 @@ def monitoring_output_prefix(model: str) -> str:
 
 def drift_metric(feature: str) -> str:
     return f"{DRIFT_METRIC_PREFIX}{feature}"
+
+
+@dataclass(frozen=True)
+class DriftWatch:
+    """What a model's drift alarm watches: the features' drift metrics of its schedule on its endpoint,
+    one datapoint per monitoring run (`period_seconds`: the schedule's interval)."""
+
+    endpoint: str
+    schedule: str
+    features: tuple[str, ...]
+    threshold: float
+    period_seconds: int
+
+    @property
+    def dimensions(self) -> dict[str, str]:
+        return {"Endpoint": self.endpoint, "MonitoringSchedule": self.schedule}
+
+
+def drift_watch(naming: Naming, model: "ModelSettings") -> DriftWatch | None:
+    """The drift a monitored model alarms on; None without a monitor or drift features."""
+    if not monitored(model) or not model.sagemaker_settings.monitor.drift_features:
+        return None
+    monitor = model.sagemaker_settings.monitor
+    return DriftWatch(endpoint=naming.model_resource(model.name), schedule=schedule_name(naming, model.name),
+                      features=tuple(monitor.drift_features), threshold=monitor.drift_threshold,
+                      period_seconds=monitor.interval_hours * 3600)
 
 
 def monitor_statements(naming: Naming, models: list["ModelSettings"], capture_prefix: str) -> list[Statement]:
