@@ -113,3 +113,27 @@ def test_monitor_settings_never_replace_the_model(prod):
     changed = model.model_copy(update={"sagemaker": settings.model_copy(update={
         "monitor": settings.monitor.model_copy(update={"schedule": "cron(0 6 ? * * *)", "drift_threshold": 0.3})})})
     assert sagemaker_model_name(prod.naming, changed, vpc=True) == sagemaker_model_name(prod.naming, model, vpc=True)
+
+
+def test_the_boundary_admits_every_action_the_monitoring_role_is_given(view):
+    """The job's own calls must pass the permission boundary as well as the role's policy."""
+    from modules.boundary import boundary_document
+    n = view.naming
+    (logical,) = [k for k, r in view.res("aws_iam_role").items() if r["name"] == n.role(MONITOR_ROLE)]
+    policy = view.role_policy(logical)
+    boundary = json.loads(boundary_document(n))
+    model = view.models("sagemaker")[0].name
+    inference = n.bucket_arn("inference")
+    requests = [
+        Request("s3:GetObject", f"{inference}/data-capture/{model}/x.jsonl", {"aws:RequestedRegion": n.region}),
+        Request("s3:PutObject", f"{inference}/monitoring/{model}/constraint_violations.json",
+                {"aws:RequestedRegion": n.region}),
+        Request("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": DATA_METRICS_NAMESPACE,
+                                                 "aws:RequestedRegion": n.region}),
+        Request("logs:PutLogEvents", f"arn:aws:logs:{n.region}:{n.account_id}:log-group:/aws/sagemaker/ProcessingJobs"
+                ":log-stream:job/algo-1", {"aws:RequestedRegion": n.region}),
+        Request("ec2:CreateNetworkInterface", f"arn:aws:ec2:{n.region}:{n.account_id}:network-interface/eni-1",
+                {"aws:RequestedRegion": n.region}),
+    ]
+    for request in requests:
+        assert is_allowed([policy], request, boundary=boundary), request.action
