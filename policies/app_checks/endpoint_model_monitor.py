@@ -8,13 +8,14 @@ schedule of the environment must name a data-quality job definition whose input 
 security groups), with a KMS key on its volume and on its results; in prod it must also compare
 against a baseline (constraints and statistics), or it finds no violations. Job definitions and
 schedules are indexed once per environment by name; a name that is not literal cannot be matched and
-fails. Serverless endpoints capture nothing (AWS does not offer data capture there) and are not judged.
+fails. Outside prod, a model whose `sagemaker.monitor.enabled` is false passes without a schedule (the
+result says so). Serverless endpoints capture nothing (AWS does not offer data capture there) and are not judged.
 """
 from __future__ import annotations
 
 from typing import Iterator
 
-from policies.app_checks.base import app_check, judge
+from policies.app_checks.base import app_check, judge, ok
 from policies.app_checks.lookups import endpoint_variants, is_serverless
 from policies.app_checks.view import AppView, Env, nested, one, ref
 
@@ -33,8 +34,24 @@ def endpoint_model_monitor(app: AppView):
             configuration = stack.resources("aws_sagemaker_endpoint_configuration").get(config_id or "", {})
             if config_id is not None and not _captures(configuration):
                 continue
+            off = _turned_off(env, conf.get("name"), jobs)
+            if off is not None:
+                yield ok(stack.name, f"aws_sagemaker_endpoint.{name}", off)
+                continue
             yield judge(stack.name, f"aws_sagemaker_endpoint.{name}", _problems(env, conf, config_id, jobs),
                         "a monitoring schedule judges its captured data, network-isolated in the VPC with KMS")
+
+
+def _turned_off(env: Env, endpoint: object, jobs: dict[str, list[dict]]) -> str | None:
+    """Outside prod the configuration may turn a model's monitor off (dev stays cheap): then no schedule is
+    the intended state, said in the passed result. Prod monitors every capturing endpoint."""
+    if env.prod or not isinstance(endpoint, str) or jobs.get(endpoint):
+        return None
+    for model in env.config.platform.models:
+        if (model.serving == "sagemaker" and env.naming.model_resource(model.name) == endpoint
+                and not model.sagemaker_settings.monitor.enabled):
+            return f"no monitoring schedule: sagemaker.monitor.enabled is false for {model.name} in {env.name}"
+    return None
 
 
 def _captures(configuration: dict) -> bool:

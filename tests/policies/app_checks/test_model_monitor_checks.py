@@ -143,3 +143,29 @@ def test_a_dev_schedule_with_a_baseline_must_alarm_too(stacks):
         "statistics_resource": {"s3_uri": "s3://b/statistics.json"}}
     (failed,) = failures(run(DRIFT, scoped, "dev"))
     assert "no alarm watches the drift metrics of schedule aegis-dev-fraud-scorer-data-quality" in failed
+
+
+def _monitor_off(env: str):
+    from modules.config import load_env
+    config = load_env(env)
+    models = []
+    for m in config.platform.models:
+        if m.serving == "sagemaker":
+            s = m.sagemaker_settings
+            m = m.model_copy(update={"sagemaker": s.model_copy(update={
+                "monitor": s.monitor.model_copy(update={"enabled": False})})})
+        models.append(m)
+    return {env: config.model_copy(update={"platform": config.platform.model_copy(update={"models": models})})}
+
+
+def test_dev_may_turn_the_monitor_off_and_says_so_prod_may_not(stacks):
+    scoped = _scoped(stacks, "dev")
+    scoped["dev-platform"]["resource"].pop("aws_sagemaker_monitoring_schedule")
+    (result,) = run(MONITOR, scoped, "dev", configs=_monitor_off("dev"))
+    assert result.passed and "sagemaker.monitor.enabled is false for fraud-scorer in dev" in result.message
+    (failed,) = failures(run(MONITOR, scoped, "dev"))  # the config says it monitors: the schedule must be there
+    assert "no monitoring schedule reads" in failed
+    prod = _scoped(stacks, "prod")
+    prod["prod-platform"]["resource"].pop("aws_sagemaker_monitoring_schedule")
+    (failed,) = failures(run(MONITOR, prod, "prod", configs=_monitor_off("prod")))
+    assert "no monitoring schedule reads" in failed
