@@ -12,3 +12,14 @@ AWS_REGIONS = frozenset({
     "il-central-1", "me-south-1", "me-central-1",
     "mx-central-1", "sa-east-1",
 })
+
+# Account of the Model Monitor analyzer image (`sagemaker-model-monitor-analyzer`) per region (Developer
+# Guide, "Docker Registry Paths and Example Code": Model Monitor).
+ANALYZER_ACCOUNTS = {
+    "ap-east-1": "001633400207", "ap-northeast-1": "574779866223", "ap-northeast-2": "709848358524",
+    "ap-south-1": "126357580389", "ap-southeast-1": "245545462676", "ap-southeast-2": "563025443158",
+    "ca-central-1": "536280801234", "eu-central-1": "048819808253", "eu-north-1": "895015795356",
+    "eu-west-1": "468650794304", "eu-west-2": "749857270468", "eu-west-3": "680080141114",
+    "me-south-1": "607024016150", "sa-east-1": "539772159869", "us-east-1": "156813124566",
+    "us-east-2": "777275614652", "us-west-1": "890145073186", "us-west-2": "159807026194",
+}

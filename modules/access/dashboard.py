@@ -11,6 +11,7 @@ from constructs import Construct
 from modules import aws
 from modules.access.model_alarms import ModelMetrics
 from modules.access.security_alarms import metric_namespace, security_events
+from modules.monitoring import DATA_METRICS_NAMESPACE, drift_metric
 from modules.naming import Naming
 from modules.serving import KINDS
 from modules.training import JOB_LOG_GROUPS
@@ -63,14 +64,21 @@ def _training_widgets(props: DashboardProps, region: str) -> list[dict]:
 
 
 def _model_widgets(model: ModelMetrics, region: str) -> list[dict]:
-    """The serving health of one model: traffic and errors, and p99 latency on the right axis."""
+    """The serving health of one model: traffic and errors, and p99 latency on the right axis; and the drift
+    of its captured data from the baseline where Model Monitor alarms on it."""
     metrics = KINDS[model.kind].metrics
     dims = [part for dimension in model.dimensions.items() for part in dimension]
     *counts, latency = metrics.health
-    return [_metrics_widget(f"Model {model.name} ({model.kind})", [
+    widgets = [_metrics_widget(f"Model {model.name} ({model.kind})", [
         *([metrics.namespace, metric, *dims] for metric in counts),
         [metrics.namespace, latency, *dims, {"stat": "p99", "yAxis": "right"}],
     ], region)]
+    if model.drift is not None:  # what the drift alarm watches, one datapoint per monitoring run
+        drift_dims = [part for dimension in model.drift.dimensions.items() for part in dimension]
+        widgets.append(_metrics_widget(f"Model {model.name}: drift from the baseline (Model Monitor)", [
+            [DATA_METRICS_NAMESPACE, drift_metric(feature), *drift_dims] for feature in model.drift.features],
+            region, stat="Maximum", period=model.drift.period_seconds))
+    return widgets
 
 
 def dashboard_body(props: DashboardProps) -> str:

@@ -18,6 +18,7 @@ from constructs import Construct
 from modules import aws
 from modules.access.settings import ModelAlarmSettings
 from modules.config import EnvConfig
+from modules.monitoring import DATA_METRICS_NAMESPACE, DRIFT_ALARM_KEY, DriftWatch, drift_metric, drift_watch
 from modules.naming import Naming
 from modules.serving import KINDS
 
@@ -29,6 +30,7 @@ class ModelMetrics:
     name: str
     kind: str
     dimensions: Mapping[str, str]
+    drift: DriftWatch | None = None  # Model Monitor's drift metrics of the model, if it alarms on them
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,8 @@ class ModelAlarmsProps:
     - `kind`: the model's serving kind, which picks the alarm set;
     - `reserved_concurrency`: a Lambda model's reserved concurrency (None: the model sets none, the
       settings' `lambda_reserved_concurrency` applies);
-    - `env_name`: named in the composite alarm's description."""
+    - `env_name`: named in the composite alarm's description;
+    - `drift`: the Model Monitor drift the model alarms on (modules/monitoring.py), if any."""
 
     naming: Naming
     env_name: str
@@ -46,6 +49,7 @@ class ModelAlarmsProps:
     kind: str
     topic_arn: str
     reserved_concurrency: int | None = None
+    drift: DriftWatch | None = None
 
     @classmethod
     def per_model(cls, config: EnvConfig, topic_arn: str) -> list["ModelAlarmsProps"]:
@@ -53,7 +57,8 @@ class ModelAlarmsProps:
         naming = Naming.of(config)
         return [cls(naming=naming, env_name=config.name, settings=config.access.model_alarms, model_name=m.name,
                     kind=m.serving, topic_arn=topic_arn,
-                    reserved_concurrency=m.function.reserved_concurrency if m.function else None)
+                    reserved_concurrency=m.function.reserved_concurrency if m.function else None,
+                    drift=drift_watch(naming, m))
                 for m in config.platform.models]
 
 
@@ -67,7 +72,9 @@ class ModelAlarms(Construct):
         self.alarms: dict[str, object] = {}
         self.dimensions: dict[str, str] = {}  # the model's dimensions, set by its alarm set
         self._ALARM_SETS[self.source.family](self)
-        self.metrics = ModelMetrics(props.model_name, props.kind, self.dimensions)
+        if props.drift is not None:
+            self._drift(props.drift)
+        self.metrics = ModelMetrics(props.model_name, props.kind, self.dimensions, props.drift)
         self.alarm_names = [self._name(key) for key in self.alarms]
         self.composite_name = self.naming.alarm("model", props.model_name, "health")
         self.composite = aws.cloudwatch_composite_alarm.CloudwatchCompositeAlarm(
@@ -174,5 +181,24 @@ class ModelAlarms(Construct):
                      threshold=s.target_response_time_p99_s)
         self._metric("unhealthy-hosts", "unhealthy targets behind the load balancer", namespace=ns,
                      metric="UnHealthyHostCount", dimensions=tg_dims, statistic="Maximum", threshold=0)
+
+    def _drift(self, drift: DriftWatch) -> None:
+        """The largest drift of the watched features from the baseline, per monitoring run. A run that
+        publishes nothing (no traffic captured) is no evidence of drift."""
+        m = aws.cloudwatch_metric_alarm
+        ids = [f"d{i}" for i in range(len(drift.features))]
+        queries = [m.CloudwatchMetricAlarmMetricQuery(
+            id=query_id, return_data=False, metric=m.CloudwatchMetricAlarmMetricQueryMetric(
+                namespace=DATA_METRICS_NAMESPACE, metric_name=drift_metric(feature), dimensions=drift.dimensions,
+                stat="Maximum", period=drift.period_seconds)) for query_id, feature in zip(ids, drift.features, strict=True)]
+        result = m.CloudwatchMetricAlarmMetricQuery(
+            id="e1", expression=f"MAX([{', '.join(ids)}])", label="Largest feature drift", return_data=True)
+        self.alarms[DRIFT_ALARM_KEY] = m.CloudwatchMetricAlarm(
+            self, DRIFT_ALARM_KEY, alarm_name=self._name(DRIFT_ALARM_KEY),
+            alarm_description=(f"Model Monitor: drift of {', '.join(drift.features)} from the baseline above "
+                               f"{drift.threshold:g} (schedule {drift.schedule})"),
+            metric_query=[*queries, result], threshold=drift.threshold, comparison_operator="GreaterThanThreshold",
+            evaluation_periods=1, datapoints_to_alarm=1, treat_missing_data="notBreaching",
+            alarm_actions=[self.topic_arn], ok_actions=[self.topic_arn])
 
     _ALARM_SETS = {"endpoint": _endpoint, "function": _function, "load-balancer": _load_balancer}

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from modules.config import EnvConfig
+from modules.monitoring import MONITOR_ROLE, baseline_prefix, monitored_models
 from modules.naming import Naming
 from modules.serving import EXECUTION_ROLE_SUFFIX, KINDS
 from modules.training import TRAINING_ROLE, studio_role, training_roles
@@ -126,6 +127,15 @@ class KeyUsers:
 PLAN_TIME_READS: dict[str, tuple[str, ...]] = {"model": ("s3",)}
 
 
+def monitor_keys(config: EnvConfig) -> tuple[str, ...]:
+    """Key classes the Model Monitor role uses (modules/monitoring.py): the inference key for the capture,
+    the job volumes and the results, the model key when a baseline is read from the model-artifacts bucket."""
+    models = monitored_models(config)
+    if not models:
+        return ()
+    return ("inference", "model") if any(baseline_prefix(m) is not None for m in models) else ("inference",)
+
+
 def provisioning_services(key_class: str) -> tuple[str, ...]:
     own = tuple(s for s in VIA_SERVICES[key_class] if s not in DATA_SERVICES)
     return own + tuple(s for s in PLAN_TIME_READS.get(key_class, ()) if s not in own)
@@ -141,6 +151,8 @@ def key_users(config: EnvConfig, key_class: str) -> KeyUsers:
     roles += [naming.role_arn(purpose) for purpose, classes in WORKLOAD_KEYS.items() if key_class in classes]
     roles += [naming.role_arn(purpose) for purpose in training_roles(config)
               if key_class in TRAINING_WORKLOAD_KEYS.get(purpose, ())]
+    if key_class in monitor_keys(config):
+        roles.append(naming.role_arn(MONITOR_ROLE))
     if config.data.replication.enabled:
         roles.append(naming.role_arn(REPLICATION_ROLE))
     narrow = tuple((naming.role_arn(p), PERSONA_KEYS_THROUGH[p][key_class])

@@ -12,14 +12,18 @@ endpoints only (SageMaker Developer Guide, "Deployment guardrails").
 from __future__ import annotations
 
 from modules import aws
+from modules.monitoring import DRIFT_ALARM_KEY
 from modules.naming import Naming
 from modules.platform.release_settings import ReleaseSettings
 from modules.serving import KINDS
 
 
-def rollback_alarm_names(naming: Naming, model: str, kind: str) -> list[str]:
-    """The alarms whose firing rolls a release of `model` back, by name."""
-    return [naming.alarm("model", model, key) for key in KINDS[kind].metrics.rollback]
+def rollback_alarm_names(naming: Naming, model: str, kind: str, *, drift: bool = False) -> list[str]:
+    """The alarms whose firing rolls a release of `model` back, by name. `drift`: also Model Monitor's drift
+    alarm (`sagemaker.monitor.rollback_on_drift`; off by default: data drift is about the requests, which a
+    new model version does not change, and an hourly run rarely judges a baking fleet)."""
+    keys = [*KINDS[kind].metrics.rollback, *([DRIFT_ALARM_KEY] if drift else [])]
+    return [naming.alarm("model", model, key) for key in keys]
 
 
 def deployment_config(settings: ReleaseSettings, alarm_names: list[str]):

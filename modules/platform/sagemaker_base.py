@@ -93,8 +93,9 @@ def sagemaker_model_name(naming: Naming, model: ModelSettings, *, vpc: bool) -> 
     changes with what the model is made of in config (its settings: version, digest, checksum) —
     a fixed name would collide with the model being replaced."""
     base = naming.resource(model.name) if vpc else naming.resource(SERVERLESS_MODEL_INFIX, model.name)
-    # How an update rolls out is no part of what the model is made of: changing it must not replace the model.
-    made_of = model.model_dump_json(exclude={"sagemaker": {"deployment"}})
+    # How an update rolls out and how its traffic is monitored are no part of what the model is made of:
+    # changing them must not replace the model.
+    made_of = model.model_dump_json(exclude={"sagemaker": {"deployment", "monitor"}})
     digest = hashlib.sha256(f"{made_of}|vpc={vpc}".encode()).hexdigest()[:8]
     return f"{naming.shortened(base, MODEL_NAME_MAX - len(digest) - 1)}-{digest}"
 

@@ -35,7 +35,10 @@ class SageMakerRealtime(SageMakerModelBase):
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings, *,
                  subnet_ids: list[str], security_group_id: str):
         vpc = aws.sagemaker_model.SagemakerModelVpcConfig(subnets=subnet_ids, security_group_ids=[security_group_id])
-        rollback_alarms = rollback_alarm_names(ctx.naming, model.name, model.serving)
+        monitor = model.sagemaker_settings.monitor
+        rollback_alarms = rollback_alarm_names(
+            ctx.naming, model.name, model.serving,
+            drift=monitor.enabled and monitor.rollback_on_drift and bool(monitor.drift_features))
         super().__init__(scope, construct_id, ctx, model, vpc_config=vpc, data_capture=True,
                          rollback_alarms=tuple(rollback_alarms))
         self.rollback_alarms = rollback_alarms

@@ -15,6 +15,7 @@ from typing import Annotated, Iterator, Literal, TypeVar
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from modules.platform.aws_owned_buckets import GUARDDUTY_AGENT_BUCKET_OWNERS
+from modules.platform.monitor_settings import ModelMonitorSettings
 from modules.platform.release_settings import FleetRefresh, FunctionCanary, ReleaseSettings
 from modules.platform.training_settings import TrainingSettings
 from modules.schema_base import DnsName, Problem, Strict
@@ -185,6 +186,7 @@ class RealtimeSettings(Strict):
     data_capture_percent: int = Field(ge=1, le=100)
     autoscaling: InstanceScaling
     deployment: ReleaseSettings = ReleaseSettings()  # how updates roll out (release_settings.py)
+    monitor: ModelMonitorSettings = ModelMonitorSettings()  # Model Monitor on the captured data (monitor_settings.py)
 
     def problems(self, env) -> Iterator[Problem]:
         if _LOCAL_STORAGE_FAMILY.match(self.instance_type):
@@ -202,6 +204,11 @@ class RealtimeSettings(Strict):
                                                           min_instances=scaling.min_capacity,
                                                           max_instances=scaling.max_capacity):
             yield f"deployment.{path}", message
+        for path, message in self.monitor.monitor_problems(env, baking_seconds=self.deployment.baking_seconds):
+            yield f"monitor.{path}", message
+        if self.monitor.enabled and _LOCAL_STORAGE_FAMILY.match(self.monitor.instance_type):
+            yield "monitor.instance_type", ("instance types with local NVMe storage cannot take the monitor's volume "
+                                            "KMS key; choose one without instance storage")
 
 
 class ServerlessSettings(Strict):

@@ -12,6 +12,7 @@ from constructs import Construct
 
 from modules.config import EnvConfig
 from modules.lookups import data_key_arn
+from modules.monitoring import monitored_models
 from modules.pillar_stack import PillarStack
 from modules.platform import lambda_package
 from modules.platform.code_signing import CodeSigning
@@ -20,6 +21,7 @@ from modules.platform.data_store import DataStoreProps, TrainingDataStore
 from modules.platform.edge_key import EdgeAuditKey
 from modules.platform.endpoints import Endpoints, agent_buckets, runs_instances
 from modules.platform.lambda_inference import bucket_notification
+from modules.platform.model_monitor import ModelMonitoring
 from modules.platform.network import Network
 from modules.platform.security_groups import workload_security_group
 from modules.platform.storage import SharedStorage
@@ -55,6 +57,7 @@ class PlatformStack(PillarStack):
             self.models[model.name] = built
         self.notification = bucket_notification(self, "inference-bucket-notification", ctx, triggered)
         self._training_lane()
+        self._model_monitor()
         self._outputs()
 
     def _training_lane(self) -> None:
@@ -78,6 +81,15 @@ class PlatformStack(PillarStack):
                 clients.append(("sagemaker", self.security_group("sagemaker").id))
             self.data_store = TrainingDataStore(self, "training-store", self.ctx, self.network,
                                                 DataStoreProps(training.data_store, tuple(clients)))
+
+    def _model_monitor(self) -> None:
+        """Model Monitor on every real-time endpoint that captures data and has its monitor enabled."""
+        models = monitored_models(self.config)
+        self.monitoring = ModelMonitoring(
+            self, "model-monitor", self.ctx, models=models,
+            endpoints={m.name: self.models[m.name].endpoint_resource for m in models},
+            subnet_ids=self.network.private_subnet_ids, security_group_id=self.security_group("sagemaker").id,
+            own_log_group=self.training is None) if models else None
 
     # --- what serving constructs share (modules/platform/context.py: ServingDependencies) -------
 

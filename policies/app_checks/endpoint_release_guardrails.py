@@ -17,6 +17,7 @@ from policies.app_checks.lookups import endpoint_variants, is_serverless
 from policies.app_checks.view import AppView, Env, nested, one
 
 GRADUAL = {"CANARY": "canary_size", "LINEAR": "linear_step_size"}
+MONITOR_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 
 
 @app_check("AEGIS_ENDPOINT_RELEASE_GUARDRAILS",
@@ -81,8 +82,14 @@ def _alarm_endpoints(env: Env) -> dict[str, set[str]]:
 
 
 def _endpoint_dimensions(alarm: dict) -> Iterator[str]:
-    dimension_sets: list[Any] = [alarm.get("dimensions")]
-    dimension_sets += [(one(query, "metric") or {}).get("dimensions") for query in nested(alarm, "metric_query")]
-    for dimensions in dimension_sets:
-        if isinstance(dimensions, dict) and isinstance(dimensions.get("EndpointName"), str):
+    """Endpoints an alarm's metrics name: `EndpointName` (AWS/SageMaker), or `Endpoint` in Model Monitor's
+    namespace (its drift metrics: a rollback alarm with `sagemaker.monitor.rollback_on_drift`)."""
+    metrics: list[Any] = [alarm, *(one(query, "metric") or {} for query in nested(alarm, "metric_query"))]
+    for metric in metrics:
+        dimensions = metric.get("dimensions")
+        if not isinstance(dimensions, dict):
+            continue
+        if isinstance(dimensions.get("EndpointName"), str):
             yield dimensions["EndpointName"]
+        if metric.get("namespace") == MONITOR_NAMESPACE and isinstance(dimensions.get("Endpoint"), str):
+            yield dimensions["Endpoint"]

@@ -7,6 +7,7 @@ import pytest
 
 from modules.access.security_alarms import metric_namespace, security_events
 from modules.config import load_env
+from modules.monitoring import drift_watch
 from modules.naming import Naming
 from policies.iam_eval import Request, evaluate
 from tests.access.conftest import ALL_KINDS, serving_kinds
@@ -148,7 +149,8 @@ def test_model_alarms_per_serving_kind(synthesized, env):
         a = model_alarms(model.name)
         name = n.model_resource(model.name)
         if model.serving in ("sagemaker", "sagemaker-serverless"):
-            assert set(a) == {"latency-p99", "5xx-rate", "4xx-rate", "invocations-anomaly"}
+            drift = {"drift"} if drift_watch(n, model) is not None else set()  # tests/access/test_drift_alarm.py
+            assert set(a) == {"latency-p99", "5xx-rate", "4xx-rate", "invocations-anomaly"} | drift
             latency = a["latency-p99"]
             assert (latency["metric_name"], latency["extended_statistic"]) == ("ModelLatency", "p99")
             assert latency["threshold"] == settings.latency_p99_ms * 1000  # microseconds

@@ -21,6 +21,20 @@ def test_key_users_follow_the_configuration(env):
     assert (n.role_arn("s3-replication") in inference.roles) is config.data.replication.enabled
 
 
+def test_the_monitoring_role_uses_the_inference_key_and_the_model_key_only_for_baselines(env):
+    from modules.monitoring import MONITOR_ROLE, baseline_prefix, monitored_models
+    config = load_env(env)
+    monitor = Naming.of(config).role_arn(MONITOR_ROLE)
+    models = monitored_models(config)
+    assert models, "every shipped environment monitors its real-time model"
+    assert monitor in key_users(config, "inference").roles
+    assert (monitor in key_users(config, "model").roles) is any(baseline_prefix(m) for m in models)
+    assert monitor not in key_users(config, "training").roles + key_users(config, "audit").roles
+    unmonitored = config.model_copy(update={"platform": config.platform.model_copy(update={
+        "models": [m for m in config.platform.models if m.serving != "sagemaker"]})})
+    assert monitor not in key_users(unmonitored, "inference").roles
+
+
 def test_existing_service_linked_roles_are_looked_up_before_the_keys(tmp_path, synthesized):
     """`data.service_linked_roles: existing`: the account already has the roles (creating them again
     fails), so the data stack looks them up (a missing role stops the plan) and the keys wait for it."""

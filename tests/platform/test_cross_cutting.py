@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from modules.boundary import boundary_arn
+from modules.monitoring import monitored_models
 from modules.training import training_roles
 from tests.platform.conftest import as_list, statements
 
@@ -76,8 +77,10 @@ def test_every_log_group_is_encrypted_with_a_retention(view):
 def test_every_role_is_bounded_and_named_for_the_environment(view):
     roles = view.res("aws_iam_role")
     # flow logs + one per model + the training lane's (training role, a Studio role per Studio persona)
+    # + Model Monitor's when a model is monitored
     store = view.config.platform.training.data_store.enabled  # its enhanced monitoring role
-    assert len(roles) == 1 + len(view.config.platform.models) + len(training_roles(view.config)) + store
+    monitor = bool(monitored_models(view.config))
+    assert len(roles) == 1 + len(view.config.platform.models) + len(training_roles(view.config)) + store + monitor
     for role in roles.values():
         assert role["name"].startswith(view.naming.prefix + "-")
         assert role["permissions_boundary"] == boundary_arn(view.naming)

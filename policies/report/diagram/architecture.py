@@ -37,6 +37,10 @@ class Model:
     triggers: set[str] = field(default_factory=set)  # buckets whose events invoke it
     alarms: int = 0
     notes: list[str] = field(default_factory=list)
+    # How a new version reaches traffic and what watches it: release strategy and rollback alarms, data
+    # capture, Model Monitor and its drift alarm (or why there is none).
+    lifecycle: list[str] = field(default_factory=list)
+    drift_alarm: bool = False  # the access stack alarms on its Model Monitor drift
 
 
 @dataclass

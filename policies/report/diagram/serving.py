@@ -158,14 +158,17 @@ def add_models(arch: Architecture, doc: Doc, access: Doc) -> None:
     owned = _ownership(doc, list(names), lead)
     triggers = _notifications(arch, doc, list(names), lead)
     alarms: dict[str, int] = {m: 0 for m in names}
+    drift: set[str] = set()
     by_alarm_name, by_dimensions = _ModelNamer(list(names), lead + "model-"), _ModelNamer(list(names), lead)
     for rtype, _, conf in resources(access):
         if rtype in ("aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm"):
             owner = by_alarm_name.owner(conf.get("alarm_name")) or by_dimensions.owner(conf.get("dimensions"))
             if owner:
                 alarms[owner] += 1
+                if rtype == "aws_cloudwatch_metric_alarm" and str(conf.get("alarm_name", "")).endswith(DRIFT_SUFFIX):
+                    drift.add(owner)
     for name, kind in names.items():
-        model = Model(name=name, kind=kind, alarms=alarms[name])
+        model = Model(name=name, kind=kind, alarms=alarms[name], drift_alarm=name in drift)
         items = owned[name]
         by_type: dict[str, list[dict]] = {}
         for rtype, _, conf in items:
@@ -188,6 +191,9 @@ def add_models(arch: Architecture, doc: Doc, access: Doc) -> None:
             arch.flows.append(Flow(node, "svc:cloudwatch", "metrics"))
 
 
+# Model Monitor reads SageMaker endpoints' data capture only (README "Model Monitor": the alternative).
+NO_MODEL_MONITOR = "no Model Monitor (not a SageMaker endpoint)"
+DRIFT_SUFFIX = "-drift"  # the per-model drift alarm `<prefix>-model-<model>-drift` (modules/access/model_alarms.py)
 _READ = re.compile(r"^s3:(Get|List)", re.I)
 _WRITE = re.compile(r"^s3:(Put|Delete|AbortMultipartUpload|RestoreObject)", re.I)
 
@@ -241,12 +247,30 @@ def _sagemaker(arch: Architecture, model: Model, by_type: dict[str, list[dict]],
         model.notes.append(", ".join(isolation))
     if config.get("kms_key_arn"):
         model.notes.append("KMS storage")
-    if first(config.get("data_capture_config")):
-        pct = first(config.get("data_capture_config")).get("initial_sampling_percentage")
-        model.notes.append(f"data capture {pct}%" if pct is not None else "data capture")
     release = _release_note(first(first(by_type.get("aws_sagemaker_endpoint")).get("deployment_config")))
-    if release:
-        model.notes.append(release)
+    capture = first(config.get("data_capture_config"))
+    if serverless:  # AWS offers neither deployment guardrails nor data capture for serverless endpoints
+        model.lifecycle.append("all at once; serverless: no guardrails, capture or monitor")
+        return
+    model.lifecycle.append(release or "all at once")
+    if capture:
+        pct = capture.get("initial_sampling_percentage")
+        model.lifecycle.append(f"capture {pct}%" if pct is not None else "capture")
+        model.lifecycle.append(_monitor_note(by_type, model.drift_alarm))
+
+
+def _monitor_note(by_type: dict[str, list[dict]], drift_alarm: bool) -> str:
+    """What reads the captured data: `monitor hourly vs baseline + drift alarm`."""
+    schedule = first(by_type.get("aws_sagemaker_monitoring_schedule"))
+    if not schedule:
+        return "not monitored"
+    config = first(schedule.get("monitoring_schedule_config"))
+    expression = str(first(config.get("schedule_config")).get("schedule_expression", ""))
+    hour = expression.split(" ")[1] if expression.startswith("cron(") and " " in expression else ""
+    cadence = "hourly" if hour == "*" else f"every {hour.split('/')[1]} h" if "/" in hour else "daily" if hour else expression
+    job = first(by_type.get("aws_sagemaker_data_quality_job_definition"))
+    baseline = "vs baseline" if first(job.get("data_quality_baseline_config")) else "profile only"
+    return f"monitor {cadence} {baseline}" + (" + drift alarm" if drift_alarm else "")
 
 
 def _release_note(deployment: dict) -> str:
@@ -270,8 +294,11 @@ def _function(arch: Architecture, model: Model, by_type: dict[str, list[dict]], 
     weights = first(alias_conf.get("routing_config")).get("additional_version_weights")
     if isinstance(weights, dict) and weights:
         share = next(iter(weights.values()))
-        model.notes.append(f"canary {share:.0%} beside v{alias_conf.get('function_version', '?')}"
-                           if isinstance(share, (int, float)) else "weighted alias")
+        model.lifecycle.append(f"canary {share:.0%} beside v{alias_conf.get('function_version', '?')}"
+                               if isinstance(share, (int, float)) else "weighted alias")
+    else:
+        model.lifecycle.append(f"alias {alias or '?'} takes a new version at once")
+    model.lifecycle.append(NO_MODEL_MONITOR)
     detail = f"{fn.get('memory_size', '?')} MB, {fn.get('timeout', '?')} s"
     model.stages.append(Stage(f"Lambda{':' + alias if alias else ''}", detail))
     provisioned = first(by_type.get("aws_appautoscaling_target"))
@@ -311,6 +338,19 @@ def _fleet(arch: Architecture, model: Model, by_type: dict[str, list[dict]], pre
     dist = first(mixed.get("instances_distribution"))
     if dist:
         model.notes.append(f"on-demand base {dist.get('on_demand_base_capacity', 0)}")
+    model.lifecycle.append(_refresh_note(first(first(asg.get("instance_refresh")).get("preferences"))))
+    model.lifecycle.append(NO_MODEL_MONITOR)
+
+
+def _refresh_note(preferences: dict) -> str:
+    """How a new launch template reaches the fleet: `refresh 20/50/100 %, rollback on 3 alarms`."""
+    if not preferences:
+        return "no instance refresh"
+    steps = "/".join(str(p) for p in as_list(preferences.get("checkpoint_percentages"))) or "100"
+    alarms = as_list(first(preferences.get("alarm_specification")).get("alarms"))
+    rollback = (f", rollback on {len(alarms)} alarm{'s' if len(alarms) != 1 else ''}"
+                if preferences.get("auto_rollback") and alarms else ", no rollback")
+    return f"refresh {steps} %{rollback}"
 
 
 # The stages drawn for a model, by the metrics family of its serving kind (modules/serving.py): kinds

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Sequence
 from xml.sax.saxutils import escape
 
 from modules.serving import KINDS
@@ -288,7 +289,7 @@ def _platform(c: _Canvas, arch: Architecture, nodes: dict[str, Box], x: int, top
         stages = model.stages or [Stage(KINDS[model.kind].lane)]
         lines = [KINDS[model.kind].lane] + ([f"{model.alarms} alarms"] if model.alarms else [])
         y = _lane(c, nodes, f"model:{model.name}", model.name, lines, stages, model.notes, lane_x, y,
-                  inner_x + inner_w - 10, stroke)
+                  inner_x + inner_w - 10, stroke, lifecycle=model.lifecycle)
     if not arch.models:
         c.text(lane_x, y + 12, "No model is served in this environment.", size=10, colour=MUTED)
         y += 24
@@ -308,8 +309,9 @@ def _platform(c: _Canvas, arch: Architecture, nodes: dict[str, Box], x: int, top
 
 
 def _lane(c: _Canvas, nodes: dict[str, Box], node: str, title: str, lines: list[str], stages: list[Stage],
-          notes: list[str], lane_x: int, y: int, right: int, stroke: str) -> int:
-    """One lane of the platform band: its label box, then its stages left to right, joined by lines."""
+          notes: list[str], lane_x: int, y: int, right: int, stroke: str, *, lifecycle: Sequence[str] = ()) -> int:
+    """One lane of the platform band: its label box, then its stages left to right, joined by lines; below
+    them its notes and, on a line of its own, its release and monitoring path."""
     label_w = 128
     label = Box(lane_x, y, label_w, 46)
     c.box(label, title, lines, "platform", strong=True)
@@ -331,6 +333,9 @@ def _lane(c: _Canvas, nodes: dict[str, Box], node: str, title: str, lines: list[
     nodes[f"{node.replace('model:', 'model-last:', 1)}"] = boxes[-1]
     if notes:
         c.text(sx, y + 58, " · ".join(notes), size=9.5, colour=MUTED, width=avail)
+    if lifecycle:
+        c.text(sx, y + 71, " → ".join(lifecycle), size=9.5, colour=MUTED, width=avail)
+        return y + 81
     return y + 68
 
 

@@ -55,8 +55,8 @@ BROKEN = [
     ("canary-without-size", lambda e: _routing(e).pop("canary_size"), "CANARY routing without canary_size"),
     ("no-rollback-alarms", lambda e: e["deployment_config"].pop("auto_rollback_configuration"),
      "no auto_rollback_configuration alarms"),
-    ("alarm-missing", lambda e: _alarms(e).append({"alarm_name": "aegis-prod-model-fraud-scorer-drift"}),
-     "rollback alarm aegis-prod-model-fraud-scorer-drift does not exist in prod"),
+    ("alarm-missing", lambda e: _alarms(e).append({"alarm_name": "aegis-prod-model-fraud-scorer-ghost"}),
+     "rollback alarm aegis-prod-model-fraud-scorer-ghost does not exist in prod"),
     ("alarm-watches-another-endpoint", lambda e: e.update(name="aegis-prod-other-model"),
      "does not watch endpoint aegis-prod-other-model"),
 ]
@@ -75,6 +75,13 @@ def test_dev_may_release_all_at_once_but_not_on_missing_alarms(stacks):
     dev_ghost_alarm = _mutated(stacks, "dev", lambda e: _alarms(e).__setitem__(0, {"alarm_name": "ghost"}))
     (failed,) = failures(run(CHECK, dev_ghost_alarm, "dev"))
     assert "rollback alarm ghost does not exist in dev" in failed
+
+
+def test_the_drift_alarm_watches_its_endpoint_as_a_rollback_alarm(stacks):
+    """With sagemaker.monitor.rollback_on_drift the drift alarm (dimension `Endpoint` of Model Monitor's
+    namespace) is a rollback alarm of the endpoint it watches."""
+    with_drift = _mutated(stacks, "prod", lambda e: _alarms(e).append({"alarm_name": "aegis-prod-model-fraud-scorer-drift"}))
+    assert not failures(run(CHECK, with_drift, "prod"))
 
 
 def test_an_unresolvable_endpoint_config_fails():

@@ -736,3 +736,78 @@ def test_a_group_keeping_its_refresh_guardrails_passes():
     assert not failed(FR, update("aws_autoscaling_group", "g", refreshing(), after))
     assert not judge_ids(update("aws_autoscaling_group", "g", refreshing(None), refreshing(None)), FR)
     assert not judge_ids(delete("aws_autoscaling_group", "g", refreshing()), FR)
+
+
+# ---------------------------------------------------------------- Model Monitor
+
+MR = "AEGIS_PLAN_MONITORING_REMOVED"
+SCHEDULE_VALUES = {"name": "aegis-prod-m-data-quality", "monitoring_schedule_config": [{
+    "monitoring_job_definition_name": "aegis-prod-m-dq-1234abcd", "monitoring_type": "DataQuality",
+    "schedule_config": [{"schedule_expression": "cron(0 * ? * * *)"}]}]}
+JOB_VALUES = {"name": "aegis-prod-m-dq-1234abcd", "data_quality_job_input": [{"endpoint_input": [{
+    "endpoint_name": "aegis-prod-m", "local_path": "/opt/ml/processing/input"}]}]}
+ENDPOINT_VALUES = {"name": "aegis-prod-m", "endpoint_config_name": "cfg"}
+
+
+def drift_alarm(schedule: str = "aegis-prod-m-data-quality", actions: list[str] | None = None,
+                namespace: str = "aws/sagemaker/Endpoints/data-metrics") -> dict:
+    return {"alarm_name": "aegis-prod-model-m-drift", "threshold": 0.1,
+            "alarm_actions": ["arn:aws:sns:eu-west-1:111122223333:aegis-prod-alerts"] if actions is None else actions,
+            "metric_query": [
+                {"id": "d0", "return_data": False, "metric": [{
+                    "namespace": namespace, "metric_name": "feature_baseline_drift_amount", "stat": "Maximum",
+                    "period": 3600, "dimensions": {"Endpoint": "aegis-prod-m", "MonitoringSchedule": schedule}}]},
+                {"id": "e1", "expression": "MAX([d0])", "return_data": True, "metric": []}]}
+
+
+def test_a_schedule_destroyed_while_its_endpoint_stays_is_blocked():
+    (result,) = failed(MR, delete("aws_sagemaker_monitoring_schedule", "s", SCHEDULE_VALUES),
+                       delete("aws_sagemaker_data_quality_job_definition", "j", JOB_VALUES),
+                       noop("aws_sagemaker_endpoint", "e", ENDPOINT_VALUES))
+    assert "destroyed while endpoint aegis-prod-m stays" in result.message and result.deletion
+
+
+def test_a_schedule_whose_endpoint_the_plan_cannot_show_is_blocked():
+    (result,) = failed(MR, delete("aws_sagemaker_monitoring_schedule", "s", SCHEDULE_VALUES))
+    assert "does not show which endpoint" in result.message
+
+
+def test_a_schedule_going_with_its_endpoint_or_replaced_passes():
+    assert passed(MR, delete("aws_sagemaker_monitoring_schedule", "s", SCHEDULE_VALUES),
+                  noop("aws_sagemaker_data_quality_job_definition", "j", JOB_VALUES),
+                  delete("aws_sagemaker_endpoint", "e", ENDPOINT_VALUES))
+    assert not failed(MR, replace("aws_sagemaker_monitoring_schedule", "s", SCHEDULE_VALUES, SCHEDULE_VALUES))
+    assert not failed(MR, update("aws_sagemaker_monitoring_schedule", "s", SCHEDULE_VALUES, {
+        **SCHEDULE_VALUES, "monitoring_schedule_config": [{
+            **SCHEDULE_VALUES["monitoring_schedule_config"][0], "monitoring_job_definition_name": "aegis-prod-m-dq-9"}]}))
+
+
+@pytest.mark.parametrize("after, message", [
+    (drift_alarm(actions=[]), "notifies nobody"),
+    (drift_alarm(schedule="another"), "stops watching the drift metrics of aegis-prod-m-data-quality"),
+    (drift_alarm(namespace="AWS/SageMaker"), "stops watching the drift metrics"),
+])
+def test_a_drift_alarm_update_that_silences_it_is_blocked(after, message):
+    (result,) = failed(MR, update("aws_cloudwatch_metric_alarm", "a", drift_alarm(), after))
+    assert message in result.message
+
+
+def test_a_drift_alarm_destroyed_while_its_schedule_stays_is_blocked():
+    (result,) = failed(MR, delete("aws_cloudwatch_metric_alarm", "a", drift_alarm()))
+    assert "destroyed while schedule aegis-prod-m-data-quality stays" in result.message and result.deletion
+
+
+def test_a_drift_alarm_known_only_after_apply_is_blocked():
+    change_ = update("aws_cloudwatch_metric_alarm", "a", drift_alarm(), {"alarm_name": "aegis-prod-model-m-drift"},
+                     after_unknown={"metric_query": True})
+    assert "known only after apply" in failed(MR, change_)[0].message
+
+
+def test_a_drift_alarm_kept_or_going_with_its_schedule_passes():
+    assert passed(MR, update("aws_cloudwatch_metric_alarm", "a", drift_alarm(), {**drift_alarm(), "threshold": 0.2}))
+    assert passed(MR, delete("aws_cloudwatch_metric_alarm", "a", drift_alarm()),
+                  delete("aws_sagemaker_monitoring_schedule", "s", SCHEDULE_VALUES),
+                  delete("aws_sagemaker_data_quality_job_definition", "j", JOB_VALUES),
+                  delete("aws_sagemaker_endpoint", "e", ENDPOINT_VALUES))
+    other = {"alarm_name": "aegis-prod-model-m-5xx-rate", "alarm_actions": [], "dimensions": {"EndpointName": "x"}}
+    assert not judge_ids(delete("aws_cloudwatch_metric_alarm", "o", other), MR)

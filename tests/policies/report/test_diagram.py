@@ -38,7 +38,7 @@ def test_extracts_each_model_with_its_serving_path_from_the_stub(stub_stacks):
     assert models["vision"].stages[1].detail == "internal TLS 1.3"
     assert [s.title for s in models["batch"].stages] == ["S3 event", "Lambda:live", "Provisioned conc."]
     assert models["batch"].stages[0].detail == "inference/batch/batch/input/"
-    assert "data capture 20%" in models["llm"].notes and "in VPC, network isolated" in models["llm"].notes
+    assert "capture 20%" in models["llm"].lifecycle and "in VPC, network isolated" in models["llm"].notes
 
 
 def test_data_flows_come_from_roles_capture_and_notifications(stub_stacks):
@@ -170,13 +170,34 @@ def test_the_training_lane_shows_studio_jobs_registry_and_store_and_its_flows(st
 def test_each_model_lane_shows_how_a_release_reaches_traffic(stacks, stub_stacks):
     models = {m.name: m for m in diagram.extract("prod", stacks).models}
     (realtime,) = [m for m in models.values() if m.kind == "sagemaker"]
-    assert "canary, 3 rollback alarms" in realtime.notes
+    assert realtime.lifecycle[0] == "canary, 3 rollback alarms"
     (serverless,) = [m for m in models.values() if m.kind == "sagemaker-serverless"]
-    assert not any("rollback" in n for n in serverless.notes)  # no guardrails for serverless endpoints
+    # No guardrails and no data capture for serverless endpoints: the lane says so instead of staying silent.
+    assert serverless.lifecycle == ["all at once; serverless: no guardrails, capture or monitor"]
+    (fleet,) = [m for m in models.values() if m.kind == "ec2"]
+    assert fleet.lifecycle[0] == "refresh 20/50/100 %, rollback on 3 alarms"
     releasing = copy.deepcopy(stub_stacks)
     alias = releasing["prod-platform"]["resource"]["aws_lambda_alias"]["batch-alias"]
     alias.update(function_version="7", routing_config={"additional_version_weights": {"${x.version}": 0.1}})
     batch = {m.name: m for m in diagram.extract("prod", releasing).models}["batch"]
-    assert "canary 10% beside v7" in batch.notes
-    assert not any(n.startswith("canary") for n in {m.name: m for m in diagram.extract("prod", stub_stacks).models}[
-        "batch"].notes)
+    assert batch.lifecycle[0] == "canary 10% beside v7"
+    assert {m.name: m for m in diagram.extract("prod", stub_stacks).models}["batch"].lifecycle[0] == \
+        "alias live takes a new version at once"
+
+
+def test_each_capturing_lane_shows_what_monitors_its_data(stacks):
+    prod = {m.name: m for m in diagram.extract("prod", stacks).models}
+    (realtime,) = [m for m in prod.values() if m.kind == "sagemaker"]
+    assert realtime.lifecycle[1:] == ["capture 10%", "monitor hourly vs baseline + drift alarm"]
+    assert realtime.drift_alarm
+    (dev,) = [m for m in diagram.extract("dev", stacks).models if m.kind == "sagemaker"]
+    assert dev.lifecycle[1:] == ["capture 100%", "monitor daily profile only"] and not dev.drift_alarm
+    for model in prod.values():
+        if model.kind in ("lambda", "ec2"):
+            assert model.lifecycle[-1] == "no Model Monitor (not a SageMaker endpoint)"
+    unmonitored = copy.deepcopy({k: v for k, v in stacks.items() if k.startswith("prod-")})
+    unmonitored["prod-platform"]["resource"].pop("aws_sagemaker_monitoring_schedule")
+    (bare,) = [m for m in diagram.extract("prod", unmonitored).models if m.kind == "sagemaker"]
+    assert bare.lifecycle[-1] == "not monitored"
+    svg = diagram.environment_svg("prod", stacks)
+    assert "capture 10% → monitor hourly vs baseline + drift alarm" in svg
