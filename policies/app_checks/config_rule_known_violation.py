@@ -37,7 +37,16 @@ tag key and value, resource id), its region and its parameters:
   IAM_POLICY_IN_USE                   policyARN attached to no role (IAM_ROLE), user (IAM_USER) or either
                                       (ANY) of the app; group usage needs members and is not judged;
   SECURITY_ACCOUNT_INFORMATION_PROVIDED
-                                      no aws_account_alternate_contact of type SECURITY for the account.
+                                      no aws_account_alternate_contact of type SECURITY for the account;
+  RDS_CLUSTER_DELETION_PROTECTION_ENABLED / RDS_CLUSTER_IAM_AUTHENTICATION_ENABLED
+                                      an aws_rds_cluster without deletion protection / IAM authentication;
+  RDS_INSTANCE_PUBLIC_ACCESS_CHECK    a DB instance (Aurora or not) that is publicly accessible;
+  RDS_STORAGE_ENCRYPTED               a DB instance whose storage (an Aurora instance: its cluster's) is not
+                                      encrypted;
+  INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY
+                                      an internet gateway attached to a VPC of the app that AuthorizedVpcIds
+                                      does not name (read through the data.aws_vpc lookup by tags that the
+                                      pack's input parameter references; anything else is not judged).
 
 Tags are the effective ones (provider default tags, then the resource's own). A template that is not a
 literal document, or a rule parameter that is not literal, fails: never passed unjudged.
@@ -52,7 +61,7 @@ import yaml
 
 from policies.app_checks.base import app_check, judge
 from policies.app_checks.lookups import attached, effective_tags, region_of
-from policies.app_checks.view import AppView, Env, Stack, nested, one
+from policies.app_checks.view import AppView, Env, Stack, nested, one, ref
 from policies.checks.aegis_values import as_list, document, is_true
 from policies.iam_eval import wildcard_match
 
@@ -62,7 +71,10 @@ CFN_TYPES = {"aws_iam_role": "AWS::IAM::Role", "aws_iam_user": "AWS::IAM::User",
              "aws_backup_vault": "AWS::Backup::BackupVault", "aws_vpc": "AWS::EC2::VPC",
              "aws_default_security_group": "AWS::EC2::SecurityGroup",
              "aws_lb": "AWS::ElasticLoadBalancingV2::LoadBalancer", "aws_backup_plan": "AWS::Backup::BackupPlan",
-             "aws_cloudwatch_metric_alarm": "AWS::CloudWatch::Alarm"}
+             "aws_cloudwatch_metric_alarm": "AWS::CloudWatch::Alarm", "aws_rds_cluster": "AWS::RDS::DBCluster",
+             "aws_rds_cluster_instance": "AWS::RDS::DBInstance", "aws_db_instance": "AWS::RDS::DBInstance",
+             "aws_internet_gateway": "AWS::EC2::InternetGateway",
+             "aws_internet_gateway_attachment": "AWS::EC2::InternetGateway"}
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 
 
@@ -75,6 +87,7 @@ class DeployedRule:
     tag_value: str | None = None
     resource_id: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    stack: Stack | None = field(default=None, compare=False)  # where the rule is deployed (resolves its references)
 
 
 @dataclass(frozen=True)
@@ -114,7 +127,7 @@ def _standalone(stack: Stack, conf: dict) -> DeployedRule:
     parameters = document(conf.get("input_parameters")) or {}
     return DeployedRule(str(source.get("source_identifier", "")), region_of(stack, conf),
                         tuple(as_list(scope.get("compliance_resource_types"))), scope.get("tag_key"),
-                        scope.get("tag_value"), scope.get("compliance_resource_id"), parameters)
+                        scope.get("tag_value"), scope.get("compliance_resource_id"), parameters, stack)
 
 
 def _pack_rules(stack: Stack, conf: dict) -> tuple[list[DeployedRule], str | None]:
@@ -138,7 +151,7 @@ def _pack_rules(stack: Stack, conf: dict) -> tuple[list[DeployedRule], str | Non
                       for k, v in (props.get("InputParameters") or {}).items()}
         rules.append(DeployedRule(str((props.get("Source") or {}).get("SourceIdentifier", "")), region,
                                   tuple(as_list(scope.get("ComplianceResourceTypes"))), scope.get("TagKey"),
-                                  scope.get("TagValue"), scope.get("ComplianceResourceId"), parameters))
+                                  scope.get("TagValue"), scope.get("ComplianceResourceId"), parameters, stack))
     return rules, None
 
 
@@ -460,6 +473,77 @@ def _no_security_contact(env: Env, rule: DeployedRule) -> Iterator[str]:
         yield "the account (no aws_account_alternate_contact of type SECURITY: set governance.security_contact)"
 
 
+def _clusters_without(attribute: str) -> Callable[[Env, DeployedRule], Iterator[str]]:
+    def judge_clusters(env: Env, rule: DeployedRule) -> Iterator[str]:
+        for target in _targets(env, ("aws_rds_cluster",), rule):
+            if not is_true(target.conf.get(attribute)):
+                yield f"{target.label} ({attribute} is not true)"
+    return judge_clusters
+
+
+def _instances_public(env: Env, rule: DeployedRule) -> Iterator[str]:
+    for target in _targets(env, ("aws_rds_cluster_instance", "aws_db_instance"), rule):
+        if is_true(target.conf.get("publicly_accessible")):  # false unless set, for both kinds
+            yield f"{target.label} (publicly_accessible)"
+
+
+def _instances_unencrypted(env: Env, rule: DeployedRule) -> Iterator[str]:
+    # An Aurora instance reports its cluster's storage encryption.
+    for target in _targets(env, ("aws_rds_cluster_instance", "aws_db_instance"), rule):
+        conf = target.conf
+        if target.rtype == "aws_rds_cluster_instance":
+            found = target.stack.target(conf.get("cluster_identifier"), "aws_rds_cluster")
+            if found is None:
+                yield f"{target.label} (its cluster is not a resource of the stack: not judged)"
+                continue
+            conf = found[1]
+        if not is_true(conf.get("storage_encrypted")):
+            yield f"{target.label} (storage_encrypted is not true)"
+
+
+def _vpc_of(stack: Stack, raw: Any) -> tuple[str, str] | None:
+    """(stack, aws_vpc name) a `${aws_vpc.<name>.id}` reference points at."""
+    found = stack.target(raw, "aws_vpc")
+    return (stack.name, found[0]) if found else None
+
+
+def _authorized_vpcs(env: Env, rule: DeployedRule) -> tuple[set[tuple[str, str]], str | None]:
+    """The app's VPCs that AuthorizedVpcIds names, or why it cannot be read. The pack receives the environment's
+    VPC id through a `data.aws_vpc` lookup by Name tag (modules/lookups.py); a literal id is never the id AWS
+    will assign to a VPC of the app."""
+    raw = rule.parameters.get("AuthorizedVpcIds")
+    if raw in (None, ""):
+        return set(), None
+    target = ref(raw)
+    lookup = rule.stack.lookup(target[0], target[1]) if rule.stack is not None and target and \
+        target[0] == "data.aws_vpc" and target[2] == "id" else None
+    if lookup is None or set(lookup) - {"tags", "provider", "//"} or not isinstance(lookup.get("tags"), dict):
+        return set(), f"AuthorizedVpcIds {raw!r} is not a lookup of the app's VPC by its tags: not judged"
+    wanted = lookup["tags"]
+    matches = {(stack.name, name) for stack, name, conf in env.resources("aws_vpc")
+               if region_of(stack, conf) == rule.region and all((conf.get("tags") or {}).get(k) == v
+                                                                  for k, v in wanted.items())}
+    if len(matches) != 1:
+        return set(), f"AuthorizedVpcIds looks up tags {wanted}, which {len(matches)} VPCs of the app carry: not judged"
+    return matches, None
+
+
+def _gateways_outside_authorized_vpcs(env: Env, rule: DeployedRule) -> Iterator[str]:
+    authorized, problem = _authorized_vpcs(env, rule)
+    if problem:
+        yield problem
+        return
+    for target in _targets(env, ("aws_internet_gateway", "aws_internet_gateway_attachment"), rule):
+        raw = target.conf.get("vpc_id")
+        if raw is None:
+            continue  # a detached gateway is not judged by the rule
+        vpc = _vpc_of(target.stack, raw)
+        if vpc is None:
+            yield f"{target.label} (attached to {raw!r}, not a VPC of its stack: not judged)"
+        elif vpc not in authorized:
+            yield f"{target.label} (attached to {vpc[0]}/aws_vpc.{vpc[1]}, not among AuthorizedVpcIds)"
+
+
 KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "IAM_NO_INLINE_POLICY_CHECK": _inline_policies,
     "SAGEMAKER_MODEL_IN_VPC": _models_outside_vpc,
@@ -478,6 +562,11 @@ KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "CLOUDWATCH_ALARM_SETTINGS_CHECK": _alarms_set_otherwise,
     "IAM_POLICY_IN_USE": _policy_unused,
     "SECURITY_ACCOUNT_INFORMATION_PROVIDED": _no_security_contact,
+    "RDS_CLUSTER_DELETION_PROTECTION_ENABLED": _clusters_without("deletion_protection"),
+    "RDS_CLUSTER_IAM_AUTHENTICATION_ENABLED": _clusters_without("iam_database_authentication_enabled"),
+    "RDS_INSTANCE_PUBLIC_ACCESS_CHECK": _instances_public,
+    "RDS_STORAGE_ENCRYPTED": _instances_unencrypted,
+    "INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY": _gateways_outside_authorized_vpcs,
 }
 
 

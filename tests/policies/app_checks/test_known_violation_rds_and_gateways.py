@@ -1,0 +1,82 @@
+"""AEGIS_CONFIG_RULE_KNOWN_VIOLATION for the rules that judge the training data store (RDS, Aurora) and the
+internet gateway rule whose authorized VPC the pack receives at apply time."""
+from __future__ import annotations
+
+import pytest
+
+from tests.policies.app_checks.helpers import app, fails_on, failures, run, verdict
+
+CHECK = "AEGIS_CONFIG_RULE_KNOWN_VIOLATION"
+PROVIDER = {"aws": [{"region": "eu-west-1"}]}
+PARAM = "InternetGatewayAuthorizedVpcOnlyParamAuthorizedVpcIds"
+LOOKUP = "${data.aws_vpc.environment-vpc.id}"
+TEMPLATE = "\n".join([
+    "Parameters:", f"  {PARAM}:", "    Type: String",
+    "Resources:", "  InternetGatewayAuthorizedVpcOnly:", "    Type: AWS::Config::ConfigRule", "    Properties:",
+    "      Source: {Owner: AWS, SourceIdentifier: INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY}",
+    "      Scope: {ComplianceResourceTypes: [AWS::EC2::InternetGateway]}",
+    f"      InputParameters: {{AuthorizedVpcIds: {{Ref: {PARAM}}}}}"])
+
+
+def gateway_app(*, attached_to: str = "vpc", value: str | None = LOOKUP, lookup_tags: dict | None = None) -> dict:
+    pack: dict = {"template_body": TEMPLATE}
+    if value is not None:
+        pack["input_parameter"] = [{"parameter_name": PARAM, "parameter_value": value}]
+    governance = {"provider": PROVIDER, "resource": {"aws_config_conformance_pack": {"pci": pack}},
+                  "data": {"aws_vpc": {"environment-vpc": {"tags": lookup_tags or {"Name": "aegis-dev-vpc"}}}}}
+    platform = {"provider": PROVIDER, "resource": {
+        "aws_vpc": {"vpc": {"cidr_block": "10.0.0.0/16", "tags": {"Name": "aegis-dev-vpc"}},
+                    "other": {"cidr_block": "10.1.0.0/16", "tags": {"Name": "aegis-dev-other"}}},
+        "aws_internet_gateway": {"igw": {"vpc_id": f"${{aws_vpc.{attached_to}.id}}"}}}}
+    return app("dev", governance=governance, platform=platform)
+
+
+class TestInternetGatewayAuthorizedVpcOnly:
+    def test_gateway_of_the_looked_up_environment_vpc_passes(self):
+        results = run(CHECK, gateway_app())
+        assert verdict(results, "aws_config_conformance_pack.pci"), failures(results)
+
+    def test_gateway_of_another_vpc_of_the_app_fails(self):
+        message = fails_on(run(CHECK, gateway_app(attached_to="other")), "aws_config_conformance_pack.pci")
+        assert "aws_internet_gateway.igw" in message and "aws_vpc.other" in message
+
+    def test_without_the_input_parameter_every_gateway_fails(self):
+        # AWS: without AuthorizedVpcIds every attached internet gateway is NON_COMPLIANT.
+        assert "aws_internet_gateway.igw" in fails_on(run(CHECK, gateway_app(value=None)),
+                                                      "aws_config_conformance_pack.pci")
+
+    @pytest.mark.parametrize("value, tags", [("vpc-0123456789abcdef0", None), (LOOKUP, {"Name": "aegis-dev-nothing"})])
+    def test_an_authorized_list_it_cannot_tie_to_the_app_fails_as_not_judged(self, value, tags):
+        assert "not judged" in fails_on(run(CHECK, gateway_app(value=value, lookup_tags=tags)),
+                                        "aws_config_conformance_pack.pci")
+
+
+def rds_app(identifier: str, *, cluster: dict, instance: dict | None = None) -> dict:
+    rule = {"source": {"owner": "AWS", "source_identifier": identifier}}
+    platform = {"provider": PROVIDER, "resource": {
+        "aws_rds_cluster": {"store": {"engine": "aurora-postgresql", **cluster}},
+        "aws_rds_cluster_instance": {"store": {"cluster_identifier": "${aws_rds_cluster.store.id}",
+                                               "instance_class": "db.serverless", **(instance or {})}}}}
+    governance = {"provider": PROVIDER, "resource": {"aws_config_config_rule": {"r": rule}}}
+    return app("dev", governance=governance, platform=platform)
+
+
+@pytest.mark.parametrize("identifier, good, bad, fragment", [
+    ("RDS_CLUSTER_DELETION_PROTECTION_ENABLED", {"deletion_protection": True}, {"deletion_protection": False},
+     "deletion_protection"),
+    ("RDS_CLUSTER_IAM_AUTHENTICATION_ENABLED", {"iam_database_authentication_enabled": True}, {},
+     "iam_database_authentication_enabled"),
+    ("RDS_STORAGE_ENCRYPTED", {"storage_encrypted": True}, {"storage_encrypted": False}, "storage_encrypted"),
+])
+def test_cluster_settings_the_rules_require(identifier, good, bad, fragment):
+    ok = run(CHECK, rds_app(identifier, cluster=good))
+    assert verdict(ok, "aws_config_config_rule.r"), failures(ok)
+    assert fragment in fails_on(run(CHECK, rds_app(identifier, cluster=bad)), "aws_config_config_rule.r")
+
+
+def test_a_publicly_accessible_instance_fails_and_a_private_one_passes():
+    assert verdict(run(CHECK, rds_app("RDS_INSTANCE_PUBLIC_ACCESS_CHECK", cluster={},
+                                      instance={"publicly_accessible": False})), "aws_config_config_rule.r")
+    assert "publicly_accessible" in fails_on(
+        run(CHECK, rds_app("RDS_INSTANCE_PUBLIC_ACCESS_CHECK", cluster={}, instance={"publicly_accessible": True})),
+        "aws_config_config_rule.r")
