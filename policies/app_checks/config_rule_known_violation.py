@@ -43,6 +43,9 @@ tag key and value, resource id), its region and its parameters:
   RDS_INSTANCE_PUBLIC_ACCESS_CHECK    a DB instance (Aurora or not) that is publicly accessible;
   RDS_STORAGE_ENCRYPTED               a DB instance whose storage (an Aurora instance: its cluster's) is not
                                       encrypted;
+  AURORA_RESOURCES_PROTECTED_BY_BACKUP_PLAN / RDS_IN_BACKUP_PLAN
+                                      an aws_rds_cluster that no aws_backup_selection of its region picks (by
+                                      resource ARN pattern and aws:ResourceTag conditions on its tags);
   INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY
                                       an internet gateway attached to a VPC of the app that AuthorizedVpcIds
                                       does not name (read through the data.aws_vpc lookup by tags that the
@@ -501,6 +504,36 @@ def _instances_unencrypted(env: Env, rule: DeployedRule) -> Iterator[str]:
             yield f"{target.label} (storage_encrypted is not true)"
 
 
+def _selects(selection: dict, arn: str, tags: dict[str, str]) -> bool | None:
+    """Whether an aws_backup_selection picks the resource; None when its shape is not judged here."""
+    if nested(selection, "selection_tag") or any(k != "string_equals" for c in nested(selection, "condition") for k in c
+                                                 if nested(c, k)):
+        return None
+    if not any(wildcard_match(str(p), arn) for p in as_list(selection.get("resources"))):
+        return False
+    wanted = [(str(e.get("key", "")), e.get("value")) for c in nested(selection, "condition")
+              for e in nested(c, "string_equals")]
+    return all(k.startswith("aws:ResourceTag/") and tags.get(k.split("/", 1)[1]) == v for k, v in wanted)
+
+
+def _clusters_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
+    # Aurora is backed up per cluster; the instance-level RDS_IN_BACKUP_PLAN follows its cluster.
+    selections = [(stack, conf) for stack, _, conf in env.resources("aws_backup_selection")]
+    for target in _targets(env, ("aws_rds_cluster",), rule):
+        identifier = target.conf.get("cluster_identifier")
+        if not isinstance(identifier, str) or "${" in identifier:
+            yield f"{target.label} (cluster_identifier is not literal: not judged)"
+            continue
+        region = region_of(target.stack, target.conf)
+        arn = f"arn:aws:rds:{region}:{env.config.account_id}:cluster:{identifier}"
+        tags = effective_tags(target.stack, target.conf)
+        verdicts = [_selects(conf, arn, tags) for stack, conf in selections if region_of(stack, conf) == region]
+        if None in verdicts:
+            yield f"{target.label} (a backup selection uses tags or conditions this check does not read: not judged)"
+        elif not any(verdicts):
+            yield f"{target.label} (no AWS Backup selection of its region picks {arn})"
+
+
 def _vpc_of(stack: Stack, raw: Any) -> tuple[str, str] | None:
     """(stack, aws_vpc name) a `${aws_vpc.<name>.id}` reference points at."""
     found = stack.target(raw, "aws_vpc")
@@ -567,6 +600,8 @@ KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "RDS_INSTANCE_PUBLIC_ACCESS_CHECK": _instances_public,
     "RDS_STORAGE_ENCRYPTED": _instances_unencrypted,
     "INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY": _gateways_outside_authorized_vpcs,
+    "AURORA_RESOURCES_PROTECTED_BY_BACKUP_PLAN": _clusters_outside_backup_plans,
+    "RDS_IN_BACKUP_PLAN": _clusters_outside_backup_plans,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policies.app_checks.helpers import app, fails_on, failures, run, verdict
+from tests.policies.app_checks.helpers import app, config, fails_on, failures, run, verdict
 
 CHECK = "AEGIS_CONFIG_RULE_KNOWN_VIOLATION"
 PROVIDER = {"aws": [{"region": "eu-west-1"}]}
@@ -80,3 +80,24 @@ def test_a_publicly_accessible_instance_fails_and_a_private_one_passes():
     assert "publicly_accessible" in fails_on(
         run(CHECK, rds_app("RDS_INSTANCE_PUBLIC_ACCESS_CHECK", cluster={}, instance={"publicly_accessible": True})),
         "aws_config_config_rule.r")
+
+
+def backup_app(identifier: str, *, cluster_tags: dict, resources: list[str]) -> dict:
+    stacks = rds_app(identifier, cluster={"cluster_identifier": "aegis-dev-training-store", "tags": cluster_tags})
+    stacks["dev-governance"]["resource"]["aws_backup_selection"] = {"tagged": {
+        "plan_id": "${aws_backup_plan.plan.id}", "iam_role_arn": "r", "name": "aegis-dev-tagged", "resources": resources,
+        "condition": [{"string_equals": [{"key": "aws:ResourceTag/Backup", "value": "aegis-dev"}]}]}}
+    return stacks
+
+
+CLUSTERS = "arn:aws:rds:eu-west-1:{account}:cluster:*"
+
+
+@pytest.mark.parametrize("identifier", ["AURORA_RESOURCES_PROTECTED_BY_BACKUP_PLAN", "RDS_IN_BACKUP_PLAN"])
+def test_a_cluster_the_backup_selection_picks_passes_and_an_untagged_or_unlisted_one_fails(identifier):
+    clusters = CLUSTERS.format(account=config("dev").account_id)
+    ok = run(CHECK, backup_app(identifier, cluster_tags={"Backup": "aegis-dev"}, resources=[clusters]))
+    assert verdict(ok, "aws_config_config_rule.r"), failures(ok)
+    for tags, listed in (({}, [clusters]), ({"Backup": "aegis-dev"}, ["arn:aws:dynamodb:eu-west-1:1:table/*"])):
+        bad = run(CHECK, backup_app(identifier, cluster_tags=tags, resources=listed))
+        assert "no AWS Backup selection" in fails_on(bad, "aws_config_config_rule.r")
