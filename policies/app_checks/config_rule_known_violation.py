@@ -46,6 +46,8 @@ tag key and value, resource id), its region and its parameters:
   AURORA_RESOURCES_PROTECTED_BY_BACKUP_PLAN / RDS_IN_BACKUP_PLAN
                                       an aws_rds_cluster that no aws_backup_selection of its region picks (by
                                       resource ARN pattern and aws:ResourceTag conditions on its tags);
+  CLOUDWATCH_ALARM_RESOURCE_CHECK     an aws_rds_cluster (resourceType AWS::RDS::DBCluster; other types are not
+                                      judged) without an alarm on metricName for its DBClusterIdentifier;
   INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY
                                       an internet gateway attached to a VPC of the app that AuthorizedVpcIds
                                       does not name (read through the data.aws_vpc lookup by tags that the
@@ -534,6 +536,21 @@ def _clusters_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str
             yield f"{target.label} (no AWS Backup selection of its region picks {arn})"
 
 
+def _clusters_without_alarm(env: Env, rule: DeployedRule) -> Iterator[str]:
+    kind, metric = rule.parameters.get("resourceType"), rule.parameters.get("metricName")
+    if kind != "AWS::RDS::DBCluster" or not isinstance(metric, str) or "${" in metric:
+        yield f"resourceType {kind!r} with metricName {metric!r} is not judged (RDS clusters and a literal metric are)"
+        return
+    alarmed = {(region_of(stack, conf), str((conf.get("dimensions") or {}).get("DBClusterIdentifier")))
+               for stack, _, conf in env.resources("aws_cloudwatch_metric_alarm") if conf.get("metric_name") == metric}
+    for target in _targets(env, ("aws_rds_cluster",), rule):
+        identifier = target.conf.get("cluster_identifier")
+        if not isinstance(identifier, str) or "${" in identifier:
+            yield f"{target.label} (cluster_identifier is not literal: not judged)"
+        elif (region_of(target.stack, target.conf), identifier) not in alarmed:
+            yield f"{target.label} (no alarm on {metric} for DBClusterIdentifier {identifier})"
+
+
 def _vpc_of(stack: Stack, raw: Any) -> tuple[str, str] | None:
     """(stack, aws_vpc name) a `${aws_vpc.<name>.id}` reference points at."""
     found = stack.target(raw, "aws_vpc")
@@ -602,6 +619,7 @@ KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY": _gateways_outside_authorized_vpcs,
     "AURORA_RESOURCES_PROTECTED_BY_BACKUP_PLAN": _clusters_outside_backup_plans,
     "RDS_IN_BACKUP_PLAN": _clusters_outside_backup_plans,
+    "CLOUDWATCH_ALARM_RESOURCE_CHECK": _clusters_without_alarm,
 }
 
 

@@ -2,6 +2,8 @@
 internet gateway rule whose authorized VPC the pack receives at apply time."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.policies.app_checks.helpers import app, config, fails_on, failures, run, verdict
@@ -101,3 +103,22 @@ def test_a_cluster_the_backup_selection_picks_passes_and_an_untagged_or_unlisted
     for tags, listed in (({}, [clusters]), ({"Backup": "aegis-dev"}, ["arn:aws:dynamodb:eu-west-1:1:table/*"])):
         bad = run(CHECK, backup_app(identifier, cluster_tags=tags, resources=listed))
         assert "no AWS Backup selection" in fails_on(bad, "aws_config_config_rule.r")
+
+
+def alarm_app(*, alarmed: str | None, resource_type: str = "AWS::RDS::DBCluster") -> dict:
+    stacks = rds_app("CLOUDWATCH_ALARM_RESOURCE_CHECK", cluster={"cluster_identifier": "aegis-dev-training-store"})
+    rule = stacks["dev-governance"]["resource"]["aws_config_config_rule"]["r"]
+    rule["input_parameters"] = json.dumps({"resourceType": resource_type, "metricName": "ACUUtilization"})
+    if alarmed is not None:
+        stacks["dev-access"] = {"provider": PROVIDER, "resource": {"aws_cloudwatch_metric_alarm": {"capacity": {
+            "metric_name": "ACUUtilization", "namespace": "AWS/RDS", "dimensions": {"DBClusterIdentifier": alarmed}}}}}
+    return stacks
+
+
+def test_a_cluster_with_an_alarm_on_the_metric_passes_and_one_without_fails():
+    ok = run(CHECK, alarm_app(alarmed="aegis-dev-training-store"))
+    assert verdict(ok, "aws_config_config_rule.r"), failures(ok)
+    for alarmed in (None, "aegis-dev-other-cluster"):
+        assert "no alarm on ACUUtilization" in fails_on(run(CHECK, alarm_app(alarmed=alarmed)), "aws_config_config_rule.r")
+    assert "not judged" in fails_on(run(CHECK, alarm_app(alarmed="x", resource_type="AWS::S3::Bucket")),
+                                    "aws_config_config_rule.r")
