@@ -46,6 +46,9 @@ tag key and value, resource id), its region and its parameters:
   AURORA_RESOURCES_PROTECTED_BY_BACKUP_PLAN / RDS_IN_BACKUP_PLAN
                                       an aws_rds_cluster that no aws_backup_selection of its region picks (by
                                       resource ARN pattern and aws:ResourceTag conditions on its tags);
+  S3_RESOURCES_PROTECTED_BY_BACKUP_PLAN
+                                      a bucket (with the rule's resourceTags, when given) that no
+                                      aws_backup_selection of its region picks;
   CLOUDWATCH_ALARM_RESOURCE_CHECK     an aws_rds_cluster (resourceType AWS::RDS::DBCluster; other types are not
                                       judged) without an alarm on metricName for its DBClusterIdentifier;
   INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY
@@ -536,6 +539,30 @@ def _clusters_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str
             yield f"{target.label} (no AWS Backup selection of its region picks {arn})"
 
 
+def _buckets_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
+    raw = rule.parameters.get("resourceTags")
+    wanted = document(raw) if raw is not None else {}
+    if not isinstance(wanted, dict) or not all(isinstance(v, str) for v in wanted.values()):
+        yield f"resourceTags {raw!r} is not a literal JSON map of tags: not judged"
+        return
+    selections = [(stack, conf) for stack, _, conf in env.resources("aws_backup_selection")]
+    for target in _targets(env, ("aws_s3_bucket",), rule):
+        tags = effective_tags(target.stack, target.conf)
+        if any(tags.get(k) != v for k, v in wanted.items()):
+            continue
+        name = target.conf.get("bucket")
+        if not isinstance(name, str) or "${" in name:
+            yield f"{target.label} (bucket name is not literal: not judged)"
+            continue
+        region = region_of(target.stack, target.conf)
+        verdicts = [_selects(conf, f"arn:aws:s3:::{name}", tags) for stack, conf in selections
+                    if region_of(stack, conf) == region]
+        if None in verdicts:
+            yield f"{target.label} (a backup selection uses tags or conditions this check does not read: not judged)"
+        elif not any(verdicts):
+            yield f"{target.label} (no AWS Backup selection of its region picks it)"
+
+
 def _clusters_without_alarm(env: Env, rule: DeployedRule) -> Iterator[str]:
     kind, metric = rule.parameters.get("resourceType"), rule.parameters.get("metricName")
     if kind != "AWS::RDS::DBCluster" or not isinstance(metric, str) or "${" in metric:
@@ -620,6 +647,7 @@ KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "AURORA_RESOURCES_PROTECTED_BY_BACKUP_PLAN": _clusters_outside_backup_plans,
     "RDS_IN_BACKUP_PLAN": _clusters_outside_backup_plans,
     "CLOUDWATCH_ALARM_RESOURCE_CHECK": _clusters_without_alarm,
+    "S3_RESOURCES_PROTECTED_BY_BACKUP_PLAN": _buckets_outside_backup_plans,
 }
 
 

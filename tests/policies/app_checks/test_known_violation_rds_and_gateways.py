@@ -122,3 +122,32 @@ def test_a_cluster_with_an_alarm_on_the_metric_passes_and_one_without_fails():
         assert "no alarm on ACUUtilization" in fails_on(run(CHECK, alarm_app(alarmed=alarmed)), "aws_config_config_rule.r")
     assert "not judged" in fails_on(run(CHECK, alarm_app(alarmed="x", resource_type="AWS::S3::Bucket")),
                                     "aws_config_config_rule.r")
+
+
+def bucket_app(*, tags: dict, resources: list[str], resource_tags: str | None = '{"Backup": "aegis-dev"}') -> dict:
+    rule = {"source": {"owner": "AWS", "source_identifier": "S3_RESOURCES_PROTECTED_BY_BACKUP_PLAN"}}
+    if resource_tags is not None:
+        rule["input_parameters"] = json.dumps({"resourceTags": resource_tags})
+    data = {"provider": PROVIDER, "resource": {"aws_s3_bucket": {
+        "datasets": {"bucket": "aegis-dev-datasets", "tags": tags},
+        "logs": {"bucket": "aegis-dev-access-logs", "tags": {}}}}}
+    governance = {"provider": PROVIDER, "resource": {"aws_config_config_rule": {"r": rule}, "aws_backup_selection": {
+        "tagged": {"plan_id": "p", "iam_role_arn": "r", "name": "aegis-dev-tagged", "resources": resources,
+                   "condition": [{"string_equals": [{"key": "aws:ResourceTag/Backup", "value": "aegis-dev"}]}]}}}}
+    return app("dev", governance=governance, data=data)
+
+
+class TestS3ResourcesProtectedByBackupPlan:
+    def test_tagged_bucket_the_selection_picks_passes(self):
+        results = run(CHECK, bucket_app(tags={"Backup": "aegis-dev"}, resources=["arn:aws:s3:::*"]))
+        assert verdict(results, "aws_config_config_rule.r"), failures(results)
+
+    def test_tagged_bucket_outside_every_selection_fails(self):
+        message = fails_on(run(CHECK, bucket_app(tags={"Backup": "aegis-dev"}, resources=["arn:aws:dynamodb:*"])),
+                           "aws_config_config_rule.r")
+        assert "aws_s3_bucket.datasets" in message and "aws_s3_bucket.logs" not in message
+
+    def test_without_resource_tags_every_bucket_is_judged(self):
+        message = fails_on(run(CHECK, bucket_app(tags={"Backup": "aegis-dev"}, resources=["arn:aws:s3:::*"],
+                                                 resource_tags=None)), "aws_config_config_rule.r")
+        assert "aws_s3_bucket.logs" in message and "aws_s3_bucket.datasets" not in message
