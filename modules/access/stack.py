@@ -12,6 +12,7 @@ from constructs import Construct
 
 from modules.access.alert_topic import AlertTopic, AlertTopicProps
 from modules.access.dashboard import Dashboard, DashboardProps
+from modules.access.data_store_alarm import DataStoreCapacityAlarm
 from modules.access.guardduty import ThreatDetection, ThreatDetectionProps
 from modules.access.model_alarms import ModelAlarms, ModelAlarmsProps
 from modules.access.password_policy import AccountPasswordPolicy
@@ -39,6 +40,10 @@ class AccessStack(PillarStack):
         self.trail.watched_by(self.security_alarms.alarms.get("cloudtrail-changes"))
         self.model_alarms = {p.model_name: ModelAlarms(self, f"model-{p.model_name}", p)
                              for p in ModelAlarmsProps.per_model(config, topic)}
+        training = config.platform.training
+        self.data_store_alarm = DataStoreCapacityAlarm(
+            self, "data-store-alarm", naming=naming, cluster_identifier=naming.resource(DATA_STORE), topic_arn=topic) \
+            if training.enabled and training.data_store.enabled else None
         self.threat_detection = ThreatDetection(
             self, "guardduty", ThreatDetectionProps.of(config, topic),
             topic_dependency=self.alerts.policy,

@@ -58,7 +58,9 @@ REPLICATION_ROLE = "s3-replication"  # modules/data/replication.py
 STATE_REPLICATION_ROLE = "tfstate-replication"  # modules/bootstrap/stack.py
 BACKUP_ROLE = "backup"  # modules/governance/backup.py: vault (audit key), restores of tables and file systems
 WORKLOAD_KEYS: dict[str, tuple[str, ...]] = {
-    BACKUP_ROLE: ("inference", "audit", "training"),  # training: the training data store's snapshots
+    # training: the data store's snapshots and the datasets bucket; model: the model-artifacts bucket (prod backs
+    # up its data buckets, reading them through S3).
+    BACKUP_ROLE: ("inference", "audit", "training", "model"),
 }
 # The training lane's roles (modules/training.py), when the environment has one: the training role
 # reads datasets and writes under models/ of the model-artifacts bucket (whose key is the model key);

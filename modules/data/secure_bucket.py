@@ -34,6 +34,7 @@ class BucketOptions:
     tiering: bool = False  # datasets move to cheaper storage classes as they age
     prevent_destroy: bool = False  # prod: Terraform refuses any plan that deletes or replaces the bucket
     replicated: bool = False  # the owning stack replicates it to the DR region (tag only: it owns the rule)
+    backup_tag: dict[str, str] = field(default_factory=dict)  # the environment's Backup tag: AWS Backup selects it
     # Object events to EventBridge (monitoring rules can react to deletes or unexpected writes).
     # False only where another stack owns the bucket's single notification configuration.
     event_notifications: bool = True
@@ -55,7 +56,7 @@ class SecureBucket(Construct):
             tags={ENCRYPTION_TAG_KEY: default["sse_algorithm"],
                   ACCESS_LOGGING_TAG_KEY: "enabled" if options.log_bucket else "log-target",
                   OBJECT_LOCK_TAG_KEY: "enabled" if options.object_lock else "none",
-                  REPLICATION_TAG_KEY: "enabled" if options.replicated else "none"},
+                  REPLICATION_TAG_KEY: "enabled" if options.replicated else "none", **options.backup_tag},
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if options.prevent_destroy else None)
         bucket_id = self.bucket.id
         self.arn = self.bucket.arn

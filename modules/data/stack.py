@@ -22,6 +22,9 @@ from modules.suppress import suppress
 LOCKED_BUCKETS = ("model-artifacts", "audit")  # integrity of what was deployed and of the audit trail
 REPLICATED_BUCKETS = ("datasets", "model-artifacts", "code", "inference", "audit")
 LOG_BUCKET = "access-logs"
+# Versioned data buckets prod backs up with AWS Backup (modules/governance/backup.py); code packages are rebuilt
+# from the repository, logs and the audit trail are locked and replicated.
+BACKED_UP_BUCKETS = ("datasets", "model-artifacts", "inference")
 IMAGE_KEY_CLASS = "model"  # container images carry model code (and often weights)
 
 
@@ -98,6 +101,8 @@ class DataStack(PillarStack):
                                          and self.config.platform.owns_inference_notifications),
                 extra_statements=extra,
                 sse_s3_prefixes=sse_s3_prefixes,
+                backup_tag=naming.backup_tag() if self.config.tier == "prod" and not dr
+                and purpose in BACKED_UP_BUCKETS else {},
             ),
             provider=self.dr_provider if dr else None)
         if purpose == "inference" and not dr and self.config.platform.owns_inference_notifications:

@@ -1,6 +1,11 @@
-"""AWS Backup: a KMS-encrypted, locked vault, a daily plan for the DynamoDB tables and EFS file
-systems that carry the environment's Backup tag, and (prod) a copy of every recovery point to a
-locked vault in the DR region.
+"""AWS Backup: a KMS-encrypted, locked vault, a daily plan for the DynamoDB tables, EFS file systems,
+Aurora clusters and S3 buckets that carry the environment's Backup tag, and (prod) a copy of every
+recovery point to a locked vault in the DR region.
+
+S3: prod tags its versioned data buckets (datasets, model artifacts, inference data: modules/data/stack.py),
+so a deleted or overwritten object can be restored from a recovery point that its own bucket's permissions
+cannot reach; AWS Backup requires versioning, which every bucket has. The backup role carries AWS's S3 backup
+and restore policies, and the bucket keys admit it through S3 (modules/data/key_users.py).
 
 Vault lock mode. The provider has no "mode" argument; the mode follows from
 `changeable_for_days` on aws_backup_vault_lock_configuration:
@@ -30,12 +35,16 @@ from modules.naming import BACKUP_TAG_KEY, Naming
 # depend on the region's service opt-in settings.
 SELECTED_RESOURCE_PATTERNS = ("arn:aws:dynamodb:{region}:{account}:table/*",
                               "arn:aws:elasticfilesystem:{region}:{account}:file-system/*",
-                              "arn:aws:rds:{region}:{account}:cluster:*")  # the training data store
+                              "arn:aws:rds:{region}:{account}:cluster:*",  # the training data store
+                              "arn:aws:s3:::*")  # bucket ARNs name no region or account: the tag picks the buckets
 # What the vault access policy denies to every principal (the actions the Config rule requires).
 MANUAL_DELETION_ACTIONS = ("backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle",
                            "backup:PutBackupVaultAccessPolicy")
 SERVICE_POLICIES = ("arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
-                    "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores")
+                    "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+                    # S3 has policies of its own (no service-role/ path): read, EventBridge rules, KMS via S3.
+                    "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup",
+                    "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore")
 
 
 class Backup(Construct):
@@ -83,7 +92,7 @@ class Backup(Construct):
             self, "role", name=naming.role("backup"),
             assume_role_policy=service_trust("backup.amazonaws.com", naming.account_id),
             permissions_boundary=boundary_arn(naming),
-            description="AWS Backup: back up and restore the tagged DynamoDB tables and EFS file systems")
+            description="AWS Backup: back up and restore the tagged tables, file systems, clusters and buckets")
         for index, policy_arn in enumerate(SERVICE_POLICIES):
             aws.iam_role_policy_attachment.IamRolePolicyAttachment(
                 self, f"role-policy-{index}", role=role.name, policy_arn=policy_arn)

@@ -22,7 +22,8 @@ def rules_for_tier(tier: str) -> list[RuleUse]:
 
 def environment_values(naming: Naming) -> dict[str, str]:
     """What rule lists take from the environment (catalog.ENVIRONMENT_VALUES), as AWS Config receives it."""
-    return {"trail_data_event_buckets": ",".join(naming.bucket(p) for p in TRAIL_DATA_EVENT_BUCKETS)}
+    return {"trail_data_event_buckets": ",".join(naming.bucket(p) for p in TRAIL_DATA_EVENT_BUCKETS),
+            "backup_resource_tags": json.dumps(naming.backup_tag(), sort_keys=True)}
 
 
 def rule_scope(use: RuleUse):

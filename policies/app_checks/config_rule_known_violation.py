@@ -37,7 +37,24 @@ tag key and value, resource id), its region and its parameters:
   IAM_POLICY_IN_USE                   policyARN attached to no role (IAM_ROLE), user (IAM_USER) or either
                                       (ANY) of the app; group usage needs members and is not judged;
   SECURITY_ACCOUNT_INFORMATION_PROVIDED
-                                      no aws_account_alternate_contact of type SECURITY for the account.
+                                      no aws_account_alternate_contact of type SECURITY for the account;
+  RDS_CLUSTER_DELETION_PROTECTION_ENABLED / RDS_CLUSTER_IAM_AUTHENTICATION_ENABLED
+                                      an aws_rds_cluster without deletion protection / IAM authentication;
+  RDS_INSTANCE_PUBLIC_ACCESS_CHECK    a DB instance (Aurora or not) that is publicly accessible;
+  RDS_STORAGE_ENCRYPTED               a DB instance whose storage (an Aurora instance: its cluster's) is not
+                                      encrypted;
+  AURORA_RESOURCES_PROTECTED_BY_BACKUP_PLAN / RDS_IN_BACKUP_PLAN
+                                      an aws_rds_cluster that no aws_backup_selection of its region picks (by
+                                      resource ARN pattern and aws:ResourceTag conditions on its tags);
+  S3_RESOURCES_PROTECTED_BY_BACKUP_PLAN
+                                      a bucket (with the rule's resourceTags, when given) that no
+                                      aws_backup_selection of its region picks;
+  CLOUDWATCH_ALARM_RESOURCE_CHECK     an aws_rds_cluster (resourceType AWS::RDS::DBCluster; other types are not
+                                      judged) without an alarm on metricName for its DBClusterIdentifier;
+  INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY
+                                      an internet gateway attached to a VPC of the app that AuthorizedVpcIds
+                                      does not name (read through the data.aws_vpc lookup by tags that the
+                                      pack's input parameter references; anything else is not judged).
 
 Tags are the effective ones (provider default tags, then the resource's own). A template that is not a
 literal document, or a rule parameter that is not literal, fails: never passed unjudged.
@@ -52,7 +69,7 @@ import yaml
 
 from policies.app_checks.base import app_check, judge
 from policies.app_checks.lookups import attached, effective_tags, region_of
-from policies.app_checks.view import AppView, Env, Stack, nested, one
+from policies.app_checks.view import AppView, Env, Stack, nested, one, ref
 from policies.checks.aegis_values import as_list, document, is_true
 from policies.iam_eval import wildcard_match
 
@@ -62,7 +79,10 @@ CFN_TYPES = {"aws_iam_role": "AWS::IAM::Role", "aws_iam_user": "AWS::IAM::User",
              "aws_backup_vault": "AWS::Backup::BackupVault", "aws_vpc": "AWS::EC2::VPC",
              "aws_default_security_group": "AWS::EC2::SecurityGroup",
              "aws_lb": "AWS::ElasticLoadBalancingV2::LoadBalancer", "aws_backup_plan": "AWS::Backup::BackupPlan",
-             "aws_cloudwatch_metric_alarm": "AWS::CloudWatch::Alarm"}
+             "aws_cloudwatch_metric_alarm": "AWS::CloudWatch::Alarm", "aws_rds_cluster": "AWS::RDS::DBCluster",
+             "aws_rds_cluster_instance": "AWS::RDS::DBInstance", "aws_db_instance": "AWS::RDS::DBInstance",
+             "aws_internet_gateway": "AWS::EC2::InternetGateway",
+             "aws_internet_gateway_attachment": "AWS::EC2::InternetGateway"}
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 
 
@@ -75,6 +95,7 @@ class DeployedRule:
     tag_value: str | None = None
     resource_id: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    stack: Stack | None = field(default=None, compare=False)  # where the rule is deployed (resolves its references)
 
 
 @dataclass(frozen=True)
@@ -114,7 +135,7 @@ def _standalone(stack: Stack, conf: dict) -> DeployedRule:
     parameters = document(conf.get("input_parameters")) or {}
     return DeployedRule(str(source.get("source_identifier", "")), region_of(stack, conf),
                         tuple(as_list(scope.get("compliance_resource_types"))), scope.get("tag_key"),
-                        scope.get("tag_value"), scope.get("compliance_resource_id"), parameters)
+                        scope.get("tag_value"), scope.get("compliance_resource_id"), parameters, stack)
 
 
 def _pack_rules(stack: Stack, conf: dict) -> tuple[list[DeployedRule], str | None]:
@@ -138,7 +159,7 @@ def _pack_rules(stack: Stack, conf: dict) -> tuple[list[DeployedRule], str | Non
                       for k, v in (props.get("InputParameters") or {}).items()}
         rules.append(DeployedRule(str((props.get("Source") or {}).get("SourceIdentifier", "")), region,
                                   tuple(as_list(scope.get("ComplianceResourceTypes"))), scope.get("TagKey"),
-                                  scope.get("TagValue"), scope.get("ComplianceResourceId"), parameters))
+                                  scope.get("TagValue"), scope.get("ComplianceResourceId"), parameters, stack))
     return rules, None
 
 
@@ -460,6 +481,146 @@ def _no_security_contact(env: Env, rule: DeployedRule) -> Iterator[str]:
         yield "the account (no aws_account_alternate_contact of type SECURITY: set governance.security_contact)"
 
 
+def _clusters_without(attribute: str) -> Callable[[Env, DeployedRule], Iterator[str]]:
+    def judge_clusters(env: Env, rule: DeployedRule) -> Iterator[str]:
+        for target in _targets(env, ("aws_rds_cluster",), rule):
+            if not is_true(target.conf.get(attribute)):
+                yield f"{target.label} ({attribute} is not true)"
+    return judge_clusters
+
+
+def _instances_public(env: Env, rule: DeployedRule) -> Iterator[str]:
+    for target in _targets(env, ("aws_rds_cluster_instance", "aws_db_instance"), rule):
+        if is_true(target.conf.get("publicly_accessible")):  # false unless set, for both kinds
+            yield f"{target.label} (publicly_accessible)"
+
+
+def _instances_unencrypted(env: Env, rule: DeployedRule) -> Iterator[str]:
+    # An Aurora instance reports its cluster's storage encryption.
+    for target in _targets(env, ("aws_rds_cluster_instance", "aws_db_instance"), rule):
+        conf = target.conf
+        if target.rtype == "aws_rds_cluster_instance":
+            found = target.stack.target(conf.get("cluster_identifier"), "aws_rds_cluster")
+            if found is None:
+                yield f"{target.label} (its cluster is not a resource of the stack: not judged)"
+                continue
+            conf = found[1]
+        if not is_true(conf.get("storage_encrypted")):
+            yield f"{target.label} (storage_encrypted is not true)"
+
+
+def _selects(selection: dict, arn: str, tags: dict[str, str]) -> bool | None:
+    """Whether an aws_backup_selection picks the resource; None when its shape is not judged here."""
+    if nested(selection, "selection_tag") or any(k != "string_equals" for c in nested(selection, "condition") for k in c
+                                                 if nested(c, k)):
+        return None
+    if not any(wildcard_match(str(p), arn) for p in as_list(selection.get("resources"))):
+        return False
+    wanted = [(str(e.get("key", "")), e.get("value")) for c in nested(selection, "condition")
+              for e in nested(c, "string_equals")]
+    return all(k.startswith("aws:ResourceTag/") and tags.get(k.split("/", 1)[1]) == v for k, v in wanted)
+
+
+def _clusters_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
+    # Aurora is backed up per cluster; the instance-level RDS_IN_BACKUP_PLAN follows its cluster.
+    selections = [(stack, conf) for stack, _, conf in env.resources("aws_backup_selection")]
+    for target in _targets(env, ("aws_rds_cluster",), rule):
+        identifier = target.conf.get("cluster_identifier")
+        if not isinstance(identifier, str) or "${" in identifier:
+            yield f"{target.label} (cluster_identifier is not literal: not judged)"
+            continue
+        region = region_of(target.stack, target.conf)
+        arn = f"arn:aws:rds:{region}:{env.config.account_id}:cluster:{identifier}"
+        tags = effective_tags(target.stack, target.conf)
+        verdicts = [_selects(conf, arn, tags) for stack, conf in selections if region_of(stack, conf) == region]
+        if None in verdicts:
+            yield f"{target.label} (a backup selection uses tags or conditions this check does not read: not judged)"
+        elif not any(verdicts):
+            yield f"{target.label} (no AWS Backup selection of its region picks {arn})"
+
+
+def _buckets_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
+    raw = rule.parameters.get("resourceTags")
+    wanted = document(raw) if raw is not None else {}
+    if not isinstance(wanted, dict) or not all(isinstance(v, str) for v in wanted.values()):
+        yield f"resourceTags {raw!r} is not a literal JSON map of tags: not judged"
+        return
+    selections = [(stack, conf) for stack, _, conf in env.resources("aws_backup_selection")]
+    for target in _targets(env, ("aws_s3_bucket",), rule):
+        tags = effective_tags(target.stack, target.conf)
+        if any(tags.get(k) != v for k, v in wanted.items()):
+            continue
+        name = target.conf.get("bucket")
+        if not isinstance(name, str) or "${" in name:
+            yield f"{target.label} (bucket name is not literal: not judged)"
+            continue
+        region = region_of(target.stack, target.conf)
+        verdicts = [_selects(conf, f"arn:aws:s3:::{name}", tags) for stack, conf in selections
+                    if region_of(stack, conf) == region]
+        if None in verdicts:
+            yield f"{target.label} (a backup selection uses tags or conditions this check does not read: not judged)"
+        elif not any(verdicts):
+            yield f"{target.label} (no AWS Backup selection of its region picks it)"
+
+
+def _clusters_without_alarm(env: Env, rule: DeployedRule) -> Iterator[str]:
+    kind, metric = rule.parameters.get("resourceType"), rule.parameters.get("metricName")
+    if kind != "AWS::RDS::DBCluster" or not isinstance(metric, str) or "${" in metric:
+        yield f"resourceType {kind!r} with metricName {metric!r} is not judged (RDS clusters and a literal metric are)"
+        return
+    alarmed = {(region_of(stack, conf), str((conf.get("dimensions") or {}).get("DBClusterIdentifier")))
+               for stack, _, conf in env.resources("aws_cloudwatch_metric_alarm") if conf.get("metric_name") == metric}
+    for target in _targets(env, ("aws_rds_cluster",), rule):
+        identifier = target.conf.get("cluster_identifier")
+        if not isinstance(identifier, str) or "${" in identifier:
+            yield f"{target.label} (cluster_identifier is not literal: not judged)"
+        elif (region_of(target.stack, target.conf), identifier) not in alarmed:
+            yield f"{target.label} (no alarm on {metric} for DBClusterIdentifier {identifier})"
+
+
+def _vpc_of(stack: Stack, raw: Any) -> tuple[str, str] | None:
+    """(stack, aws_vpc name) a `${aws_vpc.<name>.id}` reference points at."""
+    found = stack.target(raw, "aws_vpc")
+    return (stack.name, found[0]) if found else None
+
+
+def _authorized_vpcs(env: Env, rule: DeployedRule) -> tuple[set[tuple[str, str]], str | None]:
+    """The app's VPCs that AuthorizedVpcIds names, or why it cannot be read. The pack receives the environment's
+    VPC id through a `data.aws_vpc` lookup by Name tag (modules/lookups.py); a literal id is never the id AWS
+    will assign to a VPC of the app."""
+    raw = rule.parameters.get("AuthorizedVpcIds")
+    if raw in (None, ""):
+        return set(), None
+    target = ref(raw)
+    lookup = rule.stack.lookup(target[0], target[1]) if rule.stack is not None and target and \
+        target[0] == "data.aws_vpc" and target[2] == "id" else None
+    if lookup is None or set(lookup) - {"tags", "provider", "//"} or not isinstance(lookup.get("tags"), dict):
+        return set(), f"AuthorizedVpcIds {raw!r} is not a lookup of the app's VPC by its tags: not judged"
+    wanted = lookup["tags"]
+    matches = {(stack.name, name) for stack, name, conf in env.resources("aws_vpc")
+               if region_of(stack, conf) == rule.region and all((conf.get("tags") or {}).get(k) == v
+                                                                  for k, v in wanted.items())}
+    if len(matches) != 1:
+        return set(), f"AuthorizedVpcIds looks up tags {wanted}, which {len(matches)} VPCs of the app carry: not judged"
+    return matches, None
+
+
+def _gateways_outside_authorized_vpcs(env: Env, rule: DeployedRule) -> Iterator[str]:
+    authorized, problem = _authorized_vpcs(env, rule)
+    if problem:
+        yield problem
+        return
+    for target in _targets(env, ("aws_internet_gateway", "aws_internet_gateway_attachment"), rule):
+        raw = target.conf.get("vpc_id")
+        if raw is None:
+            continue  # a detached gateway is not judged by the rule
+        vpc = _vpc_of(target.stack, raw)
+        if vpc is None:
+            yield f"{target.label} (attached to {raw!r}, not a VPC of its stack: not judged)"
+        elif vpc not in authorized:
+            yield f"{target.label} (attached to {vpc[0]}/aws_vpc.{vpc[1]}, not among AuthorizedVpcIds)"
+
+
 KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "IAM_NO_INLINE_POLICY_CHECK": _inline_policies,
     "SAGEMAKER_MODEL_IN_VPC": _models_outside_vpc,
@@ -478,6 +639,15 @@ KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "CLOUDWATCH_ALARM_SETTINGS_CHECK": _alarms_set_otherwise,
     "IAM_POLICY_IN_USE": _policy_unused,
     "SECURITY_ACCOUNT_INFORMATION_PROVIDED": _no_security_contact,
+    "RDS_CLUSTER_DELETION_PROTECTION_ENABLED": _clusters_without("deletion_protection"),
+    "RDS_CLUSTER_IAM_AUTHENTICATION_ENABLED": _clusters_without("iam_database_authentication_enabled"),
+    "RDS_INSTANCE_PUBLIC_ACCESS_CHECK": _instances_public,
+    "RDS_STORAGE_ENCRYPTED": _instances_unencrypted,
+    "INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY": _gateways_outside_authorized_vpcs,
+    "AURORA_RESOURCES_PROTECTED_BY_BACKUP_PLAN": _clusters_outside_backup_plans,
+    "RDS_IN_BACKUP_PLAN": _clusters_outside_backup_plans,
+    "CLOUDWATCH_ALARM_RESOURCE_CHECK": _clusters_without_alarm,
+    "S3_RESOURCES_PROTECTED_BY_BACKUP_PLAN": _buckets_outside_backup_plans,
 }
 
 

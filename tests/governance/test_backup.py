@@ -79,7 +79,8 @@ def test_selection_by_backup_tag(gov):
     assert selection["plan_id"] == gov.ref("aws_backup_plan", plan, "id")
     assert sorted(selection["resources"]) == sorted([f"arn:aws:dynamodb:{region}:{account}:table/*",
                                                      f"arn:aws:elasticfilesystem:{region}:{account}:file-system/*",
-                                                     f"arn:aws:rds:{region}:{account}:cluster:*"])
+                                                     f"arn:aws:rds:{region}:{account}:cluster:*",
+                                                     "arn:aws:s3:::*"])  # bucket ARNs name no region or account
     (condition,) = selection["condition"]
     assert condition["string_equals"] == [{"key": f"aws:ResourceTag/{BACKUP_TAG_KEY}",
                                            "value": gov.naming.backup_tag()[BACKUP_TAG_KEY]}]

@@ -69,7 +69,12 @@ class ManagedRule:
 # Values a rule list may take from the environment: name → parameter type.
 ENVIRONMENT_VALUES = {
     "trail_data_event_buckets": "csv",  # the buckets whose S3 data events the environment's trail records
+    "environment_vpc_ids": "csv",  # the environment's VPC, whose id AWS assigns: known only at apply time
+    "backup_resource_tags": "string",  # {"Backup": "<prefix>"}: the tag the environment's AWS Backup plan selects by
 }
+# Environment values known only once an earlier stack is applied: the template declares them without a
+# default, and the pack receives them as input parameters (modules/governance/conformance_packs.py).
+APPLY_TIME_VALUES = frozenset({"environment_vpc_ids"})
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,8 @@ class RuleUse:
         """The parameters as AWS receives them, environment values filled in from `environment`."""
         out = []
         for name, value in self.parameters:
+            if isinstance(value, EnvironmentValue) and value.name in APPLY_TIME_VALUES:
+                continue  # an input parameter of the pack, not a value in the template
             if isinstance(value, EnvironmentValue):
                 if not environment.get(value.name):
                     raise RuleListError(f"{where or self.rule.identifier}: parameter {name} needs the environment "

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from modules.governance.conformance.catalog import HERE, Framework, RuleListError, RuleUse
+from modules.governance.conformance.catalog import (
+    APPLY_TIME_VALUES,
+    HERE,
+    EnvironmentValue,
+    Framework,
+    RuleListError,
+    RuleUse,
+)
 
 TEMPLATE = "pack.yaml.j2"
 # AWS Config limits: template body size (PutConformancePack TemplateBody), rules per pack, rule
@@ -24,7 +31,7 @@ MAX_DESCRIPTION = 256
 @dataclass(frozen=True)
 class _Parameter:
     name: str
-    default: str
+    default: str | None  # None: no default, the pack's input parameter supplies it (APPLY_TIME_VALUES)
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,23 @@ def logical_id(rule_name: str) -> str:
     return "".join(part.capitalize() for part in rule_name.split("-"))
 
 
+def parameter_name(rule_logical_id: str, rule_parameter: str) -> str:
+    """The template parameter a rule parameter references."""
+    return f"{rule_logical_id}Param{rule_parameter[0].upper()}{rule_parameter[1:]}"
+
+
+def apply_time_uses(use: RuleUse) -> list[tuple[str, str]]:
+    """(rule parameter, environment value) pairs of `use` that are known only at apply time."""
+    return [(name, value.name) for name, value in use.parameters
+            if isinstance(value, EnvironmentValue) and value.name in APPLY_TIME_VALUES]
+
+
+def input_parameters(framework: Framework) -> dict[str, str]:
+    """Template parameter → the apply-time environment value the pack must receive for it."""
+    return {parameter_name(logical_id(use.rule.name), name): value
+            for use in framework.rules for name, value in apply_time_uses(use)}
+
+
 def description(use: RuleUse) -> str:
     return f"{use.rule.description} Controls: {', '.join(use.controls)}"
 
@@ -67,8 +91,12 @@ def _rules_and_parameters(framework: Framework, periodic_frequency: str,
             raise RuleListError(f"{framework.key}: description of {rule.identifier} is over {MAX_DESCRIPTION} characters")
         refs = []
         for name, value in use.parameter_values(environment, f"{framework.key}: {rule.identifier}"):
-            param = f"{lid}Param{name[0].upper()}{name[1:]}"
+            param = parameter_name(lid, name)
             parameters.append(_Parameter(param, value))
+            refs.append((name, param))
+        for name, _ in apply_time_uses(use):
+            param = parameter_name(lid, name)
+            parameters.append(_Parameter(param, None))
             refs.append((name, param))
         tag = use.scope if use.scope is not None and use.scope.tag_key else None
         rules.append(_Rule(lid, rule.name, text, rule.identifier, use.resource_types,

@@ -155,6 +155,7 @@ CORRECTED = [
     ("CKV2_AWS_48", "gdpr", {"Art. 30"}, {"Art. 5(2)"}),
     ("CKV_AWS_153", "gdpr", {"Art. 30"}, set()),
     ("CKV2_AWS_19", "gdpr", {"Art. 25(2)"}, set()),
+    ("CKV_AWS_313", "gdpr", {"Art. 30"}, set()),  # tag propagation (to RDS snapshots) is inventory, not Art. 30
     ("CKV_AWS_116", "nist-800-53", {"SI-11"}, {"CP-10"}),
     ("CKV_AWS_51", "nist-800-53", {"CM-14"}, {"SI-7"}),
     ("CKV_AWS_386", "nist-800-53", {"CM-14"}, {"SR-4"}),
@@ -172,7 +173,8 @@ def test_logging_checks_evidence_accountability_not_testing():
     """GDPR: audit logging demonstrates compliance (Art. 5(2)), as the GDPR rule list maps it; it is not
     the regular testing of measures (Art. 32(1)(d)). No check cites an alarm as a breach notification."""
     catalog = load_catalog()
-    for check_id in ("CKV_AWS_18", "CKV2_AWS_11", "CKV_AWS_91", "CKV_AWS_86", "CKV_AWS_67", "CKV2_AWS_39"):
+    for check_id in ("CKV_AWS_18", "CKV2_AWS_11", "CKV_AWS_91", "CKV_AWS_86", "CKV_AWS_67", "CKV2_AWS_39",
+                     "CKV2_AWS_27", "CKV_AWS_324", "CKV_AWS_325"):  # the training data store's database logs
         assert catalog.get(check_id).controls["gdpr"] == ("Art. 5(2)",), check_id
 
 
