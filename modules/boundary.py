@@ -4,7 +4,8 @@ It caps what any role can ever do, whatever policies are attached later: only th
 architecture uses, only in the environment's regions, and no way to escape the boundary (no users,
 no access keys, no roles without this boundary, no edits to the boundary itself, no edits to the
 persona roles). It also holds the rules that must hold for every role, not just the personas:
-only the ml-engineer persona deploys models, SageMaker compute needs a VPC, and nobody inside the
+only the ml-engineer persona deploys models, and only in dev (in staging and prod only the deployer
+role, outside the boundary, does), SageMaker compute needs a VPC, and nobody inside the
 boundary can switch off the audit trail or threat detection (the deployer role, outside it, can).
 
 SageMaker Serverless Inference runs models without a VPC (AWS supports no VPC config there), so a
@@ -37,13 +38,16 @@ ALLOWED_SERVICES = (
     "sts", "xray", "cloudtrail", "config", "guardduty", "securityhub", "inspector2", "macie2",
     "access-analyzer", "backup", "budgets", "ce", "wafv2", "cloudfront", "signer", "tag",
 )
-# Deploying models: only the ml-engineer persona may (separation of duties, issue "Access" pillar).
+# Deploying models: in dev only the ml-engineer persona may (hand deploys, to try a model); in staging
+# and prod nobody inside the boundary may, so the deployer role alone changes serving, through gated
+# Terraform, and whoever publishes and registers a version cannot also put it in service.
 DEPLOY_ACTIONS = (
     "lambda:CreateAlias", "lambda:PublishVersion", "lambda:UpdateAlias", "lambda:UpdateFunctionCode",
     "sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig", "sagemaker:CreateModel",
     "sagemaker:UpdateEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities",
 )
 DEPLOYER_PERSONA = "ml-engineer"
+HAND_DEPLOY_TIERS = ("dev",)
 # SageMaker calls that start compute: denied without VPC config (sagemaker:VpcSubnets null).
 VPC_REQUIRED_ACTIONS = (
     "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob",
@@ -150,9 +154,24 @@ def approval_statements(naming: Naming) -> list[Statement]:
                       condition=not_approver)]
 
 
-def boundary_document(naming: Naming, managed_outside: Mapping[str, tuple[str, ...]] | None = None) -> str:
+def hand_deploys(tier: str) -> bool:
+    """Whether the ml-engineer persona deploys models by hand in an environment of this tier."""
+    return tier in HAND_DEPLOY_TIERS
+
+
+def deployment_statement(naming: Naming, by_hand: bool) -> Statement:
+    """Deployment inside the boundary: the ml-engineer alone where it deploys by hand, nobody otherwise."""
+    if by_hand:
+        return statement("DenyDeploymentExceptMlEngineer", "Deny", list(DEPLOY_ACTIONS), "*",
+                         condition={"ArnNotEquals": {"aws:PrincipalArn": naming.role_arn(DEPLOYER_PERSONA)}})
+    return statement("DenyDeployment", "Deny", list(DEPLOY_ACTIONS), "*")
+
+
+def boundary_document(naming: Naming, managed_outside: Mapping[str, tuple[str, ...]] | None = None, *,
+                      by_hand: bool = False) -> str:
     """`managed_outside`: region outside the environment's → the IAM services the app manages there
-    (modules/edge.py `managed_outside`); None or empty: none."""
+    (modules/edge.py `managed_outside`); None or empty: none. `by_hand`: the ml-engineer deploys
+    (`hand_deploys(tier)`); otherwise only the deployer, outside the boundary, does."""
     own_arn = boundary_arn(naming)
     return document(
         # A ceiling, not a grant: service-wide on "*" here; each role's own policy scopes by ARN.
@@ -173,8 +192,7 @@ def boundary_document(naming: Naming, managed_outside: Mapping[str, tuple[str, .
         statement("DenyBoundaryChanges", "Deny",
                   ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
                    "iam:SetDefaultPolicyVersion"], own_arn),
-        statement("DenyDeploymentExceptMlEngineer", "Deny", list(DEPLOY_ACTIONS), "*",
-                  condition={"ArnNotEquals": {"aws:PrincipalArn": naming.role_arn(DEPLOYER_PERSONA)}}),
+        deployment_statement(naming, by_hand),
         statement("DenySageMakerComputeWithoutVpc", "Deny", list(VPC_REQUIRED_ACTIONS), "*",
                   condition={"Null": {"sagemaker:VpcSubnets": "true"}}),
         statement("DenyModelsWithoutVpcExceptServerless", "Deny", "sagemaker:CreateModel",
