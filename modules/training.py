@@ -31,6 +31,8 @@ TRAINING_OUTPUT_PREFIX = f"{MODELS_PREFIX}_training/"
 CHECKPOINT_PREFIX = f"{MODELS_PREFIX}_checkpoints/"
 
 DATA_STORE = "training-store"  # the training data store's cluster: `<prefix>-training-store`
+# Jobs running as the training role connect to the data store as this database user (`training_job`).
+JOB_DB_PERSONA = "training-job"
 JOB_ACTIONS = ("sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateProcessingJob",
                "sagemaker:CreateTrainingJob")
 # Network isolation only for training and tuning: processing scripts often call AWS APIs themselves.

@@ -141,3 +141,16 @@ def test_the_data_store_is_serverless_v2_private_and_reached_only_from_the_workl
     assert ingress and all(r["from_port"] == r["to_port"] == 5432 and "cidr_ipv4" not in r for r in ingress)
     (subnets,) = view.res("aws_db_subnet_group").values()
     assert sorted(subnets["subnet_ids"]) == view.private_subnet_refs()
+
+
+def test_jobs_connect_to_the_data_store_as_their_own_user_where_it_exists(view):
+    """Processing jobs are not network-isolated and reach the store on 5432 through the training
+    security group: they authenticate with an IAM token as `training_job`, and as no other user."""
+    n = view.naming
+    policies = _role(view, "sagemaker-training")
+    dbuser = f"arn:aws:rds-db:{n.region}:{n.account_id}:dbuser:cluster-ABCDEFGHIJKL0123456789"
+    ctx = {"aws:RequestedRegion": n.region}
+    own = is_allowed(policies, Request("rds-db:connect", f"{dbuser}/training_job", ctx))
+    assert own is view.config.platform.training.data_store.enabled
+    for other in ("aegis_admin", "data_scientist", "ml_engineer"):
+        assert not is_allowed(policies, Request("rds-db:connect", f"{dbuser}/{other}", ctx))
