@@ -154,3 +154,24 @@ def test_jobs_connect_to_the_data_store_as_their_own_user_where_it_exists(view):
     assert own is view.config.platform.training.data_store.enabled
     for other in ("aegis_admin", "data_scientist", "ml_engineer"):
         assert not is_allowed(policies, Request("rds-db:connect", f"{dbuser}/{other}", ctx))
+
+
+def test_enhanced_monitoring_uses_the_accounts_rds_os_metrics_group_without_owning_it(prod):
+    """RDSOSMetrics is one group per account and region, shared by every RDS instance with enhanced
+    monitoring: creating it would fail where it exists, destroying it would delete the others' metrics.
+    RDS creates it through the monitoring role, which may create and use that group and no other."""
+    n = prod.naming
+    assert not [g for g in prod.res("aws_cloudwatch_log_group").values() if g["name"] == "RDSOSMetrics"]
+    policies = _role(prod, "rds-monitoring")
+    group = f"arn:aws:logs:{n.region}:{n.account_id}:log-group:RDSOSMetrics"
+    ctx = {"aws:RequestedRegion": n.region}
+
+    def allowed(action: str, resource: str) -> bool:
+        return is_allowed(policies, Request(action, resource, ctx))
+
+    assert allowed("logs:CreateLogGroup", group) and allowed("logs:PutRetentionPolicy", group)
+    assert allowed("logs:CreateLogStream", f"{group}:log-stream:db-ABC") and allowed(
+        "logs:PutLogEvents", f"{group}:log-stream:db-ABC")
+    other = f"arn:aws:logs:{n.region}:{n.account_id}:log-group:RDSOther"
+    assert not allowed("logs:CreateLogGroup", other) and not allowed("logs:PutRetentionPolicy", other)
+    assert not allowed("logs:DeleteLogGroup", group)
