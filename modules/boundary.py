@@ -87,6 +87,7 @@ ROLE_CHANGE_ACTIONS = (
     "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
     "iam:UpdateRoleDescription",
 )
+BACKUP_ROLE = "backup"  # AWS Backup's role (modules/governance/backup.py), the one bounded role that calls RDS
 # Services that the environment's roles may hand a role to (each persona narrows this further).
 PASS_ROLE_SERVICES = ("ec2.amazonaws.com", "lambda.amazonaws.com", "sagemaker.amazonaws.com")
 # Global services that the region guard must not block.
@@ -206,8 +207,11 @@ def boundary_document(naming: Naming, managed_outside: Mapping[str, tuple[str, .
                   sorted(naming.role_arn(p) for p in PERSONAS)),
         *training_job_statements(naming),
         *approval_statements(naming),
-        # The training data store (modules/platform/data_store.py): IAM authentication to it, and RDS itself
-        # for the roles that back it up (AWS Backup). A ceiling like AllowArchitectureServices: each role's
-        # own policy scopes (a persona connects only as its own database user).
-        statement("AllowTrainingDataStore", "Allow", ["rds-db:connect", "rds:*"], "*"),
+        # The training data store (modules/platform/data_store.py): IAM authentication tokens for every role
+        # (its own policy names its database user), RDS itself only for AWS Backup's role, whose AWS managed
+        # policies snapshot, copy, expire and restore the cluster. No other bounded role calls RDS, so none
+        # can delete or modify the cluster or share its snapshots.
+        statement("AllowDbConnect", "Allow", "rds-db:connect", "*"),
+        statement("AllowRdsForBackup", "Allow", "rds:*", "*",
+                  condition={"ArnEquals": {"aws:PrincipalArn": naming.role_arn(BACKUP_ROLE)}}),
     )

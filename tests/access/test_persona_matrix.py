@@ -577,3 +577,24 @@ def test_the_synthesized_boundary_stays_within_the_managed_policy_size_limit(env
     """IAM refuses a managed policy over 6,144 characters (whitespace not counted), with the edge's
     regional statements included."""
     assert len("".join(json.dumps(env_iam.boundary).split())) <= 6144
+
+
+def test_boundary_leaves_rds_to_aws_backup_and_database_tokens_to_every_role(env_iam):
+    """Whatever a role's own policy says, only AWS Backup's role reaches RDS itself (snapshots, copies,
+    restores); no other role may delete or modify the training data store or share its snapshots."""
+    n = env_iam.naming
+    anything = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["rds:*", "rds-db:connect"], "Resource": "*"}]}
+    cluster = f"arn:aws:rds:{n.region}:{n.account_id}:cluster:{n.prefix}-training-store"
+    snapshot = f"arn:aws:rds:{n.region}:{n.account_id}:cluster-snapshot:{n.prefix}-training-store-final"
+    for principal in (n.role_arn("backup"), n.role_arn(DS), n.role_arn(ADM), n.role_arn("sagemaker-training"),
+                      n.role_arn("rds-monitoring")):
+        context = {"aws:RequestedRegion": n.region, "aws:PrincipalArn": principal}
+        backup = principal == n.role_arn("backup")
+        for action, resource in (("rds:DeleteDBCluster", cluster), ("rds:ModifyDBCluster", cluster),
+                                 ("rds:ModifyDBClusterSnapshotAttribute", snapshot),
+                                 ("rds:CreateDBClusterSnapshot", cluster)):
+            assert is_allowed([anything], Request(action, resource, context), boundary=env_iam.boundary) is backup, \
+                (principal, action)
+        token = f"arn:aws:rds-db:{n.region}:{n.account_id}:dbuser:cluster-ABC/training_job"
+        assert is_allowed([anything], Request("rds-db:connect", token, context), boundary=env_iam.boundary)
