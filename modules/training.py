@@ -167,8 +167,9 @@ def package_versions_arn(naming: Naming, model: str) -> str:
 
 
 def studio_statements(naming: Naming, persona: str, domain_id: str, *, data_store: bool = False) -> list[Statement]:
-    """What a persona's Studio apps may do as its Studio execution role: run its own apps and spaces in
-    the environment's domain, read datasets, start guarded jobs as the training role; the data
+    """What a persona's Studio apps may do as its Studio execution role: run its own private apps and
+    spaces in the environment's domain (never another persona's, never a shared space, which would run
+    as the domain's default space role), read datasets, start guarded jobs as the training role; the data
     scientist writes experiments, the ML engineer reads model artifacts and registers versions (never
     approves: the boundary leaves that to the model-approver, and nobody deploys from Studio: the
     boundary leaves deployment to the ml-engineer persona role itself)."""
@@ -184,12 +185,20 @@ def studio_statements(naming: Naming, persona: str, domain_id: str, *, data_stor
                              naming.kms_alias(c) for c in classes)}, "StringEquals": {"kms:ViaService": via}})
 
     jobs = [f"{sm}:{kind}/{p}-*" for kind in ("hyper-parameter-tuning-job", "processing-job", "training-job")]
+    own_private = {"ArnEquals": {"sagemaker:OwnerUserProfileArn": f"{sm}:user-profile/{domain_id}/{persona}"},
+                   "StringEquals": {"sagemaker:SpaceSharingType": "Private"}}
     statements = [
-        statement("OwnStudioApps", "Allow", ["sagemaker:AddTags", "sagemaker:CreateApp", "sagemaker:DeleteApp",
-                                             "sagemaker:DescribeApp"], f"{sm}:app/{domain_id}/*"),
-        statement("OwnStudioSpaces", "Allow", ["sagemaker:AddTags", "sagemaker:CreateSpace", "sagemaker:DeleteSpace",
-                                               "sagemaker:DescribeSpace", "sagemaker:UpdateSpace"],
-                  f"{sm}:space/{domain_id}/*"),
+        # Apps and spaces are domain-wide resources: only the persona's own private ones (SageMaker sets
+        # both keys on these calls; a request without them, such as a shared space's, is not allowed).
+        statement("OwnPrivateStudioApps", "Allow", ["sagemaker:CreateApp", "sagemaker:DeleteApp"],
+                  f"{sm}:app/{domain_id}/*", condition=own_private),
+        statement("OwnPrivateStudioSpaces", "Allow", ["sagemaker:CreateSpace", "sagemaker:DeleteSpace",
+                                                      "sagemaker:UpdateSpace"],
+                  f"{sm}:space/{domain_id}/*", condition=own_private),
+        # Studio tags what it creates (SageMaker developer guide, "Provide permissions for tagging").
+        statement("DescribeAndTagStudioAppsAndSpaces", "Allow", ["sagemaker:AddTags", "sagemaker:DescribeApp",
+                                                                 "sagemaker:DescribeSpace"],
+                  [f"{sm}:app/{domain_id}/*", f"{sm}:space/{domain_id}/*"]),
         statement("DescribeStudio", "Allow", ["sagemaker:DescribeDomain", "sagemaker:DescribeUserProfile"],
                   [f"{sm}:domain/{domain_id}", f"{sm}:user-profile/{domain_id}/*"]),
         # No resource-level permissions: the sagemaker:List* calls and sagemaker:Search.

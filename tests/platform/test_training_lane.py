@@ -3,6 +3,7 @@ execution role, judged on the synthesized stacks and with the IAM evaluator."""
 from __future__ import annotations
 
 import json
+import re
 
 from modules.boundary import boundary_arn
 from modules.training import CHECKPOINT_PREFIX, STUDIO_PERSONAS, studio_role
@@ -175,3 +176,36 @@ def test_enhanced_monitoring_uses_the_accounts_rds_os_metrics_group_without_owni
     other = f"arn:aws:logs:{n.region}:{n.account_id}:log-group:RDSOther"
     assert not allowed("logs:CreateLogGroup", other) and not allowed("logs:PutRetentionPolicy", other)
     assert not allowed("logs:DeleteLogGroup", group)
+
+
+def _may_in_studio(policies: list, action: str, resource: str, region: str, owner: str | None,
+                   sharing: str | None) -> bool:
+    context = {"aws:RequestedRegion": region}
+    if owner:
+        context["sagemaker:OwnerUserProfileArn"] = owner
+    if sharing:
+        context["sagemaker:SpaceSharingType"] = sharing
+    return is_allowed(policies, Request(action, resource, context))
+
+
+def test_studio_roles_run_only_their_own_private_apps_and_spaces(view):
+    """Apps and spaces belong to the whole domain: a Studio role may create or delete only those of its
+    own user profile, and only private ones (a shared space would run as the domain's space role)."""
+    region = view.naming.region
+    for persona in STUDIO_PERSONAS:
+        # The domain's ID is a reference until apply: judge the policy with one ID in its place.
+        domain_id = "d-abc123"
+        policies = [json.loads(re.sub(r"\$\{aws_sagemaker_domain\.[^}]+\.id\}", domain_id,
+                                      json.dumps(p))) for p in _role(view, studio_role(persona))]
+        (spaces,) = [s for s in statements(policies[0]) if s.get("Sid") == "OwnPrivateStudioSpaces"]
+        sm = spaces["Resource"].split(":space/")[0]  # arn:aws:sagemaker:<region>:<account>
+        own = f"{sm}:user-profile/{domain_id}/{persona}"
+        other = f"{sm}:user-profile/{domain_id}/{next(p for p in STUDIO_PERSONAS if p != persona)}"
+        for action, kind in (("sagemaker:CreateSpace", "space"), ("sagemaker:DeleteSpace", "space"),
+                             ("sagemaker:UpdateSpace", "space"), ("sagemaker:CreateApp", "app"),
+                             ("sagemaker:DeleteApp", "app")):
+            resource = f"{sm}:{kind}/{domain_id}/x"
+            assert _may_in_studio(policies, action, resource, region, own, "Private"), (persona, action)
+            assert not _may_in_studio(policies, action, resource, region, other, "Private"), (persona, action)
+            assert not _may_in_studio(policies, action, resource, region, own, "Shared"), (persona, action)
+            assert not _may_in_studio(policies, action, resource, region, None, None), (persona, action)
