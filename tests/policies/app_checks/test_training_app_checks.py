@@ -108,3 +108,32 @@ def test_no_registry_no_judgement():
     fixture = stacks()
     del fixture["dev-data"]["resource"]["aws_sagemaker_model_package_group"]
     assert run(APPROVAL, fixture, "dev") == []
+
+
+def _prod_stacks(by_hand: bool) -> dict:
+    """prod with its boundary and personas; `by_hand`: the ML engineer's dev policy and the dev boundary
+    rule instead (the shape before staging and prod left deployment to the deployer alone)."""
+    prod = config("prod")
+    n = Naming.of(prod)
+    source = prod.model_copy(update={"tier": "dev"}) if by_hand else prod
+
+    def prod_role(name: str) -> dict:
+        return {"name": n.role(name), "assume_role_policy": HUMAN_TRUST, "permissions_boundary": boundary_arn(n),
+                "inline_policy": [{"name": name, "policy": persona_policy(
+                    name, source if name == "ml-engineer" else prod, mfa_guard_statement=False)}]}
+    return app("prod",
+               data=resources(aws_iam_policy={"boundary": {"name": boundary_name(n),
+                                                           "policy": boundary_document(n, by_hand=by_hand)}},
+                              aws_sagemaker_model_package_group={"g": {"model_package_group_name": n.resource("m")}}),
+               access=resources(aws_iam_role={p.replace("-", "_"): prod_role(p)
+                                              for p in ("ml-engineer", "data-scientist", "model-approver")}))
+
+
+def test_in_prod_whoever_registers_versions_deploys_none():
+    assert failures(run(APPROVAL, _prod_stacks(by_hand=False), "prod")) == []
+
+
+def test_in_prod_a_registrar_who_may_also_deploy_fails():
+    (found,) = failures(run(APPROVAL, _prod_stacks(by_hand=True), "prod"))
+    assert "aegis-prod-ml-engineer may register model versions and also create endpoints, update endpoints, " \
+           "create models in prod, where only the deployer deploys" in found
