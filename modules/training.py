@@ -2,8 +2,9 @@
 execution role, the Studio domain and its roles) and the access pillar (whose personas pass the
 training role and start jobs).
 
-- The training execution role `<prefix>-sagemaker-training` reads the datasets and writes under
-  `models/` of the model-artifacts bucket only (training output and Spot checkpoints), with the
+- The training execution role `<prefix>-sagemaker-training` reads the datasets and writes its output
+  and Spot checkpoints under `models/_training/` and `models/_checkpoints/` of the model-artifacts
+  bucket only (never a published version's folder), with the
   training key (datasets, job volumes) and the model key (the model-artifacts bucket's key, which its
   bucket policy requires). Its name does not end in `-exec`: model execution roles are never passed
   to training jobs.
@@ -112,8 +113,11 @@ def training_execution_statements(naming: Naming, keys_pattern: str) -> list[Sta
         statement("ReadDatasets", "Allow", "s3:GetObject", f"{datasets}/*"),
         statement("ListModelsPrefix", "Allow", "s3:ListBucket", artifacts,
                   condition={"StringLike": {"s3:prefix": f"{MODELS_PREFIX}*"}}),
-        statement("WriteModelsPrefix", "Allow", ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
-                  f"{artifacts}/{MODELS_PREFIX}*"),
+        statement("ReadModelsPrefix", "Allow", "s3:GetObject", f"{artifacts}/{MODELS_PREFIX}*"),
+        # Its own output and checkpoints only: published versions (`models/<model>/<version>/`) come from
+        # `model publish`, never from a job's code.
+        statement("WriteTrainingOutput", "Allow", ["s3:AbortMultipartUpload", "s3:PutObject"],
+                  [f"{artifacts}/{TRAINING_OUTPUT_PREFIX}*", f"{artifacts}/{CHECKPOINT_PREFIX}*"]),
         statement("UseTrainingKey", "Allow", ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey",
                                               "kms:GenerateDataKey"], keys_pattern, condition=keys("training")),
         statement("UseModelKey", "Allow", ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],

@@ -2,8 +2,8 @@
 groups those jobs write to (created here encrypted and with retention: otherwise SageMaker creates
 them on first write, unencrypted and kept forever).
 
-The role reads the datasets and writes under `models/` of the model-artifacts bucket (training output
-and Spot checkpoints), nothing else (modules/training.py). The data-scientist persona and the Studio
+The role reads the datasets and writes its output and Spot checkpoints under `models/_training/` and
+`models/_checkpoints/` of the model-artifacts bucket, nothing else (modules/training.py). The data-scientist persona and the Studio
 roles pass it, to SageMaker only. Where the environment has a training data store, processing jobs
 (not network-isolated, unlike training and tuning jobs) connect to it as the database user
 `training_job` with an IAM token (`rds-db:connect`), through the training security group's rule on 5432.

@@ -69,6 +69,9 @@ def test_training_role_reads_datasets_and_writes_only_under_models(view):
     assert allowed("s3:PutObject", f"{n.bucket_arn('model-artifacts')}/{CHECKPOINT_PREFIX}job-1/ckpt.pt")
     assert allowed("s3:PutObject", f"{n.bucket_arn('model-artifacts')}/models/_training/job-1/model.tar.gz")
     assert not allowed("s3:PutObject", f"{n.bucket_arn('model-artifacts')}/elsewhere/x")
+    # A published version comes from `model publish`, never from a job's code.
+    assert not allowed("s3:PutObject", f"{n.bucket_arn('model-artifacts')}/models/fraud-scorer/9.9.9/model.tar.gz")
+    assert allowed("s3:GetObject", f"{n.bucket_arn('model-artifacts')}/models/fraud-scorer/1.4.0/model.tar.gz")
     assert not allowed("s3:PutObject", f"{n.bucket_arn('datasets')}/raw/part-0.parquet")
     assert not allowed("s3:GetObject", f"{n.bucket_arn('inference')}/data-capture/x.jsonl")
     assert not allowed("sagemaker:CreateEndpoint", f"arn:aws:sagemaker:{n.region}:{n.account_id}:endpoint/x")
