@@ -4,7 +4,8 @@ It caps what any role can ever do, whatever policies are attached later: only th
 architecture uses, only in the environment's regions, and no way to escape the boundary (no users,
 no access keys, no roles without this boundary, no edits to the boundary itself, no edits to the
 persona roles). It also holds the rules that must hold for every role, not just the personas:
-only the ml-engineer persona deploys models, SageMaker compute needs a VPC, and nobody inside the
+only the ml-engineer persona deploys models, and only in dev (in staging and prod only the deployer
+role, outside the boundary, does), SageMaker compute needs a VPC, and nobody inside the
 boundary can switch off the audit trail or threat detection (the deployer role, outside it, can).
 
 SageMaker Serverless Inference runs models without a VPC (AWS supports no VPC config there), so a
@@ -37,13 +38,16 @@ ALLOWED_SERVICES = (
     "sts", "xray", "cloudtrail", "config", "guardduty", "securityhub", "inspector2", "macie2",
     "access-analyzer", "backup", "budgets", "ce", "wafv2", "cloudfront", "signer", "tag",
 )
-# Deploying models: only the ml-engineer persona may (separation of duties, issue "Access" pillar).
+# Deploying models: in dev only the ml-engineer persona may (hand deploys, to try a model); in staging
+# and prod nobody inside the boundary may, so the deployer role alone changes serving, through gated
+# Terraform, and whoever publishes and registers a version cannot also put it in service.
 DEPLOY_ACTIONS = (
     "lambda:CreateAlias", "lambda:PublishVersion", "lambda:UpdateAlias", "lambda:UpdateFunctionCode",
     "sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig", "sagemaker:CreateModel",
     "sagemaker:UpdateEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities",
 )
 DEPLOYER_PERSONA = "ml-engineer"
+HAND_DEPLOY_TIERS = ("dev",)
 # SageMaker calls that start compute: denied without VPC config (sagemaker:VpcSubnets null).
 VPC_REQUIRED_ACTIONS = (
     "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob",
@@ -83,6 +87,7 @@ ROLE_CHANGE_ACTIONS = (
     "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
     "iam:UpdateRoleDescription",
 )
+BACKUP_ROLE = "backup"  # AWS Backup's role (modules/governance/backup.py), the one bounded role that calls RDS
 # Services that the environment's roles may hand a role to (each persona narrows this further).
 PASS_ROLE_SERVICES = ("ec2.amazonaws.com", "lambda.amazonaws.com", "sagemaker.amazonaws.com")
 # Global services that the region guard must not block.
@@ -150,9 +155,24 @@ def approval_statements(naming: Naming) -> list[Statement]:
                       condition=not_approver)]
 
 
-def boundary_document(naming: Naming, managed_outside: Mapping[str, tuple[str, ...]] | None = None) -> str:
+def hand_deploys(tier: str) -> bool:
+    """Whether the ml-engineer persona deploys models by hand in an environment of this tier."""
+    return tier in HAND_DEPLOY_TIERS
+
+
+def deployment_statement(naming: Naming, by_hand: bool) -> Statement:
+    """Deployment inside the boundary: the ml-engineer alone where it deploys by hand, nobody otherwise."""
+    if by_hand:
+        return statement("DenyDeploymentExceptMlEngineer", "Deny", list(DEPLOY_ACTIONS), "*",
+                         condition={"ArnNotEquals": {"aws:PrincipalArn": naming.role_arn(DEPLOYER_PERSONA)}})
+    return statement("DenyDeployment", "Deny", list(DEPLOY_ACTIONS), "*")
+
+
+def boundary_document(naming: Naming, managed_outside: Mapping[str, tuple[str, ...]] | None = None, *,
+                      by_hand: bool = False) -> str:
     """`managed_outside`: region outside the environment's → the IAM services the app manages there
-    (modules/edge.py `managed_outside`); None or empty: none."""
+    (modules/edge.py `managed_outside`); None or empty: none. `by_hand`: the ml-engineer deploys
+    (`hand_deploys(tier)`); otherwise only the deployer, outside the boundary, does."""
     own_arn = boundary_arn(naming)
     return document(
         # A ceiling, not a grant: service-wide on "*" here; each role's own policy scopes by ARN.
@@ -173,8 +193,7 @@ def boundary_document(naming: Naming, managed_outside: Mapping[str, tuple[str, .
         statement("DenyBoundaryChanges", "Deny",
                   ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
                    "iam:SetDefaultPolicyVersion"], own_arn),
-        statement("DenyDeploymentExceptMlEngineer", "Deny", list(DEPLOY_ACTIONS), "*",
-                  condition={"ArnNotEquals": {"aws:PrincipalArn": naming.role_arn(DEPLOYER_PERSONA)}}),
+        deployment_statement(naming, by_hand),
         statement("DenySageMakerComputeWithoutVpc", "Deny", list(VPC_REQUIRED_ACTIONS), "*",
                   condition={"Null": {"sagemaker:VpcSubnets": "true"}}),
         statement("DenyModelsWithoutVpcExceptServerless", "Deny", "sagemaker:CreateModel",
@@ -188,8 +207,11 @@ def boundary_document(naming: Naming, managed_outside: Mapping[str, tuple[str, .
                   sorted(naming.role_arn(p) for p in PERSONAS)),
         *training_job_statements(naming),
         *approval_statements(naming),
-        # The training data store (modules/platform/data_store.py): IAM authentication to it, and RDS itself
-        # for the roles that back it up (AWS Backup). A ceiling like AllowArchitectureServices: each role's
-        # own policy scopes (a persona connects only as its own database user).
-        statement("AllowTrainingDataStore", "Allow", ["rds-db:connect", "rds:*"], "*"),
+        # The training data store (modules/platform/data_store.py): IAM authentication tokens for every role
+        # (its own policy names its database user), RDS itself only for AWS Backup's role, whose AWS managed
+        # policies snapshot, copy, expire and restore the cluster. No other bounded role calls RDS, so none
+        # can delete or modify the cluster or share its snapshots.
+        statement("AllowDbConnect", "Allow", "rds-db:connect", "*"),
+        statement("AllowRdsForBackup", "Allow", "rds:*", "*",
+                  condition={"ArnEquals": {"aws:PrincipalArn": naming.role_arn(BACKUP_ROLE)}}),
     )

@@ -4,16 +4,25 @@ register it in the model's package group, and say what to write in the environme
 The artifact goes to `models/<model>/<version>/<model.tar.gz | model.json>` of the environment's
 model-artifacts bucket exactly as modules/platform/published.py verifies it at plan time:
 
-- one PutObject with its SHA-256 (`ChecksumSHA256`): S3 recomputes it, refuses the upload on a
-  mismatch and keeps it as the object's full-object checksum. A multipart upload would keep a
-  checksum of its parts, which the plan refuses, so artifacts are uploaded in one part (S3 takes up
-  to 5 GiB that way) and a larger one is refused before anything is sent. A single PUT is atomic:
-  S3 never shows a partial object, and a failed upload leaves nothing behind;
+- up to 5 GiB (S3's single-PUT limit), one PutObject with its SHA-256 (`ChecksumSHA256`): S3
+  recomputes it, refuses the upload on a mismatch and keeps it as the object's full-object checksum,
+  which the plan compares with `artifact_sha256`. A single PUT is atomic: S3 never shows a partial
+  object, and a failed upload leaves nothing behind;
+- larger artifacts, a multipart upload. S3 keeps a full-object checksum of a multipart upload only
+  for CRC algorithms (`ChecksumType` FULL_OBJECT); with SHA-256 it keeps a composite one, the SHA-256
+  of the parts' SHA-256s, suffixed `-<parts>` (S3 user guide, "Checking object integrity"). So each
+  part carries its SHA-256, which S3 verifies on UploadPart and again in the composite on completion,
+  and the whole file's SHA-256 goes in the `sha256` metadata, computed here before the upload and
+  again over the parts as they are sent (a file that changes meanwhile is refused). S3 does not verify
+  that metadata; the plan accepts such an object only when it equals `artifact_sha256`. Any error or
+  interruption aborts the upload (AbortMultipartUpload): nothing half-uploaded stays, and no object
+  appears before CompleteMultipartUpload;
 - binary content type (Terraform would read a text body into the plan) and metadata `sha256=<hex>`
   (the Lambda reference function checks it before serving `model.json`);
 - the environment's object lock (`data.object_lock`: mode and retention), set on the object itself;
-- never over an existing version: the version's folder must be empty, and the PUT is conditional
-  (`If-None-Match: *`), so a concurrent publish of the same version fails instead of overwriting.
+- never over an existing version: the version's folder must be empty, and the PUT or the completion
+  is conditional (`If-None-Match: *`), so a concurrent publish of the same version fails instead of
+  overwriting; the bucket policy refuses any other write there (modules/data/write_once.py).
 
 Registration (`--register`) creates a version in the model's package group, PendingManualApproval,
 with the image by digest and the artifact's URI; only the model-approver persona can approve it.
@@ -35,6 +44,8 @@ from modules.serving import KINDS
 from modules.training import package_group
 
 SINGLE_PUT_LIMIT = 5 * 1024 ** 3  # S3's largest single-part upload
+PART_SIZE = 64 * 1024 ** 2  # multipart: parts of 64 MiB (S3: 5 MiB to 5 GiB each, at most 10,000 parts)
+MAX_PARTS = 10_000
 CONTENT_TYPE = "application/octet-stream"
 IMAGE = re.compile(r"^(?P<registry>[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com)/(?P<repository>[a-z0-9._/-]+)"
                    r"@(?P<digest>sha256:[0-9a-f]{64})$")
@@ -111,9 +122,6 @@ def _validate(request: PublishRequest) -> tuple[Any, str]:
     kind = KINDS[model.serving]
     if path.name != kind.artifact:
         raise PublishError(f"{path}: a {model.serving} model serves {kind.artifact}; publish a file of that name")
-    if path.stat().st_size > SINGLE_PUT_LIMIT:
-        raise PublishError(f"{path}: larger than 5 GiB; S3 keeps a full-object SHA-256 (which the plan verifies) "
-                           "only for single-part uploads, which S3 limits to 5 GiB")
     naming = Naming.of(config)
     repository = naming.model_repository(model.name)
     if request.image is not None:
@@ -130,14 +138,23 @@ def _validate(request: PublishRequest) -> tuple[Any, str]:
     return model, repository
 
 
-def publish(request: PublishRequest, session: Any, progress: Callable[[int, int], None] | None = None) -> Published:
+@dataclass(frozen=True)
+class Upload:
+    """How the artifact is sent: in one PUT up to `single_put_limit` bytes, else in parts of `part_size`."""
+
+    single_put_limit: int = SINGLE_PUT_LIMIT
+    part_size: int = PART_SIZE
+
+
+def publish(request: PublishRequest, session: Any, progress: Callable[[int, int], None] | None = None,
+            upload: Upload = Upload()) -> Published:
     """Upload (and register) one model version with a boto3 `session`; raises PublishError."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     model, _ = _validate(request)
     config, naming = request.config, Naming.of(request.config)
     try:
-        return _publish(request, session, progress, model, naming)
+        return _publish(request, session, progress, model, naming, upload)
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise PublishError(f"{exc.operation_name}: {error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(
@@ -146,7 +163,7 @@ def publish(request: PublishRequest, session: Any, progress: Callable[[int, int]
         raise PublishError(f"AWS: {exc}") from None
 
 
-def _publish(request: PublishRequest, session: Any, progress, model, naming: Naming) -> Published:
+def _publish(request: PublishRequest, session: Any, progress, model, naming: Naming, upload: Upload) -> Published:
     from botocore.exceptions import ClientError
 
     config = request.config
@@ -172,19 +189,59 @@ def _publish(request: PublishRequest, session: Any, progress, model, naming: Nam
     lock = config.data.object_lock
     retain_until = (datetime.now(timezone.utc) + timedelta(days=lock.retention_days)).replace(microsecond=0)
     size = request.artifact.stat().st_size
-    with request.artifact.open("rb") as handle:
-        s3.put_object(
-            Bucket=bucket, Key=key, Body=_Progress(handle, size, progress), ContentLength=size,
-            ChecksumAlgorithm="SHA256", ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode(),
-            ContentType=CONTENT_TYPE,
-            Metadata={"sha256": sha256, "model": model.name, "version": request.version},
-            ObjectLockMode=lock.mode, ObjectLockRetainUntilDate=retain_until, IfNoneMatch="*",
-            ExpectedBucketOwner=config.account_id)
+    common = dict(Bucket=bucket, Key=key, ContentType=CONTENT_TYPE,
+                  Metadata={"sha256": sha256, "model": model.name, "version": request.version},
+                  ObjectLockMode=lock.mode, ObjectLockRetainUntilDate=retain_until,
+                  ExpectedBucketOwner=config.account_id)
+    if size > upload.single_put_limit:
+        _multipart(s3, request.artifact, size, sha256, common, progress, upload.part_size)
+    else:
+        with request.artifact.open("rb") as handle:
+            s3.put_object(**common, Body=_Progress(handle, size, progress), ContentLength=size,
+                          ChecksumAlgorithm="SHA256", ChecksumSHA256=_b64(sha256), IfNoneMatch="*")
     digest = IMAGE.match(request.image)["digest"] if request.image else None  # type: ignore[index]
     package_arn = None
     if request.register:
         package_arn = _register(request, session, model, naming, f"s3://{bucket}/{key}", sha256)
     return Published(bucket, key, sha256, digest, package_arn, retain_until)
+
+
+def _b64(hex_digest: str) -> str:
+    """A hex digest in the base64 form S3's checksum headers take."""
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode()
+
+
+def _multipart(s3, path: Path, size: int, sha256: str, common: dict, progress, part_size: int) -> None:
+    """Upload in parts, each with its SHA-256; complete only if no object exists yet (If-None-Match) and
+    the file is still the one whose SHA-256 the metadata names; abort on any error or interruption."""
+    part_size = max(part_size, -(-size // MAX_PARTS))  # at most 10,000 parts
+    started = s3.create_multipart_upload(**common, ChecksumAlgorithm="SHA256")
+    target = {"Bucket": common["Bucket"], "Key": common["Key"], "UploadId": started["UploadId"],
+              "ExpectedBucketOwner": common["ExpectedBucketOwner"]}
+    try:
+        parts, whole, sent = [], hashlib.sha256(), 0
+        with path.open("rb") as handle:
+            for number in range(1, -(-size // part_size) + 1):
+                body = handle.read(part_size)
+                whole.update(body)
+                checksum = _b64(hashlib.sha256(body).hexdigest())  # S3 recomputes it and refuses a mismatch
+                response = s3.upload_part(**target, PartNumber=number, Body=body, ChecksumAlgorithm="SHA256",
+                                          ChecksumSHA256=checksum)
+                parts.append({"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum})
+                sent += len(body)
+                if progress is not None:
+                    progress(sent, size)
+            if sent != size or handle.read(1) or whole.hexdigest() != sha256:
+                raise PublishError(f"{path} changed while it was uploaded: nothing was published; publish it again")
+        s3.complete_multipart_upload(**target, MultipartUpload={"Parts": parts}, IfNoneMatch="*")
+    except BaseException:
+        try:
+            s3.abort_multipart_upload(**target)
+        except Exception:  # the first error is the one to report; the bucket's lifecycle rule aborts it later
+            raise PublishError(f"the upload failed and aborting it failed too: upload {started['UploadId']} of "
+                               f"{common['Key']} stays open until the bucket's abort-incomplete-uploads rule "
+                               "removes it (nothing was published)") from None
+        raise
 
 
 def _register(request: PublishRequest, session: Any, model, naming: Naming, uri: str, sha256: str) -> str:

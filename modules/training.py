@@ -2,8 +2,9 @@
 execution role, the Studio domain and its roles) and the access pillar (whose personas pass the
 training role and start jobs).
 
-- The training execution role `<prefix>-sagemaker-training` reads the datasets and writes under
-  `models/` of the model-artifacts bucket only (training output and Spot checkpoints), with the
+- The training execution role `<prefix>-sagemaker-training` reads the datasets and writes its output
+  and Spot checkpoints under `models/_training/` and `models/_checkpoints/` of the model-artifacts
+  bucket only (never a published version's folder), with the
   training key (datasets, job volumes) and the model key (the model-artifacts bucket's key, which its
   bucket policy requires). Its name does not end in `-exec`: model execution roles are never passed
   to training jobs.
@@ -31,6 +32,8 @@ TRAINING_OUTPUT_PREFIX = f"{MODELS_PREFIX}_training/"
 CHECKPOINT_PREFIX = f"{MODELS_PREFIX}_checkpoints/"
 
 DATA_STORE = "training-store"  # the training data store's cluster: `<prefix>-training-store`
+# Jobs running as the training role connect to the data store as this database user (`training_job`).
+JOB_DB_PERSONA = "training-job"
 JOB_ACTIONS = ("sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateProcessingJob",
                "sagemaker:CreateTrainingJob")
 # Network isolation only for training and tuning: processing scripts often call AWS APIs themselves.
@@ -110,8 +113,11 @@ def training_execution_statements(naming: Naming, keys_pattern: str) -> list[Sta
         statement("ReadDatasets", "Allow", "s3:GetObject", f"{datasets}/*"),
         statement("ListModelsPrefix", "Allow", "s3:ListBucket", artifacts,
                   condition={"StringLike": {"s3:prefix": f"{MODELS_PREFIX}*"}}),
-        statement("WriteModelsPrefix", "Allow", ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
-                  f"{artifacts}/{MODELS_PREFIX}*"),
+        statement("ReadModelsPrefix", "Allow", "s3:GetObject", f"{artifacts}/{MODELS_PREFIX}*"),
+        # Its own output and checkpoints only: published versions (`models/<model>/<version>/`) come from
+        # `model publish`, never from a job's code.
+        statement("WriteTrainingOutput", "Allow", ["s3:AbortMultipartUpload", "s3:PutObject"],
+                  [f"{artifacts}/{TRAINING_OUTPUT_PREFIX}*", f"{artifacts}/{CHECKPOINT_PREFIX}*"]),
         statement("UseTrainingKey", "Allow", ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey",
                                               "kms:GenerateDataKey"], keys_pattern, condition=keys("training")),
         statement("UseModelKey", "Allow", ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
@@ -165,8 +171,9 @@ def package_versions_arn(naming: Naming, model: str) -> str:
 
 
 def studio_statements(naming: Naming, persona: str, domain_id: str, *, data_store: bool = False) -> list[Statement]:
-    """What a persona's Studio apps may do as its Studio execution role: run its own apps and spaces in
-    the environment's domain, read datasets, start guarded jobs as the training role; the data
+    """What a persona's Studio apps may do as its Studio execution role: run its own private apps and
+    spaces in the environment's domain (never another persona's, never a shared space, which would run
+    as the domain's default space role), read datasets, start guarded jobs as the training role; the data
     scientist writes experiments, the ML engineer reads model artifacts and registers versions (never
     approves: the boundary leaves that to the model-approver, and nobody deploys from Studio: the
     boundary leaves deployment to the ml-engineer persona role itself)."""
@@ -182,12 +189,20 @@ def studio_statements(naming: Naming, persona: str, domain_id: str, *, data_stor
                              naming.kms_alias(c) for c in classes)}, "StringEquals": {"kms:ViaService": via}})
 
     jobs = [f"{sm}:{kind}/{p}-*" for kind in ("hyper-parameter-tuning-job", "processing-job", "training-job")]
+    own_private = {"ArnEquals": {"sagemaker:OwnerUserProfileArn": f"{sm}:user-profile/{domain_id}/{persona}"},
+                   "StringEquals": {"sagemaker:SpaceSharingType": "Private"}}
     statements = [
-        statement("OwnStudioApps", "Allow", ["sagemaker:AddTags", "sagemaker:CreateApp", "sagemaker:DeleteApp",
-                                             "sagemaker:DescribeApp"], f"{sm}:app/{domain_id}/*"),
-        statement("OwnStudioSpaces", "Allow", ["sagemaker:AddTags", "sagemaker:CreateSpace", "sagemaker:DeleteSpace",
-                                               "sagemaker:DescribeSpace", "sagemaker:UpdateSpace"],
-                  f"{sm}:space/{domain_id}/*"),
+        # Apps and spaces are domain-wide resources: only the persona's own private ones (SageMaker sets
+        # both keys on these calls; a request without them, such as a shared space's, is not allowed).
+        statement("OwnPrivateStudioApps", "Allow", ["sagemaker:CreateApp", "sagemaker:DeleteApp"],
+                  f"{sm}:app/{domain_id}/*", condition=own_private),
+        statement("OwnPrivateStudioSpaces", "Allow", ["sagemaker:CreateSpace", "sagemaker:DeleteSpace",
+                                                      "sagemaker:UpdateSpace"],
+                  f"{sm}:space/{domain_id}/*", condition=own_private),
+        # Studio tags what it creates (SageMaker developer guide, "Provide permissions for tagging").
+        statement("DescribeAndTagStudioAppsAndSpaces", "Allow", ["sagemaker:AddTags", "sagemaker:DescribeApp",
+                                                                 "sagemaker:DescribeSpace"],
+                  [f"{sm}:app/{domain_id}/*", f"{sm}:space/{domain_id}/*"]),
         statement("DescribeStudio", "Allow", ["sagemaker:DescribeDomain", "sagemaker:DescribeUserProfile"],
                   [f"{sm}:domain/{domain_id}", f"{sm}:user-profile/{domain_id}/*"]),
         # No resource-level permissions: the sagemaker:List* calls and sagemaker:Search.

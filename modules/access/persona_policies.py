@@ -8,7 +8,10 @@ Rules kept here:
 - "*" resource only for actions that have no resource-level permissions; every such grant is a
   statement whose Sid ends in `NoResourceLevel` and is listed in the comment above it;
 - separation of duties: only ml-engineer deploys (SageMaker models, endpoint configs, endpoints,
-  Lambda versions and aliases); the permission boundary repeats that as a deny for everyone else;
+  Lambda versions and aliases), and only in dev; the permission boundary repeats that as a deny for
+  everyone else (everyone, in staging and prod). There the deployer role alone changes serving, by
+  gated Terraform from the environment file, so whoever publishes and registers a version can neither
+  approve nor deploy it, and a published version cannot be overwritten (modules/data/write_once.py);
 - whoever may pass the models' execution roles (ml-engineer) starts nothing else that runs with a
   role: iam:PassRole cannot tell CreateModel from CreateTrainingJob (it sees only the role and the
   service), and no SageMaker condition key names the role a job runs with, so a training job with an
@@ -21,7 +24,7 @@ Rules kept here:
 from __future__ import annotations
 
 from modules.access.settings import PERSONAS
-from modules.boundary import APPROVED, DEPLOY_ACTIONS
+from modules.boundary import APPROVED, DEPLOY_ACTIONS, hand_deploys
 from modules.config import EnvConfig
 from modules.edge import managed_outside
 from modules.iam_doc import Statement, document, statement
@@ -362,17 +365,20 @@ def platform_admin(arns: EnvArns) -> list[Statement]:
 
 
 def ml_engineer(arns: EnvArns) -> list[Statement]:
-    """Registers and deploys models: the only persona that creates or updates SageMaker models,
-    endpoint configs and endpoints, and publishes Lambda code, versions and aliases. It watches and
-    stops training, but starts no job: it may pass the models' execution roles (see the module doc)."""
+    """Publishes and registers model versions and watches serving and training; in dev also deploys:
+    there it is the only persona that creates or updates SageMaker models, endpoint configs and
+    endpoints, and publishes Lambda code, versions and aliases. In staging and prod it deploys nothing
+    (the deployer does, by gated Terraform) and passes no role. It starts no job: in dev it may pass
+    the models' execution roles (see the module doc)."""
+    by_hand = hand_deploys(arns.config.tier)
+    serving = [arns.sagemaker(k) for k in ("endpoint", "endpoint-config", "model")]
     return [
-        _allow("DeployModels", [
+        _allow("WatchServing", ["sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig",
+                                "sagemaker:DescribeModel", "sagemaker:InvokeEndpoint", "sagemaker:ListTags"], serving),
+        *([_allow("DeployModels", [
             "sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig", "sagemaker:CreateModel",
             "sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel",
-            "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel",
-            "sagemaker:InvokeEndpoint", "sagemaker:ListTags", "sagemaker:UpdateEndpoint",
-            "sagemaker:UpdateEndpointWeightsAndCapacities"],
-            [arns.sagemaker(k) for k in ("endpoint", "endpoint-config", "model")]),
+            "sagemaker:UpdateEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"], serving)] if by_hand else []),
         _allow("RegisterModelsAndWatchTraining", [
             "sagemaker:AddTags", "sagemaker:CreateModelPackage", "sagemaker:CreateModelPackageGroup",
             "sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeProcessingJob",
@@ -387,10 +393,11 @@ def ml_engineer(arns: EnvArns) -> list[Statement]:
             "ecr:GetAuthorizationToken", "lambda:ListFunctions", "sagemaker:ListEndpointConfigs",
             "sagemaker:ListEndpoints", "sagemaker:ListModelPackageGroups", "sagemaker:ListModels",
             "sagemaker:ListProcessingJobs", "sagemaker:ListTrainingJobs"], "*"),
-        _allow("PublishFunctions", [
-            "lambda:CreateAlias", "lambda:GetAlias", "lambda:GetFunction", "lambda:GetFunctionConfiguration",
-            "lambda:InvokeFunction", "lambda:ListAliases", "lambda:ListVersionsByFunction", "lambda:PublishVersion",
-            "lambda:UpdateAlias", "lambda:UpdateFunctionCode"], arns.functions),
+        _allow("WatchFunctions", [
+            "lambda:GetAlias", "lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:InvokeFunction",
+            "lambda:ListAliases", "lambda:ListVersionsByFunction"], arns.functions),
+        *([_allow("PublishFunctions", ["lambda:CreateAlias", "lambda:PublishVersion", "lambda:UpdateAlias",
+                                       "lambda:UpdateFunctionCode"], arns.functions)] if by_hand else []),
         _allow("PushImages", [
             "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImages",
             "ecr:DescribeRepositories", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:ListImages",
@@ -398,21 +405,17 @@ def ml_engineer(arns: EnvArns) -> list[Statement]:
         _allow("ListDataBuckets", ["s3:GetBucketLocation", "s3:ListBucket"],
                [arns.bucket("datasets"), arns.bucket("model-artifacts")]),
         _allow("ReadDatasets", ["s3:GetObject"], arns.objects("datasets")),
-        # PutObjectRetention: `model publish` sets the environment's object lock on each artifact.
-        _allow("WriteModelArtifacts", ["s3:GetObject", "s3:PutObject", "s3:PutObjectRetention"],
-               arns.objects("model-artifacts")),
+        # `model publish`: new versions under models/ (the bucket policy makes them write-once), the
+        # environment's object lock on each, and aborting its own failed multipart uploads.
+        _allow("ReadModelArtifacts", ["s3:GetObject"], arns.objects("model-artifacts")),
+        _allow("PublishModelArtifacts", ["s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectRetention"],
+               arns.objects("model-artifacts", MODELS_PREFIX)),
         _allow("UseTrainingAndModelKeys", KMS_USE, arns.keys,
                arns.key_condition("training", "model", via=("s3", "sagemaker"))),
-        # Endpoint configs encrypt their storage and captured data with the inference key: SageMaker
-        # checks the key and creates grants on it as the caller of CreateEndpoint / UpdateEndpoint.
-        _allow("DescribeInferenceKeyForEndpoints", ["kms:DescribeKey"], arns.keys,
-               arns.key_condition("inference", via=("sagemaker",))),
-        _allow("InferenceKeyGrantsForEndpoints", ["kms:CreateGrant"], arns.keys,
-               {**arns.key_condition("inference", via=("sagemaker",)),
-                "Bool": {"kms:GrantIsForAWSResource": "true"}}),
+        *(_endpoint_key_grants(arns) if by_hand else []),
         # The execution roles of the SageMaker models it deploys, to SageMaker only; PassRole cannot tell
         # which API the role goes to, so no API that runs a job with a passed role.
-        *_pass_role(arns, "PassModelExecutionRoles", arns.execution_roles(SAGEMAKER), SAGEMAKER),
+        *_pass_role(arns, "PassModelExecutionRoles", arns.execution_roles(SAGEMAKER) if by_hand else [], SAGEMAKER),
         _deny("DenyJobsWithPassedRoles", ROLE_TAKING_SAGEMAKER_ACTIONS, "*"),
         *_monitoring_read(arns),
         *([read_job_template(arns.naming)] if arns.training_role() else []),
@@ -421,6 +424,16 @@ def ml_engineer(arns: EnvArns) -> list[Statement]:
         *job_guards(),
         _deny_approval(),
     ]
+
+
+def _endpoint_key_grants(arns: EnvArns) -> list[Statement]:
+    """Endpoint configs encrypt their storage and captured data with the inference key: SageMaker checks
+    the key and creates grants on it as the caller of CreateEndpoint / UpdateEndpoint."""
+    return [_allow("DescribeInferenceKeyForEndpoints", ["kms:DescribeKey"], arns.keys,
+                   arns.key_condition("inference", via=("sagemaker",))),
+            _allow("InferenceKeyGrantsForEndpoints", ["kms:CreateGrant"], arns.keys,
+                   {**arns.key_condition("inference", via=("sagemaker",)),
+                    "Bool": {"kms:GrantIsForAWSResource": "true"}})]
 
 
 def data_scientist(arns: EnvArns) -> list[Statement]:

@@ -13,7 +13,7 @@ from cdktf import TerraformOutput
 from constructs import Construct
 
 from modules import aws
-from modules.boundary import boundary_document, boundary_name
+from modules.boundary import boundary_document, boundary_name, hand_deploys
 from modules.config import STATE_KEY_OUTPUT, EnvConfig
 from modules.data.bucket_policy import access_log_delivery
 from modules.data.data_key import DataKey
@@ -31,7 +31,9 @@ class BootstrapStack(PillarStack):
     def __init__(self, scope: Construct, config: EnvConfig):
         super().__init__(scope, config, BOOTSTRAP, local_backend=True)
         self.boundary = aws.iam_policy.IamPolicy(
-            self, "permission-boundary", name=boundary_name(self.naming), policy=boundary_document(self.naming, managed_outside(config, sorted({config.region, config.dr_region}))),
+            self, "permission-boundary", name=boundary_name(self.naming),
+            policy=boundary_document(self.naming, managed_outside(config, sorted({config.region, config.dr_region})),
+                                     by_hand=hand_deploys(config.tier)),
             description=f"Permission boundary of every role in {config.name}")
         self.key, self.state_bucket = self._state(dr=False)
         if config.data.replication.enabled:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modules.boundary import DEPLOYER_PERSONA, hand_deploys
 from modules.config import EnvConfig
 from modules.monitoring import MONITOR_ROLE, baseline_prefix, monitored_models
 from modules.naming import Naming
@@ -43,7 +44,7 @@ DATA_SERVICES = ("s3", "sqs", "sns")
 
 # Personas and the key classes their policies use (modules/access/persona_policies.py).
 PERSONA_KEYS: dict[str, tuple[str, ...]] = {
-    "ml-engineer": ("training", "model", "inference"),  # inference: the endpoint configs it deploys
+    "ml-engineer": ("training", "model", "inference"),  # inference: the endpoint configs it deploys (dev)
     "data-scientist": ("training", "model"),  # model: reads what training wrote under models/
     "security-auditor": ("audit",),
 }
@@ -138,6 +139,15 @@ def monitor_keys(config: EnvConfig) -> tuple[str, ...]:
     return ("inference", "model") if any(baseline_prefix(m) is not None for m in models) else ("inference",)
 
 
+def persona_key_classes(persona: str, tier: str) -> tuple[str, ...]:
+    """The key classes a persona's policy uses: the ml-engineer needs the inference key only where it
+    deploys endpoints by hand (dev); elsewhere the key policy does not name it."""
+    classes = PERSONA_KEYS.get(persona, ())
+    if persona == DEPLOYER_PERSONA and not hand_deploys(tier):
+        return tuple(c for c in classes if c != "inference")
+    return classes
+
+
 def provisioning_services(key_class: str) -> tuple[str, ...]:
     own = tuple(s for s in VIA_SERVICES[key_class] if s not in DATA_SERVICES)
     return own + tuple(s for s in PLAN_TIME_READS.get(key_class, ()) if s not in own)
@@ -146,7 +156,7 @@ def provisioning_services(key_class: str) -> tuple[str, ...]:
 def key_users(config: EnvConfig, key_class: str) -> KeyUsers:
     """Users of one data class's key (the same in the primary and the DR region)."""
     naming = Naming.of(config)
-    personas = [p for p in config.access.enabled_personas() if key_class in PERSONA_KEYS.get(p, ())]
+    personas = [p for p in config.access.enabled_personas() if key_class in persona_key_classes(p, config.tier)]
     roles = [naming.role_arn(p) for p in personas]
     roles += [naming.role_arn(f"{m.name}{EXECUTION_ROLE_SUFFIX}") for m in config.platform.models
               if key_class in KINDS[m.serving].execution_keys]

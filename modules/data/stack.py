@@ -14,6 +14,7 @@ from modules.data.model_repository import ModelRepository
 from modules.data.replication import BucketReplication, ReplicationPair
 from modules.data.secure_bucket import BucketOptions, ObjectLock, SecureBucket
 from modules.data.service_linked_roles import ServiceLinkedRoles
+from modules.data.write_once import write_once_statements
 from modules.naming import BUCKETS, KEY_CLASSES
 from modules.pillar_stack import PillarStack
 from modules.serving import KINDS
@@ -85,6 +86,8 @@ class DataStack(PillarStack):
             extra = audit_log_delivery(f"arn:aws:s3:::{name}", naming.account_id, naming.trail_arn(),
                                        naming.macie_results_source_arns())
             sse_s3_prefixes = (cloudtrail_digest_prefix(naming.account_id),)
+        elif purpose == "model-artifacts":  # published versions (replicas arrive by s3:ReplicateObject)
+            extra = write_once_statements(f"arn:aws:s3:::{name}")
         lock = settings.object_lock
         bucket = SecureBucket(
             self, f"bucket-{purpose}" + ("-dr" if dr else ""),

@@ -26,7 +26,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from modules import aws
-from modules.boundary import boundary_arn
+from modules.boundary import BACKUP_ROLE, boundary_arn
 from modules.governance.settings import BackupSettings
 from modules.iam_doc import document, service_trust, statement
 from modules.naming import BACKUP_TAG_KEY, Naming
@@ -89,7 +89,7 @@ class Backup(Construct):
 
     def _role(self, naming: Naming):
         role = aws.iam_role.IamRole(
-            self, "role", name=naming.role("backup"),
+            self, "role", name=naming.role(BACKUP_ROLE),
             assume_role_policy=service_trust("backup.amazonaws.com", naming.account_id),
             permissions_boundary=boundary_arn(naming),
             description="AWS Backup: back up and restore the tagged tables, file systems, clusters and buckets")

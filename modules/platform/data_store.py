@@ -8,6 +8,13 @@ Serverless v2 for features and experiment metadata.
   statements to CloudWatch;
 - in the private subnets, reachable on 5432 only from the training, Studio and SageMaker serving
   security groups; no public access;
+- enhanced monitoring into `RDSOSMetrics`, a log group AWS names once per account and region and
+  shares between every RDS instance with enhanced monitoring there: the stack does not own it (creating
+  it fails where one exists; destroying it would delete every other instance's OS metrics). RDS creates
+  it on first use through the monitoring role, as AWS's AmazonRDSEnhancedMonitoringRole policy allows
+  (CreateLogGroup and PutRetentionPolicy on `RDS*`), here scoped to exactly that group; it is encrypted
+  with CloudWatch Logs' service key and kept as RDS sets it (30 days), not with the audit key and the
+  environment's retention, which only an owned group could take;
 - deletion protection and a final snapshot (from `platform.deletion_protection`, required in prod),
   automated backups, and the Backup tag the governance pillar's AWS Backup plan selects by.
 """
@@ -39,7 +46,7 @@ MASTER_USERNAME = "aegis_admin"
 PARAMETERS = (("rds.force_ssl", "1"), ("log_connections", "1"), ("log_disconnections", "1"),
               ("log_statement", "ddl"), ("log_min_duration_statement", "1000"))
 MONITORING_SECONDS = 60  # enhanced monitoring (OS metrics) into the RDSOSMetrics log group
-MONITORING_LOG_GROUP = "RDSOSMetrics"  # AWS-fixed name
+MONITORING_LOG_GROUP = "RDSOSMetrics"  # AWS-fixed name, one per account and region (see the module doc)
 
 
 @dataclass(frozen=True)
@@ -80,15 +87,10 @@ class TrainingDataStore(Construct):
         self.logs = encrypted_log_group(
             self, "log-group", name=f"/aws/rds/cluster/{name}/postgresql", kms_key_arn=ctx.keys.audit,
             retention_days=ctx.log_retention_days, protected=protected)
-        self.monitoring_logs = encrypted_log_group(
-            self, "monitoring-log-group", name=MONITORING_LOG_GROUP, kms_key_arn=ctx.keys.audit,
-            retention_days=ctx.log_retention_days, protected=protected)
         monitoring = ServiceRole(
             self, "monitoring-role", naming=n, purpose="rds-monitoring", service="monitoring.rds.amazonaws.com",
             description="RDS enhanced monitoring of the training data store: OS metrics into RDSOSMetrics",
-            statements=[write_log_streams("WriteOsMetrics", ctx.log_group_arn(MONITORING_LOG_GROUP)),
-                        statement("DescribeOsMetricStreams", "Allow", "logs:DescribeLogStreams",
-                                  ctx.log_group_arn(MONITORING_LOG_GROUP))])
+            statements=_monitoring_statements(ctx.log_group_arn(MONITORING_LOG_GROUP)))
         self.cluster = aws.rds_cluster.RdsCluster(
             self, "cluster", cluster_identifier=name, engine=ENGINE, engine_mode="provisioned",
             engine_version=s.engine_version, database_name="training",
@@ -113,5 +115,13 @@ class TrainingDataStore(Construct):
             publicly_accessible=False, auto_minor_version_upgrade=True, performance_insights_enabled=True,
             performance_insights_kms_key_id=key, copy_tags_to_snapshot=True,
             monitoring_interval=MONITORING_SECONDS, monitoring_role_arn=monitoring.arn,
-            depends_on=[monitoring.policy, self.monitoring_logs])
+            depends_on=[monitoring.policy])
 
+
+def _monitoring_statements(group_arn: str) -> list:
+    """What AmazonRDSEnhancedMonitoringRole grants on `RDS*` groups, on the RDSOSMetrics group alone: create
+    it and set its retention where it does not exist yet, and write and read its streams."""
+    return [statement("CreateOsMetricsGroup", "Allow", ["logs:CreateLogGroup", "logs:PutRetentionPolicy"], group_arn),
+            write_log_streams("WriteOsMetrics", group_arn),
+            statement("ReadOsMetricStreams", "Allow", ["logs:DescribeLogStreams", "logs:GetLogEvents"],
+                      [group_arn, f"{group_arn}:log-stream:*"])]

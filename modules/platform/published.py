@@ -14,7 +14,11 @@ the plan, before anything is created, with a message naming what is missing and 
 - the artifact: `data.aws_s3_object` with `checksum_mode = ENABLED` (reading the checksum of a
   KMS-encrypted object takes kms:Decrypt). The object must exist and carry a full-object SHA-256
   (S3 verifies it on upload), equal to `artifact_sha256` when configured (required in prod), and
-  be stored as binary so Terraform never reads its body into the plan. `Artifact.checksum` is that
+  be stored as binary so Terraform never reads its body into the plan. An artifact over 5 GiB,
+  uploaded in parts, carries S3's composite SHA-256 of its parts instead (each part verified by S3)
+  and the whole file's SHA-256 in its `sha256` metadata, which S3 does not verify: it is accepted only
+  where `artifact_sha256` is configured and equal to that metadata (the object is write-once, so it
+  stays the one published). `Artifact.checksum` is that
   SHA-256 in base64 (the configured one, or the one S3 reported at plan time) for consumers that
   verify their download themselves.
 """
@@ -34,6 +38,7 @@ from modules.serving import KINDS
 PUBLISHING = "README: Publishing a model"
 # A full-object SHA-256 checksum in base64; a multipart upload's checksum of parts ends in `-<parts>`.
 FULL_OBJECT_SHA256 = "^[A-Za-z0-9+/]{43}=$"
+COMPOSITE_SHA256 = "^[A-Za-z0-9+/]{43}=-[0-9]+$"
 # User metadata keys come back lower-cased or canonicalized depending on the path; compare them lower-cased.
 METADATA_SHA256 = 'lookup({for k, v in self.metadata : lower(k) => v}, "sha256", "")'
 
@@ -105,14 +110,18 @@ class PublishedModel(Construct):
         bucket, key = self.ctx.bucket("model-artifacts"), model.artifact_key()
         uri = f"s3://{bucket}/{key}"
         upload = (f"aws s3api put-object --bucket {bucket} --key {key} --checksum-algorithm SHA256 "
-                  "--content-type application/octet-stream")
+                  "--content-type application/octet-stream --if-none-match '*'")
         listing = aws.data_aws_s3_objects.DataAwsS3Objects(self, "artifact-listing", bucket=bucket, prefix=key)
         pinned = model.artifact_sha256
+        # Uploaded in parts (over 5 GiB): S3's composite checksum, and the pinned SHA-256 in the metadata.
+        in_parts = (f' || (can(regex("{COMPOSITE_SHA256}", self.checksum_sha256)) && {METADATA_SHA256} == "{pinned}")'
+                    if pinned is not None else "")
         checks = [
             Postcondition(
-                condition=f'${{can(regex("{FULL_OBJECT_SHA256}", self.checksum_sha256))}}',
+                condition=f'${{can(regex("{FULL_OBJECT_SHA256}", self.checksum_sha256)){in_parts}}}',
                 error_message=f"{self.what}: artifact {uri} has no full-object SHA-256 checksum. Upload it in one "
-                              f"part with its checksum: {upload} ({PUBLISHING})."),
+                              f"part with its checksum: {upload}; or, over 5 GiB, with `model publish` and set "
+                              f"artifact_sha256 to the SHA-256 it prints ({PUBLISHING})."),
             Postcondition(
                 condition="${try(length(self.body), 0) == 0}",
                 error_message=f"{self.what}: artifact {uri} is stored with a text or JSON content type, so Terraform "
@@ -120,7 +129,7 @@ class PublishedModel(Construct):
         ]
         if pinned is not None:
             checks.append(Postcondition(
-                condition=f'${{self.checksum_sha256 == "{base64_sha256(pinned)}"}}',
+                condition=f'${{self.checksum_sha256 == "{base64_sha256(pinned)}"{in_parts}}}',
                 error_message=f"{self.what}: the SHA-256 of artifact {uri} is not artifact_sha256 ({pinned}) of "
                               f"environments/{naming.env}.yaml: the object was replaced, or the checksum in config "
                               f"is of another file ({PUBLISHING})."))

@@ -64,7 +64,8 @@ class PlatformStack(PillarStack):
         """The training execution role and job template, for the personas that work in Studio the Studio
         domain, and the training data store when enabled."""
         training = self.config.platform.training
-        self.training = TrainingExecution(self, "training", self.ctx) if training.enabled else None
+        self.training = TrainingExecution(self, "training", self.ctx, data_store=training.data_store.enabled) \
+            if training.enabled else None
         if training.enabled:
             self.training_template = TrainingTemplate(
                 self, "training-template", self.ctx, subnet_ids=self.network.private_subnet_ids,

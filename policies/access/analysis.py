@@ -56,6 +56,7 @@ KNOWN_KEYS = frozenset({
     "kms:calleraccount", "kms:viaservice", "kms:resourcealiases", "kms:grantisforawsresource",
     "kms:encryptioncontext:*", "iam:passedtoservice", "s3:tlsversion", "s3:x-amz-server-side-encryption",
     "s3:x-amz-server-side-encryption-aws-kms-key-id", "s3:x-amz-acl", "sagemaker:modelapprovalstatus",
+    "s3:if-none-match", "s3:objectcreationoperation",
 })
 PROBE = "aegis-probe"
 
@@ -209,7 +210,9 @@ class _Judge:
         for resource in self._witnesses(docs, s3_action, (scope,)):
             if not self._may_grant(role, s3_action, resource, bucket.policy):
                 continue
-            extra = {"s3:TlsVersion": "1.3"}
+            extra: dict = {"s3:TlsVersion": "1.3"}
+            if mode == "write":  # writing is creating a new object (write-once buckets refuse any other PUT)
+                extra.update({"s3:if-none-match": "*", "s3:ObjectCreationOperation": True})
             if mode == "write" and bucket.key is not None:
                 extra.update({"s3:x-amz-server-side-encryption": "aws:kms",
                               "s3:x-amz-server-side-encryption-aws-kms-key-id": bucket.key.arn})

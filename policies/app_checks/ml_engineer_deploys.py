@@ -1,7 +1,12 @@
-"""AEGIS_ML_ENGINEER_DEPLOYS: the ML engineer persona can deploy every SageMaker model of the
-environment, and cannot create a real-time model without a VPC.
+"""AEGIS_ML_ENGINEER_DEPLOYS: in dev the ML engineer persona can deploy every SageMaker model of the
+environment, and cannot create a real-time model without a VPC; in staging and prod it can deploy none.
 
-Only the ML engineer deploys (separation of duties), so what it cannot do, nobody can do by hand:
+Issue 20's separation of duties: whoever publishes and registers a model version must not also put it
+in service alone. So the ML engineer deploys by hand only in dev (modules/boundary.py
+HAND_DEPLOY_TIERS); in staging and prod the deployer role alone changes serving, through Terraform
+that this gate judged. There each step below must be denied to the ML engineer, or the check fails.
+
+In dev only the ML engineer deploys (separation of duties), so what it cannot do, nobody can do by hand:
 a permission boundary that denies every model without VPC subnets blocks serverless models (which
 AWS runs without a VPC), and a policy without the key its endpoint configs name
 (`kms_key_arn`, on which SageMaker creates grants as the caller) blocks every endpoint.
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from modules.boundary import SERVERLESS_MODEL_INFIX
+from modules.boundary import SERVERLESS_MODEL_INFIX, hand_deploys
 from policies.app_checks.base import app_check, fail, judge
 from policies.app_checks.iam import NotJudged, role_with_boundary, roles_named
 from policies.app_checks.lookups import key_policy, key_resource
@@ -31,7 +36,7 @@ SAGEMAKER = "sagemaker.amazonaws.com"
 
 
 @app_check("AEGIS_ML_ENGINEER_DEPLOYS",
-           "The ML engineer can deploy every SageMaker model, and no real-time model without a VPC")
+           "The ML engineer deploys SageMaker models by hand only in dev, and no real-time model without a VPC")
 def ml_engineer_deploys(app: AppView):
     for env in app.envs:
         models = list(env.resources("aws_sagemaker_model"))
@@ -47,12 +52,14 @@ def ml_engineer_deploys(app: AppView):
         except NotJudged as exc:
             yield fail(found[0][0].name, f"aws_iam_role.{found[0][1]}", str(exc))
             continue
+        by_hand = hand_deploys(env.tier)
         for stack, name, conf in models:
-            yield judge(stack.name, f"aws_sagemaker_model.{name}", _problems(env, persona, stack, name, conf),
-                        f"{role_name} can deploy it, and no real-time model without a VPC")
+            yield judge(stack.name, f"aws_sagemaker_model.{name}", _problems(env, persona, stack, name, conf, by_hand),
+                        f"{role_name} can deploy it, and no real-time model without a VPC" if by_hand
+                        else f"{role_name} cannot deploy it in {env.tier} (only the deployer does)")
 
 
-def _problems(env: Env, persona, stack: Stack, name: str, model: dict) -> Iterator[str]:
+def _problems(env: Env, persona, stack: Stack, name: str, model: dict, by_hand: bool) -> Iterator[str]:
     arn, documents, boundary = persona
     n = env.naming
     configs = [(c_name, c) for c_name, c in sorted(stack.resources("aws_sagemaker_endpoint_configuration").items())
@@ -86,6 +93,14 @@ def _problems(env: Env, persona, stack: Stack, name: str, model: dict) -> Iterat
         ("update the endpoint", "sagemaker:UpdateEndpoint", n.endpoint_arn(model_name), None),
     ]
     try:
+        if not by_hand:
+            steps.append(("create the model without a VPC", "sagemaker:CreateModel", model_arn, {}))
+            for what, action, resource, extra in steps:
+                if resource is None:
+                    yield f"the model's execution role cannot be resolved: whether {PERSONA} may {what} is not judged"
+                elif may(action, resource, extra):
+                    yield f"{PERSONA} may {what} in {env.tier}, where only the deployer deploys"
+            return
         yield from (f"{PERSONA} cannot {what}" for what, action, resource, extra in steps
                     if resource is None or not may(action, resource, extra))
         for _, config in configs:

@@ -1,5 +1,7 @@
 """AEGIS_MODEL_APPROVAL_SEPARATED: whoever can approve a model version can neither train or register
-one nor deploy one, and the permission boundary keeps approval from every role it does not name.
+one nor deploy one, the permission boundary keeps approval from every role it does not name, and in
+staging and prod whoever registers a version cannot deploy one (only the deployer, outside the
+boundary, does: modules/boundary.py HAND_DEPLOY_TIERS).
 
 A registry's approval is the control between training and serving: a version turns `Approved`
 (`sagemaker:UpdateModelPackage`, or `CreateModelPackage` registering it so, with
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from modules.boundary import PASS_ROLE_SERVICES, boundary_name
+from modules.boundary import PASS_ROLE_SERVICES, boundary_name, hand_deploys
 from policies.app_checks.base import app_check, fail, judge
 from policies.app_checks.iam import NotJudged, acts_for_code_or_people, may_name_any, role_with_boundary
 from policies.app_checks.training_job_guards import ALLOW_ALL, guarded
@@ -31,6 +33,7 @@ from policies.iam_eval import Request, UnsupportedPolicy, is_allowed
 
 APPROVED = {"sagemaker:ModelApprovalStatus": "Approved"}
 PENDING = {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+VPC = {"sagemaker:VpcSubnets": ["subnet-0"]}  # a model in the VPC, as the boundary requires
 
 
 @app_check("AEGIS_MODEL_APPROVAL_SEPARATED",
@@ -54,7 +57,8 @@ def model_approval_separated(app: AppView):
             if not acts_for_code_or_people(role, PASS_ROLE_SERVICES):
                 continue  # only AWS services that run none of the account's code assume it
             yield judge(stack.name, f"aws_iam_role.{name}", _role_problems(env, stack, name, role, package),
-                        "does not both approve and train, register or deploy")
+                        "does not both approve and train, register or deploy" if hand_deploys(env.tier)
+                        else "does not both approve and train, register or deploy, nor register and deploy")
 
 
 def _boundary_problems(env: Env, conf: dict, package: str) -> Iterator[str]:
@@ -82,7 +86,7 @@ def _role_problems(env: Env, stack, name: str, role: dict, package: str) -> Iter
         yield str(exc)
         return
     if not may_name_any(documents, ("sagemaker:UpdateModelPackage", "sagemaker:CreateModelPackage")):
-        return  # no statement can allow approving
+        return  # no statement can allow approving or registering
     n = env.naming
     sm = f"arn:aws:sagemaker:{n.region}:{n.account_id}"
     base = guarded(env, **{"aws:PrincipalArn": arn})
@@ -91,19 +95,26 @@ def _role_problems(env: Env, stack, name: str, role: dict, package: str) -> Iter
         return is_allowed(documents, Request(action, resource, {**base, **(extra or {})}), boundary=boundary)
 
     try:
-        if not (may("sagemaker:UpdateModelPackage", package, APPROVED)
-                or may("sagemaker:CreateModelPackage", package, APPROVED)):
+        approves = (may("sagemaker:UpdateModelPackage", package, APPROVED)
+                    or may("sagemaker:CreateModelPackage", package, APPROVED))
+        registers = may("sagemaker:CreateModelPackage", package, PENDING)
+        if not approves and (hand_deploys(env.tier) or not registers):
             return
-        duties = {
-            "register versions": may("sagemaker:CreateModelPackage", package, PENDING),
-            "start training jobs": may("sagemaker:CreateTrainingJob", f"{sm}:training-job/{n.prefix}-job"),
+        deploys = {
             "create endpoints": may("sagemaker:CreateEndpoint", f"{sm}:endpoint/{n.prefix}-model"),
             "update endpoints": may("sagemaker:UpdateEndpoint", f"{sm}:endpoint/{n.prefix}-model"),
-            "create models": may("sagemaker:CreateModel", f"{sm}:model/{n.prefix}-model"),
+            "create models": may("sagemaker:CreateModel", f"{sm}:model/{n.prefix}-model", VPC),
         }
+        trains = may("sagemaker:CreateTrainingJob", f"{sm}:training-job/{n.prefix}-job")
     except UnsupportedPolicy as exc:
         yield f"the policies cannot be judged: {exc}"
         return
-    also = [duty for duty, allowed in duties.items() if allowed]
-    if also:
-        yield f"{role.get('name')} may approve model versions and also {', '.join(also)}"
+    if approves:
+        duties = {"register versions": registers, "start training jobs": trains, **deploys}
+        also = [duty for duty, allowed in duties.items() if allowed]
+        if also:
+            yield f"{role.get('name')} may approve model versions and also {', '.join(also)}"
+    elif any(deploys.values()):
+        yield (f"{role.get('name')} may register model versions and also "
+               f"{', '.join(d for d, allowed in deploys.items() if allowed)} in {env.tier}, where only the "
+               "deployer deploys")

@@ -11,6 +11,7 @@ import pytest
 from modules.access.persona_policies import persona_policy
 from modules.access.personas import uses_iam_mfa
 from modules.access.settings import PERSONAS, WORKLOAD_PERSONAS, AccessSettings
+from modules.boundary import hand_deploys
 from modules.config import load_env
 from modules.naming import Naming
 from policies.iam_eval import Request, as_principal, is_allowed, kms_is_allowed
@@ -57,6 +58,14 @@ def exec_role(n: Naming, kind: str) -> str:
     return n.role_arn(f"{model.name}-exec")
 
 
+HAND = "deploys by hand"  # allowed: {ML} where the ml-engineer deploys by hand (dev), nobody elsewhere
+
+
+@lru_cache(maxsize=None)
+def by_hand(env: str) -> bool:
+    return hand_deploys(load_env(env).tier)
+
+
 def serverless_model(n: Naming) -> str:
     return sm(n, "model", "serverless-chat-1-0-0")
 
@@ -75,16 +84,16 @@ def decide(iam: EnvIam, persona: str, action: str, resource: str, extra: dict | 
 
 # (case, action, resource(n, other), extra context, personas allowed). Every persona is checked on every row.
 ROWS = [
-    # Only the ML engineer deploys.
-    ("create-model", "sagemaker:CreateModel", lambda n, o: sm(n, "model"), VPC, {ML}),
-    ("create-endpoint-config", "sagemaker:CreateEndpointConfig", lambda n, o: sm(n, "endpoint-config"), None, {ML}),
-    ("create-endpoint", "sagemaker:CreateEndpoint", lambda n, o: sm(n, "endpoint"), None, {ML}),
-    ("update-endpoint", "sagemaker:UpdateEndpoint", lambda n, o: sm(n, "endpoint"), None, {ML}),
-    ("update-endpoint-weights", "sagemaker:UpdateEndpointWeightsAndCapacities", lambda n, o: sm(n, "endpoint"), None, {ML}),
-    ("publish-version", "lambda:PublishVersion", lambda n, o: n.function_arn("fraud"), None, {ML}),
-    ("create-alias", "lambda:CreateAlias", lambda n, o: n.function_arn("fraud"), None, {ML}),
-    ("update-alias", "lambda:UpdateAlias", lambda n, o: f"{n.function_arn('fraud')}:live", None, {ML}),
-    ("update-function-code", "lambda:UpdateFunctionCode", lambda n, o: n.function_arn("fraud"), None, {ML}),
+    # Only the ML engineer deploys, and only in dev (HAND); in staging and prod nobody inside the boundary.
+    ("create-model", "sagemaker:CreateModel", lambda n, o: sm(n, "model"), VPC, HAND),
+    ("create-endpoint-config", "sagemaker:CreateEndpointConfig", lambda n, o: sm(n, "endpoint-config"), None, HAND),
+    ("create-endpoint", "sagemaker:CreateEndpoint", lambda n, o: sm(n, "endpoint"), None, HAND),
+    ("update-endpoint", "sagemaker:UpdateEndpoint", lambda n, o: sm(n, "endpoint"), None, HAND),
+    ("update-endpoint-weights", "sagemaker:UpdateEndpointWeightsAndCapacities", lambda n, o: sm(n, "endpoint"), None, HAND),
+    ("publish-version", "lambda:PublishVersion", lambda n, o: n.function_arn("fraud"), None, HAND),
+    ("create-alias", "lambda:CreateAlias", lambda n, o: n.function_arn("fraud"), None, HAND),
+    ("update-alias", "lambda:UpdateAlias", lambda n, o: f"{n.function_arn('fraud')}:live", None, HAND),
+    ("update-function-code", "lambda:UpdateFunctionCode", lambda n, o: n.function_arn("fraud"), None, HAND),
     # ... only in this environment, only with a VPC.
     ("create-endpoint-other-env", "sagemaker:CreateEndpoint", lambda n, o: sm(o, "endpoint"), None, set()),
     ("publish-version-other-env", "lambda:PublishVersion", lambda n, o: o.function_arn("fraud"), None, set()),
@@ -165,16 +174,16 @@ ROWS = [
     ("leave-org", "organizations:LeaveOrganization", lambda n, o: "*", None, set()),
     ("bucket-policy", "s3:PutBucketPolicy", lambda n, o: n.bucket_arn("audit"), None, set()),
     # Serverless models (named by the convention) may be created without a VPC, never put on instances.
-    ("create-serverless-model-without-vpc", "sagemaker:CreateModel", lambda n, o: serverless_model(n), None, {ML}),
+    ("create-serverless-model-without-vpc", "sagemaker:CreateModel", lambda n, o: serverless_model(n), None, HAND),
     ("serverless-endpoint-config", "sagemaker:CreateEndpointConfig", lambda n, o: sm(n, "endpoint-config"),
-     "serverless-config", {ML}),
+     "serverless-config", HAND),
     ("serverless-model-on-instances", "sagemaker:CreateEndpointConfig", lambda n, o: sm(n, "endpoint-config"),
      "serverless-on-instances", set()),
     # iam:PassRole: the SageMaker models' execution roles, by the ML engineer, to SageMaker only.
     ("pass-role-sagemaker", "iam:PassRole", lambda n, o: exec_role(n, "sagemaker"),
-     {"iam:PassedToService": "sagemaker.amazonaws.com"}, {ML}),
+     {"iam:PassedToService": "sagemaker.amazonaws.com"}, HAND),
     ("pass-serverless-exec-role", "iam:PassRole", lambda n, o: exec_role(n, "sagemaker-serverless"),
-     {"iam:PassedToService": "sagemaker.amazonaws.com"}, {ML}),
+     {"iam:PassedToService": "sagemaker.amazonaws.com"}, HAND),
     ("pass-lambda-exec-role", "iam:PassRole", lambda n, o: exec_role(n, "lambda"),
      {"iam:PassedToService": "sagemaker.amazonaws.com"}, set()),
     ("pass-role-ec2", "iam:PassRole", lambda n, o: exec_role(n, "ec2"), {"iam:PassedToService": "ec2.amazonaws.com"},
@@ -192,8 +201,10 @@ ROWS = [
     ("read-datasets", "s3:GetObject", lambda n, o: f"{n.bucket_arn('datasets')}/raw/part-0.parquet", None, {ML, DS}),
     ("write-experiments", "s3:PutObject", lambda n, o: f"{n.bucket_arn('datasets')}/experiments/run-1/m.pkl", None, {DS}),
     ("write-raw-datasets", "s3:PutObject", lambda n, o: f"{n.bucket_arn('datasets')}/raw/part-0.parquet", None, set()),
-    ("write-model-artifacts", "s3:PutObject", lambda n, o: f"{n.bucket_arn('model-artifacts')}/chat/1/model.tar.gz",
-     None, {ML}),
+    ("write-model-artifacts", "s3:PutObject",
+     lambda n, o: f"{n.bucket_arn('model-artifacts')}/models/chat/1.0.0/model.tar.gz", None, {ML}),
+    ("write-model-artifacts-outside-models", "s3:PutObject",
+     lambda n, o: f"{n.bucket_arn('model-artifacts')}/chat/1/model.tar.gz", None, set()),
     ("read-other-env-datasets", "s3:GetObject", lambda n, o: f"{o.bucket_arn('datasets')}/raw/x", None, set()),
     ("read-inference-data", "s3:GetObject", lambda n, o: f"{n.bucket_arn('inference')}/capture/x.jsonl", None, set()),
     ("write-audit-bucket", "s3:PutObject", lambda n, o: f"{n.bucket_arn('audit')}/cloudtrail/x.json.gz", None, set()),
@@ -206,7 +217,7 @@ ROWS = [
     ("inference-key", "kms:Decrypt", lambda n, o: f"arn:aws:kms:{n.region}:{n.account_id}:key/k",
      "inference-key", set()),
     ("inference-key-grant-for-endpoints", "kms:CreateGrant", lambda n, o: f"arn:aws:kms:{n.region}:{n.account_id}:key/k",
-     "inference-key-grant", {ML}),
+     "inference-key-grant", HAND),
     ("audit-key-via-s3", "kms:Decrypt", lambda n, o: f"arn:aws:kms:{n.region}:{n.account_id}:key/k",
      "audit-key", {AUD}),
     ("inference-table", "dynamodb:GetItem", lambda n, o: f"arn:aws:dynamodb:{n.region}:{n.account_id}:table/{n.prefix}-x",
@@ -277,6 +288,8 @@ def test_separation_of_duties(env_iam, env, persona, case, action, resource, ext
         extra, region = None, "us-east-2"
     elif isinstance(extra, str):
         extra = CONTEXTS[extra](n)
+    if allowed == HAND:
+        allowed = {ML} if by_hand(env) else set()
     decision = decide(env_iam, persona, action, resource(n, other_env(env)), extra, region=region)
     assert decision is (persona in allowed), f"{persona} {action} on {case}: expected {'allow' if persona in allowed else 'deny'}"
 
@@ -327,12 +340,13 @@ def test_boundary_alone_leaves_package_updates_to_the_approver(env_iam):
 
 
 def test_boundary_alone_denies_deployment_to_every_other_role(env_iam):
-    """The boundary repeats the rule for roles the project adds later (service roles, new personas)."""
+    """The boundary repeats the rule for roles the project adds later (service roles, new personas); in
+    staging and prod it denies the ML engineer too (only the deployer, outside the boundary, deploys)."""
     n = env_iam.naming
     anything = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["sagemaker:UpdateEndpoint", "lambda:PublishVersion"], "Resource": "*"}]}
-    for principal, expected in ((n.role_arn(ML), True), (n.role_arn("platform-service"), False),
-                                (n.role_arn(ADM), False)):
+    for principal, expected in ((n.role_arn(ML), hand_deploys(env_iam.config.tier)),
+                                (n.role_arn("platform-service"), False), (n.role_arn(ADM), False)):
         context = {"aws:RequestedRegion": n.region, "aws:PrincipalArn": principal}
         for action, resource in (("sagemaker:UpdateEndpoint", sm(n, "endpoint")),
                                  ("lambda:PublishVersion", n.function_arn("fraud"))):
@@ -420,12 +434,15 @@ def _deploys(env_iam: EnvIam, synthesized, env: str, model) -> list[str]:
     return missing
 
 
-def test_ml_engineer_can_deploy_every_model_kind_the_app_defines(env_iam, synthesized, env):
-    """Real-time models in the VPC, serverless models without one (AWS runs them without a VPC)."""
+def test_ml_engineer_deploys_every_model_kind_by_hand_in_dev_and_none_elsewhere(env_iam, synthesized, env):
+    """Dev: real-time models in the VPC, serverless models without one (AWS runs them without a VPC).
+    Staging and prod: not one step of any deployment (whoever registers a version does not deploy it)."""
     models = [m for m in env_iam.config.platform.models if m.serving in ("sagemaker", "sagemaker-serverless")]
     assert {m.serving for m in models} == {"sagemaker", "sagemaker-serverless"}
+    everything = ["pass its execution role", "create the model", "create the endpoint config", "update the endpoint",
+                  "create grants on the inference key"]
     for model in models:
-        assert _deploys(env_iam, synthesized, env, model) == [], model.name
+        assert _deploys(env_iam, synthesized, env, model) == ([] if by_hand(env) else everything), model.name
 
 
 def test_ml_engineer_cannot_create_a_real_time_model_without_a_vpc(env_iam):
@@ -434,7 +451,7 @@ def test_ml_engineer_cannot_create_a_real_time_model_without_a_vpc(env_iam):
         assert not decide(env_iam, ML, "sagemaker:CreateModel", sm(n, "model", name))
     # A model named as serverless is created without a VPC, but no endpoint config may put it on instances.
     serverless = serverless_model(n)
-    assert decide(env_iam, ML, "sagemaker:CreateModel", serverless)
+    assert decide(env_iam, ML, "sagemaker:CreateModel", serverless) is hand_deploys(env_iam.config.tier)
     assert not decide(env_iam, ML, "sagemaker:CreateEndpointConfig", sm(n, "endpoint-config"),
                       {"sagemaker:ModelArn": serverless, "sagemaker:InstanceTypes": ["ml.g5.xlarge"]})
 
@@ -454,7 +471,8 @@ def test_ml_engineer_passes_exactly_the_sagemaker_execution_roles(env_iam):
     for model in env_iam.config.platform.models:
         sagemaker = model.serving in ("sagemaker", "sagemaker-serverless")
         role = n.role_arn(f"{model.name}-exec")
-        assert decide(env_iam, ML, "iam:PassRole", role, SAGEMAKER) is sagemaker, role
+        assert decide(env_iam, ML, "iam:PassRole", role, SAGEMAKER) is (sagemaker and
+                                                                   hand_deploys(env_iam.config.tier)), role
         assert not decide(env_iam, ML, "iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
     for other in ("s3-replication", "backup", "cloudtrail-logs", "vpc-flow-logs", "guardduty-forwarder"):
         assert not decide(env_iam, ML, "iam:PassRole", n.role_arn(other), SAGEMAKER), other
@@ -478,10 +496,12 @@ JOBS_TAKING_A_ROLE = {
 def test_whoever_passes_execution_roles_starts_no_job_with_one(env_iam, action):
     """The ML engineer passes the SageMaker models' execution roles (inference key, data capture) to
     SageMaker for CreateModel. PassRole cannot tell CreateModel from CreateTrainingJob, so the ML engineer
-    may start no SageMaker job at all, even in the VPC, with network isolation and the training key."""
+    may start no SageMaker job at all, even in the VPC, with network isolation and the training key
+    (where it deploys by hand; elsewhere it passes no role and starts no job all the same)."""
     n = env_iam.naming
     exec_arn = exec_role(n, "sagemaker")
-    assert decide(env_iam, ML, "iam:PassRole", exec_arn, {"iam:PassedToService": "sagemaker.amazonaws.com"})
+    assert decide(env_iam, ML, "iam:PassRole", exec_arn,
+                  {"iam:PassedToService": "sagemaker.amazonaws.com"}) is hand_deploys(env_iam.config.tier)
     job = sm(n, JOBS_TAKING_A_ROLE[action], "job")
     context = {**VPC, "sagemaker:VpcSecurityGroupIds": ["sg-0123456789abcdef0"], "sagemaker:NetworkIsolation": True,
                "sagemaker:VolumeKmsKey": f"arn:aws:kms:{n.region}:{n.account_id}:key/k",
@@ -557,3 +577,24 @@ def test_the_synthesized_boundary_stays_within_the_managed_policy_size_limit(env
     """IAM refuses a managed policy over 6,144 characters (whitespace not counted), with the edge's
     regional statements included."""
     assert len("".join(json.dumps(env_iam.boundary).split())) <= 6144
+
+
+def test_boundary_leaves_rds_to_aws_backup_and_database_tokens_to_every_role(env_iam):
+    """Whatever a role's own policy says, only AWS Backup's role reaches RDS itself (snapshots, copies,
+    restores); no other role may delete or modify the training data store or share its snapshots."""
+    n = env_iam.naming
+    anything = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["rds:*", "rds-db:connect"], "Resource": "*"}]}
+    cluster = f"arn:aws:rds:{n.region}:{n.account_id}:cluster:{n.prefix}-training-store"
+    snapshot = f"arn:aws:rds:{n.region}:{n.account_id}:cluster-snapshot:{n.prefix}-training-store-final"
+    for principal in (n.role_arn("backup"), n.role_arn(DS), n.role_arn(ADM), n.role_arn("sagemaker-training"),
+                      n.role_arn("rds-monitoring")):
+        context = {"aws:RequestedRegion": n.region, "aws:PrincipalArn": principal}
+        backup = principal == n.role_arn("backup")
+        for action, resource in (("rds:DeleteDBCluster", cluster), ("rds:ModifyDBCluster", cluster),
+                                 ("rds:ModifyDBClusterSnapshotAttribute", snapshot),
+                                 ("rds:CreateDBClusterSnapshot", cluster)):
+            assert is_allowed([anything], Request(action, resource, context), boundary=env_iam.boundary) is backup, \
+                (principal, action)
+        token = f"arn:aws:rds-db:{n.region}:{n.account_id}:dbuser:cluster-ABC/training_job"
+        assert is_allowed([anything], Request("rds-db:connect", token, context), boundary=env_iam.boundary)

@@ -60,3 +60,12 @@ def test_existing_service_linked_roles_are_looked_up_before_the_keys(tmp_path, s
                     "alias/aegis-dev-training": ["AWSServiceRoleForAmazonMacie"],
                     "alias/aegis-dev-inference": ["AWSServiceRoleForAmazonMacie"]}.get(aliases[name], [])
         assert key.get("depends_on", []) == [lookups[role] for role in expected], aliases[name]
+
+
+def test_the_inference_key_names_the_ml_engineer_only_where_it_deploys_by_hand(env):
+    """Its endpoint configs need grants on the inference key in dev; in staging and prod it deploys nothing,
+    so the key policy does not name it (a key policy that names a role allows it whatever its own policy)."""
+    config = load_env(env)
+    ml = Naming.of(config).role_arn("ml-engineer")
+    assert (ml in key_users(config, "inference").roles) is (config.tier == "dev")
+    assert ml in key_users(config, "model").roles and ml in key_users(config, "training").roles

@@ -16,9 +16,9 @@ from moto import mock_aws
 
 from main import cli
 from modules.config import load_env
-from modules.model_publish import PublishError, PublishRequest, config_lines, publish
+from modules.model_publish import PublishError, PublishRequest, Upload, config_lines, publish
 from modules.naming import Naming
-from modules.platform.published import FULL_OBJECT_SHA256
+from modules.platform.published import COMPOSITE_SHA256, FULL_OBJECT_SHA256
 
 ENV = "dev"
 ACCOUNT = "111122223333"  # environments/dev.yaml; moto's default account is 123456789012
@@ -155,3 +155,113 @@ def test_the_cli_prints_the_config_lines(aws, tmp_path, monkeypatch):
     assert f"(sha256 {digest}," in result.output
     assert "    model_package_version: 1" in result.output.splitlines()
     assert "PendingManualApproval" in result.output
+
+
+# --- large artifacts: multipart upload -------------------------------------------------------------
+
+MIB = 1024 ** 2
+SMALL_PARTS = Upload(single_put_limit=5 * MIB, part_size=5 * MIB)  # moto's (and S3's) smallest part
+KEY = "models/fraud-scorer/2.0.0/model.tar.gz"
+
+
+def _large(tmp_path: Path, size: int = 11 * MIB) -> Path:
+    return _artifact(tmp_path, content=bytes(range(256)) * (size // 256))
+
+
+def _open_uploads(s3, naming: Naming) -> list:
+    return s3.list_multipart_uploads(Bucket=naming.bucket("model-artifacts")).get("Uploads", [])
+
+
+def _no_object(s3, naming: Naming) -> bool:
+    return s3.list_objects_v2(Bucket=naming.bucket("model-artifacts"), Prefix="models/fraud-scorer/2.0.0/")[
+        "KeyCount"] == 0
+
+
+def test_a_large_artifact_goes_up_in_parts_with_their_checksums_and_its_sha256(aws, tmp_path):
+    config, naming, s3, _ = aws
+    path, seen, started = _large(tmp_path), [], []
+    session = boto3.session.Session()
+    session.events.register("provide-client-params.s3.CreateMultipartUpload",
+                            lambda params, **_: started.append(dict(params)))
+    published = publish(PublishRequest(config, "fraud-scorer", "2.0.0", path), session,
+                        lambda sent, total: seen.append((sent, total)), SMALL_PARTS)
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()
+    head = s3.head_object(Bucket=published.bucket, Key=KEY, ChecksumMode="ENABLED")
+    assert published.sha256 == head["Metadata"]["sha256"] == expected
+    # S3 keeps the SHA-256 of the parts' SHA-256s, reported as `<base64>-<parts>` (moto leaves the suffix out).
+    data = path.read_bytes()
+    parts = [data[i:i + 5 * MIB] for i in range(0, len(data), 5 * MIB)]
+    composite = base64.b64encode(hashlib.sha256(b"".join(hashlib.sha256(p).digest() for p in parts)).digest()).decode()
+    assert head["ChecksumSHA256"] in (composite, f"{composite}-3")
+    assert re.match(COMPOSITE_SHA256, f"{composite}-3") and not re.match(FULL_OBJECT_SHA256, f"{composite}-3")
+    assert head["ContentType"] == "application/octet-stream" and head["ContentLength"] == path.stat().st_size
+    # The object lock goes on the upload (moto does not keep it for multipart objects).
+    (request,) = started
+    assert (request["ObjectLockMode"], request["ObjectLockRetainUntilDate"], request["ChecksumAlgorithm"]) == (
+        config.data.object_lock.mode, published.retain_until, "SHA256")
+    assert s3.get_object(Bucket=published.bucket, Key=KEY)["Body"].read() == path.read_bytes()
+    assert seen == [(5 * MIB, 11 * MIB), (10 * MIB, 11 * MIB), (11 * MIB, 11 * MIB)]  # the progress bar
+    assert _open_uploads(s3, naming) == []
+
+
+def _failing_part(number: int, code: str = "BadDigest"):
+    """A botocore before-call hook: UploadPart of part `number` fails as S3 would answer it."""
+    class Response:
+        status_code, headers, raw, content = 400, {}, None, b""
+
+    def hook(params, **_):
+        if params.get("query_string", {}).get("partNumber") == number:
+            return Response(), {"Error": {"Code": code, "Message": "The Content-SHA256 you specified did not match"},
+                                "ResponseMetadata": {"HTTPStatusCode": 400}}
+        return None
+    return hook
+
+
+def test_an_error_mid_upload_aborts_it_and_leaves_nothing(aws, tmp_path):
+    config, naming, s3, _ = aws
+    session = boto3.session.Session()
+    session.events.register("before-call.s3.UploadPart", _failing_part(2))
+    with pytest.raises(PublishError, match="UploadPart: BadDigest"):
+        publish(PublishRequest(config, "fraud-scorer", "2.0.0", _large(tmp_path)), session, None, SMALL_PARTS)
+    assert _no_object(s3, naming) and _open_uploads(s3, naming) == []
+
+
+def test_an_interruption_mid_upload_aborts_it_too(aws, tmp_path):
+    config, naming, s3, _ = aws
+
+    def interrupt(sent, total):
+        if sent >= 10 * MIB:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        publish(PublishRequest(config, "fraud-scorer", "2.0.0", _large(tmp_path)), boto3.session.Session(),
+                interrupt, SMALL_PARTS)
+    assert _no_object(s3, naming) and _open_uploads(s3, naming) == []
+
+
+def test_a_file_that_changes_while_it_is_uploaded_is_not_published(aws, tmp_path):
+    config, naming, s3, _ = aws
+    path = _large(tmp_path)
+
+    def tamper(sent, total):
+        if sent == 5 * MIB:
+            with path.open("r+b") as handle:
+                handle.seek(6 * MIB)
+                handle.write(b"tampered")
+    with pytest.raises(PublishError, match="changed while it was uploaded"):
+        publish(PublishRequest(config, "fraud-scorer", "2.0.0", path), boto3.session.Session(), tamper, SMALL_PARTS)
+    assert _no_object(s3, naming) and _open_uploads(s3, naming) == []
+
+
+def test_a_version_published_meanwhile_is_not_overwritten_by_the_completion(aws, tmp_path):
+    """Between the folder check and CompleteMultipartUpload another publish wins: If-None-Match refuses."""
+    config, naming, s3, _ = aws
+    bucket = naming.bucket("model-artifacts")
+
+    def race(sent, total):
+        if sent == total:
+            s3.put_object(Bucket=bucket, Key=KEY, Body=b"the other publish", IfNoneMatch="*")
+    with pytest.raises(PublishError, match="CompleteMultipartUpload: PreconditionFailed"):
+        publish(PublishRequest(config, "fraud-scorer", "2.0.0", _large(tmp_path)), boto3.session.Session(), race,
+                SMALL_PARTS)
+    assert s3.get_object(Bucket=bucket, Key=KEY)["Body"].read() == b"the other publish"
+    assert _open_uploads(s3, naming) == []

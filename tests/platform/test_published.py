@@ -8,7 +8,7 @@ import hashlib
 import re
 
 from modules.naming import STACK_ORDER
-from modules.platform.published import base64_sha256
+from modules.platform.published import COMPOSITE_SHA256, FULL_OBJECT_SHA256, METADATA_SHA256, base64_sha256
 from modules.serving import KINDS
 from tests.platform.conftest import ROOT
 
@@ -100,9 +100,17 @@ def test_plan_stops_early_when_an_image_or_artifact_is_missing(view):
         conditions = [c["condition"] for c in artifact["lifecycle"]["postcondition"]]
         assert any("self.checksum_sha256" in c and "regex" in c for c in conditions)  # a full-object SHA-256
         assert "${try(length(self.body), 0) == 0}" in conditions  # never the body in the plan
+        pinned = model.artifact_sha256
         if view.env == "prod":
-            assert f'${{self.checksum_sha256 == "{base64_sha256(model.artifact_sha256)}"}}' in conditions
-        assert any("self.metadata" in c for c in conditions) == (model.serving == "lambda")
+            # The full-object SHA-256 S3 verified, or (uploaded in parts, over 5 GiB) S3's composite checksum
+            # with the pinned SHA-256 in the metadata: never the metadata alone.
+            in_parts = (f'(can(regex("{COMPOSITE_SHA256}", self.checksum_sha256)) && '
+                        f'{METADATA_SHA256} == "{pinned}")')
+            assert f'${{self.checksum_sha256 == "{base64_sha256(pinned)}" || {in_parts}}}' in conditions
+            assert f'${{can(regex("{FULL_OBJECT_SHA256}", self.checksum_sha256)) || {in_parts}}}' in conditions
+        else:  # nothing pinned: only a full-object checksum S3 verified
+            assert f'${{can(regex("{FULL_OBJECT_SHA256}", self.checksum_sha256))}}' in conditions
+        assert any("self.metadata" in c for c in conditions) == (model.serving == "lambda" or pinned is not None)
 
 
 def test_artifact_checksum_is_what_s3_reports_for_the_sha256sum():

@@ -3,6 +3,7 @@ execution role, judged on the synthesized stacks and with the IAM evaluator."""
 from __future__ import annotations
 
 import json
+import re
 
 from modules.boundary import boundary_arn
 from modules.training import CHECKPOINT_PREFIX, STUDIO_PERSONAS, studio_role
@@ -68,6 +69,9 @@ def test_training_role_reads_datasets_and_writes_only_under_models(view):
     assert allowed("s3:PutObject", f"{n.bucket_arn('model-artifacts')}/{CHECKPOINT_PREFIX}job-1/ckpt.pt")
     assert allowed("s3:PutObject", f"{n.bucket_arn('model-artifacts')}/models/_training/job-1/model.tar.gz")
     assert not allowed("s3:PutObject", f"{n.bucket_arn('model-artifacts')}/elsewhere/x")
+    # A published version comes from `model publish`, never from a job's code.
+    assert not allowed("s3:PutObject", f"{n.bucket_arn('model-artifacts')}/models/fraud-scorer/9.9.9/model.tar.gz")
+    assert allowed("s3:GetObject", f"{n.bucket_arn('model-artifacts')}/models/fraud-scorer/1.4.0/model.tar.gz")
     assert not allowed("s3:PutObject", f"{n.bucket_arn('datasets')}/raw/part-0.parquet")
     assert not allowed("s3:GetObject", f"{n.bucket_arn('inference')}/data-capture/x.jsonl")
     assert not allowed("sagemaker:CreateEndpoint", f"arn:aws:sagemaker:{n.region}:{n.account_id}:endpoint/x")
@@ -141,3 +145,70 @@ def test_the_data_store_is_serverless_v2_private_and_reached_only_from_the_workl
     assert ingress and all(r["from_port"] == r["to_port"] == 5432 and "cidr_ipv4" not in r for r in ingress)
     (subnets,) = view.res("aws_db_subnet_group").values()
     assert sorted(subnets["subnet_ids"]) == view.private_subnet_refs()
+
+
+def test_jobs_connect_to_the_data_store_as_their_own_user_where_it_exists(view):
+    """Processing jobs are not network-isolated and reach the store on 5432 through the training
+    security group: they authenticate with an IAM token as `training_job`, and as no other user."""
+    n = view.naming
+    policies = _role(view, "sagemaker-training")
+    dbuser = f"arn:aws:rds-db:{n.region}:{n.account_id}:dbuser:cluster-ABCDEFGHIJKL0123456789"
+    ctx = {"aws:RequestedRegion": n.region}
+    own = is_allowed(policies, Request("rds-db:connect", f"{dbuser}/training_job", ctx))
+    assert own is view.config.platform.training.data_store.enabled
+    for other in ("aegis_admin", "data_scientist", "ml_engineer"):
+        assert not is_allowed(policies, Request("rds-db:connect", f"{dbuser}/{other}", ctx))
+
+
+def test_enhanced_monitoring_uses_the_accounts_rds_os_metrics_group_without_owning_it(prod):
+    """RDSOSMetrics is one group per account and region, shared by every RDS instance with enhanced
+    monitoring: creating it would fail where it exists, destroying it would delete the others' metrics.
+    RDS creates it through the monitoring role, which may create and use that group and no other."""
+    n = prod.naming
+    assert not [g for g in prod.res("aws_cloudwatch_log_group").values() if g["name"] == "RDSOSMetrics"]
+    policies = _role(prod, "rds-monitoring")
+    group = f"arn:aws:logs:{n.region}:{n.account_id}:log-group:RDSOSMetrics"
+    ctx = {"aws:RequestedRegion": n.region}
+
+    def allowed(action: str, resource: str) -> bool:
+        return is_allowed(policies, Request(action, resource, ctx))
+
+    assert allowed("logs:CreateLogGroup", group) and allowed("logs:PutRetentionPolicy", group)
+    assert allowed("logs:CreateLogStream", f"{group}:log-stream:db-ABC") and allowed(
+        "logs:PutLogEvents", f"{group}:log-stream:db-ABC")
+    other = f"arn:aws:logs:{n.region}:{n.account_id}:log-group:RDSOther"
+    assert not allowed("logs:CreateLogGroup", other) and not allowed("logs:PutRetentionPolicy", other)
+    assert not allowed("logs:DeleteLogGroup", group)
+
+
+def _may_in_studio(policies: list, action: str, resource: str, region: str, owner: str | None,
+                   sharing: str | None) -> bool:
+    context = {"aws:RequestedRegion": region}
+    if owner:
+        context["sagemaker:OwnerUserProfileArn"] = owner
+    if sharing:
+        context["sagemaker:SpaceSharingType"] = sharing
+    return is_allowed(policies, Request(action, resource, context))
+
+
+def test_studio_roles_run_only_their_own_private_apps_and_spaces(view):
+    """Apps and spaces belong to the whole domain: a Studio role may create or delete only those of its
+    own user profile, and only private ones (a shared space would run as the domain's space role)."""
+    region = view.naming.region
+    for persona in STUDIO_PERSONAS:
+        # The domain's ID is a reference until apply: judge the policy with one ID in its place.
+        domain_id = "d-abc123"
+        policies = [json.loads(re.sub(r"\$\{aws_sagemaker_domain\.[^}]+\.id\}", domain_id,
+                                      json.dumps(p))) for p in _role(view, studio_role(persona))]
+        (spaces,) = [s for s in statements(policies[0]) if s.get("Sid") == "OwnPrivateStudioSpaces"]
+        sm = spaces["Resource"].split(":space/")[0]  # arn:aws:sagemaker:<region>:<account>
+        own = f"{sm}:user-profile/{domain_id}/{persona}"
+        other = f"{sm}:user-profile/{domain_id}/{next(p for p in STUDIO_PERSONAS if p != persona)}"
+        for action, kind in (("sagemaker:CreateSpace", "space"), ("sagemaker:DeleteSpace", "space"),
+                             ("sagemaker:UpdateSpace", "space"), ("sagemaker:CreateApp", "app"),
+                             ("sagemaker:DeleteApp", "app")):
+            resource = f"{sm}:{kind}/{domain_id}/x"
+            assert _may_in_studio(policies, action, resource, region, own, "Private"), (persona, action)
+            assert not _may_in_studio(policies, action, resource, region, other, "Private"), (persona, action)
+            assert not _may_in_studio(policies, action, resource, region, own, "Shared"), (persona, action)
+            assert not _may_in_studio(policies, action, resource, region, None, None), (persona, action)

@@ -407,7 +407,7 @@ def ml_engineer_starts_training_jobs(doc):
     document = policy_doc(conf)
     document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != "DenyJobsWithPassedRoles"]
     document["Statement"].append({"Sid": "Train", "Effect": "Allow", "Action": "sagemaker:CreateTrainingJob",
-                                  "Resource": "arn:aws:sagemaker:eu-west-1:777788889999:training-job/aegis-prod-*"})
+                                  "Resource": "arn:aws:sagemaker:eu-west-1:111122223333:training-job/aegis-dev-*"})
     set_policy(conf, document)
     return {"AEGIS_EXECUTION_ROLE_JOBS": f"aws_iam_role.{role}"}
 
@@ -481,7 +481,8 @@ MUTATIONS = [
     Mutation("provider without a required tag", "staging-governance", untagged_provider),
     Mutation("backup vault without lock", "staging-governance", unlocked_vault),
     Mutation("Identity Center persona promises 4-hour sessions", "staging-access", persona_promises_four_hours),
-    Mutation("ml-engineer starts training jobs", "prod-access", ml_engineer_starts_training_jobs),
+    # In dev, where it passes the models' execution roles (in staging and prod it passes none).
+    Mutation("ml-engineer starts training jobs", "dev-access", ml_engineer_starts_training_jobs),
     Mutation("GPU fleet role without SSM Agent's policy", "dev-platform", fleet_role_without_ssm),
     Mutation("boundary admits SageMaker at the edge", "prod-bootstrap", boundary_admits_sagemaker_at_the_edge),
 ]

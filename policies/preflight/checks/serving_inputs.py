@@ -66,7 +66,7 @@ def _artifact(ctx: Context, model, check_id: str, title: str) -> Check:
     bucket, key = ctx.naming.bucket("model-artifacts"), model.artifact_key()
     uri = f"s3://{bucket}/{key}"
     upload = (f"aws s3api put-object --bucket {bucket} --key {key} --checksum-algorithm SHA256 "
-              "--content-type application/octet-stream --body FILE")
+              "--content-type application/octet-stream --if-none-match '*' --body FILE")
     try:
         head = ctx.aws.client("s3").head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED",
                                                 ExpectedBucketOwner=ctx.account_id)

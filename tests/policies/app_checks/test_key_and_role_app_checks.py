@@ -220,6 +220,45 @@ def test_a_boundary_without_the_vpc_rule_lets_real_time_models_out_of_the_vpc(de
     assert "may put a model created without a VPC (serverless) on instances" in messages[SERVERLESS]
 
 
+def _prod_with_hand_deploys(default_app) -> dict:
+    """The prod stacks with the ML engineer's dev policy and the dev boundary rule: the shape before
+    deployment in staging and prod was left to the deployer (a registrar who can also deploy)."""
+    from modules.access.persona_policies import persona_policy
+    from modules.boundary import boundary_document
+    stacks = {k: copy.deepcopy(v) for k, v in default_app.items() if k.startswith("prod-")}
+    prod = config("prod")
+    as_dev = prod.model_copy(update={"tier": "dev"})
+    for policy in stacks["prod-access"]["resource"]["aws_iam_role_policy"].values():
+        if policy["name"].endswith("ml-engineer") or "ml-engineer" in str(policy["role"]):
+            inline = json.loads(policy["policy"])
+            guard = [st for st in inline["Statement"] if st.get("Sid") == "DenyWithoutMfa"]
+            policy["policy"] = persona_policy("ml-engineer", as_dev, mfa_guard_statement=bool(guard))
+    for policy in stacks["prod-bootstrap"]["resource"]["aws_iam_policy"].values():
+        if policy["name"] == Naming.of(prod).resource("permission-boundary"):
+            before = json.loads(policy["policy"])
+            after = json.loads(boundary_document(Naming.of(prod), by_hand=True))
+            # Keep everything else of the synthesized boundary (the edge region rules): swap the one statement.
+            swapped = {st["Sid"]: st for st in after["Statement"]}
+            before["Statement"] = [swapped["DenyDeploymentExceptMlEngineer"] if st["Sid"] == "DenyDeployment" else st
+                                   for st in before["Statement"]]
+            policy["policy"] = json.dumps(before)
+    return stacks
+
+
+def test_in_prod_an_ml_engineer_who_may_deploy_fails(default_app):
+    results = [r for r in run(DEPLOYS, _prod_with_hand_deploys(default_app), "prod") if r.address.startswith("aws_sagemaker_model.")]
+    assert results and not any(r.passed for r in results)
+    assert all("may create the endpoint in prod, where only the deployer deploys" in r.message for r in results)
+    assert any("may pass its execution role to SageMaker in prod" in r.message for r in results)
+
+
+def test_in_prod_an_ml_engineer_who_deploys_nothing_passes(default_app):
+    stacks = {k: v for k, v in default_app.items() if k.startswith("prod-")}
+    results = [r for r in run(DEPLOYS, stacks, "prod") if r.address.startswith("aws_sagemaker_model.")]
+    assert results and all(r.passed for r in results)
+    assert all("cannot deploy it in prod (only the deployer does)" in r.message for r in results)
+
+
 def test_a_missing_ml_engineer_role_fails(default_app):
     stacks = {k: copy.deepcopy(v) for k, v in default_app.items() if k.startswith("dev-")}
     roles = stacks["dev-access"]["resource"]["aws_iam_role"]

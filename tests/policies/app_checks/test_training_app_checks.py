@@ -34,7 +34,7 @@ def stacks(boundary: str | None = None, **policies: str) -> dict:
              for p in ("ml-engineer", "data-scientist", "model-approver")}
     return app("dev",
                data=resources(aws_iam_policy={"boundary": {"name": boundary_name(N),
-                                                           "policy": boundary or boundary_document(N)}},
+                                                           "policy": boundary or boundary_document(N, by_hand=True)}},
                               aws_sagemaker_model_package_group={"g": {"model_package_group_name": N.resource("m")}}),
                access=resources(aws_iam_role=roles))
 
@@ -45,13 +45,13 @@ def test_the_generated_boundary_and_personas_pass_both_checks():
 
 
 def test_a_boundary_without_the_key_rules_fails():
-    broken = without(boundary_document(N), "DenyJobsWithoutOwnVolumeKey")
+    broken = without(boundary_document(N, by_hand=True), "DenyJobsWithoutOwnVolumeKey")
     (failure,) = failures(run(GUARDS, stacks(boundary=broken), "dev"))
     assert "aws_iam_policy.boundary" in failure and "without a volume key" in failure
 
 
 def test_a_boundary_without_the_vpc_rule_fails():
-    broken = without(boundary_document(N), "DenySageMakerComputeWithoutVpc")
+    broken = without(boundary_document(N, by_hand=True), "DenySageMakerComputeWithoutVpc")
     (failure,) = failures(run(GUARDS, stacks(boundary=broken), "dev"))
     assert "without VPC subnets" in failure
 
@@ -78,7 +78,7 @@ def test_a_service_role_that_sagemaker_runs_is_judged_and_an_unreadable_one_fail
 
 
 def test_without_the_boundary_rule_a_trainer_who_can_approve_fails():
-    boundary = without(boundary_document(N), "DenyModelApprovalExceptApprover", "DenyPackageUpdatesExceptApprover")
+    boundary = without(boundary_document(N, by_hand=True), "DenyModelApprovalExceptApprover", "DenyPackageUpdatesExceptApprover")
     ml = without(persona_policy("ml-engineer", config("dev"), mfa_guard_statement=False), "DenyModelApproval")
     found = failures(run(APPROVAL, stacks(boundary=boundary, **{"ml-engineer": ml}), "dev"))
     assert any("aws_iam_policy.boundary" in f and "UpdateModelPackage with status Approved" in f for f in found)
@@ -87,7 +87,7 @@ def test_without_the_boundary_rule_a_trainer_who_can_approve_fails():
 
 
 def test_a_boundary_that_lets_any_role_update_packages_without_a_status_fails():
-    boundary = without(boundary_document(N), "DenyPackageUpdatesExceptApprover")
+    boundary = without(boundary_document(N, by_hand=True), "DenyPackageUpdatesExceptApprover")
     found = failures(run(APPROVAL, stacks(boundary=boundary), "dev"))
     assert any("aws_iam_policy.boundary" in f and "UpdateModelPackage without a status" in f for f in found)
     assert not any("CreateModelPackage with status Approved" in f for f in found)  # registering stays denied
@@ -97,7 +97,7 @@ def test_an_approver_who_may_also_train_fails():
     approver = json.loads(persona_policy("model-approver", config("dev"), mfa_guard_statement=False))
     approver["Statement"] = [s for s in approver["Statement"] if s["Effect"] == "Allow"] + [
         {"Sid": "AlsoTrain", "Effect": "Allow", "Action": "sagemaker:CreateTrainingJob", "Resource": "*"}]
-    boundary = json.loads(boundary_document(N))  # the boundary leaves training to the personas' own policies
+    boundary = json.loads(boundary_document(N, by_hand=True))  # the boundary leaves training to the personas' own policies
     found = failures(run(APPROVAL, stacks(boundary=json.dumps(boundary), **{"model-approver": json.dumps(approver)}),
                          "dev"))
     assert found == ["dev-access aws_iam_role.model_approver: aegis-dev-model-approver may approve model versions "
@@ -108,3 +108,32 @@ def test_no_registry_no_judgement():
     fixture = stacks()
     del fixture["dev-data"]["resource"]["aws_sagemaker_model_package_group"]
     assert run(APPROVAL, fixture, "dev") == []
+
+
+def _prod_stacks(by_hand: bool) -> dict:
+    """prod with its boundary and personas; `by_hand`: the ML engineer's dev policy and the dev boundary
+    rule instead (the shape before staging and prod left deployment to the deployer alone)."""
+    prod = config("prod")
+    n = Naming.of(prod)
+    source = prod.model_copy(update={"tier": "dev"}) if by_hand else prod
+
+    def prod_role(name: str) -> dict:
+        return {"name": n.role(name), "assume_role_policy": HUMAN_TRUST, "permissions_boundary": boundary_arn(n),
+                "inline_policy": [{"name": name, "policy": persona_policy(
+                    name, source if name == "ml-engineer" else prod, mfa_guard_statement=False)}]}
+    return app("prod",
+               data=resources(aws_iam_policy={"boundary": {"name": boundary_name(n),
+                                                           "policy": boundary_document(n, by_hand=by_hand)}},
+                              aws_sagemaker_model_package_group={"g": {"model_package_group_name": n.resource("m")}}),
+               access=resources(aws_iam_role={p.replace("-", "_"): prod_role(p)
+                                              for p in ("ml-engineer", "data-scientist", "model-approver")}))
+
+
+def test_in_prod_whoever_registers_versions_deploys_none():
+    assert failures(run(APPROVAL, _prod_stacks(by_hand=False), "prod")) == []
+
+
+def test_in_prod_a_registrar_who_may_also_deploy_fails():
+    (found,) = failures(run(APPROVAL, _prod_stacks(by_hand=True), "prod"))
+    assert "aegis-prod-ml-engineer may register model versions and also create endpoints, update endpoints, " \
+           "create models in prod, where only the deployer deploys" in found

@@ -119,7 +119,11 @@ def test_the_default_prod_app_passes_with_its_matrix_declared(gate_of):
     assert ds["read:datasets"] == {"effective": True, "intended": "must", "verdict": "ok",
                                    "path": ds["read:datasets"]["path"]}
     assert ds["use-key:inference"] == {"effective": False, "intended": "must-not", "verdict": "ok"}
-    assert rows["aegis-prod-ml-engineer"]["cells"]["pass-role:model-exec"]["effective"] is True
+    # In prod the ML engineer publishes and registers but deploys nothing: the deployer alone does.
+    ml = rows["aegis-prod-ml-engineer"]["cells"]
+    assert {c: (ml[c]["effective"], ml[c]["intended"]) for c in ("deploy", "pass-role:model-exec", "write:model-artifacts")} \
+        == {"deploy": (False, "must-not"), "pass-role:model-exec": (False, "must-not"),
+            "write:model-artifacts": (True, "must")}
 
 
 @pytest.mark.parametrize("name, mutations, capability, path", [

@@ -1,0 +1,101 @@
+"""AEGIS_PUBLISHED_MODELS_WRITE_ONCE: nobody can replace or delete a published model version.
+
+A version published to `models/<model>/<version>/` of the model-artifacts bucket is what the registry
+approves and the platform serves. Object Lock keeps an overwritten object version, but a second PUT
+becomes the current version, which is what gets served; a DeleteObject leaves a delete marker after
+which the key is free again. So the bucket's policy must deny (modules/data/write_once.py), to every
+principal, the deployer included:
+
+- a PutObject or CompleteMultipartUpload without `If-None-Match` (S3's conditional-write enforcement
+  by the `s3:if-none-match` condition key), whether or not the request carries
+  `s3:ObjectCreationOperation`, and a DeleteObject of a published key;
+
+while still letting through what publishing and training need: a conditional PutObject
+(`If-None-Match: *`), the parts of a multipart upload (`s3:ObjectCreationOperation` false: those
+APIs take no conditional header), and training's own writes under `models/_training/` and
+`models/_checkpoints/`, which rewrite objects as a job runs.
+
+Judged with policies/iam_eval.py on the literal bucket policy of each model-artifacts bucket (primary
+and DR replica). A bucket without a policy, or a policy that is not literal JSON or cannot be
+evaluated, fails.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+from modules.training import CHECKPOINT_PREFIX, TRAINING_OUTPUT_PREFIX
+from policies.app_checks.base import app_check, fail, judge
+from policies.app_checks.view import AppView, Env
+from policies.checks.aegis_values import policy_document
+from policies.iam_eval import DENY, UnsupportedPolicy, as_principal, evaluate
+
+BUCKET = "model-artifacts"
+PUBLISHED_KEY = "models/example-model/1.0.0/model.tar.gz"
+CREATE = {"s3:ObjectCreationOperation": True}
+PART = {"s3:ObjectCreationOperation": False}
+CONDITIONAL = {"s3:if-none-match": "*"}
+
+
+@app_check("AEGIS_PUBLISHED_MODELS_WRITE_ONCE",
+           "Published model versions are write-once: no unconditional PUT or delete for anyone")
+def published_models_write_once(app: AppView):
+    for env in app.envs:
+        n = env.naming
+        names = {n.bucket(BUCKET)} | ({n.bucket(BUCKET, n.dr_region)} if env.config.data.replication.enabled else set())
+        policies = _policies_by_bucket(env)
+        for stack, address, bucket_name in _buckets(env, names):
+            found = policies.get(bucket_name)
+            if found is None:
+                yield fail(stack, address, f"{bucket_name} has no bucket policy: published versions can be replaced")
+                continue
+            policy_stack, policy_address, raw = found
+            yield judge(policy_stack, policy_address, _problems(env, bucket_name, raw),
+                        f"{bucket_name}: published versions cannot be overwritten or deleted; publishing and "
+                        "training still write")
+
+
+def _buckets(env: Env, names: set[str]) -> Iterator[tuple[str, str, str]]:
+    for stack, name, conf in env.resources("aws_s3_bucket"):
+        if conf.get("bucket") in names:
+            yield stack.name, f"aws_s3_bucket.{name}", conf["bucket"]
+
+
+def _policies_by_bucket(env: Env) -> dict[str, tuple[str, str, object]]:
+    found = {}
+    for stack, name, conf in env.resources("aws_s3_bucket_policy"):
+        bucket = stack.resolve(conf.get("bucket"))
+        if isinstance(bucket, str):
+            found[bucket] = (stack.name, f"aws_s3_bucket_policy.{name}", conf.get("policy"))
+    return found
+
+
+def _problems(env: Env, bucket_name: str, raw) -> Iterator[str]:
+    doc = policy_document(raw)
+    if doc is None:
+        yield "the policy is not a literal JSON document: not judged"
+        return
+    arn = f"arn:aws:s3:::{bucket_name}"
+    published, training = f"{arn}/{PUBLISHED_KEY}", f"{arn}/{TRAINING_OUTPUT_PREFIX}job-1/output/model.tar.gz"
+    checkpoint = f"{arn}/{CHECKPOINT_PREFIX}job-1/checkpoint-1.pt"
+    transport = {"aws:SecureTransport": True, "s3:TlsVersion": "1.3"}
+
+    def denied(action: str, key: str, context: dict) -> bool:
+        request = as_principal(env.config.deployer_role_arn, action, key, {**transport, **context})
+        return evaluate([doc], request) == DENY
+
+    must_deny = [("an unconditional PutObject or CompleteMultipartUpload", "s3:PutObject", published, CREATE),
+                 ("a PutObject that carries no s3:ObjectCreationOperation", "s3:PutObject", published, {}),
+                 ("a DeleteObject (a delete marker frees the key)", "s3:DeleteObject", published, {})]
+    must_pass = [("a conditional PutObject (If-None-Match: *)", "s3:PutObject", published, {**CREATE, **CONDITIONAL}),
+                 ("the parts of a multipart upload", "s3:PutObject", published, PART),
+                 ("training output", "s3:PutObject", training, CREATE),
+                 ("Spot checkpoints", "s3:PutObject", checkpoint, CREATE)]
+    try:
+        for what, action, key, context in must_deny:
+            if not denied(action, key, context):
+                yield f"the policy does not deny {what} on {PUBLISHED_KEY}"
+        for what, action, key, context in must_pass:
+            if denied(action, key, context):
+                yield f"the policy denies {what} ({key.removeprefix(arn + '/')})"
+    except UnsupportedPolicy as exc:
+        yield f"the policy cannot be judged: {exc}"

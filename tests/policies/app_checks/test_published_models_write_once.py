@@ -1,0 +1,102 @@
+"""AEGIS_PUBLISHED_MODELS_WRITE_ONCE both ways, on the synthesized model-artifacts bucket policies and
+on the shapes that would let a published version be replaced (or would stop publishing and training)."""
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from tests.policies.app_checks.helpers import failures, run
+
+CHECK = "AEGIS_PUBLISHED_MODELS_WRITE_ONCE"
+OVERWRITE, DELETE = "DenyOverwritingPublishedModels", "DenyDeletingPublishedModels"
+
+
+@pytest.fixture(scope="module")
+def prod_app(synthesized) -> dict[str, dict]:
+    return {name: synthesized.stack(name) for name in synthesized.stack_names if name.startswith("prod-")}
+
+
+def test_the_default_app_passes_for_the_primary_bucket_and_its_replica(prod_app):
+    results = run(CHECK, prod_app, "prod")
+    assert failures(results) == []
+    assert sorted(r.message.split(":")[0] for r in results) == [
+        "aegis-prod-model-artifacts-777788889999-eu-central-1", "aegis-prod-model-artifacts-777788889999-eu-west-1"]
+
+
+def _edited(stacks: dict, edit) -> dict:
+    """Apply `edit(statements)` to the primary model-artifacts bucket policy of prod-data."""
+    stacks = copy.deepcopy(stacks)
+    for name, policy in stacks["prod-data"]["resource"]["aws_s3_bucket_policy"].items():
+        if name.startswith("bucket-model-artifacts_"):
+            document = json.loads(policy["policy"])
+            document["Statement"] = edit(document["Statement"])
+            policy["policy"] = json.dumps(document)
+    return stacks
+
+
+def _by_sid(sid: str, change):
+    """Replace the statement `sid` by `change(copy)`, or drop it when that returns None."""
+    def edit(statements):
+        changed = [change(copy.deepcopy(s)) if s.get("Sid") == sid else s for s in statements]
+        return [s for s in changed if s is not None]
+    return edit
+
+
+def _message(stacks) -> str:
+    (failed,) = [r for r in run(CHECK, stacks, "prod") if not r.passed]
+    return failed.message
+
+
+def test_without_the_overwrite_deny_a_second_put_replaces_a_version(prod_app):
+    message = _message(_edited(prod_app, _by_sid(OVERWRITE, lambda s: None)))
+    assert "does not deny an unconditional PutObject or CompleteMultipartUpload" in message
+
+
+def test_without_the_delete_deny_a_delete_marker_frees_the_key(prod_app):
+    message = _message(_edited(prod_app, _by_sid(DELETE, lambda s: None)))
+    assert "does not deny a DeleteObject" in message
+
+
+def test_a_deny_that_ignores_the_creation_operation_breaks_multipart_uploads(prod_app):
+    """The AWS example's trap: without the s3:ObjectCreationOperation guard the parts are denied too."""
+    def no_guard(s):
+        s["Condition"] = {"Null": {"s3:if-none-match": "true"}}
+        return s
+    message = _message(_edited(prod_app, _by_sid(OVERWRITE, no_guard)))
+    assert "denies the parts of a multipart upload" in message
+
+
+def test_a_guard_that_needs_the_creation_operation_key_fails_open(prod_app):
+    """`Bool` (not `BoolIfExists`) skips a request that carries no s3:ObjectCreationOperation."""
+    def strict(s):
+        s["Condition"] = {"Null": {"s3:if-none-match": "true"}, "Bool": {"s3:ObjectCreationOperation": "true"}}
+        return s
+    message = _message(_edited(prod_app, _by_sid(OVERWRITE, strict)))
+    assert "does not deny a PutObject that carries no s3:ObjectCreationOperation" in message
+
+
+def test_a_deny_over_the_whole_bucket_stops_training(prod_app):
+    def whole_bucket(s):
+        s["Resource"] = [r.split("/models/")[0] + "/*" for r in s.pop("NotResource")][:1]
+        return s
+    message = _message(_edited(prod_app, _by_sid(OVERWRITE, whole_bucket)))
+    assert "denies training output" in message and "denies Spot checkpoints" in message
+
+
+def test_a_bucket_without_a_policy_fails(prod_app):
+    stacks = copy.deepcopy(prod_app)
+    policies = stacks["prod-data"]["resource"]["aws_s3_bucket_policy"]
+    for name in [n for n in policies if n.startswith("bucket-model-artifacts_")]:
+        del policies[name]
+    (failed,) = [r for r in run(CHECK, stacks, "prod") if not r.passed]
+    assert failed.address.startswith("aws_s3_bucket.") and "has no bucket policy" in failed.message
+
+
+def test_a_policy_that_is_not_literal_json_is_not_judged(prod_app):
+    stacks = copy.deepcopy(prod_app)
+    for name, policy in stacks["prod-data"]["resource"]["aws_s3_bucket_policy"].items():
+        if name.startswith("bucket-model-artifacts_"):
+            policy["policy"] = "${data.aws_iam_policy_document.x.json}"
+    assert "not a literal JSON document" in _message(stacks)
