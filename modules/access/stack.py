@@ -11,6 +11,7 @@ from cdktf import TerraformOutput
 from constructs import Construct
 
 from modules.access.alert_topic import AlertTopic, AlertTopicProps
+from modules.access.approval_events import ApprovalEvents, ApprovalEventsProps
 from modules.access.dashboard import Dashboard, DashboardProps
 from modules.access.guardduty import ThreatDetection, ThreatDetectionProps
 from modules.access.model_alarms import ModelAlarms, ModelAlarmsProps
@@ -21,7 +22,7 @@ from modules.access.security_alarms import SecurityAlarms, SecurityAlarmsProps
 from modules.access.trail import Trail, TrailProps
 from modules.config import EnvConfig
 from modules.pillar_stack import PillarStack
-from modules.training import DATA_STORE
+from modules.training import DATA_STORE, package_group
 
 
 class AccessStack(PillarStack):
@@ -43,6 +44,10 @@ class AccessStack(PillarStack):
             self, "guardduty", ThreatDetectionProps.of(config, topic),
             topic_dependency=self.alerts.policy,
             dr_provider=self.dr_provider if config.data.replication.enabled else None)
+        groups = tuple(package_group(naming, m.name) for m in config.platform.models) \
+            if config.platform.training.enabled else ()
+        self.approval_events = ApprovalEvents(self, "model-approvals", ApprovalEventsProps(naming, groups, topic),
+                                              topic_dependency=self.alerts.policy) if groups else None
         if settings.organization.manage_scps:
             self.scps = ServiceControlPolicies(self, "scps", ScpProps.of(config))
 
