@@ -62,6 +62,8 @@ def edited_text(text: str, display: str, promotion: Promotion) -> str:
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
         raise PromoteError(f"{display}: not valid YAML ({exc})") from None
+    if root is None:
+        raise PromoteError(f"{display}: the file is empty")
     node = _model_node(root, display, promotion.model)
     lines = text.splitlines(keepends=True)
     indent = " " * node.value[0][0].start_mark.column
