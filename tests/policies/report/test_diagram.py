@@ -170,6 +170,12 @@ def test_the_training_lane_shows_studio_jobs_pipelines_registry_with_approval_al
     assert "Studio domain" in diagram.environment_svg("prod", stacks)
 
 
+def test_a_model_with_a_pipeline_says_where_its_versions_come_from(stacks):
+    notes = {m.name: m.notes for m in diagram.extract("prod", stacks).models}
+    with_pipeline = {name for name, n in notes.items() if "pipeline → registry (pending)" in n}
+    assert with_pipeline == {"fraud-scorer", "churn-predictor", "vision-detector"}  # not the lambda: no image
+
+
 def test_each_model_lane_shows_how_a_release_reaches_traffic(stacks, stub_stacks):
     models = {m.name: m for m in diagram.extract("prod", stacks).models}
     (realtime,) = [m for m in models.values() if m.kind == "sagemaker"]
