@@ -101,3 +101,24 @@ def test_the_pipeline_roles_requests_are_allowed_and_approval_is_not(prod):
     assert not may("iam:PassRole", n.role_arn("fraud-scorer-exec"),
                    {**base, "iam:PassedToService": "sagemaker.amazonaws.com"})
     assert not may("s3:PutObject", f"{n.bucket_arn('datasets')}/x", base)
+
+
+def test_the_data_scientist_runs_the_pipelines_and_cannot_change_them(prod):
+    from modules.access.persona_policies import persona_policy
+
+    n = prod.naming
+    pipeline = f"arn:aws:sagemaker:{n.region}:{n.account_id}:pipeline/{pipeline_name(n, 'fraud-scorer')}"
+    context = {"aws:RequestedRegion": n.region, "aws:PrincipalAccount": n.account_id,
+               "aws:MultiFactorAuthPresent": "true"}
+    boundary = json.loads(boundary_document(n))
+
+    def may(persona: str, action: str, resource: str = pipeline) -> bool:
+        policy = json.loads(persona_policy(persona, prod.config, mfa_guard_statement=False))
+        return is_allowed([policy], Request(action, resource, {**context, "aws:PrincipalArn": n.role_arn(persona)}),
+                          boundary=boundary)
+
+    assert may("data-scientist", "sagemaker:StartPipelineExecution")
+    assert may("data-scientist", "sagemaker:DescribePipelineExecution", f"{pipeline}/execution/abc123")
+    for action in ("sagemaker:UpdatePipeline", "sagemaker:DeletePipeline", "sagemaker:CreatePipeline"):
+        assert not may("data-scientist", action)
+    assert not may("app-invoker", "sagemaker:StartPipelineExecution")
