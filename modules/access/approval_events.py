@@ -5,7 +5,8 @@ it happens (and is the signal to open the promotion change: README "Promoting a 
 Delivery that fails after EventBridge's retries (24 hours, 185 attempts: the maxima) lands in a dead-letter
 queue encrypted with the audit key, the alert topic's key: the key policy already lets EventBridge use
 it (modules/data/key_policy.py, AlertPublishers), and the topic policy lets this environment's rules
-publish (modules/access/alert_topic.py). The queue policy admits this rule only, over TLS only.
+publish (modules/access/alert_topic.py). The queue policy admits this rule only, over TLS only, and
+an alarm on the queue (on the dashboard) says when an approval was not delivered.
 """
 from __future__ import annotations
 
@@ -38,6 +39,14 @@ def rule_name(naming: Naming) -> str:
     return naming.resource("model-approvals")
 
 
+def dlq_name(naming: Naming) -> str:
+    return naming.resource("model-approvals-dlq")
+
+
+def undelivered_alarm_name(naming: Naming) -> str:
+    return naming.alarm("model-approvals-undelivered")
+
+
 def dlq_policy(naming: Naming, queue_arn: str) -> str:
     rule_arn = f"arn:aws:events:{naming.region}:{naming.account_id}:rule/{rule_name(naming)}"
     return document(
@@ -63,7 +72,7 @@ class ApprovalEvents(Construct):
             description="Model versions approved in this environment's registries, to the alert topic",
             event_pattern=approvals_pattern(list(props.groups)))
         self.dlq = aws.sqs_queue.SqsQueue(
-            self, "dlq", name=n.resource("model-approvals-dlq"), kms_master_key_id=data_key_arn(self, "audit"),
+            self, "dlq", name=dlq_name(n), kms_master_key_id=data_key_arn(self, "audit"),
             kms_data_key_reuse_period_seconds=300, message_retention_seconds=DLQ_RETENTION_SECONDS)
         suppress(self.dlq, "CKV_AEGIS_13",
                  "Holds undelivered approval events, alert data rather than inference data: encrypted with the audit "
@@ -78,3 +87,12 @@ class ApprovalEvents(Construct):
             retry_policy=t.CloudwatchEventTargetRetryPolicy(
                 maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS, maximum_retry_attempts=MAX_RETRIES),
             depends_on=[d for d in (topic_dependency, policy) if d is not None])
+        # Named by convention (no token read): any message in the queue is an approval nobody was told of.
+        self.alarm_name = undelivered_alarm_name(n)
+        aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+            self, "undelivered", alarm_name=self.alarm_name,
+            alarm_description="A model approval event could not be delivered to the alert topic: see the dead-letter queue",
+            namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": dlq_name(n)}, statistic="Maximum", period=300, evaluation_periods=1,
+            threshold=0, comparison_operator="GreaterThanThreshold", treat_missing_data="notBreaching",
+            alarm_actions=[props.topic_arn])

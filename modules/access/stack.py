@@ -53,6 +53,8 @@ class AccessStack(PillarStack):
 
         alarm_arns = [naming.alarm_arn(n) for n in self.security_alarms.alarm_names.values()]
         alarm_arns += [naming.alarm_arn(m.composite_name) for m in self.model_alarms.values()]
+        if self.approval_events:
+            alarm_arns.append(naming.alarm_arn(self.approval_events.alarm_name))
         self.dashboard = Dashboard(self, "dashboard", DashboardProps(
             naming, config.name, config.tier, alarm_arns=tuple(alarm_arns),
             models=tuple(m.metrics for m in self.model_alarms.values()),
