@@ -24,7 +24,7 @@ SOURCE, DETAIL_TYPE = "aws.sagemaker", "SageMaker Model Package State Change"
 @app_check("AEGIS_APPROVAL_EVENTS_ROUTED", "Model approvals are routed to the alert topic")
 def approval_events_routed(app: AppView):
     for env in app.envs:
-        groups = sorted(c.get("model_package_group_name") for _, _, c in
+        groups = sorted(str(c.get("model_package_group_name")) for _, _, c in
                         env.resources("aws_sagemaker_model_package_group"))
         if not groups:
             continue

@@ -53,3 +53,25 @@ def test_only_the_approval_rule_may_send_to_the_dead_letter_queue_and_only_over_
     assert decision(rule) == "Allow"
     assert decision(rule.replace("model-approvals", "other-rule")) != "Allow"
     assert decision(rule, tls=False) == "Deny"
+
+
+def test_the_topic_and_its_key_let_eventbridge_deliver_the_approvals(synthesized):
+    """The topic is encrypted with the audit key: SNS needs the rule's publish allowed by the topic policy,
+    and EventBridge's GenerateDataKey and Decrypt (for the topic and the dead-letter queue) by the key policy."""
+    n = Naming.of(load_env("prod"))
+    rule = f"arn:aws:events:{n.region}:{n.account_id}:rule/{n.resource('model-approvals')}"
+    events = {"Service": "events.amazonaws.com"}
+    context = {"aws:SourceArn": rule, "aws:SourceAccount": n.account_id, "aws:SecureTransport": "true"}
+    access = synthesized.stack("prod-access")["resource"]
+    (topic_policy,) = access["aws_sns_topic_policy"].values()
+    publish = Request("sns:Publish", n.alert_topic_arn(), context, principal=events)
+    assert evaluate([json.loads(topic_policy["policy"])], publish) == "Allow"
+    foreign = Request("sns:Publish", n.alert_topic_arn(), {**context, "aws:SourceAccount": "999900001111"},
+                      principal=events)
+    assert evaluate([json.loads(topic_policy["policy"])], foreign) != "Allow"
+    data = synthesized.stack("prod-data")["resource"]
+    (alias,) = [a for a in data["aws_kms_alias"].values() if a["name"] == n.kms_alias("audit")]
+    key_id = alias["target_key_id"].split(".")[1]
+    key_policy = json.loads(data["aws_kms_key"][key_id]["policy"])
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        assert evaluate([key_policy], Request(action, "*", context, principal=events)) == "Allow", action
