@@ -16,8 +16,10 @@ training role and start jobs).
 """
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
+from modules.boundary import LOCAL_STORAGE_INSTANCE_PATTERNS
 from modules.iam_doc import Statement, statement
 from modules.naming import Naming
 from modules.serving import KINDS
@@ -163,6 +165,11 @@ def training_roles(config: "EnvConfig") -> list[str]:
         return []
     pipelines = [PIPELINE_ROLE] if pipeline_models(config) else []
     return [TRAINING_ROLE, *(studio_role(p) for p in studio_personas(config)), *pipelines]
+
+
+def has_local_storage(instance_type: str) -> bool:
+    """Instance types with local NVMe storage take no volume key (modules/boundary.py); IAM's `*` is fnmatch's."""
+    return any(fnmatchcase(instance_type, pattern) for pattern in LOCAL_STORAGE_INSTANCE_PATTERNS)
 
 
 def pipeline_models(config: "EnvConfig") -> list[str]:

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from functools import lru_cache
 from pathlib import Path
 
 import jinja2
 
-from modules.boundary import LOCAL_STORAGE_INSTANCE_PATTERNS
 from modules.naming import Naming
 from modules.platform.training_settings import PipelineSettings
 from modules.training import (
@@ -29,16 +27,12 @@ from modules.training import (
     PENDING_APPROVAL,
     PIPELINE_PREFIX,
     TRAINING_OUTPUT_PREFIX,
+    has_local_storage,
     package_group,
     pipeline_name,
 )
 
 TEMPLATE = "model_pipeline.json.j2"
-
-
-def has_local_storage(instance_type: str) -> bool:
-    """Instance types with local NVMe storage take no volume key (modules/boundary.py); IAM's `*` is fnmatch's."""
-    return any(fnmatchcase(instance_type, pattern) for pattern in LOCAL_STORAGE_INSTANCE_PATTERNS)
 
 
 @dataclass(frozen=True)

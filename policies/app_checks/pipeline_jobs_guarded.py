@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from modules.platform.pipeline_definition import has_local_storage
-from modules.training import pipeline_models, pipeline_name
+from modules.training import has_local_storage, pipeline_models, pipeline_name
 from policies.app_checks.base import app_check, fail, judge
 from policies.app_checks.lookups import key_class_of
 from policies.app_checks.pipeline_steps import Unreadable, definition_of, steps
