@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from modules.boundary import LOCAL_STORAGE_INSTANCE_PATTERNS
 from modules.iam_doc import Statement, statement
 from modules.naming import Naming
-from modules.serving import KINDS
+from modules.platform.settings import REGISTRY_KINDS
 
 if TYPE_CHECKING:
     from modules.config import EnvConfig
@@ -174,11 +174,11 @@ def has_local_storage(instance_type: str) -> bool:
 
 def pipeline_models(config: "EnvConfig") -> list[str]:
     """Models with a pipeline: a model family is one model and the versions of its package group, and
-    only models that run their own image can take a registered version (a package names an image)."""
+    only models whose serving kind deploys a registered version (by its ARN) get one: a SageMaker model."""
     training = config.platform.training
     if not (training.enabled and training.pipeline.enabled):
         return []
-    return [m.name for m in config.platform.models if KINDS[m.serving].image]
+    return [m.name for m in config.platform.models if m.serving in REGISTRY_KINDS]
 
 
 def pipeline_name(naming: Naming, model: str) -> str:

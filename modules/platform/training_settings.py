@@ -2,7 +2,7 @@
 
 Every key has a secure default: a VPC-only Studio domain with idle shutdown, Spot training with
 checkpoints for jobs launched from the provided template, a model package group per model, a
-pipeline per model with an image, and no
+pipeline per SageMaker-served model, and no
 data store (it costs even when idle, so environments opt in).
 """
 from __future__ import annotations
@@ -65,7 +65,7 @@ class EvaluationSettings(Strict):
 
 
 class PipelineSettings(Strict):
-    """The SageMaker Pipeline of each model with an image (train, evaluate, baseline, register
+    """The SageMaker Pipeline of each SageMaker-served model (train, evaluate, baseline, register
     PendingManualApproval): its instances and how many steps run at once."""
 
     enabled: bool = True

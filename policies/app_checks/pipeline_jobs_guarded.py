@@ -7,8 +7,8 @@ subnets and a security group (`VpcConfig` / `NetworkConfig.VpcConfig`), enable n
 inter-container traffic encryption, put the training key on its volumes (unless it runs on an instance
 type with local NVMe storage, which takes no volume key) and the model key on its outputs (the
 model-artifacts bucket takes no other); a Spot training step needs a checkpoint location, or an
-interruption starts it over. The pipeline runs as a role of this environment. Every model with an
-image has a pipeline when the configuration enables them (`platform.training.pipeline`).
+interruption starts it over. The pipeline runs as a role of this environment. Every SageMaker-served
+model has a pipeline when the configuration enables them (`platform.training.pipeline`).
 
 The definition is parsed (`pipeline_definition`); one that cannot be read fails (not judged).
 """

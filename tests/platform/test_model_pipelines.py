@@ -1,4 +1,4 @@
-"""The MLOps pipelines of `<env>-platform`: one per model with an image, each job step built from the
+"""The MLOps pipelines of `<env>-platform`: one per SageMaker-served model, each job step built from the
 training job template (VPC, isolation, keys), run as the bounded pipeline role, judged on the
 synthesized stacks and with the IAM evaluator (the pipeline's own requests must be allowed, or it
 could not run; approval must not)."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from modules.boundary import boundary_arn, boundary_document
-from modules.serving import KINDS
+from modules.platform.settings import REGISTRY_KINDS
 from modules.training import PIPELINE_ROLE, TRAINING_ROLE, package_group, pipeline_name
 from policies.app_checks.pipeline_steps import steps
 from policies.iam_eval import Request, is_allowed
@@ -17,9 +17,9 @@ def pipelines(view) -> dict[str, dict]:
     return {p["pipeline_name"]: p for p in view.res("aws_sagemaker_pipeline").values()}
 
 
-def test_one_pipeline_per_model_with_an_image_run_as_the_bounded_pipeline_role(view):
+def test_one_pipeline_per_sagemaker_model_run_as_the_bounded_pipeline_role(view):
     n = view.naming
-    expected = {pipeline_name(n, m.name) for m in view.models() if KINDS[m.serving].image}
+    expected = {pipeline_name(n, m.name) for m in view.models() if m.serving in REGISTRY_KINDS}
     assert set(pipelines(view)) == expected and expected
     logical, role = view.one("aws_iam_role", name=n.role(PIPELINE_ROLE))
     assert role["permissions_boundary"] == boundary_arn(n)

@@ -158,7 +158,7 @@ def test_the_training_lane_shows_studio_jobs_pipelines_registry_with_approval_al
     arch = diagram.extract("prod", stacks)
     titles = [s.title for s in arch.training]
     assert titles == ["Studio domain", "Training jobs", "Model pipelines", "Model registry", "Aurora data store"]
-    assert arch.training[2].detail == "3 · train, evaluate, baseline, register pending"  # the models with an image
+    assert arch.training[2].detail == "2 · train, evaluate, baseline, register pending"  # the SageMaker models
     assert arch.training[3].detail == "4 groups · approver approves · approvals → alerts + DLQ"
     assert arch.training[0].detail.startswith("VpcOnly · KMS · 2 profiles · idle 60 min")
     assert arch.training[1].detail == "Spot + checkpoints · isolated · VPC"
@@ -173,7 +173,7 @@ def test_the_training_lane_shows_studio_jobs_pipelines_registry_with_approval_al
 def test_a_model_with_a_pipeline_says_where_its_versions_come_from(stacks):
     notes = {m.name: m.notes for m in diagram.extract("prod", stacks).models}
     with_pipeline = {name for name, n in notes.items() if "pipeline → registry (pending)" in n}
-    assert with_pipeline == {"fraud-scorer", "churn-predictor", "vision-detector"}  # not the lambda: no image
+    assert with_pipeline == {"fraud-scorer", "churn-predictor"}  # SageMaker models: the others deploy no package
 
 
 def test_each_model_lane_shows_how_a_release_reaches_traffic(stacks, stub_stacks):
