@@ -7,8 +7,10 @@ from pathlib import Path
 import click
 
 from modules.commands import environments_dir, fail
+from modules.config import environments_dir as default_environments_dir
 from modules.config import load_env
 from modules.errors import ConfigError
+from modules.model_promote import PromoteError, Promotion, promote
 from modules.model_publish import PublishError, PublishRequest, config_lines, publish
 
 
@@ -24,7 +26,25 @@ def _progress_bar(sent: int, total: int) -> None:
 def register(cli: click.Group) -> None:
     @cli.group()
     def model() -> None:
-        """Publish model versions."""
+        """Publish model versions and promote approved ones."""
+
+    @model.command("promote")
+    @click.option("--env", "env", required=True, help="Environment file to change.")
+    @click.option("--model", "model_name", required=True, help="Model name, as in the environment file.")
+    @click.option("--package-version", required=True, type=click.IntRange(min=1),
+                  help="Approved version of the model's package group in that environment.")
+    @click.option("--version", default=None, help="The model's new semantic version (e.g. 1.5.0), if it changes.")
+    def promote_command(env: str, model_name: str, package_version: int, version: str | None) -> None:
+        """Point a model at an approved model package version in its environment file (comments kept; the
+        image digest and artifact checksum go, the package pins both), validated before it is written.
+        Offline: the plan refuses a version that is not Approved, so open a pull request with the change."""
+        directory = environments_dir() or default_environments_dir()
+        try:
+            path = promote(directory, Promotion(env, model_name, package_version, version))
+        except PromoteError as exc:
+            fail(str(exc))
+        click.echo(f"{directory.name}/{path.name}: model {model_name} now deploys package version {package_version}"
+                   " (plan, gate and apply it through a pull request)")
 
     @model.command("publish")
     @click.option("--env", "env", required=True, help="Environment whose bucket and registry receive the version.")

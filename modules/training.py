@@ -9,15 +9,21 @@ training role and start jobs).
   bucket policy requires). Its name does not end in `-exec`: model execution roles are never passed
   to training jobs.
 - Studio execution roles `<prefix>-studio-<persona>`, one per human persona that works in Studio.
+- The pipeline role `<prefix>-sagemaker-pipeline`: SageMaker Pipelines runs each model's pipeline
+  (modules/platform/model_pipelines.py) as it; it starts the jobs as the training role, reads the
+  evaluation report and registers versions PendingManualApproval, nothing else.
 - `JOB_GUARDS`: the deny-unless rules for training, processing and tuning jobs that the policy of
   every role allowed to start them carries (the permission boundary holds the VPC and key rules).
 """
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
+from modules.boundary import LOCAL_STORAGE_INSTANCE_PATTERNS
 from modules.iam_doc import Statement, statement
 from modules.naming import Naming
+from modules.platform.settings import REGISTRY_KINDS
 
 if TYPE_CHECKING:
     from modules.config import EnvConfig
@@ -30,6 +36,16 @@ STUDIO_PERSONAS = ("data-scientist", "ml-engineer")
 MODELS_PREFIX = "models/"
 TRAINING_OUTPUT_PREFIX = f"{MODELS_PREFIX}_training/"
 CHECKPOINT_PREFIX = f"{MODELS_PREFIX}_checkpoints/"
+# The pipelines' code and evaluation reports, and the data-quality baselines they compute: the
+# baseline of a registered version is `models/_baselines/<model>/<pipeline execution id>/`
+# (statistics.json, constraints.json), recorded in the version's DriftCheckBaselines, and is what a
+# monitoring schedule of that version names as its baseline location.
+PIPELINE_PREFIX = f"{MODELS_PREFIX}_pipelines/"
+BASELINE_PREFIX = f"{MODELS_PREFIX}_baselines/"
+PIPELINE_ROLE = "sagemaker-pipeline"
+PENDING_APPROVAL = "PendingManualApproval"
+# SageMaker Pipelines names the jobs it starts `pipelines-<execution id>-<step name>-<suffix>`.
+PIPELINE_JOB_PREFIX = "pipelines-"
 
 DATA_STORE = "training-store"  # the training data store's cluster: `<prefix>-training-store`
 # Jobs running as the training role connect to the data store as this database user (`training_job`).
@@ -153,7 +169,61 @@ def training_roles(config: "EnvConfig") -> list[str]:
     """Purposes (`<prefix>-<purpose>`) of the roles the training lane creates in this environment."""
     if not config.platform.training.enabled:
         return []
-    return [TRAINING_ROLE, *(studio_role(p) for p in studio_personas(config))]
+    pipelines = [PIPELINE_ROLE] if pipeline_models(config) else []
+    return [TRAINING_ROLE, *(studio_role(p) for p in studio_personas(config)), *pipelines]
+
+
+def has_local_storage(instance_type: str) -> bool:
+    """Instance types with local NVMe storage take no volume key (modules/boundary.py); IAM's `*` is fnmatch's."""
+    return any(fnmatchcase(instance_type, pattern) for pattern in LOCAL_STORAGE_INSTANCE_PATTERNS)
+
+
+def pipeline_models(config: "EnvConfig") -> list[str]:
+    """Models with a pipeline: a model family is one model and the versions of its package group, and
+    only models whose serving kind deploys a registered version (by its ARN) get one: a SageMaker model."""
+    training = config.platform.training
+    if not (training.enabled and training.pipeline.enabled):
+        return []
+    return [m.name for m in config.platform.models if m.serving in REGISTRY_KINDS]
+
+
+def pipeline_name(naming: Naming, model: str) -> str:
+    """A model's pipeline: `<prefix>-<model>`, like its package group."""
+    return naming.model_resource(model)
+
+
+def baseline_uri(naming: Naming, model: str) -> str:
+    """Where a model's pipeline writes its data-quality baselines, one folder per execution."""
+    return f"s3://{naming.bucket('model-artifacts')}/{BASELINE_PREFIX}{model}/"
+
+
+def pipeline_statements(naming: Naming, keys_pattern: str) -> list[Statement]:
+    """What SageMaker Pipelines may do as the pipeline role: start and watch the steps' jobs (as the
+    training role, which it passes), read the evaluation reports under the model key (the condition
+    step reads them), and register versions pending approval (the boundary and each group's policy
+    leave Approved to the model-approver)."""
+    r, a, p = naming.region, naming.account_id, naming.prefix
+    sm = f"arn:aws:sagemaker:{r}:{a}"
+    artifacts = naming.bucket_arn("model-artifacts")
+    jobs = [f"{sm}:{kind}/{PIPELINE_JOB_PREFIX}*" for kind in ("processing-job", "training-job")]
+    return [
+        statement("RunPipelineJobs", "Allow", [
+            "sagemaker:AddTags", "sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob",
+            "sagemaker:DescribeProcessingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopProcessingJob",
+            "sagemaker:StopTrainingJob"], jobs),
+        pass_training_role(naming),
+        statement("ReadEvaluationReports", "Allow", "s3:GetObject", f"{artifacts}/{PIPELINE_PREFIX}*"),
+        statement("DecryptEvaluationReports", "Allow", ["kms:Decrypt", "kms:DescribeKey"], keys_pattern,
+                  condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": [naming.kms_alias("model")]},
+                             "StringEquals": {"kms:ViaService": f"s3.{r}.amazonaws.com"}}),
+        statement("ReadPackageGroups", "Allow", "sagemaker:DescribeModelPackageGroup",
+                  f"{sm}:model-package-group/{p}-*"),
+        statement("RegisterPendingVersions", "Allow", "sagemaker:CreateModelPackage", f"{sm}:model-package/{p}-*/*",
+                  condition={"StringEquals": {"sagemaker:ModelApprovalStatus": PENDING_APPROVAL}}),
+        statement("TagAndDescribeVersions", "Allow", ["sagemaker:AddTags", "sagemaker:DescribeModelPackage"],
+                  f"{sm}:model-package/{p}-*/*"),
+        *job_guards(),
+    ]
 
 
 def package_group(naming: Naming, model: str) -> str:

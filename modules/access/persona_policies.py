@@ -35,6 +35,7 @@ from modules.training import (
     MODELS_PREFIX,
     connect_to_data_store,
     job_guards,
+    pipeline_models,
     read_job_template,
     studio_personas,
     training_roles,
@@ -145,6 +146,20 @@ class EnvArns:
                 _allow("DescribeStudioDomain", ["sagemaker:DescribeDomain"], f"{sm}:domain/*"),
                 # No resource-level permissions: sagemaker:ListDomains.
                 _allow("FindStudioDomainNoResourceLevel", ["sagemaker:ListDomains"], "*")]
+
+    def run_pipelines(self) -> list[Statement]:
+        """Start, watch and stop the environment's model pipelines, when it has any."""
+        if not pipeline_models(self.config):
+            return []
+        pipelines = self.sagemaker("pipeline")
+        return [_allow("RunModelPipelines", [
+            "sagemaker:DescribePipeline", "sagemaker:DescribePipelineDefinitionForExecution",
+            "sagemaker:DescribePipelineExecution", "sagemaker:ListPipelineExecutionSteps",
+            "sagemaker:ListPipelineExecutions", "sagemaker:ListPipelineParametersForExecution",
+            "sagemaker:StartPipelineExecution", "sagemaker:StopPipelineExecution"],
+            [pipelines, f"{pipelines}/execution/*"]),
+            # No resource-level permissions: sagemaker:ListPipelines.
+            _allow("FindModelPipelinesNoResourceLevel", ["sagemaker:ListPipelines"], "*")]
 
     def training_role(self) -> list[str]:
         """The training execution role, when the environment has a training lane (modules/training.py)."""
@@ -466,6 +481,9 @@ def data_scientist(arns: EnvArns) -> list[Statement]:
         _allow("ListNoResourceLevel", [
             "sagemaker:ListExperiments", "sagemaker:ListProcessingJobs", "sagemaker:ListTrainingJobs",
             "sagemaker:ListTrialComponents", "sagemaker:ListTrials", "sagemaker:Search"], "*"),
+        # The model pipelines (modules/platform/model_pipelines.py): they run as their own role, so
+        # starting one passes no role; what they register stays pending the model-approver.
+        *arns.run_pipelines(),
         # The training role (datasets in, models/ out) is the only role a data scientist may pass: the
         # model execution roles hold the model and inference keys.
         *_pass_role(arns, "PassTrainingRoles", arns.training_role(), SAGEMAKER),

@@ -11,6 +11,7 @@ from cdktf import TerraformOutput
 from constructs import Construct
 
 from modules.access.alert_topic import AlertTopic, AlertTopicProps
+from modules.access.approval_events import ApprovalEvents, ApprovalEventsProps
 from modules.access.dashboard import Dashboard, DashboardProps
 from modules.access.data_store_alarm import DataStoreCapacityAlarm
 from modules.access.guardduty import ThreatDetection, ThreatDetectionProps
@@ -22,7 +23,7 @@ from modules.access.security_alarms import SecurityAlarms, SecurityAlarmsProps
 from modules.access.trail import Trail, TrailProps
 from modules.config import EnvConfig
 from modules.pillar_stack import PillarStack
-from modules.training import DATA_STORE
+from modules.training import DATA_STORE, package_group
 
 
 class AccessStack(PillarStack):
@@ -48,11 +49,17 @@ class AccessStack(PillarStack):
             self, "guardduty", ThreatDetectionProps.of(config, topic),
             topic_dependency=self.alerts.policy,
             dr_provider=self.dr_provider if config.data.replication.enabled else None)
+        groups = tuple(package_group(naming, m.name) for m in config.platform.models) \
+            if config.platform.training.enabled else ()
+        self.approval_events = ApprovalEvents(self, "model-approvals", ApprovalEventsProps(naming, groups, topic),
+                                              topic_dependency=self.alerts.policy) if groups else None
         if settings.organization.manage_scps:
             self.scps = ServiceControlPolicies(self, "scps", ScpProps.of(config))
 
         alarm_arns = [naming.alarm_arn(n) for n in self.security_alarms.alarm_names.values()]
         alarm_arns += [naming.alarm_arn(m.composite_name) for m in self.model_alarms.values()]
+        if self.approval_events:
+            alarm_arns.append(naming.alarm_arn(self.approval_events.alarm_name))
         self.dashboard = Dashboard(self, "dashboard", DashboardProps(
             naming, config.name, config.tier, alarm_arns=tuple(alarm_arns),
             models=tuple(m.metrics for m in self.model_alarms.values()),

@@ -27,7 +27,7 @@ from modules.config import EnvConfig
 from modules.monitoring import MONITOR_ROLE, baseline_prefix, monitored_models
 from modules.naming import Naming
 from modules.serving import EXECUTION_ROLE_SUFFIX, KINDS
-from modules.training import TRAINING_ROLE, studio_role, training_roles
+from modules.training import PIPELINE_ROLE, TRAINING_ROLE, studio_role, training_roles
 
 # AWS services through which the environment's roles may use each class of key.
 VIA_SERVICES: dict[str, tuple[str, ...]] = {
@@ -70,6 +70,7 @@ TRAINING_WORKLOAD_KEYS: dict[str, tuple[str, ...]] = {
     TRAINING_ROLE: ("training", "model"),
     studio_role("data-scientist"): ("training",),
     studio_role("ml-engineer"): ("training", "model"),
+    PIPELINE_ROLE: ("model",),  # reads the evaluation reports its pipelines' jobs wrote under models/
 }
 
 

@@ -22,6 +22,7 @@ from modules.platform.edge_key import EdgeAuditKey
 from modules.platform.endpoints import Endpoints, agent_buckets, runs_instances
 from modules.platform.lambda_inference import bucket_notification
 from modules.platform.model_monitor import ModelMonitoring
+from modules.platform.model_pipelines import ModelPipelines
 from modules.platform.network import Network
 from modules.platform.security_groups import workload_security_group
 from modules.platform.storage import SharedStorage
@@ -29,7 +30,7 @@ from modules.platform.studio import StudioDomain, StudioProps
 from modules.platform.training_role import TrainingExecution
 from modules.platform.training_template import TrainingTemplate
 from modules.serving import KINDS
-from modules.training import studio_personas
+from modules.training import pipeline_models, studio_personas
 
 
 class PlatformStack(PillarStack):
@@ -66,10 +67,15 @@ class PlatformStack(PillarStack):
         training = self.config.platform.training
         self.training = TrainingExecution(self, "training", self.ctx, data_store=training.data_store.enabled) \
             if training.enabled else None
+        self.pipelines = None
         if training.enabled:
             self.training_template = TrainingTemplate(
                 self, "training-template", self.ctx, subnet_ids=self.network.private_subnet_ids,
                 security_group=self.security_group("training"), spot=training.spot)
+            models = pipeline_models(self.config)
+            self.pipelines = ModelPipelines(
+                self, "pipelines", self.ctx, models=models, settings=training.pipeline,
+                job=self.training_template.job, training_key=self.training_template.training_key) if models else None
         personas = tuple(studio_personas(self.config))
         self.studio = StudioDomain(self, "studio", self.ctx, self.network, self.endpoints,
                                    StudioProps(training.studio, personas, training.data_store.enabled)) \

@@ -1,7 +1,8 @@
 """Settings of the training lane (`platform.training:` in an environment file).
 
 Every key has a secure default: a VPC-only Studio domain with idle shutdown, Spot training with
-checkpoints for jobs launched from the provided template, a model package group per model, and no
+checkpoints for jobs launched from the provided template, a model package group per model, a
+pipeline per SageMaker-served model, and no
 data store (it costs even when idle, so environments opt in).
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from modules.schema_base import AccountId, Problem, Strict
 # training job may run (28 days, SageMaker's MaxRuntimeInSeconds limit).
 MIN_IDLE_MINUTES, MAX_IDLE_MINUTES = 60, 525_600
 MAX_TRAINING_SECONDS = 28 * 24 * 3600
+MAX_PROCESSING_SECONDS = 777_600  # ProcessingStoppingCondition.MaxRuntimeInSeconds limit (9 days)
 
 
 class StudioSettings(Strict):
@@ -54,6 +56,28 @@ class RegistrySettings(Strict):
     promotion_source_account_id: AccountId | None = None
 
 
+class EvaluationSettings(Strict):
+    """The pipeline's quality bar: the evaluation step writes `evaluation.json`, and a version is
+    registered only when `metrics.<metric>.value` is at least `min_value`."""
+
+    metric: str = Field(default="auc", pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+    min_value: float = 0.7
+
+
+class PipelineSettings(Strict):
+    """The SageMaker Pipeline of each SageMaker-served model (train, evaluate, baseline, register
+    PendingManualApproval): its instances and how many steps run at once."""
+
+    enabled: bool = True
+    training_instance_type: str = Field(default="ml.m5.xlarge", pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
+    training_instance_count: int = Field(default=1, ge=1, le=100)
+    processing_instance_type: str = Field(default="ml.m5.xlarge", pattern=r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
+    volume_size_gb: int = Field(default=30, ge=1, le=16_384)
+    processing_max_run_seconds: int = Field(default=3600, ge=60, le=MAX_PROCESSING_SECONDS)
+    max_parallel_steps: int = Field(default=2, ge=1, le=256)
+    evaluation: EvaluationSettings = EvaluationSettings()
+
+
 class DataStoreSettings(Strict):
     """Aurora PostgreSQL Serverless v2 for features and experiment metadata (off unless enabled)."""
 
@@ -75,6 +99,7 @@ class TrainingSettings(Strict):
     studio: StudioSettings = StudioSettings()
     spot: SpotSettings = SpotSettings()
     registry: RegistrySettings = RegistrySettings()
+    pipeline: PipelineSettings = PipelineSettings()
     data_store: DataStoreSettings = DataStoreSettings()
 
     def problems(self, env) -> Iterator[Problem]:

@@ -60,13 +60,18 @@ class TrainingTemplate(Construct):
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, *, subnet_ids: list[str],
                  security_group, spot: SpotSettings):
         super().__init__(scope, construct_id)
-        variants = ((template_parameter_name(ctx.naming), "parameter", data_key_arn(self, "training"),
+        # Read once (jsii round trips); the pipelines build their jobs from the same template.
+        self.training_key = data_key_arn(self, "training")
+        security_group_id = security_group.id
+        self.job = job_template(ctx, subnet_ids=subnet_ids, security_group_id=security_group_id,
+                                training_key=self.training_key, spot=spot)
+        variants = ((template_parameter_name(ctx.naming), "parameter", self.training_key,
                      "CreateTrainingJob settings every training job of the environment starts from"),
                     (local_storage_template_parameter_name(ctx.naming), "local-storage-parameter", None,
                      "CreateTrainingJob settings for jobs on instance types with local NVMe storage (no volume key)"))
         for name, construct_id, training_key, description in variants:
-            template = job_template(ctx, subnet_ids=subnet_ids, security_group_id=security_group.id,
-                                    training_key=training_key, spot=spot)
+            template = self.job if training_key else job_template(
+                ctx, subnet_ids=subnet_ids, security_group_id=security_group_id, training_key=None, spot=spot)
             parameter = aws.ssm_parameter.SsmParameter(
                 self, construct_id, name=name, type="String", tier="Standard", description=description,
                 value=json.dumps(template, sort_keys=True))

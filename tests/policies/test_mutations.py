@@ -429,6 +429,33 @@ def boundary_admits_sagemaker_at_the_edge(doc):
     return {"AEGIS_BOUNDARY_REGION_EXEMPTIONS": f"aws_iam_policy.{name}"}
 
 
+def pipeline_registers_approved(doc):
+    name, conf = find(doc, "aws_sagemaker_pipeline")
+    definition = json.loads(conf["pipeline_definition"])
+    (condition,) = [s for s in definition["Steps"] if s["Type"] == "Condition"]
+    (register,) = [s for s in condition["Arguments"]["IfSteps"] if s["Type"] == "RegisterModel"]
+    register["Arguments"]["ModelApprovalStatus"] = "Approved"
+    conf["pipeline_definition"] = json.dumps(definition)
+    return {"AEGIS_PIPELINE_REGISTERS_PENDING": f"aws_sagemaker_pipeline.{name}"}
+
+
+def pipeline_trains_without_isolation(doc):
+    name, conf = find(doc, "aws_sagemaker_pipeline")
+    definition = json.loads(conf["pipeline_definition"])
+    (train,) = [s for s in definition["Steps"] if s["Type"] == "Training"]
+    train["Arguments"]["EnableNetworkIsolation"] = False
+    conf["pipeline_definition"] = json.dumps(definition)
+    return {"AEGIS_PIPELINE_JOBS_GUARDED": f"aws_sagemaker_pipeline.{name}"}
+
+
+def approvals_without_dead_letter_queue(doc):
+    rule, _ = find(doc, "aws_cloudwatch_event_rule", named("-model-approvals"))
+    _, target = find(doc, "aws_cloudwatch_event_target",
+                     lambda n, c: c.get("rule") == f"${{aws_cloudwatch_event_rule.{rule}.name}}")
+    del target["dead_letter_config"]
+    return {"AEGIS_APPROVAL_EVENTS_ROUTED": f"aws_cloudwatch_event_rule.{rule}"}
+
+
 # Checks that guard against something the default app never creates, so they judge nothing there;
 # a mutation adds the thing and proves they fire.
 GUARDS_AGAINST_ABSENT = {
@@ -485,6 +512,9 @@ MUTATIONS = [
     Mutation("ml-engineer starts training jobs", "dev-access", ml_engineer_starts_training_jobs),
     Mutation("GPU fleet role without SSM Agent's policy", "dev-platform", fleet_role_without_ssm),
     Mutation("boundary admits SageMaker at the edge", "prod-bootstrap", boundary_admits_sagemaker_at_the_edge),
+    Mutation("pipeline registers its versions Approved", "prod-platform", pipeline_registers_approved),
+    Mutation("pipeline trains without network isolation", "staging-platform", pipeline_trains_without_isolation),
+    Mutation("approvals routed without a dead-letter queue", "dev-access", approvals_without_dead_letter_queue),
 ]
 
 

@@ -40,7 +40,7 @@ def extract(env: str, stacks: Mapping[str, Doc]) -> Architecture:
     platform = mine.get("platform", {})
     _network(arch, platform)
     add_models(arch, platform, mine.get("access", {}))
-    add_training(arch, platform, data)
+    add_training(arch, platform, data, mine.get("access", {}))
     _storage(arch, platform)
     _access(arch, mine.get("access", {}))
     _governance(arch, mine.get("governance", {}))

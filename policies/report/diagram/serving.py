@@ -179,6 +179,8 @@ def add_models(arch: Architecture, doc: Doc, access: Doc) -> None:
             model.reads -= model.triggers
         prefix = triggers.get(name, (set(), ""))[1]
         serving_stages(kind)(arch, model, by_type, prefix)
+        if by_type.get("aws_sagemaker_pipeline"):  # its versions come from its pipeline, pending approval
+            model.notes.append("pipeline → registry (pending)")
         arch.models.append(model)
         node = f"model:{name}"
         for purpose in sorted(model.triggers, key=bucket_order):

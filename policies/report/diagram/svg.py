@@ -283,7 +283,7 @@ def _platform(c: _Canvas, arch: Architecture, nodes: dict[str, Box], x: int, top
         y += 24
     lane_x = inner_x + 10
     if arch.training:
-        y = _lane(c, nodes, "model:_training", "training", ["Studio, jobs, registry"], arch.training, [], lane_x, y,
+        y = _lane(c, nodes, "model:_training", "training", ["Studio, pipelines, registry"], arch.training, [], lane_x, y,
                   inner_x + inner_w - 10, stroke)
     for model in arch.models:
         stages = model.stages or [Stage(KINDS[model.kind].lane)]

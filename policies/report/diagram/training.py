@@ -1,6 +1,7 @@
 """The training lane of an environment's architecture diagram: the Studio domain, the training jobs
-(as the job template starts them), the model registry and the training data store, and what the
-training role reads and writes. Read from the synthesized platform and data stacks."""
+(as the job template starts them), the model pipelines, the model registry and its approval alerts,
+the training data store, and what the training role reads and writes. Read from the synthesized
+platform, data and access stacks."""
 from __future__ import annotations
 
 import json
@@ -13,8 +14,12 @@ TEMPLATE_SUFFIX = "/training/job-template"
 TRAINING_ROLE_SUFFIX = "-sagemaker-training"
 
 
-def add_training(arch: Architecture, platform: Doc, data: Doc) -> None:
-    stages = [s for s in (_studio(platform), _jobs(platform), _registry(data), _store(platform)) if s]
+APPROVAL_EVENT = "SageMaker Model Package State Change"
+
+
+def add_training(arch: Architecture, platform: Doc, data: Doc, access: Doc | None = None) -> None:
+    stages = [s for s in (_studio(platform), _jobs(platform), _pipelines(platform),
+                          _registry(data, _approvals(access or {})), _store(platform)) if s]
     if not stages:
         return
     arch.training = stages
@@ -53,9 +58,30 @@ def _jobs(doc: Doc) -> Stage | None:
     return None
 
 
-def _registry(doc: Doc) -> Stage | None:
+def _registry(doc: Doc, approvals: str) -> Stage | None:
     groups = of_type(doc, "aws_sagemaker_model_package_group")
-    return Stage("Model registry", f"{len(groups)} groups · approver approves") if groups else None
+    return Stage("Model registry", f"{len(groups)} groups · approver approves · {approvals}") if groups else None
+
+
+def _pipelines(doc: Doc) -> Stage | None:
+    pipelines = of_type(doc, "aws_sagemaker_pipeline")
+    if not pipelines:
+        return None
+    return Stage("Model pipelines", f"{len(pipelines)} · train, evaluate, baseline, register pending")
+
+
+def _approvals(doc: Doc) -> str:
+    """How approvals are announced: by the approval rule's target (with its dead-letter queue), or not."""
+    for name, rule in of_type(doc, "aws_cloudwatch_event_rule"):
+        if APPROVAL_EVENT not in str(rule.get("event_pattern")):
+            continue
+        targets = [t for _, t in of_type(doc, "aws_cloudwatch_event_target") if name in refs(t.get("rule"),
+                                                                                           "aws_cloudwatch_event_rule")]
+        if not targets:
+            return "approval rule without a target"
+        dlq = " + DLQ" if any(first(t.get("dead_letter_config")).get("arn") for t in targets) else ""
+        return f"approvals → alerts{dlq}"
+    return "approvals not announced"
 
 
 def _store(doc: Doc) -> Stage | None:

@@ -154,17 +154,26 @@ def test_model_namer_sees_every_model_a_string_names():
     assert namer.owner("p-a-b/p-c") == "a-b"
 
 
-def test_the_training_lane_shows_studio_jobs_registry_and_store_and_its_flows(stacks):
+def test_the_training_lane_shows_studio_jobs_pipelines_registry_with_approval_alerts_and_store(stacks):
     arch = diagram.extract("prod", stacks)
     titles = [s.title for s in arch.training]
-    assert titles == ["Studio domain", "Training jobs", "Model registry", "Aurora data store"]
+    assert titles == ["Studio domain", "Training jobs", "Model pipelines", "Model registry", "Aurora data store"]
+    assert arch.training[2].detail == "2 · train, evaluate, baseline, register pending"  # the SageMaker models
+    assert arch.training[3].detail == "4 groups · approver approves · approvals → alerts + DLQ"
     assert arch.training[0].detail.startswith("VpcOnly · KMS · 2 profiles · idle 60 min")
     assert arch.training[1].detail == "Spot + checkpoints · isolated · VPC"
     flows = {(f.source, f.target, f.label) for f in arch.flows if "_training" in f.source + f.target}
     assert flows == {("bucket:datasets", "model:_training", "reads"), ("model:_training", "bucket:model-artifacts", "writes")}
     dev = diagram.extract("dev", stacks)
-    assert [s.title for s in dev.training] == ["Studio domain", "Training jobs", "Model registry"]  # no store in dev
+    assert [s.title for s in dev.training] == ["Studio domain", "Training jobs", "Model pipelines",
+                                               "Model registry"]  # no store in dev
     assert "Studio domain" in diagram.environment_svg("prod", stacks)
+
+
+def test_a_model_with_a_pipeline_says_where_its_versions_come_from(stacks):
+    notes = {m.name: m.notes for m in diagram.extract("prod", stacks).models}
+    with_pipeline = {name for name, n in notes.items() if "pipeline → registry (pending)" in n}
+    assert with_pipeline == {"fraud-scorer", "churn-predictor"}  # SageMaker models: the others deploy no package
 
 
 def test_each_model_lane_shows_how_a_release_reaches_traffic(stacks, stub_stacks):

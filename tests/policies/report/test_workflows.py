@@ -15,6 +15,7 @@ from tests.policies.report.conftest import ROOT
 WORKFLOWS = ROOT / ".github" / "workflows"
 PR = WORKFLOWS / "aegis-pr.yml"
 MAIN = WORKFLOWS / "aegis-plan.yml"
+PROMOTE = WORKFLOWS / "aegis-promote.yml"
 
 
 def check_schema(*files: Path, schema: str = "vendor.github-workflows") -> subprocess.CompletedProcess:
@@ -38,7 +39,7 @@ def uses(job: dict, action: str) -> list[dict]:
 
 def test_workflows_pass_the_github_workflow_schema():
     files = sorted(WORKFLOWS.glob("*.yml"))
-    assert files == sorted([PR, MAIN])
+    assert files == sorted([PR, MAIN, PROMOTE])
     for schema in ("vendor.github-workflows", "custom.github-workflows-require-timeout"):
         run = check_schema(*files, schema=schema)
         assert run.returncode == 0, run.stdout + run.stderr
@@ -128,3 +129,19 @@ def test_pre_commit_config_runs_ruff_and_the_gate():
     assert "main.py gate" in ids["aegis-gate"][1]["entry"]
     for repo in config["repos"]:
         assert repo["repo"] == "local" or repo["rev"], repo  # pinned
+
+
+def test_the_promotion_workflow_edits_through_model_promote_and_opens_a_pull_request_the_gate_judges():
+    doc = load(PROMOTE)
+    assert set(doc["on"]) == {"workflow_dispatch", "repository_dispatch"}
+    assert doc["on"]["repository_dispatch"]["types"] == ["model-approved"]
+    assert doc["permissions"] == {"contents": "read"}
+    (job,) = doc["jobs"].values()
+    scripts = "\n".join(s.get("run", "") for s in steps(job))
+    assert "main.py model promote" in scripts and "main.py validate" in scripts
+    assert "${{" not in scripts  # inputs reach the shell through the environment only
+    assert "exit 2" in scripts  # refuses malformed input and a missing token
+    (opener,) = uses(job, "actions/github-script")
+    assert "pulls.create" in opener["with"]["script"] and "AEGIS_PROMOTION_TOKEN" in opener["with"]["github-token"]
+    # No apply, plan or AWS credentials here: the pull request goes through aegis-pr.yml and aegis-plan.yml.
+    assert "apply" not in scripts and "aws-actions" not in PROMOTE.read_text()

@@ -1,0 +1,80 @@
+"""A model family's SageMaker Pipeline definition, rendered from `templates/model_pipeline.json.j2`.
+
+Every job step starts from the environment's training job template (modules/platform/training_template.py
+`job_template`): the training role, the private subnets and training security group, network isolation,
+inter-container traffic encryption, the training key on volumes (left out on local-storage instance
+types, as the boundary allows), the model key on outputs, managed Spot with a checkpoint location. What
+the pipeline adds is where each step writes, per model and per execution, under `models/` of the
+model-artifacts bucket (the only prefix the training role writes).
+
+The rendered text is parsed and written back with sorted keys, so the same configuration always gives
+the same bytes, and a template mistake fails synth instead of reaching SageMaker.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from modules.naming import Naming
+from modules.platform.training_settings import PipelineSettings
+from modules.training import (
+    BASELINE_PREFIX,
+    CHECKPOINT_PREFIX,
+    PENDING_APPROVAL,
+    PIPELINE_PREFIX,
+    TRAINING_OUTPUT_PREFIX,
+    has_local_storage,
+    package_group,
+    pipeline_name,
+)
+
+TEMPLATE = "model_pipeline.json.j2"
+
+
+@dataclass(frozen=True)
+class PipelineInputs:
+    """What a definition is built from: `job` is the training job template of the environment with its
+    training key (`job_template(..., training_key=...)`), `training_key` that key's ARN, and
+    `analyzer_image` the region's Model Monitor analyzer image."""
+
+    naming: Naming
+    model: str
+    settings: PipelineSettings
+    job: dict
+    training_key: str
+    analyzer_image: str
+
+
+@lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+                             undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    return env.get_template(TEMPLATE)
+
+
+def pipeline_definition(inputs: PipelineInputs) -> str:
+    n, model, s, job = inputs.naming, inputs.model, inputs.settings, inputs.job
+    artifacts, datasets = f"s3://{n.bucket('model-artifacts')}/", f"s3://{n.bucket('datasets')}/{model}/"
+    own = f"{artifacts}{PIPELINE_PREFIX}{model}/"
+    volume_key = {} if has_local_storage(s.training_instance_type) else {"VolumeKmsKeyId": inputs.training_key}
+    cluster_key = {} if has_local_storage(s.processing_instance_type) else {"VolumeKmsKeyId": inputs.training_key}
+    text = _template().render(
+        pipeline=pipeline_name(n, model), package_group=package_group(n, model), approval_status=PENDING_APPROVAL,
+        job=job, analyzer_image=inputs.analyzer_image, evaluation=s.evaluation,
+        processing_max_run_seconds=s.processing_max_run_seconds,
+        training_resources={"InstanceType": s.training_instance_type, "InstanceCount": s.training_instance_count,
+                            "VolumeSizeInGB": s.volume_size_gb, **volume_key},
+        processing_cluster={"InstanceType": s.processing_instance_type, "InstanceCount": 1,
+                            "VolumeSizeInGB": s.volume_size_gb, **cluster_key},
+        network={"VpcConfig": job["VpcConfig"], "EnableNetworkIsolation": True,
+                 "EnableInterContainerTrafficEncryption": job["EnableInterContainerTrafficEncryption"]},
+        data={"train": f"{datasets}train/", "test": f"{datasets}test/", "baseline": f"{datasets}baseline/"},
+        paths={"training_output": f"{artifacts}{TRAINING_OUTPUT_PREFIX}{model}/",
+               "checkpoints": f"{artifacts}{CHECKPOINT_PREFIX}{model}/",
+               "code": f"{own}code/", "evaluation": f"{own}evaluation/",
+               "baseline": f"{artifacts}{BASELINE_PREFIX}{model}/"})
+    return json.dumps(json.loads(text), sort_keys=True)
