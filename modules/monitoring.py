@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from modules.iam_doc import Statement, statement
 from modules.naming import Naming
 from modules.regions import ANALYZER_ACCOUNTS
+from modules.training import BASELINE_PREFIX
 
 if TYPE_CHECKING:
     from modules.config import EnvConfig
@@ -53,7 +54,7 @@ def schedule_name(naming: Naming, model: str) -> str:
 def baseline_prefix(model: "ModelSettings") -> str | None:
     """The baseline's folder in the model-artifacts bucket, or None when the model has none."""
     relative = model.sagemaker_settings.monitor.baseline_prefix
-    return f"{model.artifact_prefix()}{relative}" if relative is not None else None
+    return f"{BASELINE_PREFIX}{model.name}/{relative}" if relative is not None else None
 
 
 def monitoring_output_prefix(model: str) -> str:

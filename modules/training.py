@@ -42,6 +42,9 @@ CHECKPOINT_PREFIX = f"{MODELS_PREFIX}_checkpoints/"
 # monitoring schedule of that version names as its baseline location.
 PIPELINE_PREFIX = f"{MODELS_PREFIX}_pipelines/"
 BASELINE_PREFIX = f"{MODELS_PREFIX}_baselines/"
+# What jobs running as the training role write (SageMaker uploads them unconditionally, and rewrites
+# checkpoints as a job runs), so these stay outside the published versions' write-once rule.
+JOB_OUTPUT_PREFIXES = (TRAINING_OUTPUT_PREFIX, CHECKPOINT_PREFIX, PIPELINE_PREFIX, BASELINE_PREFIX)
 PIPELINE_ROLE = "sagemaker-pipeline"
 PENDING_APPROVAL = "PendingManualApproval"
 # SageMaker Pipelines names the jobs it starts `pipelines-<execution id>-<step name>-<suffix>`.
@@ -130,10 +133,11 @@ def training_execution_statements(naming: Naming, keys_pattern: str) -> list[Sta
         statement("ListModelsPrefix", "Allow", "s3:ListBucket", artifacts,
                   condition={"StringLike": {"s3:prefix": f"{MODELS_PREFIX}*"}}),
         statement("ReadModelsPrefix", "Allow", "s3:GetObject", f"{artifacts}/{MODELS_PREFIX}*"),
-        # Its own output and checkpoints only: published versions (`models/<model>/<version>/`) come from
-        # `model publish`, never from a job's code.
+        # Jobs' own output only (training output, checkpoints, and the pipelines' evaluation reports and
+        # baselines, whose jobs run as this role): published versions (`models/<model>/<version>/`) come
+        # from `model publish`, never from a job's code.
         statement("WriteTrainingOutput", "Allow", ["s3:AbortMultipartUpload", "s3:PutObject"],
-                  [f"{artifacts}/{TRAINING_OUTPUT_PREFIX}*", f"{artifacts}/{CHECKPOINT_PREFIX}*"]),
+                  [f"{artifacts}/{prefix}*" for prefix in JOB_OUTPUT_PREFIXES]),
         statement("UseTrainingKey", "Allow", ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey",
                                               "kms:GenerateDataKey"], keys_pattern, condition=keys("training")),
         statement("UseModelKey", "Allow", ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],

@@ -15,16 +15,18 @@ A DeleteObject without a version id leaves a delete marker as the current versio
 conditional PUT of the same key would succeed again: deleting is denied the same way. S3 Lifecycle
 is not subject to bucket policies; the bucket's rules only expire noncurrent versions.
 
-Training writes its output and Spot checkpoints (overwritten as a job runs) under their own prefixes
-(modules/training.py), which model names cannot collide with: those stay writable by the training role.
+Jobs write their output, Spot checkpoints (overwritten as a job runs), and the pipelines' evaluation
+reports and baselines under their own prefixes (modules/training.py JOB_OUTPUT_PREFIXES), which model
+names cannot collide with, with uploads SageMaker does not make conditional: those stay writable by
+the training role.
 """
 from __future__ import annotations
 
 from modules.iam_doc import Statement, statement
-from modules.training import CHECKPOINT_PREFIX, TRAINING_OUTPUT_PREFIX
+from modules.training import JOB_OUTPUT_PREFIXES
 
-# Key prefixes of the model-artifacts bucket that training jobs rewrite.
-REWRITTEN_PREFIXES = (TRAINING_OUTPUT_PREFIX, CHECKPOINT_PREFIX)
+# Key prefixes of the model-artifacts bucket that jobs write (and training rewrites).
+REWRITTEN_PREFIXES = JOB_OUTPUT_PREFIXES
 # A create-or-replace request (PutObject, CompleteMultipartUpload, CopyObject) that is not conditional.
 UNCONDITIONAL_WRITE = {"Null": {"s3:if-none-match": "true"},
                        "BoolIfExists": {"s3:ObjectCreationOperation": "true"}}

@@ -41,8 +41,8 @@ class ModelMonitorSettings(Strict):
     volume_size_gb: int = Field(default=20, ge=1, le=512)
     # A run must end before the next starts: at most an hour for an hourly schedule.
     max_runtime_seconds: int = Field(default=1800, ge=60, le=3600)
-    # `statistics.json` and `constraints.json` under `models/<model>/<baseline_prefix>` of the
-    # model-artifacts bucket (the pipeline's baseline step writes them there).
+    # `statistics.json` and `constraints.json` under `models/_baselines/<model>/<baseline_prefix>` of the
+    # model-artifacts bucket: the pipeline's baseline step writes them to `<execution id>/` there.
     baseline_prefix: BaselinePrefix | None = None
     # Features whose drift the model's drift alarm watches (CloudWatch has no wildcard over metric names).
     drift_features: list[FeatureName] = Field(default_factory=list, max_length=MAX_DRIFT_FEATURES)

@@ -12,8 +12,10 @@ principal, the deployer included:
 
 while still letting through what publishing and training need: a conditional PutObject
 (`If-None-Match: *`), the parts of a multipart upload (`s3:ObjectCreationOperation` false: those
-APIs take no conditional header), and training's own writes under `models/_training/` and
-`models/_checkpoints/`, which rewrite objects as a job runs.
+APIs take no conditional header), and what jobs write with SageMaker's unconditional uploads:
+training output and Spot checkpoints (rewritten as a job runs) under `models/_training/` and
+`models/_checkpoints/`, and the pipelines' evaluation reports and baselines under `models/_pipelines/`
+and `models/_baselines/` (a pipeline whose baseline step is denied registers nothing).
 
 Judged with policies/iam_eval.py on the literal bucket policy of each model-artifacts bucket (primary
 and DR replica). A bucket without a policy, or a policy that is not literal JSON or cannot be
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from modules.training import CHECKPOINT_PREFIX, TRAINING_OUTPUT_PREFIX
+from modules.training import BASELINE_PREFIX, CHECKPOINT_PREFIX, PIPELINE_PREFIX, TRAINING_OUTPUT_PREFIX
 from policies.app_checks.base import app_check, fail, judge
 from policies.app_checks.view import AppView, Env
 from policies.checks.aegis_values import policy_document
@@ -77,6 +79,8 @@ def _problems(env: Env, bucket_name: str, raw) -> Iterator[str]:
     arn = f"arn:aws:s3:::{bucket_name}"
     published, training = f"{arn}/{PUBLISHED_KEY}", f"{arn}/{TRAINING_OUTPUT_PREFIX}job-1/output/model.tar.gz"
     checkpoint = f"{arn}/{CHECKPOINT_PREFIX}job-1/checkpoint-1.pt"
+    evaluation = f"{arn}/{PIPELINE_PREFIX}model-a/run-1/evaluation/evaluation.json"
+    baseline = f"{arn}/{BASELINE_PREFIX}model-a/run-1/constraints.json"
     transport = {"aws:SecureTransport": True, "s3:TlsVersion": "1.3"}
 
     def denied(action: str, key: str, context: dict) -> bool:
@@ -89,7 +93,9 @@ def _problems(env: Env, bucket_name: str, raw) -> Iterator[str]:
     must_pass = [("a conditional PutObject (If-None-Match: *)", "s3:PutObject", published, {**CREATE, **CONDITIONAL}),
                  ("the parts of a multipart upload", "s3:PutObject", published, PART),
                  ("training output", "s3:PutObject", training, CREATE),
-                 ("Spot checkpoints", "s3:PutObject", checkpoint, CREATE)]
+                 ("Spot checkpoints", "s3:PutObject", checkpoint, CREATE),
+                 ("a pipeline's evaluation report", "s3:PutObject", evaluation, CREATE),
+                 ("a pipeline's data-quality baseline", "s3:PutObject", baseline, CREATE)]
     try:
         for what, action, key, context in must_deny:
             if not denied(action, key, context):

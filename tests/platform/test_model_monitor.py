@@ -7,6 +7,7 @@ import json
 from modules.boundary import boundary_arn
 from modules.monitoring import DATA_METRICS_NAMESPACE, MONITOR_ROLE, schedule_name
 from modules.platform.sagemaker_base import sagemaker_model_name
+from modules.training import baseline_uri
 from policies.iam_eval import Request, is_allowed
 from tests.platform.conftest import ref
 
@@ -61,7 +62,9 @@ def test_prod_baseline_is_verified_when_planned_and_dev_profiles_only(synthesize
     artifacts = prod.naming.bucket("model-artifacts")
     objects = {(o["bucket"], o["key"]) for o in prod.data("aws_s3_object").values()}
     for model in prod.models("sagemaker"):
-        prefix = f"models/{model.name}/{model.sagemaker_settings.monitor.baseline_prefix}"
+        prefix = f"models/_baselines/{model.name}/{model.sagemaker_settings.monitor.baseline_prefix}"
+        # The monitor reads a baseline where the model's pipeline writes them (one folder per execution).
+        assert f"s3://{artifacts}/{prefix}".startswith(baseline_uri(prod.naming, model.name))
         (job,) = [j for j in prod.res("aws_sagemaker_data_quality_job_definition").values()
                   if j["tags"]["Model"] == model.name]
         baseline = job["data_quality_baseline_config"]
@@ -102,8 +105,10 @@ def test_prod_monitoring_role_reads_the_baseline_only(prod):
     (logical,) = [k for k, r in prod.res("aws_iam_role").items() if r["name"] == n.role(MONITOR_ROLE)]
     policy = [prod.role_policy(logical)]
     model = prod.models("sagemaker")[0]
-    base = f"{n.bucket_arn('model-artifacts')}/models/{model.name}/{model.sagemaker_settings.monitor.baseline_prefix}"
+    baselines = f"{n.bucket_arn('model-artifacts')}/models/_baselines/{model.name}/"
+    base = f"{baselines}{model.sagemaker_settings.monitor.baseline_prefix}"
     assert is_allowed(policy, Request("s3:GetObject", f"{base}constraints.json"))
+    assert not is_allowed(policy, Request("s3:GetObject", f"{baselines}another-execution/constraints.json"))
     assert not is_allowed(policy, Request("s3:GetObject", f"{n.bucket_arn('model-artifacts')}/models/{model.name}/x"))
 
 

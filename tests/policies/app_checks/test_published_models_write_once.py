@@ -100,3 +100,14 @@ def test_a_policy_that_is_not_literal_json_is_not_judged(prod_app):
         if name.startswith("bucket-model-artifacts_"):
             policy["policy"] = "${data.aws_iam_policy_document.x.json}"
     assert "not a literal JSON document" in _message(stacks)
+
+
+def test_a_deny_that_exempts_training_alone_stops_the_pipelines(prod_app):
+    """The earlier shape: only training output and checkpoints were exempt, so a pipeline's evaluation
+    and baseline steps (SageMaker uploads them unconditionally) were denied and nothing was registered."""
+    def training_alone(s):
+        s["NotResource"] = [r for r in s["NotResource"] if "/models/_training/" in r or "/models/_checkpoints/" in r]
+        return s
+    message = _message(_edited(prod_app, _by_sid(OVERWRITE, training_alone)))
+    assert "denies a pipeline's evaluation report" in message and "denies a pipeline's data-quality baseline" in message
+    assert "training output" not in message
