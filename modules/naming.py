@@ -172,6 +172,19 @@ class Naming:
     def alert_topic_arn(self) -> str:
         return f"arn:aws:sns:{self.region}:{self.account_id}:{self.alert_topic()}"
 
+    def alert_archive(self) -> str:
+        """The SQS queue that keeps every alert of the topic (modules/access/alert_archive.py)."""
+        return self.resource("alert-archive")
+
+    def alert_archive_arn(self) -> str:
+        return f"arn:aws:sqs:{self.region}:{self.account_id}:{self.alert_archive()}"
+
+    def alert_delivery_log_groups(self) -> tuple[str, str]:
+        """The log groups SNS writes the alert topic's delivery status to: successes, then failures
+        (SNS's own naming, `sns/<region>/<account>/<topic>[/Failure]`)."""
+        base = f"sns/{self.region}/{self.account_id}/{self.alert_topic()}"
+        return base, f"{base}/Failure"
+
     @property
     def backup_tag_value(self) -> str:
         return self.prefix

@@ -340,6 +340,9 @@ def security_auditor(arns: EnvArns) -> list[Statement]:
         _allow("AuditLogFilesRead", ["s3:GetObject"],
                [arns.objects("audit", "cloudtrail/"), arns.objects("audit", "config/")]),
         _allow("AuditKeyDecryptViaS3", ["kms:Decrypt"], arns.keys, arns.key_condition("audit")),
+        # The alert archive: reads, never deletes (messages become visible again; the retention ends them).
+        _allow("AlertArchiveRead", ["sqs:GetQueueAttributes", "sqs:ReceiveMessage"], arns.naming.alert_archive_arn()),
+        _allow("AlertArchiveDecryptViaSqs", ["kms:Decrypt"], arns.keys, arns.key_condition("audit", via=("sqs",))),
     ]
 
 

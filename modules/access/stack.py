@@ -1,7 +1,7 @@
 """`<env>-access`: the Access Control and Monitoring pillar.
 
 Persona roles, the account's IAM password policy, the CloudTrail trail with its log group, security metric filters and alarms,
-per-model alarms, the alert topic, the dashboard, GuardDuty and, when configured, Organizations
+per-model alarms, the alert topic and its archive queue, the dashboard, GuardDuty and, when configured, Organizations
 SCPs. Resources of earlier stacks are found by naming convention (bucket names, key aliases, the
 boundary ARN, model resource names), never by cross-stack reference.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 from cdktf import TerraformOutput
 from constructs import Construct
 
+from modules.access.alert_archive import AlertArchive
 from modules.access.alert_topic import AlertTopic, AlertTopicProps
 from modules.access.approval_events import ApprovalEvents, ApprovalEventsProps
 from modules.access.dashboard import Dashboard, DashboardProps
@@ -33,8 +34,10 @@ class AccessStack(PillarStack):
         self.personas = PersonaRoles(self, "personas", config=config)
         self.password_policy = AccountPasswordPolicy(self, "password-policy",
                                                      prevent_destroy=config.tier == "prod")
-        self.alerts = AlertTopic(self, "alerts", AlertTopicProps(naming, config.name, settings.alerts))
+        self.alerts = AlertTopic(self, "alerts", AlertTopicProps(naming, config.name, settings.alerts,
+                                                                 settings.logs.retention_days, config.tier))
         topic = self.alerts.arn
+        self.alert_archive = AlertArchive(self, "alert-archive", naming=naming, topic_arn=topic)
         self.trail = Trail(self, "trail", TrailProps.of(config))
         self.security_alarms = SecurityAlarms(self, "security-alarms", SecurityAlarmsProps(naming, config.name, topic),
                                               log_group=self.trail.logs)

@@ -70,6 +70,12 @@ def _audit_service_statements(naming: Naming, region: str) -> list[Statement]:
         statement("AlertPublishers", "Allow", ["kms:Decrypt", "kms:GenerateDataKey*"], "*",
                   principal={"Service": list(TOPIC_PUBLISHERS)},
                   condition={"StringEquals": {"aws:SourceAccount": account}}),
+        # SNS delivers the alert topic's messages into the encrypted alert archive queue (SQS SSE: the sender
+        # needs GenerateDataKey and Decrypt); only for that topic.
+        statement("AlertTopicToArchive", "Allow", ["kms:Decrypt", "kms:GenerateDataKey*"], "*",
+                  principal={"Service": "sns.amazonaws.com"},
+                  condition={"StringEquals": {"aws:SourceAccount": account},
+                             "ArnEquals": {"aws:SourceArn": naming.alert_topic_arn()}}),
         # AWS Config (service-linked role) encrypts configuration snapshots and history in the audit bucket.
         statement("ConfigDelivery", "Allow", ["kms:Decrypt", "kms:GenerateDataKey"], "*",
                   principal={"Service": "config.amazonaws.com"},

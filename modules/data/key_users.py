@@ -36,7 +36,8 @@ VIA_SERVICES: dict[str, tuple[str, ...]] = {
     "training": ("s3", "sagemaker", "elasticfilesystem", "ec2", "rds", "secretsmanager", "backup"),
     "model": ("s3", "sagemaker", "ecr", "ec2", "lambda"),
     "inference": ("s3", "sagemaker", "lambda", "dynamodb", "elasticfilesystem", "sqs", "sns", "backup"),
-    "audit": ("s3", "logs", "sns", "cloudtrail", "backup"),
+    # sqs: the alert archive queue (modules/access/alert_archive.py), which the security auditor reads.
+    "audit": ("s3", "logs", "sns", "sqs", "cloudtrail", "backup"),
     "state": ("s3",),
 }
 # Services whose API returns the data a key protects: provisioning never goes through them.

@@ -51,6 +51,9 @@ tag key and value, resource id), its region and its parameters:
                                       aws_backup_selection of its region picks;
   CLOUDWATCH_ALARM_RESOURCE_CHECK     an aws_rds_cluster (resourceType AWS::RDS::DBCluster; other types are not
                                       judged) without an alarm on metricName for its DBClusterIdentifier;
+  SNS_TOPIC_MESSAGE_DELIVERY_NOTIFICATION_ENABLED
+                                      an SNS topic that names no delivery status feedback role of any protocol
+                                      (application, firehose, http, lambda, sqs; success or failure);
   INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY
                                       an internet gateway attached to a VPC of the app that AuthorizedVpcIds
                                       does not name (read through the data.aws_vpc lookup by tags that the
@@ -82,7 +85,7 @@ CFN_TYPES = {"aws_iam_role": "AWS::IAM::Role", "aws_iam_user": "AWS::IAM::User",
              "aws_cloudwatch_metric_alarm": "AWS::CloudWatch::Alarm", "aws_rds_cluster": "AWS::RDS::DBCluster",
              "aws_rds_cluster_instance": "AWS::RDS::DBInstance", "aws_db_instance": "AWS::RDS::DBInstance",
              "aws_internet_gateway": "AWS::EC2::InternetGateway",
-             "aws_internet_gateway_attachment": "AWS::EC2::InternetGateway"}
+             "aws_internet_gateway_attachment": "AWS::EC2::InternetGateway", "aws_sns_topic": "AWS::SNS::Topic"}
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 
 
@@ -408,6 +411,16 @@ def _load_balancers_deletable(env: Env, rule: DeployedRule) -> Iterator[str]:
             yield target.label
 
 
+FEEDBACK_PROTOCOLS = ("application", "firehose", "http", "lambda", "sqs")
+
+
+def _topics_without_delivery_status(env: Env, rule: DeployedRule) -> Iterator[str]:
+    for target in _targets(env, ("aws_sns_topic",), rule):
+        if not any(target.conf.get(f"{protocol}_{outcome}_feedback_role_arn")
+                   for protocol in FEEDBACK_PROTOCOLS for outcome in ("success", "failure")):
+            yield target.label
+
+
 DAILY = re.compile(r"^cron\(\d{1,2} \d{1,2} \* \* \? \*\)$")  # minute and hour fixed: once a day
 
 
@@ -648,6 +661,7 @@ KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "RDS_IN_BACKUP_PLAN": _clusters_outside_backup_plans,
     "CLOUDWATCH_ALARM_RESOURCE_CHECK": _clusters_without_alarm,
     "S3_RESOURCES_PROTECTED_BY_BACKUP_PLAN": _buckets_outside_backup_plans,
+    "SNS_TOPIC_MESSAGE_DELIVERY_NOTIFICATION_ENABLED": _topics_without_delivery_status,
 }
 
 

@@ -6,6 +6,9 @@ the inference class's CMK: keys are separated by data class, and a key shared wi
 audit data would let one class's users decrypt another's. checkov's CKV_AWS_119/184/27/173 accept
 any key (or AWS-owned keys). A Lambda function without environment variables has nothing to
 encrypt (UNKNOWN). An unresolvable key reference fails (not judged). Not environment-dependent.
+
+One queue holds no inference data: the alert archive (`<project>-<env>-alert-archive`, modules/naming.py)
+keeps the alert topic's messages, audit data, and must use the audit key, like the topic itself.
 """
 from checkov.common.models.enums import CheckCategories, CheckResult
 
@@ -13,6 +16,9 @@ try:
     from policies.checks.aegis_checklib import AegisCheck, block, is_true, key_problem, value
 except ImportError:  # loaded by plain checkov from this folder
     from aegis_checklib import AegisCheck, block, is_true, key_problem, value
+
+
+ALERT_ARCHIVE_SUFFIX = "-alert-archive"  # Naming.alert_archive()
 
 
 class InferenceStoreKey(AegisCheck):
@@ -39,8 +45,12 @@ class InferenceStoreKey(AegisCheck):
                 return self.fail("the file system is not encrypted")
             raw = value(conf, "kms_key_id")
         elif kind == "aws_sqs_queue":
-            self.evaluated_keys = ["kms_master_key_id"]
+            self.evaluated_keys = ["kms_master_key_id", "name"]
             raw = value(conf, "kms_master_key_id")
+            name = value(conf, "name")
+            if isinstance(name, str) and name.endswith(ALERT_ARCHIVE_SUFFIX):
+                problem = key_problem(raw, "audit", kind)
+                return self.fail(problem) if problem else CheckResult.PASSED
         else:  # aws_lambda_function
             self.evaluated_keys = ["kms_key_arn", "environment"]
             if block(conf, "environment") is None:

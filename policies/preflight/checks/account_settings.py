@@ -4,7 +4,8 @@ EBS encryption by default, the account's default EBS key and the S3 account publ
 settings, not resources that can collide: the apply overwrites them. What the account has now is
 reported, with a warning where the apply changes something other workloads of the account rely on.
 Cost Anomaly Detection allows one AWS-services (DIMENSIONAL SERVICE) monitor per account: an existing
-one makes creating another fail.
+one makes creating another fail. The security contact and the alert subscriptions must name addresses
+that can receive AWS's notices, not the shipped examples (the plan gate refuses them too).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from modules.data.key_users import EBS_KEY_CLASS
 from policies.preflight.aws import error_code
 from policies.preflight.context import Context, attempt, found_in_state
 from policies.preflight.model import Check
+from policies.reserved_names import endpoint_host, reserved_reason
 
 PUBLIC_ACCESS_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 AWS_MANAGED_EBS_KEY = "alias/aws/ebs"
@@ -94,6 +96,21 @@ def cost_monitor(ctx: Context) -> list[Check]:
     return attempt("account.cost-anomaly-monitor", title, judge)
 
 
+def contacts(ctx: Context) -> list[Check]:
+    """Config only, no AWS call: the addresses the apply hands AWS for its security notices and alerts."""
+    security = ctx.config.governance.security_contact
+    named = [("governance.security_contact.email", "email", security.email)] if security else []
+    named += [(f"access.alerts.subscriptions[{i}].endpoint", s.protocol, s.endpoint)
+              for i, s in enumerate(ctx.config.access.alerts.subscriptions) if s.protocol in ("email", "https")]
+    refused = [f"{key} {raw}: {reserved_reason(host)}" for key, protocol, raw in named
+               if (host := endpoint_host(protocol, raw)) and reserved_reason(host)]
+    title = "The security contact and alert subscriptions can receive AWS's notices"
+    if refused:
+        return [Check("account.contacts-deliverable", title, "fail", "; ".join(refused),
+                      "name a mailbox your security team reads (the shipped files name examples)")]
+    return [Check("account.contacts-deliverable", title, "pass", f"{len(named)} address(es), none at a reserved name")]
+
+
 def _monitors(ctx: Context) -> list[dict]:
     client, monitors, token = ctx.aws.client("ce", "us-east-1"), [], None  # Cost Explorer's endpoint
     while True:
@@ -106,4 +123,5 @@ def _monitors(ctx: Context) -> list[dict]:
 
 PROBES = [("account.ebs-default-encryption", "EBS encryption by default", ebs_encryption),
           ("account.s3-public-access-block", "S3 account public access block", public_access_block),
-          ("account.cost-anomaly-monitor", "Cost anomaly monitor", cost_monitor)]
+          ("account.cost-anomaly-monitor", "Cost anomaly monitor", cost_monitor),
+          ("account.contacts-deliverable", "Security contact and alert addresses", contacts)]

@@ -6,11 +6,13 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from policies.preflight.checks.account_settings import cost_monitor, ebs_encryption, public_access_block
+from modules.config import load_env
+from policies.preflight.checks.account_settings import contacts, cost_monitor, ebs_encryption, public_access_block
 from policies.preflight.checks.identity import regions
 from policies.preflight.checks.named_resources import backup_vaults, trails
 from policies.preflight.checks.organizations import identity_center, organization
 from policies.preflight.checks.service_linked_roles import service_linked_roles
+from policies.preflight.context import Context
 from tests.policies.preflight.conftest import StubberFor, context, stubbed
 
 DEV, PROD = "111122223333", "777788889999"
@@ -134,3 +136,24 @@ def test_delegated_policy_administrator_passes_when_scps_are_enabled(ctx_of):
     assert checks["organizations.account"].status == "pass" and "delegated administrator" in checks[
         "organizations.account"].found
     assert checks["organizations.scp-policy-type"].status == "pass"
+
+
+def _with_addresses(config, email: str, endpoint: str):
+    contact = config.governance.security_contact.model_copy(update={"email": email})
+    alerts = config.access.alerts.model_copy(update={"subscriptions": [
+        s.model_copy(update={"endpoint": endpoint}) for s in config.access.alerts.subscriptions]})
+    return config.model_copy(update={"governance": config.governance.model_copy(update={"security_contact": contact}),
+                                     "access": config.access.model_copy(update={"alerts": alerts})})
+
+
+def test_the_shipped_example_contacts_fail_naming_each_key():
+    (check,) = contacts(Context(load_env("prod"), None, {}))  # config only: no AWS call
+    assert check.status == "fail"
+    assert "governance.security_contact.email ml-platform-security@example.com" in check.found
+    assert "access.alerts.subscriptions[0].endpoint" in check.found and "example.com is reserved" in check.found
+
+
+def test_deliverable_contacts_pass():
+    config = _with_addresses(load_env("prod"), "security-oncall@acme-bank.eu", "alerts@acme-bank.eu")
+    (check,) = contacts(Context(config, None, {}))
+    assert check.status == "pass" and "2 address(es)" in check.found
