@@ -177,7 +177,10 @@ class Naming:
         return self.resource("alert-archive")
 
     def alert_archive_arn(self) -> str:
-        return f"arn:aws:sqs:{self.region}:{self.account_id}:{self.alert_archive()}"
+        return self.queue_arn(self.alert_archive())
+
+    def queue_arn(self, name: str) -> str:
+        return f"arn:aws:sqs:{self.region}:{self.account_id}:{name}"
 
     def alert_delivery_log_groups(self) -> tuple[str, str]:
         """The log groups SNS writes the alert topic's delivery status to: successes, then failures

@@ -23,6 +23,7 @@ Rules kept here:
 """
 from __future__ import annotations
 
+from modules.access.approval_events import dlq_name as approvals_dlq_name
 from modules.access.settings import PERSONAS
 from modules.boundary import APPROVED, DEPLOY_ACTIONS, hand_deploys
 from modules.config import EnvConfig
@@ -340,8 +341,10 @@ def security_auditor(arns: EnvArns) -> list[Statement]:
         _allow("AuditLogFilesRead", ["s3:GetObject"],
                [arns.objects("audit", "cloudtrail/"), arns.objects("audit", "config/")]),
         _allow("AuditKeyDecryptViaS3", ["kms:Decrypt"], arns.keys, arns.key_condition("audit")),
-        # The alert archive: reads, never deletes (messages become visible again; the retention ends them).
-        _allow("AlertArchiveRead", ["sqs:GetQueueAttributes", "sqs:ReceiveMessage"], arns.naming.alert_archive_arn()),
+        # The alert archive and the approval events EventBridge could not deliver: reads, never deletes
+        # (messages become visible again; the retention ends them).
+        _allow("AlertArchiveRead", ["sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+               [arns.naming.alert_archive_arn(), arns.naming.queue_arn(approvals_dlq_name(arns.naming))]),
         _allow("AlertArchiveDecryptViaSqs", ["kms:Decrypt"], arns.keys, arns.key_condition("audit", via=("sqs",))),
     ]
 

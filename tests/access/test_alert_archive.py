@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from modules.access.approval_events import dlq_name as approvals_dlq_name
 from modules.config import load_env
 from modules.naming import Naming
 from policies.iam_eval import as_principal, as_service, evaluate, kms_is_allowed, may_assume
@@ -114,11 +115,12 @@ def test_the_security_auditor_reads_the_archive_and_nobody_deletes_from_it(keys)
     n = keys.naming
     auditor = n.role_arn("security-auditor")
     policies = keys.roles[auditor]
-    queue = n.alert_archive_arn()
-    for action in ("sqs:ReceiveMessage", "sqs:GetQueueAttributes"):
-        assert evaluate(policies, as_principal(auditor, action, queue)) == "Allow", action
-    for action in ("sqs:DeleteMessage", "sqs:PurgeQueue", "sqs:SendMessage", "sqs:SetQueueAttributes"):
-        assert evaluate(policies, as_principal(auditor, action, queue)) != "Allow", action
+    # The archive, and the approval events EventBridge could not deliver to the topic.
+    for queue in (n.alert_archive_arn(), n.queue_arn(approvals_dlq_name(n))):
+        for action in ("sqs:ReceiveMessage", "sqs:GetQueueAttributes"):
+            assert evaluate(policies, as_principal(auditor, action, queue)) == "Allow", (queue, action)
+        for action in ("sqs:DeleteMessage", "sqs:PurgeQueue", "sqs:SendMessage", "sqs:SetQueueAttributes"):
+            assert evaluate(policies, as_principal(auditor, action, queue)) != "Allow", (queue, action)
     audit = keys.keys[("audit", n.region)]
     assert kms_is_allowed(audit.policy, policies, request(keys, auditor, "kms:Decrypt", audit, via("sqs", n.region)),
                           boundary=keys.boundary)
