@@ -11,13 +11,12 @@ from __future__ import annotations
 from constructs import Construct
 
 from modules import aws
+from modules.lookups import cloudfront_origin_facing_prefix_list_id
 from modules.platform.context import PlatformContext
 from modules.platform.network import Network
 from modules.platform.settings import ModelSettings
 
 ACCESS_LOG_PREFIX = "alb"  # the access-logs bucket policy admits ELB log delivery under alb/AWSLogs/<account>/
-# AWS-managed prefix list of CloudFront's origin-facing addresses (VPC origins connect from these).
-CLOUDFRONT_ORIGIN_FACING = "com.amazonaws.global.cloudfront.origin-facing"
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -32,11 +31,9 @@ class ModelLoadBalancer(Construct):
             description=f"ALB of {model.name}: HTTPS in, traffic port to its fleet only",
             tags={"Name": n.resource(f"{model.name}-alb")})
         if s.cloudfront is not None:
-            origin_facing = aws.data_aws_ec2_managed_prefix_list.DataAwsEc2ManagedPrefixList(
-                self, "cloudfront-origin-facing", name=CLOUDFRONT_ORIGIN_FACING)
             aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
                 self, "https-from-cloudfront", security_group_id=self.security_group.id, ip_protocol="tcp",
-                from_port=443, to_port=443, prefix_list_id=origin_facing.id,
+                from_port=443, to_port=443, prefix_list_id=cloudfront_origin_facing_prefix_list_id(self),
                 description="HTTPS from CloudFront only (its WAF and geo rules apply to every request)")
         else:
             sources = [network.cidr] if s.alb.internal else list(s.alb.allowed_cidrs)

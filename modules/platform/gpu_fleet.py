@@ -19,6 +19,7 @@ from constructs import Construct
 from modules import aws
 from modules.grants import pull_own_image, read_own_model_artifacts, write_log_streams
 from modules.iam_doc import statement
+from modules.lookups import ami_from_parameter
 from modules.platform.alb import ModelLoadBalancer
 from modules.platform.cloudfront import CloudFrontFront
 from modules.platform.context import PlatformContext, ServingDependencies
@@ -108,23 +109,20 @@ class GpuFleet(Construct):
             self.cloudfront = CloudFrontFront(self, "cloudfront", ctx, model, alb=self.load_balancer,
                                               edge_key_arn=edge_key_arn)
 
-        ami = aws.data_aws_ssm_parameter.DataAwsSsmParameter(self, "ami-parameter", name=s.ami_ssm_parameter)
-        image = aws.data_aws_ami.DataAwsAmi(
-            self, "ami", owners=["amazon"], most_recent=True,
-            filter=[aws.data_aws_ami.DataAwsAmiFilter(name="image-id", values=[ami.insecure_value])])
+        image_id, root_device_name = ami_from_parameter(self, s.ami_ssm_parameter)
         lt = aws.launch_template
         profile = self.role.profile
         assert profile is not None, "the instance role is made with instance_profile=True above"
         tags = {**ctx.tags, "Name": self.name, "Model": model.name}
         self.launch_template = lt.LaunchTemplate(
             self, "launch-template", name=self.name, description=f"GPU fleet of model {model.name}",
-            image_id=image.id, update_default_version=True, ebs_optimized="true",
+            image_id=image_id, update_default_version=True, ebs_optimized="true",
             iam_instance_profile=lt.LaunchTemplateIamInstanceProfile(arn=profile.arn),
             metadata_options=lt.LaunchTemplateMetadataOptions(
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1,
                 instance_metadata_tags="disabled"),
             block_device_mappings=[lt.LaunchTemplateBlockDeviceMappings(
-                device_name=image.root_device_name,
+                device_name=root_device_name,
                 ebs=lt.LaunchTemplateBlockDeviceMappingsEbs(
                     volume_type="gp3", volume_size=s.root_volume_gb, encrypted="true", kms_key_id=ctx.keys.model,
                     delete_on_termination="true"))],

@@ -31,6 +31,7 @@ from cdktf import Postcondition, Precondition, TerraformResourceLifecycle
 from constructs import Construct
 
 from modules import aws
+from modules.lookups import ecr_repository_names_ref
 from modules.platform.context import PlatformContext
 from modules.platform.settings import ModelSettings
 from modules.serving import KINDS
@@ -75,10 +76,9 @@ class PublishedModel(Construct):
         naming, model = self.ctx.naming, self.model
         repository = naming.model_repository(model.name)
         push = f"docker push {naming.registry}/{repository}:{model.version}"
-        repositories = aws.data_aws_ecr_repositories.DataAwsEcrRepositories(self, "repositories")
         listed = aws.data_aws_ecr_images.DataAwsEcrImages(
             self, "images", repository_name=repository, lifecycle=TerraformResourceLifecycle(precondition=[Precondition(
-                condition=f'${{contains({repositories.fqn}.names, "{repository}")}}',
+                condition=f'${{contains({ecr_repository_names_ref(self)}, "{repository}")}}',
                 error_message=f"{self.what}: ECR repository {repository} does not exist. Apply {naming.env}-data "
                               f"first (it creates the model repositories), then publish the image ({PUBLISHING}).")]))
         digest = model.image_digest

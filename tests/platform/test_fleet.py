@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from modules.config import load_env
 from modules.platform.waf import MANAGED_GROUPS
-from tests.platform.conftest import as_list, blocked_ip_sets, ref, ref_parts, statements
+from tests.platform.conftest import as_list, blocked_ip_sets, ref, ref_parts, statements, synthesize_platform
 
 
 def _fleet(view):
@@ -255,3 +258,29 @@ def test_waf_protects_the_alb_and_logs_redacted(view):
     group = view.get(destination)
     assert group["name"].startswith("aws-waf-logs-") and group["kms_key_id"] == view.key_ref("audit")
     assert logging["redacted_fields"] == [{"single_header": {"name": "authorization"}}]
+
+
+
+@pytest.fixture(scope="module")
+def two_fleets(tmp_path_factory):
+    """prod's platform stack with a second GPU fleet (a copy of the first under another name)."""
+    config = load_env("prod")
+    models = list(config.platform.models)
+    (fleet,) = [m for m in models if m.serving == "ec2"]
+    models.append(fleet.model_copy(update={"name": f"{fleet.name}-b"}))
+    config = config.model_copy(update={"platform": config.platform.model_copy(update={"models": models})})
+    return synthesize_platform(config, tmp_path_factory.mktemp("two-fleets") / "out")
+
+
+def test_stack_wide_lookups_are_made_once_per_stack_not_per_model(two_fleets):
+    """Every fleet and every published model asks the same questions (CloudFront's origin-facing prefix
+    list, the AMI behind one public SSM parameter, the region's ECR repositories): one data source each per
+    stack, so a stack with many models neither synthesizes nor scans a copy per model."""
+    templates = [lt for lt in two_fleets.res("aws_launch_template").values()]
+    assert len(templates) == 2
+    assert len({lt["image_id"] for lt in templates}) == 1  # both fleets launch the one looked-up AMI
+    assert len(two_fleets.data("aws_ami")) == len(two_fleets.data("aws_ssm_parameter")) == 1
+    assert len(two_fleets.data("aws_ec2_managed_prefix_list")) == 1
+    assert len(two_fleets.data("aws_ecr_repositories")) == 1
+    rules = [r for r in two_fleets.res("aws_vpc_security_group_ingress_rule").values() if r.get("prefix_list_id")]
+    assert len(rules) == 2 and len({r["prefix_list_id"] for r in rules}) == 1

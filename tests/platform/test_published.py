@@ -75,7 +75,8 @@ def test_plan_stops_early_when_an_image_or_artifact_is_missing(view):
             repository = view.naming.model_repository(model.name)
             _, listing = one_data(view, "aws_ecr_images", model.name)
             (exists,) = listing["lifecycle"]["precondition"]
-            repositories_logical, _ = one_data(view, "aws_ecr_repositories", model.name)
+            # One repository listing per stack, shared by every model (the same answer for each).
+            (repositories_logical,) = view.data("aws_ecr_repositories")
             assert exists["condition"] == (f'${{contains(data.aws_ecr_repositories.{repositories_logical}.names, '
                                            f'"{repository}")}}')
             assert f"Apply {view.env}-data first" in exists["error_message"]
