@@ -50,29 +50,36 @@ def register(cli: click.Group) -> None:
     @click.option("--env", "env", required=True, help="Environment whose bucket and registry receive the version.")
     @click.option("--model", "model_name", required=True, help="Model name, as in the environment file.")
     @click.option("--version", required=True, help="Version to publish (semantic version, e.g. 1.5.0).")
-    @click.option("--artifact", required=True, type=click.Path(dir_okay=False, path_type=Path),
+    @click.option("--artifact", default=None, type=click.Path(dir_okay=False, path_type=Path),
                   help="model.tar.gz (container kinds) or model.json (lambda).")
     @click.option("--image", default=None, help="The version's image, by digest: <registry>/<repository>@sha256:…")
     @click.option("--register", "register_package", is_flag=True,
                   help="Also register a model package version (PendingManualApproval).")
-    def publish_command(env: str, model_name: str, version: str, artifact: Path, image: str | None,
-                        register_package: bool) -> None:
-        """Upload a model artifact with its SHA-256 and the environment's object lock, never over an existing
-        version; optionally register it; print the lines for the environment file. Uses the AWS credentials
-        of the environment's ml-engineer (or deployer) role."""
+    @click.option("--baseline", default=None, type=click.Path(file_okay=False, path_type=Path),
+                  help="Folder with the version's Model Monitor statistics.json and constraints.json, published "
+                       "to models/_baselines/<model>/<version>/.")
+    def publish_command(env: str, model_name: str, version: str, artifact: Path | None, image: str | None,
+                        register_package: bool, baseline: Path | None) -> None:
+        """Upload a model artifact (and its Model Monitor baseline) with its SHA-256 and the environment's object
+        lock, never over an existing version; optionally register it; print the lines for the environment
+        file. Uses the AWS credentials of the environment's ml-engineer (or deployer) role."""
         try:
             config = load_env(env, environments_dir())
         except ConfigError as exc:
             fail(str(exc))
-        request = PublishRequest(config, model_name, version, artifact, image, register_package)
+        request = PublishRequest(config, model_name, version, artifact, image, register_package, baseline)
         import boto3
 
         try:
             published = publish(request, boto3.session.Session(), _progress_bar)
         except PublishError as exc:
             fail(str(exc))
-        click.echo(f"published {published.uri} (sha256 {published.sha256}, object lock until "
-                   f"{published.retain_until.isoformat()})")
+        if published.key is not None:
+            click.echo(f"published {published.uri} (sha256 {published.sha256}, object lock until "
+                       f"{published.retain_until.isoformat()})")
+        if published.baseline_folder is not None:
+            click.echo(f"published the baseline s3://{published.bucket}/{published.baseline_folder} "
+                       "(statistics.json, constraints.json)")
         if published.package_arn:
             click.echo(f"registered {published.package_arn} (PendingManualApproval: the model-approver approves it)")
         click.echo(f"put on model {model_name} in environments/{env}.yaml"

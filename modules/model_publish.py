@@ -24,6 +24,11 @@ model-artifacts bucket exactly as modules/platform/published.py verifies it at p
   is conditional (`If-None-Match: *`), so a concurrent publish of the same version fails instead of
   overwriting; the bucket policy refuses any other write there (modules/data/write_once.py).
 
+A Model Monitor baseline (`--baseline DIR`, modules/model_baseline.py) goes with the version to
+`models/_baselines/<model>/<version>/`, the same way: write-once, checksummed, object-locked. It is how
+prod, which cannot read staging's buckets, gets the baseline staging's pipeline made for a promoted
+version; `--baseline` without `--artifact` publishes the baseline of a version published before.
+
 Registration (`--register`) creates a version in the model's package group, PendingManualApproval,
 with the image by digest and the artifact's URI; only the model-approver persona can approve it.
 Every refusal is a `PublishError` with one line; nothing is left half-done.
@@ -39,6 +44,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from modules.config import EnvConfig
+from modules.model_baseline import Baseline, BaselineError, baseline_folder, config_line, refuse_existing
+from modules.model_baseline import upload as upload_baseline
 from modules.naming import Naming
 from modules.serving import KINDS
 from modules.training import package_group
@@ -62,19 +69,21 @@ class PublishRequest:
     config: EnvConfig
     model: str
     version: str
-    artifact: Path
+    artifact: Path | None
     image: str | None = None
     register: bool = False
+    baseline: Path | None = None  # a folder with statistics.json and constraints.json
 
 
 @dataclass(frozen=True)
 class Published:
     bucket: str
-    key: str
-    sha256: str  # hex, as sha256sum prints it
+    key: str | None  # None: only a baseline was published
+    sha256: str | None  # hex, as sha256sum prints it
     image_digest: str | None
     package_arn: str | None
     retain_until: datetime
+    baseline_folder: str | None = None
 
     @property
     def uri(self) -> str:
@@ -106,7 +115,7 @@ class _Progress:
         return getattr(self._handle, name)
 
 
-def _validate(request: PublishRequest) -> tuple[Any, str]:
+def _validate(request: PublishRequest) -> tuple[Any, Baseline | None]:
     """The configured model and its image repository; refusals before anything touches AWS."""
     config = request.config
     model = next((m for m in config.platform.models if m.name == request.model), None)
@@ -116,12 +125,22 @@ def _validate(request: PublishRequest) -> tuple[Any, str]:
     if not VERSION.match(request.version):
         raise PublishError(f"version '{request.version}' is not a semantic version like 1.4.0 (the image tag and "
                            "the artifact folder)")
-    path = request.artifact
-    if not path.is_file():
+    path, kind = request.artifact, KINDS[model.serving]
+    if path is None and request.baseline is None:
+        raise PublishError("nothing to publish: give --artifact, --baseline or both")
+    if path is not None and not path.is_file():
         raise PublishError(f"{path}: no such file (the artifact to publish)")
-    kind = KINDS[model.serving]
-    if path.name != kind.artifact:
+    if path is not None and path.name != kind.artifact:
         raise PublishError(f"{path}: a {model.serving} model serves {kind.artifact}; publish a file of that name")
+    baseline = None
+    if request.baseline is not None:
+        if model.serving != "sagemaker":
+            raise PublishError(f"--baseline: Model Monitor judges real-time endpoints only, and {model.name} is "
+                               f"served as {model.serving}")
+        try:
+            baseline = Baseline.read(request.baseline)
+        except BaselineError as exc:
+            raise PublishError(str(exc)) from None
     naming = Naming.of(config)
     repository = naming.model_repository(model.name)
     if request.image is not None:
@@ -135,7 +154,9 @@ def _validate(request: PublishRequest) -> tuple[Any, str]:
             raise PublishError(f"a {model.serving} model runs no image of its own: leave out --image")
     if request.register and request.image is None:
         raise PublishError("--register needs --image: a model package names the image it runs, by digest")
-    return model, repository
+    if request.register and path is None:
+        raise PublishError("--register needs --artifact: a model package names the artifact it serves")
+    return model, baseline
 
 
 @dataclass(frozen=True)
@@ -151,10 +172,10 @@ def publish(request: PublishRequest, session: Any, progress: Callable[[int, int]
     """Upload (and register) one model version with a boto3 `session`; raises PublishError."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    model, _ = _validate(request)
+    model, baseline = _validate(request)
     config, naming = request.config, Naming.of(request.config)
     try:
-        return _publish(request, session, progress, model, naming, upload)
+        return _publish(request, session, progress, model, baseline, naming, upload)
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise PublishError(f"{exc.operation_name}: {error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(
@@ -163,7 +184,8 @@ def publish(request: PublishRequest, session: Any, progress: Callable[[int, int]
         raise PublishError(f"AWS: {exc}") from None
 
 
-def _publish(request: PublishRequest, session: Any, progress, model, naming: Naming, upload: Upload) -> Published:
+def _publish(request: PublishRequest, session: Any, progress, model, baseline: Baseline | None, naming: Naming,
+             upload: Upload) -> Published:
     from botocore.exceptions import ClientError
 
     config = request.config
@@ -180,30 +202,50 @@ def _publish(request: PublishRequest, session: Any, progress, model, naming: Nam
             raise PublishError(f"bucket {bucket} does not exist: apply {config.name}-data first") from None
         raise
     folder = f"{model.artifact_prefix()}{request.version}/"
-    listed = s3.list_objects_v2(Bucket=bucket, Prefix=folder, MaxKeys=1, ExpectedBucketOwner=config.account_id)
-    if listed.get("KeyCount", 0):
-        raise PublishError(f"version {request.version} of {model.name} already exists (s3://{bucket}/{folder}): "
-                           "versions are immutable; publish a new version")
-    sha256 = sha256_of(request.artifact)
-    key = f"{folder}{KINDS[model.serving].artifact}"
+    baselines = baseline_folder(model.name, request.version) if baseline is not None else None
+    # Both refusals before any upload: a baseline that exists must not leave a new artifact behind.
+    if request.artifact is not None:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=folder, MaxKeys=1, ExpectedBucketOwner=config.account_id)
+        if listed.get("KeyCount", 0):
+            raise PublishError(f"version {request.version} of {model.name} already exists (s3://{bucket}/{folder}): "
+                               "versions are immutable; publish a new version")
+    if baselines is not None:
+        try:
+            refuse_existing(s3, bucket, baselines, config.account_id)
+        except BaselineError as exc:
+            raise PublishError(str(exc)) from None
     lock = config.data.object_lock
     retain_until = (datetime.now(timezone.utc) + timedelta(days=lock.retention_days)).replace(microsecond=0)
-    size = request.artifact.stat().st_size
-    common = dict(Bucket=bucket, Key=key, ContentType=CONTENT_TYPE,
-                  Metadata={"sha256": sha256, "model": model.name, "version": request.version},
-                  ObjectLockMode=lock.mode, ObjectLockRetainUntilDate=retain_until,
-                  ExpectedBucketOwner=config.account_id)
-    if size > upload.single_put_limit:
-        _multipart(s3, request.artifact, size, sha256, common, progress, upload.part_size)
-    else:
-        with request.artifact.open("rb") as handle:
-            s3.put_object(**common, Body=_Progress(handle, size, progress), ContentLength=size,
-                          ChecksumAlgorithm="SHA256", ChecksumSHA256=_b64(sha256), IfNoneMatch="*")
+    locked = {"ObjectLockMode": lock.mode, "ObjectLockRetainUntilDate": retain_until}
+    key = sha256 = None
+    if request.artifact is not None:
+        sha256 = sha256_of(request.artifact)
+        key = f"{folder}{KINDS[model.serving].artifact}"
+        size = request.artifact.stat().st_size
+        common = dict(Bucket=bucket, Key=key, ContentType=CONTENT_TYPE,
+                      Metadata={"sha256": sha256, "model": model.name, "version": request.version},
+                      **locked, ExpectedBucketOwner=config.account_id)
+        if size > upload.single_put_limit:
+            _multipart(s3, request.artifact, size, sha256, common, progress, upload.part_size)
+        else:
+            with request.artifact.open("rb") as handle:
+                s3.put_object(**common, Body=_Progress(handle, size, progress), ContentLength=size,
+                              ChecksumAlgorithm="SHA256", ChecksumSHA256=_b64(sha256), IfNoneMatch="*")
+    if baseline is not None and baselines is not None:
+        try:
+            upload_baseline(s3, bucket, baselines, baseline, locked, config.account_id)
+        except ClientError as exc:
+            if key is None:
+                raise
+            error = exc.response.get("Error", {})
+            raise PublishError(f"the artifact s3://{bucket}/{key} is published, its baseline is not "
+                               f"({exc.operation_name}: {error.get('Code', 'error')}): publish the baseline alone "
+                               "with --baseline and without --artifact") from None
     digest = IMAGE.match(request.image)["digest"] if request.image else None  # type: ignore[index]
     package_arn = None
-    if request.register:
+    if request.register and key is not None and sha256 is not None:
         package_arn = _register(request, session, model, naming, f"s3://{bucket}/{key}", sha256)
-    return Published(bucket, key, sha256, digest, package_arn, retain_until)
+    return Published(bucket, key, sha256, digest, package_arn, retain_until, baselines)
 
 
 def _b64(hex_digest: str) -> str:
@@ -264,8 +306,12 @@ def config_lines(request: PublishRequest, published: Published) -> list[str]:
     model-approver approved it (the package pins image and artifact), else the digest and checksum."""
     lines = [f"- name: {request.model}", f"  version: {request.version}"]
     if published.package_arn:
-        return [*lines, f"  model_package_version: {published.package_arn.rsplit('/', 1)[1]}"]
-    if published.image_digest:
-        lines.append(f"  image_digest: {published.image_digest}")
-    lines.append(f"  artifact_sha256: {published.sha256}")
+        lines.append(f"  model_package_version: {published.package_arn.rsplit('/', 1)[1]}")
+    else:
+        if published.image_digest:
+            lines.append(f"  image_digest: {published.image_digest}")
+        if published.sha256:
+            lines.append(f"  artifact_sha256: {published.sha256}")
+    if published.baseline_folder:
+        lines += ["  sagemaker:", "    monitor:", f"      {config_line(request.version)}"]
     return lines

@@ -42,12 +42,15 @@ class AdoptSettings(Strict):
     config_recorder: ConfigName | None = None
     config_delivery_channel: ConfigName | None = None
     access_analyzer: AnalyzerName | None = None  # the account's external-access analyzer (one per region)
+    # RDS enhanced monitoring's `RDSOSMetrics` log group (one per region), owned by `<env>-platform`'s data store.
+    rds_os_metrics_log_group: Literal[True] | None = None
 
 
 # Which central service each adoptable singleton belongs to (adopting one of a central service is a contradiction).
 SERVICE_OF = {"guardduty_detector": "guardduty", "guardduty_detector_dr": "guardduty",
               "securityhub_account": "securityhub", "macie_account": "macie", "inspector": "inspector",
-              "config_recorder": "config", "config_delivery_channel": "config", "access_analyzer": None}
+              "config_recorder": "config", "config_delivery_channel": "config", "access_analyzer": None,
+              "rds_os_metrics_log_group": None}
 
 
 def adopted(adopt: AdoptSettings) -> dict[str, object]:
@@ -62,6 +65,10 @@ def singleton_problems(adopt: AdoptSettings, central: list[str], env) -> Iterato
             yield f"adopt.{key}", f"{SERVICE_OF[key]} is listed in central: adopt it or leave it to its central owner"
     if adopt.guardduty_detector_dr is not None and not env.data.replication.enabled:
         yield "adopt.guardduty_detector_dr", "there is no DR-region detector without data.replication.enabled"
+    training = env.platform.training
+    if adopt.rds_os_metrics_log_group and not (training.enabled and training.data_store.enabled):
+        yield "adopt.rds_os_metrics_log_group", ("only the training data store uses RDSOSMetrics: enable "
+                                                 "platform.training.data_store or remove this key")
 
 
 def import_existing(resource, import_id: object, provider=None) -> None:

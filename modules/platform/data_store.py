@@ -9,12 +9,15 @@ Serverless v2 for features and experiment metadata.
 - in the private subnets, reachable on 5432 only from the training, Studio and SageMaker serving
   security groups; no public access;
 - enhanced monitoring into `RDSOSMetrics`, a log group AWS names once per account and region and
-  shares between every RDS instance with enhanced monitoring there: the stack does not own it (creating
-  it fails where one exists; destroying it would delete every other instance's OS metrics). RDS creates
-  it on first use through the monitoring role, as AWS's AmazonRDSEnhancedMonitoringRole policy allows
-  (CreateLogGroup and PutRetentionPolicy on `RDS*`), here scoped to exactly that group; it is encrypted
-  with CloudWatch Logs' service key and kept as RDS sets it (30 days), not with the audit key and the
-  environment's retention, which only an owned group could take;
+  shares between every RDS instance with enhanced monitoring there. Left to RDS, it is created on first
+  use without a customer key and with 30 days' retention, which the deployed Config rules
+  (cloudwatch-log-group-encrypted, cw-loggroup-retention-period-check) report NON_COMPLIANT for ever.
+  So the stack owns it, before the instance: the audit key and the environment's retention. Where the
+  account already has it (another instance's enhanced monitoring), `governance.adopt.rds_os_metrics_log_group`
+  imports it instead of failing to create it (preflight finds it). Destroying it would delete every
+  other instance's OS metrics: an adopted group, and every group in prod, refuses deletion
+  (`prevent_destroy` and CloudWatch's deletion protection). The monitoring role may write its streams,
+  not create the group or change its retention (RDS would reset it to 30 days);
 - deletion protection and a final snapshot (from `platform.deletion_protection`, required in prod),
   automated backups, and the Backup tag the governance pillar's AWS Backup plan selects by.
 """
@@ -26,6 +29,7 @@ from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from modules import aws
+from modules.governance.singletons import import_existing
 from modules.grants import write_log_streams
 from modules.iam_doc import statement
 from modules.lookups import data_key_arn
@@ -53,6 +57,7 @@ MONITORING_LOG_GROUP = "RDSOSMetrics"  # AWS-fixed name, one per account and reg
 class DataStoreProps:
     settings: DataStoreSettings
     client_security_groups: tuple[tuple[str, str], ...]  # (label, security group id) allowed on 5432
+    adopt_os_metrics_group: bool = False  # RDSOSMetrics exists in the account: import it
 
 
 class TrainingDataStore(Construct):
@@ -87,6 +92,14 @@ class TrainingDataStore(Construct):
         self.logs = encrypted_log_group(
             self, "log-group", name=f"/aws/rds/cluster/{name}/postgresql", kms_key_arn=ctx.keys.audit,
             retention_days=ctx.log_retention_days, protected=protected)
+        # Shared with every other RDS instance of the account and region: kept when adopted, and in prod.
+        keep = protected or props.adopt_os_metrics_group
+        self.os_metrics = encrypted_log_group(
+            self, "os-metrics", name=MONITORING_LOG_GROUP, kms_key_arn=ctx.keys.audit,
+            retention_days=ctx.log_retention_days, protected=keep)
+        if keep:
+            self.os_metrics.lifecycle = TerraformResourceLifecycle(prevent_destroy=True)
+        import_existing(self.os_metrics, MONITORING_LOG_GROUP if props.adopt_os_metrics_group else None)
         monitoring = ServiceRole(
             self, "monitoring-role", naming=n, purpose="rds-monitoring", service="monitoring.rds.amazonaws.com",
             description="RDS enhanced monitoring of the training data store: OS metrics into RDSOSMetrics",
@@ -115,13 +128,12 @@ class TrainingDataStore(Construct):
             publicly_accessible=False, auto_minor_version_upgrade=True, performance_insights_enabled=True,
             performance_insights_kms_key_id=key, copy_tags_to_snapshot=True,
             monitoring_interval=MONITORING_SECONDS, monitoring_role_arn=monitoring.arn,
-            depends_on=[monitoring.policy])
+            depends_on=[monitoring.policy, self.os_metrics])
 
 
 def _monitoring_statements(group_arn: str) -> list:
-    """What AmazonRDSEnhancedMonitoringRole grants on `RDS*` groups, on the RDSOSMetrics group alone: create
-    it and set its retention where it does not exist yet, and write and read its streams."""
-    return [statement("CreateOsMetricsGroup", "Allow", ["logs:CreateLogGroup", "logs:PutRetentionPolicy"], group_arn),
-            write_log_streams("WriteOsMetrics", group_arn),
+    """What AmazonRDSEnhancedMonitoringRole grants on `RDS*` groups, on the RDSOSMetrics group alone, less
+    CreateLogGroup and PutRetentionPolicy: the stack owns the group, its key and its retention."""
+    return [write_log_streams("WriteOsMetrics", group_arn),
             statement("ReadOsMetricStreams", "Allow", ["logs:DescribeLogStreams", "logs:GetLogEvents"],
                       [group_arn, f"{group_arn}:log-stream:*"])]

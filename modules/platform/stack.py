@@ -87,7 +87,8 @@ class PlatformStack(PillarStack):
             if "sagemaker" in self._security_groups:  # built by the SageMaker models
                 clients.append(("sagemaker", self.security_group("sagemaker").id))
             self.data_store = TrainingDataStore(self, "training-store", self.ctx, self.network,
-                                                DataStoreProps(training.data_store, tuple(clients)))
+                                                DataStoreProps(training.data_store, tuple(clients),
+                                                               bool(self.config.governance.adopt.rds_os_metrics_log_group)))
 
     def _model_monitor(self) -> None:
         """Model Monitor on every real-time endpoint that captures data and has its monitor enabled."""

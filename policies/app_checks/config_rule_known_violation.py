@@ -54,6 +54,12 @@ tag key and value, resource id), its region and its parameters:
   SNS_TOPIC_MESSAGE_DELIVERY_NOTIFICATION_ENABLED
                                       an SNS topic that names no delivery status feedback role of any protocol
                                       (application, firehose, http, lambda, sqs; success or failure);
+  CLOUDWATCH_LOG_GROUP_ENCRYPTED / CW_LOGGROUP_RETENTION_PERIOD_CHECK
+                                      a log group of the app without kms_key_id / kept shorter than
+                                      MinRetentionTime (365 when not given; no retention never expires), and
+                                      RDSOSMetrics where a DB instance of the region has enhanced monitoring
+                                      and no stack owns that group (RDS creates it without a customer key,
+                                      kept 30 days);
   INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY
                                       an internet gateway attached to a VPC of the app that AuthorizedVpcIds
                                       does not name (read through the data.aws_vpc lookup by tags that the
@@ -85,7 +91,8 @@ CFN_TYPES = {"aws_iam_role": "AWS::IAM::Role", "aws_iam_user": "AWS::IAM::User",
              "aws_cloudwatch_metric_alarm": "AWS::CloudWatch::Alarm", "aws_rds_cluster": "AWS::RDS::DBCluster",
              "aws_rds_cluster_instance": "AWS::RDS::DBInstance", "aws_db_instance": "AWS::RDS::DBInstance",
              "aws_internet_gateway": "AWS::EC2::InternetGateway",
-             "aws_internet_gateway_attachment": "AWS::EC2::InternetGateway", "aws_sns_topic": "AWS::SNS::Topic"}
+             "aws_internet_gateway_attachment": "AWS::EC2::InternetGateway", "aws_sns_topic": "AWS::SNS::Topic",
+             "aws_cloudwatch_log_group": "AWS::Logs::LogGroup"}
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 
 
@@ -634,6 +641,51 @@ def _gateways_outside_authorized_vpcs(env: Env, rule: DeployedRule) -> Iterator[
             yield f"{target.label} (attached to {vpc[0]}/aws_vpc.{vpc[1]}, not among AuthorizedVpcIds)"
 
 
+OS_METRICS_GROUP = "RDSOSMetrics"  # RDS enhanced monitoring's group, one per account and region
+RDS_OS_METRICS_RETENTION = 30  # what RDS sets on the group it creates
+DEFAULT_MIN_RETENTION = 365  # cw-loggroup-retention-period-check without MinRetentionTime
+
+
+def _implicit_os_metrics_group(env: Env, rule: DeployedRule) -> str | None:
+    """RDSOSMetrics as RDS creates it, when an instance of the rule's region monitors into it and no stack owns it."""
+    if (rule.resource_types and "AWS::Logs::LogGroup" not in rule.resource_types) or rule.tag_key is not None \
+            or rule.resource_id not in (None, OS_METRICS_GROUP):
+        return None
+    monitoring = [f"{stack.name}/{rtype}.{name}" for rtype in ("aws_rds_cluster_instance", "aws_db_instance")
+                  for stack, name, conf in env.resources(rtype)
+                  if region_of(stack, conf) == rule.region and (_number(conf.get("monitoring_interval")) or 0) > 0]
+    owned = any(conf.get("name") == OS_METRICS_GROUP and region_of(stack, conf) == rule.region
+                for stack, _, conf in env.resources("aws_cloudwatch_log_group"))
+    return None if not monitoring or owned else f"{OS_METRICS_GROUP} (created by RDS for {monitoring[0]})"
+
+
+def _log_groups_unencrypted(env: Env, rule: DeployedRule) -> Iterator[str]:
+    for target in _targets(env, ("aws_cloudwatch_log_group",), rule):
+        if not target.conf.get("kms_key_id"):
+            yield target.label
+    implicit = _implicit_os_metrics_group(env, rule)
+    if implicit:
+        yield f"{implicit}: no customer key"
+
+
+def _log_groups_kept_too_briefly(env: Env, rule: DeployedRule) -> Iterator[str]:
+    raw = rule.parameters.get("MinRetentionTime")
+    minimum = DEFAULT_MIN_RETENTION if raw is None else _number(raw)
+    if minimum is None:
+        yield f"MinRetentionTime {raw!r} is not a literal number of days: not judged"
+        return
+    for target in _targets(env, ("aws_cloudwatch_log_group",), rule):
+        days = target.conf.get("retention_in_days")
+        if days in (None, 0):
+            continue  # never expires
+        kept = _number(days)
+        if kept is None or kept < minimum:
+            yield f"{target.label} (retention {days!r} days, below {minimum})"
+    implicit = _implicit_os_metrics_group(env, rule)
+    if implicit and minimum > RDS_OS_METRICS_RETENTION:
+        yield f"{implicit}: {RDS_OS_METRICS_RETENTION} days, below {minimum}"
+
+
 KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "IAM_NO_INLINE_POLICY_CHECK": _inline_policies,
     "SAGEMAKER_MODEL_IN_VPC": _models_outside_vpc,
@@ -662,6 +714,8 @@ KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "CLOUDWATCH_ALARM_RESOURCE_CHECK": _clusters_without_alarm,
     "S3_RESOURCES_PROTECTED_BY_BACKUP_PLAN": _buckets_outside_backup_plans,
     "SNS_TOPIC_MESSAGE_DELIVERY_NOTIFICATION_ENABLED": _topics_without_delivery_status,
+    "CLOUDWATCH_LOG_GROUP_ENCRYPTED": _log_groups_unencrypted,
+    "CW_LOGGROUP_RETENTION_PERIOD_CHECK": _log_groups_kept_too_briefly,
 }
 
 

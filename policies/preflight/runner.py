@@ -14,10 +14,12 @@ from modules.config import EnvConfig
 from policies.preflight.aws import THROTTLED, Aws, PreflightError, assumed, caller_of, describe, error_code
 from policies.preflight.checks import (
     account_settings,
+    backup_opt_in,
     identity,
     named_resources,
     organizations,
     quotas,
+    rds_os_metrics,
     scp_denials,
     service_linked_roles,
     serving_inputs,
@@ -27,8 +29,8 @@ from policies.preflight.checks import (
 from policies.preflight.context import Context
 from policies.preflight.model import Check, Outcome
 
-MODULES = (identity, organizations, scp_denials, singletons, account_settings, named_resources, service_linked_roles,
-           quotas, state_backend, serving_inputs)
+MODULES = (identity, organizations, scp_denials, singletons, rds_os_metrics, account_settings, backup_opt_in,
+           named_resources, service_linked_roles, quotas, state_backend, serving_inputs)
 
 
 def run(config: EnvConfig, stacks: dict[str, dict], aws: Aws, *, assume: bool = True,

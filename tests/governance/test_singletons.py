@@ -128,6 +128,8 @@ INVALID = [
      "governance.adopt.macie_account", "listed in central"),
     ("dr-detector-without-replication", "dev", {"adopt": {"guardduty_detector_dr": DR_DETECTOR}},
      "governance.adopt.guardduty_detector_dr", "data.replication.enabled"),
+    ("os-metrics-without-data-store", "dev", {"adopt": {"rds_os_metrics_log_group": True}},
+     "governance.adopt.rds_os_metrics_log_group", "only the training data store uses RDSOSMetrics"),
     ("unknown-central-service", "dev", {"central": ["backup"]}, "governance.central[0]", "Input should be"),
     ("central-repeats", "dev", {"central": ["config", "config"]}, "governance.central", "must not repeat"),
     ("unknown-singleton", "dev", {"adopt": {"guardduty": DETECTOR}}, "governance.adopt.guardduty", "unknown key"),

@@ -265,3 +265,118 @@ def test_a_version_published_meanwhile_is_not_overwritten_by_the_completion(aws,
                 SMALL_PARTS)
     assert s3.get_object(Bucket=bucket, Key=KEY)["Body"].read() == b"the other publish"
     assert _open_uploads(s3, naming) == []
+
+
+# --- the Model Monitor baseline: published with the version (how prod gets staging's baseline) ----------
+
+STATISTICS = {"version": 0.0, "dataset": {"item_count": 2}, "features": []}
+CONSTRAINTS = {"version": 0.0, "features": [], "monitoring_config": {"evaluate_constraints": "Enabled",
+                                                                     "emit_metrics": "Enabled"}}
+BASELINE_FOLDER = "models/_baselines/fraud-scorer/1.5.0/"
+
+
+def _baseline(tmp_path: Path, statistics=STATISTICS, constraints=CONSTRAINTS) -> Path:
+    folder = tmp_path / "baseline"
+    folder.mkdir(exist_ok=True)
+    for name, document in (("statistics.json", statistics), ("constraints.json", constraints)):
+        if document is not None:
+            (folder / name).write_text(document if isinstance(document, str) else json.dumps(document))
+    return folder
+
+
+def test_the_baseline_goes_with_the_version_checksummed_and_write_once(aws, tmp_path):
+    config, naming, s3, _ = aws
+    request = PublishRequest(config, "fraud-scorer", "1.5.0", _artifact(tmp_path), baseline=_baseline(tmp_path))
+    published = publish(request, boto3.session.Session())
+    bucket = naming.bucket("model-artifacts")
+    for name in ("statistics.json", "constraints.json"):
+        body = (tmp_path / "baseline" / name).read_bytes()
+        head = s3.head_object(Bucket=bucket, Key=f"{BASELINE_FOLDER}{name}", ChecksumMode="ENABLED")
+        assert head["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(body).digest()).decode()
+        assert head["ContentType"] == "application/octet-stream"  # the plan's data source keeps it out of state
+        assert head["ObjectLockMode"] == config.data.object_lock.mode
+        assert s3.get_object(Bucket=bucket, Key=f"{BASELINE_FOLDER}{name}")["Body"].read() == body
+    assert published.baseline_folder == BASELINE_FOLDER
+    assert config_lines(request, published)[-3:] == ["  sagemaker:", "    monitor:", "      baseline_prefix: 1.5.0/"]
+
+
+def test_the_baseline_puts_are_conditional(aws, tmp_path):
+    config, _, _, _ = aws
+    session, puts = boto3.session.Session(), []
+    session.events.register("provide-client-params.s3.PutObject", lambda params, **_: puts.append(dict(params)))
+    publish(PublishRequest(config, "fraud-scorer", "1.5.0", None, baseline=_baseline(tmp_path)), session)
+    assert sorted(p["Key"] for p in puts) == [f"{BASELINE_FOLDER}constraints.json", f"{BASELINE_FOLDER}statistics.json"]
+    assert all(p["IfNoneMatch"] == "*" and p["ChecksumAlgorithm"] == "SHA256" for p in puts)
+    assert all("ServerSideEncryption" not in p and "SSEKMSKeyId" not in p for p in puts)  # the bucket's model key
+
+
+def test_an_existing_baseline_is_refused_before_anything_is_uploaded(aws, tmp_path):
+    config, naming, s3, _ = aws
+    bucket = naming.bucket("model-artifacts")
+    s3.put_object(Bucket=bucket, Key=f"{BASELINE_FOLDER}statistics.json", Body=b"{}")
+    with pytest.raises(PublishError, match="a baseline already exists .* baselines are write-once"):
+        publish(PublishRequest(config, "fraud-scorer", "1.5.0", _artifact(tmp_path), baseline=_baseline(tmp_path)),
+                boto3.session.Session())
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="models/fraud-scorer/").get("KeyCount", 0) == 0  # no artifact
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=BASELINE_FOLDER)["KeyCount"] == 1
+
+
+def test_a_baseline_put_that_loses_a_race_is_refused(aws, tmp_path):
+    """Between the folder check and the PUT another publish wins: If-None-Match refuses the overwrite."""
+    config, naming, s3, _ = aws
+    bucket, session = naming.bucket("model-artifacts"), boto3.session.Session()
+
+    def race(params, **_):
+        if params["Key"].endswith("constraints.json"):
+            s3.put_object(Bucket=bucket, Key=params["Key"], Body=b"the other publish", IfNoneMatch="*")
+    session.events.register("provide-client-params.s3.PutObject", race)
+    with pytest.raises(PublishError, match="PutObject: PreconditionFailed"):
+        publish(PublishRequest(config, "fraud-scorer", "1.5.0", None, baseline=_baseline(tmp_path)), session)
+    assert s3.get_object(Bucket=bucket, Key=f"{BASELINE_FOLDER}constraints.json")["Body"].read() == b"the other publish"
+
+
+@pytest.mark.parametrize("statistics, constraints, message", [
+    (None, CONSTRAINTS, "statistics.json: no such file"),
+    (STATISTICS, None, "constraints.json: no such file"),
+    ("[1, 2]", CONSTRAINTS, "statistics.json: a JSON object is expected, not list"),
+    ('{"version": 0,', CONSTRAINTS, "statistics.json: line 1 not JSON"),
+    ('{"a": 1, "a": 2}', CONSTRAINTS, "duplicate key 'a'"),
+    (STATISTICS, {"monitoring_config": {"emit_metrics": "Disabled"}}, 'emit_metrics is "Disabled", not "Enabled"'),
+    (STATISTICS, {"features": []}, 'emit_metrics is null, not "Enabled"'),
+])
+def test_a_broken_baseline_is_one_line_exit_2_and_nothing_uploaded(aws, tmp_path, monkeypatch, statistics,
+                                                                   constraints, message):
+    _, naming, s3, _ = aws
+    monkeypatch.chdir(tmp_path)
+    _artifact(tmp_path)
+    _baseline(tmp_path, statistics, constraints)
+    result = CliRunner().invoke(cli, ["model", "publish", "--env", ENV, "--model", "fraud-scorer", "--version", "1.5.0",
+                                      "--artifact", "model.tar.gz", "--baseline", "baseline"])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: ") and message in line, line
+    assert s3.list_objects_v2(Bucket=naming.bucket("model-artifacts")).get("KeyCount", 0) == 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--model", "fraud-scorer"], "nothing to publish"),
+    (["--model", "doc-classifier", "--baseline", "baseline"], "Model Monitor judges real-time endpoints only"),
+    (["--model", "fraud-scorer", "--baseline", "missing"], "missing: no such directory"),
+])
+def test_baseline_option_refusals(aws, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    _baseline(tmp_path)
+    result = CliRunner().invoke(cli, ["model", "publish", "--env", ENV, "--version", "1.5.0", *argv])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: ") and message in line, line
+
+
+def test_the_cli_prints_the_baseline_prefix(aws, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _baseline(tmp_path)
+    result = CliRunner().invoke(cli, ["model", "publish", "--env", ENV, "--model", "fraud-scorer", "--version", "1.5.0",
+                                      "--baseline", "baseline"])
+    assert result.exit_code == 0, result.output
+    assert "        baseline_prefix: 1.5.0/" in result.output.splitlines()
+    assert "artifact_sha256" not in result.output

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from modules.boundary import boundary_arn
 from modules.training import CHECKPOINT_PREFIX, STUDIO_PERSONAS, studio_role
 from policies.iam_eval import Request, is_allowed
@@ -160,12 +162,28 @@ def test_jobs_connect_to_the_data_store_as_their_own_user_where_it_exists(view):
         assert not is_allowed(policies, Request("rds-db:connect", f"{dbuser}/{other}", ctx))
 
 
-def test_enhanced_monitoring_uses_the_accounts_rds_os_metrics_group_without_owning_it(prod):
-    """RDSOSMetrics is one group per account and region, shared by every RDS instance with enhanced
-    monitoring: creating it would fail where it exists, destroying it would delete the others' metrics.
-    RDS creates it through the monitoring role, which may create and use that group and no other."""
+def _os_metrics_group(view) -> tuple[str, dict]:
+    (found,) = [(k, g) for k, g in view.res("aws_cloudwatch_log_group").items() if g["name"] == "RDSOSMetrics"]
+    return found
+
+
+def test_the_data_store_owns_rds_os_metrics_encrypted_kept_and_before_the_instance(prod):
+    """Left to RDS, RDSOSMetrics has no customer key and 30 days' retention: NON_COMPLIANT for ever under the
+    deployed cloudwatch-log-group-encrypted and cw-loggroup-retention-period-check rules. Owned here: the
+    audit key, the environment's retention, and (shared by every RDS instance of the account) never destroyed
+    in prod."""
+    logical, group = _os_metrics_group(prod)
+    assert group["kms_key_id"] == prod.key_ref("audit")
+    assert group["retention_in_days"] == prod.config.access.logs.retention_days
+    assert group["deletion_protection_enabled"] is True and group["lifecycle"]["prevent_destroy"] is True
+    (instance,) = prod.res("aws_rds_cluster_instance").values()
+    assert f"aws_cloudwatch_log_group.{logical}" in instance["depends_on"]
+    assert "import" not in prod.stack  # prod.yaml adopts nothing: the group is created
+
+
+def test_the_monitoring_role_writes_rds_os_metrics_but_cannot_create_it_or_change_its_retention(prod):
+    """RDS would otherwise reset the retention to 30 days (AmazonRDSEnhancedMonitoringRole's PutRetentionPolicy)."""
     n = prod.naming
-    assert not [g for g in prod.res("aws_cloudwatch_log_group").values() if g["name"] == "RDSOSMetrics"]
     policies = _role(prod, "rds-monitoring")
     group = f"arn:aws:logs:{n.region}:{n.account_id}:log-group:RDSOSMetrics"
     ctx = {"aws:RequestedRegion": n.region}
@@ -173,12 +191,58 @@ def test_enhanced_monitoring_uses_the_accounts_rds_os_metrics_group_without_owni
     def allowed(action: str, resource: str) -> bool:
         return is_allowed(policies, Request(action, resource, ctx))
 
-    assert allowed("logs:CreateLogGroup", group) and allowed("logs:PutRetentionPolicy", group)
     assert allowed("logs:CreateLogStream", f"{group}:log-stream:db-ABC") and allowed(
         "logs:PutLogEvents", f"{group}:log-stream:db-ABC")
-    other = f"arn:aws:logs:{n.region}:{n.account_id}:log-group:RDSOther"
-    assert not allowed("logs:CreateLogGroup", other) and not allowed("logs:PutRetentionPolicy", other)
-    assert not allowed("logs:DeleteLogGroup", group)
+    for action in ("logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteLogGroup", "logs:DisassociateKmsKey"):
+        assert not allowed(action, group), action
+    other = f"arn:aws:logs:{n.region}:{n.account_id}:log-group:RDSOther:log-stream:x"
+    assert not allowed("logs:PutLogEvents", other)
+
+
+def test_cloudwatch_logs_may_encrypt_rds_os_metrics_with_the_audit_key(synthesized):
+    """CloudWatch Logs uses the key for the group with encryption context aws:logs:arn = the group's ARN."""
+    from policies.iam_eval import as_service, kms_is_allowed
+    from tests.modules.test_key_access import env_keys
+
+    keys = env_keys(synthesized, "prod")
+    n = keys.naming
+    audit = keys.keys[("audit", n.region)]
+    group = f"arn:aws:logs:{n.region}:{n.account_id}:log-group:RDSOSMetrics"
+    for action in ("kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt"):
+        mine = as_service(f"logs.{n.region}.amazonaws.com", action, audit.arn(n.account_id),
+                          {"kms:EncryptionContext:aws:logs:arn": group})
+        assert kms_is_allowed(audit.policy, [], mine), action
+    elsewhere = as_service(f"logs.{n.region}.amazonaws.com", "kms:Decrypt", audit.arn(n.account_id),
+                           {"kms:EncryptionContext:aws:logs:arn": group.replace(n.account_id, "444455556666")})
+    assert not kms_is_allowed(audit.policy, [], elsewhere)
+
+
+@pytest.fixture(scope="module")
+def adopting_os_metrics(tmp_path_factory, synthesized):
+    """dev with the data store and an RDSOSMetrics group that already exists in the account (adopted)."""
+    from modules.config import load_env
+    from tests.platform.conftest import synthesize_platform
+
+    config = load_env("dev")
+    training = config.platform.training.model_copy(update={
+        "enabled": True, "data_store": config.platform.training.data_store.model_copy(update={"enabled": True})})
+    adopt = config.governance.adopt.model_copy(update={"rds_os_metrics_log_group": True})
+    config = config.model_copy(update={
+        "platform": config.platform.model_copy(update={"training": training}),
+        "governance": config.governance.model_copy(update={"adopt": adopt})})
+    return synthesize_platform(config, tmp_path_factory.mktemp("os-metrics") / "out")
+
+
+def test_an_existing_rds_os_metrics_group_is_adopted_and_never_destroyed(adopting_os_metrics):
+    """Adopted: imported by its name instead of failing to create it, and kept even where the tier does not
+    protect its resources (dev), since other RDS instances of the account write to it."""
+    view = adopting_os_metrics
+    assert view.config.platform.deletion_protection is False
+    logical, group = _os_metrics_group(view)
+    assert {"to": f"aws_cloudwatch_log_group.{logical}", "id": "RDSOSMetrics"} in [
+        {k: b[k] for k in ("to", "id")} for b in view.stack["import"]]
+    assert group["lifecycle"]["prevent_destroy"] is True and group["deletion_protection_enabled"] is True
+    assert group["kms_key_id"] == view.key_ref("audit")
 
 
 def _may_in_studio(policies: list, action: str, resource: str, region: str, owner: str | None,
