@@ -117,7 +117,7 @@ def pipeline_jobs_role_arn(naming: Naming) -> str:
 def job_guards(*, isolate_processing: bool = True) -> list[Statement]:
     """Deny-unless rules AWS enforces on every job request. `BoolIfExists … false` matches an absent
     key too, so a request that leaves the setting out (the API's default, off) is denied
-    (`sagemaker:NetworkIsolation` is a condition key of CreateProcessingJob as of training and tuning
+    (`sagemaker:NetworkIsolation` is a condition key of CreateProcessingJob as it is of training and tuning
     jobs). `isolate_processing` False only where processing jobs reach the training data store."""
     isolated = [*ISOLATED_JOB_ACTIONS, *(["sagemaker:CreateProcessingJob"] if isolate_processing else [])]
     return [
