@@ -72,7 +72,7 @@ TRAINING_WORKLOAD_KEYS: dict[str, tuple[str, ...]] = {
     studio_role("data-scientist"): ("training",),
     studio_role("ml-engineer"): ("training", "model"),
     PIPELINE_ROLE: ("model",),  # reads the evaluation reports its pipelines' jobs wrote under models/
-    PIPELINE_JOBS_ROLE: ("training", "model"),  # the pipelines' jobs: as the training role, for their own prefixes
+    PIPELINE_JOBS_ROLE: ("training", "model"),  # the pipelines' jobs: datasets and job volumes in, models/ out
 }
 
 
