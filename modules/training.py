@@ -10,8 +10,13 @@ training role and start jobs).
   to training jobs.
 - Studio execution roles `<prefix>-studio-<persona>`, one per human persona that works in Studio.
 - The pipeline role `<prefix>-sagemaker-pipeline`: SageMaker Pipelines runs each model's pipeline
-  (modules/platform/model_pipelines.py) as it; it starts the jobs as the training role, reads the
+  (modules/platform/model_pipelines.py) as it; it starts the jobs as the pipeline-jobs role, reads the
   evaluation report and registers versions PendingManualApproval, nothing else.
+- The pipeline-jobs role `<prefix>-sagemaker-pipeline-jobs`, which only the pipeline role passes:
+  the pipelines' steps run as it and alone write what promotion and Model Monitor trust (training
+  output and evaluation reports under `models/_pipelines/<model>/`, baselines under
+  `models/_baselines/<model>/`). Jobs that people start run as the training role, which writes only
+  `models/_training/` and `models/_checkpoints/`, where nothing downstream reads.
 - `JOB_GUARDS`: the deny-unless rules for training, processing and tuning jobs that the policy of
   every role allowed to start them carries (the permission boundary holds the VPC and key rules).
 """
@@ -44,8 +49,11 @@ PIPELINE_PREFIX = f"{MODELS_PREFIX}_pipelines/"
 BASELINE_PREFIX = f"{MODELS_PREFIX}_baselines/"
 # What jobs running as the training role write (SageMaker uploads them unconditionally, and rewrites
 # checkpoints as a job runs), so these stay outside the published versions' write-once rule.
-JOB_OUTPUT_PREFIXES = (TRAINING_OUTPUT_PREFIX, CHECKPOINT_PREFIX, PIPELINE_PREFIX, BASELINE_PREFIX)
+TRAINING_JOB_PREFIXES = (TRAINING_OUTPUT_PREFIX, CHECKPOINT_PREFIX)
+# What the pipelines' jobs write, as the pipeline-jobs role only (write-once for everyone else).
+PIPELINE_JOB_PREFIXES = (PIPELINE_PREFIX, BASELINE_PREFIX)
 PIPELINE_ROLE = "sagemaker-pipeline"
+PIPELINE_JOBS_ROLE = "sagemaker-pipeline-jobs"
 PENDING_APPROVAL = "PendingManualApproval"
 # SageMaker Pipelines names the jobs it starts `pipelines-<execution id>-<step name>-<suffix>`.
 PIPELINE_JOB_PREFIX = "pipelines-"
@@ -55,7 +63,10 @@ DATA_STORE = "training-store"  # the training data store's cluster: `<prefix>-tr
 JOB_DB_PERSONA = "training-job"
 JOB_ACTIONS = ("sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateProcessingJob",
                "sagemaker:CreateTrainingJob")
-# Network isolation only for training and tuning: processing scripts often call AWS APIs themselves.
+# Jobs that must be network-isolated. Processing jobs run as the training role connect to the
+# training data store where the environment has one (modules/platform/training_role.py), which an
+# isolated container cannot: there, people's processing jobs are left unisolated (and write only
+# models/_training/ and _checkpoints/); the pipelines' never are.
 ISOLATED_JOB_ACTIONS = ("sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateTrainingJob")
 # Log groups SageMaker writes job logs to (AWS-fixed names); the platform creates them encrypted.
 JOB_LOG_GROUPS = ("/aws/sagemaker/TrainingJobs", "/aws/sagemaker/ProcessingJobs")
@@ -99,13 +110,20 @@ def training_role_arn(naming: Naming) -> str:
     return naming.role_arn(TRAINING_ROLE)
 
 
-def job_guards() -> list[Statement]:
+def pipeline_jobs_role_arn(naming: Naming) -> str:
+    return naming.role_arn(PIPELINE_JOBS_ROLE)
+
+
+def job_guards(*, isolate_processing: bool = True) -> list[Statement]:
     """Deny-unless rules AWS enforces on every job request. `BoolIfExists … false` matches an absent
-    key too, so a request that leaves the setting out (the API's default, off) is denied."""
+    key too, so a request that leaves the setting out (the API's default, off) is denied
+    (`sagemaker:NetworkIsolation` is a condition key of CreateProcessingJob as it is of training and tuning
+    jobs). `isolate_processing` False only where processing jobs reach the training data store."""
+    isolated = [*ISOLATED_JOB_ACTIONS, *(["sagemaker:CreateProcessingJob"] if isolate_processing else [])]
     return [
         statement("DenyJobsWithoutTrafficEncryption", "Deny", list(JOB_ACTIONS), "*",
                   condition={"BoolIfExists": {"sagemaker:InterContainerTrafficEncryption": "false"}}),
-        statement("DenyJobsWithoutNetworkIsolation", "Deny", list(ISOLATED_JOB_ACTIONS), "*",
+        statement("DenyJobsWithoutNetworkIsolation", "Deny", sorted(isolated), "*",
                   condition={"BoolIfExists": {"sagemaker:NetworkIsolation": "false"}}),
     ]
 
@@ -116,9 +134,28 @@ def pass_training_role(naming: Naming) -> Statement:
                      condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}})
 
 
+def pass_pipeline_jobs_role(naming: Naming) -> Statement:
+    """iam:PassRole of the pipeline-jobs role, to SageMaker only (the pipeline role alone holds it)."""
+    return statement("PassPipelineJobsRole", "Allow", "iam:PassRole", pipeline_jobs_role_arn(naming),
+                     condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}})
+
+
 def training_execution_statements(naming: Naming, keys_pattern: str) -> list[Statement]:
-    """What a training or processing job may do as the training role (`keys_pattern`: this account's
-    keys; the key conditions pick the class by alias)."""
+    """What a training or processing job people start may do as the training role (`keys_pattern`:
+    this account's keys; the key conditions pick the class by alias): read models/, write its own
+    output and checkpoints."""
+    return job_execution_statements(naming, keys_pattern, reads=(MODELS_PREFIX,), writes=TRAINING_JOB_PREFIXES)
+
+
+def pipeline_jobs_statements(naming: Naming, keys_pattern: str) -> list[Statement]:
+    """What a pipeline's steps may do as the pipeline-jobs role: read the pipelines' folders (training
+    output, evaluation code) and write them and the baselines."""
+    return job_execution_statements(naming, keys_pattern, reads=(PIPELINE_PREFIX,), writes=PIPELINE_JOB_PREFIXES)
+
+
+def job_execution_statements(naming: Naming, keys_pattern: str, *, reads: tuple[str, ...],
+                             writes: tuple[str, ...]) -> list[Statement]:
+    """A job execution role: datasets in; `reads` and `writes` are key prefixes of the model-artifacts bucket."""
     r, a, p = naming.region, naming.account_id, naming.prefix
     datasets, artifacts = naming.bucket_arn("datasets"), naming.bucket_arn("model-artifacts")
     log_groups = [f"arn:aws:logs:{r}:{a}:log-group:{g}" for g in JOB_LOG_GROUPS]
@@ -131,13 +168,12 @@ def training_execution_statements(naming: Naming, keys_pattern: str) -> list[Sta
         statement("ListDatasets", "Allow", "s3:ListBucket", datasets),
         statement("ReadDatasets", "Allow", "s3:GetObject", f"{datasets}/*"),
         statement("ListModelsPrefix", "Allow", "s3:ListBucket", artifacts,
-                  condition={"StringLike": {"s3:prefix": f"{MODELS_PREFIX}*"}}),
-        statement("ReadModelsPrefix", "Allow", "s3:GetObject", f"{artifacts}/{MODELS_PREFIX}*"),
-        # Jobs' own output only (training output, checkpoints, and the pipelines' evaluation reports and
-        # baselines, whose jobs run as this role): published versions (`models/<model>/<version>/`) come
-        # from `model publish`, never from a job's code.
+                  condition={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in reads]}}),
+        statement("ReadModelsPrefix", "Allow", "s3:GetObject", [f"{artifacts}/{prefix}*" for prefix in reads]),
+        # Jobs' own output only: published versions (`models/<model>/<version>/`) come from
+        # `model publish`, never from a job's code.
         statement("WriteTrainingOutput", "Allow", ["s3:AbortMultipartUpload", "s3:PutObject"],
-                  [f"{artifacts}/{prefix}*" for prefix in JOB_OUTPUT_PREFIXES]),
+                  [f"{artifacts}/{prefix}*" for prefix in writes]),
         statement("UseTrainingKey", "Allow", ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey",
                                               "kms:GenerateDataKey"], keys_pattern, condition=keys("training")),
         statement("UseModelKey", "Allow", ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
@@ -173,7 +209,7 @@ def training_roles(config: "EnvConfig") -> list[str]:
     """Purposes (`<prefix>-<purpose>`) of the roles the training lane creates in this environment."""
     if not config.platform.training.enabled:
         return []
-    pipelines = [PIPELINE_ROLE] if pipeline_models(config) else []
+    pipelines = [PIPELINE_ROLE, PIPELINE_JOBS_ROLE] if pipeline_models(config) else []
     return [TRAINING_ROLE, *(studio_role(p) for p in studio_personas(config)), *pipelines]
 
 
@@ -196,6 +232,12 @@ def pipeline_name(naming: Naming, model: str) -> str:
     return naming.model_resource(model)
 
 
+def pipeline_folder(model: str) -> str:
+    """The key prefix of a model's pipeline in the model-artifacts bucket: its evaluation code
+    (`code/`), training output (`training/`), Spot checkpoints and evaluation reports."""
+    return f"{PIPELINE_PREFIX}{model}/"
+
+
 def baseline_uri(naming: Naming, model: str) -> str:
     """Where a model's pipeline writes its data-quality baselines, one folder per execution."""
     return f"s3://{naming.bucket('model-artifacts')}/{BASELINE_PREFIX}{model}/"
@@ -203,7 +245,7 @@ def baseline_uri(naming: Naming, model: str) -> str:
 
 def pipeline_statements(naming: Naming, keys_pattern: str) -> list[Statement]:
     """What SageMaker Pipelines may do as the pipeline role: start and watch the steps' jobs (as the
-    training role, which it passes), read the evaluation reports under the model key (the condition
+    pipeline-jobs role, which it passes), read the evaluation reports under the model key (the condition
     step reads them), and register versions pending approval (the boundary and each group's policy
     leave Approved to the model-approver)."""
     r, a, p = naming.region, naming.account_id, naming.prefix
@@ -215,7 +257,7 @@ def pipeline_statements(naming: Naming, keys_pattern: str) -> list[Statement]:
             "sagemaker:AddTags", "sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob",
             "sagemaker:DescribeProcessingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopProcessingJob",
             "sagemaker:StopTrainingJob"], jobs),
-        pass_training_role(naming),
+        pass_pipeline_jobs_role(naming),
         statement("ReadEvaluationReports", "Allow", "s3:GetObject", f"{artifacts}/{PIPELINE_PREFIX}*"),
         statement("DecryptEvaluationReports", "Allow", ["kms:Decrypt", "kms:DescribeKey"], keys_pattern,
                   condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": [naming.kms_alias("model")]},
@@ -310,4 +352,4 @@ def studio_statements(naming: Naming, persona: str, domain_id: str, *, data_stor
                       f"{datasets}/experiments/*"),
             key_use("UseTrainingKey", "training"),
         ]
-    return [*statements, *job_guards()]
+    return [*statements, *job_guards(isolate_processing=not data_store)]

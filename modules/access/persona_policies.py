@@ -442,7 +442,7 @@ def ml_engineer(arns: EnvArns) -> list[Statement]:
         *([read_job_template(arns.naming)] if arns.training_role() else []),
         *([connect_to_data_store(arns.naming, "ml-engineer")] if arns.data_store else []),
         *arns.open_studio("ml-engineer"),
-        *job_guards(),
+        *job_guards(isolate_processing=not arns.data_store),
         _deny_approval(),
     ]
 
@@ -497,7 +497,7 @@ def data_scientist(arns: EnvArns) -> list[Statement]:
         *([read_job_template(arns.naming)] if arns.training_role() else []),
         *([connect_to_data_store(arns.naming, "data-scientist")] if arns.data_store else []),
         *arns.open_studio("data-scientist"),
-        *job_guards(),
+        *job_guards(isolate_processing=not arns.data_store),
         _deny_approval(),
         _deny("DenyDeployment", DEPLOY_ACTIONS + (
             "ecr:PutImage", "lambda:DeleteFunction", "lambda:UpdateFunctionConfiguration",

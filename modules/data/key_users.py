@@ -27,7 +27,7 @@ from modules.config import EnvConfig
 from modules.monitoring import MONITOR_ROLE, baseline_prefix, monitored_models
 from modules.naming import Naming
 from modules.serving import EXECUTION_ROLE_SUFFIX, KINDS
-from modules.training import PIPELINE_ROLE, TRAINING_ROLE, studio_role, training_roles
+from modules.training import PIPELINE_JOBS_ROLE, PIPELINE_ROLE, TRAINING_ROLE, studio_role, training_roles
 
 # AWS services through which the environment's roles may use each class of key.
 VIA_SERVICES: dict[str, tuple[str, ...]] = {
@@ -72,6 +72,7 @@ TRAINING_WORKLOAD_KEYS: dict[str, tuple[str, ...]] = {
     studio_role("data-scientist"): ("training",),
     studio_role("ml-engineer"): ("training", "model"),
     PIPELINE_ROLE: ("model",),  # reads the evaluation reports its pipelines' jobs wrote under models/
+    PIPELINE_JOBS_ROLE: ("training", "model"),  # the pipelines' jobs: datasets and job volumes in, models/ out
 }
 
 

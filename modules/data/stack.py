@@ -87,7 +87,7 @@ class DataStack(PillarStack):
                                        naming.macie_results_source_arns())
             sse_s3_prefixes = (cloudtrail_digest_prefix(naming.account_id),)
         elif purpose == "model-artifacts":  # published versions (replicas arrive by s3:ReplicateObject)
-            extra = write_once_statements(f"arn:aws:s3:::{name}")
+            extra = write_once_statements(naming, f"arn:aws:s3:::{name}")
         lock = settings.object_lock
         bucket = SecureBucket(
             self, f"bucket-{purpose}" + ("-dr" if dr else ""),

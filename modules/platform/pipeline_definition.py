@@ -1,11 +1,15 @@
 """A model family's SageMaker Pipeline definition, rendered from `templates/model_pipeline.json.j2`.
 
 Every job step starts from the environment's training job template (modules/platform/training_template.py
-`job_template`): the training role, the private subnets and training security group, network isolation,
-inter-container traffic encryption, the training key on volumes (left out on local-storage instance
-types, as the boundary allows), the model key on outputs, managed Spot with a checkpoint location. What
-the pipeline adds is where each step writes, per model and per execution, under `models/` of the
-model-artifacts bucket (the only prefix the training role writes).
+`job_template`): the private subnets and training security group, network isolation, inter-container
+traffic encryption, the training key on volumes (left out on local-storage instance types, as the
+boundary allows), the model key on outputs, managed Spot with a checkpoint location. What the pipeline
+changes is the role (the pipeline-jobs role, not the training role) and where each step writes, per
+model and per execution: `models/_pipelines/<model>/` (training output, checkpoints, evaluation
+reports) and `models/_baselines/<model>/` of the model-artifacts bucket, the only prefixes that role
+writes and that only it may rewrite. A registered version's ModelDataUrl is therefore under
+`models/_pipelines/<model>/training/`, which the registry serving path accepts
+(modules/platform/registered.py).
 
 The rendered text is parsed and written back with sorted keys, so the same configuration always gives
 the same bytes, and a template mistake fails synth instead of reaching SageMaker.
@@ -23,12 +27,11 @@ from modules.naming import Naming
 from modules.platform.training_settings import PipelineSettings
 from modules.training import (
     BASELINE_PREFIX,
-    CHECKPOINT_PREFIX,
     PENDING_APPROVAL,
-    PIPELINE_PREFIX,
-    TRAINING_OUTPUT_PREFIX,
     has_local_storage,
     package_group,
+    pipeline_folder,
+    pipeline_jobs_role_arn,
     pipeline_name,
 )
 
@@ -59,12 +62,12 @@ def _template() -> jinja2.Template:
 def pipeline_definition(inputs: PipelineInputs) -> str:
     n, model, s, job = inputs.naming, inputs.model, inputs.settings, inputs.job
     artifacts, datasets = f"s3://{n.bucket('model-artifacts')}/", f"s3://{n.bucket('datasets')}/{model}/"
-    own = f"{artifacts}{PIPELINE_PREFIX}{model}/"
+    own = f"{artifacts}{pipeline_folder(model)}"
     volume_key = {} if has_local_storage(s.training_instance_type) else {"VolumeKmsKeyId": inputs.training_key}
     cluster_key = {} if has_local_storage(s.processing_instance_type) else {"VolumeKmsKeyId": inputs.training_key}
     text = _template().render(
         pipeline=pipeline_name(n, model), package_group=package_group(n, model), approval_status=PENDING_APPROVAL,
-        job=job, analyzer_image=inputs.analyzer_image, evaluation=s.evaluation,
+        job=job, role=pipeline_jobs_role_arn(n), analyzer_image=inputs.analyzer_image, evaluation=s.evaluation,
         processing_max_run_seconds=s.processing_max_run_seconds,
         training_resources={"InstanceType": s.training_instance_type, "InstanceCount": s.training_instance_count,
                             "VolumeSizeInGB": s.volume_size_gb, **volume_key},
@@ -73,8 +76,7 @@ def pipeline_definition(inputs: PipelineInputs) -> str:
         network={"VpcConfig": job["VpcConfig"], "EnableNetworkIsolation": True,
                  "EnableInterContainerTrafficEncryption": job["EnableInterContainerTrafficEncryption"]},
         data={"train": f"{datasets}train/", "test": f"{datasets}test/", "baseline": f"{datasets}baseline/"},
-        paths={"training_output": f"{artifacts}{TRAINING_OUTPUT_PREFIX}{model}/",
-               "checkpoints": f"{artifacts}{CHECKPOINT_PREFIX}{model}/",
+        paths={"training_output": f"{own}training/", "checkpoints": f"{own}checkpoints/",
                "code": f"{own}code/", "evaluation": f"{own}evaluation/",
                "baseline": f"{artifacts}{BASELINE_PREFIX}{model}/"})
     return json.dumps(json.loads(text), sort_keys=True)

@@ -2,11 +2,14 @@
 the version's model package, deployed by ARN, verified when the platform stack is planned.
 
 The package was registered by `model publish --register` (image by digest, artifact in the model's
-own folder) and stays PendingManualApproval until the model-approver approves it. Terraform reads it
-through the Cloud Control API (`AWS::SageMaker::ModelPackage`, identified by its ARN) and lifecycle
-postconditions stop the plan, before anything is created, unless it is Approved, runs an image by
-digest from the model's own repository and serves an artifact from the model's own folder of the
-model-artifacts bucket. A version that does not exist fails the read itself.
+own folder `models/<model>/`) or by the model's pipeline (artifact in the pipeline's folder
+`models/_pipelines/<model>/`, which only the pipelines' jobs write), and stays PendingManualApproval
+until the model-approver approves it. Terraform reads it through the Cloud Control API
+(`AWS::SageMaker::ModelPackage`, identified by its ARN) and lifecycle postconditions stop the plan,
+before anything is created, unless it is Approved, runs an image by digest from the model's own
+repository and serves an artifact from one of those two folders of the model-artifacts bucket (both
+write-once for everyone who could change an approved version's artifact: modules/data/write_once.py).
+A version that does not exist fails the read itself.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from modules import aws
 from modules.platform.context import PlatformContext
 from modules.platform.published import PUBLISHING
 from modules.platform.settings import ModelSettings
-from modules.training import package_group
+from modules.training import package_group, pipeline_folder
 
 APPROVED = "Approved"
 PROPERTIES = "jsondecode(self.properties)"
@@ -29,6 +32,16 @@ def package_arn(ctx: PlatformContext, model: ModelSettings) -> str:
             f"{package_group(n, model.name)}/{model.model_package_version}")
 
 
+def artifact_folders(bucket: str, model: ModelSettings) -> tuple[str, str]:
+    """Where a deployable version's artifact may be: the model's published folder, or its pipeline's."""
+    return f"s3://{bucket}/{model.artifact_prefix()}", f"s3://{bucket}/{pipeline_folder(model.name)}"
+
+
+def served_from(folders: tuple[str, ...]) -> str:
+    """The HCL test that a container's ModelDataUrl starts with one of `folders`."""
+    return "(" + " || ".join(f'startswith(c.ModelDataUrl, "{f}")' for f in folders) + ")"
+
+
 class RegisteredModel(Construct):
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings):
         super().__init__(scope, construct_id)
@@ -36,7 +49,7 @@ class RegisteredModel(Construct):
         self.arn = package_arn(ctx, model)
         what = f"{n.env} model {model.name} package version {model.model_package_version}"
         repository = f"{n.registry}/{n.model_repository(model.name)}@sha256:"
-        folder = f"s3://{ctx.bucket('model-artifacts')}/{model.artifact_prefix()}"
+        folders = artifact_folders(ctx.bucket("model-artifacts"), model)
         containers = f"{PROPERTIES}.InferenceSpecification.Containers"
         aws.data_aws_cloudcontrolapi_resource.DataAwsCloudcontrolapiResource(
             self, "package", type_name="AWS::SageMaker::ModelPackage", identifier=self.arn,
@@ -50,7 +63,7 @@ class RegisteredModel(Construct):
                     error_message=f"{what} runs an image that is not in {n.model_repository(model.name)} by digest: "
                                   "register versions with model publish --register --image <repository>@sha256:…"),
                 Postcondition(
-                    condition=f'${{alltrue([for c in {containers} : startswith(c.ModelDataUrl, "{folder}")])}}',
-                    error_message=f"{what} serves an artifact outside {folder}: register versions with model "
-                                  "publish --register"),
+                    condition=f'${{alltrue([for c in {containers} : {served_from(folders)}])}}',
+                    error_message=f"{what} serves an artifact outside {' and '.join(folders)}: register versions "
+                                  "with model publish --register or the model's pipeline"),
             ]))

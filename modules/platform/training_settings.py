@@ -11,6 +11,7 @@ from typing import Iterator
 
 from pydantic import Field, model_validator
 
+from modules.regions import ANALYZER_ACCOUNTS
 from modules.schema_base import AccountId, Problem, Strict
 
 # SageMaker's own bounds (botocore's model: IdleTimeoutInMinutes 60–525600) and the longest a
@@ -103,6 +104,9 @@ class TrainingSettings(Strict):
     data_store: DataStoreSettings = DataStoreSettings()
 
     def problems(self, env) -> Iterator[Problem]:
+        if self.enabled and self.pipeline.enabled and env.region not in ANALYZER_ACCOUNTS:
+            yield "pipeline.enabled", (f"this project knows no Model Monitor analyzer image in {env.region} "
+                                       "(the pipelines' Baseline step runs it)")
         source = self.registry.promotion_source_account_id
         if source is not None and source == env.account_id:
             yield "registry.promotion_source_account_id", "names this environment's own account: promotion comes " \

@@ -7,8 +7,13 @@ subnets and a security group (`VpcConfig` / `NetworkConfig.VpcConfig`), enable n
 inter-container traffic encryption, put the training key on its volumes (unless it runs on an instance
 type with local NVMe storage, which takes no volume key) and the model key on its outputs (the
 model-artifacts bucket takes no other); a Spot training step needs a checkpoint location, or an
-interruption starts it over. The pipeline runs as a role of this environment. Every SageMaker-served
-model has a pipeline when the configuration enables them (`platform.training.pipeline`).
+interruption starts it over. Each job runs as the pipeline-jobs role and writes (outputs, checkpoints)
+only under the model's `models/_pipelines/<model>/` or `models/_baselines/<model>/` of the
+model-artifacts bucket, the prefixes only that role may write unconditionally and that registration,
+promotion and Model Monitor trust (a job run as the training role could not write there; one writing
+elsewhere would leave its output where anybody may replace it). The pipeline runs as a role of this
+environment. Every SageMaker-served model has a pipeline when the configuration enables them
+(`platform.training.pipeline`).
 
 The definition is parsed (`pipeline_definition`); one that cannot be read fails (not judged).
 """
@@ -16,7 +21,14 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from modules.training import has_local_storage, pipeline_models, pipeline_name
+from modules.training import (
+    BASELINE_PREFIX,
+    PIPELINE_JOBS_ROLE,
+    has_local_storage,
+    pipeline_folder,
+    pipeline_models,
+    pipeline_name,
+)
 from policies.app_checks.base import app_check, fail, judge
 from policies.app_checks.lookups import key_class_of
 from policies.app_checks.pipeline_steps import Unreadable, definition_of, steps
@@ -30,10 +42,12 @@ JOB_STEPS = ("Training", "Processing")
 def pipeline_jobs_guarded(app: AppView):
     for env in app.envs:
         found = set()
+        models = {pipeline_name(env.naming, m): m for m in pipeline_models(env.config)}
         for stack, name, conf in env.resources("aws_sagemaker_pipeline"):
             found.add(conf.get("pipeline_name"))
-            yield judge(stack.name, f"aws_sagemaker_pipeline.{name}", _problems(env, stack, conf),
-                        "every job step runs in the VPC, isolated, encrypted in transit and with the right keys")
+            yield judge(stack.name, f"aws_sagemaker_pipeline.{name}", _problems(env, stack, conf, models.get(conf.get("pipeline_name"))),
+                        "every job step runs in the VPC, isolated, encrypted in transit and with the right keys, "
+                        "as the pipeline-jobs role, writing only the pipeline's own prefixes")
         for model in pipeline_models(env.config):
             if pipeline_name(env.naming, model) not in found:
                 yield fail(env.home_stack("platform"), "",
@@ -41,7 +55,7 @@ def pipeline_jobs_guarded(app: AppView):
                            "(platform.training.pipeline is enabled)")
 
 
-def _problems(env: Env, stack: Stack, conf: dict) -> Iterator[str]:
+def _problems(env: Env, stack: Stack, conf: dict, model: str | None) -> Iterator[str]:
     role = conf.get("role_arn")
     if not (isinstance(role, str) and role.startswith(env.naming.role_arn(""))):
         yield f"the pipeline runs as {role!r}, not a role of this environment"
@@ -60,6 +74,43 @@ def _problems(env: Env, stack: Stack, conf: dict) -> Iterator[str]:
             continue
         for problem in (_training if kind == "Training" else _processing)(env, stack, arguments):
             yield f"{label}: {problem}"
+        for problem in _runs_as_pipeline_jobs(env, arguments, kind, model):
+            yield f"{label}: {problem}"
+
+
+def _runs_as_pipeline_jobs(env: Env, a: dict, kind: str, model: str | None) -> Iterator[str]:
+    n = env.naming
+    if a.get("RoleArn") != n.role_arn(PIPELINE_JOBS_ROLE):
+        yield f"runs as {a.get('RoleArn')!r}, not the pipeline-jobs role {n.role(PIPELINE_JOBS_ROLE)}"
+    if model is None:
+        yield "the pipeline is not one of a configured model: where its jobs may write is unknown"
+        return
+    bucket = f"s3://{n.bucket('model-artifacts')}/"
+    own = (f"{bucket}{pipeline_folder(model)}", f"{bucket}{BASELINE_PREFIX}{model}/")
+    for where, uri in _output_locations(a, kind):
+        start = _literal_start(uri)
+        if start is None or not start.startswith(own):
+            yield f"writes its {where} to {start or uri!r}, not under {' or '.join(own)}"
+
+
+def _output_locations(a: dict, kind: str) -> Iterator[tuple[str, Any]]:
+    if kind == "Training":
+        yield "output", (a.get("OutputDataConfig") or {}).get("S3OutputPath")
+        if a.get("CheckpointConfig"):
+            yield "checkpoints", a["CheckpointConfig"].get("S3Uri")
+        return
+    for output in (a.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
+        yield f"output {output.get('OutputName')!r}", (output.get("S3Output") or {}).get("S3Uri")
+
+
+def _literal_start(uri: Any) -> str | None:
+    """A location's literal beginning: the string itself, or the first value of a `Std:Join` on ""
+    (`[prefix, execution id, "/"]`); None when it does not start with a literal."""
+    if isinstance(uri, str):
+        return uri
+    join = uri.get("Std:Join") if isinstance(uri, dict) else None
+    values = join.get("Values") if isinstance(join, dict) and join.get("On") == "" else None
+    return values[0] if isinstance(values, list) and values and isinstance(values[0], str) else None
 
 
 def _vpc(vpc: Any) -> Iterator[str]:

@@ -10,12 +10,21 @@ principal, the deployer included:
   by the `s3:if-none-match` condition key), whether or not the request carries
   `s3:ObjectCreationOperation`, and a DeleteObject of a published key;
 
+- a DeleteObjectVersion of a published key (once the Object Lock retention lapses, removing the
+  current version would free the key as well);
+- to every principal but the pipeline-jobs role (`aws:PrincipalArn`), an unconditional PutObject and
+  any delete under `models/_pipelines/` and `models/_baselines/`, where the pipelines write what
+  promotion and Model Monitor trust (the training output of a registered version, the evaluation
+  code and reports, the data-quality baselines): the training role, the ml-engineer and the deployer
+  are tried;
+
 while still letting through what publishing and training need: a conditional PutObject
-(`If-None-Match: *`), the parts of a multipart upload (`s3:ObjectCreationOperation` false: those
-APIs take no conditional header), and what jobs write with SageMaker's unconditional uploads:
-training output and Spot checkpoints (rewritten as a job runs) under `models/_training/` and
-`models/_checkpoints/`, and the pipelines' evaluation reports and baselines under `models/_pipelines/`
-and `models/_baselines/` (a pipeline whose baseline step is denied registers nothing).
+(`If-None-Match: *`, also of a baseline or evaluation code by the ml-engineer), the parts of a
+multipart upload (`s3:ObjectCreationOperation` false: those APIs take no conditional header), and
+what jobs write with SageMaker's unconditional uploads: the training role's output and Spot
+checkpoints (rewritten as a job runs) under `models/_training/` and `models/_checkpoints/`, and the
+pipeline-jobs role's training output, evaluation reports and baselines (a pipeline whose baseline
+step is denied registers nothing).
 
 Judged with policies/iam_eval.py on the literal bucket policy of each model-artifacts bucket (primary
 and DR replica). A bucket without a policy, or a policy that is not literal JSON or cannot be
@@ -25,7 +34,14 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from modules.training import BASELINE_PREFIX, CHECKPOINT_PREFIX, PIPELINE_PREFIX, TRAINING_OUTPUT_PREFIX
+from modules.training import (
+    BASELINE_PREFIX,
+    CHECKPOINT_PREFIX,
+    PIPELINE_JOBS_ROLE,
+    PIPELINE_PREFIX,
+    TRAINING_OUTPUT_PREFIX,
+    TRAINING_ROLE,
+)
 from policies.app_checks.base import app_check, fail, judge
 from policies.app_checks.view import AppView, Env
 from policies.checks.aegis_values import policy_document
@@ -36,6 +52,7 @@ PUBLISHED_KEY = "models/example-model/1.0.0/model.tar.gz"
 CREATE = {"s3:ObjectCreationOperation": True}
 PART = {"s3:ObjectCreationOperation": False}
 CONDITIONAL = {"s3:if-none-match": "*"}
+OTHER_WRITERS = (TRAINING_ROLE, "ml-engineer")  # besides the deployer: who else writes under models/
 
 
 @app_check("AEGIS_PUBLISHED_MODELS_WRITE_ONCE",
@@ -76,32 +93,47 @@ def _problems(env: Env, bucket_name: str, raw) -> Iterator[str]:
     if doc is None:
         yield "the policy is not a literal JSON document: not judged"
         return
-    arn = f"arn:aws:s3:::{bucket_name}"
+    n, arn = env.naming, f"arn:aws:s3:::{bucket_name}"
+    deployer, jobs = env.config.deployer_role_arn, n.role_arn(PIPELINE_JOBS_ROLE)
     published, training = f"{arn}/{PUBLISHED_KEY}", f"{arn}/{TRAINING_OUTPUT_PREFIX}job-1/output/model.tar.gz"
     checkpoint = f"{arn}/{CHECKPOINT_PREFIX}job-1/checkpoint-1.pt"
-    evaluation = f"{arn}/{PIPELINE_PREFIX}model-a/run-1/evaluation/evaluation.json"
+    pipeline_model = f"{arn}/{PIPELINE_PREFIX}model-a/training/pipelines-1-Train/output/model.tar.gz"
+    evaluation = f"{arn}/{PIPELINE_PREFIX}model-a/evaluation/run-1/evaluation.json"
+    code = f"{arn}/{PIPELINE_PREFIX}model-a/code/evaluate.py"
     baseline = f"{arn}/{BASELINE_PREFIX}model-a/run-1/constraints.json"
     transport = {"aws:SecureTransport": True, "s3:TlsVersion": "1.3"}
 
-    def denied(action: str, key: str, context: dict) -> bool:
-        request = as_principal(env.config.deployer_role_arn, action, key, {**transport, **context})
+    def denied(principal: str, action: str, key: str, context: dict) -> bool:
+        request = as_principal(principal, action, key, {**transport, **context})
         return evaluate([doc], request) == DENY
 
-    must_deny = [("an unconditional PutObject or CompleteMultipartUpload", "s3:PutObject", published, CREATE),
-                 ("a PutObject that carries no s3:ObjectCreationOperation", "s3:PutObject", published, {}),
-                 ("a DeleteObject (a delete marker frees the key)", "s3:DeleteObject", published, {})]
-    must_pass = [("a conditional PutObject (If-None-Match: *)", "s3:PutObject", published, {**CREATE, **CONDITIONAL}),
-                 ("the parts of a multipart upload", "s3:PutObject", published, PART),
-                 ("training output", "s3:PutObject", training, CREATE),
-                 ("Spot checkpoints", "s3:PutObject", checkpoint, CREATE),
-                 ("a pipeline's evaluation report", "s3:PutObject", evaluation, CREATE),
-                 ("a pipeline's data-quality baseline", "s3:PutObject", baseline, CREATE)]
+    must_deny = [("an unconditional PutObject or CompleteMultipartUpload", deployer, "s3:PutObject", published, CREATE),
+                 ("a PutObject that carries no s3:ObjectCreationOperation", deployer, "s3:PutObject", published, {}),
+                 ("a DeleteObject (a delete marker frees the key)", deployer, "s3:DeleteObject", published, {}),
+                 ("a DeleteObjectVersion (removing the current version frees the key)", deployer,
+                  "s3:DeleteObjectVersion", published, {})]
+    for writer in (*(n.role_arn(p) for p in OTHER_WRITERS), deployer):
+        name = writer.rsplit("/", 1)[-1]
+        must_deny += [(f"{name} an unconditional PutObject of pipeline output", writer, "s3:PutObject", key, CREATE)
+                      for key in (pipeline_model, code, baseline)]
+        must_deny += [(f"{name} a {action.split(':')[1]} of pipeline output", writer, action, baseline, {})
+                      for action in ("s3:DeleteObject", "s3:DeleteObjectVersion")]
+    must_pass = [("a conditional PutObject (If-None-Match: *)", deployer, "s3:PutObject", published,
+                  {**CREATE, **CONDITIONAL}),
+                 ("the parts of a multipart upload", deployer, "s3:PutObject", published, PART),
+                 ("training output", n.role_arn(TRAINING_ROLE), "s3:PutObject", training, CREATE),
+                 ("Spot checkpoints", n.role_arn(TRAINING_ROLE), "s3:PutObject", checkpoint, CREATE),
+                 ("a pipeline's training output", jobs, "s3:PutObject", pipeline_model, CREATE),
+                 ("a pipeline's evaluation report", jobs, "s3:PutObject", evaluation, CREATE),
+                 ("a pipeline's data-quality baseline", jobs, "s3:PutObject", baseline, CREATE),
+                 ("the ml-engineer's conditional upload of a baseline", n.role_arn("ml-engineer"), "s3:PutObject",
+                  baseline, {**CREATE, **CONDITIONAL})]
     try:
-        for what, action, key, context in must_deny:
-            if not denied(action, key, context):
-                yield f"the policy does not deny {what} on {PUBLISHED_KEY}"
-        for what, action, key, context in must_pass:
-            if denied(action, key, context):
+        for what, principal, action, key, context in must_deny:
+            if not denied(principal, action, key, context):
+                yield f"the policy does not deny {what} ({key.removeprefix(arn + '/')})"
+        for what, principal, action, key, context in must_pass:
+            if denied(principal, action, key, context):
                 yield f"the policy denies {what} ({key.removeprefix(arn + '/')})"
     except UnsupportedPolicy as exc:
         yield f"the policy cannot be judged: {exc}"

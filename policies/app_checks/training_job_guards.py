@@ -5,9 +5,14 @@ SageMaker jobs read training data and write models. The permission boundary deni
 without VPC subnets (`sagemaker:VpcSubnets` absent) or whose volume or output key is absent or not a
 key of this account (`sagemaker:VolumeKmsKey`, `sagemaker:OutputKmsKey`). Every role whose policies
 allow such a job must also be denied one without inter-container traffic encryption
-(`sagemaker:InterContainerTrafficEncryption` absent or false) and a training or tuning job without
-network isolation (`sagemaker:NetworkIsolation`). Absent keys matter: a request that leaves a setting
-out gets the API's insecure default, so a deny written only for the explicit `false` lets it through.
+(`sagemaker:InterContainerTrafficEncryption` absent or false) and a job without network isolation
+(`sagemaker:NetworkIsolation`, a condition key of all three). Absent keys matter: a request that
+leaves a setting out gets the API's insecure default, so a deny written only for the explicit `false`
+lets it through. One exception, where the environment has a training data store: processing jobs run
+as the training role connect to it, which an isolated container cannot, so a role that may pass the
+training role may start unisolated processing jobs there (they write only `models/_training/` and
+`models/_checkpoints/`, which nothing downstream trusts); the pipeline role, which passes only the
+pipeline-jobs role, never may.
 
 Judged with the IAM evaluator: the boundary against an identity policy that allows everything (a role
 added later), and each role of the environment with its own policies and boundary. A role whose
@@ -21,6 +26,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from modules.boundary import PASS_ROLE_SERVICES, boundary_name
+from modules.training import PIPELINE_JOB_PREFIX, training_role_arn
 from policies.app_checks.base import app_check, fail, judge
 from policies.app_checks.iam import NotJudged, acts_for_code_or_people, may_name_any, role_with_boundary
 from policies.app_checks.view import AppView, Env
@@ -29,7 +35,8 @@ from policies.iam_eval import Request, UnsupportedPolicy, is_allowed
 
 JOBS = {"sagemaker:CreateTrainingJob": "training-job", "sagemaker:CreateProcessingJob": "processing-job",
         "sagemaker:CreateHyperParameterTuningJob": "hyper-parameter-tuning-job"}
-ISOLATED = ("sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuningJob")
+ISOLATED = tuple(JOBS)
+PROCESSING = "sagemaker:CreateProcessingJob"
 ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 FOREIGN_KEY = "arn:aws:kms:us-east-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
@@ -107,21 +114,36 @@ def _role_problems(env: Env, stack, name: str, role: dict) -> Iterator[str]:
         return
     if not may_name_any(documents, tuple(JOBS)):
         return  # no statement can allow a job
+    base = {"aws:PrincipalArn": arn}
     try:
+        store_client = _data_store(env) and is_allowed(documents, Request(
+            "iam:PassRole", training_role_arn(env.naming),
+            {**base, "iam:PassedToService": "sagemaker.amazonaws.com"}), boundary=boundary)
         for action in JOBS:
-            base = {"aws:PrincipalArn": arn}
-            if not is_allowed(documents, Request(action, _job(env, action), {**guarded(env), **base}),
-                              boundary=boundary):
-                continue
+            # A job of the environment's name, or one SageMaker Pipelines names (`pipelines-…`).
+            jobs = [job for job in _jobs(env, action)
+                    if is_allowed(documents, Request(action, job, {**guarded(env), **base}), boundary=boundary)]
             for what, changes, actions in ROLE_CASES:
-                if action in actions and is_allowed(
-                        documents, Request(action, _job(env, action), {**guarded(env, **changes), **base}),
-                        boundary=boundary):
+                if store_client and action == PROCESSING and "sagemaker:NetworkIsolation" in changes:
+                    continue  # its processing jobs reach the training data store
+                if action in actions and any(is_allowed(
+                        documents, Request(action, job, {**guarded(env, **changes), **base}), boundary=boundary)
+                        for job in jobs):
                     yield f"{role.get('name')} may {action.split(':')[1]} {what}"
     except UnsupportedPolicy as exc:
         yield f"the policies cannot be judged: {exc}"
 
 
+def _data_store(env: Env) -> bool:
+    training = env.config.platform.training
+    return training.enabled and training.data_store.enabled
+
+
 def _job(env: Env, action: str) -> str:
+    return _jobs(env, action)[0]
+
+
+def _jobs(env: Env, action: str) -> tuple[str, str]:
     n = env.naming
-    return f"arn:aws:sagemaker:{n.region}:{n.account_id}:{JOBS[action]}/{n.prefix}-job"
+    jobs = f"arn:aws:sagemaker:{n.region}:{n.account_id}:{JOBS[action]}"
+    return f"{jobs}/{n.prefix}-job", f"{jobs}/{PIPELINE_JOB_PREFIX}job"

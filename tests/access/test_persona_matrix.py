@@ -59,11 +59,18 @@ def exec_role(n: Naming, kind: str) -> str:
 
 
 HAND = "deploys by hand"  # allowed: {ML} where the ml-engineer deploys by hand (dev), nobody elsewhere
+# allowed: {DS} where processing jobs reach a training data store (an isolated container cannot), nobody elsewhere
+STORE = "processing reaches the data store"
 
 
 @lru_cache(maxsize=None)
 def by_hand(env: str) -> bool:
     return hand_deploys(load_env(env).tier)
+
+
+def has_data_store(env: str) -> bool:
+    training = load_env(env).platform.training
+    return training.enabled and training.data_store.enabled
 
 
 def serverless_model(n: Naming) -> str:
@@ -124,9 +131,9 @@ ROWS = [
      lambda n, o: sm(n, "training-job", "t1"), "job-traffic-encryption-off", set()),
     ("training-job-without-isolation", "sagemaker:CreateTrainingJob", lambda n, o: sm(n, "training-job", "t1"),
      "job-no-isolation", set()),
-    # Processing jobs may call AWS APIs themselves: no network isolation required.
+    # Processing jobs are isolated too, except where they connect to the training data store.
     ("processing-job-without-isolation", "sagemaker:CreateProcessingJob", lambda n, o: sm(n, "processing-job", "p1"),
-     "job-no-isolation", {DS}),
+     "job-no-isolation", STORE),
     # The registry: trainers register pending versions, only the approver approves, and it deploys nothing.
     ("register-pending", "sagemaker:CreateModelPackage", lambda n, o: package(n), "pending", {ML}),
     ("register-approved", "sagemaker:CreateModelPackage", lambda n, o: package(n), "approved", set()),
@@ -290,6 +297,8 @@ def test_separation_of_duties(env_iam, env, persona, case, action, resource, ext
         extra = CONTEXTS[extra](n)
     if allowed == HAND:
         allowed = {ML} if by_hand(env) else set()
+    elif allowed == STORE:
+        allowed = {DS} if has_data_store(env) else set()
     decision = decide(env_iam, persona, action, resource(n, other_env(env)), extra, region=region)
     assert decision is (persona in allowed), f"{persona} {action} on {case}: expected {'allow' if persona in allowed else 'deny'}"
 

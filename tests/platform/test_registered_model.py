@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import pytest
 
@@ -58,6 +59,41 @@ def test_the_plan_refuses_a_package_that_is_not_approved(registered, model):
     n = registered.naming
     assert any(f'"{n.registry}/{n.model_repository(model)}@sha256:"' in c for c in conditions)
     assert any(f'"s3://{n.bucket("model-artifacts")}/models/{model}/"' in c for c in conditions)
+
+
+ARTIFACT_CONDITION = re.compile(
+    r'\$\{alltrue\(\[for c in jsondecode\(self\.properties\)\.InferenceSpecification\.Containers : '
+    r'\((startswith\(c\.ModelDataUrl, "[^"]+"\)(?: \|\| startswith\(c\.ModelDataUrl, "[^"]+"\))*)\)\]\)\}')
+
+
+def _accepts(condition: str, url: str) -> bool:
+    """Terraform's verdict on the artifact postcondition for a package with one container at `url`:
+    the condition must be exactly an any-of-startswith test (anything else fails here, unjudged)."""
+    match = ARTIFACT_CONDITION.fullmatch(condition)
+    assert match, condition
+    return any(url.startswith(prefix) for prefix in re.findall(r'"([^"]+)"', match.group(1)))
+
+
+def test_a_pipeline_registered_version_passes_the_artifact_postcondition_and_a_training_one_does_not(registered):
+    """Review B1: the pipeline registers ModelDataUrl = its Train step's S3ModelArtifacts, which is
+    `<S3OutputPath><job name>/output/model.tar.gz`; S3OutputPath is the pipeline's own folder."""
+    n, model = registered.naming, "fraud-scorer"
+    (read,) = [v for v in registered.data("aws_cloudcontrolapi_resource").values()
+               if v["identifier"] == _arn(registered, model)]
+    (condition,) = [c["condition"] for c in read["lifecycle"]["postcondition"] if "ModelDataUrl" in c["condition"]]
+    (pipeline,) = [p for p in registered.res("aws_sagemaker_pipeline").values()
+                   if p["pipeline_name"] == n.resource(model)]
+    (train,) = [s for s in json.loads(pipeline["pipeline_definition"])["Steps"] if s["Name"] == "Train"]
+    bucket = f"s3://{n.bucket('model-artifacts')}"
+    from_pipeline = f"{train['Arguments']['OutputDataConfig']['S3OutputPath']}pipelines-a1b2c3-Train-x9/output/model.tar.gz"
+    assert _accepts(condition, from_pipeline)
+    assert _accepts(condition, f"{bucket}/models/{model}/1.4.0/model.tar.gz")  # model publish --register
+    for elsewhere in (f"{bucket}/models/_training/{model}/job-1/output/model.tar.gz",
+                      f"{bucket}/models/_checkpoints/{model}/model.tar.gz",
+                      f"{bucket}/models/_pipelines/churn-predictor/training/job/output/model.tar.gz",
+                      f"{bucket}/models/_baselines/{model}/run-1/model.tar.gz",
+                      f"s3://elsewhere/models/{model}/1.4.0/model.tar.gz"):
+        assert not _accepts(condition, elsewhere), elsewhere
 
 
 def _verdicts(stack: dict, config) -> list:

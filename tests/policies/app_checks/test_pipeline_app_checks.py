@@ -100,6 +100,43 @@ def test_a_job_step_without_a_guard_fails(name, path, value, expected):
     assert f"step {name!r}" in failure and expected in failure
 
 
+ARTIFACTS = f"s3://{N.bucket('model-artifacts')}/"
+
+
+@pytest.mark.parametrize("name, path, value, expected", [
+    ("Train", ("RoleArn",), N.role_arn("sagemaker-training"), "not the pipeline-jobs role"),
+    ("Baseline", ("RoleArn",), N.role_arn("ml-engineer"), "not the pipeline-jobs role"),
+    ("Train", ("OutputDataConfig", "S3OutputPath"), f"{ARTIFACTS}models/_training/{MODEL}/",
+     "writes its output to"),
+    ("Train", ("CheckpointConfig", "S3Uri"), f"{ARTIFACTS}models/_checkpoints/{MODEL}/", "writes its checkpoints"),
+    ("Evaluate", ("ProcessingOutputConfig", "Outputs", 0, "S3Output", "S3Uri"),
+     {"Std:Join": {"On": "", "Values": [f"{ARTIFACTS}models/_pipelines/other-model/", "x", "/"]}},
+     "writes its output 'evaluation'"),
+    ("Baseline", ("ProcessingOutputConfig", "Outputs", 0, "S3Output", "S3Uri"),
+     {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.Where"}, "/"]}}, "writes its output 'monitoring_output'"),
+    ("Baseline", ("ProcessingOutputConfig", "Outputs", 0, "S3Output", "S3Uri"), f"{ARTIFACTS}models/{MODEL}/",
+     "writes its output 'monitoring_output'"),
+])
+def test_a_job_step_run_as_another_role_or_writing_elsewhere_fails(name, path, value, expected):
+    parsed = definition()
+    target = step(parsed, name)["Arguments"]
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    (failure,) = judged(JOBS, parsed)
+    assert f"step {name!r}" in failure and expected in failure
+
+
+def test_every_job_writes_only_the_models_own_pipeline_prefixes():
+    own = (f"{ARTIFACTS}models/_pipelines/{MODEL}/", f"{ARTIFACTS}models/_baselines/{MODEL}/")
+    parsed = definition()
+    train = step(parsed, "Train")["Arguments"]
+    assert train["OutputDataConfig"]["S3OutputPath"] == f"{own[0]}training/"
+    assert train["CheckpointConfig"]["S3Uri"]["Std:Join"]["Values"][0] == f"{own[0]}checkpoints/"
+    assert step(parsed, "Baseline")["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"][
+        "Std:Join"]["Values"][0] == own[1]
+
+
 def test_a_local_storage_instance_needs_no_volume_key():
     parsed = definition(PipelineSettings(training_instance_type="ml.g5.2xlarge"))
     assert "VolumeKmsKeyId" not in step(parsed, "Train")["Arguments"]["ResourceConfig"]

@@ -110,4 +110,48 @@ def test_a_deny_that_exempts_training_alone_stops_the_pipelines(prod_app):
         return s
     message = _message(_edited(prod_app, _by_sid(OVERWRITE, training_alone)))
     assert "denies a pipeline's evaluation report" in message and "denies a pipeline's data-quality baseline" in message
-    assert "training output" not in message
+    assert "denies training output" not in message
+
+
+PIPELINE_OVERWRITE, PIPELINE_DELETE = "DenyOverwritingPipelineOutputs", "DenyDeletingPipelineOutputs"
+
+
+def test_the_pipeline_outputs_are_write_once_for_everyone_but_the_pipeline_jobs_role(prod_app):
+    """The previous shape (review W1): the four job prefixes exempt for everybody, so a data scientist's
+    job (as the training role), the ml-engineer or the deployer could replace a baseline, the evaluation
+    code or a registered version's artifact."""
+    def dropped(statements):
+        return [s for s in statements if s.get("Sid") not in (PIPELINE_OVERWRITE, PIPELINE_DELETE)]
+    message = _message(_edited(prod_app, dropped))
+    for who in ("aegis-prod-sagemaker-training", "aegis-prod-ml-engineer", "aegis-deployer"):
+        assert f"does not deny {who} an unconditional PutObject of pipeline output " \
+               "(models/_baselines/model-a/run-1/constraints.json)" in message
+        assert f"does not deny {who} a DeleteObject of pipeline output" in message
+    assert "models/_pipelines/model-a/code/evaluate.py" in message
+    assert "models/_pipelines/model-a/training/" in message
+
+
+def test_a_pipeline_output_deny_without_the_role_exemption_stops_the_pipelines(prod_app):
+    def everyone(s):
+        del s["Condition"]["ArnNotEquals"]
+        return s
+    message = _message(_edited(prod_app, _by_sid(PIPELINE_OVERWRITE, everyone)))
+    assert "denies a pipeline's training output" in message and "denies a pipeline's data-quality baseline" in message
+    assert "ml-engineer's conditional upload" not in message  # still conditional: allowed
+
+
+def test_a_pipeline_output_deny_that_ignores_the_condition_header_stops_conditional_uploads(prod_app):
+    def unconditional(s):
+        del s["Condition"]["Null"]
+        return s
+    message = _message(_edited(prod_app, _by_sid(PIPELINE_OVERWRITE, unconditional)))
+    assert "denies the ml-engineer's conditional upload of a baseline" in message
+
+
+def test_without_delete_object_version_a_lapsed_retention_frees_the_key(prod_app):
+    """Review m4: once the Object Lock retention lapses, deleting the current version frees the key."""
+    def delete_only(s):
+        s["Action"] = "s3:DeleteObject"
+        return s
+    message = _message(_edited(prod_app, _by_sid(DELETE, delete_only)))
+    assert "does not deny a DeleteObjectVersion" in message

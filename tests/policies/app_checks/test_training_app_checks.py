@@ -64,6 +64,50 @@ def test_a_persona_without_the_job_guards_fails():
     assert "without network isolation" in failure
 
 
+def narrowed_isolation(doc: str) -> str:
+    """`doc` with its isolation deny left to training and tuning jobs (the shape before processing jobs
+    were covered)."""
+    parsed = json.loads(doc)
+    for s in parsed["Statement"]:
+        if s.get("Sid") == "DenyJobsWithoutNetworkIsolation":
+            s["Action"] = [a for a in s["Action"] if a != "sagemaker:CreateProcessingJob"]
+    return json.dumps(parsed)
+
+
+def test_processing_jobs_must_be_isolated_where_no_data_store_needs_them():
+    policy = narrowed_isolation(persona_policy("data-scientist", config("dev"), mfa_guard_statement=False))
+    (failure,) = failures(run(GUARDS, stacks(**{"data-scientist": policy}), "dev"))
+    assert "aegis-dev-data-scientist may CreateProcessingJob without network isolation" in failure
+    assert "CreateTrainingJob" not in failure
+
+
+def test_with_a_data_store_only_roles_passing_the_training_role_may_run_unisolated_processing():
+    from modules.training import pipeline_statements
+
+    prod = config("prod")
+    assert prod.platform.training.data_store.enabled
+    n = Naming.of(prod)
+    scientist = json.loads(persona_policy("data-scientist", prod, mfa_guard_statement=False))
+    (isolation,) = [s for s in scientist["Statement"] if s.get("Sid") == "DenyJobsWithoutNetworkIsolation"]
+    assert "sagemaker:CreateProcessingJob" not in isolation["Action"]  # its jobs connect to the store
+    pipeline = document(*pipeline_statements(n, f"arn:aws:kms:{n.region}:{n.account_id}:key/*"))
+    service = service_trust("sagemaker.amazonaws.com", n.account_id)
+
+    def judged(pipeline_policy: str) -> list[str]:
+        roles = {"scientist": {**role("data-scientist", json.dumps(scientist)), "name": n.role("data-scientist"),
+                               "permissions_boundary": boundary_arn(n)},
+                 "pipeline": {**role("sagemaker-pipeline", pipeline_policy, trust=service),
+                              "name": n.role("sagemaker-pipeline"), "permissions_boundary": boundary_arn(n)}}
+        fixture = app("prod", data=resources(aws_iam_policy={"boundary": {
+            "name": boundary_name(n), "policy": boundary_document(n)}}), access=resources(aws_iam_role=roles))
+        return failures(run(GUARDS, fixture, "prod"))
+
+    assert judged(pipeline) == []
+    (failure,) = judged(narrowed_isolation(pipeline))
+    assert "aws_iam_role.pipeline" in failure
+    assert "aegis-prod-sagemaker-pipeline may CreateProcessingJob without network isolation" in failure
+
+
 def test_a_service_role_that_sagemaker_runs_is_judged_and_an_unreadable_one_fails():
     fixture = stacks()
     runs_jobs = role("sagemaker-training", document({"Sid": "A", "Effect": "Allow",
