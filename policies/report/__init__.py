@@ -32,10 +32,13 @@ def render(result, fmt: str) -> str:
 
 def write_reports(result, out: Path, formats: list[str]) -> list[Path]:
     """Write each format into `out` (created); return the files written."""
+    from policies.report.json_report import one_document_per_result
+
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for fmt in formats:
-        path = out / FORMATS[fmt][1]
-        write_text_atomic(path, render(result, fmt))
-        written.append(path)
+    with one_document_per_result():
+        for fmt in formats:
+            path = out / FORMATS[fmt][1]
+            write_text_atomic(path, render(result, fmt))
+            written.append(path)
     return written

@@ -383,7 +383,7 @@ def document_of(result) -> dict:
     """The JSON document of a result, with the plan gate's planned changes when it has them."""
     from policies.report.json_report import document
 
-    doc = document(result)
+    doc = dict(document(result))  # shared with the JSON writer: add keys to a copy
     if getattr(result, "plans", None):
         doc["plans"] = [p.as_dict() for p in result.plans]
         doc["notes"] = list(getattr(result, "notes", []) or [])
