@@ -26,12 +26,14 @@ KEY_USE_ACTIONS = ["kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:Generat
 
 # --- identity policies of workload roles ---------------------------------------------------------
 
-def read_own_model_artifacts(artifacts_bucket_arn: str, prefix: str) -> list[Statement]:
-    """Read and list only one model's folder (`prefix`) of the model-artifacts bucket."""
+def read_own_model_artifacts(artifacts_bucket_arn: str, *prefixes: str) -> list[Statement]:
+    """Read and list only one model's folders (`prefixes`) of the model-artifacts bucket."""
+    objects = [f"{artifacts_bucket_arn}/{prefix}*" for prefix in prefixes]
+    listed = [f"{prefix}*" for prefix in prefixes]
     return [
-        statement("ReadOwnModelArtifacts", "Allow", "s3:GetObject", f"{artifacts_bucket_arn}/{prefix}*"),
+        statement("ReadOwnModelArtifacts", "Allow", "s3:GetObject", objects[0] if len(objects) == 1 else objects),
         statement("ListOwnModelArtifacts", "Allow", "s3:ListBucket", artifacts_bucket_arn,
-                  condition={"StringLike": {"s3:prefix": f"{prefix}*"}}),
+                  condition={"StringLike": {"s3:prefix": listed[0] if len(listed) == 1 else listed}}),
     ]
 
 

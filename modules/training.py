@@ -52,6 +52,9 @@ BASELINE_PREFIX = f"{MODELS_PREFIX}_baselines/"
 TRAINING_JOB_PREFIXES = (TRAINING_OUTPUT_PREFIX, CHECKPOINT_PREFIX)
 # What the pipelines' jobs write, as the pipeline-jobs role only (write-once for everyone else).
 PIPELINE_JOB_PREFIXES = (PIPELINE_PREFIX, BASELINE_PREFIX)
+# The folders of a pipeline's `models/_pipelines/<model>/` that only its jobs create objects in (its
+# code, the other folder, is placed by the ml-engineer).
+PIPELINE_JOB_FOLDERS = ("training/", "evaluation/", "checkpoints/")
 PIPELINE_ROLE = "sagemaker-pipeline"
 PIPELINE_JOBS_ROLE = "sagemaker-pipeline-jobs"
 PENDING_APPROVAL = "PendingManualApproval"
@@ -236,6 +239,11 @@ def pipeline_folder(model: str) -> str:
     """The key prefix of a model's pipeline in the model-artifacts bucket: its evaluation code
     (`code/`), training output (`training/`), Spot checkpoints and evaluation reports."""
     return f"{PIPELINE_PREFIX}{model}/"
+
+
+def pipeline_training_folder(model: str) -> str:
+    """Where a model's pipeline trains: the only pipeline folder a registered version's artifact comes from."""
+    return f"{pipeline_folder(model)}training/"
 
 
 def baseline_uri(naming: Naming, model: str) -> str:

@@ -25,13 +25,21 @@ uploads them unconditionally:
   output, evaluation code and reports, and the baselines registration, promotion and Model Monitor
   trust. Only the pipeline-jobs role (`aws:PrincipalArn`) writes there unconditionally or deletes;
   for everyone else they are write-once too (the ml-engineer's conditional upload of the evaluation
-  code or of a baseline still works, once per key).
+  code or of a baseline still works, once per key). In a pipeline's `training/`, `evaluation/` and
+  `checkpoints/` nobody else may create an object at all, not even conditionally, so an artifact or a
+  report there is always one the pipeline made.
 """
 from __future__ import annotations
 
 from modules.iam_doc import Statement, statement
 from modules.naming import Naming
-from modules.training import PIPELINE_JOB_PREFIXES, TRAINING_JOB_PREFIXES, pipeline_jobs_role_arn
+from modules.training import (
+    PIPELINE_JOB_FOLDERS,
+    PIPELINE_JOB_PREFIXES,
+    PIPELINE_PREFIX,
+    TRAINING_JOB_PREFIXES,
+    pipeline_jobs_role_arn,
+)
 
 # Key prefixes of the model-artifacts bucket that jobs write unconditionally.
 JOB_OUTPUT_PREFIXES = TRAINING_JOB_PREFIXES + PIPELINE_JOB_PREFIXES
@@ -48,6 +56,8 @@ def write_once_statements(naming: Naming, bucket_arn: str) -> list[Statement]:
     naming a role that does not exist, where no pipelines run, simply matches every caller)."""
     job_outputs = [f"{bucket_arn}/{prefix}*" for prefix in JOB_OUTPUT_PREFIXES]
     pipeline_outputs = [f"{bucket_arn}/{prefix}*" for prefix in PIPELINE_JOB_PREFIXES]
+    # `*` in an S3 ARN spans `/`, so the model segment matches any model name.
+    pipeline_made = [f"{bucket_arn}/{PIPELINE_PREFIX}*/{folder}*" for folder in PIPELINE_JOB_FOLDERS]
     not_pipeline_jobs = {"ArnNotEquals": {"aws:PrincipalArn": pipeline_jobs_role_arn(naming)}}
     return [
         statement("DenyOverwritingPublishedModels", "Deny", "s3:PutObject", job_outputs, not_resources=True,
@@ -57,5 +67,7 @@ def write_once_statements(naming: Naming, bucket_arn: str) -> list[Statement]:
         statement("DenyOverwritingPipelineOutputs", "Deny", "s3:PutObject", pipeline_outputs, principal="*",
                   condition={**UNCONDITIONAL_WRITE, **not_pipeline_jobs}),
         statement("DenyDeletingPipelineOutputs", "Deny", DELETE_ACTIONS, pipeline_outputs, principal="*",
+                  condition=not_pipeline_jobs),
+        statement("DenyCreatingPipelineJobOutputs", "Deny", "s3:PutObject", pipeline_made, principal="*",
                   condition=not_pipeline_jobs),
     ]

@@ -33,9 +33,12 @@ from modules.training import (
     pipeline_folder,
     pipeline_jobs_role_arn,
     pipeline_name,
+    pipeline_training_folder,
 )
 
 TEMPLATE = "model_pipeline.json.j2"
+# The Evaluate step's script: `code/<it>` of the pipeline's folder, run from /opt/ml/processing/code/.
+EVALUATION_SCRIPT = "evaluate.py"
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ def pipeline_definition(inputs: PipelineInputs) -> str:
     cluster_key = {} if has_local_storage(s.processing_instance_type) else {"VolumeKmsKeyId": inputs.training_key}
     text = _template().render(
         pipeline=pipeline_name(n, model), package_group=package_group(n, model), approval_status=PENDING_APPROVAL,
-        job=job, role=pipeline_jobs_role_arn(n), analyzer_image=inputs.analyzer_image, evaluation=s.evaluation,
+        job=job, role=pipeline_jobs_role_arn(n), evaluation_script=EVALUATION_SCRIPT, analyzer_image=inputs.analyzer_image, evaluation=s.evaluation,
         processing_max_run_seconds=s.processing_max_run_seconds,
         training_resources={"InstanceType": s.training_instance_type, "InstanceCount": s.training_instance_count,
                             "VolumeSizeInGB": s.volume_size_gb, **volume_key},
@@ -76,7 +79,9 @@ def pipeline_definition(inputs: PipelineInputs) -> str:
         network={"VpcConfig": job["VpcConfig"], "EnableNetworkIsolation": True,
                  "EnableInterContainerTrafficEncryption": job["EnableInterContainerTrafficEncryption"]},
         data={"train": f"{datasets}train/", "test": f"{datasets}test/", "baseline": f"{datasets}baseline/"},
-        paths={"training_output": f"{own}training/", "checkpoints": f"{own}checkpoints/",
-               "code": f"{own}code/", "evaluation": f"{own}evaluation/",
+        paths={"training_output": f"{artifacts}{pipeline_training_folder(model)}", "checkpoints": f"{own}checkpoints/",
+               # The script's own key, not the code/ folder: S3Prefix then fetches only keys that start
+               # with it, so a module added next to it cannot shadow what the script imports.
+               "code": f"{own}code/{EVALUATION_SCRIPT}", "evaluation": f"{own}evaluation/",
                "baseline": f"{artifacts}{BASELINE_PREFIX}{model}/"})
     return json.dumps(json.loads(text), sort_keys=True)

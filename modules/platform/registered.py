@@ -2,13 +2,14 @@
 the version's model package, deployed by ARN, verified when the platform stack is planned.
 
 The package was registered by `model publish --register` (image by digest, artifact in the model's
-own folder `models/<model>/`) or by the model's pipeline (artifact in the pipeline's folder
-`models/_pipelines/<model>/`, which only the pipelines' jobs write), and stays PendingManualApproval
+own folder `models/<model>/`) or by the model's pipeline (artifact in the pipeline's training folder
+`models/_pipelines/<model>/training/`, where only the pipeline-jobs role creates objects), and stays PendingManualApproval
 until the model-approver approves it. Terraform reads it through the Cloud Control API
 (`AWS::SageMaker::ModelPackage`, identified by its ARN) and lifecycle postconditions stop the plan,
 before anything is created, unless it is Approved, runs an image by digest from the model's own
 repository and serves an artifact from one of those two folders of the model-artifacts bucket (both
-write-once for everyone who could change an approved version's artifact: modules/data/write_once.py).
+write-once for everyone who could change an approved version's artifact: modules/data/write_once.py);
+the model's execution role reads both (sagemaker_base.py), as SageMaker fetches the artifact with it.
 A version that does not exist fails the read itself.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from modules import aws
 from modules.platform.context import PlatformContext
 from modules.platform.published import PUBLISHING
 from modules.platform.settings import ModelSettings
-from modules.training import package_group, pipeline_folder
+from modules.training import package_group, pipeline_training_folder
 
 APPROVED = "Approved"
 PROPERTIES = "jsondecode(self.properties)"
@@ -32,9 +33,14 @@ def package_arn(ctx: PlatformContext, model: ModelSettings) -> str:
             f"{package_group(n, model.name)}/{model.model_package_version}")
 
 
-def artifact_folders(bucket: str, model: ModelSettings) -> tuple[str, str]:
-    """Where a deployable version's artifact may be: the model's published folder, or its pipeline's."""
-    return f"s3://{bucket}/{model.artifact_prefix()}", f"s3://{bucket}/{pipeline_folder(model.name)}"
+def artifact_prefixes(model: ModelSettings) -> tuple[str, str]:
+    """Where a deployable version's artifact may be (keys of the model-artifacts bucket): the model's
+    published folder, or its pipeline's training output (not its code, checkpoints or evaluation)."""
+    return model.artifact_prefix(), pipeline_training_folder(model.name)
+
+
+def artifact_folders(bucket: str, model: ModelSettings) -> tuple[str, ...]:
+    return tuple(f"s3://{bucket}/{prefix}" for prefix in artifact_prefixes(model))
 
 
 def served_from(folders: tuple[str, ...]) -> str:

@@ -24,7 +24,7 @@ from modules.naming import NETWORK_ISOLATION_TAG_KEY, Naming
 from modules.platform.context import PlatformContext
 from modules.platform.log_group import encrypted_log_group
 from modules.platform.published import PublishedModel
-from modules.platform.registered import RegisteredModel
+from modules.platform.registered import RegisteredModel, artifact_prefixes
 from modules.platform.service_roles import ServiceRole
 from modules.platform.settings import ROLE_SUFFIX, ModelSettings
 from modules.serving import PRODUCTION_VARIANT
@@ -46,8 +46,11 @@ def execution_statements(ctx: PlatformContext, model: ModelSettings, repository_
     n = ctx.naming
     artifacts = ctx.bucket_arn("model-artifacts")
     log_group = ctx.log_group_arn(endpoint_log_group_name(n.model_resource(model.name)))
+    # A registered version's artifact may be pipeline output: CreateModel and the endpoint's instances
+    # read it with this role, so it reads every folder the registry check accepts.
+    prefixes = artifact_prefixes(model) if model.model_package_version is not None else (model.artifact_prefix(),)
     statements = [
-        *read_own_model_artifacts(artifacts, model.artifact_prefix()),
+        *read_own_model_artifacts(artifacts, *prefixes),
         *pull_own_image(repository_arn),
         statement("DecryptModelArtifactsAndImage", "Allow", ["kms:Decrypt", "kms:DescribeKey"], ctx.keys.model),
         statement("UseInferenceKey", "Allow",

@@ -16,10 +16,11 @@ principal, the deployer included:
   any delete under `models/_pipelines/` and `models/_baselines/`, where the pipelines write what
   promotion and Model Monitor trust (the training output of a registered version, the evaluation
   code and reports, the data-quality baselines): the training role, the ml-engineer and the deployer
-  are tried;
+  are tried; and to them any PutObject at all, conditional or not, under a pipeline's `training/`,
+  `evaluation/` and `checkpoints/`, so an artifact or report there is always pipeline-made;
 
 while still letting through what publishing and training need: a conditional PutObject
-(`If-None-Match: *`, also of a baseline or evaluation code by the ml-engineer), the parts of a
+(`If-None-Match: *`, also of a baseline or of evaluation code by the ml-engineer), the parts of a
 multipart upload (`s3:ObjectCreationOperation` false: those APIs take no conditional header), and
 what jobs write with SageMaker's unconditional uploads: the training role's output and Spot
 checkpoints (rewritten as a job runs) under `models/_training/` and `models/_checkpoints/`, and the
@@ -100,6 +101,7 @@ def _problems(env: Env, bucket_name: str, raw) -> Iterator[str]:
     pipeline_model = f"{arn}/{PIPELINE_PREFIX}model-a/training/pipelines-1-Train/output/model.tar.gz"
     evaluation = f"{arn}/{PIPELINE_PREFIX}model-a/evaluation/run-1/evaluation.json"
     code = f"{arn}/{PIPELINE_PREFIX}model-a/code/evaluate.py"
+    pipeline_checkpoint = f"{arn}/{PIPELINE_PREFIX}model-a/checkpoints/run-1/checkpoint-1.pt"
     baseline = f"{arn}/{BASELINE_PREFIX}model-a/run-1/constraints.json"
     transport = {"aws:SecureTransport": True, "s3:TlsVersion": "1.3"}
 
@@ -118,6 +120,8 @@ def _problems(env: Env, bucket_name: str, raw) -> Iterator[str]:
                       for key in (pipeline_model, code, baseline)]
         must_deny += [(f"{name} a {action.split(':')[1]} of pipeline output", writer, action, baseline, {})
                       for action in ("s3:DeleteObject", "s3:DeleteObjectVersion")]
+        must_deny += [(f"{name} a new (conditional) object where only pipeline jobs write", writer, "s3:PutObject",
+                       key, {**CREATE, **CONDITIONAL}) for key in (pipeline_model, evaluation, pipeline_checkpoint)]
     must_pass = [("a conditional PutObject (If-None-Match: *)", deployer, "s3:PutObject", published,
                   {**CREATE, **CONDITIONAL}),
                  ("the parts of a multipart upload", deployer, "s3:PutObject", published, PART),
@@ -126,6 +130,9 @@ def _problems(env: Env, bucket_name: str, raw) -> Iterator[str]:
                  ("a pipeline's training output", jobs, "s3:PutObject", pipeline_model, CREATE),
                  ("a pipeline's evaluation report", jobs, "s3:PutObject", evaluation, CREATE),
                  ("a pipeline's data-quality baseline", jobs, "s3:PutObject", baseline, CREATE),
+                 ("a pipeline's Spot checkpoints", jobs, "s3:PutObject", pipeline_checkpoint, CREATE),
+                 ("the ml-engineer's conditional upload of evaluation code", n.role_arn("ml-engineer"),
+                  "s3:PutObject", code, {**CREATE, **CONDITIONAL}),
                  ("the ml-engineer's conditional upload of a baseline", n.role_arn("ml-engineer"), "s3:PutObject",
                   baseline, {**CREATE, **CONDITIONAL})]
     try:

@@ -195,3 +195,18 @@ def test_a_region_without_a_known_analyzer_refuses_pipelines(tmp_path):
     with pytest.raises(ConfigError, match=r"\[platform\.training\.pipeline\.enabled\]: this project knows no Model "
                                           r"Monitor analyzer image in eu-south-1 \(the pipelines' Baseline step"):
         load_env("dev", environments_with(tmp_path, "dev", {"region": "eu-south-1"}))
+
+
+def test_evaluate_fetches_only_its_script_and_runs_it(view):
+    """Review W-a: an S3Prefix input of the whole code/ folder would put any module added there on
+    sys.path[0] of evaluate.py; the script's own key matches only itself."""
+    n = view.naming
+    models = {pipeline_name(n, m.name): m.name for m in view.models()}
+    for name, pipeline in pipelines(view).items():
+        (evaluate,) = [s for s in steps(json.loads(pipeline["pipeline_definition"])) if s["Name"] == "Evaluate"]
+        (code,) = [i["S3Input"] for i in evaluate["Arguments"]["ProcessingInputs"] if i["InputName"] == "code"]
+        assert code["S3Uri"] == \
+            f"s3://{n.bucket('model-artifacts')}/models/_pipelines/{models[name]}/code/evaluate.py", name
+        assert code["S3DataType"] == "S3Prefix"
+        entrypoint = evaluate["Arguments"]["AppSpecification"]["ContainerEntrypoint"]
+        assert entrypoint == ["python3", f"{code['LocalPath']}/evaluate.py"]

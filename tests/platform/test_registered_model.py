@@ -9,10 +9,12 @@ import re
 
 import pytest
 
+from modules.boundary import boundary_document
 from modules.config import load_env
 from modules.errors import ConfigError
 from policies.app_checks import REGISTRY, all_checks
 from policies.app_checks.view import AppView
+from policies.iam_eval import Request, is_allowed
 from tests.platform.conftest import PlatformView, synthesize_platform
 
 VERSION = 7
@@ -89,11 +91,43 @@ def test_a_pipeline_registered_version_passes_the_artifact_postcondition_and_a_t
     assert _accepts(condition, from_pipeline)
     assert _accepts(condition, f"{bucket}/models/{model}/1.4.0/model.tar.gz")  # model publish --register
     for elsewhere in (f"{bucket}/models/_training/{model}/job-1/output/model.tar.gz",
+                      f"{bucket}/models/_pipelines/{model}/evaluation/run-1/model.tar.gz",
+                      f"{bucket}/models/_pipelines/{model}/checkpoints/run-1/model.tar.gz",
+                      f"{bucket}/models/_pipelines/{model}/code/model.tar.gz",
                       f"{bucket}/models/_checkpoints/{model}/model.tar.gz",
                       f"{bucket}/models/_pipelines/churn-predictor/training/job/output/model.tar.gz",
                       f"{bucket}/models/_baselines/{model}/run-1/model.tar.gz",
                       f"s3://elsewhere/models/{model}/1.4.0/model.tar.gz"):
         assert not _accepts(condition, elsewhere), elsewhere
+
+
+@pytest.mark.parametrize("model", ["fraud-scorer", "churn-predictor"])
+def test_the_execution_role_reads_every_folder_the_registry_check_accepts_and_no_other(registered, model):
+    """Review B1': SageMaker fetches the package's ModelDataUrl with the model's execution role (at
+    CreateModel and on the endpoint's instances), so whatever passes the plan must be readable."""
+    n = registered.naming
+    (read,) = [v for v in registered.data("aws_cloudcontrolapi_resource").values()
+               if v["identifier"] == _arn(registered, model)]
+    (condition,) = [c["condition"] for c in read["lifecycle"]["postcondition"] if "ModelDataUrl" in c["condition"]]
+    accepted = re.findall(r'startswith\(c\.ModelDataUrl, "([^"]+)"\)', condition)
+    assert len(accepted) == 2, condition
+    role = [k for k, v in registered.of_model("aws_iam_role", model).items() if v["name"].endswith("-exec")]
+    (logical,) = role
+    policy, boundary = registered.role_policy(logical), json.loads(boundary_document(n))
+    bucket = f"s3://{n.bucket('model-artifacts')}/"
+    context = {"aws:RequestedRegion": n.region, "aws:PrincipalAccount": n.account_id}
+
+    def may(action: str, resource: str, extra: dict | None = None) -> bool:
+        return is_allowed([policy], Request(action, resource, {**context, **(extra or {})}), boundary=boundary)
+
+    for folder in accepted:
+        key = folder.removeprefix(bucket)
+        assert folder.startswith(bucket) and key != folder, folder
+        assert may("s3:GetObject", f"{n.bucket_arn('model-artifacts')}/{key}job-1/output/model.tar.gz"), folder
+        assert may("s3:ListBucket", n.bucket_arn("model-artifacts"), {"s3:prefix": f"{key}job-1/"}), folder
+    for key in (f"models/_pipelines/{model}/evaluation/run-1/evaluation.json",
+                f"models/_pipelines/{model}/code/evaluate.py", "models/other-model/1.0.0/model.tar.gz"):
+        assert not may("s3:GetObject", f"{n.bucket_arn('model-artifacts')}/{key}"), key
 
 
 def _verdicts(stack: dict, config) -> list:

@@ -114,6 +114,7 @@ def test_a_deny_that_exempts_training_alone_stops_the_pipelines(prod_app):
 
 
 PIPELINE_OVERWRITE, PIPELINE_DELETE = "DenyOverwritingPipelineOutputs", "DenyDeletingPipelineOutputs"
+PIPELINE_CREATE = "DenyCreatingPipelineJobOutputs"
 
 
 def test_the_pipeline_outputs_are_write_once_for_everyone_but_the_pipeline_jobs_role(prod_app):
@@ -121,7 +122,7 @@ def test_the_pipeline_outputs_are_write_once_for_everyone_but_the_pipeline_jobs_
     job (as the training role), the ml-engineer or the deployer could replace a baseline, the evaluation
     code or a registered version's artifact."""
     def dropped(statements):
-        return [s for s in statements if s.get("Sid") not in (PIPELINE_OVERWRITE, PIPELINE_DELETE)]
+        return [s for s in statements if s.get("Sid") not in (PIPELINE_OVERWRITE, PIPELINE_DELETE, PIPELINE_CREATE)]
     message = _message(_edited(prod_app, dropped))
     for who in ("aegis-prod-sagemaker-training", "aegis-prod-ml-engineer", "aegis-deployer"):
         assert f"does not deny {who} an unconditional PutObject of pipeline output " \
@@ -155,3 +156,30 @@ def test_without_delete_object_version_a_lapsed_retention_frees_the_key(prod_app
         return s
     message = _message(_edited(prod_app, _by_sid(DELETE, delete_only)))
     assert "does not deny a DeleteObjectVersion" in message
+
+
+def test_without_the_create_deny_a_hand_made_artifact_looks_pipeline_made(prod_app):
+    """Review W-a: write-once stops replacing a key, not adding one; a conditional PUT of a new
+    `training/<made-up>/output/model.tar.gz` would then pass the registry's provenance check."""
+    message = _message(_edited(prod_app, _by_sid(PIPELINE_CREATE, lambda s: None)))
+    for who in ("aegis-prod-sagemaker-training", "aegis-prod-ml-engineer", "aegis-deployer"):
+        for folder in ("training/pipelines-1-Train", "evaluation/run-1", "checkpoints/run-1"):
+            assert f"does not deny {who} a new (conditional) object where only pipeline jobs write " \
+                   f"(models/_pipelines/model-a/{folder}/" in message
+
+
+def test_a_create_deny_without_the_role_exemption_stops_the_pipelines(prod_app):
+    def everyone(s):
+        del s["Condition"]
+        return s
+    message = _message(_edited(prod_app, _by_sid(PIPELINE_CREATE, everyone)))
+    assert "denies a pipeline's training output" in message and "denies a pipeline's evaluation report" in message
+    assert "denies a pipeline's Spot checkpoints" in message
+
+
+def test_a_create_deny_over_the_whole_pipeline_folder_stops_placing_the_evaluation_code(prod_app):
+    def whole_folder(s):
+        s["Resource"] = sorted({r.split("/*/")[0] + "/*" for r in s["Resource"]})
+        return s
+    message = _message(_edited(prod_app, _by_sid(PIPELINE_CREATE, whole_folder)))
+    assert "denies the ml-engineer's conditional upload of evaluation code" in message
