@@ -21,7 +21,6 @@ from modules.grants import deny_insecure_transport
 from modules.iam_doc import document, statement
 from modules.lookups import data_key_arn
 from modules.naming import Naming
-from modules.suppress import suppress
 
 EVENT_SOURCE = "aws.sagemaker"
 EVENT_TYPE = "SageMaker Model Package State Change"
@@ -74,9 +73,6 @@ class ApprovalEvents(Construct):
         self.dlq = aws.sqs_queue.SqsQueue(
             self, "dlq", name=dlq_name(n), kms_master_key_id=data_key_arn(self, "audit"),
             kms_data_key_reuse_period_seconds=300, message_retention_seconds=DLQ_RETENTION_SECONDS)
-        suppress(self.dlq, "CKV_AEGIS_13",
-                 "Holds undelivered approval events, alert data rather than inference data: encrypted with the audit "
-                 "key like the alert topic it backs, whose key policy lets EventBridge use it", "2027-11-30")
         queue_arn = self.dlq.arn
         policy = aws.sqs_queue_policy.SqsQueuePolicy(self, "dlq-policy", queue_url=self.dlq.url,
                                                      policy=dlq_policy(n, queue_arn))

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from policies.app_checks.base import app_check, judge, ok
-from policies.app_checks.lookups import endpoint_variants, is_serverless
+from policies.app_checks.lookups import endpoint_variants, serverless_only
 from policies.app_checks.view import AppView, Env, nested, one, ref
 
 JOB_DEFINITION = "aws_sagemaker_data_quality_job_definition"
@@ -29,7 +29,7 @@ def endpoint_model_monitor(app: AppView):
         jobs = _jobs_by_endpoint(env)
         for stack, name, conf in env.resources("aws_sagemaker_endpoint"):
             config_id, variants = endpoint_variants(stack, conf.get("endpoint_config_name"))
-            if variants and all(is_serverless(v) for v in variants):
+            if serverless_only(variants):
                 continue
             configuration = stack.resources("aws_sagemaker_endpoint_configuration").get(config_id or "", {})
             if config_id is not None and not _captures(configuration):

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from modules.monitoring import DATA_METRICS_NAMESPACE
 from policies.app_checks.base import app_check, judge
-from policies.app_checks.lookups import endpoint_variants, is_serverless
+from policies.app_checks.lookups import endpoint_variants, serverless_only
 from policies.app_checks.view import AppView, Env, nested, one
 
 GRADUAL = {"CANARY": "canary_size", "LINEAR": "linear_step_size"}
-MONITOR_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 
 
 @app_check("AEGIS_ENDPOINT_RELEASE_GUARDRAILS",
@@ -27,7 +27,7 @@ def endpoint_release_guardrails(app: AppView):
         watched = _alarm_endpoints(env)
         for stack, name, conf in env.resources("aws_sagemaker_endpoint"):
             _, variants = endpoint_variants(stack, conf.get("endpoint_config_name"))
-            if variants and all(is_serverless(v) for v in variants):
+            if serverless_only(variants):
                 continue
             yield judge(stack.name, f"aws_sagemaker_endpoint.{name}", _problems(env, conf, variants, watched),
                         "updates shift traffic under guardrails and roll back on alarms that watch the endpoint")
@@ -91,5 +91,5 @@ def _endpoint_dimensions(alarm: dict) -> Iterator[str]:
             continue
         if isinstance(dimensions.get("EndpointName"), str):
             yield dimensions["EndpointName"]
-        if metric.get("namespace") == MONITOR_NAMESPACE and isinstance(dimensions.get("Endpoint"), str):
+        if metric.get("namespace") == DATA_METRICS_NAMESPACE and isinstance(dimensions.get("Endpoint"), str):
             yield dimensions["Endpoint"]

@@ -90,6 +90,11 @@ def is_serverless(variant: dict) -> bool:
     return one(variant, "serverless_config") is not None
 
 
+def serverless_only(variants: list[dict]) -> bool:
+    """An endpoint whose every variant is serverless (known variants only: none resolved is not serverless)."""
+    return bool(variants) and all(is_serverless(v) for v in variants)
+
+
 def provider_of(stack: Stack, conf: dict) -> dict | None:
     """The provider configuration a resource uses (`provider = "aws.<alias>"`, default `aws`), or None."""
     alias = None

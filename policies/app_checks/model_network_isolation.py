@@ -10,7 +10,7 @@ Serverless Inference. A model no endpoint configuration uses is judged like an i
 from __future__ import annotations
 
 from policies.app_checks.base import app_check, judge
-from policies.app_checks.lookups import is_serverless
+from policies.app_checks.lookups import serverless_only
 from policies.app_checks.view import AppView, nested, one, ref
 from policies.checks.aegis_values import as_list, is_true
 
@@ -26,7 +26,7 @@ def model_network_isolation(app: AppView):
                     if (target and target[:2] == ("aws_sagemaker_model", name)) or (
                             variant.get("model_name") == conf.get("name") and conf.get("name")):
                         variants.append(variant)
-            if variants and all(is_serverless(v) for v in variants):
+            if serverless_only(variants):
                 continue
             yield judge(stack.name, f"aws_sagemaker_model.{name}", _problems(conf),
                         "model runs in private subnets with network isolation")

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from modules.monitoring import DATA_METRICS_NAMESPACE
 from policies.app_checks.base import app_check, judge
 from policies.app_checks.view import AppView, Env, nested, one, ref
 
-NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 DRIFT_METRIC_PREFIX = "feature_baseline_drift_"
 
 
@@ -63,7 +63,7 @@ def _alarms_by_schedule(env: Env) -> dict[str, list[tuple[str, bool]]]:
         metrics = [alarm, *(one(q, "metric") or {} for q in nested(alarm, "metric_query"))]
         for metric in metrics:
             dimensions = metric.get("dimensions")
-            if (metric.get("namespace") == NAMESPACE and str(metric.get("metric_name", "")).startswith(DRIFT_METRIC_PREFIX)
+            if (metric.get("namespace") == DATA_METRICS_NAMESPACE and str(metric.get("metric_name", "")).startswith(DRIFT_METRIC_PREFIX)
                     and isinstance(dimensions, dict) and isinstance(dimensions.get("MonitoringSchedule"), str)):
                 out.setdefault(dimensions["MonitoringSchedule"], []).append((str(alarm.get("alarm_name")), notifies))
     return out

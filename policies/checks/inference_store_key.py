@@ -7,8 +7,10 @@ audit data would let one class's users decrypt another's. checkov's CKV_AWS_119/
 any key (or AWS-owned keys). A Lambda function without environment variables has nothing to
 encrypt (UNKNOWN). An unresolvable key reference fails (not judged). Not environment-dependent.
 
-One queue holds no inference data: the alert archive (`<project>-<env>-alert-archive`, modules/naming.py)
-keeps the alert topic's messages, audit data, and must use the audit key, like the topic itself.
+Two queues hold no inference data but alerts, audit data that must use the audit key like the alert
+topic they serve: the alert archive (`<project>-<env>-alert-archive`, modules/naming.py) keeps the
+topic's messages, and the approval events' dead-letter queue (`<project>-<env>-model-approvals-dlq`,
+modules/access/approval_events.py) keeps the events EventBridge could not deliver to it.
 """
 from checkov.common.models.enums import CheckCategories, CheckResult
 
@@ -18,7 +20,8 @@ except ImportError:  # loaded by plain checkov from this folder
     from aegis_checklib import AegisCheck, block, is_true, key_problem, value
 
 
-ALERT_ARCHIVE_SUFFIX = "-alert-archive"  # Naming.alert_archive()
+# Names of the queues that hold alerts (Naming.alert_archive(), approval_events.dlq_name()).
+ALERT_QUEUE_SUFFIXES = ("-alert-archive", "-model-approvals-dlq")
 
 
 class InferenceStoreKey(AegisCheck):
@@ -48,7 +51,7 @@ class InferenceStoreKey(AegisCheck):
             self.evaluated_keys = ["kms_master_key_id", "name"]
             raw = value(conf, "kms_master_key_id")
             name = value(conf, "name")
-            if isinstance(name, str) and name.endswith(ALERT_ARCHIVE_SUFFIX):
+            if isinstance(name, str) and name.endswith(ALERT_QUEUE_SUFFIXES):
                 problem = key_problem(raw, "audit", kind)
                 return self.fail(problem) if problem else CheckResult.PASSED
         else:  # aws_lambda_function

@@ -9,13 +9,13 @@
 """
 from __future__ import annotations
 
+from modules.monitoring import DATA_METRICS_NAMESPACE
 from policies.plan.plan_checks._base import PlanCheck, fail, ok, plan_check, strings, unknown, values, verdict
 
 SCHEDULE = "aws_sagemaker_monitoring_schedule"
 JOB_DEFINITION = "aws_sagemaker_data_quality_job_definition"
 ENDPOINT = "aws_sagemaker_endpoint"
 ALARM = "aws_cloudwatch_metric_alarm"
-NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 JOB_NAME = "monitoring_schedule_config.*.monitoring_job_definition_name"
 ENDPOINT_NAME = "data_quality_job_input.*.endpoint_input.*.endpoint_name"
 
@@ -26,7 +26,7 @@ def watched_schedules(alarm: dict | None) -> set[str]:
         return set()
     metrics = [alarm, *values(alarm, "metric_query.*.metric.*")]
     return {str(m["dimensions"]["MonitoringSchedule"]) for m in metrics
-            if isinstance(m, dict) and m.get("namespace") == NAMESPACE and isinstance(m.get("dimensions"), dict)
+            if isinstance(m, dict) and m.get("namespace") == DATA_METRICS_NAMESPACE and isinstance(m.get("dimensions"), dict)
             and m["dimensions"].get("MonitoringSchedule")}
 
 

@@ -72,14 +72,16 @@ class TestInferenceStoreKey:
     def test_lambda_without_environment_has_nothing_to_encrypt(self):
         assert scan(inference_key, "aws_lambda_function", {"function_name": "f"}) == UNKNOWN
 
-    def test_the_alert_archive_holds_audit_data_and_needs_the_audit_key(self):
+    def test_the_alert_queues_hold_audit_data_and_need_the_audit_key(self):
+        from modules.access.approval_events import dlq_name
         from modules.config import load_env
         from modules.naming import Naming
 
-        name = Naming.of(load_env("dev")).alert_archive()
-        assert scan(inference_key, "aws_sqs_queue", {"name": name, "kms_master_key_id": AUDIT_KEY}) == PASSED
-        assert scan(inference_key, "aws_sqs_queue", {"name": name, "kms_master_key_id": INFERENCE_KEY}) == FAILED
-        assert scan(inference_key, "aws_sqs_queue", {"name": name}) == FAILED
+        naming = Naming.of(load_env("dev"))
+        for name in (naming.alert_archive(), dlq_name(naming)):
+            assert scan(inference_key, "aws_sqs_queue", {"name": name, "kms_master_key_id": AUDIT_KEY}) == PASSED
+            assert scan(inference_key, "aws_sqs_queue", {"name": name, "kms_master_key_id": INFERENCE_KEY}) == FAILED
+            assert scan(inference_key, "aws_sqs_queue", {"name": name}) == FAILED
         # Any other queue still needs the inference key.
         assert scan(inference_key, "aws_sqs_queue", {"name": "aegis-dev-fraud-dlq", "kms_master_key_id": AUDIT_KEY}) == FAILED
 
