@@ -97,6 +97,7 @@ class SynthOutput(Source[GateResult]):
         self.scan_result = scanner.Scan()
         self.by_file: dict[Path, str] = {}  # scanned file → its stack
         self.shown: dict[str, str] = {}  # stack → its file as reports show it
+        self._app: tuple[list, set[str], Any] | Exception | None = None  # see _app_results
 
     def read(self, options: JudgeOptions, result: GateResult) -> None:
         from modules.config import load_all
@@ -135,6 +136,11 @@ class SynthOutput(Source[GateResult]):
 
     def scan(self, options: JudgeOptions, result: GateResult) -> list[scanner.Scan]:
         stacks, checks_dir = self.stacks, options.checks_dir
+        catalog = result.catalog
+
+        def app_checks() -> None:  # they read the stacks, never the scan: run while checkov scans elsewhere
+            self._app_results(catalog)
+        meanwhile = app_checks if options.app_checks else None
         if options.progress:
             options.progress(f"checkov {scanner.CHECKOV_VERSION} on {len(stacks)} stacks, {len(self.resources)} resources")
         if options.cache or options.refresh_cache:
@@ -144,10 +150,10 @@ class SynthOutput(Source[GateResult]):
 
             store = GateCache(checks_dir, options.catalog_file or CATALOG_FILE, options.exceptions_file or EXCEPTIONS_FILE,
                               read=not options.refresh_cache)
-            scan = _scan_cached(stacks, checks_dir, store, self.configs, self.docs)
+            scan = _scan_cached(stacks, checks_dir, store, self.configs, self.docs, meanwhile=meanwhile)
             result.cache_note = store.note()
         else:
-            scan = scanner.scan_json(list(stacks.values()), checks_dir)
+            scan = scanner.scan_json(list(stacks.values()), checks_dir, meanwhile=meanwhile)
         check_scan_complete(scan, stacks, self.resources, self.out_dir)
         self.scan_result = scan
         self.by_file = {path.resolve(): name for name, path in stacks.items()}
@@ -167,23 +173,7 @@ class SynthOutput(Source[GateResult]):
         """The app-level checks (policies/app_checks), over every judged stack with its environment's config."""
         if not options.app_checks:
             return []
-        run_app_checks, app_ids = load_app_checks()
-        missing = sorted(i for i, rule in catalog.section("custom").items() if not rule.checkov and i not in app_ids)
-        if missing:  # fail closed even when none registered: a catalogued check that never runs never fails
-            raise GateError(f"app-level check(s) in the catalog are not registered in policies/app_checks: "
-                            f"{', '.join(missing)}")
-        from policies.access.matrix import access_matrix_of
-        from policies.app_checks import AppCheckNotJudged
-        from policies.app_checks.view import AppView
-
-        app_view = AppView.build(self.docs, self.configs)
-        try:
-            app_findings = run_app_checks(self.docs, self.configs, app_view)
-        except AppCheckNotJudged as exc:
-            raise GateError(str(exc)) from exc
-        except Exception as exc:
-            raise GateError(f"app-level checks crashed: {type(exc).__name__}: {exc}") from exc
-        result.access_matrix = access_matrix_of(app_view)
+        app_findings, app_ids, result.access_matrix = self._app_results(catalog)
         findings = []
         for app in app_findings:
             if app.stack not in self.stacks:
@@ -203,6 +193,39 @@ class SynthOutput(Source[GateResult]):
         self.own_check_ids = app_ids
         return findings
 
+    def _app_results(self, catalog: Catalog | None) -> tuple[list, set[str], Any]:
+        """The app-level checks' results, their IDs and the access matrix, worked out once (during the scan
+        when it runs in another process). What goes wrong is kept and raised where the results are used,
+        so an error reads the same whichever step worked them out."""
+        if self._app is None:
+            try:
+                self._app = self._judge_app(catalog)
+            except Exception as exc:
+                self._app = exc
+        if isinstance(self._app, Exception):
+            raise self._app
+        return self._app
+
+    def _judge_app(self, catalog: Catalog | None) -> tuple[list, set[str], Any]:
+        run_app_checks, app_ids = load_app_checks()
+        missing = sorted(i for i, rule in (catalog.section("custom") if catalog else {}).items()
+                         if not rule.checkov and i not in app_ids)
+        if missing:  # fail closed even when none registered: a catalogued check that never runs never fails
+            raise GateError(f"app-level check(s) in the catalog are not registered in policies/app_checks: "
+                            f"{', '.join(missing)}")
+        from policies.access.matrix import access_matrix_of
+        from policies.app_checks import AppCheckNotJudged
+        from policies.app_checks.view import AppView
+
+        app_view = AppView.build(self.docs, self.configs)
+        try:
+            app_findings = run_app_checks(self.docs, self.configs, app_view)
+        except AppCheckNotJudged as exc:
+            raise GateError(str(exc)) from exc
+        except Exception as exc:
+            raise GateError(f"app-level checks crashed: {type(exc).__name__}: {exc}") from exc
+        return app_findings, set(app_ids), access_matrix_of(app_view)
+
     def suppressions(self, options: JudgeOptions) -> list[Suppression]:
         suppressions = [s for res in self.resources.values() for s in res.suppressions]
         exceptions = load_exceptions(options.exceptions_file)
@@ -218,7 +241,7 @@ class SynthOutput(Source[GateResult]):
 
 
 def _scan_cached(stacks: dict[str, Path], checks_dir: Path | None, store: GateCache, configs: dict[str, Any],
-                 docs: dict[str, dict]) -> scanner.Scan:
+                 docs: dict[str, dict], meanwhile: Callable[[], object] | None = None) -> scanner.Scan:
     """The scan of every stack: from the cache where its key matches and the entry holds up against the
     stack (policies/gate_cache.py), checkov for the rest (checkov is not even imported when every stack
     and the check registry hit)."""
@@ -235,7 +258,7 @@ def _scan_cached(stacks: dict[str, Path], checks_dir: Path | None, store: GateCa
     missing = [name for name, part in parts.items() if part is None]
     registry = store.load_registry()
     if missing:
-        fresh = scanner.scan_json([stacks[name] for name in missing], checks_dir)
+        fresh = scanner.scan_json([stacks[name] for name in missing], checks_dir, meanwhile=meanwhile)
         for name in missing:
             store.store_scan(keys[name], stacks[name], fresh, facts[name], digests[name])
         registry = (fresh.builtin_checks, fresh.external_checks)

@@ -16,6 +16,7 @@ import atexit
 import multiprocessing
 import sys
 from pathlib import Path
+from typing import Callable
 
 from policies.scan import passes
 from policies.scan.registry import (
@@ -46,12 +47,19 @@ class _Prewarmed:
         self.process.start()
         child.close()
 
-    def scan(self, files: list[Path]) -> Scan:
+    def scan(self, files: list[Path], meanwhile: Callable[[], object] | None = None) -> Scan:
+        """The scan of `files`; `meanwhile` runs here while the process scans (this process is idle otherwise)."""
         try:
-            self.conn.send([str(f) for f in files])
-            kind, value = self.conn.recv()
-        except (EOFError, OSError) as exc:
-            raise ScanError(f"a checkov worker died: {type(exc).__name__} {exc}".strip()) from None
+            try:
+                self.conn.send([str(f) for f in files])
+                if meanwhile is not None:
+                    meanwhile()
+                kind, value = self.conn.recv()
+            except (EOFError, OSError) as exc:
+                raise ScanError(f"a checkov worker died: {type(exc).__name__} {exc}".strip()) from None
+        except BaseException:
+            self.process.kill()  # whatever stopped us, the scan's result will not be read
+            raise
         finally:
             self.close()
         if kind != "ok":
@@ -111,19 +119,24 @@ def _drop_prewarmed() -> None:
         warm.close(wait=0)
 
 
-def scan_json(files: list[Path], external_dir: Path | None = None, workers: int | None = None) -> Scan:
+def scan_json(files: list[Path], external_dir: Path | None = None, workers: int | None = None,
+              meanwhile: Callable[[], object] | None = None) -> Scan:
     """Scan CDKTF JSON files (`terraform_json`), every built-in check plus the external dir.
 
     checkov is imported and the checks loaded once, here; with several workers the scan runs in forked
     processes that inherit them (start-up is not paid twice), one group of stack folders each. After
-    `prewarm`, the prewarmed process does the scan.
+    `prewarm`, the prewarmed process does the scan, and `meanwhile` (work that does not need the scan)
+    runs in this process at the same time; otherwise `meanwhile` runs first, then the scan. Never in a
+    thread: forking workers from a process with another thread running is unsafe.
     """
     global _prewarmed
     warm, _prewarmed = _prewarmed, None
     if warm is not None:
         if workers is None and warm.external_dir == (external_dir.resolve() if external_dir else None):
-            return warm.scan(files)
+            return warm.scan(files, meanwhile)
         warm.close(wait=0)
+    if meanwhile is not None:
+        meanwhile()
     import_checkov()
     external = load_external(external_dir) if external_dir else {}
     builtin = builtin_checks()

@@ -81,8 +81,8 @@ def test_stack_file_missing(tmp_path, no_exceptions):
 def test_resource_not_scanned(small_out, no_exceptions, monkeypatch):
     real = scanner.scan_json
 
-    def lossy(files, external_dir=None):
-        scan = real(files, external_dir)
+    def lossy(files, external_dir=None, **options):
+        scan = real(files, external_dir, **options)
         for addresses in scan.parsed.values():
             addresses.discard("aws_s3_bucket.b1")
         return scan
@@ -163,6 +163,20 @@ def test_app_checks_crash(small_out, no_exceptions, monkeypatch):
     registered = gate_module.load_app_checks()[1]
     monkeypatch.setattr(gate_module, "load_app_checks", lambda: (crash, registered))
     _assert_error(run_gate(small_out, exceptions_file=no_exceptions, checks_dir=None), "app-level checks crashed")
+
+
+def test_app_checks_crash_while_a_prewarmed_process_scans(small_out, no_exceptions, monkeypatch):
+    """The app-level checks run during the scan when it runs in the prewarmed process: a crash there is the
+    same error, and the scan's process does not outlive the gate."""
+    def crash(stacks, configs, view):
+        raise KeyError("resource")
+
+    registered = gate_module.load_app_checks()[1]
+    monkeypatch.setattr(gate_module, "load_app_checks", lambda: (crash, registered))
+    warm = scanner._prewarmed = scanner._Prewarmed(None)
+    _assert_error(run_gate(small_out, exceptions_file=no_exceptions, checks_dir=None), "app-level checks crashed",
+                  "KeyError")
+    assert scanner._prewarmed is None and not warm.process.is_alive()
 
 
 def test_attack_no_app_check_registered_skips_every_catalogued_app_check_is_refused(small_out, no_exceptions,

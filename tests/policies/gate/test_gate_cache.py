@@ -250,6 +250,37 @@ def test_a_prewarmed_scan_equals_a_local_one(two_stacks):
         warm.parsed, warm.lines, warm.builtin_checks, warm.external_checks)
 
 
+def test_work_meanwhile_runs_while_the_prewarmed_process_scans(two_stacks):
+    files = sorted(two_stacks.rglob("cdk.tf.json"))
+    warm = scanner._prewarmed = scanner._Prewarmed(gate_cache.POLICIES / "checks")
+    seen = []
+
+    def meanwhile():  # the request is out and the scan's answer not read yet: the other process works
+        seen.append((warm.process.is_alive(), warm.conn.closed))
+
+    scan = scanner.scan_json(files, gate_cache.POLICIES / "checks", meanwhile=meanwhile)
+    assert seen == [(True, False)]
+    assert set(scan.parsed) == {f.resolve() for f in files} and scan.results
+    assert not warm.process.is_alive()
+
+
+def test_work_meanwhile_runs_once_without_a_prewarmed_process(two_stacks):
+    seen = []
+    scan = scanner.scan_json(sorted(two_stacks.rglob("cdk.tf.json")), workers=1, meanwhile=lambda: seen.append(1))
+    assert seen == [1] and scan.results
+
+
+def test_work_meanwhile_that_fails_stops_the_prewarmed_scan(two_stacks):
+    warm = scanner._prewarmed = scanner._Prewarmed(None)
+
+    def meanwhile():
+        raise KeyboardInterrupt  # e.g. Ctrl-C while the app-level checks run
+
+    with pytest.raises(KeyboardInterrupt):
+        scanner.scan_json(sorted(two_stacks.rglob("cdk.tf.json")), meanwhile=meanwhile)
+    assert not warm.process.is_alive() and scanner._prewarmed is None
+
+
 def test_a_dying_prewarmed_process_is_an_error(two_stacks):
     warm = scanner._Prewarmed(None)
     warm.process.kill()
