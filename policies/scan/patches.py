@@ -343,13 +343,18 @@ def _reuse_plain_evaluations() -> None:
     table, which only an evaluated text with `=` (an assignment) or `(` (a call, which may change its
     arguments or read the clock) can change, and such calls themselves. So a text with neither is
     evaluated once per generation of that table (a new generation starts at every evaluation that has
-    one, whoever asks for it), and kept when the answer is immutable (a string, number, bool or None);
-    anything else is evaluated as checkov does. A test compares scans with and without."""
+    one, whoever asks for it, or when the table's size changes), and kept when the answer is immutable
+    (a string, number, bool or None); anything else is evaluated as checkov does. A test compares scans
+    with and without."""
     from checkov.terraform.graph_builder.variable_rendering import evaluate_terraform as module
+    from checkov.terraform.graph_builder.variable_rendering.safe_eval_functions import SAFE_EVAL_DICT
 
     original_evaluate, original = module.evaluate, module.evaluate_terraform
-    kept: dict[tuple[str, bool], tuple[int, Any]] = {}
+    kept: dict[tuple[str, bool], tuple[tuple[int, int], Any]] = {}
     generation = [0]
+
+    def now() -> tuple[int, int]:
+        return generation[0], len(SAFE_EVAL_DICT)
 
     @_replacing(original_evaluate)
     def evaluate(input_str: Any) -> Any:  # every asteval run of checkov's Terraform rendering passes here
@@ -363,11 +368,11 @@ def _reuse_plain_evaluations() -> None:
             return original(input_str, keep_interpolations)
         key = (input_str, keep_interpolations)
         known = kept.get(key)
-        if known is not None and known[0] == generation[0]:
+        if known is not None and known[0] == now():
             return known[1]
-        before = generation[0]
+        before = now()
         value = original(input_str, keep_interpolations)
-        if generation[0] == before and type(value) in _IMMUTABLE:
+        if now() == before and type(value) in _IMMUTABLE:
             if len(kept) >= _TEXTS_KEPT:
                 kept.clear()
             kept[key] = (before, value)
