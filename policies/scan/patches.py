@@ -339,26 +339,28 @@ def _reuse_reference_parsing() -> None:
 def _reuse_plain_evaluations() -> None:
     """checkov evaluates each attribute text as a Terraform expression (asteval, a parse and a compile
     each) when it renders an edge and again for every attribute left unrendered: ~2 times per distinct
-    text. Two things can make the same text evaluate differently: the interpreter's shared symbol
-    table, which only an evaluated text with `=` (an assignment) or `(` (a call, which may change its
-    arguments or read the clock) can change, and such calls themselves. So a text with neither is
-    evaluated once per generation of that table (a new generation starts at every evaluation that has
-    one, whoever asks for it, or when the table's size changes), and kept when the answer is immutable
-    (a string, number, bool or None); anything else is evaluated as checkov does. A test compares scans
-    with and without."""
+    text. What can make the same text evaluate differently: calls (`(`: the clock), and the interpreter's
+    shared symbol table, which an evaluated assignment (`=`) changes, and a call may change a value an
+    assignment put there (checkov's own functions, all it holds before, change nothing). So a text with
+    neither `=` nor `(` is evaluated once per generation of that table, and kept when the answer is
+    immutable (a string, number, bool or None); a new generation starts at every evaluation with `=`,
+    after the first one at every evaluation with `(` too, whoever asks for it, and when the table's size
+    changes. Anything else is evaluated as checkov does. A test compares scans with and without."""
     from checkov.terraform.graph_builder.variable_rendering import evaluate_terraform as module
     from checkov.terraform.graph_builder.variable_rendering.safe_eval_functions import SAFE_EVAL_DICT
 
     original_evaluate, original = module.evaluate, module.evaluate_terraform
     kept: dict[tuple[str, bool], tuple[tuple[int, int], Any]] = {}
-    generation = [0]
+    generation, assigned = [0], [False]
 
     def now() -> tuple[int, int]:
         return generation[0], len(SAFE_EVAL_DICT)
 
     @_replacing(original_evaluate)
     def evaluate(input_str: Any) -> Any:  # every asteval run of checkov's Terraform rendering passes here
-        if not _plain_text(input_str):
+        if type(input_str) is not str or "=" in input_str:
+            assigned[0] = True
+        if assigned[0] and not _plain_text(input_str):
             generation[0] += 1  # before it runs: an evaluation that overlaps it is not kept
         return original_evaluate(input_str)
 
