@@ -23,6 +23,7 @@
 """
 from __future__ import annotations
 
+import ast
 import bisect
 import gc
 import json
@@ -333,6 +334,7 @@ def _reuse_reference_parsing() -> None:
             references = kept[key] = original(str_value, aliases, resources_types)
         return list(references)
 
+    get_referenced_vertices_in_str_value.kept = kept  # what tests and measurements may empty
     utils.get_referenced_vertices_in_str_value = get_referenced_vertices_in_str_value
 
 
@@ -340,12 +342,13 @@ def _reuse_plain_evaluations() -> None:
     """checkov evaluates each attribute text as a Terraform expression (asteval, a parse and a compile
     each) when it renders an edge and again for every attribute left unrendered: ~2 times per distinct
     text. What can make the same text evaluate differently: calls (`(`: the clock), and the interpreter's
-    shared symbol table, which an evaluated assignment (`=`) changes, and a call may change a value an
-    assignment put there (checkov's own functions, all it holds before, change nothing). So a text with
-    neither `=` nor `(` is evaluated once per generation of that table, and kept when the answer is
-    immutable (a string, number, bool or None); a new generation starts at every evaluation with `=`,
-    after the first one at every evaluation with `(` too, whoever asks for it, and when the table's size
-    changes. Anything else is evaluated as checkov does. A test compares scans with and without."""
+    shared symbol table, which an evaluated assignment changes (`_may_assign`), and a call may change a
+    value an assignment put there (checkov's own functions, all it holds before, change nothing). So a
+    text with neither `=` nor `(` is evaluated once per generation of that table, and kept when the
+    answer is immutable (a string, number, bool or None); a new generation starts at every evaluation
+    that may assign, after the first one at every evaluation with `(` too, whoever asks for it, and when
+    the table's size changes. Anything else is evaluated as checkov does. A test compares scans with
+    and without."""
     from checkov.terraform.graph_builder.variable_rendering import evaluate_terraform as module
     from checkov.terraform.graph_builder.variable_rendering.safe_eval_functions import SAFE_EVAL_DICT
 
@@ -358,7 +361,7 @@ def _reuse_plain_evaluations() -> None:
 
     @_replacing(original_evaluate)
     def evaluate(input_str: Any) -> Any:  # every asteval run of checkov's Terraform rendering passes here
-        if type(input_str) is not str or "=" in input_str:
+        if _may_assign(input_str):
             assigned[0] = True
         if assigned[0] and not _plain_text(input_str):
             generation[0] += 1  # before it runs: an evaluation that overlaps it is not kept
@@ -380,6 +383,7 @@ def _reuse_plain_evaluations() -> None:
             kept[key] = (before, value)
         return value
 
+    evaluate_terraform.kept = kept
     module.evaluate = evaluate
     module.evaluate_terraform = evaluate_terraform
 
@@ -389,6 +393,26 @@ _IMMUTABLE = (str, int, float, bool, type(None))
 
 def _plain_text(value: Any) -> bool:
     return type(value) is str and "=" not in value and "(" not in value
+
+
+def _may_assign(text: Any) -> bool:
+    """Whether asteval, handed `text` by checkov's `evaluate`, could bind a name. It parses the text with
+    `ast.parse` and runs it; of what checkov's interpreter allows, only an assignment statement binds
+    (imports, deletes, loops, definitions, lambdas, comprehensions, `:=` are refused), and it needs an `=`.
+    checkov's `evaluate` calls string methods on what it gets (a non-string fails before asteval) and
+    spells a leading `try` as its own function name first; so does this."""
+    from checkov.terraform.graph_builder.variable_rendering.safe_eval_functions import TRY_STR_REPLACEMENT
+
+    if type(text) is not str or "=" not in text:
+        return False
+    if text.startswith("try"):
+        text = f"{TRY_STR_REPLACEMENT}{text[3:]}"
+    try:
+        tree = ast.parse(text)
+    except Exception:  # asteval's parse fails the same way: nothing runs
+        return False
+    return any(not isinstance(statement, ast.Expr) for statement in tree.body) or \
+        (":=" in text and any(isinstance(node, ast.NamedExpr) for node in ast.walk(tree)))
 
 
 _MISSING = object()

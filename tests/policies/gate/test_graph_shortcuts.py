@@ -180,6 +180,18 @@ def test_mutable_evaluations_are_not_shared():
     assert patches._plain_text("a.b") and not patches._plain_text("f(a)") and not patches._plain_text("a = b")
 
 
+@pytest.mark.parametrize(("text", "assigns"), [
+    ("a = b", True), ('"a" ; b = "c"', True), ("a.b = 1", True), ("try; x = 1", True), ("[x := 1]", True),
+    ("a == b", False), ('"x = y"', False), ("a <= b", False), ("f(x=1)", False), ("${aws_s3_bucket.b.arn}", False),
+    ('lookup({for k, v in m : lower(k) => v}, "sha256", "") == "x"', False), (["a = b"], False),
+])
+def test_what_counts_as_an_assignment(text, assigns):
+    """Parsed the way asteval parses it: a statement other than an expression may bind; text that does
+    not parse runs nothing."""
+    registry.import_checkov()
+    assert patches._may_assign(text) is assigns
+
+
 def test_a_block_updated_during_rendering_is_flattened_again(tmp_path):
     """Kept flattened attributes never outlive an update of their block."""
     resources = {"aws_s3_bucket": {"b": bucket("b")}}
