@@ -17,7 +17,8 @@
 - its graph build does less per resource, each time with the same result: no second edge pass when
   count/for_each handling expanded nothing, the referenced block's flattened attributes and the
   references found in a text kept while they cannot change, and a plain text (no `=`, no `(`)
-  evaluated once while the interpreter's symbol table cannot have changed;
+  evaluated once while the interpreter's symbol table cannot have changed, and no best match sought
+  among no candidates;
 - the loaded checks are frozen out of the garbage collector's way while a scan runs (`collector_frozen`).
 `install` applies the parser and graph changes once per process (`registry.import_checkov` calls it).
 """
@@ -69,6 +70,7 @@ def install(parser: Any) -> None:
     _reuse_destination_attributes()
     _reuse_reference_parsing()
     _reuse_plain_evaluations()
+    _no_best_match_among_none()
     _installed = True
 
 
@@ -336,6 +338,24 @@ def _reuse_reference_parsing() -> None:
 
     get_referenced_vertices_in_str_value.kept = kept  # what tests and measurements may empty
     utils.get_referenced_vertices_in_str_value = get_referenced_vertices_in_str_value
+
+
+def _no_best_match_among_none() -> None:
+    """For every reference whose name matches no block (an attribute of a data source, a provider
+    function, a name in a string), checkov still resolves the real path of the referring file (system
+    calls per path segment) to compare it with no candidate at all, and answers -1. With no candidate
+    the answer is -1 without it; a path that is not a plain string (where resolving it would raise) keeps
+    checkov's own path. A test compares scans with and without."""
+    from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
+
+    @_replacing(TerraformLocalGraph._find_vertex_with_best_match)
+    def find_vertex_with_best_match(self, relevant_vertices_indexes: list[int], origin_path: Any,
+                                    origin_vertex_index: int | None = None) -> int:
+        if not relevant_vertices_indexes and type(origin_path) is str and "\0" not in origin_path:
+            return -1
+        return find_vertex_with_best_match.original(self, relevant_vertices_indexes, origin_path, origin_vertex_index)
+
+    TerraformLocalGraph._find_vertex_with_best_match = find_vertex_with_best_match
 
 
 def _reuse_plain_evaluations() -> None:

@@ -30,6 +30,7 @@ def _slots() -> dict[str, list[tuple[Any, str]]]:
                                    (TerraformLocalGraph, "update_vertex_attribute")],
         "reference parsing": [(utils, "get_referenced_vertices_in_str_value")],
         "plain evaluations": [(evaluate_terraform, "evaluate"), (evaluate_terraform, "evaluate_terraform")],
+        "best match among none": [(TerraformLocalGraph, "_find_vertex_with_best_match")],
     }
 
 
@@ -82,7 +83,7 @@ def shortcut_scan(prod_stacks):
 
 
 @pytest.mark.parametrize("name", ["foreach rebuild", "destination attributes", "reference parsing",
-                                  "plain evaluations"])
+                                  "plain evaluations", "best match among none"])
 def test_each_shortcut_gives_the_same_scan(name, prod_stacks, shortcut_scan, monkeypatch):
     from policies.gate import CHECKS_DIR
 
@@ -208,3 +209,14 @@ def test_a_block_updated_during_rendering_is_flattened_again(tmp_path):
     graph.update_vertex_attribute(index, "bucket", "renamed", other, None)
     after = graph.get_vertex_attributes_by_index(index, add_hash=False)
     assert after["bucket"] == "renamed" and after == graph.get_vertex_attributes_by_index.original(graph, index, False)
+
+
+def test_no_candidate_is_no_match_and_other_paths_stay_checkovs():
+    from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
+
+    registry.import_checkov()
+    graph = TerraformLocalGraph.__new__(TerraformLocalGraph)  # no vertex is read without candidates
+    find = TerraformLocalGraph._find_vertex_with_best_match
+    assert find(graph, [], "stacks/dev-data/cdk.tf.json") == find.original(graph, [], "stacks/dev-data/cdk.tf.json") == -1
+    with pytest.raises(ValueError):  # what resolving such a path does, with or without the shortcut
+        find(graph, [], "bad\0path")
