@@ -271,22 +271,28 @@ def _skip_unchanged_foreach_rebuild() -> None:
 def _reuse_destination_attributes() -> None:
     """To render a reference checkov flattens all attributes of the referenced block, once per edge:
     the same few blocks (a VPC, a key, a role) are flattened again for every resource that names them.
-    While one round of edges is evaluated, a block changes only through `update_vertex_attribute` (on
-    the block being rendered, in containers it alone holds), and what the flattening gives is only
-    read, so the flattened attributes are kept per block until that block is updated. Threaded
-    rendering (RENDER_VARIABLES_ASYNC) keeps checkov's own path. A test compares scans with and without."""
+    While checkov's rounds of edges are evaluated (up to `update_vertices_configs`, which ends them), a
+    block changes only through `update_vertex_attribute` (on the block being rendered, in containers it
+    alone holds; between rounds only edge lists change), and what the flattening gives is only read, so
+    the flattened attributes are kept per block until that block is updated. Threaded rendering
+    (RENDER_VARIABLES_ASYNC) keeps checkov's own path. A test compares scans with and without."""
     from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
     from checkov.terraform.graph_builder.variable_rendering.renderer import TerraformVariableRenderer
 
-    @_replacing(TerraformVariableRenderer._evaluate_edge_groups)
-    def evaluate_edge_groups(self, edges_groups: list) -> None:
+    @_replacing(TerraformVariableRenderer._render_variables_from_edges)
+    def render_variables_from_edges(self) -> None:
         if self.run_async:
-            return evaluate_edge_groups.original(self, edges_groups)
+            return render_variables_from_edges.original(self)
         self.local_graph.__dict__["_aegis_attributes"] = {}
         try:
-            evaluate_edge_groups.original(self, edges_groups)
+            render_variables_from_edges.original(self)
         finally:
-            del self.local_graph.__dict__["_aegis_attributes"]
+            self.local_graph.__dict__.pop("_aegis_attributes", None)
+
+    @_replacing(TerraformLocalGraph.update_vertices_configs)
+    def update_vertices_configs(self) -> None:
+        self.__dict__.pop("_aegis_attributes", None)  # the rounds are over: blocks change otherwise from here
+        update_vertices_configs.original(self)
 
     @_replacing(TerraformLocalGraph.get_vertex_attributes_by_index)
     def get_vertex_attributes_by_index(self, index: int, add_hash: bool = True) -> dict[str, Any]:
@@ -305,7 +311,8 @@ def _reuse_destination_attributes() -> None:
             kept.pop(vertex_index, None)
         update_vertex_attribute.original(self, vertex_index, *args, **kwargs)
 
-    TerraformVariableRenderer._evaluate_edge_groups = evaluate_edge_groups
+    TerraformVariableRenderer._render_variables_from_edges = render_variables_from_edges
+    TerraformLocalGraph.update_vertices_configs = update_vertices_configs
     TerraformLocalGraph.get_vertex_attributes_by_index = get_vertex_attributes_by_index
     TerraformLocalGraph.update_vertex_attribute = update_vertex_attribute
 

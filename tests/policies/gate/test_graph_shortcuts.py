@@ -25,7 +25,8 @@ def _slots() -> dict[str, list[tuple[Any, str]]]:
     return {
         "foreach rebuild": [(ForeachBuilder, "handle"), (TerraformLocalGraph, "_arrange_graph_data"),
                             (TerraformLocalGraph, "_build_edges")],
-        "destination attributes": [(TerraformVariableRenderer, "_evaluate_edge_groups"),
+        "destination attributes": [(TerraformVariableRenderer, "_render_variables_from_edges"),
+                                   (TerraformLocalGraph, "update_vertices_configs"),
                                    (TerraformLocalGraph, "get_vertex_attributes_by_index"),
                                    (TerraformLocalGraph, "update_vertex_attribute")],
         "reference parsing": [(utils, "get_referenced_vertices_in_str_value")],
@@ -203,7 +204,7 @@ def test_a_block_updated_during_rendering_is_flattened_again(tmp_path):
     graph = passes.pass_runner(registry.import_checkov())().graph_manager.build_graph_from_definitions(definitions)
     index = next(i for i, v in enumerate(graph.vertices) if v.name == "aws_s3_bucket.b")
     other = next(i for i, v in enumerate(graph.vertices) if i != index)
-    graph.__dict__["_aegis_attributes"] = {}  # as while a round of edges is evaluated
+    graph.__dict__["_aegis_attributes"] = {}  # as while the rounds of edges are evaluated
     before = graph.get_vertex_attributes_by_index(index, add_hash=False)
     assert graph.get_vertex_attributes_by_index(index, add_hash=False) is before  # kept
     graph.update_vertex_attribute(index, "bucket", "renamed", other, None)
