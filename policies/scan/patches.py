@@ -18,7 +18,7 @@
   count/for_each handling expanded nothing, the referenced block's flattened attributes and the
   references found in a text kept while they cannot change, and a plain text (no `=`, no `(`)
   evaluated once while the interpreter's symbol table cannot have changed, and no best match sought
-  among no candidates;
+  among no candidates, nor nested attributes under a value that cannot have them;
 - the loaded checks are frozen out of the garbage collector's way while a scan runs (`collector_frozen`).
 `install` applies the parser and graph changes once per process (`registry.import_checkov` calls it).
 """
@@ -71,6 +71,7 @@ def install(parser: Any) -> None:
     _reuse_reference_parsing()
     _reuse_plain_evaluations()
     _no_best_match_among_none()
+    _nested_only_for_lists()
     _installed = True
 
 
@@ -363,6 +364,32 @@ def _no_best_match_among_none() -> None:
         return find_vertex_with_best_match.original(self, relevant_vertices_indexes, origin_path, origin_vertex_index)
 
     TerraformLocalGraph._find_vertex_with_best_match = find_vertex_with_best_match
+
+
+def _nested_only_for_lists() -> None:
+    """For each attribute of each block checkov asks whether it has nested attributes, by collecting
+    every other attribute name it prefixes and looking for an index in them: quadratic in a block's
+    attributes (a policy that names every model's resources has hundreds). The answer is True for a
+    map and False for anything but a list whatever is collected, so the collecting is left to lists
+    (attribute names are strings: the parsers' keys and the dotted names checkov builds from them).
+    A test compares scans with and without."""
+    from checkov.terraform.graph_builder import local_graph, utils
+    from checkov.terraform.graph_builder.variable_rendering import renderer
+
+    original = utils.attribute_has_nested_attributes
+
+    @_replacing(original)
+    def attribute_has_nested_attributes(attribute_key: str, attributes: dict[str, Any],
+                                        attribute_is_leaf: dict[str, bool] | None = None) -> bool:
+        value = attributes[attribute_key]
+        if isinstance(value, dict):
+            return True
+        if not isinstance(value, list):
+            return False
+        return original(attribute_key, attributes, attribute_is_leaf)
+
+    for module in (utils, local_graph, renderer):  # the two callers imported it by name
+        module.attribute_has_nested_attributes = attribute_has_nested_attributes
 
 
 def _reuse_plain_evaluations() -> None:

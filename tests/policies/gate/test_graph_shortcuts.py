@@ -15,10 +15,10 @@ from tests.policies.gate.conftest import bucket, stack_doc, write_out
 
 def _slots() -> dict[str, list[tuple[Any, str]]]:
     """Where each shortcut is installed: (owner, attribute) pairs whose value keeps `.original`."""
-    from checkov.terraform.graph_builder import utils
+    from checkov.terraform.graph_builder import local_graph, utils
     from checkov.terraform.graph_builder.foreach.builder import ForeachBuilder
     from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
-    from checkov.terraform.graph_builder.variable_rendering import evaluate_terraform
+    from checkov.terraform.graph_builder.variable_rendering import evaluate_terraform, renderer
     from checkov.terraform.graph_builder.variable_rendering.renderer import TerraformVariableRenderer
 
     registry.import_checkov()
@@ -32,6 +32,8 @@ def _slots() -> dict[str, list[tuple[Any, str]]]:
         "reference parsing": [(utils, "get_referenced_vertices_in_str_value")],
         "plain evaluations": [(evaluate_terraform, "evaluate"), (evaluate_terraform, "evaluate_terraform")],
         "best match among none": [(TerraformLocalGraph, "_find_vertex_with_best_match")],
+        "nested only for lists": [(utils, "attribute_has_nested_attributes"), (local_graph, "attribute_has_nested_attributes"),
+                                  (renderer, "attribute_has_nested_attributes")],
     }
 
 
@@ -84,7 +86,7 @@ def shortcut_scan(prod_stacks):
 
 
 @pytest.mark.parametrize("name", ["foreach rebuild", "destination attributes", "reference parsing",
-                                  "plain evaluations", "best match among none"])
+                                  "plain evaluations", "best match among none", "nested only for lists"])
 def test_each_shortcut_gives_the_same_scan(name, prod_stacks, shortcut_scan, monkeypatch):
     from policies.gate import CHECKS_DIR
 
@@ -221,3 +223,21 @@ def test_no_candidate_is_no_match_and_other_paths_stay_checkovs():
     assert find(graph, [], "stacks/dev-data/cdk.tf.json") == find.original(graph, [], "stacks/dev-data/cdk.tf.json") == -1
     with pytest.raises(ValueError):  # what resolving such a path does, with or without the shortcut
         find(graph, [], "bad\0path")
+
+
+@pytest.mark.parametrize("key", ["tags", "tags.Name", "rule", "rule.0", "name", "count"])
+def test_nested_attributes_answer_as_checkovs(key):
+    from checkov.terraform.graph_builder.utils import attribute_has_nested_attributes, get_attribute_is_leaf
+
+    registry.import_checkov()
+    attributes = {"tags": {"Name": "x"}, "tags.Name": "x", "rule": [{"a": 1}], "rule.0": {"a": 1}, "rule.0.a": 1,
+                  "name": ["n"], "count": 2}
+
+    class Vertex:  # what get_attribute_is_leaf reads
+        pass
+
+    vertex = Vertex()
+    vertex.attributes = attributes  # type: ignore[attr-defined]
+    for leaf in (None, get_attribute_is_leaf(vertex)):  # type: ignore[arg-type]
+        assert attribute_has_nested_attributes(key, attributes, leaf) == \
+            attribute_has_nested_attributes.original(key, attributes, leaf)
