@@ -14,11 +14,17 @@
 - it reuses one expression interpreter instead of building one per expression (same result);
 - CDKTF's `//` metadata stays out of its graph, and its search for count/for_each instances (quadratic
   in a stack's resources) is skipped when a stack has none (same result);
+- its graph build does less per resource, each time with the same result: no second edge pass when
+  count/for_each handling expanded nothing, the referenced block's flattened attributes and the
+  references found in a text kept while they cannot change, and a plain text (no `=`, no `(`)
+  evaluated once while the interpreter's symbol table cannot have changed, and no best match sought
+  among no candidates, nor nested attributes under a value that cannot have them;
 - the loaded checks are frozen out of the garbage collector's way while a scan runs (`collector_frozen`).
 `install` applies the parser and graph changes once per process (`registry.import_checkov` calls it).
 """
 from __future__ import annotations
 
+import ast
 import bisect
 import gc
 import json
@@ -60,6 +66,12 @@ def install(parser: Any) -> None:
     parser.handle_block_type = handle_block_type
     _reuse_asteval()
     _skip_empty_index_search()
+    _skip_unchanged_foreach_rebuild()
+    _reuse_destination_attributes()
+    _reuse_reference_parsing()
+    _reuse_plain_evaluations()
+    _no_best_match_among_none()
+    _nested_only_for_lists()
     _installed = True
 
 
@@ -214,6 +226,251 @@ def _skip_empty_index_search() -> None:
                                                 .replace(RIGHT_BRACKET_WITH_QUOTATION, RIGHT_BRACKET), [])
 
     TerraformLocalGraph._get_possible_vertices = get_possible_vertices
+
+
+def _skip_unchanged_foreach_rebuild() -> None:
+    """After its count/for_each handling checkov rebuilds every edge of the graph, a second full pass
+    over all resources. When the handling expanded nothing (CDKTF writes `for_each` over data sources
+    whose values are unknown until apply, so nothing can be expanded), the graph is the one the first
+    pass built edges for, and the rebuild would give the same edges again. That is the case when only
+    the resource handler ran (no module or data block to expand) and the vertex list still holds the
+    very same blocks (every expansion puts a new copy in place of the block, or appends one), in a
+    graph without modules (where a second pass would add module connections twice); otherwise checkov
+    rebuilds as it always does. A test compares scans with and without."""
+    from checkov.terraform.graph_builder.foreach.builder import ForeachBuilder
+    from checkov.terraform.graph_builder.graph_components.block_types import BlockType
+    from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
+
+    @_replacing(ForeachBuilder.handle)
+    def handle(self, foreach_blocks: dict[str, list[int]]) -> None:
+        graph = self._resource_handler.local_graph
+        before = list(graph.vertices)
+        handle.original(self, foreach_blocks)
+        graph.__dict__["_aegis_edges_current"] = (
+            not foreach_blocks.get(BlockType.MODULE)
+            and not (graph.enable_datas_foreach_handling and foreach_blocks.get(BlockType.DATA))
+            and not graph.vertices_by_block_type.get(BlockType.MODULE)
+            and len(graph.vertices) == len(before)
+            and all(now is then for now, then in zip(graph.vertices, before, strict=True)))
+
+    # build_graph calls these two right after `handle`, only when it returned (and `handle` runs nowhere else).
+    @_replacing(TerraformLocalGraph._arrange_graph_data)
+    def arrange_graph_data(self) -> None:
+        if not self.__dict__.get("_aegis_edges_current"):
+            arrange_graph_data.original(self)
+
+    @_replacing(TerraformLocalGraph._build_edges)
+    def build_edges(self) -> None:
+        if not self.__dict__.pop("_aegis_edges_current", False):
+            build_edges.original(self)
+
+    ForeachBuilder.handle = handle
+    TerraformLocalGraph._arrange_graph_data = arrange_graph_data
+    TerraformLocalGraph._build_edges = build_edges
+
+
+def _reuse_destination_attributes() -> None:
+    """To render a reference checkov flattens all attributes of the referenced block, once per edge:
+    the same few blocks (a VPC, a key, a role) are flattened again for every resource that names them.
+    While checkov's rounds of edges are evaluated (up to `update_vertices_configs`, which ends them), a
+    block changes only through `update_vertex_attribute` (on the block being rendered, in containers it
+    alone holds; between rounds only edge lists change), and what the flattening gives is only read, so
+    the flattened attributes are kept per block until that block is updated. Threaded rendering
+    (RENDER_VARIABLES_ASYNC) keeps checkov's own path. A test compares scans with and without."""
+    from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
+    from checkov.terraform.graph_builder.variable_rendering.renderer import TerraformVariableRenderer
+
+    @_replacing(TerraformVariableRenderer._render_variables_from_edges)
+    def render_variables_from_edges(self) -> None:
+        if self.run_async:
+            return render_variables_from_edges.original(self)
+        self.local_graph.__dict__["_aegis_attributes"] = {}
+        try:
+            render_variables_from_edges.original(self)
+        finally:
+            self.local_graph.__dict__.pop("_aegis_attributes", None)
+
+    @_replacing(TerraformLocalGraph.update_vertices_configs)
+    def update_vertices_configs(self) -> None:
+        self.__dict__.pop("_aegis_attributes", None)  # the rounds are over: blocks change otherwise from here
+        update_vertices_configs.original(self)
+
+    @_replacing(TerraformLocalGraph.get_vertex_attributes_by_index)
+    def get_vertex_attributes_by_index(self, index: int, add_hash: bool = True) -> dict[str, Any]:
+        kept = self.__dict__.get("_aegis_attributes")
+        if kept is None or add_hash:  # the hash covers changed attributes too: not kept
+            return get_vertex_attributes_by_index.original(self, index, add_hash)
+        attributes = kept.get(index)
+        if attributes is None:
+            attributes = kept[index] = get_vertex_attributes_by_index.original(self, index, add_hash)
+        return attributes
+
+    @_replacing(TerraformLocalGraph.update_vertex_attribute)
+    def update_vertex_attribute(self, vertex_index: int, *args: Any, **kwargs: Any) -> None:
+        kept = self.__dict__.get("_aegis_attributes")
+        if kept is not None:
+            kept.pop(vertex_index, None)
+        update_vertex_attribute.original(self, vertex_index, *args, **kwargs)
+
+    TerraformVariableRenderer._render_variables_from_edges = render_variables_from_edges
+    TerraformLocalGraph.update_vertices_configs = update_vertices_configs
+    TerraformLocalGraph.get_vertex_attributes_by_index = get_vertex_attributes_by_index
+    TerraformLocalGraph.update_vertex_attribute = update_vertex_attribute
+
+
+def _reuse_reference_parsing() -> None:
+    """checkov finds the references in an attribute's text (`aws_kms_key.data.arn`, `var.x`) each time
+    it meets the text: when it builds edges and again for every edge it renders, ~8 times per distinct
+    text on a platform stack. The answer depends only on the text, the provider aliases and the
+    resource types of the graph, so it is kept per (text, aliases, types) for the last graphs
+    built; callers get a list of their own (the references themselves are only read). A test
+    compares scans with and without."""
+    from checkov.common.graph.graph_builder.graph_components.attribute_names import CustomAttributes
+    from checkov.terraform.graph_builder import utils
+
+    original = utils.get_referenced_vertices_in_str_value
+    kept: dict[tuple[Any, ...], list[Any]] = {}
+
+    @_replacing(original)
+    def get_referenced_vertices_in_str_value(str_value: str, aliases: dict[str, dict[str, str]],
+                                             resources_types: list[str]) -> list[Any]:
+        # Aliases are read for their block type only (`get_vertex_reference_from_alias`).
+        key = (str_value, tuple((name, alias.get(CustomAttributes.BLOCK_TYPE, _MISSING)) for name, alias in aliases.items()),
+               tuple(resources_types))
+        references = kept.get(key)
+        if references is None:
+            if len(kept) >= _TEXTS_KEPT:
+                kept.clear()
+            references = kept[key] = original(str_value, aliases, resources_types)
+        return list(references)
+
+    get_referenced_vertices_in_str_value.kept = kept  # what tests and measurements may empty
+    utils.get_referenced_vertices_in_str_value = get_referenced_vertices_in_str_value
+
+
+def _no_best_match_among_none() -> None:
+    """For every reference whose name matches no block (an attribute of a data source, a provider
+    function, a name in a string), checkov still resolves the real path of the referring file (system
+    calls per path segment) to compare it with no candidate at all, and answers -1. With no candidate
+    the answer is -1 without it; a path that is not a plain string (where resolving it would raise) keeps
+    checkov's own path. A test compares scans with and without."""
+    from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
+
+    @_replacing(TerraformLocalGraph._find_vertex_with_best_match)
+    def find_vertex_with_best_match(self, relevant_vertices_indexes: list[int], origin_path: Any,
+                                    origin_vertex_index: int | None = None) -> int:
+        if not relevant_vertices_indexes and type(origin_path) is str and "\0" not in origin_path:
+            return -1
+        return find_vertex_with_best_match.original(self, relevant_vertices_indexes, origin_path, origin_vertex_index)
+
+    TerraformLocalGraph._find_vertex_with_best_match = find_vertex_with_best_match
+
+
+def _nested_only_for_lists() -> None:
+    """For each attribute of each block checkov asks whether it has nested attributes, by collecting
+    every other attribute name it prefixes and looking for an index in them: quadratic in a block's
+    attributes (a policy that names every model's resources has hundreds). The answer is True for a
+    map and False for anything but a list whatever is collected, so the collecting is left to lists
+    (attribute names are strings: the parsers' keys and the dotted names checkov builds from them).
+    A test compares scans with and without."""
+    from checkov.terraform.graph_builder import local_graph, utils
+    from checkov.terraform.graph_builder.variable_rendering import renderer
+
+    original = utils.attribute_has_nested_attributes
+
+    @_replacing(original)
+    def attribute_has_nested_attributes(attribute_key: str, attributes: dict[str, Any],
+                                        attribute_is_leaf: dict[str, bool] | None = None) -> bool:
+        value = attributes[attribute_key]
+        if isinstance(value, dict):
+            return True
+        if not isinstance(value, list):
+            return False
+        return original(attribute_key, attributes, attribute_is_leaf)
+
+    for module in (utils, local_graph, renderer):  # the two callers imported it by name
+        module.attribute_has_nested_attributes = attribute_has_nested_attributes
+
+
+def _reuse_plain_evaluations() -> None:
+    """checkov evaluates each attribute text as a Terraform expression (asteval, a parse and a compile
+    each) when it renders an edge and again for every attribute left unrendered: ~2 times per distinct
+    text. What can make the same text evaluate differently: calls (`(`: the clock), and the interpreter's
+    shared symbol table, which an evaluated assignment changes (`_may_assign`), and a call may change a
+    value an assignment put there (checkov's own functions, all it holds before, change nothing). So a
+    text with neither `=` nor `(` is evaluated once per generation of that table, and kept when the
+    answer is immutable (a string, number, bool or None); a new generation starts at every evaluation
+    that may assign, after the first one at every evaluation with `(` too, whoever asks for it, and when
+    the table's size changes. Anything else is evaluated as checkov does. A test compares scans with
+    and without."""
+    from checkov.terraform.graph_builder.variable_rendering import evaluate_terraform as module
+    from checkov.terraform.graph_builder.variable_rendering.safe_eval_functions import SAFE_EVAL_DICT
+
+    original_evaluate, original = module.evaluate, module.evaluate_terraform
+    kept: dict[tuple[str, bool], tuple[tuple[int, int], Any]] = {}
+    generation, assigned = [0], [False]
+
+    def now() -> tuple[int, int]:
+        return generation[0], len(SAFE_EVAL_DICT)
+
+    @_replacing(original_evaluate)
+    def evaluate(input_str: Any) -> Any:  # every asteval run of checkov's Terraform rendering passes here
+        if _may_assign(input_str):
+            assigned[0] = True
+        if assigned[0] and not _plain_text(input_str):
+            generation[0] += 1  # before it runs: an evaluation that overlaps it is not kept
+        return original_evaluate(input_str)
+
+    @_replacing(original)
+    def evaluate_terraform(input_str: Any, keep_interpolations: bool = True) -> Any:
+        if not _plain_text(input_str):
+            return original(input_str, keep_interpolations)
+        key = (input_str, keep_interpolations)
+        known = kept.get(key)
+        if known is not None and known[0] == now():
+            return known[1]
+        before = now()
+        value = original(input_str, keep_interpolations)
+        if now() == before and type(value) in _IMMUTABLE:
+            if len(kept) >= _TEXTS_KEPT:
+                kept.clear()
+            kept[key] = (before, value)
+        return value
+
+    evaluate_terraform.kept = kept
+    module.evaluate = evaluate
+    module.evaluate_terraform = evaluate_terraform
+
+
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+def _plain_text(value: Any) -> bool:
+    return type(value) is str and "=" not in value and "(" not in value
+
+
+def _may_assign(text: Any) -> bool:
+    """Whether asteval, handed `text` by checkov's `evaluate`, could bind a name. It parses the text with
+    `ast.parse` and runs it; of what checkov's interpreter allows, only an assignment statement binds
+    (imports, deletes, loops, definitions, lambdas, comprehensions, `:=` are refused), and it needs an `=`.
+    checkov's `evaluate` calls string methods on what it gets (a non-string fails before asteval) and
+    spells a leading `try` as its own function name first; so does this."""
+    from checkov.terraform.graph_builder.variable_rendering.safe_eval_functions import TRY_STR_REPLACEMENT
+
+    if type(text) is not str or "=" not in text:
+        return False
+    if text.startswith("try"):
+        text = f"{TRY_STR_REPLACEMENT}{text[3:]}"
+    try:
+        tree = ast.parse(text)
+    except Exception:  # asteval's parse fails the same way: nothing runs
+        return False
+    return any(not isinstance(statement, ast.Expr) for statement in tree.body) or \
+        (":=" in text and any(isinstance(node, ast.NamedExpr) for node in ast.walk(tree)))
+
+
+_MISSING = object()
+_TEXTS_KEPT = 200_000  # a 30-model platform stack has ~3,000 distinct texts
 
 
 def _replacing(original: Callable[..., Any]) -> Callable[[Callable[..., Any]], Any]:
