@@ -95,14 +95,14 @@ class GpuFleet(Construct):
         aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
             self, "from-alb", security_group_id=fleet_sg, ip_protocol="tcp",
             from_port=s.container_port, to_port=s.container_port,
-            referenced_security_group_id=self.load_balancer.security_group.id,
+            referenced_security_group_id=self.load_balancer.security_group_id,
             description="Model traffic port from this model's ALB only")
         self.web_acl = WebAcl(
             self, "waf", name=self.name, scope_="REGIONAL", rate_limit=s.waf.rate_limit_per_5_minutes,
             log_key_arn=ctx.keys.audit, log_retention_days=ctx.log_retention_days,
             protected=ctx.deletion_protection)
         aws.wafv2_web_acl_association.Wafv2WebAclAssociation(
-            self, "waf-association", resource_arn=self.load_balancer.load_balancer.arn, web_acl_arn=self.web_acl.arn)
+            self, "waf-association", resource_arn=self.load_balancer.load_balancer_arn, web_acl_arn=self.web_acl.arn)
         self.cloudfront: CloudFrontFront | None = None
         if s.cloudfront is not None:
             assert edge_key_arn is not None, f"the fleet of {model.name} is behind CloudFront without an edge log key"
@@ -144,7 +144,7 @@ class GpuFleet(Construct):
             vpc_zone_identifier=network.private_subnet_ids,
             health_check_type="ELB", health_check_grace_period=s.health_check_grace_seconds,
             default_instance_warmup=s.instance_warmup_seconds,
-            target_group_arns=[self.load_balancer.target_group.arn],
+            target_group_arns=[self.load_balancer.target_group_arn],
             capacity_rebalance=True,
             mixed_instances_policy=g.AutoscalingGroupMixedInstancesPolicy(
                 instances_distribution=g.AutoscalingGroupMixedInstancesPolicyInstancesDistribution(
