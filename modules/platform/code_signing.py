@@ -63,5 +63,7 @@ class CodeSigning(Construct):
             destination=j.SignerSigningJobDestination(s3=j.SignerSigningJobDestinationS3(
                 bucket=bucket, prefix=f"{artifact_prefix}code/signed/")),
             ignore_signing_job_failure=False)
-        signed = job.signed_object.get(0).s3.get(0)
-        return signed.bucket, signed.key
+        # The signed copy's location, as Terraform expressions on the job: one read of its address instead
+        # of the six jsii round trips of `job.signed_object.get(0).s3.get(0).bucket` and `.key`.
+        signed = f"{job.fqn}.signed_object[0].s3[0]"
+        return f"${{{signed}.bucket}}", f"${{{signed}.key}}"

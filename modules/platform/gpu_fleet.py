@@ -13,7 +13,6 @@ previous template version when one of the model's rollback alarms fires (`ec2.re
 """
 from __future__ import annotations
 
-from cdktf import Fn
 from constructs import Construct
 
 from modules import aws
@@ -139,6 +138,9 @@ class GpuFleet(Construct):
             depends_on=[self.role.policy, self.agent_policy])
 
         g = aws.autoscaling_group
+        # The template's id and version as Terraform expressions on its address: one jsii round trip (the
+        # address) instead of three (two attribute reads and Fn.tostring).
+        template = self.launch_template.fqn
         self.group = g.AutoscalingGroup(
             self, "group", name=self.name, min_size=s.min_size, max_size=s.max_size,
             vpc_zone_identifier=network.private_subnet_ids,
@@ -154,9 +156,9 @@ class GpuFleet(Construct):
                     spot_allocation_strategy="price-capacity-optimized"),
                 launch_template=g.AutoscalingGroupMixedInstancesPolicyLaunchTemplate(
                     launch_template_specification=g.AutoscalingGroupMixedInstancesPolicyLaunchTemplateLaunchTemplateSpecification(
-                        launch_template_id=self.launch_template.id,
+                        launch_template_id=f"${{{template}.id}}",
                         # The concrete version (not $Latest): a template change is a diff that starts a refresh.
-                        version=Fn.tostring(self.launch_template.latest_version)),
+                        version=f"${{tostring({template}.latest_version)}}"),
                     override=[g.AutoscalingGroupMixedInstancesPolicyLaunchTemplateOverride(instance_type=t)
                               for t in s.instance_types])),
             instance_refresh=self._instance_refresh(ctx, model),
