@@ -131,3 +131,30 @@ def test_node_options_keep_the_users_and_add_the_preloads_once():
     assert again.count(lazy) == 1 and again.count(traces) == 1 and "--trace-warnings" in again
     assert modules._node_options(f"{lazy} {traces}", eager=True) == ""
     assert traces not in modules._node_options("", eager=False, traces=True)
+
+
+def test_structs_reach_the_kernel_as_their_typed_getters_would_send_them(synthesized):
+    """modules/aws.py serializes a struct from its fields, not through its typed getters: the request is
+    jsii's own (nested structs, lists, maps, unset fields), and jsii's own function serves anything else.
+    The whole app's output equals the stock serialization's too (the eager synth above runs it)."""
+    import cdktf
+    import jsii._kernel as jsii_kernel
+
+    from modules import aws
+
+    lt = aws.launch_template
+    assert jsii_kernel._make_reference_for_native is aws._reference_for_native
+    values = [
+        lt.LaunchTemplateConfig(
+            name="fleet", tags={"Model": "m"}, update_default_version=True,
+            block_device_mappings=[lt.LaunchTemplateBlockDeviceMappings(
+                device_name="/dev/xvda", ebs=lt.LaunchTemplateBlockDeviceMappingsEbs(volume_size=200, encrypted="true"))],
+            lifecycle=cdktf.TerraformResourceLifecycle(
+                ignore_changes=["tags"], precondition=[cdktf.Precondition(condition="${true}", error_message="never")])),
+        {"plain": ["a", 1, 2.5, None, True, {"nested": lt.LaunchTemplateMonitoring(enabled=True)}]},
+    ]
+    for value in values:
+        sent = aws._reference_for_native(None, value)
+        assert sent == aws._stock_reference_for_native(None, value)
+    assert sent["$jsii.map"]["plain"][5]["$jsii.map"]["nested"] == {
+        "$jsii.struct": {"fqn": "@cdktf/provider-aws.launchTemplate.LaunchTemplateMonitoring", "data": {"enabled": True}}}
