@@ -99,7 +99,8 @@ def suppress(resource: Any, check_id: str, reason: str, expires: str) -> None:
     same = [e for e in entries if e["id"] == check_id]
     if same and same[0] != entry:
         raise ValueError(f"suppression of {check_id} on {where()}: already suppressed with another reason or expiry")
-    if not same:
-        entries.append(entry)
-        entries.sort(key=lambda e: e["id"])
+    if same:
+        return  # already in the resource's metadata (writing it again would cost a jsii round trip)
+    entries.append(entry)
+    entries.sort(key=lambda e: e["id"])
     resource.add_override(f"//.{METADATA_KEY}", list(entries))

@@ -64,7 +64,7 @@ class CloudFrontFront(Construct):
         self.vpc_origin = v.CloudfrontVpcOrigin(
             self, "vpc-origin", tags={"Model": model.name},
             vpc_origin_endpoint_config=[v.CloudfrontVpcOriginVpcOriginEndpointConfig(
-                name=name, arn=alb.load_balancer.arn, http_port=80, https_port=443,
+                name=name, arn=alb.load_balancer_arn, http_port=80, https_port=443,
                 origin_protocol_policy="https-only",
                 origin_ssl_protocols=[v.CloudfrontVpcOriginVpcOriginEndpointConfigOriginSslProtocols(
                     items=["TLSv1.2"], quantity=1)])])

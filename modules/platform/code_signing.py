@@ -8,6 +8,8 @@ default retention applies to a whole bucket, so the locked model-artifacts bucke
 """
 from __future__ import annotations
 
+import functools
+
 from constructs import Construct
 
 from modules import aws
@@ -35,6 +37,15 @@ class CodeSigning(Construct):
                 signing_profile_version_arns=[self.profile.version_arn]),
             policies=c.LambdaCodeSigningConfigPolicies(untrusted_artifact_on_deployment="Enforce"))
 
+    # Read once: every signed function names them (each attribute read is a jsii round trip).
+    @functools.cached_property
+    def config_arn(self) -> str:
+        return self.config.arn
+
+    @functools.cached_property
+    def profile_name(self) -> str:
+        return self.profile.name
+
     def signed_code(self, scope: Construct, construct_id: str, *, model_name: str, artifact_prefix: str,
                     asset_path: str, digest: str) -> tuple[str, str]:
         """Upload the zip, sign it, and return (bucket, key) of the signed object."""
@@ -46,11 +57,13 @@ class CodeSigning(Construct):
             checksum_algorithm="SHA256", tags={"Model": model_name})
         j = aws.signer_signing_job
         job = j.SignerSigningJob(
-            scope, f"{construct_id}-signing", profile_name=self.profile.name,
+            scope, f"{construct_id}-signing", profile_name=self.profile_name,
             source=j.SignerSigningJobSource(s3=j.SignerSigningJobSourceS3(
                 bucket=bucket, key=upload.key, version=upload.version_id)),
             destination=j.SignerSigningJobDestination(s3=j.SignerSigningJobDestinationS3(
                 bucket=bucket, prefix=f"{artifact_prefix}code/signed/")),
             ignore_signing_job_failure=False)
-        signed = job.signed_object.get(0).s3.get(0)
-        return signed.bucket, signed.key
+        # The signed copy's location, as Terraform expressions on the job: one read of its address instead
+        # of the six jsii round trips of `job.signed_object.get(0).s3.get(0).bucket` and `.key`.
+        signed = f"{job.fqn}.signed_object[0].s3[0]"
+        return f"${{{signed}.bucket}}", f"${{{signed}.key}}"

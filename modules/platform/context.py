@@ -78,8 +78,15 @@ class ServingDependencies(Protocol):
     def security_group(self, workloads: str) -> SecurityGroup:
         """The egress-only security group of one workload kind (`sagemaker`, `lambda`)."""
 
+    def security_group_id(self, workloads: str) -> str:
+        """Its ID (read once for all models of the kind)."""
+
     def function_asset(self) -> TerraformAsset:
         """The reference inference function's zip, as an asset of the stack."""
+
+    @property
+    def function_asset_path(self) -> str:
+        """That asset's path in the output (read once for all functions)."""
 
     def code_signing(self) -> CodeSigning: ...
 

@@ -69,7 +69,7 @@ class TrainingDataStore(Construct):
         key = data_key_arn(self, "training")
         family = f"{ENGINE}{s.engine_version.split('.')[0]}"
         self.security_group = aws.security_group.SecurityGroup(
-            self, "security-group", name=name, vpc_id=network.vpc.id, tags={"Name": name},
+            self, "security-group", name=name, vpc_id=network.vpc_id, tags={"Name": name},
             description="Training data store: PostgreSQL from the training, Studio and serving groups only")
         store_sg = self.security_group.id
         for label, group in props.client_security_groups:
@@ -111,7 +111,7 @@ class TrainingDataStore(Construct):
                 min_capacity=s.min_capacity, max_capacity=s.max_capacity),
             master_username=MASTER_USERNAME, manage_master_user_password=True, master_user_secret_kms_key_id=key,
             iam_database_authentication_enabled=True, storage_encrypted=True, kms_key_id=key,
-            db_subnet_group_name=subnets.name, vpc_security_group_ids=[self.security_group.id],
+            db_subnet_group_name=subnets.name, vpc_security_group_ids=[store_sg],
             db_cluster_parameter_group_name=parameters.name, port=PORT,
             backup_retention_period=s.backup_retention_days, copy_tags_to_snapshot=True,
             deletion_protection=protected, skip_final_snapshot=not protected,

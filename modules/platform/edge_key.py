@@ -8,6 +8,8 @@ CloudWatch Logs for this account's log groups in us-east-1 (every principal of t
 """
 from __future__ import annotations
 
+import functools
+
 from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
@@ -41,6 +43,6 @@ class EdgeAuditKey(Construct):
         self.alias = aws.kms_alias.KmsAlias(
             self, "alias", region=EDGE_REGION, name=f"alias/{naming.prefix}-audit-edge", target_key_id=self.key.key_id)
 
-    @property
+    @functools.cached_property
     def arn(self) -> str:
-        return self.key.arn
+        return self.key.arn  # read once: every CloudFront-fronted fleet logs with it (each read is a jsii round trip)

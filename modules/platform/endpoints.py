@@ -107,20 +107,21 @@ class Endpoints(Construct):
         super().__init__(scope, construct_id)
         naming, region = ctx.naming, ctx.naming.region
         self.security_group = aws.security_group.SecurityGroup(
-            self, "security-group", name=naming.resource("vpc-endpoints"), vpc_id=network.vpc.id,
+            self, "security-group", name=naming.resource("vpc-endpoints"), vpc_id=network.vpc_id,
             description="Interface VPC endpoints: HTTPS from inside the VPC only",
             tags={"Name": naming.resource("vpc-endpoints")})
+        security_group_id = self.security_group.id  # read once: each attribute read is a jsii round trip
         aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-            self, "https-from-vpc", security_group_id=self.security_group.id, ip_protocol="tcp",
+            self, "https-from-vpc", security_group_id=security_group_id, ip_protocol="tcp",
             from_port=443, to_port=443, cidr_ipv4=network.cidr, description="HTTPS from the VPC CIDR")
         self.interface = {}
         services = {**INTERFACE_SERVICES, **(TRAINING_INTERFACE_SERVICES if training else {})}
         for service, iam_prefix in services.items():
             self.interface[service] = aws.vpc_endpoint.VpcEndpoint(
-                self, service.replace(".", "-"), vpc_id=network.vpc.id,
+                self, service.replace(".", "-"), vpc_id=network.vpc_id,
                 service_name=f"com.amazonaws.{region}.{service}", vpc_endpoint_type="Interface",
                 private_dns_enabled=True, subnet_ids=network.private_subnet_ids,
-                security_group_ids=[self.security_group.id],
+                security_group_ids=[security_group_id],
                 policy=document(statement(
                     "ThisAccountOnly", "Allow", f"{iam_prefix}:*", "*", principal="*",
                     condition={"StringEquals": {"aws:PrincipalAccount": naming.account_id}})),
@@ -129,16 +130,16 @@ class Endpoints(Construct):
             if service in self.interface:  # one endpoint per service and VPC (private DNS names collide)
                 continue
             self.interface[service] = aws.vpc_endpoint.VpcEndpoint(
-                self, service, vpc_id=network.vpc.id, service_name=f"com.amazonaws.{region}.{service}",
+                self, service, vpc_id=network.vpc_id, service_name=f"com.amazonaws.{region}.{service}",
                 vpc_endpoint_type="Interface", private_dns_enabled=True, subnet_ids=network.private_subnet_ids,
-                security_group_ids=[self.security_group.id], tags={"Name": naming.resource(service)})
+                security_group_ids=[security_group_id], tags={"Name": naming.resource(service)})
         route_tables = [t.id for t in network.private_route_tables]
         self.s3 = aws.vpc_endpoint.VpcEndpoint(
-            self, "s3", vpc_id=network.vpc.id, service_name=f"com.amazonaws.{region}.s3",
+            self, "s3", vpc_id=network.vpc_id, service_name=f"com.amazonaws.{region}.s3",
             vpc_endpoint_type="Gateway", route_table_ids=route_tables, policy=s3_endpoint_policy(ctx, agent_buckets),
             tags={"Name": naming.resource("s3")})
         self.dynamodb = aws.vpc_endpoint.VpcEndpoint(
-            self, "dynamodb", vpc_id=network.vpc.id, service_name=f"com.amazonaws.{region}.dynamodb",
+            self, "dynamodb", vpc_id=network.vpc_id, service_name=f"com.amazonaws.{region}.dynamodb",
             vpc_endpoint_type="Gateway", route_table_ids=route_tables, policy=dynamodb_endpoint_policy(ctx),
             tags={"Name": naming.resource("dynamodb")})
 

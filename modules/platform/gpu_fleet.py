@@ -13,7 +13,6 @@ previous template version when one of the model's rollback alarms fires (`ec2.re
 """
 from __future__ import annotations
 
-from cdktf import Fn
 from constructs import Construct
 
 from modules import aws
@@ -95,14 +94,14 @@ class GpuFleet(Construct):
         aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
             self, "from-alb", security_group_id=fleet_sg, ip_protocol="tcp",
             from_port=s.container_port, to_port=s.container_port,
-            referenced_security_group_id=self.load_balancer.security_group.id,
+            referenced_security_group_id=self.load_balancer.security_group_id,
             description="Model traffic port from this model's ALB only")
         self.web_acl = WebAcl(
             self, "waf", name=self.name, scope_="REGIONAL", rate_limit=s.waf.rate_limit_per_5_minutes,
             log_key_arn=ctx.keys.audit, log_retention_days=ctx.log_retention_days,
             protected=ctx.deletion_protection)
         aws.wafv2_web_acl_association.Wafv2WebAclAssociation(
-            self, "waf-association", resource_arn=self.load_balancer.load_balancer.arn, web_acl_arn=self.web_acl.arn)
+            self, "waf-association", resource_arn=self.load_balancer.load_balancer_arn, web_acl_arn=self.web_acl.arn)
         self.cloudfront: CloudFrontFront | None = None
         if s.cloudfront is not None:
             assert edge_key_arn is not None, f"the fleet of {model.name} is behind CloudFront without an edge log key"
@@ -139,12 +138,15 @@ class GpuFleet(Construct):
             depends_on=[self.role.policy, self.agent_policy])
 
         g = aws.autoscaling_group
+        # The template's id and version as Terraform expressions on its address: one jsii round trip (the
+        # address) instead of three (two attribute reads and Fn.tostring).
+        template = self.launch_template.fqn
         self.group = g.AutoscalingGroup(
             self, "group", name=self.name, min_size=s.min_size, max_size=s.max_size,
             vpc_zone_identifier=network.private_subnet_ids,
             health_check_type="ELB", health_check_grace_period=s.health_check_grace_seconds,
             default_instance_warmup=s.instance_warmup_seconds,
-            target_group_arns=[self.load_balancer.target_group.arn],
+            target_group_arns=[self.load_balancer.target_group_arn],
             capacity_rebalance=True,
             mixed_instances_policy=g.AutoscalingGroupMixedInstancesPolicy(
                 instances_distribution=g.AutoscalingGroupMixedInstancesPolicyInstancesDistribution(
@@ -154,9 +156,9 @@ class GpuFleet(Construct):
                     spot_allocation_strategy="price-capacity-optimized"),
                 launch_template=g.AutoscalingGroupMixedInstancesPolicyLaunchTemplate(
                     launch_template_specification=g.AutoscalingGroupMixedInstancesPolicyLaunchTemplateLaunchTemplateSpecification(
-                        launch_template_id=self.launch_template.id,
+                        launch_template_id=f"${{{template}.id}}",
                         # The concrete version (not $Latest): a template change is a diff that starts a refresh.
-                        version=Fn.tostring(self.launch_template.latest_version)),
+                        version=f"${{tostring({template}.latest_version)}}"),
                     override=[g.AutoscalingGroupMixedInstancesPolicyLaunchTemplateOverride(instance_type=t)
                               for t in s.instance_types])),
             instance_refresh=self._instance_refresh(ctx, model),

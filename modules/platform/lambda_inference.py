@@ -45,7 +45,7 @@ class LambdaInference(Construct):
     def serve(cls, scope: Construct, construct_id: str, model: ModelSettings,
               deps: ServingDependencies) -> "LambdaInference":
         return cls(scope, construct_id, deps.ctx, model, subnet_ids=deps.network.private_subnet_ids,
-                   security_group_id=deps.security_group("lambda").id, asset_path=deps.function_asset().path,
+                   security_group_id=deps.security_group_id("lambda"), asset_path=deps.function_asset_path,
                    code_signing=deps.code_signing() if model.lambda_settings.code_signing else None)
 
     def __init__(self, scope: Construct, construct_id: str, ctx: PlatformContext, model: ModelSettings, *,
@@ -69,8 +69,9 @@ class LambdaInference(Construct):
             self, "dlq", name=n.resource(f"{model.name}-dlq"), kms_master_key_id=ctx.keys.inference,
             kms_data_key_reuse_period_seconds=300, message_retention_seconds=s.dlq_retention_days * 86400,
             tags={"Model": model.name})
+        dlq_arn = self.dlq.arn  # read once: each attribute read is a jsii round trip
         aws.sqs_queue_policy.SqsQueuePolicy(
-            self, "dlq-policy", queue_url=self.dlq.url, policy=document(deny_insecure_transport("sqs:*", self.dlq.arn)))
+            self, "dlq-policy", queue_url=self.dlq.url, policy=document(deny_insecure_transport("sqs:*", dlq_arn)))
 
         self.role = ServiceRole(
             self, "execution-role", naming=n, purpose=f"{model.name}{ROLE_SUFFIX}", service="lambda.amazonaws.com",
@@ -83,7 +84,7 @@ class LambdaInference(Construct):
                 statement("DecryptModel", "Allow", "kms:Decrypt", ctx.keys.model),
                 # S3 SSE-KMS objects, the encrypted environment and the encrypted DLQ.
                 statement("UseInferenceKey", "Allow", ["kms:Decrypt", "kms:GenerateDataKey"], ctx.keys.inference),
-                statement("DeadLetters", "Allow", "sqs:SendMessage", self.dlq.arn),
+                statement("DeadLetters", "Allow", "sqs:SendMessage", dlq_arn),
                 write_log_streams("WriteOwnLogs", ctx.log_group_arn(function_log_group_name(self.function_name))),
                 # X-Ray and the Describe* calls have no resource-level permissions: "*" is the only valid resource.
                 statement("Tracing", "Allow", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*"),
@@ -99,7 +100,7 @@ class LambdaInference(Construct):
             bucket, key = code_signing.signed_code(
                 self, "code", model_name=model.name, artifact_prefix=model.artifact_prefix(),
                 asset_path=asset_path, digest=lambda_package.zip_sha256())
-            code = {"s3_bucket": bucket, "s3_key": key, "code_signing_config_arn": code_signing.config.arn}
+            code = {"s3_bucket": bucket, "s3_key": key, "code_signing_config_arn": code_signing.config_arn}
         else:
             code = {"filename": asset_path, "source_code_hash": Fn.filebase64sha256(asset_path)}
         self.function = m.LambdaFunction(
@@ -118,7 +119,7 @@ class LambdaInference(Construct):
                 "METRICS_NAMESPACE": metrics_namespace(ctx)}),
             vpc_config=m.LambdaFunctionVpcConfig(subnet_ids=subnet_ids, security_group_ids=[security_group_id]),
             tracing_config=m.LambdaFunctionTracingConfig(mode="Active"),
-            dead_letter_config=m.LambdaFunctionDeadLetterConfig(target_arn=self.dlq.arn),
+            dead_letter_config=m.LambdaFunctionDeadLetterConfig(target_arn=dlq_arn),
             logging_config=m.LambdaFunctionLoggingConfig(
                 log_format="JSON", log_group=self.log_group.name, application_log_level="INFO",
                 system_log_level="WARN"),
@@ -128,23 +129,26 @@ class LambdaInference(Construct):
         # During a release (`lambda.canary`) the alias stays on the stable version and sends the canary's
         # weight to the version this apply publishes; otherwise it points at the newest version.
         canary = s.canary
+        # Read once: the alias, its invoke config, permission and URL name them (each read is a jsii round trip).
+        function_name, version = self.function.function_name, self.function.version
         self.alias = aws.lambda_alias.LambdaAlias(
-            self, "alias", name=LAMBDA_ALIAS, function_name=self.function.function_name,
-            function_version=canary.stable_version if canary else self.function.version,
+            self, "alias", name=LAMBDA_ALIAS, function_name=function_name,
+            function_version=canary.stable_version if canary else version,
             routing_config=aws.lambda_alias.LambdaAliasRoutingConfig(
-                additional_version_weights={self.function.version: canary.weight}) if canary else None,
+                additional_version_weights={version: canary.weight}) if canary else None,
             description="The version S3 events and callers invoke")
+        alias_name = self.alias.name
         aws.lambda_function_event_invoke_config.LambdaFunctionEventInvokeConfig(
-            self, "async-invoke", function_name=self.function.function_name, qualifier=self.alias.name,
+            self, "async-invoke", function_name=function_name, qualifier=alias_name,
             maximum_retry_attempts=RETRY_ATTEMPTS, maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS)
         self.s3_permission = aws.lambda_permission.LambdaPermission(
             self, "allow-s3", statement_id="AllowInferenceBucketEvents", action="lambda:InvokeFunction",
-            function_name=self.function.function_name, qualifier=self.alias.name, principal="s3.amazonaws.com",
+            function_name=function_name, qualifier=alias_name, principal="s3.amazonaws.com",
             source_arn=inference_arn, source_account=n.account_id)
         self.url = None
         if s.function_url:
             self.url = aws.lambda_function_url.LambdaFunctionUrl(
-                self, "url", function_name=self.function.function_name, qualifier=self.alias.name,
+                self, "url", function_name=function_name, qualifier=alias_name,
                 authorization_type="AWS_IAM", invoke_mode="BUFFERED")
         self.scaling = None
         pc = s.provisioned_concurrency

@@ -52,15 +52,18 @@ class Network(Construct):
         self.vpc = aws.vpc.Vpc(
             self, "vpc", cidr_block=settings.vpc_cidr, enable_dns_support=True, enable_dns_hostnames=True,
             tags={"Name": naming.resource("vpc")})
+        # Read once: every subnet, route table, endpoint and security group names the VPC, and each
+        # attribute read is a jsii round trip.
+        self.vpc_id: str = self.vpc.id
         # The default security group: adopted and stripped of every rule, so nothing can use it.
         self.default_security_group = aws.default_security_group.DefaultSecurityGroup(
-            self, "default-security-group", vpc_id=self.vpc.id, ingress=[], egress=[],
+            self, "default-security-group", vpc_id=self.vpc_id, ingress=[], egress=[],
             tags={"Name": naming.resource("default-do-not-use")})
 
         private_cidrs, public_cidrs = subnet_cidrs(settings.vpc_cidr, settings.az_count)
         self.private_subnets = [
             aws.subnet.Subnet(
-                self, f"private-{i}", vpc_id=self.vpc.id, cidr_block=cidr,
+                self, f"private-{i}", vpc_id=self.vpc_id, cidr_block=cidr,
                 availability_zone=self.zones[i], map_public_ip_on_launch=False,
                 tags={"Name": naming.resource(f"private-{i}"), "Tier": "private"})
             for i, cidr in enumerate(private_cidrs)]
@@ -71,7 +74,7 @@ class Network(Construct):
         self.private_route_tables = []
         for i, subnet in enumerate(self.private_subnets):
             table = aws.route_table.RouteTable(
-                self, f"private-routes-{i}", vpc_id=self.vpc.id,
+                self, f"private-routes-{i}", vpc_id=self.vpc_id,
                 tags={"Name": naming.resource(f"private-{i}"), "Tier": "private"})
             if self.nat_gateways:
                 nat = self.nat_gateways[i] if settings.nat_gateway_per_az else self.nat_gateways[0]
@@ -93,14 +96,14 @@ class Network(Construct):
 
     def _public_egress(self, naming, public_cidrs: list[str], nat_per_az: bool) -> None:
         igw = aws.internet_gateway.InternetGateway(
-            self, "internet-gateway", vpc_id=self.vpc.id, tags={"Name": naming.resource("igw")})
+            self, "internet-gateway", vpc_id=self.vpc_id, tags={"Name": naming.resource("igw")})
         table = aws.route_table.RouteTable(
-            self, "public-routes", vpc_id=self.vpc.id, tags={"Name": naming.resource("public"), "Tier": "public"})
+            self, "public-routes", vpc_id=self.vpc_id, tags={"Name": naming.resource("public"), "Tier": "public"})
         aws.route.Route(self, "public-routes-internet", route_table_id=table.id,
                         destination_cidr_block="0.0.0.0/0", gateway_id=igw.id)
         for i, cidr in enumerate(public_cidrs):
             subnet = aws.subnet.Subnet(
-                self, f"public-{i}", vpc_id=self.vpc.id, cidr_block=cidr,
+                self, f"public-{i}", vpc_id=self.vpc_id, cidr_block=cidr,
                 availability_zone=self.zones[i], map_public_ip_on_launch=False,
                 tags={"Name": naming.resource(f"public-{i}"), "Tier": "public"})
             aws.route_table_association.RouteTableAssociation(
@@ -128,7 +131,7 @@ class Network(Construct):
                           [arn, f"{arn}:log-stream:*"]),
             ])
         self.flow_log = aws.flow_log.FlowLog(
-            self, "flow-log", vpc_id=self.vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
+            self, "flow-log", vpc_id=self.vpc_id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
             log_destination=group.arn, iam_role_arn=role.arn,
             max_aggregation_interval=aggregation_seconds,
             tags={"Name": naming.resource("vpc-flow-logs")})

@@ -25,7 +25,7 @@ class SageMakerRealtime(SageMakerModelBase):
               deps: ServingDependencies) -> "SageMakerRealtime":
         group = deps.security_group("sagemaker")
         built = cls(scope, construct_id, deps.ctx, model, subnet_ids=deps.network.private_subnet_ids,
-                    security_group_id=group.id)
+                    security_group_id=deps.security_group_id("sagemaker"))
         # Suppressed once a model's vpc_config names the group: the attachment the reason states.
         suppress(group, "CKV2_AWS_5",
                  "Attached to the SageMaker models through aws_sagemaker_model.vpc_config, a connection "

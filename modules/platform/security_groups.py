@@ -17,7 +17,7 @@ def workload_security_group(scope: Construct, construct_id: str, *, name: str, d
     UDP 500 and ESP, IP protocol 50 (SageMaker developer guide, "Protect communications between ML compute
     instances in a distributed training job")."""
     sg = aws.security_group.SecurityGroup(
-        scope, construct_id, name=name, vpc_id=network.vpc.id, description=description, tags={"Name": name})
+        scope, construct_id, name=name, vpc_id=network.vpc_id, description=description, tags={"Name": name})
     egress = aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule
     sg_id = sg.id  # read once: each attribute read is a jsii round trip
     egress(scope, f"{construct_id}-https-to-vpc", security_group_id=sg_id, ip_protocol="tcp", from_port=443,

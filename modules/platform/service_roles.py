@@ -33,7 +33,7 @@ class ServiceRole(Construct):
         self.profile = None
         if instance_profile:
             self.profile = aws.iam_instance_profile.IamInstanceProfile(
-                self, "instance-profile", name=naming.role(purpose), role=self.role.name)
+                self, "instance-profile", name=naming.role(purpose), role=self.name)
 
     def add_policy(self, statements: list[Statement]):
         """The role's one inline policy; created later when it names resources made with the role's ARN."""

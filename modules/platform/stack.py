@@ -7,6 +7,8 @@ modules/naming.py (`model_resource`, `load_balancer`, `LAMBDA_ALIAS`).
 """
 from __future__ import annotations
 
+import functools
+
 from cdktf import AssetType, TerraformAsset, TerraformOutput
 from constructs import Construct
 
@@ -48,6 +50,7 @@ class PlatformStack(PillarStack):
         self._code_signing: CodeSigning | None = None
         self._edge_key: EdgeAuditKey | None = None
         self._security_groups: dict[str, object] = {}
+        self._security_group_ids: dict[str, str] = {}
         self.models: dict[str, Construct] = {}
         triggered = []  # models the inference bucket's events invoke
         for model in settings.models:
@@ -82,10 +85,10 @@ class PlatformStack(PillarStack):
             if personas else None
         self.data_store = None
         if training.enabled and training.data_store.enabled:
-            clients = [("training", self.security_group("training").id)]
+            clients = [("training", self.security_group_id("training"))]
             clients += [("studio", self.studio.security_group.id)] if self.studio is not None else []
             if "sagemaker" in self._security_groups:  # built by the SageMaker models
-                clients.append(("sagemaker", self.security_group("sagemaker").id))
+                clients.append(("sagemaker", self.security_group_id("sagemaker")))
             self.data_store = TrainingDataStore(self, "training-store", self.ctx, self.network,
                                                 DataStoreProps(training.data_store, tuple(clients),
                                                                bool(self.config.governance.adopt.rds_os_metrics_log_group)))
@@ -96,7 +99,7 @@ class PlatformStack(PillarStack):
         self.monitoring = ModelMonitoring(
             self, "model-monitor", self.ctx, models=models,
             endpoints={m.name: self.models[m.name].endpoint_resource for m in models},
-            subnet_ids=self.network.private_subnet_ids, security_group_id=self.security_group("sagemaker").id,
+            subnet_ids=self.network.private_subnet_ids, security_group_id=self.security_group_id("sagemaker"),
             own_log_group=self.training is None) if models else None
 
     # --- what serving constructs share (modules/platform/context.py: ServingDependencies) -------
@@ -113,12 +116,24 @@ class PlatformStack(PillarStack):
                              if between else f"{kind} workloads: no ingress, HTTPS egress to VPC endpoints only"))
         return self._security_groups[kind]
 
+    def security_group_id(self, kind: str) -> str:
+        """The ID of `security_group(kind)`, read once: every model of the kind names it, and each attribute
+        read is a jsii round trip."""
+        if kind not in self._security_group_ids:
+            self._security_group_ids[kind] = self.security_group(kind).id
+        return self._security_group_ids[kind]
+
     def function_asset(self) -> TerraformAsset:
         """The reference function's deterministic zip, copied into this stack's output as an asset."""
         if self._asset is None:
             self._asset = TerraformAsset(self, "inference-function-code", path=str(lambda_package.build_zip()),
                                          type=AssetType.FILE)
         return self._asset
+
+    @functools.cached_property
+    def function_asset_path(self) -> str:
+        """Where the function's zip is in the output (read once: every function deploys it)."""
+        return self.function_asset().path
 
     def code_signing(self) -> CodeSigning:
         if self._code_signing is None:
@@ -134,7 +149,7 @@ class PlatformStack(PillarStack):
         return self._edge_key
 
     def _outputs(self) -> None:
-        TerraformOutput(self, "vpc-id", value=self.network.vpc.id)
+        TerraformOutput(self, "vpc-id", value=self.network.vpc_id)
         TerraformOutput(self, "private-subnet-ids", value=self.network.private_subnet_ids)
         if self.storage.table is not None:
             TerraformOutput(self, "predictions-table", value=self.storage.table.name)

@@ -85,7 +85,7 @@ class SharedStorage(Construct):
             self, "backup", file_system_id=self._file_system.id,
             backup_policy=aws.efs_backup_policy.EfsBackupPolicyBackupPolicy(status="ENABLED"))
         self.security_group = aws.security_group.SecurityGroup(
-            self, "security-group", name=n.resource("model-cache"), vpc_id=network.vpc.id,
+            self, "security-group", name=n.resource("model-cache"), vpc_id=network.vpc_id,
             description="EFS model cache: NFS from the GPU fleets only", tags={"Name": n.resource("model-cache")})
         self.mount_targets = [
             aws.efs_mount_target.EfsMountTarget(

@@ -76,7 +76,7 @@ class StudioDomain(Construct):
         d = aws.sagemaker_domain
         self.domain = d.SagemakerDomain(
             self, "domain", domain_name=name, auth_mode="IAM", app_network_access_type="VpcOnly",
-            vpc_id=network.vpc.id, subnet_ids=network.private_subnet_ids, kms_key_id=data_key_arn(self, "training"),
+            vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids, kms_key_id=data_key_arn(self, "training"),
             default_user_settings=d.SagemakerDomainDefaultUserSettings(
                 execution_role=default_role, security_groups=[sg_id], studio_web_portal="ENABLED",
                 # Notebooks are never shared as S3 snapshots (they may hold data).

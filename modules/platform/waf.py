@@ -8,7 +8,6 @@ REGIONAL ACLs (ALB) live in the environment's region; CLOUDFRONT ACLs must live 
 """
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from cdktf import TerraformResourceLifecycle
@@ -79,18 +78,16 @@ class WebAcl(Construct):
             description="Inference traffic: blocked addresses, managed rule groups and a per-IP rate limit",
             default_action=w.Wafv2WebAclDefaultAction(allow=w.Wafv2WebAclDefaultActionAllow()),
             rule=rules, visibility_config=_visibility(w.Wafv2WebAclVisibilityConfig, name))
+        # Read once: its logging configuration and what it guards name it (each read is a jsii round trip).
+        self.arn: str = self.web_acl.arn
         # WAF only logs to destinations whose name starts with `aws-waf-logs-`.
         self.log_group = encrypted_log_group(
             self, "log-group", name=f"aws-waf-logs-{name}", kms_key_arn=log_key_arn,
             retention_days=log_retention_days, protected=protected, region=region)
         lc = aws.wafv2_web_acl_logging_configuration
         self.logging = lc.Wafv2WebAclLoggingConfiguration(
-            self, "logging", resource_arn=self.web_acl.arn, log_destination_configs=[self.log_group.arn],
+            self, "logging", resource_arn=self.arn, log_destination_configs=[self.log_group.arn],
             region=region,
             redacted_fields=[lc.Wafv2WebAclLoggingConfigurationRedactedFields(
                 single_header=lc.Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader(name=header))
                 for header in REDACTED_HEADERS])
-
-    @functools.cached_property
-    def arn(self) -> str:
-        return self.web_acl.arn  # read once: each attribute read is a jsii round trip

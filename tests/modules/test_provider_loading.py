@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +54,30 @@ def test_a_wrong_argument_type_is_refused_by_the_kernel_without_the_python_pass(
     with pytest.raises(RuntimeError, match=r"(?s)Key 'tags'.*Value is an array"):
         aws.cloudwatch_log_group.CloudwatchLogGroup(stack, "tagged", tags=["a"])
     aws.cloudwatch_log_group.CloudwatchLogGroup(stack, "fine", retention_in_days=30, tags={"a": "b"})  # accepted
+    # Nor is any signature's annotation resolved for a check that does not run.
+    hints = aws.cloudwatch_log_group._private.typing.get_type_hints(aws.cloudwatch_log_group.CloudwatchLogGroup)
+    assert hints["retention_in_days"] is hints["no such argument"] is typing.Any
+
+
+def test_the_core_bindings_leave_type_checks_to_the_kernel_too(synthesized, tmp_path):
+    """cdktf and constructs run the same Python pass on every lifecycle block, condition, output and
+    construct; it is off with the provider's, and the kernel refuses a wrong value there as well."""
+    import cdktf
+    import constructs
+    import pytest
+
+    from modules import aws
+
+    aws.submodule("cloudwatch_log_group")
+    assert cdktf._private.check_type is aws._checked_by_the_kernel
+    assert constructs._private.check_type is aws._checked_by_the_kernel
+    stack = cdktf.TerraformStack(cdktf.App(outdir=str(tmp_path)), "probe")
+    with pytest.raises(RuntimeError, match=r"(?s)Key 'sensitive'.*boolean"):
+        cdktf.TerraformOutput(stack, "out", value="x", sensitive="yes")
+    with pytest.raises(RuntimeError, match=r"(?s)Key 'lifecycle'.*TerraformResourceLifecycle"):
+        aws.cloudwatch_log_group.CloudwatchLogGroup(
+            stack, "logs", lifecycle=cdktf.TerraformResourceLifecycle(prevent_destroy="yes"))
+    cdktf.TerraformOutput(stack, "fine", value="x", sensitive=True)  # accepted
 
 
 def test_the_python_type_pass_can_be_kept_and_its_hints_are_computed_once():
@@ -106,3 +131,30 @@ def test_node_options_keep_the_users_and_add_the_preloads_once():
     assert again.count(lazy) == 1 and again.count(traces) == 1 and "--trace-warnings" in again
     assert modules._node_options(f"{lazy} {traces}", eager=True) == ""
     assert traces not in modules._node_options("", eager=False, traces=True)
+
+
+def test_structs_reach_the_kernel_as_their_typed_getters_would_send_them(synthesized):
+    """modules/aws.py serializes a struct from its fields, not through its typed getters: the request is
+    jsii's own (nested structs, lists, maps, unset fields), and jsii's own function serves anything else.
+    The whole app's output equals the stock serialization's too (the eager synth above runs it)."""
+    import cdktf
+    import jsii._kernel as jsii_kernel
+
+    from modules import aws
+
+    lt = aws.launch_template
+    assert jsii_kernel._make_reference_for_native is aws._reference_for_native
+    values = [
+        lt.LaunchTemplateConfig(
+            name="fleet", tags={"Model": "m"}, update_default_version=True,
+            block_device_mappings=[lt.LaunchTemplateBlockDeviceMappings(
+                device_name="/dev/xvda", ebs=lt.LaunchTemplateBlockDeviceMappingsEbs(volume_size=200, encrypted="true"))],
+            lifecycle=cdktf.TerraformResourceLifecycle(
+                ignore_changes=["tags"], precondition=[cdktf.Precondition(condition="${true}", error_message="never")])),
+        {"plain": ["a", 1, 2.5, None, True, {"nested": lt.LaunchTemplateMonitoring(enabled=True)}]},
+    ]
+    for value in values:
+        sent = aws._reference_for_native(None, value)
+        assert sent == aws._stock_reference_for_native(None, value)
+    assert sent["$jsii.map"]["plain"][5]["$jsii.map"]["nested"] == {
+        "$jsii.struct": {"fqn": "@cdktf/provider-aws.launchTemplate.LaunchTemplateMonitoring", "data": {"enabled": True}}}
