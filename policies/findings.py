@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
+from operator import attrgetter
+from typing import Callable
 
 PASSED, FAILED, SUPPRESSED = "passed", "failed", "suppressed"
 # A pack check that could not decide (a reference it cannot resolve) on hand-written Terraform: shown and
@@ -79,8 +82,16 @@ class Finding:
         return f"{self.stack}/{self.address}" if self.address else self.stack
 
     def as_dict(self) -> dict:
-        # Field by field (dataclasses.asdict deep-copies recursively: slow over thousands of findings).
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        # Field by field with one getter (dataclasses.asdict deep-copies recursively, and `fields()` builds its
+        # tuple on every call: slow over thousands of findings, twice per gate: the reports and the run memo).
+        names, values = _finding_fields()
+        data = dict(zip(names, values(self), strict=True))
         data["controls"] = {k: list(v) for k, v in self.controls.items()}
         data["suppression"] = self.suppression.as_dict() if self.suppression else None
         return data
+
+
+@lru_cache(maxsize=None)
+def _finding_fields() -> tuple[tuple[str, ...], Callable[[Finding], tuple]]:
+    names = tuple(f.name for f in fields(Finding))
+    return names, attrgetter(*names)
