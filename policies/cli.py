@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from modules.atomic import write_text_atomic
+from modules.collector import collector_frozen
 from modules.commands import environments_dir, fail, fail_config, synth_out_option
 from modules.console import clip, step
 from modules.errors import ConfigError
@@ -150,9 +151,10 @@ def register(cli: click.Group) -> None:
                     result.cache_note = "; ".join(filter(None, (memo.note, result.cache_note)))
             if result.cache_note:
                 click.echo(f"gate: {result.cache_note}", err=True)
-            written = _emit(result, Path(reports), selected, hit[1] if hit else None)
-            if not hit and result.exit_code in (0, 1):  # a verdict, never an error, is kept
-                memo.save(result, written)
+            with collector_frozen():  # the stacks and findings loaded: the reports only add to them
+                written = _emit(result, Path(reports), selected, hit[1] if hit else None)
+                if not hit and result.exit_code in (0, 1):  # a verdict, never an error, is kept
+                    memo.save(result, written)
             sys.exit(result.exit_code)
         _emit(result, Path(reports), selected)
         sys.exit(result.exit_code)

@@ -15,6 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
+from modules.collector import collector_frozen
 from policies.scan import patches
 from policies.scan.registry import import_checkov
 from policies.scan.result import RawResult, Scan, ScanError
@@ -64,7 +65,7 @@ def scan_group(tasks: list[Task], wanted: set[str]) -> Scan:
     """One checkov terraform_json run per task (in this process or a forked worker)."""
     runner_class = import_checkov()
     scan = Scan()
-    with patches.collector_frozen():
+    with collector_frozen():  # the loaded checks: out of the collector's way while the stacks are scanned
         for file, passes in tasks:
             _scan_file(file, passes, wanted, scan, runner_class)
     return scan

@@ -19,19 +19,17 @@
   references found in a text kept while they cannot change, and a plain text (no `=`, no `(`)
   evaluated once while the interpreter's symbol table cannot have changed, and no best match sought
   among no candidates, nor nested attributes under a value that cannot have them;
-- the loaded checks are frozen out of the garbage collector's way while a scan runs (`collector_frozen`).
 `install` applies the parser and graph changes once per process (`registry.import_checkov` calls it).
 """
 from __future__ import annotations
 
 import ast
 import bisect
-import gc
 import json
 import re
 import threading
-from contextlib import contextmanager, suppress
-from typing import Any, Callable, Iterator
+from contextlib import suppress
+from typing import Any, Callable
 
 import yaml
 
@@ -507,14 +505,3 @@ def with_real_addresses(runner_class: Any) -> Any:
 
     return Runner
 
-
-@contextmanager
-def collector_frozen() -> Iterator[None]:
-    """What is loaded by now (checkov, its ~2,000 checks) is most of the heap and none of it is garbage:
-    frozen, the cyclic collector stops re-walking it on every collection during the scan, a cost that
-    grew with the size of the stack (~15% of a 30-model platform scan). Unfrozen afterwards."""
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
