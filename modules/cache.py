@@ -26,6 +26,8 @@ import stat
 from pathlib import Path
 from typing import Any, Iterable
 
+import orjson
+
 from modules.atomic import write_atomic
 from modules.console import shown_path
 
@@ -199,8 +201,8 @@ def read_entry(path: Path, key: str) -> Any | None:
     if body is None:
         return None
     try:
-        return json.loads(body)
-    except ValueError:
+        return orjson.loads(body)  # the standard decoder took ~0.1 s of an unchanged `make run`
+    except ValueError:  # orjson.JSONDecodeError is one
         raise CorruptEntry("body is not JSON") from None
 
 
