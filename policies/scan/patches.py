@@ -453,7 +453,8 @@ def _plain_dpath_lookups() -> None:
     (`**/<name>`): dpath answers each by walking every path of the resource's configuration and matching
     each against the glob (~40% of a platform stack's resource checks: its policy documents are big).
     What dpath 2.1.3 matches, read from its code: a glob segment without `*`, `?` or `[` matches a string
-    key equal to it, and a list index i of n when int(segment) is i or i - n; `**/<name>` matches every
+    key equal to it, and a list index i of n when int(segment) is i or i - n (a one-digit class such as
+    checkov's `[0]` matches the key "0" and the index 0 only); `**/<name>` matches every
     path whose last segment matches <name>, in walk order (a node's children, then each child's subtree).
     So a wildcard-free key is followed down its one possible path, and `**/<name>` is collected in one
     walk in that order; the values are the very objects dpath would give, and a search's result dict is
