@@ -25,7 +25,7 @@ BOTH_PASSES = (RESOURCE_PASS, GRAPH_PASS)
 Task = tuple[Path, tuple[str, ...]]
 # Rough CPU seconds of each pass: a fixed part and a part per byte of stack JSON (measured on the
 # 30-model fixture), only to balance the workers; results never depend on them.
-_PASS_COST = {RESOURCE_PASS: (0.015, 0.45e-6), GRAPH_PASS: (0.08, 1.95e-6)}
+_PASS_COST = {RESOURCE_PASS: (0.015, 0.27e-6), GRAPH_PASS: (0.08, 1.95e-6)}
 
 
 def _cost(size: int, passes: tuple[str, ...]) -> float:

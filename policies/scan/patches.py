@@ -19,6 +19,11 @@
   references found in a text kept while they cannot change, and a plain text (no `=`, no `(`)
   evaluated once while the interpreter's symbol table cannot have changed, and no best match sought
   among no candidates, nor nested attributes under a value that cannot have them;
+- its value checks look a key up by walking the whole resource configuration (every path of a policy
+  document, twice per check); a key without wildcards is followed down its path instead, and `**/<name>`
+  collected in one plain walk, with the same matches in the same order (`_plain_dpath_lookups`);
+- before it evaluates a block's unrendered values checkov flattens all its attributes into a dict it
+  then drops; the flattening is left out where it could change nothing (`_no_discarded_flattening`);
 `install` applies the parser and graph changes once per process (`registry.import_checkov` calls it).
 """
 from __future__ import annotations
@@ -70,6 +75,8 @@ def install(parser: Any) -> None:
     _reuse_plain_evaluations()
     _no_best_match_among_none()
     _nested_only_for_lists()
+    _plain_dpath_lookups()
+    _no_discarded_flattening()
     _installed = True
 
 
@@ -439,6 +446,233 @@ def _reuse_plain_evaluations() -> None:
     module.evaluate = evaluate
     module.evaluate_terraform = evaluate_terraform
 
+
+def _plain_dpath_lookups() -> None:
+    """checkov's value checks (`BaseResourceValueCheck`, `BaseResourceNegativeValueCheck`) ask dpath whether
+    a key exists, then for its value, then (when it does not) for every path ending in each of its names
+    (`**/<name>`): dpath answers each by walking every path of the resource's configuration and matching
+    each against the glob (~40% of a platform stack's resource checks: its policy documents are big).
+    What dpath 2.1.3 matches, read from its code: a glob segment without `*`, `?` or `[` matches a string
+    key equal to it, and a list index i of n when int(segment) is i or i - n (a one-digit class such as
+    checkov's `[0]` matches the key "0" and the index 0 only); `**/<name>` matches every
+    path whose last segment matches <name>, in walk order (a node's children, then each child's subtree).
+    So a wildcard-free key is followed down its one possible path, and `**/<name>` is collected in one
+    walk in that order; the values are the very objects dpath would give, and a search's result dict is
+    built by dpath's own `segments.set`. checkov's own dpath runs whenever that reading may not hold: other
+    globs, separators, filters or `dirs`, dpath refusing empty keys (checkov allows them), a node read
+    that is not a plain dict (string keys only), list or scalar, or nesting too deep to walk. A plain
+    key's walk reads the nodes off its path only to match nothing, which parsed JSON cannot make raise.
+    A test compares scans with and without."""
+    import types
+
+    import dpath  # type: ignore[import-untyped]
+    from checkov.terraform.checks.resource import base_resource_negative_value_check, base_resource_value_check
+    from dpath import segments, version
+
+    if version.VERSION != "2.1.3":  # the matching read above is that version's: another keeps its own walk
+        return
+
+    @_replacing(dpath.search)
+    def search(obj: Any, glob: Any, yielded: bool = False, separator: str = "/", afilter: Any = None,
+               dirs: bool = True) -> Any:
+        if separator == "/" and afilter is None and dirs is True and type(obj) is dict:
+            if yielded:
+                name = _plain_glob(glob[3:]) if type(glob) is str and glob.startswith("**/") else None
+                found = _paths_ending_in(obj, name[0]) if name is not None and len(name) == 1 else None
+                if found is not None:
+                    return iter(found)
+            else:
+                parts = _plain_glob(glob)
+                answer = _follow_plain_path(obj, parts) if parts is not None else None
+                if answer is not None:
+                    result: dict[Any, Any] = {}
+                    if answer[0]:
+                        segments.set(result, answer[1], answer[2], hints=segments.types(obj, answer[1]))
+                    return result
+        return search.original(obj, glob, yielded, separator, afilter, dirs)  # looked up per call: tests wrap it
+
+    @_replacing(dpath.get)
+    def get(obj: Any, glob: Any, *args: Any, **kwargs: Any) -> Any:
+        parts = _plain_glob(glob) if not args and not kwargs and glob != "/" and type(obj) is dict else None
+        answer = _follow_plain_path(obj, parts) if parts is not None else None
+        if answer is None or not answer[0]:  # not found: dpath's own error (or a node that is not plain)
+            return get.original(obj, glob, *args, **kwargs)
+        return answer[2]
+
+    lookups = types.SimpleNamespace(search=search, get=get)
+    for module in (base_resource_value_check, base_resource_negative_value_check):  # both import dpath whole
+        module.dpath = lookups
+
+
+def _plain_glob(glob: Any) -> list[str] | None:
+    """The segments of a dpath glob without wildcards (a one-digit class such as `[0]`, which checkov's keys
+    use for a block's first element, is one character: allowed), as dpath splits it; None for anything else,
+    or while dpath refuses empty keys (checkov allows them: a walk would raise on one)."""
+    from dpath import options
+
+    if type(glob) is not str or not options.ALLOW_EMPTY_STRING_KEYS:
+        return None
+    parts = glob.lstrip("/").split("/")
+    plain = all(_ONE_DIGIT_CLASS.fullmatch(part) or not any(c in part for c in "*?[") for part in parts)
+    return parts if plain else None
+
+
+# dpath matches a segment to a key or index by fnmatch: `[5]` matches the string "5", nothing else.
+_ONE_DIGIT_CLASS = re.compile(r"\[([0-9])\]")
+
+
+def _literal(part: str) -> str:
+    """The one dict key a wildcard-free segment matches."""
+    digit = _ONE_DIGIT_CLASS.fullmatch(part)
+    return digit.group(1) if digit else part
+
+
+def _follow_plain_path(obj: Any, parts: list[str]) -> tuple[bool, tuple[Any, ...], Any] | None:
+    """(found, dpath's path, value) of the one path wildcard-free `parts` can match in `obj`; None when a
+    node it reads is not a plain dict (string keys), list or scalar."""
+    from dpath.types import SymmetricInt  # type: ignore[import-untyped]
+
+    node: Any = obj
+    path: tuple[Any, ...] = ()
+    for part in parts:
+        kind = type(node)
+        if kind is dict:
+            if any(type(key) is not str for key in node):
+                return None
+            key = _literal(part)
+            if key not in node:
+                return False, (), None
+            path, node = path + (key,), node[key]
+        elif kind is list:
+            index = _list_index(part, len(node))
+            if index is None:
+                return False, (), None
+            path, node = path + (SymmetricInt(index, len(node)),), node[index]
+        elif kind in _DPATH_LEAVES:
+            return False, (), None
+        else:
+            return None
+    return True, path, node
+
+
+
+def _no_discarded_flattening() -> None:
+    """`evaluate_non_rendered_values` starts each block with `get_origin_attributes` into a fresh dict it
+    never reads again: a flattening of every attribute (and again of every dotted attribute already
+    flattened from it), ~5% of a platform stack's graph pass. Its one effect beyond that dict is that the
+    flattening (`get_inner_attributes`) deletes empty keys from the dicts it walks; it raises nothing on
+    dicts with string keys, lists and other values (leaves) nested less deep than the recursion limit. So
+    that call (the only one checkov makes with an empty dict; `get_attribute_dict` passes the block's
+    base attributes) is left out when no dict reachable from the block's attributes has an empty or
+    non-string key, nothing is a dict or list subclass, nothing contains itself, and nothing nests deeper
+    than `_FLATTEN_DEPTH`; otherwise checkov flattens as it does. A test compares scans with and without."""
+    from checkov.terraform.graph_builder.graph_components.blocks import TerraformBlock
+    from checkov.terraform.graph_builder.variable_rendering.renderer import TerraformVariableRenderer
+
+    local = threading.local()
+
+    @_replacing(TerraformVariableRenderer.evaluate_non_rendered_values)
+    def evaluate_non_rendered_values(self) -> None:
+        local.discarding = True
+        try:
+            evaluate_non_rendered_values.original(self)
+        finally:
+            local.discarding = False
+
+    @_replacing(TerraformBlock.get_origin_attributes)
+    def get_origin_attributes(self, base_attributes: dict[str, Any]) -> None:
+        if getattr(local, "discarding", False) and type(base_attributes) is dict and not base_attributes \
+                and _flattening_deletes_nothing(self.attributes):
+            return
+        get_origin_attributes.original(self, base_attributes)
+
+    TerraformVariableRenderer.evaluate_non_rendered_values = evaluate_non_rendered_values
+    TerraformBlock.get_origin_attributes = get_origin_attributes
+
+
+_FLATTEN_DEPTH = 100  # far below Python's recursion limit: checkov's flattening recurses once per level
+
+
+def _flattening_deletes_nothing(attributes: dict[str, Any]) -> bool:
+    """Whether checkov's `get_inner_attributes` over each of these values would delete nothing and raise
+    nothing (see `_no_discarded_flattening`). Each container is read once (the dotted attributes share them)."""
+    heights: dict[int, int] = {}
+    ancestors: set[int] = set()
+
+    def height(node: Any, depth: int) -> int | None:
+        kind = type(node)
+        if kind is dict:
+            if any(type(key) is not str or not key for key in node):
+                return None
+            children = node.values()
+        elif kind is list:
+            children = node
+        elif isinstance(node, (dict, list)):
+            return None
+        else:
+            return 0
+        known = heights.get(id(node))
+        if known is not None:
+            return known if depth + known <= _FLATTEN_DEPTH else None
+        if id(node) in ancestors or depth >= _FLATTEN_DEPTH:
+            return None
+        ancestors.add(id(node))
+        tallest = 0
+        for child in children:
+            below = height(child, depth + 1)
+            if below is None:
+                return None
+            tallest = max(tallest, below)
+        ancestors.discard(id(node))
+        heights[id(node)] = tallest + 1
+        return tallest + 1
+
+    return type(attributes) is dict and all(height(value, 0) is not None for value in attributes.values())
+
+_DPATH_LEAVES = (str, bytes, int, float, bool, type(None))
+
+
+def _list_index(segment: str, length: int) -> int | None:
+    """The index of a list of `length` that dpath matches with a wildcard-free `segment`: an integer's
+    (its SymmetricInt compares equal to int(segment), negative from the end), or a one-digit class's
+    (compared as text: "5" only); None when none does."""
+    digit = _ONE_DIGIT_CLASS.fullmatch(segment)
+    if digit:
+        return int(digit.group(1)) if int(digit.group(1)) < length else None
+    try:
+        wanted = int(segment)
+    except ValueError:
+        return None
+    return wanted % length if -length < wanted < length else None
+
+
+def _paths_ending_in(obj: dict[str, Any], name: str) -> list[tuple[str, Any]] | None:
+    """What dpath's `search(obj, "**/<name>", yielded=True)` yields, for a wildcard-free name: every
+    ("a/0/name", value) in dpath's walk order; None when a node is not plain or nesting is too deep."""
+    found: list[tuple[str, Any]] = []
+    literal = _literal(name)
+
+    def walk(node: Any, prefix: str) -> bool:
+        if type(node) is dict:
+            if any(type(key) is not str for key in node):
+                return False
+            children = list(node.items())
+            for key, value in children:
+                if key == literal:
+                    found.append((prefix + key, value))
+        elif type(node) is list:
+            index = _list_index(name, len(node))
+            children = [(str(i), value) for i, value in enumerate(node)]
+            if index is not None:
+                found.append((prefix + str(index), node[index]))
+        else:
+            return type(node) in _DPATH_LEAVES
+        return all(walk(value, f"{prefix}{key}/") for key, value in children)
+
+    try:
+        return found if walk(obj, "") else None
+    except RecursionError:
+        return None
 
 _IMMUTABLE = (str, int, float, bool, type(None))
 
