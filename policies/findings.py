@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from functools import lru_cache
 from operator import attrgetter
-from typing import Callable
 
 PASSED, FAILED, SUPPRESSED = "passed", "failed", "suppressed"
 # A pack check that could not decide (a reference it cannot resolve) on hand-written Terraform: shown and
@@ -84,14 +82,11 @@ class Finding:
     def as_dict(self) -> dict:
         # Field by field with one getter (dataclasses.asdict deep-copies recursively, and `fields()` builds its
         # tuple on every call: slow over thousands of findings, twice per gate: the reports and the run memo).
-        names, values = _finding_fields()
-        data = dict(zip(names, values(self), strict=True))
+        data = dict(zip(_FINDING_FIELDS, _finding_values(self), strict=True))
         data["controls"] = {k: list(v) for k, v in self.controls.items()}
         data["suppression"] = self.suppression.as_dict() if self.suppression else None
         return data
 
 
-@lru_cache(maxsize=None)
-def _finding_fields() -> tuple[tuple[str, ...], Callable[[Finding], tuple]]:
-    names = tuple(f.name for f in fields(Finding))
-    return names, attrgetter(*names)
+_FINDING_FIELDS = tuple(f.name for f in fields(Finding))
+_finding_values = attrgetter(*_FINDING_FIELDS)

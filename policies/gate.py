@@ -139,7 +139,8 @@ class SynthOutput(Source[GateResult]):
         catalog = result.catalog
 
         def app_checks() -> None:  # they read the stacks, never the scan: run while checkov scans elsewhere
-            self._app_results(catalog)
+            if catalog is not None:  # the engine loads it first; without it, own_findings works them out
+                self._app_results(catalog)
         meanwhile = app_checks if options.app_checks else None
         if options.progress:
             options.progress(f"checkov {scanner.CHECKOV_VERSION} on {len(stacks)} stacks, {len(self.resources)} resources")
@@ -193,7 +194,7 @@ class SynthOutput(Source[GateResult]):
         self.own_check_ids = app_ids
         return findings
 
-    def _app_results(self, catalog: Catalog | None) -> tuple[list, set[str], Any]:
+    def _app_results(self, catalog: Catalog) -> tuple[list, set[str], Any]:
         """The app-level checks' results, their IDs and the access matrix, worked out once (during the scan
         when it runs in another process). What goes wrong is kept and raised where the results are used,
         so an error reads the same whichever step worked them out."""
@@ -206,9 +207,9 @@ class SynthOutput(Source[GateResult]):
             raise self._app
         return self._app
 
-    def _judge_app(self, catalog: Catalog | None) -> tuple[list, set[str], Any]:
+    def _judge_app(self, catalog: Catalog) -> tuple[list, set[str], Any]:
         run_app_checks, app_ids = load_app_checks()
-        missing = sorted(i for i, rule in (catalog.section("custom") if catalog else {}).items()
+        missing = sorted(i for i, rule in catalog.section("custom").items()
                          if not rule.checkov and i not in app_ids)
         if missing:  # fail closed even when none registered: a catalogued check that never runs never fails
             raise GateError(f"app-level check(s) in the catalog are not registered in policies/app_checks: "

@@ -22,8 +22,6 @@
 - its value checks look a key up by walking the whole resource configuration (every path of a policy
   document, twice per check); a key without wildcards is followed down its path instead, and `**/<name>`
   collected in one plain walk, with the same matches in the same order (`_plain_dpath_lookups`);
-- before it evaluates a block's unrendered values checkov flattens all its attributes into a dict it
-  then drops; the flattening is left out where it could change nothing (`_no_discarded_flattening`);
 `install` applies the parser and graph changes once per process (`registry.import_checkov` calls it).
 """
 from __future__ import annotations
@@ -76,7 +74,6 @@ def install(parser: Any) -> None:
     _no_best_match_among_none()
     _nested_only_for_lists()
     _plain_dpath_lookups()
-    _no_discarded_flattening()
     _installed = True
 
 
@@ -555,79 +552,6 @@ def _follow_plain_path(obj: Any, parts: list[str]) -> tuple[bool, tuple[Any, ...
     return True, path, node
 
 
-
-def _no_discarded_flattening() -> None:
-    """`evaluate_non_rendered_values` starts each block with `get_origin_attributes` into a fresh dict it
-    never reads again: a flattening of every attribute (and again of every dotted attribute already
-    flattened from it), ~5% of a platform stack's graph pass. Its one effect beyond that dict is that the
-    flattening (`get_inner_attributes`) deletes empty keys from the dicts it walks; it raises nothing on
-    dicts with string keys, lists and other values (leaves) nested less deep than the recursion limit. So
-    that call (the only one checkov makes with an empty dict; `get_attribute_dict` passes the block's
-    base attributes) is left out when no dict reachable from the block's attributes has an empty or
-    non-string key, nothing is a dict or list subclass, nothing contains itself, and nothing nests deeper
-    than `_FLATTEN_DEPTH`; otherwise checkov flattens as it does. A test compares scans with and without."""
-    from checkov.terraform.graph_builder.graph_components.blocks import TerraformBlock
-    from checkov.terraform.graph_builder.variable_rendering.renderer import TerraformVariableRenderer
-
-    local = threading.local()
-
-    @_replacing(TerraformVariableRenderer.evaluate_non_rendered_values)
-    def evaluate_non_rendered_values(self) -> None:
-        local.discarding = True
-        try:
-            evaluate_non_rendered_values.original(self)
-        finally:
-            local.discarding = False
-
-    @_replacing(TerraformBlock.get_origin_attributes)
-    def get_origin_attributes(self, base_attributes: dict[str, Any]) -> None:
-        if getattr(local, "discarding", False) and type(base_attributes) is dict and not base_attributes \
-                and _flattening_deletes_nothing(self.attributes):
-            return
-        get_origin_attributes.original(self, base_attributes)
-
-    TerraformVariableRenderer.evaluate_non_rendered_values = evaluate_non_rendered_values
-    TerraformBlock.get_origin_attributes = get_origin_attributes
-
-
-_FLATTEN_DEPTH = 100  # far below Python's recursion limit: checkov's flattening recurses once per level
-
-
-def _flattening_deletes_nothing(attributes: dict[str, Any]) -> bool:
-    """Whether checkov's `get_inner_attributes` over each of these values would delete nothing and raise
-    nothing (see `_no_discarded_flattening`). Each container is read once (the dotted attributes share them)."""
-    heights: dict[int, int] = {}
-    ancestors: set[int] = set()
-
-    def height(node: Any, depth: int) -> int | None:
-        kind = type(node)
-        if kind is dict:
-            if any(type(key) is not str or not key for key in node):
-                return None
-            children = node.values()
-        elif kind is list:
-            children = node
-        elif isinstance(node, (dict, list)):
-            return None
-        else:
-            return 0
-        known = heights.get(id(node))
-        if known is not None:
-            return known if depth + known <= _FLATTEN_DEPTH else None
-        if id(node) in ancestors or depth >= _FLATTEN_DEPTH:
-            return None
-        ancestors.add(id(node))
-        tallest = 0
-        for child in children:
-            below = height(child, depth + 1)
-            if below is None:
-                return None
-            tallest = max(tallest, below)
-        ancestors.discard(id(node))
-        heights[id(node)] = tallest + 1
-        return tallest + 1
-
-    return type(attributes) is dict and all(height(value, 0) is not None for value in attributes.values())
 
 _DPATH_LEAVES = (str, bytes, int, float, bool, type(None))
 

@@ -255,11 +255,24 @@ def test_work_meanwhile_runs_while_the_prewarmed_process_scans(two_stacks):
     warm = scanner._prewarmed = scanner._Prewarmed(gate_cache.POLICIES / "checks")
     seen = []
 
-    def meanwhile():  # the request is out and the scan's answer not read yet: the other process works
-        seen.append((warm.process.is_alive(), warm.conn.closed))
+    class Recorded:  # the pipe to the prewarmed process, noting when the request goes and the answer comes
+        def __init__(self, conn):
+            self.conn = conn
 
-    scan = scanner.scan_json(files, gate_cache.POLICIES / "checks", meanwhile=meanwhile)
-    assert seen == [(True, False)]
+        def send(self, value):
+            seen.append("request sent")
+            self.conn.send(value)
+
+        def recv(self):
+            seen.append("answer read")
+            return self.conn.recv()
+
+        def close(self):
+            self.conn.close()
+
+    warm.conn = Recorded(warm.conn)
+    scan = scanner.scan_json(files, gate_cache.POLICIES / "checks", meanwhile=lambda: seen.append("meanwhile"))
+    assert seen == ["request sent", "meanwhile", "answer read"]  # the other process scans while this one works
     assert set(scan.parsed) == {f.resolve() for f in files} and scan.results
     assert not warm.process.is_alive()
 

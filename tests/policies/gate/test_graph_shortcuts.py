@@ -17,7 +17,6 @@ def _slots() -> dict[str, list[tuple[Any, str]]]:
     """Where each shortcut is installed: (owner, attribute) pairs whose value keeps `.original`."""
     from checkov.terraform.graph_builder import local_graph, utils
     from checkov.terraform.graph_builder.foreach.builder import ForeachBuilder
-    from checkov.terraform.graph_builder.graph_components.blocks import TerraformBlock
     from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
     from checkov.terraform.graph_builder.variable_rendering import evaluate_terraform, renderer
     from checkov.terraform.graph_builder.variable_rendering.renderer import TerraformVariableRenderer
@@ -35,8 +34,6 @@ def _slots() -> dict[str, list[tuple[Any, str]]]:
         "best match among none": [(TerraformLocalGraph, "_find_vertex_with_best_match")],
         "nested only for lists": [(utils, "attribute_has_nested_attributes"), (local_graph, "attribute_has_nested_attributes"),
                                   (renderer, "attribute_has_nested_attributes")],
-        "discarded flattening": [(TerraformVariableRenderer, "evaluate_non_rendered_values"),
-                                 (TerraformBlock, "get_origin_attributes")],
     }
 
 
@@ -89,8 +86,7 @@ def shortcut_scan(prod_stacks):
 
 
 @pytest.mark.parametrize("name", ["foreach rebuild", "destination attributes", "reference parsing",
-                                  "plain evaluations", "best match among none", "nested only for lists",
-                                  "discarded flattening"])
+                                  "plain evaluations", "best match among none", "nested only for lists"])
 def test_each_shortcut_gives_the_same_scan(name, prod_stacks, shortcut_scan, monkeypatch):
     from policies.gate import CHECKS_DIR
 
@@ -245,54 +241,3 @@ def test_nested_attributes_answer_as_checkovs(key):
     for leaf in (None, get_attribute_is_leaf(vertex)):  # type: ignore[arg-type]
         assert attribute_has_nested_attributes(key, attributes, leaf) == \
             attribute_has_nested_attributes.original(key, attributes, leaf)
-
-
-def test_a_flattening_that_deletes_an_empty_key_is_still_done(tmp_path, monkeypatch):
-    """checkov's flattening deletes empty keys from the dicts it walks (a rendered value may bring one):
-    where one is, the flattening runs as before, with the same effect."""
-    from checkov.terraform.graph_builder.graph_components.blocks import TerraformBlock
-    from checkov.terraform.graph_builder.variable_rendering.renderer import TerraformVariableRenderer
-    from checkov.terraform_json.utils import create_definitions
-
-    resources = {"aws_s3_bucket": {"b": bucket("b", tags={"Name": "b"})}}
-    path = write_out(tmp_path, {"dev-data": stack_doc(resources)}) / "stacks/dev-data/cdk.tf.json"
-    runner_class = passes.pass_runner(registry.import_checkov())
-    calls: list[int] = []
-    original = TerraformBlock.get_origin_attributes.original
-
-    def counted(self, base_attributes):
-        calls.append(len(base_attributes))
-        return original(self, base_attributes)
-
-    monkeypatch.setattr(TerraformBlock.get_origin_attributes, "original", counted)
-    tags = []
-    for undone in (False, True):
-        if undone:
-            _undo(monkeypatch, ["discarded flattening"])
-        definitions, _, _ = create_definitions([str(path)])
-        graph = runner_class().graph_manager.build_graph_from_definitions(definitions)
-        vertex = next(v for v in graph.vertices if v.name == "aws_s3_bucket.b")
-        vertex.attributes["tags"][""] = "dropped"
-        calls.clear()
-        TerraformVariableRenderer(graph).evaluate_non_rendered_values()
-        tags.append(vertex.attributes["tags"])
-        assert undone or 0 in calls  # the discarded flattening ran: it had a key to delete
-    assert tags[0] == tags[1] and "" not in tags[0] and tags[0]["Name"] == "b"
-
-
-def test_what_the_discarded_flattening_may_be_left_out_for():
-    registry.import_checkov()
-    shared = {"k": ["v", {"n": 1}]}
-    looped: list[Any] = []
-    looped.append(looped)
-    deep: Any = "leaf"
-    for _ in range(patches._FLATTEN_DEPTH + 1):
-        deep = [deep]
-
-    class Tags(dict):
-        pass
-
-    assert patches._flattening_deletes_nothing({"a": shared, "a.k": shared["k"], "b": "x", "c": None})
-    for refused in ({"a": {"": 1}}, {"a": [{"b": {"": 1}}]}, {"a": {1: "x"}}, {"a": looped}, {"a": deep},
-                    {"a": Tags(b=1)}):
-        assert not patches._flattening_deletes_nothing(refused)
