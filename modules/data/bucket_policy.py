@@ -17,6 +17,11 @@ from modules.grants import deny_insecure_transport
 from modules.iam_doc import Statement, statement
 from modules.naming import TRAIL_PREFIX
 
+# The AWS services these statements let deliver into a bucket. BUCKET_POLICY_CEILING is built from them.
+S3_ACCESS_LOGS, LB_ACCESS_LOGS = "logging.s3.amazonaws.com", "logdelivery.elasticloadbalancing.amazonaws.com"
+CLOUDTRAIL, CONFIG, MACIE = "cloudtrail.amazonaws.com", "config.amazonaws.com", "macie.amazonaws.com"
+DELIVERY_SERVICES = (CLOUDTRAIL, CONFIG, LB_ACCESS_LOGS, S3_ACCESS_LOGS, MACIE)
+
 # Only requests that name an encryption: one that names none gets the bucket's default encryption.
 NAMES_AN_ENCRYPTION = {"Null": {"s3:x-amz-server-side-encryption": "false"}}
 
@@ -68,12 +73,12 @@ def access_log_delivery(bucket_arn: str, account_id: str, source_bucket_arns: li
     """S3 server access logs and load-balancer access logs, only from this account."""
     return [
         statement("S3ServerAccessLogDelivery", "Allow", "s3:PutObject", f"{bucket_arn}/s3/*",
-                  principal={"Service": "logging.s3.amazonaws.com"},
+                  principal={"Service": S3_ACCESS_LOGS},
                   condition={"StringEquals": {"aws:SourceAccount": account_id},
                              "ArnLike": {"aws:SourceArn": source_bucket_arns}}),
         statement("LoadBalancerAccessLogDelivery", "Allow", "s3:PutObject",
                   f"{bucket_arn}/alb/AWSLogs/{account_id}/*",
-                  principal={"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+                  principal={"Service": LB_ACCESS_LOGS},
                   condition={"StringEquals": {"aws:SourceAccount": account_id}}),
     ]
 
@@ -86,20 +91,35 @@ def audit_log_delivery(bucket_arn: str, account_id: str, trail_arn: str,
     macie = {"StringEquals": {"aws:SourceAccount": account_id}, "ArnLike": {"aws:SourceArn": macie_source_arns}}
     return [
         statement("CloudTrailAclCheck", "Allow", "s3:GetBucketAcl", bucket_arn,
-                  principal={"Service": "cloudtrail.amazonaws.com"},
+                  principal={"Service": CLOUDTRAIL},
                   condition={"StringEquals": {"aws:SourceArn": trail_arn}}),
         statement("CloudTrailWrite", "Allow", "s3:PutObject", f"{bucket_arn}/{TRAIL_PREFIX}/AWSLogs/{account_id}/*",
-                  principal={"Service": "cloudtrail.amazonaws.com"},
+                  principal={"Service": CLOUDTRAIL},
                   condition={"StringEquals": {"aws:SourceArn": trail_arn,
                                               "s3:x-amz-acl": "bucket-owner-full-control"}}),
         statement("ConfigAclCheck", "Allow", ["s3:GetBucketAcl", "s3:ListBucket"], bucket_arn,
-                  principal={"Service": "config.amazonaws.com"}, condition=source),
+                  principal={"Service": CONFIG}, condition=source),
         statement("ConfigWrite", "Allow", "s3:PutObject", f"{bucket_arn}/config/AWSLogs/{account_id}/Config/*",
-                  principal={"Service": "config.amazonaws.com"},
+                  principal={"Service": CONFIG},
                   condition={"StringEquals": {"aws:SourceAccount": account_id,
                                               "s3:x-amz-acl": "bucket-owner-full-control"}}),
         statement("MacieBucketLocation", "Allow", "s3:GetBucketLocation", bucket_arn,
-                  principal={"Service": "macie.amazonaws.com"}, condition=macie),
+                  principal={"Service": MACIE}, condition=macie),
         statement("MacieDiscoveryResults", "Allow", "s3:PutObject", f"{bucket_arn}/macie/*",
-                  principal={"Service": "macie.amazonaws.com"}, condition=macie),
+                  principal={"Service": MACIE}, condition=macie),
     ]
+
+
+def bucket_policy_ceiling(account_id: str) -> dict:
+    """The most a bucket policy of this account may grant: anything to the account's own principals, and
+    to the delivery services above. AWS Config's S3_BUCKET_POLICY_NOT_MORE_PERMISSIVE compares every
+    bucket policy with it (Zelkova), so a grant to another account, or to everyone, is reported. The
+    services' grants carry no condition here on purpose: the real grants are narrowed by aws:SourceArn
+    or aws:SourceAccount, and a ceiling that named one of those keys would not contain a grant narrowed
+    by the other (the comparison knows nothing of how the two keys relate)."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ThisAccount", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+         "Action": "s3:*", "Resource": "arn:aws:s3:::*"},
+        {"Sid": "DeliveryServices", "Effect": "Allow", "Principal": {"Service": sorted(DELIVERY_SERVICES)},
+         "Action": "s3:*", "Resource": "arn:aws:s3:::*"},
+    ]}

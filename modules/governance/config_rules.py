@@ -12,6 +12,7 @@ import json
 from constructs import Construct
 
 from modules import aws
+from modules.data.bucket_policy import bucket_policy_ceiling
 from modules.governance.conformance.catalog import RuleUse, account_rules
 from modules.naming import TRAIL_DATA_EVENT_BUCKETS, Naming
 
@@ -23,7 +24,9 @@ def rules_for_tier(tier: str) -> list[RuleUse]:
 def environment_values(naming: Naming) -> dict[str, str]:
     """What rule lists take from the environment (catalog.ENVIRONMENT_VALUES), as AWS Config receives it."""
     return {"trail_data_event_buckets": ",".join(naming.bucket(p) for p in TRAIL_DATA_EVENT_BUCKETS),
-            "backup_resource_tags": json.dumps(naming.backup_tag(), sort_keys=True)}
+            "backup_resource_tags": json.dumps(naming.backup_tag(), sort_keys=True),
+            "bucket_policy_ceiling": json.dumps(bucket_policy_ceiling(naming.account_id), sort_keys=True,
+                                                separators=(",", ":"))}
 
 
 def rule_scope(use: RuleUse):

@@ -60,6 +60,12 @@ tag key and value, resource id), its region and its parameters:
                                       RDSOSMetrics where a DB instance of the region has enhanced monitoring
                                       and no stack owns that group (RDS creates it without a customer key,
                                       kept 30 days);
+  S3_BUCKET_POLICY_NOT_MORE_PERMISSIVE
+                                      a bucket policy with an Allow that no unconditioned Allow of controlPolicy
+                                      contains (each principal, every action and resource, by exact value,
+                                      account root or a trailing `*`); NotPrincipal, NotAction and NotResource
+                                      are never contained, and a value with more than five policy variables
+                                      is reported as AWS does; a stricter reading than AWS's, never a looser;
   INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY
                                       an internet gateway attached to a VPC of the app that AuthorizedVpcIds
                                       does not name (read through the data.aws_vpc lookup by tags that the
@@ -686,6 +692,103 @@ def _log_groups_kept_too_briefly(env: Env, rule: DeployedRule) -> Iterator[str]:
         yield f"{implicit}: {RDS_OS_METRICS_RETENTION} days, below {minimum}"
 
 
+CONTROL_POLICY_MAX = 1024  # characters AWS Config accepts in controlPolicy
+
+
+def _bucket_policies_beyond_control(env: Env, rule: DeployedRule) -> Iterator[str]:
+    raw = rule.parameters.get("controlPolicy")
+    control = document(raw) if isinstance(raw, str) and "${" not in raw else None
+    if control is None:
+        yield f"controlPolicy {str(raw)[:60]!r} is not a literal policy document: not judged"
+        return
+    if len(raw) > CONTROL_POLICY_MAX:
+        yield f"controlPolicy is {len(raw)} characters, above the {CONTROL_POLICY_MAX} AWS Config accepts"
+        return
+    ceiling = [k for k in as_list(control.get("Statement")) if isinstance(k, dict) and k.get("Effect") == "Allow"
+               and not ({"Condition", "NotPrincipal", "NotAction", "NotResource"} & set(k))]
+    for target in _targets(env, ("aws_s3_bucket",), rule):
+        for name, policy in attached(target.stack, "aws_s3_bucket_policy", "aws_s3_bucket", target.name, target.conf,
+                                     "bucket"):
+            doc = document(policy.get("policy"))
+            where = f"{target.stack.name}/aws_s3_bucket_policy.{name}"
+            if doc is None:
+                yield f"{where} (not a literal policy document: not judged)"
+                continue
+            for stmt in as_list(doc.get("Statement")):
+                if not isinstance(stmt, dict) or stmt.get("Effect") != "Allow":
+                    continue
+                if _policy_variables(stmt) > 5 or not _contained(stmt, ceiling):
+                    yield f"{where} (statement {stmt.get('Sid', '?')})"
+
+
+def _policy_variables(stmt: dict) -> int:
+    """The most policy variables in one value of the statement (AWS cannot judge more than five)."""
+    values = [v for key in ("Resource", "Condition") for v in _strings(stmt.get(key))]
+    return max((v.count("${") for v in values), default=0)
+
+
+def _strings(raw: Any) -> Iterator[str]:
+    if isinstance(raw, str):
+        yield raw
+    elif isinstance(raw, dict):
+        for value in raw.values():
+            yield from _strings(value)
+    elif isinstance(raw, list):
+        for value in raw:
+            yield from _strings(value)
+
+
+def _contained(stmt: dict, ceiling: list[dict]) -> bool:
+    """Every request the Allow can grant is granted by one statement of the ceiling: for each principal, one
+    ceiling statement names it and covers every action and resource. Conditions only narrow the Allow."""
+    if {"NotPrincipal", "NotAction", "NotResource"} & set(stmt) or "Principal" not in stmt:
+        return False
+    actions, resources = as_list(stmt.get("Action")), as_list(stmt.get("Resource"))
+    if not actions or not resources:
+        return False
+    return all(any(_principal_within(kind, entry, k.get("Principal"))
+                   and all(any(_pattern_within(a, c, ignore_case=True) for c in as_list(k.get("Action")))
+                           for a in actions)
+                   and all(any(_pattern_within(r, c) for c in as_list(k.get("Resource"))) for r in resources)
+                   for k in ceiling)
+               for kind, entry in _principal_entries(stmt["Principal"]))
+
+
+def _principal_entries(principal: Any) -> list[tuple[str, str]]:
+    if principal == "*":
+        return [("AWS", "*")]
+    if not isinstance(principal, dict):
+        return [("?", str(principal))]
+    return [(kind, str(entry)) for kind, entries in sorted(principal.items()) for entry in as_list(entries)]
+
+
+def _principal_within(kind: str, entry: str, ceiling: Any) -> bool:
+    if ceiling == "*":
+        return True
+    allowed = [str(e) for e in as_list(ceiling.get(kind))] if isinstance(ceiling, dict) else []
+    if entry in allowed or (kind == "AWS" and "*" in allowed):
+        return True
+    if kind != "AWS" or entry == "*":
+        return False
+    account = entry if entry.isdigit() else (entry.split(":")[4] if entry.startswith("arn:") and entry.count(":") >= 5
+                                             else None)
+    return account is not None and f"arn:aws:iam::{account}:root" in allowed  # the account stands for its principals
+
+
+def _pattern_within(pattern: str, ceiling: str, ignore_case: bool = False) -> bool:
+    """Every value `pattern` matches, `ceiling` matches: equal, `*`, or `ceiling` a literal prefix then `*`
+    that the literal start of `pattern` begins with."""
+    if ignore_case:
+        pattern, ceiling = pattern.lower(), ceiling.lower()
+    if ceiling in ("*", pattern):
+        return True
+    prefix = ceiling[:-1]
+    if not ceiling.endswith("*") or "*" in prefix or "?" in prefix:
+        return False
+    literal = re.split(r"[*?]", pattern, maxsplit=1)[0]
+    return literal.startswith(prefix)
+
+
 KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "IAM_NO_INLINE_POLICY_CHECK": _inline_policies,
     "SAGEMAKER_MODEL_IN_VPC": _models_outside_vpc,
@@ -709,6 +812,7 @@ KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "RDS_INSTANCE_PUBLIC_ACCESS_CHECK": _instances_public,
     "RDS_STORAGE_ENCRYPTED": _instances_unencrypted,
     "INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY": _gateways_outside_authorized_vpcs,
+    "S3_BUCKET_POLICY_NOT_MORE_PERMISSIVE": _bucket_policies_beyond_control,
     "AURORA_RESOURCES_PROTECTED_BY_BACKUP_PLAN": _clusters_outside_backup_plans,
     "RDS_IN_BACKUP_PLAN": _clusters_outside_backup_plans,
     "CLOUDWATCH_ALARM_RESOURCE_CHECK": _clusters_without_alarm,

@@ -71,6 +71,7 @@ ENVIRONMENT_VALUES = {
     "trail_data_event_buckets": "csv",  # the buckets whose S3 data events the environment's trail records
     "environment_vpc_ids": "csv",  # the environment's VPC, whose id AWS assigns: known only at apply time
     "backup_resource_tags": "string",  # {"Backup": "<prefix>"}: the tag the environment's AWS Backup plan selects by
+    "bucket_policy_ceiling": "string",  # the most a bucket policy may grant (modules/data/bucket_policy.py)
 }
 # Environment values known only once an earlier stack is applied: the template declares them without a
 # default, and the pack receives them as input parameters (modules/governance/conformance_packs.py).
