@@ -17,10 +17,15 @@ from modules.grants import deny_insecure_transport
 from modules.iam_doc import Statement, statement
 from modules.naming import TRAIL_PREFIX
 
-# The AWS services these statements let deliver into a bucket. BUCKET_POLICY_CEILING is built from them.
-S3_ACCESS_LOGS, LB_ACCESS_LOGS = "logging.s3.amazonaws.com", "logdelivery.elasticloadbalancing.amazonaws.com"
-CLOUDTRAIL, CONFIG, MACIE = "cloudtrail.amazonaws.com", "config.amazonaws.com", "macie.amazonaws.com"
+# The AWS services these statements let deliver into a bucket, and every action they are granted:
+# bucket_policy_ceiling is built from them.
+S3_ACCESS_LOGS = "logging.s3.amazonaws.com"
+LB_ACCESS_LOGS = "logdelivery.elasticloadbalancing.amazonaws.com"
+CLOUDTRAIL = "cloudtrail.amazonaws.com"
+CONFIG = "config.amazonaws.com"
+MACIE = "macie.amazonaws.com"
 DELIVERY_SERVICES = (CLOUDTRAIL, CONFIG, LB_ACCESS_LOGS, S3_ACCESS_LOGS, MACIE)
+DELIVERY_ACTIONS = ("s3:GetBucketAcl", "s3:GetBucketLocation", "s3:ListBucket", "s3:PutObject")
 
 # Only requests that name an encryption: one that names none gets the bucket's default encryption.
 NAMES_AN_ENCRYPTION = {"Null": {"s3:x-amz-server-side-encryption": "false"}}
@@ -112,14 +117,15 @@ def audit_log_delivery(bucket_arn: str, account_id: str, trail_arn: str,
 
 def bucket_policy_ceiling(account_id: str) -> dict:
     """The most a bucket policy of this account may grant: anything to the account's own principals, and
-    to the delivery services above. AWS Config's S3_BUCKET_POLICY_NOT_MORE_PERMISSIVE compares every
-    bucket policy with it (Zelkova), so a grant to another account, or to everyone, is reported. The
-    services' grants carry no condition here on purpose: the real grants are narrowed by aws:SourceArn
-    or aws:SourceAccount, and a ceiling that named one of those keys would not contain a grant narrowed
-    by the other (the comparison knows nothing of how the two keys relate)."""
+    the delivery actions to the delivery services above. AWS Config's S3_BUCKET_POLICY_NOT_MORE_PERMISSIVE
+    compares every bucket policy of its region with it (Zelkova), so a grant to another account or to
+    everyone, or any other action for a service, is reported. The services' grant carries no condition
+    on purpose: the real grants are narrowed by aws:SourceArn (CloudTrail) or aws:SourceAccount, and a
+    ceiling that named one of those keys would not contain a grant narrowed only by the other (the
+    comparison knows nothing of how the two keys relate)."""
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "ThisAccount", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
          "Action": "s3:*", "Resource": "arn:aws:s3:::*"},
         {"Sid": "DeliveryServices", "Effect": "Allow", "Principal": {"Service": sorted(DELIVERY_SERVICES)},
-         "Action": "s3:*", "Resource": "arn:aws:s3:::*"},
+         "Action": list(DELIVERY_ACTIONS), "Resource": "arn:aws:s3:::*"},
     ]}

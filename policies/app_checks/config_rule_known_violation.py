@@ -61,11 +61,13 @@ tag key and value, resource id), its region and its parameters:
                                       and no stack owns that group (RDS creates it without a customer key,
                                       kept 30 days);
   S3_BUCKET_POLICY_NOT_MORE_PERMISSIVE
-                                      a bucket policy with an Allow that no unconditioned Allow of controlPolicy
-                                      contains (each principal, every action and resource, by exact value,
-                                      account root or a trailing `*`); NotPrincipal, NotAction and NotResource
-                                      are never contained, and a value with more than five policy variables
-                                      is reported as AWS does; a stricter reading than AWS's, never a looser;
+                                      a bucket policy (an aws_s3_bucket_policy of any stack, by reference or
+                                      the bucket's name, or the bucket's own `policy`) with an Allow that no
+                                      unconditioned Allow of controlPolicy contains (each principal, every
+                                      action and resource, by exact value, account root or a trailing `*`);
+                                      NotPrincipal, NotAction and NotResource are never contained, and a value
+                                      with more than five policy variables anywhere in the policy is reported
+                                      as AWS does; a controlPolicy longer than AWS Config accepts is reported;
   INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY
                                       an internet gateway attached to a VPC of the app that AuthorizedVpcIds
                                       does not name (read through the data.aws_vpc lookup by tags that the
@@ -76,6 +78,7 @@ literal document, or a rule parameter that is not literal, fails: never passed u
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -692,7 +695,7 @@ def _log_groups_kept_too_briefly(env: Env, rule: DeployedRule) -> Iterator[str]:
         yield f"{implicit}: {RDS_OS_METRICS_RETENTION} days, below {minimum}"
 
 
-CONTROL_POLICY_MAX = 1024  # characters AWS Config accepts in controlPolicy
+CONTROL_POLICY_MAX = 1024  # characters AWS Config accepts in controlPolicy, and in a rule's input parameters
 
 
 def _bucket_policies_beyond_control(env: Env, rule: DeployedRule) -> Iterator[str]:
@@ -701,30 +704,44 @@ def _bucket_policies_beyond_control(env: Env, rule: DeployedRule) -> Iterator[st
     if control is None:
         yield f"controlPolicy {str(raw)[:60]!r} is not a literal policy document: not judged"
         return
-    if len(raw) > CONTROL_POLICY_MAX:
-        yield f"controlPolicy is {len(raw)} characters, above the {CONTROL_POLICY_MAX} AWS Config accepts"
+    # The rule receives its parameters as one JSON text: the escaped policy counts, not only its own length.
+    parameters = json.dumps({"controlPolicy": raw}, separators=(",", ":"))
+    if max(len(raw), len(parameters)) > CONTROL_POLICY_MAX:
+        yield (f"controlPolicy is {len(raw)} characters ({len(parameters)} as the rule's input parameters), "
+               f"above the {CONTROL_POLICY_MAX} AWS Config accepts")
         return
     ceiling = [k for k in as_list(control.get("Statement")) if isinstance(k, dict) and k.get("Effect") == "Allow"
                and not ({"Condition", "NotPrincipal", "NotAction", "NotResource"} & set(k))]
     for target in _targets(env, ("aws_s3_bucket",), rule):
-        for name, policy in attached(target.stack, "aws_s3_bucket_policy", "aws_s3_bucket", target.name, target.conf,
-                                     "bucket"):
-            doc = document(policy.get("policy"))
-            where = f"{target.stack.name}/aws_s3_bucket_policy.{name}"
+        for where, raw_policy in _policies_of(env, target):
+            doc = document(raw_policy)
             if doc is None:
                 yield f"{where} (not a literal policy document: not judged)"
                 continue
-            for stmt in as_list(doc.get("Statement")):
-                if not isinstance(stmt, dict) or stmt.get("Effect") != "Allow":
-                    continue
-                if _policy_variables(stmt) > 5 or not _contained(stmt, ceiling):
+            statements = [stmt for stmt in as_list(doc.get("Statement")) if isinstance(stmt, dict)]
+            if any(_policy_variables(stmt) > 5 for stmt in statements):
+                yield f"{where} (a value with more than five policy variables: AWS reports it NON_COMPLIANT)"
+            for stmt in statements:
+                if stmt.get("Effect") == "Allow" and not _contained(stmt, ceiling):
                     yield f"{where} (statement {stmt.get('Sid', '?')})"
+
+
+def _policies_of(env: Env, target: Target) -> Iterator[tuple[str, Any]]:
+    """Every policy S3 would hold for the bucket: its own `policy` argument and each aws_s3_bucket_policy that
+    names it, by reference in its stack or by its literal name in any stack of the environment."""
+    if target.conf.get("policy"):
+        yield target.label, target.conf["policy"]
+    name = target.conf.get("bucket")
+    for stack, policy_name, conf in env.resources("aws_s3_bucket_policy"):
+        found = ref(conf.get("bucket"))
+        if (stack is target.stack and found and found[:2] == ("aws_s3_bucket", target.name)) \
+                or (isinstance(name, str) and name and conf.get("bucket") == name):
+            yield f"{stack.name}/aws_s3_bucket_policy.{policy_name}", conf.get("policy")
 
 
 def _policy_variables(stmt: dict) -> int:
     """The most policy variables in one value of the statement (AWS cannot judge more than five)."""
-    values = [v for key in ("Resource", "Condition") for v in _strings(stmt.get(key))]
-    return max((v.count("${") for v in values), default=0)
+    return max((v.count("${") for v in _strings(stmt)), default=0)
 
 
 def _strings(raw: Any) -> Iterator[str]:
