@@ -28,6 +28,7 @@ import orjson
 from modules.cache import CorruptEntry, Hasher, cache_dir, read_entry, source_files, touch, write_blob
 from modules.synth_output import manifest_stacks, resources, split_stack
 from policies import gate_cache
+from policies.catalog import Catalog, Rule, load_catalog
 from policies.findings import Finding, Suppression
 from policies.gate_cache import GateCache
 from policies.gate_result import EXIT_FAIL, EXIT_PASS, GateResult, verdict_of
@@ -156,10 +157,23 @@ def _suppression(data: dict[str, Any]) -> Suppression:
     return item
 
 
+class _CatalogOnDemand(Catalog):
+    """The catalog of a kept run, parsed only when something reads it: rewriting the HTML report does, an
+    unchanged rerun does not (~30 ms). The key pins the file, which the run that saved the entry parsed."""
+
+    def __init__(self, path: Path) -> None:  # not the dataclass's __init__: it would set `rules`
+        self._path = path
+        self._rules: dict[str, Rule] | None = None
+
+    @property
+    def rules(self) -> dict[str, Rule]:  # type: ignore[override]  # read-only here: a kept run never edits it
+        if self._rules is None:
+            self._rules = load_catalog(self._path).rules
+        return self._rules
+
+
 def _result_from(data: dict[str, Any], catalog_file: Path) -> GateResult:
     """The result `_result_plain` wrote, with the catalog as it is now (its file is part of the key)."""
-    from policies.catalog import load_catalog
-
     names = {f.name for f in fields(Finding)}
     findings = []
     for item in data["findings"]:
@@ -168,5 +182,5 @@ def _result_from(data: dict[str, Any], catalog_file: Path) -> GateResult:
         findings.append(Finding(**values))
     result = GateResult(**{name: data[name] for name in _RESULT_FIELDS})
     result.findings, result.suppressions = findings, [_suppression(s) for s in data["suppressions"]]
-    result.catalog = load_catalog(catalog_file)
+    result.catalog = _CatalogOnDemand(catalog_file)
     return result

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from main import cli
 from policies import gate_cache, scanner
+from policies.catalog import load_catalog
 from policies.gate import run_gate
 from tests.policies.gate.conftest import bucket, stack_doc, write_out
 from tests.synthesized import record_stacks_as_synthesized
@@ -304,3 +305,20 @@ def test_a_dying_prewarmed_process_is_an_error(two_stacks):
     unused = scanner._Prewarmed(None)
     unused.close(wait=0)  # an unused one is stopped at once
     assert not unused.process.is_alive()
+
+
+def test_an_unchanged_run_parses_the_catalog_only_to_write_a_report_again(two_stacks, private_cache, scans, tmp_path,
+                                                                           no_exceptions, monkeypatch):
+    from policies import run_memo
+
+    reports = tmp_path / "r"
+    args = ["gate", "--no-synth", "--env", "dev", "--synth-out", str(two_stacks), "--out", str(reports),
+            "--format", "html", "--exceptions", str(no_exceptions)]
+    CliRunner().invoke(cli, args)
+    written = (reports / "aegis-gate.html").read_bytes()
+    parsed = []
+    monkeypatch.setattr(run_memo, "load_catalog", lambda path: parsed.append(path) or load_catalog(path))
+    assert "cache hit" in CliRunner().invoke(cli, args).stderr and parsed == []  # nothing to write: not parsed
+    (reports / "aegis-gate.html").write_text("damaged")
+    assert "cache hit" in CliRunner().invoke(cli, args).stderr and len(parsed) == 1 and len(scans) == 1
+    assert (reports / "aegis-gate.html").read_bytes() == written  # the catalog's rules, as the first run wrote them
