@@ -74,6 +74,8 @@ def install(parser: Any) -> None:
     _no_best_match_among_none()
     _nested_only_for_lists()
     _plain_dpath_lookups()
+    _graph_check_jobs_inline()
+    _vertices_by_resource_type()
     _installed = True
 
 
@@ -599,6 +601,212 @@ def _paths_ending_in(obj: dict[str, Any], name: str) -> list[tuple[str, Any]] | 
         return None
 
 _IMMUTABLE = (str, int, float, bool, type(None))
+
+
+def _graph_check_jobs_inline() -> None:
+    """checkov runs each graph check as a job of a thread pool, and each attribute or resource solver one job
+    per vertex of another, never shut down: a future, a queue hop and a hand-off of the GIL per vertex per
+    check, for pure Python that the threads can only take turns at. `_InlineExecutor` runs checkov's own jobs
+    at `submit` instead. Read from their code, those jobs take no lock and wait for no other job (a check's
+    job runs its solver, whose jobs are inline too and done before it returns); what they share is lists
+    they append to, read after `concurrent.futures.wait`. Running each job as it is submitted is a schedule
+    the pool itself may take (one worker, each job done before the next arrives), so every result is one
+    checkov can give; only the order of the appended vertices changes, from the threads' order to the
+    vertices' (the scan reads them as sets). Any other job goes to a real pool as before. A test compares
+    scans with and without."""
+    import types
+    from concurrent import futures
+
+    from checkov.common.checks_infra.solvers.attribute_solvers import base_attribute_solver
+    from checkov.common.checks_infra.solvers.resource_solvers import base_resource_solver
+    from checkov.common.graph.checks_infra import registry
+
+    _InlineExecutor.jobs = frozenset({base_attribute_solver.BaseAttributeSolver._process_node,
+                                      base_resource_solver.BaseResourceSolver._process_node,
+                                      registry.BaseRegistry.run_check_parallel})
+    inline = _replacing(futures.ThreadPoolExecutor)(_InlineExecutor)
+    for module in (base_attribute_solver, base_resource_solver):  # both import the class by name
+        module.ThreadPoolExecutor = inline
+    # The registry imports `concurrent.futures` whole, for the pool and `wait`.
+    registry.concurrent = types.SimpleNamespace(futures=types.SimpleNamespace(ThreadPoolExecutor=inline, wait=futures.wait),
+                                                original=registry.concurrent)
+
+
+def _vertices_by_resource_type() -> None:
+    """Every attribute, complex and connection solver of every graph check walks all vertices of the graph
+    and asks `resource_type_pred` of each whether its resource type is one the check names (~355,000 calls
+    on a 30-model platform stack). While the registry runs the checks of a graph (`run_checks`), its
+    vertices are indexed once by resource type (`_TypeIndex`), and those solvers visit the ones the
+    predicate accepts, in the graph's order, as their own loops would: no vertex is added or removed
+    while checks run (they make subgraphs, and the graph's node count is compared at every use), and
+    none writes a vertex's resource type (the one write, for a jsonpath match, adds the dotted name of a
+    value the vertex holds, never a top-level key it lacks). checkov's own loops run for any other graph
+    (a connection check's subgraph), a solver class with its own predicate (or checkov's replaced), the
+    all-resources mode (CKV_SUPPORT_ALL_RESOURCE_TYPE: the predicate reads providers), or types that are
+    not all strings. A test compares scans with and without."""
+    import concurrent.futures
+
+    from checkov.common.checks_infra.solvers.attribute_solvers import base_attribute_solver
+    from checkov.common.checks_infra.solvers.complex_solvers.base_complex_solver import BaseComplexSolver
+    from checkov.common.checks_infra.solvers.connections_solvers.base_connection_solver import BaseConnectionSolver
+    from checkov.common.graph.checks_infra.registry import BaseRegistry
+    from checkov.common.graph.checks_infra.solvers.base_solver import BaseSolver
+    from checkov.common.graph.graph_builder import CustomAttributes
+    from checkov.common.util.env_vars_config import env_vars_config
+    from rustworkx import PyDiGraph
+
+    BaseAttributeSolver = base_attribute_solver.BaseAttributeSolver
+    predicate = BaseSolver.resource_type_pred  # the question the index answers
+    running: list[_TypeIndex] = []  # the graphs whose checks run now, innermost last
+
+    @_replacing(BaseRegistry.run_checks)
+    def run_checks(self: Any, graph_connector: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(graph_connector, PyDiGraph):
+            return run_checks.original(self, graph_connector, *args, **kwargs)
+        running.append(_TypeIndex(graph_connector, CustomAttributes.RESOURCE_TYPE))
+        try:
+            return run_checks.original(self, graph_connector, *args, **kwargs)
+        finally:
+            running.pop()
+
+    def accepted(solver: Any, graph: Any, resource_types: Any) -> list[tuple[Any, Any]] | None:
+        """The payloads of `graph` whose vertex `solver.resource_type_pred` accepts, in node order; None
+        when the index cannot answer for them."""
+        index = next((i for i in reversed(running) if i.graph is graph), None)
+        if index is None or env_vars_config.CKV_SUPPORT_ALL_RESOURCE_TYPE \
+                or type(solver).resource_type_pred is not predicate:
+            return None
+        return index.accepted(resource_types)
+
+    @_replacing(BaseAttributeSolver.run)
+    def attribute_run(self: Any, graph_connector: Any) -> Any:
+        nodes = accepted(self, graph_connector, self.resource_types)
+        if nodes is None:
+            return attribute_run.original(self, graph_connector)
+        executer = base_attribute_solver.ThreadPoolExecutor()  # looked up per call, as checkov's own code does
+        passed: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        unknown: list[dict[str, Any]] = []
+        jobs = [executer.submit(self._process_node, data, passed, failed, unknown) for _, data in nodes
+                if data.get(CustomAttributes.BLOCK_TYPE) in base_attribute_solver.SUPPORTED_BLOCK_TYPES]
+        concurrent.futures.wait(jobs)
+        return passed, failed, unknown
+
+    @_replacing(BaseComplexSolver.run)
+    def complex_run(self: Any, graph_connector: Any) -> Any:
+        nodes = accepted(self, graph_connector, self.resource_types)
+        if nodes is None:
+            return complex_run.original(self, graph_connector)
+        passed, failed, unknown = [], [], []
+        for _, data in nodes:
+            result = self.get_operation(data)
+            if result is None:
+                unknown.append(data)
+            elif result:
+                passed.append(data)
+            else:
+                failed.append(data)
+        return passed, failed, unknown
+
+    @_replacing(BaseConnectionSolver.set_vertices)
+    def set_vertices(self: Any, graph_connector: Any, exclude_vertices: list[dict[str, Any]],
+                     unknown_vertices: list[dict[str, Any]]) -> None:
+        under = accepted(self, graph_connector, self.resource_types)
+        connected = accepted(self, graph_connector, self.connected_resources_types) if under is not None else None
+        if under is None or connected is None:
+            return set_vertices.original(self, graph_connector, exclude_vertices, unknown_vertices)
+        self.vertices_under_resource_types = [v for _, v in under]
+        self.vertices_under_connected_resources_types = [v for _, v in connected]
+        both = self.vertices_under_resource_types + self.vertices_under_connected_resources_types
+        self.excluded_vertices = [v for v in both if v in exclude_vertices]  # `in`: equality, as checkov's
+        self.unknown_vertices = [v for v in both if v in unknown_vertices]
+        return None
+
+    BaseRegistry.run_checks = run_checks
+    BaseAttributeSolver.run = attribute_run
+    BaseComplexSolver.run = complex_run
+    BaseConnectionSolver.set_vertices = set_vertices
+
+
+class _TypeIndex:
+    """The vertices of one rustworkx graph of checkov's by resource type: positions in `graph.nodes()`
+    (payloads `(index, attributes)`) per type, for `BaseSolver.resource_type_pred`'s question (without
+    the all-resources mode): no types, or an empty list, accept every vertex; else a vertex is accepted
+    when it has a resource type and the type is in the list (equality)."""
+
+    def __init__(self, graph: Any, resource_type: str) -> None:
+        self.graph, self.nodes, self.count = graph, graph.nodes(), graph.num_nodes()
+        self.by_type: dict[str, list[int]] | None = {}
+        for position, payload in enumerate(self.nodes):
+            attributes = payload[1] if type(payload) is tuple and len(payload) == 2 else None
+            if type(attributes) is not dict:
+                self.by_type = None  # not a vertex checkov's solvers read this way
+                break
+            if resource_type in attributes:
+                value = attributes[resource_type]
+                if type(value) is not str:  # equality with a list's entries may not be a dict's
+                    self.by_type = None
+                    break
+                self.by_type.setdefault(value, []).append(position)
+
+    def accepted(self, resource_types: Any) -> list[tuple[Any, Any]] | None:
+        """The payloads accepted for `resource_types`, in node order; None when the index cannot tell."""
+        if self.by_type is None or self.graph.num_nodes() != self.count:
+            return None
+        if not resource_types:
+            return list(self.nodes)
+        if type(resource_types) is not list:
+            return None
+        wanted = set(resource_types) if all(type(t) is str for t in resource_types) else None
+        if wanted is None:
+            return None
+        if len(wanted) == 1:
+            positions = self.by_type.get(next(iter(wanted)), [])
+        else:
+            positions = sorted(p for kind, found in self.by_type.items() if kind in wanted for p in found)
+        return [self.nodes[p] for p in positions]
+
+
+class _InlineExecutor:
+    """A `ThreadPoolExecutor` that runs checkov's graph-check jobs (`jobs`: functions whose bound methods are
+    submitted) in the calling thread at `submit`, and hands any other job to a real pool. The future it
+    returns is done, holding the job's result or exception as the pool's worker would store it (a
+    KeyboardInterrupt, which only the main thread receives, still interrupts it)."""
+
+    jobs: frozenset[Callable[..., Any]] = frozenset()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._arguments = args, kwargs
+        self._pool: Any = None
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        if getattr(fn, "__func__", None) not in self.jobs:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(*self._arguments[0], **self._arguments[1])
+            return self._pool.submit(fn, *args, **kwargs)
+        future: Future[Any] = Future()
+        future.set_running_or_notify_cancel()
+        try:
+            result = fn(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # what the pool's worker stores
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait, cancel_futures=cancel_futures)
+
+    def __enter__(self) -> _InlineExecutor:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.shutdown(wait=True)
 
 
 def _plain_text(value: Any) -> bool:
