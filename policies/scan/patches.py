@@ -30,6 +30,7 @@ import ast
 import bisect
 import json
 import re
+import sys
 import threading
 from contextlib import suppress
 from typing import Any, Callable
@@ -76,6 +77,7 @@ def install(parser: Any) -> None:
     _plain_dpath_lookups()
     _graph_check_jobs_inline()
     _vertices_by_resource_type()
+    _parse_without_location_walk()
     _installed = True
 
 
@@ -765,6 +767,37 @@ class _TypeIndex:
         else:
             positions = sorted(p for kind, found in self.by_type.items() if kind in wanted for p in found)
         return [self.nodes[p] for p in positions]
+
+
+def _parse_without_location_walk() -> None:
+    """asteval's `Interpreter.parse` hands every text checkov evaluates (thousands per stack) to `ast.parse`
+    and then walks the whole tree with `ast.fix_missing_locations`, which only sets a line or column a node
+    lacks. CPython's parser (3.8 and later) gives every node whose class has those attributes all four of
+    them (`lineno`, `col_offset`, `end_lineno`, `end_col_offset`), so the walk changes nothing and returns
+    the very tree it was given; it is left out, with asteval 1.0.6's `parse` otherwise as it is (its
+    length limit, and its errors: a SyntaxError, anything else as RuntimeError, both raised through
+    `raise_exception`). Another asteval keeps its own `parse`. A test compares scans with and without,
+    and the trees of every text a platform stack evaluates."""
+    import asteval  # type: ignore[import-untyped]
+    from asteval.asteval import Interpreter  # type: ignore[import-untyped]
+
+    if asteval.__version__ != "1.0.6" or sys.version_info < (3, 8):  # the code read above is that version's
+        return
+
+    @_replacing(Interpreter.parse)
+    def parse(self: Any, text: Any) -> Any:
+        if type(text) is not str or len(text) > self.max_statement_length:
+            return parse.original(self, text)
+        self.expr = text
+        try:
+            return ast.parse(text)
+        except SyntaxError:
+            self.raise_exception(None, exc=SyntaxError, expr=text)
+        except BaseException:  # asteval's bare `except:`
+            self.raise_exception(None, exc=RuntimeError, expr=text)
+        raise AssertionError("raise_exception returned")  # pragma: no cover - it always raises
+
+    Interpreter.parse = parse
 
 
 class _InlineExecutor:

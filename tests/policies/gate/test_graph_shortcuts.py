@@ -15,6 +15,7 @@ from tests.policies.gate.conftest import bucket, stack_doc, write_out
 
 def _slots() -> dict[str, list[tuple[Any, str]]]:
     """Where each shortcut is installed: (owner, attribute) pairs whose value keeps `.original`."""
+    from asteval.asteval import Interpreter
     from checkov.terraform.graph_builder import local_graph, utils
     from checkov.terraform.graph_builder.foreach.builder import ForeachBuilder
     from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
@@ -34,6 +35,7 @@ def _slots() -> dict[str, list[tuple[Any, str]]]:
         "best match among none": [(TerraformLocalGraph, "_find_vertex_with_best_match")],
         "nested only for lists": [(utils, "attribute_has_nested_attributes"), (local_graph, "attribute_has_nested_attributes"),
                                   (renderer, "attribute_has_nested_attributes")],
+        "parse without location walk": [(Interpreter, "parse")],
     }
 
 
@@ -86,7 +88,8 @@ def shortcut_scan(prod_stacks):
 
 
 @pytest.mark.parametrize("name", ["foreach rebuild", "destination attributes", "reference parsing",
-                                  "plain evaluations", "best match among none", "nested only for lists"])
+                                  "plain evaluations", "best match among none", "nested only for lists",
+                                  "parse without location walk"])
 def test_each_shortcut_gives_the_same_scan(name, prod_stacks, shortcut_scan, monkeypatch):
     from policies.gate import CHECKS_DIR
 
@@ -241,3 +244,48 @@ def test_nested_attributes_answer_as_checkovs(key):
     for leaf in (None, get_attribute_is_leaf(vertex)):  # type: ignore[arg-type]
         assert attribute_has_nested_attributes(key, attributes, leaf) == \
             attribute_has_nested_attributes.original(key, attributes, leaf)
+
+
+def test_parsed_texts_are_the_trees_asteval_would_give(synthesized, monkeypatch):
+    """Every text the biggest stack evaluates: the same tree, every node's lines and columns included, or
+    the same error, as asteval's own parse with its walk over the locations."""
+    from asteval.asteval import Interpreter
+
+    registry.import_checkov()
+    ours, texts = Interpreter.parse, []
+
+    def recorded(self, text):
+        texts.append(text)
+        return ours(self, text)
+
+    monkeypatch.setattr(Interpreter, "parse", recorded)
+    _graph(synthesized.path("prod-platform"))
+    monkeypatch.setattr(Interpreter, "parse", ours)
+    assert len(set(texts)) > 100
+    assert any(_outcome(Interpreter(), ours, t)[0] == "tree" for t in texts)
+    assert any(_outcome(Interpreter(), ours, t)[0] == "SyntaxError" for t in texts)
+    for text in dict.fromkeys(texts):
+        assert _outcome(Interpreter(), ours, text) == _outcome(Interpreter(), ours.original, text)
+    for text in ("x" * 100_000, "f(", "a = [1, 2]\nb = a[0]", "\0"):  # too long, bad syntax, statements, a NUL
+        assert _outcome(Interpreter(), ours, text) == _outcome(Interpreter(), ours.original, text)
+
+
+def _outcome(interpreter, parse, text) -> tuple[str, str]:
+    import ast
+
+    try:
+        return "tree", ast.dump(parse(interpreter, text), include_attributes=True)
+    except Exception as exc:
+        return type(exc).__name__, str(exc) + repr([e.get_error() for e in interpreter.error])
+
+
+def test_another_asteval_keeps_its_own_parse(monkeypatch):
+    import asteval
+    from asteval.asteval import Interpreter
+
+    registry.import_checkov()
+    theirs = Interpreter.parse.original
+    monkeypatch.setattr(Interpreter, "parse", theirs)
+    monkeypatch.setattr(asteval, "__version__", "1.0.7")
+    patches._parse_without_location_walk()
+    assert Interpreter.parse is theirs
