@@ -78,6 +78,7 @@ def install(parser: Any) -> None:
     _graph_check_jobs_inline()
     _vertices_by_resource_type()
     _parse_without_location_walk()
+    _flatten_in_one_dict()
     _installed = True
 
 
@@ -798,6 +799,77 @@ def _parse_without_location_walk() -> None:
         raise AssertionError("raise_exception returned")  # pragma: no cover - it always raises
 
     Interpreter.parse = parse
+
+
+def _flatten_in_one_dict() -> None:
+    """checkov flattens a Terraform block's nested attributes (`tags` → `tags.Name`, `rule.0.action`) by
+    recursion (`TerraformBlock.get_inner_attributes`, through its base class's): each level builds a dict
+    of its own and merges it into its parent's, so a value nested n deep is copied n times, for every
+    block and again whenever a block's attributes are asked for (~80,000 calls on a 30-model platform
+    stack). `_flattened` writes the same entries into one dict, in the same order: each level's writes
+    into its own dict and the merges into its parent's come to the same keys, first written in the same
+    order, each ending with the value written last (a merge keeps a key's place and takes its new value,
+    as a second write does), and a level reads back only the key its child wrote first, which no deeper
+    write can overwrite (deeper keys are longer). The input is changed as checkov changes it (an empty
+    key is deleted where met). A subclass, or nesting deeper than `_FLATTEN_DEPTH` (where checkov's two
+    frames per level would exhaust Python's recursion limit sooner), keeps checkov's recursion. A test
+    compares the results on any JSON value, and scans with and without."""
+    from checkov.terraform.graph_builder.graph_components.blocks import TerraformBlock
+
+    original = TerraformBlock.__dict__["get_inner_attributes"]  # the classmethod itself
+    checkovs = threading.local()  # set while checkov's own recursion runs: its inner calls stay its own
+
+    @_replacing(original)
+    def get_inner_attributes(cls: Any, attribute_key: str, attribute_value: Any,
+                             strip_list: bool = True) -> dict[str, Any]:
+        if cls is TerraformBlock and not getattr(checkovs, "running", False):
+            flattened: dict[str, Any] = {}
+            with suppress(_TooDeep):
+                _flattened(attribute_key, attribute_value, strip_list, flattened, 0)
+                return flattened
+            checkovs.running = True
+            try:  # looked up per call: tests wrap it
+                return get_inner_attributes.original.__func__(cls, attribute_key, attribute_value, strip_list)
+            finally:
+                checkovs.running = False
+        return get_inner_attributes.original.__func__(cls, attribute_key, attribute_value, strip_list)
+
+    TerraformBlock.get_inner_attributes = classmethod(get_inner_attributes)  # `.original`: on the function
+
+
+class _TooDeep(Exception):
+    pass
+
+
+_FLATTEN_DEPTH = 100
+
+
+def _flattened(key: str, value: Any, strip_list: bool, into: dict[str, Any], depth: int) -> None:
+    """`TerraformBlock.get_inner_attributes(key, value, strip_list)`'s entries, written into `into`."""
+    if strip_list and isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, (dict, list)):
+        into[key] = value
+        return
+    if depth > _FLATTEN_DEPTH:
+        raise _TooDeep
+    if isinstance(value, list):
+        items: list[Any] = [None] * len(value)
+        into[key] = items
+        for index in range(len(value)):
+            inner_key = f"{key}.{index}"
+            _flattened(inner_key, value[index], True, into, depth + 1)
+            items[index] = into[inner_key]
+        return
+    entries: dict[str, Any] = {}
+    into[key] = entries
+    for name in list(value.keys()):
+        if name != "":
+            inner_key = f"{key}.{name}"
+            _flattened(inner_key, value[name], True, into, depth + 1)
+            entries[name] = into[inner_key]
+        else:
+            del value[name]
 
 
 class _InlineExecutor:
