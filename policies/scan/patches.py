@@ -79,6 +79,7 @@ def install(parser: Any) -> None:
     _vertices_by_resource_type()
     _parse_without_location_walk()
     _flatten_in_one_dict()
+    _result_entities_copied_one_level()
     _installed = True
 
 
@@ -870,6 +871,47 @@ def _flattened(key: str, value: Any, strip_list: bool, into: dict[str, Any], dep
             entries[name] = into[inner_key]
         else:
             del value[name]
+
+
+def _result_entities_copied_one_level() -> None:
+    """After the graph checks, checkov gives every result a deep copy of its vertex (pickled and unpickled:
+    every attribute, the flattened ones too; ~250 results on a 30-model platform stack), so that choosing
+    each result's connected node (`_update_check_correct_connected_node`, which sets one top-level key of
+    the copy) leaves the vertex other results share as it was. The terraform_json runner's reader of those
+    results (`add_graph_check_results`, which the scan's runner only decides whether to call) reads four
+    top-level values of each copy (file path, first and last line, id) and keeps nothing else of it. For
+    that runner a copy of the top level does the same: the key set is the copy's own, and what is read
+    are the same values. Every other runner (the HCL one of `gate --path` reads more of each entity), or a
+    terraform_json reader replaced on its class, keeps the deep copy. A test compares scans with and
+    without."""
+    from checkov.common.graph.graph_builder import CustomAttributes
+    from checkov.common.runners.base_runner import BaseRunner
+    from checkov.terraform_json.runner import TerraformJsonRunner
+
+    reader = TerraformJsonRunner.add_graph_check_results  # the code read above
+
+    @_replacing(BaseRunner.__dict__["_update_check_correct_connected_node"])  # the staticmethod: callable, and undone as one
+    def update_check_correct_connected_node(filtered_result: dict[Any, list[dict[str, Any]]]) -> None:
+        if TerraformJsonRunner.add_graph_check_results is not reader or not all(
+                type(result.get("entity")) is dict for results in filtered_result.values() for result in results):
+            return update_check_correct_connected_node.original(filtered_result)
+        for check, results in filtered_result.items():  # checkov's loop, with the copy of the top level
+            for result in results:
+                entity = result["entity"] = _top_level_copy(result["entity"])
+                connected_node = entity.get(CustomAttributes.CONNECTED_NODE)
+                if connected_node is None:
+                    continue
+                relevant = BaseRunner._extract_relevant_resource_types(
+                    BaseRunner._get_connected_resources_types_with_subchecks(check), connected_node)
+                entity[CustomAttributes.CONNECTED_NODE] = connected_node[relevant] \
+                    if relevant and relevant in connected_node else None
+        return None
+
+    TerraformJsonRunner._update_check_correct_connected_node = staticmethod(update_check_correct_connected_node)
+
+
+def _top_level_copy(entity: dict[str, Any]) -> dict[str, Any]:
+    return dict(entity)
 
 
 class _InlineExecutor:

@@ -1,6 +1,6 @@
-"""The graph checks' shortcuts (policies/scan/patches.py `_graph_check_jobs_inline`, `_vertices_by_resource_type`)
-give what checkov's own code gives: the same scan of the synthesized app with each undone, the vertices its
-resource-type predicate accepts, and checkov's own path where they do not apply."""
+"""The graph checks' shortcuts (policies/scan/patches.py `_graph_check_jobs_inline`, `_vertices_by_resource_type`,
+`_result_entities_copied_one_level`) give what checkov's own code gives: the same scan of the synthesized app with
+each undone, the vertices its resource-type predicate accepts, and checkov's own path where they do not apply."""
 from __future__ import annotations
 
 import threading
@@ -20,6 +20,7 @@ def _slots() -> dict[str, list[tuple[Any, str]]]:
     from checkov.common.checks_infra.solvers.connections_solvers.base_connection_solver import BaseConnectionSolver
     from checkov.common.checks_infra.solvers.resource_solvers import base_resource_solver
     from checkov.common.graph.checks_infra import registry as graph_registry
+    from checkov.terraform_json.runner import TerraformJsonRunner
 
     registry.import_checkov()
     return {
@@ -28,6 +29,7 @@ def _slots() -> dict[str, list[tuple[Any, str]]]:
         "vertices by resource type": [(graph_registry.BaseRegistry, "run_checks"),
                                       (base_attribute_solver.BaseAttributeSolver, "run"),
                                       (BaseComplexSolver, "run"), (BaseConnectionSolver, "set_vertices")],
+        "entities copied one level": [(TerraformJsonRunner, "_update_check_correct_connected_node")],
     }
 
 
@@ -60,8 +62,8 @@ def shortcut_scan(prod_stacks):
     return scanner.scan_json(prod_stacks, CHECKS_DIR, workers=1)
 
 
-@pytest.mark.parametrize("names", [["jobs inline"], ["vertices by resource type"],
-                                   ["jobs inline", "vertices by resource type"]])
+@pytest.mark.parametrize("names", [["jobs inline"], ["vertices by resource type"], ["entities copied one level"],
+                                   ["jobs inline", "vertices by resource type", "entities copied one level"]])
 def test_the_graph_checks_give_the_same_scan(names, prod_stacks, shortcut_scan, monkeypatch):
     from policies.gate import CHECKS_DIR
 
@@ -229,3 +231,58 @@ def test_solvers_walk_every_vertex_outside_a_run_of_checks(synthesized, monkeypa
 
     monkeypatch.setattr(BaseSolver, "resource_type_pred", predicate)
     assert [v for _, v in _check_run(graph, solver)] == alone[0] + alone[1] and len(seen) >= graph.num_nodes()
+
+
+def _connected_results() -> tuple[dict[Any, list[dict[str, Any]]], dict[str, Any]]:
+    """Two checks' results on one vertex that has a connected node per connected type, as checkov's
+    connection solvers leave it."""
+    from checkov.common.graph.checks_infra.base_check import BaseGraphCheck
+
+    checks = []
+    for types in (["aws_kms_key"], ["aws_iam_role"]):
+        check, sub = BaseGraphCheck(), BaseGraphCheck()
+        sub.connected_resources_types = types
+        check.sub_checks = [sub]
+        checks.append(check)
+    vertex = {"id": "aws_s3_bucket.b", "tags": {"a": ["b"]},
+              "connected_node": {("aws_kms_key",): {"id": "aws_kms_key.k"}, ("aws_iam_role",): {"id": "aws_iam_role.r"}}}
+    return {check: [{"result": "PASSED", "entity": vertex, "evaluated_keys": []}] for check in checks}, vertex
+
+
+def test_each_result_gets_its_own_connected_node_and_the_vertex_stays(monkeypatch):
+    import copy
+
+    from checkov.common.runners import base_runner
+    from checkov.terraform_json.runner import TerraformJsonRunner
+
+    registry.import_checkov()
+    ours, vertex = _connected_results()
+    before = copy.deepcopy(vertex)
+    copies = [0]
+    deep_copy = base_runner.pickle_deepcopy
+    monkeypatch.setattr(base_runner, "pickle_deepcopy", lambda value: (copies.__setitem__(0, copies[0] + 1), deep_copy(value))[1])
+    TerraformJsonRunner._update_check_correct_connected_node(ours)
+    theirs, _ = _connected_results()
+    TerraformJsonRunner._update_check_correct_connected_node.original(theirs)
+    assert copies == [2]  # checkov's, for `theirs` only
+    assert vertex == before  # the shared vertex is left as it was
+    assert [r["entity"] for rs in ours.values() for r in rs] == [r["entity"] for rs in theirs.values() for r in rs]
+    assert [r["entity"]["connected_node"]["id"] for rs in ours.values() for r in rs] == ["aws_kms_key.k", "aws_iam_role.r"]
+
+
+def test_other_readers_keep_the_deep_copy(monkeypatch):
+    from checkov.common.runners import base_runner
+    from checkov.terraform_json.runner import TerraformJsonRunner
+
+    registry.import_checkov()
+    copies = [0]
+    deep_copy = base_runner.pickle_deepcopy
+    monkeypatch.setattr(base_runner, "pickle_deepcopy", lambda value: (copies.__setitem__(0, copies[0] + 1), deep_copy(value))[1])
+    results, _ = _connected_results()
+    next(iter(results.values()))[0]["entity"] = ["not", "a", "vertex"]
+    with pytest.raises(AttributeError):  # checkov's own: a list has no .get
+        TerraformJsonRunner._update_check_correct_connected_node(results)
+    assert copies == [1]
+    monkeypatch.setattr(TerraformJsonRunner, "add_graph_check_results", lambda self, report, runner_filter: None)
+    TerraformJsonRunner._update_check_correct_connected_node(_connected_results()[0])
+    assert copies == [3]
