@@ -22,6 +22,11 @@
 - its value checks look a key up by walking the whole resource configuration (every path of a policy
   document, twice per check); a key without wildcards is followed down its path instead, and `**/<name>`
   collected in one plain walk, with the same matches in the same order (`_plain_dpath_lookups`);
+- its graph build flattens nested attributes into one dict instead of one per level, and asteval's parse
+  leaves out a walk that finds every location already set (same attributes, same trees);
+- its graph checks run their per-vertex jobs in the calling thread instead of thread pools, visit only
+  the vertices of their resource types, and copy a result's vertex one level deep for the reader that
+  takes four values of it (same results; checkov's order was its threads');
 `install` applies the parser and graph changes once per process (`registry.import_checkov` calls it).
 """
 from __future__ import annotations
