@@ -22,6 +22,11 @@
 - its value checks look a key up by walking the whole resource configuration (every path of a policy
   document, twice per check); a key without wildcards is followed down its path instead, and `**/<name>`
   collected in one plain walk, with the same matches in the same order (`_plain_dpath_lookups`);
+- its graph build flattens nested attributes into one dict instead of one per level, and asteval's parse
+  leaves out a walk that finds every location already set (same attributes, same trees);
+- its graph checks run their per-vertex jobs in the calling thread instead of thread pools, visit only
+  the vertices of their resource types, and copy a result's vertex one level deep for the reader that
+  takes four values of it (same results; checkov's order was its threads');
 `install` applies the parser and graph changes once per process (`registry.import_checkov` calls it).
 """
 from __future__ import annotations
@@ -30,6 +35,7 @@ import ast
 import bisect
 import json
 import re
+import sys
 import threading
 from contextlib import suppress
 from typing import Any, Callable
@@ -74,6 +80,11 @@ def install(parser: Any) -> None:
     _no_best_match_among_none()
     _nested_only_for_lists()
     _plain_dpath_lookups()
+    _graph_check_jobs_inline()
+    _vertices_by_resource_type()
+    _parse_without_location_walk()
+    _flatten_in_one_dict()
+    _result_entities_copied_one_level()
     _installed = True
 
 
@@ -107,8 +118,10 @@ class _FastJsonLoader:
 # A JSON string, a brace outside strings, or (group 1) what YAML 1.1 reads differently from JSON
 # outside strings: numbers with an exponent (strings to YAML unless written with a dot and a signed
 # exponent) and NaN/Infinity. Inside strings, escaped surrogate pairs differ too (JSON joins them
-# into one character), and so does the merge key "<<".
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}]|([0-9][eE]|NaN|Infinity)')
+# into one character), and so does the merge key "<<". A string is spelled as runs of plain characters
+# between escapes (`"[^"\\]*(?:\\.[^"\\]*)*"`): the same strings as one alternation per character
+# (`"(?:[^"\\]|\\.)*"`), matched in half the time on a stack's JSON.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}]|([0-9][eE]|NaN|Infinity)')
 _SURROGATE_ESCAPE = re.compile(r'\\u[dD][89a-fA-F]')
 
 
@@ -599,6 +612,355 @@ def _paths_ending_in(obj: dict[str, Any], name: str) -> list[tuple[str, Any]] | 
         return None
 
 _IMMUTABLE = (str, int, float, bool, type(None))
+
+
+def _graph_check_jobs_inline() -> None:
+    """checkov runs each graph check as a job of a thread pool, and each attribute or resource solver one job
+    per vertex of another, never shut down: a future, a queue hop and a hand-off of the GIL per vertex per
+    check, for pure Python that the threads can only take turns at. `_InlineExecutor` runs checkov's own jobs
+    at `submit` instead. Read from their code, those jobs take no lock and wait for no other job (a check's
+    job runs its solver, whose jobs are inline too and done before it returns); what they share is lists
+    they append to, read after `concurrent.futures.wait`. Running each job as it is submitted is a schedule
+    the pool itself may take (one worker, each job done before the next arrives), so every result is one
+    checkov can give; only the order of the appended vertices changes, from the threads' order to the
+    vertices' (the scan reads them as sets). Any other job goes to a real pool as before. A test compares
+    scans with and without."""
+    import types
+    from concurrent import futures
+
+    from checkov.common.checks_infra.solvers.attribute_solvers import base_attribute_solver
+    from checkov.common.checks_infra.solvers.resource_solvers import base_resource_solver
+    from checkov.common.graph.checks_infra import registry
+
+    _InlineExecutor.jobs = frozenset({base_attribute_solver.BaseAttributeSolver._process_node,
+                                      base_resource_solver.BaseResourceSolver._process_node,
+                                      registry.BaseRegistry.run_check_parallel})
+    inline = _replacing(futures.ThreadPoolExecutor)(_InlineExecutor)
+    for module in (base_attribute_solver, base_resource_solver):  # both import the class by name
+        module.ThreadPoolExecutor = inline
+    # The registry imports `concurrent.futures` whole, for the pool and `wait`.
+    registry.concurrent = types.SimpleNamespace(futures=types.SimpleNamespace(ThreadPoolExecutor=inline, wait=futures.wait),
+                                                original=registry.concurrent)
+
+
+def _vertices_by_resource_type() -> None:
+    """Every attribute, complex and connection solver of every graph check walks all vertices of the graph
+    and asks `resource_type_pred` of each whether its resource type is one the check names (~355,000 calls
+    on a 30-model platform stack). While the registry runs the checks of a graph (`run_checks`), its
+    vertices are indexed once by resource type (`_TypeIndex`), and those solvers visit the ones the
+    predicate accepts, in the graph's order, as their own loops would: no vertex is added or removed
+    while checks run (they make subgraphs, and the graph's node count is compared at every use), and
+    none writes a vertex's resource type (the one write, for a jsonpath match, adds the dotted name of a
+    value the vertex holds, never a top-level key it lacks). checkov's own loops run for any other graph
+    (a connection check's subgraph), a solver class with its own predicate (or checkov's replaced), the
+    all-resources mode (CKV_SUPPORT_ALL_RESOURCE_TYPE: the predicate reads providers), or types that are
+    not all strings. A test compares scans with and without."""
+    import concurrent.futures
+
+    from checkov.common.checks_infra.solvers.attribute_solvers import base_attribute_solver
+    from checkov.common.checks_infra.solvers.complex_solvers.base_complex_solver import BaseComplexSolver
+    from checkov.common.checks_infra.solvers.connections_solvers.base_connection_solver import BaseConnectionSolver
+    from checkov.common.graph.checks_infra.registry import BaseRegistry
+    from checkov.common.graph.checks_infra.solvers.base_solver import BaseSolver
+    from checkov.common.graph.graph_builder import CustomAttributes
+    from checkov.common.util.env_vars_config import env_vars_config
+    from rustworkx import PyDiGraph
+
+    BaseAttributeSolver = base_attribute_solver.BaseAttributeSolver
+    predicate = BaseSolver.resource_type_pred  # the question the index answers
+    running: list[_TypeIndex] = []  # the graphs whose checks run now, innermost last
+
+    @_replacing(BaseRegistry.run_checks)
+    def run_checks(self: Any, graph_connector: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(graph_connector, PyDiGraph):
+            return run_checks.original(self, graph_connector, *args, **kwargs)
+        running.append(_TypeIndex(graph_connector, CustomAttributes.RESOURCE_TYPE))
+        try:
+            return run_checks.original(self, graph_connector, *args, **kwargs)
+        finally:
+            running.pop()
+
+    def accepted(solver: Any, graph: Any, resource_types: Any) -> list[tuple[Any, Any]] | None:
+        """The payloads of `graph` whose vertex `solver.resource_type_pred` accepts, in node order; None
+        when the index cannot answer for them."""
+        index = next((i for i in reversed(running) if i.graph is graph), None)
+        if index is None or env_vars_config.CKV_SUPPORT_ALL_RESOURCE_TYPE \
+                or type(solver).resource_type_pred is not predicate:
+            return None
+        return index.accepted(resource_types)
+
+    @_replacing(BaseAttributeSolver.run)
+    def attribute_run(self: Any, graph_connector: Any) -> Any:
+        nodes = accepted(self, graph_connector, self.resource_types)
+        if nodes is None:
+            return attribute_run.original(self, graph_connector)
+        executer = base_attribute_solver.ThreadPoolExecutor()  # looked up per call, as checkov's own code does
+        passed: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        unknown: list[dict[str, Any]] = []
+        jobs = [executer.submit(self._process_node, data, passed, failed, unknown) for _, data in nodes
+                if data.get(CustomAttributes.BLOCK_TYPE) in base_attribute_solver.SUPPORTED_BLOCK_TYPES]
+        concurrent.futures.wait(jobs)
+        return passed, failed, unknown
+
+    @_replacing(BaseComplexSolver.run)
+    def complex_run(self: Any, graph_connector: Any) -> Any:
+        nodes = accepted(self, graph_connector, self.resource_types)
+        if nodes is None:
+            return complex_run.original(self, graph_connector)
+        passed, failed, unknown = [], [], []
+        for _, data in nodes:
+            result = self.get_operation(data)
+            if result is None:
+                unknown.append(data)
+            elif result:
+                passed.append(data)
+            else:
+                failed.append(data)
+        return passed, failed, unknown
+
+    @_replacing(BaseConnectionSolver.set_vertices)
+    def set_vertices(self: Any, graph_connector: Any, exclude_vertices: list[dict[str, Any]],
+                     unknown_vertices: list[dict[str, Any]]) -> None:
+        under = accepted(self, graph_connector, self.resource_types)
+        connected = accepted(self, graph_connector, self.connected_resources_types) if under is not None else None
+        if under is None or connected is None:
+            return set_vertices.original(self, graph_connector, exclude_vertices, unknown_vertices)
+        self.vertices_under_resource_types = [v for _, v in under]
+        self.vertices_under_connected_resources_types = [v for _, v in connected]
+        both = self.vertices_under_resource_types + self.vertices_under_connected_resources_types
+        self.excluded_vertices = [v for v in both if v in exclude_vertices]  # `in`: equality, as checkov's
+        self.unknown_vertices = [v for v in both if v in unknown_vertices]
+        return None
+
+    BaseRegistry.run_checks = run_checks
+    BaseAttributeSolver.run = attribute_run
+    BaseComplexSolver.run = complex_run
+    BaseConnectionSolver.set_vertices = set_vertices
+
+
+class _TypeIndex:
+    """The vertices of one rustworkx graph of checkov's by resource type: positions in `graph.nodes()`
+    (payloads `(index, attributes)`) per type, for `BaseSolver.resource_type_pred`'s question (without
+    the all-resources mode): no types, or an empty list, accept every vertex; else a vertex is accepted
+    when it has a resource type and the type is in the list (equality)."""
+
+    def __init__(self, graph: Any, resource_type: str) -> None:
+        self.graph, self.nodes, self.count = graph, graph.nodes(), graph.num_nodes()
+        self.by_type: dict[str, list[int]] | None = {}
+        for position, payload in enumerate(self.nodes):
+            attributes = payload[1] if type(payload) is tuple and len(payload) == 2 else None
+            if type(attributes) is not dict:
+                self.by_type = None  # not a vertex checkov's solvers read this way
+                break
+            if resource_type in attributes:
+                value = attributes[resource_type]
+                if type(value) is not str:  # equality with a list's entries may not be a dict's
+                    self.by_type = None
+                    break
+                self.by_type.setdefault(value, []).append(position)
+
+    def accepted(self, resource_types: Any) -> list[tuple[Any, Any]] | None:
+        """The payloads accepted for `resource_types`, in node order; None when the index cannot tell."""
+        if self.by_type is None or self.graph.num_nodes() != self.count:
+            return None
+        if not resource_types:
+            return list(self.nodes)
+        if type(resource_types) is not list:
+            return None
+        wanted = set(resource_types) if all(type(t) is str for t in resource_types) else None
+        if wanted is None:
+            return None
+        if len(wanted) == 1:
+            positions = self.by_type.get(next(iter(wanted)), [])
+        else:
+            positions = sorted(p for kind, found in self.by_type.items() if kind in wanted for p in found)
+        return [self.nodes[p] for p in positions]
+
+
+def _parse_without_location_walk() -> None:
+    """asteval's `Interpreter.parse` hands every text checkov evaluates (thousands per stack) to `ast.parse`
+    and then walks the whole tree with `ast.fix_missing_locations`, which only sets a line or column a node
+    lacks. CPython's parser (3.8 and later) gives every node whose class has those attributes all four of
+    them (`lineno`, `col_offset`, `end_lineno`, `end_col_offset`), so the walk changes nothing and returns
+    the very tree it was given; it is left out, with asteval 1.0.6's `parse` otherwise as it is (its
+    length limit, and its errors: a SyntaxError, anything else as RuntimeError, both raised through
+    `raise_exception`). Another asteval keeps its own `parse`. A test compares scans with and without,
+    and the trees of every text a platform stack evaluates."""
+    import asteval  # type: ignore[import-untyped]
+    from asteval.asteval import Interpreter  # type: ignore[import-untyped]
+
+    if asteval.__version__ != "1.0.6" or sys.version_info < (3, 8):  # the code read above is that version's
+        return
+
+    @_replacing(Interpreter.parse)
+    def parse(self: Any, text: Any) -> Any:
+        if type(text) is not str or len(text) > self.max_statement_length:
+            return parse.original(self, text)
+        self.expr = text
+        try:
+            return ast.parse(text)
+        except SyntaxError:
+            self.raise_exception(None, exc=SyntaxError, expr=text)
+        except BaseException:  # asteval's bare `except:`
+            self.raise_exception(None, exc=RuntimeError, expr=text)
+        raise AssertionError("raise_exception returned")  # pragma: no cover - it always raises
+
+    Interpreter.parse = parse
+
+
+def _flatten_in_one_dict() -> None:
+    """checkov flattens a Terraform block's nested attributes (`tags` → `tags.Name`, `rule.0.action`) by
+    recursion (`TerraformBlock.get_inner_attributes`, through its base class's): each level builds a dict
+    of its own and merges it into its parent's, so a value nested n deep is copied n times, for every
+    block and again whenever a block's attributes are asked for (~80,000 calls on a 30-model platform
+    stack). `_flattened` writes the same entries into one dict, in the same order: each level's writes
+    into its own dict and the merges into its parent's come to the same keys, first written in the same
+    order, each ending with the value written last (a merge keeps a key's place and takes its new value,
+    as a second write does), and a level reads back only the key its child wrote first, which no deeper
+    write can overwrite (deeper keys are longer). The input is changed as checkov changes it (an empty
+    key is deleted where met). A subclass, or nesting deeper than `_FLATTEN_DEPTH` (where checkov's two
+    frames per level would exhaust Python's recursion limit sooner), keeps checkov's recursion. A test
+    compares the results on any JSON value, and scans with and without."""
+    from checkov.terraform.graph_builder.graph_components.blocks import TerraformBlock
+
+    original = TerraformBlock.__dict__["get_inner_attributes"]  # the classmethod itself
+    checkovs = threading.local()  # set while checkov's own recursion runs: its inner calls stay its own
+
+    @_replacing(original)
+    def get_inner_attributes(cls: Any, attribute_key: str, attribute_value: Any,
+                             strip_list: bool = True) -> dict[str, Any]:
+        if cls is TerraformBlock and not getattr(checkovs, "running", False):
+            flattened: dict[str, Any] = {}
+            with suppress(_TooDeep):
+                _flattened(attribute_key, attribute_value, strip_list, flattened, 0)
+                return flattened
+            checkovs.running = True
+            try:  # looked up per call: tests wrap it
+                return get_inner_attributes.original.__func__(cls, attribute_key, attribute_value, strip_list)
+            finally:
+                checkovs.running = False
+        return get_inner_attributes.original.__func__(cls, attribute_key, attribute_value, strip_list)
+
+    TerraformBlock.get_inner_attributes = classmethod(get_inner_attributes)  # `.original`: on the function
+
+
+class _TooDeep(Exception):
+    pass
+
+
+_FLATTEN_DEPTH = 100
+
+
+def _flattened(key: str, value: Any, strip_list: bool, into: dict[str, Any], depth: int) -> None:
+    """`TerraformBlock.get_inner_attributes(key, value, strip_list)`'s entries, written into `into`."""
+    if strip_list and isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, (dict, list)):
+        into[key] = value
+        return
+    if depth > _FLATTEN_DEPTH:
+        raise _TooDeep
+    if isinstance(value, list):
+        items: list[Any] = [None] * len(value)
+        into[key] = items
+        for index in range(len(value)):
+            inner_key = f"{key}.{index}"
+            _flattened(inner_key, value[index], True, into, depth + 1)
+            items[index] = into[inner_key]
+        return
+    entries: dict[str, Any] = {}
+    into[key] = entries
+    for name in list(value.keys()):
+        if name != "":
+            inner_key = f"{key}.{name}"
+            _flattened(inner_key, value[name], True, into, depth + 1)
+            entries[name] = into[inner_key]
+        else:
+            del value[name]
+
+
+def _result_entities_copied_one_level() -> None:
+    """After the graph checks, checkov gives every result a deep copy of its vertex (pickled and unpickled:
+    every attribute, the flattened ones too; ~250 results on a 30-model platform stack), so that choosing
+    each result's connected node (`_update_check_correct_connected_node`, which sets one top-level key of
+    the copy) leaves the vertex other results share as it was. The terraform_json runner's reader of those
+    results (`add_graph_check_results`, which the scan's runner only decides whether to call) reads four
+    top-level values of each copy (file path, first and last line, id) and keeps nothing else of it. For
+    that runner a copy of the top level does the same: the key set is the copy's own, and what is read
+    are the same values. Every other runner (the HCL one of `gate --path` reads more of each entity), or a
+    terraform_json reader replaced on its class, keeps the deep copy. A test compares scans with and
+    without."""
+    from checkov.common.graph.graph_builder import CustomAttributes
+    from checkov.common.runners.base_runner import BaseRunner
+    from checkov.terraform_json.runner import TerraformJsonRunner
+
+    reader = TerraformJsonRunner.add_graph_check_results  # the code read above
+
+    @_replacing(BaseRunner.__dict__["_update_check_correct_connected_node"])  # the staticmethod: callable, and undone as one
+    def update_check_correct_connected_node(filtered_result: dict[Any, list[dict[str, Any]]]) -> None:
+        if TerraformJsonRunner.add_graph_check_results is not reader or not all(
+                type(result.get("entity")) is dict for results in filtered_result.values() for result in results):
+            return update_check_correct_connected_node.original(filtered_result)
+        for check, results in filtered_result.items():  # checkov's loop, with the copy of the top level
+            for result in results:
+                entity = result["entity"] = _top_level_copy(result["entity"])
+                connected_node = entity.get(CustomAttributes.CONNECTED_NODE)
+                if connected_node is None:
+                    continue
+                relevant = BaseRunner._extract_relevant_resource_types(
+                    BaseRunner._get_connected_resources_types_with_subchecks(check), connected_node)
+                entity[CustomAttributes.CONNECTED_NODE] = connected_node[relevant] \
+                    if relevant and relevant in connected_node else None
+        return None
+
+    TerraformJsonRunner._update_check_correct_connected_node = staticmethod(update_check_correct_connected_node)
+
+
+def _top_level_copy(entity: dict[str, Any]) -> dict[str, Any]:
+    return dict(entity)
+
+
+class _InlineExecutor:
+    """A `ThreadPoolExecutor` that runs checkov's graph-check jobs (`jobs`: functions whose bound methods are
+    submitted) in the calling thread at `submit`, and hands any other job to a real pool. The future it
+    returns is done, holding the job's result or exception as the pool's worker would store it (a
+    KeyboardInterrupt, which only the main thread receives, still interrupts it)."""
+
+    jobs: frozenset[Callable[..., Any]] = frozenset()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._arguments = args, kwargs
+        self._pool: Any = None
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        if getattr(fn, "__func__", None) not in self.jobs:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(*self._arguments[0], **self._arguments[1])
+            return self._pool.submit(fn, *args, **kwargs)
+        future: Future[Any] = Future()
+        future.set_running_or_notify_cancel()
+        try:
+            result = fn(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # what the pool's worker stores
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait, cancel_futures=cancel_futures)
+
+    def __enter__(self) -> _InlineExecutor:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.shutdown(wait=True)
 
 
 def _plain_text(value: Any) -> bool:

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policies import scanner
 from policies.scan import passes, patches, registry
@@ -15,8 +17,10 @@ from tests.policies.gate.conftest import bucket, stack_doc, write_out
 
 def _slots() -> dict[str, list[tuple[Any, str]]]:
     """Where each shortcut is installed: (owner, attribute) pairs whose value keeps `.original`."""
+    from asteval.asteval import Interpreter
     from checkov.terraform.graph_builder import local_graph, utils
     from checkov.terraform.graph_builder.foreach.builder import ForeachBuilder
+    from checkov.terraform.graph_builder.graph_components.blocks import TerraformBlock
     from checkov.terraform.graph_builder.local_graph import TerraformLocalGraph
     from checkov.terraform.graph_builder.variable_rendering import evaluate_terraform, renderer
     from checkov.terraform.graph_builder.variable_rendering.renderer import TerraformVariableRenderer
@@ -34,6 +38,8 @@ def _slots() -> dict[str, list[tuple[Any, str]]]:
         "best match among none": [(TerraformLocalGraph, "_find_vertex_with_best_match")],
         "nested only for lists": [(utils, "attribute_has_nested_attributes"), (local_graph, "attribute_has_nested_attributes"),
                                   (renderer, "attribute_has_nested_attributes")],
+        "parse without location walk": [(Interpreter, "parse")],
+        "flatten in one dict": [(TerraformBlock, "get_inner_attributes")],
     }
 
 
@@ -86,7 +92,8 @@ def shortcut_scan(prod_stacks):
 
 
 @pytest.mark.parametrize("name", ["foreach rebuild", "destination attributes", "reference parsing",
-                                  "plain evaluations", "best match among none", "nested only for lists"])
+                                  "plain evaluations", "best match among none", "nested only for lists",
+                                  "parse without location walk", "flatten in one dict"])
 def test_each_shortcut_gives_the_same_scan(name, prod_stacks, shortcut_scan, monkeypatch):
     from policies.gate import CHECKS_DIR
 
@@ -241,3 +248,106 @@ def test_nested_attributes_answer_as_checkovs(key):
     for leaf in (None, get_attribute_is_leaf(vertex)):  # type: ignore[arg-type]
         assert attribute_has_nested_attributes(key, attributes, leaf) == \
             attribute_has_nested_attributes.original(key, attributes, leaf)
+
+
+def test_parsed_texts_are_the_trees_asteval_would_give(synthesized, monkeypatch):
+    """Every text the biggest stack evaluates: the same tree, every node's lines and columns included, or
+    the same error, as asteval's own parse with its walk over the locations."""
+    from asteval.asteval import Interpreter
+
+    registry.import_checkov()
+    ours, texts = Interpreter.parse, []
+
+    def recorded(self, text):
+        texts.append(text)
+        return ours(self, text)
+
+    monkeypatch.setattr(Interpreter, "parse", recorded)
+    _graph(synthesized.path("prod-platform"))
+    monkeypatch.setattr(Interpreter, "parse", ours)
+    assert len(set(texts)) > 100
+    assert any(_outcome(Interpreter(), ours, t)[0] == "tree" for t in texts)
+    assert any(_outcome(Interpreter(), ours, t)[0] == "SyntaxError" for t in texts)
+    for text in dict.fromkeys(texts):
+        assert _outcome(Interpreter(), ours, text) == _outcome(Interpreter(), ours.original, text)
+    for text in ("x" * 100_000, "f(", "a = [1, 2]\nb = a[0]", "\0"):  # too long, bad syntax, statements, a NUL
+        assert _outcome(Interpreter(), ours, text) == _outcome(Interpreter(), ours.original, text)
+
+
+def _outcome(interpreter, parse, text) -> tuple[str, str]:
+    import ast
+
+    try:
+        return "tree", ast.dump(parse(interpreter, text), include_attributes=True)
+    except Exception as exc:
+        return type(exc).__name__, str(exc) + repr([e.get_error() for e in interpreter.error])
+
+
+def test_another_asteval_keeps_its_own_parse(monkeypatch):
+    import asteval
+    from asteval.asteval import Interpreter
+
+    registry.import_checkov()
+    theirs = Interpreter.parse.original
+    monkeypatch.setattr(Interpreter, "parse", theirs)
+    monkeypatch.setattr(asteval, "__version__", "1.0.7")
+    patches._parse_without_location_walk()
+    assert Interpreter.parse is theirs
+
+
+# Keys with dots and empty keys make checkov's flattened names collide and its deletions happen.
+_KEYS = st.sampled_from(["a", "b", "a.b", "0", "", "b.0", "a.b.c"])
+_VALUES = st.recursive(st.none() | st.booleans() | st.integers(-2, 2) | st.text("ab.", max_size=3),
+                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4),
+                       max_leaves=30)
+
+
+@settings(max_examples=500, deadline=None)
+@given(key=st.sampled_from(["tags", "a", "a.b", "rule.0"]), value=_VALUES, strip_list=st.booleans())
+def test_flattening_gives_checkovs_entries_in_checkovs_order(key, value, strip_list):
+    import copy
+
+    from checkov.terraform.graph_builder.graph_components.blocks import TerraformBlock
+
+    registry.import_checkov()
+    theirs_input, ours_input = copy.deepcopy(value), copy.deepcopy(value)
+    theirs = _checkovs_flattening(key, theirs_input, strip_list)
+    ours = TerraformBlock.get_inner_attributes(key, ours_input, strip_list)
+    assert list(ours.items()) == list(theirs.items()) and repr(ours) == repr(theirs)
+    assert repr(ours_input) == repr(theirs_input)  # empty keys deleted alike
+
+
+def _checkovs_flattening(*args: Any) -> dict[str, Any]:
+    """checkov's own flattening, its recursion included."""
+    from checkov.terraform.graph_builder.graph_components.blocks import TerraformBlock
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(TerraformBlock, "get_inner_attributes", TerraformBlock.get_inner_attributes.original)
+        return TerraformBlock.get_inner_attributes(*args)
+
+
+def test_deep_nesting_and_subclasses_keep_checkovs_recursion(monkeypatch):
+    from checkov.terraform.graph_builder.graph_components.blocks import TerraformBlock
+
+    registry.import_checkov()
+    deep: Any = "leaf"
+    for _ in range(patches._FLATTEN_DEPTH + 5):
+        deep = {"k": [deep, 1]}
+    expected_shallow, expected_deep = _checkovs_flattening("a", {"k": [{"x": 1}, 2]}), _checkovs_flattening("a", deep)
+    calls, checkovs = [0], TerraformBlock.get_inner_attributes.original
+
+    def counted(cls, *args):
+        calls[0] += 1
+        return checkovs.__func__(cls, *args)
+
+    monkeypatch.setattr(TerraformBlock.get_inner_attributes.__func__, "original", classmethod(counted))
+    shallow = TerraformBlock.get_inner_attributes("a", {"k": [{"x": 1}, 2]})
+    assert calls == [0] and shallow == expected_shallow
+    assert TerraformBlock.get_inner_attributes("a", deep) == expected_deep
+    assert calls[0] > patches._FLATTEN_DEPTH  # from the top down, every level is checkov's own
+
+    class Block(TerraformBlock):
+        pass
+
+    before = calls[0]
+    assert Block.get_inner_attributes("a", {"k": [{"x": 1}, 2]}) == shallow and calls[0] > before

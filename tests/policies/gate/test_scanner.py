@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policies import scanner
 from policies.scan import passes, patches, registry
@@ -231,6 +234,27 @@ def test_json_reading_equals_checkovs_own(text):
     registry.import_checkov()
     ours, theirs = patches._FastJsonLoader.loads(text), loader.loads(text)
     assert json.dumps(ours) == json.dumps(theirs)
+
+
+# One alternation per character: how the JSON token pattern spelled a string before it was unrolled.
+_TOKEN_BY_CHARACTER = re.compile(r'"(?:[^"\\]|\\.)*"|[{}]|([0-9][eE]|NaN|Infinity)')
+
+
+def _tokens(pattern: re.Pattern[str], text: str) -> list[tuple[int, int, str | None]]:
+    return [(m.start(), m.end(), m.group(1)) for m in pattern.finditer(text)]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(text=st.text(alphabet='"\\{}\n ab1eE', max_size=40))
+def test_the_unrolled_string_pattern_finds_the_same_tokens(text):
+    """Any text, escapes, unclosed strings and line breaks in strings included."""
+    assert _tokens(patches._JSON_TOKEN, text) == _tokens(_TOKEN_BY_CHARACTER, text)
+
+
+def test_the_unrolled_string_pattern_finds_the_same_tokens_in_cdktf_output(synthesized):
+    text = synthesized.path("prod-platform").read_text()
+    assert len(_tokens(patches._JSON_TOKEN, text)) > 1000
+    assert _tokens(patches._JSON_TOKEN, text) == _tokens(_TOKEN_BY_CHARACTER, text)
 
 
 def test_json_reading_takes_the_fast_path_on_cdktf_output(synthesized):
