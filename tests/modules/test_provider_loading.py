@@ -7,6 +7,8 @@ import sys
 import typing
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -124,13 +126,62 @@ def test_tokens_carry_no_javascript_stack_trace_unless_asked():
 def test_node_options_keep_the_users_and_add_the_preloads_once():
     import modules
 
-    lazy, traces = modules._LAZY_PROVIDER, modules._NO_TOKEN_TRACES
+    lazy, traces, pipes = modules._LAZY_PROVIDER, modules._NO_TOKEN_TRACES, modules._KERNEL_PIPES
     assert modules._node_options("--max-old-space-size=4096", eager=False) == \
-        f"--max-old-space-size=4096 {lazy} {traces}"
-    again = modules._node_options(f"{lazy} --trace-warnings {traces}", eager=False)
-    assert again.count(lazy) == 1 and again.count(traces) == 1 and "--trace-warnings" in again
-    assert modules._node_options(f"{lazy} {traces}", eager=True) == ""
+        f"--max-old-space-size=4096 {lazy} {traces} {pipes}"
+    again = modules._node_options(f"{lazy} --trace-warnings {pipes} {traces}", eager=False)
+    assert again.count(lazy) == 1 and again.count(traces) == 1 and again.count(pipes) == 1
+    assert "--trace-warnings" in again
+    assert modules._node_options(f"{lazy} {traces} {pipes}", eager=True) == ""
     assert traces not in modules._node_options("", eager=False, traces=True)
+    assert modules._node_options("", eager=False, relay=True) == f"{lazy} {traces}"
+
+
+# Prints what the kernel's fds 3 and 4 are, and the pipes Python writes requests to and reads answers from.
+_CHANNEL_PROBE = """
+import os, subprocess
+import modules
+from cdktf import App
+App()  # starts the kernel
+from jsii._runtime import kernel
+node = kernel.provider._process._process
+child = subprocess.run(["pgrep", "-P", str(node.pid)], capture_output=True, text=True).stdout.split()[0]
+pipe = lambda f: f"pipe:[{os.fstat(f.fileno()).st_ino}]"
+print(os.readlink(f"/proc/{child}/fd/3"), os.path.exists(f"/proc/{child}/fd/4") and os.readlink(f"/proc/{child}/fd/4"))
+print(pipe(node.stdin), pipe(node.stdout))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads the kernel's descriptors from /proc")
+def test_the_kernel_reads_and_answers_on_pythons_pipes_unless_the_relay_is_asked_for():
+    """kernel_pipes.js: the kernel's fd 3 is the pipe Python writes requests to and its fd 4 the pipe
+    Python reads answers from (no relay in between); AEGIS_JSII_RELAY=1 keeps jsii's relayed socket."""
+    channels = {}
+    for relay in ("", "1"):
+        env = dict(os.environ, AEGIS_JSII_RELAY=relay)
+        done = subprocess.run([sys.executable, "-c", _CHANNEL_PROBE], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        kernel_side, python_side = done.stdout.strip().splitlines()[-2:]
+        channels[relay] = (kernel_side.split(), python_side.split())
+    kernel_side, python_side = channels[""]
+    assert kernel_side == python_side
+    kernel_side, python_side = channels["1"]
+    assert kernel_side[0].startswith("socket:") and kernel_side[1] != python_side[1]
+
+
+def test_the_relayed_kernel_synthesizes_the_same_bytes(synthesized, tmp_path):
+    """The whole default app through jsii's relay (AEGIS_JSII_RELAY=1) gives the bytes the direct pipes
+    gave (the shared fixture runs with kernel_pipes.js)."""
+    out = tmp_path / "relayed.out"
+    env = dict(os.environ, AEGIS_JSII_RELAY="1", AEGIS_CACHE_DIR=str(tmp_path / "cache"))
+    result = subprocess.run([sys.executable, "main.py", "synth", "--out", str(out)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    direct = {p.relative_to(synthesized.out): p.read_bytes() for p in synthesized.out.rglob("*") if p.is_file()}
+    relayed = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert direct.keys() == relayed.keys()
+    assert [str(k) for k in direct if direct[k] != relayed[k]] == []
 
 
 def test_structs_reach_the_kernel_as_their_typed_getters_would_send_them(synthesized):
