@@ -60,21 +60,22 @@ function directRelay(source, filename) {
     .replace(RELAY_PIPING, 'void 0');
 }
 
-const compileJs = Module._extensions['.js'];
-Module._extensions['.js'] = function aegisKernelPipes(module, filename) {
+// Rewritten where the source is compiled, whoever reads it: another loader hook that compiles one of
+// these files itself (instead of calling through) still gets the rewrite, so the two ends always match.
+const compile = Module.prototype._compile;
+Module.prototype._compile = function aegisKernelPipes(content, filename) {
   if (isRuntimeFile(filename, 'bin', 'jsii-runtime.js')) {
-    const rewritten = directRelay(fs.readFileSync(filename, 'utf8'), filename);
+    const rewritten = directRelay(content, filename);
     if (rewritten !== null) {
-      return module._compile(rewritten, filename);
+      return compile.call(this, rewritten, filename);
     }
   } else if (process.env[FLAG] === '1' && isRuntimeFile(filename, 'lib', 'program.js')) {
     delete process.env[FLAG];  // not for anything the kernel starts
-    const source = fs.readFileSync(filename, 'utf8');
     // The relay checked this line before it handed over its pipes; without it the kernel cannot talk.
-    if (!once(source, KERNEL_CHANNEL)) {
+    if (!once(content, KERNEL_CHANNEL)) {
       throw new Error(`aegis kernel_pipes.js: ${filename} does not read and write fd 3 as expected`);
     }
-    return module._compile(source.replace(KERNEL_CHANNEL, DIRECT_CHANNEL), filename);
+    return compile.call(this, content.replace(KERNEL_CHANNEL, DIRECT_CHANNEL), filename);
   }
-  return compileJs(module, filename);
+  return compile.call(this, content, filename);
 };
