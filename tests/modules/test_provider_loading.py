@@ -126,15 +126,19 @@ def test_tokens_carry_no_javascript_stack_trace_unless_asked():
 def test_node_options_keep_the_users_and_add_the_preloads_once():
     import modules
 
-    lazy, traces, pipes = modules._LAZY_PROVIDER, modules._NO_TOKEN_TRACES, modules._KERNEL_PIPES
+    lazy = modules._LAZY_PROVIDER
+    traces, pipes, messages = (modules._require(name) for name in
+                               ("token_traces.js", "kernel_pipes.js", "kernel_messages.js"))
     assert modules._node_options("--max-old-space-size=4096", eager=False) == \
-        f"--max-old-space-size=4096 {lazy} {traces} {pipes}"
-    again = modules._node_options(f"{lazy} --trace-warnings {pipes} {traces}", eager=False)
-    assert again.count(lazy) == 1 and again.count(traces) == 1 and again.count(pipes) == 1
+        f"--max-old-space-size=4096 {lazy} {traces} {pipes} {messages}"
+    again = modules._node_options(f"{lazy} --trace-warnings {messages} {pipes} {traces}", eager=False)
+    assert [again.count(preload) for preload in (lazy, traces, pipes, messages)] == [1, 1, 1, 1]
     assert "--trace-warnings" in again
-    assert modules._node_options(f"{lazy} {traces} {pipes}", eager=True) == ""
-    assert traces not in modules._node_options("", eager=False, traces=True)
-    assert modules._node_options("", eager=False, relay=True) == f"{lazy} {traces}"
+    assert modules._node_options(f"{lazy} {traces} {pipes} {messages}", eager=True) == ""
+    assert modules._node_options("", eager=False, left_out=frozenset({"kernel_pipes.js", "token_traces.js"})) == \
+        f"{lazy} {messages}"
+    assert set(modules._KERNEL_CUTS.values()) == \
+        {"AEGIS_TOKEN_STACK_TRACES", "AEGIS_JSII_RELAY", "AEGIS_EAGER_KERNEL_MESSAGES"}
 
 
 # Prints what the kernel's fds 3 and 4 are, and the pipes Python writes requests to and reads answers from.
@@ -209,3 +213,52 @@ def test_structs_reach_the_kernel_as_their_typed_getters_would_send_them(synthes
         assert sent == aws._stock_reference_for_native(None, value)
     assert sent["$jsii.map"]["plain"][5]["$jsii.map"]["nested"] == {
         "$jsii.struct": {"fqn": "@cdktf/provider-aws.launchTemplate.LaunchTemplateMonitoring", "data": {"enabled": True}}}
+
+
+# Runs jsii's kernel source and a function of the same shape through kernel_messages.js's rewrite.
+_MESSAGE_PROBE = r"""
+const fs = require('fs');
+const assert = require('assert');
+const util = require('util');
+const { lazyMessage } = require(process.argv[2]);
+const kernel = fs.readFileSync(process.argv[3], "utf8");
+const shape = 'function lookup(e){if((0,B.default)(null!=e,`Kernel error: expected type information, got ' +
+  '${(0,K.inspect)(e)}`),"void"===e)return"Void";return"Other"}';
+let formatted = 0;
+const K = { inspect: (value) => { formatted += 1; return util.inspect(value); } };
+const outcome = (source, value) => {
+  const lookup = new Function('B', 'K', `${source}; return lookup;`)({ default: assert }, K);
+  formatted = 0;
+  try { return [lookup(value), formatted]; } catch (error) { return [`${error.name}: ${error.message}`, formatted]; }
+};
+const rewritten = lazyMessage(shape);
+console.log(JSON.stringify({
+  kernel: [kernel.length, lazyMessage(kernel).length, lazyMessage(kernel) === kernel],
+  ok: [outcome(shape, { type: 'x' }), outcome(rewritten, { type: 'x' })],
+  missing: [outcome(shape, undefined), outcome(rewritten, undefined)],
+  void: [outcome(shape, 'void'), outcome(rewritten, 'void')],
+}));
+"""
+
+
+def test_the_kernel_formats_a_type_assertion_message_only_when_it_fails(tmp_path):
+    """kernel_messages.js: jsii's kernel has the eager expression once and loses only that; a lookup of that
+    shape answers the same, throws the same error with the same message, and formats nothing unless it fails."""
+    import json
+    from importlib import resources
+
+    kernel = resources.files("jsii._embedded.jsii") / "lib__program.js"
+    probe = tmp_path / "probe.js"
+    probe.write_text(_MESSAGE_PROBE)
+    done = subprocess.run(["node", str(probe), str(ROOT / "modules" / "kernel_messages.js"), str(kernel)],
+                          env=dict(os.environ, NODE_OPTIONS=""), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    before, after, same = result["kernel"]
+    # One expression rewritten: `(null!=e||(0,B.default)(!1,MSG))` is six characters longer than
+    # `(0,B.default)(null!=e,MSG)`, whatever the minified names.
+    assert not same and after - before == 6
+    assert result["ok"] == [["Other", 1], ["Other", 0]]
+    assert result["void"] == [["Void", 1], ["Void", 0]]
+    eager, lazy = result["missing"]
+    assert eager == lazy and eager[0].startswith("AssertionError") and "got undefined" in eager[0]
