@@ -47,6 +47,9 @@ function kernelSource(relayFile) {
 // The relay spawns the kernel with its own stdin as the kernel's fd 3 and its stdout as fd 4; the
 // socket it piped becomes an ended stream, so its error and end-of-run handling stay as they are.
 function directRelay(source, filename) {
+  if (process.platform === 'win32') {
+    return null;  // POSIX descriptors handed on by number; Windows keeps jsii's relay
+  }
   const spawn = source.match(RELAY_SPAWN);
   const piping = source.match(RELAY_PIPING);
   if (!spawn || !piping || piping[1] !== spawn[1] || !once(source, RELAY_SPAWN) || !once(source, RELAY_PIPING) ||

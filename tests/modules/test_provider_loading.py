@@ -153,6 +153,9 @@ child = subprocess.run(["pgrep", "-P", str(node.pid)], capture_output=True, text
 pipe = lambda f: f"pipe:[{os.fstat(f.fileno()).st_ino}]"
 print(os.readlink(f"/proc/{child}/fd/3"), os.path.exists(f"/proc/{child}/fd/4") and os.readlink(f"/proc/{child}/fd/4"))
 print(pipe(node.stdin), pipe(node.stdout))
+# jsii's kernel reads and writes synchronously: its descriptors must block (flags in octal on fdinfo's 2nd line)
+print(*(bool(int(open(f"/proc/{child}/fdinfo/{fd}").read().splitlines()[1].split()[1], 8) & os.O_NONBLOCK)
+        for fd in (3, 4) if os.path.exists(f"/proc/{child}/fd/{fd}")))
 """
 
 
@@ -166,11 +169,11 @@ def test_the_kernel_reads_and_answers_on_pythons_pipes_unless_the_relay_is_asked
         done = subprocess.run([sys.executable, "-c", _CHANNEL_PROBE], cwd=ROOT, env=env, capture_output=True,
                               text=True, timeout=300)
         assert done.returncode == 0, done.stderr
-        kernel_side, python_side = done.stdout.strip().splitlines()[-2:]
-        channels[relay] = (kernel_side.split(), python_side.split())
-    kernel_side, python_side = channels[""]
-    assert kernel_side == python_side
-    kernel_side, python_side = channels["1"]
+        kernel_side, python_side, non_blocking = done.stdout.strip().splitlines()[-3:]
+        channels[relay] = (kernel_side.split(), python_side.split(), non_blocking.split())
+    kernel_side, python_side, non_blocking = channels[""]
+    assert kernel_side == python_side and non_blocking == ["False", "False"]
+    kernel_side, python_side, _ = channels["1"]
     assert kernel_side[0].startswith("socket:") and kernel_side[1] != python_side[1]
 
 
