@@ -177,18 +177,21 @@ def test_the_kernel_reads_and_answers_on_pythons_pipes_unless_the_relay_is_asked
     assert kernel_side[0].startswith("socket:") and kernel_side[1] != python_side[1]
 
 
-def test_the_relayed_kernel_synthesizes_the_same_bytes(synthesized, tmp_path):
-    """The whole default app through jsii's relay (AEGIS_JSII_RELAY=1) gives the bytes the direct pipes
-    gave (the shared fixture runs with kernel_pipes.js)."""
-    out = tmp_path / "relayed.out"
-    env = dict(os.environ, AEGIS_JSII_RELAY="1", AEGIS_CACHE_DIR=str(tmp_path / "cache"))
+def test_the_kernel_cuts_left_out_synthesize_the_same_bytes(synthesized, tmp_path):
+    """The whole default app with every kernel cut left out (token traces kept, jsii's relay, eager assertion
+    messages; the lazy provider index still on) gives the bytes the shared fixture got with them all."""
+    import modules
+
+    out = tmp_path / "without-cuts.out"
+    env = dict(os.environ, **{variable: "1" for variable in modules._KERNEL_CUTS.values()},
+               AEGIS_CACHE_DIR=str(tmp_path / "cache"))
     result = subprocess.run([sys.executable, "main.py", "synth", "--out", str(out)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    direct = {p.relative_to(synthesized.out): p.read_bytes() for p in synthesized.out.rglob("*") if p.is_file()}
-    relayed = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    assert direct.keys() == relayed.keys()
-    assert [str(k) for k in direct if direct[k] != relayed[k]] == []
+    with_cuts = {p.relative_to(synthesized.out): p.read_bytes() for p in synthesized.out.rglob("*") if p.is_file()}
+    without_cuts = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert with_cuts.keys() == without_cuts.keys()
+    assert [str(k) for k in with_cuts if with_cuts[k] != without_cuts[k]] == []
 
 
 def test_structs_reach_the_kernel_as_their_typed_getters_would_send_them(synthesized):
