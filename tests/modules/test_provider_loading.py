@@ -7,6 +7,8 @@ import sys
 import typing
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -124,13 +126,72 @@ def test_tokens_carry_no_javascript_stack_trace_unless_asked():
 def test_node_options_keep_the_users_and_add_the_preloads_once():
     import modules
 
-    lazy, traces = modules._LAZY_PROVIDER, modules._NO_TOKEN_TRACES
+    lazy = modules._LAZY_PROVIDER
+    traces, pipes, messages = (modules._require(name) for name in
+                               ("token_traces.js", "kernel_pipes.js", "kernel_messages.js"))
     assert modules._node_options("--max-old-space-size=4096", eager=False) == \
-        f"--max-old-space-size=4096 {lazy} {traces}"
-    again = modules._node_options(f"{lazy} --trace-warnings {traces}", eager=False)
-    assert again.count(lazy) == 1 and again.count(traces) == 1 and "--trace-warnings" in again
-    assert modules._node_options(f"{lazy} {traces}", eager=True) == ""
-    assert traces not in modules._node_options("", eager=False, traces=True)
+        f"--max-old-space-size=4096 {lazy} {traces} {pipes} {messages}"
+    again = modules._node_options(f"{lazy} --trace-warnings {messages} {pipes} {traces}", eager=False)
+    assert [again.count(preload) for preload in (lazy, traces, pipes, messages)] == [1, 1, 1, 1]
+    assert "--trace-warnings" in again
+    assert modules._node_options(f"{lazy} {traces} {pipes} {messages}", eager=True) == ""
+    assert modules._node_options("", eager=False, left_out=frozenset({"kernel_pipes.js", "token_traces.js"})) == \
+        f"{lazy} {messages}"
+    assert set(modules._KERNEL_CUTS.values()) == \
+        {"AEGIS_TOKEN_STACK_TRACES", "AEGIS_JSII_RELAY", "AEGIS_EAGER_KERNEL_MESSAGES"}
+
+
+# Prints what the kernel's fds 3 and 4 are, and the pipes Python writes requests to and reads answers from.
+_CHANNEL_PROBE = """
+import os, subprocess
+import modules
+from cdktf import App
+App()  # starts the kernel
+from jsii._runtime import kernel
+node = kernel.provider._process._process
+child = subprocess.run(["pgrep", "-P", str(node.pid)], capture_output=True, text=True).stdout.split()[0]
+pipe = lambda f: f"pipe:[{os.fstat(f.fileno()).st_ino}]"
+print(os.readlink(f"/proc/{child}/fd/3"), os.path.exists(f"/proc/{child}/fd/4") and os.readlink(f"/proc/{child}/fd/4"))
+print(pipe(node.stdin), pipe(node.stdout))
+# jsii's kernel reads and writes synchronously: its descriptors must block (flags in octal on fdinfo's 2nd line)
+print(*(bool(int(open(f"/proc/{child}/fdinfo/{fd}").read().splitlines()[1].split()[1], 8) & os.O_NONBLOCK)
+        for fd in (3, 4) if os.path.exists(f"/proc/{child}/fd/{fd}")))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads the kernel's descriptors from /proc")
+def test_the_kernel_reads_and_answers_on_pythons_pipes_unless_the_relay_is_asked_for():
+    """kernel_pipes.js: the kernel's fd 3 is the pipe Python writes requests to and its fd 4 the pipe
+    Python reads answers from (no relay in between); AEGIS_JSII_RELAY=1 keeps jsii's relayed socket."""
+    channels = {}
+    for relay in ("", "1"):
+        env = dict(os.environ, AEGIS_JSII_RELAY=relay)
+        done = subprocess.run([sys.executable, "-c", _CHANNEL_PROBE], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        kernel_side, python_side, non_blocking = done.stdout.strip().splitlines()[-3:]
+        channels[relay] = (kernel_side.split(), python_side.split(), non_blocking.split())
+    kernel_side, python_side, non_blocking = channels[""]
+    assert kernel_side == python_side and non_blocking == ["False", "False"]
+    kernel_side, python_side, _ = channels["1"]
+    assert kernel_side[0].startswith("socket:") and kernel_side[1] != python_side[1]
+
+
+def test_the_kernel_cuts_left_out_synthesize_the_same_bytes(synthesized, tmp_path):
+    """The whole default app with every kernel cut left out (token traces kept, jsii's relay, eager assertion
+    messages; the lazy provider index still on) gives the bytes the shared fixture got with them all."""
+    import modules
+
+    out = tmp_path / "without-cuts.out"
+    env = dict(os.environ, **{variable: "1" for variable in modules._KERNEL_CUTS.values()},
+               AEGIS_CACHE_DIR=str(tmp_path / "cache"))
+    result = subprocess.run([sys.executable, "main.py", "synth", "--out", str(out)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    with_cuts = {p.relative_to(synthesized.out): p.read_bytes() for p in synthesized.out.rglob("*") if p.is_file()}
+    without_cuts = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert with_cuts.keys() == without_cuts.keys()
+    assert [str(k) for k in with_cuts if with_cuts[k] != without_cuts[k]] == []
 
 
 def test_structs_reach_the_kernel_as_their_typed_getters_would_send_them(synthesized):
@@ -158,3 +219,52 @@ def test_structs_reach_the_kernel_as_their_typed_getters_would_send_them(synthes
         assert sent == aws._stock_reference_for_native(None, value)
     assert sent["$jsii.map"]["plain"][5]["$jsii.map"]["nested"] == {
         "$jsii.struct": {"fqn": "@cdktf/provider-aws.launchTemplate.LaunchTemplateMonitoring", "data": {"enabled": True}}}
+
+
+# Runs jsii's kernel source and a function of the same shape through kernel_messages.js's rewrite.
+_MESSAGE_PROBE = r"""
+const fs = require('fs');
+const assert = require('assert');
+const util = require('util');
+const { lazyMessage } = require(process.argv[2]);
+const kernel = fs.readFileSync(process.argv[3], "utf8");
+const shape = 'function lookup(e){if((0,B.default)(null!=e,`Kernel error: expected type information, got ' +
+  '${(0,K.inspect)(e)}`),"void"===e)return"Void";return"Other"}';
+let formatted = 0;
+const K = { inspect: (value) => { formatted += 1; return util.inspect(value); } };
+const outcome = (source, value) => {
+  const lookup = new Function('B', 'K', `${source}; return lookup;`)({ default: assert }, K);
+  formatted = 0;
+  try { return [lookup(value), formatted]; } catch (error) { return [`${error.name}: ${error.message}`, formatted]; }
+};
+const rewritten = lazyMessage(shape);
+console.log(JSON.stringify({
+  kernel: [kernel.length, lazyMessage(kernel).length, lazyMessage(kernel) === kernel],
+  ok: [outcome(shape, { type: 'x' }), outcome(rewritten, { type: 'x' })],
+  missing: [outcome(shape, undefined), outcome(rewritten, undefined)],
+  void: [outcome(shape, 'void'), outcome(rewritten, 'void')],
+}));
+"""
+
+
+def test_the_kernel_formats_a_type_assertion_message_only_when_it_fails(tmp_path):
+    """kernel_messages.js: jsii's kernel has the eager expression once and loses only that; a lookup of that
+    shape answers the same, throws the same error with the same message, and formats nothing unless it fails."""
+    import json
+    from importlib import resources
+
+    kernel = resources.files("jsii._embedded.jsii") / "lib__program.js"
+    probe = tmp_path / "probe.js"
+    probe.write_text(_MESSAGE_PROBE)
+    done = subprocess.run(["node", str(probe), str(ROOT / "modules" / "kernel_messages.js"), str(kernel)],
+                          env=dict(os.environ, NODE_OPTIONS=""), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    before, after, same = result["kernel"]
+    # One expression rewritten: `(null!=e||(0,B.default)(!1,MSG))` is six characters longer than
+    # `(0,B.default)(null!=e,MSG)`, whatever the minified names.
+    assert not same and after - before == 6
+    assert result["ok"] == [["Other", 1], ["Other", 0]]
+    assert result["void"] == [["Void", 1], ["Void", 0]]
+    eager, lazy = result["missing"]
+    assert eager == lazy and eager[0].startswith("AssertionError") and "got undefined" in eager[0]
