@@ -12,9 +12,8 @@ import click
 from modules import model_cli
 from modules.atomic import write_text_atomic
 from modules.commands import default_synth_out, environments_dir, fail_config, synth_out_option
-from modules.config import env_files, load_all, load_env
+from modules.config import CONFIG_DOC, env_files, load_all, load_env
 from modules.config import environments_dir as default_environments_dir
-from modules.config_docs import DOC_PATH as CONFIG_DOC
 from modules.errors import ConfigError, combined
 from modules.naming import STACK_ORDER, Naming
 from modules.synth_command import synthesize_cached

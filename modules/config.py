@@ -161,6 +161,7 @@ class EnvConfig(Strict):
 
 
 ENVIRONMENTS_ENV_VAR = "AEGIS_ENVIRONMENTS"  # another folder of environment files, like `--environments`
+CONFIG_DOC = "docs/CONFIG.md"  # the reference of every key, rendered from these models (modules/config_docs.py)
 
 
 def environments_dir(root: Path | None = None) -> Path:

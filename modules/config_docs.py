@@ -26,11 +26,11 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from modules.config import EnvConfig, Tier
+from modules.config import CONFIG_DOC, EnvConfig, Tier
 from modules.schema_base import Strict
 
 TIERS: tuple[str, ...] = typing.get_args(Tier)
-DOC_PATH = "docs/CONFIG.md"
+DOC_PATH = CONFIG_DOC
 # Names a rule's condition may use to test the tier, and nothing else (see `_tiers_of`).
 _TIER_NAMES = {"tier", "prod"}
 

@@ -10,8 +10,6 @@ from modules.commands import environments_dir, fail
 from modules.config import environments_dir as default_environments_dir
 from modules.config import load_env
 from modules.errors import ConfigError
-from modules.model_promote import PromoteError, Promotion, promote
-from modules.model_publish import PublishError, PublishRequest, config_lines, publish
 
 
 def _progress_bar(sent: int, total: int) -> None:
@@ -38,6 +36,8 @@ def register(cli: click.Group) -> None:
         """Point a model at an approved model package version in its environment file (comments kept; the
         image digest and artifact checksum go, the package pins both), validated before it is written.
         Offline: the plan refuses a version that is not Approved, so open a pull request with the change."""
+        from modules.model_promote import PromoteError, Promotion, promote  # here: every command line registers it
+
         directory = environments_dir() or default_environments_dir()
         try:
             path = promote(directory, Promotion(env, model_name, package_version, version))
@@ -63,6 +63,8 @@ def register(cli: click.Group) -> None:
         """Upload a model artifact (and its Model Monitor baseline) with its SHA-256 and the environment's object
         lock, never over an existing version; optionally register it; print the lines for the environment
         file. Uses the AWS credentials of the environment's ml-engineer (or deployer) role."""
+        from modules.model_publish import PublishError, PublishRequest, config_lines, publish
+
         try:
             config = load_env(env, environments_dir())
         except ConfigError as exc:

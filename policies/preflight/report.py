@@ -5,14 +5,17 @@ rendering as the gate's pull-request comment, and the HTML through autoescaping.
 """
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from modules.atomic import write_text_atomic
 from policies.preflight.model import STATUSES, Outcome
 from policies.report.markdown_text import code, text
+
+if TYPE_CHECKING:
+    import jinja2
 
 FILES = {"json": "aegis-preflight.json", "markdown": "aegis-preflight.md", "html": "aegis-preflight.html"}
 FORMATS = tuple(FILES)
@@ -45,7 +48,7 @@ def render_markdown(outcome: Outcome) -> str:
     return "\n".join(lines) + "\n"
 
 
-_HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string("""<!doctype html>
+_HTML_SOURCE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Aegis preflight: {{ o.env }}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;width:100%}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
@@ -60,11 +63,19 @@ pre{background:#f4f4f4;padding:1em}</style></head><body>
 {% endfor %}</tbody></table>
 {% if paste %}<h2>Paste into the environment file</h2><pre>{{ paste }}</pre>{% endif %}
 </body></html>
-""")
+"""
 
 
 def render_html(outcome: Outcome) -> str:
-    return _HTML.render(o=outcome, counts=outcome.counts(), paste=outcome.paste_yaml())
+    return _html_template().render(o=outcome, counts=outcome.counts(), paste=outcome.paste_yaml())
+
+
+@functools.cache
+def _html_template() -> jinja2.Template:
+    """Compiled on first use: every command line registers `preflight`, few write its HTML."""
+    import jinja2
+
+    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(_HTML_SOURCE)
 
 
 RENDERERS = {"json": render_json, "markdown": render_markdown, "html": render_html}
