@@ -632,6 +632,7 @@ def _graph_check_jobs_inline() -> None:
     from checkov.common.checks_infra.solvers.resource_solvers import base_resource_solver
     from checkov.common.graph.checks_infra import registry
 
+    _InlineExecutor.check_job = registry.BaseRegistry.run_check_parallel
     _InlineExecutor.jobs = frozenset({base_attribute_solver.BaseAttributeSolver._process_node,
                                       base_resource_solver.BaseResourceSolver._process_node,
                                       registry.BaseRegistry.run_check_parallel})
@@ -917,6 +918,12 @@ def _result_entities_copied_one_level() -> None:
     TerraformJsonRunner._update_check_correct_connected_node = staticmethod(update_check_correct_connected_node)
 
 
+def take_job_failures() -> list[str]:
+    """What checkov's graph-check jobs raised since the last call (see `_InlineExecutor.failures`)."""
+    failures, _InlineExecutor.failures = _InlineExecutor.failures, []
+    return failures
+
+
 def _top_level_copy(entity: dict[str, Any]) -> dict[str, Any]:
     return dict(entity)
 
@@ -928,6 +935,13 @@ class _InlineExecutor:
     KeyboardInterrupt, which only the main thread receives, still interrupts it)."""
 
     jobs: frozenset[Callable[..., Any]] = frozenset()
+    check_job: Callable[..., Any] | None = None
+    # What checkov's jobs raised since `take_job_failures` last emptied it. checkov never reads its jobs'
+    # futures: a solver that raises on a vertex drops that vertex, or the whole check, from the results
+    # without a word. The scan reads these instead and refuses the stack (it never passes what a check
+    # did not judge).
+    failures: list[str] = []
+    _check: str | None = None  # the graph check whose job is running (its solvers' jobs run inside it)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._arguments = args, kwargs
@@ -942,14 +956,22 @@ class _InlineExecutor:
             return self._pool.submit(fn, *args, **kwargs)
         future: Future[Any] = Future()
         future.set_running_or_notify_cancel()
+        outer = _InlineExecutor._check
+        if getattr(fn, "__func__", None) is _InlineExecutor.check_job:
+            _InlineExecutor._check = str(getattr(args[0], "id", "?")) if args else "?"
         try:
             result = fn(*args, **kwargs)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # what the pool's worker stores
             future.set_exception(exc)
+            vertex = (args[0].get("__address__") or args[0].get("id_")) if args and isinstance(args[0], dict) else None
+            _InlineExecutor.failures.append(f"{_InlineExecutor._check or 'a graph check'}"
+                                            f"{f' on {vertex}' if vertex else ''}: {type(exc).__name__}: {exc}")
         else:
             future.set_result(result)
+        finally:
+            _InlineExecutor._check = outer
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
