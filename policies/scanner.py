@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from policies.scan import passes
+from policies.scan.checked_run import checked_run
 from policies.scan.registry import (
     CHECKOV_VERSION,
     OFFLINE_ENV,
@@ -178,11 +179,8 @@ def scan_hcl(directory: Path, external_dir: Path | None = None) -> Scan:
     builtin = builtin_checks()
     runner = DocumentRunner()
     root = directory.resolve()
-    try:
-        report = runner.run(root_folder=str(root),
-                            runner_filter=RunnerFilter(framework=["terraform"], show_progress_bar=False))
-    except Exception as exc:
-        raise ScanError(f"checkov crashed: {type(exc).__name__}: {exc}") from exc
+    report = checked_run(lambda: runner.run(root_folder=str(root), runner_filter=RunnerFilter(
+        framework=["terraform"], show_progress_bar=False)), "the folder")
     if isinstance(report, list):  # pragma: no cover
         report = report[0]
     scan = Scan(builtin_checks=builtin, external_checks=dict(external))

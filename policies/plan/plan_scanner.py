@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from policies import scanner
+from policies.scan.checked_run import checked_run
 
 
 def _parsed(definition: dict[str, Any]) -> set[str]:
@@ -50,11 +51,8 @@ def scan_plans(files: list[Path], external_dir: Path | None = None) -> scanner.S
 
     files = [Path(f).resolve() for f in files]
     runner = Runner()
-    try:
-        report = runner.run(root_folder=None, files=[str(f) for f in files],
-                            runner_filter=RunnerFilter(framework=["terraform_plan"], show_progress_bar=False))
-    except Exception as exc:
-        raise scanner.ScanError(f"checkov crashed on the plan: {type(exc).__name__}: {exc}") from exc
+    report = checked_run(lambda: runner.run(root_folder=None, files=[str(f) for f in files], runner_filter=RunnerFilter(
+        framework=["terraform_plan"], show_progress_bar=False)), "the plan", "checkov crashed on the plan")
     if isinstance(report, list):  # pragma: no cover - only with the image referencer, which is off
         report = report[0]
     scan = scanner.Scan(builtin_checks=builtin, external_checks=dict(external))

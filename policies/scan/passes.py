@@ -17,6 +17,7 @@ from typing import Any
 
 from modules.collector import collector_frozen
 from policies.scan import patches
+from policies.scan.checked_run import checked_run
 from policies.scan.registry import import_checkov
 from policies.scan.result import RawResult, Scan, ScanError
 
@@ -78,15 +79,8 @@ def _scan_file(file: Path, passes: tuple[str, ...], wanted: set[str], scan: Scan
     # graph would connect resources across stacks (and environments) that share logical ids, and make
     # graph checks depend on which stacks happened to share a group.
     runner = pass_runner(runner_class)(passes)
-    patches.take_job_failures()
-    try:
-        report = runner.run(root_folder=None, files=[str(file)], runner_filter=_runner_filter())
-    except Exception as exc:
-        raise ScanError(f"checkov crashed: {type(exc).__name__}: {exc}") from None
-    failed = patches.take_job_failures()
-    if failed:  # checkov itself drops what its jobs raised on: results would be missing, never wrong
-        shown = "; ".join(failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
-        raise ScanError(f"checkov's graph checks could not judge {file.parent.name}/{file.name}: {shown}")
+    report = checked_run(lambda: runner.run(root_folder=None, files=[str(file)], runner_filter=_runner_filter()),
+                         f"{file.parent.name}/{file.name}")
     if isinstance(report, list):  # pragma: no cover - terraform_json returns one report
         report = report[0]
     path = file.resolve()

@@ -941,7 +941,8 @@ class _InlineExecutor:
     # without a word. The scan reads these instead and refuses the stack (it never passes what a check
     # did not judge).
     failures: list[str] = []
-    _check: str | None = None  # the graph check whose job is running (its solvers' jobs run inside it)
+    _running = threading.local()  # .check: the graph check whose job runs in this thread (its solvers' jobs inside)
+    _pool_lock = threading.Lock()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._arguments = args, kwargs
@@ -951,28 +952,37 @@ class _InlineExecutor:
         from concurrent.futures import Future, ThreadPoolExecutor
 
         if getattr(fn, "__func__", None) not in self.jobs:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(*self._arguments[0], **self._arguments[1])
-            return self._pool.submit(fn, *args, **kwargs)
+            with self._pool_lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(*self._arguments[0], **self._arguments[1])
+            pooled = self._pool.submit(fn, *args, **kwargs)
+            check = getattr(self._running, "check", None)
+            pooled.add_done_callback(lambda done: None if done.cancelled() or done.exception() is None
+                                     else self._record(check, args, done.exception()))
+            return pooled
         future: Future[Any] = Future()
         future.set_running_or_notify_cancel()
-        outer = _InlineExecutor._check
+        outer = getattr(self._running, "check", None)
         if getattr(fn, "__func__", None) is _InlineExecutor.check_job:
-            _InlineExecutor._check = str(getattr(args[0], "id", "?")) if args else "?"
+            self._running.check = str(getattr(args[0], "id", "?")) if args else "?"
         try:
             result = fn(*args, **kwargs)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # what the pool's worker stores
             future.set_exception(exc)
-            vertex = (args[0].get("__address__") or args[0].get("id_")) if args and isinstance(args[0], dict) else None
-            _InlineExecutor.failures.append(f"{_InlineExecutor._check or 'a graph check'}"
-                                            f"{f' on {vertex}' if vertex else ''}: {type(exc).__name__}: {exc}")
+            self._record(getattr(self._running, "check", None), args, exc)
         else:
             future.set_result(result)
         finally:
-            _InlineExecutor._check = outer
+            self._running.check = outer
         return future
+
+    @staticmethod
+    def _record(check: str | None, args: tuple[Any, ...], exc: BaseException | None) -> None:
+        vertex = (args[0].get("__address__") or args[0].get("id_")) if args and isinstance(args[0], dict) else None
+        _InlineExecutor.failures.append(f"{check or 'a graph check'}{f' on {vertex}' if vertex else ''}: "
+                                        f"{type(exc).__name__}: {exc}")  # list.append: atomic under the GIL
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if self._pool is not None:
