@@ -88,7 +88,7 @@ import yaml
 from policies.app_checks.base import app_check, judge
 from policies.app_checks.lookups import attached, effective_tags, region_of
 from policies.app_checks.view import AppView, Env, Stack, nested, one, ref
-from policies.checks.aegis_values import as_list, document, is_true
+from policies.checks.aegis_values import as_list, document, is_true, strings
 from policies.iam_eval import wildcard_match
 
 GLOBAL_TYPES = {"AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"}  # recorded once, in the home region
@@ -741,18 +741,7 @@ def _policies_of(env: Env, target: Target) -> Iterator[tuple[str, Any]]:
 
 def _policy_variables(stmt: dict) -> int:
     """The most policy variables in one value of the statement (AWS cannot judge more than five)."""
-    return max((v.count("${") for v in _strings(stmt)), default=0)
-
-
-def _strings(raw: Any) -> Iterator[str]:
-    if isinstance(raw, str):
-        yield raw
-    elif isinstance(raw, dict):
-        for value in raw.values():
-            yield from _strings(value)
-    elif isinstance(raw, list):
-        for value in raw:
-            yield from _strings(value)
+    return max((v.count("${") for v in strings(stmt)), default=0)
 
 
 def _contained(stmt: dict, ceiling: list[dict]) -> bool:

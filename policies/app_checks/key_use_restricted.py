@@ -21,7 +21,7 @@ from typing import Iterator
 from policies.app_checks.base import app_check, judge
 from policies.app_checks.lookups import key_policy
 from policies.app_checks.view import AppView, Env, Stack
-from policies.checks.aegis_values import document
+from policies.checks.aegis_values import document, strings
 from policies.iam_eval import UnsupportedPolicy, as_principal, kms_is_allowed
 
 USE = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:CreateGrant")
@@ -45,20 +45,9 @@ def outsiders(account: str) -> list[str]:
 
 def _contexts(policy: dict, env: Env) -> list[dict]:
     """Directly, and through each service the policy names (and S3, in the environment's regions)."""
-    services = {value for value in _strings(policy) if VIA.match(value)}
+    services = {value for value in strings(policy) if VIA.match(value)}
     services |= {f"s3.{region}.amazonaws.com" for region in (env.naming.region, env.naming.dr_region, "us-east-1")}
     return [{}, *({"kms:ViaService": s} for s in sorted(services))]
-
-
-def _strings(node) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for value in node.values():
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _strings(value)
 
 
 def _problems(env: Env, stack: Stack, name: str, conf: dict) -> Iterator[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Iterator
 
 
 def as_list(raw: Any) -> list:
@@ -23,6 +23,18 @@ def as_list(raw: Any) -> list:
     if isinstance(raw, tuple):
         return list(raw)
     return [raw]
+
+
+def strings(raw: Any) -> Iterator[str]:
+    """Every string inside a parsed JSON value (values of objects, items of lists), depth first."""
+    if isinstance(raw, str):
+        yield raw
+    elif isinstance(raw, dict):
+        for value in raw.values():
+            yield from strings(value)
+    elif isinstance(raw, list):
+        for value in raw:
+            yield from strings(value)
 
 
 def as_int(raw: Any) -> int | None:

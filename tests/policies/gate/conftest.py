@@ -58,3 +58,17 @@ def write_out(root: Path, stacks: dict[str, dict], envs: tuple[str, ...] = ("dev
 def small_out(tmp_path) -> Path:
     """One dev data stack with a private, well-configured bucket and nothing else."""
     return write_out(tmp_path, {"dev-data": stack_doc({"aws_s3_bucket": {"b1": bucket("aegis-dev-b1")}})})
+
+
+@pytest.fixture(scope="session")
+def prod_stacks(synthesized) -> list[Path]:
+    return [synthesized.path(n) for n in synthesized.stack_names if n.startswith("prod-")]
+
+
+@pytest.fixture(scope="session")
+def shortcut_scan(prod_stacks):
+    """The prod stacks scanned once per session with every shortcut of policies/scan/patches.py in place."""
+    from policies import scanner
+    from policies.gate import CHECKS_DIR
+
+    return scanner.scan_json(prod_stacks, CHECKS_DIR, workers=1)

@@ -11,6 +11,7 @@ import pytest
 
 from policies import scanner
 from policies.scan import passes, patches, registry
+from tests.policies.gate.scan_comparison import assert_same_scan, undo
 
 
 def _slots() -> dict[str, list[tuple[Any, str]]]:
@@ -33,44 +34,15 @@ def _slots() -> dict[str, list[tuple[Any, str]]]:
     }
 
 
-def _undo(monkeypatch, names) -> None:
-    for name in names:
-        for owner, attribute in _slots()[name]:
-            monkeypatch.setattr(owner, attribute, getattr(owner, attribute).original)
-
-
-def _key(result):
-    return str(result.file), result.address, result.check_id, result.lines, result.passed, result.details
-
-
-def _assert_same_scan(ours, theirs) -> None:
-    # checkov's threads append a check's vertices in whatever order they finish: compared as multisets
-    assert sorted(ours.results, key=_key) == sorted(theirs.results, key=_key)  # lines and details included
-    assert ours.parsed == theirs.parsed and ours.lines == theirs.lines
-    assert ours.parsing_errors == theirs.parsing_errors == []
-
-
-@pytest.fixture(scope="module")
-def prod_stacks(synthesized):
-    return [synthesized.path(n) for n in synthesized.stack_names if n.startswith("prod-")]
-
-
-@pytest.fixture(scope="module")
-def shortcut_scan(prod_stacks):
-    from policies.gate import CHECKS_DIR
-
-    return scanner.scan_json(prod_stacks, CHECKS_DIR, workers=1)
-
-
 @pytest.mark.parametrize("names", [["jobs inline"], ["vertices by resource type"], ["entities copied one level"],
                                    ["jobs inline", "vertices by resource type", "entities copied one level"]])
 def test_the_graph_checks_give_the_same_scan(names, prod_stacks, shortcut_scan, monkeypatch):
     from policies.gate import CHECKS_DIR
 
-    _undo(monkeypatch, names)
+    undo(monkeypatch, _slots(), names)
     assert len(shortcut_scan.results) > 800
     assert sum(1 for r in shortcut_scan.results if r.check_id.startswith("CKV2_")) > 50  # graph checks among them
-    _assert_same_scan(shortcut_scan, scanner.scan_json(prod_stacks, CHECKS_DIR, workers=1))
+    assert_same_scan(shortcut_scan, scanner.scan_json(prod_stacks, CHECKS_DIR, workers=1))
 
 
 def test_the_scan_keeps_its_order_from_run_to_run(prod_stacks, shortcut_scan):
@@ -208,7 +180,7 @@ def test_a_run_of_checks_visits_only_the_vertices_of_their_types(synthesized, mo
     solver = _solver(EqualsAttributeSolver, ["aws_security_group"])
     ours, asked = _predicate_calls(lambda: _check_run(graph, solver))
     assert [vertex for _, vertex in ours] == groups and asked <= 3 * len(groups)  # in the graph's order
-    _undo(monkeypatch, ["vertices by resource type"])
+    undo(monkeypatch, _slots(), ["vertices by resource type"])
     theirs, asked = _predicate_calls(lambda: _check_run(graph, solver))
     assert ours == theirs and asked >= graph.num_nodes()
 

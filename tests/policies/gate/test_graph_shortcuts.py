@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from policies import scanner
 from policies.scan import passes, patches, registry
 from tests.policies.gate.conftest import bucket, stack_doc, write_out
+from tests.policies.gate.scan_comparison import assert_same_scan, undo
 
 
 def _slots() -> dict[str, list[tuple[Any, str]]]:
@@ -43,22 +44,6 @@ def _slots() -> dict[str, list[tuple[Any, str]]]:
     }
 
 
-def _undo(monkeypatch, names) -> None:
-    for name in names:
-        for owner, attribute in _slots()[name]:
-            monkeypatch.setattr(owner, attribute, getattr(owner, attribute).original)
-
-
-def _key(result):
-    return str(result.file), result.address, result.check_id, result.lines, result.passed, result.details
-
-
-def _assert_same_scan(ours, theirs) -> None:
-    assert sorted(ours.results, key=_key) == sorted(theirs.results, key=_key)  # lines and details included
-    assert ours.parsed == theirs.parsed and ours.lines == theirs.lines
-    assert ours.parsing_errors == theirs.parsing_errors == []
-
-
 def _plain(value: Any) -> Any:
     """A JSON-able form of checkov's graph objects (their slots), for comparing two graphs."""
     if isinstance(value, (set, frozenset)):
@@ -79,34 +64,22 @@ def _graph(path) -> str:
     return json.dumps([vertices, [str(e) for e in graph.edges]], default=_plain)
 
 
-@pytest.fixture(scope="module")
-def prod_stacks(synthesized):
-    return [synthesized.path(n) for n in synthesized.stack_names if n.startswith("prod-")]
-
-
-@pytest.fixture(scope="module")
-def shortcut_scan(prod_stacks):
-    from policies.gate import CHECKS_DIR
-
-    return scanner.scan_json(prod_stacks, CHECKS_DIR, workers=1)
-
-
 @pytest.mark.parametrize("name", ["foreach rebuild", "destination attributes", "reference parsing",
                                   "plain evaluations", "best match among none", "nested only for lists",
                                   "parse without location walk", "flatten in one dict"])
 def test_each_shortcut_gives_the_same_scan(name, prod_stacks, shortcut_scan, monkeypatch):
     from policies.gate import CHECKS_DIR
 
-    _undo(monkeypatch, [name])
+    undo(monkeypatch, _slots(), [name])
     assert len(shortcut_scan.results) > 800
-    _assert_same_scan(shortcut_scan, scanner.scan_json(prod_stacks, CHECKS_DIR, workers=1))
+    assert_same_scan(shortcut_scan, scanner.scan_json(prod_stacks, CHECKS_DIR, workers=1))
 
 
 def test_the_shortcuts_build_the_same_graph(synthesized, monkeypatch):
     """Not only the verdicts: every vertex's rendered attributes and every edge, on the biggest stack."""
     path = synthesized.path("prod-platform")
     ours = _graph(path)
-    _undo(monkeypatch, _slots())
+    undo(monkeypatch, _slots(), _slots())
     assert ours == _graph(path)
 
 
@@ -133,9 +106,9 @@ def test_a_for_each_that_expands_rebuilds_the_edges_as_checkov_does(tmp_path, mo
     ours = _graph(path)
     assert calls == [2] and r'"aws_s3_bucket.b[\"y\"]"' in ours  # expanded into copies, then rebuilt
     shortcut = scanner.scan_json([path], workers=1)
-    _undo(monkeypatch, ["foreach rebuild"])
+    undo(monkeypatch, _slots(), ["foreach rebuild"])
     assert ours == _graph(path)
-    _assert_same_scan(shortcut, scanner.scan_json([path], workers=1))
+    assert_same_scan(shortcut, scanner.scan_json([path], workers=1))
 
 
 def _count_edge_passes(monkeypatch, graph_class) -> list[int]:
