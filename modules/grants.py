@@ -92,9 +92,9 @@ def key_use_restrictions(users: "KeyUsers", region: str) -> list[Statement]:
             "DenyUsersOutsideTheirServices", "Deny", KEY_USE_ACTIONS, "*", principal="*",
             condition={"ArnLike": {"aws:PrincipalArn": list(users.roles)},
                        "StringNotEquals": {"kms:ViaService": via(users.services)}}))
-    for n, (role, services) in enumerate(users.narrow):
+    for n, (role, services) in enumerate(users.own_services):
         statements.append(statement(
-            f"DenyNarrowUser{n}OutsideItsServices", "Deny", KEY_USE_ACTIONS, "*", principal="*",
+            f"DenyUser{n}OutsideItsOwnServices", "Deny", KEY_USE_ACTIONS, "*", principal="*",
             condition={"ArnLike": {"aws:PrincipalArn": role},
                        "StringNotEquals": {"kms:ViaService": via(services)}}))
     if users.provisioners:

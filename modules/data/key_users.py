@@ -64,6 +64,12 @@ WORKLOAD_KEYS: dict[str, tuple[str, ...]] = {
     # up its data buckets, reading them through S3).
     BACKUP_ROLE: ("inference", "audit", "training", "model"),
 }
+# Workload roles that use a class's key through services beyond the class's own. AWS Backup re-encrypts
+# each copy in the DR region with the DR vault's key (the audit key), through the service that owns the
+# recovery point there: EC2 for the fleets' AMIs and snapshots, RDS for the data store's cluster snapshots.
+WORKLOAD_KEYS_ALSO_THROUGH: dict[str, dict[str, tuple[str, ...]]] = {
+    BACKUP_ROLE: {"audit": ("ec2", "rds")},
+}
 # The training lane's roles (modules/training.py), when the environment has one: the training role
 # reads datasets and writes under models/ of the model-artifacts bucket (whose key is the model key);
 # the Studio roles work with datasets, and the ml-engineer's also reads model artifacts.
@@ -111,7 +117,9 @@ class KeyUsers:
     provisioning: tuple[str, ...] = ()
     service_linked: tuple[ServiceLinkedRole, ...] = ()
     ebs: bool = False
-    narrow: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (role ARN, its only services), PERSONA_KEYS_THROUGH
+    # (role ARN, the only services it uses the key through) where they are not the class's: PERSONA_KEYS_THROUGH
+    # (fewer), WORKLOAD_KEYS_ALSO_THROUGH (more)
+    own_services: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def service_linked_path(self) -> str:
@@ -123,7 +131,7 @@ class KeyUsers:
 
     def exempt(self) -> list[str]:
         """aws:PrincipalArn values the key policy's deny of other principals leaves out."""
-        out = [*self.roles, *self.provisioners, *(role for role, _ in self.narrow), self.service_linked_path]
+        out = [*self.roles, *self.provisioners, *(role for role, _ in self.own_services), self.service_linked_path]
         return sorted(set(out + ([self.ec2_infrastructure] if self.ebs else [])))
 
 
@@ -163,20 +171,25 @@ def key_users(config: EnvConfig, key_class: str) -> KeyUsers:
     roles = [naming.role_arn(p) for p in personas]
     roles += [naming.role_arn(f"{m.name}{EXECUTION_ROLE_SUFFIX}") for m in config.platform.models
               if key_class in KINDS[m.serving].execution_keys]
-    roles += [naming.role_arn(purpose) for purpose, classes in WORKLOAD_KEYS.items() if key_class in classes]
+    roles += [naming.role_arn(purpose) for purpose, classes in WORKLOAD_KEYS.items()
+              if key_class in classes and key_class not in WORKLOAD_KEYS_ALSO_THROUGH.get(purpose, {})]
     roles += [naming.role_arn(purpose) for purpose in training_roles(config)
               if key_class in TRAINING_WORKLOAD_KEYS.get(purpose, ())]
     if key_class in monitor_keys(config):
         roles.append(naming.role_arn(MONITOR_ROLE))
     if config.data.replication.enabled:
         roles.append(naming.role_arn(REPLICATION_ROLE))
-    narrow = tuple((naming.role_arn(p), PERSONA_KEYS_THROUGH[p][key_class])
-                   for p in sorted(PERSONA_KEYS_THROUGH) if p in config.access.enabled_personas()
-                   and key_class in PERSONA_KEYS_THROUGH[p])
+    own_services = tuple((naming.role_arn(p), PERSONA_KEYS_THROUGH[p][key_class])
+                         for p in sorted(PERSONA_KEYS_THROUGH) if p in config.access.enabled_personas()
+                         and key_class in PERSONA_KEYS_THROUGH[p])
+    own_services += tuple((naming.role_arn(purpose), VIA_SERVICES[key_class] + extra[key_class])
+                          for purpose, extra in sorted(WORKLOAD_KEYS_ALSO_THROUGH.items())
+                          if key_class in extra and key_class in WORKLOAD_KEYS.get(purpose, ()))
     return KeyUsers(
         account_id=naming.account_id, roles=tuple(sorted(set(roles))), services=VIA_SERVICES[key_class],
         provisioners=(config.deployer_role_arn,), provisioning=provisioning_services(key_class),
-        service_linked=service_linked_roles_of(key_class), ebs=key_class == EBS_KEY_CLASS, narrow=narrow)
+        service_linked=service_linked_roles_of(key_class), ebs=key_class == EBS_KEY_CLASS,
+        own_services=own_services)
 
 
 def state_key_users(naming: Naming, deployer_arn: str) -> KeyUsers:
