@@ -1,6 +1,7 @@
 """AWS Backup: a KMS-encrypted, locked vault, a daily plan for the DynamoDB tables, EFS file systems,
-Aurora clusters and S3 buckets that carry the environment's Backup tag, and (prod) a copy of every
-recovery point to a locked vault in the DR region.
+Aurora clusters and S3 buckets that carry the environment's Backup tag (and, prod by default, the GPU
+fleets' instances and volumes: governance.backup.gpu_fleets), and (prod) a copy of every recovery point
+to a locked vault in the DR region.
 
 S3: prod tags its versioned data buckets (datasets, model artifacts, inference data: modules/data/stack.py),
 so a deleted or overwritten object can be restored from a recovery point that its own bucket's permissions
@@ -37,6 +38,11 @@ SELECTED_RESOURCE_PATTERNS = ("arn:aws:dynamodb:{region}:{account}:table/*",
                               "arn:aws:elasticfilesystem:{region}:{account}:file-system/*",
                               "arn:aws:rds:{region}:{account}:cluster:*",  # the training data store
                               "arn:aws:s3:::*")  # bucket ARNs name no region or account: the tag picks the buckets
+# The GPU fleets' instances (an AMI with a snapshot of each volume) and their volumes, where they are backed up
+# (governance.backup.gpu_fleets): AWS Config judges instances and volumes apart (EC2_RESOURCES_PROTECTED_BY_BACKUP_PLAN,
+# EBS_IN_BACKUP_PLAN); a volume's second snapshot of the day is incremental to the first, so it adds little.
+FLEET_RESOURCE_PATTERNS = ("arn:aws:ec2:{region}:{account}:instance/*",
+                           "arn:aws:ec2:{region}:{account}:volume/*")
 # What the vault access policy denies to every principal (the actions the Config rule requires).
 MANUAL_DELETION_ACTIONS = ("backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle",
                            "backup:PutBackupVaultAccessPolicy")
@@ -66,9 +72,10 @@ class Backup(Construct):
         self.role = self._role(naming)
         self.plan = self._plan(naming, settings)
         s = aws.backup_selection
+        patterns = SELECTED_RESOURCE_PATTERNS + (FLEET_RESOURCE_PATTERNS if settings.backs_up_fleets(tier) else ())
         self.selection = s.BackupSelection(
             self, "selection", name=naming.resource("tagged"), plan_id=self.plan.id, iam_role_arn=self.role.arn,
-            resources=[p.format(region=naming.region, account=naming.account_id) for p in SELECTED_RESOURCE_PATTERNS],
+            resources=[p.format(region=naming.region, account=naming.account_id) for p in patterns],
             condition=[s.BackupSelectionCondition(string_equals=[s.BackupSelectionConditionStringEquals(
                 key=f"aws:ResourceTag/{BACKUP_TAG_KEY}", value=naming.backup_tag_value)])])
 
@@ -92,7 +99,7 @@ class Backup(Construct):
             self, "role", name=naming.role(BACKUP_ROLE),
             assume_role_policy=service_trust("backup.amazonaws.com", naming.account_id),
             permissions_boundary=boundary_arn(naming),
-            description="AWS Backup: back up and restore the tagged tables, file systems, clusters and buckets")
+            description="AWS Backup: back up and restore the resources that carry the environment's Backup tag")
         for index, policy_arn in enumerate(SERVICE_POLICIES):
             aws.iam_role_policy_attachment.IamRolePolicyAttachment(
                 self, f"role-policy-{index}", role=role.name, policy_arn=policy_arn)

@@ -129,6 +129,11 @@ class VaultLockSettings(Strict):
         return self.mode or ("compliance" if tier == "prod" else "governance")
 
 
+# AWS Config rules that report every EC2 instance or EBS volume outside a backup plan.
+FLEET_BACKUP_RULES = ("EBS_IN_BACKUP_PLAN", "EBS_RESOURCES_PROTECTED_BY_BACKUP_PLAN",
+                      "EC2_RESOURCES_PROTECTED_BY_BACKUP_PLAN")
+
+
 class BackupSettings(Strict):
     # AWS Backup cron: six fields, in UTC. Default: 03:00 every day.
     schedule: str = Field(default="cron(0 3 * * ? *)", pattern=r"^cron\([0-9*?,/LW#A-Z -]{9,100}\)$")
@@ -139,6 +144,13 @@ class BackupSettings(Strict):
     copy_to_dr: bool | None = None
     dr_retention_days: int | None = Field(default=None, ge=1, le=36500)  # None: same as retention_days
     vault_lock: VaultLockSettings = VaultLockSettings()
+    # The GPU fleets' instances and volumes (daily AMIs with EBS snapshots, kept retention_days and copied like
+    # every recovery point). None: prod backs them up. The instances are stateless, so this buys evidence and
+    # forensics rather than recovery: the PCI DSS and HIPAA packs require every instance and volume in a plan.
+    gpu_fleets: bool | None = None
+
+    def backs_up_fleets(self, tier: str) -> bool:
+        return self.gpu_fleets if self.gpu_fleets is not None else tier == "prod"
 
     def copies_to_dr(self, tier: str) -> bool:
         return self.copy_to_dr if self.copy_to_dr is not None else tier == "prod"
@@ -202,6 +214,12 @@ class GovernanceSettings(Strict):
         if prod and macie.sampling_percentage != 100:
             yield "macie.sampling_percentage", "prod must classify every object (100)"
 
+    def _fleet_backup_problems(self, env) -> Iterator[Problem]:
+        packs = _packs_judging_fleet_backups(env)
+        if packs and not self.backup.backs_up_fleets(env.tier):
+            yield "backup.gpu_fleets", (f"the {packs} conformance pack judges every EC2 instance and EBS volume "
+                                        "against backup plans, the GPU fleets' too: set gpu_fleets: true")
+
     def _budget_problems(self, env) -> Iterator[Problem]:
         budget = self.budget
         percents = budget.actual_alert_percents
@@ -236,6 +254,7 @@ class GovernanceSettings(Strict):
                 # (When the tier requires the copy, data.replication.enabled reports it: the key to set.)
                 yield "backup.copy_to_dr", ("copying to the DR region needs data.replication.enabled: true (it creates "
                                             "the DR keys), or set copy_to_dr: false")
+        yield from self._fleet_backup_problems(env)
         if backup.completion_window_minutes < backup.start_window_minutes + 60:
             yield "backup.completion_window_minutes", "must be at least 60 minutes longer than start_window_minutes"
         if lock.min_retention_days > lock.max_retention_days:
@@ -249,3 +268,13 @@ class GovernanceSettings(Strict):
             if not lock.min_retention_days <= days <= lock.max_retention_days:
                 yield f"backup.{key}", (f"{days} days is outside the vault lock range "
                                         f"{lock.min_retention_days}–{lock.max_retention_days} days")
+
+
+def _packs_judging_fleet_backups(env) -> str:
+    """The listed frameworks whose conformance pack judges EC2 instances or EBS volumes against backup plans,
+    where the environment has a GPU fleet; empty otherwise."""
+    if not any(m.serving == "ec2" for m in env.platform.models):
+        return ""
+    from modules.governance.conformance.catalog import framework, packed
+    return ", ".join(key for key in packed(list(env.compliance))
+                     if any(use.rule.identifier in FLEET_BACKUP_RULES for use in framework(key).rules))

@@ -39,18 +39,22 @@ class PlatformContext:
     - `deletion_protection`: ALBs, log groups, the table and the file system refuse deletion
       (`platform.deletion_protection`);
     - `tags`: the environment's default tags, for what the provider's default tags do not reach
-      (an Auto Scaling group's launched instances)."""
+      (an Auto Scaling group's launched instances);
+    - `backs_up_fleets`: the GPU fleets' instances and volumes carry the Backup tag that `<env>-governance`
+      selects (`governance.backup.gpu_fleets`)."""
 
     naming: Naming
     keys: Keys
     log_retention_days: int
     deletion_protection: bool
     tags: Mapping[str, str]
+    backs_up_fleets: bool = False
 
     @classmethod
     def of(cls, config: EnvConfig, naming: Naming, keys: Keys) -> "PlatformContext":
         return cls(naming=naming, keys=keys, log_retention_days=config.access.logs.retention_days,
-                   deletion_protection=config.platform.deletion_protection, tags=default_tags(config))
+                   deletion_protection=config.platform.deletion_protection, tags=default_tags(config),
+                   backs_up_fleets=config.governance.backup.backs_up_fleets(config.tier))
 
     def bucket(self, purpose: str) -> str:
         return self.naming.bucket(purpose)

@@ -112,7 +112,8 @@ class GpuFleet(Construct):
         lt = aws.launch_template
         profile = self.role.profile
         assert profile is not None, "the instance role is made with instance_profile=True above"
-        tags = {**ctx.tags, "Name": self.name, "Model": model.name}
+        # What the group launches; the Backup tag puts instances and volumes in `<env>-governance`'s backup plan.
+        tags = {**ctx.tags, **(n.backup_tag() if ctx.backs_up_fleets else {}), "Name": self.name, "Model": model.name}
         self.launch_template = lt.LaunchTemplate(
             self, "launch-template", name=self.name, description=f"GPU fleet of model {model.name}",
             image_id=image_id, update_default_version=True, ebs_optimized="true",

@@ -49,6 +49,11 @@ tag key and value, resource id), its region and its parameters:
   S3_RESOURCES_PROTECTED_BY_BACKUP_PLAN
                                       a bucket (with the rule's resourceTags, when given) that no
                                       aws_backup_selection of its region picks;
+  EC2_RESOURCES_PROTECTED_BY_BACKUP_PLAN / EBS_IN_BACKUP_PLAN / EBS_RESOURCES_PROTECTED_BY_BACKUP_PLAN
+                                      an instance / a volume that a launch template (with the tags of its
+                                      tag specifications and of the Auto Scaling groups that launch from it),
+                                      an aws_instance or an aws_ebs_volume creates, and that no
+                                      aws_backup_selection of its region picks (backup_coverage.py);
   CLOUDWATCH_ALARM_RESOURCE_CHECK     an aws_rds_cluster (resourceType AWS::RDS::DBCluster; other types are not
                                       judged) without an alarm on metricName for its DBClusterIdentifier;
   SNS_TOPIC_MESSAGE_DELIVERY_NOTIFICATION_ENABLED
@@ -85,6 +90,7 @@ from typing import Any, Callable, Iterator
 
 import yaml
 
+from policies.app_checks.backup_coverage import instances_outside_backup_plans, uncovered, volumes_outside_backup_plans
 from policies.app_checks.base import app_check, judge
 from policies.app_checks.lookups import attached, effective_tags, region_of
 from policies.app_checks.view import AppView, Env, Stack, nested, one, ref
@@ -538,21 +544,8 @@ def _instances_unencrypted(env: Env, rule: DeployedRule) -> Iterator[str]:
             yield f"{target.label} (storage_encrypted is not true)"
 
 
-def _selects(selection: dict, arn: str, tags: dict[str, str]) -> bool | None:
-    """Whether an aws_backup_selection picks the resource; None when its shape is not judged here."""
-    if nested(selection, "selection_tag") or any(k != "string_equals" for c in nested(selection, "condition") for k in c
-                                                 if nested(c, k)):
-        return None
-    if not any(wildcard_match(str(p), arn) for p in as_list(selection.get("resources"))):
-        return False
-    wanted = [(str(e.get("key", "")), e.get("value")) for c in nested(selection, "condition")
-              for e in nested(c, "string_equals")]
-    return all(k.startswith("aws:ResourceTag/") and tags.get(k.split("/", 1)[1]) == v for k, v in wanted)
-
-
 def _clusters_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
     # Aurora is backed up per cluster; the instance-level RDS_IN_BACKUP_PLAN follows its cluster.
-    selections = [(stack, conf) for stack, _, conf in env.resources("aws_backup_selection")]
     for target in _targets(env, ("aws_rds_cluster",), rule):
         identifier = target.conf.get("cluster_identifier")
         if not isinstance(identifier, str) or "${" in identifier:
@@ -560,12 +553,7 @@ def _clusters_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str
             continue
         region = region_of(target.stack, target.conf)
         arn = f"arn:aws:rds:{region}:{env.config.account_id}:cluster:{identifier}"
-        tags = effective_tags(target.stack, target.conf)
-        verdicts = [_selects(conf, arn, tags) for stack, conf in selections if region_of(stack, conf) == region]
-        if None in verdicts:
-            yield f"{target.label} (a backup selection uses tags or conditions this check does not read: not judged)"
-        elif not any(verdicts):
-            yield f"{target.label} (no AWS Backup selection of its region picks {arn})"
+        yield from uncovered(env, target.label, region, arn, effective_tags(target.stack, target.conf))
 
 
 def _buckets_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
@@ -574,7 +562,6 @@ def _buckets_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]
     if not isinstance(wanted, dict) or not all(isinstance(v, str) for v in wanted.values()):
         yield f"resourceTags {raw!r} is not a literal JSON map of tags: not judged"
         return
-    selections = [(stack, conf) for stack, _, conf in env.resources("aws_backup_selection")]
     for target in _targets(env, ("aws_s3_bucket",), rule):
         tags = effective_tags(target.stack, target.conf)
         if any(tags.get(k) != v for k, v in wanted.items()):
@@ -583,13 +570,7 @@ def _buckets_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]
         if not isinstance(name, str) or "${" in name:
             yield f"{target.label} (bucket name is not literal: not judged)"
             continue
-        region = region_of(target.stack, target.conf)
-        verdicts = [_selects(conf, f"arn:aws:s3:::{name}", tags) for stack, conf in selections
-                    if region_of(stack, conf) == region]
-        if None in verdicts:
-            yield f"{target.label} (a backup selection uses tags or conditions this check does not read: not judged)"
-        elif not any(verdicts):
-            yield f"{target.label} (no AWS Backup selection of its region picks it)"
+        yield from uncovered(env, target.label, region_of(target.stack, target.conf), f"arn:aws:s3:::{name}", tags)
 
 
 def _clusters_without_alarm(env: Env, rule: DeployedRule) -> Iterator[str]:
@@ -823,6 +804,9 @@ KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "RDS_IN_BACKUP_PLAN": _clusters_outside_backup_plans,
     "CLOUDWATCH_ALARM_RESOURCE_CHECK": _clusters_without_alarm,
     "S3_RESOURCES_PROTECTED_BY_BACKUP_PLAN": _buckets_outside_backup_plans,
+    "EC2_RESOURCES_PROTECTED_BY_BACKUP_PLAN": instances_outside_backup_plans,
+    "EBS_IN_BACKUP_PLAN": volumes_outside_backup_plans,
+    "EBS_RESOURCES_PROTECTED_BY_BACKUP_PLAN": volumes_outside_backup_plans,
     "SNS_TOPIC_MESSAGE_DELIVERY_NOTIFICATION_ENABLED": _topics_without_delivery_status,
     "CLOUDWATCH_LOG_GROUP_ENCRYPTED": _log_groups_unencrypted,
     "CW_LOGGROUP_RETENTION_PERIOD_CHECK": _log_groups_kept_too_briefly,

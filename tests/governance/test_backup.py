@@ -80,7 +80,11 @@ def test_selection_by_backup_tag(gov):
     assert sorted(selection["resources"]) == sorted([f"arn:aws:dynamodb:{region}:{account}:table/*",
                                                      f"arn:aws:elasticfilesystem:{region}:{account}:file-system/*",
                                                      f"arn:aws:rds:{region}:{account}:cluster:*",
-                                                     "arn:aws:s3:::*"])  # bucket ARNs name no region or account
+                                                     "arn:aws:s3:::*",  # bucket ARNs name no region or account
+                                                     # the GPU fleets' instances and volumes, in prod only
+                                                     *([f"arn:aws:ec2:{region}:{account}:instance/*",
+                                                        f"arn:aws:ec2:{region}:{account}:volume/*"]
+                                                       if gov.config.tier == "prod" else [])])
     (condition,) = selection["condition"]
     assert condition["string_equals"] == [{"key": f"aws:ResourceTag/{BACKUP_TAG_KEY}",
                                            "value": gov.naming.backup_tag()[BACKUP_TAG_KEY]}]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from policies.preflight.checks.backup_opt_in import aurora_opt_in
+from policies.preflight.checks.backup_opt_in import aurora_opt_in, fleet_opt_in
 from policies.preflight.checks.rds_os_metrics import os_metrics_group
 from tests.policies.preflight.conftest import context, stubbed
 
@@ -34,7 +34,7 @@ def _region_settings(preference: dict):
 def test_aurora_opted_out_fails_naming_the_setting_and_the_command(ctx_of, preference):
     (check,) = aurora_opt_in(ctx_of("prod", PROD, {("backup", REGION): _region_settings(preference)}))
     assert check.status == "fail"
-    assert "resource type opt-in for Aurora" in check.found and REGION in check.found
+    assert f"resource type opt-in in {REGION}: Aurora " in check.found and "training data store" in check.found
     assert check.fix == f"aws backup update-region-settings --region {REGION} --resource-type-opt-in-preference Aurora=true"
 
 
@@ -53,6 +53,21 @@ def test_without_the_data_store_the_opt_in_is_not_asked(ctx_of):
     never = stubbed("backup", REGION, [])  # any call would raise
     assert aurora_opt_in(ctx_of("dev", DEV, {("backup", REGION): never})) == []
     assert os_metrics_group(ctx_of("dev", DEV)) == []
+
+
+@pytest.mark.parametrize("preference, off", [({"EC2": True, "EBS": False}, "EBS=true"),
+                                             ({"Aurora": True}, "EC2=true,EBS=true")])
+def test_prods_fleets_need_ec2_and_ebs_opted_in(ctx_of, preference, off):
+    (check,) = fleet_opt_in(ctx_of("prod", PROD, {("backup", REGION): _region_settings(preference)}))
+    assert check.status == "fail" and "GPU fleets" in check.found
+    assert check.fix == f"aws backup update-region-settings --region {REGION} --resource-type-opt-in-preference {off}"
+    (check,) = fleet_opt_in(ctx_of("prod", PROD, {("backup", REGION): _region_settings({"EC2": True, "EBS": True})}))
+    assert check.status == "pass"
+
+
+def test_fleets_outside_the_plan_do_not_ask_for_the_ec2_opt_in(ctx_of):
+    never = stubbed("backup", REGION, [])  # staging backs up no fleet: any call would raise
+    assert fleet_opt_in(ctx_of("staging", "444455556666", {("backup", REGION): never})) == []
 
 
 def _put_group(kms_key: str | None = None) -> None:

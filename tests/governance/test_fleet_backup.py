@@ -1,0 +1,58 @@
+"""Prod backs up its GPU fleets (governance.backup.gpu_fleets): what they launch carries the Backup tag, the plan
+selects instances and volumes, and the keys let AWS Backup snapshot the volumes and re-encrypt the DR copies."""
+from __future__ import annotations
+
+import json
+
+from modules.config import load_env
+from modules.naming import BACKUP_TAG_KEY, Naming
+from policies.app_checks.backup_coverage import launched_resources, selects
+from policies.app_checks.view import AppView
+
+
+def _key_denies(synthesized, stack: str, prefix: str) -> dict[str, dict]:
+    (key,) = [c for n, c in synthesized.resources(stack, "aws_kms_key").items() if n.startswith(prefix)]
+    return {st["Sid"]: st["Condition"] for st in json.loads(key["policy"])["Statement"] if st["Effect"] == "Deny"}
+
+
+def _services_of(denies: dict[str, dict], role: str) -> set[str]:
+    """The services a key policy lets `role` use the key through: the class's, or the role's own."""
+    for condition in denies.values():
+        principals = (condition.get("ArnLike") or {}).get("aws:PrincipalArn")
+        if role == principals or (isinstance(principals, list) and role in principals):
+            services = condition["StringNotEquals"]["kms:ViaService"]
+            return set(services if isinstance(services, list) else [services])
+    raise AssertionError(f"{role} uses the key through no named services")
+
+
+def test_what_prods_fleets_launch_is_tagged_and_selected_and_stagings_is_not(synthesized):
+    for env, backed_up in (("prod", True), ("staging", False)):
+        config = load_env(env)
+        naming = Naming.of(config)
+        stacks = {n: synthesized.stack(n) for n in synthesized.stack_names if n.startswith(f"{env}-")}
+        view = AppView.build(stacks, {env: config})
+        (selection,) = synthesized.resources(f"{env}-governance", "aws_backup_selection").values()
+        launched = [item for kind in ("instance", "volume") for item in launched_resources(view.envs[0], kind)]
+        assert {item.kind for item in launched} == {"instance", "volume"}
+        for item in launched:
+            assert (item.tags.get(BACKUP_TAG_KEY) == naming.backup_tag_value) is backed_up, item
+            arn = f"arn:aws:ec2:{naming.region}:{naming.account_id}:{item.kind}/id"
+            assert selects(selection, arn, item.tags) is backed_up, item
+
+
+def test_the_backup_role_may_snapshot_fleet_volumes_and_reencrypt_copies_in_the_dr_region(synthesized):
+    naming = Naming.of(load_env("prod"))
+    role = naming.role_arn("backup")
+    # The volumes' key (the model key): AWS Backup's snapshots and AMIs stay under it, through EC2.
+    model = _key_denies(synthesized, "prod-data", "kms-model_")
+    assert role in model["DenyUseByOtherPrincipals"]["ArnNotLike"]["aws:PrincipalArn"]
+    assert f"ec2.{naming.region}.amazonaws.com" in _services_of(model, role)
+    # The DR vault's key: AWS Backup re-encrypts each copy under it, through the service that owns the copy.
+    dr = _key_denies(synthesized, "prod-data", "kms-audit-dr_")
+    assert role in dr["DenyUseByOtherPrincipals"]["ArnNotLike"]["aws:PrincipalArn"]
+    services = _services_of(dr, role)
+    for service in ("ec2", "rds", "backup"):
+        assert f"{service}.{naming.dr_region}.amazonaws.com" in services
+    # Nobody else gains EC2 or RDS on the audit key.
+    auditor = naming.role_arn("security-auditor")
+    assert f"ec2.{naming.dr_region}.amazonaws.com" not in _services_of(dr, auditor)
