@@ -72,6 +72,9 @@ Module.prototype._compile = function aegisKernelPipes(content, filename) {
     if (rewritten !== null) {
       return compile.call(this, rewritten, filename);
     }
+    // jsii's own relay keeps the socket: a flag from the caller's environment would make the kernel it
+    // spawns expect pipes that never come.
+    delete process.env[FLAG];
   } else if (process.env[FLAG] === '1' && isRuntimeFile(filename, 'lib', 'program.js')) {
     delete process.env[FLAG];  // not for anything the kernel starts
     // The relay checked this line before it handed over its pipes; without it the kernel cannot talk.

@@ -268,3 +268,16 @@ def test_the_kernel_formats_a_type_assertion_message_only_when_it_fails(tmp_path
     assert result["void"] == [["Void", 1], ["Void", 0]]
     eager, lazy = result["missing"]
     assert eager == lazy and eager[0].startswith("AssertionError") and "got undefined" in eager[0]
+
+
+def test_a_relay_left_as_jsii_wrote_it_never_hands_its_kernel_the_pipes_flag(tmp_path):
+    """kernel_pipes.js: where the relay keeps its socket (a runtime it does not recognise, or Windows), a flag
+    the caller's environment carries must not reach the kernel, which would wait on pipes that never come."""
+    relay = tmp_path / "bin" / "jsii-runtime.js"
+    relay.parent.mkdir()
+    relay.write_text("process.stdout.write(String(process.env.AEGIS_KERNEL_PIPES));\n")
+    env = dict(os.environ, AEGIS_KERNEL_PIPES="1")
+    done = subprocess.run(["node", "-r", str(ROOT / "modules" / "kernel_pipes.js"), str(relay)], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "undefined"
