@@ -66,9 +66,10 @@ WORKLOAD_KEYS: dict[str, tuple[str, ...]] = {
 }
 # Workload roles that use a class's key through services beyond the class's own. AWS Backup re-encrypts
 # each copy in the DR region with the DR vault's key (the audit key), through the service that owns the
-# recovery point there: EC2 for the fleets' AMIs and snapshots, RDS for the data store's cluster snapshots.
+# recovery point there: RDS for the data store's cluster snapshots (DynamoDB, EFS and S3 recovery points
+# go through AWS Backup itself; the fleets' AMIs are not copied: modules/governance/backup.py).
 WORKLOAD_KEYS_ALSO_THROUGH: dict[str, dict[str, tuple[str, ...]]] = {
-    BACKUP_ROLE: {"audit": ("ec2", "rds")},
+    BACKUP_ROLE: {"audit": ("rds",)},
 }
 # The training lane's roles (modules/training.py), when the environment has one: the training role
 # reads datasets and writes under models/ of the model-artifacts bucket (whose key is the model key);

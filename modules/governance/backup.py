@@ -39,8 +39,11 @@ SELECTED_RESOURCE_PATTERNS = ("arn:aws:dynamodb:{region}:{account}:table/*",
                               "arn:aws:rds:{region}:{account}:cluster:*",  # the training data store
                               "arn:aws:s3:::*")  # bucket ARNs name no region or account: the tag picks the buckets
 # The GPU fleets' instances (an AMI with a snapshot of each volume) and their volumes, where they are backed up
-# (governance.backup.gpu_fleets): AWS Config judges instances and volumes apart (EC2_RESOURCES_PROTECTED_BY_BACKUP_PLAN,
-# EBS_IN_BACKUP_PLAN); a volume's second snapshot of the day is incremental to the first, so it adds little.
+# (governance.backup.gpu_fleets), in a plan of their own: AWS Config judges instances and volumes apart
+# (EC2_RESOURCES_PROTECTED_BY_BACKUP_PLAN, EBS_IN_BACKUP_PLAN); a volume's second snapshot of the day is
+# incremental to the first. The instances are stateless, so their recovery points are evidence and a forensic
+# image, kept in this region only: a copy in the DR region would cost a full snapshot per new instance and could
+# not be restored there (the DR vault's key admits no EC2 volume attachment).
 FLEET_RESOURCE_PATTERNS = ("arn:aws:ec2:{region}:{account}:instance/*",
                            "arn:aws:ec2:{region}:{account}:volume/*")
 # What the vault access policy denies to every principal (the actions the Config rule requires).
@@ -70,11 +73,18 @@ class Backup(Construct):
             self.dr_lock = self._lock("dr-vault-lock", self.dr_vault, settings, provider=dr_provider)
             self.dr_vault_policy = self._deny_manual_deletion("dr-vault-policy", self.dr_vault, provider=dr_provider)
         self.role = self._role(naming)
-        self.plan = self._plan(naming, settings)
+        self.plan = self._plan("plan", naming.resource("backup-plan"), settings, copy_to_dr=True)
+        self.selection = self._select("selection", naming, self.plan, "tagged", SELECTED_RESOURCE_PATTERNS)
+        self.fleet_plan = self.fleet_selection = None
+        if settings.backs_up_fleets(tier):
+            self.fleet_plan = self._plan("fleet-plan", naming.resource("fleet-backup-plan"), settings, copy_to_dr=False)
+            self.fleet_selection = self._select("fleet-selection", naming, self.fleet_plan, "fleets",
+                                                FLEET_RESOURCE_PATTERNS)
+
+    def _select(self, construct_id: str, naming: Naming, plan, name: str, patterns: tuple[str, ...]):
         s = aws.backup_selection
-        patterns = SELECTED_RESOURCE_PATTERNS + (FLEET_RESOURCE_PATTERNS if settings.backs_up_fleets(tier) else ())
-        self.selection = s.BackupSelection(
-            self, "selection", name=naming.resource("tagged"), plan_id=self.plan.id, iam_role_arn=self.role.arn,
+        return s.BackupSelection(
+            self, construct_id, name=naming.resource(name), plan_id=plan.id, iam_role_arn=self.role.arn,
             resources=[p.format(region=naming.region, account=naming.account_id) for p in patterns],
             condition=[s.BackupSelectionCondition(string_equals=[s.BackupSelectionConditionStringEquals(
                 key=f"aws:ResourceTag/{BACKUP_TAG_KEY}", value=naming.backup_tag_value)])])
@@ -105,18 +115,18 @@ class Backup(Construct):
                 self, f"role-policy-{index}", role=role.name, policy_arn=policy_arn)
         return role
 
-    def _plan(self, naming: Naming, settings: BackupSettings):
+    def _plan(self, construct_id: str, name: str, settings: BackupSettings, *, copy_to_dr: bool):
         p = aws.backup_plan
         copies = []
-        if self.dr_vault is not None:
+        if copy_to_dr and self.dr_vault is not None:
             copies.append(p.BackupPlanRuleCopyAction(
                 destination_vault_arn=self.dr_vault.arn,
                 lifecycle=p.BackupPlanRuleCopyActionLifecycle(delete_after=settings.effective_dr_retention_days)))
         return p.BackupPlan(
-            self, "plan", name=naming.resource("backup-plan"),
+            self, construct_id, name=name,
             rule=[p.BackupPlanRule(
                 rule_name="daily", target_vault_name=self.vault.name, schedule=settings.schedule,
                 start_window=settings.start_window_minutes, completion_window=settings.completion_window_minutes,
                 lifecycle=p.BackupPlanRuleLifecycle(delete_after=settings.retention_days),
                 copy_action=copies or None,
-                recovery_point_tags={"BackupPlan": naming.resource("backup-plan")})])
+                recovery_point_tags={"BackupPlan": name})])

@@ -144,9 +144,9 @@ class BackupSettings(Strict):
     copy_to_dr: bool | None = None
     dr_retention_days: int | None = Field(default=None, ge=1, le=36500)  # None: same as retention_days
     vault_lock: VaultLockSettings = VaultLockSettings()
-    # The GPU fleets' instances and volumes (daily AMIs with EBS snapshots, kept retention_days and copied like
-    # every recovery point). None: prod backs them up. The instances are stateless, so this buys evidence and
-    # forensics rather than recovery: the PCI DSS and HIPAA packs require every instance and volume in a plan.
+    # The GPU fleets' instances and volumes (daily AMIs with EBS snapshots, kept retention_days in the home region,
+    # never copied to the DR region). None: prod backs them up. The instances are stateless, so this buys evidence
+    # and forensics rather than recovery: the PCI DSS and HIPAA packs require every instance and volume in a plan.
     gpu_fleets: bool | None = None
 
     def backs_up_fleets(self, tier: str) -> bool:

@@ -11,6 +11,13 @@ from modules.naming import BACKUP_TAG_KEY
 EXPECTED_LOCK = {"dev": "governance", "staging": "governance", "prod": "compliance"}
 
 
+def _main(gov, rtype: str) -> tuple[str, dict]:
+    """The plan (or selection) of the tagged data stores; prod's fleets have one of their own (test_fleet_backup.py)."""
+    items = {n: c for n, c in gov.res(rtype).items() if "fleet" not in n}
+    assert len(items) == 1, f"expected one {rtype} besides the fleets', found {sorted(items)}"
+    return next(iter(items.items()))
+
+
 def _vaults(gov):
     """(primary vault name, DR vault name or None)."""
     vaults = gov.res("aws_backup_vault")
@@ -51,7 +58,7 @@ def test_vault_encrypted_with_the_audit_key(gov):
 def test_plan_retention_and_dr_copy(gov, env):
     primary, dr = _vaults(gov)
     settings = gov.settings.backup
-    _, plan = gov.one("aws_backup_plan")
+    _, plan = _main(gov, "aws_backup_plan")
     (rule,) = plan["rule"]
     assert rule["target_vault_name"] == gov.ref("aws_backup_vault", primary, "name")
     assert rule["lifecycle"]["delete_after"] == settings.retention_days
@@ -73,18 +80,14 @@ def test_plan_retention_and_dr_copy(gov, env):
 
 
 def test_selection_by_backup_tag(gov):
-    plan, _ = gov.one("aws_backup_plan")
-    _, selection = gov.one("aws_backup_selection")
+    plan, _ = _main(gov, "aws_backup_plan")
+    _, selection = _main(gov, "aws_backup_selection")
     region, account = gov.config.region, gov.config.account_id
     assert selection["plan_id"] == gov.ref("aws_backup_plan", plan, "id")
     assert sorted(selection["resources"]) == sorted([f"arn:aws:dynamodb:{region}:{account}:table/*",
                                                      f"arn:aws:elasticfilesystem:{region}:{account}:file-system/*",
                                                      f"arn:aws:rds:{region}:{account}:cluster:*",
-                                                     "arn:aws:s3:::*",  # bucket ARNs name no region or account
-                                                     # the GPU fleets' instances and volumes, in prod only
-                                                     *([f"arn:aws:ec2:{region}:{account}:instance/*",
-                                                        f"arn:aws:ec2:{region}:{account}:volume/*"]
-                                                       if gov.config.tier == "prod" else [])])
+                                                     "arn:aws:s3:::*"])  # bucket ARNs name no region or account
     (condition,) = selection["condition"]
     assert condition["string_equals"] == [{"key": f"aws:ResourceTag/{BACKUP_TAG_KEY}",
                                            "value": gov.naming.backup_tag()[BACKUP_TAG_KEY]}]
@@ -92,7 +95,7 @@ def test_selection_by_backup_tag(gov):
 
 def test_backup_role_is_bounded_and_trusts_only_backup(gov):
     role_name, role = gov.one("aws_iam_role")
-    _, selection = gov.one("aws_backup_selection")
+    _, selection = _main(gov, "aws_backup_selection")
     assert selection["iam_role_arn"] == gov.ref("aws_iam_role", role_name, "arn")
     assert role["name"].startswith(gov.naming.prefix + "-")
     assert role["permissions_boundary"] == boundary_arn(gov.naming)

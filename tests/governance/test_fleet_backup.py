@@ -1,5 +1,6 @@
-"""Prod backs up its GPU fleets (governance.backup.gpu_fleets): what they launch carries the Backup tag, the plan
-selects instances and volumes, and the keys let AWS Backup snapshot the volumes and re-encrypt the DR copies."""
+"""Prod backs up its GPU fleets (governance.backup.gpu_fleets): what they launch carries the Backup tag, a plan of
+their own selects instances and volumes and keeps them in the home region only, and the backup role may use the
+volumes' key through EC2."""
 from __future__ import annotations
 
 import json
@@ -31,28 +32,40 @@ def test_what_prods_fleets_launch_is_tagged_and_selected_and_stagings_is_not(syn
         naming = Naming.of(config)
         stacks = {n: synthesized.stack(n) for n in synthesized.stack_names if n.startswith(f"{env}-")}
         view = AppView.build(stacks, {env: config})
-        (selection,) = synthesized.resources(f"{env}-governance", "aws_backup_selection").values()
+        selections = synthesized.resources(f"{env}-governance", "aws_backup_selection").values()
         launched = [item for kind in ("instance", "volume") for item in launched_resources(view.envs[0], kind)]
         assert {item.kind for item in launched} == {"instance", "volume"}
         for item in launched:
             assert (item.tags.get(BACKUP_TAG_KEY) == naming.backup_tag_value) is backed_up, item
             arn = f"arn:aws:ec2:{naming.region}:{naming.account_id}:{item.kind}/id"
-            assert selects(selection, arn, item.tags) is backed_up, item
+            assert any(selects(selection, arn, item.tags) for selection in selections) is backed_up, item
 
 
-def test_the_backup_role_may_snapshot_fleet_volumes_and_reencrypt_copies_in_the_dr_region(synthesized):
+def test_the_fleets_plan_is_daily_kept_like_the_others_and_never_copied_to_the_dr_region(synthesized):
+    plans = {c["name"]: c for c in synthesized.resources("prod-governance", "aws_backup_plan").values()}
+    (fleet_rule,) = plans["aegis-prod-fleet-backup-plan"]["rule"]
+    (data_rule,) = plans["aegis-prod-backup-plan"]["rule"]
+    assert "copy_action" not in fleet_rule and data_rule["copy_action"]
+    for key in ("schedule", "lifecycle", "target_vault_name", "start_window", "completion_window"):
+        assert fleet_rule[key] == data_rule[key], key
+    selections = {c["name"]: c for c in synthesized.resources("prod-governance", "aws_backup_selection").values()}
+    fleets, data = selections["aegis-prod-fleets"], selections["aegis-prod-tagged"]
+    assert all(":ec2:" in arn for arn in fleets["resources"]) and not any(":ec2:" in a for a in data["resources"])
+    assert fleets["condition"] == data["condition"] and fleets["iam_role_arn"] == data["iam_role_arn"]
+
+
+def test_the_backup_role_may_snapshot_fleet_volumes_and_copy_aurora_snapshots_to_the_dr_region(synthesized):
     naming = Naming.of(load_env("prod"))
     role = naming.role_arn("backup")
     # The volumes' key (the model key): AWS Backup's snapshots and AMIs stay under it, through EC2.
     model = _key_denies(synthesized, "prod-data", "kms-model_")
     assert role in model["DenyUseByOtherPrincipals"]["ArnNotLike"]["aws:PrincipalArn"]
     assert f"ec2.{naming.region}.amazonaws.com" in _services_of(model, role)
-    # The DR vault's key: AWS Backup re-encrypts each copy under it, through the service that owns the copy.
+    # The DR vault's key: AWS Backup re-encrypts the Aurora snapshots' copies under it, through RDS.
     dr = _key_denies(synthesized, "prod-data", "kms-audit-dr_")
     assert role in dr["DenyUseByOtherPrincipals"]["ArnNotLike"]["aws:PrincipalArn"]
     services = _services_of(dr, role)
-    for service in ("ec2", "rds", "backup"):
-        assert f"{service}.{naming.dr_region}.amazonaws.com" in services
-    # Nobody else gains EC2 or RDS on the audit key.
-    auditor = naming.role_arn("security-auditor")
-    assert f"ec2.{naming.dr_region}.amazonaws.com" not in _services_of(dr, auditor)
+    assert {f"rds.{naming.dr_region}.amazonaws.com", f"backup.{naming.dr_region}.amazonaws.com"} <= services
+    assert f"ec2.{naming.dr_region}.amazonaws.com" not in services  # fleet recovery points are not copied
+    auditor = naming.role_arn("security-auditor")  # nobody else gains RDS on the audit key
+    assert f"rds.{naming.dr_region}.amazonaws.com" not in _services_of(dr, auditor)

@@ -23,7 +23,8 @@ def test_prod_tags_exactly_its_primary_data_buckets(synthesized):
 
 
 def test_the_plan_selects_tagged_buckets_and_the_role_may_back_them_up(synthesized):
-    (selection,) = synthesized.resources("prod-governance", "aws_backup_selection").values()
+    (selection,) = [c for c in synthesized.resources("prod-governance", "aws_backup_selection").values()
+                    if c["name"] == "aegis-prod-tagged"]
     assert "arn:aws:s3:::*" in selection["resources"]
     (condition,) = selection["condition"]
     assert condition["string_equals"] == [{"key": f"aws:ResourceTag/{BACKUP_TAG_KEY}", "value": "aegis-prod"}]
