@@ -1,0 +1,92 @@
+"""AEGIS_BACKUP_COPY_KEY_ADMITS: the key of a backup plan's copy destination lets the plan's role make the copy.
+
+AWS Backup re-encrypts a copy in another region under the destination vault's key, and the KMS requests
+come through the service that owns the recovery point there: RDS for RDS and Aurora snapshots, EC2 for
+AMIs and EBS snapshots, AWS Backup itself for the types it fully manages (DynamoDB with advanced backup,
+EFS, S3). A key policy that denies the plan's role through that service (Aegis's keys deny every role
+outside its kms:ViaService list) lets every backup succeed and every copy fail, so the DR copy the plan
+promises never exists. For each plan rule's copy action, each selection of the plan and each resource
+type it picks, the destination key's policy must not deny the role any of the calls a copy makes,
+through `<service>.<destination region>.amazonaws.com`. A key, role, region or resource type this check
+cannot resolve fails: never passed unjudged.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+from policies.app_checks.base import app_check, judge
+from policies.app_checks.lookups import key_policy, key_resource, region_of
+from policies.app_checks.view import AppView, Env, Stack, nested, ref
+from policies.checks.aegis_values import as_list
+from policies.iam_eval import DENY, UnsupportedPolicy, as_principal, evaluate
+
+# ARN prefix of what a selection picks → the service that owns its recovery points' copies.
+COPY_SERVICES = (("arn:aws:rds:", "rds"), ("arn:aws:ec2:", "ec2"), ("arn:aws:dynamodb:", "backup"),
+                 ("arn:aws:elasticfilesystem:", "backup"), ("arn:aws:s3:", "backup"))
+# What re-encrypting a copy asks of the destination key (the key policies deny these outside ViaService).
+COPY_ACTIONS = ("kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey",
+                "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo")
+
+
+@app_check("AEGIS_BACKUP_COPY_KEY_ADMITS",
+           "A backup plan's copy destination key lets the plan's role copy what the plan selects")
+def backup_copy_key_admits(app: AppView):
+    for env in app.envs:
+        for stack, name, plan in env.resources("aws_backup_plan"):
+            destinations = [c.get("destination_vault_arn") for rule in nested(plan, "rule")
+                            for c in nested(rule, "copy_action")]
+            if destinations:
+                yield judge(stack.name, f"aws_backup_plan.{name}", _problems(env, stack, name, destinations),
+                            "the copy destination's key admits the plan's role through each selected type's service")
+
+
+def _problems(env: Env, stack: Stack, plan_name: str, destinations: list) -> Iterator[str]:
+    selections = [(s, c) for s, _, c in env.resources("aws_backup_selection")
+                  if s is stack and (ref(c.get("plan_id")) or ("", "", ""))[:2] == ("aws_backup_plan", plan_name)]
+    for raw in destinations:
+        vault = stack.target(raw, "aws_backup_vault")
+        if vault is None:
+            yield f"copy destination {raw!r} is not a vault of this stack: not judged"
+            continue
+        vault_name, vault_conf = vault
+        region = region_of(stack, vault_conf)
+        key = key_resource(env, stack, vault_conf.get("kms_key_arn"))
+        if key is None or region is None:
+            yield f"aws_backup_vault.{vault_name}: its key or region cannot be resolved: not judged"
+            continue
+        key_stack, key_name, key_conf = key
+        for selection_stack, selection in selections:
+            role = _role_arn(env, selection_stack, selection.get("iam_role_arn"))
+            if role is None:
+                yield f"selection {selection.get('name')!r}: its role cannot be resolved: not judged"
+                continue
+            for pattern in as_list(selection.get("resources")):
+                service = next((svc for prefix, svc in COPY_SERVICES if str(pattern).startswith(prefix)), None)
+                if service is None:
+                    yield f"selection {selection.get('name')!r} picks {pattern}, whose copy path is not judged"
+                    continue
+                denied = _denied(key_policy(key_stack, key_name, key_conf), role, f"{service}.{region}.amazonaws.com")
+                if denied:
+                    yield (f"{key_stack.name}/aws_kms_key.{key_name} (the key of aws_backup_vault.{vault_name}) "
+                           f"{denied} to {role} through {service}.{region}.amazonaws.com, which copies {pattern}")
+
+
+def _role_arn(env: Env, stack: Stack, raw) -> str | None:
+    found = stack.target(raw, "aws_iam_role")
+    if found is not None:
+        name = found[1].get("name")
+        path = found[1].get("path") or "/"
+        return f"arn:aws:iam::{env.config.account_id}:role{path}{name}" if isinstance(name, str) else None
+    return raw if isinstance(raw, str) and raw.startswith("arn:aws:iam::") and "${" not in raw else None
+
+
+def _denied(policy, role: str, via: str) -> str | None:
+    """What the key policy denies of a copy's calls (a phrase), or None."""
+    if not isinstance(policy, str) or "${" in policy:
+        return "has a policy that is not literal (not judged), so it may deny the copy"
+    context = {"kms:ViaService": via, "kms:GrantIsForAWSResource": True, "kms:CallerAccount": role.split(":")[4]}
+    try:
+        refused = [a for a in COPY_ACTIONS if evaluate([policy], as_principal(role, a, "*", context)) == DENY]
+    except UnsupportedPolicy as error:
+        return f"has a policy this check cannot evaluate ({error}), so it may deny the copy"
+    return f"denies {', '.join(refused)}" if refused else None
