@@ -2,149 +2,208 @@
 `*_RESOURCES_PROTECTED_BY_BACKUP_PLAN` rules of AEGIS_CONFIG_RULE_KNOWN_VIOLATION.
 
 A resource is covered when an aws_backup_selection of its region names an ARN pattern that matches it,
-excludes it with no `not_resources` pattern, and every `string_equals` condition holds on its tags.
+excludes it with no `not_resources` pattern, and every `string_equals` / `string_like` condition holds on
+its tags. A selection this cannot read (tag-based `selection_tag`, other operators, references) makes the
+resource "not judged", which fails.
 
-EC2 instances and EBS volumes do not exist when the app is synthesized: an Auto Scaling group launches
-them from a launch template. What AWS Config will judge is what the template launches, with the tags the
-instance and the volume get at launch:
-- volume: the template's `volume` tag specification (Auto Scaling does not tag volumes);
-- instance: the template's `instance` tag specification, overridden by the tags each Auto Scaling group
-  that uses the template propagates at launch (AWS documents that the group's value wins).
-Provider default tags reach neither, so they are not counted. Instances and volumes of aws_instance
-and aws_ebs_volume resources are judged too.
+Some resources do not exist when the app is synthesized, so they are judged as AWS Config will see them:
+- EC2 instances and EBS volumes an Auto Scaling group launches from a launch template, with the tags they get
+  at launch: a volume those of the template's `volume` tag specification (Auto Scaling does not tag
+  volumes), an instance those of its `instance` tag specification overridden by the tags its group
+  propagates at launch (AWS documents that the group's value wins). Provider default tags reach neither.
+- The home file system a SageMaker domain creates, which SageMaker tags `ManagedByAmazonSageMakerResource`
+  with the domain's ARN (its id is known only after apply: only a `domain/*` pattern can match it).
+Instances and volumes of aws_instance and aws_ebs_volume, file systems and tables are judged with their
+effective tags.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator, Protocol
+from typing import Iterator
 
-from policies.app_checks.lookups import effective_tags, region_of
-from policies.app_checks.view import Env, nested, one
-from policies.checks.aegis_values import as_list, document, is_true
+from policies.app_checks.deployed_rules import DeployedRule, tags_in_scope, wanted_tags
+from policies.app_checks.lookups import attached, effective_tags, region_of
+from policies.app_checks.view import Env, Stack, nested, one
+from policies.checks.aegis_values import as_list, is_true
 from policies.iam_eval import wildcard_match
 
-# The resource type AWS Config records for each launched kind, and the ARN AWS Backup matches (an id that
-# only a wildcard matches: a launched resource's id is not known before launch).
-LAUNCHED = {"instance": ("AWS::EC2::Instance", "arn:aws:ec2:{region}:{account}:instance/i-launched"),
-            "volume": ("AWS::EC2::Volume", "arn:aws:ec2:{region}:{account}:volume/vol-launched")}
-TEMPLATE_REFERENCE = re.compile(r"\baws_launch_template\.([A-Za-z0-9_-]+)\.")
+STUDIO_TAG = "ManagedByAmazonSageMakerResource"  # SageMaker's tag on a domain's home file system
+# The id part of an ARN known only after apply: only a wildcard matches it.
+UNKNOWN_ID = "created-at-apply"
+TEMPLATE_REFERENCE = re.compile(r"(?<![\w.])aws_launch_template\.([A-Za-z0-9_-]+)\.")
+READ_OPERATORS = {"string_equals": lambda pattern, value: pattern == value,
+                  "string_like": lambda pattern, value: wildcard_match(pattern, value)}
 
 
-class RuleScope(Protocol):
-    identifier: str
+@dataclass(frozen=True)
+class Covered:
+    """A resource as AWS Config and AWS Backup will see it: where it comes from, its ARN, region and tags."""
+    label: str
+    cfn_type: str
     region: str | None
-    resource_types: tuple[str, ...]
-    tag_key: str | None
-    tag_value: str | None
-    resource_id: str | None
-    parameters: dict[str, Any]
+    arn: str
+    tags: dict[str, str]
+    problem: str | None = None  # why it cannot be judged
 
 
 def selects(selection: dict, arn: str, tags: dict[str, str]) -> bool | None:
     """Whether an aws_backup_selection picks the resource; None when its shape is not judged here."""
-    if nested(selection, "selection_tag") or any(k != "string_equals" for c in nested(selection, "condition") for k in c
-                                                 if nested(c, k)):
+    conditions = [(op, entry) for c in nested(selection, "condition") for op in c for entry in nested(c, op)]
+    patterns = [str(p) for key in ("resources", "not_resources") for p in as_list(selection.get(key))]
+    literal = [str(v) for _, e in conditions for v in (e.get("key"), e.get("value"))] + patterns
+    if (nested(selection, "selection_tag") or any(op not in READ_OPERATORS for op, _ in conditions)
+            or any("${" in v for v in literal)):
         return None
     if not any(wildcard_match(str(p), arn) for p in as_list(selection.get("resources"))):
         return False
     if any(wildcard_match(str(p), arn) for p in as_list(selection.get("not_resources"))):
         return False
-    wanted = [(str(e.get("key", "")), e.get("value")) for c in nested(selection, "condition")
-              for e in nested(c, "string_equals")]
-    return all(k.startswith("aws:ResourceTag/") and tags.get(k.split("/", 1)[1]) == v for k, v in wanted)
+    for op, entry in conditions:
+        key = str(entry.get("key", ""))
+        if not key.startswith("aws:ResourceTag/"):
+            return None
+        value = tags.get(key.split("/", 1)[1])
+        if value is None or not READ_OPERATORS[op](str(entry.get("value")), value):
+            return False
+    return True
 
 
-def uncovered(env: Env, label: str, region: str | None, arn: str, tags: dict[str, str]) -> Iterator[str]:
+def uncovered(env: Env, label: str, region: str | None, arn: str, tags: dict[str, str],
+              described: str | None = None) -> Iterator[str]:
     """A finding when no backup selection of `region` picks the resource (or one cannot be read)."""
+    if region is None:
+        yield f"{label} (its region is not literal: not judged)"
+        return
     verdicts = [selects(conf, arn, tags) for stack, _, conf in env.resources("aws_backup_selection")
                 if region_of(stack, conf) == region]
     if None in verdicts:
         yield f"{label} (a backup selection uses tags or conditions this check does not read: not judged)"
     elif not any(verdicts):
-        yield f"{label} (no AWS Backup selection of its region picks {arn})"
+        yield f"{label} (no AWS Backup selection of its region picks {described or arn})"
 
 
-@dataclass(frozen=True)
-class Launched:
-    """An instance or volume as AWS Config will record it: where it comes from, its region and tags."""
-    label: str
-    kind: str  # instance | volume
-    region: str | None
-    tags: dict[str, str]
-    problem: str | None = None  # why its tags cannot be read
+# ---- the rules ---------------------------------------------------------------------------------------
+
+def instances_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
+    yield from _outside_backup_plans(env, rule, launched_resources(env, "instance"))
 
 
-def instances_outside_backup_plans(env: Env, rule: RuleScope) -> Iterator[str]:
-    yield from _outside_backup_plans(env, rule, "instance")
+def volumes_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
+    yield from _outside_backup_plans(env, rule, launched_resources(env, "volume"))
 
 
-def volumes_outside_backup_plans(env: Env, rule: RuleScope) -> Iterator[str]:
-    yield from _outside_backup_plans(env, rule, "volume")
+def file_systems_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
+    yield from _outside_backup_plans(env, rule, file_systems(env))
 
 
-def _outside_backup_plans(env: Env, rule: RuleScope, kind: str) -> Iterator[str]:
-    raw = rule.parameters.get("resourceTags")
-    wanted = document(raw) if raw is not None else {}
-    if not isinstance(wanted, dict) or not all(isinstance(v, str) for v in wanted.values()):
-        yield f"resourceTags {raw!r} is not a literal JSON map of tags: not judged"
+def tables_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
+    yield from _outside_backup_plans(env, rule, tables(env))
+
+
+def _outside_backup_plans(env: Env, rule: DeployedRule, resources: Iterator[Covered]) -> Iterator[str]:
+    wanted = wanted_tags(rule)
+    if wanted is None:
+        yield f"resourceTags {rule.parameters.get('resourceTags')!r} is not a literal JSON map of tags: not judged"
         return
-    if rule.resource_id is not None or rule.parameters.get("resourceId") is not None:
-        return  # one named resource: nothing launched or created here has an id before apply
-    cfn_type, arn_pattern = LAUNCHED[kind]
-    if rule.resource_types and cfn_type not in rule.resource_types:
+    named = rule.resource_id if rule.resource_id is not None else rule.parameters.get("resourceId")
+    if named is not None:
+        # One named resource: an id the app's resources get only at apply cannot be it, a reference might be.
+        if "${" in str(named):
+            yield f"the rule names resource {named!r}, which is not literal: not judged"
         return
-    for launched in launched_resources(env, kind):
-        if launched.region != rule.region:
+    for item in resources:
+        if rule.resource_types and item.cfn_type not in rule.resource_types:
             continue
-        if launched.problem is not None:
-            yield f"{launched.label} ({launched.problem}: not judged)"
+        if item.region is not None and rule.region is not None and item.region != rule.region:
             continue
-        tags = launched.tags
-        if rule.tag_key is not None and (rule.tag_key not in tags or
-                                         (rule.tag_value is not None and tags[rule.tag_key] != rule.tag_value)):
+        if item.problem is not None or item.region is None:
+            yield f"{item.label} ({item.problem or 'its region is not literal'}: not judged)"
             continue
-        if any(tags.get(k) != v for k, v in wanted.items()):
+        if not tags_in_scope(rule, item.tags) or any(item.tags.get(k) != v for k, v in wanted.items()):
             continue
-        arn = arn_pattern.format(region=launched.region, account=env.config.account_id)
-        yield from uncovered(env, launched.label, launched.region, arn, tags)
+        described = "it" if UNKNOWN_ID in item.arn else None
+        yield from uncovered(env, item.label, item.region, item.arn, item.tags, described)
 
 
-def launched_resources(env: Env, kind: str) -> Iterator[Launched]:
-    """Every `kind` (instance or volume) the app's resources create or launch."""
-    groups = list(env.resources("aws_autoscaling_group"))
-    for stack, name, conf in env.resources("aws_launch_template"):
-        label, region = f"{stack.name}/aws_launch_template.{name}", region_of(stack, conf)
-        specified = _specified_tags(conf, kind)
-        users = [(s, n, c) for s, n, c in groups if s is stack and name in _templates_of(c)]
-        if kind == "volume" or not users:
-            yield _launched(f"{label} ({kind}s it launches)", kind, region, specified)
+# ---- what the app creates or launches ----------------------------------------------------------------
+
+def launched_resources(env: Env, kind: str) -> Iterator[Covered]:
+    """Every EC2 `kind` (instance or volume) the app's resources create or launch."""
+    cfn_type = {"instance": "AWS::EC2::Instance", "volume": "AWS::EC2::Volume"}[kind]
+    account = env.config.account_id
+
+    def arn(region: str | None) -> str:
+        return f"arn:aws:ec2:{region}:{account}:{kind}/{UNKNOWN_ID}"
+
+    templates = {(id(stack), name): (stack, conf) for stack, name, conf in env.resources("aws_launch_template")}
+    used: set[tuple[int, str]] = set()
+    for stack, name, group in env.resources("aws_autoscaling_group"):
+        label, region = f"{stack.name}/aws_autoscaling_group.{name} ({kind}s it launches)", region_of(stack, group)
+        linked = _templates_of(stack, group, templates)
+        used.update((id(stack), t) for t in linked)
+        if not linked:
+            why = ("it launches from a launch configuration" if group.get("launch_configuration")
+                   else "its launch template cannot be resolved")
+            yield Covered(label, cfn_type, region, arn(region), {}, why)
             continue
-        for group_stack, group_name, group in users:
-            propagated = {str(t.get("key")): t.get("value") for t in nested(group, "tag")
-                          if is_true(t.get("propagate_at_launch"))}
-            tags = None if specified is None else {**specified, **propagated}
-            yield _launched(f"{group_stack.name}/aws_autoscaling_group.{group_name} (instances it launches)",
-                            kind, region, tags)
+        propagated = _propagated_tags(stack, name, group) if kind == "instance" else {}
+        for template_name in sorted(linked):
+            specified = _specified_tags(templates[(id(stack), template_name)][1], kind)
+            tags = None if specified is None or propagated is None else {**specified, **propagated}
+            yield _covered(label, cfn_type, region, arn(region), tags)
+    for (_, name), (stack, conf) in templates.items():
+        if (id(stack), name) not in used:  # launched by hand or by another tool: its own tags only
+            region = region_of(stack, conf)
+            yield _covered(f"{stack.name}/aws_launch_template.{name} ({kind}s it launches)", cfn_type, region,
+                           arn(region), _specified_tags(conf, kind))
     for stack, name, conf in env.resources("aws_instance"):
         label, region = f"{stack.name}/aws_instance.{name}", region_of(stack, conf)
         if kind == "instance":
-            yield _launched(label, kind, region, effective_tags(stack, conf))
-        else:  # volume_tags reach every volume at creation; a root block device may add its own
-            root = one(conf, "root_block_device") or {}
-            own = conf.get("volume_tags") or {}
-            tags = {**own, **(root.get("tags") or {})} if isinstance(own, dict) else None
-            yield _launched(f"{label} (its volumes)", kind, region, tags)
+            yield _covered(label, cfn_type, region, arn(region), effective_tags(stack, conf))
+            continue
+        # volume_tags reach every volume at creation, a root block device may add its own; default tags do not
+        own, root = conf.get("volume_tags") or {}, (one(conf, "root_block_device") or {}).get("tags") or {}
+        tags = {**own, **root} if isinstance(own, dict) and isinstance(root, dict) else None
+        yield _covered(f"{label} (its volumes)", cfn_type, region, arn(region), tags)
     if kind == "volume":
         for stack, name, conf in env.resources("aws_ebs_volume"):
-            yield _launched(f"{stack.name}/aws_ebs_volume.{name}", kind, region_of(stack, conf),
-                            effective_tags(stack, conf))
+            region = region_of(stack, conf)
+            yield _covered(f"{stack.name}/aws_ebs_volume.{name}", cfn_type, region, arn(region),
+                           effective_tags(stack, conf))
 
 
-def _launched(label: str, kind: str, region: str | None, tags: dict | None) -> Launched:
-    if tags is None or not all(isinstance(v, str) and "${" not in v for v in tags.values()):
-        return Launched(label, kind, region, {}, "its tags are not literal")
-    return Launched(label, kind, region, dict(tags))
+def file_systems(env: Env) -> Iterator[Covered]:
+    """Every EFS file system of the app: its own, and the home file system of each SageMaker domain."""
+    account = env.config.account_id
+    for stack, name, conf in env.resources("aws_efs_file_system"):
+        region = region_of(stack, conf)
+        yield _covered(f"{stack.name}/aws_efs_file_system.{name}", "AWS::EFS::FileSystem", region,
+                       f"arn:aws:elasticfilesystem:{region}:{account}:file-system/{UNKNOWN_ID}",
+                       effective_tags(stack, conf))
+    for stack, name, conf in env.resources("aws_sagemaker_domain"):
+        region = region_of(stack, conf)
+        yield _covered(f"{stack.name}/aws_sagemaker_domain.{name} (its home file system)", "AWS::EFS::FileSystem",
+                       region, f"arn:aws:elasticfilesystem:{region}:{account}:file-system/{UNKNOWN_ID}",
+                       {STUDIO_TAG: f"arn:aws:sagemaker:{region}:{account}:domain/{UNKNOWN_ID}"})
+
+
+def tables(env: Env) -> Iterator[Covered]:
+    for stack, name, conf in env.resources("aws_dynamodb_table"):
+        region, table = region_of(stack, conf), conf.get("name")
+        label = f"{stack.name}/aws_dynamodb_table.{name}"
+        if not isinstance(table, str) or "${" in table:
+            yield Covered(label, "AWS::DynamoDB::Table", region, "", {}, "its name is not literal")
+            continue
+        yield _covered(label, "AWS::DynamoDB::Table", region,
+                       f"arn:aws:dynamodb:{region}:{env.config.account_id}:table/{table}", effective_tags(stack, conf))
+
+
+def _covered(label: str, cfn_type: str, region: str | None, arn: str, tags: dict | None) -> Covered:
+    if tags is None or not all(isinstance(k, str) and isinstance(v, str) and "${" not in k + v
+                               for k, v in tags.items()):
+        return Covered(label, cfn_type, region, arn, {}, "its tags are not literal")
+    return Covered(label, cfn_type, region, arn, dict(tags))
 
 
 def _specified_tags(template: dict, kind: str) -> dict | None:
@@ -158,11 +217,37 @@ def _specified_tags(template: dict, kind: str) -> dict | None:
     return tags
 
 
-def _templates_of(group: dict) -> set[str]:
-    """Names of the aws_launch_template resources an Auto Scaling group launches from (by reference)."""
+def _propagated_tags(stack: Stack, name: str, group: dict) -> dict | None:
+    """The tags a group propagates to its instances: its `tag` blocks, then aws_autoscaling_group_tag."""
+    blocks = nested(group, "tag")
+    blocks += [one(conf, "tag") or {} for _, conf in attached(stack, "aws_autoscaling_group_tag",
+                                                              "aws_autoscaling_group", name, group,
+                                                              "autoscaling_group_name")]
+    if any(not isinstance(b.get("propagate_at_launch"), (bool, str)) for b in blocks):
+        return None  # propagate_at_launch is an expression
+    return {str(b.get("key")): b.get("value") for b in blocks if is_true(b.get("propagate_at_launch"))}
+
+
+def _templates_of(stack: Stack, group: dict, templates: dict) -> set[str]:
+    """Names of the launch templates (of the group's stack) the group launches from, by reference or literal
+    name; empty when any specification cannot be resolved."""
     specs = nested(group, "launch_template")
     for policy in nested(group, "mixed_instances_policy"):
         for template in nested(policy, "launch_template"):
             specs += nested(template, "launch_template_specification")
-    return {name for spec in specs for attribute in ("id", "launch_template_id", "name", "launch_template_name")
-            for name in TEMPLATE_REFERENCE.findall(str(spec.get(attribute) or ""))}
+            specs += [s for o in nested(template, "override") for s in nested(o, "launch_template_specification")]
+    by_name = {conf.get("name"): name for (owner, name), (_, conf) in templates.items() if owner == id(stack)}
+    names: set[str] = set()
+    for spec in specs:
+        found = set()
+        for attribute in ("id", "launch_template_id", "name", "launch_template_name"):
+            raw = spec.get(attribute)
+            found.update(TEMPLATE_REFERENCE.findall(str(raw or "")))
+            if isinstance(raw, str) and "${" not in raw and raw in by_name:
+                found.add(by_name[raw])
+        found = {n for n in found if (id(stack), n) in templates}
+        if not found:
+            return set()
+        names |= found
+    return names
+

@@ -50,10 +50,14 @@ tag key and value, resource id), its region and its parameters:
                                       a bucket (with the rule's resourceTags, when given) that no
                                       aws_backup_selection of its region picks;
   EC2_RESOURCES_PROTECTED_BY_BACKUP_PLAN / EBS_IN_BACKUP_PLAN / EBS_RESOURCES_PROTECTED_BY_BACKUP_PLAN
-                                      an instance / a volume that a launch template (with the tags of its
-                                      tag specifications and of the Auto Scaling groups that launch from it),
-                                      an aws_instance or an aws_ebs_volume creates, and that no
+                                      an instance / a volume that a launch template, an aws_instance or an
+                                      aws_ebs_volume creates, with the tags it gets at launch, that no
                                       aws_backup_selection of its region picks (backup_coverage.py);
+  EFS_IN_BACKUP_PLAN / EFS_RESOURCES_PROTECTED_BY_BACKUP_PLAN / DYNAMODB_IN_BACKUP_PLAN /
+  DYNAMODB_RESOURCES_PROTECTED_BY_BACKUP_PLAN
+                                      a file system (an aws_efs_file_system, or the home file system a
+                                      SageMaker domain creates, tagged by SageMaker) / a table that no
+                                      aws_backup_selection of its region picks;
   CLOUDWATCH_ALARM_RESOURCE_CHECK     an aws_rds_cluster (resourceType AWS::RDS::DBCluster; other types are not
                                       judged) without an alarm on metricName for its DBClusterIdentifier;
   SNS_TOPIC_MESSAGE_DELIVERY_NOTIFICATION_ENABLED
@@ -85,66 +89,35 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-import yaml
-
-from policies.app_checks.backup_coverage import instances_outside_backup_plans, uncovered, volumes_outside_backup_plans
+from policies.app_checks.backup_coverage import (
+    file_systems_outside_backup_plans,
+    instances_outside_backup_plans,
+    tables_outside_backup_plans,
+    uncovered,
+    volumes_outside_backup_plans,
+)
 from policies.app_checks.base import app_check, judge
+from policies.app_checks.deployed_rules import DeployedRule, Target, pack_rules, standalone_rule, targets, wanted_tags
 from policies.app_checks.lookups import attached, effective_tags, region_of
 from policies.app_checks.view import AppView, Env, Stack, nested, one, ref
 from policies.checks.aegis_values import as_list, document, is_true, strings
 from policies.iam_eval import wildcard_match
 
-GLOBAL_TYPES = {"AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"}  # recorded once, in the home region
-CFN_TYPES = {"aws_iam_role": "AWS::IAM::Role", "aws_iam_user": "AWS::IAM::User", "aws_iam_group": "AWS::IAM::Group",
-             "aws_sagemaker_model": "AWS::SageMaker::Model", "aws_s3_bucket": "AWS::S3::Bucket",
-             "aws_backup_vault": "AWS::Backup::BackupVault", "aws_vpc": "AWS::EC2::VPC",
-             "aws_default_security_group": "AWS::EC2::SecurityGroup",
-             "aws_lb": "AWS::ElasticLoadBalancingV2::LoadBalancer", "aws_backup_plan": "AWS::Backup::BackupPlan",
-             "aws_cloudwatch_metric_alarm": "AWS::CloudWatch::Alarm", "aws_rds_cluster": "AWS::RDS::DBCluster",
-             "aws_rds_cluster_instance": "AWS::RDS::DBInstance", "aws_db_instance": "AWS::RDS::DBInstance",
-             "aws_internet_gateway": "AWS::EC2::InternetGateway",
-             "aws_internet_gateway_attachment": "AWS::EC2::InternetGateway", "aws_sns_topic": "AWS::SNS::Topic",
-             "aws_cloudwatch_log_group": "AWS::Logs::LogGroup"}
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
-
-
-@dataclass(frozen=True)
-class DeployedRule:
-    identifier: str
-    region: str | None
-    resource_types: tuple[str, ...] = ()
-    tag_key: str | None = None
-    tag_value: str | None = None
-    resource_id: str | None = None
-    parameters: dict[str, Any] = field(default_factory=dict)
-    stack: Stack | None = field(default=None, compare=False)  # where the rule is deployed (resolves its references)
-
-
-@dataclass(frozen=True)
-class Target:
-    stack: Stack
-    rtype: str
-    name: str
-    conf: dict
-
-    @property
-    def label(self) -> str:
-        return f"{self.stack.name}/{self.rtype}.{self.name}"
 
 
 @app_check("AEGIS_CONFIG_RULE_KNOWN_VIOLATION", "No deployed AWS Config rule is violated by the app's own resources")
 def config_rule_known_violation(app: AppView):
     for env in app.envs:
         for stack, name, conf in env.resources("aws_config_config_rule"):
-            rule = _standalone(stack, conf)
+            rule = standalone_rule(stack, conf)
             if rule.identifier in KNOWN:
                 yield judge(stack.name, f"aws_config_config_rule.{name}", _violations(env, rule),
                             f"no resource of the app violates {rule.identifier}")
         for stack, name, conf in env.resources("aws_config_conformance_pack"):
-            rules, problem = _pack_rules(stack, conf)
+            rules, problem = pack_rules(stack, conf)
             known = [r for r in rules if r.identifier in KNOWN]
             if problem or known:
                 problems = [problem] if problem else [p for r in known for p in _violations(env, r)]
@@ -152,73 +125,12 @@ def config_rule_known_violation(app: AppView):
                             f"no resource of the app violates {', '.join(sorted({r.identifier for r in known}))}")
 
 
-# ---- reading the deployed rules ----------------------------------------------------------------
-
-def _standalone(stack: Stack, conf: dict) -> DeployedRule:
-    source = one(conf, "source") or {}
-    scope = one(conf, "scope") or {}
-    parameters = document(conf.get("input_parameters")) or {}
-    return DeployedRule(str(source.get("source_identifier", "")), region_of(stack, conf),
-                        tuple(as_list(scope.get("compliance_resource_types"))), scope.get("tag_key"),
-                        scope.get("tag_value"), scope.get("compliance_resource_id"), parameters, stack)
-
-
-def _pack_rules(stack: Stack, conf: dict) -> tuple[list[DeployedRule], str | None]:
-    try:
-        template = yaml.safe_load(conf.get("template_body") or "")
-    except yaml.YAMLError:
-        template = None
-    if not isinstance(template, dict) or "${" in str(conf.get("template_body")):
-        return [], "template_body is not a literal template: its rules are not judged"
-    defaults = {k: (v or {}).get("Default") for k, v in (template.get("Parameters") or {}).items()}
-    for given in nested(conf, "input_parameter"):
-        defaults[given.get("parameter_name")] = given.get("parameter_value")
-    region = region_of(stack, conf)
-    rules = []
-    for resource in (template.get("Resources") or {}).values():
-        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Config::ConfigRule":
-            continue
-        props = resource.get("Properties") or {}
-        scope = props.get("Scope") or {}
-        parameters = {k: defaults.get(v["Ref"]) if isinstance(v, dict) and "Ref" in v else v
-                      for k, v in (props.get("InputParameters") or {}).items()}
-        rules.append(DeployedRule(str((props.get("Source") or {}).get("SourceIdentifier", "")), region,
-                                  tuple(as_list(scope.get("ComplianceResourceTypes"))), scope.get("TagKey"),
-                                  scope.get("TagValue"), scope.get("ComplianceResourceId"), parameters, stack))
-    return rules, None
-
-
-# ---- which resources a rule evaluates ------------------------------------------------------------
-
-def _in_scope(rule: DeployedRule, target: Target) -> bool:
-    cfn = CFN_TYPES.get(target.rtype, "")
-    if rule.resource_types and cfn not in rule.resource_types:
-        return False
-    if cfn not in GLOBAL_TYPES and region_of(target.stack, target.conf) != rule.region:
-        return False
-    if rule.tag_key is not None:
-        tags = effective_tags(target.stack, target.conf)
-        if rule.tag_key not in tags or (rule.tag_value is not None and tags[rule.tag_key] != rule.tag_value):
-            return False
-    if rule.resource_id is not None:
-        return rule.resource_id in (target.conf.get("name"), target.conf.get("bucket"))
-    return True
-
-
-def _targets(env: Env, rtypes: tuple[str, ...], rule: DeployedRule) -> Iterator[Target]:
-    for rtype in rtypes:
-        for stack, name, conf in env.resources(rtype):
-            target = Target(stack, rtype, name, conf)
-            if _in_scope(rule, target):
-                yield target
-
-
 # ---- the known violations ------------------------------------------------------------------------
 
 def _inline_policies(env: Env, rule: DeployedRule) -> Iterator[str]:
     kinds = {"aws_iam_role": ("aws_iam_role_policy", "role"), "aws_iam_user": ("aws_iam_user_policy", "user"),
              "aws_iam_group": ("aws_iam_group_policy", "group")}
-    for target in _targets(env, tuple(kinds), rule):
+    for target in targets(env, tuple(kinds), rule):
         inline_type, attribute = kinds[target.rtype]
         if nested(target.conf, "inline_policy") or attached(target.stack, inline_type, target.rtype, target.name,
                                                              target.conf, attribute):
@@ -226,19 +138,19 @@ def _inline_policies(env: Env, rule: DeployedRule) -> Iterator[str]:
 
 
 def _models_outside_vpc(env: Env, rule: DeployedRule) -> Iterator[str]:
-    for target in _targets(env, ("aws_sagemaker_model",), rule):
+    for target in targets(env, ("aws_sagemaker_model",), rule):
         if not (one(target.conf, "vpc_config") or {}).get("subnets"):
             yield target.label
 
 
 def _models_not_isolated(env: Env, rule: DeployedRule) -> Iterator[str]:
-    for target in _targets(env, ("aws_sagemaker_model",), rule):
+    for target in targets(env, ("aws_sagemaker_model",), rule):
         if not is_true(target.conf.get("enable_network_isolation")):
             yield target.label
 
 
 def _buckets_without_kms(env: Env, rule: DeployedRule) -> Iterator[str]:
-    for target in _targets(env, ("aws_s3_bucket",), rule):
+    for target in targets(env, ("aws_s3_bucket",), rule):
         configs = [c for _, c in attached(target.stack, "aws_s3_bucket_server_side_encryption_configuration",
                                            "aws_s3_bucket", target.name, target.conf, "bucket")]
         configs += nested(target.conf, "server_side_encryption_configuration")
@@ -286,7 +198,7 @@ def _buckets_without_logging(env: Env, rule: DeployedRule) -> Iterator[str]:
         if value is not None and (not isinstance(value, str) or "${" in value):
             yield f"{key} parameter {value!r} is not literal: not judged"
             return
-    for target in _targets(env, ("aws_s3_bucket",), rule):
+    for target in targets(env, ("aws_s3_bucket",), rule):
         configs = [c for _, c in attached(target.stack, "aws_s3_bucket_logging", "aws_s3_bucket", target.name,
                                            target.conf, "bucket")] + nested(target.conf, "logging")
         if not any(all(v is None or c.get(k) == v for k, v in wanted.items()) and c.get("target_bucket")
@@ -312,7 +224,7 @@ def _denies_manual_deletion(statement: Any) -> bool:
 
 
 def _vaults_deletable_by_hand(env: Env, rule: DeployedRule) -> Iterator[str]:
-    for target in _targets(env, ("aws_backup_vault",), rule):
+    for target in targets(env, ("aws_backup_vault",), rule):
         policies = [c.get("policy") for _, c in attached(target.stack, "aws_backup_vault_policy", "aws_backup_vault",
                                                           target.name, target.conf, "backup_vault_name")]
         docs = [document(p) for p in policies]
@@ -409,7 +321,7 @@ def _password_policy_weaker(env: Env, rule: DeployedRule) -> Iterator[str]:
 
 
 def _buckets_not_replicating(env: Env, rule: DeployedRule) -> Iterator[str]:
-    for target in _targets(env, ("aws_s3_bucket",), rule):
+    for target in targets(env, ("aws_s3_bucket",), rule):
         configs = [c for _, c in attached(target.stack, "aws_s3_bucket_replication_configuration", "aws_s3_bucket",
                                            target.name, target.conf, "bucket")]
         if not any(r.get("status") == "Enabled" for c in configs for r in nested(c, "rule")):
@@ -418,7 +330,7 @@ def _buckets_not_replicating(env: Env, rule: DeployedRule) -> Iterator[str]:
 
 def _buckets_without_default_lock(env: Env, rule: DeployedRule) -> Iterator[str]:
     mode = rule.parameters.get("mode")
-    for target in _targets(env, ("aws_s3_bucket",), rule):
+    for target in targets(env, ("aws_s3_bucket",), rule):
         locks = [c for _, c in attached(target.stack, "aws_s3_bucket_object_lock_configuration", "aws_s3_bucket",
                                          target.name, target.conf, "bucket")]
         retentions = [one(r, "default_retention") or {} for c in locks for r in nested(c, "rule")]
@@ -428,7 +340,7 @@ def _buckets_without_default_lock(env: Env, rule: DeployedRule) -> Iterator[str]
 
 
 def _load_balancers_deletable(env: Env, rule: DeployedRule) -> Iterator[str]:
-    for target in _targets(env, ("aws_lb",), rule):
+    for target in targets(env, ("aws_lb",), rule):
         if not is_true(target.conf.get("enable_deletion_protection")):
             yield target.label
 
@@ -437,7 +349,7 @@ FEEDBACK_PROTOCOLS = ("application", "firehose", "http", "lambda", "sqs")
 
 
 def _topics_without_delivery_status(env: Env, rule: DeployedRule) -> Iterator[str]:
-    for target in _targets(env, ("aws_sns_topic",), rule):
+    for target in targets(env, ("aws_sns_topic",), rule):
         if not any(target.conf.get(f"{protocol}_{outcome}_feedback_role_arn")
                    for protocol in FEEDBACK_PROTOCOLS for outcome in ("success", "failure")):
             yield target.label
@@ -453,7 +365,7 @@ def _backup_plans_too_weak(env: Env, rule: DeployedRule) -> Iterator[str]:
     if every is None or keep is None or unit not in ("days", "hours"):
         yield "the rule's parameters are not literal numbers and units: not judged"
         return
-    for target in _targets(env, ("aws_backup_plan",), rule):
+    for target in targets(env, ("aws_backup_plan",), rule):
         for plan_rule in nested(target.conf, "rule"):
             schedule = str(plan_rule.get("schedule", ""))
             often_enough = bool(DAILY.match(schedule)) and (unit == "days" and every >= 1 or unit == "hours"
@@ -482,7 +394,7 @@ def _alarms_set_otherwise(env: Env, rule: DeployedRule) -> Iterator[str]:
     if not isinstance(metric, str) or any(not isinstance(v, (str, int, float)) or "${" in str(v) for v in literal):
         yield "the rule's metricName and settings are not literal: not judged"
         return
-    for target in _targets(env, ("aws_cloudwatch_metric_alarm",), rule):
+    for target in targets(env, ("aws_cloudwatch_metric_alarm",), rule):
         if target.conf.get("metric_name") != metric:
             continue
         differ = [f"{attr} {target.conf.get(attr)!r} (rule: {wanted[param]})" for param, attr in ALARM_SETTINGS.items()
@@ -518,21 +430,21 @@ def _no_security_contact(env: Env, rule: DeployedRule) -> Iterator[str]:
 
 def _clusters_without(attribute: str) -> Callable[[Env, DeployedRule], Iterator[str]]:
     def judge_clusters(env: Env, rule: DeployedRule) -> Iterator[str]:
-        for target in _targets(env, ("aws_rds_cluster",), rule):
+        for target in targets(env, ("aws_rds_cluster",), rule):
             if not is_true(target.conf.get(attribute)):
                 yield f"{target.label} ({attribute} is not true)"
     return judge_clusters
 
 
 def _instances_public(env: Env, rule: DeployedRule) -> Iterator[str]:
-    for target in _targets(env, ("aws_rds_cluster_instance", "aws_db_instance"), rule):
+    for target in targets(env, ("aws_rds_cluster_instance", "aws_db_instance"), rule):
         if is_true(target.conf.get("publicly_accessible")):  # false unless set, for both kinds
             yield f"{target.label} (publicly_accessible)"
 
 
 def _instances_unencrypted(env: Env, rule: DeployedRule) -> Iterator[str]:
     # An Aurora instance reports its cluster's storage encryption.
-    for target in _targets(env, ("aws_rds_cluster_instance", "aws_db_instance"), rule):
+    for target in targets(env, ("aws_rds_cluster_instance", "aws_db_instance"), rule):
         conf = target.conf
         if target.rtype == "aws_rds_cluster_instance":
             found = target.stack.target(conf.get("cluster_identifier"), "aws_rds_cluster")
@@ -546,7 +458,7 @@ def _instances_unencrypted(env: Env, rule: DeployedRule) -> Iterator[str]:
 
 def _clusters_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
     # Aurora is backed up per cluster; the instance-level RDS_IN_BACKUP_PLAN follows its cluster.
-    for target in _targets(env, ("aws_rds_cluster",), rule):
+    for target in targets(env, ("aws_rds_cluster",), rule):
         identifier = target.conf.get("cluster_identifier")
         if not isinstance(identifier, str) or "${" in identifier:
             yield f"{target.label} (cluster_identifier is not literal: not judged)"
@@ -557,12 +469,11 @@ def _clusters_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str
 
 
 def _buckets_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
-    raw = rule.parameters.get("resourceTags")
-    wanted = document(raw) if raw is not None else {}
-    if not isinstance(wanted, dict) or not all(isinstance(v, str) for v in wanted.values()):
-        yield f"resourceTags {raw!r} is not a literal JSON map of tags: not judged"
+    wanted = wanted_tags(rule)
+    if wanted is None:
+        yield f"resourceTags {rule.parameters.get('resourceTags')!r} is not a literal JSON map of tags: not judged"
         return
-    for target in _targets(env, ("aws_s3_bucket",), rule):
+    for target in targets(env, ("aws_s3_bucket",), rule):
         tags = effective_tags(target.stack, target.conf)
         if any(tags.get(k) != v for k, v in wanted.items()):
             continue
@@ -580,7 +491,7 @@ def _clusters_without_alarm(env: Env, rule: DeployedRule) -> Iterator[str]:
         return
     alarmed = {(region_of(stack, conf), str((conf.get("dimensions") or {}).get("DBClusterIdentifier")))
                for stack, _, conf in env.resources("aws_cloudwatch_metric_alarm") if conf.get("metric_name") == metric}
-    for target in _targets(env, ("aws_rds_cluster",), rule):
+    for target in targets(env, ("aws_rds_cluster",), rule):
         identifier = target.conf.get("cluster_identifier")
         if not isinstance(identifier, str) or "${" in identifier:
             yield f"{target.label} (cluster_identifier is not literal: not judged)"
@@ -620,7 +531,7 @@ def _gateways_outside_authorized_vpcs(env: Env, rule: DeployedRule) -> Iterator[
     if problem:
         yield problem
         return
-    for target in _targets(env, ("aws_internet_gateway", "aws_internet_gateway_attachment"), rule):
+    for target in targets(env, ("aws_internet_gateway", "aws_internet_gateway_attachment"), rule):
         raw = target.conf.get("vpc_id")
         if raw is None:
             continue  # a detached gateway is not judged by the rule
@@ -650,7 +561,7 @@ def _implicit_os_metrics_group(env: Env, rule: DeployedRule) -> str | None:
 
 
 def _log_groups_unencrypted(env: Env, rule: DeployedRule) -> Iterator[str]:
-    for target in _targets(env, ("aws_cloudwatch_log_group",), rule):
+    for target in targets(env, ("aws_cloudwatch_log_group",), rule):
         if not target.conf.get("kms_key_id"):
             yield target.label
     implicit = _implicit_os_metrics_group(env, rule)
@@ -664,7 +575,7 @@ def _log_groups_kept_too_briefly(env: Env, rule: DeployedRule) -> Iterator[str]:
     if minimum is None:
         yield f"MinRetentionTime {raw!r} is not a literal number of days: not judged"
         return
-    for target in _targets(env, ("aws_cloudwatch_log_group",), rule):
+    for target in targets(env, ("aws_cloudwatch_log_group",), rule):
         days = target.conf.get("retention_in_days")
         if days in (None, 0):
             continue  # never expires
@@ -693,7 +604,7 @@ def _bucket_policies_beyond_control(env: Env, rule: DeployedRule) -> Iterator[st
         return
     ceiling = [k for k in as_list(control.get("Statement")) if isinstance(k, dict) and k.get("Effect") == "Allow"
                and not ({"Condition", "NotPrincipal", "NotAction", "NotResource"} & set(k))]
-    for target in _targets(env, ("aws_s3_bucket",), rule):
+    for target in targets(env, ("aws_s3_bucket",), rule):
         for where, raw_policy in _policies_of(env, target):
             doc = document(raw_policy)
             if doc is None:
@@ -807,6 +718,10 @@ KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "EC2_RESOURCES_PROTECTED_BY_BACKUP_PLAN": instances_outside_backup_plans,
     "EBS_IN_BACKUP_PLAN": volumes_outside_backup_plans,
     "EBS_RESOURCES_PROTECTED_BY_BACKUP_PLAN": volumes_outside_backup_plans,
+    "EFS_IN_BACKUP_PLAN": file_systems_outside_backup_plans,
+    "EFS_RESOURCES_PROTECTED_BY_BACKUP_PLAN": file_systems_outside_backup_plans,
+    "DYNAMODB_IN_BACKUP_PLAN": tables_outside_backup_plans,
+    "DYNAMODB_RESOURCES_PROTECTED_BY_BACKUP_PLAN": tables_outside_backup_plans,
     "SNS_TOPIC_MESSAGE_DELIVERY_NOTIFICATION_ENABLED": _topics_without_delivery_status,
     "CLOUDWATCH_LOG_GROUP_ENCRYPTED": _log_groups_unencrypted,
     "CW_LOGGROUP_RETENTION_PERIOD_CHECK": _log_groups_kept_too_briefly,

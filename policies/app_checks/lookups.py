@@ -172,3 +172,15 @@ def key_policy(stack: Stack, name: str, conf: dict) -> Any:
     """The raw policy of a key: its `policy`, or that of the aws_kms_key_policy attached to it."""
     attached_policies = attached(stack, "aws_kms_key_policy", "aws_kms_key", name, conf, "key_id", ("key_id", "id"))
     return attached_policies[0][1].get("policy") if attached_policies else conf.get("policy")
+
+
+def role_arn(env: Env, stack: Stack, raw: Any) -> str | None:
+    """The ARN of the role a value names: a role of the stack by reference (its name and path), or a literal
+    role ARN; None when it is neither."""
+    target = stack.target(raw, "aws_iam_role")
+    if target is not None:
+        name, path = target[1].get("name"), target[1].get("path") or "/"
+        if not isinstance(name, str) or "${" in name + str(path):
+            return None
+        return f"arn:aws:iam::{env.naming.account_id}:role{path}{name}"
+    return raw if isinstance(raw, str) and raw.startswith("arn:aws:iam::") and "${" not in raw else None

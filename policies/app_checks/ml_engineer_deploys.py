@@ -26,7 +26,7 @@ from typing import Iterator
 from modules.boundary import SERVERLESS_MODEL_INFIX, hand_deploys
 from policies.app_checks.base import app_check, fail, judge
 from policies.app_checks.iam import NotJudged, role_with_boundary, roles_named
-from policies.app_checks.lookups import key_policy, key_resource
+from policies.app_checks.lookups import key_policy, key_resource, role_arn
 from policies.app_checks.view import AppView, Env, Stack, nested, one, ref
 from policies.checks.aegis_values import document
 from policies.iam_eval import Request, UnsupportedPolicy, as_principal, is_allowed, kms_is_allowed
@@ -83,7 +83,7 @@ def _problems(env: Env, persona, stack: Stack, name: str, model: dict, by_hand: 
     vpc = {"sagemaker:VpcSubnets": ["subnet-0"]} if one(model, "vpc_config") else {}
     config_arn = f"arn:aws:sagemaker:{n.region}:{n.account_id}:endpoint-config/{n.resource(model_name, '1')}"
     steps = [
-        ("pass its execution role to SageMaker", "iam:PassRole", _role_arn(env, stack, model),
+        ("pass its execution role to SageMaker", "iam:PassRole", role_arn(env, stack, model.get("execution_role_arn")),
          {"iam:PassedToService": SAGEMAKER}),
         ("create the model" + (" (in the VPC)" if vpc else " (serverless, no VPC)"), "sagemaker:CreateModel",
          model_arn, vpc),
@@ -113,14 +113,6 @@ def _problems(env: Env, persona, stack: Stack, name: str, model: dict, by_hand: 
             yield f"{PERSONA} may create this real-time model without a VPC (sagemaker:VpcSubnets absent)"
     except UnsupportedPolicy as exc:
         yield f"the policies cannot be judged: {exc}"
-
-
-def _role_arn(env: Env, stack: Stack, model: dict) -> str | None:
-    raw = model.get("execution_role_arn")
-    target = stack.target(raw, "aws_iam_role")
-    if target is not None:
-        return f"arn:aws:iam::{env.naming.account_id}:role/{target[1].get('name')}"
-    return raw if isinstance(raw, str) and raw.startswith("arn:aws:iam::") else None
 
 
 def _key_problems(env: Env, stack: Stack, raw, arn: str, documents, boundary, session: dict) -> Iterator[str]:

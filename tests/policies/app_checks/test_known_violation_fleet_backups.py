@@ -63,7 +63,7 @@ def test_volumes_without_the_tag_fail_the_ebs_rules_only():
     results = run(CHECK, fleet_app(launch=template(volume={"Name": "fleet"})))
     for i, rule in enumerate(FLEET_BACKUP_RULES):
         if rule.startswith("EBS_"):
-            assert "aws_launch_template.fleet (volumes it launches)" in rule_failures(results, i)
+            assert "aws_autoscaling_group.fleet (volumes it launches)" in rule_failures(results, i)
         else:
             assert verdict(results, f"aws_config_config_rule.r{i}")
 
@@ -71,7 +71,8 @@ def test_volumes_without_the_tag_fail_the_ebs_rules_only():
 def test_provider_default_tags_do_not_reach_what_a_group_launches():
     # PROVIDER's default tags carry Backup; a template without tag specifications launches untagged resources.
     results = run(CHECK, fleet_app(launch={"name": "fleet"}))
-    assert all(not r.passed for r in results if r.address.startswith("aws_config_config_rule."))
+    judged = [r for r in results if r.address.startswith("aws_config_config_rule.")]
+    assert len(judged) == len(FLEET_BACKUP_RULES) and not any(r.passed for r in judged)
 
 
 def test_tags_the_group_propagates_reach_instances_and_override_the_template():
@@ -109,7 +110,8 @@ def test_tags_that_are_not_literal_are_never_passed():
 
 
 def test_a_selection_with_conditions_this_check_cannot_read_is_never_passed():
-    odd = {"tagged": {**selection(), "condition": [{"string_like": [{"key": "aws:ResourceTag/Backup", "value": "*"}]}]}}
+    odd = {"tagged": {**selection(), "condition": [{"string_not_equals": [{"key": "aws:ResourceTag/Backup",
+                                                                           "value": "x"}]}]}}
     assert "not judged" in rule_failures(run(CHECK, fleet_app(selections=odd)), 1)
 
 
@@ -122,10 +124,12 @@ def test_instances_and_volumes_of_plain_resources_are_judged():
     assert "aws_ebs_volume.data" in rule_failures(results, 0)
 
 
-def test_the_rules_resource_tags_parameter_narrows_what_is_judged():
-    narrowed = fleet_app(launch=template(volume={"Name": "fleet"}), rules=("EBS_RESOURCES_PROTECTED_BY_BACKUP_PLAN",),
+@pytest.mark.parametrize("volume_tags, passes", [({"Name": "fleet"}, True),  # not what the rule checks
+                                                 ({"Tier": "data"}, False)])  # checked, and in no plan
+def test_the_rules_resource_tags_parameter_narrows_what_is_judged(volume_tags, passes):
+    narrowed = fleet_app(launch=template(volume=volume_tags), rules=("EBS_RESOURCES_PROTECTED_BY_BACKUP_PLAN",),
                          rule_extra={"input_parameters": '{"resourceTags": "{\\"Tier\\": \\"data\\"}"}'})
-    assert verdict(run(CHECK, narrowed), "aws_config_config_rule.r0")
+    assert verdict(run(CHECK, narrowed), "aws_config_config_rule.r0") is passes
 
 
 def test_prod_backs_up_its_fleets_and_validation_refuses_a_pci_environment_that_does_not():
@@ -137,3 +141,85 @@ def test_prod_backs_up_its_fleets_and_validation_refuses_a_pci_environment_that_
     problems = dict(governance.problems(prod.model_copy(update={"governance": governance})))
     assert "gpu_fleets: true" in problems["backup.gpu_fleets"]
     assert problems["backup.gpu_fleets"].startswith("the hipaa, pci-dss conformance pack")
+
+
+def test_a_group_naming_its_template_literally_is_judged_with_the_tags_it_propagates():
+    literal = group(("Backup", "none", True))
+    literal["mixed_instances_policy"]["launch_template"]["launch_template_specification"] = {
+        "launch_template_name": "fleet", "version": "$Latest"}
+    assert "aws_autoscaling_group.fleet (instances it launches)" in rule_failures(
+        run(CHECK, fleet_app(groups={"fleet": literal})), 2)
+
+
+@pytest.mark.parametrize("spec, fragment", [
+    ({"launch_template_id": "${var.template_id}"}, "launch template cannot be resolved"),
+    ({"launch_template_id": "${data.aws_launch_template.fleet.id}"}, "launch template cannot be resolved"),
+])
+def test_a_group_whose_template_cannot_be_resolved_is_never_passed(spec, fragment):
+    unresolved = group(("Backup", "aegis-dev", True))
+    unresolved["mixed_instances_policy"]["launch_template"]["launch_template_specification"] = spec
+    assert fragment in rule_failures(run(CHECK, fleet_app(groups={"fleet": unresolved})), 0)
+
+
+def test_a_group_launching_from_a_launch_configuration_is_never_passed():
+    legacy = {"name": "old", "launch_configuration": "${aws_launch_configuration.old.name}", "tag": []}
+    assert "launch configuration" in rule_failures(run(CHECK, fleet_app(groups={"fleet": group(), "old": legacy})), 2)
+
+
+@pytest.mark.parametrize("change, fragment", [
+    (lambda a: a["dev-platform"]["resource"]["aws_launch_template"]["fleet"]["tag_specifications"][0].update(
+        tags={"${var.k}": "aegis-dev"}), "its tags are not literal"),  # a tag key that is an expression
+    (lambda a: a["dev-governance"]["resource"]["aws_backup_selection"]["tagged"].update(
+        not_resources=["${var.excluded}"]), "does not read"),
+    (lambda a: a["dev-platform"]["resource"].update(aws_instance={"box": {
+        "ami": "a", "root_block_device": {"tags": "${var.tags}"}}}), "its tags are not literal"),
+    (lambda a: a["dev-platform"]["provider"]["aws"][0].update(region="${var.region}"), "region is not literal"),
+])
+def test_what_cannot_be_read_is_reported_not_judged_and_never_crashes(change, fragment):
+    stacks = fleet_app()
+    change(stacks)
+    results = run(CHECK, stacks)
+    assert any(fragment in r.message for r in results if not r.passed), failures(results)
+
+
+def test_a_rule_naming_one_resource_by_reference_is_never_passed():
+    results = run(CHECK, fleet_app(rules=("EBS_RESOURCES_PROTECTED_BY_BACKUP_PLAN",),
+                                   rule_extra={"input_parameters": '{"resourceId": "${aws_ebs_volume.data.id}"}'}))
+    assert "not literal: not judged" in rule_failures(results, 0)
+    literal = run(CHECK, fleet_app(launch=template(volume={}), rules=("EBS_RESOURCES_PROTECTED_BY_BACKUP_PLAN",),
+                                   rule_extra={"input_parameters": '{"resourceId": "vol-0123456789abcdef0"}'}))
+    assert verdict(literal, "aws_config_config_rule.r0")  # a volume of someone else's: nothing of the app
+
+
+STUDIO_SELECTION = {"name": "studio-home", "plan_id": "p", "iam_role_arn": "r",
+                    "resources": [f"arn:aws:elasticfilesystem:eu-west-1:{ACCOUNT}:file-system/*"],
+                    "condition": [{"string_like": [{"key": "aws:ResourceTag/ManagedByAmazonSageMakerResource",
+                                                    "value": f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:domain/*"}]}]}
+
+
+@pytest.mark.parametrize("selections, passes", [
+    ({"tagged": selection(resources=[f"arn:aws:elasticfilesystem:eu-west-1:{ACCOUNT}:file-system/*"])}, False),
+    ({"tagged": selection(resources=[f"arn:aws:elasticfilesystem:eu-west-1:{ACCOUNT}:file-system/*"]),
+      "studio": STUDIO_SELECTION}, True),
+    ({"studio": {**STUDIO_SELECTION, "condition": [{"string_equals": [
+        {"key": "aws:ResourceTag/ManagedByAmazonSageMakerResource",
+         "value": f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:domain/d-abc"}]}]}}, False),  # an id known only at apply
+])
+def test_a_studio_domains_home_file_system_needs_a_selection_by_sagemakers_tag(selections, passes):
+    platform = {"aws_sagemaker_domain": {"studio": {"domain_name": "d"}}}
+    results = run(CHECK, fleet_app(rules=("EFS_IN_BACKUP_PLAN",), selections=selections, platform_extra=platform,
+                                   launch={"name": "fleet"}, groups={}))
+    assert verdict(results, "aws_config_config_rule.r0") is passes, failures(results)
+    if not passes:
+        assert "aws_sagemaker_domain.studio (its home file system)" in rule_failures(results, 0)
+
+
+def test_tables_and_file_systems_of_the_app_are_judged_with_their_tags():
+    platform = {"aws_dynamodb_table": {"t": {"name": "aegis-dev-t", "tags": {"Backup": "other"}}},
+                "aws_efs_file_system": {"fs": {"creation_token": "x"}}}  # the provider's default tags: Backup
+    selections = {"tagged": selection(resources=[f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/*",
+                                                 f"arn:aws:elasticfilesystem:eu-west-1:{ACCOUNT}:file-system/*"])}
+    results = run(CHECK, fleet_app(rules=("DYNAMODB_IN_BACKUP_PLAN", "EFS_IN_BACKUP_PLAN"), selections=selections,
+                                   platform_extra=platform, launch={"name": "fleet"}, groups={}))
+    assert "aws_dynamodb_table.t" in rule_failures(results, 0)
+    assert verdict(results, "aws_config_config_rule.r1")
