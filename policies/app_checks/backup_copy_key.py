@@ -15,15 +15,18 @@ from __future__ import annotations
 from typing import Iterator
 
 from policies.app_checks.base import app_check, judge
-from policies.app_checks.lookups import key_policy, key_resource, region_of
+from policies.app_checks.lookups import key_policy, key_resource, region_of, role_arn
 from policies.app_checks.view import AppView, Env, Stack, nested, ref
 from policies.checks.aegis_values import as_list
-from policies.iam_eval import DENY, UnsupportedPolicy, as_principal, evaluate
+from policies.iam_eval import ALLOW, DENY, Request, UnsupportedPolicy, as_principal, evaluate
 
 # ARN prefix of what a selection picks → the service that owns its recovery points' copies.
 COPY_SERVICES = (("arn:aws:rds:", "rds"), ("arn:aws:ec2:", "ec2"), ("arn:aws:dynamodb:", "backup"),
                  ("arn:aws:elasticfilesystem:", "backup"), ("arn:aws:s3:", "backup"))
 # What re-encrypting a copy asks of the destination key (the key policies deny these outside ViaService).
+# The condition keys a copy's requests carry, as far as this check models them (any other key fails closed).
+MODELED_KEYS = frozenset({"aws:principalarn", "aws:principalaccount", "aws:principalisawsservice", "kms:viaservice",
+                          "kms:grantisforawsresource", "kms:calleraccount"})
 COPY_ACTIONS = ("kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey",
                 "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo")
 
@@ -41,8 +44,15 @@ def backup_copy_key_admits(app: AppView):
 
 
 def _problems(env: Env, stack: Stack, plan_name: str, destinations: list) -> Iterator[str]:
-    selections = [(s, c) for s, _, c in env.resources("aws_backup_selection")
-                  if s is stack and (ref(c.get("plan_id")) or ("", "", ""))[:2] == ("aws_backup_plan", plan_name)]
+    selections = []
+    for selection_stack, _, selection in env.resources("aws_backup_selection"):
+        found = ref(selection.get("plan_id"))
+        if found is None or found[0] != "aws_backup_plan" or selection_stack.lookup(*found[:2]) is None:
+            yield f"selection {selection.get('name')!r}: its plan cannot be resolved, so it may copy: not judged"
+        elif selection_stack is stack and found[1] == plan_name:
+            selections.append(selection)
+    if not selections:
+        yield "no aws_backup_selection of this stack references the plan: what it copies is not judged"
     for raw in destinations:
         vault = stack.target(raw, "aws_backup_vault")
         if vault is None:
@@ -55,38 +65,49 @@ def _problems(env: Env, stack: Stack, plan_name: str, destinations: list) -> Ite
             yield f"aws_backup_vault.{vault_name}: its key or region cannot be resolved: not judged"
             continue
         key_stack, key_name, key_conf = key
-        for selection_stack, selection in selections:
-            role = _role_arn(env, selection_stack, selection.get("iam_role_arn"))
-            if role is None:
-                yield f"selection {selection.get('name')!r}: its role cannot be resolved: not judged"
-                continue
-            for pattern in as_list(selection.get("resources")):
-                service = next((svc for prefix, svc in COPY_SERVICES if str(pattern).startswith(prefix)), None)
-                if service is None:
-                    yield f"selection {selection.get('name')!r} picks {pattern}, whose copy path is not judged"
-                    continue
-                denied = _denied(key_policy(key_stack, key_name, key_conf), role, f"{service}.{region}.amazonaws.com")
-                if denied:
-                    yield (f"{key_stack.name}/aws_kms_key.{key_name} (the key of aws_backup_vault.{vault_name}) "
-                           f"{denied} to {role} through {service}.{region}.amazonaws.com, which copies {pattern}")
+        for selection in selections:
+            yield from _selection_problems(env, stack, selection, region,
+                                           (f"{key_stack.name}/aws_kms_key.{key_name} (the key of "
+                                            f"aws_backup_vault.{vault_name})", key_policy(key_stack, key_name, key_conf)))
 
 
-def _role_arn(env: Env, stack: Stack, raw) -> str | None:
-    found = stack.target(raw, "aws_iam_role")
-    if found is not None:
-        name = found[1].get("name")
-        path = found[1].get("path") or "/"
-        return f"arn:aws:iam::{env.config.account_id}:role{path}{name}" if isinstance(name, str) else None
-    return raw if isinstance(raw, str) and raw.startswith("arn:aws:iam::") and "${" not in raw else None
+def _selection_problems(env: Env, stack: Stack, selection: dict, region: str, key: tuple[str, object]) -> Iterator[str]:
+    name = selection.get("name")
+    role = role_arn(env, stack, selection.get("iam_role_arn"))
+    patterns = [str(p) for p in as_list(selection.get("resources"))]
+    if role is None:
+        yield f"selection {name!r}: its role cannot be resolved: not judged"
+        return
+    if nested(selection, "selection_tag") or not patterns:
+        yield f"selection {name!r} picks by tag alone (no resource patterns), so what it copies is not judged"
+        return
+    label, policy = key
+    for pattern in patterns:
+        service = next((svc for prefix, svc in COPY_SERVICES if pattern.startswith(prefix)), None)
+        if service is None:
+            yield f"selection {name!r} picks {pattern}, whose copy path is not judged"
+            continue
+        refused = _refused(policy, role, f"{service}.{region}.amazonaws.com")
+        if refused:
+            yield f"{label} {refused} to {role} through {service}.{region}.amazonaws.com, which copies {pattern}"
 
 
-def _denied(policy, role: str, via: str) -> str | None:
-    """What the key policy denies of a copy's calls (a phrase), or None."""
+def _refused(policy, role: str, via: str) -> str | None:
+    """What the key policy does not allow of a copy's calls (a phrase), or None. The key policy must allow each
+    call itself (naming the role, or the account: delegation to IAM, whose AWS managed policy grants it)."""
     if not isinstance(policy, str) or "${" in policy:
-        return "has a policy that is not literal (not judged), so it may deny the copy"
+        return "has a policy that is not literal (not judged), so it may refuse the copy"
     context = {"kms:ViaService": via, "kms:GrantIsForAWSResource": True, "kms:CallerAccount": role.split(":")[4]}
     try:
-        refused = [a for a in COPY_ACTIONS if evaluate([policy], as_principal(role, a, "*", context)) == DENY]
+        decisions = {a: evaluate([policy], _modeled(as_principal(role, a, "*", context))) for a in COPY_ACTIONS}
     except UnsupportedPolicy as error:
-        return f"has a policy this check cannot evaluate ({error}), so it may deny the copy"
-    return f"denies {', '.join(refused)}" if refused else None
+        return f"has a policy this check cannot evaluate ({error}), so it may refuse the copy"
+    denied = [a for a, d in decisions.items() if d == DENY]
+    if denied:
+        return f"denies {', '.join(denied)}"
+    unallowed = [a for a, d in decisions.items() if d != ALLOW]
+    return f"allows neither the role nor its account {', '.join(unallowed)}" if unallowed else None
+
+
+def _modeled(request: Request) -> Request:
+    return Request(request.action, request.resource, request.context, request.principal, MODELED_KEYS)

@@ -102,3 +102,31 @@ def test_prods_dr_copies_pass_and_fail_without_rds_on_the_dr_audit_key(synthesiz
     (plan,) = [n for n, c in stacks["prod-governance"]["resource"]["aws_backup_plan"].items()
                if c["rule"][0].get("copy_action")]
     assert f"rds.{dr_region}.amazonaws.com" in fails_on(run(CHECK, stacks, "prod"), f"aws_backup_plan.{plan}")
+
+
+def test_a_selection_by_tag_alone_is_never_passed():
+    stacks = plan_app(key_policy("backup"), [])
+    stacks["dev-governance"]["resource"]["aws_backup_selection"]["tagged"]["selection_tag"] = [
+        {"type": "STRINGEQUALS", "key": "Backup", "value": "aegis-dev"}]
+    assert "picks by tag alone" in fails_on(run(CHECK, stacks), "aws_backup_plan.plan")
+
+
+def test_a_selection_whose_plan_cannot_be_resolved_is_never_passed():
+    stacks = plan_app(key_policy("backup"), [RDS])
+    stacks["dev-governance"]["resource"]["aws_backup_selection"]["tagged"]["plan_id"] = "${var.plan}"
+    message = fails_on(run(CHECK, stacks), "aws_backup_plan.plan")
+    assert "its plan cannot be resolved" in message and "no aws_backup_selection" in message
+
+
+def test_a_key_that_admits_nobody_of_the_account_fails_even_without_a_deny():
+    no_delegation = doc({"Sid": "AdminsOnly", "Effect": "Allow", "Principal": {
+        "AWS": f"arn:aws:iam::{ACCOUNT}:role/admin"}, "Action": "kms:*", "Resource": "*"})
+    assert "allows neither the role nor its account" in fails_on(run(CHECK, plan_app(no_delegation, [RDS])),
+                                                                  "aws_backup_plan.plan")
+
+
+def test_a_deny_on_a_condition_key_the_check_does_not_model_is_never_read_as_absent():
+    policy = json.loads(key_policy("backup", "rds"))
+    policy["Statement"].append({"Sid": "DenyOutsideOrg", "Effect": "Deny", "Principal": "*", "Action": "kms:*",
+                                "Resource": "*", "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-1"}}})
+    assert "cannot evaluate" in fails_on(run(CHECK, plan_app(json.dumps(policy), [RDS])), "aws_backup_plan.plan")
