@@ -67,7 +67,8 @@ WORKLOAD_KEYS: dict[str, tuple[str, ...]] = {
 # Workload roles that use a class's key through services beyond the class's own. AWS Backup re-encrypts
 # each copy in the DR region with the DR vault's key (the audit key), through the service that owns the
 # recovery point there: RDS for the data store's cluster snapshots (DynamoDB, EFS and S3 recovery points
-# go through AWS Backup itself; the fleets' AMIs are not copied: modules/governance/backup.py).
+# go through AWS Backup itself; the fleets' AMIs are not copied: modules/governance/backup.py). A class has
+# the same users in both regions, so the home-region audit key admits the role through RDS too.
 WORKLOAD_KEYS_ALSO_THROUGH: dict[str, dict[str, tuple[str, ...]]] = {
     BACKUP_ROLE: {"audit": ("rds",)},
 }

@@ -1,7 +1,7 @@
-"""AWS Backup: a KMS-encrypted, locked vault, a daily plan for the DynamoDB tables, EFS file systems,
-Aurora clusters and S3 buckets that carry the environment's Backup tag (and, prod by default, the GPU
-fleets' instances and volumes: governance.backup.gpu_fleets), and (prod) a copy of every recovery point
-to a locked vault in the DR region.
+"""AWS Backup: a KMS-encrypted, locked vault; a daily plan for the DynamoDB tables, EFS file systems,
+Aurora clusters and S3 buckets that carry the environment's Backup tag and for the Studio domain's home
+file system, with (prod) a copy of each recovery point to a locked vault in the DR region; and (prod by
+default: governance.backup.gpu_fleets) a daily plan for the GPU fleets' instances and volumes, never copied.
 
 S3: prod tags its versioned data buckets (datasets, model artifacts, inference data: modules/data/stack.py),
 so a deleted or overwritten object can be restored from a recovery point that its own bucket's permissions
@@ -46,6 +46,11 @@ SELECTED_RESOURCE_PATTERNS = ("arn:aws:dynamodb:{region}:{account}:table/*",
 # not be restored there (the DR vault's key admits no EC2 volume attachment).
 FLEET_RESOURCE_PATTERNS = ("arn:aws:ec2:{region}:{account}:instance/*",
                            "arn:aws:ec2:{region}:{account}:volume/*")
+# The home file system of the environment's SageMaker Studio domain (user notebooks and data), which SageMaker
+# creates and tags ManagedByAmazonSageMakerResource=<domain ARN>: no Terraform resource carries the Backup tag
+# for it, and EFS_IN_BACKUP_PLAN judges every file system of the region.
+STUDIO_HOME_PATTERN = "arn:aws:elasticfilesystem:{region}:{account}:file-system/*"
+STUDIO_HOME_TAG = ("ManagedByAmazonSageMakerResource", "arn:aws:sagemaker:{region}:{account}:domain/*")
 # What the vault access policy denies to every principal (the actions the Config rule requires).
 MANUAL_DELETION_ACTIONS = ("backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle",
                            "backup:PutBackupVaultAccessPolicy")
@@ -58,7 +63,8 @@ SERVICE_POLICIES = ("arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePo
 
 class Backup(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, naming: Naming, settings: BackupSettings, tier: str,
-                 vault_key_arn: str, dr_vault_key_arn: str | None = None, dr_provider=None):
+                 vault_key_arn: str, dr_vault_key_arn: str | None = None, dr_provider=None,
+                 studio_home: bool = False):
         super().__init__(scope, construct_id)
         self.lock_mode = settings.vault_lock.mode_for(tier)
         name = naming.resource("backup")
@@ -75,19 +81,31 @@ class Backup(Construct):
         self.role = self._role(naming)
         self.plan = self._plan("plan", naming.resource("backup-plan"), settings, copy_to_dr=True)
         self.selection = self._select("selection", naming, self.plan, "tagged", SELECTED_RESOURCE_PATTERNS)
+        self.studio_selection = None
+        if studio_home:
+            key, value = STUDIO_HOME_TAG
+            self.studio_selection = self._select(
+                "studio-selection", naming, self.plan, "studio-home", (STUDIO_HOME_PATTERN,),
+                tag=(key, value.format(region=naming.region, account=naming.account_id)), operator="like")
         self.fleet_plan = self.fleet_selection = None
         if settings.backs_up_fleets(tier):
             self.fleet_plan = self._plan("fleet-plan", naming.resource("fleet-backup-plan"), settings, copy_to_dr=False)
             self.fleet_selection = self._select("fleet-selection", naming, self.fleet_plan, "fleets",
                                                 FLEET_RESOURCE_PATTERNS)
 
-    def _select(self, construct_id: str, naming: Naming, plan, name: str, patterns: tuple[str, ...]):
+    def _select(self, construct_id: str, naming: Naming, plan, name: str, patterns: tuple[str, ...],
+                tag: tuple[str, str] | None = None, operator: str = "equals"):
+        """A selection of `patterns` that carry `tag` (default: the environment's Backup tag)."""
         s = aws.backup_selection
+        key, value = tag or (BACKUP_TAG_KEY, naming.backup_tag_value)
+        condition = (s.BackupSelectionCondition(string_like=[s.BackupSelectionConditionStringLike(
+            key=f"aws:ResourceTag/{key}", value=value)]) if operator == "like" else
+            s.BackupSelectionCondition(string_equals=[s.BackupSelectionConditionStringEquals(
+                key=f"aws:ResourceTag/{key}", value=value)]))
         return s.BackupSelection(
             self, construct_id, name=naming.resource(name), plan_id=plan.id, iam_role_arn=self.role.arn,
             resources=[p.format(region=naming.region, account=naming.account_id) for p in patterns],
-            condition=[s.BackupSelectionCondition(string_equals=[s.BackupSelectionConditionStringEquals(
-                key=f"aws:ResourceTag/{BACKUP_TAG_KEY}", value=naming.backup_tag_value)])])
+            condition=[condition])
 
     def _lock(self, construct_id: str, vault, settings: BackupSettings, provider=None):
         lock = settings.vault_lock

@@ -38,7 +38,8 @@ PATTERNS: dict[str, tuple[str, dict]] = {
     "backup-failures": (
         "AWS Backup and copy jobs that did not complete",
         {"source": ["aws.backup"], "detail-type": ["Backup Job State Change", "Copy Job State Change"],
-         "detail": {"state": ["FAILED", "ABORTED", "EXPIRED"]}}),
+         # PARTIAL: some of the resource was not copied or backed up (both job types have it).
+         "detail": {"state": ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"]}}),
 }
 
 

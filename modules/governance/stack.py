@@ -26,6 +26,7 @@ from modules.governance.security_hub import SecurityHub
 from modules.governance.shield import ShieldAdvanced
 from modules.lookups import data_key_arn
 from modules.pillar_stack import PillarStack
+from modules.training import studio_personas
 
 AUDIT = "audit"  # Config delivery and the backup vault use the audit key class
 
@@ -78,7 +79,8 @@ class GovernanceStack(PillarStack):
         copies = settings.backup.copies_to_dr(tier)
         self.backup = Backup(self, "backup", naming=naming, settings=settings.backup, tier=tier,
                              vault_key_arn=audit_key, dr_vault_key_arn=self._dr_vault_key() if copies else None,
-                             dr_provider=self.dr_provider if copies else None)
+                             dr_provider=self.dr_provider if copies else None,
+                             studio_home=bool(studio_personas(config)))
 
     def _dr_vault_key(self) -> str:
         """ARN of the DR-region audit key, created by `<env>-data` with replication (settings.py makes

@@ -12,8 +12,9 @@ EXPECTED_LOCK = {"dev": "governance", "staging": "governance", "prod": "complian
 
 
 def _main(gov, rtype: str) -> tuple[str, dict]:
-    """The plan (or selection) of the tagged data stores; prod's fleets have one of their own (test_fleet_backup.py)."""
-    items = {n: c for n, c in gov.res(rtype).items() if "fleet" not in n}
+    """The plan (or selection) of the tagged data stores; prod's fleets have a plan of their own and Studio's home
+    file system a selection of its own (test_fleet_backup.py)."""
+    items = {n: c for n, c in gov.res(rtype).items() if "fleet" not in n and "studio" not in n}
     assert len(items) == 1, f"expected one {rtype} besides the fleets', found {sorted(items)}"
     return next(iter(items.items()))
 

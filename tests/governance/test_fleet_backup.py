@@ -1,14 +1,13 @@
 """Prod backs up its GPU fleets (governance.backup.gpu_fleets): what they launch carries the Backup tag, a plan of
 their own selects instances and volumes and keeps them in the home region only, and the backup role may use the
-volumes' key through EC2."""
+volumes' key through EC2. Every environment with a Studio domain backs up its home file system."""
 from __future__ import annotations
 
 import json
 
 from modules.config import load_env
 from modules.naming import BACKUP_TAG_KEY, Naming
-from policies.app_checks.backup_coverage import launched_resources, selects
-from policies.app_checks.view import AppView
+from policies.app_checks.backup_coverage import selects
 
 
 def _key_denies(synthesized, stack: str, prefix: str) -> dict[str, dict]:
@@ -28,17 +27,20 @@ def _services_of(denies: dict[str, dict], role: str) -> set[str]:
 
 def test_what_prods_fleets_launch_is_tagged_and_selected_and_stagings_is_not(synthesized):
     for env, backed_up in (("prod", True), ("staging", False)):
-        config = load_env(env)
-        naming = Naming.of(config)
-        stacks = {n: synthesized.stack(n) for n in synthesized.stack_names if n.startswith(f"{env}-")}
-        view = AppView.build(stacks, {env: config})
-        selections = synthesized.resources(f"{env}-governance", "aws_backup_selection").values()
-        launched = [item for kind in ("instance", "volume") for item in launched_resources(view.envs[0], kind)]
-        assert {item.kind for item in launched} == {"instance", "volume"}
-        for item in launched:
-            assert (item.tags.get(BACKUP_TAG_KEY) == naming.backup_tag_value) is backed_up, item
-            arn = f"arn:aws:ec2:{naming.region}:{naming.account_id}:{item.kind}/id"
-            assert any(selects(selection, arn, item.tags) for selection in selections) is backed_up, item
+        naming = Naming.of(load_env(env))
+        backup_tag = {BACKUP_TAG_KEY: naming.backup_tag_value}
+        (template,) = synthesized.resources(f"{env}-platform", "aws_launch_template").values()
+        for spec in template["tag_specifications"]:
+            assert (spec["tags"].get(BACKUP_TAG_KEY) == naming.backup_tag_value) is backed_up, spec
+        (group,) = synthesized.resources(f"{env}-platform", "aws_autoscaling_group").values()
+        assert ({"key": BACKUP_TAG_KEY, "value": naming.backup_tag_value, "propagate_at_launch": True}
+                in group["tag"]) is backed_up
+        selections = list(synthesized.resources(f"{env}-governance", "aws_backup_selection").values())
+        for kind in ("instance", "volume"):
+            arn = f"arn:aws:ec2:{naming.region}:{naming.account_id}:{kind}/i-0123456789abcdef0"
+            verdicts = [selects(selection, arn, backup_tag) for selection in selections]
+            assert None not in verdicts  # every selection is read, none is skipped
+            assert any(verdicts) is backed_up, (env, kind)
 
 
 def test_the_fleets_plan_is_daily_kept_like_the_others_and_never_copied_to_the_dr_region(synthesized):
@@ -50,7 +52,8 @@ def test_the_fleets_plan_is_daily_kept_like_the_others_and_never_copied_to_the_d
         assert fleet_rule[key] == data_rule[key], key
     selections = {c["name"]: c for c in synthesized.resources("prod-governance", "aws_backup_selection").values()}
     fleets, data = selections["aegis-prod-fleets"], selections["aegis-prod-tagged"]
-    assert all(":ec2:" in arn for arn in fleets["resources"]) and not any(":ec2:" in a for a in data["resources"])
+    assert fleets["resources"] == [f"arn:aws:ec2:eu-west-1:777788889999:{kind}/*" for kind in ("instance", "volume")]
+    assert not any(":ec2:" in a for a in data["resources"])
     assert fleets["condition"] == data["condition"] and fleets["iam_role_arn"] == data["iam_role_arn"]
 
 
@@ -69,3 +72,17 @@ def test_the_backup_role_may_snapshot_fleet_volumes_and_copy_aurora_snapshots_to
     assert f"ec2.{naming.dr_region}.amazonaws.com" not in services  # fleet recovery points are not copied
     auditor = naming.role_arn("security-auditor")  # nobody else gains RDS on the audit key
     assert f"rds.{naming.dr_region}.amazonaws.com" not in _services_of(dr, auditor)
+
+
+def test_every_studio_domains_home_file_system_is_selected_by_sagemakers_tag(synthesized):
+    for env in ("dev", "staging", "prod"):
+        naming = Naming.of(load_env(env))
+        domains = synthesized.resources(f"{env}-platform", "aws_sagemaker_domain")
+        selections = list(synthesized.resources(f"{env}-governance", "aws_backup_selection").values())
+        home = f"arn:aws:elasticfilesystem:{naming.region}:{naming.account_id}:file-system/fs-0123456789abcdef0"
+        tags = {"ManagedByAmazonSageMakerResource": f"arn:aws:sagemaker:{naming.region}:{naming.account_id}:domain/d-1"}
+        verdicts = [selects(selection, home, tags) for selection in selections]
+        assert None not in verdicts
+        assert any(verdicts) is bool(domains), env
+        other_account = {"ManagedByAmazonSageMakerResource": "arn:aws:sagemaker:eu-west-1:999999999999:domain/d-1"}
+        assert not any(selects(selection, home, other_account) for selection in selections)
