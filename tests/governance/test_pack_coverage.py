@@ -145,3 +145,12 @@ def test_the_gateway_rule_authorizes_the_environments_own_vpc(synthesized):
     wanted = synthesized.data_sources("prod-governance", "aws_vpc")[lookup]["tags"]
     vpcs = [v for v in synthesized.resources("prod-platform", "aws_vpc").values() if v["tags"]["Name"] == wanted["Name"]]
     assert len(vpcs) == 1 and synthesized.resources("prod-platform", "aws_internet_gateway")  # a gateway to judge
+
+
+def test_validation_knows_which_packs_judge_fleet_backups():
+    from modules.governance.conformance.catalog import framework_path
+    from modules.governance.settings import FLEET_BACKUP_FRAMEWORKS, FLEET_BACKUP_RULES
+
+    keys = sorted(p.stem for p in framework_path("hipaa").parent.glob("*.yaml"))
+    judging = {k for k in keys if any(u.rule.identifier in FLEET_BACKUP_RULES for u in framework(k).rules)}
+    assert judging == set(FLEET_BACKUP_FRAMEWORKS)
