@@ -6,27 +6,28 @@ AMIs and EBS snapshots, AWS Backup itself for the types it fully manages (Dynamo
 EFS, S3). A key policy that denies the plan's role through that service (Aegis's keys deny every role
 outside its kms:ViaService list) lets every backup succeed and every copy fail, so the DR copy the plan
 promises never exists. For each plan rule's copy action, each selection of the plan and each resource
-type it picks, the destination key's policy must not deny the role any of the calls a copy makes,
-through `<service>.<destination region>.amazonaws.com`. A key, role, region or resource type this check
-cannot resolve fails: never passed unjudged.
+type it picks, the destination key's policy must allow the role (itself, or its account: delegation to IAM)
+every call a copy makes, through `<service>.<destination region>.amazonaws.com`, and deny none. A key, role,
+region, selection or resource type this check cannot resolve fails: never passed unjudged.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterator
 
 from policies.app_checks.base import app_check, judge
 from policies.app_checks.lookups import key_policy, key_resource, region_of, role_arn
 from policies.app_checks.view import AppView, Env, Stack, nested, ref
 from policies.checks.aegis_values import as_list
-from policies.iam_eval import ALLOW, DENY, Request, UnsupportedPolicy, as_principal, evaluate
+from policies.iam_eval import ALLOW, DENY, UnsupportedPolicy, as_principal, evaluate
 
 # ARN prefix of what a selection picks → the service that owns its recovery points' copies.
 COPY_SERVICES = (("arn:aws:rds:", "rds"), ("arn:aws:ec2:", "ec2"), ("arn:aws:dynamodb:", "backup"),
                  ("arn:aws:elasticfilesystem:", "backup"), ("arn:aws:s3:", "backup"))
-# What re-encrypting a copy asks of the destination key (the key policies deny these outside ViaService).
 # The condition keys a copy's requests carry, as far as this check models them (any other key fails closed).
 MODELED_KEYS = frozenset({"aws:principalarn", "aws:principalaccount", "aws:principalisawsservice", "kms:viaservice",
                           "kms:grantisforawsresource", "kms:calleraccount"})
+# What re-encrypting a copy asks of the destination key (the key policies deny these outside ViaService).
 COPY_ACTIONS = ("kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey",
                 "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo")
 
@@ -99,7 +100,8 @@ def _refused(policy, role: str, via: str) -> str | None:
         return "has a policy that is not literal (not judged), so it may refuse the copy"
     context = {"kms:ViaService": via, "kms:GrantIsForAWSResource": True, "kms:CallerAccount": role.split(":")[4]}
     try:
-        decisions = {a: evaluate([policy], _modeled(as_principal(role, a, "*", context))) for a in COPY_ACTIONS}
+        decisions = {a: evaluate([policy], replace(as_principal(role, a, "*", context), known_keys=MODELED_KEYS))
+                     for a in COPY_ACTIONS}
     except UnsupportedPolicy as error:
         return f"has a policy this check cannot evaluate ({error}), so it may refuse the copy"
     denied = [a for a, d in decisions.items() if d == DENY]
@@ -107,7 +109,3 @@ def _refused(policy, role: str, via: str) -> str | None:
         return f"denies {', '.join(denied)}"
     unallowed = [a for a, d in decisions.items() if d != ALLOW]
     return f"allows neither the role nor its account {', '.join(unallowed)}" if unallowed else None
-
-
-def _modeled(request: Request) -> Request:
-    return Request(request.action, request.resource, request.context, request.principal, MODELED_KEYS)

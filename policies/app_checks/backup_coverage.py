@@ -45,6 +45,7 @@ class Covered:
     arn: str
     tags: dict[str, str]
     problem: str | None = None  # why it cannot be judged
+    name: str | None = None  # its literal identifier (bucket name, cluster identifier, table name), when it has one
 
 
 def selects(selection: dict, arn: str, tags: dict[str, str]) -> bool | None:
@@ -93,6 +94,15 @@ def volumes_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
     yield from _outside_backup_plans(env, rule, launched_resources(env, "volume"))
 
 
+def buckets_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
+    yield from _outside_backup_plans(env, rule, buckets(env))
+
+
+def clusters_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
+    # Aurora is backed up per cluster; the instance-level RDS_IN_BACKUP_PLAN follows its cluster.
+    yield from _outside_backup_plans(env, rule, clusters(env))
+
+
 def file_systems_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
     yield from _outside_backup_plans(env, rule, file_systems(env))
 
@@ -107,12 +117,12 @@ def _outside_backup_plans(env: Env, rule: DeployedRule, resources: Iterator[Cove
         yield f"resourceTags {rule.parameters.get('resourceTags')!r} is not a literal JSON map of tags: not judged"
         return
     named = rule.resource_id if rule.resource_id is not None else rule.parameters.get("resourceId")
-    if named is not None:
-        # One named resource: an id the app's resources get only at apply cannot be it, a reference might be.
-        if "${" in str(named):
-            yield f"the rule names resource {named!r}, which is not literal: not judged"
+    if named is not None and "${" in str(named):
+        yield f"the rule names resource {named!r}, which is not literal: not judged"
         return
     for item in resources:
+        if named is not None and item.name != named:
+            continue  # one named resource: an id the app's resources get only at apply cannot be it
         if rule.resource_types and item.cfn_type not in rule.resource_types:
             continue
         if item.region is not None and rule.region is not None and item.region != rule.region:
@@ -189,21 +199,36 @@ def file_systems(env: Env) -> Iterator[Covered]:
 
 
 def tables(env: Env) -> Iterator[Covered]:
-    for stack, name, conf in env.resources("aws_dynamodb_table"):
-        region, table = region_of(stack, conf), conf.get("name")
-        label = f"{stack.name}/aws_dynamodb_table.{name}"
-        if not isinstance(table, str) or "${" in table:
-            yield Covered(label, "AWS::DynamoDB::Table", region, "", {}, "its name is not literal")
+    yield from _named(env, "aws_dynamodb_table", "name", "AWS::DynamoDB::Table",
+                      lambda region, table: f"arn:aws:dynamodb:{region}:{env.config.account_id}:table/{table}")
+
+
+def buckets(env: Env) -> Iterator[Covered]:
+    yield from _named(env, "aws_s3_bucket", "bucket", "AWS::S3::Bucket", lambda _, bucket: f"arn:aws:s3:::{bucket}")
+
+
+def clusters(env: Env) -> Iterator[Covered]:
+    yield from _named(env, "aws_rds_cluster", "cluster_identifier", "AWS::RDS::DBCluster",
+                      lambda region, cluster: f"arn:aws:rds:{region}:{env.config.account_id}:cluster:{cluster}")
+
+
+def _named(env: Env, rtype: str, attribute: str, cfn_type: str, arn_of) -> Iterator[Covered]:
+    """The resources of `rtype`, named by their literal `attribute` (which their ARN carries)."""
+    for stack, name, conf in env.resources(rtype):
+        region, identifier = region_of(stack, conf), conf.get(attribute)
+        label = f"{stack.name}/{rtype}.{name}"
+        if not isinstance(identifier, str) or "${" in identifier:
+            yield Covered(label, cfn_type, region, "", {}, f"{attribute} is not literal")
             continue
-        yield _covered(label, "AWS::DynamoDB::Table", region,
-                       f"arn:aws:dynamodb:{region}:{env.config.account_id}:table/{table}", effective_tags(stack, conf))
+        yield _covered(label, cfn_type, region, arn_of(region, identifier), effective_tags(stack, conf), identifier)
 
 
-def _covered(label: str, cfn_type: str, region: str | None, arn: str, tags: dict | None) -> Covered:
+def _covered(label: str, cfn_type: str, region: str | None, arn: str, tags: dict | None,
+             name: str | None = None) -> Covered:
     if tags is None or not all(isinstance(k, str) and isinstance(v, str) and "${" not in k + v
                                for k, v in tags.items()):
-        return Covered(label, cfn_type, region, arn, {}, "its tags are not literal")
-    return Covered(label, cfn_type, region, arn, dict(tags))
+        return Covered(label, cfn_type, region, arn, {}, "its tags are not literal", name)
+    return Covered(label, cfn_type, region, arn, dict(tags), None, name)
 
 
 def _specified_tags(template: dict, kind: str) -> dict | None:

@@ -92,15 +92,16 @@ import re
 from typing import Any, Callable, Iterator
 
 from policies.app_checks.backup_coverage import (
+    buckets_outside_backup_plans,
+    clusters_outside_backup_plans,
     file_systems_outside_backup_plans,
     instances_outside_backup_plans,
     tables_outside_backup_plans,
-    uncovered,
     volumes_outside_backup_plans,
 )
 from policies.app_checks.base import app_check, judge
-from policies.app_checks.deployed_rules import DeployedRule, Target, pack_rules, standalone_rule, targets, wanted_tags
-from policies.app_checks.lookups import attached, effective_tags, region_of
+from policies.app_checks.deployed_rules import DeployedRule, Target, pack_rules, standalone_rule, targets
+from policies.app_checks.lookups import attached, region_of
 from policies.app_checks.view import AppView, Env, Stack, nested, one, ref
 from policies.checks.aegis_values import as_list, document, is_true, strings
 from policies.iam_eval import wildcard_match
@@ -456,34 +457,6 @@ def _instances_unencrypted(env: Env, rule: DeployedRule) -> Iterator[str]:
             yield f"{target.label} (storage_encrypted is not true)"
 
 
-def _clusters_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
-    # Aurora is backed up per cluster; the instance-level RDS_IN_BACKUP_PLAN follows its cluster.
-    for target in targets(env, ("aws_rds_cluster",), rule):
-        identifier = target.conf.get("cluster_identifier")
-        if not isinstance(identifier, str) or "${" in identifier:
-            yield f"{target.label} (cluster_identifier is not literal: not judged)"
-            continue
-        region = region_of(target.stack, target.conf)
-        arn = f"arn:aws:rds:{region}:{env.config.account_id}:cluster:{identifier}"
-        yield from uncovered(env, target.label, region, arn, effective_tags(target.stack, target.conf))
-
-
-def _buckets_outside_backup_plans(env: Env, rule: DeployedRule) -> Iterator[str]:
-    wanted = wanted_tags(rule)
-    if wanted is None:
-        yield f"resourceTags {rule.parameters.get('resourceTags')!r} is not a literal JSON map of tags: not judged"
-        return
-    for target in targets(env, ("aws_s3_bucket",), rule):
-        tags = effective_tags(target.stack, target.conf)
-        if any(tags.get(k) != v for k, v in wanted.items()):
-            continue
-        name = target.conf.get("bucket")
-        if not isinstance(name, str) or "${" in name:
-            yield f"{target.label} (bucket name is not literal: not judged)"
-            continue
-        yield from uncovered(env, target.label, region_of(target.stack, target.conf), f"arn:aws:s3:::{name}", tags)
-
-
 def _clusters_without_alarm(env: Env, rule: DeployedRule) -> Iterator[str]:
     kind, metric = rule.parameters.get("resourceType"), rule.parameters.get("metricName")
     if kind != "AWS::RDS::DBCluster" or not isinstance(metric, str) or "${" in metric:
@@ -711,10 +684,10 @@ KNOWN: dict[str, Callable[[Env, DeployedRule], Iterator[str]]] = {
     "RDS_STORAGE_ENCRYPTED": _instances_unencrypted,
     "INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY": _gateways_outside_authorized_vpcs,
     "S3_BUCKET_POLICY_NOT_MORE_PERMISSIVE": _bucket_policies_beyond_control,
-    "AURORA_RESOURCES_PROTECTED_BY_BACKUP_PLAN": _clusters_outside_backup_plans,
-    "RDS_IN_BACKUP_PLAN": _clusters_outside_backup_plans,
+    "AURORA_RESOURCES_PROTECTED_BY_BACKUP_PLAN": clusters_outside_backup_plans,
+    "RDS_IN_BACKUP_PLAN": clusters_outside_backup_plans,
     "CLOUDWATCH_ALARM_RESOURCE_CHECK": _clusters_without_alarm,
-    "S3_RESOURCES_PROTECTED_BY_BACKUP_PLAN": _buckets_outside_backup_plans,
+    "S3_RESOURCES_PROTECTED_BY_BACKUP_PLAN": buckets_outside_backup_plans,
     "EC2_RESOURCES_PROTECTED_BY_BACKUP_PLAN": instances_outside_backup_plans,
     "EBS_IN_BACKUP_PLAN": volumes_outside_backup_plans,
     "EBS_RESOURCES_PROTECTED_BY_BACKUP_PLAN": volumes_outside_backup_plans,

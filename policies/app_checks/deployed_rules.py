@@ -26,6 +26,7 @@ CFN_TYPES = {"aws_iam_role": "AWS::IAM::Role", "aws_iam_user": "AWS::IAM::User",
              "aws_internet_gateway_attachment": "AWS::EC2::InternetGateway", "aws_sns_topic": "AWS::SNS::Topic",
              "aws_cloudwatch_log_group": "AWS::Logs::LogGroup"}
 
+
 @dataclass(frozen=True)
 class DeployedRule:
     identifier: str

@@ -223,3 +223,15 @@ def test_tables_and_file_systems_of_the_app_are_judged_with_their_tags():
                                    platform_extra=platform, launch={"name": "fleet"}, groups={}))
     assert "aws_dynamodb_table.t" in rule_failures(results, 0)
     assert verdict(results, "aws_config_config_rule.r1")
+
+
+@pytest.mark.parametrize("named, passes", [("aegis-dev-datasets", False), ("someone-elses-bucket", True)])
+def test_a_rule_naming_one_bucket_judges_that_bucket_only(named, passes):
+    platform = {"aws_s3_bucket": {"b": {"bucket": "aegis-dev-datasets", "tags": {"Backup": "none"}}}}
+    results = run(CHECK, fleet_app(rules=("S3_RESOURCES_PROTECTED_BY_BACKUP_PLAN",), platform_extra=platform,
+                                   rule_extra={"input_parameters": f'{{"resourceId": "{named}"}}'},
+                                   selections={"tagged": selection(resources=["arn:aws:s3:::*"])}))
+    assert verdict(results, "aws_config_config_rule.r0") is passes, failures(results)
+    if not passes:
+        assert "aws_s3_bucket.b (no AWS Backup selection of its region picks arn:aws:s3:::aegis-dev-datasets)" in \
+            rule_failures(results, 0)
